@@ -1,0 +1,53 @@
+# Flux developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := $(PY) -m flux.devservices
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format manage shell bench clean-data
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/bin/activate:
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "[flux] python venv module missing; installing python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+	@$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.requirements: requirements.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.requirements
+
+run: $(VENV)/.requirements ## run Flux: web + websockets + worker + beat, with a demo project (Ctrl-C stops)
+	$(SERVICES) run
+
+test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole test suite (ARGS=... for pytest)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(SERVICES) exec -- sh -c '$(PY) manage.py check --fail-level WARNING && $(PY) manage.py makemigrations --check --dry-run >/dev/null && $(PY) -m pytest $(ARGS)'
+
+lint: $(VENV)/.requirements-dev ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.requirements-dev ## apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+manage: $(VENV)/.requirements ## run a manage.py command against the local services: make manage ARGS="createsuperuser"
+	$(SERVICES) exec -- $(PY) manage.py $(ARGS)
+
+shell: $(VENV)/.requirements ## Django shell against the local services
+	$(SERVICES) exec -- $(PY) manage.py shell
+
+bench: $(VENV)/.requirements-dev ## run the benchmark scripts under bench/
+	$(SERVICES) exec -- sh -c 'for script in bench/*.py; do $(PY) "$$script" || exit 1; done'
+
+clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
+	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

@@ -1,0 +1,96 @@
+"""DRF base pieces shared by every app: the error envelope and the project-scoped base view."""
+
+import logging
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal
+from flux.tenants.models import Project
+
+logger = logging.getLogger(__name__)
+
+
+class FluxError(Exception):
+    """A domain error raised by services and queries, turned into HTTP once, in `exception_handler`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+
+class NotFound(FluxError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """Every API error, whatever raised it, leaves as `{"error": {"code", "message", "details"?}}`."""
+    if isinstance(exc, FluxError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        detail = exc.detail
+        if isinstance(detail, (list, dict)):
+            return Response(
+                error_body("invalid", "The request is not valid.", detail), status=exc.status_code, headers=headers
+            )
+        return Response(error_body(str(detail.code), str(detail)), status=exc.status_code, headers=headers)
+    logger.exception("Unhandled error in %s", context.get("view"))
+    return Response(error_body("server_error", "Internal error; it has been logged."), status=500)
+
+
+class ProjectAPIView(APIView):
+    """Base for every API view: authenticated by key, and `self.project` is the only project in reach."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    project: Project
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        principal = request.user
+        assert isinstance(principal, KeyPrincipal)  # guaranteed by the key permissions
+        self.project = principal.project
+
+
+class CurrentProjectView(ProjectAPIView):
+    """GET /api/v1/project: which project and key kind a key belongs to (any kind of key)."""
+
+    permission_classes = [HasAnyKey]
+
+    def get(self, request: Request) -> Response:
+        project = self.project
+        return Response(
+            {
+                "id": project.pk,
+                "name": project.name,
+                "slug": project.slug,
+                "environment": project.environment,
+                "timezone": project.timezone,
+                "retention_days": project.retention_days,
+                "key_kind": request.auth.kind,
+            }
+        )

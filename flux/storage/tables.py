@@ -1,0 +1,31 @@
+"""What a time-series table is made of, independent of how it is stored."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class TimeSeriesTable:
+    """A raw-data table partitioned by its `time` column (daily partitions or TimescaleDB chunks).
+
+    `columns` must define `time timestamptz NOT NULL` and `project_id bigint NOT NULL`: the first is
+    the partition key, the second is what retention and tenant scoping filter on.
+    """
+
+    name: str
+    columns: str
+    # Both storage paths require every unique index (and so the primary key) to include `time`.
+    primary_key: str | None = None
+    # (suffix, definition) pairs: `CREATE INDEX {name}_{suffix} ON {name} {definition}`.
+    indexes: tuple[tuple[str, str], ...] = ()
+    sequences: tuple[str, ...] = ()
+    # TimescaleDB compression groups rows by these columns; queries filter on them.
+    compress_segment_by: str = "project_id"
+    chunk_interval: timedelta = field(default=timedelta(days=1))
+
+    @property
+    def default_partition(self) -> str:
+        return f"{self.name}_default"
+
+    def partition_name(self, day_stamp: str) -> str:
+        return f"{self.name}_p{day_stamp}"

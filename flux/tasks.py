@@ -1,0 +1,26 @@
+"""Celery entry points for storage upkeep; the work itself is in flux.storage.maintenance."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from flux.storage import maintenance
+
+
+@shared_task
+def ensure_partitions() -> dict[str, list[str]]:
+    """Create the coming days' partitions (native PostgreSQL only)."""
+    created = maintenance.ensure_all_partitions(timezone.now())
+    return {table: [str(day) for day in days] for table, days in created.items()}
+
+
+@shared_task
+def apply_retention() -> dict[str, int]:
+    """Drop raw data past each project's retention."""
+    report = maintenance.apply_retention(timezone.now())
+    return report.trimmed_rows
+
+
+@shared_task
+def compress_chunks() -> dict[str, int]:
+    """Compress old chunks (TimescaleDB only)."""
+    return maintenance.compress_chunks(timezone.now())

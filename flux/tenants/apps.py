@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    name = "flux.tenants"
+    label = "tenants"
+    verbose_name = "Projects and API keys"

@@ -1,0 +1,34 @@
+"""API key format and hashing: pure functions, no database.
+
+A key looks like `flx_ingest_3fK9…` (prefix `flx_`, the kind, 40 random base62 characters, about 238
+bits). Keys are random and long, so a plain SHA-256 is a safe one-way store and makes lookup a single
+indexed equality; a slow password hash would only add latency to every ingest request.
+"""
+
+import hashlib
+import secrets
+import string
+
+KEY_PREFIX = "flx_"
+RANDOM_PART_LENGTH = 40
+VISIBLE_RANDOM_CHARS = 6
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def generate_key(kind: str) -> str:
+    random_part = "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_PART_LENGTH))
+    return f"{KEY_PREFIX}{kind}_{random_part}"
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def visible_prefix(raw_key: str) -> str:
+    """The part of a key that is safe to show in lists: prefix, kind and a few random characters."""
+    head, _, random_part = raw_key.rpartition("_")
+    return f"{head}_{random_part[:VISIBLE_RANDOM_CHARS]}"
+
+
+def looks_like_key(candidate: str) -> bool:
+    return candidate.startswith(KEY_PREFIX) and 16 <= len(candidate) <= 128 and candidate.isascii()

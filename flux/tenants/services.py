@@ -1,0 +1,103 @@
+"""Writes to projects, memberships and API keys."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from flux.tenants.keys import generate_key, hash_key, visible_prefix
+from flux.tenants.models import ApiKey, Environment, KeyKind, Membership, Project, Role
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw_key: str  # shown to the user once, never stored
+
+
+def unique_slug(name: str) -> str:
+    base = slugify(name)[:90] or "project"
+    slug, suffix = base, 2
+    while Project.objects.filter(slug=slug).exists():
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+@transaction.atomic
+def create_project(
+    name: str,
+    *,
+    slug: str | None = None,
+    environment: str = Environment.PRODUCTION,
+    timezone_name: str = "UTC",
+    retention_days: int | None = None,
+    owner: AbstractBaseUser | None = None,
+) -> Project:
+    """Create a project (validated like the admin form) and make `owner` its owner."""
+    project = Project(
+        name=name,
+        slug=slug or unique_slug(name),
+        environment=environment,
+        timezone=timezone_name,
+        retention_days=retention_days or settings.FLUX_DEFAULT_RETENTION_DAYS,
+    )
+    project.full_clean()
+    project.save()
+    if owner is not None:
+        Membership.objects.create(user=owner, project=project, role=Role.OWNER)
+    return project
+
+
+def issue_key(project: Project, kind: str, name: str = "") -> IssuedKey:
+    """Create an API key of `kind`; the returned raw key is the only copy there will ever be."""
+    if kind not in KeyKind.values:
+        raise ValueError(f"unknown key kind {kind!r}")
+    raw_key = generate_key(kind)
+    api_key = ApiKey.objects.create(
+        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key)
+    )
+    return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+@transaction.atomic
+def create_project_with_keys(name: str, **project_fields) -> tuple[Project, dict[str, str]]:
+    """Create a project plus one key of each kind; returns the raw keys by kind."""
+    project = create_project(name, **project_fields)
+    raw_keys = {kind: issue_key(project, kind, name=f"{kind} key").raw_key for kind in KeyKind.values}
+    return project, raw_keys
+
+
+def revoke_key(api_key: ApiKey) -> None:
+    """Revoke a key; later requests with it get 401. Revoking twice keeps the first time."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db(fields=["revoked_at"])
+
+
+def set_archived(project: Project, archived: bool) -> None:
+    """Archive (or restore) a project; an archived project's keys are refused with 403."""
+    Project.objects.filter(pk=project.pk).update(archived=archived, updated_at=timezone.now())
+    project.refresh_from_db(fields=["archived", "updated_at"])
+
+
+def add_member(project: Project, user: AbstractBaseUser, role: str = Role.MEMBER) -> Membership:
+    """Give `user` a role in `project`, replacing any role they had."""
+    membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})
+    return membership
+
+
+def touch_last_used(api_key: ApiKey) -> None:
+    """Record use at most once per FLUX_KEY_LAST_USED_EVERY_SECONDS, so auth stays one query."""
+    now = timezone.now()
+    every = timedelta(seconds=settings.FLUX_KEY_LAST_USED_EVERY_SECONDS)
+    if api_key.last_used_at is not None and now - api_key.last_used_at < every:
+        return
+    # Conditional, so concurrent requests with the same key write at most once per period.
+    ApiKey.objects.filter(pk=api_key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - every)).update(
+        last_used_at=now
+    )
+    api_key.last_used_at = now
