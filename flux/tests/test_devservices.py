@@ -1,0 +1,101 @@
+"""The local-services layer of `make run` / `make test`, with real servers and processes."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from flux import devservices
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_embedded_postgres_and_redis_start_keep_data_and_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_port, redis_port = free_port(), free_port()
+    monkeypatch.setattr(devservices, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(devservices, "EMBEDDED_PG_PORT", pg_port)
+    monkeypatch.setattr(devservices, "EMBEDDED_REDIS_PORT", redis_port)
+    url = f"postgres://postgres@127.0.0.1:{pg_port}/flux"
+
+    for run in range(2):  # the second start reuses the data of the first
+        services = devservices.Services()
+        try:
+            services.start_embedded_postgres()
+            services.start_embedded_redis()
+            devservices.create_database_if_missing(url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                if run == 0:
+                    conn.execute("CREATE TABLE kept (value int)")
+                    conn.execute("INSERT INTO kept VALUES (42)")
+                else:
+                    assert conn.execute("SELECT value FROM kept").fetchone() == (42,)
+            assert redis.Redis(port=redis_port).ping()
+        finally:
+            services.stop()
+        assert not devservices.port_answers(pg_port)
+        assert not devservices.port_answers(redis_port)
+
+
+def wait_for_http(url: str, seconds: float, process: subprocess.Popen, log_path: Path) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own local server
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds}s:\n{log_path.read_text()[-3000:]}")
+
+
+def test_run_command_serves_flux_with_a_demo_project_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    database = f"flux_e2e_run_{os.getpid()}"
+    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"{base_url}/{database}", "FLUX_PORT": str(port),
+           "FLUX_DATA_DIR": str(tmp_path), "WORKER_CONCURRENCY": "1"}  # fmt: skip
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flux.devservices", "run"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        ready = wait_for_http(f"http://127.0.0.1:{port}/health/ready", 90, process, log_path)
+        assert ready["status"] == "ok"
+        output = log_path.read_text()
+        admin_key = re.search(r"admin key: (flx_admin_\w+)", output).group(1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/project", headers={"Authorization": f"Bearer {admin_key}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            assert json.loads(response.read())["slug"] == "demo"
+        deadline = time.monotonic() + 60
+        while not re.search(r"celery@\S+ ready", log_path.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        output = log_path.read_text()
+        assert re.search(r"celery@\S+ ready", output), output[-3000:]
+        assert "beat: Starting" in output
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        exit_code = process.wait(timeout=60)
+        with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    assert not devservices.port_answers(port)
+    assert exit_code in (0, 130), log_path.read_text()[-3000:]
