@@ -172,15 +172,18 @@ def create_database_if_missing(url: str) -> None:
         log(f"could not check or create database {name!r} ({error}); assuming it exists")
 
 
-def run_foreground(command: list[str], env: dict[str, str]) -> int:
+def run_foreground(command: list[str], env: dict[str, str], stopping_is_success: bool = False) -> int:
     """Run a child until it exits; Ctrl-C goes to it (same process group) and we wait for its clean exit."""
     child = subprocess.Popen(command, env=env, cwd=ROOT)
     signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    interrupted = False
     while True:
         try:
-            return child.wait()
+            code = child.wait()
         except KeyboardInterrupt:
+            interrupted = True  # the child got the same Ctrl-C; wait for it to finish cleanly
             continue
+        return 0 if interrupted and stopping_is_success else code
 
 
 def run_flux(env: dict[str, str]) -> int:
@@ -191,7 +194,10 @@ def run_flux(env: dict[str, str]) -> int:
     port = env.get("FLUX_PORT", "8000")
     log(f"Flux is starting on http://127.0.0.1:{port}/ (admin: /admin/, health: /health/ready). Ctrl-C stops.")
     env = {**env, "FLUX_PORT": port}
-    return run_foreground([python, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")], env)
+    # Ctrl-C is how a user stops Flux, so it is a normal exit, not a failure.
+    return run_foreground(
+        [python, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")], env, stopping_is_success=True
+    )
 
 
 def main(argv: list[str]) -> int:

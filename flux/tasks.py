@@ -24,3 +24,9 @@ def apply_retention() -> dict[str, int]:
 def compress_chunks() -> dict[str, int]:
     """Compress old chunks (TimescaleDB only)."""
     return maintenance.compress_chunks(timezone.now())
+
+
+@shared_task
+def purge_project_data(project_id: int) -> dict[str, int]:
+    """Remove a deleted project's raw events and points (they have no foreign key to cascade)."""
+    return maintenance.purge_project(project_id)

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -64,6 +64,13 @@ def trim_project(cursor: object, table: TimeSeriesTable, project_id: int, cutoff
             deleted += cursor.rowcount
         if cursor.rowcount < TRIM_BATCH_ROWS:
             return deleted
+
+
+def purge_project(project_id: int) -> dict[str, int]:
+    """Delete all raw rows of a (deleted) project, in batches; returns rows deleted per table."""
+    end_of_time = datetime.max.replace(tzinfo=UTC)
+    with connection.cursor() as cursor:
+        return {table.name: trim_project(cursor, table, project_id, end_of_time) for table in TIME_SERIES_TABLES}
 
 
 def apply_retention(now: datetime) -> RetentionReport:

@@ -36,6 +36,13 @@ class ProjectAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, ApiKeyInline]
     actions = ["archive", "unarchive"]
 
+    def delete_model(self, request: HttpRequest, obj: Project) -> None:
+        services.delete_project(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
+        for project in queryset:
+            services.delete_project(project)
+
     @admin.display(description="API keys")
     def add_key_link(self, project: Project) -> str:
         if project.pk is None:

@@ -84,6 +84,16 @@ def set_archived(project: Project, archived: bool) -> None:
     project.refresh_from_db(fields=["archived", "updated_at"])
 
 
+def delete_project(project: Project) -> None:
+    """Delete a project and everything it owns; its raw data is purged in the background after commit."""
+    from flux.tasks import purge_project_data  # tasks import storage, which imports these models
+
+    project_id = project.pk
+    with transaction.atomic():
+        project.delete()
+        transaction.on_commit(lambda: purge_project_data.delay(project_id))
+
+
 def add_member(project: Project, user: AbstractBaseUser, role: str = Role.MEMBER) -> Membership:
     """Give `user` a role in `project`, replacing any role they had."""
     membership, _ = Membership.objects.update_or_create(user=user, project=project, defaults={"role": role})

@@ -72,3 +72,13 @@ def test_admin_creates_a_project_with_an_owner(admin_client_logged_in: Client, a
     project = Project.objects.get(slug="new-shop")
     assert (project.timezone, project.retention_days) == ("Europe/Berlin", 14)
     assert project.memberships.get().user == alice
+
+
+def test_deleting_a_project_in_the_admin_goes_through_the_service(
+    admin_client_logged_in: Client, project: Project, django_capture_on_commit_callbacks: object
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client_logged_in.post(f"/admin/tenants/project/{project.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert len(callbacks) == 1  # the raw-data purge is queued

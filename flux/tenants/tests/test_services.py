@@ -10,6 +10,7 @@ from flux.tenants.services import (
     add_member,
     create_project,
     create_project_with_keys,
+    delete_project,
     issue_key,
     revoke_key,
     touch_last_used,
@@ -82,3 +83,30 @@ def test_touch_last_used_writes_at_most_once_per_period(project: Project, settin
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now() - timedelta(minutes=6))
     touch_last_used(ApiKey.objects.get(pk=api_key.pk))
     assert ApiKey.objects.get(pk=api_key.pk).last_used_at > first
+
+
+def test_deleting_a_project_purges_its_raw_data_after_commit(
+    project: Project, other_project: Project, django_capture_on_commit_callbacks: object, monkeypatch: object
+) -> None:
+    from datetime import UTC, datetime
+
+    from events.tests.factories import insert_event, partition_of_event
+    from flux.celery import app as celery_app
+    from metrics.tests.factories import count_points, insert_point, make_series
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    now = datetime.now(UTC)
+    doomed_event, kept_event = insert_event(project, now), insert_event(other_project, now)
+    doomed_series = make_series(project)
+    insert_point(doomed_series, now)
+    doomed_series_id = doomed_series.pk
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        delete_project(project)
+
+    assert len(callbacks) == 1
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert partition_of_event(doomed_event) == ""
+    assert partition_of_event(kept_event) != ""
+    doomed_series.pk = doomed_series_id
+    assert count_points(doomed_series) == 0
