@@ -34,4 +34,5 @@ EVENTS_TABLE = TimeSeriesTable(
         ("received_brin", "USING brin (received_at)"),
     ),
     compress_segment_by="project_id, name",
+    compress_order_by="time DESC, id DESC",
 )

@@ -21,6 +21,8 @@ class TimeSeriesTable:
     sequences: tuple[str, ...] = ()
     # TimescaleDB compression groups rows by these columns; queries filter on them.
     compress_segment_by: str = "project_id"
+    # Columns of a unique key that are not segmented on must appear here (TimescaleDB refuses otherwise).
+    compress_order_by: str = "time DESC"
     chunk_interval: timedelta = field(default=timedelta(days=1))
 
     @property

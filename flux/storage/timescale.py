@@ -20,7 +20,7 @@ def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
     cursor.execute(f"CREATE TABLE {table.name} ({table.columns}{key})")
     # Flux creates its own indexes below; the default (time DESC) index would only duplicate them.
     cursor.execute(
-        "SELECT create_hypertable(%s, by_range('time', %s::interval), create_default_indexes => false)",
+        "SELECT create_hypertable(%s::regclass, by_range('time', %s::interval), create_default_indexes => false)",
         [table.name, table.chunk_interval],
     )
     for suffix, definition in table.indexes:
@@ -28,7 +28,7 @@ def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
     cursor.execute(
         f"ALTER TABLE {table.name} SET (timescaledb.compress, "
         f"timescaledb.compress_segmentby = '{table.compress_segment_by}', "
-        "timescaledb.compress_orderby = 'time DESC')"
+        f"timescaledb.compress_orderby = '{table.compress_order_by}')"
     )
 
 
@@ -38,7 +38,7 @@ def compress_chunks_before(cursor: CursorWrapper, table: TimeSeriesTable, cutoff
         """
         SELECT compress_chunk(format('%%I.%%I', chunk_schema, chunk_name)::regclass)
         FROM timescaledb_information.chunks
-        WHERE hypertable_name = %s AND NOT is_compressed AND range_end <= %s
+        WHERE hypertable_name = %s AND NOT is_compressed AND range_end <= %s::timestamptz
         ORDER BY range_start
         """,
         [table.name, cutoff],
@@ -48,16 +48,5 @@ def compress_chunks_before(cursor: CursorWrapper, table: TimeSeriesTable, cutoff
 
 def drop_chunks_before(cursor: CursorWrapper, table: TimeSeriesTable, cutoff: datetime) -> list[str]:
     """Drop every chunk whose whole range ends before `cutoff`; returns the dropped chunks' names."""
-    cursor.execute("SELECT drop_chunks(%s, older_than => %s)", [table.name, cutoff])
+    cursor.execute("SELECT drop_chunks(%s::regclass, older_than => %s::timestamptz)", [table.name, cutoff])
     return [name for (name,) in cursor.fetchall()]
-
-
-def list_chunk_ranges(cursor: CursorWrapper, table: TimeSeriesTable) -> list[tuple[datetime, datetime, bool]]:
-    cursor.execute(
-        """
-        SELECT range_start, range_end, is_compressed FROM timescaledb_information.chunks
-        WHERE hypertable_name = %s ORDER BY range_start
-        """,
-        [table.name],
-    )
-    return list(cursor.fetchall())
