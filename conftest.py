@@ -57,3 +57,18 @@ def client_with_key(raw_key: str | None) -> APIClient:
 def api() -> type:
     """`api(key)` gives an APIClient that sends `key` as a Bearer token."""
     return client_with_key
+
+
+@pytest.fixture
+def post_json(client: object) -> object:
+    """`post_json(path, body, key=..., **headers)`: a JSON POST the way an SDK sends it."""
+    import json
+
+    def post(path: str, body: object, key: str | None = None, **headers: str) -> object:
+        if key is not None:
+            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {key}")
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        content_type = headers.pop("content_type", "application/json")
+        return client.post(path, data=data, content_type=content_type, **headers)
+
+    return post

@@ -1,6 +1,7 @@
 """DRF base pieces shared by every app: the error envelope and the project-scoped base view."""
 
 import logging
+import math
 from typing import Any
 
 from django.http import Http404
@@ -52,7 +53,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
         detail = exc.detail
         if isinstance(detail, (list, dict)):
             return Response(

@@ -80,7 +80,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "channels",
+    "corsheaders",
     "flux.tenants",
+    "flux.ingestion",
     "events",
     "metrics",
     "dashboards",
@@ -90,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,6 +164,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55 * 60},
     },
     # Daily, off the hour: retention drops whole partitions/chunks, then trims shorter-lived projects.
+    # Daily: forget client item ids older than FLUX_IDEMPOTENCY_DAYS.
+    "purge-seen-ids": {
+        "task": "flux.ingestion.tasks.purge_seen_ids",
+        "schedule": crontab(minute=37, hour=2),
+        "options": {"expires": 6 * 3600},
+    },
     "apply-retention": {
         "task": "flux.tasks.apply_retention",
         "schedule": crontab(minute=17, hour=3),
@@ -184,6 +193,25 @@ FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
+
+# Ingestion limits (README, "Sending data").
+FLUX_MAX_BODY_BYTES = env_int("FLUX_MAX_BODY_BYTES", 5 * 1024 * 1024)
+FLUX_MAX_BATCH_ITEMS = env_int("FLUX_MAX_BATCH_ITEMS", 1000)
+FLUX_MAX_FUTURE_SECONDS = env_int("FLUX_MAX_FUTURE_SECONDS", 600)
+FLUX_IDEMPOTENCY_DAYS = env_int("FLUX_IDEMPOTENCY_DAYS", 7)
+FLUX_RATE_LIMIT_PER_SECOND = env_int("FLUX_RATE_LIMIT_PER_SECOND", 100)
+FLUX_RATE_LIMIT_BURST = env_int("FLUX_RATE_LIMIT_BURST", 200)
+# Ingestion bodies are read and limited by Flux itself (413 with the error envelope), not by Django.
+DATA_UPLOAD_MAX_MEMORY_SIZE = None
+
+# Browsers may send events from these origins (with an ingest key); "*" allows any.
+FLUX_CORS_ALLOWED_ORIGINS = env_list("FLUX_CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/v1/(events|metrics|flux)(/batch)?$"
+CORS_ALLOW_ALL_ORIGINS = FLUX_CORS_ALLOWED_ORIGINS == ["*"]
+CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else FLUX_CORS_ALLOWED_ORIGINS
+CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "content-encoding", "x-api-key"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from flux import health, views
 from flux.api import CurrentProjectView
+from flux.ingestion.api import FluxBatchView
+from flux.tenants.api import ProvisionView
 
 admin.site.site_header = "Flux administration"
 admin.site.site_title = "Flux"
@@ -11,6 +13,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
+    path("up", health.live, name="up"),  # what Rails-style clients probe
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
+    path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
+    path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
+    path("api/v1/", include("events.urls")),
+    path("api/v1/", include("metrics.urls")),
     path("admin/", admin.site.urls),
 ]

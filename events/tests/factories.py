@@ -26,3 +26,20 @@ def partition_of_event(event_id: int) -> str:
         cursor.execute("SELECT tableoid::regclass::text FROM events_event WHERE id = %s", [event_id])
         row = cursor.fetchone()
     return row[0] if row else ""
+
+
+def stored_events(project: Project) -> list[dict]:
+    """The project's raw events as dicts, oldest first (ties by id)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT name, time, user_id, session_id, value, tags, properties, environment, service, host,
+                   request_id, client_id
+            FROM events_event WHERE project_id = %s ORDER BY time, id
+            """,
+            [project.pk],
+        )
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    # Django's psycopg setup hands jsonb back as text; the ORM would decode it.
+    return [{**row, "tags": json.loads(row["tags"]), "properties": json.loads(row["properties"])} for row in rows]

@@ -111,3 +111,42 @@ def touch_last_used(api_key: ApiKey) -> None:
         last_used_at=now
     )
     api_key.last_used_at = now
+
+
+# What SDKs send as `environment` (often the framework's env name), mapped to Flux's three.
+ENVIRONMENT_ALIASES = {
+    "development": Environment.DEVELOPMENT, "dev": Environment.DEVELOPMENT, "local": Environment.DEVELOPMENT,
+    "test": Environment.DEVELOPMENT, "testing": Environment.DEVELOPMENT,
+    "staging": Environment.STAGING, "stage": Environment.STAGING,
+    "production": Environment.PRODUCTION, "prod": Environment.PRODUCTION,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    project: Project
+    created: bool
+    ingest_key: str
+    admin_key: str
+
+
+@transaction.atomic
+def provision_project(name: str, environment: str) -> Provisioned:
+    """Find or create the project an SDK names, and issue it a fresh ingest key and admin key.
+
+    The project is found by slug: the name for production, `name-environment` otherwise, so an app's
+    staging and production data stay apart. Only hashes are stored, so every call issues new keys.
+    """
+    environment_key = environment.strip().lower() or "production"
+    mapped = ENVIRONMENT_ALIASES.get(environment_key, Environment.PRODUCTION)
+    suffix = "" if environment_key in ("production", "prod") else f"-{environment_key}"
+    slug = slugify(f"{name}{suffix}")[:100] or "project"
+    # Locks the row when it exists, so two concurrent first calls cannot both create it.
+    project = Project.objects.select_for_update().filter(slug=slug).first()
+    created = project is None
+    if created:
+        display_name = name if not suffix else f"{name} ({environment_key})"
+        project = create_project(display_name, slug=slug, environment=mapped)
+    ingest_key = issue_key(project, KeyKind.INGEST, name="provisioned ingest key").raw_key
+    admin_key = issue_key(project, KeyKind.ADMIN, name="provisioned api key").raw_key
+    return Provisioned(project, created, ingest_key, admin_key)

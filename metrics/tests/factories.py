@@ -1,3 +1,4 @@
+import json
 from datetime import datetime
 
 from django.db import connection
@@ -26,3 +27,20 @@ def count_points(series: MetricSeries) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM metrics_point WHERE series_id = %s", [series.pk])
         return cursor.fetchone()[0]
+
+
+def stored_points(project: Project) -> list[dict]:
+    """The project's raw points with their series' name, type and tags, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT m.name, m.type, s.tags, p.time, p.value, p.member, p.client_id
+            FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+            JOIN metrics_metric m ON m.id = s.metric_id
+            WHERE p.project_id = %s ORDER BY p.time, m.name, p.value
+            """,
+            [project.pk],
+        )
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return [{**row, "tags": json.loads(row["tags"])} for row in rows]

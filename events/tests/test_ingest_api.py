@@ -1,0 +1,122 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events.tests.factories import stored_events
+from flux.tenants.models import Project
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def event(**fields: object) -> dict:
+    return {"name": "user.signup", "timestamp": NOW.isoformat(), **fields}
+
+
+def test_single_event_is_stored_with_every_field(post_json: object, keys: dict, project: Project) -> None:
+    body = event(
+        properties={"plan": "pro", "items": [{"sku": "A1"}]}, tags={"channel": "web", "seats": 3},
+        user_id=42, session_id="s1", value=49.99, environment="production", service="shop",
+        host="web-1", request_id="req-9", id="evt-1", unknown_field="ignored",
+    )  # fmt: skip
+    response = post_json("/api/v1/events", body, key=keys["ingest"])
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert stored_events(project) == [
+        {
+            "name": "user.signup", "time": NOW, "user_id": "42", "session_id": "s1", "value": 49.99,
+            "tags": {"channel": "web", "seats": "3"}, "properties": {"plan": "pro", "items": [{"sku": "A1"}]},
+            "environment": "production", "service": "shop", "host": "web-1", "request_id": "req-9",
+            "client_id": "evt-1",
+        }
+    ]  # fmt: skip
+
+
+def test_event_without_timestamp_gets_the_server_time(post_json: object, keys: dict, project: Project) -> None:
+    before = datetime.now(UTC)
+    post_json("/api/v1/events", {"name": "app.booted"}, key=keys["ingest"])
+    (stored,) = stored_events(project)
+    assert before <= stored["time"] <= datetime.now(UTC)
+
+
+def test_epoch_millisecond_timestamps_are_accepted(post_json: object, keys: dict, project: Project) -> None:
+    millis = int(NOW.timestamp() * 1000) + 745
+    post_json("/api/v1/events", event(timestamp=millis), key=keys["ingest"])
+    assert stored_events(project)[0]["time"] == NOW + timedelta(milliseconds=745)
+
+
+def test_invalid_single_event_is_400_with_all_its_errors(post_json: object, keys: dict, project: Project) -> None:
+    response = post_json("/api/v1/events", {"value": "lots", "timestamp": "soon"}, key=keys["ingest"])
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_items"
+    assert error["message"] == "name is required; timestamp 'soon' is not ISO 8601; value must be a number"
+    assert error["details"]["rejected"][0]["index"] == 0
+    assert stored_events(project) == []
+
+
+def test_batch_stores_valid_events_and_reports_bad_ones_by_index(
+    post_json: object, keys: dict, project: Project
+) -> None:
+    batch = {"events": [event(user_id="a"), event(name=""), event(value=float("nan")), event(user_id="b")]}
+    response = post_json("/api/v1/events/batch", batch, key=keys["ingest"])
+    assert response.status_code == 202
+    assert response.json() == {
+        "accepted": 2,
+        "duplicates": 0,
+        "rejected": [
+            {"index": 1, "kind": "event", "errors": ["name is required"]},
+            {"index": 2, "kind": "event", "errors": ["value must be a finite number (not NaN or Infinity)"]},
+        ],
+    }
+    assert [row["user_id"] for row in stored_events(project)] == ["a", "b"]
+
+
+def test_batch_accepts_a_bare_array(post_json: object, keys: dict, project: Project) -> None:
+    response = post_json("/api/v1/events/batch", [event(), event()], key=keys["ingest"])
+    assert response.json()["accepted"] == 2
+
+
+def test_a_batch_where_everything_is_rejected_is_400(post_json: object, keys: dict) -> None:
+    response = post_json("/api/v1/events/batch", {"events": [{"name": "bad name"}, 17]}, key=keys["ingest"])
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert details["accepted"] == 0
+    assert [rejection["errors"] for rejection in details["rejected"]] == [
+        ["name may only contain letters, digits and _ . : / -"],
+        ["an event must be a JSON object"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"events": "nope"}, "'events' must be an array"),
+        ({"items": []}, "'events' array"),
+        ({"events": []}, "no items"),
+        ("[]", "no items"),
+    ],
+)
+def test_batch_shape_errors_are_400(post_json: object, keys: dict, body: object, message: str) -> None:
+    response = post_json("/api/v1/events/batch", body, key=keys["ingest"])
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+
+
+def test_single_event_endpoint_wants_an_object(post_json: object, keys: dict) -> None:
+    response = post_json("/api/v1/events", [event()], key=keys["ingest"])
+    assert response.status_code == 400
+    assert "one event as a JSON object" in response.json()["error"]["message"]
+
+
+def test_late_event_inside_retention_is_stored(post_json: object, keys: dict, project: Project) -> None:
+    late = NOW - timedelta(days=project.retention_days - 1)
+    post_json("/api/v1/events", event(timestamp=late.isoformat()), key=keys["ingest"])
+    assert stored_events(project)[0]["time"] == late
+
+
+def test_future_window_is_configurable(post_json: object, keys: dict, settings: object) -> None:
+    settings.FLUX_MAX_FUTURE_SECONDS = 3600
+    ahead = (NOW + timedelta(minutes=50)).isoformat()
+    assert post_json("/api/v1/events", event(timestamp=ahead), key=keys["ingest"]).status_code == 202
+    settings.FLUX_MAX_FUTURE_SECONDS = 600
+    assert post_json("/api/v1/events", event(timestamp=ahead), key=keys["ingest"]).status_code == 400

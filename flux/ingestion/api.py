@@ -1,0 +1,66 @@
+"""The ingestion endpoints' shared view: key, rate limit, body limits, then one call to `ingest`."""
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from flux.api import FluxError, ProjectAPIView
+from flux.auth import HasIngestKey
+from flux.ingestion.body import PayloadTooLarge, read_json_body
+from flux.ingestion.ratelimit import ApiKeyRateThrottle
+from flux.ingestion.services import ingest
+
+
+class InvalidBatch(FluxError):
+    code = "invalid_batch"
+
+
+def list_under(payload: object, key: str, required: bool = True) -> list:
+    if not isinstance(payload, dict):
+        raise InvalidBatch(f"The body must be a JSON object with an {key!r} array.")
+    items = payload.get(key)
+    if items is None:
+        if required:
+            raise InvalidBatch(f"The body must be a JSON object with an {key!r} array.")
+        return []
+    if not isinstance(items, list):
+        raise InvalidBatch(f"{key!r} must be an array of objects.")
+    return items
+
+
+class IngestView(ProjectAPIView):
+    """POST a batch; subclasses say where the events and metrics are in the body."""
+
+    permission_classes = [HasIngestKey]
+    throttle_classes = [ApiKeyRateThrottle]
+    single_item = False
+
+    def split(self, payload: object) -> tuple[list, list]:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        events, metrics = self.split(read_json_body(request))
+        count = len(events) + len(metrics)
+        if count > settings.FLUX_MAX_BATCH_ITEMS:
+            raise PayloadTooLarge(
+                f"A batch may hold at most {settings.FLUX_MAX_BATCH_ITEMS:,} items; this one has {count:,}.",
+                details={"limit_items": settings.FLUX_MAX_BATCH_ITEMS},
+            )
+        if count == 0:
+            raise InvalidBatch("The batch has no items.")
+        result = ingest(self.project, events, metrics)
+        if result.accepted == 0 and result.duplicates == 0:
+            first = result.rejected[0]
+            message = "; ".join(first["errors"]) if self.single_item else f"All {count} items were rejected."
+            raise FluxError(message, code="invalid_items", details=result.as_dict())
+        return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
+
+
+class FluxBatchView(IngestView):
+    """POST /api/v1/flux/batch — {"events": [...], "metrics": [...]}, what the BrainzLab SDK sends."""
+
+    def split(self, payload: object) -> tuple[list, list]:
+        if isinstance(payload, dict) and "events" not in payload and "metrics" not in payload:
+            raise InvalidBatch("The body must have an 'events' array, a 'metrics' array, or both.")
+        return list_under(payload, "events", required=False), list_under(payload, "metrics", required=False)

@@ -1,0 +1,178 @@
+"""Validation of the fields events and metrics share. Pure functions: no ORM, no request.
+
+Each `clean_*` returns the cleaned value or raises `FieldError` with a message for the client.
+Liberal where real clients are (ids and tag values as numbers or booleans become strings), strict
+where data would be wrong (a non-numeric value, a missing name, a timestamp without a zone).
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+NAME_MAX_LENGTH = 200
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]+")
+TEXT_MAX_LENGTH = 200
+TAGS_MAX_COUNT = 50
+TAG_KEY_MAX_LENGTH = 100
+TAG_VALUE_MAX_LENGTH = 200
+PROPERTIES_MAX_BYTES = 32 * 1024
+# json.dumps writes NUL as \u0000; an even run of backslashes before it means it is not a literal "\u0000".
+ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class FieldError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Timestamps accepted for a project: from its retention horizon to a little into the future."""
+
+    earliest: datetime
+    latest: datetime
+    now: datetime
+
+    @classmethod
+    def around(cls, now: datetime, retention_days: int, max_future_seconds: int) -> "TimeWindow":
+        return cls(now - timedelta(days=retention_days), now + timedelta(seconds=max_future_seconds), now)
+
+
+def scalar_to_text(value: object) -> str:
+    """Numbers and booleans as JSON writes them (true, 42, 4.5); strings unchanged."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    raise FieldError("must be a string, number or boolean")
+
+
+def check_storable(text: str, field: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+    if "\x00" in text:
+        raise FieldError(f"{field} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldError(f"{field} contains an invalid Unicode character") from None
+    return text
+
+
+def clean_name(value: object) -> str:
+    if value is None or value == "":
+        raise FieldError("name is required")
+    if not isinstance(value, str):
+        raise FieldError("name must be a string")
+    if len(value) > NAME_MAX_LENGTH:
+        raise FieldError(f"name is longer than {NAME_MAX_LENGTH} characters")
+    if not NAME_PATTERN.fullmatch(value):
+        raise FieldError("name may only contain letters, digits and _ . : / -")
+    return value
+
+
+def clean_optional_text(value: object, field: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        text = scalar_to_text(value)
+    except FieldError:
+        raise FieldError(f"{field} must be a string, number or boolean") from None
+    if len(text) > TEXT_MAX_LENGTH:
+        raise FieldError(f"{field} is longer than {TEXT_MAX_LENGTH} characters")
+    return check_storable(text, field)
+
+
+def clean_number(value: object, field: str) -> float:
+    # bool is an int in Python, but `true` is not a number in JSON.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FieldError(f"{field} must be a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise FieldError(f"{field} must be a finite number (not NaN or Infinity)")
+    return number
+
+
+def clean_timestamp(value: object, window: TimeWindow) -> datetime:
+    """ISO 8601 with a UTC offset, or epoch milliseconds; absent means now; must fall inside `window`."""
+    if value is None:
+        return window.now
+    if isinstance(value, bool):
+        raise FieldError("timestamp must be an ISO 8601 string or epoch milliseconds")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise FieldError("timestamp must be a finite number of epoch milliseconds")
+        try:
+            moment = datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise FieldError("timestamp is out of range") from None
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise FieldError(f"timestamp {value[:40]!r} is not ISO 8601") from None
+        if moment.tzinfo is None:
+            raise FieldError("timestamp needs a UTC offset, e.g. 2026-11-23T10:00:00Z")
+    else:
+        raise FieldError("timestamp must be an ISO 8601 string or epoch milliseconds")
+    if moment < window.earliest:
+        raise FieldError(
+            f"timestamp is older than the project's retention (earliest {window.earliest:%Y-%m-%dT%H:%M}Z)"
+        )
+    if moment > window.latest:
+        raise FieldError(f"timestamp is too far in the future (latest {window.latest:%Y-%m-%dT%H:%M:%S}Z)")
+    return moment
+
+
+def clean_tags(value: object) -> dict[str, str]:
+    """A flat object of scalars, stored as strings; null values mean the tag is absent."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError("tags must be an object")
+    if len(value) > TAGS_MAX_COUNT:
+        raise FieldError(f"more than {TAGS_MAX_COUNT} tags ({len(value)})")
+    tags = {}
+    for key, raw in value.items():
+        if raw is None:
+            continue
+        if len(key) > TAG_KEY_MAX_LENGTH:
+            raise FieldError(f"tag key {key[:20]!r}… is longer than {TAG_KEY_MAX_LENGTH} characters")
+        if not key:
+            raise FieldError("tag keys must not be empty")
+        if isinstance(raw, (dict, list)):
+            raise FieldError(f"tag {key!r} must be a string, number or boolean, not an object or array")
+        try:
+            text = scalar_to_text(raw)
+        except FieldError:
+            raise FieldError(f"tag {key!r} must be a string, number or boolean") from None
+        if len(text) > TAG_VALUE_MAX_LENGTH:
+            raise FieldError(f"tag {key!r} is longer than {TAG_VALUE_MAX_LENGTH} characters")
+        tags[check_storable(key, "a tag key")] = check_storable(text, f"tag {key!r}")
+    return tags
+
+
+def clean_properties(value: object) -> str:
+    """Any JSON object (nested values allowed) up to 32 KB; returned as the JSON text to store."""
+    if value is None:
+        return "{}"
+    if not isinstance(value, dict):
+        raise FieldError("properties must be an object")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        raise FieldError("properties must not contain NaN or Infinity") from None
+    if ESCAPED_NUL.search(text):
+        raise FieldError("properties contain a NUL character")
+    check_storable(text, "properties")
+    if len(text.encode("utf-8")) > PROPERTIES_MAX_BYTES:
+        raise FieldError(f"properties are larger than {PROPERTIES_MAX_BYTES // 1024} KB")
+    return text
+
+
+def tags_json(tags: dict[str, str]) -> str:
+    return json.dumps(tags, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,135 @@
+"""Field validation shared by events and metrics: pure functions, no database."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from flux.ingestion.fields import (
+    FieldError,
+    TimeWindow,
+    clean_name,
+    clean_number,
+    clean_optional_text,
+    clean_properties,
+    clean_tags,
+    clean_timestamp,
+)
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+WINDOW = TimeWindow.around(NOW, retention_days=30, max_future_seconds=600)
+
+
+@pytest.mark.parametrize("name", ["user.signup", "api:latency/p95", "a-b_c.D9", "x" * 200])
+def test_valid_names_pass(name: str) -> None:
+    assert clean_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (None, "name is required"),
+        ("", "name is required"),
+        (42, "name must be a string"),
+        ("x" * 201, "longer than 200"),
+        ("user signup", "may only contain"),
+        ("événement", "may only contain"),
+    ],
+)
+def test_invalid_names_say_why(name: object, message: str) -> None:
+    with pytest.raises(FieldError, match=message):
+        clean_name(name)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-23T11:13:20.745Z", datetime(2026, 11, 23, 11, 13, 20, 745000, tzinfo=UTC)),
+        ("2026-11-23T12:13:20+01:00", datetime(2026, 11, 23, 11, 13, 20, tzinfo=UTC)),
+        (1795432400000, datetime.fromtimestamp(1795432400, tz=UTC)),
+        (None, NOW),
+    ],
+)
+def test_timestamps_in_iso_or_epoch_millis(raw: object, expected: datetime) -> None:
+    assert clean_timestamp(raw, WINDOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("yesterday", "not ISO 8601"),
+        ("2026-11-23T10:00:00", "needs a UTC offset"),
+        (True, "ISO 8601 string or epoch"),
+        ({"t": 1}, "ISO 8601 string or epoch"),
+        (float("nan"), "finite"),
+        (1e30, "out of range"),
+        ((NOW - timedelta(days=31)).isoformat(), "older than the project's retention"),
+        ((NOW + timedelta(minutes=11)).isoformat(), "too far in the future"),
+        (1795432400, "older than"),  # epoch seconds by mistake: 1970
+    ],
+)
+def test_bad_timestamps_are_rejected(raw: object, message: str) -> None:
+    with pytest.raises(FieldError, match=message):
+        clean_timestamp(raw, WINDOW)
+
+
+def test_numbers_must_be_finite_and_not_boolean() -> None:
+    assert clean_number(3, "value") == 3.0
+    for bad, message in ((True, "must be a number"), ("4.5", "must be a number"), (math.inf, "finite")):
+        with pytest.raises(FieldError, match=message):
+            clean_number(bad, "value")
+
+
+def test_tags_become_strings_and_null_tags_are_dropped() -> None:
+    tags = clean_tags({"plan": "pro", "seats": 3, "ratio": 0.5, "trial": True, "coupon": None})
+    assert tags == {"plan": "pro", "seats": "3", "ratio": "0.5", "trial": "true"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ([1, 2], "tags must be an object"),
+        ({"a": {"b": 1}}, "not an object or array"),
+        ({"a": [1]}, "not an object or array"),
+        ({f"k{i}": "v" for i in range(51)}, "more than 50 tags"),
+        ({"k" * 101: "v"}, "longer than 100"),
+        ({"k": "v" * 201}, "longer than 200"),
+        ({"k": "a\x00b"}, "NUL"),
+        ({"": "v"}, "must not be empty"),
+    ],
+)
+def test_bad_tags_are_rejected(tags: object, message: str) -> None:
+    with pytest.raises(FieldError, match=message):
+        clean_tags(tags)
+
+
+def test_ids_accept_numbers_and_booleans_as_text() -> None:
+    assert clean_optional_text(42, "user_id") == "42"
+    assert clean_optional_text(False, "user_id") == "false"
+    assert clean_optional_text(None, "user_id") is None
+    with pytest.raises(FieldError, match="user_id must be a string"):
+        clean_optional_text({"id": 1}, "user_id")
+
+
+def test_properties_keep_nested_values_as_json() -> None:
+    text = clean_properties({"items": [{"sku": "A1", "qty": 2}], "city": "München ✓", "coupon": None})
+    assert text == '{"items":[{"sku":"A1","qty":2}],"city":"München ✓","coupon":null}'
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ("text", "must be an object"),
+        ({"x": float("nan")}, "NaN or Infinity"),
+        ({"blob": "x" * (32 * 1024)}, "larger than 32 KB"),
+        ({"a": "nul\x00"}, "NUL"),
+        ({"a": "\ud800"}, "invalid Unicode"),
+    ],
+)
+def test_bad_properties_are_rejected(properties: object, message: str) -> None:
+    with pytest.raises(FieldError, match=message):
+        clean_properties(properties)
+
+
+def test_a_literal_backslash_u0000_is_not_mistaken_for_nul() -> None:
+    assert clean_properties({"a": "\\u0000"}) == '{"a":"\\\\u0000"}'

@@ -1,0 +1,53 @@
+import hmac
+
+from django.conf import settings
+from django.db import IntegrityError
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flux.api import FluxError, NotFound
+from flux.tenants.services import provision_project
+
+
+class ProvisionRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    environment = serializers.CharField(max_length=40, required=False, default="production", allow_blank=True)
+
+
+class MasterKeyRefused(FluxError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_master_key"
+
+
+class ProvisionView(APIView):
+    """POST /api/v1/projects/provision — find or create a project by name, with new keys (X-Master-Key)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        master_key = settings.FLUX_MASTER_KEY
+        if not master_key:
+            raise NotFound("Provisioning is disabled on this server (FLUX_MASTER_KEY is not set).")
+        offered = request.headers.get("X-Master-Key", "")
+        if not offered:
+            raise MasterKeyRefused("The X-Master-Key header is required.")
+        if not hmac.compare_digest(offered.encode(), master_key.encode()):
+            raise MasterKeyRefused("The master key is not valid.")
+        body = ProvisionRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            provisioned = provision_project(body.validated_data["name"], body.validated_data["environment"])
+        except IntegrityError:  # a concurrent first call created it a moment ago
+            provisioned = provision_project(body.validated_data["name"], body.validated_data["environment"])
+        project = provisioned.project
+        if project.archived:
+            raise FluxError(f"Project {project.slug!r} is archived.", code="project_archived")
+        payload = {
+            "id": project.pk, "name": project.name, "slug": project.slug, "environment": project.environment,
+            "ingest_key": provisioned.ingest_key, "api_key": provisioned.admin_key,
+        }  # fmt: skip
+        return Response(payload, status=status.HTTP_201_CREATED if provisioned.created else status.HTTP_200_OK)
