@@ -42,6 +42,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def pool_options() -> dict:
+    max_size = env_int("DATABASE_POOL_MAX_SIZE", 8)
+    if max_size <= 0:
+        return {}
+    return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 10)}}
+
+
 def database_from_url(url: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
@@ -55,9 +62,10 @@ def database_from_url(url: str) -> dict:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": host,
         "PORT": str(parts.port or ""),
-        "OPTIONS": options,
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {**pool_options(), **options},
+        # Under ASGI each request may run on a new thread, so Django's per-thread persistent connections
+        # would pile up; a psycopg pool per process is the supported way to reuse connections.
+        "CONN_MAX_AGE": 0,
         "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }
 
@@ -128,7 +136,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", "") or None  # only for collectstatic; WhiteNoise serves from finders
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the finders so no collectstatic step is needed to run Flux.
 WHITENOISE_USE_FINDERS = True
@@ -193,6 +201,7 @@ FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
+FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 
 # Ingestion limits (README, "Sending data").
 FLUX_MAX_BODY_BYTES = env_int("FLUX_MAX_BODY_BYTES", 5 * 1024 * 1024)

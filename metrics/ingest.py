@@ -1,8 +1,11 @@
 """Batch-first metric ingestion: validate points, resolve their series set-wise, one COPY per request."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
+from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
 from flux.ingestion.fields import (
@@ -17,9 +20,10 @@ from flux.ingestion.fields import (
     scalar_to_text,
     tags_json,
 )
-from metrics.models import MetricType, tags_fingerprint
+from metrics.models import MetricType, fingerprint_of_canonical
 
 SET_MEMBER_MAX_LENGTH = 200
+METRIC_TYPES = frozenset(MetricType.values)
 COPY_POINTS = "COPY metrics_point (project_id, series_id, time, value, member, client_id) FROM STDIN"
 
 
@@ -33,10 +37,8 @@ class PointItem:
     value: float
     member: str | None
     client_id: str | None
-
-    @property
-    def series_key(self) -> tuple[str, str]:
-        return self.name, tags_fingerprint(self.tags)
+    tags_json: str  # canonical: sorted keys
+    series_key: tuple[str, str]  # (name, fingerprint of the tags)
 
 
 def clean_value(metric_type: str, raw: object) -> tuple[float, str | None]:
@@ -72,7 +74,7 @@ def clean_point(index: int, item: object, window: TimeWindow) -> tuple[PointItem
             return None
 
     metric_type = item.get("type")
-    if metric_type not in MetricType.values:
+    if metric_type not in METRIC_TYPES:
         errors.append(f"type must be one of {', '.join(MetricType.values)}, got {str(metric_type)[:40]!r}")
     name = attempt(clean_name, item.get("name"))
     tags = attempt(clean_tags, item.get("tags"))
@@ -81,34 +83,106 @@ def clean_point(index: int, item: object, window: TimeWindow) -> tuple[PointItem
     client_id = attempt(clean_optional_text, item.get("id"), "id")
     if errors:
         return None, errors
-    return PointItem(index, metric_type, name, tags, time, value, member, client_id), []
+    canonical_tags = tags_json(tags)
+    series_key = (name, fingerprint_of_canonical(canonical_tags))
+    return PointItem(index, metric_type, name, tags, time, value, member, client_id, canonical_tags, series_key), []
+
+
+class SeriesCache:
+    """Per-process memory of metric types and series ids, so steady-state batches skip those queries.
+
+    Safe because both are immutable once created (a name keeps its type; a series keeps its id) and ids
+    are never reused. Series entries expire after an hour so `last_seen_at` still gets refreshed.
+    """
+
+    MAX_ENTRIES = 200_000
+    SERIES_TTL_SECONDS = 3600
+
+    def __init__(self) -> None:
+        self.types: dict[tuple[int, str], str] = {}
+        self.series: dict[tuple[int, str, str], tuple[int, float]] = {}
+
+    def known_type(self, project_id: int, name: str) -> str | None:
+        return self.types.get((project_id, name))
+
+    def remember_types(self, project_id: int, types: dict[str, str]) -> None:
+        if len(self.types) > self.MAX_ENTRIES:
+            self.types.clear()
+        self.types.update({(project_id, name): metric_type for name, metric_type in types.items()})
+
+    def known_series(self, project_id: int, key: tuple[str, str], now: float) -> int | None:
+        entry = self.series.get((project_id, *key))
+        return entry[0] if entry and now - entry[1] < self.SERIES_TTL_SECONDS else None
+
+    def remember_series(self, project_id: int, found: dict[tuple[str, str], int], now: float) -> None:
+        if len(self.series) > self.MAX_ENTRIES:
+            self.series.clear()
+        self.series.update({(project_id, *key): (series_id, now) for key, series_id in found.items()})
+
+
+cache = SeriesCache()
 
 
 def resolve_metric_types(cursor: CursorWrapper, project_id: int, items: list[PointItem]) -> dict[str, str]:
-    """Create unseen metric names (first type in the batch wins) and return every name's stored type."""
-    first_types: dict[str, str] = {}
+    """Every name's stored type, creating unseen names (the first type in the batch wins)."""
+    types = {item.name: cache.known_type(project_id, item.name) for item in items}
+    unknown: dict[str, str] = {}
     for item in items:
-        first_types.setdefault(item.name, item.type)
-    names = sorted(first_types)  # sorted: concurrent batches take row locks in the same order
-    cursor.execute(
-        """
-        INSERT INTO metrics_metric (project_id, name, type, created_at)
-        SELECT %s, name, type, now() FROM unnest(%s::text[], %s::text[]) AS input(name, type)
-        ON CONFLICT (project_id, name) DO NOTHING
-        """,
-        [project_id, names, [first_types[name] for name in names]],
-    )
-    cursor.execute(
-        "SELECT name, type FROM metrics_metric WHERE project_id = %s AND name = ANY(%s)", [project_id, names]
-    )
-    return dict(cursor.fetchall())
+        if types[item.name] is None:
+            unknown.setdefault(item.name, item.type)
+    if unknown:
+        names = sorted(unknown)  # sorted: concurrent batches take row locks in the same order
+        cursor.execute(
+            """
+            WITH input(name, type) AS (SELECT * FROM unnest(%s::text[], %s::text[])),
+            inserted AS (
+                INSERT INTO metrics_metric (project_id, name, type, created_at)
+                SELECT %s, name, type, now() FROM input
+                ON CONFLICT (project_id, name) DO NOTHING
+                RETURNING name, type
+            )
+            SELECT name, type FROM inserted
+            UNION ALL
+            SELECT m.name, m.type FROM metrics_metric m JOIN input USING (name) WHERE m.project_id = %s
+            """,
+            [names, [unknown[name] for name in names], project_id, project_id],
+        )
+        stored = dict(cursor.fetchall())
+        missing = [name for name in names if name not in stored]
+        if missing:  # created by a concurrent batch after this statement's snapshot
+            cursor.execute(
+                "SELECT name, type FROM metrics_metric WHERE project_id = %s AND name = ANY(%s)", [project_id, missing]
+            )
+            stored.update(cursor.fetchall())
+        # Remembered only once committed: a rolled-back insert must not leave a phantom in the cache.
+        transaction.on_commit(partial(cache.remember_types, project_id, stored))
+        types.update(stored)
+    return types
 
 
 def resolve_series(cursor: CursorWrapper, project_id: int, items: list[PointItem]) -> dict[tuple[str, str], int]:
-    """Series id per (name, tags fingerprint), creating new series; one statement in the usual case."""
-    wanted = {item.series_key: item.tags for item in items}
+    """Series id per (name, tags fingerprint), creating new series; cached, else one statement."""
+    now = time.monotonic()
+    found: dict[tuple[str, str], int] = {}
+    wanted: dict[tuple[str, str], str] = {}
+    for item in items:
+        key = item.series_key
+        if key not in found and key not in wanted:
+            series_id = cache.known_series(project_id, key, now)
+            if series_id is None:
+                wanted[key] = item.tags_json
+            else:
+                found[key] = series_id
+    if wanted:
+        created = upsert_series(cursor, project_id, wanted)
+        transaction.on_commit(partial(cache.remember_series, project_id, created, now))
+        found.update(created)
+    return found
+
+
+def upsert_series(cursor: CursorWrapper, project_id: int, wanted: dict) -> dict[tuple[str, str], int]:
     keys = sorted(wanted)
-    params = [[name for name, _ in keys], [digest for _, digest in keys], [tags_json(wanted[key]) for key in keys]]
+    params = [[name for name, _ in keys], [digest for _, digest in keys], [wanted[key] for key in keys]]
     # Inserted rows come from RETURNING, existing ones from the join (the statement's snapshot does not
     # see its own inserts). last_seen_at is refreshed at most hourly so hot series are not rewritten.
     sql = """
@@ -118,7 +192,7 @@ def resolve_series(cursor: CursorWrapper, project_id: int, items: list[PointItem
             JOIN metrics_metric m ON m.project_id = %s AND m.name = i.name
         ), inserted AS (
             INSERT INTO metrics_metricseries (project_id, metric_id, tags, tags_hash, first_seen_at, last_seen_at)
-            SELECT %s, metric_id, tags, tags_hash, now(), now() FROM input
+            SELECT %s, metric_id, tags, tags_hash, now(), now() FROM input ORDER BY metric_id, tags_hash
             ON CONFLICT (metric_id, tags_hash) DO UPDATE SET last_seen_at = now()
                 WHERE metrics_metricseries.last_seen_at < now() - interval '1 hour'
             RETURNING id, metric_id, tags_hash

@@ -1,8 +1,8 @@
 import hashlib
-import json
 
 from django.db import models
 
+from flux.ingestion.fields import tags_json
 from flux.tenants.models import Project
 
 
@@ -15,8 +15,11 @@ class MetricType(models.TextChoices):
 
 def tags_fingerprint(tags: dict[str, str]) -> str:
     """A stable 32-hex digest of a tag set, whatever order its keys came in."""
-    canonical = json.dumps(tags, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.md5(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return fingerprint_of_canonical(tags_json(tags))
+
+
+def fingerprint_of_canonical(canonical_tags_json: str) -> str:
+    return hashlib.md5(canonical_tags_json.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 class Metric(models.Model):

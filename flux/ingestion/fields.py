@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 NAME_MAX_LENGTH = 200
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]+")
@@ -18,6 +19,9 @@ TAGS_MAX_COUNT = 50
 TAG_KEY_MAX_LENGTH = 100
 TAG_VALUE_MAX_LENGTH = 200
 PROPERTIES_MAX_BYTES = 32 * 1024
+# Built once: json.dumps with options would construct a new encoder for every item.
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+SORTED_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
 # json.dumps writes NUL as \u0000; an even run of backslashes before it means it is not a literal "\u0000".
 ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -75,9 +79,16 @@ def clean_name(value: object) -> str:
     return value
 
 
+def is_plain_short_text(value: object, max_length: int) -> bool:
+    """The common case, checked cheaply: a short ASCII string without NUL needs no further work."""
+    return type(value) is str and len(value) <= max_length and value.isascii() and "\x00" not in value
+
+
 def clean_optional_text(value: object, field: str) -> str | None:
     if value is None:
         return None
+    if is_plain_short_text(value, TEXT_MAX_LENGTH):
+        return value
     try:
         text = scalar_to_text(value)
     except FieldError:
@@ -97,6 +108,18 @@ def clean_number(value: object, field: str) -> float:
     return number
 
 
+@lru_cache(maxsize=4096)
+def parse_iso_timestamp(value: str) -> datetime:
+    # Cached: clients batch items stamped within the same millisecond, and parsing is the costly part.
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError(f"timestamp {value[:40]!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        raise FieldError("timestamp needs a UTC offset, e.g. 2026-11-23T10:00:00Z")
+    return moment
+
+
 def clean_timestamp(value: object, window: TimeWindow) -> datetime:
     """ISO 8601 with a UTC offset, or epoch milliseconds; absent means now; must fall inside `window`."""
     if value is None:
@@ -111,12 +134,7 @@ def clean_timestamp(value: object, window: TimeWindow) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise FieldError("timestamp is out of range") from None
     elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise FieldError(f"timestamp {value[:40]!r} is not ISO 8601") from None
-        if moment.tzinfo is None:
-            raise FieldError("timestamp needs a UTC offset, e.g. 2026-11-23T10:00:00Z")
+        moment = parse_iso_timestamp(value[:64])
     else:
         raise FieldError("timestamp must be an ISO 8601 string or epoch milliseconds")
     if moment < window.earliest:
@@ -138,6 +156,9 @@ def clean_tags(value: object) -> dict[str, str]:
         raise FieldError(f"more than {TAGS_MAX_COUNT} tags ({len(value)})")
     tags = {}
     for key, raw in value.items():
+        if is_plain_short_text(raw, TAG_VALUE_MAX_LENGTH) and key and is_plain_short_text(key, TAG_KEY_MAX_LENGTH):
+            tags[key] = raw
+            continue
         if raw is None:
             continue
         if len(key) > TAG_KEY_MAX_LENGTH:
@@ -163,7 +184,7 @@ def clean_properties(value: object) -> str:
     if not isinstance(value, dict):
         raise FieldError("properties must be an object")
     try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = COMPACT_JSON.encode(value)
     except ValueError:
         raise FieldError("properties must not contain NaN or Infinity") from None
     if ESCAPED_NUL.search(text):
@@ -175,4 +196,5 @@ def clean_properties(value: object) -> str:
 
 
 def tags_json(tags: dict[str, str]) -> str:
-    return json.dumps(tags, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """Canonical JSON of a tag set (keys sorted), also what series fingerprints are computed from."""
+    return SORTED_COMPACT_JSON.encode(tags)

@@ -1,5 +1,8 @@
 """Reads of projects, memberships and API keys."""
 
+import time
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -11,11 +14,47 @@ ROLE_RANK = {Role.VIEWER: 1, Role.MEMBER: 2, Role.OWNER: 3}
 ACTION_MIN_ROLE = {"view": Role.VIEWER, "edit": Role.MEMBER, "manage": Role.OWNER}
 
 
+class KeyCache:
+    """Recently looked-up keys per process, for FLUX_KEY_CACHE_SECONDS, so ingestion skips the query.
+
+    Revoking a key or archiving a project clears this process's entries at once; other processes see
+    the change when their entry expires. Unknown keys are not cached (guessing must not fill memory).
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[ApiKey, float]] = {}
+
+    def get(self, hashed: str) -> ApiKey | None:
+        entry = self.entries.get(hashed)
+        return entry[0] if entry and entry[1] > time.monotonic() else None
+
+    def put(self, api_key: ApiKey) -> None:
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[api_key.hashed_key] = (api_key, time.monotonic() + settings.FLUX_KEY_CACHE_SECONDS)
+
+    def forget(self, *, hashed: str | None = None, project_id: int | None = None) -> None:
+        for key, (api_key, _) in list(self.entries.items()):
+            if key == hashed or api_key.project_id == project_id:
+                self.entries.pop(key, None)
+
+
+key_cache = KeyCache()
+
+
 def get_key_by_raw(raw_key: str) -> ApiKey | None:
     """The key (with its project) whose hash matches, revoked or not; None when unknown."""
     if not looks_like_key(raw_key):
         return None
-    return ApiKey.objects.select_related("project").filter(hashed_key=hash_key(raw_key)).first()
+    hashed = hash_key(raw_key)
+    api_key = key_cache.get(hashed)
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("project").filter(hashed_key=hashed).first()
+        if api_key is not None and settings.FLUX_KEY_CACHE_SECONDS > 0:
+            key_cache.put(api_key)
+    return api_key
 
 
 def get_role(project: Project, user: AbstractBaseUser) -> str | None:

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from flux.tenants.keys import generate_key, hash_key, visible_prefix
 from flux.tenants.models import ApiKey, Environment, KeyKind, Membership, Project, Role
+from flux.tenants.queries import key_cache
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,14 @@ def revoke_key(api_key: ApiKey) -> None:
     """Revoke a key; later requests with it get 401. Revoking twice keeps the first time."""
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     api_key.refresh_from_db(fields=["revoked_at"])
+    key_cache.forget(hashed=api_key.hashed_key)
 
 
 def set_archived(project: Project, archived: bool) -> None:
     """Archive (or restore) a project; an archived project's keys are refused with 403."""
     Project.objects.filter(pk=project.pk).update(archived=archived, updated_at=timezone.now())
     project.refresh_from_db(fields=["archived", "updated_at"])
+    key_cache.forget(project_id=project.pk)
 
 
 def delete_project(project: Project) -> None:
@@ -89,6 +92,7 @@ def delete_project(project: Project) -> None:
     from flux.tasks import purge_project_data  # tasks import storage, which imports these models
 
     project_id = project.pk
+    key_cache.forget(project_id=project_id)
     with transaction.atomic():
         project.delete()
         transaction.on_commit(lambda: purge_project_data.delay(project_id))

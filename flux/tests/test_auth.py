@@ -90,11 +90,35 @@ def test_using_a_key_records_last_used(api: type, project: Project) -> None:
     assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at is not None
 
 
-def test_authentication_is_one_query_once_last_used_is_fresh(
+def test_a_repeated_key_is_served_from_the_cache_without_queries(
     api: type, project: Project, django_assert_num_queries: object
 ) -> None:
-    issued = issue_key(project, "read")
-    client = api(issued.raw_key)
+    client = api(issue_key(project, "read").raw_key)
+    client.get("/api/v1/project")
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/project").status_code == 200
+
+
+def test_without_the_cache_authentication_is_one_query(
+    api: type, project: Project, settings: object, django_assert_num_queries: object
+) -> None:
+    settings.FLUX_KEY_CACHE_SECONDS = 0
+    client = api(issue_key(project, "read").raw_key)
     client.get("/api/v1/project")
     with django_assert_num_queries(1):
         assert client.get("/api/v1/project").status_code == 200
+
+
+def test_revoking_a_cached_key_takes_effect_at_once(api: type, project: Project) -> None:
+    issued = issue_key(project, "read")
+    client = api(issued.raw_key)
+    assert client.get("/api/v1/project").status_code == 200
+    revoke_key(issued.api_key)
+    assert client.get("/api/v1/project").status_code == 401
+
+
+def test_archiving_a_project_refuses_its_cached_keys_at_once(api: type, project: Project) -> None:
+    client = api(issue_key(project, "read").raw_key)
+    assert client.get("/api/v1/project").status_code == 200
+    set_archived(project, True)
+    assert client.get("/api/v1/project").status_code == 403

@@ -108,3 +108,25 @@ def test_single_metric_endpoint_rejects_an_invalid_point(post_json: object, keys
     response = post_json("/api/v1/metrics", point("gauge", "x", float("inf")), key=keys["ingest"])
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "value must be a finite number (not NaN or Infinity)"
+
+
+def test_steady_state_batches_skip_type_and_series_lookups(
+    post_json: object, keys: dict, project: Project, django_capture_on_commit_callbacks: object,
+    django_assert_max_num_queries: object,
+) -> None:  # fmt: skip
+    batch = [point("gauge", "queue.depth", 3, tags={"q": "a"}), point("counter", "jobs", 1)]
+    with django_capture_on_commit_callbacks(execute=True):
+        post_json("/api/v1/metrics/batch", batch, key=keys["ingest"])
+    with django_assert_max_num_queries(4) as queries:  # key lookup, savepoint, COPY, release
+        assert post_json("/api/v1/metrics/batch", batch, key=keys["ingest"]).json()["accepted"] == 2
+    assert not any("metrics_metric" in query["sql"] for query in queries.captured_queries)
+    assert len(stored_points(project)) == 4
+
+
+def test_a_rolled_back_batch_leaves_nothing_in_the_series_cache(
+    post_json: object, keys: dict, project: Project
+) -> None:
+    from metrics.ingest import cache
+
+    post_json("/api/v1/metrics", point("gauge", "never.committed", 1), key=keys["ingest"])  # test transaction
+    assert cache.known_type(project.pk, "never.committed") is None
