@@ -162,7 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
@@ -197,8 +197,8 @@ def main() -> None:
         databases, me = postgres_processes(), psutil.Process()
         cpu_before = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
         latencies, failures = asyncio.run(load(port, requests, args.clients, args.seconds))
-        cpu_used = [after - before for after, before in zip(
-            (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me])), cpu_before, strict=True)]  # fmt: skip
+        cpu_after = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
+        cpu_used = [after - before for after, before in zip(cpu_after, cpu_before, strict=True)]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
