@@ -47,7 +47,7 @@ shell: $(VENV)/.requirements ## Django shell against the local services
 	$(SERVICES) exec -- $(PY) manage.py shell
 
 bench: $(VENV)/.requirements-dev ## run the benchmark scripts under bench/
-	$(SERVICES) exec -- sh -c 'for script in bench/*.py; do $(PY) "$$script" || exit 1; done'
+	$(SERVICES) exec -- $(PY) bench/ingest.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var
