@@ -74,15 +74,18 @@ def clean_point(index: int, item: object, window: TimeWindow) -> tuple[PointItem
             return None
 
     metric_type = item.get("type")
-    if metric_type not in METRIC_TYPES:
+    type_is_known = isinstance(metric_type, str) and metric_type in METRIC_TYPES
+    if not type_is_known:
         errors.append(f"type must be one of {', '.join(MetricType.values)}, got {str(metric_type)[:40]!r}")
     name = attempt(clean_name, item.get("name"))
     tags = attempt(clean_tags, item.get("tags"))
     time = attempt(clean_timestamp, item.get("timestamp"), window)
-    value, member = (attempt(clean_value, metric_type, item.get("value")) or (None, None)) if not errors else (0, None)
+    # What a valid value is depends on the type, so it is only checked once the type is known.
+    cleaned_value = attempt(clean_value, metric_type, item.get("value")) if type_is_known else None
     client_id = attempt(clean_optional_text, item.get("id"), "id")
     if errors:
         return None, errors
+    value, member = cleaned_value
     canonical_tags = tags_json(tags)
     series_key = (name, fingerprint_of_canonical(canonical_tags))
     return PointItem(index, metric_type, name, tags, time, value, member, client_id, canonical_tags, series_key), []
