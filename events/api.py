@@ -1,15 +1,70 @@
+from collections.abc import Mapping
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events import queries
+from events.filters import EventFilter, field_expression
+from events.serializers import event_json, iso, points_json
+from flux import query_params
+from flux.api import NotFound, ProjectAPIView
+from flux.auth import HasIngestKey, HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
+from flux.query_params import InvalidParameter
+from flux.timerange import TimeRange
+
+LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000
+
+
+def event_filter_from(params: Mapping[str, str]) -> EventFilter:
+    return EventFilter(
+        name=params.get("name") or None,
+        tags=query_params.bracketed(params, "tags"),
+        properties=query_params.dotted(params, "properties"),
+        user_id=params.get("user_id") or None,
+        session_id=params.get("session_id") or None,
+        value_min=query_params.optional_number(params, "value_min"),
+        value_max=query_params.optional_number(params, "value_max"),
+    )
+
+
+def checked_field(params: Mapping[str, str], parameter: str, default: str | None = None) -> str | None:
+    value = params.get(parameter) or default
+    if value is not None and field_expression(value) is None:
+        allowed = "name, user_id, session_id, environment, service, host, tags.<key> or properties.<key>"
+        raise InvalidParameter(parameter, f"{parameter} must be {allowed}")
+    return value
+
+
+def range_json(time_range: TimeRange) -> dict:
+    return {"from": iso(time_range.start), "to": iso(time_range.end)}
 
 
 class EventView(IngestView):
-    """POST /api/v1/events — one event."""
+    """GET /api/v1/events — list, newest first (read key). POST — one event (ingest key)."""
 
     single_item = True
+
+    def get_permissions(self) -> list:
+        return [HasReadKey()] if self.request.method == "GET" else [HasIngestKey()]
+
+    def get_throttles(self) -> list:
+        return super().get_throttles() if self.request.method == "POST" else []
 
     def split(self, payload: object) -> tuple[list, list]:
         if not isinstance(payload, dict):
             raise InvalidBatch("The body must be one event as a JSON object (use /api/v1/events/batch for many).")
         return [payload], []
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        limit = query_params.bounded_int(params, "limit", LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)
+        after = queries.decode_cursor(params["cursor"]) if params.get("cursor") else None
+        if params.get("cursor") and after is None:
+            raise InvalidParameter("cursor", "cursor is not one this API gave out")
+        page = queries.list_events(self.project, time_range, event_filter_from(params), limit, after)
+        return Response({"events": [event_json(event) for event in page.events], "next_cursor": page.next_cursor})
 
 
 class EventBatchView(IngestView):
@@ -17,3 +72,86 @@ class EventBatchView(IngestView):
 
     def split(self, payload: object) -> tuple[list, list]:
         return (payload if isinstance(payload, list) else list_under(payload, "events")), []
+
+
+class EventDetailView(ProjectAPIView):
+    """GET /api/v1/events/{id}."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request, event_id: int) -> Response:
+        event = queries.get_event(self.project, event_id)
+        if event is None:
+            raise NotFound(f"No event {event_id} in this project.")
+        return Response(event_json(event))
+
+
+class EventCountView(ProjectAPIView):
+    """GET /api/v1/events/count — total; with interval a series; with group_by the top groups."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        interval = query_params.interval(params, time_range)
+        group_by = checked_field(params, "group_by")
+        event_filter = event_filter_from(params)
+        body = {"count": queries.count_events(self.project, time_range, event_filter), **range_json(time_range)}
+        if interval and not group_by:
+            body |= {
+                "interval": interval,
+                "points": points_json(queries.count_series(self.project, time_range, event_filter, interval)),
+            }
+        if group_by:
+            limit = query_params.bounded_int(
+                params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
+            )
+            groups = queries.count_groups(self.project, time_range, event_filter, group_by, limit, interval)
+            body |= {"group_by": group_by, "groups": [group_json(group) for group in groups]}
+            if interval:
+                body["interval"] = interval
+        return Response(body)
+
+
+def group_json(group: queries.Group) -> dict:
+    body = {"key": group.key, "count": group.count}
+    if group.points is not None:
+        body["points"] = points_json(group.points)
+    return body
+
+
+class EventStatsView(ProjectAPIView):
+    """GET /api/v1/events/stats?field=value — count, sum, avg, min, max, p50, p90, p95, p99."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        if params.get("field", "value") != "value":
+            raise InvalidParameter("field", "field must be value (the only numeric field of an event)")
+        time_range = query_params.time_range(params, self.project)
+        stats = queries.value_stats(self.project, time_range, event_filter_from(params))
+        return Response({"field": "value", **stats, **range_json(time_range)})
+
+
+class EventUniqueView(ProjectAPIView):
+    """GET /api/v1/events/unique?field=user_id — distinct values over the range (and per interval)."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        field_name = checked_field(params, "field", default="user_id")
+        event_filter = event_filter_from(params)
+        body = {
+            "field": field_name,
+            "unique": queries.unique_count(self.project, time_range, event_filter, field_name),
+            **range_json(time_range),
+        }
+        interval = query_params.interval(params, time_range)
+        if interval:
+            points = queries.unique_series(self.project, time_range, event_filter, field_name, interval)
+            body |= {"interval": interval, "points": points_json(points)}
+        return Response(body)

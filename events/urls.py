@@ -1,8 +1,12 @@
 from django.urls import path
 
-from events.api import EventBatchView, EventView
+from events.api import EventBatchView, EventCountView, EventDetailView, EventStatsView, EventUniqueView, EventView
 
 urlpatterns = [
-    path("events", EventView.as_view(), name="events-ingest"),
+    path("events", EventView.as_view(), name="events"),
     path("events/batch", EventBatchView.as_view(), name="events-batch"),
+    path("events/count", EventCountView.as_view(), name="events-count"),
+    path("events/stats", EventStatsView.as_view(), name="events-stats"),
+    path("events/unique", EventUniqueView.as_view(), name="events-unique"),
+    path("events/<int:event_id>", EventDetailView.as_view(), name="event-detail"),
 ]

@@ -1,0 +1,163 @@
+"""Reads of raw events. Every function takes the project first; nothing here reads across projects."""
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from events.filters import EventFilter, field_expression, where_clause
+from events.models import Event
+from flux.tenants.models import Project
+from flux.timerange import TimeRange, bucket_sql, bucket_starts
+
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[Event]
+    next_cursor: str | None
+
+
+def encode_cursor(event: Event) -> str:
+    return base64.urlsafe_b64encode(f"{event.time.isoformat()}|{event.id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        moment, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(moment), int(event_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def list_events(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, limit: int, after: tuple[datetime, int] | None
+) -> Page:
+    """Events newest first, `limit` at a time; `after` is the (time, id) of the last event already seen."""
+    where, params = where_clause(project.pk, time_range, event_filter)
+    if after is not None:
+        where += " AND (time, id) < (%s, %s)"
+        params += list(after)
+    events = list(
+        Event.objects.raw(
+            f"SELECT * FROM events_event WHERE {where} ORDER BY time DESC, id DESC LIMIT %s", [*params, limit + 1]
+        )
+    )
+    has_more = len(events) > limit
+    events = events[:limit]
+    return Page(events, encode_cursor(events[-1]) if has_more else None)
+
+
+def get_event(project: Project, event_id: int) -> Event | None:
+    return Event.objects.filter(project_id=project.pk, id=event_id).first()
+
+
+def fetch(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def count_events(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
+    where, params = where_clause(project.pk, time_range, event_filter)
+    return fetch(f"SELECT count(*) FROM events_event WHERE {where}", params)[0][0]
+
+
+def count_series(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str
+) -> list[tuple[datetime, int]]:
+    """Counts per bucket, every bucket of the range present (zero when empty)."""
+    bucket, bucket_params = bucket_sql(interval, time_range)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    rows = fetch(f"SELECT {bucket}, count(*) FROM events_event WHERE {where} GROUP BY 1", [*bucket_params, *params])
+    counts = dict(rows)
+    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str | None
+    count: int
+    points: list[tuple[datetime, int]] | None = None
+
+
+def count_groups(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int,
+    interval: str | None = None,
+) -> list[Group]:  # fmt: skip
+    """The `limit` largest groups by count, then `__other__` for the rest (when there is a rest)."""
+    key_sql, key_params = field_expression(group_by)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    top = fetch(
+        f"SELECT {key_sql}, count(*) FROM events_event WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
+        [*key_params, *params, limit],
+    )
+    total = count_events(project, time_range, event_filter)
+    groups = [Group(key, count) for key, count in top]
+    other = total - sum(count for _, count in top)
+    if interval is None:
+        return groups + ([Group("__other__", other)] if other else [])
+    bucket, bucket_params = bucket_sql(interval, time_range)
+    keys = [key for key, _ in top if key is not None]
+    rows = fetch(
+        f"""
+        SELECT {key_sql}, {bucket}, count(*) FROM events_event
+        WHERE {where} AND ({key_sql} = ANY(%s) OR ({key_sql} IS NULL AND %s))
+        GROUP BY 1, 2
+        """,
+        [*key_params, *bucket_params, *params, *key_params, keys, *key_params, len(keys) < len(top)],
+    )
+    per_key: dict[str | None, dict[datetime, int]] = {}
+    for key, start, count in rows:
+        per_key.setdefault(key, {})[start] = count
+    starts = bucket_starts(time_range, interval)
+    overall = dict(count_series(project, time_range, event_filter, interval))
+    result = [
+        Group(group.key, group.count, [(s, per_key.get(group.key, {}).get(s, 0)) for s in starts]) for group in groups
+    ]
+    if other:
+        shown = {start: sum(per_key.get(group.key, {}).get(start, 0) for group in groups) for start in starts}
+        result.append(Group("__other__", other, [(start, overall[start] - shown[start]) for start in starts]))
+    return result
+
+
+def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:
+    """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted)."""
+    where, params = where_clause(project.pk, time_range, event_filter)
+    row = fetch(
+        f"""
+        SELECT count(value), sum(value), avg(value), min(value), max(value),
+               percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY value)
+        FROM events_event WHERE {where}
+        """,
+        [list(PERCENTILES), *params],
+    )[0]
+    count, total, average, minimum, maximum, percentiles = row
+    stats = {"count": count, "sum": total, "avg": average, "min": minimum, "max": maximum}
+    for fraction, value in zip(PERCENTILES, percentiles or [None] * len(PERCENTILES), strict=True):
+        stats[f"p{round(fraction * 100)}"] = value
+    return stats
+
+
+def unique_count(project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str) -> int:
+    """Distinct non-empty values of `field_name` among the matching events."""
+    key_sql, key_params = field_expression(field_name)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    return fetch(f"SELECT count(DISTINCT {key_sql}) FROM events_event WHERE {where}", [*key_params, *params])[0][0]
+
+
+def unique_series(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str, interval: str
+) -> list[tuple[datetime, int]]:
+    key_sql, key_params = field_expression(field_name)
+    bucket, bucket_params = bucket_sql(interval, time_range)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    rows = fetch(
+        f"SELECT {bucket}, count(DISTINCT {key_sql}) FROM events_event WHERE {where} GROUP BY 1",
+        [*bucket_params, *key_params, *params],
+    )
+    counts = dict(rows)
+    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]

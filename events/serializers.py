@@ -1,0 +1,20 @@
+from datetime import UTC, datetime
+
+from events.models import Event
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_json(event: Event) -> dict:
+    return {
+        "id": event.id, "name": event.name, "timestamp": iso(event.time), "received_at": iso(event.received_at),
+        "user_id": event.user_id, "session_id": event.session_id, "value": event.value, "tags": event.tags,
+        "properties": event.properties, "environment": event.environment, "service": event.service,
+        "host": event.host, "request_id": event.request_id,
+    }  # fmt: skip
+
+
+def points_json(points: list[tuple[datetime, int]]) -> list[list]:
+    return [[iso(start), value] for start, value in points]

@@ -1,0 +1,184 @@
+"""The events read API on the raw path: list, detail, count, stats, unique."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from events.tests.factories import insert_event
+from flux.tenants.models import Project
+from flux.tenants.services import create_project, issue_key
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+RANGE = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
+
+
+@pytest.fixture
+def shop(project: Project) -> Project:
+    """Six events on 2026-11-20 between 10:00 and 12:30 UTC."""
+    project.retention_days = 3650
+    project.save()
+    rows = [
+        ("user.signup", 0, "u1", {"plan": "pro"}, 10.0, {"referrer": "google"}),
+        ("user.signup", 20, "u2", {"plan": "free"}, None, {"referrer": "ads"}),
+        ("user.signup", 40, "u3", {"plan": "pro"}, 30.0, {}),
+        ("user.login", 60, "u1", {"plan": "pro"}, None, {}),
+        ("order.completed", 90, "u1", {"plan": "pro", "currency": "EUR"}, 120.0, {}),
+        ("order.completed", 150, "u2", {"plan": "team"}, 80.0, {}),
+    ]
+    for name, minutes, user, tags, value, properties in rows:
+        insert_event(project, T0 + timedelta(minutes=minutes), name, user_id=user, tags=tags, value=value,
+                     properties=properties)  # fmt: skip
+    return project
+
+
+def get(api: type, key: str, path: str, **params: object) -> object:
+    return api(key).get(path, {**RANGE, **params})
+
+
+def test_list_is_newest_first_with_filters(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events").json()
+    assert [event["name"] for event in body["events"]][:2] == ["order.completed", "order.completed"]
+    assert body["next_cursor"] is None
+    signups = get(api, keys["read"], "/api/v1/events", name="user.*", **{"tags[plan]": "pro"}).json()["events"]
+    assert [(event["name"], event["user_id"]) for event in signups] == [
+        ("user.login", "u1"),
+        ("user.signup", "u3"),
+        ("user.signup", "u1"),
+    ]
+    assert signups[0]["timestamp"] == "2026-11-20T11:00:00Z"
+    valued = get(api, keys["read"], "/api/v1/events", value_min="20", value_max="100").json()["events"]
+    assert sorted(event["value"] for event in valued) == [30.0, 80.0]
+    by_property = get(api, keys["read"], "/api/v1/events", **{"properties.referrer": "ads"}).json()["events"]
+    assert [event["user_id"] for event in by_property] == ["u2"]
+
+
+def test_list_pages_with_a_cursor(api: type, keys: dict, shop: Project) -> None:
+    seen, cursor = [], None
+    while True:
+        body = get(api, keys["read"], "/api/v1/events", limit=4, **({"cursor": cursor} if cursor else {})).json()
+        seen += [event["id"] for event in body["events"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"limit": "5000"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"cursor": "!!!"}, "cursor"),
+        ({"value_min": "cheap"}, "value_min"),
+        ({"from": "yesterday-ish"}, "from"),
+    ],
+)
+def test_bad_list_parameters_are_400_naming_the_parameter(
+    api: type, keys: dict, shop: Project, params: dict, parameter: str
+) -> None:
+    response = get(api, keys["read"], "/api/v1/events", **params)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"parameter": parameter}
+
+
+def test_event_detail_and_other_projects_events_are_not_found(api: type, keys: dict, shop: Project) -> None:
+    first = get(api, keys["read"], "/api/v1/events").json()["events"][0]
+    assert api(keys["read"]).get(f"/api/v1/events/{first['id']}").json() == first
+    outsider = issue_key(create_project("Other"), "read").raw_key
+    assert api(outsider).get(f"/api/v1/events/{first['id']}").status_code == 404
+
+
+def test_count_total_and_hourly_series_with_gaps_filled(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/count", interval="1h", name="user.signup").json()
+    assert body["count"] == 3
+    assert (body["from"], body["to"], body["interval"]) == ("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z", "1h")
+    assert len(body["points"]) == 24
+    assert body["points"][9] == ["2026-11-20T09:00:00Z", 0]
+    assert body["points"][10] == ["2026-11-20T10:00:00Z", 3]
+
+
+def test_count_group_by_tag_shows_top_groups_and_other(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/count", group_by="tags.plan", limit=2, interval="1h").json()
+    assert body["group_by"] == "tags.plan"
+    assert [(group["key"], group["count"]) for group in body["groups"]] == [("pro", 4), ("free", 1), ("__other__", 1)]
+    other_points = {point[0]: point[1] for point in body["groups"][2]["points"]}
+    assert other_points["2026-11-20T12:00:00Z"] == 1  # the team plan order at 12:30
+    assert sum(point[1] for group in body["groups"] for point in group["points"]) == body["count"] == 6
+
+
+def test_count_group_by_name_without_interval(api: type, keys: dict, shop: Project) -> None:
+    groups = get(api, keys["read"], "/api/v1/events/count", group_by="name").json()["groups"]
+    assert groups == [
+        {"key": "user.signup", "count": 3},
+        {"key": "order.completed", "count": 2},
+        {"key": "user.login", "count": 1},
+    ]
+
+
+def test_daily_counts_follow_local_midnight_across_dst(api: type, keys: dict, project: Project) -> None:
+    project.timezone, project.retention_days = "Europe/Berlin", 3650
+    project.save()
+    # 29 March 2026 in Berlin: 00:00 CET (23:00Z the day before) to 24:00 CEST (22:00Z); 23 hours long.
+    for moment in ("2026-03-28T23:30:00Z", "2026-03-29T21:59:00Z", "2026-03-29T22:00:00Z"):
+        insert_event(project, datetime.fromisoformat(moment), "tick")
+    body = (
+        api(keys["read"])
+        .get("/api/v1/events/count", {"from": "2026-03-29", "to": "2026-03-31", "interval": "1d"})
+        .json()
+    )
+    assert body["points"] == [["2026-03-28T23:00:00Z", 2], ["2026-03-29T22:00:00Z", 1]]
+
+
+def test_stats_of_value(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/stats", field="value").json()
+    assert (body["count"], body["sum"], body["min"], body["max"], body["avg"]) == (4, 240.0, 10.0, 120.0, 60.0)
+    assert body["p50"] == 55.0
+    assert get(api, keys["read"], "/api/v1/events/stats", field="user_id").status_code == 400
+
+
+def test_unique_users_overall_and_per_interval(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/unique", field="user_id", interval="1h").json()
+    assert body["unique"] == 3
+    per_hour = {point[0]: point[1] for point in body["points"]}
+    assert (per_hour["2026-11-20T10:00:00Z"], per_hour["2026-11-20T11:00:00Z"]) == (3, 1)
+    assert get(api, keys["read"], "/api/v1/events/unique", field="tags.plan").json()["unique"] == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("/api/v1/events/count", {"group_by": "password"}, "group_by"),
+        ("/api/v1/events/count", {"interval": "2h"}, "interval"),
+        ("/api/v1/events/count", {"interval": "1m", "from": "-30d"}, "interval"),
+        ("/api/v1/events/count", {"group_by": "name", "limit": "0"}, "limit"),
+        ("/api/v1/events/unique", {"field": "tags."}, "field"),
+        ("/api/v1/events/count", {"timezone": "Nowhere"}, "timezone"),
+        ("/api/v1/events/count", {"period": "today", "from": "-1h"}, "period"),
+    ],
+)
+def test_bad_query_parameters_are_400(
+    api: type, keys: dict, shop: Project, path: str, params: dict, parameter: str
+) -> None:
+    response = api(keys["read"]).get(path, params)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"parameter": parameter}
+
+
+READ_PATHS = ["/api/v1/events", "/api/v1/events/count", "/api/v1/events/stats", "/api/v1/events/unique"]
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_an_ingest_key_cannot_read(api: type, keys: dict, shop: Project, path: str) -> None:
+    assert get(api, keys["ingest"], path).status_code == 403
+    assert get(api, keys["admin"], path).status_code == 200
+
+
+@pytest.mark.parametrize("path", READ_PATHS)
+def test_a_read_key_sees_only_its_own_project(api: type, shop: Project, path: str) -> None:
+    outsider = issue_key(create_project("Other"), "read").raw_key
+    body = get(api, outsider, path).json()
+    assert body.get("count", 0) == 0 and body.get("events", []) == [] and body.get("unique", 0) == 0
+
+
+def test_a_read_key_cannot_write(post_json: object, keys: dict) -> None:
+    assert post_json("/api/v1/events", {"name": "x"}, key=keys["read"]).status_code == 403

@@ -1,0 +1,73 @@
+"""Reading query-string parameters shared by the read endpoints; every error names its parameter."""
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.utils import timezone
+
+from flux.api import FluxError
+from flux.tenants.models import Project
+from flux.timerange import RangeError, TimeRange, choose_interval, parse_range
+
+GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX = 10, 100
+
+
+class InvalidParameter(FluxError):
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message, details={"parameter": parameter})
+
+
+def time_range(params: Mapping[str, str], project: Project, now: datetime | None = None) -> TimeRange:
+    try:
+        return parse_range(params, now or timezone.now(), project.timezone)
+    except RangeError as error:
+        raise InvalidParameter(error.parameter, str(error)) from None
+
+
+def interval(params: Mapping[str, str], time_range: TimeRange, required: bool = False) -> str | None:
+    requested = params.get("interval") or None
+    if requested is None and not required:
+        return None
+    try:
+        return choose_interval(time_range, None if requested == "auto" else requested)
+    except RangeError as error:
+        raise InvalidParameter(error.parameter, str(error)) from None
+
+
+def bounded_int(params: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise InvalidParameter(name, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+def optional_number(params: Mapping[str, str], name: str) -> float | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        raise InvalidParameter(name, f"{name} must be a number") from None
+    if not math.isfinite(number):
+        raise InvalidParameter(name, f"{name} must be a finite number")
+    return number
+
+
+def bracketed(params: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """`tags[plan]=pro&tags[region]=eu` → {"plan": "pro", "region": "eu"}."""
+    found = {}
+    for key, value in params.items():
+        if key.startswith(f"{prefix}[") and key.endswith("]") and len(key) > len(prefix) + 2:
+            found[key[len(prefix) + 1 : -1]] = value
+    return found
+
+
+def dotted(params: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """`properties.plan=pro` → {"plan": "pro"}."""
+    return {key[len(prefix) + 1 :]: value for key, value in params.items() if key.startswith(f"{prefix}.")}
