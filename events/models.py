@@ -30,3 +30,46 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.time:%Y-%m-%d %H:%M:%S}"
+
+
+class RollupLevel(models.TextChoices):
+    MINUTE = "minute"
+    HOUR = "hour"
+    DAY = "day"
+
+
+class EventRollup(models.Model):
+    """Events of one name in one UTC minute, hour or day: counts and `value` aggregates.
+
+    Maintained by `events.rollups.roll_up_events` from raw rows received up to the watermark; kept after
+    raw data expires.
+    """
+
+    project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
+    level = models.CharField(max_length=6, choices=RollupLevel.choices)
+    name = models.CharField(max_length=200)
+    bucket = models.DateTimeField()
+    count = models.BigIntegerField()
+    value_count = models.BigIntegerField()
+    value_sum = models.FloatField(null=True)
+    value_min = models.FloatField(null=True)
+    value_max = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            # The upsert target of the rollup job, and the index queries read by.
+            models.UniqueConstraint(fields=["project", "level", "name", "bucket"], name="one_event_rollup_per_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class RollupWatermark(models.Model):
+    """Raw rows received at or before `watermark` are in the rollups of `stream`."""
+
+    stream = models.CharField(max_length=40, unique=True)
+    watermark = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.stream} rolled up to {self.watermark}"

@@ -1,6 +1,7 @@
 """Reads of raw events. Every function takes the project first; nothing here reads across projects."""
 
 import base64
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from django.db import connection
 
 from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
+from events.rollup_queries import rolled_counts, rollups_can_answer
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
@@ -62,6 +64,13 @@ def fetch(sql: str, params: list[Any]) -> list[tuple]:
 
 
 def count_events(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
+    """How many events match; from rollups when the filter allows, else from raw rows."""
+    if rollups_can_answer(event_filter):
+        return sum(rolled_counts(project, time_range, event_filter, None, by_name=False).values())
+    return count_events_raw(project, time_range, event_filter)
+
+
+def count_events_raw(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
     where, params = where_clause(project.pk, time_range, event_filter)
     return fetch(f"SELECT count(*) FROM events_event WHERE {where}", params)[0][0]
 
@@ -70,11 +79,22 @@ def count_series(
     project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str
 ) -> list[tuple[datetime, int]]:
     """Counts per bucket, every bucket of the range present (zero when empty)."""
+    if rollups_can_answer(event_filter):
+        rolled = rolled_counts(project, time_range, event_filter, interval, by_name=False)
+        counts = {bucket: count for (_, bucket), count in rolled.items()}
+    else:
+        counts = count_by_bucket_raw(project, time_range, event_filter, interval)
+    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+
+
+def count_by_bucket_raw(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str
+) -> dict[datetime, int]:
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
-    rows = fetch(f"SELECT {bucket}, count(*) FROM events_event WHERE {where} GROUP BY 1", [*bucket_params, *params])
-    counts = dict(rows)
-    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+    return dict(
+        fetch(f"SELECT {bucket}, count(*) FROM events_event WHERE {where} GROUP BY 1", [*bucket_params, *params])
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,8 @@ def count_groups(
     interval: str | None = None,
 ) -> list[Group]:  # fmt: skip
     """The `limit` largest groups by count, then `__other__` for the rest (when there is a rest)."""
+    if group_by == "name" and rollups_can_answer(event_filter):
+        return groups_by_name_from_rollups(project, time_range, event_filter, limit, interval)
     key_sql, key_params = field_expression(group_by)
     where, params = where_clause(project.pk, time_range, event_filter)
     top = fetch(
@@ -122,6 +144,32 @@ def count_groups(
         shown = {start: sum(per_key.get(group.key, {}).get(start, 0) for group in groups) for start in starts}
         result.append(Group("__other__", other, [(start, overall[start] - shown[start]) for start in starts]))
     return result
+
+
+def groups_by_name_from_rollups(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, limit: int, interval: str | None
+) -> list[Group]:
+    counts = rolled_counts(project, time_range, event_filter, interval, by_name=True)
+    totals: Counter[str] = Counter()
+    for (name, _), count in counts.items():
+        totals[name] += count
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    top, rest = ranked[:limit], ranked[limit:]
+    starts = bucket_starts(time_range, interval) if interval else []
+
+    def points(names: set[str]) -> list[tuple[datetime, int]] | None:
+        if not interval:
+            return None
+        per_bucket: Counter[datetime] = Counter()
+        for (name, bucket), count in counts.items():
+            if name in names:
+                per_bucket[bucket] += count
+        return [(start, per_bucket[start]) for start in starts]
+
+    groups = [Group(name, count, points({name})) for name, count in top]
+    if rest:
+        groups.append(Group("__other__", sum(count for _, count in rest), points({name for name, _ in rest})))
+    return groups
 
 
 def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:

@@ -170,6 +170,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Every minute: queries read rollups up to the watermark and raw rows after it, so a slow or
+    # skipped run costs query speed, never correctness.
+    "roll-up-events": {
+        "task": "events.tasks.roll_up",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
     # Hourly, so partitions for the next days always exist well before data arrives for them.
     "ensure-partitions": {
         "task": "flux.tasks.ensure_partitions",

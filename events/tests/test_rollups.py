@@ -1,0 +1,112 @@
+"""Rollups give exactly the raw answer: after each run, with late data, for any range and interval."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events import queries
+from events.filters import EventFilter
+from events.models import EventRollup, RollupWatermark
+from events.rollups import SAFETY_LAG, roll_up_events
+from events.tests.factories import insert_event
+from flux.tenants.models import Project
+from flux.tenants.services import create_project
+from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+RECEIVED = T0 + timedelta(days=2)  # when the "on time" rows arrived
+ROLLUP_AT = RECEIVED + timedelta(minutes=10)
+LATE = ROLLUP_AT + timedelta(minutes=1)  # arrives after the rollup ran
+
+
+def rollup_rows(project: Project) -> list[tuple]:
+    return sorted(
+        EventRollup.objects.filter(project=project).values_list(
+            "level", "name", "bucket", "count", "value_count", "value_sum", "value_min", "value_max"
+        )
+    )
+
+
+def test_a_run_aggregates_minutes_hours_and_days(project: Project) -> None:
+    for minutes, value in ((0, 10.0), (0.5, None), (1, 30.0), (61, 5.0)):
+        insert_event(project, T0 + timedelta(minutes=minutes), "order", value=value, received_at=RECEIVED)
+    RollupWatermark.objects.all().delete()
+    run = roll_up_events(ROLLUP_AT)
+    assert run.watermark == ROLLUP_AT - SAFETY_LAG
+    rows = rollup_rows(project)
+    assert ("minute", "order", T0, 2, 1, 10.0, 10.0, 10.0) in rows
+    assert ("hour", "order", T0, 3, 2, 40.0, 10.0, 30.0) in rows
+    assert ("day", "order", T0.replace(hour=0), 4, 3, 45.0, 5.0, 30.0) in rows
+    assert len(rows) == 3 + 2 + 1
+
+
+def test_running_again_changes_nothing(project: Project) -> None:
+    insert_event(project, T0, "order", received_at=RECEIVED)
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    before = rollup_rows(project)
+    roll_up_events(ROLLUP_AT)
+    roll_up_events(ROLLUP_AT + timedelta(minutes=1))
+    assert rollup_rows(project) == before
+
+
+def test_late_data_is_counted_before_and_after_its_bucket_is_rolled_again(project: Project) -> None:
+    insert_event(project, T0, "order", received_at=RECEIVED)
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    insert_event(project, T0 + timedelta(seconds=5), "order", received_at=LATE)  # old time, arrives late
+    whole_day = TimeRange(T0 - timedelta(hours=12), T0 + timedelta(hours=12), ZoneInfo("UTC"))
+    assert queries.count_events(project, whole_day, EventFilter(name="order")) == 2
+    roll_up_events(LATE + timedelta(minutes=1))
+    assert ("day", "order", T0.replace(hour=0), 2, 0, None, None, None) in rollup_rows(project)
+    assert queries.count_events(project, whole_day, EventFilter(name="order")) == 2
+
+
+def raw_group_counts(project: Project, time_range: TimeRange) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, count(*) FROM events_event WHERE project_id = %s AND time >= %s AND time < %s GROUP BY 1",
+            [project.pk, time_range.start, time_range.end],
+        )
+        return dict(cursor.fetchall())
+
+
+offsets = st.integers(min_value=-2 * 86400 * 1000, max_value=86400 * 1000)
+events = st.lists(
+    st.tuples(offsets, st.sampled_from(["signup", "login", "order"]), st.booleans()), min_size=1, max_size=40
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=events,
+    range_ms=st.tuples(offsets, offsets),
+    interval=st.sampled_from(["1m", "5m", "1h", "3h", "1d"]),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"]),
+    name=st.sampled_from([None, "signup", "log*"]),
+)
+def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval: str, zone: str, name: str) -> None:
+    project = create_project("Property", retention_days=3650)
+    for offset, event_name, late in rows:
+        insert_event(project, T0 + timedelta(milliseconds=offset), event_name, received_at=LATE if late else RECEIVED)
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    start, end = sorted(T0 + timedelta(milliseconds=offset) for offset in range_ms)
+    if start == end:
+        end += timedelta(milliseconds=1)
+    time_range, event_filter = TimeRange(start, end, ZoneInfo(zone)), EventFilter(name=name)
+
+    assert queries.count_events(project, time_range, event_filter) == queries.count_events_raw(
+        project, time_range, event_filter
+    )
+    if time_range.duration.total_seconds() / approximate_seconds(interval) <= MAX_POINTS:
+        raw = queries.count_by_bucket_raw(project, time_range, event_filter, interval)
+        expected = [(bucket, raw.get(bucket, 0)) for bucket in bucket_starts(time_range, interval)]
+        assert queries.count_series(project, time_range, event_filter, interval) == expected
+    groups = queries.count_groups(project, time_range, EventFilter(), "name", limit=10)
+    assert {group.key: group.count for group in groups} == raw_group_counts(project, time_range)
