@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.backends.utils import CursorWrapper
 
 from flux.ingestion.fields import (
-    FieldError,
+    Errors,
     TimeWindow,
     clean_name,
     clean_number,
@@ -39,25 +39,17 @@ def clean_event(item: object, window: TimeWindow) -> tuple[EventRow | None, list
     """One raw event to a row, or the list of everything wrong with it."""
     if not isinstance(item, dict):
         return None, ["an event must be a JSON object"]
-    errors: list[str] = []
-
-    def attempt(clean: object, *args: object) -> object:
-        try:
-            return clean(*args)
-        except FieldError as error:
-            errors.append(str(error))
-            return None
-
-    name = attempt(clean_name, item.get("name"))
-    time = attempt(clean_timestamp, item.get("timestamp"), window)
+    errors = Errors()
+    name = errors.attempt(clean_name, item.get("name"))
+    time = errors.attempt(clean_timestamp, item.get("timestamp"), window)
     raw_value = item.get("value")
-    value = None if raw_value is None else attempt(clean_number, raw_value, "value")
-    tags = attempt(clean_tags, item.get("tags"))
-    properties = attempt(clean_properties, item.get("properties"))
-    texts = tuple(attempt(clean_optional_text, item.get(field), field) for field in TEXT_FIELDS)
-    client_id = attempt(clean_optional_text, item.get("id"), "id")
-    if errors:
-        return None, errors
+    value = None if raw_value is None else errors.attempt(clean_number, raw_value, "value")
+    tags = errors.attempt(clean_tags, item.get("tags"))
+    properties = errors.attempt(clean_properties, item.get("properties"))
+    texts = tuple(errors.attempt(clean_optional_text, item.get(field), field) for field in TEXT_FIELDS)
+    client_id = errors.attempt(clean_optional_text, item.get("id"), "id")
+    if errors.messages:
+        return None, errors.messages
     return EventRow(time, name, value, tags_json(tags), properties, texts, client_id), []
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
 from flux.ingestion.fields import (
+    Errors,
     FieldError,
     TimeWindow,
     check_storable,
@@ -64,27 +65,19 @@ def clean_point(index: int, item: object, window: TimeWindow) -> tuple[PointItem
     """One raw metric point to a PointItem, or the list of everything wrong with it."""
     if not isinstance(item, dict):
         return None, ["a metric must be a JSON object"]
-    errors: list[str] = []
-
-    def attempt(clean: object, *args: object) -> object:
-        try:
-            return clean(*args)
-        except FieldError as error:
-            errors.append(str(error))
-            return None
-
+    errors = Errors()
     metric_type = item.get("type")
     type_is_known = isinstance(metric_type, str) and metric_type in METRIC_TYPES
     if not type_is_known:
-        errors.append(f"type must be one of {', '.join(MetricType.values)}, got {str(metric_type)[:40]!r}")
-    name = attempt(clean_name, item.get("name"))
-    tags = attempt(clean_tags, item.get("tags"))
-    time = attempt(clean_timestamp, item.get("timestamp"), window)
+        errors.messages.append(f"type must be one of {', '.join(MetricType.values)}, got {str(metric_type)[:40]!r}")
+    name = errors.attempt(clean_name, item.get("name"))
+    tags = errors.attempt(clean_tags, item.get("tags"))
+    time = errors.attempt(clean_timestamp, item.get("timestamp"), window)
     # What a valid value is depends on the type, so it is only checked once the type is known.
-    cleaned_value = attempt(clean_value, metric_type, item.get("value")) if type_is_known else None
-    client_id = attempt(clean_optional_text, item.get("id"), "id")
-    if errors:
-        return None, errors
+    cleaned_value = errors.attempt(clean_value, metric_type, item.get("value")) if type_is_known else None
+    client_id = errors.attempt(clean_optional_text, item.get("id"), "id")
+    if errors.messages:
+        return None, errors.messages
     value, member = cleaned_value
     canonical_tags = tags_json(tags)
     series_key = (name, fingerprint_of_canonical(canonical_tags))

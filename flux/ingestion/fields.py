@@ -8,9 +8,11 @@ where data would be wrong (a non-numeric value, a missing name, a timestamp with
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 NAME_MAX_LENGTH = 200
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]+")
@@ -19,6 +21,7 @@ TAGS_MAX_COUNT = 50
 TAG_KEY_MAX_LENGTH = 100
 TAG_VALUE_MAX_LENGTH = 200
 PROPERTIES_MAX_BYTES = 32 * 1024
+T = TypeVar("T")
 # Built once: json.dumps with options would construct a new encoder for every item.
 COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 SORTED_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
@@ -28,6 +31,20 @@ ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 class FieldError(ValueError):
     pass
+
+
+class Errors:
+    """Collects every field's error for one item, so the client sees all problems at once."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def attempt(self, clean: Callable[..., T], *args: object) -> T | None:
+        try:
+            return clean(*args)
+        except FieldError as error:
+            self.messages.append(str(error))
+            return None
 
 
 @dataclass(frozen=True)
