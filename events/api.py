@@ -8,7 +8,7 @@ from events.filters import EventFilter, field_expression
 from events.serializers import event_json, iso, points_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasIngestKey, HasReadKey
+from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.query_params import InvalidParameter
 from flux.timerange import TimeRange
@@ -44,12 +44,6 @@ class EventView(IngestView):
     """GET /api/v1/events — list, newest first (read key). POST — one event (ingest key)."""
 
     single_item = True
-
-    def get_permissions(self) -> list:
-        return [HasReadKey()] if self.request.method == "GET" else [HasIngestKey()]
-
-    def get_throttles(self) -> list:
-        return super().get_throttles() if self.request.method == "POST" else []
 
     def split(self, payload: object) -> tuple[list, list]:
         if not isinstance(payload, dict):

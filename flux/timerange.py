@@ -174,3 +174,16 @@ def bucket_sql(interval: str, time_range: TimeRange, column: str = "time") -> tu
         ]
     unit = {"1d": "day", "1w": "week", "1mo": "month"}[interval]
     return f"date_trunc(%s, {column}, %s)", [unit, time_range.zone.key]
+
+
+def bucket_end(start: datetime, interval: str, zone: ZoneInfo) -> datetime:
+    """Where the bucket starting at `start` ends (a local calendar boundary for 1d/1w/1mo)."""
+    if interval in FIXED_INTERVALS:
+        return start + timedelta(seconds=FIXED_INTERVALS[interval])
+    return local_midnight(next_calendar_start(start.astimezone(zone).date(), interval), zone)
+
+
+def covered_seconds(start: datetime, interval: str, time_range: TimeRange) -> float:
+    """How much of the bucket starting at `start` lies inside the range (edge buckets are cut)."""
+    end = bucket_end(start, interval, time_range.zone)
+    return (min(end, time_range.end) - max(start, time_range.start)).total_seconds()

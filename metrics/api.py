@@ -1,10 +1,25 @@
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from events.serializers import iso, points_json
+from flux import query_params
+from flux.api import NotFound, ProjectAPIView
+from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
+from flux.query_params import InvalidParameter
+from metrics import queries
 
 
 class MetricView(IngestView):
-    """POST /api/v1/metrics — one point."""
+    """GET /api/v1/metrics — the catalogue (read key). POST — one point (ingest key)."""
 
     single_item = True
+
+    def get(self, request: Request) -> Response:
+        metrics = queries.list_metrics(self.project.pk)
+        for metric in metrics:
+            metric["last_seen"] = iso(metric["last_seen"]) if metric["last_seen"] else None
+        return Response({"metrics": metrics})
 
     def split(self, payload: object) -> tuple[list, list]:
         if not isinstance(payload, dict):
@@ -17,3 +32,38 @@ class MetricBatchView(IngestView):
 
     def split(self, payload: object) -> tuple[list, list]:
         return [], (payload if isinstance(payload, list) else list_under(payload, "metrics"))
+
+
+class MetricQueryView(ProjectAPIView):
+    """GET /api/v1/metrics/{name}/query — aggregated points per interval, optionally grouped by a tag."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request, name: str) -> Response:
+        metric = queries.get_metric(self.project.pk, name)
+        if metric is None:
+            raise NotFound(f"No metric named {name!r} in this project.")
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        interval = query_params.interval(params, time_range, required=True)
+        aggregation = params.get("aggregation") or queries.DEFAULT_AGGREGATION[metric.type]
+        allowed = queries.AGGREGATIONS[metric.type]
+        if aggregation not in allowed:
+            raise InvalidParameter("aggregation", f"a {metric.type} can be aggregated by {', '.join(allowed)}")
+        group_by = params.get("group_by") or None
+        if group_by is not None and (not group_by.startswith("tags.") or len(group_by) < 6):
+            raise InvalidParameter("group_by", "group_by must be tags.<key>")
+        limit = query_params.bounded_int(
+            params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
+        )
+        series = queries.metric_series(
+            self.project.pk, metric, time_range, interval, aggregation,
+            query_params.bracketed(params, "tags"), group_by[5:] if group_by else None, limit,
+        )  # fmt: skip
+        return Response(
+            {
+                "name": metric.name, "type": metric.type, "aggregation": aggregation, "interval": interval,
+                "from": iso(time_range.start), "to": iso(time_range.end),
+                "series": [{"tags": result.tags, "points": points_json(result.points)} for result in series],
+            }
+        )  # fmt: skip

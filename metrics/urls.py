@@ -1,8 +1,9 @@
 from django.urls import path
 
-from metrics.api import MetricBatchView, MetricView
+from metrics.api import MetricBatchView, MetricQueryView, MetricView
 
 urlpatterns = [
     path("metrics", MetricView.as_view(), name="metrics-ingest"),
     path("metrics/batch", MetricBatchView.as_view(), name="metrics-batch"),
+    path("metrics/<path:name>/query", MetricQueryView.as_view(), name="metric-query"),
 ]

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flux.api import FluxError, ProjectAPIView
-from flux.auth import HasIngestKey
+from flux.auth import HasIngestKey, HasReadKey
 from flux.ingestion.body import PayloadTooLarge, read_json_body
 from flux.ingestion.ratelimit import ApiKeyRateThrottle
 from flux.ingestion.services import ingest
@@ -30,11 +30,20 @@ def list_under(payload: object, key: str, required: bool = True) -> list:
 
 
 class IngestView(ProjectAPIView):
-    """POST a batch; subclasses say where the events and metrics are in the body."""
+    """POST a batch; subclasses say where the events and metrics are in the body.
 
-    permission_classes = [HasIngestKey]
+    A subclass may also answer GET on the same path (a listing); that needs a read key and is not
+    rate limited like ingestion.
+    """
+
     throttle_classes = [ApiKeyRateThrottle]
     single_item = False
+
+    def get_permissions(self) -> list:
+        return [HasReadKey()] if self.request.method == "GET" else [HasIngestKey()]
+
+    def get_throttles(self) -> list:
+        return super().get_throttles() if self.request.method == "POST" else []
 
     def split(self, payload: object) -> tuple[list, list]:
         raise NotImplementedError

@@ -1,0 +1,128 @@
+"""Reads of metrics (raw path). Every function takes the project first."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from flux.ingestion.fields import COMPACT_JSON
+from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
+from metrics.models import Metric, MetricType
+
+PERCENTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+# aggregation -> (SQL over the bucket's points, value for an empty bucket)
+AGGREGATIONS: dict[str, dict[str, tuple[str, float | None]]] = {
+    MetricType.GAUGE: {
+        "last": ("(array_agg(p.value ORDER BY p.time DESC))[1]", None),
+        "avg": ("avg(p.value)", None),
+        "min": ("min(p.value)", None),
+        "max": ("max(p.value)", None),
+    },
+    MetricType.COUNTER: {"sum": ("sum(p.value)", 0.0), "rate": ("sum(p.value)", 0.0)},
+    MetricType.DISTRIBUTION: {
+        "avg": ("avg(p.value)", None),
+        "count": ("count(*)", 0),
+        "min": ("min(p.value)", None),
+        "max": ("max(p.value)", None),
+        **{
+            name: (f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY p.value)", None)
+            for name, fraction in PERCENTILES.items()
+        },
+    },
+    MetricType.SET: {"unique": ("count(DISTINCT p.member)", 0)},
+}
+DEFAULT_AGGREGATION = {
+    MetricType.GAUGE: "avg",
+    MetricType.COUNTER: "sum",
+    MetricType.DISTRIBUTION: "p95",
+    MetricType.SET: "unique",
+}
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    tags: dict[str, str]
+    points: list[tuple[datetime, float | None]]
+
+
+def get_metric(project_id: int, name: str) -> Metric | None:
+    return Metric.objects.filter(project_id=project_id, name=name).first()
+
+
+def fetch(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
+    """The catalogue: every metric with its type, series count, tag keys with their commonest values, last seen."""
+    metrics = fetch(
+        """
+        SELECT m.id, m.name, m.type, count(s.id), max(s.last_seen_at)
+        FROM metrics_metric m LEFT JOIN metrics_metricseries s ON s.metric_id = m.id
+        WHERE m.project_id = %s GROUP BY m.id ORDER BY m.name
+        """,
+        [project_id],
+    )
+    tag_rows = fetch(
+        """
+        SELECT s.metric_id, tag.key, tag.value, count(*) FROM metrics_metricseries s, jsonb_each_text(s.tags) AS tag
+        WHERE s.project_id = %s GROUP BY 1, 2, 3 ORDER BY 1, 2, 4 DESC, 3
+        """,
+        [project_id],
+    )
+    tags: dict[int, dict[str, list[str]]] = {}
+    for metric_id, key, value, _ in tag_rows:
+        values = tags.setdefault(metric_id, {}).setdefault(key, [])
+        if len(values) < top_values:
+            values.append(value)
+    return [
+        {"name": name, "type": metric_type, "series": series, "tags": tags.get(metric_id, {}), "last_seen": last_seen}
+        for metric_id, name, metric_type, series, last_seen in metrics
+    ]
+
+
+def metric_series(
+    project_id: int, metric: Metric, time_range: TimeRange, interval: str, aggregation: str,
+    tag_filter: dict[str, str], group_by: str | None, limit: int,
+) -> list[SeriesResult]:  # fmt: skip
+    """One series of aggregated points (or one per value of the `group_by` tag, the `limit` busiest)."""
+    expression, empty = AGGREGATIONS[metric.type][aggregation]
+    bucket, bucket_params = bucket_sql(interval, time_range, "p.time")
+    group_sql, group_params = ("s.tags ->> %s", [group_by]) if group_by else ("NULL::text", [])
+    rows = fetch(
+        f"""
+        SELECT {group_sql}, {bucket}, {expression}, count(*)
+        FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+        WHERE s.metric_id = %s AND s.tags @> %s::jsonb AND p.project_id = %s AND p.time >= %s AND p.time < %s
+        GROUP BY 1, 2
+        """,
+        [
+            *group_params,
+            *bucket_params,
+            metric.pk,
+            COMPACT_JSON.encode(tag_filter),
+            project_id,
+            time_range.start,
+            time_range.end,
+        ],
+    )
+    per_group: dict[str | None, dict[datetime, float]] = {}
+    volume: dict[str | None, int] = {}
+    for key, start, value, count in rows:
+        per_group.setdefault(key, {})[start] = value
+        volume[key] = volume.get(key, 0) + count
+    ranked = sorted(per_group, key=lambda key: (-volume[key], str(key)))[:limit] if group_by else [None]
+    results = []
+    for key in ranked:
+        values = per_group.get(key, {})
+        points = []
+        for start in bucket_starts(time_range, interval):
+            value = values.get(start, empty)
+            if aggregation == "rate" and value is not None:
+                value = value / covered_seconds(start, interval, time_range)
+            points.append((start, None if value is None else float(value)))
+        results.append(SeriesResult({group_by: key} if group_by else tag_filter, points))
+    return results
