@@ -57,7 +57,7 @@ def rolled_counts(
     counts: Counter[Key] = Counter()
     if rolled:
         condition, params = ranges_condition(rolled, "bucket", with_level=True)
-        sql = f"""SELECT {group_sql}, sum(count) FROM events_eventrollup
+        sql = f"""SELECT {group_sql}, sum(count)::bigint FROM events_eventrollup
                   WHERE project_id = %s AND {names} AND ({condition}) GROUP BY 1, 2"""
         counts.update(run(sql, [*group_params, project.pk, *name_params, *params]))
     raw_group_sql, raw_group_params = group_columns(interval, time_range, by_name, "time")

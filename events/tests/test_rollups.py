@@ -110,3 +110,16 @@ def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval:
         assert queries.count_series(project, time_range, event_filter, interval) == expected
     groups = queries.count_groups(project, time_range, EventFilter(), "name", limit=10)
     assert {group.key: group.count for group in groups} == raw_group_counts(project, time_range)
+
+
+def test_counts_served_from_rollups_are_whole_numbers_in_json(api: type, keys: dict, project: Project) -> None:
+    insert_event(project, T0, "order", received_at=RECEIVED)
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    body = (
+        api(keys["read"])
+        .get("/api/v1/events/count", {"from": "2026-11-19", "to": "2026-11-22", "group_by": "name", "interval": "1d"})
+        .content.decode()
+    )
+    assert '"count":1,' in body and '"count":1.0' not in body
+    assert '["2026-11-20T00:00:00Z",1]' in body
