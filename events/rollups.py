@@ -21,8 +21,11 @@ OVERLAP = timedelta(minutes=2)
 
 TOUCHED_MINUTES = """
     CREATE TEMP TABLE touched_minutes ON COMMIT DROP AS
-    SELECT DISTINCT project_id, name, date_trunc('minute', time, 'UTC') AS bucket
-    FROM events_event WHERE received_at > %s AND received_at <= %s
+    SELECT DISTINCT e.project_id, e.name, date_trunc('minute', e.time, 'UTC') AS bucket
+    FROM events_event e
+    -- Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile.
+    JOIN tenants_project p ON p.id = e.project_id
+    WHERE e.received_at > %s AND e.received_at <= %s
 """
 ROLL_MINUTES = """
     INSERT INTO events_eventrollup

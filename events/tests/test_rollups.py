@@ -123,3 +123,13 @@ def test_counts_served_from_rollups_are_whole_numbers_in_json(api: type, keys: d
     )
     assert '"count":1,' in body and '"count":1.0' not in body
     assert '["2026-11-20T00:00:00Z",1]' in body
+
+
+def test_rows_of_a_deleted_project_awaiting_purge_are_skipped(project: Project) -> None:
+    doomed = create_project("Doomed")
+    insert_event(doomed, T0, "order", received_at=RECEIVED)
+    insert_event(project, T0, "order", received_at=RECEIVED)
+    doomed.delete()  # raw rows stay until the purge task runs
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    assert ("day", "order", T0.replace(hour=0), 1, 0, None, None, None) in rollup_rows(project)

@@ -1,0 +1,123 @@
+"""Realistic demo data, written fast with COPY: daily and weekly traffic patterns, skewed users,
+tags of realistic cardinality, and all four metric types. Used by `seed_demo` and the benchmarks."""
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+
+from flux.tenants.models import Project
+from metrics.models import Metric, MetricSeries, tags_fingerprint
+
+EVENT_NAMES = {"page.viewed": 60, "user.login": 20, "user.signup": 8, "order.completed": 7, "feature.used": 5}
+PLANS = {"free": 70, "pro": 25, "team": 5}
+COUNTRIES = ["US", "DE", "GB", "FR", "IN", "BR", "JP", "CA", "ES", "NL"]
+CHANNELS = ["web", "ios", "android"]
+# Relative traffic by local hour: quiet nights, a morning peak and an evening peak.
+HOURLY = [2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 10, 10, 10, 11, 11, 12, 13, 14, 13, 10, 6, 3]
+WEEKDAY = [1.0, 1.0, 1.0, 1.0, 0.95, 0.65, 0.6]
+COPY_BATCH = 50_000
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    events: int
+    points: int
+    series: int
+
+
+def random_moments(rng: random.Random, end: datetime, days: int, count: int) -> Iterator[datetime]:
+    """`count` instants in the `days` before `end`, following the hourly and weekday profiles."""
+    start = (end - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    cells = [start + timedelta(hours=hour) for hour in range(days * 24) if start + timedelta(hours=hour) < end]
+    weights = [HOURLY[cell.hour] * WEEKDAY[cell.weekday()] for cell in cells]
+    for cell in rng.choices(cells, weights=weights, k=count):
+        moment = cell + timedelta(seconds=rng.random() * 3600)
+        yield moment if moment < end else end - timedelta(seconds=1)
+
+
+def skewed_user(rng: random.Random, users: int) -> str:
+    # A few users are very active, most rarely: the usual long tail.
+    return f"u_{int(rng.paretovariate(1.1)) % users}"
+
+
+def event_rows(project_id: int, rng: random.Random, moments: Iterator[datetime], users: int) -> Iterator[tuple]:
+    names, name_weights = list(EVENT_NAMES), list(EVENT_NAMES.values())
+    plans, plan_weights = list(PLANS), list(PLANS.values())
+    for moment in moments:
+        name = rng.choices(names, name_weights)[0]
+        value = round(rng.lognormvariate(3.5, 0.8), 2) if name == "order.completed" else None
+        tags = {"plan": rng.choices(plans, plan_weights)[0], "country": rng.choice(COUNTRIES),
+                "channel": rng.choice(CHANNELS)}  # fmt: skip
+        properties = {"path": f"/p/{rng.randint(1, 300)}"} if name == "page.viewed" else {}
+        yield (project_id, moment, moment, name, skewed_user(rng, users), f"s_{rng.randint(1, users * 3)}", value,
+               json.dumps(tags), json.dumps(properties), "production", "web")  # fmt: skip
+
+
+def ensure_series(project: Project) -> dict[str, list[MetricSeries]]:
+    definitions = {
+        ("queue.depth", "gauge"): [{"queue": queue} for queue in ("default", "mailers", "critical")],
+        ("orders.count", "counter"): [{"channel": channel} for channel in CHANNELS],
+        ("api.latency", "distribution"): [{"route": route, "unit": "ms"} for route in ("/", "/search", "/checkout")],
+        ("users.active", "set"): [{}],
+    }
+    series: dict[str, list[MetricSeries]] = {}
+    for (name, metric_type), tag_sets in definitions.items():
+        metric, _ = Metric.objects.get_or_create(project=project, name=name, defaults={"type": metric_type})
+        series[metric_type] = [
+            MetricSeries.objects.get_or_create(
+                project=project, metric=metric, tags_hash=tags_fingerprint(tags), defaults={"tags": tags}
+            )[0]
+            for tags in tag_sets
+        ]
+    return series
+
+
+def point_rows(
+    project_id: int, rng: random.Random, moments: Iterator[datetime], series: dict, users: int
+) -> Iterator[tuple]:
+    kinds = ["gauge", "counter", "distribution", "set"]
+    for moment in moments:
+        kind = rng.choices(kinds, [2, 3, 4, 1])[0]
+        chosen = rng.choice(series[kind])
+        member = None
+        if kind == "gauge":
+            value = max(0.0, round(20 + 15 * math.sin(moment.hour / 24 * 2 * math.pi) + rng.gauss(0, 4), 1))
+        elif kind == "counter":
+            value = float(rng.choice([1, 1, 1, 2, 3]))
+        elif kind == "distribution":
+            value = round(rng.lognormvariate(4.2, 0.5), 2)
+        else:
+            value, member = 1.0, skewed_user(rng, users)
+        yield (project_id, chosen.pk, moment, moment, value, member)
+
+
+def copy_rows(sql: str, rows: Iterator[tuple]) -> int:
+    written = 0
+    with connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
+
+
+def seed(project: Project, events: int, points: int, days: int, end: datetime, seed_value: int = 1) -> SeedReport:
+    """Add `events` events and `points` metric points spread over the `days` before `end`."""
+    rng = random.Random(seed_value)
+    users = max(100, events // 50)
+    with transaction.atomic():
+        series = ensure_series(project)
+        written_events = copy_rows(
+            "COPY events_event (project_id, time, received_at, name, user_id, session_id, value, tags, properties,"
+            " environment, service) FROM STDIN",
+            event_rows(project.pk, rng, random_moments(rng, end, days, events), users),
+        )
+        written_points = copy_rows(
+            "COPY metrics_point (project_id, series_id, time, received_at, value, member) FROM STDIN",
+            point_rows(project.pk, rng, random_moments(rng, end, days, points), series, users),
+        )
+    return SeedReport(written_events, written_points, sum(len(group) for group in series.values()))

@@ -1,0 +1,69 @@
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from events import queries
+from events.filters import EventFilter
+from events.seeding import seed
+from flux.tenants.models import Project
+from flux.timerange import TimeRange
+from metrics.models import Metric
+
+END = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def scalar(sql: str, params: list) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def test_seeding_writes_the_requested_rows_in_the_window(project: Project) -> None:
+    report = seed(project, events=600, points=400, days=3, end=END)
+    assert (report.events, report.points) == (600, 400)
+    first, last = scalar(
+        "SELECT min(time) || '|' || max(time) FROM events_event WHERE project_id = %s", [project.pk]
+    ).split("|")
+    assert datetime.fromisoformat(first) >= END - timedelta(days=3, hours=1)
+    assert datetime.fromisoformat(last) < END
+    assert set(Metric.objects.filter(project=project).values_list("type", flat=True)) == {
+        "gauge", "counter", "distribution", "set",
+    }  # fmt: skip
+    names = scalar("SELECT count(DISTINCT name) FROM events_event WHERE project_id = %s", [project.pk])
+    assert names == 5
+
+
+def test_traffic_follows_the_daily_profile(project: Project) -> None:
+    seed(project, events=3000, points=0, days=7, end=END)
+    night = scalar(
+        "SELECT count(*) FROM events_event WHERE project_id = %s AND extract(hour FROM time AT TIME ZONE 'UTC') < 5",
+        [project.pk],
+    )
+    evening = scalar(
+        "SELECT count(*) FROM events_event"
+        " WHERE project_id = %s AND extract(hour FROM time AT TIME ZONE 'UTC') BETWEEN 17 AND 21",
+        [project.pk],
+    )
+    assert evening > 5 * night
+
+
+def test_seed_demo_command_seeds_and_rolls_up(project: Project) -> None:
+    out = StringIO()
+    call_command(
+        "seed_demo", "--project", project.slug, "--events", "300", "--points", "100", "--days", "2", stdout=out
+    )
+    assert "Seeded 300 events and 100 points" in out.getvalue()
+    whole = TimeRange(datetime.now(UTC) - timedelta(days=3), datetime.now(UTC), ZoneInfo("UTC"))
+    assert queries.count_events(project, whole, EventFilter()) == 300
+    assert scalar("SELECT count(*) FROM events_eventrollup WHERE project_id = %s AND level = 'day'", [project.pk]) > 0
+
+
+def test_seed_demo_refuses_unknown_projects_and_days_beyond_retention(project: Project) -> None:
+    with pytest.raises(CommandError, match="no project"):
+        call_command("seed_demo", "--project", "nope", stdout=StringIO())
+    with pytest.raises(CommandError, match="retention"):
+        call_command("seed_demo", "--project", project.slug, "--days", "9999", stdout=StringIO())
