@@ -54,7 +54,7 @@ def event_rows(project_id: int, rng: random.Random, moments: Iterator[datetime],
         tags = {"plan": rng.choices(plans, plan_weights)[0], "country": rng.choice(COUNTRIES),
                 "channel": rng.choice(CHANNELS)}  # fmt: skip
         properties = {"path": f"/p/{rng.randint(1, 300)}"} if name == "page.viewed" else {}
-        yield (project_id, moment, moment, name, skewed_user(rng, users), f"s_{rng.randint(1, users * 3)}", value,
+        yield (project_id, moment, name, skewed_user(rng, users), f"s_{rng.randint(1, users * 3)}", value,
                json.dumps(tags), json.dumps(properties), "production", "web")  # fmt: skip
 
 
@@ -93,7 +93,7 @@ def point_rows(
             value = round(rng.lognormvariate(4.2, 0.5), 2)
         else:
             value, member = 1.0, skewed_user(rng, users)
-        yield (project_id, chosen.pk, moment, moment, value, member)
+        yield (project_id, chosen.pk, moment, value, member)
 
 
 def copy_rows(sql: str, rows: Iterator[tuple]) -> int:
@@ -112,12 +112,13 @@ def seed(project: Project, events: int, points: int, days: int, end: datetime, s
     with transaction.atomic():
         series = ensure_series(project)
         written_events = copy_rows(
-            "COPY events_event (project_id, time, received_at, name, user_id, session_id, value, tags, properties,"
+            # received_at stays the server's now(): the rows arrive now, so the next rollup run takes them.
+            "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
             " environment, service) FROM STDIN",
             event_rows(project.pk, rng, random_moments(rng, end, days, events), users),
         )
         written_points = copy_rows(
-            "COPY metrics_point (project_id, series_id, time, received_at, value, member) FROM STDIN",
+            "COPY metrics_point (project_id, series_id, time, value, member) FROM STDIN",
             point_rows(project.pk, rng, random_moments(rng, end, days, points), series, users),
         )
     return SeedReport(written_events, written_points, sum(len(group) for group in series.values()))

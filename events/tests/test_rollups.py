@@ -133,3 +133,13 @@ def test_rows_of_a_deleted_project_awaiting_purge_are_skipped(project: Project) 
     RollupWatermark.objects.all().delete()
     roll_up_events(ROLLUP_AT)
     assert ("day", "order", T0.replace(hour=0), 1, 0, None, None, None) in rollup_rows(project)
+
+
+def test_a_rebuild_takes_a_projects_rows_however_long_ago_they_were_received(project: Project) -> None:
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    insert_event(project, T0, "order", received_at=RECEIVED - timedelta(hours=1))  # committed after that run
+    roll_up_events(ROLLUP_AT + timedelta(minutes=1))
+    assert rollup_rows(project) == []  # outside the overlap window: the regular run cannot see it
+    roll_up_events(ROLLUP_AT + timedelta(minutes=1), rebuild_project_id=project.pk)
+    assert ("day", "order", T0.replace(hour=0), 1, 0, None, None, None) in rollup_rows(project)

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         report = seed(project, options["events"], options["points"], options["days"], now, options["seed"])
         seeded = time.monotonic()
         maintenance.ensure_all_partitions(now)  # give the older days their own partitions
-        rollup = roll_up_events(timezone.now())
+        # The load ran in one long transaction: rebuild this project's buckets rather than rely on the
+        # recently-received window of the regular run.
+        rollup = roll_up_events(timezone.now(), rebuild_project_id=project.pk)
         rows = report.events + report.points
         self.stdout.write(
             f"Seeded {report.events:,} events and {report.points:,} points ({report.series} series) into "
