@@ -1,6 +1,6 @@
 """Raw SQL of the events app: the raw events table, stored by flux.storage."""
 
-from flux.storage.tables import TimeSeriesTable
+from flux.storage.tables import RECEIVED_BRIN, TimeSeriesTable
 
 EVENTS_TABLE = TimeSeriesTable(
     name="events_event",
@@ -31,7 +31,7 @@ EVENTS_TABLE = TimeSeriesTable(
         # Tag equality filters are containment queries: tags @> '{"plan": "pro"}'.
         ("tags", "USING gin (tags jsonb_path_ops)"),
         # Rollups find late arrivals by received_at; rows arrive in received_at order, so BRIN fits.
-        ("received_brin", "USING brin (received_at)"),
+        ("received_brin", RECEIVED_BRIN),
     ),
     compress_segment_by="project_id, name",
     compress_order_by="time DESC, id DESC",

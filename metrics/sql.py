@@ -1,6 +1,6 @@
 """Raw SQL of the metrics app: the narrow raw points table, stored by flux.storage."""
 
-from flux.storage.tables import TimeSeriesTable
+from flux.storage.tables import RECEIVED_BRIN, TimeSeriesTable
 
 POINTS_TABLE = TimeSeriesTable(
     name="metrics_point",
@@ -16,7 +16,7 @@ POINTS_TABLE = TimeSeriesTable(
     indexes=(
         ("series_time", "(series_id, time DESC)"),
         ("project_time", "(project_id, time DESC)"),
-        ("received_brin", "USING brin (received_at)"),
+        ("received_brin", RECEIVED_BRIN),
     ),
     compress_segment_by="project_id, series_id",
 )
