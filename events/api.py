@@ -116,7 +116,10 @@ def group_json(group: queries.Group) -> dict:
 
 
 class EventStatsView(ProjectAPIView):
-    """GET /api/v1/events/stats?field=value — count, sum, avg, min, max, p50, p90, p95, p99."""
+    """GET /api/v1/events/stats?field=value — count, sum, avg, min, max, p50, p90, p95, p99.
+
+    With `interval`, `points` of [bucket, {stats}]; with `group_by`, `groups` of {key, stats…}.
+    """
 
     permission_classes = [HasReadKey]
 
@@ -125,8 +128,24 @@ class EventStatsView(ProjectAPIView):
         if params.get("field", "value") != "value":
             raise InvalidParameter("field", "field must be value (the only numeric field of an event)")
         time_range = query_params.time_range(params, self.project)
-        stats = queries.value_stats(self.project, time_range, event_filter_from(params))
-        return Response({"field": "value", **stats, **range_json(time_range)})
+        event_filter = event_filter_from(params)
+        interval = query_params.interval(params, time_range)
+        group_by = checked_field(params, "group_by")
+        body = {
+            "field": "value",
+            **queries.value_stats(self.project, time_range, event_filter),
+            **range_json(time_range),
+        }
+        if interval:
+            series = queries.value_stats_series(self.project, time_range, event_filter, interval)
+            body |= {"interval": interval, "points": [[iso(start), stats] for start, stats in series]}
+        if group_by:
+            limit = query_params.bounded_int(
+                params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
+            )
+            groups = queries.value_stats_groups(self.project, time_range, event_filter, group_by, limit)
+            body |= {"group_by": group_by, "groups": [{"key": key, **stats} for key, stats in groups]}
+        return Response(body)
 
 
 class EventUniqueView(ProjectAPIView):

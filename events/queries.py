@@ -172,22 +172,51 @@ def groups_by_name_from_rollups(
     return groups
 
 
-def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:
-    """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted)."""
-    where, params = where_clause(project.pk, time_range, event_filter)
-    row = fetch(
-        f"""
-        SELECT count(value), sum(value), avg(value), min(value), max(value),
-               percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY value)
-        FROM events_event WHERE {where}
-        """,
-        [list(PERCENTILES), *params],
-    )[0]
-    count, total, average, minimum, maximum, percentiles = row
+STATS_SQL = """count(value), sum(value), avg(value), min(value), max(value),
+               percentile_cont(%s::float8[]) WITHIN GROUP (ORDER BY value)"""
+
+
+def stats_dict(count: int, total: float, average: float, minimum: float, maximum: float, percentiles: list) -> dict:
     stats = {"count": count, "sum": total, "avg": average, "min": minimum, "max": maximum}
     for fraction, value in zip(PERCENTILES, percentiles or [None] * len(PERCENTILES), strict=True):
         stats[f"p{round(fraction * 100)}"] = value
     return stats
+
+
+def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:
+    """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted)."""
+    where, params = where_clause(project.pk, time_range, event_filter)
+    row = fetch(f"SELECT {STATS_SQL} FROM events_event WHERE {where}", [list(PERCENTILES), *params])[0]
+    return stats_dict(*row)
+
+
+def value_stats_series(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str
+) -> list[tuple[datetime, dict]]:
+    """The same statistics per bucket; an empty bucket has count 0 and nulls."""
+    bucket, bucket_params = bucket_sql(interval, time_range)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    rows = fetch(
+        f"SELECT {bucket}, {STATS_SQL} FROM events_event WHERE {where} GROUP BY 1",
+        [*bucket_params, list(PERCENTILES), *params],
+    )
+    by_bucket = {row[0]: stats_dict(*row[1:]) for row in rows}
+    empty = stats_dict(0, None, None, None, None, None)
+    return [(start, by_bucket.get(start, empty)) for start in bucket_starts(time_range, interval)]
+
+
+def value_stats_groups(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int
+) -> list[tuple[str | None, dict]]:
+    """The same statistics for the `limit` groups with the most values."""
+    key_sql, key_params = field_expression(group_by)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    rows = fetch(
+        f"""SELECT {key_sql}, {STATS_SQL} FROM events_event WHERE {where} AND value IS NOT NULL
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""",
+        [*key_params, list(PERCENTILES), *params, limit],
+    )
+    return [(row[0], stats_dict(*row[1:])) for row in rows]
 
 
 def unique_count(project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str) -> int:

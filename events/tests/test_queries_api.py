@@ -182,3 +182,17 @@ def test_a_read_key_sees_only_its_own_project(api: type, shop: Project, path: st
 
 def test_a_read_key_cannot_write(post_json: object, keys: dict) -> None:
     assert post_json("/api/v1/events", {"name": "x"}, key=keys["read"]).status_code == 403
+
+
+def test_stats_per_interval_and_per_group(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/stats", interval="1h", group_by="tags.plan").json()
+    per_hour = dict(body["points"])
+    assert (per_hour["2026-11-20T10:00:00Z"]["count"], per_hour["2026-11-20T10:00:00Z"]["sum"]) == (2, 40.0)
+    assert per_hour["2026-11-20T09:00:00Z"] == {
+        "count": 0, "sum": None, "avg": None, "min": None, "max": None, "p50": None, "p90": None, "p95": None,
+        "p99": None,
+    }  # fmt: skip
+    groups = {group["key"]: group for group in body["groups"]}
+    assert (groups["pro"]["count"], groups["pro"]["max"]) == (3, 120.0)
+    assert groups["team"]["sum"] == 80.0
+    assert "free" not in groups  # its only event has no value
