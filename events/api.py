@@ -3,7 +3,7 @@ from collections.abc import Mapping
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events import queries
+from events import compare, queries
 from events.filters import EventFilter, field_expression
 from events.serializers import event_json, iso, points_json
 from flux import query_params
@@ -168,3 +168,28 @@ class EventUniqueView(ProjectAPIView):
             points = queries.unique_series(self.project, time_range, event_filter, field_name, interval)
             body |= {"interval": interval, "points": points_json(points)}
         return Response(body)
+
+
+class CompareView(ProjectAPIView):
+    """GET /api/v1/compare — a measure of the range against the previous range (or a day/week/year back)."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        what = params.get("measure", "count")
+        if what not in ("count", "unique", *compare.STAT_MEASURES):
+            raise InvalidParameter("measure", "measure must be count, unique or " + ", ".join(compare.STAT_MEASURES))
+        against = params.get("compare_to", "previous")
+        if against not in compare.SHIFTS:
+            raise InvalidParameter("compare_to", "compare_to must be " + ", ".join(compare.SHIFTS))
+        field_name = checked_field(params, "field", default="user_id")
+        result = compare.compare(self.project, time_range, event_filter_from(params), what, field_name, against)
+        return Response(
+            {
+                "measure": what, "current": result.current, "previous": result.previous, "change": result.change,
+                "change_percent": result.change_percent, **range_json(time_range),
+                "previous_from": iso(result.earlier_range.start), "previous_to": iso(result.earlier_range.end),
+            }
+        )  # fmt: skip

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from events.api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
+    path("api/v1/compare", CompareView.as_view(), name="api-compare"),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
     path("admin/", admin.site.urls),

@@ -196,3 +196,27 @@ def test_stats_per_interval_and_per_group(api: type, keys: dict, shop: Project) 
     assert (groups["pro"]["count"], groups["pro"]["max"]) == (3, 120.0)
     assert groups["team"]["sum"] == 80.0
     assert "free" not in groups  # its only event has no value
+
+
+def test_compare_with_the_previous_period(api: type, keys: dict, shop: Project) -> None:
+    insert_event(shop, T0 - timedelta(days=1), "user.signup", user_id="u9")
+    body = api(keys["read"]).get("/api/v1/compare", {**RANGE, "name": "user.signup"}).json()
+    assert (body["current"], body["previous"], body["change"], body["change_percent"]) == (3, 1, 2, 200.0)
+    assert (body["previous_from"], body["previous_to"]) == ("2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z")
+
+
+def test_compare_a_week_back_and_other_measures(api: type, keys: dict, shop: Project) -> None:
+    week_back = api(keys["read"]).get("/api/v1/compare", {**RANGE, "compare_to": "week", "measure": "sum"}).json()
+    assert (week_back["current"], week_back["previous"], week_back["change_percent"]) == (240.0, None, None)
+    assert week_back["previous_from"] == "2026-11-13T00:00:00Z"
+    unique = api(keys["read"]).get("/api/v1/compare", {**RANGE, "measure": "unique", "field": "user_id"}).json()
+    assert (unique["current"], unique["previous"], unique["change_percent"]) == (3, 0, None)
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"), [({"measure": "median"}, "measure"), ({"compare_to": "decade"}, "compare_to")]
+)
+def test_compare_rejects_bad_parameters(api: type, keys: dict, shop: Project, params: dict, parameter: str) -> None:
+    response = api(keys["read"]).get("/api/v1/compare", {**RANGE, **params})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"parameter": parameter}
