@@ -34,6 +34,28 @@ class MetricBatchView(IngestView):
         return [], (payload if isinstance(payload, list) else list_under(payload, "metrics"))
 
 
+class MetricSummaryView(ProjectAPIView):
+    """GET /api/v1/metrics/{name} — the metric's type, series and natural statistics over the range."""
+
+    permission_classes = [HasReadKey]
+
+    def get(self, request: Request, name: str) -> Response:
+        metric = queries.get_metric(self.project.pk, name)
+        if metric is None:
+            raise NotFound(f"No metric named {name!r} in this project.")
+        time_range = query_params.time_range(request.query_params, self.project)
+        summary = queries.metric_summary(self.project.pk, metric, time_range)
+        return Response(
+            {
+                "name": metric.name,
+                "type": metric.type,
+                "from": iso(time_range.start),
+                "to": iso(time_range.end),
+                **summary,
+            }
+        )
+
+
 class MetricQueryView(ProjectAPIView):
     """GET /api/v1/metrics/{name}/query — aggregated points per interval, optionally grouped by a tag."""
 

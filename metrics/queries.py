@@ -126,3 +126,29 @@ def metric_series(
             points.append((start, None if value is None else float(value)))
         results.append(SeriesResult({group_by: key} if group_by else tag_filter, points))
     return results
+
+
+def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> dict:
+    """Points, series, and the type's natural statistics over the range."""
+    row = fetch(
+        """
+        SELECT count(*), count(DISTINCT p.series_id), sum(p.value), avg(p.value), min(p.value), max(p.value),
+               (array_agg(p.value ORDER BY p.time DESC))[1], count(DISTINCT p.member),
+               percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY p.value)
+        FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+        WHERE s.metric_id = %s AND p.project_id = %s AND p.time >= %s AND p.time < %s
+        """,
+        [metric.pk, project_id, time_range.start, time_range.end],
+    )[0]
+    points, series, total, average, minimum, maximum, last, members, percentiles = row
+    summary: dict = {"points": points, "series": series}
+    if metric.type == MetricType.GAUGE:
+        summary |= {"last": last, "avg": average, "min": minimum, "max": maximum}
+    elif metric.type == MetricType.COUNTER:
+        summary |= {"sum": total or 0.0, "rate": (total or 0.0) / time_range.duration.total_seconds()}
+    elif metric.type == MetricType.DISTRIBUTION:
+        p50, p95, p99 = percentiles or (None, None, None)
+        summary |= {"avg": average, "min": minimum, "max": maximum, "p50": p50, "p95": p95, "p99": p99}
+    else:
+        summary |= {"unique": members}
+    return summary

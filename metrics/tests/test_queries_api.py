@@ -106,3 +106,16 @@ def test_metric_reads_need_a_read_key_of_the_project(api: type, keys: dict, shop
     outsider = issue_key(create_project("Other"), "read").raw_key
     assert api(outsider).get("/api/v1/metrics").json() == {"metrics": []}
     assert query(api, outsider, "queue.depth").status_code == 404
+
+
+def test_metric_summary_by_type(api: type, keys: dict, shop: Project) -> None:
+    def summary(name: str) -> dict:
+        return api(keys["read"]).get(f"/api/v1/metrics/{name}", {"from": RANGE["from"], "to": RANGE["to"]}).json()
+
+    gauge = summary("queue.depth")
+    assert (gauge["type"], gauge["points"], gauge["series"], gauge["last"], gauge["max"]) == ("gauge", 4, 2, 2.0, 100.0)
+    counter = summary("orders.count")
+    assert (counter["sum"], counter["rate"]) == (4.0, 4 / 7200)
+    distribution = summary("api.latency")
+    assert (distribution["p50"], distribution["min"], distribution["max"]) == (50.5, 1.0, 100.0)
+    assert api(keys["read"]).get("/api/v1/metrics/missing").status_code == 404
