@@ -3,7 +3,7 @@ from collections.abc import Mapping
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events import compare, queries
+from events import compare, funnels, queries
 from events.filters import EventFilter, field_expression
 from events.serializers import event_json, iso, points_json
 from flux import query_params
@@ -193,3 +193,49 @@ class CompareView(ProjectAPIView):
                 "previous_from": iso(result.earlier_range.start), "previous_to": iso(result.earlier_range.end),
             }
         )  # fmt: skip
+
+
+def parse_steps(body: object) -> list[funnels.Step]:
+    steps = body.get("steps") if isinstance(body, dict) else None
+    if not isinstance(steps, list) or not 2 <= len(steps) <= funnels.MAX_STEPS:
+        raise InvalidParameter("steps", f"steps must be a list of 2 to {funnels.MAX_STEPS} steps")
+    parsed = []
+    for index, step in enumerate(steps):
+        if isinstance(step, str):
+            step = {"name": step}
+        tags = step.get("tags", {}) if isinstance(step, dict) else None
+        name = step.get("name") if isinstance(step, dict) else None
+        valid_tags = isinstance(tags, dict) and all(isinstance(value, str) for value in tags.values())
+        if not isinstance(name, str) or not name or not valid_tags:
+            raise InvalidParameter(f"steps[{index}]", "a step is an event name, or {name, tags: {key: value}}")
+        parsed.append(funnels.Step(name, tags))
+    return parsed
+
+
+class FunnelView(ProjectAPIView):
+    """POST /api/v1/events/funnel — {"steps": [...], "window": "7d", "from"/"to"/"period"}."""
+
+    permission_classes = [HasReadKey]
+
+    def post(self, request: Request) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        steps = parse_steps(request.data)
+        time_range = query_params.time_range(
+            {key: str(body[key]) for key in ("from", "to", "period", "timezone") if body.get(key)}, self.project
+        )
+        window = query_params.duration(str(body.get("window", "7d")), "window")
+        results = funnels.funnel(self.project, time_range, steps, window)
+        first = results[0].users if results else 0
+        payload, previous = [], None
+        for result in results:
+            from_previous = result.users / previous if previous else None
+            payload.append(
+                {
+                    "name": result.step.name, "tags": result.step.tags, "users": result.users,
+                    "conversion_from_previous": from_previous,
+                    "conversion_from_first": result.users / first if first else None,
+                    "median_seconds_to_convert": result.median_seconds,
+                }
+            )  # fmt: skip
+            previous = result.users
+        return Response({"steps": payload, "window_seconds": window.total_seconds(), **range_json(time_range)})

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from events.api import EventBatchView, EventCountView, EventDetailView, EventStatsView, EventUniqueView, EventView
+from events.api import (
+    EventBatchView,
+    EventCountView,
+    EventDetailView,
+    EventStatsView,
+    EventUniqueView,
+    EventView,
+    FunnelView,
+)
 
 urlpatterns = [
     path("events", EventView.as_view(), name="events"),
@@ -8,5 +16,6 @@ urlpatterns = [
     path("events/count", EventCountView.as_view(), name="events-count"),
     path("events/stats", EventStatsView.as_view(), name="events-stats"),
     path("events/unique", EventUniqueView.as_view(), name="events-unique"),
+    path("events/funnel", FunnelView.as_view(), name="events-funnel"),
     path("events/<int:event_id>", EventDetailView.as_view(), name="event-detail"),
 ]

@@ -2,13 +2,13 @@
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from flux.api import FluxError
 from flux.tenants.models import Project
-from flux.timerange import RangeError, TimeRange, choose_interval, parse_range
+from flux.timerange import RELATIVE, UNIT_SECONDS, RangeError, TimeRange, choose_interval, parse_range
 
 GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX = 10, 100
 
@@ -71,3 +71,14 @@ def bracketed(params: Mapping[str, str], prefix: str) -> dict[str, str]:
 def dotted(params: Mapping[str, str], prefix: str) -> dict[str, str]:
     """`properties.plan=pro` → {"plan": "pro"}."""
     return {key[len(prefix) + 1 :]: value for key, value in params.items() if key.startswith(f"{prefix}.")}
+
+
+def duration(value: str, parameter: str) -> timedelta:
+    """A length of time like 30m, 12h, 7d or 2w (at most 90 days)."""
+    match = RELATIVE.fullmatch(f"-{value.strip()}")
+    if match is None:
+        raise InvalidParameter(parameter, f"{parameter} must look like 30m, 12h, 7d or 2w")
+    length = timedelta(seconds=int(match[1]) * UNIT_SECONDS[match[2]])
+    if not timedelta(0) < length <= timedelta(days=90):
+        raise InvalidParameter(parameter, f"{parameter} must be more than 0 and at most 90 days")
+    return length

@@ -220,3 +220,52 @@ def test_compare_rejects_bad_parameters(api: type, keys: dict, shop: Project, pa
     response = api(keys["read"]).get("/api/v1/compare", {**RANGE, **params})
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"parameter": parameter}
+
+
+def test_funnel_counts_users_through_ordered_steps_within_the_window(api: type, keys: dict, project: Project) -> None:
+    def event(name: str, user: str, minutes: float, **tags: str) -> None:
+        insert_event(project, T0 + timedelta(minutes=minutes), name, user_id=user, tags=tags)
+
+    for user in ("a", "b", "c", "d"):
+        event("page.viewed", user, 0)
+    event("user.signup", "a", 10, plan="pro")
+    event("user.signup", "b", 30, plan="free")
+    event("user.signup", "c", 60 * 24 * 9)  # after the 7-day window
+    event("user.signup", "d", -5)  # before viewing: does not count
+    event("order.completed", "a", 20)
+    event("order.completed", "b", 5)  # before signing up: does not count
+    body = {"steps": ["page.viewed", "user.signup", "order.completed"], "window": "7d", **RANGE}
+    response = api(keys["read"]).post("/api/v1/events/funnel", body, format="json")
+    steps = response.json()["steps"]
+    assert [(step["name"], step["users"]) for step in steps] == [
+        ("page.viewed", 4), ("user.signup", 2), ("order.completed", 1),
+    ]  # fmt: skip
+    assert steps[1]["conversion_from_previous"] == 0.5
+    assert steps[1]["median_seconds_to_convert"] == 20 * 60  # 10 and 30 minutes
+    assert steps[2]["conversion_from_first"] == 0.25
+    with_tags = (
+        api(keys["read"])
+        .post(
+            "/api/v1/events/funnel",
+            {"steps": ["page.viewed", {"name": "user.signup", "tags": {"plan": "pro"}}], **RANGE},
+            format="json",
+        )
+        .json()["steps"]
+    )
+    assert with_tags[1]["users"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "parameter"),
+    [
+        ({"steps": ["only.one"]}, "steps"),
+        ({"steps": "a,b"}, "steps"),
+        ({"steps": ["a", {"tags": {}}]}, "steps[1]"),
+        ({"steps": ["a", "b"], "window": "forever"}, "window"),
+        ({"steps": ["a", "b"], "window": "400d"}, "window"),
+    ],
+)
+def test_funnel_rejects_bad_bodies(api: type, keys: dict, project: Project, body: dict, parameter: str) -> None:
+    response = api(keys["read"]).post("/api/v1/events/funnel", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"parameter": parameter}
