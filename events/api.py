@@ -5,12 +5,13 @@ from rest_framework.response import Response
 
 from events import compare, funnels, queries
 from events.filters import EventFilter, field_expression
-from events.serializers import event_json, iso, points_json
+from events.serializers import event_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.query_params import InvalidParameter
+from flux.serializers import iso, points_json
 from flux.timerange import TimeRange
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000

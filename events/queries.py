@@ -4,13 +4,11 @@ import base64
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from django.db import connection
 
 from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
 from events.rollup_queries import rolled_counts, rollups_can_answer
+from flux.db import fetch_all
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
@@ -57,12 +55,6 @@ def get_event(project: Project, event_id: int) -> Event | None:
     return Event.objects.filter(project_id=project.pk, id=event_id).first()
 
 
-def fetch(sql: str, params: list[Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def count_events(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
     """How many events match; from rollups when the filter allows, else from raw rows."""
     if rollups_can_answer(event_filter):
@@ -72,7 +64,7 @@ def count_events(project: Project, time_range: TimeRange, event_filter: EventFil
 
 def count_events_raw(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
     where, params = where_clause(project.pk, time_range, event_filter)
-    return fetch(f"SELECT count(*) FROM events_event WHERE {where}", params)[0][0]
+    return fetch_all(f"SELECT count(*) FROM events_event WHERE {where}", params)[0][0]
 
 
 def count_series(
@@ -93,7 +85,7 @@ def count_by_bucket_raw(
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
     return dict(
-        fetch(f"SELECT {bucket}, count(*) FROM events_event WHERE {where} GROUP BY 1", [*bucket_params, *params])
+        fetch_all(f"SELECT {bucket}, count(*) FROM events_event WHERE {where} GROUP BY 1", [*bucket_params, *params])
     )
 
 
@@ -113,7 +105,7 @@ def count_groups(
         return groups_by_name_from_rollups(project, time_range, event_filter, limit, interval)
     key_sql, key_params = field_expression(group_by)
     where, params = where_clause(project.pk, time_range, event_filter)
-    top = fetch(
+    top = fetch_all(
         f"SELECT {key_sql}, count(*) FROM events_event WHERE {where} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s",
         [*key_params, *params, limit],
     )
@@ -124,7 +116,7 @@ def count_groups(
         return groups + ([Group("__other__", other)] if other else [])
     bucket, bucket_params = bucket_sql(interval, time_range)
     keys = [key for key, _ in top if key is not None]
-    rows = fetch(
+    rows = fetch_all(
         f"""
         SELECT {key_sql}, {bucket}, count(*) FROM events_event
         WHERE {where} AND ({key_sql} = ANY(%s) OR ({key_sql} IS NULL AND %s))
@@ -186,7 +178,7 @@ def stats_dict(count: int, total: float, average: float, minimum: float, maximum
 def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:
     """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted)."""
     where, params = where_clause(project.pk, time_range, event_filter)
-    row = fetch(f"SELECT {STATS_SQL} FROM events_event WHERE {where}", [list(PERCENTILES), *params])[0]
+    row = fetch_all(f"SELECT {STATS_SQL} FROM events_event WHERE {where}", [list(PERCENTILES), *params])[0]
     return stats_dict(*row)
 
 
@@ -196,7 +188,7 @@ def value_stats_series(
     """The same statistics per bucket; an empty bucket has count 0 and nulls."""
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
-    rows = fetch(
+    rows = fetch_all(
         f"SELECT {bucket}, {STATS_SQL} FROM events_event WHERE {where} GROUP BY 1",
         [*bucket_params, list(PERCENTILES), *params],
     )
@@ -211,7 +203,7 @@ def value_stats_groups(
     """The same statistics for the `limit` groups with the most values."""
     key_sql, key_params = field_expression(group_by)
     where, params = where_clause(project.pk, time_range, event_filter)
-    rows = fetch(
+    rows = fetch_all(
         f"""SELECT {key_sql}, {STATS_SQL} FROM events_event WHERE {where} AND value IS NOT NULL
             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""",
         [*key_params, list(PERCENTILES), *params, limit],
@@ -223,7 +215,7 @@ def unique_count(project: Project, time_range: TimeRange, event_filter: EventFil
     """Distinct non-empty values of `field_name` among the matching events."""
     key_sql, key_params = field_expression(field_name)
     where, params = where_clause(project.pk, time_range, event_filter)
-    return fetch(f"SELECT count(DISTINCT {key_sql}) FROM events_event WHERE {where}", [*key_params, *params])[0][0]
+    return fetch_all(f"SELECT count(DISTINCT {key_sql}) FROM events_event WHERE {where}", [*key_params, *params])[0][0]
 
 
 def unique_series(
@@ -232,7 +224,7 @@ def unique_series(
     key_sql, key_params = field_expression(field_name)
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
-    rows = fetch(
+    rows = fetch_all(
         f"SELECT {bucket}, count(DISTINCT {key_sql}) FROM events_event WHERE {where} GROUP BY 1",
         [*bucket_params, *key_params, *params],
     )

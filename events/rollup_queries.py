@@ -8,10 +8,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from events.filters import EventFilter, glob_to_like
 from events.rollups import current_watermark
+from flux.db import fetch_all
 from flux.rollup_cover import Piece, cover, levels_for_buckets
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, approximate_seconds, bucket_sql, bucket_starts
@@ -82,6 +81,4 @@ def group_columns(interval: str | None, time_range: TimeRange, by_name: bool, co
 
 
 def run(sql: str, params: list[Any]) -> Counter[Key]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return Counter({(name, bucket): count for name, bucket, count in cursor.fetchall()})
+    return Counter({(name, bucket): count for name, bucket, count in fetch_all(sql, params)})

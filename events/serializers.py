@@ -1,10 +1,5 @@
-from datetime import UTC, datetime
-
 from events.models import Event
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from flux.serializers import iso
 
 
 def event_json(event: Event) -> dict:
@@ -14,7 +9,3 @@ def event_json(event: Event) -> dict:
         "properties": event.properties, "environment": event.environment, "service": event.service,
         "host": event.host, "request_id": event.request_id,
     }  # fmt: skip
-
-
-def points_json(points: list[tuple[datetime, int]]) -> list[list]:
-    return [[iso(start), value] for start, value in points]

@@ -1,12 +1,12 @@
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events.serializers import iso, points_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.query_params import InvalidParameter
+from flux.serializers import iso, points_json
 from metrics import queries
 
 

@@ -2,10 +2,8 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.db import connection
-
+from flux.db import fetch_all
 from flux.ingestion.fields import COMPACT_JSON
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
 from metrics.models import Metric, MetricType
@@ -50,15 +48,9 @@ def get_metric(project_id: int, name: str) -> Metric | None:
     return Metric.objects.filter(project_id=project_id, name=name).first()
 
 
-def fetch(sql: str, params: list[Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
     """The catalogue: every metric with its type, series count, tag keys with their commonest values, last seen."""
-    metrics = fetch(
+    metrics = fetch_all(
         """
         SELECT m.id, m.name, m.type, count(s.id), max(s.last_seen_at)
         FROM metrics_metric m LEFT JOIN metrics_metricseries s ON s.metric_id = m.id
@@ -66,7 +58,7 @@ def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
         """,
         [project_id],
     )
-    tag_rows = fetch(
+    tag_rows = fetch_all(
         """
         SELECT s.metric_id, tag.key, tag.value, count(*) FROM metrics_metricseries s, jsonb_each_text(s.tags) AS tag
         WHERE s.project_id = %s GROUP BY 1, 2, 3 ORDER BY 1, 2, 4 DESC, 3
@@ -92,7 +84,7 @@ def metric_series(
     expression, empty = AGGREGATIONS[metric.type][aggregation]
     bucket, bucket_params = bucket_sql(interval, time_range, "p.time")
     group_sql, group_params = ("s.tags ->> %s", [group_by]) if group_by else ("NULL::text", [])
-    rows = fetch(
+    rows = fetch_all(
         f"""
         SELECT {group_sql}, {bucket}, {expression}, count(*)
         FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
@@ -130,7 +122,7 @@ def metric_series(
 
 def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> dict:
     """Points, series, and the type's natural statistics over the range."""
-    row = fetch(
+    row = fetch_all(
         """
         SELECT count(*), count(DISTINCT p.series_id), sum(p.value), avg(p.value), min(p.value), max(p.value),
                (array_agg(p.value ORDER BY p.time DESC))[1], count(DISTINCT p.member),
