@@ -1,20 +1,17 @@
 from django.db import migrations
 
-from flux.storage.tables import RECEIVED_BRIN
+from flux.storage.migration import replace_index_operation
 
 
 class Migration(migrations.Migration):
     dependencies = [("events", "0002_rollups")]
 
+    # Definitions are written out, not imported, so this migration keeps meaning what it meant.
     operations = [
-        migrations.RunSQL(
-            [
-                "DROP INDEX IF EXISTS events_event_received_brin",
-                f"CREATE INDEX events_event_received_brin ON events_event {RECEIVED_BRIN}",
-            ],
-            [
-                "DROP INDEX IF EXISTS events_event_received_brin",
-                "CREATE INDEX events_event_received_brin ON events_event USING brin (received_at)",
-            ],
+        replace_index_operation(
+            "events_event",
+            "received_brin",
+            "USING brin (received_at) WITH (pages_per_range = 32, autosummarize = on)",
+            "USING brin (received_at)",
         )
     ]

@@ -16,3 +16,12 @@ def create_table_operation(table: TimeSeriesTable) -> migrations.RunPython:
             drop_time_series_table(cursor, table)
 
     return migrations.RunPython(forwards, backwards)
+
+
+def replace_index_operation(table: str, suffix: str, definition: str, previous_definition: str) -> migrations.RunSQL:
+    """Rebuild one index of a time-series table (on the parent; partitions and chunks follow)."""
+    name = f"{table}_{suffix}"
+    return migrations.RunSQL(
+        [f"DROP INDEX IF EXISTS {name}", f"CREATE INDEX {name} ON {table} {definition}"],
+        [f"DROP INDEX IF EXISTS {name}", f"CREATE INDEX {name} ON {table} {previous_definition}"],
+    )

@@ -1,20 +1,17 @@
 from django.db import migrations
 
-from flux.storage.tables import RECEIVED_BRIN
+from flux.storage.migration import replace_index_operation
 
 
 class Migration(migrations.Migration):
     dependencies = [("metrics", "0001_initial")]
 
+    # Definitions are written out, not imported, so this migration keeps meaning what it meant.
     operations = [
-        migrations.RunSQL(
-            [
-                "DROP INDEX IF EXISTS metrics_point_received_brin",
-                f"CREATE INDEX metrics_point_received_brin ON metrics_point {RECEIVED_BRIN}",
-            ],
-            [
-                "DROP INDEX IF EXISTS metrics_point_received_brin",
-                "CREATE INDEX metrics_point_received_brin ON metrics_point USING brin (received_at)",
-            ],
+        replace_index_operation(
+            "metrics_point",
+            "received_brin",
+            "USING brin (received_at) WITH (pages_per_range = 32, autosummarize = on)",
+            "USING brin (received_at)",
         )
     ]
