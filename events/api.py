@@ -99,9 +99,7 @@ class EventCountView(ProjectAPIView):
                 "points": points_json(queries.count_series(self.project, time_range, event_filter, interval)),
             }
         if group_by:
-            limit = query_params.bounded_int(
-                params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
-            )
+            limit = query_params.group_limit(params)
             groups = queries.count_groups(self.project, time_range, event_filter, group_by, limit, interval)
             body |= {"group_by": group_by, "groups": [group_json(group) for group in groups]}
             if interval:
@@ -141,9 +139,7 @@ class EventStatsView(ProjectAPIView):
             series = queries.value_stats_series(self.project, time_range, event_filter, interval)
             body |= {"interval": interval, "points": [[iso(start), stats] for start, stats in series]}
         if group_by:
-            limit = query_params.bounded_int(
-                params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
-            )
+            limit = query_params.group_limit(params)
             groups = queries.value_stats_groups(self.project, time_range, event_filter, group_by, limit)
             body |= {"group_by": group_by, "groups": [{"key": key, **stats} for key, stats in groups]}
         return Response(body)

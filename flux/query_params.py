@@ -46,6 +46,11 @@ def bounded_int(params: Mapping[str, str], name: str, default: int, maximum: int
     return int(raw)
 
 
+def group_limit(params: Mapping[str, str]) -> int:
+    """How many groups a group_by answer lists before `__other__`."""
+    return bounded_int(params, "limit", GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX)
+
+
 def optional_number(params: Mapping[str, str], name: str) -> float | None:
     raw = params.get(name)
     if raw in (None, ""):

@@ -75,9 +75,7 @@ class MetricQueryView(ProjectAPIView):
         group_by = params.get("group_by") or None
         if group_by is not None and (not group_by.startswith("tags.") or len(group_by) < 6):
             raise InvalidParameter("group_by", "group_by must be tags.<key>")
-        limit = query_params.bounded_int(
-            params, "limit", query_params.GROUP_LIMIT_DEFAULT, query_params.GROUP_LIMIT_MAX
-        )
+        limit = query_params.group_limit(params)
         series = queries.metric_series(
             self.project.pk, metric, time_range, interval, aggregation,
             query_params.bracketed(params, "tags"), group_by[5:] if group_by else None, limit,

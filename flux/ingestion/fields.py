@@ -106,13 +106,18 @@ def clean_optional_text(value: object, field: str) -> str | None:
         return None
     if is_plain_short_text(value, TEXT_MAX_LENGTH):
         return value
+    return bounded_text(value, field, TEXT_MAX_LENGTH)
+
+
+def bounded_text(value: object, label: str, max_length: int) -> str:
+    """A scalar as storable text of at most `max_length` characters; `label` names it in errors."""
     try:
         text = scalar_to_text(value)
     except FieldError:
-        raise FieldError(f"{field} must be a string, number or boolean") from None
-    if len(text) > TEXT_MAX_LENGTH:
-        raise FieldError(f"{field} is longer than {TEXT_MAX_LENGTH} characters")
-    return check_storable(text, field)
+        raise FieldError(f"{label} must be a string, number or boolean") from None
+    if len(text) > max_length:
+        raise FieldError(f"{label} is longer than {max_length} characters")
+    return check_storable(text, label)
 
 
 def clean_number(value: object, field: str) -> float:
@@ -184,13 +189,7 @@ def clean_tags(value: object) -> dict[str, str]:
             raise FieldError("tag keys must not be empty")
         if isinstance(raw, (dict, list)):
             raise FieldError(f"tag {key!r} must be a string, number or boolean, not an object or array")
-        try:
-            text = scalar_to_text(raw)
-        except FieldError:
-            raise FieldError(f"tag {key!r} must be a string, number or boolean") from None
-        if len(text) > TAG_VALUE_MAX_LENGTH:
-            raise FieldError(f"tag {key!r} is longer than {TAG_VALUE_MAX_LENGTH} characters")
-        tags[check_storable(key, "a tag key")] = check_storable(text, f"tag {key!r}")
+        tags[check_storable(key, "a tag key")] = bounded_text(raw, f"tag {key!r}", TAG_VALUE_MAX_LENGTH)
     return tags
 
 
