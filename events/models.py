@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -39,13 +40,15 @@ class RollupLevel(models.TextChoices):
 
 
 class EventRollup(models.Model):
-    """Events of one name in one UTC minute, hour or day: counts and `value` aggregates.
+    """Events of one name in one UTC minute, hour or day: counts, `value` aggregates and sketches.
 
     Maintained by `events.rollups.roll_up_events` from raw rows received up to the watermark; kept after
-    raw data expires.
+    raw data expires (see flux.storage.maintenance). Sketches (flux.sketches): `value_keys`/`value_counts`
+    for percentiles of `value`; `user_hashes` (exact, while few) or `user_registers` for unique users.
     """
 
-    project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
+    # No database constraint and no cascade: a deleted project's rollups are purged in batches.
+    project = models.ForeignKey("tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     level = models.CharField(max_length=6, choices=RollupLevel.choices)
     name = models.CharField(max_length=200)
     bucket = models.DateTimeField()
@@ -54,12 +57,18 @@ class EventRollup(models.Model):
     value_sum = models.FloatField(null=True)
     value_min = models.FloatField(null=True)
     value_max = models.FloatField(null=True)
+    value_keys = ArrayField(models.IntegerField(), null=True)
+    value_counts = ArrayField(models.BigIntegerField(), null=True)
+    user_hashes = ArrayField(models.BigIntegerField(), null=True)
+    user_registers = models.BinaryField(null=True)
 
     class Meta:
         constraints = [
             # The upsert target of the rollup job, and the index queries read by.
             models.UniqueConstraint(fields=["project", "level", "name", "bucket"], name="one_event_rollup_per_bucket")
         ]
+        # Retention deletes old buckets level by level.
+        indexes = [models.Index(fields=["level", "bucket"], name="event_rollup_level_bucket")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"

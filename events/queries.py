@@ -7,8 +7,10 @@ from datetime import datetime
 
 from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
-from events.rollup_queries import rolled_counts, rollups_can_answer
+from events.rollup_queries import event_partials, rolled_counts, rollups_can_answer
 from flux.db import fetch_all
+from flux.partial_query import MEMBERS, SKETCH, TOTALS
+from flux.partials import Partial
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
@@ -175,8 +177,19 @@ def stats_dict(count: int, total: float, average: float, minimum: float, maximum
     return stats
 
 
+def stats_of_partial(partial: Partial | None) -> dict:
+    if partial is None or not partial.count:
+        return stats_dict(0, None, None, None, None, None)
+    percentiles = [partial.value(f"p{round(fraction * 100)}", 0) for fraction in PERCENTILES]
+    return stats_dict(partial.count, partial.sum, partial.sum / partial.count, partial.min, partial.max, percentiles)
+
+
 def value_stats(project: Project, time_range: TimeRange, event_filter: EventFilter) -> dict[str, float | int | None]:
-    """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted)."""
+    """count, sum, avg, min, max and percentiles of `value` (events without a value are not counted).
+    From rollups when the filter allows (percentiles then within 1%), else from raw rows."""
+    if rollups_can_answer(event_filter):
+        partials = event_partials(project, time_range, event_filter, None, {TOTALS, SKETCH})
+        return stats_of_partial(partials.get((None, None)))
     where, params = where_clause(project.pk, time_range, event_filter)
     row = fetch_all(f"SELECT {STATS_SQL} FROM events_event WHERE {where}", [list(PERCENTILES), *params])[0]
     return stats_dict(*row)
@@ -186,6 +199,9 @@ def value_stats_series(
     project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str
 ) -> list[tuple[datetime, dict]]:
     """The same statistics per bucket; an empty bucket has count 0 and nulls."""
+    if rollups_can_answer(event_filter):
+        partials = event_partials(project, time_range, event_filter, interval, {TOTALS, SKETCH})
+        return [(start, stats_of_partial(partials.get((None, start)))) for start in bucket_starts(time_range, interval)]
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
     rows = fetch_all(
@@ -211,8 +227,20 @@ def value_stats_groups(
     return [(row[0], stats_dict(*row[1:])) for row in rows]
 
 
+def unique_from_rollups(event_filter: EventFilter, field_name: str) -> bool:
+    return field_name == "user_id" and rollups_can_answer(event_filter)
+
+
 def unique_count(project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str) -> int:
-    """Distinct non-empty values of `field_name` among the matching events."""
+    """Distinct non-empty values of `field_name` among the matching events. Users of a name filter
+    come from rollups: exact up to flux.sketches.EXACT_LIMIT, within 2% beyond."""
+    if unique_from_rollups(event_filter, field_name):
+        partials = event_partials(project, time_range, event_filter, None, {MEMBERS})
+        return partials[None, None].members.estimate() if partials else 0
+    return unique_count_raw(project, time_range, event_filter, field_name)
+
+
+def unique_count_raw(project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str) -> int:
     key_sql, key_params = field_expression(field_name)
     where, params = where_clause(project.pk, time_range, event_filter)
     return fetch_all(f"SELECT count(DISTINCT {key_sql}) FROM events_event WHERE {where}", [*key_params, *params])[0][0]
@@ -221,6 +249,17 @@ def unique_count(project: Project, time_range: TimeRange, event_filter: EventFil
 def unique_series(
     project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str, interval: str
 ) -> list[tuple[datetime, int]]:
+    if unique_from_rollups(event_filter, field_name):
+        partials = event_partials(project, time_range, event_filter, interval, {MEMBERS})
+        counts = {start: partial.members.estimate() for (_, start), partial in partials.items()}
+    else:
+        counts = unique_by_bucket_raw(project, time_range, event_filter, field_name, interval)
+    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+
+
+def unique_by_bucket_raw(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str, interval: str
+) -> dict[datetime, int]:
     key_sql, key_params = field_expression(field_name)
     bucket, bucket_params = bucket_sql(interval, time_range)
     where, params = where_clause(project.pk, time_range, event_filter)
@@ -228,5 +267,4 @@ def unique_series(
         f"SELECT {bucket}, count(DISTINCT {key_sql}) FROM events_event WHERE {where} GROUP BY 1",
         [*bucket_params, *key_params, *params],
     )
-    counts = dict(rows)
-    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+    return dict(rows)

@@ -9,9 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from events.filters import EventFilter, glob_to_like
-from events.rollups import current_watermark
+from events.rollups import STREAM
 from flux.db import fetch_all
-from flux.rollup_cover import Piece, cover, levels_for_buckets
+from flux.partial_query import Key as PartialKey
+from flux.partial_query import Source, read_partials
+from flux.partials import Partial
+from flux.rollup_cover import cover, levels_for_buckets, ranges_condition
+from flux.rollup_job import current_watermark
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, approximate_seconds, bucket_sql, bucket_starts
 
@@ -30,20 +34,11 @@ def name_condition(event_filter: EventFilter) -> tuple[str, list[Any]]:
     return "name = %s", [event_filter.name]
 
 
-def ranges_condition(pieces: list[Piece], column: str, with_level: bool) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for piece in pieces:
-        level = "level = %s AND " if with_level else ""
-        parts.append(f"({level}{column} >= %s AND {column} < %s)")
-        params += [piece.source, piece.start, piece.end] if with_level else [piece.start, piece.end]
-    return " OR ".join(parts) or "FALSE", params
-
-
 def rolled_counts(
     project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str | None, by_name: bool
 ) -> Counter[Key]:
     """Counts keyed by (name or None, bucket start or None), equal to what the raw rows give."""
-    watermark = current_watermark()
+    watermark = current_watermark(STREAM)
     if interval:
         levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
     else:
@@ -82,3 +77,26 @@ def group_columns(interval: str | None, time_range: TimeRange, by_name: bool, co
 
 def run(sql: str, params: list[Any]) -> Counter[Key]:
     return Counter({(name, bucket): count for name, bucket, count in fetch_all(sql, params)})
+
+
+def event_partials(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str | None, needs: set[str]
+) -> dict[PartialKey, Partial]:
+    """Partials of `value` (totals, sketch) and of `user_id` (members) per bucket, for a name filter."""
+    names, name_params = name_condition(event_filter)
+    source = Source(
+        stream=STREAM,
+        rollup_from="events_eventrollup r",
+        rollup_where=f"r.project_id = %s AND {names}",
+        rollup_params=[project.pk, *name_params],
+        rollup_totals="r.value_count, r.value_sum, r.value_min, r.value_max, NULL::float8, NULL::timestamptz",
+        rollup_sketch="r.value_keys, r.value_counts",
+        rollup_members="r.user_hashes, r.user_registers",
+        raw_from="events_event p",
+        raw_where=f"p.project_id = %s AND {names}",
+        raw_params=[project.pk, *name_params],
+        raw_value="p.value",
+        raw_member="p.user_id",
+        raw_last="NULL::float8, NULL::timestamptz",
+    )
+    return read_partials(source, time_range, interval, needs)

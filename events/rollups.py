@@ -1,103 +1,129 @@
 """The events rollup job: recompute exactly the minute, hour and day buckets that new rows touched.
 
-Each run takes the rows received since the last watermark (with an overlap, for transactions that
-committed late), recomputes their minute buckets from raw rows received up to the new watermark, then
-their hours from minutes and days from hours. Recomputing (never incrementing) makes a re-run change
-nothing, and late data simply touches old buckets, which are recomputed the same way.
+Minutes come from raw rows received up to the new watermark, hours from minutes, days from hours
+(flux.rollup_job has the frame). Each bucket keeps counts, `value` aggregates, a quantile sketch of
+`value` and the distinct users (flux.sketches).
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-
-from events.models import RollupWatermark
+from flux.rollup_job import RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
+from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "events"
-# Rows stamped within this much of now may belong to transactions still committing.
-SAFETY_LAG = timedelta(seconds=5)
-# Re-read this much before the last watermark, so a row whose transaction committed late is not missed.
-# Ingestion transactions last milliseconds; a bulk load that runs longer must rebuild its project.
-OVERLAP = timedelta(minutes=2)
 
 TOUCHED_MINUTES = """
-    CREATE TEMP TABLE touched_minutes ON COMMIT DROP AS
     SELECT DISTINCT e.project_id, e.name, date_trunc('minute', e.time, 'UTC') AS bucket
     FROM events_event e
     -- Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile.
     JOIN tenants_project p ON p.id = e.project_id
     WHERE e.received_at > %s AND e.received_at <= %s AND (%s::bigint IS NULL OR e.project_id = %s)
 """
-ROLL_MINUTES = """
-    INSERT INTO events_eventrollup
-        (project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max)
-    SELECT t.project_id, 'minute', t.name, t.bucket,
-           count(*), count(e.value), sum(e.value), min(e.value), max(e.value)
-    FROM touched_minutes t
-    -- The range lets a few touched minutes use the (project_id, name, time) index; the equality lets
-    -- many (a backfill, a big late batch) use a hash join instead of one index probe per minute.
-    JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
-     AND date_trunc('minute', e.time, 'UTC') = t.bucket
-     AND e.time >= t.bucket AND e.time < t.bucket + interval '1 minute'
-    WHERE e.received_at <= %s
-    GROUP BY t.project_id, t.name, t.bucket
-    ORDER BY t.project_id, t.name, t.bucket
+COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max,
+             value_keys, value_counts, user_hashes, user_registers"""
+UPSERT = """
+    ORDER BY 1, 2, 3
     ON CONFLICT (project_id, level, name, bucket) DO UPDATE SET
         count = EXCLUDED.count, value_count = EXCLUDED.value_count, value_sum = EXCLUDED.value_sum,
-        value_min = EXCLUDED.value_min, value_max = EXCLUDED.value_max
+        value_min = EXCLUDED.value_min, value_max = EXCLUDED.value_max, value_keys = EXCLUDED.value_keys,
+        value_counts = EXCLUDED.value_counts, user_hashes = EXCLUDED.user_hashes,
+        user_registers = EXCLUDED.user_registers
 """
-ROLL_UP_LEVEL = """
-    INSERT INTO events_eventrollup
-        (project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max)
-    SELECT t.project_id, %(level)s, t.name, t.bucket,
-           sum(r.count), sum(r.value_count), sum(r.value_sum), min(r.value_min), max(r.value_max)
-    FROM (SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes) t
-    JOIN events_eventrollup r ON r.project_id = t.project_id AND r.level = %(finer)s AND r.name = t.name
-     AND r.bucket >= t.bucket AND r.bucket < t.bucket + %(size)s
-    GROUP BY t.project_id, t.name, t.bucket
-    ORDER BY t.project_id, t.name, t.bucket
-    ON CONFLICT (project_id, level, name, bucket) DO UPDATE SET
-        count = EXCLUDED.count, value_count = EXCLUDED.value_count, value_sum = EXCLUDED.value_sum,
-        value_min = EXCLUDED.value_min, value_max = EXCLUDED.value_max
+ROLL_MINUTES = f"""
+    WITH matched AS (
+        SELECT t.project_id, t.name, t.bucket, e.value, e.user_id
+        FROM touched_minutes t
+        -- The range lets a few touched minutes use the (project_id, name, time) index; the equality lets
+        -- many (a backfill, a big late batch) use a hash join instead of one index probe per minute.
+        JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
+         AND date_trunc('minute', e.time, 'UTC') = t.bucket
+         AND e.time >= t.bucket AND e.time < t.bucket + interval '1 minute'
+        WHERE e.received_at <= %(watermark)s
+    ), totals AS (
+        SELECT project_id, name, bucket, count(*) AS count, count(value) AS value_count,
+               sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
+        FROM matched GROUP BY 1, 2, 3
+    ), value_sketches AS (
+        SELECT project_id, name, bucket, array_agg(key ORDER BY key) AS keys, array_agg(n ORDER BY key) AS counts
+        FROM (SELECT project_id, name, bucket, {key_sql("value")} AS key, count(*) AS n
+              FROM matched WHERE value IS NOT NULL GROUP BY 1, 2, 3, 4) keyed
+        GROUP BY 1, 2, 3
+    ), users AS (
+        SELECT project_id, name, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS hashes
+        FROM matched WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+    )
+    INSERT INTO events_eventrollup ({COLUMNS})
+    SELECT project_id, 'minute', name, bucket, count, value_count, value_sum, value_min, value_max,
+           v.keys, v.counts, u.hashes, NULL
+    FROM totals LEFT JOIN value_sketches v USING (project_id, name, bucket)
+    LEFT JOIN users u USING (project_id, name, bucket)
+    {UPSERT}
 """
-
-
-@dataclass(frozen=True)
-class RollupRun:
-    watermark: datetime
-    minutes: int  # minute buckets recomputed
-
-
-def current_watermark() -> datetime | None:
-    return RollupWatermark.objects.filter(stream=STREAM).values_list("watermark", flat=True).first()
+CHILDREN = """
+    WITH parents AS (
+        SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes
+    ), children AS (
+        SELECT p.project_id, p.name, p.bucket AS parent, r.count, r.value_count, r.value_sum, r.value_min,
+               r.value_max, r.value_keys, r.value_counts, r.user_hashes, r.user_registers
+        FROM parents p JOIN events_eventrollup r ON r.project_id = p.project_id AND r.level = %(finer)s
+         AND r.name = p.name AND r.bucket >= p.bucket AND r.bucket < p.bucket + %(size)s
+    )
+"""
+ROLL_UP_LEVEL = f"""
+    {CHILDREN}, totals AS (
+        SELECT project_id, name, parent, sum(count) AS count, sum(value_count) AS value_count,
+               sum(value_sum) AS value_sum, min(value_min) AS value_min, max(value_max) AS value_max
+        FROM children GROUP BY 1, 2, 3
+    ), value_sketches AS (
+        SELECT project_id, name, parent, array_agg(key ORDER BY key) AS keys, array_agg(n ORDER BY key) AS counts
+        FROM (SELECT project_id, name, parent, u.key, sum(u.n)::bigint AS n
+              FROM children, unnest(value_keys, value_counts) AS u(key, n) GROUP BY 1, 2, 3, 4) keyed
+        GROUP BY 1, 2, 3
+    ), users AS (
+        -- Exact unions only; parents with a HyperLogLog child or too many users are merged in Python.
+        SELECT project_id, name, parent, array_agg(DISTINCT h) AS hashes
+        FROM children, unnest(user_hashes) AS h GROUP BY 1, 2, 3
+    )
+    INSERT INTO events_eventrollup ({COLUMNS})
+    SELECT project_id, %(level)s, name, parent, count, value_count, value_sum, value_min, value_max,
+           v.keys, v.counts, u.hashes, NULL
+    FROM totals LEFT JOIN value_sketches v USING (project_id, name, parent)
+    LEFT JOIN users u USING (project_id, name, parent)
+    {UPSERT}
+"""
+LARGE_USER_SETS = f"""
+    {CHILDREN}, large AS (
+        SELECT project_id, name, parent FROM children GROUP BY 1, 2, 3
+        HAVING bool_or(user_registers IS NOT NULL) OR sum(cardinality(user_hashes)) > {EXACT_LIMIT}
+    )
+    SELECT project_id, name, parent, user_hashes, user_registers
+    FROM children JOIN large USING (project_id, name, parent)
+"""
+STORE_USERS = """
+    UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
+    WHERE project_id = %s AND name = %s AND bucket = %s AND level = %s
+"""
+# (level, the level it is built from, its size); a minute's only "child" is itself, for merge_cardinalities.
+LEVELS = (
+    ("minute", "minute", timedelta(minutes=1)),
+    ("hour", "minute", timedelta(hours=1)),
+    ("day", "hour", timedelta(days=1)),
+)
 
 
 def roll_up_events(now: datetime, rebuild_project_id: int | None = None) -> RollupRun:
-    """Bring the event rollups up to `now - SAFETY_LAG`. Concurrent runs wait for each other.
+    """Bring the event rollups up to `now - SAFETY_LAG` (or rebuild one project's)."""
+    return run_rollup(STREAM, now, rebuild_project_id, roll)
 
-    With `rebuild_project_id`, recompute every bucket of that project instead of only the touched ones:
-    for bulk loads whose transaction outlasted OVERLAP, and for repairs.
-    """
-    watermark = now - SAFETY_LAG
-    with transaction.atomic(), connection.cursor() as cursor:
-        state, _ = RollupWatermark.objects.select_for_update().get_or_create(stream=STREAM)
-        since = datetime.min.replace(tzinfo=now.tzinfo)
-        if state.watermark and rebuild_project_id is None:
-            since = state.watermark - OVERLAP
-        # ON COMMIT DROP covers the usual case; an enclosing transaction (tests) may still hold one.
-        cursor.execute("DROP TABLE IF EXISTS touched_minutes")
-        cursor.execute(TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
-        cursor.execute("ANALYZE touched_minutes")  # temp tables have no statistics; the join plan needs them
-        cursor.execute(ROLL_MINUTES, [watermark])
-        minutes = cursor.rowcount
-        for level, finer, size in (("hour", "minute", timedelta(hours=1)), ("day", "hour", timedelta(days=1))):
-            cursor.execute(ROLL_UP_LEVEL, {"level": level, "finer": finer, "size": size})
-        # Summarize filled BRIN ranges now rather than whenever autovacuum gets to them: queries scan
-        # unsummarized ranges in full when looking for rows received after the watermark.
-        cursor.execute(
-            "SELECT count(brin_summarize_new_values(inhrelid)) FROM pg_inherits"
-            " WHERE inhparent = to_regclass('events_event_received_brin')"
-        )
-        state.watermark = max(watermark, state.watermark or watermark)
-        state.save(update_fields=["watermark"])
-    return RollupRun(state.watermark, minutes)
+
+def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_id: int | None) -> int:
+    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
+    cursor.execute(ROLL_MINUTES, {"watermark": watermark})
+    minutes = cursor.rowcount
+    for level, finer, size in LEVELS:
+        params = {"level": level, "finer": finer, "size": size}
+        if level != "minute":
+            cursor.execute(ROLL_UP_LEVEL, params)
+        merge_cardinalities(cursor, LARGE_USER_SETS, params, STORE_USERS, level)
+    summarize_received_brin(cursor, "events_event_received_brin")
+    return minutes

@@ -177,13 +177,16 @@ def run_foreground(command: list[str], env: dict[str, str], stopping_is_success:
     child = subprocess.Popen(command, env=env, cwd=ROOT)
     signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
     interrupted = False
-    while True:
-        try:
-            code = child.wait()
-        except KeyboardInterrupt:
-            interrupted = True  # the child got the same Ctrl-C; wait for it to finish cleanly
-            continue
-        return 0 if interrupted and stopping_is_success else code
+
+    def note_interrupt(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True  # the child got the same Ctrl-C; wait for it to finish cleanly
+
+    # Installed explicitly: a parent that ignores SIGINT (a shell's background job) would otherwise
+    # leave it ignored here while the child still stops on it.
+    signal.signal(signal.SIGINT, note_interrupt)
+    code = child.wait()
+    return 0 if interrupted and stopping_is_success else code
 
 
 def run_flux(env: dict[str, str]) -> int:

@@ -7,6 +7,7 @@ rollup row straddles an output bucket (e.g. no day rows for an hourly series).
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 LEVELS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -61,3 +62,15 @@ def levels_for_buckets(bucket_edges: list[datetime], interval_seconds: float) ->
         for level, size in LEVELS.items()
         if size.total_seconds() <= interval_seconds and all(is_aligned(edge, level) for edge in bucket_edges)
     )
+
+
+def ranges_condition(
+    pieces: list[Piece], column: str, with_level: bool, level_column: str = "level"
+) -> tuple[str, list[Any]]:
+    """SQL selecting the pieces' time ranges in `column` (and their rollup level, `with_level`)."""
+    parts, params = [], []
+    for piece in pieces:
+        level = f"{level_column} = %s AND " if with_level else ""
+        parts.append(f"({level}{column} >= %s AND {column} < %s)")
+        params += [piece.source, piece.start, piece.end] if with_level else [piece.start, piece.end]
+    return " OR ".join(parts) or "FALSE", params

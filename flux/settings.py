@@ -177,19 +177,25 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
+    "roll-up-metrics": {
+        "task": "metrics.tasks.roll_up",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
     # Hourly, so partitions for the next days always exist well before data arrives for them.
     "ensure-partitions": {
         "task": "flux.tasks.ensure_partitions",
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60},
     },
-    # Daily, off the hour: retention drops whole partitions/chunks, then trims shorter-lived projects.
     # Daily: forget client item ids older than FLUX_IDEMPOTENCY_DAYS.
     "purge-seen-ids": {
         "task": "flux.ingestion.tasks.purge_seen_ids",
         "schedule": crontab(minute=37, hour=2),
         "options": {"expires": 6 * 3600},
     },
+    # Daily, off the hour: retention drops whole partitions/chunks, then trims shorter-lived projects
+    # and expires rollups per level (FLUX_ROLLUP_*_DAYS).
     "apply-retention": {
         "task": "flux.tasks.apply_retention",
         "schedule": crontab(minute=17, hour=3),

@@ -1,7 +1,9 @@
 import hashlib
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from events.models import RollupLevel
 from flux.ingestion.fields import tags_json
 from flux.tenants.models import Project
 
@@ -57,3 +59,42 @@ class MetricSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric.name} {self.tags}"
+
+
+class MetricRollup(models.Model):
+    """Points of one series in one UTC minute, hour or day.
+
+    Every row keeps count, sum, min, max and the last value with its time (gauges read last/avg/min/max,
+    counters sum and rate); distributions add a quantile sketch (`sketch_keys`/`sketch_counts`), sets
+    the distinct members (`member_hashes`, exact while few) or their HyperLogLog (`member_registers`);
+    see flux.sketches. Maintained by `metrics.rollups.roll_up_metrics`.
+    """
+
+    # Plain ids like the raw points table: a deleted project's rollups are purged in batches, not cascaded.
+    project_id = models.BigIntegerField()
+    series_id = models.BigIntegerField()
+    level = models.CharField(max_length=6, choices=RollupLevel.choices)
+    bucket = models.DateTimeField()
+    count = models.BigIntegerField()
+    sum = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    last = models.FloatField()
+    last_time = models.DateTimeField()
+    sketch_keys = ArrayField(models.IntegerField(), null=True)
+    sketch_counts = ArrayField(models.BigIntegerField(), null=True)
+    member_hashes = ArrayField(models.BigIntegerField(), null=True)
+    member_registers = models.BinaryField(null=True)
+
+    class Meta:
+        constraints = [
+            # The upsert target of the rollup job, and the index queries read by.
+            models.UniqueConstraint(fields=["series_id", "level", "bucket"], name="one_metric_rollup_per_bucket")
+        ]
+        indexes = [
+            models.Index(fields=["level", "bucket"], name="metric_rollup_level_bucket"),  # retention
+            models.Index(fields=["project_id"], name="metric_rollup_project"),  # purge
+        ]
+
+    def __str__(self) -> str:
+        return f"series {self.series_id} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"

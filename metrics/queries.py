@@ -1,18 +1,23 @@
-"""Reads of metrics (raw path). Every function takes the project first."""
+"""Reads of metrics. Every function takes the project first.
+
+Answers come from rollups plus raw edges (metrics.rollup_queries); the `*_raw` functions scan raw
+points only and are the reference the rollup path is tested and benchmarked against."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from flux.db import fetch_all
 from flux.ingestion.fields import COMPACT_JSON
+from flux.partial_query import MEMBERS, SKETCH, TOTALS
+from flux.partials import PERCENTILES, Partial
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
 from metrics.models import Metric, MetricType
+from metrics.rollup_queries import SERIES_GROUP, metric_partials
 
-PERCENTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 # aggregation -> (SQL over the bucket's points, value for an empty bucket)
 AGGREGATIONS: dict[str, dict[str, tuple[str, float | None]]] = {
     MetricType.GAUGE: {
-        "last": ("(array_agg(p.value ORDER BY p.time DESC))[1]", None),
+        "last": ("(array_agg(p.value ORDER BY p.time DESC, p.value DESC))[1]", None),
         "avg": ("avg(p.value)", None),
         "min": ("min(p.value)", None),
         "max": ("max(p.value)", None),
@@ -76,11 +81,11 @@ def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
     ]
 
 
-def metric_series(
+def metric_series_raw(
     project_id: int, metric: Metric, time_range: TimeRange, interval: str, aggregation: str,
     tag_filter: dict[str, str], group_by: str | None, limit: int,
 ) -> list[SeriesResult]:  # fmt: skip
-    """One series of aggregated points (or one per value of the `group_by` tag, the `limit` busiest)."""
+    """metric_series computed by scanning raw points."""
     expression, empty = AGGREGATIONS[metric.type][aggregation]
     bucket, bucket_params = bucket_sql(interval, time_range, "p.time")
     group_sql, group_params = ("s.tags ->> %s", [group_by]) if group_by else ("NULL::text", [])
@@ -120,12 +125,12 @@ def metric_series(
     return results
 
 
-def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> dict:
-    """Points, series, and the type's natural statistics over the range."""
+def metric_summary_raw(project_id: int, metric: Metric, time_range: TimeRange) -> dict:
+    """metric_summary computed by scanning raw points."""
     row = fetch_all(
         """
         SELECT count(*), count(DISTINCT p.series_id), sum(p.value), avg(p.value), min(p.value), max(p.value),
-               (array_agg(p.value ORDER BY p.time DESC))[1], count(DISTINCT p.member),
+               (array_agg(p.value ORDER BY p.time DESC, p.value DESC))[1], count(DISTINCT p.member),
                percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY p.value)
         FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
         WHERE s.metric_id = %s AND p.project_id = %s AND p.time >= %s AND p.time < %s
@@ -143,4 +148,58 @@ def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> di
         summary |= {"avg": average, "min": minimum, "max": maximum, "p50": p50, "p95": p95, "p99": p99}
     else:
         summary |= {"unique": members}
+    return summary
+
+
+def needs_of(aggregation: str) -> set[str]:
+    if aggregation == "unique":
+        return {TOTALS, MEMBERS}
+    return {TOTALS, SKETCH} if aggregation in PERCENTILES else {TOTALS}
+
+
+def metric_series(
+    project_id: int, metric: Metric, time_range: TimeRange, interval: str, aggregation: str,
+    tag_filter: dict[str, str], group_by: str | None, limit: int,
+) -> list[SeriesResult]:  # fmt: skip
+    """One series of aggregated points (or one per value of the `group_by` tag, the `limit` busiest)."""
+    empty = AGGREGATIONS[metric.type][aggregation][1]
+    partials = metric_partials(project_id, metric, time_range, tag_filter, interval, group_by, needs_of(aggregation))
+    per_group: dict[str | None, dict[datetime, Partial]] = {}
+    volume: dict[str | None, int] = {}
+    for (key, start), partial in partials.items():
+        per_group.setdefault(key, {})[start] = partial
+        volume[key] = volume.get(key, 0) + partial.count
+    ranked = sorted(per_group, key=lambda key: (-volume[key], str(key)))[:limit] if group_by else [None]
+    results = []
+    for key in ranked:
+        buckets = per_group.get(key, {})
+        points = []
+        for start in bucket_starts(time_range, interval):
+            partial = buckets.get(start)
+            value = partial.value(aggregation, covered_seconds(start, interval, time_range)) if partial else empty
+            points.append((start, None if value is None else float(value)))
+        results.append(SeriesResult({group_by: key} if group_by else tag_filter, points))
+    return results
+
+
+def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> dict:
+    """Points, series, and the type's natural statistics over the range."""
+    needs = {TOTALS, SKETCH} if metric.type == MetricType.DISTRIBUTION else {TOTALS}
+    if metric.type == MetricType.SET:
+        needs.add(MEMBERS)
+    per_series = metric_partials(project_id, metric, time_range, {}, None, SERIES_GROUP, needs)
+    whole = Partial()
+    for partial in per_series.values():
+        whole.merge(partial)
+    summary: dict = {"points": whole.count, "series": sum(1 for partial in per_series.values() if partial.count)}
+    seconds = time_range.duration.total_seconds()
+    natural = {
+        MetricType.GAUGE: ("last", "avg", "min", "max"),
+        MetricType.COUNTER: ("sum", "rate"),
+        MetricType.DISTRIBUTION: ("avg", "min", "max", "p50", "p95", "p99"),
+        MetricType.SET: ("unique",),
+    }[metric.type]
+    for aggregation in natural:
+        value = whole.value(aggregation, seconds)
+        summary[aggregation] = int(value) if aggregation == "unique" and value is not None else value
     return summary

@@ -132,7 +132,7 @@ def test_daily_counts_follow_local_midnight_across_dst(api: type, keys: dict, pr
 def test_stats_of_value(api: type, keys: dict, shop: Project) -> None:
     body = get(api, keys["read"], "/api/v1/events/stats", field="value").json()
     assert (body["count"], body["sum"], body["min"], body["max"], body["avg"]) == (4, 240.0, 10.0, 120.0, 60.0)
-    assert body["p50"] == 55.0
+    assert body["p50"] == pytest.approx(55.0, rel=0.01)  # percentiles come from a sketch: within 1%
     assert get(api, keys["read"], "/api/v1/events/stats", field="user_id").status_code == 400
 
 

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from events import queries
 from events.filters import EventFilter
 from events.models import EventRollup, RollupWatermark
-from events.rollups import SAFETY_LAG, roll_up_events
+from events.rollups import roll_up_events
 from events.tests.factories import insert_event
+from flux.rollup_job import SAFETY_LAG
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
@@ -77,8 +78,12 @@ def raw_group_counts(project: Project, time_range: TimeRange) -> dict[str, int]:
 
 offsets = st.integers(min_value=-2 * 86400 * 1000, max_value=86400 * 1000)
 events = st.lists(
-    st.tuples(offsets, st.sampled_from(["signup", "login", "order"]), st.booleans()), min_size=1, max_size=40
-)
+    st.tuples(
+        offsets, st.sampled_from(["signup", "login", "order"]), st.booleans(),
+        st.none() | st.integers(1, 10_000), st.none() | st.sampled_from(["u1", "u2", "u3", "u4", "u5"]),
+    ),
+    min_size=1, max_size=40,
+)  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -92,8 +97,10 @@ events = st.lists(
 )
 def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval: str, zone: str, name: str) -> None:
     project = create_project("Property", retention_days=3650)
-    for offset, event_name, late in rows:
-        insert_event(project, T0 + timedelta(milliseconds=offset), event_name, received_at=LATE if late else RECEIVED)
+    for offset, event_name, late, value, user_id in rows:
+        # Values in hundredths, so that sums are exact in any order.
+        insert_event(project, T0 + timedelta(milliseconds=offset), event_name, received_at=LATE if late else RECEIVED,
+                     value=None if value is None else value / 100, user_id=user_id)  # fmt: skip
     RollupWatermark.objects.all().delete()
     roll_up_events(ROLLUP_AT)
     start, end = sorted(T0 + timedelta(milliseconds=offset) for offset in range_ms)
@@ -110,6 +117,35 @@ def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval:
         assert queries.count_series(project, time_range, event_filter, interval) == expected
     groups = queries.count_groups(project, time_range, EventFilter(), "name", limit=10)
     assert {group.key: group.count for group in groups} == raw_group_counts(project, time_range)
+    assert queries.unique_count(project, time_range, event_filter, "user_id") == queries.unique_count_raw(
+        project, time_range, event_filter, "user_id"
+    )
+    # The raw path is the same function with a filter the rollups cannot answer (and that matches all).
+    everything = EventFilter(name=name, value_min=-1.0)
+    rolled, raw = (queries.value_stats(project, time_range, chosen) for chosen in (event_filter, everything))
+    for field, value in rolled.items():
+        tolerance = 0.01 if field[1:].isdigit() else 1e-9  # percentiles come from a sketch
+        assert value == (None if raw[field] is None else pytest.approx(raw[field], rel=tolerance))
+
+
+def test_many_users_become_a_hyperloglog_and_are_counted_within_two_percent(project: Project) -> None:
+    from flux.sketches import EXACT_LIMIT
+
+    users = EXACT_LIMIT * 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO events_event (project_id, time, name, user_id, received_at)
+               SELECT %s, %s + i * interval '1 second', 'login', 'user-' || i, %s FROM generate_series(1, %s) i""",
+            [project.pk, T0, RECEIVED, users],
+        )
+    RollupWatermark.objects.all().delete()
+    roll_up_events(ROLLUP_AT)
+    day = EventRollup.objects.get(project=project, level="day", name="login")
+    assert day.user_hashes is None and day.user_registers is not None
+    whole_day = TimeRange(T0.replace(hour=0), T0.replace(hour=0) + timedelta(days=1), ZoneInfo("UTC"))
+    assert queries.unique_count(project, whole_day, EventFilter(name="login"), "user_id") == pytest.approx(
+        users, rel=0.02
+    )
 
 
 def test_counts_served_from_rollups_are_whole_numbers_in_json(api: type, keys: dict, project: Project) -> None:

@@ -15,11 +15,15 @@ def make_series(project: Project, name: str = "queue.depth", metric_type: str = 
     return series
 
 
-def insert_point(series: MetricSeries, time: datetime, value: float = 1.0) -> None:
+def insert_point(
+    series: MetricSeries, time: datetime, value: float = 1.0, member: str | None = None,
+    received_at: datetime | None = None,
+) -> None:  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO metrics_point (project_id, series_id, time, value) VALUES (%s, %s, %s, %s)",
-            [series.project_id, series.pk, time, value],
+            """INSERT INTO metrics_point (project_id, series_id, time, value, member, received_at)
+               VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))""",
+            [series.project_id, series.pk, time, value, member, received_at],
         )
 
 

@@ -1,0 +1,43 @@
+"""Metric points as partial aggregates, from rollups and raw edges (the SQL: flux.partial_query)."""
+
+from flux.ingestion.fields import COMPACT_JSON
+from flux.partial_query import Key, Source, read_partials
+from flux.partials import Partial
+from flux.timerange import TimeRange
+from metrics.models import Metric
+from metrics.rollups import STREAM
+
+SERIES_GROUP = "series"  # group by series id (for counting series)
+
+
+def metric_partials(
+    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: dict[str, str], interval: str | None,
+    group_by: str | None, needs: set[str],
+) -> dict[Key, Partial]:  # fmt: skip
+    """Partials of the metric's series matching `tag_filter`, per `group_by` tag value (or per series)."""
+    series_where = "s.metric_id = %s AND s.tags @> %s::jsonb"
+    series_params = [metric.pk, COMPACT_JSON.encode(tag_filter)]
+    if group_by == SERIES_GROUP:
+        group_sql, group_params = "s.id::text", ()
+    elif group_by:
+        group_sql, group_params = "s.tags ->> %s", (group_by,)
+    else:
+        group_sql, group_params = "NULL::text", ()
+    source = Source(
+        stream=STREAM,
+        rollup_from="metrics_metricrollup r JOIN metrics_metricseries s ON s.id = r.series_id",
+        rollup_where=f"r.project_id = %s AND {series_where}",
+        rollup_params=[project_id, *series_params],
+        rollup_totals="r.count, r.sum, r.min, r.max, r.last, r.last_time",
+        rollup_sketch="r.sketch_keys, r.sketch_counts",
+        rollup_members="r.member_hashes, r.member_registers",
+        raw_from="metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id",
+        raw_where=f"p.project_id = %s AND {series_where}",
+        raw_params=[project_id, *series_params],
+        raw_value="p.value",
+        raw_member="p.member",
+        raw_last="p.value, p.time",
+        group_sql=group_sql,
+        group_params=group_params,
+    )
+    return read_partials(source, time_range, interval, needs)
