@@ -74,6 +74,33 @@ class EventRollup(models.Model):
         return f"{self.name} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"
 
 
+class EventTagRollup(models.Model):
+    """Events of one name with one tag value in one UTC minute, hour or day: what grouping and filtering
+    by a tag read instead of raw rows. Maintained with EventRollup by the same job; about one narrow row
+    per distinct (name, tag, value) per minute, which is why tags should have few values."""
+
+    project = models.ForeignKey("tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    level = models.CharField(max_length=6, choices=RollupLevel.choices)
+    name = models.CharField(max_length=200)
+    tag_key = models.CharField(max_length=200)
+    tag_value = models.TextField()
+    bucket = models.DateTimeField()
+    count = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            # The upsert target of the rollup job; queries read a key's buckets across names by its prefix.
+            models.UniqueConstraint(
+                fields=["project", "tag_key", "level", "bucket", "name", "tag_value"],
+                name="one_event_tag_rollup_per_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["level", "bucket"], name="event_tag_rollup_level_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.tag_key}={self.tag_value} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"
+
+
 class RollupWatermark(models.Model):
     """Raw rows received at or before `watermark` are in the rollups of `stream`."""
 

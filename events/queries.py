@@ -60,7 +60,7 @@ def get_event(project: Project, event_id: int) -> Event | None:
 def count_events(project: Project, time_range: TimeRange, event_filter: EventFilter) -> int:
     """How many events match; from rollups when the filter allows, else from raw rows."""
     if rollups_can_answer(event_filter):
-        return sum(rolled_counts(project, time_range, event_filter, None, by_name=False).values())
+        return sum(rolled_counts(project, time_range, event_filter, None, None).values())
     return count_events_raw(project, time_range, event_filter)
 
 
@@ -74,7 +74,7 @@ def count_series(
 ) -> list[tuple[datetime, int]]:
     """Counts per bucket, every bucket of the range present (zero when empty)."""
     if rollups_can_answer(event_filter):
-        rolled = rolled_counts(project, time_range, event_filter, interval, by_name=False)
+        rolled = rolled_counts(project, time_range, event_filter, interval, None)
         counts = {bucket: count for (_, bucket), count in rolled.items()}
     else:
         counts = count_by_bucket_raw(project, time_range, event_filter, interval)
@@ -102,9 +102,17 @@ def count_groups(
     project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int,
     interval: str | None = None,
 ) -> list[Group]:  # fmt: skip
-    """The `limit` largest groups by count, then `__other__` for the rest (when there is a rest)."""
-    if group_by == "name" and rollups_can_answer(event_filter):
-        return groups_by_name_from_rollups(project, time_range, event_filter, limit, interval)
+    """The `limit` largest groups by count, then `__other__` for the rest (when there is a rest).
+    Events without the grouped field form the group with key None."""
+    if rollups_can_answer(event_filter) and (group_by == "name" or group_by.startswith("tags.")):
+        return groups_from_rollups(project, time_range, event_filter, group_by, limit, interval)
+    return count_groups_raw(project, time_range, event_filter, group_by, limit, interval)
+
+
+def count_groups_raw(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int,
+    interval: str | None = None,
+) -> list[Group]:  # fmt: skip
     key_sql, key_params = field_expression(group_by)
     where, params = where_clause(project.pk, time_range, event_filter)
     top = fetch_all(
@@ -140,29 +148,37 @@ def count_groups(
     return result
 
 
-def groups_by_name_from_rollups(
-    project: Project, time_range: TimeRange, event_filter: EventFilter, limit: int, interval: str | None
-) -> list[Group]:
-    counts = rolled_counts(project, time_range, event_filter, interval, by_name=True)
-    totals: Counter[str] = Counter()
-    for (name, _), count in counts.items():
-        totals[name] += count
-    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+def groups_from_rollups(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int,
+    interval: str | None,
+) -> list[Group]:  # fmt: skip
+    counts = rolled_counts(project, time_range, event_filter, interval, group_by)
+    if group_by != "name":
+        # Events without the tag: all events less the tagged ones, bucket by bucket.
+        untagged = rolled_counts(project, time_range, event_filter, interval, None)
+        for (_, bucket), count in list(counts.items()):
+            untagged[None, bucket] -= count
+        counts.update(+untagged)
+    totals: Counter[str | None] = Counter()
+    for (key, _), count in counts.items():
+        totals[key] += count
+    # As the raw path orders: biggest first, then by key with the missing key last.
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
     top, rest = ranked[:limit], ranked[limit:]
     starts = bucket_starts(time_range, interval) if interval else []
 
-    def points(names: set[str]) -> list[tuple[datetime, int]] | None:
+    def points(keys: set[str | None]) -> list[tuple[datetime, int]] | None:
         if not interval:
             return None
         per_bucket: Counter[datetime] = Counter()
-        for (name, bucket), count in counts.items():
-            if name in names:
+        for (key, bucket), count in counts.items():
+            if key in keys:
                 per_bucket[bucket] += count
         return [(start, per_bucket[start]) for start in starts]
 
-    groups = [Group(name, count, points({name})) for name, count in top]
+    groups = [Group(key, count, points({key})) for key, count in top]
     if rest:
-        groups.append(Group("__other__", sum(count for _, count in rest), points({name for name, _ in rest})))
+        groups.append(Group("__other__", sum(count for _, count in rest), points({key for key, _ in rest})))
     return groups
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from events.filters import EventFilter, glob_to_like
 from events.rollups import STREAM
-from flux.db import fetch_all
+from flux.db import fetch_all, read_snapshot
 from flux.partial_query import Key as PartialKey
 from flux.partial_query import Source, read_partials
 from flux.partials import Partial
@@ -35,44 +35,54 @@ def name_condition(event_filter: EventFilter) -> tuple[str, list[Any]]:
 
 
 def rolled_counts(
-    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str | None, by_name: bool
+    project: Project, time_range: TimeRange, event_filter: EventFilter, interval: str | None, group: str | None
 ) -> Counter[Key]:
-    """Counts keyed by (name or None, bucket start or None), equal to what the raw rows give."""
-    watermark = current_watermark(STREAM)
-    if interval:
-        levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
-    else:
-        levels = ("minute", "hour", "day")
-    pieces = cover(time_range.start, time_range.end, levels if watermark else ())
-    rolled = [piece for piece in pieces if piece.source != "raw"]
-    raw = [piece for piece in pieces if piece.source == "raw"]
-    names, name_params = name_condition(event_filter)
-    group_sql, group_params = group_columns(interval, time_range, by_name, "bucket")
-    counts: Counter[Key] = Counter()
-    if rolled:
-        condition, params = ranges_condition(rolled, "bucket", with_level=True)
-        sql = f"""SELECT {group_sql}, sum(count)::bigint FROM events_eventrollup
-                  WHERE project_id = %s AND {names} AND ({condition}) GROUP BY 1, 2"""
-        counts.update(run(sql, [*group_params, project.pk, *name_params, *params]))
-    raw_group_sql, raw_group_params = group_columns(interval, time_range, by_name, "time")
-    base = f"SELECT {raw_group_sql}, count(*) FROM events_event WHERE project_id = %s AND {names}"
-    for piece in raw:
-        sql = f"{base} AND time >= %s AND time < %s GROUP BY 1, 2"
-        counts.update(run(sql, [*raw_group_params, project.pk, *name_params, piece.start, piece.end]))
-    if rolled:
-        # Received after the watermark (new or late data), in the part the rollups answered.
-        condition, params = ranges_condition(rolled, "time", with_level=False)
-        sql = f"{base} AND received_at > %s AND ({condition}) GROUP BY 1, 2"
-        counts.update(run(sql, [*raw_group_params, project.pk, *name_params, watermark, *params]))
+    """Counts keyed by (group key or None, bucket start or None), equal to what the raw rows give.
+
+    `group` is None, "name" or "tags.<key>"; grouped by a tag, only events that have the tag count.
+    """
+    with read_snapshot():
+        watermark = current_watermark(STREAM)
+        if interval:
+            levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
+        else:
+            levels = ("minute", "hour", "day")
+        pieces = cover(time_range.start, time_range.end, levels if watermark else ())
+        rolled = [piece for piece in pieces if piece.source != "raw"]
+        raw = [piece for piece in pieces if piece.source == "raw"]
+        names, name_params = name_condition(event_filter)
+        tag_key = group.removeprefix("tags.") if group and group.startswith("tags.") else None
+        counts: Counter[Key] = Counter()
+        if rolled:
+            table, group_key, extra = "events_eventrollup", "name" if group else "NULL::text", "TRUE"
+            if tag_key is not None:
+                table, group_key, extra = "events_eventtagrollup", "tag_value", "tag_key = %s"
+            bucket, bucket_params = bucket_column(interval, time_range, "bucket")
+            condition, params = ranges_condition(rolled, "bucket", with_level=True)
+            sql = f"""SELECT {group_key}, {bucket}, sum(count)::bigint FROM {table}
+                      WHERE project_id = %s AND {names} AND {extra} AND ({condition}) GROUP BY 1, 2"""
+            extra_params = [tag_key] if tag_key is not None else []
+            counts.update(run(sql, [*bucket_params, project.pk, *name_params, *extra_params, *params]))
+        group_key, group_params, extra = "name" if group else "NULL::text", [], "TRUE"
+        if tag_key is not None:
+            group_key, group_params, extra = "tags ->> %s", [tag_key], "tags ? %s"
+        bucket, bucket_params = bucket_column(interval, time_range, "time")
+        base = f"""SELECT {group_key}, {bucket}, count(*) FROM events_event
+                   WHERE project_id = %s AND {names} AND {extra}"""
+        base_params = [*group_params, *bucket_params, project.pk, *name_params, *group_params]
+        for piece in raw:
+            sql = f"{base} AND time >= %s AND time < %s GROUP BY 1, 2"
+            counts.update(run(sql, [*base_params, piece.start, piece.end]))
+        if rolled:
+            # Received after the watermark (new or late data), in the part the rollups answered.
+            condition, params = ranges_condition(rolled, "time", with_level=False)
+            sql = f"{base} AND received_at > %s AND ({condition}) GROUP BY 1, 2"
+            counts.update(run(sql, [*base_params, watermark, *params]))
     return counts
 
 
-def group_columns(interval: str | None, time_range: TimeRange, by_name: bool, column: str) -> tuple[str, list]:
-    name_sql = "name" if by_name else "NULL::text"
-    if interval is None:
-        return f"{name_sql}, NULL::timestamptz", []
-    bucket, params = bucket_sql(interval, time_range, column)
-    return f"{name_sql}, {bucket}", params
+def bucket_column(interval: str | None, time_range: TimeRange, column: str) -> tuple[str, list]:
+    return bucket_sql(interval, time_range, column) if interval else ("NULL::timestamptz", [])
 
 
 def run(sql: str, params: list[Any]) -> Counter[Key]:

@@ -2,7 +2,7 @@
 
 Minutes come from raw rows received up to the new watermark, hours from minutes, days from hours
 (flux.rollup_job has the frame). Each bucket keeps counts, `value` aggregates, a quantile sketch of
-`value` and the distinct users (flux.sketches).
+`value` and the distinct users (flux.sketches); tag rollups keep counts per tag value.
 """
 
 from datetime import datetime, timedelta
@@ -99,6 +99,29 @@ LARGE_USER_SETS = f"""
     SELECT project_id, name, parent, user_hashes, user_registers
     FROM children JOIN large USING (project_id, name, parent)
 """
+ROLL_TAG_MINUTES = """
+    INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
+    SELECT t.project_id, 'minute', t.name, tag.key, tag.value, t.bucket, count(*)
+    FROM touched_minutes t
+    JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
+     AND date_trunc('minute', e.time, 'UTC') = t.bucket
+     AND e.time >= t.bucket AND e.time < t.bucket + interval '1 minute'
+    CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag
+    WHERE e.received_at <= %(watermark)s
+    GROUP BY 1, 3, 4, 5, 6
+    ORDER BY 1, 4, 6, 3, 5
+    ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count
+"""
+ROLL_UP_TAG_LEVEL = """
+    INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
+    SELECT t.project_id, %(level)s, t.name, r.tag_key, r.tag_value, t.bucket, sum(r.count)
+    FROM (SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes) t
+    JOIN events_eventtagrollup r ON r.project_id = t.project_id AND r.level = %(finer)s AND r.name = t.name
+     AND r.bucket >= t.bucket AND r.bucket < t.bucket + %(size)s
+    GROUP BY 1, 3, 4, 5, 6
+    ORDER BY 1, 4, 6, 3, 5
+    ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count
+"""
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND name = %s AND bucket = %s AND level = %s
@@ -120,10 +143,12 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
     temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
     cursor.execute(ROLL_MINUTES, {"watermark": watermark})
     minutes = cursor.rowcount
+    cursor.execute(ROLL_TAG_MINUTES, {"watermark": watermark})
     for level, finer, size in LEVELS:
         params = {"level": level, "finer": finer, "size": size}
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)
+            cursor.execute(ROLL_UP_TAG_LEVEL, params)
         merge_cardinalities(cursor, LARGE_USER_SETS, params, STORE_USERS, level)
     summarize_received_brin(cursor, "events_event_received_brin")
     return minutes

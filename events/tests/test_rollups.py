@@ -77,33 +77,38 @@ def raw_group_counts(project: Project, time_range: TimeRange) -> dict[str, int]:
 
 
 offsets = st.integers(min_value=-2 * 86400 * 1000, max_value=86400 * 1000)
+# Range lengths: any, and often whole-hour or longer ones so that hour and day rollups take part.
+lengths = st.integers(0, 3 * 86400 * 1000) | st.integers(1, 72).map(lambda hours: hours * 3600 * 1000 + 1)
 events = st.lists(
     st.tuples(
         offsets, st.sampled_from(["signup", "login", "order"]), st.booleans(),
         st.none() | st.integers(1, 10_000), st.none() | st.sampled_from(["u1", "u2", "u3", "u4", "u5"]),
+        st.none() | st.sampled_from(["free", "pro", "team"]),
     ),
     min_size=1, max_size=40,
 )  # fmt: skip
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=events,
-    range_ms=st.tuples(offsets, offsets),
+    range_ms=st.tuples(offsets, lengths),
     interval=st.sampled_from(["1m", "5m", "1h", "3h", "1d"]),
     zone=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"]),
     name=st.sampled_from([None, "signup", "log*"]),
 )
 def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval: str, zone: str, name: str) -> None:
     project = create_project("Property", retention_days=3650)
-    for offset, event_name, late, value, user_id in rows:
+    for offset, event_name, late, value, user_id, plan in rows:
         # Values in hundredths, so that sums are exact in any order.
         insert_event(project, T0 + timedelta(milliseconds=offset), event_name, received_at=LATE if late else RECEIVED,
-                     value=None if value is None else value / 100, user_id=user_id)  # fmt: skip
+                     value=None if value is None else value / 100, user_id=user_id,
+                     tags={"plan": plan} if plan else {})  # fmt: skip
     RollupWatermark.objects.all().delete()
     roll_up_events(ROLLUP_AT)
-    start, end = sorted(T0 + timedelta(milliseconds=offset) for offset in range_ms)
+    start = T0 + timedelta(milliseconds=range_ms[0])
+    end = start + timedelta(milliseconds=range_ms[1])
     if start == end:
         end += timedelta(milliseconds=1)
     time_range, event_filter = TimeRange(start, end, ZoneInfo(zone)), EventFilter(name=name)
@@ -117,6 +122,10 @@ def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval:
         assert queries.count_series(project, time_range, event_filter, interval) == expected
     groups = queries.count_groups(project, time_range, EventFilter(), "name", limit=10)
     assert {group.key: group.count for group in groups} == raw_group_counts(project, time_range)
+    grouped_interval = interval if time_range.duration.total_seconds() / approximate_seconds(interval) <= 300 else None
+    assert queries.count_groups(
+        project, time_range, event_filter, "tags.plan", limit=2, interval=grouped_interval
+    ) == queries.count_groups_raw(project, time_range, event_filter, "tags.plan", limit=2, interval=grouped_interval)
     assert queries.unique_count(project, time_range, event_filter, "user_id") == queries.unique_count_raw(
         project, time_range, event_filter, "user_id"
     )

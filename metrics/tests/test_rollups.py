@@ -122,6 +122,8 @@ AGGREGATIONS = {
     "set": ["unique"],
 }
 offsets = st.integers(min_value=-2 * 86400 * 1000, max_value=86400 * 1000)
+# Range lengths: any, and often whole-hour or longer ones so that hour and day rollups take part.
+lengths = st.integers(0, 3 * 86400 * 1000) | st.integers(1, 72).map(lambda hours: hours * 3600 * 1000 + 1)
 points = st.lists(
     st.tuples(offsets, st.integers(0, len(SERIES) - 1), st.integers(1, 10_000), st.booleans()),
     min_size=1, max_size=40,
@@ -137,10 +139,10 @@ def assert_close(rolled: float | None, raw: float | None, aggregation: str) -> N
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=points,
-    range_ms=st.tuples(offsets, offsets),
+    range_ms=st.tuples(offsets, lengths),
     interval=st.sampled_from([None, "1m", "5m", "1h", "3h", "1d"]),
     zone=st.sampled_from(["UTC", "Europe/Berlin", "Asia/Kolkata", "America/New_York"]),
     metric_type=st.sampled_from(list(AGGREGATIONS)),
@@ -157,7 +159,8 @@ def test_rollup_answers_equal_raw_answers(
         insert_point(made[index], T0 + timedelta(milliseconds=offset), value / 100, member=f"u{value % 97}",
                      received_at=LATE if late else RECEIVED)  # fmt: skip
     roll_up()
-    start, end = sorted(T0 + timedelta(milliseconds=offset) for offset in range_ms)
+    start = T0 + timedelta(milliseconds=range_ms[0])
+    end = start + timedelta(milliseconds=range_ms[1])
     time_range = TimeRange(start, end + timedelta(milliseconds=1), ZoneInfo(zone))
     metric = made[[kind for kind, _ in SERIES].index(metric_type)].metric
     if interval is None:
