@@ -218,6 +218,13 @@ if FLUX_STORAGE not in {"auto", "timescaledb", "postgres"}:
 FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)
+# How long rollups live, per level; 0 keeps them forever, except minutes, which 0 keeps as long as raw
+# data (the longest project retention): ranges inside raw retention are then always answered exactly.
+FLUX_ROLLUP_RETENTION_DAYS = {
+    "minute": env_int("FLUX_ROLLUP_MINUTE_DAYS", 0),
+    "hour": env_int("FLUX_ROLLUP_HOUR_DAYS", 400),
+    "day": env_int("FLUX_ROLLUP_DAY_DAYS", 0),
+}
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 

@@ -17,6 +17,7 @@ from flux.tenants.models import Project
 logger = logging.getLogger(__name__)
 
 TRIM_BATCH_ROWS = 10_000
+ROLLUP_TABLES = ("events_eventrollup", "events_eventtagrollup", "metrics_metricrollup")
 
 
 @dataclass
@@ -24,6 +25,7 @@ class RetentionReport:
     cutoff: datetime
     dropped: dict[str, list[str]] = field(default_factory=dict)
     trimmed_rows: dict[str, int] = field(default_factory=dict)
+    expired_rollups: dict[str, int] = field(default_factory=dict)
 
 
 def longest_retention_days() -> int:
@@ -66,15 +68,50 @@ def trim_project(cursor: object, table: TimeSeriesTable, project_id: int, cutoff
             return deleted
 
 
+def delete_in_batches(cursor: object, table: str, where: str, params: list) -> int:
+    """Delete the rows of a plain (unpartitioned) table matching `where`, a bounded batch per transaction."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            cursor.execute(
+                f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {where} LIMIT {TRIM_BATCH_ROWS})",
+                params,
+            )
+            deleted += cursor.rowcount
+        if cursor.rowcount < TRIM_BATCH_ROWS:
+            return deleted
+
+
 def purge_project(project_id: int) -> dict[str, int]:
-    """Delete all raw rows of a (deleted) project, in batches; returns rows deleted per table."""
+    """Delete all raw rows and rollups of a (deleted) project, in batches; returns rows deleted per table."""
     end_of_time = datetime.max.replace(tzinfo=UTC)
     with connection.cursor() as cursor:
-        return {table.name: trim_project(cursor, table, project_id, end_of_time) for table in TIME_SERIES_TABLES}
+        deleted = {table.name: trim_project(cursor, table, project_id, end_of_time) for table in TIME_SERIES_TABLES}
+        for table in ROLLUP_TABLES:
+            deleted[table] = delete_in_batches(cursor, table, "project_id = %s", [project_id])
+    return deleted
+
+
+def expire_rollups(now: datetime) -> dict[str, int]:
+    """Delete rollup rows past their level's FLUX_ROLLUP_RETENTION_DAYS; returns rows deleted per level."""
+    expired = {}
+    with connection.cursor() as cursor:
+        for level, days in settings.FLUX_ROLLUP_RETENTION_DAYS.items():
+            if not days and level == "minute":
+                days = longest_retention_days()
+            if not days:
+                continue
+            cutoff = now - timedelta(days=days)
+            expired[level] = sum(
+                delete_in_batches(cursor, table, "level = %s AND bucket < %s", [level, cutoff])
+                for table in ROLLUP_TABLES
+            )
+    return expired
 
 
 def apply_retention(now: datetime) -> RetentionReport:
-    """Drop partitions/chunks past the longest retention, then trim projects that keep data less long."""
+    """Drop partitions/chunks past the longest retention, trim projects that keep data less long, and
+    expire rollups level by level."""
     longest = longest_retention_days()
     report = RetentionReport(cutoff=now - timedelta(days=longest))
     shorter = list(Project.objects.filter(retention_days__lt=longest).values_list("pk", "retention_days"))
@@ -90,6 +127,7 @@ def apply_retention(now: datetime) -> RetentionReport:
             report.trimmed_rows[table.name] = sum(
                 trim_project(cursor, table, project_id, now - timedelta(days=days)) for project_id, days in shorter
             )
+    report.expired_rollups = expire_rollups(now)
     logger.info("retention: %s", report)
     return report
 

@@ -132,6 +132,26 @@ def test_trimming_works_in_bounded_batches(project: Project, monkeypatch: pytest
     assert event_exists(keep)
 
 
+def test_rollups_expire_level_by_level(project: Project, settings: object) -> None:
+    from events.models import EventRollup
+    from events.rollups import roll_up_events
+
+    settings.FLUX_ROLLUP_RETENTION_DAYS = {"minute": 0, "hour": 60, "day": 0}
+    for days_ago in (5, 45, 90):
+        insert_event(project, NOW - timedelta(days=days_ago), "order")
+    roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
+
+    report = maintenance.apply_retention(NOW)
+
+    def kept(level: str) -> list[int]:
+        buckets = EventRollup.objects.filter(project=project, level=level).values_list("bucket", flat=True)
+        return sorted((NOW - bucket).days for bucket in buckets)
+
+    # Minutes live as long as raw data (the project's 30 days), hours 60 days, days forever.
+    assert (kept("minute"), kept("hour"), kept("day")) == ([5], [5, 45], [5, 45, 90])
+    assert report.expired_rollups == {"minute": 2, "hour": 1}
+
+
 def test_compression_has_nothing_to_do_on_native_partitions(db: None) -> None:
     assert maintenance.compress_chunks(NOW) == {}
 

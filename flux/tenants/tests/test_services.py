@@ -90,16 +90,24 @@ def test_deleting_a_project_purges_its_raw_data_after_commit(
 ) -> None:
     from datetime import UTC, datetime
 
+    from events.models import EventRollup, EventTagRollup
+    from events.rollups import roll_up_events
     from events.tests.factories import insert_event, partition_of_event
     from flux.celery import app as celery_app
+    from metrics.models import MetricRollup
+    from metrics.rollups import roll_up_metrics
     from metrics.tests.factories import count_points, insert_point, make_series
 
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     now = datetime.now(UTC)
-    doomed_event, kept_event = insert_event(project, now), insert_event(other_project, now)
+    doomed_event = insert_event(project, now - timedelta(minutes=5), tags={"plan": "pro"})
+    kept_event = insert_event(other_project, now - timedelta(minutes=5))
     doomed_series = make_series(project)
-    insert_point(doomed_series, now)
+    insert_point(doomed_series, now - timedelta(minutes=5))
     doomed_series_id = doomed_series.pk
+    roll_up_events(now + timedelta(minutes=1), rebuild_project_id=project.pk)
+    roll_up_metrics(now + timedelta(minutes=1), rebuild_project_id=project.pk)
+    assert MetricRollup.objects.filter(project_id=project.pk).count() == 3
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         delete_project(project)
@@ -110,3 +118,7 @@ def test_deleting_a_project_purges_its_raw_data_after_commit(
     assert partition_of_event(kept_event) != ""
     doomed_series.pk = doomed_series_id
     assert count_points(doomed_series) == 0
+    # Rollups are purged with the raw rows, not cascaded by the delete itself.
+    assert not EventRollup.objects.filter(project_id=project.pk).exists()
+    assert not EventTagRollup.objects.filter(project_id=project.pk).exists()
+    assert not MetricRollup.objects.filter(project_id=project.pk).exists()
