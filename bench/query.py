@@ -202,7 +202,7 @@ def queries(project: object, args: argparse.Namespace) -> None:
     funnel_times, result = timed(lambda: funnel(project, last(7), steps, timedelta(days=1)), args.raw_runs)
     print(
         f"{'4-step funnel over 7 days':<34} {statistics.median(funnel_times):>8.1f} {p95(funnel_times):>8.1f} "
-        f"{'':>9} {'':>9} {'':>7}  users per step {[step.users for step in result]}"
+        f"{'':>9} {'':>9} {'':>7}  users per step {[step.users for step in result[0].steps]}"
     )
 
 

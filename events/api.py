@@ -1,18 +1,21 @@
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events import compare, funnels, queries
+from events import funnels, queries
+from events.compare import STAT_MEASURES, measure
 from events.filters import EventFilter, field_expression
 from events.serializers import event_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
+from flux.compare import SHIFTS, compare
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.query_params import InvalidParameter
 from flux.serializers import iso, points_json
 from flux.timerange import TimeRange
+from metrics import queries as metric_queries
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000
 
@@ -168,28 +171,52 @@ class EventUniqueView(ProjectAPIView):
 
 
 class CompareView(ProjectAPIView):
-    """GET /api/v1/compare — a measure of the range against the previous range (or a day/week/year back)."""
+    """GET /api/v1/compare — a measure of the range against the previous range (or a day/week/year back).
+
+    Events by default (`measure` count, unique or a statistic of value, with the event filters); with
+    `metric=<name>`, that metric's `aggregation` over the series matching `tags[k]=v`.
+    """
 
     permission_classes = [HasReadKey]
 
     def get(self, request: Request) -> Response:
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
-        what = params.get("measure", "count")
-        if what not in ("count", "unique", *compare.STAT_MEASURES):
-            raise InvalidParameter("measure", "measure must be count, unique or " + ", ".join(compare.STAT_MEASURES))
         against = params.get("compare_to", "previous")
-        if against not in compare.SHIFTS:
-            raise InvalidParameter("compare_to", "compare_to must be " + ", ".join(compare.SHIFTS))
-        field_name = checked_field(params, "field", default="user_id")
-        result = compare.compare(self.project, time_range, event_filter_from(params), what, field_name, against)
+        if against not in SHIFTS:
+            raise InvalidParameter("compare_to", "compare_to must be " + ", ".join(SHIFTS))
+        if params.get("metric"):
+            measure, described = self.metric_measure(params)
+        else:
+            measure, described = self.event_measure(params)
+        result = compare(measure, time_range, against)
         return Response(
             {
-                "measure": what, "current": result.current, "previous": result.previous, "change": result.change,
+                **described, "current": result.current, "previous": result.previous, "change": result.change,
                 "change_percent": result.change_percent, **range_json(time_range),
                 "previous_from": iso(result.earlier_range.start), "previous_to": iso(result.earlier_range.end),
             }
         )  # fmt: skip
+
+    def event_measure(self, params: Mapping[str, str]) -> tuple[Callable[[TimeRange], float | None], dict]:
+        what = params.get("measure", "count")
+        if what not in ("count", "unique", *STAT_MEASURES):
+            raise InvalidParameter("measure", "measure must be count, unique or " + ", ".join(STAT_MEASURES))
+        field_name = checked_field(params, "field", default="user_id")
+        event_filter = event_filter_from(params)
+        return (lambda time_range: measure(self.project, time_range, event_filter, what, field_name)), {"measure": what}
+
+    def metric_measure(self, params: Mapping[str, str]) -> tuple[Callable[[TimeRange], float | None], dict]:
+        metric = metric_queries.get_metric(self.project.pk, params["metric"])
+        if metric is None:
+            raise NotFound(f"No metric named {params['metric']!r} in this project.")
+        aggregation = metric_queries.checked_aggregation(metric, params.get("aggregation"))
+        tags = query_params.bracketed(params, "tags")
+
+        def value(time_range: TimeRange) -> float | None:
+            return metric_queries.metric_value(self.project.pk, metric, time_range, aggregation, tags)
+
+        return value, {"metric": metric.name, "type": metric.type, "aggregation": aggregation}
 
 
 def parse_steps(body: object) -> list[funnels.Step]:
@@ -209,30 +236,41 @@ def parse_steps(body: object) -> list[funnels.Step]:
     return parsed
 
 
+def funnel_steps_json(results: list[funnels.StepResult]) -> list[dict]:
+    first = results[0].users if results else 0
+    payload, previous = [], None
+    for result in results:
+        payload.append(
+            {
+                "name": result.step.name, "tags": result.step.tags, "users": result.users,
+                "conversion_from_previous": result.users / previous if previous else None,
+                "conversion_from_first": result.users / first if first else None,
+                "median_seconds_to_convert": result.median_seconds,
+            }
+        )  # fmt: skip
+        previous = result.users
+    return payload
+
+
 class FunnelView(ProjectAPIView):
-    """POST /api/v1/events/funnel — {"steps": [...], "window": "7d", "from"/"to"/"period"}."""
+    """POST /api/v1/events/funnel — {"steps": [...], "window": "7d", "from"/"to"/"period", "group_by"?}."""
 
     permission_classes = [HasReadKey]
 
     def post(self, request: Request) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         steps = parse_steps(request.data)
+        scalars = {key: str(value) for key, value in body.items() if isinstance(value, (str, int, float))}
         time_range = query_params.time_range(
-            {key: str(body[key]) for key in ("from", "to", "period", "timezone") if body.get(key)}, self.project
+            {key: scalars[key] for key in ("from", "to", "period", "timezone") if key in scalars}, self.project
         )
-        window = query_params.duration(str(body.get("window", "7d")), "window")
-        results = funnels.funnel(self.project, time_range, steps, window)
-        first = results[0].users if results else 0
-        payload, previous = [], None
-        for result in results:
-            from_previous = result.users / previous if previous else None
-            payload.append(
-                {
-                    "name": result.step.name, "tags": result.step.tags, "users": result.users,
-                    "conversion_from_previous": from_previous,
-                    "conversion_from_first": result.users / first if first else None,
-                    "median_seconds_to_convert": result.median_seconds,
-                }
-            )  # fmt: skip
-            previous = result.users
-        return Response({"steps": payload, "window_seconds": window.total_seconds(), **range_json(time_range)})
+        window = query_params.duration(scalars.get("window", "7d"), "window")
+        group_by = checked_field(scalars, "group_by")
+        grouping = field_expression(group_by) if group_by else None
+        limit = query_params.group_limit(scalars)
+        results = funnels.funnel(self.project, time_range, steps, window, grouping, limit)
+        payload = {"window_seconds": window.total_seconds(), **range_json(time_range)}
+        if group_by is None:
+            return Response({"steps": funnel_steps_json(results[0].steps), **payload})
+        groups = [{"key": group.key, "steps": funnel_steps_json(group.steps)} for group in results]
+        return Response({"group_by": group_by, "groups": groups, **payload})

@@ -25,38 +25,72 @@ class StepResult:
     median_seconds: float | None  # from the previous step; None for the first
 
 
-def funnel(project: Project, time_range: TimeRange, steps: list[Step], window: timedelta) -> list[StepResult]:
+@dataclass(frozen=True)
+class GroupResult:
+    key: str | None  # the group_by value of the user's entering event; "__other__" past the limit
+    steps: list[StepResult]
+
+
+OTHER = "__other__"
+
+
+def funnel(
+    project: Project, time_range: TimeRange, steps: list[Step], window: timedelta,
+    group_by: tuple[str, list] | None = None, limit: int = 10,
+) -> list[GroupResult]:  # fmt: skip
     """Users (by user_id) who did step 1 in the range, then each later step in order within `window`.
 
     A user enters at their first step-1 event in the range; each next step is their first matching
     event after the previous step and no later than entry + window (it may fall after the range's end).
+    `group_by` (SQL and parameters of a field of the entering event) splits users into groups: the
+    `limit` largest by entering users, then `__other__`. Without it there is one group, key None.
     """
+    group_sql, group_params = group_by or ("NULL::text", [])
     ctes, params = [], []
     for index, step in enumerate(steps, start=1):
         condition = "e.name = %s AND e.tags @> %s::jsonb AND e.user_id IS NOT NULL AND e.project_id = %s"
         step_params = [step.name, COMPACT_JSON.encode(step.tags), project.pk]
         if index == 1:
             ctes.append(
-                f"s1 AS (SELECT e.user_id, min(e.time) AS entered, min(e.time) AS t FROM events_event e "
-                f"WHERE {condition} AND e.time >= %s AND e.time < %s GROUP BY e.user_id)"
+                f"entries AS (SELECT e.user_id, min(e.time) AS t, (array_agg({group_sql} ORDER BY e.time))[1] AS g "
+                f"FROM events_event e WHERE {condition} AND e.time >= %s AND e.time < %s GROUP BY e.user_id)"
             )
-            params += [*step_params, time_range.start, time_range.end]
+            params += [*group_params, *step_params, time_range.start, time_range.end]
+            ctes.append(
+                "ranked AS (SELECT g, row_number() OVER (ORDER BY count(*) DESC, g NULLS LAST) AS r "
+                "FROM entries GROUP BY g)"
+            )
+            ctes.append(
+                "s1 AS (SELECT n.user_id, n.t AS entered, n.t, CASE WHEN r.r <= %s THEN n.g ELSE %s END AS g "
+                "FROM entries n JOIN ranked r ON r.g IS NOT DISTINCT FROM n.g)"
+            )
+            params += [limit, OTHER]
         else:
             previous = f"s{index - 1}"
             ctes.append(
-                f"s{index} AS (SELECT p.user_id, p.entered, min(e.time) AS t, min(e.time) - p.t AS took "
+                f"s{index} AS (SELECT p.user_id, p.entered, p.g, min(e.time) AS t, min(e.time) - p.t AS took "
                 f"FROM {previous} p JOIN events_event e ON e.user_id = p.user_id AND {condition} "
-                f"AND e.time >= p.t AND e.time <= p.entered + %s::interval GROUP BY p.user_id, p.entered, p.t)"
+                f"AND e.time >= p.t AND e.time <= p.entered + %s::interval GROUP BY p.user_id, p.entered, p.g, p.t)"
             )
             params += [*step_params, window]
-    selects = ["SELECT 1, count(*), NULL::float8 FROM s1"]
+    selects = ["SELECT 1, g, count(*), NULL::float8 FROM s1 GROUP BY g"]
     for index in range(2, len(steps) + 1):
         selects.append(
-            f"SELECT {index}, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM took)) "
-            f"FROM s{index}"
+            f"SELECT {index}, g, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM took)) "
+            f"FROM s{index} GROUP BY g"
         )
-    sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)} ORDER BY 1"
+    sql = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [StepResult(steps[index - 1], users, median) for index, users, median in rows]
+    found = {(index, key): (users, median) for index, key, users, median in rows}
+    entering = {key: users for (index, key), (users, _) in found.items() if index == 1}
+    # Biggest groups first, __other__ last; without group_by the one group has key None.
+    keys = sorted(entering, key=lambda key: (key == OTHER, -entering[key], key is None, key or ""))
+    return [
+        GroupResult(
+            key,
+            [StepResult(step, *found.get((index, key), (0, None))) for index, step in enumerate(steps, start=1)],
+        )
+        for key in keys or ([None] if group_by is None else [])
+    ]

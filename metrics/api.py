@@ -68,10 +68,7 @@ class MetricQueryView(ProjectAPIView):
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
         interval = query_params.interval(params, time_range, required=True)
-        aggregation = params.get("aggregation") or queries.DEFAULT_AGGREGATION[metric.type]
-        allowed = queries.AGGREGATIONS[metric.type]
-        if aggregation not in allowed:
-            raise InvalidParameter("aggregation", f"a {metric.type} can be aggregated by {', '.join(allowed)}")
+        aggregation = queries.checked_aggregation(metric, params.get("aggregation"))
         group_by = params.get("group_by") or None
         if group_by is not None and (not group_by.startswith("tags.") or len(group_by) < 6):
             raise InvalidParameter("group_by", "group_by must be tags.<key>")

@@ -10,6 +10,7 @@ from flux.db import fetch_all
 from flux.ingestion.fields import COMPACT_JSON
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import PERCENTILES, Partial
+from flux.query_params import InvalidParameter
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
 from metrics.models import Metric, MetricType
 from metrics.rollup_queries import SERIES_GROUP, metric_partials
@@ -47,6 +48,15 @@ DEFAULT_AGGREGATION = {
 class SeriesResult:
     tags: dict[str, str]
     points: list[tuple[datetime, float | None]]
+
+
+def checked_aggregation(metric: Metric, aggregation: str | None) -> str:
+    """The aggregation asked for (or the type's default), if the metric's type has it."""
+    aggregation = aggregation or DEFAULT_AGGREGATION[metric.type]
+    allowed = AGGREGATIONS[metric.type]
+    if aggregation not in allowed:
+        raise InvalidParameter("aggregation", f"a {metric.type} can be aggregated by {', '.join(allowed)}")
+    return aggregation
 
 
 def get_metric(project_id: int, name: str) -> Metric | None:
@@ -203,3 +213,14 @@ def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> di
         value = whole.value(aggregation, seconds)
         summary[aggregation] = int(value) if aggregation == "unique" and value is not None else value
     return summary
+
+
+def metric_value(
+    project_id: int, metric: Metric, time_range: TimeRange, aggregation: str, tag_filter: dict[str, str]
+) -> float | None:
+    """The aggregation over the whole range, as one number (what comparisons and number widgets show)."""
+    partials = metric_partials(project_id, metric, time_range, tag_filter, None, None, needs_of(aggregation))
+    partial = partials.get((None, None), Partial())
+    if not partial.count:
+        return AGGREGATIONS[metric.type][aggregation][1]
+    return partial.value(aggregation, time_range.duration.total_seconds())

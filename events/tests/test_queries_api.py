@@ -255,10 +255,31 @@ def test_funnel_counts_users_through_ordered_steps_within_the_window(api: type, 
     assert with_tags[1]["users"] == 1
 
 
+def test_funnel_grouped_by_a_tag_of_the_entering_event(api: type, keys: dict, project: Project) -> None:
+    plans = {"a": "pro", "b": "pro", "c": "free", "d": "team", "e": None}
+    for user, plan in plans.items():
+        insert_event(project, T0, "page.viewed", user_id=user, tags={"plan": plan} if plan else {})
+        # A later view with another plan does not move the user: the entering event decides.
+        insert_event(project, T0 + timedelta(minutes=1), "page.viewed", user_id=user, tags={"plan": "other"})
+    for user in ("a", "c"):
+        insert_event(project, T0 + timedelta(minutes=5), "user.signup", user_id=user)
+    body = {"steps": ["page.viewed", "user.signup"], "group_by": "tags.plan", **RANGE}
+
+    groups = api(keys["read"]).post("/api/v1/events/funnel", body, format="json").json()["groups"]
+    assert [(group["key"], [step["users"] for step in group["steps"]]) for group in groups] == [
+        ("pro", [2, 1]), ("free", [1, 1]), ("team", [1, 0]), (None, [1, 0]),
+    ]  # fmt: skip
+    assert groups[0]["steps"][1]["conversion_from_previous"] == 0.5
+    top = api(keys["read"]).post("/api/v1/events/funnel", {**body, "limit": 1}, format="json").json()["groups"]
+    assert [(group["key"], group["steps"][0]["users"]) for group in top] == [("pro", 2), ("__other__", 3)]
+
+
 @pytest.mark.parametrize(
     ("body", "parameter"),
     [
         ({"steps": ["only.one"]}, "steps"),
+        ({"steps": ["a", "b"], "group_by": "colour"}, "group_by"),
+        ({"steps": ["a", "b"], "group_by": "name", "limit": 0}, "limit"),
         ({"steps": "a,b"}, "steps"),
         ({"steps": ["a", {"tags": {}}]}, "steps[1]"),
         ({"steps": ["a", "b"], "window": "forever"}, "window"),

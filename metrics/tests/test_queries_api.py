@@ -1,4 +1,4 @@
-"""The metrics read API on the raw path: catalogue and per-type aggregations."""
+"""The metrics read API: catalogue, per-type aggregations, summaries and comparisons."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -122,3 +122,20 @@ def test_metric_summary_by_type(api: type, keys: dict, shop: Project) -> None:
     assert (distribution["min"], distribution["max"]) == (1.0, 100.0)
     assert distribution["p50"] == pytest.approx(50.5, rel=0.01)
     assert api(keys["read"]).get("/api/v1/metrics/missing").status_code == 404
+
+
+def test_compare_a_metric_with_the_previous_period(api: type, keys: dict, shop: Project) -> None:
+    def compare(**params: str) -> object:
+        window = {"from": "2026-11-20T11:00:00Z", "to": "2026-11-20T12:00:00Z"}
+        return api(keys["read"]).get("/api/v1/compare", {**window, **params})
+
+    body = compare(metric="orders.count").json()
+    assert (body["metric"], body["aggregation"], body["current"], body["previous"]) == ("orders.count", "sum", 1.0, 3.0)
+    assert (body["change"], body["change_percent"]) == (-2.0, pytest.approx(-66.667, rel=1e-4))
+    assert body["previous_from"] == "2026-11-20T10:00:00Z"
+    gauge = compare(metric="queue.depth", aggregation="max", **{"tags[queue]": "default"}).json()
+    assert (gauge["current"], gauge["previous"]) == (2.0, 9.0)
+    assert compare(metric="orders.count", aggregation="p99").json()["error"]["details"] == {"parameter": "aggregation"}
+    assert compare(metric="missing").status_code == 404
+    outsider = issue_key(create_project("Other"), "read").raw_key
+    assert api(outsider).get("/api/v1/compare", {"metric": "orders.count"}).status_code == 404

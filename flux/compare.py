@@ -1,0 +1,41 @@
+"""This period against an earlier one: the numbers behind number widgets and insights. Pure; the
+measure (an events count, a metric aggregation, ...) is passed in."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flux.timerange import TimeRange
+
+SHIFTS = {"previous": None, "day": timedelta(days=1), "week": timedelta(days=7), "year": timedelta(days=364)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    current: float | None
+    previous: float | None
+    earlier_range: TimeRange
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def change_percent(self) -> float | None:
+        if self.change is None or not self.previous:
+            return None  # no baseline: a percentage would be infinite or meaningless
+        return self.change / abs(self.previous) * 100
+
+
+def earlier(time_range: TimeRange, against: str) -> TimeRange:
+    """The range to compare with: the one just before, or the same range a day/week/year (52 weeks) back."""
+    shift = SHIFTS[against] or time_range.duration
+    return TimeRange(time_range.start - shift, time_range.end - shift, time_range.zone)
+
+
+def compare(measure: Callable[[TimeRange], float | None], time_range: TimeRange, against: str) -> Comparison:
+    """`measure` over the range and over the earlier range."""
+    before = earlier(time_range, against)
+    return Comparison(measure(time_range), measure(before), before)
