@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format manage shell bench clean-data
+.PHONY: help run test lint format manage shell bench bench-query clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,8 +46,11 @@ manage: $(VENV)/.requirements ## run a manage.py command against the local servi
 shell: $(VENV)/.requirements ## Django shell against the local services
 	$(SERVICES) exec -- $(PY) manage.py shell
 
-bench: $(VENV)/.requirements-dev ## run the benchmark scripts under bench/
+bench: $(VENV)/.requirements-dev ## ingestion benchmark: API vs raw COPY (ARGS=... for bench/ingest.py)
 	$(SERVICES) exec -- $(PY) bench/ingest.py $(ARGS)
+
+bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans at 10M rows (ARGS=... for bench/query.py)
+	$(SERVICES) exec -- $(PY) bench/query.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

@@ -8,6 +8,7 @@ from events.rollups import roll_up_events
 from events.seeding import seed
 from flux.storage import maintenance
 from flux.tenants.models import Project
+from metrics.rollups import roll_up_metrics
 
 
 class Command(BaseCommand):
@@ -37,10 +38,11 @@ class Command(BaseCommand):
         # The load ran in one long transaction: rebuild this project's buckets rather than rely on the
         # recently-received window of the regular run.
         rollup = roll_up_events(timezone.now(), rebuild_project_id=project.pk)
-        rows = report.events + report.points
+        metric_rollup = roll_up_metrics(timezone.now(), rebuild_project_id=project.pk)
+        rows, minutes = report.events + report.points, rollup.minutes + metric_rollup.minutes
         self.stdout.write(
             f"Seeded {report.events:,} events and {report.points:,} points ({report.series} series) into "
             f"{project.slug} over {options['days']} days in {seeded - started:.1f} s "
-            f"({rows / max(seeded - started, 1e-9):,.0f} rows/s); rolled up {rollup.minutes:,} minute buckets "
+            f"({rows / max(seeded - started, 1e-9):,.0f} rows/s); rolled up {minutes:,} minute buckets "
             f"in {time.monotonic() - seeded:.1f} s."
         )
