@@ -76,12 +76,11 @@ def prepare(args: argparse.Namespace) -> object:
         return project
     project = create_project("Query bench", slug=PROJECT_SLUG, retention_days=args.days + 30)
     now = timezone.now()
-    maintenance.ensure_all_partitions(now)
+    maintenance.ensure_all_partitions(now, days_back=args.days + 1)
     started = time.perf_counter()
     report = seed(project, args.events, args.points, args.days, now)
     took = time.perf_counter() - started
     print(f"seeded {report.events:,} events and {report.points:,} points in {took:.0f} s")
-    maintenance.ensure_all_partitions(now)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE events_event")
         cursor.execute("VACUUM ANALYZE metrics_point")

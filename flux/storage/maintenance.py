@@ -33,18 +33,19 @@ def longest_retention_days() -> int:
     return longest or settings.FLUX_DEFAULT_RETENTION_DAYS
 
 
-def ensure_all_partitions(now: datetime) -> dict[str, list[date]]:
-    """Create the coming days' partitions (and those late data needs) on every native-partitioned table."""
+def ensure_all_partitions(now: datetime, days_back: int = 0) -> dict[str, list[date]]:
+    """Create the coming days' partitions (and those late data needs) on every native-partitioned table;
+    with `days_back`, also those of the past days (before a bulk load of old data, so that its rows go
+    straight to their day instead of through the default partition)."""
     oldest_kept = (now - timedelta(days=longest_retention_days())).date()
+    wanted = partition_window(now.date()) + [now.date() - timedelta(days=back) for back in range(1, days_back + 1)]
     created = {}
     with connection.cursor() as cursor:
         for table in TIME_SERIES_TABLES:
             if table_layout(cursor, table.name) != POSTGRES:
                 continue
             with transaction.atomic():
-                created[table.name] = partitions.ensure_partitions(
-                    cursor, table, partition_window(now.date()), oldest_kept
-                )
+                created[table.name] = partitions.ensure_partitions(cursor, table, wanted, oldest_kept)
     return created
 
 

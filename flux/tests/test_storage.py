@@ -66,6 +66,12 @@ def test_ensure_partitions_creates_the_coming_days(db: None, settings: object) -
     assert {NOW.date() + timedelta(days=offset) for offset in range(-1, 6)} <= days
 
 
+def test_ensure_partitions_can_prepare_past_days_for_a_bulk_load(project: Project) -> None:
+    maintenance.ensure_all_partitions(NOW, days_back=12)
+    event_id = insert_event(project, NOW - timedelta(days=11, hours=2))
+    assert partition_of_event(event_id) == f"events_event_p{NOW - timedelta(days=11, hours=2):%Y%m%d}"
+
+
 def test_an_insert_for_a_day_without_partition_never_fails(project: Project) -> None:
     far_future = NOW + timedelta(days=400)
     event_id = insert_event(project, far_future)

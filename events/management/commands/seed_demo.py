@@ -28,10 +28,11 @@ class Command(BaseCommand):
         if options["days"] < 1 or options["days"] > project.retention_days:
             raise CommandError(f"--days must be between 1 and the project's retention ({project.retention_days})")
         now = timezone.now()
+        # The old days get their partitions first, so the rows go straight there.
+        maintenance.ensure_all_partitions(now, days_back=options["days"] + 1)
         started = time.monotonic()
         report = seed(project, options["events"], options["points"], options["days"], now, options["seed"])
         seeded = time.monotonic()
-        maintenance.ensure_all_partitions(now)  # give the older days their own partitions
         with connection.cursor() as cursor:
             # Fresh statistics after a bulk load, so the planner picks the right indexes at once.
             cursor.execute("ANALYZE events_event, metrics_point")
