@@ -1,21 +1,53 @@
 from collections.abc import Callable, Mapping
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import funnels, queries
 from events.compare import STAT_MEASURES, measure
 from events.filters import EventFilter, field_expression
+from events.openapi import (
+    COMPARE_TO,
+    EVENT_BATCH,
+    GROUP_LIMIT,
+    MEASURE,
+    PROPERTIES_FILTER,
+    Comparison,
+    Event,
+    EventCount,
+    EventInput,
+    EventPage,
+    EventStats,
+    EventUnique,
+    Funnel,
+    FunnelRequest,
+    event_filters,
+    field_parameter,
+)
 from events.serializers import event_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
 from flux.compare import SHIFTS, compare
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
+from flux.openapi import (
+    INGEST_DESCRIPTION,
+    INGEST_HEADERS,
+    TIME_RANGE,
+    choice,
+    error,
+    errors,
+    ingest_responses,
+    interval_parameter,
+    limit_parameter,
+    needs_key,
+)
 from flux.query_params import InvalidParameter
 from flux.serializers import iso, points_json
 from flux.timerange import TimeRange
 from metrics import queries as metric_queries
+from metrics.openapi import AGGREGATION
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000
 
@@ -44,6 +76,17 @@ def range_json(time_range: TimeRange) -> dict:
     return {"from": iso(time_range.start), "to": iso(time_range.end)}
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="events_create",
+        summary="Send one event",
+        description=needs_key("ingest", INGEST_DESCRIPTION),
+        parameters=INGEST_HEADERS,
+        request=EventInput,
+        responses=ingest_responses(single=True),
+        tags=["Ingestion"],
+    )
+)
 class EventView(IngestView):
     """GET /api/v1/events — list, newest first (read key). POST — one event (ingest key)."""
 
@@ -54,6 +97,23 @@ class EventView(IngestView):
             raise InvalidBatch("The body must be one event as a JSON object (use /api/v1/events/batch for many).")
         return [payload], []
 
+    @extend_schema(
+        operation_id="events_list",
+        summary="List events",
+        description=needs_key(
+            "read",
+            f"Events newest first, `limit` at a time; pass `next_cursor` as `cursor` for the next page. "
+            f"{PROPERTIES_FILTER}",
+        ),
+        parameters=[
+            *TIME_RANGE,
+            *event_filters(),
+            limit_parameter(LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, "How many events,"),
+            OpenApiParameter("cursor", str, description="The `next_cursor` of the previous page."),
+        ],
+        responses={200: EventPage, **errors(400, 401, 403)},
+        tags=["Events"],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
@@ -65,6 +125,17 @@ class EventView(IngestView):
         return Response({"events": [event_json(event) for event in page.events], "next_cursor": page.next_cursor})
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="events_batch",
+        summary="Send events",
+        description=needs_key("ingest", f'`{{"events": [...]}}` or a bare array. {INGEST_DESCRIPTION}'),
+        parameters=INGEST_HEADERS,
+        request=EVENT_BATCH,
+        responses=ingest_responses(single=False),
+        tags=["Ingestion"],
+    )
+)
 class EventBatchView(IngestView):
     """POST /api/v1/events/batch — {"events": [...]} or a bare array."""
 
@@ -77,6 +148,14 @@ class EventDetailView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="events_retrieve",
+        summary="One event",
+        description=needs_key("read", "An event of this project by id."),
+        parameters=[OpenApiParameter("event_id", int, OpenApiParameter.PATH, description="The event's `id`.")],
+        responses={200: Event, **errors(401, 403, 404)},
+        tags=["Events"],
+    )
     def get(self, request: Request, event_id: int) -> Response:
         event = queries.get_event(self.project, event_id)
         if event is None:
@@ -89,6 +168,24 @@ class EventCountView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="events_count",
+        summary="Count events",
+        description=needs_key(
+            "read",
+            "How many events match. With `interval`, a series of counts; with `group_by`, the largest groups and "
+            f"`__other__` for the rest (each with its own series when there is an interval too). {PROPERTIES_FILTER}",
+        ),
+        parameters=[
+            *TIME_RANGE,
+            interval_parameter("Without it, no series."),
+            *event_filters(),
+            field_parameter("group_by", "Split the count by this field"),
+            GROUP_LIMIT,
+        ],
+        responses={200: EventCount, **errors(400, 401, 403)},
+        tags=["Events"],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
@@ -125,6 +222,27 @@ class EventStatsView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="events_stats",
+        summary="Statistics of event values",
+        description=needs_key(
+            "read",
+            "count, sum, avg, min, max and percentiles of `value` over the range; with `interval`, per bucket; "
+            f"with `group_by`, for the groups with the most values. {PROPERTIES_FILTER}",
+        ),
+        parameters=[
+            *TIME_RANGE,
+            OpenApiParameter(
+                "field", choice(["value"], default="value"), description="The numeric field (`value` is the only one)."
+            ),
+            interval_parameter("Without it, no series."),
+            *event_filters(),
+            field_parameter("group_by", "Statistics per value of this field"),
+            GROUP_LIMIT,
+        ],
+        responses={200: EventStats, **errors(400, 401, 403)},
+        tags=["Events"],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         if params.get("field", "value") != "value":
@@ -153,6 +271,22 @@ class EventUniqueView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="events_unique",
+        summary="Count distinct values",
+        description=needs_key(
+            "read",
+            f"Distinct values of a field among matching events; with `interval`, per bucket. {PROPERTIES_FILTER}",
+        ),
+        parameters=[
+            *TIME_RANGE,
+            field_parameter("field", "The field whose values are counted", default="user_id"),
+            interval_parameter("Without it, no series."),
+            *event_filters(),
+        ],
+        responses={200: EventUnique, **errors(400, 401, 403)},
+        tags=["Events"],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
@@ -179,6 +313,27 @@ class CompareView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="compare",
+        summary="Compare a measure with an earlier range",
+        description=needs_key(
+            "read",
+            "An events measure (with the event filters) by default; with `metric`, that metric's `aggregation` over "
+            "the series matching `tags[…]` (the event filters, `measure` and `field` are then ignored). "
+            f"{PROPERTIES_FILTER}",
+        ),
+        parameters=[
+            *TIME_RANGE,
+            COMPARE_TO,
+            MEASURE,
+            field_parameter("field", "With `measure=unique`: the field whose values are counted", default="user_id"),
+            *event_filters("events whose tags include every pair; with `metric`, the series whose tags do."),
+            OpenApiParameter("metric", str, description="Compare this metric instead of events (404 if unknown)."),
+            AGGREGATION,
+        ],
+        responses={200: Comparison, **errors(400, 401, 403, 404)},
+        tags=["Events", "Metrics"],
+    )
     def get(self, request: Request) -> Response:
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
@@ -257,6 +412,23 @@ class FunnelView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="events_funnel",
+        summary="Funnel",
+        description=needs_key(
+            "read",
+            "Users (by `user_id`) who did the first step in the range, then each later step in order within "
+            "`window` of entering; later steps may fall after the range's end. A step is an event name, or a name "
+            "with tags. With `group_by`, users are split by a field of their entering event.",
+        ),
+        request=FunnelRequest,
+        responses={
+            200: Funnel,
+            400: error(400, "`invalid_parameter` naming the body field (`steps`, `steps[<i>]`, `window`, …)."),
+            **errors(401, 403),
+        },
+        tags=["Events"],
+    )
     def post(self, request: Request) -> Response:
         body = request.data if isinstance(request.data, dict) else {}
         steps = parse_steps(request.data)

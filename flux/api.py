@@ -5,12 +5,14 @@ import math
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal
+from flux.openapi import CurrentProject, errors, needs_key
 from flux.tenants.models import Project
 
 logger = logging.getLogger(__name__)
@@ -82,6 +84,13 @@ class CurrentProjectView(ProjectAPIView):
 
     permission_classes = [HasAnyKey]
 
+    @extend_schema(
+        operation_id="project_retrieve",
+        summary="The key's project",
+        description=needs_key("any", "Which project the key belongs to, and the key's kind."),
+        responses={200: CurrentProject, **errors(401, 403)},
+        tags=["Projects"],
+    )
     def get(self, request: Request) -> Response:
         project = self.project
         return Response(

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally by WhiteNoise (no CDN)
     "channels",
     "corsheaders",
     "flux.tenants",
@@ -161,6 +163,36 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "flux.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema at /api/schema and Swagger UI at /api/docs (building blocks in flux/openapi.py).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flux API",
+    "VERSION": "1",
+    "DESCRIPTION": """Flux stores events and metrics per project and answers queries over them.
+
+**Keys.** Send a project API key as `Authorization: Bearer <key>` or in the `X-API-Key` header. Keys are
+**ingest** (send data), **read** (query) or **admin** (both); each operation says which it needs. A missing,
+unknown or revoked key is a `401`; a key of the wrong kind, or of an archived project, a `403`.
+
+**Errors** all have one shape: `{"error": {"code": "…", "message": "…", "details": …}}` (`details` only when
+there is more to say). A bad query parameter is a `400` `invalid_parameter` whose `details.parameter` names it.
+
+**Time ranges** (every read): `from`/`to` or `period`, in the project's time zone unless `timezone` says
+otherwise; the default is the last 24 hours.""",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SORT_OPERATION_PARAMETERS": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "TAGS": [
+        {"name": "Ingestion", "description": "Send events and metric points (ingest key)."},
+        {"name": "Events", "description": "Query events (read key)."},
+        {"name": "Metrics", "description": "Query metrics (read key)."},
+        {"name": "Projects", "description": "The key's project; provisioning with the master key."},
+    ],
 }
 
 CELERY_BROKER_URL = REDIS_URL

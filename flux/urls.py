@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from events.api import CompareView
 from flux import health, views
@@ -15,6 +17,16 @@ urlpatterns = [
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("up", health.live, name="up"),  # what Rails-style clients probe
+    path(
+        "api/schema",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs",
+        SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[], permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -5,16 +6,57 @@ from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
+from flux.openapi import (
+    INGEST_DESCRIPTION,
+    INGEST_HEADERS,
+    TIME_RANGE,
+    errors,
+    ingest_responses,
+    interval_parameter,
+    needs_key,
+    tags_parameter,
+)
 from flux.query_params import InvalidParameter
 from flux.serializers import iso, points_json
 from metrics import queries
+from metrics.openapi import (
+    AGGREGATION,
+    METRIC_BATCH,
+    METRIC_NAME,
+    SERIES_LIMIT,
+    TAG_GROUP_BY,
+    MetricCatalogue,
+    MetricPointInput,
+    MetricQuery,
+    MetricSummary,
+)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="metrics_create",
+        summary="Send one metric point",
+        description=needs_key("ingest", INGEST_DESCRIPTION),
+        parameters=INGEST_HEADERS,
+        request=MetricPointInput,
+        responses=ingest_responses(single=True),
+        tags=["Ingestion"],
+    )
+)
 class MetricView(IngestView):
     """GET /api/v1/metrics — the catalogue (read key). POST — one point (ingest key)."""
 
     single_item = True
 
+    @extend_schema(
+        operation_id="metrics_list",
+        summary="The metrics catalogue",
+        description=needs_key(
+            "read", "Every metric with its type, number of series, tag keys with their commonest values, last seen."
+        ),
+        responses={200: MetricCatalogue, **errors(401, 403)},
+        tags=["Metrics"],
+    )
     def get(self, request: Request) -> Response:
         metrics = queries.list_metrics(self.project.pk)
         for metric in metrics:
@@ -27,6 +69,17 @@ class MetricView(IngestView):
         return [], [payload]
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="metrics_batch",
+        summary="Send metric points",
+        description=needs_key("ingest", f'`{{"metrics": [...]}}` or a bare array. {INGEST_DESCRIPTION}'),
+        parameters=INGEST_HEADERS,
+        request=METRIC_BATCH,
+        responses=ingest_responses(single=False),
+        tags=["Ingestion"],
+    )
+)
 class MetricBatchView(IngestView):
     """POST /api/v1/metrics/batch — {"metrics": [...]} or a bare array."""
 
@@ -39,6 +92,16 @@ class MetricSummaryView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="metrics_retrieve",
+        summary="Summarise a metric",
+        description=needs_key(
+            "read", "The metric's type, points and series over the range, and its natural statistics."
+        ),
+        parameters=[METRIC_NAME, *TIME_RANGE],
+        responses={200: MetricSummary, **errors(400, 401, 403, 404)},
+        tags=["Metrics"],
+    )
     def get(self, request: Request, name: str) -> Response:
         metric = queries.get_metric(self.project.pk, name)
         if metric is None:
@@ -61,6 +124,26 @@ class MetricQueryView(ProjectAPIView):
 
     permission_classes = [HasReadKey]
 
+    @extend_schema(
+        operation_id="metrics_query",
+        summary="Query a metric",
+        description=needs_key(
+            "read",
+            "The metric's points aggregated per bucket, across the series matching `tags[…]`, or one series per "
+            "value of the `group_by` tag.",
+        ),
+        parameters=[
+            METRIC_NAME,
+            *TIME_RANGE,
+            interval_parameter("Default `auto`."),
+            AGGREGATION,
+            tags_parameter("only series whose tags include every pair."),
+            TAG_GROUP_BY,
+            SERIES_LIMIT,
+        ],
+        responses={200: MetricQuery, **errors(400, 401, 403, 404)},
+        tags=["Metrics"],
+    )
     def get(self, request: Request, name: str) -> Response:
         metric = queries.get_metric(self.project.pk, name)
         if metric is None:

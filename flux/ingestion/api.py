@@ -1,15 +1,19 @@
 """The ingestion endpoints' shared view: key, rate limit, body limits, then one call to `ingest`."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from events.openapi import EventInput
 from flux.api import FluxError, ProjectAPIView
 from flux.auth import HasIngestKey, HasReadKey
 from flux.ingestion.body import PayloadTooLarge, read_json_body
 from flux.ingestion.ratelimit import ApiKeyRateThrottle
 from flux.ingestion.services import ingest
+from flux.openapi import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses, needs_key
+from metrics.openapi import MetricPointInput
 
 
 class InvalidBatch(FluxError):
@@ -66,6 +70,22 @@ class IngestView(ProjectAPIView):
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="flux_batch",
+        summary="Send events and metric points",
+        description=needs_key(
+            "ingest", f"What the BrainzLab SDK sends; either array may be absent. {INGEST_DESCRIPTION}"
+        ),
+        parameters=INGEST_HEADERS,
+        request=inline_serializer(
+            "FluxBatch",
+            {"events": EventInput(many=True, required=False), "metrics": MetricPointInput(many=True, required=False)},
+        ),
+        responses=ingest_responses(single=False),
+        tags=["Ingestion"],
+    )
+)
 class FluxBatchView(IngestView):
     """POST /api/v1/flux/batch — {"events": [...], "metrics": [...]}, what the BrainzLab SDK sends."""
 

@@ -2,6 +2,7 @@ import hmac
 
 from django.conf import settings
 from django.db import IntegrityError
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -9,12 +10,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flux.api import FluxError, NotFound
+from flux.openapi import ProvisionedProject, error
 from flux.tenants.services import provision_project
 
 
 class ProvisionRequest(serializers.Serializer):
-    name = serializers.CharField(max_length=150)
-    environment = serializers.CharField(max_length=40, required=False, default="production", allow_blank=True)
+    name = serializers.CharField(max_length=150, help_text="The app's name.")
+    environment = serializers.CharField(
+        max_length=40,
+        required=False,
+        default="production",
+        allow_blank=True,
+        help_text="`production`/`prod` (the default), `staging`/`stage`, `development`/`dev`/`local`/`test`, or any "
+        "other name (a production project with its own slug).",
+    )
 
 
 class MasterKeyRefused(FluxError):
@@ -28,6 +37,27 @@ class ProvisionView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="projects_provision",
+        summary="Find or create a project, with new keys",
+        description="What the BrainzLab SDK calls to provision its project (`FLUX_MASTER_KEY` must be set). The "
+        "project is found by slug: the name for production, `name-environment` otherwise; every call issues a new "
+        "ingest key and a new admin key, and earlier keys stay valid until revoked.",
+        parameters=[
+            OpenApiParameter(
+                "X-Master-Key", str, OpenApiParameter.HEADER, required=True, description="The server's FLUX_MASTER_KEY."
+            )
+        ],
+        request=ProvisionRequest,
+        responses={
+            201: OpenApiResponse(ProvisionedProject, "The project was created."),
+            200: OpenApiResponse(ProvisionedProject, "The project already existed."),
+            400: error(400, "`invalid` (the body; `details` maps fields to messages) or `project_archived`."),
+            401: error(401, "`invalid_master_key`: the X-Master-Key header is missing or wrong."),
+            404: error(404, "`not_found`: provisioning is disabled (FLUX_MASTER_KEY is not set)."),
+        },
+        tags=["Projects"],
+    )
     def post(self, request: Request) -> Response:
         master_key = settings.FLUX_MASTER_KEY
         if not master_key:
