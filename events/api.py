@@ -44,7 +44,7 @@ from flux.openapi import (
     needs_key,
 )
 from flux.query_params import InvalidParameter
-from flux.serializers import iso, points_json
+from flux.serializers import iso, points_json, range_json
 from flux.timerange import TimeRange
 from metrics import queries as metric_queries
 from metrics.openapi import AGGREGATION
@@ -70,10 +70,6 @@ def checked_field(params: Mapping[str, str], parameter: str, default: str | None
         allowed = "name, user_id, session_id, environment, service, host, tags.<key> or properties.<key>"
         raise InvalidParameter(parameter, f"{parameter} must be {allowed}")
     return value
-
-
-def range_json(time_range: TimeRange) -> dict:
-    return {"from": iso(time_range.start), "to": iso(time_range.end)}
 
 
 @extend_schema_view(

@@ -284,3 +284,17 @@ def unique_by_bucket_raw(
         [*bucket_params, *key_params, *params],
     )
     return dict(rows)
+
+
+def unique_groups(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str, group_by: str, limit: int
+) -> list[tuple[str | None, int]]:
+    """Distinct values of `field_name` per value of `group_by`, the `limit` largest (from raw rows)."""
+    key_sql, key_params = field_expression(group_by)
+    field_sql, field_params = field_expression(field_name)
+    where, params = where_clause(project.pk, time_range, event_filter)
+    return fetch_all(
+        f"""SELECT {key_sql}, count(DISTINCT {field_sql}) FROM events_event WHERE {where}
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""",
+        [*key_params, *field_params, *params, limit],
+    )

@@ -122,11 +122,16 @@ ROLL_UP_TAG_LEVEL = """
     ORDER BY 1, 4, 6, 3, 5
     ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count
 """
+LARGE_MINUTE_USER_SETS = f"""
+    SELECT r.project_id, r.name, r.bucket, r.user_hashes, r.user_registers
+    FROM events_eventrollup r JOIN touched_minutes t USING (project_id, name, bucket)
+    WHERE r.level = 'minute' AND cardinality(r.user_hashes) > {EXACT_LIMIT}
+"""
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND name = %s AND bucket = %s AND level = %s
 """
-# (level, the level it is built from, its size); a minute's only "child" is itself, for merge_cardinalities.
+# (level, the level it is built from, its size)
 LEVELS = (
     ("minute", "minute", timedelta(minutes=1)),
     ("hour", "minute", timedelta(hours=1)),
@@ -149,6 +154,7 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)
             cursor.execute(ROLL_UP_TAG_LEVEL, params)
-        merge_cardinalities(cursor, LARGE_USER_SETS, params, STORE_USERS, level)
+        large = LARGE_MINUTE_USER_SETS if level == "minute" else LARGE_USER_SETS
+        merge_cardinalities(cursor, large, params, STORE_USERS, level)
     summarize_received_brin(cursor, "events_event_received_brin")
     return minutes

@@ -59,7 +59,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 def needs_key(capability: str, text: str) -> str:
     """An operation description that starts with the key kinds allowed ("any", or a flux.auth capability)."""
     kinds = [kind for kind in KeyKind.values if capability == "any" or kind in KINDS_ALLOWED[capability]]
-    return f"**Key:** {', '.join(kinds[:-1])} or {kinds[-1]}.\n\n{text.strip()}"
+    listed = f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+    return f"**Key:** {listed}.\n\n{text.strip()}"
 
 
 class SchemaField(serializers.JSONField):

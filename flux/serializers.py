@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+from flux.timerange import TimeRange
+
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -9,3 +11,7 @@ def iso(moment: datetime) -> str:
 
 def points_json(points: list[tuple[datetime, object]]) -> list[list]:
     return [[iso(start), value] for start, value in points]
+
+
+def range_json(time_range: TimeRange) -> dict:
+    return {"from": iso(time_range.start), "to": iso(time_range.end)}

@@ -191,6 +191,7 @@ otherwise; the default is the last 24 hours.""",
         {"name": "Ingestion", "description": "Send events and metric points (ingest key)."},
         {"name": "Events", "description": "Query events (read key)."},
         {"name": "Metrics", "description": "Query metrics (read key)."},
+        {"name": "Dashboards", "description": "Dashboards and their widgets as code (read key; admin key to change)."},
         {"name": "Projects", "description": "The key's project; provisioning with the master key."},
     ],
 }

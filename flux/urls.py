@@ -33,5 +33,6 @@ urlpatterns = [
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
+    path("api/v1/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -95,11 +95,16 @@ LARGE_MEMBER_SETS = f"""
     )
     SELECT series_id, parent, member_hashes, member_registers FROM children JOIN large USING (series_id, parent)
 """
+LARGE_MINUTE_MEMBER_SETS = f"""
+    SELECT r.series_id, r.bucket, r.member_hashes, r.member_registers
+    FROM metrics_metricrollup r JOIN touched_minutes t USING (series_id, bucket)
+    WHERE r.level = 'minute' AND cardinality(r.member_hashes) > {EXACT_LIMIT}
+"""
 STORE_MEMBERS = """
     UPDATE metrics_metricrollup SET member_hashes = %s, member_registers = %s
     WHERE series_id = %s AND bucket = %s AND level = %s
 """
-# (level, the level it is built from, its size); a minute's only "child" is itself, for merge_cardinalities.
+# (level, the level it is built from, its size)
 LEVELS = (
     ("minute", "minute", timedelta(minutes=1)),
     ("hour", "minute", timedelta(hours=1)),
@@ -120,6 +125,7 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
         params = {"level": level, "finer": finer, "size": size}
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)
-        merge_cardinalities(cursor, LARGE_MEMBER_SETS, params, STORE_MEMBERS, level)
+        large = LARGE_MINUTE_MEMBER_SETS if level == "minute" else LARGE_MEMBER_SETS
+        merge_cardinalities(cursor, large, params, STORE_MEMBERS, level)
     summarize_received_brin(cursor, "metrics_point_received_brin")
     return minutes
