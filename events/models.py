@@ -95,7 +95,11 @@ class EventTagRollup(models.Model):
                 name="one_event_tag_rollup_per_bucket",
             )
         ]
-        indexes = [models.Index(fields=["level", "bucket"], name="event_tag_rollup_level_bucket")]
+        indexes = [
+            models.Index(fields=["level", "bucket"], name="event_tag_rollup_level_bucket"),  # expiry
+            # The rollup job reads a name's finer buckets, whatever the tag, to roll up coarser ones.
+            models.Index(fields=["project", "level", "name", "bucket"], name="event_tag_rollup_children"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.tag_key}={self.tag_value} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"

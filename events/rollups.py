@@ -66,7 +66,8 @@ CHILDREN = """
         SELECT p.project_id, p.name, p.bucket AS parent, r.count, r.value_count, r.value_sum, r.value_min,
                r.value_max, r.value_keys, r.value_counts, r.user_hashes, r.user_registers
         FROM parents p JOIN events_eventrollup r ON r.project_id = p.project_id AND r.level = %(finer)s
-         AND r.name = p.name AND r.bucket >= p.bucket AND r.bucket < p.bucket + %(size)s
+         AND r.name = p.name AND date_trunc(%(level)s, r.bucket, 'UTC') = p.bucket
+         AND r.bucket >= p.bucket AND r.bucket < p.bucket + %(size)s
     )
 """
 ROLL_UP_LEVEL = f"""
@@ -116,8 +117,9 @@ ROLL_UP_TAG_LEVEL = """
     INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
     SELECT t.project_id, %(level)s, t.name, r.tag_key, r.tag_value, t.bucket, sum(r.count)
     FROM (SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes) t
+    -- As for minutes: the range for an index scan of a few parents, the equality for a hash join of many.
     JOIN events_eventtagrollup r ON r.project_id = t.project_id AND r.level = %(finer)s AND r.name = t.name
-     AND r.bucket >= t.bucket AND r.bucket < t.bucket + %(size)s
+     AND date_trunc(%(level)s, r.bucket, 'UTC') = t.bucket AND r.bucket >= t.bucket AND r.bucket < t.bucket + %(size)s
     GROUP BY 1, 3, 4, 5, 6
     ORDER BY 1, 4, 6, 3, 5
     ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count

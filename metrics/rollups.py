@@ -63,6 +63,7 @@ CHILDREN = """
         SELECT r.project_id, p.series_id, p.bucket AS parent, r.count, r.sum, r.min, r.max, r.last,
                r.last_time, r.sketch_keys, r.sketch_counts, r.member_hashes, r.member_registers
         FROM parents p JOIN metrics_metricrollup r ON r.series_id = p.series_id AND r.level = %(finer)s
+         AND date_trunc(%(level)s, r.bucket, 'UTC') = p.bucket
          AND r.bucket >= p.bucket AND r.bucket < p.bucket + %(size)s
     )
 """
