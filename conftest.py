@@ -1,5 +1,14 @@
 """Shared test fixtures: personas (alice owns, bob is a member, charlie is an outsider) and API clients."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -72,3 +81,93 @@ def post_json(client: object) -> object:
         return client.post(path, data=data, content_type=content_type, **headers)
 
     return post
+
+
+# --- Browser tests: the real ASGI app under uvicorn, driven by Debian's Chromium through Playwright. ---
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "var" / "test-artifacts"
+
+
+def ensure_chromium() -> str:
+    """Debian's chromium, installed through apt when missing (never `playwright install`)."""
+    if not Path(CHROMIUM).exists():
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})  # fmt: skip
+    return CHROMIUM
+
+
+@pytest.fixture
+def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
+
+    Django's live_server has no websockets, so this runs the production server in a subprocess; the
+    test's data must be committed, hence transactional_db.
+    """
+    from django.db import connection
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings_dict = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
+        f"/{settings_dict['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "FLUX_DATA_DIR": str(tmp_path)}
+    log_path = tmp_path / "uvicorn.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{base_url}/health", timeout=2):  # noqa: S310 - our own server
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """One browser per test module: Playwright's sync API runs an event loop in this thread while it lives,
+    which other tests' asyncio.run() must not meet."""
+    from playwright.sync_api import sync_playwright
+
+    executable = ensure_chromium()
+    # The loop is Playwright's; the test's ORM calls are still plain sync code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            )  # fmt: skip
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def page(chromium: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context at 1280 x 900; a screenshot of the last page is kept per test."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    browser_page = context.new_page()
+    yield browser_page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

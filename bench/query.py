@@ -137,7 +137,7 @@ def storage(project: object) -> None:
         ("raw metric points", "metrics_point", points),
         ("metric rollups", "metrics_metricrollup", points),
     ):
-        mib = size(table) / 2**20
+        mib = float(size(table)) / 2**20
         print(f"  {label:<18} {rows(table):>12,} rows {mib:>9,.0f} MiB  {mib / (per / 1e6):>6.1f} MiB per million")
 
 
@@ -148,10 +148,9 @@ def queries(project: object, args: argparse.Namespace) -> None:
     from events.filters import EventFilter
     from events.funnels import Step, funnel
     from flux.db import fetch_all
-    from flux.partial_query import SKETCH, TOTALS
     from flux.timerange import TimeRange
     from metrics.models import Metric
-    from metrics.rollup_queries import metric_partials
+    from metrics.queries import metric_value
 
     now = timezone.now()
     utc = ZoneInfo("UTC")
@@ -163,8 +162,7 @@ def queries(project: object, args: argparse.Namespace) -> None:
     latency = Metric.objects.get(project=project, name="api.latency")
 
     def p99_rolled() -> float | None:
-        partials = metric_partials(project.pk, latency, last(90), {}, None, None, {TOTALS, SKETCH})
-        return partials[None, None].value("p99", 0)
+        return metric_value(project.pk, latency, last(90), "p99", {})
 
     def p99_raw() -> float:
         return fetch_all(

@@ -148,7 +148,7 @@ class MetricSource:
             metrics.needs_of(self.aggregation),
         )  # fmt: skip
         seconds = time_range.duration.total_seconds()
-        ranked = sorted(partials.items(), key=lambda item: (-item[1].count, str(item[0][0])))[:limit]
+        ranked = sorted(partials.items(), key=lambda item: (-item[1].volume, str(item[0][0])))[:limit]
         return [(key, partial.value(self.aggregation, seconds)) for (key, _), partial in ranked]
 
     def value_heatmap(self, time_range: TimeRange) -> dict:

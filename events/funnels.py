@@ -48,8 +48,11 @@ def funnel(
     group_sql, group_params = group_by or ("NULL::text", [])
     ctes, params = [], []
     for index, step in enumerate(steps, start=1):
-        condition = "e.name = %s AND e.tags @> %s::jsonb AND e.user_id IS NOT NULL AND e.project_id = %s"
-        step_params = [step.name, COMPACT_JSON.encode(step.tags), project.pk]
+        condition = "e.name = %s AND e.user_id IS NOT NULL AND e.project_id = %s"
+        step_params: list = [step.name, project.pk]
+        if step.tags:
+            condition += " AND e.tags @> %s::jsonb"
+            step_params.append(COMPACT_JSON.encode(step.tags))
         if index == 1:
             ctes.append(
                 f"entries AS (SELECT e.user_id, min(e.time) AS t, (array_agg({group_sql} ORDER BY e.time))[1] AS g "
@@ -67,12 +70,14 @@ def funnel(
             params += [limit, OTHER]
         else:
             previous = f"s{index - 1}"
+            # The constant bounds let the planner skip the partitions/chunks no user can reach.
             ctes.append(
                 f"s{index} AS (SELECT p.user_id, p.entered, p.g, min(e.time) AS t, min(e.time) - p.t AS took "
                 f"FROM {previous} p JOIN events_event e ON e.user_id = p.user_id AND {condition} "
-                f"AND e.time >= p.t AND e.time <= p.entered + %s::interval GROUP BY p.user_id, p.entered, p.g, p.t)"
+                f"AND e.time >= p.t AND e.time <= p.entered + %s::interval AND e.time >= %s AND e.time <= %s "
+                f"GROUP BY p.user_id, p.entered, p.g, p.t)"
             )
-            params += [*step_params, window]
+            params += [*step_params, window, time_range.start, time_range.end + window]
     selects = ["SELECT 1, g, count(*), NULL::float8 FROM s1 GROUP BY g"]
     for index in range(2, len(steps) + 1):
         selects.append(

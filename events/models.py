@@ -75,9 +75,9 @@ class EventRollup(models.Model):
 
 
 class EventTagRollup(models.Model):
-    """Events of one name with one tag value in one UTC minute, hour or day: what grouping and filtering
+    """Events of one name with one tag value in one UTC hour or day: what grouping and filtering
     by a tag read instead of raw rows. Maintained with EventRollup by the same job; about one narrow row
-    per distinct (name, tag, value) per minute, which is why tags should have few values."""
+    per distinct (name, tag, value) per hour, which is why tags should have few values."""
 
     project = models.ForeignKey("tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     level = models.CharField(max_length=6, choices=RollupLevel.choices)

@@ -47,11 +47,13 @@ def rolled_counts(
             levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
         else:
             levels = ("minute", "hour", "day")
+        tag_key = group.removeprefix("tags.") if group and group.startswith("tags.") else None
+        if tag_key is not None:
+            levels = tuple(level for level in levels if level != "minute")  # tags are rolled up by the hour
         pieces = cover(time_range.start, time_range.end, levels if watermark else ())
         rolled = [piece for piece in pieces if piece.source != "raw"]
         raw = [piece for piece in pieces if piece.source == "raw"]
         names, name_params = name_condition(event_filter)
-        tag_key = group.removeprefix("tags.") if group and group.startswith("tags.") else None
         counts: Counter[Key] = Counter()
         if rolled:
             table, group_key, extra = "events_eventrollup", "name" if group else "NULL::text", "TRUE"

@@ -2,7 +2,7 @@
 
 Minutes come from raw rows received up to the new watermark, hours from minutes, days from hours
 (flux.rollup_job has the frame). Each bucket keeps counts, `value` aggregates, a quantile sketch of
-`value` and the distinct users (flux.sketches); tag rollups keep counts per tag value.
+`value` and the distinct users (flux.sketches); tag rollups keep counts per tag value, by hour and day.
 """
 
 from datetime import datetime, timedelta
@@ -100,13 +100,13 @@ LARGE_USER_SETS = f"""
     SELECT project_id, name, parent, user_hashes, user_registers
     FROM children JOIN large USING (project_id, name, parent)
 """
-ROLL_TAG_MINUTES = """
+ROLL_TAG_HOURS = """
     INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
-    SELECT t.project_id, 'minute', t.name, tag.key, tag.value, t.bucket, count(*)
-    FROM touched_minutes t
+    SELECT t.project_id, 'hour', t.name, tag.key, tag.value, t.bucket, count(*)
+    FROM (SELECT DISTINCT project_id, name, date_trunc('hour', bucket, 'UTC') AS bucket FROM touched_minutes) t
     JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
-     AND date_trunc('minute', e.time, 'UTC') = t.bucket
-     AND e.time >= t.bucket AND e.time < t.bucket + interval '1 minute'
+     AND date_trunc('hour', e.time, 'UTC') = t.bucket
+     AND e.time >= t.bucket AND e.time < t.bucket + interval '1 hour'
     CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag
     WHERE e.received_at <= %(watermark)s
     GROUP BY 1, 3, 4, 5, 6
@@ -150,11 +150,14 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
     temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
     cursor.execute(ROLL_MINUTES, {"watermark": watermark})
     minutes = cursor.rowcount
-    cursor.execute(ROLL_TAG_MINUTES, {"watermark": watermark})
+    # Tags are rolled up by the hour, straight from raw rows: minute rows per tag value would be nearly as
+    # many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
+    cursor.execute(ROLL_TAG_HOURS, {"watermark": watermark})
     for level, finer, size in LEVELS:
         params = {"level": level, "finer": finer, "size": size}
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)
+        if level == "day":
             cursor.execute(ROLL_UP_TAG_LEVEL, params)
         large = LARGE_MINUTE_USER_SETS if level == "minute" else LARGE_USER_SETS
         merge_cardinalities(cursor, large, params, STORE_USERS, level)

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal
+from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
 from flux.openapi import CurrentProject, errors, needs_key
 from flux.tenants.models import Project
 
@@ -69,7 +69,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
 class ProjectAPIView(APIView):
     """Base for every API view: authenticated by key, and `self.project` is the only project in reach."""
 
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication, SessionProjectAuthentication]
     project: Project
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:

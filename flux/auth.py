@@ -1,14 +1,20 @@
-"""API key authentication for the REST API: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+"""Authentication for the REST API.
+
+Programs send an API key (`Authorization: Bearer <key>` or `X-API-Key: <key>`). Flux's own pages send
+the signed-in user's session with an `X-Flux-Project: <slug>` header (and the CSRF token for writes);
+the user then has the rights of their role in that project: viewers those of a read key, members and
+owners those of an admin key.
+"""
 
 from dataclasses import dataclass
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from flux.tenants.models import ApiKey, KeyKind, Project
-from flux.tenants.queries import get_key_by_raw
+from flux.tenants.models import ApiKey, KeyKind, Project, Role
+from flux.tenants.queries import get_key_by_raw, get_role, list_projects_for_user
 from flux.tenants.services import touch_last_used
 
 # Which key kinds each API capability accepts. Admin keys can do everything.
@@ -57,11 +63,41 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="flux"'
 
 
+PROJECT_HEADER = "X-Flux-Project"
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """`request.auth` for a signed-in user on a page: the key kind their role amounts to."""
+
+    kind: str
+    user_id: int
+
+
+class SessionProjectAuthentication(SessionAuthentication):
+    """A signed-in user acting on the project named by the X-Flux-Project header (CSRF enforced)."""
+
+    def authenticate(self, request: Request) -> tuple[KeyPrincipal, SessionGrant] | None:
+        slug = request.headers.get(PROJECT_HEADER)
+        if not slug:
+            return None
+        signed_in = super().authenticate(request)
+        if signed_in is None:
+            return None
+        user = signed_in[0]
+        project = list_projects_for_user(user).filter(slug=slug).first()
+        if project is None:
+            raise exceptions.NotFound(f"No project {slug!r} for you.")
+        role = Role.OWNER if user.is_superuser else get_role(project, user)
+        kind = KeyKind.READ if role == Role.VIEWER else KeyKind.ADMIN
+        return KeyPrincipal(project=project, kind=kind), SessionGrant(kind=kind, user_id=user.pk)
+
+
 class _KeyKindPermission(BasePermission):
     capability = ""
 
     def has_permission(self, request: Request, view: object) -> bool:
-        if not isinstance(request.auth, ApiKey):
+        if not isinstance(request.auth, (ApiKey, SessionGrant)):
             return False
         if request.auth.kind not in KINDS_ALLOWED[self.capability]:
             self.message = f"A {request.auth.kind} key cannot do this; it needs one of: " + ", ".join(
@@ -85,4 +121,4 @@ class HasAdminKey(_KeyKindPermission):
 
 class HasAnyKey(BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
-        return isinstance(request.auth, ApiKey)
+        return isinstance(request.auth, (ApiKey, SessionGrant))

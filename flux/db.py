@@ -24,4 +24,6 @@ def read_snapshot() -> Iterator[None]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # Merging sketches sorts or hashes tens of thousands of rows; keep that in memory.
+            cursor.execute("SET LOCAL work_mem = '32MB'")
         yield

@@ -41,6 +41,11 @@ class Partial:
     def add_members(self, hashes: list[int] | None, registers: bytes | None) -> None:
         self.members.merge(Cardinality.from_stored(hashes, registers))
 
+    @property
+    def volume(self) -> int:
+        """How many values went in, whichever parts were read: what groups are ranked by."""
+        return self.count or sum(self.sketch.values())
+
     def merge(self, other: "Partial") -> None:
         self.add_totals(other.count, other.sum, other.min, other.max, other.last, other.last_time)
         merge_counts(self.sketch, other.sketch.keys(), other.sketch.values())
@@ -54,10 +59,10 @@ class Partial:
             return self.sum / seconds if aggregation == "rate" else self.sum
         if aggregation == "unique":
             return float(self.members.estimate())
+        if aggregation in PERCENTILES:  # read with or without the totals (they only bound the answer)
+            return quantile(self.sketch, PERCENTILES[aggregation], self.min, self.max)
         if not self.count:
             return None
         if aggregation == "avg":
             return self.sum / self.count
-        if aggregation in PERCENTILES:
-            return quantile(self.sketch, PERCENTILES[aggregation], self.min, self.max)
         return {"last": self.last, "min": self.min, "max": self.max}[aggregation]

@@ -173,7 +173,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": """Flux stores events and metrics per project and answers queries over them.
 
 **Keys.** Send a project API key as `Authorization: Bearer <key>` or in the `X-API-Key` header. Keys are
-**ingest** (send data), **read** (query) or **admin** (both); each operation says which it needs. A missing,
+**ingest** (send data), **read** (query) or **admin** (both, and changing dashboards); each operation says
+which it needs. A missing,
 unknown or revoked key is a `401`; a key of the wrong kind, or of an archived project, a `403`.
 
 **Errors** all have one shape: `{"error": {"code": "…", "message": "…", "details": …}}` (`details` only when
@@ -187,6 +188,8 @@ otherwise; the default is the last 24 hours.""",
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Flux's own pages also call the API with the session (flux.auth); that is not for programs.
+    "AUTHENTICATION_WHITELIST": ["flux.auth.ApiKeyAuthentication"],
     "TAGS": [
         {"name": "Ingestion", "description": "Send events and metric points (ingest key)."},
         {"name": "Events", "description": "Query events (read key)."},
@@ -241,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 # Flux's own knobs.
 FLUX_DATA_DIR = Path(env_str("FLUX_DATA_DIR", str(BASE_DIR / "var")))

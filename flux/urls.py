@@ -1,8 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from dashboards import views as dashboard_views
 from events.api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
@@ -35,4 +37,10 @@ urlpatterns = [
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/switch", views.switch_project, name="switch-project"),
+    path("p/<slug:slug>/", views.project_home, name="project-home"),
+    path("p/<slug:slug>/dashboards/", dashboard_views.dashboard_list, name="dashboard-list"),
+    path("p/<slug:slug>/dashboards/<str:reference>/", dashboard_views.dashboard_page, name="dashboard-page"),
 ]

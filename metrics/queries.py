@@ -162,9 +162,10 @@ def metric_summary_raw(project_id: int, metric: Metric, time_range: TimeRange) -
 
 
 def needs_of(aggregation: str) -> set[str]:
+    """Which parts of the rollups an aggregation reads: percentiles only the sketch (one query)."""
     if aggregation == "unique":
         return {TOTALS, MEMBERS}
-    return {TOTALS, SKETCH} if aggregation in PERCENTILES else {TOTALS}
+    return {SKETCH} if aggregation in PERCENTILES else {TOTALS}
 
 
 def metric_series(
@@ -178,7 +179,7 @@ def metric_series(
     volume: dict[str | None, int] = {}
     for (key, start), partial in partials.items():
         per_group.setdefault(key, {})[start] = partial
-        volume[key] = volume.get(key, 0) + partial.count
+        volume[key] = volume.get(key, 0) + partial.volume
     ranked = sorted(per_group, key=lambda key: (-volume[key], str(key)))[:limit] if group_by else [None]
     results = []
     for key in ranked:
@@ -221,6 +222,6 @@ def metric_value(
     """The aggregation over the whole range, as one number (what comparisons and number widgets show)."""
     partials = metric_partials(project_id, metric, time_range, tag_filter, None, None, needs_of(aggregation))
     partial = partials.get((None, None), Partial())
-    if not partial.count:
+    if not partial.volume:
         return AGGREGATIONS[metric.type][aggregation][1]
     return partial.value(aggregation, time_range.duration.total_seconds())

@@ -77,3 +77,10 @@ def list_projects_for_user(user: AbstractBaseUser) -> QuerySet[Project]:
     if user.is_superuser:
         return projects
     return projects.filter(memberships__user=user)
+
+
+def get_project_for_user(user: AbstractBaseUser, slug: str) -> Project | None:
+    """The project `slug` if `user` may see it (a member, or a superuser), else None."""
+    if not user.is_authenticated:
+        return None
+    return list_projects_for_user(user).filter(slug=slug).first()

@@ -46,3 +46,13 @@ def test_ingestion_through_the_real_asgi_application(project: Project, keys: dic
     assert json.loads(body_message["body"]) == {"accepted": 1, "duplicates": 0, "rejected": []}
     headers_sent = {name.lower(): value for name, value in start["headers"]}
     assert headers_sent[b"content-length"] == str(len(body_message["body"])).encode()
+
+
+def test_static_files_and_pages_are_served_through_the_async_chain(db: None) -> None:
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient()  # the ASGI handler, as under uvicorn: WhiteNoise is sync-only there
+    css = async_to_sync(client.get)("/static/css/flux.css")
+    assert css.status_code == 200 and b"--accent" in b"".join(css.streaming_content)
+    assert async_to_sync(client.get)("/login/").status_code == 200

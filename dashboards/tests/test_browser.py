@@ -1,0 +1,134 @@
+"""The dashboard in a real browser: log in, see every widget drawn, drag and resize, change the range.
+
+Debian's chromium through Playwright against Flux under uvicorn (conftest.live_flux); screenshots of each
+test's last page land in var/test-artifacts/.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import global_settings
+from django.contrib.auth.models import User
+
+from dashboards.models import Dashboard, Widget
+from dashboards.services import add_widget
+from events.tests.factories import insert_event
+from flux.tenants.models import Project
+from flux.tenants.services import add_member, create_project
+from metrics.tests.factories import insert_point, make_series
+
+pytestmark = pytest.mark.e2e
+
+DRAWN = """(selector) => [...document.querySelectorAll(selector + ' canvas')].some((canvas) => {
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;
+    return false;
+})"""
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hashing(settings: object) -> None:
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+
+
+@pytest.fixture
+def shop(transactional_db: None) -> tuple[Project, User]:
+    owner = User.objects.create_user("olivia", password="correct horse")
+    project = create_project("Shop", owner=owner)
+    now = datetime.now(UTC)
+    for index in range(6):
+        insert_event(project, now - timedelta(hours=index + 1), "user.signup", user_id=f"u{index % 4}",
+                     tags={"plan": "pro" if index % 2 else "free"}, value=float(index))  # fmt: skip
+    insert_event(project, now - timedelta(days=3), "user.signup", user_id="old", tags={"plan": "pro"})
+    latency = make_series(project, "api.latency", "distribution", route="/")
+    for minute in range(0, 120, 5):
+        insert_point(latency, now - timedelta(minutes=minute + 1), 20.0 + minute)
+    return project, owner
+
+
+def log_in(page: object, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def wait_loaded(page: object) -> None:
+    page.wait_for_function("document.body.dataset.loadedAt && !document.body.dataset.loading")
+
+
+def test_log_in_see_every_widget_type_drawn_and_change_the_range(page: object, live_flux: str, shop: tuple) -> None:
+    project, _ = shop
+    overview = Dashboard.objects.get(project=project, is_default=True)
+    add_widget(overview, {"title": "Plans", "type": "bar", "query": {"group_by": "tags.plan"},
+                          "position": {"x": 0, "y": 10, "w": 4, "h": 3}})  # fmt: skip
+    add_widget(overview, {"title": "Plan share", "type": "pie", "query": {"group_by": "tags.plan"},
+                          "display": {"donut": True}, "position": {"x": 4, "y": 10, "w": 4, "h": 3}})  # fmt: skip
+    add_widget(overview, {"title": "Latency", "type": "heatmap", "display": {"mode": "time_value"},
+                          "query": {"source": "metric", "name": "api.latency"},
+                          "position": {"x": 8, "y": 10, "w": 4, "h": 3}})  # fmt: skip
+
+    log_in(page, live_flux, "olivia", "correct horse")
+    page.wait_for_url(f"{live_flux}/p/{project.slug}/dashboards/overview/")
+    wait_loaded(page)
+    events_number = page.locator("[data-type=number] .value").first
+    assert events_number.inner_text() == "6"
+    for widget_type in ("number", "graph", "bar", "pie", "heatmap"):
+        assert page.evaluate(DRAWN, f"[data-type={widget_type}]"), f"{widget_type} chart not drawn"
+    rows = page.locator("[data-type=table] tbody tr")
+    assert rows.count() == 1 and "user.signup" in rows.first.inner_text()
+
+    page.select_option("#range", "-7d")
+    page.wait_for_function("document.querySelector('[data-type=number] .value').textContent === '7'")
+    assert "range=-7d" in page.url
+
+
+def test_dragging_and_resizing_are_saved_and_survive_a_reload(page: object, live_flux: str, shop: tuple) -> None:
+    project, _ = shop
+    overview = Dashboard.objects.get(project=project, is_default=True)
+    first, second = list(Widget.objects.filter(dashboard=overview).order_by("pk"))[:2]
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+
+    title = page.locator(f'[gs-id="{first.pk}"] .widget-title')
+    box = title.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 20 + 640, box["y"] + 250, steps=12)
+    page.mouse.up()
+    page.wait_for_function("document.body.dataset.layoutSaved")
+
+    page.wait_for_timeout(600)  # let the debounced save of the move finish first
+    saved = page.evaluate("document.body.dataset.layoutSaved")
+    page.locator(f'[gs-id="{second.pk}"] .widget-title').hover()
+    handle_box = page.locator(f'[gs-id="{second.pk}"] .ui-resizable-se').bounding_box()
+    x, y = handle_box["x"] + handle_box["width"] / 2, handle_box["y"] + handle_box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 240, y + 180, steps=15)
+    page.mouse.up()
+    page.wait_for_function(f"document.body.dataset.layoutSaved !== '{saved}'")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.position["x"] >= 4 and first.position["y"] >= 1  # moved right and down
+    assert second.position["w"] > 3 and second.position["h"] > 2  # wider and taller than the default 3 x 2
+    page.reload()
+    wait_loaded(page)
+    for widget in (first, second):
+        node = page.locator(f'[gs-id="{widget.pk}"]')
+        assert [int(node.get_attribute(f"gs-{axis}") or 0) for axis in "xywh"] == [
+            widget.position[axis] for axis in "xywh"
+        ]
+
+
+def test_a_user_of_another_project_cannot_open_this_dashboard(page: object, live_flux: str, shop: tuple) -> None:
+    project, _ = shop
+    stranger = User.objects.create_user("sam", password="another secret")
+    add_member(create_project("Elsewhere"), stranger)
+    log_in(page, live_flux, "sam", "another secret")
+    page.wait_for_url(f"{live_flux}/p/elsewhere/dashboards/overview/")
+    response = page.goto(f"{live_flux}/p/{project.slug}/dashboards/overview/")
+    assert response.status == 404
+    api = page.request.get(f"{live_flux}/api/v1/dashboards/overview", headers={"X-Flux-Project": project.slug})
+    assert api.status == 404

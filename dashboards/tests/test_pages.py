@@ -1,0 +1,69 @@
+"""Dashboard pages and the session-authenticated API calls they make (browser behaviour: test_browser.py)."""
+
+import json
+
+from django.contrib.auth.models import User
+from django.test import Client
+
+from flux.tenants.models import Project
+from flux.tenants.services import add_member
+
+
+def page_data(response: object) -> dict:
+    html = response.content.decode()
+    start = html.index('<script id="page-data" type="application/json">') + len(
+        '<script id="page-data" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_pages_need_a_login(client: Client, project: Project) -> None:
+    for path in (f"/p/{project.slug}/", f"/p/{project.slug}/dashboards/", f"/p/{project.slug}/dashboards/overview/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_a_member_lands_on_the_default_dashboard(client: Client, alice: User, project: Project) -> None:
+    client.force_login(alice)
+    assert client.get("/").url == f"/p/{project.slug}/"
+    assert client.get(f"/p/{project.slug}/").url == f"/p/{project.slug}/dashboards/overview/"
+    response = client.get(f"/p/{project.slug}/dashboards/overview/")
+    assert response.status_code == 200
+    data = page_data(response)
+    assert data["project"]["slug"] == project.slug and data["can_edit"] is True
+    assert [widget["type"] for widget in data["dashboard"]["widgets"]][:2] == ["number", "number"]
+    assert "Overview" in client.get(f"/p/{project.slug}/dashboards/").content.decode()
+
+
+def test_an_outsider_gets_404_for_pages_and_api(client: Client, charlie: User, project: Project) -> None:
+    client.force_login(charlie)
+    assert client.get(f"/p/{project.slug}/dashboards/overview/").status_code == 404
+    assert client.get(f"/p/{project.slug}/dashboards/").status_code == 404
+    api = client.get("/api/v1/dashboards", HTTP_X_FLUX_PROJECT=project.slug)
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+def test_the_session_reads_and_a_member_writes_with_csrf(alice: User, project: Project) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    headers = {"HTTP_X_FLUX_PROJECT": project.slug}
+    assert browser.get("/api/v1/dashboards/overview/data", **headers).status_code == 200
+    refused = browser.post("/api/v1/dashboards", {"name": "X"}, content_type="application/json", **headers)
+    assert refused.status_code == 403  # no CSRF token
+    browser.get(f"/p/{project.slug}/dashboards/")  # sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    created = browser.post(
+        "/api/v1/dashboards", {"name": "X"}, content_type="application/json", HTTP_X_CSRFTOKEN=token, **headers
+    )
+    assert created.status_code == 201
+    assert Client().get("/api/v1/dashboards", **headers).status_code == 401  # no session, no key
+
+
+def test_a_viewer_reads_but_cannot_change(client: Client, project: Project) -> None:
+    viewer = User.objects.create_user("vera", password="x")
+    add_member(project, viewer, "viewer")
+    client.force_login(viewer)
+    headers = {"HTTP_X_FLUX_PROJECT": project.slug}
+    assert page_data(client.get(f"/p/{project.slug}/dashboards/overview/"))["can_edit"] is False
+    assert client.get("/api/v1/dashboards/overview", **headers).status_code == 200
+    assert client.delete("/api/v1/dashboards/overview", **headers).status_code == 403

@@ -1,0 +1,45 @@
+"""Dashboard pages. Data comes from the REST API (called with the session, see flux.auth)."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dashboards import queries
+from dashboards.serializers import dashboard_json
+from flux.tenants.models import Project
+from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
+
+
+def project_or_404(request: HttpRequest, slug: str) -> Project:
+    project = get_project_for_user(request.user, slug)
+    if project is None:
+        raise Http404("No such project")  # the same answer whether it exists or not
+    return project
+
+
+def page_context(request: HttpRequest, project: Project, **extra: object) -> dict:
+    can_edit = user_can(project, request.user, "edit")
+    page = {"project": {"slug": project.slug, "name": project.name, "timezone": project.timezone}, "can_edit": can_edit}
+    return {
+        "project": project, "projects": list_projects_for_user(request.user).order_by("name"),
+        "can_edit": can_edit, "page": page, "section": "dashboards", **extra,
+    }  # fmt: skip
+
+
+@login_required
+def dashboard_list(request: HttpRequest, slug: str) -> HttpResponse:
+    project = project_or_404(request, slug)
+    dashboards = queries.list_dashboards(project).annotate(widget_count=Count("widgets"))
+    return render(request, "dashboards/list.html", page_context(request, project, dashboards=dashboards))
+
+
+@login_required
+def dashboard_page(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
+    project = project_or_404(request, slug)
+    dashboard = queries.get_dashboard(project, reference)
+    if dashboard is None:
+        raise Http404("No such dashboard")
+    context = page_context(request, project, dashboard=dashboard)
+    context["page"]["dashboard"] = dashboard_json(dashboard)
+    return render(request, "dashboards/view.html", context)

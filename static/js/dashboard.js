@@ -1,0 +1,148 @@
+// One dashboard: the grid (drag, resize, saved layout), the range/timezone/filter/refresh controls,
+// and each widget's data drawn by FluxWidgets.
+(function () {
+  "use strict";
+  const { api, page, showError } = window.Flux;
+  const dashboard = page.dashboard;
+  const errorBox = document.getElementById("dashboard-error");
+  const controls = {
+    range: document.getElementById("range"),
+    customBox: document.getElementById("custom-range"),
+    from: document.getElementById("custom-from"),
+    to: document.getElementById("custom-to"),
+    timezone: document.getElementById("timezone"),
+    filters: document.getElementById("filters"),
+    refresh: document.getElementById("refresh"),
+  };
+  const widgets = new Map(dashboard.widgets.map((widget) => [String(widget.id), widget]));
+  let refreshTimer = null;
+  let loading = 0;
+
+  // Controls start from the dashboard's settings, or what the address says (so a view can be shared).
+  const query = new URLSearchParams(window.location.search);
+  const settings = dashboard.settings || {};
+  controls.range.value = query.get("range") || `-${settings.range || "24h"}`;
+  if (query.get("from")) {
+    controls.range.value = "custom";
+    controls.from.value = query.get("from");
+    controls.to.value = query.get("to") || "";
+  }
+  controls.customBox.hidden = controls.range.value !== "custom";
+  controls.timezone.value = query.get("timezone") || settings.timezone || page.project.timezone;
+  controls.filters.value = query.get("filters") ??
+    Object.entries(settings.filters || {}).map(([key, value]) => `${key}=${value}`).join(", ");
+  controls.refresh.value = query.get("refresh") || settings.refresh || "off";
+
+  const grid = GridStack.init({
+    column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
+    disableDrag: !page.can_edit, disableResize: !page.can_edit,
+    columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }] },
+    draggable: { handle: ".widget-title" },
+  }, "#grid");
+
+  for (const widget of dashboard.widgets) {
+    const { x, y, w, h } = widget.position;
+    const item = grid.addWidget({ id: String(widget.id), x, y, w, h });
+    const content = item.querySelector(".grid-stack-item-content");
+    content.innerHTML = `<div class="widget" data-widget-id="${widget.id}" data-type="${widget.type}">
+      <div class="widget-title"></div><div class="widget-body" aria-live="polite"></div></div>`;
+    content.querySelector(".widget-title").textContent = widget.title || `${widget.type} widget`;
+  }
+
+  let saveTimer = null;
+  grid.on("change", () => {
+    if (!page.can_edit || grid.getColumn() !== 12) return; // a phone's one column is a view, not a layout
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveLayout, 300);
+  });
+  grid.on("resizestop", (event, element) => window.FluxWidgets.resize(Number(element.gridstackNode.id)));
+
+  async function saveLayout() {
+    const layout = grid.save(false).map((node) => ({ id: Number(node.id), x: node.x, y: node.y, w: node.w, h: node.h }));
+    try {
+      await api(`/api/v1/dashboards/${dashboard.id}/layout`, { method: "PUT", body: layout });
+      document.body.dataset.layoutSaved = String(Date.now());
+      showError(errorBox, null);
+    } catch (error) {
+      showError(errorBox, error);
+    }
+  }
+
+  function rangeParams() {
+    const value = controls.range.value;
+    const params = { timezone: controls.timezone.value.trim() };
+    if (value === "custom") {
+      params.from = controls.from.value;
+      params.to = controls.to.value || "now";
+    } else if (value.startsWith("period:")) {
+      params.period = value.slice(7);
+    } else {
+      params.from = value;
+    }
+    for (const pair of controls.filters.value.split(",")) {
+      const [key, ...rest] = pair.split("=");
+      if (key.trim() && rest.length) params[`tags[${key.trim()}]`] = rest.join("=").trim();
+    }
+    return params;
+  }
+
+  async function load() {
+    loading += 1;
+    document.body.dataset.loading = "true";
+    try {
+      const data = await api(`/api/v1/dashboards/${dashboard.id}/data`, { params: rangeParams() });
+      for (const [id, widgetData] of Object.entries(data.widgets)) {
+        const widget = widgets.get(id);
+        const body = document.querySelector(`[data-widget-id="${id}"] .widget-body`);
+        if (widget && body) window.FluxWidgets.render(widget, widgetData, body);
+      }
+      document.body.dataset.loadedAt = String(Date.now());
+      showError(errorBox, null);
+    } catch (error) {
+      showError(errorBox, error);
+    } finally {
+      loading -= 1;
+      if (!loading) delete document.body.dataset.loading;
+    }
+  }
+
+  function remember() {
+    const params = new URLSearchParams();
+    if (controls.range.value === "custom") {
+      params.set("from", controls.from.value);
+      if (controls.to.value) params.set("to", controls.to.value);
+    } else {
+      params.set("range", controls.range.value);
+    }
+    params.set("timezone", controls.timezone.value);
+    if (controls.filters.value) params.set("filters", controls.filters.value);
+    params.set("refresh", controls.refresh.value);
+    window.history.replaceState(null, "", `?${params}`);
+  }
+
+  function scheduleRefresh() {
+    clearInterval(refreshTimer);
+    const seconds = { "10s": 10, "1m": 60 }[controls.refresh.value];
+    if (seconds) refreshTimer = setInterval(load, seconds * 1000);
+  }
+
+  controls.range.addEventListener("change", () => {
+    controls.customBox.hidden = controls.range.value !== "custom";
+    if (controls.range.value !== "custom") { remember(); load(); }
+  });
+  document.getElementById("apply-custom").addEventListener("click", () => { remember(); load(); });
+  for (const input of [controls.timezone, controls.filters]) input.addEventListener("change", () => { remember(); load(); });
+  controls.refresh.addEventListener("change", () => { remember(); scheduleRefresh(); });
+  document.getElementById("tv").addEventListener("click", () => {
+    document.body.classList.toggle("tv");
+    if (document.body.classList.contains("tv") && document.documentElement.requestFullscreen) {
+      document.documentElement.requestFullscreen().catch(() => {});
+    }
+    setTimeout(() => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)), 100);
+  });
+  window.addEventListener("resize", () => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)));
+
+  scheduleRefresh();
+  load();
+  window.FluxDashboard = { load, grid };
+})();

@@ -1,0 +1,168 @@
+// Draws widget data (the shapes of GET /api/v1/dashboards/{id}/data) with Apache ECharts.
+(function () {
+  "use strict";
+  const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  const charts = new Map(); // widget id -> ECharts instance
+
+  function formatValue(value, display = {}) {
+    if (value === null || value === undefined) return "–";
+    const decimals = display.decimals ?? (Math.abs(value) >= 100 || Number.isInteger(value) ? 0 : 2);
+    let text;
+    switch (display.format) {
+      case "percent":
+        text = `${(value * 100).toFixed(decimals)}%`;
+        break;
+      case "bytes": {
+        const units = ["B", "KB", "MB", "GB", "TB"];
+        let size = value;
+        let unit = 0;
+        while (Math.abs(size) >= 1024 && unit < units.length - 1) { size /= 1024; unit += 1; }
+        text = `${size.toFixed(unit ? 1 : 0)} ${units[unit]}`;
+        break;
+      }
+      case "duration":
+        text = value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(decimals)} ms`;
+        break;
+      default:
+        text = Number(value).toLocaleString(undefined, { maximumFractionDigits: decimals });
+    }
+    return display.unit && display.format !== "percent" ? `${text} ${display.unit}` : text;
+  }
+
+  function chartFor(widget, element) {
+    let chart = charts.get(widget.id);
+    if (chart && chart.getDom() !== element) { chart.dispose(); chart = null; }
+    if (!chart) {
+      chart = echarts.init(element, dark ? "dark" : null, { renderer: "canvas" });
+      charts.set(widget.id, chart);
+    }
+    return chart;
+  }
+
+  function baseOption(widget) {
+    const option = { backgroundColor: "transparent", animation: false,
+                     grid: { left: 48, right: 16, top: 24, bottom: 28 }, tooltip: { trigger: "axis" } };
+    const colors = widget.display && widget.display.colors;
+    if (colors && colors.length) option.color = colors; // otherwise the theme's palette
+    return option;
+  }
+
+  function renderNumber(widget, data, body) {
+    const display = widget.display || {};
+    const change = data.change_percent;
+    let color = "";
+    for (const threshold of display.thresholds || []) if (data.value !== null && data.value >= threshold.value) color = threshold.color;
+    body.innerHTML = `<div class="number"><span class="value"></span><span class="change"></span></div><div class="sparkline"></div>`;
+    const value = body.querySelector(".value");
+    value.textContent = formatValue(data.value, display);
+    if (color) value.style.color = color;
+    const changeText = body.querySelector(".change");
+    if (change !== null && change !== undefined) {
+      changeText.textContent = `${change >= 0 ? "▲" : "▼"} ${Math.abs(change).toFixed(1)}% vs previous`;
+      changeText.className = `change ${change >= 0 ? "up" : "down"}`;
+    } else {
+      changeText.textContent = data.previous === 0 ? "new vs previous" : "";
+    }
+    const chart = chartFor(widget, body.querySelector(".sparkline"));
+    chart.setOption({ ...baseOption(widget), grid: { left: 0, right: 0, top: 4, bottom: 0 }, tooltip: { show: false },
+      xAxis: { type: "time", show: false }, yAxis: { type: "value", show: false },
+      series: [{ type: "line", data: data.sparkline, showSymbol: false, areaStyle: { opacity: 0.15 } }] }, true);
+  }
+
+  function renderGraph(widget, data, body) {
+    const display = widget.display || {};
+    const style = display.style || "line";
+    const series = data.series.map((item) => ({
+      name: item.key === null ? (widget.title || "value") : String(item.key),
+      type: style === "bars" ? "bar" : "line",
+      stack: display.stacked ? "total" : undefined,
+      areaStyle: style === "area" ? { opacity: 0.25 } : undefined,
+      showSymbol: false,
+      connectNulls: false, // a gap stays a gap
+      data: item.points,
+    }));
+    body.innerHTML = '<div class="chart"></div>';
+    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget),
+      legend: series.length > 1 ? { type: "scroll", top: 0 } : undefined,
+      xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
+      series }, true);
+  }
+
+  function groupName(key) { return key === null ? "(none)" : String(key); }
+
+  function renderBar(widget, data, body) {
+    body.innerHTML = '<div class="chart"></div>';
+    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
+      xAxis: { type: "category", data: data.groups.map((group) => groupName(group.key)) },
+      yAxis: { type: "value" },
+      series: [{ type: "bar", data: data.groups.map((group) => group.value), colorBy: "data" }] }, true);
+  }
+
+  function renderPie(widget, data, body) {
+    body.innerHTML = '<div class="chart"></div>';
+    const donut = widget.display && widget.display.donut;
+    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
+      legend: { type: "scroll", bottom: 0 },
+      series: [{ type: "pie", radius: donut ? ["40%", "70%"] : "70%",
+                 data: data.groups.map((group) => ({ name: groupName(group.key), value: group.value })) }] }, true);
+  }
+
+  function renderTable(widget, data, body) {
+    const table = document.createElement("table");
+    table.className = "widget-table";
+    const total = data.total || 0;
+    table.innerHTML = "<thead><tr><th>#</th><th>Key</th><th>Value</th><th>Share</th></tr></thead><tbody></tbody>";
+    data.groups.forEach((group, index) => {
+      const row = table.tBodies[0].insertRow();
+      const share = total && typeof group.value === "number" ? `${((group.value / total) * 100).toFixed(1)}%` : "";
+      for (const text of [index + 1, groupName(group.key), formatValue(group.value, widget.display), share]) {
+        row.insertCell().textContent = text;
+      }
+    });
+    body.replaceChildren(table);
+  }
+
+  function renderHeatmap(widget, data, body) {
+    body.innerHTML = '<div class="chart"></div>';
+    const values = data.cells.map((cell) => cell[2]);
+    const visualMap = { min: 0, max: Math.max(1, ...values), calculable: false, orient: "horizontal", left: "center", bottom: 0, itemHeight: 80 };
+    let option;
+    if (data.mode === "time_value") {
+      const times = [...new Set(data.cells.map((cell) => cell[0]))];
+      option = { xAxis: { type: "category", data: times.map((time) => time.slice(5, 16).replace("T", " ")) },
+                 yAxis: { type: "category", data: data.bins.map((bin) => formatValue(bin, widget.display)) },
+                 series: [{ type: "heatmap", data: data.cells.map((cell) => [times.indexOf(cell[0]), cell[1], cell[2]]) }] };
+    } else {
+      option = { xAxis: { type: "category", data: [...Array(24).keys()].map((hour) => `${hour}h`) },
+                 yAxis: { type: "category", data: DAYS, inverse: true },
+                 series: [{ type: "heatmap", data: data.cells.map((cell) => [cell[1], cell[0], cell[2]]) }] };
+    }
+    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget), tooltip: { position: "top" },
+      grid: { left: 48, right: 16, top: 8, bottom: 56 }, visualMap, ...option }, true);
+  }
+
+  const RENDERERS = { number: renderNumber, graph: renderGraph, bar: renderBar, pie: renderPie, table: renderTable, heatmap: renderHeatmap };
+
+  function render(widget, data, body) {
+    body.classList.toggle("empty", Boolean(data.empty));
+    if (data.empty) {
+      body.textContent = data.message;
+      return;
+    }
+    RENDERERS[widget.type](widget, data, body);
+  }
+
+  function resize(widgetId) {
+    const chart = charts.get(widgetId);
+    if (chart) chart.resize();
+  }
+
+  function forget(widgetId) {
+    const chart = charts.get(widgetId);
+    if (chart) chart.dispose();
+    charts.delete(widgetId);
+  }
+
+  window.FluxWidgets = { render, resize, forget, formatValue };
+})();
