@@ -44,6 +44,8 @@ def run_rollup(stream: str, now: datetime, rebuild_project_id: int | None, roll:
     watermark = now - SAFETY_LAG
     with transaction.atomic(), connection.cursor() as cursor:
         state, _ = RollupWatermark.objects.select_for_update().get_or_create(stream=stream)
+        # Rebuilds group millions of rows; hashing them in memory beats sorting them on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         since = datetime.min.replace(tzinfo=now.tzinfo)
         if state.watermark and rebuild_project_id is None:
             since = state.watermark - OVERLAP
