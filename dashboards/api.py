@@ -405,3 +405,30 @@ class WidgetDataView(DashboardAPIView):
         time_range, filters = data_window(widget.dashboard, request.query_params, self.project)
         data = widget_data(self.project, widget, time_range, filters)
         return Response({"widget": widget.pk, **range_json(time_range), "filters": filters, **data})
+
+
+class WidgetPreviewView(DashboardAPIView):
+    """POST /api/v1/dashboards/{id or slug}/preview — the data a widget config would show, unsaved (the editor)."""
+
+    def get_permissions(self) -> list:
+        return [HasReadKey()]  # it only reads data; the body is a config, not a change
+
+    @extend_schema(
+        operation_id="dashboards_preview",
+        summary="Preview a widget",
+        description=needs_key(
+            "read",
+            "Validate a widget config (as for creating a widget) and answer the data it would show, without "
+            "saving anything. " + WINDOW_TEXT,
+        ),
+        parameters=[DASHBOARD_REFERENCE, *WINDOW],
+        request=WidgetInput,
+        responses={200: OpenApiTypes.OBJECT, 400: WIDGET_INVALID, **errors(401, 403), 404: DASHBOARD_NOT_FOUND},
+        tags=["Dashboards"],
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        dashboard = self.dashboard(reference)
+        config = services.validated_widget(self.project, request.data)
+        time_range, filters = data_window(dashboard, request.query_params, self.project)
+        data = widget_data(self.project, Widget(dashboard=dashboard, **config), time_range, filters)
+        return Response({"widget": config, **range_json(time_range), "filters": filters, **data})

@@ -11,6 +11,7 @@ from dashboards.api import (
     WidgetDataView,
     WidgetDetailView,
     WidgetListView,
+    WidgetPreviewView,
 )
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("dashboards/<str:reference>/export", DashboardExportView.as_view(), name="dashboard-export"),
     path("dashboards/<str:reference>/layout", DashboardLayoutView.as_view(), name="dashboard-layout"),
     path("dashboards/<str:reference>/data", DashboardDataView.as_view(), name="dashboard-data"),
+    path("dashboards/<str:reference>/preview", WidgetPreviewView.as_view(), name="dashboard-preview"),
     path("dashboards/<str:reference>/widgets", WidgetListView.as_view(), name="dashboard-widgets"),
     path("dashboards/<str:reference>/widgets/<int:widget_id>", WidgetDetailView.as_view(), name="dashboard-widget"),
     path(

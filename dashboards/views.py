@@ -5,10 +5,12 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from dashboards import queries
+from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
 from flux.tenants.models import Project
 from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
+from flux.timerange import INTERVAL_LADDER
+from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 
 def project_or_404(request: HttpRequest, slug: str) -> Project:
@@ -27,6 +29,20 @@ def page_context(request: HttpRequest, project: Project, **extra: object) -> dic
     }  # fmt: skip
 
 
+def editor_choices() -> dict:
+    """What the widget editor offers, from the same lists the API validates against."""
+    return {
+        "types": list(validation.WIDGET_TYPES),
+        "aggregations": {"events": list(validation.EVENT_AGGREGATIONS),
+                         **{kind: list(names) for kind, names in AGGREGATIONS.items()}},
+        "defaults": {"events": "count", **DEFAULT_AGGREGATION},
+        "intervals": ["auto", *INTERVAL_LADDER],
+        "formats": list(validation.FORMATS),
+        "styles": list(validation.GRAPH_STYLES),
+        "modes": list(validation.HEATMAP_MODES),
+    }  # fmt: skip
+
+
 @login_required
 def dashboard_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
@@ -42,4 +58,5 @@ def dashboard_page(request: HttpRequest, slug: str, reference: str) -> HttpRespo
         raise Http404("No such dashboard")
     context = page_context(request, project, dashboard=dashboard)
     context["page"]["dashboard"] = dashboard_json(dashboard)
+    context["page"]["choices"] = editor_choices()
     return render(request, "dashboards/view.html", context)

@@ -152,3 +152,20 @@ def test_widget_data_over_the_dashboards_range_and_filters(
     outsider = api(issue_key(create_project("Outsider"), "read").raw_key)
     assert outsider.get(f"/api/v1/dashboards/{dashboard['id']}/widgets/{widget}/data").status_code == 404
     assert outsider.get(f"/api/v1/dashboards/{dashboard['id']}/data").status_code == 404
+
+
+def test_preview_validates_and_answers_without_saving(admin: object, api: type, keys: dict, project: Project) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from events.tests.factories import insert_event
+
+    insert_event(project, datetime.now(UTC) - timedelta(hours=1), "order.completed", tags={"plan": "pro"})
+    reader = api(keys["read"])
+    config = {"type": "pie", "query": {"name": "order.*", "group_by": "tags.plan"}, "display": {"donut": True}}
+    preview = reader.post("/api/v1/dashboards/overview/preview", config, format="json").json()
+    assert preview["groups"] == [{"key": "pro", "value": 1}] and preview["widget"]["position"]["w"] == 4
+    bad = reader.post(
+        "/api/v1/dashboards/overview/preview", {"type": "pie", "query": {"aggregation": "x"}}, format="json"
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["details"] == {"field": "query.aggregation"}
+    assert len(reader.get("/api/v1/dashboards/overview").json()["widgets"]) == 5  # nothing saved

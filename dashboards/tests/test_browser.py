@@ -90,7 +90,7 @@ def test_dragging_and_resizing_are_saved_and_survive_a_reload(page: object, live
     log_in(page, live_flux, "olivia", "correct horse")
     wait_loaded(page)
 
-    title = page.locator(f'[gs-id="{first.pk}"] .widget-title')
+    title = page.locator(f'[gs-id="{first.pk}"] .widget-handle')
     box = title.bounding_box()
     page.mouse.move(box["x"] + 20, box["y"] + box["height"] / 2)
     page.mouse.down()
@@ -132,3 +132,51 @@ def test_a_user_of_another_project_cannot_open_this_dashboard(page: object, live
     assert response.status == 404
     api = page.request.get(f"{live_flux}/api/v1/dashboards/overview", headers={"X-Flux-Project": project.slug})
     assert api.status == 404
+
+
+PREVIEWED = "(type) => document.querySelector('#preview').dataset.type === type && editor.dataset.previewed"
+SHOWN = "(title) => [...document.querySelectorAll('.widget-handle')].some((handle) => handle.textContent === title)"
+EDITED = [
+    # (type, source, name, aggregation, group by, what shows it is drawn)
+    ("number", "events", "user.signup", "count", "", "number"),
+    ("graph", "events", "user.*", "count", "tags.plan", "canvas"),
+    ("bar", "events", "", "count", "tags.plan", "canvas"),
+    ("pie", "events", "user.signup", "unique", "tags.plan", "canvas"),
+    ("table", "metric", "api.latency", "p95", "tags.route", "table"),
+    ("heatmap", "events", "user.signup", "count", "", "canvas"),
+]
+
+
+def test_add_a_widget_of_each_type_through_the_editor(page: object, live_flux: str, shop: tuple) -> None:
+    project, _ = shop
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    for widget_type, source, name, aggregation, group_by, drawn in EDITED:
+        page.click("#add-widget")
+        page.fill("#editor [name=title]", f"My {widget_type}")
+        page.select_option("#editor [name=type]", widget_type)
+        page.select_option("#editor [name=source]", source)
+        page.fill("#editor [name=name]", name)
+        page.select_option("#editor [name=aggregation]", aggregation)
+        page.fill("#editor [name=group_by]", group_by)
+        page.wait_for_function(PREVIEWED, arg=widget_type)
+        page.click("#editor-save")
+        widget = Widget.objects.filter(dashboard__project=project, title=f"My {widget_type}")
+        page.wait_for_function(SHOWN, arg=f"My {widget_type}")
+        stored = widget.get()
+        assert (stored.type, stored.query["source"], stored.query["aggregation"]) == (widget_type, source, aggregation)
+        selector = f'[data-widget-id="{stored.pk}"]'
+        if drawn == "canvas":
+            page.wait_for_function(f"({DRAWN})('{selector}')")
+        elif drawn == "table":
+            page.wait_for_selector(f"{selector} table tbody tr")
+        else:
+            page.wait_for_function(f"document.querySelector('{selector} .value')?.textContent === '6'")
+    assert Widget.objects.filter(dashboard__project=project, title__startswith="My ").count() == 6
+
+    bad = page.locator("[data-widget-id] .widget-handle", has_text="My number")
+    bad.locator("xpath=..").locator("button[data-action=edit]").click()
+    page.select_option("#editor [name=source]", "metric")
+    page.fill("#editor [name=name]", "")
+    page.wait_for_selector("#editor-error:not([hidden])")
+    assert "query.name" in page.inner_text("#editor-error") or "required" in page.inner_text("#editor-error")

@@ -37,17 +37,51 @@
     column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
     disableDrag: !page.can_edit, disableResize: !page.can_edit,
     columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }] },
-    draggable: { handle: ".widget-title" },
+    draggable: { handle: ".widget-handle" },
   }, "#grid");
 
-  for (const widget of dashboard.widgets) {
-    const { x, y, w, h } = widget.position;
-    const item = grid.addWidget({ id: String(widget.id), x, y, w, h });
+  function mountWidget(widget, place = true) {
+    widgets.set(String(widget.id), widget);
+    let item = document.querySelector(`.grid-stack-item[gs-id="${widget.id}"]`);
+    if (!item) {
+      const { x, y, w, h } = widget.position;
+      item = grid.addWidget(place ? { id: String(widget.id), x, y, w, h } : { id: String(widget.id), w, h, autoPosition: true });
+    }
     const content = item.querySelector(".grid-stack-item-content");
     content.innerHTML = `<div class="widget" data-widget-id="${widget.id}" data-type="${widget.type}">
-      <div class="widget-title"></div><div class="widget-body" aria-live="polite"></div></div>`;
-    content.querySelector(".widget-title").textContent = widget.title || `${widget.type} widget`;
+      <div class="widget-title"><span class="widget-handle"></span>${page.can_edit ? `<span class="widget-actions">
+        <button class="link" data-action="edit" type="button">Edit</button>
+        <button class="link danger" data-action="remove" type="button">Remove</button></span>` : ""}</div>
+      <div class="widget-body" aria-live="polite"></div></div>`;
+    content.querySelector(".widget-handle").textContent = widget.title || `${widget.type} widget`;
+    return content.querySelector(".widget-body");
   }
+
+  function unmountWidget(id) {
+    const item = document.querySelector(`.grid-stack-item[gs-id="${id}"]`);
+    window.FluxWidgets.forget(Number(id));
+    if (item) grid.removeWidget(item);
+    widgets.delete(String(id));
+  }
+
+  for (const widget of dashboard.widgets) mountWidget(widget);
+
+  document.getElementById("grid").addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const id = button.closest("[data-widget-id]").dataset.widgetId;
+    const widget = widgets.get(id);
+    if (button.dataset.action === "edit") {
+      window.FluxEditor.open(widget);
+    } else if (button.dataset.action === "remove" && window.confirm(`Remove "${widget.title || widget.type}"?`)) {
+      try {
+        await api(`/api/v1/dashboards/${dashboard.id}/widgets/${id}`, { method: "DELETE" });
+        unmountWidget(id);
+      } catch (error) {
+        showError(errorBox, error);
+      }
+    }
+  });
 
   let saveTimer = null;
   grid.on("change", () => {
@@ -144,5 +178,17 @@
 
   scheduleRefresh();
   load();
-  window.FluxDashboard = { load, grid };
+  // After the editor saved a widget: place it (new ones go where there is room) and draw its data.
+  async function showWidget(widget, isNew) {
+    const body = mountWidget(widget, !isNew);
+    if (isNew) await saveLayout(); // the grid chose its place
+    try {
+      const data = await api(`/api/v1/dashboards/${dashboard.id}/widgets/${widget.id}/data`, { params: rangeParams() });
+      window.FluxWidgets.render(widget, data, body);
+    } catch (error) {
+      showError(errorBox, error);
+    }
+  }
+
+  window.FluxDashboard = { load, grid, rangeParams, showWidget, dashboard };
 })();
