@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format manage shell bench bench-query clean-data
+.PHONY: help run test lint format manage shell bench bench-query bench-realtime clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: $(VENV)/.requirements-dev ## ingestion benchmark: API vs raw COPY (ARGS=.
 
 bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans at 10M rows (ARGS=... for bench/query.py)
 	$(SERVICES) exec -- $(PY) bench/query.py $(ARGS)
+
+bench-realtime: $(VENV)/.requirements-dev ## realtime benchmark: ingest -> open dashboards (ARGS=... for bench/realtime.py)
+	$(SERVICES) exec -- $(PY) bench/realtime.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

@@ -1,4 +1,3 @@
-from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -36,14 +35,11 @@ from dashboards.openapi import Dashboard as DashboardShape
 from dashboards.openapi import Widget as WidgetShape
 from dashboards.serializers import dashboard_json, widget_json
 from dashboards.validation import MAX_WIDGETS
-from dashboards.widget_data import widget_data
-from flux import query_params
+from dashboards.widget_data import data_window, widget_data
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasAdminKey, HasReadKey
 from flux.openapi import TIME_RANGE, error, errors, needs_key, tags_parameter
 from flux.serializers import range_json
-from flux.tenants.models import Project
-from flux.timerange import TimeRange
 
 
 class DashboardAPIView(ProjectAPIView):
@@ -341,18 +337,6 @@ class WidgetDetailView(DashboardAPIView):
     def delete(self, request: Request, reference: str, widget_id: int) -> Response:
         services.delete_widget(self.widget(reference, widget_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def data_window(dashboard: Dashboard, params: Mapping[str, str], project: Project) -> tuple[TimeRange, dict[str, str]]:
-    """The range asked for (default: the dashboard's), and the tag filters (default: the dashboard's)."""
-    settings = dashboard.settings or {}
-    wanted = dict(params.items())
-    if not any(wanted.get(key) for key in ("from", "to", "period")):
-        wanted["from"] = f"-{settings.get('range', '24h')}"
-    if not wanted.get("timezone") and settings.get("timezone"):
-        wanted["timezone"] = settings["timezone"]
-    filters = query_params.bracketed(params, "tags") or settings.get("filters", {})
-    return query_params.time_range(wanted, project), filters
 
 
 WINDOW = [

@@ -9,12 +9,14 @@ heatmap {"mode": "hour_of_week", "cells": [[weekday 0=Mon, hour, value]]} (proje
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from dashboards.models import Widget
+from dashboards.models import Dashboard, Widget
 from events import queries as events
 from events.filters import EventFilter
+from flux import query_params
 from flux.compare import compare
 from flux.partial_query import SKETCH
 from flux.serializers import iso, points_json
@@ -183,3 +185,15 @@ def bin_of(value: float, bins: list[float]) -> int:
         if value >= lower or math.isclose(value, lower):
             index = position
     return index
+
+
+def data_window(dashboard: Dashboard, params: Mapping[str, str], project: Project) -> tuple[TimeRange, dict[str, str]]:
+    """The range asked for (default: the dashboard's), and the tag filters (default: the dashboard's)."""
+    settings = dashboard.settings or {}
+    wanted = dict(params.items())
+    if not any(wanted.get(key) for key in ("from", "to", "period")):
+        wanted["from"] = f"-{settings.get('range', '24h')}"
+    if not wanted.get("timezone") and settings.get("timezone"):
+        wanted["timezone"] = settings["timezone"]
+    filters = query_params.bracketed(params, "tags") or settings.get("filters", {})
+    return query_params.time_range(wanted, project), filters

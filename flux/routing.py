@@ -1,5 +1,9 @@
 """Websocket routes. Each app adds its consumers here (the dashboards' live updates, the events tail)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from dashboards.consumers import DashboardConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/p/<slug:slug>/dashboards/<str:reference>/", DashboardConsumer.as_asgi()),
+]

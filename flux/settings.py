@@ -152,7 +152,12 @@ WHITENOISE_AUTOREFRESH = DEBUG
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("FLUX_CHANNEL_PREFIX", "flux")},
+        # redis-py 8 times reads out after 5 s by default, which is exactly how long channels-redis blocks
+        # waiting for a message: idle websockets would be torn down every 5 s. Reads may take longer here.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": env_str("FLUX_CHANNEL_PREFIX", "flux"),
+        },
     }
 }
 

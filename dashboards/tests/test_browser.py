@@ -180,3 +180,26 @@ def test_add_a_widget_of_each_type_through_the_editor(page: object, live_flux: s
     page.fill("#editor [name=name]", "")
     page.wait_for_selector("#editor-error:not([hidden])")
     assert "query.name" in page.inner_text("#editor-error") or "required" in page.inner_text("#editor-error")
+
+
+def test_an_event_sent_to_the_api_shows_on_the_open_dashboard_without_reload(
+    page: object, live_flux: str, shop: tuple
+) -> None:
+    from flux.tenants.services import issue_key
+
+    project, _ = shop
+    ingest_key = issue_key(project, "ingest").raw_key
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    page.wait_for_function("document.body.dataset.live === 'true'")
+    events_number = page.locator("[data-type=number] .value").first
+    assert events_number.inner_text() == "6"
+    page.wait_for_timeout(6500)  # idle longer than the channel layer's blocking read: the socket must stay up
+    response = page.request.post(
+        f"{live_flux}/api/v1/events", data={"name": "user.signup", "user_id": "new"},
+        headers={"Authorization": f"Bearer {ingest_key}"},
+    )  # fmt: skip
+    assert response.status == 202
+    page.wait_for_function("document.querySelector('[data-type=number] .value').textContent === '7'", timeout=10_000)
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload happened
+    assert page.evaluate("document.body.dataset.connections") == "1"  # and no reconnect

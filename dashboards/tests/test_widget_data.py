@@ -90,3 +90,15 @@ def test_metric_widgets_and_a_value_heatmap_of_a_distribution(project: Project) 
 def test_a_metric_that_has_not_arrived_yet_is_an_empty_widget(project: Project) -> None:
     pending = widget(project, {"type": "graph", "query": {"source": "metric", "name": "not.yet"}})
     assert widget_data(project, pending, WEEK, {})["empty"] is True
+
+
+def test_which_widgets_new_data_touches(project: Project) -> None:
+    from dashboards.consumers import affected_widgets
+
+    all_events = widget(project, {"type": "number", "query": {}})
+    signups = widget(project, {"type": "number", "query": {"name": "user.sign*"}})
+    latency = widget(project, {"type": "graph", "query": {"source": "metric", "name": "api.latency"}})
+    widgets = [all_events, signups, latency]
+    assert affected_widgets(widgets, ["user.signup"], []) == {all_events.pk, signups.pk}
+    assert affected_widgets(widgets, ["order.completed"], ["api.latency"]) == {all_events.pk, latency.pk}
+    assert affected_widgets(widgets, [], ["queue.depth"]) == set()

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.ingest import EventRow, clean_event, copy_events
+from flux import realtime
 from flux.ingestion.dedupe import keep_first_claims
 from flux.ingestion.fields import TimeWindow
 from flux.ingestion.models import SeenItemId
@@ -62,6 +63,8 @@ def ingest(project: Project, events: list, metrics: list) -> IngestResult:
         if points:
             copy_points(cursor, project.pk, points, resolve_series(cursor, project.pk, points))
         copy_events(cursor, project.pk, event_rows)
+        names = ({row.name for row in event_rows}, {point.name for point in points})
+        transaction.on_commit(lambda: realtime.data_arrived(project.pk, *names))
     result.accepted = len(event_rows) + len(points)
     result.duplicates = event_duplicates + point_duplicates
     result.rejected.sort(key=lambda rejection: (rejection["kind"], rejection["index"]))

@@ -140,6 +140,38 @@
     }
   }
 
+  // Live updates: the server pushes the data of widgets that new data touched (dashboards/consumers.py).
+  let socket = null;
+  let retryDelay = 1000;
+  function connectLive() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${window.location.host}/ws/p/${page.project.slug}/dashboards/${dashboard.id}/`);
+    socket.addEventListener("open", () => {
+      retryDelay = 1000;
+      document.body.dataset.live = "true";
+      document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
+      sendView();
+    });
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "widget") {
+        const widget = widgets.get(String(message.id));
+        const body = document.querySelector(`[data-widget-id="${message.id}"] .widget-body`);
+        if (widget && body) window.FluxWidgets.render(widget, message.data, body);
+        document.body.dataset.pushedAt = String(Date.now());
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      delete document.body.dataset.live;
+      if (event.code === 4404) return; // not ours (any more): no point retrying
+      setTimeout(connectLive, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000); // back off while the server is away
+    });
+  }
+  function sendView() {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "view", params: rangeParams() }));
+  }
+
   function remember() {
     const params = new URLSearchParams();
     if (controls.range.value === "custom") {
@@ -152,6 +184,7 @@
     if (controls.filters.value) params.set("filters", controls.filters.value);
     params.set("refresh", controls.refresh.value);
     window.history.replaceState(null, "", `?${params}`);
+    sendView();
   }
 
   function scheduleRefresh() {
@@ -178,6 +211,7 @@
 
   scheduleRefresh();
   load();
+  connectLive();
   // After the editor saved a widget: place it (new ones go where there is room) and draw its data.
   async function showWidget(widget, isNew) {
     const body = mountWidget(widget, !isNew);
