@@ -62,7 +62,7 @@
       changeText.textContent = `${change >= 0 ? "▲" : "▼"} ${Math.abs(change).toFixed(1)}% vs previous`;
       changeText.className = `change ${change >= 0 ? "up" : "down"}`;
     } else {
-      changeText.textContent = data.previous === 0 ? "new vs previous" : "";
+      changeText.textContent = data.previous === 0 && data.value ? "new vs previous" : "";
     }
     const chart = chartFor(widget, body.querySelector(".sparkline"));
     chart.setOption({ ...baseOption(widget), grid: { left: 0, right: 0, top: 4, bottom: 0 }, tooltip: { show: false },
@@ -144,10 +144,20 @@
 
   const RENDERERS = { number: renderNumber, graph: renderGraph, bar: renderBar, pie: renderPie, table: renderTable, heatmap: renderHeatmap };
 
+  function nothingToShow(widget, data) {
+    if (data.empty) return data.message;
+    const none = (widget.type === "graph" && data.series.length === 0)
+      || (["bar", "pie", "table"].includes(widget.type) && data.groups.length === 0)
+      || (widget.type === "heatmap" && data.cells.length === 0);
+    return none ? "No data in this range" : null;
+  }
+
   function render(widget, data, body) {
-    body.classList.toggle("empty", Boolean(data.empty));
-    if (data.empty) {
-      body.textContent = data.message;
+    const message = nothingToShow(widget, data);
+    body.classList.toggle("empty", Boolean(message));
+    if (message) {
+      forget(widget.id);
+      body.textContent = message;
       return;
     }
     RENDERERS[widget.type](widget, data, body);
