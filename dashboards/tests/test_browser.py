@@ -203,3 +203,29 @@ def test_an_event_sent_to_the_api_shows_on_the_open_dashboard_without_reload(
     page.wait_for_function("document.querySelector('[data-type=number] .value').textContent === '7'", timeout=10_000)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload happened
     assert page.evaluate("document.body.dataset.connections") == "1"  # and no reconnect
+
+
+def test_a_phone_stacks_widgets_in_one_column_and_dark_mode_is_dark(
+    chromium: object, live_flux: str, shop: tuple
+) -> None:
+    from conftest import ARTIFACTS
+
+    project, _ = shop
+    overview = Dashboard.objects.get(project=project, is_default=True)
+    positions = {widget.pk: widget.position for widget in Widget.objects.filter(dashboard=overview)}
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    phone = context.new_page()
+    try:
+        log_in(phone, live_flux, "olivia", "correct horse")
+        wait_loaded(phone)
+        boxes = [phone.locator(f'[gs-id="{pk}"]').bounding_box() for pk in positions]
+        assert all(box["width"] > 330 for box in boxes)  # each widget takes the whole width
+        lefts = {round(box["x"]) for box in boxes}
+        assert len(lefts) == 1  # one column, stacked
+        background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 21, 28)"  # the dark palette
+        phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-dark.png"), full_page=True)
+    finally:
+        context.close()
+    # Viewing on a phone does not rewrite the saved 12-column layout.
+    assert {widget.pk: widget.position for widget in Widget.objects.filter(dashboard=overview)} == positions
