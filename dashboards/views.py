@@ -44,6 +44,16 @@ def editor_choices() -> dict:
 
 
 @login_required
+def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """How to send data here, with copy-paste snippets and a test event."""
+    project = project_or_404(request, slug)
+    context = page_context(request, project, section="setup")
+    context["base_url"] = request.build_absolute_uri("/").rstrip("/")
+    context["can_manage"] = user_can(project, request.user, "manage")
+    return render(request, "setup.html", context)
+
+
+@login_required
 def dashboard_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     dashboards = queries.list_dashboards(project).annotate(widget_count=Count("widgets"))

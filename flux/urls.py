@@ -42,5 +42,6 @@ urlpatterns = [
     path("projects/switch", views.switch_project, name="switch-project"),
     path("p/<slug:slug>/", views.project_home, name="project-home"),
     path("p/<slug:slug>/dashboards/", dashboard_views.dashboard_list, name="dashboard-list"),
+    path("p/<slug:slug>/setup/", dashboard_views.setup_page, name="setup"),
     path("p/<slug:slug>/dashboards/<str:reference>/", dashboard_views.dashboard_page, name="dashboard-page"),
 ]

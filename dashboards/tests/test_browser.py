@@ -229,3 +229,17 @@ def test_a_phone_stacks_widgets_in_one_column_and_dark_mode_is_dark(
         context.close()
     # Viewing on a phone does not rewrite the saved 12-column layout.
     assert {widget.pk: widget.position for widget in Widget.objects.filter(dashboard=overview)} == positions
+
+
+def test_the_setup_page_sends_a_test_event_and_shows_it_arriving(page: object, live_flux: str, shop: tuple) -> None:
+    project, _ = shop
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    page.goto(f"{live_flux}/p/{project.slug}/setup/")
+    assert f"{live_flux}/api/v1/events" in page.inner_text("#endpoint")
+    page.click("#send-test")
+    page.wait_for_function("document.getElementById('test-status').textContent.startsWith('Arrived at')")
+    assert '"name": "flux.test_event"' in page.inner_text("#test-event")
+    from events.models import Event
+
+    assert Event.objects.filter(project_id=project.pk, name="flux.test_event").count() == 1

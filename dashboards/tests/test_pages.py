@@ -67,3 +67,13 @@ def test_a_viewer_reads_but_cannot_change(client: Client, project: Project) -> N
     assert page_data(client.get(f"/p/{project.slug}/dashboards/overview/"))["can_edit"] is False
     assert client.get("/api/v1/dashboards/overview", **headers).status_code == 200
     assert client.delete("/api/v1/dashboards/overview", **headers).status_code == 403
+
+
+def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client, alice: User, project: Project) -> None:
+    client.force_login(alice)
+    html = client.get(f"/p/{project.slug}/setup/").content.decode()
+    assert "http://testserver/api/v1/events" in html
+    assert 'config.flux_url = "http://testserver"' in html and "requests.post(" in html
+    assert 'id="send-test"' in html and "/admin/tenants/apikey/add/" in html  # alice owns the project
+    client.force_login(User.objects.create_user("outsider"))
+    assert client.get(f"/p/{project.slug}/setup/").status_code == 404
