@@ -358,9 +358,7 @@ class CompareView(ProjectAPIView):
         return (lambda time_range: measure(self.project, time_range, event_filter, what, field_name)), {"measure": what}
 
     def metric_measure(self, params: Mapping[str, str]) -> tuple[Callable[[TimeRange], float | None], dict]:
-        metric = metric_queries.get_metric(self.project.pk, params["metric"])
-        if metric is None:
-            raise NotFound(f"No metric named {params['metric']!r} in this project.")
+        metric = metric_queries.require_metric(self.project.pk, params["metric"])
         aggregation = metric_queries.checked_aggregation(metric, params.get("aggregation"))
         tags = query_params.bracketed(params, "tags")
 

@@ -14,10 +14,10 @@ from flux.db import fetch_all, read_snapshot
 from flux.partial_query import Key as PartialKey
 from flux.partial_query import Source, read_partials
 from flux.partials import Partial
-from flux.rollup_cover import cover, levels_for_buckets, ranges_condition
+from flux.rollup_cover import cover, levels_for_interval, ranges_condition
 from flux.rollup_job import current_watermark
 from flux.tenants.models import Project
-from flux.timerange import TimeRange, approximate_seconds, bucket_sql, bucket_starts
+from flux.timerange import TimeRange, bucket_sql
 
 Key = tuple[str | None, datetime | None]  # (name when grouped by name, bucket when bucketed)
 
@@ -43,10 +43,7 @@ def rolled_counts(
     """
     with read_snapshot():
         watermark = current_watermark(STREAM)
-        if interval:
-            levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
-        else:
-            levels = ("minute", "hour", "day")
+        levels = levels_for_interval(time_range, interval)
         tag_key = group.removeprefix("tags.") if group and group.startswith("tags.") else None
         if tag_key is not None:
             levels = tuple(level for level in levels if level != "minute")  # tags are rolled up by the hour

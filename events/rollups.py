@@ -5,9 +5,9 @@ Minutes come from raw rows received up to the new watermark, hours from minutes,
 `value` and the distinct users (flux.sketches); tag rollups keep counts per tag value, by hour and day.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flux.rollup_job import RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
+from flux.rollup_job import LEVEL_STEPS, RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
 from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "events"
@@ -133,12 +133,6 @@ STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND name = %s AND bucket = %s AND level = %s
 """
-# (level, the level it is built from, its size)
-LEVELS = (
-    ("minute", "minute", timedelta(minutes=1)),
-    ("hour", "minute", timedelta(hours=1)),
-    ("day", "hour", timedelta(days=1)),
-)
 
 
 def roll_up_events(now: datetime, rebuild_project_id: int | None = None) -> RollupRun:
@@ -153,7 +147,7 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
     # Tags are rolled up by the hour, straight from raw rows: minute rows per tag value would be nearly as
     # many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
     cursor.execute(ROLL_TAG_HOURS, {"watermark": watermark})
-    for level, finer, size in LEVELS:
+    for level, finer, size in LEVEL_STEPS:
         params = {"level": level, "finer": finer, "size": size}
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)

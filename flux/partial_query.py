@@ -13,10 +13,10 @@ from typing import Any
 
 from flux.db import fetch_all, read_snapshot
 from flux.partials import Partial
-from flux.rollup_cover import Piece, cover, levels_for_buckets, ranges_condition
+from flux.rollup_cover import Piece, cover, levels_for_interval, ranges_condition
 from flux.rollup_job import current_watermark
 from flux.sketches import HASH_SQL, key_sql
-from flux.timerange import TimeRange, approximate_seconds, bucket_sql, bucket_starts
+from flux.timerange import TimeRange, bucket_sql
 
 Key = tuple[str | None, datetime | None]  # (group, bucket start)
 
@@ -51,10 +51,7 @@ def read_partials(source: Source, time_range: TimeRange, interval: str | None, n
     """Partials keyed by (group or None, bucket start or None); `needs` picks which parts to read."""
     with read_snapshot():
         watermark = current_watermark(source.stream)
-        if interval:
-            levels = levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
-        else:
-            levels = ("minute", "hour", "day")
+        levels = levels_for_interval(time_range, interval)
         pieces = cover(time_range.start, time_range.end, levels if watermark else ())
         query = PartialQuery(source, time_range, interval, pieces, watermark)
         partials: dict[Key, Partial] = defaultdict(Partial)

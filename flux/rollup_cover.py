@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flux.timerange import TimeRange, approximate_seconds, bucket_starts
+
 LEVELS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -53,6 +55,13 @@ def _cover(start: datetime, end: datetime, levels: list[str]) -> list[Piece]:
         Piece(coarsest, inner_start, inner_end),
         *_cover(inner_end, end, finer),
     ]
+
+
+def levels_for_interval(time_range: TimeRange, interval: str | None) -> tuple[str, ...]:
+    """The levels that may answer a range: all of them for one total, else those fitting the buckets."""
+    if interval is None:
+        return tuple(LEVELS)
+    return levels_for_buckets(bucket_starts(time_range, interval)[1:], approximate_seconds(interval))
 
 
 def levels_for_buckets(bucket_edges: list[datetime], interval_seconds: float) -> tuple[str, ...]:

@@ -16,6 +16,12 @@ from flux.sketches import Cardinality
 
 # Rows stamped within this much of now may belong to transactions still committing.
 SAFETY_LAG = timedelta(seconds=5)
+# (level, the level it is built from, its size): minutes come from raw rows, each coarser level from the finer.
+LEVEL_STEPS = (
+    ("minute", "minute", timedelta(minutes=1)),
+    ("hour", "minute", timedelta(hours=1)),
+    ("day", "hour", timedelta(days=1)),
+)
 # Re-read this much before the last watermark, so a row whose transaction committed late is not missed.
 # Ingestion transactions last milliseconds; a bulk load that runs longer must rebuild its project.
 OVERLAP = timedelta(minutes=2)

@@ -3,7 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from flux import query_params
-from flux.api import NotFound, ProjectAPIView
+from flux.api import ProjectAPIView
 from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.openapi import (
@@ -103,9 +103,7 @@ class MetricSummaryView(ProjectAPIView):
         tags=["Metrics"],
     )
     def get(self, request: Request, name: str) -> Response:
-        metric = queries.get_metric(self.project.pk, name)
-        if metric is None:
-            raise NotFound(f"No metric named {name!r} in this project.")
+        metric = queries.require_metric(self.project.pk, name)
         time_range = query_params.time_range(request.query_params, self.project)
         summary = queries.metric_summary(self.project.pk, metric, time_range)
         return Response(
@@ -145,9 +143,7 @@ class MetricQueryView(ProjectAPIView):
         tags=["Metrics"],
     )
     def get(self, request: Request, name: str) -> Response:
-        metric = queries.get_metric(self.project.pk, name)
-        if metric is None:
-            raise NotFound(f"No metric named {name!r} in this project.")
+        metric = queries.require_metric(self.project.pk, name)
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
         interval = query_params.interval(params, time_range, required=True)

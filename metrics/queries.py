@@ -6,6 +6,7 @@ points only and are the reference the rollup path is tested and benchmarked agai
 from dataclasses import dataclass
 from datetime import datetime
 
+from flux.api import NotFound
 from flux.db import fetch_all
 from flux.ingestion.fields import COMPACT_JSON
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
@@ -61,6 +62,13 @@ def checked_aggregation(metric: Metric, aggregation: str | None) -> str:
 
 def get_metric(project_id: int, name: str) -> Metric | None:
     return Metric.objects.filter(project_id=project_id, name=name).first()
+
+
+def require_metric(project_id: int, name: str) -> Metric:
+    metric = get_metric(project_id, name)
+    if metric is None:
+        raise NotFound(f"No metric named {name!r} in this project.")
+    return metric
 
 
 def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:

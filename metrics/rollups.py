@@ -2,9 +2,9 @@
 points touched; minutes from raw points, hours from minutes, days from hours (frame: flux.rollup_job).
 Every bucket keeps count/sum/min/max/last; distributions add a quantile sketch, sets their members."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flux.rollup_job import RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
+from flux.rollup_job import LEVEL_STEPS, RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
 from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "metrics"
@@ -105,12 +105,6 @@ STORE_MEMBERS = """
     UPDATE metrics_metricrollup SET member_hashes = %s, member_registers = %s
     WHERE series_id = %s AND bucket = %s AND level = %s
 """
-# (level, the level it is built from, its size)
-LEVELS = (
-    ("minute", "minute", timedelta(minutes=1)),
-    ("hour", "minute", timedelta(hours=1)),
-    ("day", "hour", timedelta(days=1)),
-)
 
 
 def roll_up_metrics(now: datetime, rebuild_project_id: int | None = None) -> RollupRun:
@@ -122,7 +116,7 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
     temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
     cursor.execute(ROLL_MINUTES, {"watermark": watermark})
     minutes = cursor.rowcount
-    for level, finer, size in LEVELS:
+    for level, finer, size in LEVEL_STEPS:
         params = {"level": level, "finer": finer, "size": size}
         if level != "minute":
             cursor.execute(ROLL_UP_LEVEL, params)
