@@ -15,6 +15,7 @@ from events.openapi import (
     PROPERTIES_FILTER,
     Comparison,
     Event,
+    EventCatalogue,
     EventCount,
     EventInput,
     EventPage,
@@ -50,6 +51,7 @@ from metrics import queries as metric_queries
 from metrics.openapi import AGGREGATION
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000
+NAMES_LIMIT_DEFAULT, NAMES_LIMIT_MAX = 200, 1000
 
 
 def event_filter_from(params: Mapping[str, str]) -> EventFilter:
@@ -137,6 +139,31 @@ class EventBatchView(IngestView):
 
     def split(self, payload: object) -> tuple[list, list]:
         return (payload if isinstance(payload, list) else list_under(payload, "events")), []
+
+
+class EventNamesView(ProjectAPIView):
+    """GET /api/v1/events/names — the catalogue of event names."""
+
+    permission_classes = [HasReadKey]
+
+    @extend_schema(
+        operation_id="events_names",
+        summary="Event names",
+        description=needs_key(
+            "read", "Event names seen in the range, busiest first, with their count, last seen time and tag keys."
+        ),
+        parameters=[*TIME_RANGE, limit_parameter(NAMES_LIMIT_DEFAULT, NAMES_LIMIT_MAX, "How many names,")],
+        responses={200: EventCatalogue, **errors(400, 401, 403)},
+        tags=["Events"],
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        time_range = query_params.time_range(params, self.project)
+        limit = query_params.bounded_int(params, "limit", NAMES_LIMIT_DEFAULT, NAMES_LIMIT_MAX)
+        names = queries.event_catalogue(self.project, time_range, limit)
+        for entry in names:
+            entry["last_seen"] = iso(entry["last_seen"]) if entry["last_seen"] else None
+        return Response({**range_json(time_range), "names": names})
 
 
 class EventDetailView(ProjectAPIView):

@@ -301,3 +301,16 @@ COMPARE_TO = OpenApiParameter(
     description="The earlier range: the one just before (same length), or the same range a day, week or "
     "year (52 weeks) back.",
 )
+
+
+class EventName(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Events of this name in the range.")
+    last_seen = serializers.DateTimeField(allow_null=True, help_text="The newest event of this name (any time).")
+    tag_keys = serializers.ListField(child=serializers.CharField(), help_text="Tag keys its events carried.")
+
+
+class EventCatalogue(RangeFields):
+    """Event names seen in the range, busiest first."""
+
+    names = EventName(many=True)

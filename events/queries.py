@@ -3,14 +3,16 @@
 import base64
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
 from events.rollup_queries import event_partials, rolled_counts, rollups_can_answer
-from flux.db import fetch_all
+from events.rollups import STREAM
+from flux.db import fetch_all, read_snapshot
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import Partial
+from flux.rollup_job import OVERLAP, current_watermark
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
@@ -298,3 +300,41 @@ def unique_groups(
             GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""",
         [*key_params, *field_params, *params, limit],
     )
+
+
+def event_catalogue(project: Project, time_range: TimeRange, limit: int) -> list[dict]:
+    """Event names seen in the range, busiest first: count, last seen (ever, to the minute), and tag keys."""
+    counts = rolled_counts(project, time_range, EventFilter(), None, "name")
+    seen = [(name, count) for (name, _), count in counts.items() if count]
+    ranked = sorted(seen, key=lambda item: (-item[1], item[0]))
+    names = [name for name, _ in ranked[:limit]]
+    with read_snapshot():
+        watermark = current_watermark(STREAM)
+        # Rolled-up events are known to the minute; those received since the last rollup are read raw.
+        last_seen = dict(
+            fetch_all(
+                """
+                SELECT n.name, greatest(
+                    (SELECT max(r.bucket) FROM events_eventrollup r
+                     WHERE r.project_id = %s AND r.level = 'minute' AND r.name = n.name),
+                    (SELECT max(e.time) FROM events_event e
+                     WHERE e.project_id = %s AND e.name = n.name AND e.received_at >= %s))
+                FROM unnest(%s::text[]) AS n(name)
+                """,
+                [project.pk, project.pk, watermark - OVERLAP if watermark else datetime.min, names],
+            )
+        )
+    tag_keys: dict[str, list[str]] = {name: [] for name in names}
+    for name, tag_key in fetch_all(
+        """
+        SELECT DISTINCT name, tag_key FROM events_eventtagrollup
+        WHERE project_id = %s AND level = 'hour' AND bucket >= %s AND bucket < %s AND name = ANY(%s)
+        ORDER BY 1, 2
+        """,
+        [project.pk, time_range.start - timedelta(hours=1), time_range.end, names],
+    ):
+        tag_keys[name].append(tag_key)
+    return [
+        {"name": name, "count": count, "last_seen": last_seen.get(name), "tag_keys": tag_keys[name]}
+        for name, count in ranked[:limit]
+    ]

@@ -4,6 +4,7 @@ from events.api import (
     EventBatchView,
     EventCountView,
     EventDetailView,
+    EventNamesView,
     EventStatsView,
     EventUniqueView,
     EventView,
@@ -16,6 +17,7 @@ urlpatterns = [
     path("events/count", EventCountView.as_view(), name="events-count"),
     path("events/stats", EventStatsView.as_view(), name="events-stats"),
     path("events/unique", EventUniqueView.as_view(), name="events-unique"),
+    path("events/names", EventNamesView.as_view(), name="events-names"),
     path("events/funnel", FunnelView.as_view(), name="events-funnel"),
     path("events/<int:event_id>", EventDetailView.as_view(), name="event-detail"),
 ]

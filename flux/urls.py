@@ -9,6 +9,7 @@ from events.api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
+from flux.overview_api import OverviewView
 from flux.tenants.api import ProvisionView
 
 admin.site.site_header = "Flux administration"
@@ -30,6 +31,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
+    path("api/v1/overview", OverviewView.as_view(), name="api-overview"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),

@@ -14,7 +14,7 @@ from flux.partials import PERCENTILES, Partial
 from flux.query_params import InvalidParameter
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
 from metrics.models import Metric, MetricType
-from metrics.rollup_queries import SERIES_GROUP, metric_partials
+from metrics.rollup_queries import SERIES_GROUP, metric_partials, project_partials
 
 # aggregation -> (SQL over the bucket's points, value for an empty bucket)
 AGGREGATIONS: dict[str, dict[str, tuple[str, float | None]]] = {
@@ -233,3 +233,16 @@ def metric_value(
     if not partial.volume:
         return AGGREGATIONS[metric.type][aggregation][1]
     return partial.value(aggregation, time_range.duration.total_seconds())
+
+
+def points_per_metric(project_id: int, time_range: TimeRange) -> dict[int, int]:
+    """How many points each metric (by id) received in the range; metrics without points are absent."""
+    partials = project_partials(project_id, time_range, None, per_metric=True)
+    return {int(key): partial.count for (key, _), partial in partials.items() if key is not None and partial.count}
+
+
+def points_series(project_id: int, time_range: TimeRange, interval: str) -> list[tuple[datetime, int]]:
+    """Points received per bucket across every metric of the project, every bucket present."""
+    partials = project_partials(project_id, time_range, interval, per_metric=False)
+    counts = {start: partial.count for (_, start), partial in partials.items()}
+    return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]

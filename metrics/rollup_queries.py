@@ -1,7 +1,7 @@
 """Metric points as partial aggregates, from rollups and raw edges (the SQL: flux.partial_query)."""
 
 from flux.ingestion.fields import COMPACT_JSON
-from flux.partial_query import Key, Source, read_partials
+from flux.partial_query import TOTALS, Key, Source, read_partials
 from flux.partials import Partial
 from flux.timerange import TimeRange
 from metrics.models import Metric
@@ -41,3 +41,26 @@ def metric_partials(
         group_params=group_params,
     )
     return read_partials(source, time_range, interval, needs)
+
+
+def project_partials(
+    project_id: int, time_range: TimeRange, interval: str | None, per_metric: bool
+) -> dict[Key, Partial]:
+    """Point counts (and totals) of every metric of the project, per metric id or all together."""
+    source = Source(
+        stream=STREAM,
+        rollup_from="metrics_metricrollup r JOIN metrics_metricseries s ON s.id = r.series_id",
+        rollup_where="r.project_id = %s",
+        rollup_params=[project_id],
+        rollup_totals="r.count, r.sum, r.min, r.max, r.last, r.last_time",
+        rollup_sketch="r.sketch_keys, r.sketch_counts",
+        rollup_members="r.member_hashes, r.member_registers",
+        raw_from="metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id",
+        raw_where="p.project_id = %s",
+        raw_params=[project_id],
+        raw_value="p.value",
+        raw_member="p.member",
+        raw_last="p.value, p.time",
+        group_sql="s.metric_id::text" if per_metric else "NULL::text",
+    )
+    return read_partials(source, time_range, interval, {TOTALS})

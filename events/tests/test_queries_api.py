@@ -290,3 +290,32 @@ def test_funnel_rejects_bad_bodies(api: type, keys: dict, project: Project, body
     response = api(keys["read"]).post("/api/v1/events/funnel", body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["details"] == {"parameter": parameter}
+
+
+def test_names_are_the_catalogue_busiest_first(api: type, keys: dict, shop: Project) -> None:
+    body = get(api, keys["read"], "/api/v1/events/names").json()
+    assert [(entry["name"], entry["count"]) for entry in body["names"]] == [
+        ("user.signup", 3),
+        ("order.completed", 2),
+        ("user.login", 1),
+    ]
+    orders = body["names"][1]
+    assert orders["last_seen"] == "2026-11-20T12:30:00Z"
+    assert get(api, keys["read"], "/api/v1/events/names", limit=1).json()["names"][0]["name"] == "user.signup"
+
+
+def test_names_list_tag_keys_once_rolled_up(api: type, keys: dict, shop: Project) -> None:
+    from events.models import RollupWatermark
+    from events.rollups import roll_up_events
+
+    RollupWatermark.objects.all().delete()
+    roll_up_events(datetime.now(UTC) + timedelta(minutes=1))  # received_at is the transaction start
+    names = {entry["name"]: entry for entry in get(api, keys["read"], "/api/v1/events/names").json()["names"]}
+    assert names["order.completed"]["tag_keys"] == ["currency", "plan"]
+    assert names["user.login"]["tag_keys"] == ["plan"]
+    assert names["order.completed"]["last_seen"] == "2026-11-20T12:30:00Z"
+
+
+def test_names_of_another_project_are_not_listed(api: type, shop: Project, other_project: Project) -> None:
+    other_key = issue_key(other_project, "read").raw_key
+    assert get(api, other_key, "/api/v1/events/names").json()["names"] == []

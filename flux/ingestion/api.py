@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from events.openapi import EventInput
 from flux.api import FluxError, ProjectAPIView
 from flux.auth import HasIngestKey, HasReadKey
+from flux.ingestion import outcomes
 from flux.ingestion.body import PayloadTooLarge, read_json_body
 from flux.ingestion.ratelimit import ApiKeyRateThrottle
 from flux.ingestion.services import ingest
@@ -53,21 +54,30 @@ class IngestView(ProjectAPIView):
         raise NotImplementedError
 
     def post(self, request: Request) -> Response:
-        events, metrics = self.split(read_json_body(request))
-        count = len(events) + len(metrics)
-        if count > settings.FLUX_MAX_BATCH_ITEMS:
-            raise PayloadTooLarge(
-                f"A batch may hold at most {settings.FLUX_MAX_BATCH_ITEMS:,} items; this one has {count:,}.",
-                details={"limit_items": settings.FLUX_MAX_BATCH_ITEMS},
-            )
-        if count == 0:
-            raise InvalidBatch("The batch has no items.")
+        try:
+            events, metrics = self.split(read_json_body(request))
+            check_batch_size(len(events) + len(metrics))
+        except FluxError as error:
+            outcomes.record(self.project.pk, 0, 0, [], request_error=error.message)
+            raise
         result = ingest(self.project, events, metrics)
+        outcomes.record(self.project.pk, result.accepted, result.duplicates, result.rejected, request_error=None)
         if result.accepted == 0 and result.duplicates == 0:
             first = result.rejected[0]
+            count = len(events) + len(metrics)
             message = "; ".join(first["errors"]) if self.single_item else f"All {count} items were rejected."
             raise FluxError(message, code="invalid_items", details=result.as_dict())
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
+
+
+def check_batch_size(count: int) -> None:
+    if count > settings.FLUX_MAX_BATCH_ITEMS:
+        raise PayloadTooLarge(
+            f"A batch may hold at most {settings.FLUX_MAX_BATCH_ITEMS:,} items; this one has {count:,}.",
+            details={"limit_items": settings.FLUX_MAX_BATCH_ITEMS},
+        )
+    if count == 0:
+        raise InvalidBatch("The batch has no items.")
 
 
 @extend_schema_view(

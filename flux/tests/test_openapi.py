@@ -29,6 +29,8 @@ ENDPOINTS = {
     "/api/v1/events/stats": {"get"},
     "/api/v1/events/unique": {"get"},
     "/api/v1/events/funnel": {"post"},
+    "/api/v1/events/names": {"get"},
+    "/api/v1/overview": {"get"},
     "/api/v1/compare": {"get"},
     "/api/v1/metrics": {"get", "post"},
     "/api/v1/metrics/batch": {"post"},
@@ -257,6 +259,8 @@ def shop(project: Project) -> Project:
 READS = [
     ("/api/v1/project", "/api/v1/project", {}),
     ("/api/v1/events", "/api/v1/events", {"limit": "2"}),
+    ("/api/v1/events/names", "/api/v1/events/names", {}),
+    ("/api/v1/overview", "/api/v1/overview", {"interval": "6h"}),
     ("/api/v1/events/count", "/api/v1/events/count", {"name": "page.*"}),
     ("/api/v1/events/count", "/api/v1/events/count", {"interval": "1h"}),
     ("/api/v1/events/count", "/api/v1/events/count", {"group_by": "tags.plan", "limit": "1"}),

@@ -1,0 +1,99 @@
+"""Ingestion health: how many items each project had accepted and rejected per minute, the last
+rejections with their reasons, and when data last arrived. Kept in Redis (counters are cheap there and
+need no row locks on the hot path); losing them loses only this view, never data, so every call
+fails open.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+
+from flux.ingestion.ratelimit import redis_client
+
+logger = logging.getLogger(__name__)
+
+COUNTER_TTL_SECONDS = 2 * 86400
+REJECTIONS_KEPT = 20
+REJECTIONS_TTL_SECONDS = 7 * 86400
+COUNTERS = ("accepted", "duplicates", "rejected_items", "rejected_requests")
+
+
+def minute_key(project_id: int, minute: int) -> str:
+    return f"flux:ingest:{project_id}:m:{minute}"
+
+
+def rejections_key(project_id: int) -> str:
+    return f"flux:ingest:{project_id}:rejections"
+
+
+def last_received_key(project_id: int) -> str:
+    return f"flux:ingest:{project_id}:last"
+
+
+def record(project_id: int, accepted: int, duplicates: int, rejected: list[dict], request_error: str | None) -> None:
+    """Count one ingestion request's outcome; `rejected` are the per-item rejections of its answer."""
+    now = time.time()
+    counts = {
+        "accepted": accepted, "duplicates": duplicates, "rejected_items": len(rejected),
+        "rejected_requests": 1 if request_error else 0,
+    }  # fmt: skip
+    samples = [{"at": now, "kind": item["kind"], "index": item["index"], "errors": item["errors"]} for item in rejected]
+    if request_error:
+        samples.append({"at": now, "kind": "request", "index": None, "errors": [request_error]})
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        key = minute_key(project_id, int(now // 60))
+        for counter, amount in counts.items():
+            if amount:
+                pipe.hincrby(key, counter, amount)
+        pipe.expire(key, COUNTER_TTL_SECONDS)
+        if samples:
+            pipe.lpush(rejections_key(project_id), *[json.dumps(sample) for sample in samples[-REJECTIONS_KEPT:]])
+            pipe.ltrim(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
+            pipe.expire(rejections_key(project_id), REJECTIONS_TTL_SECONDS)
+        if accepted:
+            pipe.set(last_received_key(project_id), now)
+        pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not record ingestion outcome for project %s", project_id, exc_info=True)
+
+
+@dataclass
+class Health:
+    last_hour: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    last_received_at: datetime | None = None
+    recent_rejections: list[dict] = field(default_factory=list)
+    available: bool = True
+
+
+def health(project_id: int, now: float | None = None) -> Health:
+    """Totals of the last 60 minutes (this one included), the last rejections newest first, last arrival."""
+    now = time.time() if now is None else now
+    minute = int(now // 60)
+    result = Health()
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for offset in range(60):
+            pipe.hgetall(minute_key(project_id, minute - offset))
+        pipe.lrange(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
+        pipe.get(last_received_key(project_id))
+        *minutes, rejections, last = pipe.execute()
+    except redis.RedisError:
+        logger.warning("could not read ingestion health of project %s", project_id, exc_info=True)
+        result.available = False
+        return result
+    for counters in minutes:
+        for name, amount in counters.items():
+            result.last_hour[name.decode()] += int(amount)
+    result.recent_rejections = [rejection_json(json.loads(raw)) for raw in rejections]
+    if last is not None:
+        result.last_received_at = datetime.fromtimestamp(float(last), tz=UTC)
+    return result
+
+
+def rejection_json(sample: dict) -> dict:
+    return {**sample, "at": datetime.fromtimestamp(sample["at"], tz=UTC).isoformat().replace("+00:00", "Z")}
