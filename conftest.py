@@ -120,7 +120,7 @@ def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log"],
+             "--no-access-log", "--timeout-graceful-shutdown", "2"],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent,
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"

@@ -194,7 +194,7 @@ def save_layout(dashboard: Dashboard, positions: object) -> list[Widget]:
 
 
 def create_default_dashboard(project: Project) -> Dashboard:
-    """Every new project starts with an overview of its events, so the first data shows at once."""
+    """Every new project starts with a dashboard of its events, so the first data shows at once."""
     widgets = [
         {"title": "Events", "type": "number", "query": {"source": "events", "name": "*"},
          "position": {"x": 0, "y": 0, "w": 3, "h": 2}},
@@ -207,4 +207,4 @@ def create_default_dashboard(project: Project) -> Dashboard:
         {"title": "When events happen", "type": "heatmap", "query": {"source": "events"},
          "display": {"mode": "hour_of_week"}, "position": {"x": 0, "y": 6, "w": 12, "h": 4}},
     ]  # fmt: skip
-    return create_dashboard(project, "Overview", widgets=widgets, is_default=True)
+    return create_dashboard(project, "Key metrics", widgets=widgets, is_default=True)

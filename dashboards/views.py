@@ -7,26 +7,10 @@ from django.shortcuts import render
 
 from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
-from flux.tenants.models import Project
-from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
+from flux.pages import page_context, project_or_404
+from flux.tenants.queries import user_can
 from flux.timerange import INTERVAL_LADDER
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
-
-
-def project_or_404(request: HttpRequest, slug: str) -> Project:
-    project = get_project_for_user(request.user, slug)
-    if project is None:
-        raise Http404("No such project")  # the same answer whether it exists or not
-    return project
-
-
-def page_context(request: HttpRequest, project: Project, **extra: object) -> dict:
-    can_edit = user_can(project, request.user, "edit")
-    page = {"project": {"slug": project.slug, "name": project.name, "timezone": project.timezone}, "can_edit": can_edit}
-    return {
-        "project": project, "projects": list_projects_for_user(request.user).order_by("name"),
-        "can_edit": can_edit, "page": page, "section": "dashboards", **extra,
-    }  # fmt: skip
 
 
 def editor_choices() -> dict:
@@ -47,7 +31,7 @@ def editor_choices() -> dict:
 def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     """How to send data here, with copy-paste snippets and a test event."""
     project = project_or_404(request, slug)
-    context = page_context(request, project, section="setup")
+    context = page_context(request, project, "setup")
     context["base_url"] = request.build_absolute_uri("/").rstrip("/")
     context["can_manage"] = user_can(project, request.user, "manage")
     return render(request, "setup.html", context)
@@ -57,7 +41,7 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
 def dashboard_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     dashboards = queries.list_dashboards(project).annotate(widget_count=Count("widgets"))
-    return render(request, "dashboards/list.html", page_context(request, project, dashboards=dashboards))
+    return render(request, "dashboards/list.html", page_context(request, project, "dashboards", dashboards=dashboards))
 
 
 @login_required
@@ -66,7 +50,7 @@ def dashboard_page(request: HttpRequest, slug: str, reference: str) -> HttpRespo
     dashboard = queries.get_dashboard(project, reference)
     if dashboard is None:
         raise Http404("No such dashboard")
-    context = page_context(request, project, dashboard=dashboard)
+    context = page_context(request, project, "dashboards", dashboard=dashboard)
     context["page"]["dashboard"] = dashboard_json(dashboard)
     context["page"]["choices"] = editor_choices()
     return render(request, "dashboards/view.html", context)

@@ -1,9 +1,11 @@
-"""Websocket routes. Each app adds its consumers here (the dashboards' live updates, the events tail)."""
+"""Websocket routes. Each app adds its consumers here (the dashboards' live updates, the project feed)."""
 
 from django.urls import URLPattern, path
 
 from dashboards.consumers import DashboardConsumer
+from flux.consumers import ProjectFeedConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/p/<slug:slug>/dashboards/<str:reference>/", DashboardConsumer.as_asgi()),
+    path("ws/p/<slug:slug>/live/", ProjectFeedConsumer.as_asgi()),
 ]

@@ -5,12 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from dashboards import views as dashboard_views
+from events import views as event_views
 from events.api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
 from flux.overview_api import OverviewView
 from flux.tenants.api import ProvisionView
+from metrics import views as metric_views
 
 admin.site.site_header = "Flux administration"
 admin.site.site_title = "Flux"
@@ -45,5 +47,8 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_home, name="project-home"),
     path("p/<slug:slug>/dashboards/", dashboard_views.dashboard_list, name="dashboard-list"),
     path("p/<slug:slug>/setup/", dashboard_views.setup_page, name="setup"),
+    path("p/<slug:slug>/events/", event_views.explorer, name="events-explorer"),
+    path("p/<slug:slug>/metrics/", metric_views.explorer, name="metrics-explorer"),
+    path("p/<slug:slug>/metrics/<path:name>/", metric_views.metric_page, name="metric-page"),
     path("p/<slug:slug>/dashboards/<str:reference>/", dashboard_views.dashboard_page, name="dashboard-page"),
 ]

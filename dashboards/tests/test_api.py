@@ -21,10 +21,11 @@ def create(admin: object, **body: object) -> dict:
     return response.json()
 
 
-def test_every_new_project_starts_with_a_default_overview(api: type, keys: dict, project: Project) -> None:
+def test_every_new_project_starts_with_a_default_dashboard(api: type, keys: dict, project: Project) -> None:
     dashboards = api(keys["read"]).get("/api/v1/dashboards").json()["dashboards"]
-    assert [(item["name"], item["slug"], item["is_default"]) for item in dashboards] == [("Overview", "overview", True)]
-    overview = api(keys["read"]).get("/api/v1/dashboards/overview").json()
+    listed = [(item["name"], item["slug"], item["is_default"]) for item in dashboards]
+    assert listed == [("Key metrics", "key-metrics", True)]
+    overview = api(keys["read"]).get("/api/v1/dashboards/key-metrics").json()
     assert [widget["type"] for widget in overview["widgets"]] == ["number", "number", "graph", "table", "heatmap"]
 
 
@@ -48,7 +49,7 @@ def test_the_default_moves_and_survives_deleting_it(admin: object, project: Proj
     assert admin.patch(f"/api/v1/dashboards/{growth['id']}", {"is_default": True}, format="json").json()["is_default"]
     assert list(Dashboard.objects.filter(project=project, is_default=True).values_list("slug", flat=True)) == ["growth"]
     admin.delete("/api/v1/dashboards/growth")
-    assert Dashboard.objects.get(project=project, is_default=True).slug == "overview"
+    assert Dashboard.objects.get(project=project, is_default=True).slug == "key-metrics"
 
 
 def test_widgets_can_be_added_changed_moved_and_removed(admin: object) -> None:
@@ -124,7 +125,7 @@ def test_another_projects_key_can_neither_read_nor_change_a_dashboard(api: type,
         assert outsider.get(path).status_code == 404
         assert outsider.patch(path, {"name": "Mine"}, format="json").status_code == 404
         assert outsider.delete(path).status_code == 404
-    assert [item["slug"] for item in outsider.get("/api/v1/dashboards").json()["dashboards"]] == ["overview"]
+    assert [item["slug"] for item in outsider.get("/api/v1/dashboards").json()["dashboards"]] == ["key-metrics"]
     assert admin.get("/api/v1/dashboards/growth").json()["name"] == "Growth"
 
 
@@ -162,10 +163,10 @@ def test_preview_validates_and_answers_without_saving(admin: object, api: type, 
     insert_event(project, datetime.now(UTC) - timedelta(hours=1), "order.completed", tags={"plan": "pro"})
     reader = api(keys["read"])
     config = {"type": "pie", "query": {"name": "order.*", "group_by": "tags.plan"}, "display": {"donut": True}}
-    preview = reader.post("/api/v1/dashboards/overview/preview", config, format="json").json()
+    preview = reader.post("/api/v1/dashboards/key-metrics/preview", config, format="json").json()
     assert preview["groups"] == [{"key": "pro", "value": 1}] and preview["widget"]["position"]["w"] == 4
     bad = reader.post(
-        "/api/v1/dashboards/overview/preview", {"type": "pie", "query": {"aggregation": "x"}}, format="json"
+        "/api/v1/dashboards/key-metrics/preview", {"type": "pie", "query": {"aggregation": "x"}}, format="json"
     )
     assert bad.status_code == 400 and bad.json()["error"]["details"] == {"field": "query.aggregation"}
-    assert len(reader.get("/api/v1/dashboards/overview").json()["widgets"]) == 5  # nothing saved
+    assert len(reader.get("/api/v1/dashboards/key-metrics").json()["widgets"]) == 5  # nothing saved

@@ -15,16 +15,10 @@ from dashboards.services import add_widget
 from events.tests.factories import insert_event
 from flux.tenants.models import Project
 from flux.tenants.services import add_member, create_project
+from flux.tests.browser import DRAWN, log_in, wait_loaded
 from metrics.tests.factories import insert_point, make_series
 
 pytestmark = pytest.mark.e2e
-
-DRAWN = """(selector) => [...document.querySelectorAll(selector + ' canvas')].some((canvas) => {
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) return true;
-    return false;
-})"""
-
 
 @pytest.fixture(autouse=True)
 def _real_password_hashing(settings: object) -> None:
@@ -46,17 +40,6 @@ def shop(transactional_db: None) -> tuple[Project, User]:
     return project, owner
 
 
-def log_in(page: object, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-
-
-def wait_loaded(page: object) -> None:
-    page.wait_for_function("document.body.dataset.loadedAt && !document.body.dataset.loading")
-
-
 def test_log_in_see_every_widget_type_drawn_and_change_the_range(page: object, live_flux: str, shop: tuple) -> None:
     project, _ = shop
     overview = Dashboard.objects.get(project=project, is_default=True)
@@ -69,7 +52,7 @@ def test_log_in_see_every_widget_type_drawn_and_change_the_range(page: object, l
                           "position": {"x": 8, "y": 10, "w": 4, "h": 3}})  # fmt: skip
 
     log_in(page, live_flux, "olivia", "correct horse")
-    page.wait_for_url(f"{live_flux}/p/{project.slug}/dashboards/overview/")
+    page.wait_for_url(f"{live_flux}/p/{project.slug}/dashboards/key-metrics/")
     wait_loaded(page)
     events_number = page.locator("[data-type=number] .value").first
     assert events_number.inner_text() == "6"
@@ -127,10 +110,10 @@ def test_a_user_of_another_project_cannot_open_this_dashboard(page: object, live
     stranger = User.objects.create_user("sam", password="another secret")
     add_member(create_project("Elsewhere"), stranger)
     log_in(page, live_flux, "sam", "another secret")
-    page.wait_for_url(f"{live_flux}/p/elsewhere/dashboards/overview/")
-    response = page.goto(f"{live_flux}/p/{project.slug}/dashboards/overview/")
+    page.wait_for_url(f"{live_flux}/p/elsewhere/dashboards/key-metrics/")
+    response = page.goto(f"{live_flux}/p/{project.slug}/dashboards/key-metrics/")
     assert response.status == 404
-    api = page.request.get(f"{live_flux}/api/v1/dashboards/overview", headers={"X-Flux-Project": project.slug})
+    api = page.request.get(f"{live_flux}/api/v1/dashboards/key-metrics", headers={"X-Flux-Project": project.slug})
     assert api.status == 404
 
 

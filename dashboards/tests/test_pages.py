@@ -18,26 +18,24 @@ def page_data(response: object) -> dict:
 
 
 def test_pages_need_a_login(client: Client, project: Project) -> None:
-    for path in (f"/p/{project.slug}/", f"/p/{project.slug}/dashboards/", f"/p/{project.slug}/dashboards/overview/"):
+    for path in (f"/p/{project.slug}/", f"/p/{project.slug}/dashboards/", f"/p/{project.slug}/dashboards/key-metrics/"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
 
 
-def test_a_member_lands_on_the_default_dashboard(client: Client, alice: User, project: Project) -> None:
+def test_a_member_sees_the_default_dashboard(client: Client, alice: User, project: Project) -> None:
     client.force_login(alice)
-    assert client.get("/").url == f"/p/{project.slug}/"
-    assert client.get(f"/p/{project.slug}/").url == f"/p/{project.slug}/dashboards/overview/"
-    response = client.get(f"/p/{project.slug}/dashboards/overview/")
+    response = client.get(f"/p/{project.slug}/dashboards/key-metrics/")
     assert response.status_code == 200
     data = page_data(response)
     assert data["project"]["slug"] == project.slug and data["can_edit"] is True
     assert [widget["type"] for widget in data["dashboard"]["widgets"]][:2] == ["number", "number"]
-    assert "Overview" in client.get(f"/p/{project.slug}/dashboards/").content.decode()
+    assert "Key metrics" in client.get(f"/p/{project.slug}/dashboards/").content.decode()
 
 
 def test_an_outsider_gets_404_for_pages_and_api(client: Client, charlie: User, project: Project) -> None:
     client.force_login(charlie)
-    assert client.get(f"/p/{project.slug}/dashboards/overview/").status_code == 404
+    assert client.get(f"/p/{project.slug}/dashboards/key-metrics/").status_code == 404
     assert client.get(f"/p/{project.slug}/dashboards/").status_code == 404
     api = client.get("/api/v1/dashboards", HTTP_X_FLUX_PROJECT=project.slug)
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
@@ -47,7 +45,7 @@ def test_the_session_reads_and_a_member_writes_with_csrf(alice: User, project: P
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)
     headers = {"HTTP_X_FLUX_PROJECT": project.slug}
-    assert browser.get("/api/v1/dashboards/overview/data", **headers).status_code == 200
+    assert browser.get("/api/v1/dashboards/key-metrics/data", **headers).status_code == 200
     refused = browser.post("/api/v1/dashboards", {"name": "X"}, content_type="application/json", **headers)
     assert refused.status_code == 403  # no CSRF token
     browser.get(f"/p/{project.slug}/dashboards/")  # sets the CSRF cookie
@@ -64,9 +62,9 @@ def test_a_viewer_reads_but_cannot_change(client: Client, project: Project) -> N
     add_member(project, viewer, "viewer")
     client.force_login(viewer)
     headers = {"HTTP_X_FLUX_PROJECT": project.slug}
-    assert page_data(client.get(f"/p/{project.slug}/dashboards/overview/"))["can_edit"] is False
-    assert client.get("/api/v1/dashboards/overview", **headers).status_code == 200
-    assert client.delete("/api/v1/dashboards/overview", **headers).status_code == 403
+    assert page_data(client.get(f"/p/{project.slug}/dashboards/key-metrics/"))["can_edit"] is False
+    assert client.get("/api/v1/dashboards/key-metrics", **headers).status_code == 200
+    assert client.delete("/api/v1/dashboards/key-metrics", **headers).status_code == 403
 
 
 def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client, alice: User, project: Project) -> None:

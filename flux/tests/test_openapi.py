@@ -447,7 +447,7 @@ def test_dashboard_requests_and_answers_match_the_schema(document: dict, api: ty
     created = check(DASHBOARDS, "post", DASHBOARDS, DASHBOARD_BODY, 201)
     assert [widget["type"] for widget in created["widgets"]] == ["graph", "number", "heatmap"]
     base = f"{DASHBOARDS}/{created['id']}"
-    assert [item["slug"] for item in check(DASHBOARDS, "get", DASHBOARDS)["dashboards"]] == ["overview", "growth"]
+    assert [item["slug"] for item in check(DASHBOARDS, "get", DASHBOARDS)["dashboards"]] == ["key-metrics", "growth"]
     check(DASHBOARD, "get", f"{DASHBOARDS}/growth")
     changes = {"name": "Growth 2026", "description": None, "settings": {"range": "30d"}, "is_default": True}
     assert check(DASHBOARD, "patch", base, changes)["settings"]["timezone"] is None
@@ -474,9 +474,10 @@ INVALID_CONFIGS = [
     # operation path, method, URL, body, field named
     (DASHBOARDS, "post", DASHBOARDS, {"name": "X", "widgets": [{**GRAPH_WIDGET, "query": {"aggregation": "median"}}]},
      "widgets[0].query.aggregation"),
-    (DASHBOARD, "patch", f"{DASHBOARDS}/overview", {"owner": "bob"}, "owner"),
-    (WIDGETS, "post", f"{DASHBOARDS}/overview/widgets", {**METRIC_WIDGET, "position": {"x": 10, "w": 4}}, "position.x"),
-    (f"{DASHBOARD}/layout", "put", f"{DASHBOARDS}/overview/layout", [{"id": 0, "x": 0}], "widgets[0].id"),
+    (DASHBOARD, "patch", f"{DASHBOARDS}/key-metrics", {"owner": "bob"}, "owner"),
+    (WIDGETS, "post", f"{DASHBOARDS}/key-metrics/widgets", {**METRIC_WIDGET, "position": {"x": 10, "w": 4}},
+     "position.x"),
+    (f"{DASHBOARD}/layout", "put", f"{DASHBOARDS}/key-metrics/layout", [{"id": 0, "x": 0}], "widgets[0].id"),
 ]  # fmt: skip
 
 

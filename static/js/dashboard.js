@@ -36,7 +36,7 @@
   const grid = GridStack.init({
     column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
     disableDrag: !page.can_edit, disableResize: !page.can_edit,
-    columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }] },
+    columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }], layout: "list" }, // a phone reads top-left first
     draggable: { handle: ".widget-handle" },
   }, "#grid");
 
@@ -141,35 +141,21 @@
   }
 
   // Live updates: the server pushes the data of widgets that new data touched (dashboards/consumers.py).
-  let socket = null;
-  let retryDelay = 1000;
+  let live = null;
   function connectLive() {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}/ws/p/${page.project.slug}/dashboards/${dashboard.id}/`);
-    socket.addEventListener("open", () => {
-      retryDelay = 1000;
-      document.body.dataset.live = "true";
-      document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
-      sendView();
-    });
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "widget") {
+    live = window.Flux.connectSocket(`/ws/p/${page.project.slug}/dashboards/${dashboard.id}/`, {
+      onOpen: sendView,
+      onMessage(message) {
+        if (message.type !== "widget") return;
         const widget = widgets.get(String(message.id));
         const body = document.querySelector(`[data-widget-id="${message.id}"] .widget-body`);
         if (widget && body) window.FluxWidgets.render(widget, message.data, body);
         document.body.dataset.pushedAt = String(Date.now());
-      }
-    });
-    socket.addEventListener("close", (event) => {
-      delete document.body.dataset.live;
-      if (event.code === 4404) return; // not ours (any more): no point retrying
-      setTimeout(connectLive, retryDelay);
-      retryDelay = Math.min(retryDelay * 2, 30000); // back off while the server is away
+      },
     });
   }
   function sendView() {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "view", params: rangeParams() }));
+    if (live) live.send({ type: "view", params: rangeParams() });
   }
 
   function remember() {

@@ -1,0 +1,154 @@
+"""The overview, the events and metrics explorers and dashboard export/import, in a real browser
+(Debian's chromium through Playwright against Flux under uvicorn; see conftest.live_flux)."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import global_settings
+from django.contrib.auth.models import User
+
+from events.tests.factories import insert_event
+from flux.ingestion.ratelimit import redis_client
+from flux.tenants.models import Project
+from flux.tenants.services import create_project, issue_key
+from flux.tests.browser import DRAWN, log_in, wait_loaded
+from metrics.tests.factories import insert_point, make_series
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _real_password_hashing(settings: object) -> None:
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+
+
+@pytest.fixture
+def shop(transactional_db: None) -> Project:
+    owner = User.objects.create_user("olivia", password="correct horse")
+    project = create_project("Shop", owner=owner)
+    stale = list(redis_client().scan_iter(f"flux:ingest:{project.pk}:*"))  # ids restart with a new test database
+    if stale:
+        redis_client().delete(*stale)
+    now = datetime.now(UTC)
+    for index in range(6):
+        tags = {"plan": "pro" if index % 2 else "free"}
+        insert_event(project, now - timedelta(hours=index + 1), "user.signup", user_id=f"u{index}", tags=tags,
+                     properties={"referrer": f"site-{index}"})  # fmt: skip
+    insert_event(project, now - timedelta(minutes=30), "order.completed", user_id="u1", value=42.0)
+    latency = make_series(project, "api.latency", "distribution", route="/")
+    checkout = make_series(project, "api.latency", "distribution", route="/checkout")
+    for minute in range(0, 120, 5):
+        insert_point(latency, now - timedelta(minutes=minute + 1), 20.0 + minute)
+        insert_point(checkout, now - timedelta(minutes=minute + 1), 200.0 + minute)
+    make_series(project, "queue.depth", "gauge", queue="mail")
+    return project
+
+
+def post_event(page: object, base_url: str, key: str, body: object) -> int:
+    path = "/api/v1/events/batch" if isinstance(body, list) else "/api/v1/events"
+    return page.request.post(f"{base_url}{path}", data=body, headers={"Authorization": f"Bearer {key}"}).status
+
+
+def test_the_overview_shows_what_came_in_and_updates_live(page: object, live_flux: str, shop: Project) -> None:
+    ingest_key = issue_key(shop, "ingest").raw_key
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    wait_loaded(page)
+    assert page.inner_text('#card-events [data-field="total"]') == "7"
+    assert page.inner_text('#card-points [data-field="total"]') == "48"
+    assert page.locator("#top-events tbody tr").first.inner_text().startswith("user.signup\t6")
+    assert page.locator("#active-metrics tbody tr").first.inner_text().startswith("api.latency\tdistribution\t48")
+    assert page.evaluate(DRAWN, "#trend")
+    page.wait_for_function("document.body.dataset.live === 'true'")
+    assert post_event(page, live_flux, ingest_key, [{"name": "user.signup"}, {"name": "bad name!"}]) == 202
+    page.wait_for_function(
+        "document.querySelector('#card-events [data-field=total]').textContent === '8'", timeout=15_000
+    )
+    assert page.inner_text('#card-rejected [data-field="rejected"]') == "1"
+    assert "event #1" in page.inner_text("#rejections") and "name" in page.inner_text("#rejections")
+    assert page.inner_text('#card-last [data-field="last"]').endswith("s ago")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # no reload
+
+
+def test_the_events_explorer_filters_tails_and_shows_an_event(page: object, live_flux: str, shop: Project) -> None:
+    ingest_key = issue_key(shop, "ingest").raw_key
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/events/?name=user.*")
+    wait_loaded(page)
+    assert page.locator("#events tbody tr").count() == 6
+    assert page.inner_text("#summary").startswith("6 events")
+    page.fill("input[name=tags]", "plan=pro")
+    page.click("#filters button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 3")
+    assert "tags=plan%3Dpro" in page.url  # the filters are in the address, to share or reload
+    page.locator("#events tbody tr").first.click()
+    page.wait_for_selector("#detail:not([hidden])")
+    assert '"referrer": "site-1"' in page.inner_text("#detail-properties")
+    assert "u1" in page.inner_text("#detail-fields")
+    page.wait_for_function("document.body.dataset.live === 'true'")
+    assert (
+        post_event(page, live_flux, ingest_key, {"name": "user.signup", "user_id": "tail", "tags": {"plan": "pro"}})
+        == 202
+    )
+    assert (
+        post_event(page, live_flux, ingest_key, {"name": "user.signup", "user_id": "free", "tags": {"plan": "free"}})
+        == 202
+    )
+    page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 4", timeout=10_000)
+    newest = page.locator("#events tbody tr").first
+    assert "tail" in newest.inner_text() and "fresh" in newest.get_attribute("class")
+    page.wait_for_timeout(1500)
+    assert page.locator("#events tbody tr").count() == 4  # the free-plan event does not match the filter
+
+
+def test_the_metrics_explorer_finds_a_metric_and_its_page_charts_it(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/metrics/")
+    wait_loaded(page)
+    assert page.locator("#metrics tbody tr").count() == 2
+    page.select_option("select[name=type]", "gauge")
+    assert page.locator("#metrics tbody tr").count() == 1
+    page.select_option("select[name=type]", "")
+    page.fill("input[name=tag]", "route=/checkout")
+    assert page.locator("#metrics tbody tr").count() == 1
+    page.click("text=api.latency")
+    page.wait_for_url(f"{live_flux}/p/{shop.slug}/metrics/api.latency/")
+    wait_loaded(page)
+    assert page.evaluate(DRAWN, "#metric-chart")
+    stats = page.inner_text("#summary")
+    assert "points\n48" in stats and "p95" in stats
+    page.evaluate("delete document.body.dataset.loadedAt")
+    page.select_option("select[name=group_by]", "tags.route")
+    wait_loaded(page)
+    legend = page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('metric-chart')).getOption().series.map(s => s.name)"
+    )
+    assert sorted(legend) == ["route=/", "route=/checkout"]
+
+
+def test_a_dashboard_exports_to_a_file_and_imports_back(
+    page: object, live_flux: str, shop: Project, tmp_path: Path
+) -> None:
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/dashboards/")
+    with page.expect_download() as download_info:
+        page.click("tr[data-name='Key metrics'] button[data-action=export]")
+    exported = tmp_path / "exported.json"
+    download_info.value.save_as(exported)
+    document = json.loads(exported.read_text())
+    assert document["name"] == "Key metrics" and len(document["widgets"]) == 5
+    document["name"] = "Imported copy"
+    exported.write_text(json.dumps(document))
+    page.set_input_files("#import-file", str(exported))
+    page.wait_for_url(f"{live_flux}/p/{shop.slug}/dashboards/imported-copy/")
+    wait_loaded(page)
+    assert page.locator(".grid-stack-item").count() == 5
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    page.goto(f"{live_flux}/p/{shop.slug}/dashboards/")
+    page.set_input_files("#import-file", str(broken))
+    page.wait_for_selector("#list-error:not([hidden])")
+    assert "not JSON" in page.inner_text("#list-error")

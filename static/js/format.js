@@ -1,0 +1,51 @@
+// Numbers and times formatted for people, shared by the overview and explorer pages.
+(function () {
+  "use strict";
+  const zone = () => (window.Flux && window.Flux.page && window.Flux.page.project.timezone) || undefined;
+
+  function number(value, decimals) {
+    if (value === null || value === undefined) return "–";
+    const digits = decimals ?? (Number.isInteger(value) || Math.abs(value) >= 100 ? 0 : 2);
+    return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+  }
+
+  // {text, direction} for a percent change; null percent means there was nothing to compare with.
+  function change(percent, current) {
+    if (percent === null || percent === undefined) {
+      return { text: current ? "new vs previous" : "", direction: "" };
+    }
+    const arrow = percent > 0 ? "▲" : percent < 0 ? "▼" : "";
+    return { text: `${arrow} ${Math.abs(percent).toFixed(1)}% vs previous`.trim(),
+             direction: percent > 0 ? "up" : percent < 0 ? "down" : "" };
+  }
+
+  function time(iso) {
+    if (!iso) return "–";
+    return new Date(iso).toLocaleString(undefined, { timeZone: zone(), dateStyle: "medium", timeStyle: "medium" });
+  }
+
+  function ago(iso, now = Date.now()) {
+    if (!iso) return "never";
+    const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+    if (seconds < 60) return `${seconds} s ago`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+    return `${Math.floor(seconds / 86400)} d ago`;
+  }
+
+  function cell(row, text, className) {
+    const td = row.insertCell();
+    td.textContent = text;
+    if (className) td.className = className;
+    return td;
+  }
+
+  function link(href, text) {
+    const anchor = document.createElement("a");
+    anchor.href = href;
+    anchor.textContent = text;
+    return anchor;
+  }
+
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link } });
+})();

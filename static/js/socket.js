@@ -1,0 +1,38 @@
+// The one websocket client of Flux's pages: connects, reconnects with backoff, hands messages over.
+(function () {
+  "use strict";
+
+  // `path` like /ws/p/<slug>/live/; handlers: onOpen(socket), onMessage(message), onClose().
+  function connectSocket(path, handlers) {
+    let retryDelay = 1000;
+    const state = { socket: null };
+    function connect() {
+      const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+      const socket = new WebSocket(`${scheme}://${window.location.host}${path}`);
+      state.socket = socket;
+      socket.addEventListener("open", () => {
+        retryDelay = 1000;
+        document.body.dataset.live = "true";
+        document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
+        if (handlers.onOpen) handlers.onOpen(socket);
+      });
+      socket.addEventListener("message", (event) => handlers.onMessage(JSON.parse(event.data)));
+      socket.addEventListener("close", (event) => {
+        delete document.body.dataset.live;
+        if (handlers.onClose) handlers.onClose();
+        if (event.code === 4404) return; // not ours (any more): no point retrying
+        setTimeout(connect, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30000); // back off while the server is away
+      });
+    }
+    connect();
+    return {
+      send(message) {
+        if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(message));
+      },
+      get open() { return Boolean(state.socket && state.socket.readyState === WebSocket.OPEN); },
+    };
+  }
+
+  window.Flux = Object.assign(window.Flux || {}, { connectSocket });
+})();
