@@ -194,16 +194,17 @@ def save_layout(dashboard: Dashboard, positions: object) -> list[Widget]:
 
 
 def create_default_dashboard(project: Project) -> Dashboard:
-    """Every new project starts with a dashboard of its events, so the first data shows at once."""
+    """Every new project starts with a dashboard of its events, so the first data shows at once.
+    The layout has no holes: the grid would pack widgets upward into them, away from their stored place."""
     widgets = [
         {"title": "Events", "type": "number", "query": {"source": "events", "name": "*"},
-         "position": {"x": 0, "y": 0, "w": 3, "h": 2}},
+         "position": {"x": 0, "y": 0, "w": 4, "h": 2}},
         {"title": "Unique users", "type": "number", "query": {"source": "events", "aggregation": "unique"},
-         "position": {"x": 3, "y": 0, "w": 3, "h": 2}},
+         "position": {"x": 4, "y": 0, "w": 4, "h": 2}},
         {"title": "Events by name", "type": "graph", "query": {"source": "events", "group_by": "name"},
          "display": {"stacked": True, "style": "area"}, "position": {"x": 0, "y": 2, "w": 8, "h": 4}},
         {"title": "Top events", "type": "table", "query": {"source": "events", "group_by": "name"},
-         "position": {"x": 8, "y": 2, "w": 4, "h": 4}},
+         "position": {"x": 8, "y": 0, "w": 4, "h": 6}},
         {"title": "When events happen", "type": "heatmap", "query": {"source": "events"},
          "display": {"mode": "hour_of_week"}, "position": {"x": 0, "y": 6, "w": 12, "h": 4}},
     ]  # fmt: skip

@@ -205,6 +205,9 @@ def test_a_phone_stacks_widgets_in_one_column_and_dark_mode_is_dark(
         assert all(box["width"] > 330 for box in boxes)  # each widget takes the whole width
         lefts = {round(box["x"]) for box in boxes}
         assert len(lefts) == 1  # one column, stacked
+        reading_order = sorted(positions, key=lambda pk: (positions[pk]["y"], positions[pk]["x"]))
+        stacked_order = [pk for _, pk in sorted(zip([box["y"] for box in boxes], positions, strict=True))]
+        assert stacked_order == reading_order  # row by row, left to right, as on a wide screen
         background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(18, 21, 28)"  # the dark palette
         phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-dark.png"), full_page=True)

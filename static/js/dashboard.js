@@ -36,7 +36,6 @@
   const grid = GridStack.init({
     column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
     disableDrag: !page.can_edit, disableResize: !page.can_edit,
-    columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }], layout: "list" }, // a phone reads top-left first
     draggable: { handle: ".widget-handle" },
   }, "#grid");
 
@@ -65,6 +64,30 @@
   }
 
   for (const widget of dashboard.widgets) mountWidget(widget);
+  // Narrow screens get one column that follows the 12-column layout row by row, left to right (as read on
+  // a wide screen). Gridstack calls readingOrder with the nodes to place; floating while they are added
+  // keeps them where they are put (packing would reorder them). Back to wide, its cached layout returns.
+  function readingOrder(column, oldColumn, placed, nodes) {
+    let y = 0;
+    for (const node of [...nodes].sort((a, b) => a.y - b.y || a.x - b.x)) {
+      Object.assign(node, { x: 0, y, w: 1 });
+      y += node.h;
+      placed.push(node);
+    }
+    nodes.length = 0;
+  }
+  const phone = window.matchMedia("(max-width: 700px)");
+  function fitWidth() {
+    if (phone.matches && grid.getColumn() !== 1) {
+      grid.mode("float");
+      grid.column(1, readingOrder);
+    } else if (!phone.matches && grid.getColumn() !== 12) {
+      grid.column(12, "moveScale");
+      grid.mode("top");
+    }
+  }
+  phone.addEventListener("change", fitWidth);
+  fitWidth();
 
   document.getElementById("grid").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
