@@ -1,0 +1,192 @@
+from django.db import models
+
+from flux.tenants.models import Project
+from metrics.models import MetricSeries
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Severity(models.TextChoices):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class DetectionSettings(models.Model):
+    """A project's anomaly detection settings; a project without a row uses the defaults."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="detection_settings")
+    enabled = models.BooleanField(default=True)
+    sensitivity = models.CharField(max_length=6, choices=Sensitivity.choices, default=Sensitivity.MEDIUM)
+
+    class Meta:
+        verbose_name_plural = "detection settings"
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.sensitivity}{'' if self.enabled else ' (off)'}"
+
+
+class Watch(models.Model):
+    """One series watched for anomalies: an event name's count, or a metric series' natural aggregate.
+
+    Created automatically as data appears (anomalies.watches). `next_scan_at` is the due time a worker
+    claims by conditional UPDATE, so two workers never scan one watch at once.
+    """
+
+    class Source(models.TextChoices):
+        EVENTS = "events"
+        METRIC = "metric"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="watches")
+    source = models.CharField(max_length=6, choices=Source.choices)
+    name = models.CharField(max_length=200)
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, null=True, blank=True)
+    measure = models.CharField(max_length=12, help_text="count for events; the metric's aggregation")
+    sensitivity = models.CharField(
+        max_length=6, choices=Sensitivity.choices, blank=True, default="", help_text="Empty: the project's."
+    )
+    excluded = models.BooleanField(default=False, help_text="Never scanned.")
+    muted_until = models.DateTimeField(null=True, blank=True, help_text="Scanned, but opens nothing until then.")
+    # Set when a person resolves an episode the detector still sees: nothing reopens until it has ended.
+    quiet_until_normal = models.BooleanField(default=False)
+    next_scan_at = models.DateTimeField()
+    last_scanned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "source", "name", "measure"], condition=models.Q(series__isnull=True),
+                name="one_event_watch",
+            ),
+            models.UniqueConstraint(fields=["series", "measure"], name="one_series_watch"),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["next_scan_at"], name="watch_due", condition=models.Q(excluded=False))]
+
+    def __str__(self) -> str:
+        tags = f" {self.series.tags}" if self.series_id else ""
+        return f"{self.name}{tags} ({self.measure})"
+
+
+class Anomaly(models.Model):
+    """One episode: opened when a watch's series leaves its band, updated while it stays out, resolved
+    when it has been back for a while (or by a person). At most one unresolved anomaly per watch."""
+
+    class Kind(models.TextChoices):
+        SPIKE = "spike"
+        DROP = "drop"
+        LEVEL_SHIFT = "level_shift"
+        FLATLINE = "flatline"
+        TREND_CHANGE = "trend_change"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        ACKNOWLEDGED = "acknowledged"
+        RESOLVED = "resolved"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="anomalies")
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="anomalies")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    direction = models.CharField(max_length=4, choices=[("up", "up"), ("down", "down")])
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    score = models.FloatField(help_text="The highest score of the episode, 0 to 1.")
+    started_at = models.DateTimeField(help_text="The first anomalous bucket.")
+    last_anomalous_at = models.DateTimeField(help_text="The latest anomalous bucket.")
+    actual = models.FloatField(null=True)
+    expected = models.FloatField(null=True)
+    lower = models.FloatField(null=True)
+    upper = models.FloatField(null=True)
+    interval_seconds = models.PositiveIntegerField()
+    explanation = models.JSONField(default=dict, blank=True)
+    # Who: a username, or "API key flx_admin_ab12…" for actions over the API; kept as text so the record
+    # outlives the user or key.
+    acknowledged_by = models.CharField(max_length=200, blank=True, default="")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True, default="", help_text="Empty: it resolved by itself.")
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When channels were last told of it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "anomalies"
+        constraints = [
+            # Overlapping scans cannot open a second episode for the same series.
+            models.UniqueConstraint(
+                fields=["watch"], condition=~models.Q(status="resolved"), name="one_unresolved_anomaly_per_watch"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "status", "-started_at"], name="anomaly_project_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.direction} of {self.watch} ({self.status})"
+
+    @property
+    def deviation(self) -> float | None:
+        if self.actual is None or self.expected is None:
+            return None
+        return self.actual - self.expected
+
+
+class Channel(models.Model):
+    """Where a project's anomaly notifications go, from which severity on."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook"
+        SLACK = "slack"
+        EMAIL = "email"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alert_channels")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    target = models.TextField(help_text="The URL (webhook, Slack incoming webhook) or comma-separated addresses.")
+    # Kept as given: a signature needs the secret itself (API keys, which are only compared, are hashed).
+    secret = models.CharField(max_length=200, blank=True, default="", help_text="Webhook: the HMAC-SHA256 key.")
+    min_severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    notify_resolved = models.BooleanField(default=True)
+    renotify_minutes = models.PositiveIntegerField(default=0, help_text="Remind of still-open anomalies; 0: never.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Delivery(models.Model):
+    """One notification to one channel (a group of anomalies), retried with backoff until it succeeds."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=10, help_text="opened, resolved, reminder or test")
+    anomaly_ids = models.JSONField(default=list)
+    payload = models.JSONField()
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=models.Q(status="pending")),
+            models.Index(fields=["channel", "-created_at"], name="delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel} ({self.status})"

@@ -1,0 +1,36 @@
+"""JSON shapes of anomalies and watches: the REST API and the live pushes use the same ones."""
+
+from anomalies.models import Anomaly, Watch
+from flux.serializers import iso
+
+
+def watch_json(watch: Watch) -> dict:
+    return {
+        "id": watch.pk, "source": watch.source, "name": watch.name,
+        "tags": watch.series.tags if watch.series_id else {}, "measure": watch.measure,
+        "sensitivity": watch.sensitivity or None, "excluded": watch.excluded,
+        "muted_until": iso(watch.muted_until) if watch.muted_until else None,
+    }  # fmt: skip
+
+
+def anomaly_json(anomaly: Anomaly) -> dict:
+    return {
+        "id": anomaly.pk, "series": watch_json(anomaly.watch), "kind": anomaly.kind, "direction": anomaly.direction,
+        "status": anomaly.status, "severity": anomaly.severity, "score": round(anomaly.score, 4),
+        "started_at": iso(anomaly.started_at), "last_anomalous_at": iso(anomaly.last_anomalous_at),
+        "interval_seconds": anomaly.interval_seconds, "actual": anomaly.actual, "expected": anomaly.expected,
+        "lower": anomaly.lower, "upper": anomaly.upper, "deviation": anomaly.deviation,
+        "deviation_percent": deviation_percent(anomaly),
+        "explanation": anomaly.explanation,
+        "acknowledged_by": anomaly.acknowledged_by or None,
+        "acknowledged_at": iso(anomaly.acknowledged_at) if anomaly.acknowledged_at else None,
+        "note": anomaly.note,
+        "resolved_at": iso(anomaly.resolved_at) if anomaly.resolved_at else None,
+        "resolved_by": anomaly.resolved_by or None,
+    }  # fmt: skip
+
+
+def deviation_percent(anomaly: Anomaly) -> float | None:
+    if anomaly.deviation is None or not anomaly.expected:
+        return None
+    return anomaly.deviation / abs(anomaly.expected) * 100

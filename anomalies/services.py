@@ -1,0 +1,161 @@
+"""Anomaly lifecycle: what a scan's verdict does to a watch's episode, and what people do to anomalies.
+Every change is atomic and, on commit, pushed to the project's live views (flux.realtime)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from anomalies.models import SEVERITY_RANK, Anomaly, Watch
+from anomalies.serializers import anomaly_json
+from flux import realtime
+from flux.api import FluxError
+
+OPENED, UPDATED, RESOLVED = "opened", "updated", "resolved"
+
+
+class AnomalyStateError(FluxError):
+    code = "invalid_state"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the detector says of a watch's latest scored bucket."""
+
+    bucket: datetime
+    interval_seconds: int
+    is_anomaly: bool
+    score: float = 0.0
+    severity: str = "info"
+    kind: str = ""
+    direction: str = ""
+    actual: float | None = None
+    expected: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    episode_start: datetime | None = None  # the first anomalous bucket of the episode the bucket is in
+
+
+def announce(anomaly: Anomaly, event: str) -> None:
+    payload = {"kind": "anomaly", "event": event, "anomaly": anomaly_json(anomaly)}
+    transaction.on_commit(lambda: realtime.publish(anomaly.project_id, payload))
+
+
+def unresolved(watch: Watch) -> Anomaly | None:
+    return Anomaly.objects.select_for_update().filter(watch=watch).exclude(status=Anomaly.Status.RESOLVED).first()
+
+
+def apply_verdict(watch: Watch, verdict: Verdict, now: datetime) -> tuple[str, Anomaly] | None:
+    """Open, update or resolve the watch's episode; returns what changed, or None."""
+    with transaction.atomic():
+        # Locking the watch serializes overlapping scans of it and reads its current mute and quiet flags.
+        watch = Watch.objects.select_for_update().get(pk=watch.pk)
+        current = unresolved(watch)
+        if not verdict.is_anomaly:
+            if watch.quiet_until_normal:
+                Watch.objects.filter(pk=watch.pk).update(quiet_until_normal=False)
+            if current is None:
+                return None
+            current.status, current.resolved_at, current.resolved_by = Anomaly.Status.RESOLVED, now, ""
+            current.save()
+            announce(current, RESOLVED)
+            return RESOLVED, current
+        if current is not None:
+            update_episode(current, verdict)
+            current.save()
+            announce(current, UPDATED)
+            return UPDATED, current
+        if watch.quiet_until_normal or (watch.muted_until and watch.muted_until > now):
+            return None
+        return open_episode(watch, verdict)
+
+
+def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
+    anomaly.score = max(anomaly.score, verdict.score)
+    if SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[anomaly.severity]:
+        anomaly.severity = verdict.severity
+    anomaly.last_anomalous_at = verdict.bucket
+    anomaly.actual, anomaly.expected = verdict.actual, verdict.expected
+    anomaly.lower, anomaly.upper = verdict.lower, verdict.upper
+
+
+def open_episode(watch: Watch, verdict: Verdict) -> tuple[str, Anomaly] | None:
+    anomaly = Anomaly(
+        project_id=watch.project_id, watch=watch, kind=verdict.kind, direction=verdict.direction,
+        severity=verdict.severity, score=verdict.score, started_at=verdict.episode_start or verdict.bucket,
+        last_anomalous_at=verdict.bucket, actual=verdict.actual, expected=verdict.expected, lower=verdict.lower,
+        upper=verdict.upper, interval_seconds=verdict.interval_seconds,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            anomaly.save()
+    except IntegrityError:
+        return None  # another scan of this watch opened it first (the unique constraint decides)
+    announce(anomaly, OPENED)
+    return OPENED, anomaly
+
+
+def acknowledge(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
+    """Someone is on it: stays unresolved, but no more reminders."""
+    with transaction.atomic():
+        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        if anomaly.status == Anomaly.Status.RESOLVED:
+            raise AnomalyStateError("A resolved anomaly cannot be acknowledged; reopen it first.")
+        anomaly.status = Anomaly.Status.ACKNOWLEDGED
+        anomaly.acknowledged_by, anomaly.acknowledged_at = actor, timezone.now()
+        if note:
+            anomaly.note = note
+        anomaly.save()
+        announce(anomaly, "acknowledged")
+    return anomaly
+
+
+def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
+    """Resolved by a person; nothing reopens for this series until the detector sees it normal again."""
+    with transaction.atomic():
+        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        if anomaly.status == Anomaly.Status.RESOLVED:
+            raise AnomalyStateError("This anomaly is already resolved.")
+        anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
+        if note:
+            anomaly.note = note
+        anomaly.save()
+        Watch.objects.filter(pk=anomaly.watch_id).update(quiet_until_normal=True)
+        announce(anomaly, RESOLVED)
+    return anomaly
+
+
+def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
+    """Back to open (a resolution was premature); refused if the series has a newer open episode."""
+    with transaction.atomic():
+        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        if anomaly.status != Anomaly.Status.RESOLVED:
+            raise AnomalyStateError("Only a resolved anomaly can be reopened.")
+        anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.OPEN, None, ""
+        anomaly.acknowledged_by, anomaly.acknowledged_at = "", None
+        try:
+            with transaction.atomic():
+                anomaly.save()
+        except IntegrityError:
+            raise AnomalyStateError("This series has a newer unresolved anomaly; act on that one.") from None
+        Watch.objects.filter(pk=anomaly.watch_id).update(quiet_until_normal=False)
+        announce(anomaly, "reopened")
+    return anomaly
+
+
+def acknowledge_all(anomalies: QuerySet[Anomaly], actor: str, note: str = "") -> int:
+    """Acknowledge every open anomaly of the queryset (already scoped to one project); returns how many."""
+    count = 0
+    for anomaly in anomalies.filter(status=Anomaly.Status.OPEN).order_by("pk"):
+        acknowledge(anomaly, actor, note)
+        count += 1
+    return count
+
+
+def mute(watch: Watch, until: datetime | None) -> Watch:
+    """Open nothing for this series until `until` (None unmutes); scans go on, so the baseline keeps learning."""
+    watch.muted_until = until
+    watch.save(update_fields=["muted_until"])
+    return watch

@@ -1,0 +1,133 @@
+"""An anomaly's life: opened by a scan, updated while it lasts, resolved when the series is back, and what
+people do to it (acknowledge, resolve, reopen, mute). Pushed live to the project's pages on commit."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from anomalies import services
+from anomalies.models import Anomaly, Watch
+from anomalies.services import AnomalyStateError, Verdict
+from anomalies.tests.factories import make_watch
+from flux import realtime
+from flux.tenants.models import Project
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def anomalous(bucket: datetime, score: float = 0.8, severity: str = "warning", **fields: object) -> Verdict:
+    defaults = {"kind": "spike", "direction": "up", "actual": 90.0, "expected": 30.0, "lower": 20.0, "upper": 40.0}
+    return Verdict(bucket, 3600, True, score, severity, **{**defaults, **fields})
+
+
+def normal(bucket: datetime) -> Verdict:
+    return Verdict(bucket, 3600, False, 0.1, "info", actual=31.0, expected=30.0, lower=20.0, upper=40.0)
+
+
+@pytest.fixture
+def watch(project: Project) -> Watch:
+    return make_watch(project)
+
+
+def test_an_episode_opens_updates_and_resolves_by_itself(watch: Watch) -> None:
+    change, anomaly = services.apply_verdict(watch, anomalous(T0, episode_start=T0 - HOUR), T0)
+    assert change == "opened"
+    assert (anomaly.status, anomaly.kind, anomaly.started_at, anomaly.severity) == (
+        "open",
+        "spike",
+        T0 - HOUR,
+        "warning",
+    )
+    change, same = services.apply_verdict(
+        watch, anomalous(T0 + HOUR, score=0.97, severity="critical", actual=120.0), T0
+    )
+    assert change == "updated" and same.pk == anomaly.pk
+    assert (same.score, same.severity, same.actual, same.last_anomalous_at) == (0.97, "critical", 120.0, T0 + HOUR)
+    services.apply_verdict(watch, anomalous(T0 + 2 * HOUR, score=0.5, severity="info"), T0)
+    assert Anomaly.objects.get(pk=anomaly.pk).severity == "critical"  # an episode never de-escalates
+    change, resolved = services.apply_verdict(watch, normal(T0 + 3 * HOUR), T0 + 3 * HOUR)
+    assert change == "resolved"
+    assert (resolved.status, resolved.resolved_at, resolved.resolved_by) == ("resolved", T0 + 3 * HOUR, "")
+    assert services.apply_verdict(watch, normal(T0 + 4 * HOUR), T0) is None
+    assert Anomaly.objects.filter(watch=watch).count() == 1
+
+
+def test_a_second_scan_of_the_same_episode_opens_nothing_new(watch: Watch) -> None:
+    services.apply_verdict(watch, anomalous(T0), T0)
+    services.apply_verdict(watch, anomalous(T0), T0)  # an overlapping scan of the same bucket
+    assert services.open_episode(watch, anomalous(T0)) is None  # even racing past the lookup, the constraint holds
+    assert Anomaly.objects.filter(watch=watch).count() == 1
+
+
+def test_a_muted_series_opens_nothing_until_the_mute_ends(watch: Watch) -> None:
+    services.mute(watch, T0 + 2 * HOUR)
+    assert services.apply_verdict(watch, anomalous(T0), T0) is None
+    change, _ = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR), T0 + 3 * HOUR)
+    assert change == "opened"
+
+
+def test_acknowledging_keeps_it_unresolved_and_records_who(watch: Watch) -> None:
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    acknowledged = services.acknowledge(anomaly, "alice", "looking into the import job")
+    assert (acknowledged.status, acknowledged.acknowledged_by, acknowledged.note) == (
+        "acknowledged", "alice", "looking into the import job",
+    )  # fmt: skip
+    assert acknowledged.acknowledged_at is not None
+    change, _ = services.apply_verdict(watch, normal(T0 + HOUR), T0 + HOUR)
+    assert change == "resolved"  # acknowledged episodes still resolve by themselves
+
+
+def test_resolving_by_hand_stays_quiet_until_the_series_is_normal_again(watch: Watch) -> None:
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    resolved = services.resolve(anomaly, "bob")
+    assert (resolved.status, resolved.resolved_by) == ("resolved", "bob")
+    assert services.apply_verdict(watch, anomalous(T0 + HOUR), T0) is None  # the same stretch does not reopen
+    services.apply_verdict(watch, normal(T0 + 2 * HOUR), T0)
+    change, fresh = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR), T0)
+    assert change == "opened" and fresh.pk != anomaly.pk  # a new episode after it was normal
+
+
+def test_reopening_works_once_and_not_over_a_newer_episode(watch: Watch) -> None:
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    services.resolve(anomaly, "bob")
+    reopened = services.reopen(anomaly, "bob")
+    assert (reopened.status, reopened.resolved_at) == ("open", None)
+    with pytest.raises(AnomalyStateError):
+        services.reopen(reopened, "bob")
+    services.resolve(reopened, "bob")
+    services.apply_verdict(watch, normal(T0 + HOUR), T0)
+    services.apply_verdict(watch, anomalous(T0 + 2 * HOUR), T0)
+    with pytest.raises(AnomalyStateError, match="newer"):
+        services.reopen(reopened, "bob")
+
+
+def test_acknowledge_all_touches_only_open_ones(project: Project) -> None:
+    first, second, third = (make_watch(project, name) for name in ("a", "b", "c"))
+    for watch in (first, second, third):
+        services.apply_verdict(watch, anomalous(T0), T0)
+    services.resolve(Anomaly.objects.get(watch=third), "bob")
+    count = services.acknowledge_all(Anomaly.objects.filter(project=project), "API key flx_admin_ab12…")
+    assert count == 2
+    assert sorted(Anomaly.objects.values_list("status", flat=True)) == ["acknowledged", "acknowledged", "resolved"]
+
+
+def test_changes_are_pushed_to_the_projects_live_views_after_commit(
+    watch: Watch, django_capture_on_commit_callbacks: object
+) -> None:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(realtime.project_group(watch.project_id), channel)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+        message = async_to_sync(layer.receive)(channel)
+    finally:
+        async_to_sync(layer.group_discard)(realtime.project_group(watch.project_id), channel)
+    assert message["type"] == "flux.message"
+    payload = message["payload"]
+    assert (payload["kind"], payload["event"], payload["anomaly"]["id"]) == ("anomaly", "opened", anomaly.pk)
+    assert payload["anomaly"]["series"]["name"] == "user.signup"
+    assert payload["anomaly"]["deviation"] == 60.0 and payload["anomaly"]["deviation_percent"] == 200.0
