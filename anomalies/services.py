@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from anomalies.models import SEVERITY_RANK, Anomaly, Watch
+from anomalies.models import SEVERITY_RANK, Anomaly, DetectionSettings, Watch
 from anomalies.serializers import anomaly_json
 from flux import realtime
 from flux.api import FluxError
+from flux.tenants.models import Project
 
 OPENED, UPDATED, RESOLVED = "opened", "updated", "resolved"
 
@@ -158,4 +159,18 @@ def mute(watch: Watch, until: datetime | None) -> Watch:
     """Open nothing for this series until `until` (None unmutes); scans go on, so the baseline keeps learning."""
     watch.muted_until = until
     watch.save(update_fields=["muted_until"])
+    return watch
+
+
+def update_detection_settings(project: Project, changes: dict) -> DetectionSettings:
+    """Turn detection on or off for the project, or change its default sensitivity."""
+    current, _ = DetectionSettings.objects.update_or_create(project=project, defaults=changes)
+    return current
+
+
+def update_watch(watch: Watch, changes: dict) -> Watch:
+    """A series' own sensitivity ("" for the project's), exclusion, or mute until a time (None unmutes)."""
+    for field, value in changes.items():
+        setattr(watch, field, value)
+    watch.save(update_fields=list(changes) or None)
     return watch

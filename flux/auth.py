@@ -122,3 +122,15 @@ class HasAdminKey(_KeyKindPermission):
 class HasAnyKey(BasePermission):
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, (ApiKey, SessionGrant))
+
+
+def actor_of(request: Request) -> str:
+    """Who did something, for records kept as text: a username, or the API key's recognisable prefix."""
+    if isinstance(request.auth, SessionGrant):
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model().objects.filter(pk=request.auth.user_id).first()
+        return user.get_username() if user else f"user {request.auth.user_id}"
+    if isinstance(request.auth, ApiKey):
+        return f"API key {request.auth.prefix}…"
+    return ""

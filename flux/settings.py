@@ -191,6 +191,11 @@ otherwise; the default is the last 24 hours.""",
     "SERVE_INCLUDE_SCHEMA": False,
     "SORT_OPERATION_PARAMETERS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {
+        "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change"],
+        "ChannelKindEnum": ["webhook", "slack", "email"],
+        "RejectionKindEnum": ["event", "metric", "request"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Flux's own pages also call the API with the session (flux.auth); that is not for programs.

@@ -40,6 +40,7 @@ urlpatterns = [
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
+    path("api/v1/", include("anomalies.urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

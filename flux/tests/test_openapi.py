@@ -31,6 +31,19 @@ ENDPOINTS = {
     "/api/v1/events/funnel": {"post"},
     "/api/v1/events/names": {"get"},
     "/api/v1/overview": {"get"},
+    "/api/v1/anomalies": {"get"},
+    "/api/v1/anomalies/{anomaly_id}": {"get"},
+    "/api/v1/anomalies/{anomaly_id}/acknowledge": {"post"},
+    "/api/v1/anomalies/{anomaly_id}/resolve": {"post"},
+    "/api/v1/anomalies/{anomaly_id}/reopen": {"post"},
+    "/api/v1/anomalies/acknowledge_all": {"post"},
+    "/api/v1/anomalies/settings": {"get", "patch"},
+    "/api/v1/anomalies/series": {"get"},
+    "/api/v1/anomalies/series/{watch_id}": {"patch"},
+    "/api/v1/anomalies/channels": {"get", "post"},
+    "/api/v1/anomalies/channels/{channel_id}": {"get", "patch", "delete"},
+    "/api/v1/anomalies/channels/{channel_id}/test": {"post"},
+    "/api/v1/anomalies/channels/{channel_id}/deliveries": {"get"},
     "/api/v1/compare": {"get"},
     "/api/v1/metrics": {"get", "post"},
     "/api/v1/metrics/batch": {"post"},
@@ -138,6 +151,8 @@ def test_operations_are_named_summarised_and_say_which_key_they_need(document: d
             expected = "ingest, read or admin"
         if path.startswith("/api/v1/dashboards") and method != "get" and not path.endswith("/preview"):
             expected = "admin"  # dashboards are changed with an admin key only; a preview only reads
+        if path.startswith("/api/v1/anomalies") and (method != "get" or "/channels" in path):
+            expected = "admin"  # acting on anomalies and settings; channels hold webhook URLs and secrets
         assert operation["description"].startswith(f"**Key:** {expected}."), (method, path)
 
 
@@ -261,6 +276,9 @@ READS = [
     ("/api/v1/events", "/api/v1/events", {"limit": "2"}),
     ("/api/v1/events/names", "/api/v1/events/names", {}),
     ("/api/v1/overview", "/api/v1/overview", {"interval": "6h"}),
+    ("/api/v1/anomalies", "/api/v1/anomalies", {"status": "open"}),
+    ("/api/v1/anomalies/settings", "/api/v1/anomalies/settings", {}),
+    ("/api/v1/anomalies/series", "/api/v1/anomalies/series", {}),
     ("/api/v1/events/count", "/api/v1/events/count", {"name": "page.*"}),
     ("/api/v1/events/count", "/api/v1/events/count", {"interval": "1h"}),
     ("/api/v1/events/count", "/api/v1/events/count", {"group_by": "tags.plan", "limit": "1"}),

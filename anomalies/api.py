@@ -1,0 +1,190 @@
+"""The anomalies API: list and inspect anomalies, act on them, and tune detection and notifications."""
+
+from collections.abc import Mapping
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from anomalies import queries, services
+from anomalies.models import Anomaly, Severity
+from anomalies.openapi import (
+    ANOMALY_ID,
+    LIST_LIMIT_DEFAULT,
+    LIST_LIMIT_MAX,
+    LIST_PARAMETERS,
+    AcknowledgeAllInput,
+    AcknowledgedCount,
+    AnomalyPage,
+    AnomalyShape,
+    NoteInput,
+    SettingsShape,
+)
+from anomalies.serializers import anomaly_json
+from flux import query_params
+from flux.api import NotFound, ProjectAPIView
+from flux.auth import HasAdminKey, HasReadKey, actor_of
+from flux.openapi import errors, needs_key
+from flux.query_params import InvalidParameter
+from flux.timerange import RangeError, parse_instant, resolve_zone
+
+
+def comma_values(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
+    values = tuple(value.strip() for value in params.get(name, "").split(",") if value.strip())
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise InvalidParameter(name, f"{name} must be among {', '.join(allowed)}; got {', '.join(unknown)}")
+    return values
+
+
+def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> queries.AnomalyFilter:
+    now, zone = timezone.now(), resolve_zone(None, project_timezone)
+    bounds = {}
+    for name in ("from", "to"):
+        try:
+            bounds[name] = parse_instant(params[name], name, now, zone) if params.get(name) else None
+        except RangeError as error:
+            raise InvalidParameter(error.parameter, str(error)) from None
+    return queries.AnomalyFilter(
+        statuses=comma_values(params, "status", Anomaly.Status.values),
+        severities=comma_values(params, "severity", Severity.values),
+        kinds=comma_values(params, "kind", Anomaly.Kind.values),
+        name=params.get("name") or None, start=bounds["from"], end=bounds["to"],
+    )  # fmt: skip
+
+
+class AnomalyAPIView(ProjectAPIView):
+    """Reading needs a read key; acting on anomalies needs an admin key (or a member's session)."""
+
+    def get_permissions(self) -> list:
+        return [HasReadKey()] if self.request.method in ("GET", "HEAD", "OPTIONS") else [HasAdminKey()]
+
+    def anomaly(self, anomaly_id: int) -> Anomaly:
+        anomaly = queries.get_anomaly(self.project, anomaly_id)
+        if anomaly is None:
+            raise NotFound(f"No anomaly {anomaly_id} in this project.")
+        return anomaly
+
+
+class AnomalyListView(AnomalyAPIView):
+    """GET /api/v1/anomalies."""
+
+    @extend_schema(
+        operation_id="anomalies_list",
+        summary="List anomalies",
+        description=needs_key("read", "Newest episode first, filtered, `limit` at a time."),
+        parameters=LIST_PARAMETERS,
+        responses={200: AnomalyPage, **errors(400, 401, 403)},
+        tags=["Anomalies"],
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = query_params.bounded_int(params, "limit", LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)
+        after = queries.decode_cursor(params["cursor"]) if params.get("cursor") else None
+        if params.get("cursor") and after is None:
+            raise InvalidParameter("cursor", "cursor is not one this API gave out")
+        anomaly_filter = anomaly_filter_from(params, self.project.timezone)
+        anomalies, next_cursor = queries.list_anomalies(self.project, anomaly_filter, limit, after)
+        return Response({"anomalies": [anomaly_json(anomaly) for anomaly in anomalies], "next_cursor": next_cursor})
+
+
+class AnomalyDetailView(AnomalyAPIView):
+    """GET /api/v1/anomalies/{id}."""
+
+    @extend_schema(
+        operation_id="anomalies_retrieve",
+        summary="One anomaly",
+        description=needs_key("read", "An anomaly with its series, band and explanation."),
+        parameters=[ANOMALY_ID],
+        responses={200: AnomalyShape, **errors(401, 403, 404)},
+        tags=["Anomalies"],
+    )
+    def get(self, request: Request, anomaly_id: int) -> Response:
+        return Response(anomaly_json(self.anomaly(anomaly_id)))
+
+
+def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
+    """POST /api/v1/anomalies/{id}/<action> with an optional `{"note": …}`."""
+
+    class ActionView(AnomalyAPIView):
+        @extend_schema(
+            operation_id=f"anomalies_{action}",
+            summary=summary,
+            description=needs_key("admin", text),
+            parameters=[ANOMALY_ID],
+            request=NoteInput,
+            responses={200: AnomalyShape, **errors(400, 401, 403, 404)},
+            tags=["Anomalies"],
+        )
+        def post(self, request: Request, anomaly_id: int) -> Response:
+            body = NoteInput(data=request.data if isinstance(request.data, dict) else {})
+            body.is_valid(raise_exception=True)
+            anomaly, actor = self.anomaly(anomaly_id), actor_of(request)
+            if action == "reopen":
+                changed = services.reopen(anomaly, actor)
+            else:
+                changed = getattr(services, action)(anomaly, actor, body.validated_data.get("note", ""))
+            return Response(anomaly_json(queries.get_anomaly(self.project, changed.pk)))
+
+    ActionView.__name__ = ActionView.__qualname__ = f"{action.title()}View"
+    return ActionView
+
+
+AcknowledgeView = action_view("acknowledge", "Acknowledge", "Someone is on it: no more reminders; `note` optional.")
+ResolveView = action_view(
+    "resolve", "Resolve", "Close the episode by hand; nothing reopens until the series is normal."
+)
+ReopenView = action_view("reopen", "Reopen", "Open a resolved anomaly again (not if its series has a newer one).")
+
+
+class AcknowledgeAllView(AnomalyAPIView):
+    """POST /api/v1/anomalies/acknowledge_all."""
+
+    @extend_schema(
+        operation_id="anomalies_acknowledge_all",
+        summary="Acknowledge all open anomalies",
+        description=needs_key("admin", "Every open anomaly, or those of the given severities, kinds or name."),
+        request=AcknowledgeAllInput,
+        responses={200: AcknowledgedCount, **errors(400, 401, 403)},
+        tags=["Anomalies"],
+    )
+    def post(self, request: Request) -> Response:
+        body = AcknowledgeAllInput(data=request.data if isinstance(request.data, dict) else {})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        anomaly_filter = queries.AnomalyFilter(
+            severities=tuple(data.get("severity", ())), kinds=tuple(data.get("kind", ())), name=data.get("name")
+        )
+        anomalies = queries.filtered_anomalies(self.project, anomaly_filter)
+        count = services.acknowledge_all(anomalies, actor_of(request), data.get("note", ""))
+        return Response({"acknowledged": count})
+
+
+class DetectionSettingsView(AnomalyAPIView):
+    """GET/PATCH /api/v1/anomalies/settings."""
+
+    @extend_schema(
+        operation_id="anomalies_settings_retrieve",
+        summary="Detection settings",
+        description=needs_key("read", "Whether detection runs for the project, and its default sensitivity."),
+        responses={200: SettingsShape, **errors(401, 403)},
+        tags=["Anomaly settings"],
+    )
+    def get(self, request: Request) -> Response:
+        current = queries.detection_settings(self.project)
+        return Response({"enabled": current.enabled, "sensitivity": current.sensitivity})
+
+    @extend_schema(
+        operation_id="anomalies_settings_update",
+        summary="Change detection settings",
+        description=needs_key("admin", "`enabled` and/or `sensitivity` (low, medium, high)."),
+        request=SettingsShape,
+        responses={200: SettingsShape, **errors(400, 401, 403)},
+        tags=["Anomaly settings"],
+    )
+    def patch(self, request: Request) -> Response:
+        body = SettingsShape(data=request.data if isinstance(request.data, dict) else None)
+        body.is_valid(raise_exception=True)
+        current = services.update_detection_settings(self.project, body.validated_data)
+        return Response({"enabled": current.enabled, "sensitivity": current.sensitivity})

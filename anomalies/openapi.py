@@ -1,0 +1,165 @@
+"""OpenAPI shapes and parameters of the anomalies API (shared pieces: flux/openapi.py)."""
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from anomalies.models import Anomaly, Channel, Sensitivity, Severity
+from flux.openapi import limit_parameter
+
+LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
+
+
+def comma_list(name: str, values: list[str], what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, str, description=f"{what}: one or more of {', '.join(f'`{v}`' for v in values)}, comma-separated."
+    )
+
+
+ANOMALY_FILTERS = [
+    comma_list("status", Anomaly.Status.values, "Only these statuses"),
+    comma_list("severity", Severity.values, "Only these severities"),
+    comma_list("kind", Anomaly.Kind.values, "Only these kinds"),
+    OpenApiParameter("name", str, description="Series name: exact, or a glob with `*` and `?`."),
+    OpenApiParameter("from", str, description="Episodes still going at or after this instant (ISO 8601, -7d)."),
+    OpenApiParameter("to", str, description="Episodes that started before this instant."),
+]
+LIST_PARAMETERS = [
+    *ANOMALY_FILTERS,
+    limit_parameter(LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, "How many anomalies,"),
+    OpenApiParameter("cursor", str, description="The `next_cursor` of the previous page."),
+]
+ANOMALY_ID = OpenApiParameter("anomaly_id", int, OpenApiParameter.PATH, description="The anomaly's `id`.")
+
+
+class SeriesShape(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The watch: one series watched for anomalies.")
+    source = serializers.ChoiceField(["events", "metric"])
+    name = serializers.CharField()
+    tags = serializers.DictField(child=serializers.CharField(), help_text="The metric series' tags; {} for events.")
+    measure = serializers.CharField(help_text="`count` for events; for metrics the aggregation watched.")
+    sensitivity = serializers.ChoiceField(Sensitivity.values, allow_null=True, help_text="null: the project's.")
+    excluded = serializers.BooleanField()
+    muted_until = serializers.DateTimeField(allow_null=True)
+
+
+class Contributor(serializers.Serializer):
+    tag = serializers.CharField()
+    value = serializers.CharField()
+    actual = serializers.FloatField()
+    expected = serializers.FloatField()
+    share = serializers.FloatField(help_text="Of the whole deviation, 0 to 1.")
+
+
+class Explanation(serializers.Serializer):
+    text = serializers.CharField(required=False)
+    contributors = Contributor(many=True, required=False)
+
+
+class AnomalyShape(serializers.Serializer):
+    id = serializers.IntegerField()
+    series = SeriesShape()
+    kind = serializers.ChoiceField(Anomaly.Kind.values)
+    direction = serializers.ChoiceField(["up", "down"])
+    status = serializers.ChoiceField(Anomaly.Status.values)
+    severity = serializers.ChoiceField(Severity.values)
+    score = serializers.FloatField(help_text="The episode's highest score, 0 to 1.")
+    started_at = serializers.DateTimeField()
+    last_anomalous_at = serializers.DateTimeField()
+    interval_seconds = serializers.IntegerField(help_text="The bucket width the series was scored at.")
+    actual = serializers.FloatField(allow_null=True, help_text="The latest anomalous bucket's value.")
+    expected = serializers.FloatField(allow_null=True)
+    lower = serializers.FloatField(allow_null=True, help_text="The band's lower edge.")
+    upper = serializers.FloatField(allow_null=True)
+    deviation = serializers.FloatField(allow_null=True, help_text="actual - expected.")
+    deviation_percent = serializers.FloatField(allow_null=True)
+    explanation = Explanation()
+    acknowledged_by = serializers.CharField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_by = serializers.CharField(allow_null=True, help_text="null when it resolved by itself.")
+
+
+class AnomalyPage(serializers.Serializer):
+    anomalies = AnomalyShape(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class AcknowledgeAllInput(NoteInput):
+    severity = serializers.MultipleChoiceField(choices=Severity.values, required=False)
+    kind = serializers.MultipleChoiceField(choices=Anomaly.Kind.values, required=False)
+    name = serializers.CharField(required=False, max_length=200, help_text="Exact, or a glob.")
+
+
+class AcknowledgedCount(serializers.Serializer):
+    acknowledged = serializers.IntegerField()
+
+
+class SettingsShape(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False)
+    sensitivity = serializers.ChoiceField(Sensitivity.values, required=False)
+
+
+class WatchInput(serializers.Serializer):
+    sensitivity = serializers.ChoiceField(["", *Sensitivity.values], required=False, help_text='"": the project\'s.')
+    excluded = serializers.BooleanField(required=False)
+    muted_until = serializers.DateTimeField(required=False, allow_null=True, help_text="null unmutes.")
+
+
+class WatchList(serializers.Serializer):
+    series = SeriesShape(many=True)
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    """A notification channel; `secret` is write-only (the answer says whether one is set)."""
+
+    has_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Channel
+        fields = ["id", "name", "kind", "target", "secret", "has_secret", "min_severity", "notify_resolved",
+                  "renotify_minutes", "enabled", "created_at"]  # fmt: skip
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"secret": {"write_only": True, "required": False}}
+
+    def get_has_secret(self, channel: Channel) -> bool:
+        return bool(channel.secret)
+
+    def validate(self, attrs: dict) -> dict:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        target = attrs.get("target", getattr(self.instance, "target", ""))
+        if kind == Channel.Kind.EMAIL:
+            addresses = [address.strip() for address in target.split(",") if address.strip()]
+            email = serializers.EmailField()
+            for address in addresses:
+                email.run_validation(address)
+            if not addresses:
+                raise serializers.ValidationError({"target": "give at least one email address"})
+        elif not target.startswith(("http://", "https://")):
+            raise serializers.ValidationError({"target": "must be an http:// or https:// URL"})
+        return attrs
+
+
+class ChannelList(serializers.Serializer):
+    channels = ChannelSerializer(many=True)
+
+
+class DeliveryShape(serializers.Serializer):
+    id = serializers.IntegerField()
+    event = serializers.CharField()
+    anomaly_ids = serializers.ListField(child=serializers.IntegerField())
+    status = serializers.ChoiceField(["pending", "delivered", "failed"])
+    attempts = serializers.IntegerField()
+    response_status = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeliveryList(serializers.Serializer):
+    deliveries = DeliveryShape(many=True)

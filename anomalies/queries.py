@@ -1,0 +1,109 @@
+"""Reads of anomalies and watches. Every function takes the project first."""
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
+from flux.tenants.models import Project
+
+
+@dataclass(frozen=True)
+class AnomalyFilter:
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    name: str | None = None  # exact, or a glob with * and ?
+    start: datetime | None = None  # episodes that overlap [start, end)
+    end: datetime | None = None
+
+
+def filtered_anomalies(project: Project, anomaly_filter: AnomalyFilter) -> QuerySet[Anomaly]:
+    anomalies = Anomaly.objects.filter(project=project).select_related("watch", "watch__series")
+    if anomaly_filter.statuses:
+        anomalies = anomalies.filter(status__in=anomaly_filter.statuses)
+    if anomaly_filter.severities:
+        anomalies = anomalies.filter(severity__in=anomaly_filter.severities)
+    if anomaly_filter.kinds:
+        anomalies = anomalies.filter(kind__in=anomaly_filter.kinds)
+    if anomaly_filter.name:
+        anomalies = anomalies.filter(watch__name__regex=glob_to_regex(anomaly_filter.name))
+    if anomaly_filter.end:
+        anomalies = anomalies.filter(started_at__lt=anomaly_filter.end)
+    if anomaly_filter.start:
+        # Still unresolved, or resolved after the start: the episode overlaps the range.
+        anomalies = anomalies.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=anomaly_filter.start))
+    return anomalies
+
+
+def glob_to_regex(pattern: str) -> str:
+    """An event-name glob (* and ?) as an anchored regular expression (PostgreSQL's dialect accepts it)."""
+    parts = {"*": ".*", "?": "."}
+    return "^" + "".join(parts.get(char) or re.escape(char) for char in pattern) + "$"
+
+
+def encode_cursor(anomaly: Anomaly) -> str:
+    return base64.urlsafe_b64encode(f"{anomaly.started_at.isoformat()}|{anomaly.pk}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    try:
+        moment, _, anomaly_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(moment), int(anomaly_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def list_anomalies(
+    project: Project, anomaly_filter: AnomalyFilter, limit: int, after: tuple[datetime, int] | None
+) -> tuple[list[Anomaly], str | None]:
+    """Newest episode first, `limit` at a time; `after` is the (started_at, id) of the last one seen."""
+    anomalies = filtered_anomalies(project, anomaly_filter)
+    if after is not None:
+        moment, anomaly_id = after
+        anomalies = anomalies.filter(Q(started_at__lt=moment) | Q(started_at=moment, pk__lt=anomaly_id))
+    page = list(anomalies.order_by("-started_at", "-pk")[: limit + 1])
+    return page[:limit], encode_cursor(page[limit - 1]) if len(page) > limit else None
+
+
+def get_anomaly(project: Project, anomaly_id: int) -> Anomaly | None:
+    return Anomaly.objects.filter(project=project, pk=anomaly_id).select_related("watch", "watch__series").first()
+
+
+def count_open(project: Project) -> dict[str, int]:
+    """Unresolved anomalies per severity."""
+    counts = dict.fromkeys(("info", "warning", "critical"), 0)
+    unresolved = Anomaly.objects.filter(project=project).exclude(status=Anomaly.Status.RESOLVED)
+    for severity in unresolved.values_list("severity", flat=True):
+        counts[severity] += 1
+    return counts
+
+
+def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:
+    watches = Watch.objects.filter(project=project).select_related("series").order_by("name", "series_id", "measure")
+    return watches.filter(name=name) if name else watches
+
+
+def get_watch(project: Project, watch_id: int) -> Watch | None:
+    return Watch.objects.filter(project=project, pk=watch_id).select_related("series").first()
+
+
+def detection_settings(project: Project) -> DetectionSettings:
+    """The project's settings, or the defaults (unsaved) when it never changed them."""
+    return DetectionSettings.objects.filter(project=project).first() or DetectionSettings(project=project)
+
+
+def list_channels(project: Project) -> QuerySet[Channel]:
+    return Channel.objects.filter(project=project).order_by("name", "pk")
+
+
+def get_channel(project: Project, channel_id: int) -> Channel | None:
+    return Channel.objects.filter(project=project, pk=channel_id).first()
+
+
+def list_deliveries(channel: Channel, limit: int) -> list[Delivery]:
+    """The channel's delivery log, newest first."""
+    return list(channel.deliveries.order_by("-created_at", "-pk")[:limit])

@@ -1,0 +1,166 @@
+"""The anomalies API: listing and filtering, acting on anomalies, settings, watched series, channels;
+which key may do what, and that another project's key reaches none of it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from anomalies import services
+from anomalies.models import Anomaly, Channel, Watch
+from anomalies.services import Verdict
+from anomalies.tests.factories import make_watch
+from flux.tenants.models import Project
+from flux.tenants.services import issue_key
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def open_anomaly(watch: Watch, bucket: datetime, severity: str = "warning", kind: str = "spike") -> Anomaly:
+    verdict = Verdict(bucket, 3600, True, 0.8, severity, kind, "up", 90.0, 30.0, 20.0, 40.0)
+    return services.apply_verdict(watch, verdict, bucket)[1]
+
+
+@pytest.fixture
+def anomalies(project: Project) -> list[Anomaly]:
+    """Three anomalies: signups (critical spike, 10:00), logins (warning drop, 12:00), orders (info, resolved)."""
+    signups = open_anomaly(make_watch(project, "user.signup"), T0, "critical")
+    logins = open_anomaly(make_watch(project, "user.login"), T0 + timedelta(hours=2), "warning", "drop")
+    orders = open_anomaly(make_watch(project, "order.completed"), T0 - timedelta(days=2), "info")
+    services.resolve(orders, "bob")
+    return [signups, logins, orders]
+
+
+def listed(api: type, key: str, **params: str) -> list[str]:
+    response = api(key).get("/api/v1/anomalies", params)
+    assert response.status_code == 200, response.json()
+    return [item["series"]["name"] for item in response.json()["anomalies"]]
+
+
+def test_the_list_is_newest_first_and_filters(api: type, keys: dict, anomalies: list) -> None:
+    read = keys["read"]
+    assert listed(api, read) == ["user.login", "user.signup", "order.completed"]
+    assert listed(api, read, status="open") == ["user.login", "user.signup"]
+    assert listed(api, read, status="open,resolved", severity="critical,info") == ["user.signup", "order.completed"]
+    assert listed(api, read, kind="drop") == ["user.login"]
+    assert listed(api, read, name="user.*") == ["user.login", "user.signup"]
+    assert listed(api, read, name="order.completed") == ["order.completed"]
+    assert listed(api, read, to="2026-11-20T11:00:00Z") == ["user.signup", "order.completed"]
+    assert listed(api, read, **{"from": "2030-01-01T00:00:00Z"}) == ["user.login", "user.signup"]  # still going
+
+
+def test_the_list_pages_with_a_cursor(api: type, keys: dict, anomalies: list) -> None:
+    first = api(keys["read"]).get("/api/v1/anomalies", {"limit": 2}).json()
+    second = api(keys["read"]).get("/api/v1/anomalies", {"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [item["id"] for item in first["anomalies"] + second["anomalies"]] == [a.pk for a in anomalies[1::-1]] + [
+        anomalies[2].pk
+    ]
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [({"status": "opened"}, "status"), ({"severity": "huge"}, "severity"), ({"from": "yesterday-ish"}, "from"),
+     ({"cursor": "nope"}, "cursor"), ({"limit": "0"}, "limit")],
+)  # fmt: skip
+def test_bad_filters_are_a_400_naming_the_parameter(api: type, keys: dict, params: dict, parameter: str) -> None:
+    response = api(keys["read"]).get("/api/v1/anomalies", params)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["parameter"] == parameter
+
+
+def test_one_anomaly_shows_its_series_band_and_state(api: type, keys: dict, anomalies: list) -> None:
+    body = api(keys["read"]).get(f"/api/v1/anomalies/{anomalies[0].pk}").json()
+    assert body["series"]["name"] == "user.signup" and body["series"]["source"] == "events"
+    assert (body["kind"], body["direction"], body["severity"], body["status"]) == ("spike", "up", "critical", "open")
+    assert (body["actual"], body["expected"], body["lower"], body["upper"]) == (90.0, 30.0, 20.0, 40.0)
+    assert body["deviation"] == 60.0 and body["started_at"] == "2026-11-20T10:00:00Z"
+
+
+def test_acknowledge_resolve_and_reopen_record_who_did_it(api: type, keys: dict, anomalies: list) -> None:
+    admin = api(keys["admin"])
+    path = f"/api/v1/anomalies/{anomalies[0].pk}"
+    acknowledged = admin.post(f"{path}/acknowledge", {"note": "deploy rolled back"}, format="json").json()
+    assert acknowledged["status"] == "acknowledged" and acknowledged["note"] == "deploy rolled back"
+    assert acknowledged["acknowledged_by"].startswith("API key flx_admin_")
+    resolved = admin.post(f"{path}/resolve", format="json").json()
+    assert resolved["status"] == "resolved" and resolved["resolved_by"].startswith("API key")
+    assert admin.post(f"{path}/resolve", format="json").json()["error"]["code"] == "invalid_state"
+    assert admin.post(f"{path}/reopen", format="json").json()["status"] == "open"
+
+
+def test_acknowledge_all_takes_filters(api: type, keys: dict, anomalies: list) -> None:
+    response = api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", {"severity": ["critical"]}, format="json")
+    assert response.json() == {"acknowledged": 1}
+    assert api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", {}, format="json").json() == {"acknowledged": 1}
+    assert listed(api, keys["read"], status="open") == []
+
+
+def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Project) -> None:
+    watch = make_watch(project, "user.signup")
+    admin = api(keys["admin"])
+    assert admin.get("/api/v1/anomalies/settings").json() == {"enabled": True, "sensitivity": "medium"}
+    assert (
+        admin.patch("/api/v1/anomalies/settings", {"sensitivity": "high"}, format="json").json()["sensitivity"]
+        == "high"
+    )
+    assert admin.patch("/api/v1/anomalies/settings", {"sensitivity": "max"}, format="json").status_code == 400
+    changed = admin.patch(
+        f"/api/v1/anomalies/series/{watch.pk}", {"sensitivity": "low", "muted_until": "2026-12-01T00:00:00Z"},
+        format="json",
+    ).json()  # fmt: skip
+    assert (changed["sensitivity"], changed["muted_until"]) == ("low", "2026-12-01T00:00:00Z")
+    assert [item["id"] for item in api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]] == [watch.pk]
+
+
+def test_channels_validate_their_target_and_never_show_the_secret(api: type, keys: dict, project: Project) -> None:
+    admin = api(keys["admin"])
+    created = admin.post(
+        "/api/v1/anomalies/channels",
+        {"name": "Ops hook", "kind": "webhook", "target": "https://example.com/hook", "secret": "s3cret"},
+        format="json",
+    )  # fmt: skip
+    assert created.status_code == 201
+    body = created.json()
+    assert body["has_secret"] is True and "secret" not in body and body["min_severity"] == "warning"
+    bad_email = admin.post(
+        "/api/v1/anomalies/channels", {"name": "Mail", "kind": "email", "target": "ops@, x"}, format="json"
+    )
+    assert bad_email.status_code == 400
+    bad_url = admin.patch(f"/api/v1/anomalies/channels/{body['id']}", {"target": "ftp://x"}, format="json")
+    assert bad_url.status_code == 400 and "target" in bad_url.json()["error"]["details"]
+    assert admin.get(f"/api/v1/anomalies/channels/{body['id']}/deliveries").json() == {"deliveries": []}
+    assert admin.delete(f"/api/v1/anomalies/channels/{body['id']}").status_code == 204
+    assert not Channel.objects.filter(project=project).exists()
+
+
+READS = ["/api/v1/anomalies", "/api/v1/anomalies/settings", "/api/v1/anomalies/series"]
+
+
+def test_reads_need_a_read_key_and_writes_an_admin_key(api: type, keys: dict, anomalies: list) -> None:
+    for path in READS:
+        assert api(keys["read"]).get(path).status_code == 200, path
+        assert api(keys["ingest"]).get(path).status_code == 403, path
+        assert api(None).get(path).status_code == 401, path
+    anomaly_path = f"/api/v1/anomalies/{anomalies[0].pk}"
+    for action in ("acknowledge", "resolve", "reopen"):
+        assert api(keys["read"]).post(f"{anomaly_path}/{action}", format="json").status_code == 403
+    assert api(keys["read"]).post("/api/v1/anomalies/acknowledge_all", format="json").status_code == 403
+    assert api(keys["read"]).patch("/api/v1/anomalies/settings", {}, format="json").status_code == 403
+    assert api(keys["read"]).get("/api/v1/anomalies/channels").status_code == 403  # URLs and secrets: admin only
+
+
+def test_another_projects_key_reaches_nothing_of_this_one(
+    api: type, anomalies: list, project: Project, other_project: Project
+) -> None:
+    other = api(issue_key(other_project, "admin").raw_key)
+    watch = anomalies[0].watch
+    channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    assert other.get("/api/v1/anomalies").json()["anomalies"] == []
+    assert other.get("/api/v1/anomalies/series").json()["series"] == []
+    assert other.get(f"/api/v1/anomalies/{anomalies[0].pk}").status_code == 404
+    assert other.post(f"/api/v1/anomalies/{anomalies[0].pk}/acknowledge", format="json").status_code == 404
+    assert other.patch(f"/api/v1/anomalies/series/{watch.pk}", {"excluded": True}, format="json").status_code == 404
+    assert other.get(f"/api/v1/anomalies/channels/{channel.pk}").status_code == 404
+    assert other.delete(f"/api/v1/anomalies/channels/{channel.pk}").status_code == 404
+    assert other.post("/api/v1/anomalies/acknowledge_all", {}, format="json").json() == {"acknowledged": 0}
+    assert Anomaly.objects.get(pk=anomalies[0].pk).status == "open"
