@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from flux.tenants.models import Project
@@ -57,6 +58,10 @@ class Watch(models.Model):
     # Set when a person resolves an episode the detector still sees: nothing reopens until it has ended.
     quiet_until_normal = models.BooleanField(default=False)
     next_scan_at = models.DateTimeField()
+    # The series' hourly values up to history_end (exclusive), as much as the detector needs; each scan
+    # adds the hours completed since, so a scan reads a few rollup rows per series instead of weeks.
+    history = ArrayField(models.FloatField(), default=list, blank=True)
+    history_end = models.DateTimeField(null=True, blank=True)
     last_scanned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -174,3 +174,9 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
         setattr(watch, field, value)
     watch.save(update_fields=list(changes) or None)
     return watch
+
+
+def set_explanation(anomaly: Anomaly, explanation: dict) -> None:
+    """Store why the anomaly happened (anomalies.explain)."""
+    anomaly.explanation = explanation
+    Anomaly.objects.filter(pk=anomaly.pk).update(explanation=explanation)

@@ -1,8 +1,11 @@
 """A project at a glance: what came in over a range against the range before, the busiest events and
-metrics, and the health of ingestion. Composes the apps' queries; reads only the given project."""
+metrics, unresolved anomalies, and the health of ingestion. Composes the apps' queries; reads only the given project."""
 
 from collections import Counter
 
+from anomalies.models import Anomaly
+from anomalies.queries import AnomalyFilter, count_open, list_anomalies
+from anomalies.serializers import anomaly_json
 from events.filters import EventFilter
 from events.queries import count_groups, count_series
 from flux.compare import earlier
@@ -54,8 +57,15 @@ def project_overview(project: Project, time_range: TimeRange, interval: str) -> 
              "change_percent": change_percent(count, points_before.get(metric_id, 0))}
             for metric_id, count in busiest
         ],
+        "anomalies": anomalies_json(project),
         "ingestion": ingestion_json(project),
     }  # fmt: skip
+
+
+def anomalies_json(project: Project) -> dict:
+    unresolved = AnomalyFilter(statuses=(Anomaly.Status.OPEN, Anomaly.Status.ACKNOWLEDGED))
+    newest, _ = list_anomalies(project, unresolved, TOP, None)
+    return {"open": count_open(project), "newest": [anomaly_json(anomaly) for anomaly in newest]}
 
 
 def ingestion_json(project: Project) -> dict:

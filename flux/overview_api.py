@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from anomalies.openapi import AnomalyShape
 from flux import query_params
 from flux.api import ProjectAPIView
 from flux.auth import HasReadKey
@@ -59,12 +60,24 @@ class IngestionHealth(serializers.Serializer):
     recent_rejections = RecentRejection(many=True, help_text=f"The last {REJECTIONS_KEPT}, newest first.")
 
 
+class OpenCounts(serializers.Serializer):
+    info = serializers.IntegerField()
+    warning = serializers.IntegerField()
+    critical = serializers.IntegerField()
+
+
+class UnresolvedAnomalies(serializers.Serializer):
+    open = OpenCounts(help_text="Unresolved (open or acknowledged) anomalies per severity, whenever they started.")
+    newest = AnomalyShape(many=True, help_text=f"The {TOP} newest unresolved anomalies.")
+
+
 class Overview(RangeFields):
     interval = interval_field()
     events = Volume()
     metric_points = Volume()
     top_events = TopEvent(many=True, help_text=f"The {TOP} busiest event names.")
     active_metrics = ActiveMetric(many=True, help_text=f"The {TOP} metrics with the most points.")
+    anomalies = UnresolvedAnomalies()
     ingestion = IngestionHealth()
 
 
@@ -79,8 +92,8 @@ class OverviewView(ProjectAPIView):
         description=needs_key(
             "read",
             "Events and metric points received in the range with their trend and the change against the range "
-            "just before, the busiest events and metrics, and ingestion health: when data last arrived, items "
-            "accepted and rejected in the last hour, and the last rejections with their reasons.",
+            "just before, the busiest events and metrics, unresolved anomalies, and ingestion health: when data "
+            "last arrived, items accepted and rejected in the last hour, and the last rejections with their reasons.",
         ),
         parameters=[*TIME_RANGE, interval_parameter("Without it, `auto`.")],
         responses={200: Overview, **errors(400, 401, 403)},

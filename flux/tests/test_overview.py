@@ -115,3 +115,18 @@ def test_overview_of_another_project_shows_none_of_this_one(api: type, busy: Pro
 def test_overview_needs_a_read_key(api: type, keys: dict) -> None:
     assert api(keys["ingest"]).get("/api/v1/overview").status_code == 403
     assert api(None).get("/api/v1/overview").status_code == 401
+
+
+def test_unresolved_anomalies_are_counted_by_severity_and_listed(api: type, keys: dict, project: Project) -> None:
+    from anomalies import services
+    from anomalies.services import Verdict
+    from anomalies.tests.factories import make_watch
+
+    for name, severity in (("a", "critical"), ("b", "warning"), ("c", "warning")):
+        verdict = Verdict(NOW, 3600, True, 0.9, severity, "spike", "up")
+        services.apply_verdict(make_watch(project, name), verdict, NOW)
+    _, resolved = services.apply_verdict(make_watch(project, "d"), Verdict(NOW, 3600, True, 0.6, "info"), NOW)
+    services.resolve(resolved, "bob")
+    anomalies = overview(api, keys["read"])["anomalies"]
+    assert anomalies["open"] == {"info": 0, "warning": 2, "critical": 1}
+    assert sorted(item["series"]["name"] for item in anomalies["newest"]) == ["a", "b", "c"]

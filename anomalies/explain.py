@@ -1,0 +1,79 @@
+"""Why an anomaly happened, in the terms of its data: which tag values carry the deviation. For an event
+count, each tag value's count over the episode is set against the same hours of the previous weeks
+(the median of three), and the values whose change makes up most of the whole change are named:
+"80% of the rise is plan=pro"."""
+
+import statistics
+from datetime import datetime, timedelta
+
+from anomalies.models import Anomaly, Watch
+from flux.db import fetch_all
+
+WEEKS_BACK = 3
+MAX_CONTRIBUTORS = 3
+MIN_SHARE = 0.1  # a value carrying less than this of the change is not worth naming
+
+TagValue = tuple[str, str]
+
+
+def contributions(
+    actual: dict[TagValue, float], earlier: list[dict[TagValue, float]], total_change: float
+) -> list[dict]:
+    """The tag values whose change (against the median of the earlier windows) makes up most of
+    `total_change`, largest first, each with its share of it. Pure."""
+    if not total_change:
+        return []
+    found = []
+    for key in set(actual).union(*earlier):
+        expected = statistics.median(window.get(key, 0.0) for window in earlier) if earlier else 0.0
+        share = (actual.get(key, 0.0) - expected) / total_change
+        if share >= MIN_SHARE:
+            found.append({"tag": key[0], "value": key[1], "actual": actual.get(key, 0.0), "expected": expected,
+                          "share": round(min(share, 1.0), 3)})  # fmt: skip
+    found.sort(key=lambda item: (-item["share"], item["tag"], item["value"]))
+    return found[:MAX_CONTRIBUTORS]
+
+
+def sentence(found: list[dict], direction: str) -> str:
+    change = "rise" if direction == "up" else "drop"
+    if not found:
+        return f"No single tag value stands out in the {change}."
+    parts = [f"{round(item['share'] * 100)}% of the {change} is {item['tag']}={item['value']}" for item in found[:1]]
+    parts += [f"{round(item['share'] * 100)}% {item['tag']}={item['value']}" for item in found[1:]]
+    return "; ".join(parts) + "."
+
+
+def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:
+    rows = fetch_all(
+        """
+        SELECT tag_key, tag_value, sum(count) FROM events_eventtagrollup
+        WHERE project_id = %s AND name = %s AND level = 'hour' AND bucket >= %s AND bucket < %s
+        GROUP BY 1, 2
+        """,
+        [watch.project_id, watch.name, start, end],
+    )
+    total = fetch_all(
+        """SELECT coalesce(sum(count), 0) FROM events_eventrollup
+           WHERE project_id = %s AND name = %s AND level = 'hour' AND bucket >= %s AND bucket < %s""",
+        [watch.project_id, watch.name, start, end],
+    )[0][0]
+    return {(key, value): float(count) for key, value, count in rows}, float(total)
+
+
+def explain(anomaly: Anomaly) -> dict:
+    """The explanation stored on the anomaly: a sentence and the contributing tag values."""
+    watch = anomaly.watch
+    if watch.source == Watch.Source.METRIC:
+        tags = ", ".join(f"{key}={value}" for key, value in sorted(watch.series.tags.items()))
+        return {"text": f"The series {tags}." if tags else "The metric's only series.", "contributors": []}
+    start = anomaly.started_at
+    end = anomaly.last_anomalous_at + timedelta(seconds=anomaly.interval_seconds)
+    actual, actual_total = tag_counts(watch, start, end)
+    earlier, earlier_totals = [], []
+    for weeks in range(1, WEEKS_BACK + 1):
+        counts, total = tag_counts(watch, start - timedelta(weeks=weeks), end - timedelta(weeks=weeks))
+        earlier.append(counts)
+        earlier_totals.append(total)
+    total_change = actual_total - statistics.median(earlier_totals)
+    found = contributions(actual, earlier, total_change)
+    return {"text": sentence(found, anomaly.direction), "contributors": found}

@@ -1,0 +1,34 @@
+"""Which tag values carry an anomaly's change: the pure arithmetic, and the sentence it becomes."""
+
+from anomalies.explain import contributions, sentence
+
+
+def test_the_value_that_carries_the_change_is_named_with_its_share() -> None:
+    actual = {("plan", "pro"): 180.0, ("plan", "free"): 60.0, ("country", "DE"): 100.0, ("country", "FR"): 140.0}
+    earlier = [
+        {("plan", "pro"): 20.0, ("plan", "free"): 60.0, ("country", "DE"): 40.0, ("country", "FR"): 40.0},
+        {("plan", "pro"): 22.0, ("plan", "free"): 58.0, ("country", "DE"): 40.0, ("country", "FR"): 40.0},
+        {("plan", "pro"): 18.0, ("plan", "free"): 62.0, ("country", "DE"): 40.0, ("country", "FR"): 40.0},
+    ]
+    found = contributions(actual, earlier, total_change=160.0)
+    assert [(item["tag"], item["value"], item["share"]) for item in found] == [
+        ("plan", "pro", 1.0), ("country", "FR", 0.625), ("country", "DE", 0.375),
+    ]  # fmt: skip
+    assert found[0]["expected"] == 20.0
+    assert sentence(found, "up") == "100% of the rise is plan=pro; 62% country=FR; 38% country=DE."
+
+
+def test_a_drop_names_the_values_that_fell() -> None:
+    actual = {("country", "DE"): 10.0, ("country", "US"): 95.0}
+    earlier = [{("country", "DE"): 90.0, ("country", "US"): 100.0}] * 3
+    found = contributions(actual, earlier, total_change=-85.0)
+    assert [(item["value"], item["share"]) for item in found] == [("DE", 0.941)]
+    assert sentence(found, "down") == "94% of the drop is country=DE."
+
+
+def test_nothing_is_named_when_no_value_stands_out_or_nothing_changed() -> None:
+    even = {("shard", str(index)): 12.0 for index in range(20)}
+    before = [{("shard", str(index)): 10.0 for index in range(20)}] * 3
+    assert contributions(even, before, total_change=40.0) == []  # each carries 5%
+    assert contributions(even, before, total_change=0.0) == []
+    assert sentence([], "up") == "No single tag value stands out in the rise."
