@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format manage shell bench bench-query bench-realtime clean-data
+.PHONY: help run test lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans 
 
 bench-realtime: $(VENV)/.requirements-dev ## realtime benchmark: ingest -> open dashboards (ARGS=... for bench/realtime.py)
 	$(SERVICES) exec -- $(PY) bench/realtime.py $(ARGS)
+
+bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality: precision/recall/F1 per kind, false alarms (ARGS=... for bench/anomalies.py)
+	$(PY) bench/anomalies.py $(ARGS)
+
+bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
+	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

@@ -1,13 +1,14 @@
 """The anomalies API: list and inspect anomalies, act on them, and tune detection and notifications."""
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from anomalies import queries, services
+from anomalies import notifications, queries, replay, services
 from anomalies.models import Anomaly, Severity
 from anomalies.openapi import (
     ANOMALY_ID,
@@ -16,6 +17,7 @@ from anomalies.openapi import (
     LIST_PARAMETERS,
     AcknowledgeAllInput,
     AcknowledgedCount,
+    AnomalyDetail,
     AnomalyPage,
     AnomalyShape,
     NoteInput,
@@ -28,6 +30,8 @@ from flux.auth import HasAdminKey, HasReadKey, actor_of
 from flux.openapi import errors, needs_key
 from flux.query_params import InvalidParameter
 from flux.timerange import RangeError, parse_instant, resolve_zone
+
+CONTEXT_BEFORE, CONTEXT_AFTER, HOUR = timedelta(days=2), timedelta(days=1), timedelta(hours=1)
 
 
 def comma_values(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
@@ -52,6 +56,12 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
         kinds=comma_values(params, "kind", Anomaly.Kind.values),
         name=params.get("name") or None, start=bounds["from"], end=bounds["to"],
     )  # fmt: skip
+
+
+def anomaly_context(anomaly: Anomaly) -> replay.Replay:
+    """Two days before the episode to a day after it (or now)."""
+    end = min(anomaly.last_anomalous_at + CONTEXT_AFTER, timezone.now())
+    return replay.replay(anomaly.watch, anomaly.started_at - CONTEXT_BEFORE, end + HOUR)
 
 
 class AnomalyAPIView(ProjectAPIView):
@@ -95,13 +105,16 @@ class AnomalyDetailView(AnomalyAPIView):
     @extend_schema(
         operation_id="anomalies_retrieve",
         summary="One anomaly",
-        description=needs_key("read", "An anomaly with its series, band and explanation."),
+        description=needs_key(
+            "read", "An anomaly with its explanation, and its series hour by hour around it with the expected band."
+        ),
         parameters=[ANOMALY_ID],
-        responses={200: AnomalyShape, **errors(401, 403, 404)},
+        responses={200: AnomalyDetail, **errors(401, 403, 404)},
         tags=["Anomalies"],
     )
     def get(self, request: Request, anomaly_id: int) -> Response:
-        return Response(anomaly_json(self.anomaly(anomaly_id)))
+        anomaly = self.anomaly(anomaly_id)
+        return Response({**anomaly_json(anomaly), "context": replay.points_json(anomaly_context(anomaly).scores)})
 
 
 def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
@@ -125,6 +138,8 @@ def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
                 changed = services.reopen(anomaly, actor)
             else:
                 changed = getattr(services, action)(anomaly, actor, body.validated_data.get("note", ""))
+            if action == "resolve":  # channels told of the opening hear of the end, as when it ends by itself
+                notifications.notify_changes(self.project.pk, [(services.RESOLVED, changed)], timezone.now())
             return Response(anomaly_json(queries.get_anomaly(self.project, changed.pk)))
 
     ActionView.__name__ = ActionView.__qualname__ = f"{action.title()}View"

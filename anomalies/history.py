@@ -1,8 +1,13 @@
 """Hourly values of watched series, read from the hour rollups in one query per source for a whole
-batch of watches. What each watch measures, and what a missing hour means, is decided here."""
+batch of watches. What each watch measures, and what a missing hour means, is decided here.
 
-from collections import defaultdict
+Rows come back aggregated per series as arrays (hour, value), so weeks of history for thousands of
+series cost a few thousand rows, placed on the hourly grid with numpy."""
+
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from anomalies.models import Watch
 from flux.db import fetch_all
@@ -21,6 +26,29 @@ MEASURES: dict[str, list[tuple[str, str, float]]] = {
     MetricType.DISTRIBUTION: [("p95", "continuous", float("nan")), ("count", "count", 0.0)],
     MetricType.SET: [("unique", "count", 0.0)],
 }
+SIMPLE_MEASURES = ("avg", "rate", "count")  # plain arithmetic on a rollup row's count and sum
+
+
+@dataclass(frozen=True)
+class Hours:
+    """The hours of one series that have data: epoch seconds of each hour's start, and its value."""
+
+    starts: np.ndarray
+    values: np.ndarray
+
+    def first(self) -> datetime | None:
+        return datetime.fromtimestamp(float(self.starts.min()), tz=UTC) if len(self.starts) else None
+
+    def on_grid(self, start: datetime, end: datetime, missing: float) -> np.ndarray:
+        """Values for every hour of [start, end); hours without data get `missing`."""
+        grid = np.full(len(hours_between(start, end)), missing, dtype="<f8")
+        positions = ((self.starts - start.timestamp()) // HOUR_SECONDS).astype(np.int64)
+        inside = (positions >= 0) & (positions < len(grid))
+        grid[positions[inside]] = self.values[inside]
+        return grid
+
+
+NO_HOURS = Hours(np.empty(0, dtype=np.int64), np.empty(0))
 
 
 def measure_of(watch: Watch) -> tuple[str, float]:
@@ -41,54 +69,79 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
     return [start + index * HOUR for index in range(count)]
 
 
-def read_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, dict[datetime, float]]:
-    """{watch id: {hour start: value}} for hours in [start, end) that have rollup rows."""
-    values: dict[int, dict[datetime, float]] = defaultdict(dict)
+def read_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, Hours]:
+    """{watch id: its hours with data in [start, end)}; watches without any are absent."""
+    hours: dict[int, Hours] = {}
     events = [watch for watch in watches if watch.source == Watch.Source.EVENTS]
     if events:
-        read_event_hours(events, start, end, values)
+        hours |= read_event_hours(events, start, end)
     metrics = [watch for watch in watches if watch.source == Watch.Source.METRIC]
-    if metrics:
-        read_metric_hours(metrics, start, end, values)
-    return values
+    simple = [watch for watch in metrics if watch.measure in SIMPLE_MEASURES]
+    if simple:
+        hours |= read_simple_metric_hours(simple, start, end)
+    sketched = [watch for watch in metrics if watch.measure not in SIMPLE_MEASURES]
+    if sketched:
+        hours |= read_sketched_metric_hours(sketched, start, end)
+    return hours
 
 
-def read_event_hours(
-    watches: list[Watch], start: datetime, end: datetime, values: dict[int, dict[datetime, float]]
-) -> None:
+def as_hours(starts: list[int], values: list[float]) -> Hours:
+    return Hours(np.array(starts, dtype=np.int64), np.array(values, dtype="<f8"))
+
+
+def read_event_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, Hours]:
     by_key = {(watch.project_id, watch.name): watch.pk for watch in watches}
     rows = fetch_all(
         """
-        SELECT r.project_id, r.name, r.bucket, r.count
+        SELECT r.project_id, r.name, array_agg(extract(epoch FROM r.bucket)::bigint), array_agg(r.count::float8)
         FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)
         JOIN events_eventrollup r ON r.project_id = w.project_id AND r.name = w.name
         WHERE r.level = 'hour' AND r.bucket >= %s AND r.bucket < %s
+        GROUP BY 1, 2
         """,
         [[key[0] for key in by_key], [key[1] for key in by_key], start, end],
     )
-    for project_id, name, bucket, count in rows:
-        values[by_key[project_id, name]][bucket] = float(count)
+    return {by_key[project_id, name]: as_hours(starts, counts) for project_id, name, starts, counts in rows}
 
 
-def read_metric_hours(
-    watches: list[Watch], start: datetime, end: datetime, values: dict[int, dict[datetime, float]]
-) -> None:
-    by_series: dict[int, list[Watch]] = defaultdict(list)
+def read_simple_metric_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, Hours]:
+    """Averages, rates and counts, computed in SQL from each hour row's count and sum."""
+    expressions = {"avg": "r.sum / r.count", "rate": f"r.sum / {HOUR_SECONDS}", "count": "r.count::float8"}
+    hours = {}
+    for measure, expression in expressions.items():
+        wanted = {watch.series_id: watch.pk for watch in watches if watch.measure == measure}
+        if not wanted:
+            continue
+        rows = fetch_all(
+            f"""
+            SELECT r.series_id, array_agg(extract(epoch FROM r.bucket)::bigint), array_agg({expression})
+            FROM metrics_metricrollup r
+            WHERE r.level = 'hour' AND r.series_id = ANY(%s) AND r.bucket >= %s AND r.bucket < %s AND r.count > 0
+            GROUP BY 1
+            """,
+            [list(wanted), start, end],
+        )
+        hours |= {wanted[series_id]: as_hours(starts, values) for series_id, starts, values in rows}
+    return hours
+
+
+def read_sketched_metric_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, Hours]:
+    """Percentiles and distinct counts: each hour row's sketch or members finished into the value."""
+    by_series: dict[int, list[Watch]] = {}
     for watch in watches:
-        by_series[watch.series_id].append(watch)
-    needs_sketch = any(watch.measure.startswith("p") for watch in watches)
-    needs_members = any(watch.measure == "unique" for watch in watches)
+        by_series.setdefault(watch.series_id, []).append(watch)
     rows = fetch_all(
-        f"""
-        SELECT series_id, bucket, count, sum, min, max,
-               {"sketch_keys, sketch_counts" if needs_sketch else "NULL, NULL"},
-               {"member_hashes, member_registers" if needs_members else "NULL, NULL"}
+        """
+        SELECT series_id, extract(epoch FROM bucket)::bigint, count, sum, min, max,
+               sketch_keys, sketch_counts, member_hashes, member_registers
         FROM metrics_metricrollup
         WHERE level = 'hour' AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s
+        ORDER BY series_id, bucket
         """,
         [list(by_series), start, end],
     )
-    for series_id, bucket, count, total, minimum, maximum, keys, counts, hashes, registers in rows:
+    collected: dict[int, tuple[list[int], list[float]]] = {}
+    for series_id, hour, count, total, minimum, maximum, keys, counts, hashes, registers in rows:
         partial = Partial()
         partial.add_totals(count, total, minimum, maximum)
         if keys is not None:
@@ -98,4 +151,7 @@ def read_metric_hours(
         for watch in by_series[series_id]:
             value = partial.value(watch.measure, HOUR_SECONDS)
             if value is not None:
-                values[watch.pk][bucket] = float(value)
+                starts, values = collected.setdefault(watch.pk, ([], []))
+                starts.append(hour)
+                values.append(float(value))
+    return {watch_id: as_hours(starts, values) for watch_id, (starts, values) in collected.items()}

@@ -1,4 +1,3 @@
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from flux.tenants.models import Project
@@ -60,7 +59,8 @@ class Watch(models.Model):
     next_scan_at = models.DateTimeField()
     # The series' hourly values up to history_end (exclusive), as much as the detector needs; each scan
     # adds the hours completed since, so a scan reads a few rollup rows per series instead of weeks.
-    history = ArrayField(models.FloatField(), default=list, blank=True)
+    # float64 values, little-endian, NaN for an hour without data (read and written with numpy).
+    history = models.BinaryField(default=bytes, blank=True)
     history_end = models.DateTimeField(null=True, blank=True)
     last_scanned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

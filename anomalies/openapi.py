@@ -163,3 +163,36 @@ class DeliveryShape(serializers.Serializer):
 
 class DeliveryList(serializers.Serializer):
     deliveries = DeliveryShape(many=True)
+
+
+class ReplayPoint(serializers.Serializer):
+    time = serializers.DateTimeField(help_text="The hour's start.")
+    value = serializers.FloatField(allow_null=True, help_text="null: no data that hour.")
+    expected = serializers.FloatField(allow_null=True)
+    lower = serializers.FloatField(allow_null=True)
+    upper = serializers.FloatField(allow_null=True)
+    score = serializers.FloatField()
+    is_anomaly = serializers.BooleanField()
+
+
+class AnomalyDetail(AnomalyShape):
+    context = ReplayPoint(
+        many=True, help_text="The series hour by hour from two days before to a day after, with the band."
+    )
+
+
+class ReplayEpisode(serializers.Serializer):
+    started_at = serializers.DateTimeField()
+    last_anomalous_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(Anomaly.Kind.values)
+    direction = serializers.ChoiceField(["up", "down"])
+    score = serializers.FloatField()
+    severity = serializers.ChoiceField(Severity.values)
+    ongoing = serializers.BooleanField(help_text="Still anomalous at the end of the range.")
+
+
+class Backtest(serializers.Serializer):
+    series = SeriesShape()
+    sensitivity = serializers.ChoiceField(Sensitivity.values)
+    points = ReplayPoint(many=True)
+    episodes = ReplayEpisode(many=True, help_text="The anomalies this range would have opened.")

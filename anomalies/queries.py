@@ -3,12 +3,15 @@
 import base64
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
 from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
+from flux.serializers import iso
 from flux.tenants.models import Project
+
+MAX_MARKS = 20
 
 
 @dataclass(frozen=True)
@@ -107,3 +110,19 @@ def get_channel(project: Project, channel_id: int) -> Channel | None:
 def list_deliveries(channel: Channel, limit: int) -> list[Delivery]:
     """The channel's delivery log, newest first."""
     return list(channel.deliveries.order_by("-created_at", "-pk")[:limit])
+
+
+def anomaly_marks(project: Project, source: str, name: str | None, start: datetime, end: datetime) -> list[dict]:
+    """Episodes of the series a widget reads (an event name or glob, or a metric) overlapping [start, end),
+    for marking them on its graph."""
+    anomalies = Anomaly.objects.filter(project=project, watch__source=source, started_at__lt=end)
+    anomalies = anomalies.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
+    anomalies = anomalies.filter(watch__name__regex=glob_to_regex(name or "*"))
+    marks = []
+    for anomaly in anomalies.select_related("watch").order_by("started_at")[:MAX_MARKS]:
+        ended = anomaly.last_anomalous_at + timedelta(seconds=anomaly.interval_seconds)
+        marks.append({
+            "id": anomaly.pk, "name": anomaly.watch.name, "kind": anomaly.kind, "severity": anomaly.severity,
+            "status": anomaly.status, "from": iso(anomaly.started_at), "to": iso(ended),
+        })  # fmt: skip
+    return marks

@@ -1,18 +1,31 @@
 """The anomaly settings API: per-series sensitivity, exclusion and mute; notification channels."""
 
+from datetime import timedelta
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from anomalies import queries, services
-from anomalies.models import Channel, Delivery
-from anomalies.openapi import ChannelList, ChannelSerializer, DeliveryList, DeliveryShape, WatchInput, WatchList
+from anomalies.models import Channel, Delivery, Sensitivity
+from anomalies.openapi import (
+    Backtest,
+    ChannelList,
+    ChannelSerializer,
+    DeliveryList,
+    DeliveryShape,
+    WatchInput,
+    WatchList,
+)
 from anomalies.openapi import SeriesShape as WatchShape
+from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, replay
 from anomalies.serializers import watch_json
+from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import errors, needs_key
+from flux.openapi import TIME_RANGE, choice, errors, needs_key
+from flux.query_params import InvalidParameter
 from flux.serializers import iso
 
 WATCH_ID = OpenApiParameter("watch_id", int, OpenApiParameter.PATH, description="The watched series' `id`.")
@@ -61,6 +74,40 @@ class WatchDetailView(ProjectAPIView):
         body = WatchInput(data=request.data if isinstance(request.data, dict) else None)
         body.is_valid(raise_exception=True)
         return Response(watch_json(services.update_watch(watch, body.validated_data)))
+
+
+class BacktestView(ProjectAPIView):
+    """GET /api/v1/anomalies/series/{id}/backtest."""
+
+    permission_classes = [HasReadKey]
+
+    @extend_schema(
+        operation_id="anomalies_series_backtest",
+        summary="Backtest a series",
+        description=needs_key(
+            "read",
+            "How the detector would have scored this series hour by hour over the range, and which anomalies it "
+            f"would have opened (at most {MAX_REPLAY_HOURS // 24} days; `sensitivity` to try another setting).",
+        ),
+        parameters=[WATCH_ID, *TIME_RANGE[:3], OpenApiParameter("sensitivity", choice(Sensitivity.values))],
+        responses={200: Backtest, **errors(400, 401, 403, 404)},
+        tags=["Anomaly settings"],
+    )
+    def get(self, request: Request, watch_id: int) -> Response:
+        watch = queries.get_watch(self.project, watch_id)
+        if watch is None:
+            raise NotFound(f"No watched series {watch_id} in this project.")
+        time_range = query_params.time_range(request.query_params, self.project)
+        if time_range.duration > timedelta(hours=MAX_REPLAY_HOURS):
+            raise InvalidParameter("from", f"a backtest covers at most {MAX_REPLAY_HOURS // 24} days")
+        sensitivity = request.query_params.get("sensitivity") or None
+        if sensitivity not in (None, *Sensitivity.values):
+            raise InvalidParameter("sensitivity", f"sensitivity must be one of {', '.join(Sensitivity.values)}")
+        result = replay(watch, time_range.start, time_range.end, sensitivity)
+        return Response({
+            "series": watch_json(watch), "sensitivity": result.sensitivity,
+            "points": points_json(result.scores), "episodes": episodes_json(result.scores),
+        })  # fmt: skip
 
 
 class ChannelAPIView(ProjectAPIView):

@@ -10,6 +10,7 @@ from anomalies.api import (
     ResolveView,
 )
 from anomalies.settings_api import (
+    BacktestView,
     ChannelDeliveriesView,
     ChannelDetailView,
     ChannelListView,
@@ -24,6 +25,7 @@ urlpatterns = [
     path("anomalies/settings", DetectionSettingsView.as_view(), name="anomalies-settings"),
     path("anomalies/series", WatchListView.as_view(), name="anomalies-series"),
     path("anomalies/series/<int:watch_id>", WatchDetailView.as_view(), name="anomalies-series-detail"),
+    path("anomalies/series/<int:watch_id>/backtest", BacktestView.as_view(), name="anomalies-series-backtest"),
     path("anomalies/channels", ChannelListView.as_view(), name="anomalies-channels"),
     path("anomalies/channels/<int:channel_id>", ChannelDetailView.as_view(), name="anomalies-channel"),
     path("anomalies/channels/<int:channel_id>/test", ChannelTestView.as_view(), name="anomalies-channel-test"),

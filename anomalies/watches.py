@@ -12,7 +12,7 @@ ACTIVE_WITHIN = timedelta(days=1)
 WATCH_EVENT_NAMES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
                                  quiet_until_normal, history, next_scan_at, created_at)
-    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false, '{}'::float8[], %(now)s, %(now)s
+    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false, ''::bytea, %(now)s, %(now)s
     FROM events_eventrollup r JOIN tenants_project p ON p.id = r.project_id AND NOT p.archived
     WHERE r.level = 'hour' AND r.bucket >= %(since)s
     ON CONFLICT DO NOTHING
@@ -20,7 +20,7 @@ WATCH_EVENT_NAMES = """
 WATCH_METRIC_SERIES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
                                  quiet_until_normal, history, next_scan_at, created_at)
-    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false, '{}'::float8[], %(now)s, %(now)s
+    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false, ''::bytea, %(now)s, %(now)s
     FROM metrics_metricseries s
     JOIN metrics_metric m ON m.id = s.metric_id
     JOIN tenants_project p ON p.id = s.project_id AND NOT p.archived

@@ -1,7 +1,7 @@
 """What a widget shows: its query run through the events and metrics query layers, shaped by widget type.
 
 number  {"value", "previous", "change", "change_percent", "sparkline": [[t, v], ...]}
-graph   {"interval", "series": [{"key", "points": [[t, v], ...]}]}
+graph   {"interval", "series": [{"key", "points": [[t, v], ...]}], "anomalies": [{"id", "from", "to", "severity", …}]}
 bar/pie/table  {"groups": [{"key", "value"}], "total"}
 heatmap {"mode": "hour_of_week", "cells": [[weekday 0=Mon, hour, value]]} (project-local time) or
         {"mode": "time_value", "interval", "bins": [lower bounds], "cells": [[t, bin index, count]]}
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from anomalies.queries import anomaly_marks
 from dashboards.models import Dashboard, Widget
 from events import queries as events
 from events.filters import EventFilter
@@ -46,9 +47,11 @@ def widget_data(project: Project, widget: Widget, time_range: TimeRange, dashboa
         return number_data(source, time_range)
     if widget.type == "graph":
         interval = choose_interval(time_range, None if query["interval"] == "auto" else query["interval"])
-        return {"interval": interval, "series": [
+        series = [
             {"key": key, "points": points_json(points)} for key, points in source.series(time_range, interval, limit)
-        ]}  # fmt: skip
+        ]
+        marks = anomaly_marks(project, query["source"], query["name"], time_range.start, time_range.end)
+        return {"interval": interval, "series": series, "anomalies": marks}
     if widget.type in ("bar", "pie", "table"):
         groups = source.groups(time_range, limit)
         return {"groups": [{"key": key, "value": value} for key, value in groups], "total": source.value(time_range)}

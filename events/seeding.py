@@ -122,3 +122,29 @@ def seed(project: Project, events: int, points: int, days: int, end: datetime, s
             point_rows(project.pk, rng, random_moments(rng, end, days, points), series, users),
         )
     return SeedReport(written_events, written_points, sum(len(group) for group in series.values()))
+
+
+def seed_incident(project: Project, end: datetime, seed_value: int = 1) -> int:
+    """A signup surge from one campaign in the last complete hour before `end` (about six times the
+    usual), for the anomaly detector to find in the demo. Returns the events added."""
+    rng = random.Random(seed_value)
+    hour = end.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM events_event
+               WHERE project_id = %s AND name = 'user.signup' AND time >= %s AND time < %s""",
+            [project.pk, hour - timedelta(days=7), hour - timedelta(days=7) + timedelta(hours=1)],
+        )
+        usual = cursor.fetchone()[0]
+    surge = max(60, usual * 5)
+    rows = (
+        (project.pk, hour + timedelta(seconds=rng.random() * 3599), "user.signup", f"u_campaign_{index}",
+         f"s_campaign_{index}", None, json.dumps({"plan": "free", "country": "DE", "channel": "web",
+         "campaign": "black-friday"}), "{}", "production", "web")
+        for index in range(surge)
+    )  # fmt: skip
+    return copy_rows(
+        "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
+        " environment, service) FROM STDIN",
+        rows,
+    )

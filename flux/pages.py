@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpRequest
 
+from anomalies.models import Anomaly
 from flux.tenants.models import Project
 from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
 
@@ -19,5 +20,6 @@ def page_context(request: HttpRequest, project: Project, section: str, **extra: 
     page = {"project": {"slug": project.slug, "name": project.name, "timezone": project.timezone}, "can_edit": can_edit}
     return {
         "project": project, "projects": list_projects_for_user(request.user).order_by("name"),
-        "can_edit": can_edit, "page": page, "section": section, **extra,
+        "can_edit": can_edit, "page": page, "section": section,
+        "open_anomalies": Anomaly.objects.filter(project=project, status=Anomaly.Status.OPEN).count(), **extra,
     }  # fmt: skip

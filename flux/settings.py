@@ -195,6 +195,8 @@ otherwise; the default is the last 24 hours.""",
         "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change"],
         "ChannelKindEnum": ["webhook", "slack", "email"],
         "RejectionKindEnum": ["event", "metric", "request"],
+        "AnomalyStatusEnum": ["open", "acknowledged", "resolved"],
+        "DeliveryStatusEnum": ["pending", "delivered", "failed"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -228,6 +230,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
+    # Every minute: new series get watched and due ones (each once an hour, after its hour's rollups) are
+    # scanned in batches by the workers; notifications and their retries go out.
+    "dispatch-anomaly-scans": {
+        "task": "anomalies.tasks.dispatch_scans",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
+    "deliver-notifications": {
+        "task": "anomalies.tasks.deliver_notifications",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
     # Hourly, so partitions for the next days always exist well before data arrives for them.
     "ensure-partitions": {
         "task": "flux.tasks.ensure_partitions",
@@ -254,6 +268,18 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
 }
+
+# Email (anomaly notifications). Without EMAIL_HOST mail is printed by the worker instead of sent.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flux <flux@localhost>")
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

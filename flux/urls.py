@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
 from events.api import CompareView
@@ -51,5 +52,8 @@ urlpatterns = [
     path("p/<slug:slug>/events/", event_views.explorer, name="events-explorer"),
     path("p/<slug:slug>/metrics/", metric_views.explorer, name="metrics-explorer"),
     path("p/<slug:slug>/metrics/<path:name>/", metric_views.metric_page, name="metric-page"),
+    path("p/<slug:slug>/anomalies/", anomaly_views.anomaly_list, name="anomaly-list"),
+    path("p/<slug:slug>/anomalies/settings/", anomaly_views.settings_page, name="anomaly-settings"),
+    path("p/<slug:slug>/anomalies/<int:anomaly_id>/", anomaly_views.anomaly_page, name="anomaly-page"),
     path("p/<slug:slug>/dashboards/<str:reference>/", dashboard_views.dashboard_page, name="dashboard-page"),
 ]

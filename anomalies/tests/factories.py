@@ -1,6 +1,8 @@
 from datetime import datetime
 
-from anomalies.models import Watch
+from anomalies import services
+from anomalies.models import Anomaly, Watch
+from anomalies.services import Verdict
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 
@@ -14,3 +16,9 @@ def make_watch(
         project=project, source=source, name=name, series=series, measure=measure,
         next_scan_at=fields.pop("next_scan_at", datetime(2026, 11, 1).astimezone()), **fields,
     )  # fmt: skip
+
+
+def open_anomaly(watch: Watch, bucket: datetime, severity: str = "warning", kind: str = "spike") -> Anomaly:
+    """An anomaly opened the way a scan opens one: 90 where 30 was expected (band 20 to 40)."""
+    verdict = Verdict(bucket, 3600, True, 0.8, severity, kind, "up", 90.0, 30.0, 20.0, 40.0)
+    return services.apply_verdict(watch, verdict, bucket)[1]

@@ -6,18 +6,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from anomalies import services
-from anomalies.models import Anomaly, Channel, Watch
-from anomalies.services import Verdict
-from anomalies.tests.factories import make_watch
+from anomalies.models import Anomaly, Channel
+from anomalies.tests.factories import make_watch, open_anomaly
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-
-
-def open_anomaly(watch: Watch, bucket: datetime, severity: str = "warning", kind: str = "spike") -> Anomaly:
-    verdict = Verdict(bucket, 3600, True, 0.8, severity, kind, "up", 90.0, 30.0, 20.0, 40.0)
-    return services.apply_verdict(watch, verdict, bucket)[1]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from metrics.tests.factories import insert_point, make_series
 
 pytestmark = pytest.mark.e2e
 
+
 @pytest.fixture(autouse=True)
 def _real_password_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers

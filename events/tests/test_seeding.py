@@ -55,8 +55,9 @@ def test_traffic_follows_the_daily_profile(project: Project) -> None:
 def test_seed_demo_command_seeds_and_rolls_up(project: Project) -> None:
     out = StringIO()
     call_command(
-        "seed_demo", "--project", project.slug, "--events", "300", "--points", "100", "--days", "2", stdout=out
-    )
+        "seed_demo", "--project", project.slug, "--events", "300", "--points", "100", "--days", "2", "--no-incident",
+        stdout=out,
+    )  # fmt: skip
     assert "Seeded 300 events and 100 points" in out.getvalue()
     whole = TimeRange(datetime.now(UTC) - timedelta(days=3), datetime.now(UTC), ZoneInfo("UTC"))
     assert queries.count_events(project, whole, EventFilter()) == 300
@@ -72,3 +73,16 @@ def test_seed_demo_refuses_unknown_projects_and_days_beyond_retention(project: P
         call_command("seed_demo", "--project", "nope", stdout=StringIO())
     with pytest.raises(CommandError, match="retention"):
         call_command("seed_demo", "--project", project.slug, "--days", "9999", stdout=StringIO())
+
+
+def test_the_demo_ends_with_a_campaign_surge_for_the_detector_to_find(project: Project) -> None:
+    out = StringIO()
+    call_command("seed_demo", "--project", project.slug, "--events", "300", "--points", "10", "--days", "2", stdout=out)
+    assert "signup surge" in out.getvalue()
+    last_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    surge = scalar(
+        """SELECT count(*) FROM events_event WHERE project_id = %s AND name = 'user.signup'
+           AND tags ->> 'campaign' = 'black-friday' AND time >= %s AND time < %s""",
+        [project.pk, last_hour, last_hour + timedelta(hours=1)],
+    )
+    assert surge >= 60

@@ -152,3 +152,100 @@ def test_a_dashboard_exports_to_a_file_and_imports_back(
     page.set_input_files("#import-file", str(broken))
     page.wait_for_selector("#list-error:not([hidden])")
     assert "not JSON" in page.inner_text("#list-error")
+
+
+def in_own_thread(function: object, *args: object) -> object:
+    import threading
+
+    from django.db import connection
+
+    result: list = []
+
+    def run() -> None:
+        try:
+            result.append(function(*args))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    return result[0]
+
+
+def open_spike(project: Project, name: str = "user.signup", severity: str = "critical") -> object:
+    from anomalies import services
+    from anomalies.services import Verdict
+    from anomalies.tests.factories import make_watch
+
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    verdict = Verdict(hour, 3600, True, 0.95, severity, "spike", "up", 90.0, 30.0, 20.0, 40.0, episode_start=hour)
+    _, anomaly = services.apply_verdict(make_watch(project, name), verdict, hour)
+    services.set_explanation(anomaly, {"text": "80% of the rise is plan=pro.", "contributors": [
+        {"tag": "plan", "value": "pro", "actual": 70.0, "expected": 22.0, "share": 0.8}]})  # fmt: skip
+    return anomaly
+
+
+def test_anomalies_are_listed_shown_with_their_band_and_acknowledged(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    anomaly = open_spike(shop)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    wait_loaded(page)
+    assert page.inner_text("#open-anomalies") == "1"  # the nav says there is something to look at
+    assert "user.signup" in page.inner_text("#overview-anomalies")
+    page.click("nav >> text=Anomalies")
+    wait_loaded(page)
+    row = page.locator("#anomalies tbody tr").first
+    assert "critical" in row.inner_text() and "spike +200%" in row.inner_text()
+    row.locator("a").click()
+    page.wait_for_url(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    assert page.evaluate(DRAWN, "#anomaly-chart")
+    assert "90 events an hour where 30 was expected" in page.inner_text("#summary")
+    assert page.inner_text("#explanation") == "80% of the rise is plan=pro."
+    page.fill("#note", "campaign went live")
+    page.click("button[data-action=acknowledge]")
+    page.wait_for_function("document.getElementById('status').textContent === 'acknowledged'")
+    assert "olivia" in page.inner_text("#facts") and "campaign went live" in page.inner_text("#facts")
+    page.select_option("#mute", "24")
+    page.wait_for_function("document.getElementById('facts').textContent.includes('series muted until')")
+
+
+def test_an_open_dashboard_toasts_a_new_anomaly_and_marks_it_on_graphs(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    page.wait_for_function("document.body.dataset.live === 'true'")
+    anomaly = in_own_thread(open_spike, shop)  # publishing needs a thread without Playwright's event loop
+    toast = page.wait_for_selector(".toast", timeout=10_000)
+    assert "critical spike in user.signup (+200%)" in toast.inner_text()
+    assert toast.get_attribute("href") == f"/p/{shop.slug}/anomalies/{anomaly.pk}/"
+    page.reload()
+    wait_loaded(page)
+    marked = page.locator("[data-type=graph] .widget-body").first
+    assert marked.get_attribute("data-anomalies") == "1"  # the default graph reads every event name
+
+
+def test_anomaly_settings_tune_a_series_and_add_a_channel(page: object, live_flux: str, shop: Project) -> None:
+    open_spike(shop)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/settings/")
+    wait_loaded(page)
+    page.select_option("#project-settings select[name=sensitivity]", "high")
+    page.wait_for_function("document.getElementById('settings-saved').textContent === 'Saved.'")
+    page.select_option("#series tbody tr select", "low")
+    page.wait_for_timeout(300)
+    from anomalies.models import DetectionSettings, Watch
+
+    assert DetectionSettings.objects.get(project=shop).sensitivity == "high"
+    assert Watch.objects.get(project=shop, name="user.signup").sensitivity == "low"
+    page.fill("#new-channel input[name=name]", "Ops mail")
+    page.select_option("#new-channel select[name=kind]", "email")
+    page.fill("#new-channel input[name=target]", "ops@example.com")
+    page.click("#new-channel button[type=submit]")
+    page.wait_for_selector("#channels tbody tr")
+    page.click("#channels button[data-action=test]")
+    page.wait_for_selector("#deliveries:not([hidden]) tbody tr")
+    assert "delivered" in page.inner_text("#deliveries")  # the console mail backend accepts it

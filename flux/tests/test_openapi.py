@@ -40,6 +40,7 @@ ENDPOINTS = {
     "/api/v1/anomalies/settings": {"get", "patch"},
     "/api/v1/anomalies/series": {"get"},
     "/api/v1/anomalies/series/{watch_id}": {"patch"},
+    "/api/v1/anomalies/series/{watch_id}/backtest": {"get"},
     "/api/v1/anomalies/channels": {"get", "post"},
     "/api/v1/anomalies/channels/{channel_id}": {"get", "patch", "delete"},
     "/api/v1/anomalies/channels/{channel_id}/test": {"post"},

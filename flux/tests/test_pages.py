@@ -3,11 +3,13 @@ The project's live feed (websocket) answers the same way."""
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from anomalies.tests.factories import make_watch, open_anomaly
 from flux import realtime
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member
@@ -17,10 +19,12 @@ from metrics.tests.factories import make_series
 @pytest.fixture
 def pages(project: Project) -> list[str]:
     make_series(project, "queue.depth", "gauge", queue="mail")
+    anomaly = open_anomaly(make_watch(project, "user.signup"), datetime(2026, 11, 20, 10, tzinfo=UTC))
     base = f"/p/{project.slug}"
     return [
         f"{base}/", f"{base}/dashboards/", f"{base}/dashboards/key-metrics/", f"{base}/events/",
-        f"{base}/metrics/", f"{base}/metrics/queue.depth/", f"{base}/setup/",
+        f"{base}/metrics/", f"{base}/metrics/queue.depth/", f"{base}/setup/", f"{base}/anomalies/",
+        f"{base}/anomalies/settings/", f"{base}/anomalies/{anomaly.pk}/",
     ]  # fmt: skip
 
 
@@ -54,9 +58,10 @@ def test_signing_in_lands_on_the_first_projects_overview(client: Client, alice: 
     assert 'id="card-events"' in html and 'aria-current="page">Overview<' in html
 
 
-def test_an_unknown_metric_page_is_404(client: Client, alice: User, project: Project) -> None:
+def test_an_unknown_metric_or_anomaly_page_is_404(client: Client, alice: User, project: Project) -> None:
     client.force_login(alice)
     assert client.get(f"/p/{project.slug}/metrics/no.such.metric/").status_code == 404
+    assert client.get(f"/p/{project.slug}/anomalies/999999/").status_code == 404
 
 
 def open_feed(base_url: str, slug: str, client: Client | None) -> object:

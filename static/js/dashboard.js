@@ -169,6 +169,10 @@
     live = window.Flux.connectSocket(`/ws/p/${page.project.slug}/dashboards/${dashboard.id}/`, {
       onOpen: sendView,
       onMessage(message) {
+        if (message.type === "message" && message.payload.kind === "anomaly") {
+          if (message.payload.event === "opened") toast(message.payload.anomaly);
+          return;
+        }
         if (message.type !== "widget") return;
         const widget = widgets.get(String(message.id));
         const body = document.querySelector(`[data-widget-id="${message.id}"] .widget-body`);
@@ -177,6 +181,24 @@
       },
     });
   }
+  // A new anomaly anywhere in the project: a toast linking to it, gone after a while.
+  function toast(anomaly) {
+    let box = document.querySelector(".toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "toasts";
+      box.setAttribute("role", "status");
+      document.body.append(box);
+    }
+    const item = document.createElement("a");
+    item.className = "toast";
+    item.href = `/p/${page.project.slug}/anomalies/${anomaly.id}/`;
+    const percent = anomaly.deviation_percent === null ? "" : ` (${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%)`;
+    item.textContent = `${anomaly.severity} ${anomaly.kind.replace("_", " ")} in ${anomaly.series.name}${percent}`;
+    box.append(item);
+    setTimeout(() => item.remove(), 30000);
+  }
+
   function sendView() {
     if (live) live.send({ type: "view", params: rangeParams() });
   }

@@ -73,6 +73,19 @@
       format.cell(row, format.number(item.points));
       changeCell(row, item.change_percent, item.points);
     });
+    const open = data.anomalies.open;
+    document.getElementById("anomaly-counts").textContent =
+      `${open.critical} critical, ${open.warning} warning, ${open.info} info`;
+    fillTable("overview-anomalies", data.anomalies.newest, (row, item) => {
+      const badge = document.createElement("span");
+      badge.className = `badge severity-${item.severity}`;
+      badge.textContent = item.severity;
+      row.insertCell().append(badge);
+      row.insertCell().append(format.link(`${base}/anomalies/${item.id}/`, item.series.name));
+      const percent = item.deviation_percent === null ? "" : ` ${item.deviation_percent > 0 ? "+" : ""}${item.deviation_percent.toFixed(0)}%`;
+      format.cell(row, `${item.kind.replace("_", " ")}${percent}`);
+      format.cell(row, format.ago(item.started_at));
+    });
     fillTable("rejections", health.recent_rejections, (row, item) => {
       format.cell(row, format.time(item.at));
       format.cell(row, item.kind === "request" ? "whole request" : `${item.kind} #${item.index}`);
@@ -109,6 +122,6 @@
   window.addEventListener("resize", () => Object.values(charts).forEach((instance) => instance.resize()));
   loading = load();
   connectSocket(`/ws/p/${page.project.slug}/live/`, {
-    onMessage(message) { if (message.type === "message" && message.payload.kind === "data") reloadSoon(); },
+    onMessage(message) { if (message.type === "message" && ["data", "anomaly"].includes(message.payload.kind)) reloadSoon(); },
   });
 })();

@@ -82,7 +82,15 @@
       connectNulls: false, // a gap stays a gap
       data: item.points,
     }));
+    // Anomalies of the series this graph reads, shaded over their stretch (red critical, amber otherwise).
+    const marks = (data.anomalies || []).map((mark) => [
+      { xAxis: mark.from, name: `${mark.kind.replace("_", " ")} (${mark.severity})`,
+        itemStyle: { color: mark.severity === "critical" ? "rgba(201, 42, 42, 0.16)" : "rgba(250, 176, 5, 0.2)" } },
+      { xAxis: mark.to },
+    ]);
+    if (series.length && marks.length) series[0].markArea = { silent: false, label: { show: false }, data: marks };
     body.innerHTML = '<div class="chart"></div>';
+    body.dataset.anomalies = String(marks.length);
     chartFor(widget, body.firstChild).setOption({ ...baseOption(widget),
       legend: series.length > 1 ? { type: "scroll", top: 0 } : undefined,
       xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },

@@ -5,7 +5,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events.rollups import roll_up_events
-from events.seeding import seed
+from events.seeding import seed, seed_incident
 from flux.storage import maintenance
 from flux.tenants.models import Project
 from metrics.rollups import roll_up_metrics
@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--points", type=int, default=100_000, help="metric points")
         parser.add_argument("--days", type=int, default=30)
         parser.add_argument("--seed", type=int, default=1, help="random seed, for repeatable data")
+        parser.add_argument(
+            "--no-incident", action="store_true", help="leave out the signup surge of the last hour (an anomaly)"
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         project = Project.objects.filter(slug=options["project"]).first()
@@ -32,6 +35,7 @@ class Command(BaseCommand):
         maintenance.ensure_all_partitions(now, days_back=options["days"] + 1)
         started = time.monotonic()
         report = seed(project, options["events"], options["points"], options["days"], now, options["seed"])
+        surge = 0 if options["no_incident"] else seed_incident(project, now, options["seed"])
         seeded = time.monotonic()
         with connection.cursor() as cursor:
             # Fresh statistics after a bulk load, so the planner picks the right indexes at once.
@@ -47,3 +51,5 @@ class Command(BaseCommand):
             f"({rows / max(seeded - started, 1e-9):,.0f} rows/s); rolled up {minutes:,} minute buckets "
             f"in {time.monotonic() - seeded:.1f} s."
         )
+        if surge:
+            self.stdout.write(f"Added a signup surge of {surge:,} events in the last complete hour (an anomaly).")

@@ -1,0 +1,196 @@
+"""Sending queued deliveries: claim one due row at a time, send it, record the outcome and, on failure, when
+to try again. At least once: a worker that dies mid-send leaves its claim to expire, and the row is sent
+again; receivers can drop repeats by X-Flux-Delivery.
+
+Webhook signature: `X-Flux-Signature: sha256=<hex HMAC-SHA256 of "<X-Flux-Timestamp>.<raw body>">` keyed
+with the channel's secret; see verify_signature() and docs/anomaly-notifications.md.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import get_connection, send_mail
+from django.db import transaction
+
+from anomalies.models import Channel, Delivery
+from anomalies.notifications import TEST, build_payload, sample_anomalies
+
+logger = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd, ... failed attempt; the attempt after the last wait is the final one.
+BACKOFF = (
+    timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=2),
+)  # fmt: skip
+MAX_ATTEMPTS = len(BACKOFF) + 1
+TIMEOUT_SECONDS = 10
+# A claimed row is due again after this long, in case its worker died; far longer than one send can take.
+CLAIM_LEASE = timedelta(minutes=5)
+# A redirect or a 4xx will not change by retrying (the URL or the payload is wrong), except these: the receiver
+# timed out or is rate limiting. 5xx, timeouts and connection errors are retried.
+RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
+USER_AGENT = "Flux-Webhook/1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error: str = ""
+    permanent: bool = False
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the failure it is: a POST must not silently become a GET elsewhere."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirects)
+
+
+def deliver_due(now: datetime, limit: int = 100) -> int:
+    """Send up to `limit` due deliveries, one claim at a time; returns how many were attempted."""
+    attempted = 0
+    while attempted < limit:
+        delivery = claim_next(now)
+        if delivery is None:
+            break
+        attempt(delivery, now)
+        attempted += 1
+    return attempted
+
+
+def claim_next(now: datetime) -> Delivery | None:
+    """Take the oldest due delivery for this worker: other workers skip the locked row and, once committed,
+    see it pushed CLAIM_LEASE into the future, so no two workers send it at once."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("channel__project")
+            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.next_attempt_at = now + CLAIM_LEASE
+        delivery.save(update_fields=["next_attempt_at"])
+    return delivery
+
+
+def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:
+    """Send a claimed delivery once and record the outcome."""
+    try:
+        outcome = send(delivery)
+    except Exception as error:  # a bug here must fail this delivery (logged), not leave it claimed forever
+        logger.exception("Sending delivery %s failed unexpectedly", delivery.pk)
+        outcome = Outcome(False, error=f"{type(error).__name__}: {error}")
+    record(delivery, outcome, now, retry)
+
+
+def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> None:
+    """Log the attempt: delivered, due again after the backoff, or failed for good."""
+    claimed_until = delivery.next_attempt_at
+    delivery.attempts += 1
+    delivery.response_status = outcome.status
+    if outcome.ok:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = Delivery.Status.DELIVERED, now, now
+    else:
+        delivery.last_error = outcome.error[:1000]
+        if outcome.permanent or not retry or delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, now
+        else:
+            delivery.next_attempt_at = now + BACKOFF[delivery.attempts - 1]
+    fields = ("attempts", "response_status", "status", "delivered_at", "next_attempt_at", "last_error")
+    # Only while the claim is ours: if it expired and another worker took the row, its record wins.
+    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=claimed_until).update(
+        **{field: getattr(delivery, field) for field in fields}
+    )
+
+
+def send(delivery: Delivery) -> Outcome:
+    """One attempt over the channel's transport; never raises for the receiver's failures."""
+    channel = delivery.channel
+    if channel.kind == Channel.Kind.EMAIL:
+        return send_email(channel, delivery.payload)
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if channel.kind == Channel.Kind.WEBHOOK:
+        timestamp = str(int(time.time()))  # the wire time, which the receiver checks against its own clock
+        headers |= {"X-Flux-Event": delivery.event, "X-Flux-Delivery": str(delivery.pk), "X-Flux-Timestamp": timestamp}
+        if channel.secret:
+            headers["X-Flux-Signature"] = sign(channel.secret, timestamp, body)
+    return post(channel.target.strip(), body, headers)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST the body (no redirects followed, TIMEOUT_SECONDS) and say how it went."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        return Outcome(False, error=f"Not an http(s) URL: {url[:100]}", permanent=True)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked
+    try:
+        with OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return Outcome(True, response.status)
+    except urllib.error.HTTPError as error:
+        status = error.code
+        permanent = 300 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
+        return Outcome(False, status, f"HTTP {status}: {response_excerpt(error)}".strip(), permanent)
+    except urllib.error.URLError as error:
+        return Outcome(False, error=f"Connection failed: {error.reason}")
+    except (OSError, http.client.HTTPException) as error:  # timeouts, resets, malformed responses
+        return Outcome(False, error=f"{type(error).__name__}: {error}")
+
+
+def response_excerpt(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(300).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return ""
+
+
+def send_email(channel: Channel, payload: dict) -> Outcome:
+    """Mail the stored subject and body to the channel's comma-separated addresses."""
+    recipients = [address.strip() for address in channel.target.split(",") if address.strip()]
+    if not recipients:
+        return Outcome(False, error="No email addresses.", permanent=True)
+    try:
+        connection = get_connection(timeout=TIMEOUT_SECONDS)
+        send_mail(payload["subject"], payload["body"], settings.DEFAULT_FROM_EMAIL, recipients, connection=connection)
+    except (smtplib.SMTPException, OSError) as error:
+        return Outcome(False, error=f"{type(error).__name__}: {error}")
+    return Outcome(True)
+
+
+def send_test(channel: Channel, now: datetime) -> Delivery:
+    """Send a sample notification to the channel now (once, no retries) and return the logged delivery."""
+    project = channel.project
+    payload = build_payload(channel.kind, TEST, project, sample_anomalies(project, now), now)
+    # Created already claimed, so deliver_due never picks it up while it is being sent here.
+    delivery = Delivery.objects.create(channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE)
+    attempt(delivery, now, retry=False)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Flux-Signature value: 'sha256=' and the hex HMAC-SHA256 of '<timestamp>.<body>'."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(secret: str, timestamp: str | int, body: bytes, header: str) -> bool:
+    """Whether `header` is the signature of this timestamp and raw body (constant-time comparison)."""
+    expected = sign(secret, str(timestamp), body)
+    return hmac.compare_digest(expected.encode(), header.encode())

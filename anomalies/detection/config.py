@@ -1,0 +1,115 @@
+"""Detector configuration and the window sizes derived from a series' bucket width."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+ValueKind = Literal["count", "continuous"]
+Sensitivity = Literal["low", "medium", "high"]
+
+HOUR = 3600
+DAY = 86400
+WEEK = 7 * DAY
+
+# z (in robust standard deviations) at which a point scores 0.5, the alert threshold.
+Z_HALF = {"low": 6.5, "medium": 5.0, "high": 4.0}
+
+SCORE_OPEN = 0.5  # an episode opens on a point scoring at least this
+SCORE_COLD = 0.25  # a point under this counts as "back in the band" for closing an episode
+DAILY_LAGS = 7  # same time on each of the last 7 days
+WEEKLY_LAGS = 3  # same time of week on each of the last 3 weeks
+MIN_DAILY_LAGS = 3
+MIN_WEEKLY_LAGS = 1
+
+
+def _clamp(value: float, low: int, high: int) -> int:
+    return int(min(max(round(value), low), high))
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """How to read a series: bucket width, what a value is, and how eager to alert."""
+
+    interval_seconds: int
+    value_kind: ValueKind = "continuous"
+    sensitivity: Sensitivity = "medium"
+
+    def __post_init__(self) -> None:
+        if self.interval_seconds <= 0:
+            raise ValueError("interval_seconds must be positive")
+        if self.value_kind not in ("count", "continuous"):
+            raise ValueError(f"unknown value_kind {self.value_kind!r}")
+        if self.sensitivity not in Z_HALF:
+            raise ValueError(f"unknown sensitivity {self.sensitivity!r}")
+
+    @property
+    def z_half(self) -> float:
+        return Z_HALF[self.sensitivity]
+
+    @cached_property
+    def windows(self) -> Windows:
+        return Windows.for_interval(self.interval_seconds)
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Every window of the detector, in buckets of the series (block_seconds in seconds)."""
+
+    seasons: tuple[tuple[int, int, int], ...]  # (period, lags, min valid lags) per seasonal model
+    neighbours: int  # a seasonal lag also takes this many points either side of the same time
+    level_window: int  # h: recent points that set the current level of a seasonal model
+    local_window: int  # recent points whose median is the expectation without seasonality
+    block_seconds: int  # scales, model choice and level offsets are refreshed once per block
+    scale_window: int  # residuals (points) behind each block's scale
+    scale_min: int  # fewest valid residuals for a model to be trusted at all
+    shift_window: int  # points whose median residual makes a level shift
+    trend_blocks: int  # R: blocks per trend segment (about a day)
+    trend_window: int  # points whose median is the level the trend detector follows (a day)
+    cool_down: int  # points back in the band that close an episode
+    episode_memory: int  # an episode without a new strong point for this long closes
+    flat_min: int  # shortest zero / missing / constant run called a flatline
+    warmup_seconds: int  # no score before this much history
+
+    @classmethod
+    def for_interval(cls, interval: int) -> Windows:
+        seasons = []
+        if interval <= DAY // 2:
+            seasons.append((round(DAY / interval), DAILY_LAGS, MIN_DAILY_LAGS))
+        if interval <= DAY:
+            seasons.append((round(WEEK / interval), WEEKLY_LAGS, MIN_WEEKLY_LAGS))
+        block = max(interval, 2 * HOUR)
+        return cls(
+            seasons=tuple(seasons),
+            neighbours=_clamp(600 / interval, 0, 3),
+            level_window=_clamp(12 * HOUR / interval, 6, 144),
+            local_window=_clamp(2 * HOUR / interval, 6, 24),
+            block_seconds=block,
+            scale_window=max(round(WEEK / interval), min(336, round(8 * WEEK / interval)), 60),
+            scale_min=max(round(DAY / interval), 24),
+            shift_window=_clamp(HOUR / interval, 4, 12),
+            trend_blocks=max(round(DAY / block), 7),
+            trend_window=max(round(DAY / interval), _clamp(12 * HOUR / interval, 6, 144)),
+            cool_down=_clamp(HOUR / interval, 3, 12),
+            episode_memory=max(round(DAY / interval), 24),
+            flat_min=_clamp(900 / interval, 3, 6),
+            warmup_seconds=max(3 * DAY, 30 * interval),
+        )
+
+
+def history_needed(config: DetectorConfig) -> int:
+    """Seconds of history before the first scored point that make score_latest equal score_series."""
+    w = config.windows
+    interval = config.interval_seconds
+    block_points = math.ceil(w.block_seconds / interval)
+    deepest_lag = max((period * lags for period, lags, _ in w.seasons), default=0)
+    # A residual needs its lags and its level window; a scale needs a window of residuals before its
+    # block; the trend detector compares three levels a trend segment apart; hysteresis looks back
+    # up to episode_memory points for the point that opened the episode.
+    residual_points = deepest_lag + w.neighbours + w.level_window + block_points
+    scale_points = w.scale_window + block_points
+    trend_points = (4 * w.trend_blocks + 2) * block_points + w.trend_window
+    points = residual_points + max(scale_points, trend_points) + w.episode_memory + w.shift_window
+    return max(points * interval, w.warmup_seconds)

@@ -1,0 +1,104 @@
+"""The detectors: each turns robust deviations into a score in [0, 1] per point.
+
+All work in the series' transformed space (counts: Anscombe square root, where Poisson noise has a
+standard deviation of about 0.5 whatever the volume), and use the same z -> score map (robust.hill),
+so that a score means the same thing whichever detector produced it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .robust import Floats, Ints, gather, hill, row_scales, run_lengths, sorted_rows, windows_before
+
+MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
+TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
+POISSON_SD = 0.5  # standard deviation of Poisson counts after the Anscombe transform
+
+
+def anscombe(counts: Floats) -> Floats:
+    """Variance-stabilising transform of counts (missing buckets are zero events)."""
+    return np.sqrt(np.maximum(np.nan_to_num(counts, nan=0.0), 0.0) + 0.375)
+
+
+def counts_of(values: Floats) -> Floats:
+    """Back from the Anscombe scale to counts (the exact inverse: a median stays a median)."""
+    return np.maximum(np.maximum(values, 0.0) ** 2 - 0.375, 0.0)
+
+
+def point_scores(z: Floats, z_half: float) -> Floats:
+    """Spike / drop: how far this one point is from its expected value."""
+    return hill(z, z_half)
+
+
+def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats, z_half: float) -> tuple[Floats, Floats]:
+    """Level shift: the median deviation of the last `window` points (returns score, median z).
+
+    The median of n independent points is sqrt(n) / 1.25 times steadier than one point; correlated
+    residuals (a slow wander) hold fewer independent points, (1 - r) / (1 + r) of them for AR(1).
+    """
+    ordered, counts = sorted_rows(gather(z_full, windows_before(idx + 1, window)))
+    rows = np.arange(len(idx))
+    # More than half the points must be beyond it: the lower median for a shift up, the upper for down.
+    lower = ordered[rows, np.maximum(counts - 1, 0) // 2]
+    upper = ordered[rows, np.minimum(counts // 2, np.maximum(counts - 1, 0))]
+    held = np.where(counts > window // 2, np.where(lower > 0, lower, np.where(upper < 0, upper, 0.0)), np.nan)
+    r = np.clip(np.nan_to_num(correlation), 0.0, 0.95)
+    gain = np.clip(np.sqrt(window * (1 - r) / (1 + r)) / 1.25, 1.0, MAX_SHIFT_GAIN)
+    # The shift must still hold at this point: once the series is back, the median of the last few
+    # points lags behind for half a window, and should not keep the episode open.
+    now = z_full[idx]
+    holding = (np.sign(now) == np.sign(held)) & (np.abs(now) >= 0.5 * np.abs(held))
+    return np.where(holding, hill(held * gain, z_half), 0.0), held
+
+
+def nats_to_score(nats: Floats, z_half: float) -> Floats:
+    """A run with probability exp(-nats) under the baseline scores like a normal tail that rare."""
+    return hill(np.sqrt(2.0 * np.maximum(nats, 0.0)), z_half)
+
+
+def rate_nats(flags: NDArray[np.bool_], base_rate: Floats, idx: Ints, cap: int) -> tuple[Floats, Ints]:
+    """-log P(a run this long) when each point is flagged independently with `base_rate`."""
+    run = run_lengths(flags, cap)[idx]
+    return run * -np.log(base_rate), run
+
+
+def window_rate(flags: NDArray[np.bool_], valid: NDArray[np.bool_], starts: Ints, width: int) -> Floats:
+    """Smoothed share of flagged among valid points in the `width` points before each start."""
+    flagged = np.concatenate([[0], np.cumsum(flags)])
+    counted = np.concatenate([[0], np.cumsum(valid)])
+    high = np.clip(starts, 0, len(flags))
+    low = np.clip(starts - width, 0, len(flags))
+    return (flagged[high] - flagged[low] + 1.0) / (counted[high] - counted[low] + 2.0)
+
+
+def trend_scores(
+    levels: Floats, segment: int, scale_blocks: int, floor: Floats, z_half: float
+) -> tuple[Floats, Floats]:
+    """Trend change per block from block levels (the first 4*segment + scale_blocks are history).
+
+    The change of slope is the second difference of the level a segment apart; it counts only when
+    the recent change was gradual (a step is a level shift, not a trend change), and is measured
+    against how much that second difference usually moves. Returns (score, signed change).
+    """
+    count = len(levels)
+    k = np.arange(2 * segment, count)
+    recent = levels[k] - levels[k - segment]
+    change = recent - (levels[k - segment] - levels[k - 2 * segment])
+    # Gradual: no quarter of the segment carries more than half of the change (a step does).
+    quarter = max(segment // 4, 1)
+    moves = np.abs(levels - np.concatenate([np.full(quarter, np.nan), levels[:-quarter]]))
+    largest_step = np.max(gather(moves, windows_before(k + 1, segment - quarter + 1)), axis=1)
+    gradual = largest_step <= TREND_GRADUAL * np.abs(recent)
+    change_full = np.full(count, np.nan)
+    change_full[k] = change
+    out = np.arange(4 * segment + scale_blocks, count)
+    # The usual spread is read from changes at least two segments old: the change being judged must
+    # not widen its own yardstick as it grows.
+    _, iqr, tail, valid = row_scales(gather(change_full, windows_before(out - 2 * segment, scale_blocks)))
+    spread = np.fmax(np.fmax(iqr, tail), floor[out])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(valid >= scale_blocks // 2, np.nan_to_num(change_full[out] / spread), 0.0)
+    score = np.where(gradual[out - 2 * segment], hill(z, z_half), 0.0)
+    return score, change_full[out]

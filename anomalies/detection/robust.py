@@ -1,0 +1,197 @@
+"""Vectorised robust statistics over rows of a matrix, ignoring NaN (numpy's nan-functions are slow here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+from numpy.typing import NDArray
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
+NORMAL_MAD = 1.4826  # MAD of a normal sample times this is its standard deviation
+NORMAL_IQR = 1.349  # interquartile range of the standard normal
+TAIL_RATE = 0.01  # each tail is fitted beyond its 99% quantile...
+TAIL_POINTS = 10  # ...or further in, so that at least this many past points lie beyond it
+MAX_TAIL_RATE = 0.05
+NORMAL_TAIL = 1.15  # a tail starting within 15% of where a normal would start it is read as normal
+REJECT_SD = 8.0
+MAX_REJECTED = 0.05
+SHAPE_GAIN = 0.8  # Pareto shape per unit of tail-start ratio beyond NORMAL_TAIL (Student t 4 reads ~0.25)
+MAX_SHAPE = 0.5  # Student t with 2 degrees of freedom
+_inverse_normal_each = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
+
+
+def _inverse_normal(p: Floats) -> Floats:
+    # Few distinct values (a window's share), so invert each once.
+    distinct, where = np.unique(p, return_inverse=True)
+    return _inverse_normal_each(distinct)[where.reshape(np.shape(p))] if len(distinct) else np.asarray(p)
+
+
+def gather(values: Floats, index: Ints) -> Floats:
+    """values[index], NaN where the index falls outside the array."""
+    if len(values) == 0:
+        return np.full(index.shape, np.nan)
+    out = values.take(np.clip(index, 0, len(values) - 1))
+    outside = (index < 0) | (index >= len(values))
+    if outside.any():
+        out[outside] = np.nan
+    return out
+
+
+def sorted_rows(matrix: Floats) -> tuple[Floats, Ints]:
+    """Each row sorted (NaN last) and its count of valid entries."""
+    ordered = np.sort(matrix, axis=-1)
+    return ordered, np.count_nonzero(~np.isnan(matrix), axis=-1)
+
+
+def quantile_sorted(ordered: Floats, counts: Ints, q: float | Floats, first: Ints | None = None) -> Floats:
+    """q-quantile (linear interpolation) of each sorted row's valid part; NaN for empty rows.
+
+    q may be a scalar, one value per row, or (rows, k) for k quantiles per row at once. With `first`,
+    each row's part starts there (and holds `counts` values).
+    """
+    last = np.maximum(counts - 1, 0)
+    q = np.asarray(q, dtype=np.float64)
+    several = q.ndim == 2
+    position = (last[:, None] if several else last) * q
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, last[:, None] if several else last)
+    if first is not None:
+        shift = first[:, None] if several else first
+        position, below, above = position + shift, below + shift, above + shift
+    if several:
+        low, high = np.take_along_axis(ordered, below, axis=1), np.take_along_axis(ordered, above, axis=1)
+    else:
+        rows = np.arange(ordered.shape[0])
+        low, high = ordered[rows, below], ordered[rows, above]
+    with np.errstate(invalid="ignore"):
+        result = low + (high - low) * (position - below)
+    return np.where((counts[:, None] if several else counts) > 0, result, np.nan)
+
+
+def median_rows(matrix: Floats, min_count: int = 1) -> Floats:
+    """Median of each row's valid entries; NaN where a row has fewer than min_count."""
+    if matrix.shape[-1] == 0:
+        return np.full(matrix.shape[0], np.nan)
+    ordered, counts = sorted_rows(matrix)
+    median = quantile_sorted(ordered, counts, 0.5)
+    return np.where(counts >= max(min_count, 1), median, np.nan)
+
+
+@dataclass(frozen=True)
+class Tail:
+    """One tail of a window of residuals, per row, as distances from the centre.
+
+    Where the tail starts (its 1 - p quantile) where a normal with the window's IQR would put it,
+    it is read as that normal. Where it starts further out (heavy-tailed noise: latencies, bursty
+    traffic), beyond the quantile it is a generalised Pareto tail whose scale is fitted between the
+    1 - 4p and 1 - p quantiles, and whose shape grows with how much further out the tail starts
+    than a normal's (SHAPE_GAIN): a residual is then judged by how rare it is under the tail the
+    series has shown, not as if it were normal. Pickands' or Hill's estimators of the shape, from
+    the few points beyond a week's 99% quantile, are far too noisy to use instead.
+    """
+
+    rate: Floats  # p
+    z_p: Floats  # the standard normal's 1 - p quantile
+    start: Floats  # the 1 - p quantile
+    gap: Floats  # from the 1 - 4p quantile to the 1 - p quantile
+
+    FIELDS = ("rate", "z_p", "start", "gap")
+
+    def z(self, distance: Floats, spread: Floats) -> Floats:
+        """How rare a residual this far out is, as the normal z of the same one-sided tail probability."""
+        normal, sd, start, scale, shape, nats_at_start = self._shape(spread)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = nats_at_start + np.log1p(shape * (distance - start) / scale) / shape
+            within = nats_at_start * (np.maximum(distance, 0.0) / start) ** 2
+        heavy = np.sqrt(2.0 * np.nan_to_num(np.where(distance > start, beyond, within), posinf=1e12))
+        return np.where(normal, np.maximum(distance, 0.0) / sd, heavy)
+
+    def distance(self, z: float, spread: Floats) -> Floats:
+        """The distance from the centre at which a residual reaches `z` (inverse of z())."""
+        normal, sd, start, scale, shape, nats_at_start = self._shape(spread)
+        nats = z * z / 2.0
+        with np.errstate(over="ignore"):
+            beyond = start + scale * np.expm1(shape * (nats - nats_at_start)) / shape
+        heavy = np.where(nats > nats_at_start, beyond, start * np.sqrt(nats / nats_at_start))
+        return np.where(normal, z * sd, heavy)
+
+    def _shape(self, spread: Floats) -> tuple[NDArray[np.bool_], Floats, Floats, Floats, Floats, Floats]:
+        z_p = self.z_p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.nan_to_num(self.start / (spread * z_p), nan=1.0, posinf=1e6)
+        normal = ratio <= NORMAL_TAIL
+        shape = np.clip(SHAPE_GAIN * (ratio - NORMAL_TAIL), 1e-6, MAX_SHAPE)
+        # A Pareto tail whose 1-4p and 1-p quantiles are `gap` apart has, from 1-p on, the scale
+        # gap * xi * 4^xi / (4^xi - 1) (threshold stability; gap / ln 4 for an exponential). Never
+        # lighter than the normal: beyond z_p, a normal decays like an exponential of scale sd / z_p.
+        scale = np.fmax(self.gap * shape * 4**shape / np.expm1(shape * np.log(4.0)), spread / z_p)
+        start = np.fmax(self.start, spread * z_p)
+        return normal, np.fmax(spread, start / z_p), start, scale, shape, -np.log(self.rate)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Robust summary of a window of residuals, per row."""
+
+    centre: Floats
+    spread: Floats  # IQR-based standard deviation
+    upper: Tail
+    lower: Tail
+    valid: Ints
+
+
+def row_profile(matrix: Floats) -> Profile:
+    """Per row: median, IQR-based sd, and each tail (see Tail)."""
+    ordered, counts = sorted_rows(matrix)
+    fixed = np.ones(len(counts))
+    centre, q25, q75 = quantile_sorted(ordered, counts, np.stack([0.5 * fixed, 0.25 * fixed, 0.75 * fixed], 1)).T
+    spread = (q75 - q25) / NORMAL_IQR
+    # Residuals beyond REJECT_SD bulk sd are past anomalies, to be left out of the tails (else a
+    # day-long incident would blind the detector for the week it stays in the window), unless
+    # there are too many of them for anomalies: then the noise itself is that heavy-tailed.
+    with np.errstate(invalid="ignore"):
+        low_out = np.count_nonzero(ordered < (centre - REJECT_SD * spread)[:, None], axis=1)
+        high_out = np.count_nonzero(ordered > (centre + REJECT_SD * spread)[:, None], axis=1)
+    low_out = np.where(low_out <= MAX_REJECTED * counts, low_out, 0)
+    high_out = np.where(high_out <= MAX_REJECTED * counts, high_out, 0)
+    kept = counts - low_out - high_out
+    rate = np.clip(TAIL_POINTS / np.maximum(kept, 1), TAIL_RATE, MAX_TAIL_RATE)
+    levels = np.stack([rate, 4 * rate, 1 - rate, 1 - 4 * rate], axis=1)
+    low1, low4, high1, high4 = quantile_sorted(ordered, kept, levels, first=low_out).T
+    z_p = _inverse_normal(1.0 - rate)
+    upper = Tail(rate, z_p, np.fmax(high1 - centre, 0.0), np.fmax(high1 - high4, 0.0))
+    lower = Tail(rate, z_p, np.fmax(centre - low1, 0.0), np.fmax(low4 - low1, 0.0))
+    return Profile(centre, spread, upper, lower, counts)
+
+
+def row_scales(matrix: Floats) -> tuple[Floats, Floats, Floats, Ints]:
+    """Per row: median, IQR-based sd, a tail-based sd (its 1-p quantile read as a normal's), count."""
+    profile = row_profile(matrix)
+    z_p = profile.upper.z_p
+    tail = np.fmax(profile.upper.start, profile.lower.start) / z_p
+    return profile.centre, profile.spread, tail, profile.valid
+
+
+def windows_before(starts: Ints, width: int) -> Ints:
+    """Index matrix: row k holds the `width` indices just before starts[k]."""
+    return starts[:, None] - width + np.arange(width)[None, :]
+
+
+def hill(z: Floats, z_half: float) -> Floats:
+    """Map |z| to a score in [0, 1): 0.5 at z_half, ~0.94 at twice it, ~0.06 at half of it."""
+    ratio = np.nan_to_num(np.abs(z) / z_half, nan=0.0, posinf=1e6)
+    power = ratio**4
+    return power / (1.0 + power)
+
+
+def run_lengths(flags: NDArray[np.bool_], cap: int) -> Ints:
+    """Length of the run of True ending at each position, capped at `cap`."""
+    n = len(flags)
+    index = np.arange(n)
+    last_false = np.where(flags, -1, index)
+    np.maximum.accumulate(last_false, out=last_false)
+    return np.minimum(index - last_false, cap).astype(np.int64)

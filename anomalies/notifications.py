@@ -1,0 +1,274 @@
+"""Which channels hear of which anomalies, grouped into one Delivery per channel and event; anomalies.delivery
+sends them. Payloads are built here, once, when the delivery is queued.
+
+Who was told what is read from the delivery log itself: a channel was told of an anomaly when one of its
+"opened" or "reminder" deliveries lists it (whatever that delivery's outcome). So an escalation reaches a
+channel exactly when it first qualifies, a resolution reaches only channels that heard of the opening, and
+changing a channel's settings mid-episode never double-sends or loses an anomaly.
+"""
+
+import math
+import operator
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import reduce
+
+from django.db import transaction
+from django.db.models import Q, prefetch_related_objects
+
+from anomalies.models import SEVERITY_RANK, Anomaly, Channel, Delivery, Watch
+from anomalies.serializers import anomaly_json
+from anomalies.services import OPENED, RESOLVED, UPDATED
+from flux.serializers import iso
+from flux.tenants.models import Project
+
+REMINDER, TEST = "reminder", "test"
+TOLD_EVENTS = (OPENED, REMINDER)
+SLACK_LINES = 10  # a Slack message lists this many anomalies, then "and N more"
+EMAIL_LINES = 50
+# App servers' clocks may differ a little: look this far before an anomaly's creation for its deliveries.
+CLOCK_SKEW = timedelta(hours=1)
+VERBS = {OPENED: "opened", RESOLVED: "resolved", REMINDER: "still open"}
+
+
+def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: datetime) -> list[Delivery]:
+    """Queue one delivery per channel and event for one scan's changes of one project."""
+    by_change: dict[str, dict[int, Anomaly]] = defaultdict(dict)
+    for change, anomaly in changes:
+        if anomaly.project_id == project_id:  # a caller's mix-up must never reach another project's channels
+            by_change[change][anomaly.pk] = anomaly
+    opened, updated, resolved = (list(by_change[change].values()) for change in (OPENED, UPDATED, RESOLVED))
+    if not (opened or updated or resolved):
+        return []
+    with transaction.atomic():
+        # Locking the project's channels serializes concurrent notifications (and reminders) for them, so
+        # the delivery log read below cannot miss a notice another worker is queuing.
+        channels = list(Channel.objects.select_for_update().filter(project_id=project_id, enabled=True).order_by("pk"))
+        if not channels:
+            return []
+        project = Project.objects.get(pk=project_id)
+        updated = [a for a in updated if any(qualifies(channel, a) for channel in channels)]
+        told = told_pairs(channels, updated + resolved)
+        groups: list[tuple[Channel, str, list[Anomaly]]] = []
+        for channel in channels:
+            fresh = [a for a in opened if qualifies(channel, a)]
+            fresh += [a for a in updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
+            gone = [a for a in resolved if (channel.pk, a.pk) in told] if channel.notify_resolved else []
+            groups += [(channel, event, group) for event, group in ((OPENED, fresh), (RESOLVED, gone)) if group]
+        shapes = serialize({a.pk: a for _, _, group in groups for a in group}.values())
+        deliveries = [new_delivery(channel, project, event, group, shapes, now) for channel, event, group in groups]
+        Delivery.objects.bulk_create(deliveries)
+        start_reminder_clock(project_id, [group for _, event, group in groups if event == OPENED], now)
+    return deliveries
+
+
+def start_reminder_clock(project_id: int, groups: list[list[Anomaly]], now: datetime) -> None:
+    """Set notified_at on anomalies that just got their first notice."""
+    # Only a first notice sets notified_at; moving it on at later notices could skip a channel's reminder.
+    first = {anomaly.pk: anomaly for group in groups for anomaly in group if anomaly.notified_at is None}
+    if first:
+        Anomaly.objects.filter(project_id=project_id, pk__in=first, notified_at__isnull=True).update(notified_at=now)
+    for anomaly in first.values():
+        anomaly.notified_at = now
+
+
+def serialize(anomalies: Iterable[Anomaly]) -> dict[int, dict]:
+    """anomaly_json() of each, by id, with their watches and series fetched in one go, not one by one."""
+    anomalies = list(anomalies)
+    prefetch_related_objects(anomalies, "watch__series")
+    return {anomaly.pk: anomaly_json(anomaly) for anomaly in anomalies}
+
+
+def qualifies(channel: Channel, anomaly: Anomaly) -> bool:
+    """Whether the anomaly is at or above the channel's minimum severity."""
+    return SEVERITY_RANK[anomaly.severity] >= SEVERITY_RANK[channel.min_severity]
+
+
+def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[int, int]]:
+    """(channel id, anomaly id) pairs for which the channel was already told of the anomaly."""
+    if not anomalies:
+        return set()
+    ids = {anomaly.pk for anomaly in anomalies}
+    since = min(anomaly.created_at for anomaly in anomalies) - CLOCK_SKEW
+    listing_any = reduce(operator.or_, (Q(anomaly_ids__contains=[pk]) for pk in sorted(ids)))
+    rows = Delivery.objects.filter(
+        listing_any, channel__in=channels, event__in=TOLD_EVENTS, created_at__gte=since
+    ).values_list("channel_id", "anomaly_ids")
+    return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
+
+
+def queue_reminders(now: datetime) -> list[Delivery]:
+    """Queue one grouped reminder per channel of the open anomalies whose reminder interval has come round."""
+    with transaction.atomic():
+        channels = list(
+            Channel.objects.select_for_update(of=("self",)).select_related("project")
+            .filter(enabled=True, renotify_minutes__gt=0).order_by("pk")
+        )  # fmt: skip
+        by_project: dict[int, list[Channel]] = defaultdict(list)
+        for channel in channels:
+            by_project[channel.project_id].append(channel)
+        candidates = Anomaly.objects.filter(
+            project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
+        ).values_list("pk", "project_id", "severity", "started_at", "notified_at")
+        due: dict[Channel, list[int]] = defaultdict(list)
+        for pk, project_id, severity, started_at, notified_at in candidates:
+            for channel in by_project[project_id]:
+                if SEVERITY_RANK[severity] >= SEVERITY_RANK[channel.min_severity] and reminder_due(
+                    started_at, notified_at, now, channel.renotify_minutes
+                ):
+                    due[channel].append(pk)
+        reminded = {pk for pks in due.values() for pk in pks}
+        anomalies = Anomaly.objects.select_related("watch__series").in_bulk(reminded)
+        shapes = serialize(anomalies.values())
+        deliveries = [
+            new_delivery(channel, channel.project, REMINDER, [anomalies[pk] for pk in pks], shapes, now)
+            for channel, pks in due.items()
+        ]
+        Delivery.objects.bulk_create(deliveries)
+        Anomaly.objects.filter(project_id__in=by_project, pk__in=reminded).update(notified_at=now)
+    return deliveries
+
+
+def reminder_due(started_at: datetime, notified_at: datetime, now: datetime, minutes: int) -> bool:
+    """Reminders fall on whole multiples of the interval since the anomaly started: one is due when a
+    multiple lies after the last notice. Per channel, so a short interval never starves a longer one."""
+    period = minutes * 60
+
+    def multiples(moment: datetime) -> float:
+        return (moment - started_at).total_seconds() // period
+
+    return multiples(now) > multiples(notified_at)
+
+
+def new_delivery(
+    channel: Channel, project: Project, event: str, anomalies: list[Anomaly], shapes: dict[int, dict], now: datetime
+) -> Delivery:
+    """An unsaved pending delivery of these anomalies, due now, its payload built for the channel's kind."""
+    ordered = sorted(anomalies, key=lambda a: (-SEVERITY_RANK[a.severity], -a.score, a.pk))  # worst first
+    payload = build_payload(channel.kind, event, project, [shapes[a.pk] for a in ordered], now)
+    return Delivery(
+        channel=channel, event=event, anomaly_ids=sorted(a.pk for a in ordered), payload=payload,
+        status=Delivery.Status.PENDING, next_attempt_at=now,
+    )  # fmt: skip
+
+
+# --- Payloads: built from anomaly_json() shapes, so the webhook sends what the REST API returns. ---
+
+
+def build_payload(kind: str, event: str, project: Project, anomalies: list[dict], now: datetime) -> dict:
+    """The stored payload for a channel kind: webhook JSON, Slack message or email subject and body."""
+    if kind == Channel.Kind.SLACK:
+        return slack_payload(event, project, anomalies)
+    if kind == Channel.Kind.EMAIL:
+        return email_payload(event, project, anomalies, now)
+    return {
+        "event": event, "project": {"slug": project.slug, "name": project.name}, "anomalies": anomalies,
+        "summary": summary(event, project, anomalies), "sent_at": iso(now),
+    }  # fmt: skip
+
+
+def headline(event: str, project: Project, anomalies: list[dict]) -> str:
+    """'3 anomalies opened in Shop'."""
+    if event == TEST:
+        return f"Test notification from Flux for {project.name}"
+    noun = "anomaly" if len(anomalies) == 1 else "anomalies"
+    return f"{len(anomalies)} {noun} {VERBS[event]} in {project.name}"
+
+
+def summary(event: str, project: Project, anomalies: list[dict]) -> str:
+    """'3 anomalies opened in Shop: checkout.completed, page.view and 1 more'."""
+    names = [series_label(a) for a in anomalies[:3]]
+    if len(anomalies) > 3:
+        names.append(f"{len(anomalies) - 3} more")
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+    return f"{headline(event, project, anomalies)}: {listed}" if listed else headline(event, project, anomalies)
+
+
+def series_label(anomaly: dict) -> str:
+    """'cpu.load {host=web-1} (avg)': the watch's name, its tags and a measure other than count."""
+    series = anomaly["series"]
+    tags = ", ".join(f"{key}={value}" for key, value in sorted(series["tags"].items()))
+    measure = "" if series["measure"] == "count" else f" ({series['measure']})"
+    return f"{series['name']}{f' {{{tags}}}' if tags else ''}{measure}"
+
+
+def describe(anomaly: dict) -> str:
+    """'spike up: 1,234 vs 310 expected (+298%), critical'."""
+    text = f"{anomaly['kind'].replace('_', ' ')} {anomaly['direction']}"
+    if anomaly["actual"] is not None and anomaly["expected"] is not None:
+        text += f": {human_number(anomaly['actual'])} vs {human_number(anomaly['expected'])} expected"
+        if anomaly["deviation_percent"] is not None:
+            text += f" ({human_percent(anomaly['deviation_percent'])})"
+    return f"{text}, {anomaly['severity']}"
+
+
+def human_number(value: float) -> str:
+    """1234.4 -> '1,234'; 12.345 -> '12.3'; 0.5 -> '0.5'."""
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def human_percent(value: float) -> str:
+    """23.4 -> '+23%'; -4.56 -> '-4.6%'."""
+    return f"{value:+,.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"
+
+
+def slack_escape(text: str) -> str:
+    """Slack's mrkdwn treats &, < and > as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(event: str, project: Project, anomalies: list[dict]) -> dict:
+    """Slack incoming-webhook message: the summary as text, one mrkdwn line per anomaly (capped)."""
+    # Capped per line too: a section's text may hold 3,000 characters at most.
+    lines = [f"• *{slack_escape(series_label(a)[:200])}* {slack_escape(describe(a))}" for a in anomalies[:SLACK_LINES]]
+    if len(anomalies) > SLACK_LINES:
+        lines.append(f"…and {len(anomalies) - SLACK_LINES} more")
+    text = slack_escape(summary(event, project, anomalies))
+    blocks: list[dict] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{slack_escape(headline(event, project, anomalies))}*"},
+        }
+    ]
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Flux · {slack_escape(project.slug)}"}]})
+    return {"text": text, "blocks": blocks}
+
+
+def email_payload(event: str, project: Project, anomalies: list[dict], now: datetime) -> dict:
+    """Subject '[Flux] 3 anomalies opened in Shop' and a plain-text body listing them."""
+    lines = [f"- {series_label(a)}: {describe(a)}, since {readable_time(a['started_at'])}" for a in anomalies]
+    if len(lines) > EMAIL_LINES:
+        lines[EMAIL_LINES:] = [f"- and {len(anomalies) - EMAIL_LINES} more"]
+    body = "\n".join(
+        [
+            f"{headline(event, project, anomalies)} ({project.slug}).",
+            "",
+            *lines,
+            "",
+            f"Sent by Flux at {readable_time(iso(now))}.",
+        ]
+    )
+    return {"subject": f"[Flux] {headline(event, project, anomalies)}", "body": body}
+
+
+def readable_time(iso_text: str) -> str:
+    """'2026-11-20T10:00:00Z' -> '2026-11-20 10:00 UTC'."""
+    return f"{iso_text[:10]} {iso_text[11:16]} UTC"
+
+
+def sample_anomalies(project: Project, now: datetime) -> list[dict]:
+    """One made-up anomaly in the real shape, for test deliveries."""
+    watch = Watch(project=project, source=Watch.Source.EVENTS, name="checkout.completed", measure="count")
+    anomaly = Anomaly(
+        project=project, watch=watch, kind=Anomaly.Kind.SPIKE, direction="up", severity="warning", score=0.9,
+        started_at=now - timedelta(hours=1), last_anomalous_at=now, actual=1234.0, expected=310.0, lower=250.0,
+        upper=380.0, interval_seconds=3600,
+    )  # fmt: skip
+    return [anomaly_json(anomaly)]

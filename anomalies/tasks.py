@@ -1,0 +1,42 @@
+"""Thin Celery entry points of anomaly detection and notification (schedule: CELERY_BEAT_SCHEDULE)."""
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from anomalies import delivery, notifications, scan, watches
+
+SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
+DISPATCH_LIMIT = 20_000
+
+
+@shared_task
+def dispatch_scans() -> int:
+    """Watch new series, then hand due watches to scan tasks in batches; returns how many are due."""
+    now = timezone.now()
+    watches.sync_watches(now)
+    due = scan.due_watch_ids(now, DISPATCH_LIMIT)
+    for start in range(0, len(due), SCAN_BATCH):
+        scan_watches.delay(due[start : start + SCAN_BATCH])
+    return len(due)
+
+
+@shared_task
+def scan_watches(watch_ids: list[int]) -> int:
+    """Scan the given watches (those still due are claimed here) and queue the notifications of what changed."""
+    now = timezone.now()
+    result = scan.scan(watch_ids, now)
+    queued = False
+    for project_id, changes in result.changes.items():
+        queued |= bool(notifications.notify_changes(project_id, changes, now))
+    if queued:
+        transaction.on_commit(lambda: deliver_notifications.delay())
+    return result.scanned
+
+
+@shared_task
+def deliver_notifications() -> int:
+    """Queue reminders of long anomalies, then send every delivery that is due (retries included)."""
+    now = timezone.now()
+    notifications.queue_reminders(now)
+    return delivery.deliver_due(now)

@@ -1,0 +1,148 @@
+"""Each detector on a constructed series: it fires on its anomaly, names it, and stays quiet otherwise."""
+
+import numpy as np
+import pytest
+
+from anomalies.detection import DetectorConfig, score_series
+from anomalies.tests.test_detection_series import daily_counts, daily_gauge, index_at
+
+GAUGE = DetectorConfig(3600, "continuous")
+COUNTS = DetectorConfig(3600, "count")
+
+
+def episodes_after(scores, start: int) -> list:
+    return [e for e in scores.episodes() if e.end >= start]
+
+
+def test_a_spike_is_flagged_named_and_outside_the_band() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 30, 14)
+    values[at] += 40  # 20 noise sd
+    scores = score_series(times, values, GAUGE)
+    assert scores.is_anomaly[at]
+    assert (scores.kind[at], scores.direction[at]) == ("spike", "up")
+    assert scores.score[at] >= 0.9
+    assert scores.upper[at] < values[at]
+    assert abs(scores.expected[at] - (values[at] - 40)) < 6
+
+
+def test_a_drop_is_flagged_as_a_drop() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 30, 14)
+    values[at] -= 40
+    scores = score_series(times, values, GAUGE)
+    assert (scores.is_anomaly[at], scores.kind[at], scores.direction[at]) == (True, "drop", "down")
+    assert scores.lower[at] > values[at]
+
+
+def test_a_level_shift_is_flagged_then_accepted_as_the_new_normal() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 29, 10)
+    values[at:] += 15  # 7.5 noise sd, held
+    scores = score_series(times, values, GAUGE)
+    (episode,) = episodes_after(scores, at)
+    assert episode.kind == "level_shift" and episode.direction == "up"
+    assert at <= episode.start <= at + 3
+    assert not scores.is_anomaly[at + 36 :].any()
+
+
+def test_a_count_stream_going_silent_by_day_is_a_flatline() -> None:
+    times, values = daily_counts()
+    at = index_at(times, 30, 10)
+    values[at : at + 4] = 0  # four busy hours without a single event
+    scores = score_series(times, values, COUNTS)
+    (episode,) = episodes_after(scores, at)
+    assert (episode.kind, episode.direction) == ("flatline", "down")
+    assert episode.start <= at + 3
+
+
+def test_a_gauge_that_stops_arriving_is_a_flatline() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 30, 10)
+    values[at : at + 6] = np.nan
+    scores = score_series(times, values, GAUGE)
+    (episode,) = episodes_after(scores, at)
+    assert episode.kind == "flatline"
+    assert at + 2 <= episode.start <= at + 5
+
+
+def test_a_gauge_stuck_at_one_value_is_a_flatline() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 30, 10)
+    values[at : at + 8] = values[at - 1]
+    scores = score_series(times, values, GAUGE)
+    (episode,) = episodes_after(scores, at)
+    assert episode.kind == "flatline"
+
+
+def test_a_new_slope_is_a_trend_change() -> None:
+    times, values = daily_gauge(interval=300, noise=3.0)
+    at = index_at(times, 28, 0)
+    values[at:] += 12 * np.arange(len(values) - at) / 288  # four noise sd more every day
+    scores = score_series(times, values, DetectorConfig(300, "continuous"))
+    kinds = {e.kind for e in episodes_after(scores, at)}
+    assert "trend_change" in kinds
+    assert not scores.is_anomaly[index_at(times, 15, 0) : at].any()
+
+
+def test_a_low_volume_blip_does_not_fire() -> None:
+    times, values = daily_counts(per_hour=1.0)
+    at = index_at(times, 30, 14)
+    values[at] = 4  # 1 -> 4 events
+    scores = score_series(times, values, COUNTS)
+    assert scores.score[at] < 0.5
+    assert not scores.is_anomaly[index_at(times, 15, 0) :].any()
+
+
+def test_the_same_jump_fires_at_high_volume() -> None:
+    times, values = daily_counts(per_hour=1000.0)
+    at = index_at(times, 30, 14)
+    values[at] *= 4
+    scores = score_series(times, values, COUNTS)
+    assert scores.is_anomaly[at] and scores.kind[at] == "spike"
+
+
+@pytest.mark.parametrize(("interval", "kind"), [(3600, "continuous"), (3600, "count"), (900, "count")])
+def test_daily_and_weekly_seasonality_is_not_flagged(interval: int, kind: str) -> None:
+    series = daily_counts if kind == "count" else daily_gauge
+    times, values = series(days=42, interval=interval, seed=7)
+    scores = score_series(times, values, DetectorConfig(interval, kind))  # type: ignore[arg-type]
+    assert not scores.is_anomaly[index_at(times, 15, 0) :].any()
+
+
+def test_a_past_anomaly_does_not_poison_the_baseline() -> None:
+    times, values = daily_gauge()
+    week_ago, now = index_at(times, 23, 14), index_at(times, 30, 14)
+    values[week_ago - 3 : week_ago + 3] += 200
+    clean = values.copy()
+    values[now] += 30
+    scores = score_series(times, values, GAUGE)
+    assert abs(scores.expected[now] - clean[now]) < 6
+    assert scores.is_anomaly[now] and scores.kind[now] == "spike"
+
+
+def test_nothing_is_scored_during_warm_up() -> None:
+    times, values = daily_gauge(days=10)
+    values[24] += 500
+    scores = score_series(times, values, GAUGE)
+    assert scores.score[: 3 * 24].max() == 0
+    assert np.isnan(scores.expected[: 3 * 24]).all()
+    assert not np.isnan(scores.expected[4 * 24 :]).any()
+
+
+def test_one_episode_covers_close_spikes_and_closes_after_the_cool_down() -> None:
+    times, values = daily_gauge()
+    at = index_at(times, 30, 12)
+    values[[at, at + 2]] += 40
+    scores = score_series(times, values, GAUGE)
+    (episode,) = episodes_after(scores, at)
+    assert (episode.start, episode.kind) == (at, "spike")
+    cool_down = GAUGE.windows.cool_down
+    assert episode.end == at + 2 + cool_down - 1
+    assert not scores.is_anomaly[episode.end + 1 :].any()
+
+
+def test_irregular_grid_is_rejected() -> None:
+    times, values = daily_gauge(days=5)
+    with pytest.raises(ValueError, match="regular grid"):
+        score_series(np.delete(times, 10), np.delete(values, 10), GAUGE)

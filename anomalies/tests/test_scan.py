@@ -1,0 +1,170 @@
+"""The scan end to end on real rollups: watches appear for new series, a quiet series opens nothing, a
+spike opens one anomaly, later normal hours resolve it, and two workers never scan a watch twice."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from anomalies.history import floor_hour
+from anomalies.models import Anomaly, DetectionSettings, Watch
+from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.watches import sync_watches
+from events.models import RollupWatermark
+from events.rollups import STREAM, roll_up_events
+from flux.tenants.models import Project
+from metrics.tests.factories import make_series
+
+HOUR = timedelta(hours=1)
+NOW = datetime.now(UTC)
+END = floor_hour(NOW)  # the first hour the tests add by hand; before it, five quiet weeks
+
+
+def daily_count(hour: datetime) -> int:
+    """About 20 signups an hour at night and 60 in the afternoon."""
+    return 20 + round(40 * max(0.0, 1 - abs(hour.hour - 15) / 9))
+
+
+def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}") -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO events_event (project_id, time, received_at, name, tags)
+               SELECT %s, %s + (n * interval '1 second'), now(), 'user.signup', %s::jsonb
+               FROM generate_series(1, %s) AS n""",
+            [project.pk, hour, tags, count],
+        )
+
+
+def roll_up_to(project: Project, complete_until: datetime) -> None:
+    roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
+    RollupWatermark.objects.filter(stream=STREAM).update(watermark=complete_until + timedelta(minutes=1))
+
+
+@pytest.fixture
+def quiet_weeks(project: Project) -> Project:
+    hour = END - 35 * 24 * HOUR
+    while hour < END:
+        add_hour(project, hour, daily_count(hour))
+        hour += HOUR
+    roll_up_to(project, END)
+    return project
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def scan_at(moment: datetime) -> list[tuple]:
+    result = scan(due_watch_ids(moment, 100), moment)
+    return [
+        (change, anomaly.kind, anomaly.status) for changes in result.changes.values() for change, anomaly in changes
+    ]
+
+
+def test_new_event_names_and_metric_series_get_watched_once(project: Project) -> None:
+    add_hour(project, END - HOUR, 3)
+    roll_up_to(project, END)
+    make_series(project, "api.latency", "distribution", route="/")
+    make_series(project, "queue.depth", "gauge")
+    assert sync_watches(NOW) == 4  # signups' count; latency's p95 and count; queue depth's average
+    assert sync_watches(NOW) == 0
+    assert sorted(Watch.objects.filter(project=project).values_list("name", "measure")) == [
+        ("api.latency", "count"), ("api.latency", "p95"), ("queue.depth", "avg"), ("user.signup", "count"),
+    ]  # fmt: skip
+
+
+def test_a_quiet_series_opens_nothing_and_a_spike_opens_one_anomaly(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    assert scan_at(NOW) == []
+    watch = Watch.objects.get(project=quiet_weeks, name="user.signup")
+    history = cached_values(watch)
+    assert len(history) > 24 * 21 and watch.history_end == END
+    assert history[-1] == daily_count(END - HOUR)
+
+    add_hour(quiet_weeks, END, 40)
+    add_hour(quiet_weeks, END, 360, tags='{"campaign": "black-friday"}')  # 20x the usual for the hour
+    roll_up_to(quiet_weeks, END + HOUR)
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    anomaly = Anomaly.objects.get(watch=watch)
+    assert (anomaly.direction, anomaly.started_at, anomaly.actual) == ("up", END, 400.0)
+    assert anomaly.expected < 100 and anomaly.upper < 400 and anomaly.severity == "critical"
+    top = anomaly.explanation["contributors"][0]
+    assert (top["tag"], top["value"], top["actual"]) == ("campaign", "black-friday", 360.0)
+    assert anomaly.explanation["text"].endswith("of the rise is campaign=black-friday.")
+
+    hour, changes = END + HOUR, []
+    while not changes and hour < END + 12 * HOUR:
+        add_hour(quiet_weeks, hour, daily_count(hour))
+        roll_up_to(quiet_weeks, hour + HOUR)
+        changes = [
+            change for change in scan_at(NOW + (hour - END) + HOUR + timedelta(minutes=3)) if change[0] != "updated"
+        ]
+        hour += HOUR
+    assert changes == [("resolved", "spike", "resolved")]
+    assert Anomaly.objects.filter(watch=watch).count() == 1
+
+
+def test_a_disabled_project_is_scanned_but_opens_nothing(quiet_weeks: Project) -> None:
+    DetectionSettings.objects.create(project=quiet_weeks, enabled=False)
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 400)
+    roll_up_to(quiet_weeks, END + HOUR)
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == []
+
+
+def test_a_watch_is_claimed_by_one_caller_only(project: Project) -> None:
+    add_hour(project, END - HOUR, 3)
+    roll_up_to(project, END)
+    sync_watches(NOW)
+    ids = due_watch_ids(NOW, 100)
+    assert claim(ids, NOW) == ids
+    assert claim(ids, NOW) == []  # the second worker finds them no longer due
+    assert due_watch_ids(NOW, 100) == []
+
+
+def test_excluded_series_are_never_due(project: Project) -> None:
+    add_hour(project, END - HOUR, 3)
+    roll_up_to(project, END)
+    sync_watches(NOW)
+    Watch.objects.filter(project=project).update(excluded=True)
+    assert due_watch_ids(NOW, 100) == []
+
+
+def test_an_anomaly_shows_its_band_and_a_backtest_replays_the_detector(
+    api: type, keys: dict, quiet_weeks: Project
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 400)
+    roll_up_to(quiet_weeks, END + HOUR)
+    scan_at(NOW + HOUR + timedelta(minutes=3))
+    anomaly = Anomaly.objects.get(project=quiet_weeks)
+    detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
+    context = {point["time"]: point for point in detail["context"]}
+    spike = context[stamp(END)]
+    assert spike["value"] == 400.0 and spike["is_anomaly"] is True and spike["upper"] < 400
+    before = context[stamp(END - HOUR)]
+    assert before["is_anomaly"] is False and before["lower"] <= before["value"] <= before["upper"]
+    assert len(detail["context"]) == 48 + 1  # two days before and the hour itself (nothing after it yet)
+
+    week = {"from": stamp(END - 7 * 24 * HOUR), "to": stamp(END + HOUR)}
+    backtest = api(keys["read"]).get(f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", week).json()
+    assert [(item["started_at"], item["kind"]) for item in backtest["episodes"]] == [(stamp(END), "spike")]
+    assert backtest["sensitivity"] == "medium" and len(backtest["points"]) == 7 * 24 + 1
+    low = api(keys["read"]).get(
+        f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", {"from": "-7d", "sensitivity": "low"}
+    ).json()  # fmt: skip
+    assert low["sensitivity"] == "low"
+    too_long = api(keys["read"]).get(f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", {"from": "-200d"})
+    assert too_long.status_code == 400 and too_long.json()["error"]["details"]["parameter"] == "from"
+
+
+def test_a_new_event_stream_starts_its_history_at_its_first_hour(project: Project) -> None:
+    for hours_ago in (3, 2, 1):
+        add_hour(project, END - hours_ago * HOUR, 5)
+    roll_up_to(project, END)
+    sync_watches(NOW)
+    assert scan_at(NOW) == []  # three hours of data: warming up, not a stream that came back from the dead
+    watch = Watch.objects.get(project=project, name="user.signup")
+    assert list(cached_values(watch)) == [5.0, 5.0, 5.0]
