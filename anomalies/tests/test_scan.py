@@ -36,7 +36,8 @@ def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}") -> 
 
 
 def roll_up_to(project: Project, complete_until: datetime) -> None:
-    roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
+    # Rows count as received at their transaction's start; roll up everything received until now.
+    roll_up_events(datetime.now(UTC) + timedelta(minutes=1), rebuild_project_id=project.pk)
     RollupWatermark.objects.filter(stream=STREAM).update(watermark=complete_until + timedelta(minutes=1))
 
 

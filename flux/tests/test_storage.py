@@ -144,7 +144,7 @@ def test_rollups_expire_level_by_level(project: Project, settings: object) -> No
 
     settings.FLUX_ROLLUP_RETENTION_DAYS = {"minute": 0, "hour": 60, "day": 0}
     for days_ago in (5, 45, 90):
-        insert_event(project, NOW - timedelta(days=days_ago), "order")
+        insert_event(project, NOW - timedelta(days=days_ago), "order", received_at=NOW)  # not the real now
     roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
 
     report = maintenance.apply_retention(NOW)
