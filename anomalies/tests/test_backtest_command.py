@@ -104,3 +104,20 @@ def test_long_files_show_progress_on_stderr_only(tmp_path: Path) -> None:
     call_command("anomalies_backtest", "--csv", str(write_csv(tmp_path / "in.csv", rows)), stdout=out, stderr=err)
     assert "100% of 50,001 rows" in err.getvalue()
     assert len(out.getvalue().splitlines()) == 50_002
+
+
+def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.csv"
+    source.write_text("timestamp,value\n" + "".join(f"{1_700_000_000 + 3600 * i},{10 + i % 3}\n" for i in range(50)))
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "anomalies_backtest", "--csv", str(source)], cwd=root, capture_output=True,
+        text=True, env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"},
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "timestamp,value,score,is_anomaly,expected,lower,upper" and len(lines) == 51
