@@ -35,12 +35,17 @@ def contributions(
 
 
 def sentence(found: list[dict], direction: str) -> str:
+    """ "80% of the rise is plan=pro; also country=DE (62%)." Values of other tags may describe the same
+    events (every surge event from one campaign is also from one country), so they follow as "also"."""
     change = "rise" if direction == "up" else "drop"
     if not found:
         return f"No single tag value stands out in the {change}."
-    parts = [f"{round(item['share'] * 100)}% of the {change} is {item['tag']}={item['value']}" for item in found[:1]]
-    parts += [f"{round(item['share'] * 100)}% {item['tag']}={item['value']}" for item in found[1:]]
-    return "; ".join(parts) + "."
+    first, *others = found
+    text = f"{round(first['share'] * 100)}% of the {change} is {first['tag']}={first['value']}"
+    if others:
+        also = [f"{item['tag']}={item['value']} ({round(item['share'] * 100)}%)" for item in others]
+        text += "; also " + ", ".join(also)
+    return text + "."
 
 
 def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:

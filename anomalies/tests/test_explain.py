@@ -15,7 +15,7 @@ def test_the_value_that_carries_the_change_is_named_with_its_share() -> None:
         ("plan", "pro", 1.0), ("country", "FR", 0.625), ("country", "DE", 0.375),
     ]  # fmt: skip
     assert found[0]["expected"] == 20.0
-    assert sentence(found, "up") == "100% of the rise is plan=pro; 62% country=FR; 38% country=DE."
+    assert sentence(found, "up") == "100% of the rise is plan=pro; also country=FR (62%), country=DE (38%)."
 
 
 def test_a_drop_names_the_values_that_fell() -> None:

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from events.rollups import roll_up_events
 from events.seeding import seed, seed_incident
+from flux.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
 from flux.tenants.models import Project
 from metrics.rollups import roll_up_metrics
@@ -42,8 +43,9 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE events_event, metrics_point")
         # The load ran in one long transaction: rebuild this project's buckets rather than rely on the
         # recently-received window of the regular run.
-        rollup = roll_up_events(timezone.now(), rebuild_project_id=project.pk)
-        metric_rollup = roll_up_metrics(timezone.now(), rebuild_project_id=project.pk)
+        # Up to the real now: a small load commits within the rollups' safety lag, which would leave it out.
+        rollup = roll_up_events(timezone.now() + SAFETY_LAG, rebuild_project_id=project.pk)
+        metric_rollup = roll_up_metrics(timezone.now() + SAFETY_LAG, rebuild_project_id=project.pk)
         rows, minutes = report.events + report.points, rollup.minutes + metric_rollup.minutes
         self.stdout.write(
             f"Seeded {report.events:,} events and {report.points:,} points ({report.series} series) into "
