@@ -137,7 +137,11 @@ def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         yield base_url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a connection kept it from stopping: never leave it behind
+            server.kill()
+            server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
