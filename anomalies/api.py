@@ -91,9 +91,7 @@ class AnomalyListView(AnomalyAPIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         limit = query_params.bounded_int(params, "limit", LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)
-        after = queries.decode_cursor(params["cursor"]) if params.get("cursor") else None
-        if params.get("cursor") and after is None:
-            raise InvalidParameter("cursor", "cursor is not one this API gave out")
+        after = query_params.cursor_after(params)
         anomaly_filter = anomaly_filter_from(params, self.project.timezone)
         anomalies, next_cursor = queries.list_anomalies(self.project, anomaly_filter, limit, after)
         return Response({"anomalies": [anomaly_json(anomaly) for anomaly in anomalies], "next_cursor": next_cursor})

@@ -1,6 +1,5 @@
 """Reads of anomalies and watches. Every function takes the project first."""
 
-import base64
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
+from flux.query_params import page_cursor
 from flux.serializers import iso
 from flux.tenants.models import Project
 
@@ -48,18 +48,6 @@ def glob_to_regex(pattern: str) -> str:
     return "^" + "".join(parts.get(char) or re.escape(char) for char in pattern) + "$"
 
 
-def encode_cursor(anomaly: Anomaly) -> str:
-    return base64.urlsafe_b64encode(f"{anomaly.started_at.isoformat()}|{anomaly.pk}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        moment, _, anomaly_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(moment), int(anomaly_id)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def list_anomalies(
     project: Project, anomaly_filter: AnomalyFilter, limit: int, after: tuple[datetime, int] | None
 ) -> tuple[list[Anomaly], str | None]:
@@ -69,7 +57,8 @@ def list_anomalies(
         moment, anomaly_id = after
         anomalies = anomalies.filter(Q(started_at__lt=moment) | Q(started_at=moment, pk__lt=anomaly_id))
     page = list(anomalies.order_by("-started_at", "-pk")[: limit + 1])
-    return page[:limit], encode_cursor(page[limit - 1]) if len(page) > limit else None
+    last = page[limit - 1] if len(page) > limit else None
+    return page[:limit], page_cursor(last.started_at, last.pk) if last else None
 
 
 def get_anomaly(project: Project, anomaly_id: int) -> Anomaly | None:

@@ -116,9 +116,7 @@ class EventView(IngestView):
         params = request.query_params
         time_range = query_params.time_range(params, self.project)
         limit = query_params.bounded_int(params, "limit", LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)
-        after = queries.decode_cursor(params["cursor"]) if params.get("cursor") else None
-        if params.get("cursor") and after is None:
-            raise InvalidParameter("cursor", "cursor is not one this API gave out")
+        after = query_params.cursor_after(params)
         page = queries.list_events(self.project, time_range, event_filter_from(params), limit, after)
         return Response({"events": [event_json(event) for event in page.events], "next_cursor": page.next_cursor})
 

@@ -1,6 +1,5 @@
 """Reads of raw events. Every function takes the project first; nothing here reads across projects."""
 
-import base64
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from events.rollups import STREAM
 from flux.db import fetch_all, read_snapshot
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import Partial
+from flux.query_params import page_cursor
 from flux.rollup_job import OVERLAP, current_watermark
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
@@ -23,18 +23,6 @@ PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 class Page:
     events: list[Event]
     next_cursor: str | None
-
-
-def encode_cursor(event: Event) -> str:
-    return base64.urlsafe_b64encode(f"{event.time.isoformat()}|{event.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        moment, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(moment), int(event_id)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def list_events(
@@ -52,7 +40,7 @@ def list_events(
     )
     has_more = len(events) > limit
     events = events[:limit]
-    return Page(events, encode_cursor(events[-1]) if has_more else None)
+    return Page(events, page_cursor(events[-1].time, events[-1].id) if has_more else None)
 
 
 def get_event(project: Project, event_id: int) -> Event | None:

@@ -1,5 +1,6 @@
 """Reading query-string parameters shared by the read endpoints; every error names its parameter."""
 
+import base64
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -87,3 +88,19 @@ def duration(value: str, parameter: str) -> timedelta:
     if not timedelta(0) < length <= timedelta(days=90):
         raise InvalidParameter(parameter, f"{parameter} must be more than 0 and at most 90 days")
     return length
+
+
+def page_cursor(moment: datetime, row_id: int) -> str:
+    """An opaque cursor for lists ordered by (time, id) descending: the last row already seen."""
+    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{row_id}".encode()).decode()
+
+
+def cursor_after(params: Mapping[str, str]) -> tuple[datetime, int] | None:
+    """The `cursor` parameter read back as (time, id), None without one; a cursor not given out is a 400."""
+    if not params.get("cursor"):
+        return None
+    try:
+        moment, _, row_id = base64.urlsafe_b64decode(params["cursor"].encode()).decode().partition("|")
+        return datetime.fromisoformat(moment), int(row_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameter("cursor", "cursor is not one this API gave out") from None

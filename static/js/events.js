@@ -84,7 +84,7 @@
   const nameFilter = () => {
     const glob = form.elements.name.value.trim();
     if (!glob) return () => true;
-    const pattern = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+    const pattern = format.globPattern(glob);
     return (name) => pattern.test(name);
   };
   let tailTimer = null;

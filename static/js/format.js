@@ -33,6 +33,12 @@
     return `${Math.floor(seconds / 86400)} d ago`;
   }
 
+  // An event-name glob (* and ?) as an anchored RegExp (case-sensitive unless flags say "i").
+  function globPattern(glob, flags = "") {
+    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    return new RegExp(`^${body}$`, flags);
+  }
+
   function cell(row, text, className) {
     const td = row.insertCell();
     td.textContent = text;
@@ -47,5 +53,5 @@
     return anchor;
   }
 
-  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link } });
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern } });
 })();

@@ -9,8 +9,8 @@
   function globMatcher(text) {
     const glob = text.trim();
     if (!glob) return () => true;
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-    const pattern = new RegExp(glob.includes("*") || glob.includes("?") ? `^${body}$` : body, "i");
+    if (!glob.includes("*") && !glob.includes("?")) return (name) => name.toLowerCase().includes(glob.toLowerCase());
+    const pattern = format.globPattern(glob, "i");
     return (name) => pattern.test(name);
   }
 
