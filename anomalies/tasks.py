@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from anomalies import delivery, notifications, scan, watches
+from anomalies import delivery, maintenance, notifications, scan, watches
 
 SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
 DISPATCH_LIMIT = 20_000
@@ -40,3 +40,9 @@ def deliver_notifications() -> int:
     now = timezone.now()
     notifications.queue_reminders(now)
     return delivery.deliver_due(now)
+
+
+@shared_task
+def purge_deliveries() -> int:
+    """Trim the notification delivery log (FLUX_DELIVERY_LOG_DAYS)."""
+    return maintenance.purge_deliveries(timezone.now())

@@ -261,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17, hour=3),
         "options": {"expires": 6 * 3600},
     },
+    # Daily: trim the anomaly notifications' delivery log (FLUX_DELIVERY_LOG_DAYS).
+    "purge-deliveries": {
+        "task": "anomalies.tasks.purge_deliveries",
+        "schedule": crontab(minute=27, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
     # Daily on TimescaleDB (a no-op on plain PostgreSQL): compress chunks past the compression age.
     "compress-chunks": {
         "task": "flux.tasks.compress_chunks",
@@ -301,6 +307,7 @@ FLUX_ROLLUP_RETENTION_DAYS = {
     "hour": env_int("FLUX_ROLLUP_HOUR_DAYS", 400),
     "day": env_int("FLUX_ROLLUP_DAY_DAYS", 0),
 }
+FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifications' delivery log
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 

@@ -131,3 +131,26 @@ def test_changes_are_pushed_to_the_projects_live_views_after_commit(
     assert (payload["kind"], payload["event"], payload["anomaly"]["id"]) == ("anomaly", "opened", anomaly.pk)
     assert payload["anomaly"]["series"]["name"] == "user.signup"
     assert payload["anomaly"]["deviation"] == 60.0 and payload["anomaly"]["deviation_percent"] == 200.0
+
+
+def test_old_deliveries_are_purged_unless_they_record_an_unresolved_anomaly(project: Project) -> None:
+    from anomalies.maintenance import purge_deliveries
+    from anomalies.models import Channel, Delivery
+
+    channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    _, still_open = services.apply_verdict(make_watch(project, "a"), anomalous(T0), T0)
+    _, over = services.apply_verdict(make_watch(project, "b"), anomalous(T0), T0)
+    services.resolve(over, "bob")
+
+    def delivery(anomaly_ids: list[int], status: str = "delivered") -> Delivery:
+        made = Delivery.objects.create(channel=channel, event="opened", anomaly_ids=anomaly_ids, payload={},
+                                       status=status, next_attempt_at=T0)  # fmt: skip
+        Delivery.objects.filter(pk=made.pk).update(created_at=T0)
+        return made
+
+    keep, drop, pending = delivery([still_open.pk]), delivery([over.pk]), delivery([over.pk], "pending")
+    recent = Delivery.objects.create(channel=channel, event="resolved", anomaly_ids=[over.pk], payload={},
+                                     status="delivered", next_attempt_at=T0)  # fmt: skip
+    assert purge_deliveries(T0 + timedelta(days=31)) == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {keep.pk, pending.pk, recent.pk}
+    assert not Delivery.objects.filter(pk=drop.pk).exists()
