@@ -71,7 +71,8 @@ class SessionGrant:
     """`request.auth` for a signed-in user on a page: the key kind their role amounts to."""
 
     kind: str
-    user_id: int
+    user_id: int | None
+    label: str = ""  # who acts, when not a signed-in user (a local MCP session)
 
 
 class SessionProjectAuthentication(SessionAuthentication):
@@ -126,6 +127,8 @@ class HasAnyKey(BasePermission):
 
 def actor_of(request: Request) -> str:
     """Who did something, for records kept as text: a username, or the API key's recognisable prefix."""
+    if isinstance(request.auth, SessionGrant) and request.auth.label:
+        return request.auth.label
     if isinstance(request.auth, SessionGrant):
         from django.contrib.auth import get_user_model
 

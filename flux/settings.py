@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "flux.tenants",
     "flux.ingestion",
+    "flux.mcp",
     "events",
     "metrics",
     "dashboards",

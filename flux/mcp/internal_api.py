@@ -1,0 +1,50 @@
+"""Calls to Flux's REST API from inside the process, as a given key: the MCP tools' one way to read and
+write, so that an assistant gets exactly what the API gives (validation and error messages included)."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import close_old_connections
+from django.urls import resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from flux.auth import KeyPrincipal
+from flux.tenants.models import ApiKey, Project
+
+factory = APIRequestFactory()
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the tools act for: a project, the key kind's rights, and the key (or grant) itself."""
+
+    project: Project
+    kind: str
+    credential: object  # an ApiKey, or a flux.auth.SessionGrant for a local stdio session
+
+    @classmethod
+    def for_key(cls, api_key: ApiKey) -> "Caller":
+        return cls(api_key.project, api_key.kind, api_key)
+
+
+def call(caller: Caller, method: str, path: str, params: dict | None = None, body: Any = None) -> Any:
+    """The API's JSON answer; an error answer becomes a ToolError with the API's own message."""
+    close_old_connections()  # tool calls run in worker threads that outlive any one request
+    params = {key: value for key, value in (params or {}).items() if value is not None and value != ""}
+    if method == "GET":
+        request = factory.get(path, params)
+    else:
+        request = getattr(factory, method.lower())(path, data=json.dumps(body or {}), content_type="application/json")
+    force_authenticate(request, user=KeyPrincipal(project=caller.project, kind=caller.kind), token=caller.credential)
+    match = resolve(path)
+    response = match.func(request, *match.args, **match.kwargs)
+    response.render()
+    data = json.loads(response.content) if response.content else None
+    if response.status_code >= 400:
+        error = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+        message = error.get("message") or f"HTTP {response.status_code}"
+        details = error.get("details")
+        raise ToolError(f"{message} {json.dumps(details)}" if details else message)
+    return data

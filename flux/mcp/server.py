@@ -1,0 +1,199 @@
+"""The MCP servers: one per key kind, each offering only the tools that kind may use (an ingest key only
+`track_event`; a read key the read tools; an admin key everything). The tools themselves are in
+flux.mcp.tools; here they get their JSON schemas, descriptions and the caller of each request."""
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from flux.auth import raw_key_from_headers
+from flux.mcp import tools
+from flux.mcp.internal_api import Caller
+from flux.tenants.queries import get_key_by_raw
+
+INSTRUCTIONS = """Flux holds this project's own business metrics: events (something happened, e.g.
+user.signup, with tags, user_id and value) and metrics (gauges, counters, distributions, sets), plus the
+anomalies Flux found in them. Start with list_events / list_metrics to learn the names. Times are ISO 8601,
+epoch milliseconds, 'now' or relative like -7d; periods are today, yesterday, week, month, last_7d, last_30d
+and the like. Numbers and sentences from compare_periods and explain_change are computed by Flux: quote them."""
+
+READ = {"readOnlyHint": True, "openWorldHint": False}
+WRITE = {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False}
+
+Name = Annotated[str, Field(description="An event name (exact, or a glob like user.*) or a metric name.")]
+Start = Annotated[str | None, Field(description="Range start: ISO 8601, epoch ms, or relative like -7d.")]
+End = Annotated[str | None, Field(description="Range end (default now).")]
+Period = Annotated[str | None, Field(description="A named range instead of start/end: today, week, last_7d, …")]
+Interval = Annotated[
+    str | None, Field(description="Bucket length (1m … 1mo); default: the finest giving at most 120 points.")
+]
+Filters = Annotated[dict[str, str] | None, Field(description='Tag filters, e.g. {"plan": "pro"}.')]
+Measure = Annotated[
+    str, Field(description="count, unique (of `field`), or sum/avg/min/max/p50/p90/p95/p99 of the events' value")
+]
+Aggregation = Annotated[
+    str | None,
+    Field(
+        description="gauge: last/avg/min/max; counter: sum/rate; distribution: avg/count/min/max/p50…p999; "
+        "set: unique. Default by type."
+    ),
+]
+EventGroupBy = Annotated[str | None, Field(description="name, user_id, tags.<key> or properties.<key>")]
+UniqueField = Annotated[str, Field(description="For unique: user_id, session_id or tags.<key>")]
+Dashboard = Annotated[str, Field(description="The dashboard's slug or id")]
+WidgetConfig = Annotated[
+    dict[str, Any],
+    Field(
+        description='{"title", "type": number|graph|bar|pie|table|heatmap, "query": {"source": "events"|"metric", '
+        '"name", "aggregation", "filters", "group_by", "interval"}, "display": {…}, "position": {"x", "y", "w", "h"}}'
+    ),
+]
+Statuses = Annotated[str, Field(description="open, acknowledged, resolved (comma-separated)")]
+
+
+def caller_from_headers(headers: Any) -> Caller | None:
+    """The caller a request's `Authorization: Bearer <key>` (or `X-API-Key`) names; None if no usable key."""
+    raw_key = raw_key_from_headers(SimpleNamespace(headers=headers)) if headers is not None else None
+    api_key = get_key_by_raw(raw_key) if raw_key else None
+    if api_key is None or api_key.is_revoked or api_key.project.archived:
+        return None
+    return Caller.for_key(api_key)
+
+
+def build_server(kind: str, resolve: Callable[[Context], Caller | None]) -> MCPServer:
+    """The server for one key kind; `resolve` finds each request's caller (from its headers, or fixed)."""
+    server = MCPServer(name="flux", title="Flux", instructions=INSTRUCTIONS, version="1")
+
+    def caller(ctx: Context) -> Caller:
+        found = resolve(ctx)
+        if found is None:
+            raise ToolError("No valid Flux API key on this request.")
+        if found.kind != kind and found.kind != "admin":
+            raise ToolError(f"A {found.kind} key cannot use this tool.")
+        return found
+
+    def tool(hints: dict) -> Callable:
+        return server.tool(annotations=ToolAnnotations(**hints))
+
+    if kind in ("read", "admin"):
+        register_read_tools(server, caller, tool)
+    if kind == "admin":
+        register_write_tools(server, caller, tool)
+    if kind in ("ingest", "admin"):
+
+        @tool(WRITE)
+        def track_event(
+            name: Annotated[str, Field(description="Event name, e.g. deploy.finished")],
+            ctx: Context,
+            properties: dict[str, Any] | None = None,
+            tags: dict[str, str] | None = None,
+            user_id: str | None = None,
+            value: float | None = None,
+            timestamp: Annotated[str | None, Field(description="ISO 8601; default now")] = None,
+        ) -> dict:
+            """Record one event in Flux (for example an annotation such as a deploy or a campaign start)."""
+            return tools.track_event(caller(ctx), name, properties, tags, user_id, value, timestamp)
+
+    return server
+
+
+def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], tool: Callable) -> None:
+    @tool(READ)
+    def list_events(ctx: Context, period: str = "last_30d", limit: int = 50) -> dict:
+        """The event names seen in a period, busiest first, with their count, last seen time and tag keys."""
+        return tools.list_events(caller(ctx), period, limit)
+
+    @tool(READ)
+    def list_metrics(ctx: Context) -> dict:
+        """Every metric: type (gauge, counter, distribution, set), series, tag keys and values, last seen."""
+        return tools.list_metrics(caller(ctx))
+
+    @tool(READ)
+    def query_events(
+        ctx: Context,
+        name: Name | None = None,
+        measure: Measure = "count",
+        start: Start = None,
+        end: End = None,
+        period: Period = None,
+        interval: Interval = None,
+        filters: Filters = None,
+        group_by: EventGroupBy = None,
+        limit: int = 10,
+        field: UniqueField = "user_id",
+    ) -> dict:
+        """Count events, count unique users (or another field), or take statistics of their value, over a
+        range, per interval and/or grouped (the largest groups, then __other__)."""
+        return tools.query_events(
+            caller(ctx), measure, name, start, end, period, interval, filters, group_by, limit, field
+        )
+
+    @tool(READ)
+    def query_metric(
+        ctx: Context,
+        name: Annotated[str, Field(description="The metric's name")],
+        aggregation: Aggregation = None,
+        start: Start = None,
+        end: End = None,
+        period: Period = None,
+        interval: Interval = None,
+        filters: Filters = None,
+        group_by: Annotated[str | None, Field(description="A tag key")] = None,
+        limit: int = 10,
+    ) -> dict:
+        """A metric aggregated per interval (one series, or one per tag value), with its summary."""
+        return tools.query_metric(
+            caller(ctx), name, aggregation, start, end, period, interval, filters, group_by, limit
+        )
+
+    @tool(READ)
+    def funnel(
+        ctx: Context,
+        steps: Annotated[list[str], Field(description="2 to 10 event names, in order")],
+        start: Start = None,
+        end: End = None,
+        period: Period = None,
+        window: Annotated[str, Field(description="Time allowed from the first step, e.g. 1h, 7d")] = "7d",
+        group_by: Annotated[str | None, Field(description="A field of the first step's event")] = None,
+    ) -> dict:
+        """Conversion between ordered steps: users who did each step after the previous one."""
+        return tools.funnel(caller(ctx), steps, start, end, period, window, group_by)
+
+    @tool(READ)
+    def list_anomalies(
+        ctx: Context,
+        status: Statuses = "open,acknowledged",
+        severity: str | None = None,
+        kind: str | None = None,
+        name: Name | None = None,
+        limit: int = 20,
+    ) -> dict:
+        """Anomalies Flux found (spikes, drops, level shifts, flatlines, trend changes), newest first."""
+        return tools.list_anomalies(caller(ctx), status, severity, kind, name, limit)
+
+    @tool(READ)
+    def get_anomaly(ctx: Context, anomaly_id: int) -> dict:
+        """One anomaly: what, when, expected vs actual, the explanation, and its series around it."""
+        return tools.get_anomaly(caller(ctx), anomaly_id)
+
+    @tool(READ)
+    def get_dashboard(ctx: Context, dashboard: Dashboard) -> dict:
+        """A dashboard's widgets with their current data."""
+        return tools.get_dashboard(caller(ctx), dashboard)
+
+
+def register_write_tools(server: MCPServer, caller: Callable[[Context], Caller], tool: Callable) -> None:
+    @tool(WRITE)
+    def acknowledge_anomaly(ctx: Context, anomaly_id: int, note: str = "") -> dict:
+        """Acknowledge an anomaly (someone is on it; reminders stop), with an optional note."""
+        return tools.acknowledge_anomaly(caller(ctx), anomaly_id, note)
+
+    @tool(WRITE)
+    def create_dashboard_widget(ctx: Context, dashboard: Dashboard, widget: WidgetConfig) -> dict:
+        """Add a widget to a dashboard; a bad config is refused with the field named."""
+        return tools.create_dashboard_widget(caller(ctx), dashboard, widget)

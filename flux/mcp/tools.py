@@ -1,0 +1,177 @@
+"""What each MCP tool does, as plain functions of the caller and the tool's arguments. Every answer
+comes from Flux's REST API (flux.mcp.internal_api) and is kept small enough for a model's context:
+series get an interval giving at most MAX_POINTS buckets, lists are capped, and an answer larger than
+MAX_ANSWER_BYTES is cut down (with `"truncated": true`)."""
+
+import json
+from typing import Any
+
+from django.utils import timezone
+from mcp.server.mcpserver.exceptions import ToolError
+
+from flux.mcp.internal_api import Caller, call
+from flux.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
+
+MAX_POINTS = 120
+MAX_ITEMS = 50
+MAX_ANSWER_BYTES = 24_000
+EVENT_MEASURES = ("count", "unique", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
+
+
+def range_params(start: str | None, end: str | None, period: str | None) -> dict[str, str | None]:
+    return {"from": start, "to": end, "period": period}
+
+
+def coarse_interval(caller: Caller, window: dict[str, str | None], requested: str | None) -> str | None:
+    """The requested interval, or the finest one giving at most MAX_POINTS buckets (the API checks both)."""
+    if requested and requested != "auto":
+        return requested
+    try:
+        time_range = parse_range({k: v for k, v in window.items() if v}, timezone.now(), caller.project.timezone)
+    except RangeError:
+        return None  # the API says what is wrong with the range
+    seconds = time_range.duration.total_seconds()
+    return next((step for step in INTERVAL_LADDER if seconds / approximate_seconds(step) <= MAX_POINTS), "1mo")
+
+
+def bounded(answer: Any) -> Any:
+    """The answer, cut to MAX_ANSWER_BYTES of JSON by shortening its longest lists."""
+    if len(json.dumps(answer, default=str)) <= MAX_ANSWER_BYTES:
+        return answer
+    if isinstance(answer, dict):
+        answer = {**answer, "truncated": True}
+        while len(json.dumps(answer, default=str)) > MAX_ANSWER_BYTES:
+            longest = max((key for key, value in answer.items() if isinstance(value, list)),
+                          key=lambda key: len(json.dumps(answer[key], default=str)), default=None)  # fmt: skip
+            if longest is None or not answer[longest]:
+                break
+            answer[longest] = answer[longest][: len(answer[longest]) // 2]
+    return answer
+
+
+def tags_params(filters: dict[str, str] | None) -> dict[str, str]:
+    return {f"tags[{key}]": str(value) for key, value in (filters or {}).items()}
+
+
+def list_events(caller: Caller, period: str = "last_30d", limit: int = MAX_ITEMS) -> dict:
+    """Event names seen in the period, busiest first, with count, last seen time and tag keys."""
+    return bounded(call(caller, "GET", "/api/v1/events/names", {"period": period, "limit": min(limit, 200)}))
+
+
+def list_metrics(caller: Caller) -> dict:
+    """Every metric with its type, series count, tag keys (with common values) and last seen time."""
+    answer = call(caller, "GET", "/api/v1/metrics")
+    return bounded({"metrics": answer["metrics"][:200], "total": len(answer["metrics"])})
+
+
+def query_events(
+    caller: Caller, measure: str = "count", name: str | None = None, start: str | None = None, end: str | None = None,
+    period: str | None = None, interval: str | None = None, filters: dict[str, str] | None = None,
+    group_by: str | None = None, limit: int = 10, field: str = "user_id",
+) -> dict:  # fmt: skip
+    """count, unique values of `field`, or a statistic of events' value, over a range; optionally per
+    interval and/or grouped."""
+    if measure not in EVENT_MEASURES:
+        raise ToolError(f"measure must be one of {', '.join(EVENT_MEASURES)}")
+    window = range_params(start, end, period)
+    params = {**window, "name": name, "group_by": group_by, "limit": min(limit, MAX_ITEMS), **tags_params(filters)}
+    if interval is not None or group_by is None:
+        params["interval"] = coarse_interval(caller, window, interval)
+    if measure == "count":
+        return bounded(call(caller, "GET", "/api/v1/events/count", params))
+    if measure == "unique":
+        return bounded(call(caller, "GET", "/api/v1/events/unique", {**params, "field": field}))
+    answer = call(caller, "GET", "/api/v1/events/stats", params)
+    return bounded({"measure": measure, **answer})
+
+
+def query_metric(
+    caller: Caller, name: str, aggregation: str | None = None, start: str | None = None, end: str | None = None,
+    period: str | None = None, interval: str | None = None, filters: dict[str, str] | None = None,
+    group_by: str | None = None, limit: int = 10,
+) -> dict:  # fmt: skip
+    """A metric aggregated per interval (the type's default aggregation unless given), with its summary."""
+    window = range_params(start, end, period)
+    params = {
+        **window, "aggregation": aggregation, "interval": coarse_interval(caller, window, interval),
+        "group_by": f"tags.{group_by}" if group_by and not group_by.startswith("tags.") else group_by,
+        "limit": min(limit, 20), **tags_params(filters),
+    }  # fmt: skip
+    series = call(caller, "GET", f"/api/v1/metrics/{name}/query", params)
+    summary = call(caller, "GET", f"/api/v1/metrics/{name}", {**window, **tags_params(filters)})
+    return bounded({**series, "summary": summary})
+
+
+def funnel(
+    caller: Caller, steps: list[str], start: str | None = None, end: str | None = None, period: str | None = None,
+    window: str = "7d", group_by: str | None = None,
+) -> dict:  # fmt: skip
+    """Users who did each step in order (within `window` of the first), with conversion between steps."""
+    body = {**{k: v for k, v in range_params(start, end, period).items() if v}, "window": window,
+            "steps": [{"name": step} for step in steps]}  # fmt: skip
+    if group_by:
+        body["group_by"] = group_by
+    return bounded(call(caller, "POST", "/api/v1/events/funnel", body=body))
+
+
+def list_anomalies(
+    caller: Caller, status: str = "open,acknowledged", severity: str | None = None, kind: str | None = None,
+    name: str | None = None, limit: int = 20,
+) -> dict:  # fmt: skip
+    """Anomalies newest first (unresolved by default)."""
+    params = {"status": status, "severity": severity, "kind": kind, "name": name, "limit": min(limit, MAX_ITEMS)}
+    answer = call(caller, "GET", "/api/v1/anomalies", params)
+    return bounded({"anomalies": answer["anomalies"], "more": answer["next_cursor"] is not None})
+
+
+def get_anomaly(caller: Caller, anomaly_id: int) -> dict:
+    """One anomaly with its explanation and its series around it (every other hour past MAX_POINTS)."""
+    answer = call(caller, "GET", f"/api/v1/anomalies/{anomaly_id}")
+    context = answer.get("context", [])
+    step = max(1, -(-len(context) // MAX_POINTS))
+    return bounded({**answer, "context": context[::step]})
+
+
+def acknowledge_anomaly(caller: Caller, anomaly_id: int, note: str = "") -> dict:
+    """Mark an anomaly as being looked at (no more reminders), with an optional note."""
+    return call(caller, "POST", f"/api/v1/anomalies/{anomaly_id}/acknowledge", body={"note": note} if note else {})
+
+
+def get_dashboard(caller: Caller, dashboard: str) -> dict:
+    """A dashboard's widgets with their current data (over the dashboard's own range and filters)."""
+    layout = call(caller, "GET", f"/api/v1/dashboards/{dashboard}")
+    data = call(caller, "GET", f"/api/v1/dashboards/{dashboard}/data")
+    widgets = [
+        {"id": widget["id"], "title": widget["title"], "type": widget["type"], "query": widget["query"],
+         "data": shrink_series(data["widgets"].get(str(widget["id"])))}
+        for widget in layout["widgets"]
+    ]  # fmt: skip
+    window = {"from": data["from"], "to": data["to"], "filters": data["filters"]}
+    return bounded({"name": layout["name"], "slug": layout["slug"], **window, "widgets": widgets})
+
+
+def shrink_series(data: Any) -> Any:
+    """Every n-th point of long widget series, so one dashboard fits in an answer."""
+    if isinstance(data, dict) and isinstance(data.get("series"), list):
+        for item in data["series"]:
+            points = item.get("points", [])
+            item["points"] = points[:: max(1, -(-len(points) // MAX_POINTS))]
+    if isinstance(data, dict) and isinstance(data.get("sparkline"), list):
+        data["sparkline"] = data["sparkline"][:: max(1, -(-len(data["sparkline"]) // 30))]
+    return data
+
+
+def create_dashboard_widget(caller: Caller, dashboard: str, widget: dict) -> dict:
+    """Add a widget (title, type, query, display, position) to a dashboard; the API validates it."""
+    return call(caller, "POST", f"/api/v1/dashboards/{dashboard}/widgets", body=widget)
+
+
+def track_event(
+    caller: Caller, name: str, properties: dict | None = None, tags: dict | None = None, user_id: str | None = None,
+    value: float | None = None, timestamp: str | None = None,
+) -> dict:  # fmt: skip
+    """Record one event (e.g. an annotation such as "deploy.finished")."""
+    event = {"name": name, "properties": properties, "tags": tags, "user_id": user_id, "value": value,
+             "timestamp": timestamp}  # fmt: skip
+    given = {key: value for key, value in event.items() if value is not None}
+    return call(caller, "POST", "/api/v1/events", body=given)
