@@ -1,5 +1,8 @@
 """Dashboard pages. Data comes from the REST API (called with the session, see flux.auth)."""
 
+import sys
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,6 +36,8 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     context = page_context(request, project, "setup")
     context["base_url"] = request.build_absolute_uri("/").rstrip("/")
+    context["python_path"] = sys.executable
+    context["manage_path"] = settings.BASE_DIR / "manage.py"
     context["can_manage"] = user_can(project, request.user, "manage")
     return render(request, "setup.html", context)
 
