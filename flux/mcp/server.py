@@ -82,6 +82,7 @@ def build_server(kind: str, resolve: Callable[[Context], Caller | None]) -> MCPS
 
     if kind in ("read", "admin"):
         register_read_tools(server, caller, tool)
+        register_resources_and_prompts(server, caller)
     if kind == "admin":
         register_write_tools(server, caller, tool)
     if kind in ("ingest", "admin"):
@@ -197,3 +198,34 @@ def register_write_tools(server: MCPServer, caller: Callable[[Context], Caller],
     def create_dashboard_widget(ctx: Context, dashboard: Dashboard, widget: WidgetConfig) -> dict:
         """Add a widget to a dashboard; a bad config is refused with the field named."""
         return tools.create_dashboard_widget(caller(ctx), dashboard, widget)
+
+
+def register_resources_and_prompts(server: MCPServer, caller: Callable[[Context], Caller]) -> None:
+    @server.resource("flux://projects/{project}/catalogue", name="catalogue", mime_type="application/json")
+    def catalogue(project: str, ctx: Context) -> dict:
+        """The project's event names (last 30 days) and metrics: what there is to ask about."""
+        found = caller(ctx)
+        if project != found.project.slug:
+            raise ToolError(f"This key is for project {found.project.slug!r}, not {project!r}.")
+        return {"project": found.project.slug, "events": tools.list_events(found)["names"],
+                "metrics": tools.list_metrics(found)["metrics"]}  # fmt: skip
+
+    @server.prompt(name="weekly_summary", title="Weekly summary")
+    def weekly_summary() -> str:
+        """Summarise the project's week: movers, anomalies, new names, with Flux's own numbers."""
+        return (
+            "Write a short weekly summary of this Flux project for its team. Call list_events and list_metrics "
+            "to see what exists, compare_periods with period=week for the busiest events and metrics, and "
+            "list_anomalies for what Flux found this week (get_anomaly for the critical ones). Quote the numbers "
+            "and sentences the tools return instead of computing your own; say when a change is not significant."
+        )
+
+    @server.prompt(name="investigate_anomaly", title="Investigate an anomaly")
+    def investigate_anomaly(anomaly_id: str) -> str:
+        """Walk through one anomaly: what happened, since when, what drives it, what to check next."""
+        return (
+            f"Investigate Flux anomaly {anomaly_id}. Call get_anomaly for what happened, when it started and "
+            "the expected band; use its explanation (which tag values carry the change), then query_events or "
+            "query_metric around the start to confirm, and explain_change on the series. Finish with what is "
+            "known, what is not, and what to check next; acknowledge_anomaly only if asked."
+        )

@@ -197,3 +197,20 @@ def test_answers_stay_small_however_long_the_range(live_flux: str, shop: Project
     answer = run(live_flux, issue_key(shop, "read").raw_key, scenario)
     assert len(json.dumps(answer)) <= 24_000
     assert all(len(group["points"]) <= 120 for group in answer["groups"])
+
+
+def test_the_catalogue_resource_and_the_prompts(live_flux: str, shop: Project) -> None:
+    async def scenario(client: Client) -> tuple:
+        templates = await client.list_resource_templates()
+        catalogue = await client.read_resource(f"flux://projects/{shop.slug}/catalogue")
+        prompts = await client.list_prompts()
+        investigate = await client.get_prompt("investigate_anomaly", {"anomaly_id": "7"})
+        return templates, catalogue, prompts, investigate
+
+    templates, catalogue, prompts, investigate = run(live_flux, issue_key(shop, "read").raw_key, scenario)
+    assert [item.uri_template for item in templates.resource_templates] == ["flux://projects/{project}/catalogue"]
+    content = json.loads(catalogue.contents[0].text)
+    assert [item["name"] for item in content["events"]] == ["user.signup", "order.completed"]
+    assert [item["name"] for item in content["metrics"]] == ["api.latency"]
+    assert {prompt.name for prompt in prompts.prompts} == {"weekly_summary", "investigate_anomaly"}
+    assert "anomaly 7" in investigate.messages[0].content.text
