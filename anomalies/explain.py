@@ -20,18 +20,27 @@ def contributions(
     actual: dict[TagValue, float], earlier: list[dict[TagValue, float]], total_change: float
 ) -> list[dict]:
     """The tag values whose change (against the median of the earlier windows) makes up most of
-    `total_change`, largest first, each with its share of it. Pure."""
+    `total_change`, each with its share of it. Pure.
+
+    Ranked by how much more of the change a value carries than of the usual volume: a value behind
+    every event (country=DE in a German shop) carries the whole change without explaining it, while
+    one usually behind a quarter of them that now carries all of it does."""
     if not total_change:
         return []
+    keys = set(actual).union(*earlier)
+    expected = {key: statistics.median(window.get(key, 0.0) for window in earlier) if earlier else 0.0 for key in keys}
+    usual_by_tag: dict[str, float] = {}
+    for (tag, _), count in expected.items():
+        usual_by_tag[tag] = usual_by_tag.get(tag, 0.0) + count
     found = []
-    for key in set(actual).union(*earlier):
-        expected = statistics.median(window.get(key, 0.0) for window in earlier) if earlier else 0.0
-        share = (actual.get(key, 0.0) - expected) / total_change
+    for key in keys:
+        share = (actual.get(key, 0.0) - expected[key]) / total_change
         if share >= MIN_SHARE:
-            found.append({"tag": key[0], "value": key[1], "actual": actual.get(key, 0.0), "expected": expected,
-                          "share": round(min(share, 1.0), 3)})  # fmt: skip
-    found.sort(key=lambda item: (-item["share"], item["tag"], item["value"]))
-    return found[:MAX_CONTRIBUTORS]
+            usual_share = expected[key] / usual_by_tag[key[0]] if usual_by_tag[key[0]] else 0.0
+            found.append({"tag": key[0], "value": key[1], "actual": actual.get(key, 0.0), "expected": expected[key],
+                          "share": round(min(share, 1.0), 3), "lift": share - usual_share})  # fmt: skip
+    found.sort(key=lambda item: (-item["lift"], -item["share"], item["tag"], item["value"]))
+    return [{key: value for key, value in item.items() if key != "lift"} for item in found[:MAX_CONTRIBUTORS]]
 
 
 def sentence(found: list[dict], direction: str) -> str:

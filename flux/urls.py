@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
     path("api/v1/", include("anomalies.urls")),
+    path("api/v1/", include("flux.insights.urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -246,3 +246,12 @@ def points_series(project_id: int, time_range: TimeRange, interval: str) -> list
     partials = project_partials(project_id, time_range, interval, per_metric=False)
     counts = {start: partial.count for (_, start), partial in partials.items()}
     return [(start, counts.get(start, 0)) for start in bucket_starts(time_range, interval)]
+
+
+def metric_values_by_tag(
+    project_id: int, metric: Metric, time_range: TimeRange, tag_key: str, aggregation: str
+) -> dict[str, float | None]:
+    """The aggregation over the whole range for each value of a tag (series without the tag left out)."""
+    partials = metric_partials(project_id, metric, time_range, {}, None, tag_key, needs_of(aggregation))
+    seconds = time_range.duration.total_seconds()
+    return {key: partial.value(aggregation, seconds) for (key, _), partial in partials.items() if key is not None}

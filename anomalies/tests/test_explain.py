@@ -32,3 +32,12 @@ def test_nothing_is_named_when_no_value_stands_out_or_nothing_changed() -> None:
     assert contributions(even, before, total_change=40.0) == []  # each carries 5%
     assert contributions(even, before, total_change=0.0) == []
     assert sentence([], "up") == "No single tag value stands out in the rise."
+
+
+def test_a_value_behind_every_event_ranks_after_the_one_that_explains_the_change() -> None:
+    actual = {("country", "DE"): 160.0, ("plan", "pro"): 100.0, ("plan", "free"): 60.0}
+    earlier = [{("country", "DE"): 80.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
+    found = contributions(actual, earlier, total_change=80.0)
+    assert [(item["tag"], item["value"], item["share"]) for item in found] == [
+        ("plan", "pro", 1.0), ("country", "DE", 1.0),
+    ]  # fmt: skip

@@ -153,6 +153,30 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
         )
 
     @tool(READ)
+    def compare_periods(
+        ctx: Context,
+        name: Name,
+        period: Annotated[str, Field(description="day, week or month (the last 24h, 7d or 30d)")] = "week",
+        against: Annotated[
+            str, Field(description="previous (the stretch just before), or the same stretch a day/week/year back")
+        ] = "previous",
+        kind: Annotated[str | None, Field(description="event or metric, when a name is both")] = None,
+    ) -> dict:
+        """How an event or metric changed: absolute and percent change, whether it is statistically
+        meaningful, when it started, and a sentence with the numbers (computed by Flux: quote it)."""
+        return tools.compare_periods(caller(ctx), name, period, against, kind)
+
+    @tool(READ)
+    def explain_change(
+        ctx: Context,
+        name: Name,
+        period: Annotated[str, Field(description="day, week or month")] = "week",
+        kind: Annotated[str | None, Field(description="event or metric, when a name is both")] = None,
+    ) -> dict:
+        """Why an event or metric changed: when the change started and which tag values drive it."""
+        return tools.explain_change(caller(ctx), name, period, kind)
+
+    @tool(READ)
     def funnel(
         ctx: Context,
         steps: Annotated[list[str], Field(description="2 to 10 event names, in order")],

@@ -102,6 +102,38 @@ def query_metric(
     return bounded({**series, "summary": summary})
 
 
+PERIODS = ("day", "week", "month")
+AGAINST = ("previous", "day", "week", "year")
+
+
+def compare_periods(
+    caller: Caller, name: str, period: str = "week", against: str = "previous", kind: str | None = None
+) -> dict:
+    """This day/week/month against the one before (with Flux's own sentence, significance and when the
+    change started), or against the same stretch a day, week or year earlier."""
+    if period not in PERIODS:
+        raise ToolError(f"period must be one of {', '.join(PERIODS)}")
+    if against not in AGAINST:
+        raise ToolError(f"against must be one of {', '.join(AGAINST)}")
+    if against == "previous":
+        return bounded(call(caller, "GET", "/api/v1/insights/compare", {"name": name, "period": period, "kind": kind}))
+    window = {"period": {"day": "last_24h", "week": "last_7d", "month": "last_30d"}[period], "compare_to": against}
+    metric = kind == "metric" or (kind is None and metric_exists(caller, name))
+    params = {**window, "metric": name} if metric else {**window, "name": name}
+    return bounded(call(caller, "GET", "/api/v1/compare", params))
+
+
+def metric_exists(caller: Caller, name: str) -> bool:
+    return any(item["name"] == name for item in call(caller, "GET", "/api/v1/metrics")["metrics"])
+
+
+def explain_change(caller: Caller, name: str, period: str = "week", kind: str | None = None) -> dict:
+    """When a change started and which tag values drive it (with Flux's own sentence)."""
+    if period not in PERIODS:
+        raise ToolError(f"period must be one of {', '.join(PERIODS)}")
+    return bounded(call(caller, "GET", "/api/v1/insights/explain", {"name": name, "period": period, "kind": kind}))
+
+
 def funnel(
     caller: Caller, steps: list[str], start: str | None = None, end: str | None = None, period: str | None = None,
     window: str = "7d", group_by: str | None = None,

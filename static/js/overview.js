@@ -93,6 +93,17 @@
     });
   }
 
+  // "This week at a glance": the last 7 days in sentences (GET /api/v1/insights/summary), read once per visit.
+  async function loadWeekSummary() {
+    const summary = document.getElementById("week-summary");
+    try {
+      summary.textContent = (await api("/api/v1/insights/summary", { params: { period: "week" } })).text;
+      summary.classList.remove("muted");
+    } catch (error) {
+      summary.textContent = `The summary could not be read: ${error.message}`;
+    }
+  }
+
   let loading = null;
   let lastLoad = 0;
   let queued = null;
@@ -121,6 +132,7 @@
   if (remembered && [...rangeSelect.options].some((option) => option.value === remembered)) rangeSelect.value = remembered;
   window.addEventListener("resize", () => Object.values(charts).forEach((instance) => instance.resize()));
   loading = load();
+  loadWeekSummary();
   connectSocket(`/ws/p/${page.project.slug}/live/`, {
     onMessage(message) { if (message.type === "message" && ["data", "anomaly"].includes(message.payload.kind)) reloadSoon(); },
   });

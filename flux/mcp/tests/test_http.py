@@ -20,8 +20,8 @@ from metrics.tests.factories import insert_point, make_series
 
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC)
-READ_TOOLS = {"list_events", "list_metrics", "query_events", "query_metric", "funnel", "list_anomalies",
-              "get_anomaly", "get_dashboard"}  # fmt: skip
+READ_TOOLS = {"list_events", "list_metrics", "query_events", "query_metric", "compare_periods", "explain_change",
+              "funnel", "list_anomalies", "get_anomaly", "get_dashboard"}  # fmt: skip
 WRITE_TOOLS = {"acknowledge_anomaly", "create_dashboard_widget", "track_event"}
 
 
@@ -87,12 +87,16 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
             "value": {"name": "order.completed", "measure": "p95", "period": "last_7d"},
             "query_metric": {"name": "api.latency", "aggregation": "p95", "start": "-12h"},
             "funnel": {"steps": ["user.signup", "order.completed"], "period": "last_7d"},
+            "compare_periods": {"name": "user.signup", "period": "week"},
+            "same_day_last_week": {"name": "api.latency", "period": "day", "against": "week"},
+            "explain_change": {"name": "user.signup", "period": "week"},
             "list_anomalies": {},
             "get_dashboard": {"dashboard": "key-metrics"},
         }
         answers = {}
         for label, arguments in calls.items():
             tool = label if label in READ_TOOLS else "query_events"
+            tool = "compare_periods" if label == "same_day_last_week" else tool
             answers[label] = payload(await client.call_tool(tool, arguments))
         anomaly_id = answers["list_anomalies"]["anomalies"][0]["id"]
         answers["get_anomaly"] = payload(await client.call_tool("get_anomaly", {"anomaly_id": anomaly_id}))
@@ -112,6 +116,11 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
         and len(answers["query_metric"]["series"][0]["points"]) <= 120
     )
     assert answers["funnel"]["steps"][0]["users"] == 7
+    assert answers["compare_periods"]["text"].startswith("user.signup events") and answers["compare_periods"]["facts"]
+    assert (
+        answers["same_day_last_week"]["metric"] == "api.latency" and answers["same_day_last_week"]["previous"] is None
+    )
+    assert "explain" in answers["explain_change"]["text"] or answers["explain_change"]["drivers"] is not None
     assert answers["list_anomalies"]["anomalies"][0]["severity"] == "critical"
     assert answers["get_anomaly"]["kind"] == "spike" and len(answers["get_anomaly"]["context"]) <= 120
     assert {widget["type"] for widget in answers["get_dashboard"]["widgets"]} >= {"number", "graph", "table"}
@@ -127,6 +136,7 @@ def test_bad_arguments_come_back_as_tool_errors_naming_the_problem(live_flux: st
             ("funnel", {"steps": ["only.one"]}),
             ("get_anomaly", {"anomaly_id": 999999}),
             ("get_dashboard", {"dashboard": "nope"}),
+            ("compare_periods", {"name": "user.signup", "period": "fortnight"}),
         ]
         return [error_text(await client.call_tool(tool, arguments)) for tool, arguments in bad]
 
@@ -138,6 +148,7 @@ def test_bad_arguments_come_back_as_tool_errors_naming_the_problem(live_flux: st
     assert "steps" in messages[4]
     assert "No anomaly 999999" in messages[5]
     assert "nope" in messages[6]
+    assert "period must be one of day, week, month" in messages[7]
 
 
 def test_admin_tools_write_and_a_read_key_cannot(live_flux: str, shop: Project) -> None:

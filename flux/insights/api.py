@@ -1,0 +1,93 @@
+"""GET /api/v1/insights/summary and /api/v1/insights/compare: plain-English insights with their facts."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from flux.api import ProjectAPIView
+from flux.auth import HasReadKey
+from flux.insights.compare import compare_insight
+from flux.insights.drivers import explain_change
+from flux.insights.openapi import KIND, NAME, PERIOD, CompareInsight, ExplainInsight, SummaryInsight
+from flux.insights.summary import project_summary
+from flux.openapi import errors, needs_key
+from flux.query_params import InvalidParameter
+
+FACTS = "Every number in `text` is in `facts` with a query against this API (run it with a read key) that gives it."
+
+
+class InsightSummaryView(ProjectAPIView):
+    """GET /api/v1/insights/summary."""
+
+    permission_classes = [HasReadKey]
+
+    @extend_schema(
+        operation_id="insights_summary",
+        summary="The project over a period, in a few sentences",
+        description=needs_key(
+            "read",
+            "What came in against the period before, the biggest movers among event names and metrics (significant "
+            "changes only), the anomalies open during the period, and the event names and metrics first seen in it. "
+            + FACTS,
+        ),
+        parameters=[PERIOD],
+        responses={200: SummaryInsight, **errors(400, 401, 403)},
+        tags=["Insights"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(project_summary(self.project, request.query_params.get("period") or "week", timezone.now()))
+
+
+class InsightCompareView(ProjectAPIView):
+    """GET /api/v1/insights/compare."""
+
+    permission_classes = [HasReadKey]
+
+    @extend_schema(
+        operation_id="insights_compare",
+        summary="How one event or metric changed, in a sentence",
+        description=needs_key(
+            "read",
+            "An event name's count, or a metric's default aggregation, over the period against the period before: "
+            "up or down and by how much when the change is more than normal variation (with when it started, if one "
+            "hour stands out), steady when it is not, or not enough data to say. " + FACTS,
+        ),
+        parameters=[NAME, PERIOD, KIND],
+        responses={200: CompareInsight, **errors(400, 401, 403, 404)},
+        tags=["Insights"],
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        name = (params.get("name") or "").strip()
+        if not name:
+            raise InvalidParameter("name", "name is required: an event name or a metric name")
+        period, kind = params.get("period") or "week", params.get("kind") or None
+        return Response(compare_insight(self.project, name, period, timezone.now(), kind))
+
+
+class InsightExplainView(ProjectAPIView):
+    """GET /api/v1/insights/explain."""
+
+    permission_classes = [HasReadKey]
+
+    @extend_schema(
+        operation_id="insights_explain",
+        summary="Why one event or metric changed",
+        description=needs_key(
+            "read",
+            "The comparison of `/insights/compare`, then which tag values drive a significant change: the stretch "
+            "after the change started (or the current period) against as long a stretch before. For events, the "
+            "values that carry most of the change, with their share; for metrics, the values that moved most. " + FACTS,
+        ),
+        parameters=[NAME, PERIOD, KIND],
+        responses={200: ExplainInsight, **errors(400, 401, 403, 404)},
+        tags=["Insights"],
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        name = (params.get("name") or "").strip()
+        if not name:
+            raise InvalidParameter("name", "name is required: an event name or a metric name")
+        period, kind = params.get("period") or "week", params.get("kind") or None
+        return Response(explain_change(self.project, name, period, timezone.now(), kind))
