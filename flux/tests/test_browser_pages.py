@@ -60,6 +60,8 @@ def test_the_overview_shows_what_came_in_and_updates_live(page: object, live_flu
     assert page.locator("#top-events tbody tr").first.inner_text().startswith("user.signup\t6")
     assert page.locator("#active-metrics tbody tr").first.inner_text().startswith("api.latency\tdistribution\t48")
     assert page.evaluate(DRAWN, "#trend")
+    page.wait_for_function("!document.getElementById('week-summary').classList.contains('muted')")
+    assert page.inner_text("#week-summary").startswith("The project received 7 events in the last 7 days")
     page.wait_for_function("document.body.dataset.live === 'true'")
     assert post_event(page, live_flux, ingest_key, [{"name": "user.signup"}, {"name": "bad name!"}]) == 202
     page.wait_for_function(
