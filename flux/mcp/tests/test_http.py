@@ -137,6 +137,10 @@ def test_bad_arguments_come_back_as_tool_errors_naming_the_problem(live_flux: st
             ("get_anomaly", {"anomaly_id": 999999}),
             ("get_dashboard", {"dashboard": "nope"}),
             ("compare_periods", {"name": "user.signup", "period": "fortnight"}),
+            ("list_events", {"period": "sometime"}),
+            ("explain_change", {"name": "user.signup", "period": "year"}),
+            ("list_anomalies", {"status": "forgotten"}),
+            ("query_events", {"name": "user.signup", "limit": "many"}),
         ]
         return [error_text(await client.call_tool(tool, arguments)) for tool, arguments in bad]
 
@@ -149,6 +153,10 @@ def test_bad_arguments_come_back_as_tool_errors_naming_the_problem(live_flux: st
     assert "No anomaly 999999" in messages[5]
     assert "nope" in messages[6]
     assert "period must be one of day, week, month" in messages[7]
+    assert "period" in messages[8]
+    assert "period must be one of day, week, month" in messages[9]
+    assert "status must be among" in messages[10]
+    assert "limit" in messages[11]  # the SDK checks arguments against the tool's JSON schema
 
 
 def test_admin_tools_write_and_a_read_key_cannot(live_flux: str, shop: Project) -> None:
@@ -181,6 +189,15 @@ def test_admin_tools_write_and_a_read_key_cannot(live_flux: str, shop: Project) 
 
     async def read_key_tries(client: Client) -> str:
         return error_text(await client.call_tool("acknowledge_anomaly", {"anomaly_id": anomaly.pk}))
+
+    async def admin_mistakes(client: Client) -> list[str]:
+        return [
+            error_text(await client.call_tool("acknowledge_anomaly", {"anomaly_id": 999999})),
+            error_text(await client.call_tool("track_event", {"name": "not a valid name!"})),
+        ]
+
+    missing, bad_name = run(live_flux, issue_key(shop, "admin").raw_key, admin_mistakes)
+    assert "No anomaly 999999" in missing and "name" in bad_name
 
     assert "acknowledge_anomaly" in run(live_flux, issue_key(shop, "read").raw_key, read_key_tries)
 
