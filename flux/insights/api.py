@@ -1,4 +1,6 @@
-"""GET /api/v1/insights/summary and /api/v1/insights/compare: plain-English insights with their facts."""
+"""GET /api/v1/insights/summary, /compare and /explain: plain-English insights with their facts."""
+
+from collections.abc import Mapping
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -15,6 +17,14 @@ from flux.openapi import errors, needs_key
 from flux.query_params import InvalidParameter
 
 FACTS = "Every number in `text` is in `facts` with a query against this API (run it with a read key) that gives it."
+
+
+def subject_of(params: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """(name, period, kind) of a compare or explain request; a missing name is a 400."""
+    name = (params.get("name") or "").strip()
+    if not name:
+        raise InvalidParameter("name", "name is required: an event name or a metric name")
+    return name, params.get("period") or "week", params.get("kind") or None
 
 
 class InsightSummaryView(ProjectAPIView):
@@ -58,11 +68,7 @@ class InsightCompareView(ProjectAPIView):
         tags=["Insights"],
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        name = (params.get("name") or "").strip()
-        if not name:
-            raise InvalidParameter("name", "name is required: an event name or a metric name")
-        period, kind = params.get("period") or "week", params.get("kind") or None
+        name, period, kind = subject_of(request.query_params)
         return Response(compare_insight(self.project, name, period, timezone.now(), kind))
 
 
@@ -85,9 +91,5 @@ class InsightExplainView(ProjectAPIView):
         tags=["Insights"],
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        name = (params.get("name") or "").strip()
-        if not name:
-            raise InvalidParameter("name", "name is required: an event name or a metric name")
-        period, kind = params.get("period") or "week", params.get("kind") or None
+        name, period, kind = subject_of(request.query_params)
         return Response(explain_change(self.project, name, period, timezone.now(), kind))
