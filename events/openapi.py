@@ -298,8 +298,8 @@ MEASURE = OpenApiParameter(
 COMPARE_TO = OpenApiParameter(
     "compare_to",
     choice(list(SHIFTS), default="previous"),
-    description="The earlier range: the one just before (same length), or the same range a day, week or "
-    "year (52 weeks) back.",
+    description="The earlier range: the one just before (same length), or the same range a day, week, month "
+    "(4 weeks) or year (52 weeks) back.",
 )
 
 

@@ -7,7 +7,11 @@ from datetime import timedelta
 
 from flux.timerange import TimeRange
 
-SHIFTS = {"previous": None, "day": timedelta(days=1), "week": timedelta(days=7), "year": timedelta(days=364)}
+# Back by whole weeks where it can (a month is 4 weeks, a year 52), so weekdays line up.
+SHIFTS = {
+    "previous": None, "day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=28),
+    "year": timedelta(days=364),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ class Comparison:
 
 
 def earlier(time_range: TimeRange, against: str) -> TimeRange:
-    """The range to compare with: the one just before, or the same range a day/week/year (52 weeks) back."""
+    """The range to compare with: the one just before, or the same range a day, week, month (4 weeks) or
+    year (52 weeks) back."""
     shift = SHIFTS[against] or time_range.duration
     return TimeRange(time_range.start - shift, time_range.end - shift, time_range.zone)
 

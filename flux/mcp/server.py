@@ -158,7 +158,10 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
         name: Name,
         period: Annotated[str, Field(description="day, week or month (the last 24h, 7d or 30d)")] = "week",
         against: Annotated[
-            str, Field(description="previous (the stretch just before), or the same stretch a day/week/year back")
+            str,
+            Field(
+                description="previous (the stretch just before), or the same stretch a day, week, month or year back"
+            ),
         ] = "previous",
         kind: Annotated[str | None, Field(description="event or metric, when a name is both")] = None,
     ) -> dict:

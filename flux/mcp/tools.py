@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from mcp.server.mcpserver.exceptions import ToolError
 
+from flux.insights.stats import count_change, welch
 from flux.mcp.internal_api import Caller, call
 from flux.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
 
@@ -103,14 +104,14 @@ def query_metric(
 
 
 PERIODS = ("day", "week", "month")
-AGAINST = ("previous", "day", "week", "year")
+AGAINST = ("previous", "day", "week", "month", "year")
 
 
 def compare_periods(
     caller: Caller, name: str, period: str = "week", against: str = "previous", kind: str | None = None
 ) -> dict:
     """This day/week/month against the one before (with Flux's own sentence, significance and when the
-    change started), or against the same stretch a day, week or year earlier."""
+    change started), or against the same stretch a day, week, month (4 weeks) or year (52 weeks) earlier."""
     if period not in PERIODS:
         raise ToolError(f"period must be one of {', '.join(PERIODS)}")
     if against not in AGAINST:
@@ -119,8 +120,28 @@ def compare_periods(
         return bounded(call(caller, "GET", "/api/v1/insights/compare", {"name": name, "period": period, "kind": kind}))
     window = {"period": {"day": "last_24h", "week": "last_7d", "month": "last_30d"}[period], "compare_to": against}
     metric = kind == "metric" or (kind is None and metric_exists(caller, name))
-    params = {**window, "metric": name} if metric else {**window, "name": name}
-    return bounded(call(caller, "GET", "/api/v1/compare", params))
+    answer = call(caller, "GET", "/api/v1/compare", {**window, "metric": name} if metric else {**window, "name": name})
+    return bounded(answer | significance(caller, name, answer, metric))
+
+
+def significance(caller: Caller, name: str, answer: dict, metric: bool) -> dict:
+    """Whether the change is more than normal variation: Poisson counts for events, Welch's t on the
+    hourly values for a metric (flux.insights.stats, as the insights use)."""
+    current, previous = answer["current"], answer["previous"]
+    if current is None or previous is None:
+        return {"significant": None, "p_value": None}
+    if not metric:
+        verdict = count_change(int(current), int(previous))
+    else:
+        hourly = []
+        for start, end in ((answer["from"], answer["to"]), (answer["previous_from"], answer["previous_to"])):
+            params = {"from": start, "to": end, "interval": "1h", "aggregation": answer.get("aggregation")}
+            series = call(caller, "GET", f"/api/v1/metrics/{name}/query", params)["series"]
+            hourly.append([value for _, value in (series[0]["points"] if series else []) if value is not None])
+        if min(len(values) for values in hourly) < 2:
+            return {"significant": None, "p_value": None}
+        verdict = welch(hourly[1], hourly[0])
+    return {"significant": verdict.significant, "p_value": verdict.p_value}
 
 
 def metric_exists(caller: Caller, name: str) -> bool:

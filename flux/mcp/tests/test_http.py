@@ -89,6 +89,7 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
             "funnel": {"steps": ["user.signup", "order.completed"], "period": "last_7d"},
             "compare_periods": {"name": "user.signup", "period": "week"},
             "same_day_last_week": {"name": "api.latency", "period": "day", "against": "week"},
+            "signups_vs_yesterday": {"name": "user.signup", "period": "day", "against": "day"},
             "explain_change": {"name": "user.signup", "period": "week"},
             "list_anomalies": {},
             "get_dashboard": {"dashboard": "key-metrics"},
@@ -96,7 +97,7 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
         answers = {}
         for label, arguments in calls.items():
             tool = label if label in READ_TOOLS else "query_events"
-            tool = "compare_periods" if label == "same_day_last_week" else tool
+            tool = "compare_periods" if label in ("same_day_last_week", "signups_vs_yesterday") else tool
             answers[label] = payload(await client.call_tool(tool, arguments))
         anomaly_id = answers["list_anomalies"]["anomalies"][0]["id"]
         answers["get_anomaly"] = payload(await client.call_tool("get_anomaly", {"anomaly_id": anomaly_id}))
@@ -117,10 +118,14 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
     )
     assert answers["funnel"]["steps"][0]["users"] == 7
     assert answers["compare_periods"]["text"].startswith("user.signup events") and answers["compare_periods"]["facts"]
-    assert (
-        answers["same_day_last_week"]["metric"] == "api.latency" and answers["same_day_last_week"]["previous"] is None
-    )
-    assert "explain" in answers["explain_change"]["text"] or answers["explain_change"]["drivers"] is not None
+    same_day = answers["same_day_last_week"]  # nothing a week ago: no baseline, no verdict
+    assert (same_day["metric"], same_day["previous"], same_day["significant"]) == ("api.latency", None, None)
+    yesterday = answers["signups_vs_yesterday"]
+    assert yesterday["current"] > 3 * yesterday["previous"] > 0 and yesterday["significant"] is True  # ~23 vs ~7
+    assert yesterday["p_value"] is not None
+    explained = answers["explain_change"]  # two days of signups: no baseline, nothing to explain
+    assert explained["verdict"] == "not_enough_data" and explained["drivers"] == []
+    assert explained["text"].endswith("There is no change to explain.")
     assert answers["list_anomalies"]["anomalies"][0]["severity"] == "critical"
     assert answers["get_anomaly"]["kind"] == "spike" and len(answers["get_anomaly"]["context"]) <= 120
     assert {widget["type"] for widget in answers["get_dashboard"]["widgets"]} >= {"number", "graph", "table"}
