@@ -1,13 +1,15 @@
 from django.urls import path
 
 from dashboards.api import (
-    DashboardDataView,
     DashboardDetailView,
     DashboardDuplicateView,
     DashboardExportView,
     DashboardImportView,
     DashboardLayoutView,
     DashboardListView,
+)
+from dashboards.widget_api import (
+    DashboardDataView,
     WidgetDataView,
     WidgetDetailView,
     WidgetListView,

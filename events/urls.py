@@ -1,5 +1,6 @@
 from django.urls import path
 
+from events.analysis_api import FunnelView
 from events.api import (
     EventBatchView,
     EventCountView,
@@ -8,7 +9,6 @@ from events.api import (
     EventStatsView,
     EventUniqueView,
     EventView,
-    FunnelView,
 )
 
 urlpatterns = [

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
-from events.api import CompareView
+from events.analysis_api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
