@@ -10,20 +10,12 @@ from metrics.rollups import STREAM
 SERIES_GROUP = "series"  # group by series id (for counting series)
 
 
-def metric_partials(
-    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: dict[str, str], interval: str | None,
-    group_by: str | None, needs: set[str],
-) -> dict[Key, Partial]:  # fmt: skip
-    """Partials of the metric's series matching `tag_filter`, per `group_by` tag value (or per series)."""
-    series_where = "s.metric_id = %s AND s.tags @> %s::jsonb"
-    series_params = [metric.pk, COMPACT_JSON.encode(tag_filter)]
-    if group_by == SERIES_GROUP:
-        group_sql, group_params = "s.id::text", ()
-    elif group_by:
-        group_sql, group_params = "s.tags ->> %s", (group_by,)
-    else:
-        group_sql, group_params = "NULL::text", ()
-    source = Source(
+def points_source(
+    project_id: int, series_where: str, series_params: list, group_sql: str, group_params: tuple = ()
+) -> Source:
+    """The project's metric points (rollup rows `r` and raw rows `p`, each joined to its series `s`) whose
+    series match `series_where`, grouped by `group_sql`."""
+    return Source(
         stream=STREAM,
         rollup_from="metrics_metricrollup r JOIN metrics_metricseries s ON s.id = r.series_id",
         rollup_where=f"r.project_id = %s AND {series_where}",
@@ -40,6 +32,22 @@ def metric_partials(
         group_sql=group_sql,
         group_params=group_params,
     )
+
+
+def metric_partials(
+    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: dict[str, str], interval: str | None,
+    group_by: str | None, needs: set[str],
+) -> dict[Key, Partial]:  # fmt: skip
+    """Partials of the metric's series matching `tag_filter`, per `group_by` tag value (or per series)."""
+    series_where = "s.metric_id = %s AND s.tags @> %s::jsonb"
+    series_params = [metric.pk, COMPACT_JSON.encode(tag_filter)]
+    if group_by == SERIES_GROUP:
+        group_sql, group_params = "s.id::text", ()
+    elif group_by:
+        group_sql, group_params = "s.tags ->> %s", (group_by,)
+    else:
+        group_sql, group_params = "NULL::text", ()
+    source = points_source(project_id, series_where, series_params, group_sql, group_params)
     return read_partials(source, time_range, interval, needs)
 
 
@@ -47,20 +55,5 @@ def project_partials(
     project_id: int, time_range: TimeRange, interval: str | None, per_metric: bool
 ) -> dict[Key, Partial]:
     """Point counts (and totals) of every metric of the project, per metric id or all together."""
-    source = Source(
-        stream=STREAM,
-        rollup_from="metrics_metricrollup r JOIN metrics_metricseries s ON s.id = r.series_id",
-        rollup_where="r.project_id = %s",
-        rollup_params=[project_id],
-        rollup_totals="r.count, r.sum, r.min, r.max, r.last, r.last_time",
-        rollup_sketch="r.sketch_keys, r.sketch_counts",
-        rollup_members="r.member_hashes, r.member_registers",
-        raw_from="metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id",
-        raw_where="p.project_id = %s",
-        raw_params=[project_id],
-        raw_value="p.value",
-        raw_member="p.member",
-        raw_last="p.value, p.time",
-        group_sql="s.metric_id::text" if per_metric else "NULL::text",
-    )
+    source = points_source(project_id, "TRUE", [], "s.metric_id::text" if per_metric else "NULL::text")
     return read_partials(source, time_range, interval, {TOTALS})
