@@ -41,7 +41,7 @@ class Hours:
 
     def on_grid(self, start: datetime, end: datetime, missing: float) -> np.ndarray:
         """Values for every hour of [start, end); hours without data get `missing`."""
-        grid = np.full(len(hours_between(start, end)), missing, dtype="<f8")
+        grid = np.full(hours_in(start, end), missing, dtype="<f8")
         positions = ((self.starts - start.timestamp()) // HOUR_SECONDS).astype(np.int64)
         inside = (positions >= 0) & (positions < len(grid))
         grid[positions[inside]] = self.values[inside]
@@ -64,9 +64,9 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def hours_between(start: datetime, end: datetime) -> list[datetime]:
-    count = int((end - start) / HOUR)
-    return [start + index * HOUR for index in range(count)]
+def hours_in(start: datetime, end: datetime) -> int:
+    """Whole hours in [start, end)."""
+    return int((end - start) / HOUR)
 
 
 def read_hours(watches: list[Watch], start: datetime, end: datetime) -> dict[int, Hours]:

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
 from flux.query_params import page_cursor
@@ -67,11 +67,9 @@ def get_anomaly(project: Project, anomaly_id: int) -> Anomaly | None:
 
 def count_open(project: Project) -> dict[str, int]:
     """Unresolved anomalies per severity."""
-    counts = dict.fromkeys(("info", "warning", "critical"), 0)
     unresolved = Anomaly.objects.filter(project=project).exclude(status=Anomaly.Status.RESOLVED)
-    for severity in unresolved.values_list("severity", flat=True):
-        counts[severity] += 1
-    return counts
+    counted = dict(unresolved.values_list("severity").annotate(count=Count("pk")).values_list("severity", "count"))
+    return {severity: counted.get(severity, 0) for severity in ("info", "warning", "critical")}
 
 
 def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:

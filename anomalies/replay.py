@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from anomalies.detection import DetectorConfig, Episode, Scores, history_needed, score_latest
-from anomalies.history import HOUR, NO_HOURS, floor_hour, hours_between, measure_of, read_hours
+from anomalies.history import HOUR, NO_HOURS, floor_hour, hours_in, measure_of, read_hours
 from anomalies.models import Watch
 from anomalies.queries import detection_settings
 from flux.serializers import iso
@@ -36,7 +36,7 @@ def replay(watch: Watch, start: datetime, end: datetime, sensitivity: str | None
         history_start = max(history_start, hours.first() or end)
     series = hours.on_grid(history_start, end, missing)
     times = history_start.timestamp() + HOUR.total_seconds() * np.arange(len(series))
-    points = min(len(hours_between(start, end)), len(series))
+    points = min(hours_in(start, end), len(series))
     if not points:
         return Replay(score_latest(np.array([start.timestamp()]), np.array([missing]), config).tail(0), sensitivity)
     return Replay(score_latest(times, series, config, points=points).tail(points), sensitivity)

@@ -312,6 +312,15 @@ def event_catalogue(project: Project, time_range: TimeRange, limit: int) -> list
                 [project.pk, project.pk, watermark - OVERLAP if watermark else datetime.min, names],
             )
         )
+    tag_keys = tag_keys_of(project, names, time_range)
+    return [
+        {"name": name, "count": count, "last_seen": last_seen.get(name), "tag_keys": tag_keys[name]}
+        for name, count in ranked[:limit]
+    ]
+
+
+def tag_keys_of(project: Project, names: list[str], time_range: TimeRange) -> dict[str, list[str]]:
+    """The tag keys each event name carried in the range (from the hourly tag rollups), sorted."""
     tag_keys: dict[str, list[str]] = {name: [] for name in names}
     for name, tag_key in fetch_all(
         """
@@ -322,7 +331,4 @@ def event_catalogue(project: Project, time_range: TimeRange, limit: int) -> list
         [project.pk, time_range.start - timedelta(hours=1), time_range.end, names],
     ):
         tag_keys[name].append(tag_key)
-    return [
-        {"name": name, "count": count, "last_seen": last_seen.get(name), "tag_keys": tag_keys[name]}
-        for name, count in ranked[:limit]
-    ]
+    return tag_keys

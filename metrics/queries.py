@@ -255,3 +255,12 @@ def metric_values_by_tag(
     partials = metric_partials(project_id, metric, time_range, {}, None, tag_key, needs_of(aggregation))
     seconds = time_range.duration.total_seconds()
     return {key: partial.value(aggregation, seconds) for (key, _), partial in partials.items() if key is not None}
+
+
+def metric_tag_keys(metric: Metric) -> list[str]:
+    """The tag keys of the metric's series, sorted."""
+    rows = fetch_all(
+        "SELECT DISTINCT jsonb_object_keys(tags) FROM metrics_metricseries WHERE metric_id = %s ORDER BY 1",
+        [metric.pk],
+    )
+    return [key for (key,) in rows]

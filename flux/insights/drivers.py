@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 from anomalies.explain import contributions
 from anomalies.explain import sentence as share_sentence
 from events.filters import EventFilter
-from events.queries import count_events, count_groups, event_catalogue
+from events.queries import count_events, count_groups, tag_keys_of
 from flux.insights import facts
 from flux.insights.compare import compare_insight
 from flux.insights.wording import number, percent
 from flux.serializers import iso
 from flux.tenants.models import Project
 from flux.timerange import TimeRange
-from metrics.queries import DEFAULT_AGGREGATION, get_metric, list_metrics, metric_values_by_tag
+from metrics.queries import DEFAULT_AGGREGATION, get_metric, metric_tag_keys, metric_values_by_tag
 
 MAX_DRIVERS = 3
 GROUPS_PER_TAG = 20
@@ -49,7 +49,7 @@ def explain_change(project: Project, name: str, period: str, now: datetime, kind
 def event_drivers(
     project: Project, name: str, after: TimeRange, before: TimeRange, direction: str
 ) -> tuple[list[dict], str, list[dict]]:
-    tag_keys = next((entry["tag_keys"] for entry in event_catalogue(project, after, 500) if entry["name"] == name), [])
+    tag_keys = tag_keys_of(project, [name], after)[name]
     actual, expected = {}, {}
     for tag_key in tag_keys:
         for counts, span in ((actual, after), (expected, before)):
@@ -72,9 +72,8 @@ def event_drivers(
 def metric_drivers(project: Project, name: str, after: TimeRange, before: TimeRange) -> tuple[list[dict], str, list]:
     metric = get_metric(project.pk, name)
     aggregation = DEFAULT_AGGREGATION[metric.type]
-    tags = next((entry["tags"] for entry in list_metrics(project.pk) if entry["name"] == name), {})
     moved = []
-    for tag_key in tags:
+    for tag_key in metric_tag_keys(metric):
         now_values = metric_values_by_tag(project.pk, metric, after, tag_key, aggregation)
         then_values = metric_values_by_tag(project.pk, metric, before, tag_key, aggregation)
         for value, current in now_values.items():

@@ -12,6 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from flux.insights.stats import count_change, welch
 from flux.mcp.internal_api import Caller, call
 from flux.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
+from metrics.queries import get_metric
 
 MAX_POINTS = 120
 MAX_ITEMS = 50
@@ -119,7 +120,7 @@ def compare_periods(
     if against == "previous":
         return bounded(call(caller, "GET", "/api/v1/insights/compare", {"name": name, "period": period, "kind": kind}))
     window = {"period": {"day": "last_24h", "week": "last_7d", "month": "last_30d"}[period], "compare_to": against}
-    metric = kind == "metric" or (kind is None and metric_exists(caller, name))
+    metric = kind == "metric" or (kind is None and get_metric(caller.project.pk, name) is not None)
     answer = call(caller, "GET", "/api/v1/compare", {**window, "metric": name} if metric else {**window, "name": name})
     return bounded(answer | significance(caller, name, answer, metric))
 
@@ -142,10 +143,6 @@ def significance(caller: Caller, name: str, answer: dict, metric: bool) -> dict:
             return {"significant": None, "p_value": None}
         verdict = welch(hourly[1], hourly[0])
     return {"significant": verdict.significant, "p_value": verdict.p_value}
-
-
-def metric_exists(caller: Caller, name: str) -> bool:
-    return any(item["name"] == name for item in call(caller, "GET", "/api/v1/metrics")["metrics"])
 
 
 def explain_change(caller: Caller, name: str, period: str = "week", kind: str | None = None) -> dict:
