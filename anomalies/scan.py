@@ -96,11 +96,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         if end is None or not batch:
             continue
         new_hours = refresh_histories(batch, end)
-        unresolved = set(
-            Anomaly.objects.filter(watch__in=batch)
-            .exclude(status=Anomaly.Status.RESOLVED)
-            .values_list("watch_id", flat=True)
-        )
+        unresolved = set(unresolved_watch_ids(batch))
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
             if project_settings.enabled and new_hours[watch.pk]:

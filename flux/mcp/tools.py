@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from mcp.server.mcpserver.exceptions import ToolError
 
+from flux.insights.facts import tag_params
 from flux.insights.stats import count_change, welch
 from flux.mcp.internal_api import Caller, call
 from flux.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
@@ -52,7 +53,12 @@ def bounded(answer: Any) -> Any:
 
 
 def tags_params(filters: dict[str, str] | None) -> dict[str, str]:
-    return {f"tags[{key}]": str(value) for key, value in (filters or {}).items()}
+    return tag_params({key: str(value) for key, value in (filters or {}).items()})
+
+
+def thinned(items: list, at_most: int) -> list:
+    """Every n-th item, n the smallest step that leaves at most `at_most`."""
+    return items[:: max(1, -(-len(items) // at_most))]
 
 
 def list_events(caller: Caller, period: str = "last_30d", limit: int = MAX_ITEMS) -> dict:
@@ -177,9 +183,7 @@ def list_anomalies(
 def get_anomaly(caller: Caller, anomaly_id: int) -> dict:
     """One anomaly with its explanation and its series around it (every other hour past MAX_POINTS)."""
     answer = call(caller, "GET", f"/api/v1/anomalies/{anomaly_id}")
-    context = answer.get("context", [])
-    step = max(1, -(-len(context) // MAX_POINTS))
-    return bounded({**answer, "context": context[::step]})
+    return bounded({**answer, "context": thinned(answer.get("context", []), MAX_POINTS)})
 
 
 def acknowledge_anomaly(caller: Caller, anomaly_id: int, note: str = "") -> dict:
@@ -204,10 +208,9 @@ def shrink_series(data: Any) -> Any:
     """Every n-th point of long widget series, so one dashboard fits in an answer."""
     if isinstance(data, dict) and isinstance(data.get("series"), list):
         for item in data["series"]:
-            points = item.get("points", [])
-            item["points"] = points[:: max(1, -(-len(points) // MAX_POINTS))]
+            item["points"] = thinned(item.get("points", []), MAX_POINTS)
     if isinstance(data, dict) and isinstance(data.get("sparkline"), list):
-        data["sparkline"] = data["sparkline"][:: max(1, -(-len(data["sparkline"]) // 30))]
+        data["sparkline"] = thinned(data["sparkline"], 30)
     return data
 
 
