@@ -28,9 +28,14 @@ class Comparison:
 
     @property
     def change_percent(self) -> float | None:
-        if self.change is None or not self.previous:
-            return None  # no baseline: a percentage would be infinite or meaningless
-        return self.change / abs(self.previous) * 100
+        return percent_change(self.current, self.previous)
+
+
+def percent_change(current: float | None, previous: float | None) -> float | None:
+    """How much `current` differs from `previous`, in percent of it; None without both or without a baseline."""
+    if current is None or previous is None or not previous:
+        return None  # no baseline: a percentage would be infinite or meaningless
+    return (current - previous) / abs(previous) * 100
 
 
 def earlier(time_range: TimeRange, against: str) -> TimeRange:

@@ -15,6 +15,7 @@ from anomalies.explain import contributions
 from anomalies.explain import sentence as share_sentence
 from events.filters import EventFilter
 from events.queries import count_events, count_groups, tag_keys_of
+from flux.compare import percent_change
 from flux.insights import facts
 from flux.insights.compare import compare_insight
 from flux.insights.wording import number, percent
@@ -78,9 +79,9 @@ def metric_drivers(project: Project, name: str, after: TimeRange, before: TimeRa
         then_values = metric_values_by_tag(project.pk, metric, before, tag_key, aggregation)
         for value, current in now_values.items():
             previous = then_values.get(value)
-            if current is None or previous is None or not previous:
+            change = percent_change(current, previous)
+            if change is None:
                 continue
-            change = (current - previous) / abs(previous) * 100
             moved.append({"tag": tag_key, "value": value, "before": previous, "after": current,
                           "change_percent": change})  # fmt: skip
     moved.sort(key=lambda item: (-abs(item["change_percent"]), item["tag"], item["value"]))
