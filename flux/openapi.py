@@ -344,16 +344,18 @@ INGEST_DESCRIPTION = f"""
 Send JSON (`Content-Type: application/json`, or `text/plain` as `navigator.sendBeacon` does), optionally
 gzip- or deflate-compressed, at most {settings.FLUX_MAX_BODY_BYTES:,} bytes and {settings.FLUX_MAX_BATCH_ITEMS:,}
 items. The answer is `202` with what happened: valid items are stored and invalid ones listed in `rejected` by
-index with every error. When every item is invalid the answer is `400` `invalid_items`, with the same report
-in `details`. Rate limited per key (`429`).
+index with every error, also when no item was valid (a batch endpoint answers `202` with `accepted: 0`; the
+single-item endpoints answer `400` `invalid_items` with the report in `details`). `400` otherwise means the
+request itself is malformed (not JSON, not the expected shape). Rate limited per project in items (`429` with
+`Retry-After`: wait that long, then send the same items with the same ids).
 """
 
 
 def ingest_responses(single: bool) -> dict[int, OpenApiResponse]:
     invalid = (
-        "`invalid_items`: the item is invalid (the message lists its errors; `details` is the result)."
+        " or `invalid_items`: the item is invalid (the message lists its errors; `details` is the result)."
         if single
-        else "`invalid_items`: every item is invalid (`details` is the result)."
+        else "."
     )
     return {
         202: OpenApiResponse(
@@ -363,7 +365,7 @@ def ingest_responses(single: bool) -> dict[int, OpenApiResponse]:
         ),
         400: error(
             400,
-            f"`malformed_json` (not JSON, not UTF-8, empty), `invalid_batch` (wrong body shape, no items) or {invalid}",
+            f"`malformed_json` (not JSON, not UTF-8, empty), `invalid_batch` (wrong body shape, no items){invalid}",
         ),
         **errors(401, 403, 413, 415, 429),
     }

@@ -76,15 +76,27 @@ def test_batch_accepts_a_bare_array(post_json: object, keys: dict, project: Proj
     assert response.json()["accepted"] == 2
 
 
-def test_a_batch_where_everything_is_rejected_is_400(post_json: object, keys: dict) -> None:
-    response = post_json("/api/v1/events/batch", {"events": [{"name": "bad name"}, 17]}, key=keys["ingest"])
-    assert response.status_code == 400
-    details = response.json()["error"]["details"]
-    assert details["accepted"] == 0
-    assert [rejection["errors"] for rejection in details["rejected"]] == [
-        ["name may only contain letters, digits and _ . : / -"],
-        ["an event must be a JSON object"],
-    ]
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/events/batch", {"events": [{"name": ""}, 17]}),
+        ("/api/v1/events/batch", [{"name": ""}, 17]),
+        ("/api/v1/metrics/batch", {"metrics": [{"name": ""}, 17]}),
+        ("/api/v1/metrics/batch", [{"name": ""}, 17]),
+        ("/api/v1/flux/batch", {"events": [{"name": ""}], "metrics": [17]}),
+    ],
+)
+def test_a_batch_where_everything_is_rejected_is_still_202_with_the_report(
+    post_json: object, keys: dict, project: Project, path: str, body: object
+) -> None:
+    # SDKs that never retry treat any non-2xx as a crash of their background flusher.
+    response = post_json(path, body, key=keys["ingest"])
+    assert response.status_code == 202
+    result = response.json()
+    assert result["accepted"] == 0
+    assert len(result["rejected"]) == 2
+    assert any("name is required" in error for rejection in result["rejected"] for error in rejection["errors"])
+    assert stored_events(project) == []
 
 
 @pytest.mark.parametrize(

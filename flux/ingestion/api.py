@@ -62,11 +62,10 @@ class IngestView(ProjectAPIView):
             raise
         result = ingest(self.project, events, metrics)
         outcomes.record(self.project.pk, result.accepted, result.duplicates, result.rejected, request_error=None)
-        if result.accepted == 0 and result.duplicates == 0:
-            first = result.rejected[0]
-            count = len(events) + len(metrics)
-            message = "; ".join(first["errors"]) if self.single_item else f"All {count} items were rejected."
-            raise FluxError(message, code="invalid_items", details=result.as_dict())
+        # A batch whose every item is invalid is still a well-formed request: it gets the per-item report
+        # with 202, because SDKs that never retry treat any non-2xx as a crash of their flusher.
+        if self.single_item and result.accepted == 0 and result.duplicates == 0:
+            raise FluxError("; ".join(result.rejected[0]["errors"]), code="invalid_items", details=result.as_dict())
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
 
 
