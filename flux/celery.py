@@ -6,4 +6,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flux.settings")
 
 app = Celery("flux")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["flux", "flux.ingestion", "events", "metrics", "dashboards", "anomalies"])
+app.autodiscover_tasks(["flux", "flux.ingestion", "flux.tenants", "events", "metrics", "dashboards", "anomalies"])

@@ -249,6 +249,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60},
     },
+    # Daily: revoke keys minted by SDK provisioning and never used (FLUX_PROVISIONED_KEY_UNUSED_DAYS).
+    "revoke-unused-provisioned-keys": {
+        "task": "flux.tenants.tasks.revoke_unused_provisioned_keys",
+        "schedule": crontab(minute=23, hour=2),
+        "options": {"expires": 6 * 3600},
+    },
     # Daily: forget client item ids older than FLUX_IDEMPOTENCY_DAYS.
     "purge-seen-ids": {
         "task": "flux.ingestion.tasks.purge_seen_ids",
@@ -310,6 +316,8 @@ FLUX_ROLLUP_RETENTION_DAYS = {
 }
 FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifications' delivery log
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
+# Keys minted by SDK provisioning (two per call) that are never used this many days are revoked; 0 keeps them.
+FLUX_PROVISIONED_KEY_UNUSED_DAYS = env_int("FLUX_PROVISIONED_KEY_UNUSED_DAYS", 7)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 
 # Ingestion limits (README, "Sending data").

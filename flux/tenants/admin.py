@@ -19,7 +19,7 @@ class ApiKeyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["prefix", "kind", "name", "created_at", "last_used_at", "revoked_at"]
+    fields = ["prefix", "kind", "name", "provisioned", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
@@ -65,20 +65,20 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "project", "kind", "name", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["kind", "project"]
+    list_display = ["prefix", "project", "kind", "name", "provisioned", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["kind", "provisioned", "project"]
     search_fields = ["prefix", "name", "project__name", "project__slug"]
     actions = ["revoke"]
 
     def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
             return ["project", "kind", "name"]
-        return ["project", "kind", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return ["project", "kind", "name", "prefix", "provisioned", "created_at", "last_used_at", "revoked_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
         if obj is None:
             return []
-        return ["project", "kind", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return ["project", "kind", "prefix", "provisioned", "created_at", "last_used_at", "revoked_at"]
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: object, change: bool) -> None:
         if change:

@@ -1,7 +1,6 @@
 import hmac
 
 from django.conf import settings
-from django.db import IntegrityError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -42,7 +41,10 @@ class ProvisionView(APIView):
         summary="Find or create a project, with new keys",
         description="What the BrainzLab SDK calls to provision its project (`FLUX_MASTER_KEY` must be set). The "
         "project is found by slug: the name for production, `name-environment` otherwise; every call issues a new "
-        "ingest key and a new admin key, and earlier keys stay valid until revoked.",
+        "ingest key and a new admin key (only their hashes are stored, so earlier ones cannot be returned again); "
+        "earlier keys stay valid until revoked, and provisioned keys never used within "
+        "FLUX_PROVISIONED_KEY_UNUSED_DAYS (default 7) are revoked by a daily task. Concurrent first calls for one "
+        "new app all succeed and find the same project.",
         parameters=[
             OpenApiParameter(
                 "X-Master-Key", str, OpenApiParameter.HEADER, required=True, description="The server's FLUX_MASTER_KEY."
@@ -69,10 +71,7 @@ class ProvisionView(APIView):
             raise MasterKeyRefused("The master key is not valid.")
         body = ProvisionRequest(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            provisioned = provision_project(body.validated_data["name"], body.validated_data["environment"])
-        except IntegrityError:  # a concurrent first call created it a moment ago
-            provisioned = provision_project(body.validated_data["name"], body.validated_data["environment"])
+        provisioned = provision_project(body.validated_data["name"], body.validated_data["environment"])
         project = provisioned.project
         if project.archived:
             raise FluxError(f"Project {project.slug!r} is archived.", code="project_archived")

@@ -80,6 +80,12 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    provisioned = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Minted by an SDK's provisioning call; revoked if never used within "
+        "FLUX_PROVISIONED_KEY_UNUSED_DAYS.",
+    )
 
     class Meta:
         ordering = ["project", "kind", "-created_at"]

@@ -1,11 +1,12 @@
 """Writes to projects, memberships and API keys."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -54,14 +55,15 @@ def create_project(
     return project
 
 
-def issue_key(project: Project, kind: str, name: str = "") -> IssuedKey:
+def issue_key(project: Project, kind: str, name: str = "", provisioned: bool = False) -> IssuedKey:
     """Create an API key of `kind`; the returned raw key is the only copy there will ever be."""
     if kind not in KeyKind.values:
         raise ValueError(f"unknown key kind {kind!r}")
     raw_key = generate_key(kind)
     api_key = ApiKey.objects.create(
-        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key)
-    )
+        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key),
+        provisioned=provisioned,
+    )  # fmt: skip
     return IssuedKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -139,18 +141,49 @@ def provision_project(name: str, environment: str) -> Provisioned:
     """Find or create the project an SDK names, and issue it a fresh ingest key and admin key.
 
     The project is found by slug: the name for production, `name-environment` otherwise, so an app's
-    staging and production data stay apart. Only hashes are stored, so every call issues new keys.
+    staging and production data stay apart. Only hashes are stored, so every call issues new keys; they
+    are marked `provisioned`, and those never used are revoked after FLUX_PROVISIONED_KEY_UNUSED_DAYS.
     """
     environment_key = environment.strip().lower() or "production"
     mapped = ENVIRONMENT_ALIASES.get(environment_key, Environment.PRODUCTION)
     suffix = "" if environment_key in ("production", "prod") else f"-{environment_key}"
     slug = slugify(f"{name}{suffix}")[:100] or "project"
-    # Locks the row when it exists, so two concurrent first calls cannot both create it.
-    project = Project.objects.select_for_update().filter(slug=slug).first()
-    created = project is None
-    if created:
-        display_name = name if not suffix else f"{name} ({environment_key})"
-        project = create_project(display_name, slug=slug, environment=mapped)
-    ingest_key = issue_key(project, KeyKind.INGEST, name="provisioned ingest key").raw_key
-    admin_key = issue_key(project, KeyKind.ADMIN, name="provisioned api key").raw_key
+    display_name = name if not suffix else f"{name} ({environment_key})"
+    project, created = find_or_create_project(slug, display_name, mapped)
+    ingest_key = issue_key(project, KeyKind.INGEST, name="provisioned ingest key", provisioned=True).raw_key
+    admin_key = issue_key(project, KeyKind.ADMIN, name="provisioned api key", provisioned=True).raw_key
     return Provisioned(project, created, ingest_key, admin_key)
+
+
+def find_or_create_project(slug: str, name: str, environment: str) -> tuple[Project, bool]:
+    """The project with `slug`, created if missing; safe when many app processes boot at the same moment.
+
+    Losers of the race hit the slug's unique index (an IntegrityError once the winner commits, or a
+    ValidationError from full_clean if it already has), roll back to the savepoint and read the winner's row.
+    """
+    project = Project.objects.filter(slug=slug).first()
+    if project is not None:
+        return project, False
+    try:
+        with transaction.atomic():
+            return create_project(name, slug=slug, environment=environment), True
+    except (IntegrityError, ValidationError):
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:  # not a lost race: a real validation problem
+            raise
+        return project, False
+
+
+def revoke_unused_provisioned_keys(now: datetime) -> int:
+    """Revoke provisioned keys never used within FLUX_PROVISIONED_KEY_UNUSED_DAYS of their creation."""
+    days = settings.FLUX_PROVISIONED_KEY_UNUSED_DAYS
+    if days <= 0:
+        return 0
+    stale = ApiKey.objects.filter(
+        provisioned=True, last_used_at__isnull=True, revoked_at__isnull=True, created_at__lt=now - timedelta(days=days)
+    )
+    hashes = list(stale.values_list("hashed_key", flat=True))
+    revoked = stale.update(revoked_at=now)
+    for hashed in hashes:
+        key_cache.forget(hashed=hashed)
+    return revoked

@@ -1,7 +1,16 @@
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
 from flux.tenants.models import ApiKey, Environment, Project
 from flux.tenants.queries import get_key_by_raw
+from flux.tenants.services import revoke_unused_provisioned_keys
 
 MASTER = "m4ster-key-for-tests"
 
@@ -83,3 +92,67 @@ def test_provisioning_an_archived_project_is_refused(post_json: object, master_k
     response = provision(post_json, {"name": "old-app"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "project_archived"
+
+
+def provision_at_once(name: str, callers: int) -> list[int]:
+    """`callers` threads (each with its own database connection) provision `name` at the same instant."""
+    start = threading.Barrier(callers)
+
+    def call(_: int) -> int:
+        try:
+            start.wait()
+            response = Client().post(
+                "/api/v1/projects/provision", json.dumps({"name": name, "environment": "production"}),
+                content_type="application/json", HTTP_X_MASTER_KEY=MASTER,
+            )  # fmt: skip
+            return response.status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(callers) as pool:
+        return list(pool.map(call, range(callers)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_provisioning_of_one_app_succeeds_for_every_process(settings: object) -> None:
+    # The SDK never retries provisioning: a process that gets a 500 drops its data for its lifetime.
+    settings.FLUX_MASTER_KEY = MASTER
+    for round_number in range(6):
+        statuses = provision_at_once(f"booting-app-{round_number}", callers=8)
+        assert sorted(statuses) == [200] * 7 + [201], statuses
+        assert Project.objects.filter(slug=f"booting-app-{round_number}").count() == 1
+    assert ApiKey.objects.filter(provisioned=True).count() == 6 * 8 * 2
+
+
+def test_provisioned_keys_are_marked_and_unused_ones_are_revoked_after_the_grace_period(
+    post_json: object, master_key: str, settings: object, client: Client
+) -> None:
+    settings.FLUX_PROVISIONED_KEY_UNUSED_DAYS = 7
+    used = provision(post_json, {"name": "shop-api"}).json()
+    unused = provision(post_json, {"name": "shop-api"}).json()
+    assert client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {used['api_key']}").status_code == 200
+    assert ApiKey.objects.filter(provisioned=True).count() == 4
+    later = timezone.now() + timedelta(days=8)
+    assert revoke_unused_provisioned_keys(later) == 3  # both of the second call's keys and the first's ingest key
+    assert get_key_by_raw(used["api_key"]).revoked_at is None
+    assert client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {unused['api_key']}").status_code == 401
+    assert revoke_unused_provisioned_keys(timezone.now()) == 0
+
+
+def test_unused_provisioned_keys_are_kept_within_the_grace_period_or_when_disabled(
+    post_json: object, master_key: str, settings: object
+) -> None:
+    provision(post_json, {"name": "shop-api"})
+    assert revoke_unused_provisioned_keys(timezone.now() + timedelta(days=6)) == 0
+    settings.FLUX_PROVISIONED_KEY_UNUSED_DAYS = 0
+    assert revoke_unused_provisioned_keys(timezone.now() + timedelta(days=60)) == 0
+
+
+def test_the_key_admin_lists_and_filters_provisioned_keys(
+    post_json: object, master_key: str, admin_client: Client
+) -> None:
+    provision(post_json, {"name": "shop-api"})
+    page = admin_client.get("/admin/tenants/apikey/?provisioned__exact=1")
+    assert page.status_code == 200
+    assert "provisioned api key" in page.content.decode()
+    assert "Provisioned" in page.content.decode()
