@@ -171,7 +171,7 @@ def main() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {BENCH_DB}")
     env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-           "FLUX_RATE_LIMIT_PER_SECOND": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
+           "FLUX_INGEST_ITEMS_PER_SECOND": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
     created = subprocess.run([*manage, "create_project", "Bench"], env=env, check=True, cwd=ROOT,

@@ -259,8 +259,9 @@ ERRORS = {
         [],
     ),
     429: (
-        "`throttled`: more than `FLUX_RATE_LIMIT_PER_SECOND` requests per second for this key (bursts up to "
-        "`FLUX_RATE_LIMIT_BURST`); `Retry-After` says how many seconds to wait.",
+        "`throttled`: ingestion past `FLUX_INGEST_ITEMS_PER_SECOND` items per second for this project (bursts up to "
+        "`FLUX_INGEST_BURST_ITEMS`), or reads past `FLUX_READ_REQUESTS_PER_SECOND` requests per second for this key; "
+        "wait `Retry-After` seconds, then retry (ingestion: the same items with the same ids).",
         [],
     ),
 }

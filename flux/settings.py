@@ -168,6 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "flux.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["flux.ratelimit.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -325,8 +326,16 @@ FLUX_MAX_BODY_BYTES = env_int("FLUX_MAX_BODY_BYTES", 5 * 1024 * 1024)
 FLUX_MAX_BATCH_ITEMS = env_int("FLUX_MAX_BATCH_ITEMS", 1000)
 FLUX_MAX_FUTURE_SECONDS = env_int("FLUX_MAX_FUTURE_SECONDS", 600)
 FLUX_IDEMPOTENCY_DAYS = env_int("FLUX_IDEMPOTENCY_DAYS", 7)
-FLUX_RATE_LIMIT_PER_SECOND = env_int("FLUX_RATE_LIMIT_PER_SECOND", 100)
-FLUX_RATE_LIMIT_BURST = env_int("FLUX_RATE_LIMIT_BURST", 200)
+# Ingestion is limited in items per project (all of an app's processes share the bucket), with a burst large
+# enough for a normal app's spikes; reads and admin calls in requests per key. 0 disables either.
+FLUX_INGEST_ITEMS_PER_SECOND = env_int("FLUX_INGEST_ITEMS_PER_SECOND", 5000)
+FLUX_INGEST_BURST_ITEMS = env_int("FLUX_INGEST_BURST_ITEMS", 50000)
+FLUX_READ_REQUESTS_PER_SECOND = env_int("FLUX_READ_REQUESTS_PER_SECOND", 50)
+FLUX_READ_BURST_REQUESTS = env_int("FLUX_READ_BURST_REQUESTS", 300)
+# The per-process Redis pool for rate limits and ingestion health: 0 sizes it from the worker threads
+# (ASGI_THREADS); a request waits up to the timeout for a free connection before failing open.
+FLUX_REDIS_MAX_CONNECTIONS = env_int("FLUX_REDIS_MAX_CONNECTIONS", 0)
+FLUX_REDIS_POOL_TIMEOUT_SECONDS = env_int("FLUX_REDIS_POOL_TIMEOUT_SECONDS", 2)
 # Ingestion bodies are read and limited by Flux itself (413 with the error envelope), not by Django.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -11,9 +12,9 @@ from flux.api import FluxError, ProjectAPIView
 from flux.auth import HasIngestKey, HasReadKey
 from flux.ingestion import outcomes
 from flux.ingestion.body import PayloadTooLarge, read_json_body
-from flux.ingestion.ratelimit import ApiKeyRateThrottle
 from flux.ingestion.services import ingest
 from flux.openapi import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses, needs_key
+from flux.ratelimit import check_ingest_rate
 from metrics.openapi import MetricPointInput
 
 
@@ -37,18 +38,17 @@ def list_under(payload: object, key: str, required: bool = True) -> list:
 class IngestView(ProjectAPIView):
     """POST a batch; subclasses say where the events and metrics are in the body.
 
-    A subclass may also answer GET on the same path (a listing); that needs a read key and is not
-    rate limited like ingestion.
+    A subclass may also answer GET on the same path (a listing); that needs a read key and has the read
+    rate limit. POSTs are limited in items per project, once the body says how many there are.
     """
 
-    throttle_classes = [ApiKeyRateThrottle]
     single_item = False
 
     def get_permissions(self) -> list:
         return [HasReadKey()] if self.request.method == "GET" else [HasIngestKey()]
 
     def get_throttles(self) -> list:
-        return super().get_throttles() if self.request.method == "POST" else []
+        return [] if self.request.method == "POST" else super().get_throttles()
 
     def split(self, payload: object) -> tuple[list, list]:
         raise NotImplementedError
@@ -59,6 +59,11 @@ class IngestView(ProjectAPIView):
             check_batch_size(len(events) + len(metrics))
         except FluxError as error:
             outcomes.record(self.project.pk, 0, 0, [], request_error=error.message)
+            raise
+        try:
+            check_ingest_rate(self.project.pk, len(events) + len(metrics))
+        except Throttled as throttled:
+            outcomes.record(self.project.pk, 0, 0, [], request_error=str(throttled.detail))
             raise
         result = ingest(self.project, events, metrics)
         outcomes.record(self.project.pk, result.accepted, result.duplicates, result.rejected, request_error=None)

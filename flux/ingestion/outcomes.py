@@ -5,16 +5,13 @@ fails open.
 """
 
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
 
-from flux.ingestion.ratelimit import redis_client
-
-logger = logging.getLogger(__name__)
+from flux.redis_store import redis_client, report_unavailable
 
 COUNTER_TTL_SECONDS = 2 * 86400
 REJECTIONS_KEPT = 20
@@ -58,8 +55,8 @@ def record(project_id: int, accepted: int, duplicates: int, rejected: list[dict]
         if accepted:
             pipe.set(last_received_key(project_id), now)
         pipe.execute()
-    except redis.RedisError:
-        logger.warning("could not record ingestion outcome for project %s", project_id, exc_info=True)
+    except redis.RedisError as error:
+        report_unavailable(error)
 
 
 @dataclass
@@ -82,8 +79,8 @@ def health(project_id: int, now: float | None = None) -> Health:
         pipe.lrange(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
         pipe.get(last_received_key(project_id))
         *minutes, rejections, last = pipe.execute()
-    except redis.RedisError:
-        logger.warning("could not read ingestion health of project %s", project_id, exc_info=True)
+    except redis.RedisError as error:
+        report_unavailable(error)
         result.available = False
         return result
     for counters in minutes:

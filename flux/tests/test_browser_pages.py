@@ -10,7 +10,7 @@ from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from events.tests.factories import insert_event
-from flux.ingestion.ratelimit import redis_client
+from flux.redis_store import redis_client
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import DRAWN, log_in, wait_loaded

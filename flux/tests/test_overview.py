@@ -7,7 +7,7 @@ import pytest
 
 from events.tests.factories import insert_event
 from flux.ingestion import outcomes
-from flux.ingestion.ratelimit import redis_client
+from flux.redis_store import redis_client
 from flux.tenants.models import Project
 from metrics.tests.factories import insert_point, make_series
 

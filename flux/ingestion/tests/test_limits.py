@@ -1,4 +1,4 @@
-"""Whole-request problems: size, compression, content type, JSON, batch size, rate limit, CORS."""
+"""Whole-request problems: size, compression, content type, JSON, batch size, CORS (rate limits: flux/tests)."""
 
 import gzip
 import json
@@ -6,8 +6,6 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.test import Client
 
 from events.tests.factories import stored_events
@@ -101,45 +99,6 @@ def test_more_than_the_batch_limit_is_413(client: Client, keys: dict, project: P
     assert response.json()["error"]["details"] == {"limit_items": 1000}
     assert stored_events(project) == []
     assert post_raw(client, keys["ingest"], events_body(1000)).status_code == 202
-
-
-@pytest.fixture
-def clean_rate_limits() -> None:
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    for key in client.scan_iter("flux:ratelimit:*"):
-        client.delete(key)
-
-
-def test_rate_limit_answers_429_with_retry_after(
-    client: Client, keys: dict, settings: object, clean_rate_limits: None
-) -> None:
-    settings.FLUX_RATE_LIMIT_PER_SECOND = 1
-    settings.FLUX_RATE_LIMIT_BURST = 2
-    statuses = [post_raw(client, keys["ingest"], events_body(1)).status_code for _ in range(3)]
-    assert statuses == [202, 202, 429]
-    response = post_raw(client, keys["ingest"], events_body(1))
-    assert response.status_code == 429
-    assert response["Retry-After"] == "1"
-    assert response.json()["error"]["code"] == "throttled"
-
-
-def test_rate_limit_is_per_key(client: Client, keys: dict, settings: object, clean_rate_limits: None) -> None:
-    settings.FLUX_RATE_LIMIT_PER_SECOND = 1
-    settings.FLUX_RATE_LIMIT_BURST = 1
-    assert post_raw(client, keys["ingest"], events_body(1)).status_code == 202
-    assert post_raw(client, keys["ingest"], events_body(1)).status_code == 429
-    assert post_raw(client, keys["admin"], events_body(1)).status_code == 202
-
-
-def test_ingestion_goes_on_when_the_rate_limiter_is_down(client: Client, keys: dict, settings: object) -> None:
-    from flux.ingestion import ratelimit
-
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    ratelimit._client = None
-    try:
-        assert post_raw(client, keys["ingest"], events_body(1)).status_code == 202
-    finally:
-        ratelimit._client = None
 
 
 def test_cors_preflight_allows_configured_origins(client: Client, settings: object) -> None:
