@@ -46,7 +46,9 @@ class EventInput(serializers.Serializer):
 
     name = name_field()
     timestamp = SchemaField(TIMESTAMP, required=False, allow_null=True, help_text=TIMESTAMP_HELP)
-    value = serializers.FloatField(required=False, allow_null=True, help_text="A finite number.")
+    value = serializers.FloatField(
+        required=False, allow_null=True, help_text='A finite number, or a decimal number as a string (`"49.99"`).'
+    )
     tags = SchemaField(TAGS_IN, required=False, allow_null=True, help_text=TAGS_HELP)
     properties = serializers.DictField(
         required=False, allow_null=True, help_text=f"Any JSON object, up to {PROPERTIES_MAX_BYTES // 1024} KB."

@@ -9,7 +9,6 @@ import copy
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
@@ -18,11 +17,13 @@ from rest_framework import serializers
 from flux.auth import KINDS_ALLOWED
 from flux.ingestion.fields import (
     NAME_MAX_LENGTH,
-    NAME_PATTERN,
+    NAME_RULES,
     TAG_KEY_MAX_LENGTH,
     TAG_VALUE_MAX_LENGTH,
     TAGS_MAX_COUNT,
     TEXT_MAX_LENGTH,
+    FieldError,
+    clean_name,
 )
 from flux.tenants.models import Environment, KeyKind
 from flux.timerange import AUTO_MAX_POINTS, CALENDAR_INTERVALS, FIXED_INTERVALS, INTERVAL_LADDER, MAX_POINTS, PERIODS
@@ -289,11 +290,18 @@ TAGS_HELP = (
 ID_HELP = "Your idempotency key: an item whose `id` was already stored for the project is counted in `duplicates`."
 
 
+def name_validator(value: str) -> None:
+    try:
+        clean_name(value)
+    except FieldError as error:
+        raise serializers.ValidationError(str(error)) from None
+
+
 def name_field() -> serializers.CharField:
     return serializers.CharField(
         max_length=NAME_MAX_LENGTH,
-        validators=[RegexValidator(f"^{NAME_PATTERN.pattern}$")],
-        help_text="Letters, digits and `_ . : / -`.",
+        validators=[name_validator],
+        help_text=NAME_RULES,
     )
 
 

@@ -49,7 +49,10 @@ def test_invalid_single_event_is_400_with_all_its_errors(post_json: object, keys
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_items"
-    assert error["message"] == "name is required; timestamp 'soon' is not ISO 8601; value must be a number"
+    assert error["message"] == (
+        "name is required; timestamp 'soon' is not ISO 8601; "
+        'value must be a number or a decimal string such as "49.99"'
+    )
     assert error["details"]["rejected"][0]["index"] == 0
     assert stored_events(project) == []
 

@@ -8,6 +8,7 @@ where data would be wrong (a non-numeric value, a missing name, a timestamp with
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,17 @@ from functools import lru_cache
 from typing import TypeVar
 
 NAME_MAX_LENGTH = 200
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_.:/-]+")
+# The common case, checked cheaply; any other printable Unicode is checked character by character.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/ #-]+")
+# Control characters, surrogates and line/paragraph separators cannot be shown or typed back in a filter.
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+NAME_RULES = (
+    f"Any printable Unicode text up to {NAME_MAX_LENGTH} characters (letters in any script, digits, spaces, "
+    "punctuation, emoji), without control characters or line breaks; spaces around it are removed."
+)
+# A finite decimal as text (what Ruby's BigDecimal becomes in JSON): "49.99", "-3", "1e6"; not "NaN"/"inf".
+DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+DECIMAL_TEXT_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 200
 TAGS_MAX_COUNT = 50
 TAG_KEY_MAX_LENGTH = 100
@@ -85,15 +96,22 @@ def check_storable(text: str, field: str) -> str:
 
 
 def clean_name(value: object) -> str:
+    """Printable Unicode up to NAME_MAX_LENGTH; surrounding spaces are dropped, so `"Signed Up "` is `Signed Up`."""
     if value is None or value == "":
         raise FieldError("name is required")
     if not isinstance(value, str):
         raise FieldError("name must be a string")
-    if len(value) > NAME_MAX_LENGTH:
+    if PLAIN_NAME.fullmatch(value) and len(value) <= NAME_MAX_LENGTH and value[0] != " " and value[-1] != " ":
+        return value
+    name = value.strip()
+    if not name:
+        raise FieldError("name must not be empty or only spaces")
+    if len(name) > NAME_MAX_LENGTH:
         raise FieldError(f"name is longer than {NAME_MAX_LENGTH} characters")
-    if not NAME_PATTERN.fullmatch(value):
-        raise FieldError("name may only contain letters, digits and _ . : / -")
-    return value
+    for char in name:
+        if unicodedata.category(char) in UNPRINTABLE_CATEGORIES:
+            raise FieldError(f"name contains an unprintable character (U+{ord(char):04X})")
+    return name
 
 
 def is_plain_short_text(value: object, max_length: int) -> bool:
@@ -121,6 +139,12 @@ def bounded_text(value: object, label: str, max_length: int) -> str:
 
 
 def clean_number(value: object, field: str) -> float:
+    """A JSON number, or a decimal number as a string ("49.99", as Ruby sends a BigDecimal); finite only."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > DECIMAL_TEXT_MAX_LENGTH or not DECIMAL_TEXT.fullmatch(text):
+            raise FieldError(f'{field} must be a number or a decimal string such as "49.99"')
+        value = float(text)
     # bool is an int in Python, but `true` is not a number in JSON.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FieldError(f"{field} must be a number")

@@ -251,3 +251,22 @@ def test_anomaly_settings_tune_a_series_and_add_a_channel(page: object, live_flu
     page.click("#channels button[data-action=test]")
     page.wait_for_selector("#deliveries:not([hidden]) tbody tr")
     assert "delivered" in page.inner_text("#deliveries")  # the console mail backend accepts it
+
+
+def test_names_with_spaces_and_other_scripts_show_and_open(page: object, live_flux: str, shop: Project) -> None:
+    now = datetime.now(UTC)
+    insert_event(shop, now - timedelta(minutes=10), "Signed Up", user_id="u-space")
+    insert_event(shop, now - timedelta(minutes=10), "café.visit", user_id="u-cafe")
+    insert_point(make_series(shop, "checkout 🛒 total #1", "gauge", région="île"), now - timedelta(minutes=3), 12.5)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/events/?name=Signed%20Up")
+    wait_loaded(page)
+    assert page.locator("#events tbody tr").count() == 1
+    assert "Signed Up" in page.inner_text("#events tbody")
+    page.goto(f"{live_flux}/p/{shop.slug}/metrics/")
+    wait_loaded(page)
+    page.click("text=checkout 🛒 total #1")
+    page.wait_for_url(f"{live_flux}/p/{shop.slug}/metrics/checkout%20%F0%9F%9B%92%20total%20%231/")
+    wait_loaded(page)
+    assert "checkout 🛒 total #1" in page.inner_text("h1")
+    assert page.evaluate(DRAWN, "#metric-chart")

@@ -86,11 +86,11 @@ def test_within_one_batch_the_first_type_of_a_new_name_wins(post_json: object, k
         (point("histogram", "x", 1), "type must be one of gauge, counter, distribution, set, got 'histogram'"),
         ({"name": "x", "value": 1}, "type must be one of"),
         (point("gauge", "x", None), "value is required for a gauge"),
-        (point("gauge", "x", "12"), "value must be a number"),
+        (point("gauge", "x", "twelve"), "value must be a number"),
         (point("distribution", "x", True), "value must be a number"),
         (point("set", "x", {"id": 1}), "a set value must be a string or number"),
         (point("set", "x", None), "a set value must be a string or number"),
-        (point("gauge", "bad name!", 1), "name may only contain"),
+        (point("gauge", "bad\nname", 1), "name contains an unprintable character"),
         (point("gauge", "x", 1, tags={"deep": {"a": 1}}), "not an object or array"),
     ],
 )

@@ -48,7 +48,7 @@ def test_ids_are_per_project_and_per_kind(post_json: object, keys: dict, other_p
 
 
 def test_rejected_items_do_not_claim_their_id(post_json: object, keys: dict, project: Project) -> None:
-    post_json("/api/v1/events", {"name": "bad name", "id": "x-1"}, key=keys["ingest"])
+    post_json("/api/v1/events", {"name": "bad\nname", "id": "x-1"}, key=keys["ingest"])
     response = post_json("/api/v1/events", {"name": "good", "id": "x-1"}, key=keys["ingest"])
     assert response.json()["accepted"] == 1
 

@@ -198,7 +198,7 @@ def test_admin_tools_write_and_a_read_key_cannot(live_flux: str, shop: Project) 
     async def admin_mistakes(client: Client) -> list[str]:
         return [
             error_text(await client.call_tool("acknowledge_anomaly", {"anomaly_id": 999999})),
-            error_text(await client.call_tool("track_event", {"name": "not a valid name!"})),
+            error_text(await client.call_tool("track_event", {"name": "not a\nvalid name"})),
         ]
 
     missing, bad_name = run(live_flux, issue_key(shop, "admin").raw_key, admin_mistakes)
