@@ -4,6 +4,7 @@ Debian's chromium through Playwright against Flux under uvicorn (conftest.live_f
 test's last page land in var/test-artifacts/.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -230,3 +231,24 @@ def test_the_setup_page_sends_a_test_event_and_shows_it_arriving(page: object, l
     from events.models import Event
 
     assert Event.objects.filter(project_id=project.pk, name="flux.test_event").count() == 1
+
+
+def test_the_chosen_aggregation_survives_names_arriving_late(page: object, live_flux: str, shop: tuple) -> None:
+    # A slow server answered the editor's names request after the user had picked an aggregation, and the
+    # editor put the widget's initial aggregation back. Hold that request until the user has chosen.
+    held: list = []
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    page.route(re.compile(r".*/api/v1/events/count\?.*group_by=name.*"), lambda route: held.append(route))
+    for attempt in range(2):  # the second opening has the first one's options and names already
+        page.click("#add-widget")
+        page.select_option("#editor [name=source]", "metric")
+        page.fill("#editor [name=name]", "api.latency")
+        page.select_option("#editor [name=aggregation]", "p95")
+        page.wait_for_function("document.getElementById('editor').open")
+        while len(held) <= attempt:
+            page.wait_for_timeout(20)  # lets Playwright deliver the held request to the route handler
+        held[attempt].continue_()
+        page.wait_for_function("document.getElementById('editor').dataset.names === 'loaded'")
+        assert page.input_value("#editor [name=aggregation]") == "p95"
+        page.keyboard.press("Escape")

@@ -14,6 +14,7 @@
   let editing = null; // the stored widget being changed, or null for a new one
   let metricTypes = {}; // metric name -> type
   let previewTimer = null;
+  let openings = 0; // counts open() calls, so a slow names answer cannot apply to a later opening
 
   function options(select, values, labels = {}) {
     for (const value of values) select.add(new Option(labels[value] || value, value));
@@ -123,13 +124,20 @@
     fields.colors.value = (display.colors || []).join(", ");
     fields.thresholds.value = (display.thresholds || []).map((item) => `${item.value}:${item.color}`).join(", ");
     showError(errorBox, null);
+    refreshChoices(query.aggregation); // usable at once with what is known; the names come later
+    const opening = ++openings;
+    delete dialog.dataset.names;
     dialog.showModal();
     try {
-      names = await loadNames();
+      const loaded = await loadNames();
+      if (opening !== openings) return; // reopened meanwhile: that opening applies its own names
+      names = loaded;
     } catch (error) {
       showError(errorBox, error);
     }
-    refreshChoices(query.aggregation);
+    // No argument: keep what is chosen now, which the user may have changed while the names loaded.
+    refreshChoices();
+    dialog.dataset.names = "loaded";
     preview();
   }
 
