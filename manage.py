@@ -2,8 +2,9 @@
 import os
 import sys
 
-# Commands that work offline on files (no server, no database, nothing signed): no SECRET_KEY needed.
-OFFLINE_COMMANDS = {"anomalies_backtest"}
+# Commands that sign nothing (no sessions, cookies or tokens), so they need no SECRET_KEY: the offline
+# backtest, and the stdio MCP server an assistant launches with only DATABASE_URL (the setup page's snippet).
+OFFLINE_COMMANDS = {"anomalies_backtest", "mcp"}
 
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flux.settings")

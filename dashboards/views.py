@@ -1,8 +1,7 @@
 """Dashboard pages. Data comes from the REST API (called with the session, see flux.auth)."""
 
-import sys
+import json
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,6 +9,7 @@ from django.shortcuts import render
 
 from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
+from flux.mcp import launch
 from flux.pages import page_context, project_or_404
 from flux.tenants.queries import user_can
 from flux.timerange import INTERVAL_LADDER
@@ -36,8 +36,8 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     context = page_context(request, project, "setup")
     context["base_url"] = request.build_absolute_uri("/").rstrip("/")
-    context["python_path"] = sys.executable
-    context["manage_path"] = settings.BASE_DIR / "manage.py"
+    context["mcp_stdio_json"] = json.dumps(launch.stdio_config(project.slug), indent=2, ensure_ascii=False)
+    context["mcp_password_hidden"] = launch.has_hidden_password()
     context["can_manage"] = user_can(project, request.user, "manage")
     return render(request, "setup.html", context)
 

@@ -1,6 +1,8 @@
 """Dashboard pages and the session-authenticated API calls they make (browser behaviour: test_browser.py)."""
 
 import json
+import re
+from html import unescape
 
 from django.contrib.auth.models import User
 from django.test import Client
@@ -74,6 +76,6 @@ def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client,
     assert 'config.flux_url = "http://testserver"' in html and "requests.post(" in html
     assert 'id="send-test"' in html and "/admin/tenants/apikey/add/" in html  # alice owns the project
     assert '"url": "http://testserver/mcp"' in html  # an assistant's configuration, both transports
-    assert f'"mcp", "--project", "{project.slug}"' in html and "manage.py" in html
+    assert re.search(rf'"mcp",\s+"--project",\s+"{project.slug}"', unescape(html)) and "manage.py" in html
     client.force_login(User.objects.create_user("outsider"))
     assert client.get(f"/p/{project.slug}/setup/").status_code == 404

@@ -1,7 +1,10 @@
 """The MCP server over stdio (`python manage.py mcp`), driven by the `mcp` SDK's client as a desktop
 assistant would launch it."""
 
+import html
+import json
 import os
+import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +13,7 @@ import anyio
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.test import Client as DjangoClient
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -75,3 +79,25 @@ def test_a_project_slug_acts_as_its_owner_and_records_who(shop: Project) -> None
 
     read_only = run(launched("--project", shop.slug, "--read-only"), lambda client: client.list_tools())
     assert "track_event" not in {tool.name for tool in read_only.tools}
+
+
+def test_the_setup_pages_stdio_configuration_works_as_pasted(shop: Project) -> None:
+    # It used to ask for "this server's SECRET_KEY" and leave a DATABASE_URL placeholder; run it with
+    # nothing but what it shows (no DEBUG, no SECRET_KEY), from another folder, as an assistant would.
+    browser = DjangoClient()
+    browser.force_login(User.objects.get(username="olivia"))
+    page = browser.get(f"/p/{shop.slug}/setup/").content.decode()
+    shown = json.loads(html.unescape(re.search(r'<code id="mcp-stdio">(.*?)</code>', page, re.DOTALL).group(1)))
+    (server,) = shown["mcpServers"].values()
+    assert "PASSWORD" not in json.dumps(server)  # this test server has no password to hide
+    env = {"PATH": os.environ["PATH"], **server["env"]}
+    client = Client(StdioServerParameters(command=server["command"], args=server["args"], env=env, cwd="/"))
+
+    async def scenario(client: Client) -> tuple:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        return tools, await client.call_tool("list_events", {"period": "last_7d"})
+
+    tools, events = run(client, scenario)
+    assert {"list_events", "track_event"} <= tools  # --project acts with an owner's rights
+    first = payload(events)["names"][0]
+    assert (first["name"], first["count"]) == ("user.signup", 5)
