@@ -7,8 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first so the layer is cached until requirements.txt changes.
-# psycopg[binary] ships its own libpq, so no system packages are needed.
+# Dependencies first so the layer is cached until requirements.txt changes. Only the runtime ones: the
+# embedded PostgreSQL/Redis and honcho of `make run` (requirements-local.txt) have no place here.
+# psycopg[binary] ships its own libpq, so no system packages are needed. SECRET_KEY has no default: the
+# settings refuse to start without one (docker-compose.yml says how to set it).
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 

