@@ -101,7 +101,8 @@ class _KeyKindPermission(BasePermission):
         if not isinstance(request.auth, (ApiKey, SessionGrant)):
             return False
         if request.auth.kind not in KINDS_ALLOWED[self.capability]:
-            self.message = f"A {request.auth.kind} key cannot do this; it needs one of: " + ", ".join(
+            article = "An" if request.auth.kind[0] in "aeiou" else "A"
+            self.message = f"{article} {request.auth.kind} key cannot do this; it needs one of: " + ", ".join(
                 sorted(KINDS_ALLOWED[self.capability])
             )
             return False

@@ -12,6 +12,7 @@ from flux.auth import HasReadKey
 from flux.insights.compare import compare_insight
 from flux.insights.drivers import explain_change
 from flux.insights.openapi import KIND, NAME, PERIOD, CompareInsight, ExplainInsight, SummaryInsight
+from flux.insights.periods import DEFAULT_PERIOD
 from flux.insights.summary import project_summary
 from flux.openapi import errors, needs_key
 from flux.query_params import InvalidParameter
@@ -24,7 +25,7 @@ def subject_of(params: Mapping[str, str]) -> tuple[str, str, str | None]:
     name = (params.get("name") or "").strip()
     if not name:
         raise InvalidParameter("name", "name is required: an event name or a metric name")
-    return name, params.get("period") or "week", params.get("kind") or None
+    return name, params.get("period") or DEFAULT_PERIOD, params.get("kind") or None
 
 
 class InsightSummaryView(ProjectAPIView):
@@ -46,7 +47,9 @@ class InsightSummaryView(ProjectAPIView):
         tags=["Insights"],
     )
     def get(self, request: Request) -> Response:
-        return Response(project_summary(self.project, request.query_params.get("period") or "week", timezone.now()))
+        return Response(
+            project_summary(self.project, request.query_params.get("period") or DEFAULT_PERIOD, timezone.now())
+        )
 
 
 class InsightCompareView(ProjectAPIView):

@@ -1,4 +1,4 @@
-"""One event name or metric over the last day, week or month against the same length just before, in a
+"""One event name or metric over the last 24 hours, 7 or 30 days against the same length just before, in a
 sentence: "user.signup events are up 23% week-over-week (1,234 vs 1,003). The rise started Tuesday around
 14:00, after which the hourly rate stayed ~30% higher (52 vs 40 an hour)."
 

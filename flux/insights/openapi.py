@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from anomalies.openapi import LIST_LIMIT_MAX
 from flux.insights.compare import KINDS
-from flux.insights.periods import PERIODS
+from flux.insights.periods import DEFAULT_PERIOD, PERIODS
 from flux.openapi import SchemaField, choice
 
 VERDICTS = ["up", "down", "steady", "not_enough_data"]
@@ -20,9 +20,9 @@ def one_of(values: list[str] | tuple[str, ...], text: str = "") -> serializers.C
 
 PERIOD = OpenApiParameter(
     "period",
-    choice(list(PERIODS), default="week"),
-    description="The last 24 hours (`day`), 7 days (`week`) or 30 days (`month`) ending now, against the same "
-    "length just before. Not the calendar periods of the query endpoints.",
+    choice(list(PERIODS), default=DEFAULT_PERIOD),
+    description="The last 24 hours (`last_24h`), 7 days (`last_7d`) or 30 days (`last_30d`) ending now, against the "
+    "same length just before; these names mean the same rolling stretches as the query endpoints' `period`.",
 )
 NAME = OpenApiParameter(
     "name", str, required=True, description="An event name (or a glob like `user.*`) or a metric name."

@@ -1,4 +1,4 @@
-"""A project's last day, week or month in a few sentences: what came in, the biggest movers against the
+"""A project's last 24 hours, 7 or 30 days in a few sentences: what came in, the biggest movers against the
 period before, the anomalies open during it, and the event names and metrics first seen in it. Every
 number is a fact with the API query that gives it (flux.insights.facts)."""
 

@@ -156,7 +156,9 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
     def compare_periods(
         ctx: Context,
         name: Name,
-        period: Annotated[str, Field(description="day, week or month (the last 24h, 7d or 30d)")] = "week",
+        period: Annotated[
+            str, Field(description="last_24h, last_7d or last_30d (rolling, ending now; not calendar periods)")
+        ] = "last_7d",
         against: Annotated[
             str,
             Field(
@@ -173,7 +175,7 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
     def explain_change(
         ctx: Context,
         name: Name,
-        period: Annotated[str, Field(description="day, week or month")] = "week",
+        period: Annotated[str, Field(description="last_24h, last_7d or last_30d (rolling, ending now)")] = "last_7d",
         kind: Annotated[str | None, Field(description="event or metric, when a name is both")] = None,
     ) -> dict:
         """Why an event or metric changed: when the change started and which tag values drive it."""
@@ -242,7 +244,7 @@ def register_resources_and_prompts(server: MCPServer, caller: Callable[[Context]
         """Summarise the project's week: movers, anomalies, new names, with Flux's own numbers."""
         return (
             "Write a short weekly summary of this Flux project for its team. Call list_events and list_metrics "
-            "to see what exists, compare_periods with period=week for the busiest events and metrics, and "
+            "to see what exists, compare_periods with period=last_7d for the busiest events and metrics, and "
             "list_anomalies for what Flux found this week (get_anomaly for the critical ones). Quote the numbers "
             "and sentences the tools return instead of computing your own; say when a change is not significant."
         )

@@ -110,14 +110,14 @@ def query_metric(
     return bounded({**series, "summary": summary})
 
 
-PERIODS = ("day", "week", "month")
+PERIODS = ("last_24h", "last_7d", "last_30d")  # rolling, ending now: the API's names for them
 AGAINST = ("previous", "day", "week", "month", "year")
 
 
 def compare_periods(
-    caller: Caller, name: str, period: str = "week", against: str = "previous", kind: str | None = None
+    caller: Caller, name: str, period: str = "last_7d", against: str = "previous", kind: str | None = None
 ) -> dict:
-    """This day/week/month against the one before (with Flux's own sentence, significance and when the
+    """The last 24 hours, 7 or 30 days against the stretch before (with Flux's own sentence, significance and when the
     change started), or against the same stretch a day, week, month (4 weeks) or year (52 weeks) earlier."""
     if period not in PERIODS:
         raise ToolError(f"period must be one of {', '.join(PERIODS)}")
@@ -125,7 +125,7 @@ def compare_periods(
         raise ToolError(f"against must be one of {', '.join(AGAINST)}")
     if against == "previous":
         return bounded(call(caller, "GET", "/api/v1/insights/compare", {"name": name, "period": period, "kind": kind}))
-    window = {"period": {"day": "last_24h", "week": "last_7d", "month": "last_30d"}[period], "compare_to": against}
+    window = {"period": period, "compare_to": against}
     metric = kind == "metric" or (kind is None and get_metric(caller.project.pk, name) is not None)
     answer = call(caller, "GET", "/api/v1/compare", {**window, "metric": name} if metric else {**window, "name": name})
     return bounded(answer | significance(caller, name, answer, metric))
@@ -151,7 +151,7 @@ def significance(caller: Caller, name: str, answer: dict, metric: bool) -> dict:
     return {"significant": verdict.significant, "p_value": verdict.p_value}
 
 
-def explain_change(caller: Caller, name: str, period: str = "week", kind: str | None = None) -> dict:
+def explain_change(caller: Caller, name: str, period: str = "last_7d", kind: str | None = None) -> dict:
     """When a change started and which tag values drive it (with Flux's own sentence)."""
     if period not in PERIODS:
         raise ToolError(f"period must be one of {', '.join(PERIODS)}")

@@ -41,7 +41,7 @@ def test_wrong_kind_is_refused_with_a_message_naming_the_kinds(project: Project)
     request = APIRequestFactory().get("/probe", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     response = probe_view(HasReadKey)(request)
     assert response.status_code == 403
-    assert response.data["error"]["message"] == "A ingest key cannot do this; it needs one of: admin, read"
+    assert response.data["error"]["message"] == "An ingest key cannot do this; it needs one of: admin, read"
 
 
 def test_missing_key_is_401_with_bearer_challenge(api: type) -> None:

@@ -63,7 +63,7 @@ def test_the_overview_shows_what_came_in_and_updates_live(page: object, live_flu
     page.wait_for_function("!document.getElementById('week-summary').classList.contains('muted')")
     assert page.inner_text("#week-summary").startswith("The project received 7 events in the last 7 days")
     page.wait_for_function("document.body.dataset.live === 'true'")
-    assert post_event(page, live_flux, ingest_key, [{"name": "user.signup"}, {"name": "bad name!"}]) == 202
+    assert post_event(page, live_flux, ingest_key, [{"name": "user.signup"}, {"name": "bad\nname"}]) == 202
     page.wait_for_function(
         "document.querySelector('#card-events [data-field=total]').textContent === '8'", timeout=15_000
     )

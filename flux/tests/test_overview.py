@@ -70,7 +70,7 @@ def test_it_counts_what_came_in_against_the_range_before(api: type, keys: dict, 
 def test_ingestion_health_counts_accepted_and_rejected_items_and_requests(
     post_json: object, api: type, keys: dict, project: Project, fresh_counters: None
 ) -> None:
-    events = [{"name": "user.signup"}, {"name": "bad name!"}, {"name": "user.login", "tags": {"a": {"b": 1}}}]
+    events = [{"name": "user.signup"}, {"name": "bad\nname"}, {"name": "user.login", "tags": {"a": {"b": 1}}}]
     assert post_json("/api/v1/events/batch", {"events": events}, key=keys["ingest"]).status_code == 202
     assert post_json("/api/v1/events/batch", "{not json", key=keys["ingest"]).status_code == 400
     health = overview(api, keys["read"])["ingestion"]

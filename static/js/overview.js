@@ -97,7 +97,7 @@
   async function loadWeekSummary() {
     const summary = document.getElementById("week-summary");
     try {
-      summary.textContent = (await api("/api/v1/insights/summary", { params: { period: "week" } })).text;
+      summary.textContent = (await api("/api/v1/insights/summary", { params: { period: "last_7d" } })).text;
       summary.classList.remove("muted");
     } catch (error) {
       summary.textContent = `The summary could not be read: ${error.message}`;

@@ -41,7 +41,7 @@ def assert_facts_hold(client: object, answer: dict) -> None:
 
 def test_compare_answers_the_sentence_and_its_facts_hold(api: type, keys: dict, shop: Project, document: dict) -> None:
     client = api(keys["read"])
-    response = client.get(COMPARE, {"name": "user.signup", "period": "week"})
+    response = client.get(COMPARE, {"name": "user.signup", "period": "last_7d"})
     assert response.status_code == 200, response.content
     answer = response.json()
     assert answer["text"].startswith("user.signup events are up ")
@@ -53,12 +53,12 @@ def test_compare_answers_the_sentence_and_its_facts_hold(api: type, keys: dict, 
 
 def test_compare_defaults_to_the_week(api: type, keys: dict, shop: Project) -> None:
     answer = api(keys["read"]).get(COMPARE, {"name": "user.signup"}).json()
-    assert (answer["period"], "week-over-week" in answer["text"]) == ("week", True)
+    assert (answer["period"], "week-over-week" in answer["text"]) == ("last_7d", True)
 
 
 def test_summary_answers_the_text_and_its_facts_hold(api: type, keys: dict, shop: Project, document: dict) -> None:
     client = api(keys["read"])
-    response = client.get(SUMMARY, {"period": "week"})
+    response = client.get(SUMMARY, {"period": "last_7d"})
     assert response.status_code == 200, response.content
     answer = response.json()
     assert "Biggest mover week-over-week: user.signup events up " in answer["text"]

@@ -40,7 +40,7 @@ def test_a_rise_is_explained_by_the_tag_value_that_carries_it(project: Project, 
     insert_tagged(project, "user.signup", TWO_WEEKS_AGO, free, '{"plan": "free", "country": "DE"}')
     insert_tagged(project, "user.signup", TWO_WEEKS_AGO, pro, '{"plan": "pro", "country": "DE"}')
     roll_up_everything()  # tag keys come from the tag rollups, as in production
-    answer = explain_change(project, "user.signup", "week", NOW)
+    answer = explain_change(project, "user.signup", "last_7d", NOW)
     assert answer["verdict"] == "up" and answer["change_start"]["at"] == "2026-11-17T13:00:00Z"
     assert answer["after"] == {"from": "2026-11-17T13:00:00Z", "to": "2026-11-19T10:00:00Z"}
     top = answer["drivers"][0]
@@ -54,7 +54,7 @@ def test_a_rise_is_explained_by_the_tag_value_that_carries_it(project: Project, 
 
 def test_no_significant_change_has_nothing_to_explain(project: Project) -> None:
     insert_tagged(project, "user.login", TWO_WEEKS_AGO, steady(336, 40), '{"plan": "free"}')
-    answer = explain_change(project, "user.login", "week", NOW)
+    answer = explain_change(project, "user.login", "last_7d", NOW)
     assert answer["verdict"] == "steady" and answer["drivers"] == []
     assert answer["text"].endswith("There is no change to explain.")
 
@@ -65,7 +65,7 @@ def test_a_metric_names_the_series_that_moved(project: Project, api: type, keys:
     insert_hourly_points(checkout, TWO_WEEKS_AGO, [100.0 + hour % 5 for hour in range(CHANGE)]
                          + [300.0 + hour % 5 for hour in range(336 - CHANGE)])  # fmt: skip
     insert_hourly_points(home, TWO_WEEKS_AGO, [50.0 + hour % 5 for hour in range(336)])
-    answer = explain_change(project, "api.latency", "week", NOW)
+    answer = explain_change(project, "api.latency", "last_7d", NOW)
     assert answer["verdict"] == "up"
     top = answer["drivers"][0]
     assert (top["tag"], top["value"]) == ("route", "/checkout") and top["change_percent"] > 150

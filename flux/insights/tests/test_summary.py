@@ -36,7 +36,7 @@ def week(project: Project) -> Project:
 
 
 def test_the_summary_tells_volume_movers_anomalies_and_new_names(week: Project) -> None:
-    assert project_summary(week, "week", NOW)["text"] == (
+    assert project_summary(week, "last_7d", NOW)["text"] == (
         "The project received 19,833 events in the last 7 days, steady week-over-week (against 20,160). "
         "Biggest movers week-over-week: order.completed events down 15% (5,699 vs 6,720); user.signup events up 8% "
         "(7,256 vs 6,720). 2 anomalies were open during the last 7 days (1 critical and 1 warning); the most severe "
@@ -46,7 +46,7 @@ def test_the_summary_tells_volume_movers_anomalies_and_new_names(week: Project) 
 
 
 def test_every_fact_is_what_its_query_answers(week: Project, api: type, keys: dict) -> None:
-    summary = project_summary(week, "week", NOW)
+    summary = project_summary(week, "last_7d", NOW)
     client = api(keys["read"])
     for fact in summary["facts"]:
         assert answer_of(client, fact) == pytest.approx(fact["value"]), fact
@@ -59,7 +59,7 @@ def test_every_fact_is_what_its_query_answers(week: Project, api: type, keys: di
 
 
 def test_the_parts_behind_the_text_are_returned(week: Project) -> None:
-    summary = project_summary(week, "week", NOW)
+    summary = project_summary(week, "last_7d", NOW)
     assert [(mover["name"], mover["verdict"]) for mover in summary["movers"]] == [
         ("order.completed", "down"), ("user.signup", "up"),
     ]  # fmt: skip
@@ -75,7 +75,7 @@ def test_the_parts_behind_the_text_are_returned(week: Project) -> None:
 
 
 def test_an_empty_project_says_nothing_came_in(project: Project) -> None:
-    assert project_summary(project, "day", NOW)["text"] == (
+    assert project_summary(project, "last_24h", NOW)["text"] == (
         "No events came in during the last 24 hours or the 24 hours before. "
         "No anomalies were open during the last 24 hours."
     )
@@ -83,14 +83,14 @@ def test_an_empty_project_says_nothing_came_in(project: Project) -> None:
 
 def test_a_new_project_has_no_baseline_and_everything_is_new(project: Project) -> None:
     insert_hourly_events(project, "user.signup", NOW - timedelta(hours=5), [2] * 5)
-    assert project_summary(project, "week", NOW)["text"] == (
+    assert project_summary(project, "last_7d", NOW)["text"] == (
         "The project received 10 events in the last 7 days and none in the 7 days before. "
         "No anomalies were open during the last 7 days. New in the last 7 days: user.signup (10 events)."
     )
 
 
 def test_another_projects_data_is_not_summarised(week: Project, other_project: Project) -> None:
-    assert project_summary(other_project, "month", NOW)["text"] == (
+    assert project_summary(other_project, "last_30d", NOW)["text"] == (
         "No events came in during the last 30 days or the 30 days before. "
         "No anomalies were open during the last 30 days."
     )
@@ -100,4 +100,4 @@ def test_the_summary_reads_a_bounded_number_of_queries(week: Project, django_ass
     # Two event names (2 queries each) and one metric get the full comparison here; at most 6 names and 5
     # metrics do, which stays below about 70 queries, all of them set-based (no query per event).
     with django_assert_max_num_queries(29):
-        project_summary(week, "week", NOW)
+        project_summary(week, "last_7d", NOW)

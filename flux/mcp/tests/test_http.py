@@ -87,10 +87,10 @@ def test_read_tools_answer_from_the_projects_data(live_flux: str, shop: Project)
             "value": {"name": "order.completed", "measure": "p95", "period": "last_7d"},
             "query_metric": {"name": "api.latency", "aggregation": "p95", "start": "-12h"},
             "funnel": {"steps": ["user.signup", "order.completed"], "period": "last_7d"},
-            "compare_periods": {"name": "user.signup", "period": "week"},
-            "same_day_last_week": {"name": "api.latency", "period": "day", "against": "week"},
-            "signups_vs_yesterday": {"name": "user.signup", "period": "day", "against": "day"},
-            "explain_change": {"name": "user.signup", "period": "week"},
+            "compare_periods": {"name": "user.signup", "period": "last_7d"},
+            "same_day_last_week": {"name": "api.latency", "period": "last_24h", "against": "week"},
+            "signups_vs_yesterday": {"name": "user.signup", "period": "last_24h", "against": "day"},
+            "explain_change": {"name": "user.signup", "period": "last_7d"},
             "list_anomalies": {},
             "get_dashboard": {"dashboard": "key-metrics"},
         }
@@ -157,9 +157,9 @@ def test_bad_arguments_come_back_as_tool_errors_naming_the_problem(live_flux: st
     assert "steps" in messages[4]
     assert "No anomaly 999999" in messages[5]
     assert "nope" in messages[6]
-    assert "period must be one of day, week, month" in messages[7]
+    assert "period must be one of last_24h, last_7d, last_30d" in messages[7]
     assert "period" in messages[8]
-    assert "period must be one of day, week, month" in messages[9]
+    assert "period must be one of last_24h, last_7d, last_30d" in messages[9]
     assert "status must be among" in messages[10]
     assert "limit" in messages[11]  # the SDK checks arguments against the tool's JSON schema
 
