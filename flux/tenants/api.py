@@ -31,18 +31,18 @@ class MasterKeyRefused(FluxError):
 
 
 class ProvisionView(APIView):
-    """POST /api/v1/projects/provision — find or create a project by name, with new keys (X-Master-Key)."""
+    """POST /api/v1/projects/provision — find or create a project by name, with its keys (X-Master-Key)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="projects_provision",
-        summary="Find or create a project, with new keys",
+        summary="Find or create a project, with its provisioned keys",
         description="What the BrainzLab SDK calls to provision its project (`FLUX_MASTER_KEY` must be set). The "
-        "project is found by slug: the name for production, `name-environment` otherwise; every call issues a new "
-        "ingest key and a new admin key (only their hashes are stored, so earlier ones cannot be returned again); "
-        "earlier keys stay valid until revoked, and provisioned keys never used within "
+        "project is found by slug: the name for production, `name-environment` otherwise; every call answers the "
+        "project's same two keys (derived from the server's SECRET_KEY, stored as hashes; a revoked one is replaced "
+        "by a new one), so app boots do not mint keys. Provisioned keys never used within "
         "FLUX_PROVISIONED_KEY_UNUSED_DAYS (default 7) are revoked by a daily task. Concurrent first calls for one "
         "new app all succeed and find the same project.",
         parameters=[

@@ -6,6 +6,7 @@ indexed equality; a slow password hash would only add latency to every ingest re
 """
 
 import hashlib
+import hmac
 import secrets
 import string
 
@@ -18,6 +19,19 @@ _ALPHABET = string.ascii_letters + string.digits
 def generate_key(kind: str) -> str:
     random_part = "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_PART_LENGTH))
     return f"{KEY_PREFIX}{kind}_{random_part}"
+
+
+def derived_key(kind: str, secret: str, context: str) -> str:
+    """A key computed from a server secret and a context (HMAC-SHA512), the same every time it is asked for.
+
+    For keys the server must be able to hand out again while storing only their hash (SDK provisioning).
+    """
+    number = int.from_bytes(hmac.new(secret.encode(), context.encode(), hashlib.sha512).digest(), "big")
+    characters = []
+    for _ in range(RANDOM_PART_LENGTH):
+        number, index = divmod(number, len(_ALPHABET))
+        characters.append(_ALPHABET[index])
+    return f"{KEY_PREFIX}{kind}_{''.join(characters)}"
 
 
 def hash_key(raw_key: str) -> str:

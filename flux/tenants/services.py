@@ -1,5 +1,6 @@
 """Writes to projects, memberships and API keys."""
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from flux.tenants.keys import generate_key, hash_key, visible_prefix
+from flux.tenants.keys import derived_key, generate_key, hash_key, visible_prefix
 from flux.tenants.models import ApiKey, Environment, KeyKind, Membership, Project, Role
 from flux.tenants.queries import key_cache
 
@@ -55,16 +56,39 @@ def create_project(
     return project
 
 
-def issue_key(project: Project, kind: str, name: str = "", provisioned: bool = False) -> IssuedKey:
+def issue_key(project: Project, kind: str, name: str = "") -> IssuedKey:
     """Create an API key of `kind`; the returned raw key is the only copy there will ever be."""
     if kind not in KeyKind.values:
         raise ValueError(f"unknown key kind {kind!r}")
     raw_key = generate_key(kind)
     api_key = ApiKey.objects.create(
-        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key),
-        provisioned=provisioned,
-    )  # fmt: skip
+        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key)
+    )
     return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+def provisioned_key(project: Project, kind: str, name: str) -> str:
+    """The project's live provisioned key of `kind`: the same on every call, so app boots do not mint keys.
+
+    Generation n of the key is derived from SECRET_KEY, the project and n (only its hash is stored, as
+    for every key); a revoked generation is skipped, so after a revocation the next call mints n + 1.
+    """
+    for generation in itertools.count():
+        raw_key = derived_key(kind, settings.SECRET_KEY, f"flux-provisioned-key:{project.pk}:{kind}:{generation}")
+        existing = ApiKey.objects.filter(hashed_key=hash_key(raw_key)).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    ApiKey.objects.create(
+                        project=project, kind=kind, name=name, prefix=visible_prefix(raw_key),
+                        hashed_key=hash_key(raw_key), provisioned=True,
+                    )  # fmt: skip
+                return raw_key
+            except IntegrityError:  # a concurrent call created this generation a moment ago
+                existing = ApiKey.objects.get(hashed_key=hash_key(raw_key))
+        if existing.revoked_at is None:
+            return raw_key
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -138,11 +162,11 @@ class Provisioned:
 
 @transaction.atomic
 def provision_project(name: str, environment: str) -> Provisioned:
-    """Find or create the project an SDK names, and issue it a fresh ingest key and admin key.
+    """Find or create the project an SDK names, with its provisioned ingest key and admin key.
 
     The project is found by slug: the name for production, `name-environment` otherwise, so an app's
-    staging and production data stay apart. Only hashes are stored, so every call issues new keys; they
-    are marked `provisioned`, and those never used are revoked after FLUX_PROVISIONED_KEY_UNUSED_DAYS.
+    staging and production data stay apart. Every call answers the same live keys (see provisioned_key);
+    those never used are revoked after FLUX_PROVISIONED_KEY_UNUSED_DAYS.
     """
     environment_key = environment.strip().lower() or "production"
     mapped = ENVIRONMENT_ALIASES.get(environment_key, Environment.PRODUCTION)
@@ -150,8 +174,8 @@ def provision_project(name: str, environment: str) -> Provisioned:
     slug = slugify(f"{name}{suffix}")[:100] or "project"
     display_name = name if not suffix else f"{name} ({environment_key})"
     project, created = find_or_create_project(slug, display_name, mapped)
-    ingest_key = issue_key(project, KeyKind.INGEST, name="provisioned ingest key", provisioned=True).raw_key
-    admin_key = issue_key(project, KeyKind.ADMIN, name="provisioned api key", provisioned=True).raw_key
+    ingest_key = provisioned_key(project, KeyKind.INGEST, name="provisioned ingest key")
+    admin_key = provisioned_key(project, KeyKind.ADMIN, name="provisioned api key")
     return Provisioned(project, created, ingest_key, admin_key)
 
 

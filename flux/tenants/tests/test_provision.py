@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from flux.tenants.models import ApiKey, Environment, Project
 from flux.tenants.queries import get_key_by_raw
-from flux.tenants.services import revoke_unused_provisioned_keys
+from flux.tenants.services import revoke_key, revoke_unused_provisioned_keys
 
 MASTER = "m4ster-key-for-tests"
 
@@ -36,14 +36,29 @@ def test_provisioning_creates_a_project_with_an_ingest_and_an_admin_key(post_jso
     assert get_key_by_raw(body["ingest_key"]).project == project
 
 
-def test_provisioning_again_finds_the_project_and_issues_new_keys(post_json: object, master_key: str) -> None:
+def test_provisioning_again_finds_the_project_and_answers_the_same_keys(post_json: object, master_key: str) -> None:
+    # An app without a reply cache provisions on every boot; that used to mint two keys each time.
     first = provision(post_json, {"name": "shop-api", "environment": "production"}).json()
     second = provision(post_json, {"name": "shop-api", "environment": "production"})
     assert second.status_code == 200
-    assert second.json()["id"] == first["id"]
-    assert second.json()["ingest_key"] != first["ingest_key"]
-    assert get_key_by_raw(first["ingest_key"]).revoked_at is None  # earlier keys stay valid
-    assert ApiKey.objects.filter(project_id=first["id"]).count() == 4
+    assert second.json() == first
+    assert ApiKey.objects.filter(project_id=first["id"]).count() == 2
+
+
+def test_a_revoked_provisioned_key_is_replaced_by_a_new_one(post_json: object, master_key: str) -> None:
+    first = provision(post_json, {"name": "shop-api"}).json()
+    revoke_key(get_key_by_raw(first["ingest_key"]))
+    second = provision(post_json, {"name": "shop-api"}).json()
+    assert second["ingest_key"] != first["ingest_key"] and second["api_key"] == first["api_key"]
+    assert get_key_by_raw(second["ingest_key"]).revoked_at is None
+    assert provision(post_json, {"name": "shop-api"}).json() == second
+
+
+def test_provisioned_keys_depend_on_the_servers_secret(post_json: object, master_key: str, settings: object) -> None:
+    first = provision(post_json, {"name": "shop-api"}).json()
+    settings.SECRET_KEY = "another-server-secret"
+    other = provision(post_json, {"name": "shop-api"}).json()
+    assert {other["ingest_key"], other["api_key"]}.isdisjoint({first["ingest_key"], first["api_key"]})
 
 
 def test_each_environment_gets_its_own_project(post_json: object, master_key: str) -> None:
@@ -121,22 +136,25 @@ def test_concurrent_first_provisioning_of_one_app_succeeds_for_every_process(set
         statuses = provision_at_once(f"booting-app-{round_number}", callers=8)
         assert sorted(statuses) == [200] * 7 + [201], statuses
         assert Project.objects.filter(slug=f"booting-app-{round_number}").count() == 1
-    assert ApiKey.objects.filter(provisioned=True).count() == 6 * 8 * 2
+    assert ApiKey.objects.filter(provisioned=True).count() == 6 * 2  # every process got the same two keys
 
 
 def test_provisioned_keys_are_marked_and_unused_ones_are_revoked_after_the_grace_period(
     post_json: object, master_key: str, settings: object, client: Client
 ) -> None:
     settings.FLUX_PROVISIONED_KEY_UNUSED_DAYS = 7
-    used = provision(post_json, {"name": "shop-api"}).json()
-    unused = provision(post_json, {"name": "shop-api"}).json()
-    assert client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {used['api_key']}").status_code == 200
-    assert ApiKey.objects.filter(provisioned=True).count() == 4
+    keys = provision(post_json, {"name": "shop-api"}).json()
+    assert client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {keys['api_key']}").status_code == 200
+    assert ApiKey.objects.filter(provisioned=True).count() == 2
     later = timezone.now() + timedelta(days=8)
-    assert revoke_unused_provisioned_keys(later) == 3  # both of the second call's keys and the first's ingest key
-    assert get_key_by_raw(used["api_key"]).revoked_at is None
-    assert client.get("/api/v1/events", HTTP_AUTHORIZATION=f"Bearer {unused['api_key']}").status_code == 401
-    assert revoke_unused_provisioned_keys(timezone.now()) == 0
+    assert revoke_unused_provisioned_keys(later) == 1  # the ingest key was never used
+    assert get_key_by_raw(keys["api_key"]).revoked_at is None
+    assert (
+        client.post("/api/v1/events", {"name": "x"}, HTTP_AUTHORIZATION=f"Bearer {keys['ingest_key']}").status_code
+        == 401
+    )
+    assert revoke_unused_provisioned_keys(later) == 0
+    assert provision(post_json, {"name": "shop-api"}).json()["ingest_key"] != keys["ingest_key"]
 
 
 def test_unused_provisioned_keys_are_kept_within_the_grace_period_or_when_disabled(
