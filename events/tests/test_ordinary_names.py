@@ -6,7 +6,10 @@ from urllib.parse import quote
 
 import pytest
 
+from flux.mcp import tools
+from flux.mcp.internal_api import Caller
 from flux.tenants.models import Project
+from flux.tenants.queries import get_key_by_raw
 
 NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 ORDINARY_NAMES = ["Signed Up", "café.visit", "order #42", "注文.完了"]
@@ -62,3 +65,13 @@ def test_a_metric_is_read_by_its_percent_encoded_name(api: type, keys: dict, ord
     (series,) = query.json()["series"]
     assert series["tags"] == {"région": "île #1"}
     assert max(point[1] for point in series["points"] if point[1] is not None) == pytest.approx(12.5)
+
+
+@pytest.mark.django_db(transaction=True)  # tool calls close the thread's connection, as MCP worker threads need
+def test_the_mcp_tools_read_them_by_name(keys: dict, ordinary: Project) -> None:
+    caller = Caller.for_key(get_key_by_raw(keys["read"]))
+    metric = tools.query_metric(caller, METRIC, aggregation="max", period="last_24h", interval="1h")
+    assert metric["summary"]["name"] == METRIC
+    assert max(value for _, value in metric["series"][0]["points"] if value is not None) == pytest.approx(12.5)
+    events = tools.query_events(caller, "count", name="order #42", period="last_24h")
+    assert events["count"] == 1
