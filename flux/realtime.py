@@ -8,8 +8,11 @@ Sends never fail the caller: a live view that misses a message catches up on its
 import logging
 from collections.abc import Iterable
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from flux.redis_store import report_unavailable
 
 logger = logging.getLogger(__name__)
 MESSAGE_TYPE = "flux.message"
@@ -31,5 +34,7 @@ def publish(project_id: int, payload: dict) -> None:
         async_to_sync(get_channel_layer().group_send)(
             project_group(project_id), {"type": MESSAGE_TYPE, "payload": payload}
         )
+    except (redis.RedisError, OSError) as error:  # Redis is down: said once a minute, not per request
+        report_unavailable(error)
     except Exception:
         logger.warning("could not publish to project %s", project_id, exc_info=True)

@@ -1,9 +1,9 @@
-"""The Redis client each process shares for rate limits and ingestion health, and how its outages are logged.
+"""The Redis client each process shares for rate limits and ingestion health, and how Redis outages are logged.
 
-Both uses fail open: Redis being down must never lose data, so callers catch `redis.RedisError`, call
-`report_unavailable` and carry on. The pool blocks (briefly) instead of raising when every connection is
-busy, so a burst of concurrent requests waits a moment for a connection instead of silently skipping
-the rate limit and dropping ingestion-health records.
+Every use of Redis fails open (here and the channel layer's live updates): Redis being down must never
+lose data, so callers catch `redis.RedisError`, call `report_unavailable` and carry on. The pool blocks
+(briefly) instead of raising when every connection is busy, so a burst of concurrent requests waits a
+moment for a connection instead of silently skipping the rate limit and dropping ingestion-health records.
 """
 
 import logging
@@ -61,6 +61,6 @@ def report_unavailable(error: redis.RedisError) -> None:
             return
         _outage_logged_at = now
     logger.warning(
-        "Redis unavailable (%s: %s), rate limiting and ingestion health are off; will log again in %d s",
+        "Redis unavailable (%s: %s), rate limiting, ingestion health and live updates are off; will log again in %d s",
         type(error).__name__, error, OUTAGE_LOG_EVERY_SECONDS,
     )  # fmt: skip

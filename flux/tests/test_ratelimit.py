@@ -111,16 +111,28 @@ def redis_down(settings: object, monkeypatch: object) -> list[float]:
 
 
 def test_a_redis_outage_is_logged_once_per_interval_and_ingestion_goes_on(
-    client: Client, keys: dict, project: Project, redis_down: list[float], caplog: pytest.LogCaptureFixture
+    client: Client,
+    keys: dict,
+    project: Project,
+    redis_down: list[float],
+    caplog: pytest.LogCaptureFixture,
+    settings: object,
+    django_capture_on_commit_callbacks: object,
 ) -> None:
     caplog.set_level(logging.WARNING)
-    assert [send(client, keys["ingest"], 1).status_code for _ in range(5)] == [202] * 5
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [settings.REDIS_URL]}}
+    }
+    with django_capture_on_commit_callbacks(execute=True):  # the live-update push after each commit, too
+        assert [send(client, keys["ingest"], 1).status_code for _ in range(5)] == [202] * 5
     assert len(stored_events(project)) == 5
     redis_down[0] += redis_store.OUTAGE_LOG_EVERY_SECONDS + 1
     send(client, keys["ingest"], 1)
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert [record.name for record in warnings] == ["flux.redis_store"] * 2
-    assert "rate limiting and ingestion health are off; will log again in 60 s" in warnings[0].getMessage()
+    assert (
+        "rate limiting, ingestion health and live updates are off; will log again in 60 s" in warnings[0].getMessage()
+    )
     assert all(record.exc_info is None for record in warnings)
 
 
