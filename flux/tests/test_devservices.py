@@ -45,6 +45,8 @@ def test_the_embedded_postgres_setup_changes_no_folder_above_its_own(
     home.mkdir(mode=0o700)
     home.chmod(0o700)  # like /root: nobody else may enter
     data_dir = home / "checkout" / "var"
+    (data_dir / "postgres").mkdir(parents=True)
+    (data_dir / "postgres" / "PG_VERSION").write_text("18\n")  # what an earlier version left there
     monkeypatch.setattr(devservices, "DATA_DIR", data_dir)
     install = devservices.package_dir("embedded_postgres")
     watched = [home, *home.parents, *install.parents, install / "pginstall"]
@@ -56,6 +58,7 @@ def test_the_embedded_postgres_setup_changes_no_folder_above_its_own(
         return
     assert pgdata.parent == system_dir and pgdata.stat().st_mode & 0o777 == 0o700
     assert pgdata.owner() == run_as
+    assert (pgdata / "PG_VERSION").read_text() == "18\n" and not (data_dir / "postgres").exists()  # moved
     version = subprocess.run(  # noqa: S603 - our own binary
         [bin_dir / "postgres", "--version"], user=run_as, capture_output=True, text=True
     )
