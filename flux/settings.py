@@ -328,6 +328,13 @@ FLUX_MAX_FUTURE_SECONDS = env_int("FLUX_MAX_FUTURE_SECONDS", 600)
 FLUX_IDEMPOTENCY_DAYS = env_int("FLUX_IDEMPOTENCY_DAYS", 7)
 # Ingestion is limited in items per project (all of an app's processes share the bucket), with a burst large
 # enough for a normal app's spikes; reads and admin calls in requests per key. 0 disables either.
+for retired in ("FLUX_RATE_LIMIT_PER_SECOND", "FLUX_RATE_LIMIT_BURST"):
+    if os.environ.get(retired):  # said loudly: a limit silently ignored would surprise its operator
+        raise ImproperlyConfigured(
+            f"{retired} is gone: ingestion is limited in items per project (FLUX_INGEST_ITEMS_PER_SECOND, "
+            "FLUX_INGEST_BURST_ITEMS) and reads in requests per key (FLUX_READ_REQUESTS_PER_SECOND, "
+            "FLUX_READ_BURST_REQUESTS); see the README's settings"
+        )
 FLUX_INGEST_ITEMS_PER_SECOND = env_int("FLUX_INGEST_ITEMS_PER_SECOND", 5000)
 FLUX_INGEST_BURST_ITEMS = env_int("FLUX_INGEST_BURST_ITEMS", 50000)
 FLUX_READ_REQUESTS_PER_SECOND = env_int("FLUX_READ_REQUESTS_PER_SECOND", 50)

@@ -3,10 +3,14 @@ exhaustion never turning them off silently."""
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -17,6 +21,7 @@ from flux import redis_store
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC).isoformat()
 # So slow that no token comes back while a test runs: outcomes depend on counts, never on the clock.
 ALMOST_NO_REFILL = 0.0001
@@ -158,3 +163,12 @@ def test_more_concurrent_requests_than_pool_connections_are_all_limited(settings
         statuses = list(pool.map(call, range(callers)))
     assert sorted(statuses) == [202] * 5 + [429] * 11
     assert redis_store.redis_client().connection_pool.max_connections == 2
+
+
+def test_the_retired_request_limit_settings_are_refused_loudly() -> None:
+    env = {**os.environ, "DEBUG": "1", "FLUX_RATE_LIMIT_PER_SECOND": "100"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "FLUX_RATE_LIMIT_PER_SECOND is gone" in result.stderr and "FLUX_INGEST_ITEMS_PER_SECOND" in result.stderr
