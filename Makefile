@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-compression clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality: precisi
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
 	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)
+
+bench-compression: $(VENV)/.requirements-dev ## bytes per event and metric point before/after TimescaleDB compression (ARGS=... for bench/compression.py)
+	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/compression.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

