@@ -27,6 +27,10 @@ ROLLUP_TABLES = ("events_eventrollup", "events_eventtagrollup", "metrics_metricr
 TimeRange = timescale.TimeRange
 
 
+class RetentionIncompleteError(RuntimeError):
+    """Raised by the beat task after a retention run in which some table or project failed."""
+
+
 @dataclass
 class RetentionReport:
     cutoff: datetime
@@ -151,7 +155,11 @@ def apply_retention(now: datetime) -> RetentionReport:
                 except DatabaseError as error:
                     logger.exception("retention: trimming %s of project %s failed", table.name, project_id)
                     report.failures[f"{table.name} project {project_id}"] = str(error).strip()
-    report.expired_rollups = expire_rollups(now)
+    try:
+        report.expired_rollups = expire_rollups(now)
+    except DatabaseError as error:
+        logger.exception("retention: expiring rollups failed")
+        report.failures["rollups"] = str(error).strip()
     logger.info("retention: %s", report)
     return report
 

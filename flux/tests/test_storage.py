@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from events.sql import EVENTS_TABLE
 from events.tests.factories import insert_event, partition_of_event
+from flux import tasks
 from flux.celery import app as celery_app
 from flux.rollup_job import summarize_received_brin
 from flux.storage import create_time_series_table, drop_time_series_table, maintenance, partition_window, partitions
@@ -163,10 +164,8 @@ def test_trimming_deletes_a_day_per_statement(project: Project) -> None:
 
 def test_one_failing_project_does_not_stop_the_retention_run(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     failing, brief = create_project("Failing", retention_days=7), create_project("Brief", retention_days=7)
-    failing_event, brief_event = (
-        insert_event(failing, NOW - timedelta(days=10)),
-        insert_event(brief, NOW - timedelta(days=10)),
-    )
+    failing_event = insert_event(failing, NOW - timedelta(days=10))
+    brief_event = insert_event(brief, NOW - timedelta(days=10))
     real_trim = maintenance.trim_project
 
     def trim_failing_on_the_database(cursor: object, table: object, project_id: int, cutoff: datetime) -> int:
@@ -176,12 +175,14 @@ def test_one_failing_project_does_not_stop_the_retention_run(project: Project, m
         return real_trim(cursor, table, project_id, cutoff)
 
     monkeypatch.setattr(maintenance, "trim_project", trim_failing_on_the_database)
-    report = maintenance.apply_retention(NOW)
+    monkeypatch.setattr(tasks.timezone, "now", lambda: NOW)
+    with pytest.raises(maintenance.RetentionIncompleteError, match=f"events_event project {failing.pk}"):
+        tasks.apply_retention()  # the beat task: the run goes on, then the task fails, naming what failed
 
     assert event_exists(failing_event) and not event_exists(brief_event)
+    report = maintenance.apply_retention(NOW)
     assert set(report.failures) == {f"events_event project {failing.pk}", f"metrics_point project {failing.pk}"}
     assert "division by zero" in report.failures[f"events_event project {failing.pk}"]
-    assert report.trimmed_rows["events_event"] == 1
 
 
 def test_purging_a_project_removes_its_raw_rows_and_rollups(project: Project, other_project: Project) -> None:
