@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-compression clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,10 +27,14 @@ $(VENV)/.requirements-dev: requirements.txt requirements-local.txt requirements-
 run: $(VENV)/.requirements ## run Flux: web + websockets + worker + beat, with a demo project (Ctrl-C stops)
 	$(SERVICES) run
 
-test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole test suite (ARGS=... for pytest)
+test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole suite, then the storage tests on TimescaleDB (ARGS=... for pytest)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(SERVICES) exec -- sh -c '$(PY) manage.py check --fail-level WARNING && $(PY) manage.py makemigrations --check --dry-run >/dev/null && $(PY) -m pytest $(ARGS)'
+	$(MAKE) --no-print-directory test-timescaledb
+
+test-timescaledb: $(VENV)/.requirements-dev ## the storage, retention, compression, rollup and query tests on a TimescaleDB built from ../shared/timescaledb
+	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) -m pytest -m storage $(TIMESCALEDB_ARGS)
 
 lint: $(VENV)/.requirements-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -60,6 +64,9 @@ bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality: precisi
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
 	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)
+
+bench-compression: $(VENV)/.requirements-dev ## bytes per event and metric point before/after TimescaleDB compression (ARGS=... for bench/compression.py)
+	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/compression.py $(ARGS)
 
 clean-data: ## delete the embedded PostgreSQL/Redis data in ./var (asks first)
 	@read -p "Delete ./var (embedded database and Redis data)? [y/N] " answer && [ "$$answer" = y ] && rm -rf var

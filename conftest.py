@@ -17,6 +17,16 @@ from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member, create_project, issue_key
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test of one storage layout runs only against a database of that layout: `timescaledb` tests in
+    the TimescaleDB run of `make test` (FLUX_STORAGE=timescaledb), `native_partitions` tests elsewhere."""
+    other_layout = "native_partitions" if os.environ.get("FLUX_STORAGE") == "timescaledb" else "timescaledb"
+    deselected = [item for item in items if item.get_closest_marker(other_layout)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other_layout)]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

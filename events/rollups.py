@@ -155,5 +155,5 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
             cursor.execute(ROLL_UP_TAG_LEVEL, params)
         large = LARGE_MINUTE_USER_SETS if level == "minute" else LARGE_USER_SETS
         merge_cardinalities(cursor, large, params, STORE_USERS, level)
-    summarize_received_brin(cursor, "events_event_received_brin")
+    summarize_received_brin(cursor, "events_event")
     return minutes

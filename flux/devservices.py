@@ -93,6 +93,11 @@ class Services:
 
     def start_embedded_postgres(self) -> None:
         bin_dir, pgdata, run_as = postgres_layout()
+        preload = ""
+        if os.environ.get("FLUX_EMBEDDED_TIMESCALEDB") == "1":  # opt-in: see flux.devtimescale
+            from flux.devtimescale import embedded_server_with_timescaledb
+
+            bin_dir, preload = embedded_server_with_timescaledb()
         if not (pgdata / "PG_VERSION").exists():
             log(f"initialising embedded PostgreSQL in {pgdata}")
             subprocess.run(
@@ -100,7 +105,7 @@ class Services:
                 check=True, stdout=subprocess.DEVNULL, user=run_as,
             )  # fmt: skip
         log(f"starting embedded PostgreSQL on 127.0.0.1:{EMBEDDED_PG_PORT}")
-        server_options = f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k ''"
+        server_options = f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k '' {preload}"
         pg_ctl = [bin_dir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
         # A new session keeps the terminal's Ctrl-C away from the server; it is stopped in order below.
         subprocess.run([*pg_ctl, "-o", server_options, "-w", "start"], check=True, user=run_as,

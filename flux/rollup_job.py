@@ -61,13 +61,25 @@ def run_rollup(stream: str, now: datetime, rebuild_project_id: int | None, roll:
     return RollupRun(state.watermark, minutes)
 
 
-def summarize_received_brin(cursor: object, index_name: str) -> None:
+# The BRIN indexes on `received_at` of the table's children: its partitions, or its TimescaleDB chunks
+# (chunks inherit from their hypertable, but their indexes are no children of the hypertable's index).
+SUMMARIZE_RECEIVED_BRIN = """
+    SELECT coalesce(sum(brin_summarize_new_values(ix.indexrelid)), 0)::int
+    FROM pg_inherits child
+    JOIN pg_index ix ON ix.indrelid = child.inhrelid
+    JOIN pg_class ix_class ON ix_class.oid = ix.indexrelid
+    JOIN pg_am am ON am.oid = ix_class.relam AND am.amname = 'brin'
+    JOIN pg_attribute column_ ON column_.attrelid = ix.indrelid AND column_.attnum = ix.indkey[0]
+    WHERE child.inhparent = to_regclass(%s) AND column_.attname = 'received_at'
+"""
+
+
+def summarize_received_brin(cursor: object, table: str) -> int:
     """Summarize filled BRIN ranges now rather than whenever autovacuum gets to them: queries scan
-    unsummarized ranges in full when looking for rows received after the watermark."""
-    cursor.execute(
-        "SELECT count(brin_summarize_new_values(inhrelid)) FROM pg_inherits WHERE inhparent = to_regclass(%s)",
-        [index_name],
-    )
+    unsummarized ranges in full when looking for rows received after the watermark. Returns the number
+    of ranges summarized."""
+    cursor.execute(SUMMARIZE_RECEIVED_BRIN, [table])
+    return cursor.fetchone()[0]
 
 
 def temp_table(cursor: object, name: str, select_sql: str, params: list) -> None:

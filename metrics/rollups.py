@@ -122,5 +122,5 @@ def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_i
             cursor.execute(ROLL_UP_LEVEL, params)
         large = LARGE_MINUTE_MEMBER_SETS if level == "minute" else LARGE_MEMBER_SETS
         merge_cardinalities(cursor, large, params, STORE_MEMBERS, level)
-    summarize_received_brin(cursor, "metrics_point_received_brin")
+    summarize_received_brin(cursor, "metrics_point")
     return minutes

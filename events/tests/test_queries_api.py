@@ -8,6 +8,8 @@ from events.tests.factories import insert_event
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 
+pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
+
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RANGE = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
 

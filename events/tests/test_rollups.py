@@ -18,6 +18,8 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
 
+pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
+
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 RECEIVED = T0 + timedelta(days=2)  # when the "on time" rows arrived
 ROLLUP_AT = RECEIVED + timedelta(minutes=10)

@@ -27,6 +27,21 @@ def timescaledb_available(cursor: CursorWrapper) -> bool:
     return cursor.fetchone() is not None
 
 
+def timescaledb_preloaded(cursor: CursorWrapper) -> bool:
+    cursor.execute("SELECT current_setting('shared_preload_libraries')")
+    libraries = [library.strip().strip('"').rsplit("/", 1)[-1] for library in cursor.fetchone()[0].split(",")]
+    return "timescaledb" in libraries
+
+
+def why_timescaledb_cannot_be_enabled(cursor: CursorWrapper) -> str | None:
+    """Checked before CREATE EXTENSION: without the preload, that is a FATAL that closes the connection."""
+    if not timescaledb_available(cursor):
+        return "the timescaledb extension is not installed on the server"
+    if not timescaledb_preloaded(cursor):
+        return "timescaledb is installed but not in shared_preload_libraries (add it and restart the server)"
+    return None
+
+
 def _try_create_extension(cursor: CursorWrapper) -> str | None:
     """Create the extension; on failure return the server's message instead of raising."""
     try:
@@ -45,13 +60,13 @@ def choose_backend(cursor: CursorWrapper) -> str:
         return POSTGRES
     if timescaledb_installed(cursor):
         return TIMESCALEDB
-    if wanted == TIMESCALEDB or timescaledb_available(cursor):
-        failure = _try_create_extension(cursor) if timescaledb_available(cursor) else "extension not available"
-        if failure is None:
-            return TIMESCALEDB
-        if wanted == TIMESCALEDB:
-            raise StorageConfigurationError(f"FLUX_STORAGE=timescaledb but the extension cannot be used: {failure}")
-        logger.warning("TimescaleDB is available but could not be enabled (%s); using native partitions", failure)
+    failure = why_timescaledb_cannot_be_enabled(cursor) or _try_create_extension(cursor)
+    if failure is None:
+        return TIMESCALEDB
+    if wanted == TIMESCALEDB:
+        raise StorageConfigurationError(f"FLUX_STORAGE=timescaledb but the extension cannot be used: {failure}")
+    if timescaledb_available(cursor):
+        logger.warning("FLUX_STORAGE=auto: TimescaleDB not used (%s); using native PostgreSQL partitions", failure)
     return POSTGRES
 
 

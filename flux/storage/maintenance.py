@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Max
 
 from flux.storage import partition_window, partitions, timescale
@@ -16,16 +17,29 @@ from flux.tenants.models import Project
 
 logger = logging.getLogger(__name__)
 
-TRIM_BATCH_ROWS = 10_000
+# Deletes go one time window per transaction: short transactions, index-bounded, and a form TimescaleDB
+# runs on compressed chunks (no ctid there) and a distributed table could run too.
+RAW_DELETE_WINDOW = timedelta(days=1)
+ROLLUP_DELETE_WINDOW = timedelta(days=7)
+WINDOW_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)  # a Monday at midnight UTC
 ROLLUP_TABLES = ("events_eventrollup", "events_eventtagrollup", "metrics_metricrollup")
+
+TimeRange = timescale.TimeRange
+
+
+class RetentionIncompleteError(RuntimeError):
+    """Raised by the beat task after a retention run in which some table or project failed."""
 
 
 @dataclass
 class RetentionReport:
     cutoff: datetime
-    dropped: dict[str, list[str]] = field(default_factory=dict)
+    # Per table, the [start, end) time ranges of the partitions or chunks dropped, oldest first.
+    dropped: dict[str, list[TimeRange]] = field(default_factory=dict)
     trimmed_rows: dict[str, int] = field(default_factory=dict)
     expired_rollups: dict[str, int] = field(default_factory=dict)
+    # What failed ("table" or "table project N") with the error; the rest of the run went on.
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def longest_retention_days() -> int:
@@ -49,47 +63,47 @@ def ensure_all_partitions(now: datetime, days_back: int = 0) -> dict[str, list[d
     return created
 
 
-def trim_project(cursor: object, table: TimeSeriesTable, project_id: int, cutoff: datetime) -> int:
-    """Delete one project's rows older than `cutoff` in bounded batches; returns rows deleted."""
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            # (tableoid, ctid) names one row across partitions; ctid alone repeats between partitions.
-            cursor.execute(
-                f"""
-                DELETE FROM {table.name} WHERE (tableoid, ctid) IN (
-                    SELECT tableoid, ctid FROM {table.name}
-                    WHERE project_id = %s AND time < %s LIMIT {TRIM_BATCH_ROWS}
-                )
-                """,
-                [project_id, cutoff],
-            )
-            deleted += cursor.rowcount
-        if cursor.rowcount < TRIM_BATCH_ROWS:
-            return deleted
-
-
-def delete_in_batches(cursor: object, table: str, where: str, params: list) -> int:
-    """Delete the rows of a plain (unpartitioned) table matching `where`, a bounded batch per transaction."""
-    deleted = 0
-    while True:
+def delete_by_time_windows(
+    cursor: CursorWrapper, table: str, time_column: str, where: str, params: list, before: datetime, window: timedelta
+) -> int:
+    """Delete the rows matching `where` with `time_column` < `before`, one `window` of time per transaction,
+    from the oldest such row on; returns rows deleted."""
+    cursor.execute(f"SELECT min({time_column}), max({time_column}) FROM {table} WHERE {where} AND {time_column} < %s",
+                   [*params, before])  # fmt: skip
+    oldest, newest = cursor.fetchone()
+    if oldest is None:
+        return 0
+    deleted, start = 0, oldest - (oldest - WINDOW_ORIGIN) % window  # windows line up with days, like chunks
+    while start <= newest:
+        end = min(start + window, before)
         with transaction.atomic():
             cursor.execute(
-                f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table} WHERE {where} LIMIT {TRIM_BATCH_ROWS})",
-                params,
+                f"DELETE FROM {table} WHERE {where} AND {time_column} >= %s AND {time_column} < %s",
+                [*params, start, end],
             )
             deleted += cursor.rowcount
-        if cursor.rowcount < TRIM_BATCH_ROWS:
-            return deleted
+        start = end
+    return deleted
+
+
+def trim_project(cursor: CursorWrapper, table: TimeSeriesTable, project_id: int, cutoff: datetime) -> int:
+    """Delete one project's rows older than `cutoff`, a day per transaction; returns rows deleted."""
+    return delete_by_time_windows(
+        cursor, table.name, "time", "project_id = %s", [project_id], cutoff, RAW_DELETE_WINDOW
+    )
 
 
 def purge_project(project_id: int) -> dict[str, int]:
-    """Delete all raw rows and rollups of a (deleted) project, in batches; returns rows deleted per table."""
+    """Delete all raw rows and rollups of a (deleted) project, window by window; returns rows deleted per table."""
     end_of_time = datetime.max.replace(tzinfo=UTC)
+    deleted = {}
     with connection.cursor() as cursor:
-        deleted = {table.name: trim_project(cursor, table, project_id, end_of_time) for table in TIME_SERIES_TABLES}
-        for table in ROLLUP_TABLES:
-            deleted[table] = delete_in_batches(cursor, table, "project_id = %s", [project_id])
+        for table in TIME_SERIES_TABLES:
+            deleted[table.name] = trim_project(cursor, table, project_id, end_of_time)
+        for rollup_table in ROLLUP_TABLES:
+            deleted[rollup_table] = delete_by_time_windows(
+                cursor, rollup_table, "bucket", "project_id = %s", [project_id], end_of_time, ROLLUP_DELETE_WINDOW
+            )
     return deleted
 
 
@@ -104,31 +118,48 @@ def expire_rollups(now: datetime) -> dict[str, int]:
                 continue
             cutoff = now - timedelta(days=days)
             expired[level] = sum(
-                delete_in_batches(cursor, table, "level = %s AND bucket < %s", [level, cutoff])
+                delete_by_time_windows(cursor, table, "bucket", "level = %s", [level], cutoff, ROLLUP_DELETE_WINDOW)
                 for table in ROLLUP_TABLES
             )
     return expired
 
 
+def drop_expired(cursor: CursorWrapper, table: TimeSeriesTable, cutoff: datetime) -> list[TimeRange]:
+    """Drop the partitions or chunks that lie wholly before `cutoff`; returns their time ranges."""
+    with transaction.atomic():
+        if table_layout(cursor, table.name) == TIMESCALEDB:
+            return timescale.drop_chunks_before(cursor, table, cutoff)
+        days = partitions.drop_partitions_before(cursor, table, cutoff)
+        return [(partitions.day_start(day), partitions.day_start(day + timedelta(days=1))) for day in days]
+
+
 def apply_retention(now: datetime) -> RetentionReport:
     """Drop partitions/chunks past the longest retention, trim projects that keep data less long, and
-    expire rollups level by level."""
+    expire rollups level by level. A table or project that fails is logged and the run goes on."""
     longest = longest_retention_days()
     report = RetentionReport(cutoff=now - timedelta(days=longest))
     shorter = list(Project.objects.filter(retention_days__lt=longest).values_list("pk", "retention_days"))
     with connection.cursor() as cursor:
         for table in TIME_SERIES_TABLES:
-            layout = table_layout(cursor, table.name)
-            with transaction.atomic():
-                if layout == TIMESCALEDB:
-                    report.dropped[table.name] = timescale.drop_chunks_before(cursor, table, report.cutoff)
-                else:
-                    dropped_days = partitions.drop_partitions_before(cursor, table, report.cutoff)
-                    report.dropped[table.name] = [str(day) for day in dropped_days]
-            report.trimmed_rows[table.name] = sum(
-                trim_project(cursor, table, project_id, now - timedelta(days=days)) for project_id, days in shorter
-            )
-    report.expired_rollups = expire_rollups(now)
+            try:
+                report.dropped[table.name] = drop_expired(cursor, table, report.cutoff)
+            except DatabaseError as error:
+                logger.exception("retention: dropping old data of %s failed", table.name)
+                report.failures[table.name] = str(error).strip()
+            report.trimmed_rows[table.name] = 0
+            for project_id, days in shorter:
+                try:
+                    report.trimmed_rows[table.name] += trim_project(
+                        cursor, table, project_id, now - timedelta(days=days)
+                    )
+                except DatabaseError as error:
+                    logger.exception("retention: trimming %s of project %s failed", table.name, project_id)
+                    report.failures[f"{table.name} project {project_id}"] = str(error).strip()
+    try:
+        report.expired_rollups = expire_rollups(now)
+    except DatabaseError as error:
+        logger.exception("retention: expiring rollups failed")
+        report.failures["rollups"] = str(error).strip()
     logger.info("retention: %s", report)
     return report
 

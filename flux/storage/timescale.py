@@ -12,6 +12,8 @@ from django.db.backends.utils import CursorWrapper
 
 from flux.storage.tables import TimeSeriesTable
 
+TimeRange = tuple[datetime, datetime]
+
 
 def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
     for sequence in table.sequences:
@@ -32,21 +34,42 @@ def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
     )
 
 
+# Chunk status bits (TimescaleDB's src/chunk.h): compressed, compressed but unordered, compressed with
+# rows outside the compressed data (late data). The last two need compress_chunk again to be whole.
+COMPRESSED, UNORDERED, PARTIAL = 1, 2, 8
+
+CHUNKS_TO_COMPRESS = f"""
+    SELECT chunk FROM (
+        SELECT format('%%I.%%I', chunk_schema, chunk_name)::regclass AS chunk, range_start
+        FROM timescaledb_information.chunks WHERE hypertable_name = %s AND range_end <= %s::timestamptz
+    ) chunks
+    WHERE _timescaledb_functions.chunk_status(chunk) & {COMPRESSED} = 0
+       OR _timescaledb_functions.chunk_status(chunk) & {UNORDERED | PARTIAL} <> 0
+    ORDER BY range_start
+"""
+
+
 def compress_chunks_before(cursor: CursorWrapper, table: TimeSeriesTable, cutoff: datetime) -> int:
-    """Compress every chunk that ends before `cutoff`; returns how many were compressed now."""
+    """Compress every chunk that ends before `cutoff`, and recompress those that received rows since they
+    were compressed (compress_chunk merges them in); returns how many chunks were (re)compressed."""
+    cursor.execute(CHUNKS_TO_COMPRESS, [table.name, cutoff])
+    chunks = [name for (name,) in cursor.fetchall()]
+    for chunk in chunks:
+        cursor.execute("SELECT compress_chunk(%s::regclass)", [chunk])  # recompresses a partial chunk
+    return len(chunks)
+
+
+def drop_chunks_before(
+    cursor: CursorWrapper, table: TimeSeriesTable, cutoff: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Drop every chunk whose whole range ends before `cutoff`; returns the dropped time ranges."""
     cursor.execute(
         """
-        SELECT compress_chunk(format('%%I.%%I', chunk_schema, chunk_name)::regclass)
-        FROM timescaledb_information.chunks
-        WHERE hypertable_name = %s AND NOT is_compressed AND range_end <= %s::timestamptz
-        ORDER BY range_start
+        SELECT range_start, range_end FROM timescaledb_information.chunks
+        WHERE hypertable_name = %s AND range_end <= %s::timestamptz ORDER BY range_start
         """,
         [table.name, cutoff],
     )
-    return len(cursor.fetchall())
-
-
-def drop_chunks_before(cursor: CursorWrapper, table: TimeSeriesTable, cutoff: datetime) -> list[str]:
-    """Drop every chunk whose whole range ends before `cutoff`; returns the dropped chunks' names."""
+    ranges = list(cursor.fetchall())
     cursor.execute("SELECT drop_chunks(%s::regclass, older_than => %s::timestamptz)", [table.name, cutoff])
-    return [name for (name,) in cursor.fetchall()]
+    return ranges

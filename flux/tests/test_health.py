@@ -1,3 +1,6 @@
+import pytest
+
+
 def test_liveness_needs_nothing(client: object) -> None:
     response = client.get("/health")
     assert response.status_code == 200
@@ -18,7 +21,9 @@ def test_readiness_is_503_when_redis_is_unreachable(client: object, db: None, se
     assert response.json()["checks"]["database"] == "ok"
 
 
-def test_home_page_names_the_storage_layout(client: object, db: None) -> None:
+@pytest.mark.storage
+def test_home_page_names_the_storage_layout(client: object, db: None, settings: object) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert "native PostgreSQL partitions" in response.content.decode()
+    expected = "TimescaleDB hypertables" if settings.FLUX_STORAGE == "timescaledb" else "native PostgreSQL partitions"
+    assert expected in response.content.decode()

@@ -8,6 +8,8 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from metrics.tests.factories import insert_point, make_series
 
+pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
+
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RANGE = {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T12:00:00Z", "interval": "1h"}
 

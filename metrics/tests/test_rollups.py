@@ -18,6 +18,8 @@ from metrics.models import MetricRollup
 from metrics.rollups import roll_up_metrics
 from metrics.tests.factories import insert_point, make_series
 
+pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
+
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 RECEIVED = T0 + timedelta(days=2)
 ROLLUP_AT = RECEIVED + timedelta(minutes=10)

@@ -85,6 +85,7 @@ def test_touch_last_used_writes_at_most_once_per_period(project: Project, settin
     assert ApiKey.objects.get(pk=api_key.pk).last_used_at > first
 
 
+@pytest.mark.storage
 def test_deleting_a_project_purges_its_raw_data_after_commit(
     project: Project, other_project: Project, django_capture_on_commit_callbacks: object, monkeypatch: object
 ) -> None:
