@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -98,25 +99,13 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
-
-    Django's live_server has no websockets, so this runs the production server in a subprocess; the
-    test's data must be committed, hence transactional_db.
-    """
-    from django.db import connection
-
+@contextmanager
+def uvicorn_flux(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """Flux's ASGI app under uvicorn in a subprocess with `env`; yields its base URL once /health answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings_dict = connection.settings_dict
-    database_url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
-        f"/{settings_dict['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "FLUX_DATA_DIR": str(tmp_path)}
-    log_path = tmp_path / "uvicorn.log"
+    log_path = log_dir / "uvicorn.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--host", "127.0.0.1", "--port", str(port),
@@ -142,6 +131,25 @@ def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:  # a connection kept it from stopping: never leave it behind
             server.kill()
             server.wait(timeout=10)
+
+
+@pytest.fixture
+def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
+
+    Django's live_server has no websockets, so this runs the production server in a subprocess; the
+    test's data must be committed, hence transactional_db.
+    """
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
+        f"/{settings_dict['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "FLUX_DATA_DIR": str(tmp_path)}
+    with uvicorn_flux(env, tmp_path) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")

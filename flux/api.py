@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
+from flux.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
 from flux.openapi import CurrentProject, errors, needs_key
 from flux.tenants.models import Project
 
@@ -48,6 +49,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     """Every API error, whatever raised it, leaves as `{"error": {"code", "message", "details"?}}`."""
     if isinstance(exc, FluxError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if is_database_outage(exc):
+        response = Response(error_body("database_unavailable", DATABASE_UNAVAILABLE), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.APIException):

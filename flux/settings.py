@@ -43,10 +43,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def pool_options() -> dict:
+    # A short wait for a connection: with PostgreSQL down a request answers 503 (Retry-After) within
+    # seconds instead of holding the client; connect_timeout bounds a connection attempt that hangs.
+    connect = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)}
     max_size = env_int("DATABASE_POOL_MAX_SIZE", 8)
     if max_size <= 0:
-        return {}
-    return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 10)}}
+        return connect
+    return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 3)}, **connect}
 
 
 def database_from_url(url: str) -> dict:
@@ -106,6 +109,7 @@ MIDDLEWARE = [
     "flux.middleware.static_files",
     "corsheaders.middleware.CorsMiddleware",
     "flux.middleware.api_headers",
+    "flux.middleware.ApiGuard",
     "flux.middleware.sessions",
     "flux.middleware.common",
     "flux.middleware.csrf",

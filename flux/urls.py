@@ -15,6 +15,7 @@ from flux.overview_api import OverviewView
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
 
+handler500 = "flux.errors.server_error"
 admin.site.site_header = "Flux administration"
 admin.site.site_title = "Flux"
 
