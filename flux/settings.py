@@ -313,6 +313,9 @@ FLUX_ROLLUP_RETENTION_DAYS = {
     "day": env_int("FLUX_ROLLUP_DAY_DAYS", 0),
 }
 FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifications' delivery log
+# Webhook and Slack channels may reach loopback and private addresses only when the operator says so
+# (anomalies/egress.py); metadata and link-local addresses never.
+FLUX_WEBHOOK_ALLOW_PRIVATE = env_bool("FLUX_WEBHOOK_ALLOW_PRIVATE", False)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 
