@@ -1,6 +1,7 @@
 """Flux settings: one file, every knob an environment variable with a documented default (README)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally by WhiteNoise (no CDN)
     "channels",
     "corsheaders",
+    "axes",
     "flux.tenants",
     "flux.ingestion",
     "flux.mcp",
@@ -116,6 +118,7 @@ MIDDLEWARE = [
     "flux.middleware.authentication",
     "flux.middleware.messages",
     "flux.middleware.clickjacking",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login (async-capable; a no-op for the API)
 ]
 
 # The admin looks for these middleware by their own dotted paths; they are present, wrapped by web_only.
@@ -291,6 +294,18 @@ EMAIL_BACKEND = env_str(
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flux <flux@localhost>")
+
+# Login lockout (django-axes), for the app's login and the admin's alike: FLUX_LOGIN_FAILURE_LIMIT failed
+# logins for one username from one IP address lock that pair out for FLUX_LOGIN_LOCKOUT_MINUTES (429), so
+# a guesser cannot lock a user out from elsewhere. The address is REMOTE_ADDR only: X-Forwarded-For is
+# the client's to invent (behind a proxy, uvicorn's --forwarded-allow-ips sets REMOTE_ADDR from it).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("FLUX_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("FLUX_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
