@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -174,12 +175,51 @@ def chromium() -> Iterator[object]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+# Every browser test fails on anything the pages' Content-Security-Policy blocks: the browser reports it as a
+# securitypolicyviolation event (relayed to the console here) and as a console error of its own.
+REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (event) => console.error(
+    `CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`));"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation") or "Content Security Policy" in text
+
+
+def wait_for_function(page: object, expression: str, arg: object = None, timeout: float = 30_000) -> object:
+    """Page.wait_for_function by polling page.evaluate: Playwright's own evaluates the expression with eval
+    inside the page, which the pages' Content-Security-Policy (rightly) forbids."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        result = page.evaluate(expression, arg)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waiting for {expression!r} timed out after {timeout:.0f} ms")
+        page.wait_for_timeout(50)
+
+
 @pytest.fixture
 def page(chromium: object, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh browser context at 1280 x 900; a screenshot of the last page is kept per test."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    browser_page = context.new_page()
+    browser_page = watched_page(context)
     yield browser_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert browser_page.csp_violations == [], "the Content-Security-Policy blocked something on a page"
+
+
+def watched_page(context: object) -> object:
+    """A new page of `context` that records CSP violations in `page.csp_violations` (every browser test
+    asserts there are none) and whose wait_for_function works under the policy."""
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    browser_page = context.new_page()
+    violations: list[str] = []
+    browser_page.on(
+        "console", lambda message: violations.append(message.text) if is_csp_violation(message.text) else None
+    )
+    browser_page.csp_violations = violations
+    browser_page.wait_for_function = partial(wait_for_function, browser_page)
+    return browser_page

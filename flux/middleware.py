@@ -19,11 +19,14 @@ from django.utils.module_loading import import_string
 from flux.errors import API_PREFIX, as_envelope, database_unavailable, envelope, is_database_outage
 
 PAGE_CALL_HEADER = "HTTP_X_FLUX_PROJECT"  # Flux's own pages call the API with the session (flux.auth)
+API_PAGES = {"/api/docs"}  # Swagger UI: a page, with the pages' headers
 
 
 def lean(request: HttpRequest) -> bool:
     """An API request from a program: it needs none of the page middleware."""
-    return request.path.startswith(API_PREFIX) and PAGE_CALL_HEADER not in request.META
+    return (
+        request.path.startswith(API_PREFIX) and PAGE_CALL_HEADER not in request.META and request.path not in API_PAGES
+    )
 
 
 def web_only(dotted_path: str) -> Callable:
@@ -136,3 +139,29 @@ csrf = web_only("django.middleware.csrf.CsrfViewMiddleware")
 authentication = web_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 messages = web_only("django.contrib.messages.middleware.MessageMiddleware")
 clickjacking = web_only("django.middleware.clickjacking.XFrameOptionsMiddleware")
+content_security_policy = web_only("csp.middleware.CSPMiddleware")
+
+
+def permissions_policy(get_response: Callable) -> Callable:
+    """Pages may not use the camera, microphone, location, payment or USB APIs (Flux uses none)."""
+
+    def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not lean(request):
+            response.headers.setdefault("Permissions-Policy", settings.FLUX_PERMISSIONS_POLICY)
+        return response
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return finish(request, await get_response(request))
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            return finish(request, get_response(request))
+
+    return middleware
+
+
+permissions_policy.sync_capable = True
+permissions_policy.async_capable = True

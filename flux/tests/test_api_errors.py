@@ -148,3 +148,32 @@ def test_with_the_database_down_the_api_answers_503_with_retry_after(flux_withou
 def test_with_the_database_down_a_page_answers_503_with_retry_after(flux_without_database: str) -> None:
     status, headers, _ = fetch(f"{flux_without_database}/")
     assert (status, headers["Retry-After"]) == (503, "5")
+
+
+# --- Unknown query parameters: the OpenAPI schema's declarations are what each read accepts. ---
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter", "message"),
+    [
+        ("/api/v1/events/count?tags.plan=pro", "tags.plan", "Unknown parameter tags.plan; did you mean tags[plan]?"),
+        ("/api/v1/events?properties[plan]=pro", "properties[plan]", "did you mean properties.plan?"),
+        ("/api/v1/events/stats?perod=last_7d", "perod", "did you mean period?"),
+        ("/api/v1/metrics/cpu/query?tag[host]=a", "tag[host]", "did you mean tags[host]?"),
+        ("/api/v1/anomalies?severities=critical", "severities", "did you mean severity?"),
+        ("/api/v1/project?verbose=1", "verbose", "accepted: none"),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_saying_what_was_meant(
+    api: type, keys: dict, path: str, parameter: str, message: str
+) -> None:
+    response = api(keys["read"]).get(path)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("invalid_parameter", {"parameter": parameter})
+    assert error["message"].endswith(message)
+
+
+def test_declared_parameters_in_every_form_are_accepted(api: type, keys: dict) -> None:
+    query = "period=last_7d&timezone=UTC&interval=1d&name=user.*&tags[plan]=pro&properties.referrer=x&user_id=u1"
+    assert api(keys["read"]).get(f"/api/v1/events/count?{query}").status_code == 200
