@@ -138,7 +138,11 @@ def test_a_name_that_resolves_to_loopback_at_send_time_is_refused(
     server = serve()
     channel = stored_channel(project, f"http://rebind.example:{server.port}/hook")
     monkeypatch.setattr(egress, "resolve", lambda host, port: ["127.0.0.1"])
-    assert send_test(channel, NOW).status == "failed"
+    delivery = send_test(channel, NOW)
+    assert (delivery.status, delivery.last_error) == (
+        "failed",
+        "The URL's host is a loopback address, which webhooks may not reach.",
+    )
     assert server.hosts == []
 
 
