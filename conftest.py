@@ -7,6 +7,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -108,25 +110,13 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
-
-    Django's live_server has no websockets, so this runs the production server in a subprocess; the
-    test's data must be committed, hence transactional_db.
-    """
-    from django.db import connection
-
+@contextmanager
+def uvicorn_flux(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """Flux's ASGI app under uvicorn in a subprocess with `env`; yields its base URL once /health answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings_dict = connection.settings_dict
-    database_url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
-        f"/{settings_dict['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "FLUX_DATA_DIR": str(tmp_path)}
-    log_path = tmp_path / "uvicorn.log"
+    log_path = log_dir / "uvicorn.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--host", "127.0.0.1", "--port", str(port),
@@ -154,6 +144,25 @@ def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
             server.wait(timeout=10)
 
 
+@pytest.fixture
+def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
+
+    Django's live_server has no websockets, so this runs the production server in a subprocess; the
+    test's data must be committed, hence transactional_db.
+    """
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    database_url = (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}"
+        f"/{settings_dict['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1", "FLUX_DATA_DIR": str(tmp_path)}
+    with uvicorn_flux(env, tmp_path) as base_url:
+        yield base_url
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """One browser per test module: Playwright's sync API runs an event loop in this thread while it lives,
@@ -176,12 +185,51 @@ def chromium() -> Iterator[object]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+# Every browser test fails on anything the pages' Content-Security-Policy blocks: the browser reports it as a
+# securitypolicyviolation event (relayed to the console here) and as a console error of its own.
+REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (event) => console.error(
+    `CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`
+    + ` at ${event.sourceFile}:${event.lineNumber}`));"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation") or "Content Security Policy" in text
+
+
+def wait_for_function(page: object, expression: str, arg: object = None, timeout: float = 30_000) -> object:
+    """Page.wait_for_function by polling page.evaluate: Playwright's own evaluates the expression with eval
+    inside the page, which the pages' Content-Security-Policy (rightly) forbids."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        result = page.evaluate(expression, arg)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waiting for {expression!r} timed out after {timeout:.0f} ms")
+        page.wait_for_timeout(50)
+
+
 @pytest.fixture
 def page(chromium: object, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh browser context at 1280 x 900; a screenshot of the last page is kept per test."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    browser_page = context.new_page()
+    browser_page = watched_page(context)
     yield browser_page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert browser_page.csp_violations == [], "the Content-Security-Policy blocked something on a page"
+
+
+def watched_page(context: object) -> object:
+    """A new page of `context` that records CSP violations in `page.csp_violations` (every browser test
+    asserts there are none) and whose wait_for_function works under the policy."""
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    browser_page = context.new_page()
+    violations: list[str] = []
+    browser_page.on(
+        "console", lambda message: violations.append(message.text) if is_csp_violation(message.text) else None
+    )
+    browser_page.csp_violations = violations
+    browser_page.wait_for_function = partial(wait_for_function, browser_page)
+    return browser_page

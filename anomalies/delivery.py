@@ -8,21 +8,18 @@ with the channel's secret; see verify_signature() and docs/anomaly-notifications
 
 import hashlib
 import hmac
-import http.client
 import json
 import logging
 import smtplib
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
 
+from anomalies import egress
 from anomalies.models import Channel, Delivery
 from anomalies.notifications import TEST, build_payload, sample_anomalies
 
@@ -48,16 +45,6 @@ class Outcome:
     status: int | None = None
     error: str = ""
     permanent: bool = False
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is answered as the failure it is: a POST must not silently become a GET elsewhere."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-OPENER = urllib.request.build_opener(NoRedirects)
 
 
 def deliver_due(now: datetime, limit: int = 100) -> int:
@@ -96,7 +83,7 @@ def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:
         outcome = send(delivery)
     except Exception as error:  # a bug here must fail this delivery (logged), not leave it claimed forever
         logger.exception("Sending delivery %s failed unexpectedly", delivery.pk)
-        outcome = Outcome(False, error=f"{type(error).__name__}: {error}")
+        outcome = Outcome(False, error=f"Internal error ({type(error).__name__}); it has been logged.")
     record(delivery, outcome, now, retry)
 
 
@@ -136,28 +123,21 @@ def send(delivery: Delivery) -> Outcome:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST the body (no redirects followed, TIMEOUT_SECONDS) and say how it went."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        return Outcome(False, error=f"Not an http(s) URL: {url[:100]}", permanent=True)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked
+    """POST the body to a checked address (anomalies.egress: no redirects, TIMEOUT_SECONDS) and say how it
+    went: a status code and a fixed message, never the reply's body."""
     try:
-        with OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return Outcome(True, response.status)
-    except urllib.error.HTTPError as error:
-        status = error.code
-        permanent = 300 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
-        return Outcome(False, status, f"HTTP {status}: {response_excerpt(error)}".strip(), permanent)
-    except urllib.error.URLError as error:
-        return Outcome(False, error=f"Connection failed: {error.reason}")
-    except (OSError, http.client.HTTPException) as error:  # timeouts, resets, malformed responses
-        return Outcome(False, error=f"{type(error).__name__}: {error}")
-
-
-def response_excerpt(error: urllib.error.HTTPError) -> str:
-    try:
-        return error.read(300).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException):
-        return ""
+        reply = egress.post(url, body, headers, TIMEOUT_SECONDS)
+    except egress.RefusedTarget as refused:
+        return Outcome(False, error=str(refused), permanent=True)
+    status = reply.status
+    if status is None:
+        return Outcome(False, error=egress.CONNECTION_FAILED)
+    if 200 <= status < 300:
+        return Outcome(True, status)
+    if 300 <= status < 400:
+        return Outcome(False, status, f"HTTP {status}: redirects are not followed.", permanent=True)
+    permanent = status < 500 and status not in RETRYABLE_CLIENT_ERRORS
+    return Outcome(False, status, f"HTTP {status}: the receiver answered with an error.", permanent)
 
 
 def send_email(channel: Channel, payload: dict) -> Outcome:

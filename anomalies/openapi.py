@@ -3,6 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
 from flux.openapi import limit_parameter
 
@@ -141,6 +142,8 @@ class ChannelSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"target": "give at least one email address"})
         elif not target.startswith(("http://", "https://")):
             raise serializers.ValidationError({"target": "must be an http:// or https:// URL"})
+        elif refused := refusal_for_url(target):
+            raise serializers.ValidationError({"target": refused})
         return attrs
 
 

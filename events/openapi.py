@@ -35,10 +35,7 @@ from metrics.openapi import AGGREGATION_NAMES
 FIELDS = ", ".join(f"`{name}`" for name in PLAIN_FIELDS) + ", `tags.<key>` or `properties.<key>`"
 FIELD_PATTERN = rf"^({'|'.join(PLAIN_FIELDS)}|(tags|properties)\..+)$"
 MEASURES = ["count", "unique", *STAT_MEASURES]
-PROPERTIES_FILTER = (
-    "Filter by properties with `properties.<key>=<value>` (repeatable; all must match). OpenAPI cannot declare "
-    "parameters by prefix, so these are not listed among the parameters."
-)
+PROPERTIES_FILTER = "Filter by properties with `properties.<key>=<value>` (repeatable; all must match)."
 
 
 class EventInput(serializers.Serializer):
@@ -282,6 +279,12 @@ def event_filters(tags_text: str = "events whose tags include every pair.") -> l
         tags_parameter(tags_text),
         OpenApiParameter("user_id", str, description="Only this user's events."),
         OpenApiParameter("session_id", str, description="Only this session's events."),
+        OpenApiParameter(
+            "properties.<key>",
+            str,
+            description="`properties.<key>=<value>`, repeatable: events whose property `<key>` has this value "
+            "(`<key>` stands for any property name).",
+        ),
         OpenApiParameter("value_min", float, description="Only events with a value of at least this."),
         OpenApiParameter("value_max", float, description="Only events with a value of at most this."),
     ]

@@ -5,13 +5,16 @@ import math
 from typing import Any
 
 from django.http import Http404
+from django.urls import resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flux.accepted_params import unknown_parameter
 from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
+from flux.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
 from flux.openapi import CurrentProject, errors, needs_key
 from flux.tenants.models import Project
 
@@ -48,6 +51,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     """Every API error, whatever raised it, leaves as `{"error": {"code", "message", "details"?}}`."""
     if isinstance(exc, FluxError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if is_database_outage(exc):
+        response = Response(error_body("database_unavailable", DATABASE_UNAVAILABLE), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, exceptions.APIException):
@@ -77,6 +84,18 @@ class ProjectAPIView(APIView):
         principal = request.user
         assert isinstance(principal, KeyPrincipal)  # guaranteed by the key permissions
         self.project = principal.project
+        if request.method in ("GET", "HEAD") and request.query_params:
+            refuse_unknown_parameters(request)
+
+
+def refuse_unknown_parameters(request: Request) -> None:
+    """Reads declare their query parameters in the OpenAPI schema; any other one is a 400 naming it."""
+    # Calls from inside the process (the MCP tools) have not been through the URL resolver.
+    match = request._request.resolver_match or resolve(request.path_info)
+    unknown = unknown_parameter(match.route, request.method, list(request.query_params))
+    if unknown:
+        name, message = unknown
+        raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
 
 
 class CurrentProjectView(ProjectAPIView):

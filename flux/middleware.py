@@ -10,17 +10,23 @@ the same chain as production.
 
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-API_PREFIX = "/api/"
+from flux.errors import API_PREFIX, as_envelope, database_unavailable, envelope, is_database_outage
+
 PAGE_CALL_HEADER = "HTTP_X_FLUX_PROJECT"  # Flux's own pages call the API with the session (flux.auth)
+API_PAGES = {"/api/docs"}  # Swagger UI: a page, with the pages' headers
 
 
 def lean(request: HttpRequest) -> bool:
     """An API request from a program: it needs none of the page middleware."""
-    return request.path.startswith(API_PREFIX) and PAGE_CALL_HEADER not in request.META
+    return (
+        request.path.startswith(API_PREFIX) and PAGE_CALL_HEADER not in request.META and request.path not in API_PAGES
+    )
 
 
 def web_only(dotted_path: str) -> Callable:
@@ -80,6 +86,51 @@ def api_headers(get_response: Callable) -> Callable:
 api_headers.sync_capable = True
 api_headers.async_capable = True
 
+
+def refuse_unreadable_query(request: HttpRequest) -> HttpResponse | None:
+    """A 400 for what PostgreSQL or Django would otherwise turn into a 500: a NUL character (text columns
+    cannot hold one) in the path or a query parameter, or more parameters than Django parses."""
+    if "\x00" in request.path:
+        return envelope(400, "invalid_path", "The path contains a NUL character (%00).")
+    try:
+        params = request.GET
+    except TooManyFieldsSent:
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return envelope(400, "too_many_parameters", f"The query string has more than {limit:,} parameters.")
+    for name, values in params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            shown = name.replace("\x00", "%00")
+            return envelope(400, "invalid_parameter", f"{shown} contains a NUL character (%00).", {"parameter": shown})
+    return None
+
+
+class ApiGuard:
+    """For /api/ requests: refuse unreadable query strings, and answer every error in the JSON envelope
+    (Django's 404 page for unmatched paths included). For every request: a database outage is a 503."""
+
+    sync_capable = async_capable = True
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        if request.path.startswith(API_PREFIX):
+            return refuse_unreadable_query(request) or as_envelope(request, self.get_response(request))
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            return refuse_unreadable_query(request) or as_envelope(request, await self.get_response(request))
+        return await self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return database_unavailable(request) if is_database_outage(exception) else None
+
+
 security = web_only("django.middleware.security.SecurityMiddleware")
 static_files = web_only("whitenoise.middleware.WhiteNoiseMiddleware")
 sessions = web_only("django.contrib.sessions.middleware.SessionMiddleware")
@@ -88,3 +139,29 @@ csrf = web_only("django.middleware.csrf.CsrfViewMiddleware")
 authentication = web_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 messages = web_only("django.contrib.messages.middleware.MessageMiddleware")
 clickjacking = web_only("django.middleware.clickjacking.XFrameOptionsMiddleware")
+content_security_policy = web_only("csp.middleware.CSPMiddleware")
+
+
+def permissions_policy(get_response: Callable) -> Callable:
+    """Pages may not use the camera, microphone, location, payment or USB APIs (Flux uses none)."""
+
+    def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not lean(request):
+            response.headers.setdefault("Permissions-Policy", settings.FLUX_PERMISSIONS_POLICY)
+        return response
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            return finish(request, await get_response(request))
+
+    else:
+
+        def middleware(request: HttpRequest) -> HttpResponse:
+            return finish(request, get_response(request))
+
+    return middleware
+
+
+permissions_policy.sync_capable = True
+permissions_policy.async_capable = True

@@ -1,10 +1,12 @@
 """Flux settings: one file, every knob an environment variable with a documented default (README)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,10 +45,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def pool_options() -> dict:
+    # A short wait for a connection: with PostgreSQL down a request answers 503 (Retry-After) within
+    # seconds instead of holding the client; connect_timeout bounds a connection attempt that hangs.
+    connect = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)}
     max_size = env_int("DATABASE_POOL_MAX_SIZE", 8)
     if max_size <= 0:
-        return {}
-    return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 10)}}
+        return connect
+    return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 3)}, **connect}
 
 
 def database_from_url(url: str) -> dict:
@@ -91,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally by WhiteNoise (no CDN)
     "channels",
     "corsheaders",
+    "axes",
     "flux.tenants",
     "flux.ingestion",
     "flux.mcp",
@@ -106,12 +112,16 @@ MIDDLEWARE = [
     "flux.middleware.static_files",
     "corsheaders.middleware.CorsMiddleware",
     "flux.middleware.api_headers",
+    "flux.middleware.ApiGuard",
     "flux.middleware.sessions",
     "flux.middleware.common",
     "flux.middleware.csrf",
     "flux.middleware.authentication",
     "flux.middleware.messages",
     "flux.middleware.clickjacking",
+    "flux.middleware.content_security_policy",
+    "flux.middleware.permissions_policy",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out login (async-capable; a no-op for the API)
 ]
 
 # The admin looks for these middleware by their own dotted paths; they are present, wrapped by web_only.
@@ -185,10 +195,12 @@ which it needs. A missing,
 unknown or revoked key is a `401`; a key of the wrong kind, or of an archived project, a `403`.
 
 **Errors** all have one shape: `{"error": {"code": "…", "message": "…", "details": …}}` (`details` only when
-there is more to say). A bad query parameter is a `400` `invalid_parameter` whose `details.parameter` names it.
+there is more to say). A bad query parameter is a `400` `invalid_parameter` whose `details.parameter` names it, and
+so is one a read does not list (`tags.plan` for `tags[plan]`). With the database unreachable every request
+answers `503` with `Retry-After`; retrying ingestion with the same item `id`s is always safe.
 
 **Time ranges** (every read): `from`/`to` or `period`, in the project's time zone unless `timezone` says
-otherwise; the default is the last 24 hours.""",
+otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 and 2200-01-01 UTC.""",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SORT_OPERATION_PARAMETERS": False,
@@ -295,6 +307,18 @@ EMAIL_BACKEND = env_str(
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flux <flux@localhost>")
 
+# Login lockout (django-axes), for the app's login and the admin's alike: FLUX_LOGIN_FAILURE_LIMIT failed
+# logins for one username from one IP address lock that pair out for FLUX_LOGIN_LOCKOUT_MINUTES (429), so
+# a guesser cannot lock a user out from elsewhere. The address is REMOTE_ADDR only: X-Forwarded-For is
+# the client's to invent (behind a proxy, uvicorn's --forwarded-allow-ips sets REMOTE_ADDR from it).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("FLUX_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("FLUX_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -316,6 +340,9 @@ FLUX_ROLLUP_RETENTION_DAYS = {
     "day": env_int("FLUX_ROLLUP_DAY_DAYS", 0),
 }
 FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifications' delivery log
+# Webhook and Slack channels may reach loopback and private addresses only when the operator says so
+# (anomalies/egress.py); metadata and link-local addresses never.
+FLUX_WEBHOOK_ALLOW_PRIVATE = env_bool("FLUX_WEBHOOK_ALLOW_PRIVATE", False)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
 # Keys minted by SDK provisioning (two per call) that are never used this many days are revoked; 0 keeps them.
 FLUX_PROVISIONED_KEY_UNUSED_DAYS = env_int("FLUX_PROVISIONED_KEY_UNUSED_DAYS", 7)
@@ -365,3 +392,29 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Security headers of the pages (README, "Security"). Django's SecurityMiddleware sends nosniff,
+# Referrer-Policy: same-origin and Cross-Origin-Opener-Policy: same-origin; the clickjacking middleware
+# X-Frame-Options: DENY. The policy below allows only Flux's own files: no inline scripts or <style> elements
+# (page data comes in json_script blocks, which are not run), websockets to the same origin, data: images
+# for ECharts' exports. API answers are JSON and skip these page-only headers (flux/middleware.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Style attributes only (never <style> elements): ECharts writes them into its tooltips' HTML.
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+FLUX_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"

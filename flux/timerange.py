@@ -5,8 +5,10 @@ project's timezone, so a DST day has 23 or 25 hours; sub-day intervals are fixed
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 RELATIVE = re.compile(r"-(\d{1,6})(s|m|h|d|w)")
@@ -19,7 +21,13 @@ PERIODS = (
     "last_24h", "last_7d", "last_30d", "last_90d",
 )  # fmt: skip
 MAX_POINTS = 2000
+# Every instant of a range lies in these bounds (README): far from datetime's limits, so that bucket maths,
+# time zones and comparisons with an earlier period of the same length never overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+BOUNDS_TEXT = "between 1970-01-01 and 2200-01-01 (UTC)"
 AUTO_MAX_POINTS = 300
+T = TypeVar("T")
 
 
 class RangeError(ValueError):
@@ -46,7 +54,12 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def parse_instant(value: str, parameter: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """ISO 8601 (a date or a time without offset is in the project's zone), epoch ms, `now`, or `-7d`."""
+    """ISO 8601 (a date or a time without offset is in the project's zone), epoch ms, `now`, or `-7d`;
+    within EARLIEST..LATEST."""
+    return within_bounds(parameter, lambda: read_instant(value, parameter, now, zone))
+
+
+def read_instant(value: str, parameter: str, now: datetime, zone: ZoneInfo) -> datetime:
     value = value.strip()
     if value == "now":
         return now
@@ -98,18 +111,30 @@ def resolve_zone(name: str | None, default: str) -> ZoneInfo:
 
 
 def parse_range(params: dict[str, str], now: datetime, project_timezone: str) -> TimeRange:
-    """`from`/`to` (default: the last 24 hours) or `period`, never both."""
+    """`from`/`to` (default: the last 24 hours) or `period`, never both; every instant within the bounds."""
     zone = resolve_zone(params.get("timezone"), project_timezone)
     if params.get("period"):
         if params.get("from") or params.get("to"):
             raise RangeError("period", "give either period or from/to, not both")
-        start, end = period_range(params["period"], now, zone)
+        start, end = within_bounds("period", lambda: period_range(params["period"], now, zone))
     else:
         end = parse_instant(params["to"], "to", now, zone) if params.get("to") else now
         start = parse_instant(params["from"], "from", now, zone) if params.get("from") else end - timedelta(days=1)
     if start >= end:
         raise RangeError("from", "from must be before to")
     return TimeRange(start, end, zone)
+
+
+def within_bounds(parameter: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s instant(s), refused (naming the parameter) outside EARLIEST..LATEST or past datetime's range."""
+    try:
+        result = compute()
+    except OverflowError:
+        result = None
+    instants = result if isinstance(result, tuple) else (result,)
+    if any(instant is None or not EARLIEST <= instant <= LATEST for instant in instants):
+        raise RangeError(parameter, f"{parameter} is out of range: times must be {BOUNDS_TEXT}")
+    return result
 
 
 def bucket_starts(time_range: TimeRange, interval: str) -> list[datetime]:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from anomalies import views as anomaly_views
@@ -15,6 +15,7 @@ from flux.overview_api import OverviewView
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
 
+handler500 = "flux.errors.server_error"
 admin.site.site_header = "Flux administration"
 admin.site.site_title = "Flux"
 
@@ -30,7 +31,10 @@ urlpatterns = [
     ),
     path(
         "api/docs",
-        SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[], permission_classes=[AllowAny]),
+        # The split view serves Swagger UI's settings as a script file: no inline script under the CSP.
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[AllowAny]
+        ),
         name="api-docs",
     ),
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),

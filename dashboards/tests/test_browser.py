@@ -193,13 +193,13 @@ def test_an_event_sent_to_the_api_shows_on_the_open_dashboard_without_reload(
 def test_a_phone_stacks_widgets_in_one_column_and_dark_mode_is_dark(
     chromium: object, live_flux: str, shop: tuple
 ) -> None:
-    from conftest import ARTIFACTS
+    from conftest import ARTIFACTS, watched_page
 
     project, _ = shop
     overview = Dashboard.objects.get(project=project, is_default=True)
     positions = {widget.pk: widget.position for widget in Widget.objects.filter(dashboard=overview)}
     context = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
-    phone = context.new_page()
+    phone = watched_page(context)
     try:
         log_in(phone, live_flux, "olivia", "correct horse")
         wait_loaded(phone)
@@ -213,6 +213,7 @@ def test_a_phone_stacks_widgets_in_one_column_and_dark_mode_is_dark(
         background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(18, 21, 28)"  # the dark palette
         phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-dark.png"), full_page=True)
+        assert phone.csp_violations == []
     finally:
         context.close()
     # Viewing on a phone does not rewrite the saved 12-column layout.

@@ -87,8 +87,9 @@ def query_events(
         params["interval"] = coarse_interval(caller, window, interval)
     if measure == "count":
         return bounded(call(caller, "GET", "/api/v1/events/count", params))
-    if measure == "unique":
-        return bounded(call(caller, "GET", "/api/v1/events/unique", {**params, "field": field}))
+    if measure == "unique":  # no groups there: `limit` (this tool's own default) does not apply
+        unique_params = {key: value for key, value in params.items() if key != "limit"}
+        return bounded(call(caller, "GET", "/api/v1/events/unique", {**unique_params, "field": field}))
     answer = call(caller, "GET", "/api/v1/events/stats", params)
     return bounded({"measure": measure, **answer})
 
@@ -106,7 +107,7 @@ def query_metric(
         "limit": min(limit, 20), **tags_params(filters),
     }  # fmt: skip
     series = call(caller, "GET", f"/api/v1/metrics/{name}/query", params)
-    summary = call(caller, "GET", f"/api/v1/metrics/{name}", {**window, **tags_params(filters)})
+    summary = call(caller, "GET", f"/api/v1/metrics/{name}", window)  # the whole metric: it takes no tag filters
     return bounded({**series, "summary": summary})
 
 

@@ -12,9 +12,9 @@ from flux.tenants.services import issue_key
 
 @pytest.fixture
 def admin_client_logged_in(db: None) -> Client:
-    User.objects.create_superuser("root", "root@example.com", "pw")
     client = Client()
-    client.login(username="root", password="pw")
+    # force_login: the login lockout's backend (django-axes) needs the request that Client.login() omits.
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
     return client
 
 

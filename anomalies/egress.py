@@ -1,0 +1,145 @@
+"""Webhook requests that cannot be turned against Flux's own network (SSRF).
+
+A channel's URL is checked when it is saved and again at every send: its host is resolved once, every
+address it resolves to is checked, and the request connects to the checked address itself (with the
+URL's host in the Host header and, for https, in SNI and the certificate check), so a DNS answer that
+changes between the check and the connection (DNS rebinding) cannot swap in another address. Redirects
+are never followed. Loopback and private addresses are refused unless FLUX_WEBHOOK_ALLOW_PRIVATE is set
+(a receiver on the same host or network); metadata, link-local, unspecified, multicast and reserved
+addresses always are. Callers only ever see a status code or a fixed message, never a reply's body, and
+one message for every way a connection can fail, so that errors cannot be used to map open ports.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Cloud instance-metadata services: refused even when private addresses are allowed.
+METADATA_ADDRESSES = {
+    ipaddress.ip_address(address)
+    for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "fd00:ec2::23")
+}
+CONNECTION_FAILED = "Could not connect to the receiver, or it did not answer in time."
+
+
+class RefusedTarget(Exception):
+    """The URL may not be sent to; the message says why without naming what was found there."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str  # the checked address the request connects to
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int | None  # None: no HTTP answer (refused, unreachable, timed out, not HTTP)
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (one lookup; the connection then uses one of these)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+def refusal(address: IPAddress, allow_private: bool) -> str | None:
+    """Why a connection to `address` is not allowed, or None."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    for kind, refused in (
+        ("an unspecified address", address.is_unspecified),
+        ("a link-local address", address.is_link_local),
+        ("a multicast address", address.is_multicast),
+        ("a reserved address", address.is_reserved),
+    ):
+        if refused:
+            return kind
+    if allow_private:
+        return None
+    if address.is_loopback:
+        return "a loopback address"
+    return None if address.is_global else "a private address"
+
+
+def check_url(url: str) -> Target:
+    """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
+    A host that does not resolve raises OSError (socket.gaierror)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RefusedTarget("The URL must be an http:// or https:// URL with a host.")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise RefusedTarget("The URL's port is not valid.") from None
+    addresses = resolve(parts.hostname, port)
+    allow_private = settings.FLUX_WEBHOOK_ALLOW_PRIVATE
+    for address in addresses:
+        reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private)
+        if reason:
+            raise RefusedTarget(f"The URL's host is {reason}, which webhooks may not reach.")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+def refusal_for_url(url: str) -> str | None:
+    """Why a channel may not be saved with this URL, or None. A host that does not resolve now is allowed
+    (it is checked again at every send)."""
+    try:
+        check_url(url)
+    except RefusedTarget as refused:
+        return str(refused)
+    except OSError:
+        return None
+    return None
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the checked address, whatever the host name resolves to by now."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to the checked address, with the URL's host as SNI and for the certificate check."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self.address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
+    """POST once to a checked address; the reply's status only (its body is never read). Raises
+    RefusedTarget for a URL that may not be sent to."""
+    try:
+        target = check_url(url)
+    except OSError:
+        return Reply(None)
+    connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
+    connection = connection_class(target, timeout)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        return Reply(connection.getresponse().status)
+    except (OSError, http.client.HTTPException):  # refused, reset, timed out, TLS, not HTTP: all alike
+        return Reply(None)
+    finally:
+        connection.close()
