@@ -181,13 +181,6 @@ def windows_before(starts: Ints, width: int) -> Ints:
     return starts[:, None] - width + np.arange(width)[None, :]
 
 
-def hill(z: Floats, z_half: float) -> Floats:
-    """Map |z| to a score in [0, 1): 0.5 at z_half, ~0.94 at twice it, ~0.06 at half of it."""
-    ratio = np.nan_to_num(np.abs(z) / z_half, nan=0.0, posinf=1e6)
-    power = ratio**4
-    return power / (1.0 + power)
-
-
 def run_lengths(flags: NDArray[np.bool_], cap: int) -> Ints:
     """Length of the run of True ending at each position, capped at `cap`."""
     n = len(flags)

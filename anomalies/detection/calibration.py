@@ -1,0 +1,97 @@
+"""From evidence to a calibrated score: every detector speaks in tail probabilities (p-values).
+
+A score means the same on every series: `score = 1 - 2 ** (-nlp / NLP_HALF)` with `nlp = -log10 p`,
+p the probability of seeing something at least this unusual given the series' own recent behaviour.
+So 0.5 is p = 1e-5, 0.75 is p = 1e-10 and 0.9 is p = 1e-16.6; the map is smooth and never reaches 1,
+so strong anomalies still rank against each other.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .robust import Floats
+
+NLP_HALF = 5.0  # -log10 p that scores 0.5
+EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
+UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
+LN10 = math.log(10.0)
+# Numerical Recipes' Chebyshev fit of erfc: fractional error under 1.2e-7 for every z >= 0, in log form
+# so that a z of 40 gives -log10 p of about 350 instead of underflowing to p = 0.
+_ERFC = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587)
+_ERFC_TAIL = (-0.82215223, 0.17087277)
+
+
+def _log_erfc(x: Floats) -> Floats:
+    t = 1.0 / (1.0 + 0.5 * x)
+    poly = np.zeros_like(x)
+    for coefficient in reversed(_ERFC + _ERFC_TAIL):
+        poly = coefficient + t * poly
+    return np.log(t) - x * x + poly
+
+
+def normal_nlp(z: Floats) -> Floats:
+    """-log10 of the two-sided normal tail probability of |z| (0 for NaN)."""
+    x = np.abs(np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0, posinf=1e6, neginf=-1e6)) / math.sqrt(2.0)
+    return np.maximum(-_log_erfc(x) / LN10, 0.0)
+
+
+def nlp_to_z(nlp: float) -> float:
+    """The |z| whose two-sided normal tail probability is 10 ** -nlp (inverse of normal_nlp)."""
+    low, high = 0.0, 60.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if normal_nlp(np.array([middle]))[0] < nlp else (low, middle)
+    return (low + high) / 2
+
+
+def small_sample_z(z: Floats, valid: Floats) -> Floats:
+    """A z read from n residuals, made as rare as a Student t with n - 1 degrees of freedom finds it.
+
+    With few points the spread itself is uncertain: the same z is weaker evidence. -log p of a t with
+    v degrees of freedom grows like (v + 1) / 2 * log(1 + t^2 / v), which tends to z^2 / 2 as v grows;
+    the result is the normal z of that rarity, so that all later steps stay normal.
+    """
+    v = np.maximum(np.nan_to_num(valid, nan=1.0) - 1.0, 1.0)
+    nats = (v + 1.0) / 2.0 * np.log1p(np.square(np.nan_to_num(z)) / v)
+    return np.sign(z) * np.sqrt(2.0 * nats)
+
+
+def small_sample_z_inverse(z: float, valid: Floats) -> Floats:
+    """The plain z that small_sample_z turns into `z` (to draw the band)."""
+    v = np.maximum(np.nan_to_num(valid, nan=1.0) - 1.0, 1.0)
+    with np.errstate(over="ignore"):
+        return np.sqrt(v * np.expm1(z * z / (v + 1.0)))
+
+
+def cap_evidence(nlp: Floats, valid: Floats, moved: Floats) -> Floats:
+    """Bound the evidence by what n past points can show, smoothly (no ties at the bound).
+
+    n points show a value beyond all of them with probability 1 / (n + 1); a fitted tail can carry
+    that further, but not without limit, and not at all on a series that never moved (no scale).
+    """
+    reach = np.where(moved, EXTRAPOLATION_DECADES, UNMOVED_DECADES)
+    cap = np.log10(np.maximum(np.nan_to_num(valid, nan=0.0), 0.0) + 1.0) + reach
+    return cap * np.tanh(np.maximum(nlp, 0.0) / cap)
+
+
+def score_of(nlp: Floats) -> Floats:
+    """The calibrated score of -log10 p: 0.5 at p = 10^-NLP_HALF, smooth, below 1."""
+    return -np.expm1(-np.maximum(nlp, 0.0) * math.log(2.0) / NLP_HALF)
+
+
+def nlp_of(score: float) -> float:
+    """-log10 p of a score (inverse of score_of)."""
+    return -NLP_HALF * math.log2(1.0 - min(max(score, 0.0), 1.0 - 1e-15))
+
+
+def combine(nlps: Floats, weights: Floats) -> Floats:
+    """Weighted Bonferroni over the detectors (rows): p = min_i p_i / w_i with sum w_i = 1.
+
+    The combined p is never smaller than its own meaning allows (P(p <= a) <= a), and the detector
+    that fires on clean series most (the point detector) carries most of the weight, so that the
+    combined score stays close to calibrated, not four times too strict.
+    """
+    return np.maximum(np.max(nlps + np.log10(weights)[:, None], axis=0), 0.0)
