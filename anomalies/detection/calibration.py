@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 
-from .robust import Floats
+from .robust import Floats, Ints, Profile
 
 NLP_HALF = 5.0  # -log10 p that scores 0.5
 EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
 LN10 = math.log(10.0)
+GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 # Numerical Recipes' Chebyshev fit of erfc: fractional error under 1.2e-7 for every z >= 0, in log form
 # so that a z of 40 gives -log10 p of about 350 instead of underflowing to p = 0.
 _ERFC = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587)
@@ -34,8 +35,14 @@ def _log_erfc(x: Floats) -> Floats:
 
 def normal_nlp(z: Floats) -> Floats:
     """-log10 of the two-sided normal tail probability of |z| (0 for NaN)."""
-    x = np.abs(np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0, posinf=1e6, neginf=-1e6)) / math.sqrt(2.0)
+    x = np.minimum(np.abs(np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0)), 1e6) / math.sqrt(2.0)
     return np.maximum(-_log_erfc(x) / LN10, 0.0)
+
+
+def tie_breaks(times: Floats, interval: int) -> Floats:
+    """A fixed, evenly spread number in (0, 1) per bucket (a Weyl sequence on the bucket index), to
+    split ties in rank p-values without randomness: the same bucket always gets the same number."""
+    return 0.02 + 0.96 * ((np.floor(times / interval) * GOLDEN) % 1.0)
 
 
 def nlp_to_z(nlp: float) -> float:
@@ -95,3 +102,30 @@ def combine(nlps: Floats, weights: Floats) -> Floats:
     combined score stays close to calibrated, not four times too strict.
     """
     return np.maximum(np.max(nlps + np.log10(weights)[:, None], axis=0), 0.0)
+
+
+def rank_p(profile: Profile, rows: Ints, values: Floats, spread: Floats) -> tuple[Floats, Floats]:
+    """Per value: its two-sided rank p-value among the sorted window of its row (past anomalies left
+    out), and how many of the window lie beyond it (on its side of the centre).
+
+    This is the conformal p-value: on a series whose recent past is like its present it is exactly
+    calibrated, whatever the shape of the noise (skewed, bimodal, integer-valued). Ties (integer data)
+    are split by `spread`, a fixed number in [0, 1) per point: a randomised p-value, deterministic here.
+    """
+    p, beyond = np.ones(len(values)), np.zeros(len(values))
+    order = np.argsort(rows, kind="stable")
+    edges = np.flatnonzero(np.diff(rows[order])) + 1
+    for group in np.split(order, edges):
+        if not len(group):
+            continue
+        row = int(rows[group[0]])
+        count, first = int(profile.kept[row]), int(profile.kept_from[row])
+        window = profile.ordered[row, first : first + count]
+        x = values[group]
+        below = np.searchsorted(window, x, side="left")
+        above = count - np.searchsorted(window, x, side="right")
+        ties = count - below - above
+        outside = np.where(x >= profile.centre[row], above, below)
+        beyond[group] = outside
+        p[group] = np.minimum(2.0 * (outside + spread[group] * (ties + 1)) / (count + 1), 1.0)
+    return p, beyond

@@ -142,6 +142,9 @@ class Profile:
     upper: Tail
     lower: Tail
     valid: Ints
+    ordered: Floats  # each row's values sorted (NaN last): the empirical distribution...
+    kept_from: Ints  # ...without the past anomalies: from this index...
+    kept: Ints  # ...this many values
 
 
 def row_profile(matrix: Floats) -> Profile:
@@ -165,7 +168,7 @@ def row_profile(matrix: Floats) -> Profile:
     z_p = _inverse_normal(1.0 - rate)
     upper = Tail(rate, z_p, np.fmax(high1 - centre, 0.0), np.fmax(high1 - high4, 0.0))
     lower = Tail(rate, z_p, np.fmax(centre - low1, 0.0), np.fmax(low4 - low1, 0.0))
-    return Profile(centre, spread, upper, lower, counts)
+    return Profile(centre, spread, upper, lower, counts, ordered, low_out, kept)
 
 
 def row_scales(matrix: Floats) -> tuple[Floats, Floats, Floats, Ints]:

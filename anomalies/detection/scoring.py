@@ -21,9 +21,11 @@ from .calibration import (
     combine,
     nlp_to_z,
     normal_nlp,
+    rank_p,
     score_of,
     small_sample_z,
     small_sample_z_inverse,
+    tie_breaks,
 )
 from .config import DetectorConfig, Windows
 from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
@@ -150,7 +152,8 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
         block_trend, block_change = trend_of(fits[number], y, span, w, floor)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
-    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), normal_nlp(z)])
+    point_nlp = _point_nlp(fits, choice, span, y, z, tie_breaks(times[idx], config.interval_seconds))
+    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])
     evidence[:, ~warm] = 0.0
     weighted = evidence + np.log10(DETECTOR_WEIGHTS)[:, None]
     nlp = cap_evidence(combine(evidence, DETECTOR_WEIGHTS), point.valid, point.moved)
@@ -163,6 +166,23 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     kind = np.where(winner == 3, np.where(z > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return _assemble(times, raw, first - start, point, z, score, kind, direction, warm, w, config, counts)
+
+
+def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, ties: Floats) -> Floats:
+    """-log10 p of each point's residual: its rank among the window's residuals while any of them lies
+    beyond it (calibrated for any noise shape); past all of them, the fitted tail's (which extrapolates
+    beyond the data), never weaker than the rank."""
+    fitted = normal_nlp(z)
+    nlp = fitted.copy()
+    for number in np.unique(choice[choice >= 0]):
+        mine = np.flatnonzero(choice == number)
+        fit = fits[number]
+        residual = y[span.idx[mine]] - fit.expected[mine]
+        rows = span.position[mine]
+        p, beyond = rank_p(fit.profile, rows, residual, ties[mine])
+        empirical = -np.log10(p)
+        nlp[mine] = np.where(beyond > 0, empirical, np.fmax(empirical, fitted[mine]))
+    return np.where(np.isnan(z), 0.0, nlp)
 
 
 @dataclass(frozen=True)
