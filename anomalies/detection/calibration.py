@@ -8,6 +8,7 @@ so strong anomalies still rank against each other.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,6 +46,7 @@ def tie_breaks(times: Floats, interval: int) -> Floats:
     return 0.02 + 0.96 * ((np.floor(times / interval) * GOLDEN) % 1.0)
 
 
+@functools.cache
 def nlp_to_z(nlp: float) -> float:
     """The |z| whose two-sided normal tail probability is 10 ** -nlp (inverse of normal_nlp)."""
     low, high = 0.0, 60.0
@@ -127,5 +129,6 @@ def rank_p(profile: Profile, rows: Ints, values: Floats, spread: Floats) -> tupl
         ties = count - below - above
         outside = np.where(x >= profile.centre[row], above, below)
         beyond[group] = outside
-        p[group] = np.minimum(2.0 * (outside + spread[group] * (ties + 1)) / (count + 1), 1.0)
+        split = np.where(x == profile.centre[row], 1.0, spread[group])  # the usual value itself is no news
+        p[group] = np.minimum(2.0 * (outside + split * (ties + 1)) / (count + 1), 1.0)
     return p, beyond
