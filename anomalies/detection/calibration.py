@@ -18,6 +18,7 @@ from .robust import Floats, Ints, Profile
 NLP_HALF = 5.0  # -log10 p that scores 0.5
 EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
+FULL_REACH_POINTS = 200  # residuals a tail is fitted on before it may extrapolate that far
 LN10 = math.log(10.0)
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 # Numerical Recipes' Chebyshev fit of erfc: fractional error under 1.2e-7 for every z >= 0, in log form
@@ -46,14 +47,21 @@ def tie_breaks(times: Floats, interval: int) -> Floats:
     return 0.02 + 0.96 * ((np.floor(times / interval) * GOLDEN) % 1.0)
 
 
+def z_of_nlp(nlp: Floats) -> Floats:
+    """|z| whose two-sided normal tail probability is 10 ** -nlp, vectorised (Newton from the asymptote)."""
+    nlp = np.maximum(np.nan_to_num(np.asarray(nlp, dtype=np.float64)), 0.0)
+    z = np.sqrt(np.maximum(2.0 * nlp * LN10 - np.log(2.0 * np.pi * np.maximum(nlp, 1.0) * LN10), 0.01))
+    for _ in range(6):
+        # d nlp / dz = 2 phi(z) / (p ln 10), computed in logs: p can be 1e-300.
+        slope = 2.0 * np.exp(-z * z / 2.0 - 0.5 * math.log(2.0 * math.pi) + normal_nlp(z) * LN10) / LN10
+        z = np.maximum(z - (normal_nlp(z) - nlp) / np.maximum(slope, 1e-12), 0.0)
+    return np.where(nlp > 0, z, 0.0)
+
+
 @functools.cache
-def nlp_to_z(nlp: float) -> float:
-    """The |z| whose two-sided normal tail probability is 10 ** -nlp (inverse of normal_nlp)."""
-    low, high = 0.0, 60.0
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if normal_nlp(np.array([middle]))[0] < nlp else (low, middle)
-    return (low + high) / 2
+def open_z(nlp: float) -> float:
+    """z_of_nlp for one threshold, remembered (the band is drawn at the same few thresholds)."""
+    return float(z_of_nlp(np.array([nlp]))[0])
 
 
 def small_sample_z(z: Floats, valid: Floats) -> Floats:
@@ -79,10 +87,15 @@ def cap_evidence(nlp: Floats, valid: Floats, moved: Floats) -> Floats:
     """Bound the evidence by what n past points can show, smoothly (no ties at the bound).
 
     n points show a value beyond all of them with probability 1 / (n + 1); a fitted tail can carry
-    that further, but not without limit, and not at all on a series that never moved (no scale).
+    that further, but not without limit: the less history it was fitted on, the less far (full reach
+    from FULL_REACH_POINTS), and not at all on a series that never moved (no scale).
     """
-    reach = np.where(moved, EXTRAPOLATION_DECADES, UNMOVED_DECADES)
-    cap = np.log10(np.maximum(np.nan_to_num(valid, nan=0.0), 0.0) + 1.0) + reach
+    n = np.maximum(np.nan_to_num(valid, nan=0.0), 0.0)
+    grown = UNMOVED_DECADES + (EXTRAPOLATION_DECADES - UNMOVED_DECADES) * np.sqrt(
+        np.minimum(n / FULL_REACH_POINTS, 1.0)
+    )
+    reach = np.where(moved, grown, UNMOVED_DECADES)
+    cap = np.log10(n + 1.0) + reach
     return cap * np.tanh(np.maximum(nlp, 0.0) / cap)
 
 

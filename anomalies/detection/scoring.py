@@ -19,13 +19,14 @@ from .calibration import (
     LN10,
     cap_evidence,
     combine,
-    nlp_to_z,
     normal_nlp,
+    open_z,
     rank_p,
     score_of,
     small_sample_z,
     small_sample_z_inverse,
     tie_breaks,
+    z_of_nlp,
 )
 from .config import DetectorConfig, Windows
 from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
@@ -140,7 +141,11 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     warm = (choice >= 0) & ~np.isnan(point.expected)
     residual = y[idx] - point.expected
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
-    z = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
+    fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
+    point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
+    # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
+    # that the level-shift detector's median of it means the same on a square wave as on white noise.
+    z = np.where(warm, np.sign(residual) * z_of_nlp(point_nlp), np.nan)
     z_full = np.full(len(raw), np.nan)
     z_full[idx] = z
 
@@ -152,7 +157,6 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
         block_trend, block_change = trend_of(fits[number], y, span, w, floor)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
-    point_nlp = _point_nlp(fits, choice, span, y, z, tie_breaks(times[idx], config.interval_seconds))
     evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])
     evidence[:, ~warm] = 0.0
     weighted = evidence + np.log10(DETECTOR_WEIGHTS)[:, None]
@@ -289,7 +293,7 @@ def _assemble(
     kind = np.where(active, np.where(score >= open_at, kind, kind[last_open]), "")
     direction = np.where(active, np.where(score >= open_at, direction, direction[last_open]), "")
     # The band is where the point detector alone would open an episode, read through each tail's shape.
-    band_z = small_sample_z_inverse(nlp_to_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
+    band_z = small_sample_z_inverse(open_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
     centre = point.expected
     high = centre + point.upper.distance(band_z, point.spread)
     low = centre - point.lower.distance(band_z, point.spread)
