@@ -109,6 +109,11 @@ def nlp_of(score: float) -> float:
     return -NLP_HALF * math.log2(1.0 - min(max(score, 0.0), 1.0 - 1e-15))
 
 
+def nlps_of(score: Floats) -> Floats:
+    """nlp_of for an array of scores."""
+    return -NLP_HALF * np.log2(np.maximum(1.0 - np.clip(score, 0.0, 1.0), 1e-300))
+
+
 def combine(nlps: Floats, weights: Floats) -> Floats:
     """Weighted Bonferroni over the detectors (rows): p = min_i p_i / w_i with sum w_i = 1.
 

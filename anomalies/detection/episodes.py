@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .calibration import nlps_of
 from .robust import Floats, run_lengths
 
 Severity = Literal["info", "warning", "critical"]
@@ -36,6 +37,7 @@ def deviation(actual: float, expected: float) -> tuple[float, float]:
 
 SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-10 and 1e-16.6)
 NEVER = -(10**12)
+ESCALATION = 3.0  # an escalation needs three times the evidence that opened the episode (p cubed)
 
 
 def hysteresis(score: Floats, cool_down: int, memory: int, open_at: float, cold_at: float) -> NDArray[np.bool_]:
@@ -52,25 +54,48 @@ def hysteresis(score: Floats, cool_down: int, memory: int, open_at: float, cold_
     return (last_open >= index - memory) & (last_cooled < last_open)
 
 
-def alert_points(active: NDArray[np.bool_], score: Floats, memory: int) -> NDArray[np.bool_]:
-    """Where Flux notifies: the first point of an episode, and a point whose severity is higher than
-    any the episode reached in the `memory` points before it (the incident clearly worsened).
+def alert_points(
+    active: NDArray[np.bool_], score: Floats, memory: int, direction: NDArray[np.str_] | None = None
+) -> NDArray[np.bool_]:
+    """Where Flux notifies: an episode's first point, and a point where the incident clearly worsened:
+    its severity is higher than any the episode reached in the `memory` points before, and its
+    evidence (-log10 p) at least ESCALATION times that of the episode's first point (or, in a very
+    long episode, of the point `memory` before). With `direction`, an episode that opens the other
+    way within `memory` points of the last notification does not notify again: it is the series
+    coming back after the baseline had accepted the change (the end of the same incident).
 
-    A pure function of the episode flags and scores (the state machine open / escalate / resolve,
-    vectorised): the alert at a point depends on the last memory + 1 points only.
+    A pure function of the flags and scores (the state machine open / escalate / resolve, vectorised):
+    the alert at a point depends on the flags and scores of the last 2 * memory + 2 points only.
     """
     n = len(active)
     index = np.arange(n)
     previous = np.concatenate([[False], active[:-1]])
-    began = np.maximum.accumulate(np.where(active & ~previous, index, NEVER))
+    opens = active & ~previous
+    began = np.maximum.accumulate(np.where(opens, index, NEVER))
     since = np.maximum(began, index - memory)
     level = np.where(active, severity_levels(score), 0)
-    alert = active & ~previous
+    evidence = nlps_of(score)
+    reference = evidence[np.clip(since, 0, max(n - 1, 0))]
+    worse = np.zeros(n, dtype=bool)
     for rank in (2, 3):
         reached = np.maximum.accumulate(np.where(level >= rank, index, NEVER))
         before = np.concatenate([[NEVER], reached[:-1]])
-        alert |= (level >= rank) & (before < since) & (began < index)
+        worse |= (level >= rank) & (before < since)
+    alert = opens | (active & (began < index) & worse & (evidence >= ESCALATION * reference))
+    if direction is not None:
+        alert &= ~(opens & _returning(alert, direction, memory))
     return alert
+
+
+def _returning(alert: NDArray[np.bool_], direction: NDArray[np.str_], memory: int) -> NDArray[np.bool_]:
+    """Per point: the last notification within `memory` points before it went the other way."""
+    index = np.arange(len(alert))
+    last = np.maximum.accumulate(np.where(alert, index, NEVER))
+    before = np.concatenate([[NEVER], last[:-1]])
+    recent = before >= index - memory
+    earlier = direction[np.clip(before, 0, max(len(alert) - 1, 0))]
+    opposite = ((direction == "up") & (earlier == "down")) | ((direction == "down") & (earlier == "up"))
+    return recent & opposite
 
 
 def severity_levels(score: Floats) -> NDArray[np.int64]:

@@ -125,9 +125,9 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     y = anscombe(raw) if counts else raw
     blocks = Blocks(w.block_seconds, config.interval_seconds, round(times[0]))
     block_of = blocks.ids(times)
-    # Alerts look back episode_memory + 1 points of episode flags, hysteresis episode_memory + cool_down
+    # Alerts look back 2 * episode_memory + 2 points of episode flags, hysteresis episode_memory + cool_down
     # scores; a score looks back at most episode_memory points (flatline runs) or shift_window.
-    reach = 2 * w.episode_memory + 1 + w.cool_down + max(w.shift_window, w.episode_memory)
+    reach = 3 * w.episode_memory + 2 + w.cool_down + max(w.shift_window, w.episode_memory)
     start = max(0, first - reach)
     idx = np.arange(start, len(raw))
     out_ids = np.arange(block_of[start], block_of[-1] + 1)
@@ -286,12 +286,12 @@ def _assemble(
 ) -> Scores:
     open_at = config.open_score
     active = hysteresis(score, w.cool_down, w.episode_memory, open_at, config.cold_score)
-    alert = alert_points(active, score, w.episode_memory)
     # Points cooling down inside an episode keep the kind of the last point that was clearly anomalous.
     index = np.arange(len(score))
     last_open = np.maximum.accumulate(np.where(score >= open_at, index, 0))
     kind = np.where(active, np.where(score >= open_at, kind, kind[last_open]), "")
     direction = np.where(active, np.where(score >= open_at, direction, direction[last_open]), "")
+    alert = alert_points(active, score, w.episode_memory, direction)
     # The band is where the point detector alone would open an episode, read through each tail's shape.
     band_z = small_sample_z_inverse(open_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
     centre = point.expected
