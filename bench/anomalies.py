@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - only for measuring the earlier detecto
     alert_points = None
 
 KINDS = ("spike", "drop", "level_shift", "flatline", "trend_change")
-FLUX_NLPS = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0)  # alert thresholds (-log10 p) swept for the NAB table
+FLUX_NLPS = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)  # alert thresholds (-log10 p) swept for the NAB table
 SCORE_CUTS = (0.3, 0.5, 0.7, 0.9)  # thresholds on the score column (rows above it count)
 Z_CUTS = (3.0, 4.0, 5.0, 6.0, 8.0)
 MONTH = 30.4 * DAY
@@ -128,7 +128,7 @@ def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray
         return scores.alert
     w = config.windows
     active = hysteresis(scores.score, w.cool_down, w.episode_memory, float(score_of(nlp)), float(score_of(nlp / 2)))
-    return alert_points(active, scores.score, w.episode_memory)
+    return alert_points(active, scores.score, w.episode_memory, scores.direction)
 
 
 def evaluate(job: tuple[int, str, bool, str]) -> dict:

@@ -2,7 +2,7 @@
 
 A score means the same on every series: `score = 1 - 2 ** (-nlp / NLP_HALF)` with `nlp = -log10 p`,
 p the probability of seeing something at least this unusual given the series' own recent behaviour.
-So 0.5 is p = 1e-5, 0.75 is p = 1e-10 and 0.9 is p = 1e-16.6; the map is smooth and never reaches 1,
+So 0.5 is p = 1e-4, 0.75 is p = 1e-8 and 0.9 is p = 1e-13.3; the map is smooth and never reaches 1,
 so strong anomalies still rank against each other.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from .robust import Floats, Ints, Profile
 
-NLP_HALF = 5.0  # -log10 p that scores 0.5
+NLP_HALF = 4.0  # -log10 p that scores 0.5 (the default alert threshold)
 EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
 FULL_REACH_POINTS = 200  # residuals a tail is fitted on before it may extrapolate that far

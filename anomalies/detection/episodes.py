@@ -19,7 +19,7 @@ KIND_PRECEDENCE = ("flatline", "level_shift", "trend_change", "drop", "spike")
 
 
 def severity_of(score: float) -> Severity:
-    """info under 0.75 (p > 1e-10), warning under 0.9 (p > 1e-16.6), critical from 0.9."""
+    """info under 0.75 (p > 1e-8), warning under 0.9 (p > 1e-13.3), critical from 0.9."""
     if score >= SEVERITY_SCORES[1]:
         return "critical"
     if score >= SEVERITY_SCORES[0]:
@@ -35,7 +35,7 @@ def deviation(actual: float, expected: float) -> tuple[float, float]:
     return absolute, absolute / abs(expected)
 
 
-SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-10 and 1e-16.6)
+SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-8 and 1e-13.3)
 NEVER = -(10**12)
 ESCALATION = 3.0  # an escalation needs three times the evidence that opened the episode (p cubed)
 
