@@ -20,6 +20,7 @@ WEEK = 7 * DAY
 
 # -log10 p at which an episode opens (the alert threshold, in probability terms, per point).
 OPEN_NLP = {"low": 5.0, "medium": 4.0, "high": 3.0}
+FINEST_THRESHOLD_SECONDS = 300  # thresholds are per point down to 5-minute buckets, per 5 minutes below
 COLD_SHARE = 0.5  # a point under this share of the opening -log10 p is "back" (closing an episode)
 MIN_RESIDUALS = 6  # a series is scored once its local model has this many residuals behind a block
 DAILY_LAGS = 7  # same time on each of the last 7 days
@@ -50,8 +51,12 @@ class DetectorConfig:
 
     @property
     def open_nlp(self) -> float:
-        """-log10 p from which a point is anomalous (opens an episode)."""
-        return OPEN_NLP[self.sensitivity]
+        """-log10 p from which a point is anomalous (opens an episode).
+
+        The threshold holds per five minutes of data: a 1-minute series has five times as many points,
+        so each must be five times as rare to give as few false alerts a month.
+        """
+        return OPEN_NLP[self.sensitivity] + max(0.0, math.log10(FINEST_THRESHOLD_SECONDS / self.interval_seconds))
 
     @property
     def open_score(self) -> float:
