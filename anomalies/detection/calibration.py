@@ -18,6 +18,7 @@ from .robust import Floats, Ints, Profile
 NLP_HALF = 4.0  # -log10 p that scores 0.5 (the default alert threshold)
 EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
+BROADCAST_CELLS = 1_000_000  # rank by comparing every pair up to this many (points x window) at once
 FULL_REACH_POINTS = 200  # residuals a tail is fitted on before it may extrapolate that far
 LN10 = math.log(10.0)
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
@@ -132,21 +133,38 @@ def rank_p(profile: Profile, rows: Ints, values: Floats, spread: Floats) -> tupl
     calibrated, whatever the shape of the noise (skewed, bimodal, integer-valued). Ties (integer data)
     are split by `spread`, a fixed number in [0, 1) per point: a randomised p-value, deterministic here.
     """
-    p, beyond = np.ones(len(values)), np.zeros(len(values))
+    counts = profile.kept[rows]
+    if len(values) * profile.ordered.shape[1] <= BROADCAST_CELLS:
+        below, above = _ranks_at_once(profile, rows, values)
+    else:
+        below, above = _ranks_by_block(profile, rows, values)
+    centre = profile.centre[rows]
+    ties = counts - below - above
+    beyond = np.where(values >= centre, above, below)
+    split = np.where(values == centre, 1.0, spread)  # the usual value itself is no news
+    p = np.minimum(2.0 * (beyond + split * (ties + 1)) / (counts + 1), 1.0)
+    return p, beyond.astype(np.float64)
+
+
+def _ranks_at_once(profile: Profile, rows: Ints, values: Floats) -> tuple[Ints, Ints]:
+    """How many kept window values lie below and above each value: one comparison of every pair."""
+    window = profile.ordered[rows]
+    column = np.arange(window.shape[1])[None, :]
+    first = profile.kept_from[rows][:, None]
+    kept = (column >= first) & (column < first + profile.kept[rows][:, None])
+    x = values[:, None]
+    return np.count_nonzero(kept & (window < x), axis=1), np.count_nonzero(kept & (window > x), axis=1)
+
+
+def _ranks_by_block(profile: Profile, rows: Ints, values: Floats) -> tuple[Ints, Ints]:
+    """The same by binary search, one block at a time (long series: many points share a block)."""
+    below, above = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=np.int64)
     order = np.argsort(rows, kind="stable")
     edges = np.flatnonzero(np.diff(rows[order])) + 1
     for group in np.split(order, edges):
-        if not len(group):
-            continue
         row = int(rows[group[0]])
         count, first = int(profile.kept[row]), int(profile.kept_from[row])
         window = profile.ordered[row, first : first + count]
-        x = values[group]
-        below = np.searchsorted(window, x, side="left")
-        above = count - np.searchsorted(window, x, side="right")
-        ties = count - below - above
-        outside = np.where(x >= profile.centre[row], above, below)
-        beyond[group] = outside
-        split = np.where(x == profile.centre[row], 1.0, spread[group])  # the usual value itself is no news
-        p[group] = np.minimum(2.0 * (outside + split * (ties + 1)) / (count + 1), 1.0)
-    return p, beyond
+        below[group] = np.searchsorted(window, values[group], side="left")
+        above[group] = count - np.searchsorted(window, values[group], side="right")
+    return below, above
