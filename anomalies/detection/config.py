@@ -124,10 +124,10 @@ def history_needed(config: DetectorConfig) -> int:
     deepest_lag = max((period * lags for period, lags, _ in w.seasons), default=0)
     # A residual needs its lags and its level window; a scale needs a window of residuals before its
     # block; the trend detector compares three levels a trend segment apart; hysteresis looks back
-    # up to episode_memory points for the point that opened the episode, and alerts look back twice
-    # as far (the levels an episode reached; the last notification's direction).
+    # up to episode_memory points for the point that opened the episode, and alerts as far again (the
+    # levels an episode reached, the direction of the last opening).
     residual_points = deepest_lag + w.neighbours + w.level_window + block_points
     scale_points = w.scale_window + block_points
     trend_points = (4 * w.trend_blocks + 2) * block_points + w.trend_window
-    points = residual_points + max(scale_points, trend_points) + 3 * w.episode_memory + w.cool_down + w.shift_window
+    points = residual_points + max(scale_points, trend_points) + 2 * w.episode_memory + w.cool_down + w.shift_window
     return max(points * interval, w.warmup_seconds)

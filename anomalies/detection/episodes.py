@@ -61,11 +61,11 @@ def alert_points(
     its severity is higher than any the episode reached in the `memory` points before, and its
     evidence (-log10 p) at least ESCALATION times that of the episode's first point (or, in a very
     long episode, of the point `memory` before). With `direction`, an episode that opens the other
-    way within `memory` points of the last notification does not notify again: it is the series
+    way within `memory` points of the last episode's opening does not notify: it is the series
     coming back after the baseline had accepted the change (the end of the same incident).
 
     A pure function of the flags and scores (the state machine open / escalate / resolve, vectorised):
-    the alert at a point depends on the flags and scores of the last 2 * memory + 2 points only.
+    the alert at a point depends on the flags and scores of the last memory + 1 points only.
     """
     n = len(active)
     index = np.arange(n)
@@ -83,17 +83,17 @@ def alert_points(
         worse |= (level >= rank) & (before < since)
     alert = opens | (active & (began < index) & worse & (evidence >= ESCALATION * reference))
     if direction is not None:
-        alert &= ~(opens & _returning(alert, direction, memory))
+        alert &= ~(opens & _returning(opens, direction, memory))
     return alert
 
 
-def _returning(alert: NDArray[np.bool_], direction: NDArray[np.str_], memory: int) -> NDArray[np.bool_]:
-    """Per point: the last notification within `memory` points before it went the other way."""
-    index = np.arange(len(alert))
-    last = np.maximum.accumulate(np.where(alert, index, NEVER))
+def _returning(opens: NDArray[np.bool_], direction: NDArray[np.str_], memory: int) -> NDArray[np.bool_]:
+    """Per point: the last episode that opened within `memory` points before it went the other way."""
+    index = np.arange(len(opens))
+    last = np.maximum.accumulate(np.where(opens, index, NEVER))
     before = np.concatenate([[NEVER], last[:-1]])
     recent = before >= index - memory
-    earlier = direction[np.clip(before, 0, max(len(alert) - 1, 0))]
+    earlier = direction[np.clip(before, 0, max(len(opens) - 1, 0))]
     opposite = ((direction == "up") & (earlier == "down")) | ((direction == "down") & (earlier == "up"))
     return recent & opposite
 

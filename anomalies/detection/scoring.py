@@ -125,9 +125,9 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     y = anscombe(raw) if counts else raw
     blocks = Blocks(w.block_seconds, config.interval_seconds, round(times[0]))
     block_of = blocks.ids(times)
-    # Alerts look back 2 * episode_memory + 2 points of episode flags, hysteresis episode_memory + cool_down
-    # scores; a score looks back at most episode_memory points (flatline runs) or shift_window.
-    reach = 3 * w.episode_memory + 2 + w.cool_down + max(w.shift_window, w.episode_memory)
+    # Alerts look back episode_memory + 1 points of episode flags, hysteresis episode_memory + cool_down
+    # scores, and a score shift_window scored points (flatline runs are counted on the whole array).
+    reach = 2 * w.episode_memory + 1 + w.cool_down + w.shift_window
     start = max(0, first - reach)
     idx = np.arange(start, len(raw))
     out_ids = np.arange(block_of[start], block_of[-1] + 1)

@@ -100,7 +100,7 @@ def test_the_series_coming_back_after_an_accepted_shift_does_not_notify_again() 
     direction = np.array(["", "up", "up", "up", "", "", "", "down", "down", "down", "", "", "up"])
     active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
     assert np.flatnonzero(alert_points(active, score, 50, direction)).tolist() == [1]
-    assert np.flatnonzero(alert_points(active, score, 5, direction)).tolist() == [1, 7]
+    assert np.flatnonzero(alert_points(active, score, 5, direction)).tolist() == [1, 7]  # a day later: news
 
 
 def test_an_episode_that_stays_bad_for_longer_than_its_memory_alerts_again_only_if_it_worsens() -> None:
