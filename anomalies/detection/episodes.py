@@ -55,14 +55,19 @@ def hysteresis(score: Floats, cool_down: int, memory: int, open_at: float, cold_
 
 
 def alert_points(
-    active: NDArray[np.bool_], score: Floats, memory: int, direction: NDArray[np.str_] | None = None
+    active: NDArray[np.bool_],
+    score: Floats,
+    memory: int,
+    direction: NDArray[np.str_] | None = None,
+    sustained: int = 1,
 ) -> NDArray[np.bool_]:
     """Where Flux notifies: an episode's first point, and a point where the incident clearly worsened:
     its severity is higher than any the episode reached in the `memory` points before, and its
     evidence (-log10 p) at least ESCALATION times that of the episode's first point (or, in a very
     long episode, of the point `memory` before). With `direction`, an episode that opens the other
-    way within `memory` points of the last episode's opening does not notify: it is the series
-    coming back after the baseline had accepted the change (the end of the same incident).
+    way right after a sustained one (at least `sustained` points, opened within `memory` points)
+    does not notify: it is the series coming back after the baseline had accepted the change (the
+    end of the same incident), not a new one.
 
     A pure function of the flags and scores (the state machine open / escalate / resolve, vectorised):
     the alert at a point depends on the flags and scores of the last memory + 1 points only.
@@ -83,16 +88,21 @@ def alert_points(
         worse |= (level >= rank) & (before < since)
     alert = opens | (active & (began < index) & worse & (evidence >= ESCALATION * reference))
     if direction is not None:
-        alert &= ~(opens & _returning(opens, direction, memory))
+        alert &= ~(opens & _returning(active, opens, direction, memory, sustained))
     return alert
 
 
-def _returning(opens: NDArray[np.bool_], direction: NDArray[np.str_], memory: int) -> NDArray[np.bool_]:
-    """Per point: the last episode that opened within `memory` points before it went the other way."""
+def _returning(
+    active: NDArray[np.bool_], opens: NDArray[np.bool_], direction: NDArray[np.str_], memory: int, sustained: int
+) -> NDArray[np.bool_]:
+    """Per point: the episode before it opened within `memory` points, lasted `sustained` points or
+    more, and went the other way."""
     index = np.arange(len(opens))
     last = np.maximum.accumulate(np.where(opens, index, NEVER))
     before = np.concatenate([[NEVER], last[:-1]])
-    recent = before >= index - memory
+    last_active = np.maximum.accumulate(np.where(active, index, NEVER))
+    ended = np.concatenate([[NEVER], last_active[:-1]])
+    recent = (before >= index - memory) & (ended - before + 1 >= sustained)
     earlier = direction[np.clip(before, 0, max(len(opens) - 1, 0))]
     opposite = ((direction == "up") & (earlier == "down")) | ((direction == "down") & (earlier == "up"))
     return recent & opposite

@@ -39,6 +39,7 @@ KINDS = np.array(["flatline", "level_shift", "trend_change", "point"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
 # carries most of the weight; each of the others costs one decade of evidence.
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.1, 0.7])
+SUSTAINED_COOL_DOWNS = 3  # an episode this many cool-downs long was a change the baseline came to accept
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ def _assemble(
     last_open = np.maximum.accumulate(np.where(score >= open_at, index, 0))
     kind = np.where(active, np.where(score >= open_at, kind, kind[last_open]), "")
     direction = np.where(active, np.where(score >= open_at, direction, direction[last_open]), "")
-    alert = alert_points(active, score, w.episode_memory, direction)
+    alert = alert_points(active, score, w.episode_memory, direction, sustained=SUSTAINED_COOL_DOWNS * w.cool_down)
     # The band is where the point detector alone would open an episode, read through each tail's shape.
     band_z = small_sample_z_inverse(open_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
     centre = point.expected

@@ -99,8 +99,12 @@ def test_the_series_coming_back_after_an_accepted_shift_does_not_notify_again() 
     score = np.array([0, 0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1, 0.1, 0.8])
     direction = np.array(["", "up", "up", "up", "", "", "", "down", "down", "down", "", "", "up"])
     active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
-    assert np.flatnonzero(alert_points(active, score, 50, direction)).tolist() == [1]
-    assert np.flatnonzero(alert_points(active, score, 5, direction)).tolist() == [1, 7]  # a day later: news
+    # The first episode (1-4) lasted 4 points: sustained, so the return at 7 is its end, not news;
+    # the second (7-9) lasted 3, so the rise at 12 after it is news; so is a return a day later.
+    assert np.flatnonzero(alert_points(active, score, 50, direction, sustained=4)).tolist() == [1, 12]
+    assert np.flatnonzero(alert_points(active, score, 5, direction, sustained=4)).tolist() == [1, 7, 12]
+    # A short blip the other way before a drop does not hide the drop.
+    assert np.flatnonzero(alert_points(active, score, 50, direction, sustained=5)).tolist() == [1, 7, 12]
 
 
 def test_an_episode_that_stays_bad_for_longer_than_its_memory_alerts_again_only_if_it_worsens() -> None:
