@@ -128,7 +128,7 @@ def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray
         return scores.alert
     w = config.windows
     active = hysteresis(scores.score, w.cool_down, w.episode_memory, float(score_of(nlp)), float(score_of(nlp / 2)))
-    return alert_points(active, scores.score, w.episode_memory, scores.direction)
+    return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained=3 * w.cool_down)
 
 
 def evaluate(job: tuple[int, str, bool, str]) -> dict:
