@@ -59,7 +59,7 @@ bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans 
 bench-realtime: $(VENV)/.requirements-dev ## realtime benchmark: ingest -> open dashboards (ARGS=... for bench/realtime.py)
 	$(SERVICES) exec -- $(PY) bench/realtime.py $(ARGS)
 
-bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality: precision/recall/F1 per kind, false alarms (ARGS=... for bench/anomalies.py)
+bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality on production-shaped series: per kind and shape, NAB-style score vs baselines, cost per row (ARGS=... for bench/anomalies.py)
 	$(PY) bench/anomalies.py $(ARGS)
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)

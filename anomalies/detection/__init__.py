@@ -4,23 +4,28 @@ See docs/anomaly-detection.md for the maths and the benchmark figures.
 """
 
 from .config import DetectorConfig, Sensitivity, ValueKind, history_needed
-from .episodes import Episode, Severity, deviation, find_episodes, severity_of
+from .episodes import Episode, Severity, alert_points, deviation, find_episodes, hysteresis, severity_of
 from .regularize import infer_interval, regularize
+from .rows import RowScores, score_rows
 from .scoring import Scores, score_latest, score_series
 
 __all__ = [
     "DetectorConfig",
     "Episode",
+    "RowScores",
     "Scores",
     "Sensitivity",
     "Severity",
     "ValueKind",
+    "alert_points",
     "deviation",
     "find_episodes",
     "history_needed",
+    "hysteresis",
     "infer_interval",
     "regularize",
     "score_latest",
+    "score_rows",
     "score_series",
     "severity_of",
 ]

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
+import numpy as np
+
+from .calibration import score_of
+
 ValueKind = Literal["count", "continuous"]
 Sensitivity = Literal["low", "medium", "high"]
 
@@ -14,11 +18,11 @@ HOUR = 3600
 DAY = 86400
 WEEK = 7 * DAY
 
-# z (in robust standard deviations) at which a point scores 0.5, the alert threshold.
-Z_HALF = {"low": 6.5, "medium": 5.0, "high": 4.0}
-
-SCORE_OPEN = 0.5  # an episode opens on a point scoring at least this
-SCORE_COLD = 0.25  # a point under this counts as "back in the band" for closing an episode
+# -log10 p at which an episode opens (the alert threshold, in probability terms, per point).
+OPEN_NLP = {"low": 5.0, "medium": 4.0, "high": 3.0}
+FINEST_THRESHOLD_SECONDS = 300  # thresholds are per point down to 5-minute buckets, per 5 minutes below
+COLD_SHARE = 0.5  # a point under this share of the opening -log10 p is "back" (closing an episode)
+MIN_RESIDUALS = 6  # a series is scored once its local model has this many residuals behind a block
 DAILY_LAGS = 7  # same time on each of the last 7 days
 WEEKLY_LAGS = 3  # same time of week on each of the last 3 weeks
 MIN_DAILY_LAGS = 3
@@ -42,12 +46,25 @@ class DetectorConfig:
             raise ValueError("interval_seconds must be positive")
         if self.value_kind not in ("count", "continuous"):
             raise ValueError(f"unknown value_kind {self.value_kind!r}")
-        if self.sensitivity not in Z_HALF:
+        if self.sensitivity not in OPEN_NLP:
             raise ValueError(f"unknown sensitivity {self.sensitivity!r}")
 
     @property
-    def z_half(self) -> float:
-        return Z_HALF[self.sensitivity]
+    def open_nlp(self) -> float:
+        """-log10 p from which a point is anomalous (opens an episode).
+
+        The threshold holds per five minutes of data: a 1-minute series has five times as many points,
+        so each must be five times as rare to give as few false alerts a month.
+        """
+        return OPEN_NLP[self.sensitivity] + max(0.0, math.log10(FINEST_THRESHOLD_SECONDS / self.interval_seconds))
+
+    @property
+    def open_score(self) -> float:
+        return float(score_of(np.array(self.open_nlp)))
+
+    @property
+    def cold_score(self) -> float:
+        return float(score_of(np.array(COLD_SHARE * self.open_nlp)))
 
     @cached_property
     def windows(self) -> Windows:
@@ -71,7 +88,7 @@ class Windows:
     cool_down: int  # points back in the band that close an episode
     episode_memory: int  # an episode without a new strong point for this long closes
     flat_min: int  # shortest zero / missing / constant run called a flatline
-    warmup_seconds: int  # no score before this much history
+    warmup_seconds: int  # the least history score_latest is given (scoring itself starts much earlier)
 
     @classmethod
     def for_interval(cls, interval: int) -> Windows:
@@ -92,7 +109,7 @@ class Windows:
             shift_window=_clamp(HOUR / interval, 4, 12),
             trend_blocks=max(round(DAY / block), 7),
             trend_window=max(round(DAY / interval), _clamp(12 * HOUR / interval, 6, 144)),
-            cool_down=_clamp(HOUR / interval, 3, 12),
+            cool_down=_clamp(HOUR / interval, 3, 60),
             episode_memory=max(round(DAY / interval), 24),
             flat_min=_clamp(900 / interval, 3, 6),
             warmup_seconds=max(3 * DAY, 30 * interval),
@@ -107,9 +124,10 @@ def history_needed(config: DetectorConfig) -> int:
     deepest_lag = max((period * lags for period, lags, _ in w.seasons), default=0)
     # A residual needs its lags and its level window; a scale needs a window of residuals before its
     # block; the trend detector compares three levels a trend segment apart; hysteresis looks back
-    # up to episode_memory points for the point that opened the episode.
+    # up to episode_memory points for the point that opened the episode, and alerts as far again (the
+    # levels an episode reached, the direction of the last opening).
     residual_points = deepest_lag + w.neighbours + w.level_window + block_points
     scale_points = w.scale_window + block_points
     trend_points = (4 * w.trend_blocks + 2) * block_points + w.trend_window
-    points = residual_points + max(scale_points, trend_points) + w.episode_memory + w.shift_window
+    points = residual_points + max(scale_points, trend_points) + 2 * w.episode_memory + w.cool_down + w.shift_window
     return max(points * interval, w.warmup_seconds)

@@ -1,8 +1,8 @@
-"""The detectors: each turns robust deviations into a score in [0, 1] per point.
+"""The detectors: each turns robust deviations into evidence per point (a normal z of equal rarity,
+or nats = -ln p), which calibration.py turns into p-values and one calibrated score.
 
 All work in the series' transformed space (counts: Anscombe square root, where Poisson noise has a
-standard deviation of about 0.5 whatever the volume), and use the same z -> score map (robust.hill),
-so that a score means the same thing whichever detector produced it.
+standard deviation of about 0.5 whatever the volume).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .robust import Floats, Ints, gather, hill, row_scales, run_lengths, sorted_rows, windows_before
+from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, windows_before
 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
 TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
@@ -27,13 +27,9 @@ def counts_of(values: Floats) -> Floats:
     return np.maximum(np.maximum(values, 0.0) ** 2 - 0.375, 0.0)
 
 
-def point_scores(z: Floats, z_half: float) -> Floats:
-    """Spike / drop: how far this one point is from its expected value."""
-    return hill(z, z_half)
-
-
-def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats, z_half: float) -> tuple[Floats, Floats]:
-    """Level shift: the median deviation of the last `window` points (returns score, median z).
+def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats) -> tuple[Floats, Floats]:
+    """Level shift: the median deviation of the last `window` points (returns its evidence as a z, and
+    the median z itself).
 
     The median of n independent points is sqrt(n) / 1.25 times steadier than one point; correlated
     residuals (a slow wander) hold fewer independent points, (1 - r) / (1 + r) of them for AR(1).
@@ -50,12 +46,7 @@ def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats, z_
     # points lags behind for half a window, and should not keep the episode open.
     now = z_full[idx]
     holding = (np.sign(now) == np.sign(held)) & (np.abs(now) >= 0.5 * np.abs(held))
-    return np.where(holding, hill(held * gain, z_half), 0.0), held
-
-
-def nats_to_score(nats: Floats, z_half: float) -> Floats:
-    """A run with probability exp(-nats) under the baseline scores like a normal tail that rare."""
-    return hill(np.sqrt(2.0 * np.maximum(nats, 0.0)), z_half)
+    return np.where(holding, np.nan_to_num(held * gain), 0.0), held
 
 
 def rate_nats(flags: NDArray[np.bool_], base_rate: Floats, idx: Ints, cap: int) -> tuple[Floats, Ints]:
@@ -73,14 +64,12 @@ def window_rate(flags: NDArray[np.bool_], valid: NDArray[np.bool_], starts: Ints
     return (flagged[high] - flagged[low] + 1.0) / (counted[high] - counted[low] + 2.0)
 
 
-def trend_scores(
-    levels: Floats, segment: int, scale_blocks: int, floor: Floats, z_half: float
-) -> tuple[Floats, Floats]:
+def trend_scores(levels: Floats, segment: int, scale_blocks: int, floor: Floats) -> tuple[Floats, Floats]:
     """Trend change per block from block levels (the first 4*segment + scale_blocks are history).
 
     The change of slope is the second difference of the level a segment apart; it counts only when
     the recent change was gradual (a step is a level shift, not a trend change), and is measured
-    against how much that second difference usually moves. Returns (score, signed change).
+    against how much that second difference usually moves. Returns (z, signed change).
     """
     count = len(levels)
     k = np.arange(2 * segment, count)
@@ -100,5 +89,4 @@ def trend_scores(
     spread = np.fmax(np.fmax(iqr, tail), floor[out])
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(valid >= scale_blocks // 2, np.nan_to_num(change_full[out] / spread), 0.0)
-    score = np.where(gradual[out - 2 * segment], hill(z, z_half), 0.0)
-    return score, change_full[out]
+    return np.where(gradual[out - 2 * segment], z, 0.0), change_full[out]

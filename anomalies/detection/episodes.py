@@ -1,4 +1,4 @@
-"""Episode hysteresis, severity and deviation: from per-point scores to findings."""
+"""From per-point scores to findings: episode hysteresis, the alert state machine, severity, deviation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from .config import SCORE_COLD, SCORE_OPEN
+from .calibration import nlps_of
 from .robust import Floats, run_lengths
 
 Severity = Literal["info", "warning", "critical"]
@@ -19,10 +19,10 @@ KIND_PRECEDENCE = ("flatline", "level_shift", "trend_change", "drop", "spike")
 
 
 def severity_of(score: float) -> Severity:
-    """info under 0.75, warning under 0.9, critical from 0.9 (an anomaly scores at least 0.5)."""
-    if score >= 0.9:
+    """info under 0.75 (p > 1e-8), warning under 0.9 (p > 1e-13.3), critical from 0.9."""
+    if score >= SEVERITY_SCORES[1]:
         return "critical"
-    if score >= 0.75:
+    if score >= SEVERITY_SCORES[0]:
         return "warning"
     return "info"
 
@@ -35,18 +35,82 @@ def deviation(actual: float, expected: float) -> tuple[float, float]:
     return absolute, absolute / abs(expected)
 
 
-def hysteresis(score: Floats, cool_down: int, memory: int) -> NDArray[np.bool_]:
-    """Open on a point scoring >= SCORE_OPEN; close once `cool_down` points in a row score < SCORE_COLD.
+SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-8 and 1e-13.3)
+NEVER = -(10**12)
+ESCALATION = 3.0  # an escalation needs three times the evidence that opened the episode (p cubed)
 
-    Also close when no point reached SCORE_OPEN for `memory` points, so that whether a point is in an
+
+def hysteresis(score: Floats, cool_down: int, memory: int, open_at: float, cold_at: float) -> NDArray[np.bool_]:
+    """Open on a point scoring >= open_at; close once `cool_down` points in a row score < cold_at.
+
+    Also close when no point reached open_at for `memory` points, so that whether a point is in an
     episode depends only on the last memory + cool_down scores (score_latest relies on that).
     """
     n = len(score)
     index = np.arange(n)
-    last_open = np.maximum.accumulate(np.where(score >= SCORE_OPEN, index, -(10**12)))
-    cooled = run_lengths(score < SCORE_COLD, cap=cool_down) >= cool_down
-    last_cooled = np.maximum.accumulate(np.where(cooled, index, -(10**12)))
+    last_open = np.maximum.accumulate(np.where(score >= open_at, index, NEVER))
+    cooled = run_lengths(score < cold_at, cap=cool_down) >= cool_down
+    last_cooled = np.maximum.accumulate(np.where(cooled, index, NEVER))
     return (last_open >= index - memory) & (last_cooled < last_open)
+
+
+def alert_points(
+    active: NDArray[np.bool_],
+    score: Floats,
+    memory: int,
+    direction: NDArray[np.str_] | None = None,
+    sustained: int = 1,
+) -> NDArray[np.bool_]:
+    """Where Flux notifies: an episode's first point, and a point where the incident clearly worsened:
+    its severity is higher than any the episode reached in the `memory` points before, and its
+    evidence (-log10 p) at least ESCALATION times that of the episode's first point (or, in a very
+    long episode, of the point `memory` before). With `direction`, an episode that opens the other
+    way right after a sustained one (at least `sustained` points, opened within `memory` points)
+    does not notify: it is the series coming back after the baseline had accepted the change (the
+    end of the same incident), not a new one.
+
+    A pure function of the flags and scores (the state machine open / escalate / resolve, vectorised):
+    the alert at a point depends on the flags and scores of the last memory + 1 points only.
+    """
+    n = len(active)
+    index = np.arange(n)
+    previous = np.concatenate([[False], active[:-1]])
+    opens = active & ~previous
+    began = np.maximum.accumulate(np.where(opens, index, NEVER))
+    since = np.maximum(began, index - memory)
+    level = np.where(active, severity_levels(score), 0)
+    evidence = nlps_of(score)
+    reference = evidence[np.clip(since, 0, max(n - 1, 0))]
+    worse = np.zeros(n, dtype=bool)
+    for rank in (2, 3):
+        reached = np.maximum.accumulate(np.where(level >= rank, index, NEVER))
+        before = np.concatenate([[NEVER], reached[:-1]])
+        worse |= (level >= rank) & (before < since)
+    alert = opens | (active & (began < index) & worse & (evidence >= ESCALATION * reference))
+    if direction is not None:
+        alert &= ~(opens & _returning(active, opens, direction, memory, sustained))
+    return alert
+
+
+def _returning(
+    active: NDArray[np.bool_], opens: NDArray[np.bool_], direction: NDArray[np.str_], memory: int, sustained: int
+) -> NDArray[np.bool_]:
+    """Per point: the episode before it opened within `memory` points, lasted `sustained` points or
+    more, and went the other way."""
+    index = np.arange(len(opens))
+    last = np.maximum.accumulate(np.where(opens, index, NEVER))
+    before = np.concatenate([[NEVER], last[:-1]])
+    last_active = np.maximum.accumulate(np.where(active, index, NEVER))
+    ended = np.concatenate([[NEVER], last_active[:-1]])
+    recent = (before >= index - memory) & (ended - before + 1 >= sustained)
+    earlier = direction[np.clip(before, 0, max(len(opens) - 1, 0))]
+    opposite = ((direction == "up") & (earlier == "down")) | ((direction == "down") & (earlier == "up"))
+    return recent & opposite
+
+
+def severity_levels(score: Floats) -> NDArray[np.int64]:
+    """1 info, 2 warning, 3 critical (for a point that is anomalous)."""
+    return 1 + np.searchsorted(np.array(SEVERITY_SCORES), score, side="right")
 
 
 @dataclass(frozen=True)

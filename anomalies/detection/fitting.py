@@ -15,7 +15,7 @@ from .baseline import (
     seasonal_expectation,
     seasonal_reference,
 )
-from .config import Windows
+from .config import MIN_RESIDUALS, Windows
 from .detectors import trend_scores
 from .robust import Floats, Ints, Profile, gather, median_rows, row_profile, windows_before
 
@@ -92,8 +92,8 @@ def lag_correlation(window: Floats, centre: Floats) -> Floats:
     return np.sin(np.pi / 2 * quadrant)
 
 
-def trend_of(fit: Fit, y: Floats, span: Span, w: Windows, floor: float, z_half: float) -> tuple[Floats, Floats]:
-    """Trend change score and signed change per block of the span, for one fitted model."""
+def trend_of(fit: Fit, y: Floats, span: Span, w: Windows, floor: float) -> tuple[Floats, Floats]:
+    """Trend change z and signed change per block of the span, for one fitted model."""
     model, scale = fit.model, np.fmax(fit.profile.spread, floor)
     scale_blocks = math.ceil(w.scale_window * span.blocks.interval / span.blocks.block_seconds)
     history = 4 * w.trend_blocks + scale_blocks
@@ -108,15 +108,20 @@ def trend_of(fit: Fit, y: Floats, span: Span, w: Windows, floor: float, z_half: 
     # Never steadier than independent noise allows: a day-long median of n points moves by
     # 1.25 sd / sqrt(n), and a second difference of three of them by sqrt(6) times that.
     floor[history:] = np.sqrt(6) * 1.25 * scale / np.sqrt(w.trend_window)
-    return trend_scores(levels, w.trend_blocks, scale_blocks, floor, z_half)
+    return trend_scores(levels, w.trend_blocks, scale_blocks, floor)
 
 
 def choose_models(fits: list[Fit], scale_min: int) -> Ints:
-    """Per block, the index of the most accurate trusted model (-1 while none is trusted yet)."""
+    """Per block, the index of the most accurate trusted model (-1 while none is trusted yet).
+
+    The local model is trusted from a handful of residuals (its uncertainty is then wide, see
+    calibration.small_sample_z); a seasonal one only from `scale_min`, a day of them.
+    """
     choice = np.full(len(fits[0].error), -1)
     best = np.full(len(choice), np.inf)
     for number, fit in enumerate(fits):
-        accuracy = np.where(fit.profile.valid >= scale_min, fit.error, np.nan)
+        trusted_from = scale_min if fit.model.seasonal else MIN_RESIDUALS
+        accuracy = np.where(fit.profile.valid >= trusted_from, fit.error, np.nan)
         margin = 1.0 if number == 0 else SIMPLER_MARGIN
         better = np.isfinite(accuracy) & (accuracy * margin < best)
         choice = np.where(better, number, choice)

@@ -19,6 +19,7 @@ MAX_TAIL_RATE = 0.05
 NORMAL_TAIL = 1.15  # a tail starting within 15% of where a normal would start it is read as normal
 REJECT_SD = 8.0
 MAX_REJECTED = 0.05
+RECURRING = 6  # outliers in this many separate runs are the series' own behaviour, not past incidents
 SHAPE_GAIN = 0.8  # Pareto shape per unit of tail-start ratio beyond NORMAL_TAIL (Student t 4 reads ~0.25)
 MAX_SHAPE = 0.5  # Student t with 2 degrees of freedom
 _inverse_normal_each = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
@@ -142,6 +143,9 @@ class Profile:
     upper: Tail
     lower: Tail
     valid: Ints
+    ordered: Floats  # each row's values sorted (NaN last): the empirical distribution...
+    kept_from: Ints  # ...without the past anomalies: from this index...
+    kept: Ints  # ...this many values
 
 
 def row_profile(matrix: Floats) -> Profile:
@@ -152,12 +156,14 @@ def row_profile(matrix: Floats) -> Profile:
     spread = (q75 - q25) / NORMAL_IQR
     # Residuals beyond REJECT_SD bulk sd are past anomalies, to be left out of the tails (else a
     # day-long incident would blind the detector for the week it stays in the window), unless
-    # there are too many of them for anomalies: then the noise itself is that heavy-tailed.
+    # there are too many of them for anomalies, or they came back time and again (a square wave's
+    # edges): then that is how the series behaves.
     with np.errstate(invalid="ignore"):
-        low_out = np.count_nonzero(ordered < (centre - REJECT_SD * spread)[:, None], axis=1)
-        high_out = np.count_nonzero(ordered > (centre + REJECT_SD * spread)[:, None], axis=1)
-    low_out = np.where(low_out <= MAX_REJECTED * counts, low_out, 0)
-    high_out = np.where(high_out <= MAX_REJECTED * counts, high_out, 0)
+        low_flags = matrix < (centre - REJECT_SD * spread)[:, None]
+        high_flags = matrix > (centre + REJECT_SD * spread)[:, None]
+    low_out, high_out = np.count_nonzero(low_flags, axis=1), np.count_nonzero(high_flags, axis=1)
+    low_out = np.where((low_out <= MAX_REJECTED * counts) & (_runs(low_flags) < RECURRING), low_out, 0)
+    high_out = np.where((high_out <= MAX_REJECTED * counts) & (_runs(high_flags) < RECURRING), high_out, 0)
     kept = counts - low_out - high_out
     rate = np.clip(TAIL_POINTS / np.maximum(kept, 1), TAIL_RATE, MAX_TAIL_RATE)
     levels = np.stack([rate, 4 * rate, 1 - rate, 1 - 4 * rate], axis=1)
@@ -165,7 +171,12 @@ def row_profile(matrix: Floats) -> Profile:
     z_p = _inverse_normal(1.0 - rate)
     upper = Tail(rate, z_p, np.fmax(high1 - centre, 0.0), np.fmax(high1 - high4, 0.0))
     lower = Tail(rate, z_p, np.fmax(centre - low1, 0.0), np.fmax(low4 - low1, 0.0))
-    return Profile(centre, spread, upper, lower, counts)
+    return Profile(centre, spread, upper, lower, counts, ordered, low_out, kept)
+
+
+def _runs(flags: NDArray[np.bool_]) -> Ints:
+    """Per row, how many separate runs of True it holds."""
+    return np.count_nonzero(flags[:, 1:] & ~flags[:, :-1], axis=1) + flags[:, 0]
 
 
 def row_scales(matrix: Floats) -> tuple[Floats, Floats, Floats, Ints]:
@@ -179,13 +190,6 @@ def row_scales(matrix: Floats) -> tuple[Floats, Floats, Floats, Ints]:
 def windows_before(starts: Ints, width: int) -> Ints:
     """Index matrix: row k holds the `width` indices just before starts[k]."""
     return starts[:, None] - width + np.arange(width)[None, :]
-
-
-def hill(z: Floats, z_half: float) -> Floats:
-    """Map |z| to a score in [0, 1): 0.5 at z_half, ~0.94 at twice it, ~0.06 at half of it."""
-    ratio = np.nan_to_num(np.abs(z) / z_half, nan=0.0, posinf=1e6)
-    power = ratio**4
-    return power / (1.0 + power)
 
 
 def run_lengths(flags: NDArray[np.bool_], cap: int) -> Ints:

@@ -8,28 +8,38 @@ that scoring the whole series gives there.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .baseline import Blocks, candidate_models, lagged_run_totals
-from .config import SCORE_OPEN, DetectorConfig, Windows
-from .detectors import (
-    POISSON_SD,
-    anscombe,
-    counts_of,
-    nats_to_score,
-    point_scores,
-    rate_nats,
-    shift_scores,
-    window_rate,
+from .calibration import (
+    LN10,
+    cap_evidence,
+    combine,
+    normal_nlp,
+    open_z,
+    rank_p,
+    score_of,
+    small_sample_z,
+    small_sample_z_inverse,
+    tie_breaks,
+    z_of_nlp,
 )
-from .episodes import Episode, find_episodes, hysteresis
+from .config import DetectorConfig, Windows
+from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
+from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .fitting import Fit, Span, choose_models, fit_model, trend_of
-from .robust import Floats, Ints, Tail, run_lengths
+from .regularize import MAX_BUCKETS, regularize
+from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
 
 KINDS = np.array(["flatline", "level_shift", "trend_change", "point"])
+# Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
+# carries most of the weight; each of the others costs one decade of evidence.
+DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.1, 0.7])
+SUSTAINED_COOL_DOWNS = 3  # an episode this many cool-downs long was a change the baseline came to accept
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Scores:
     kind: NDArray[np.str_]  # spike | drop | level_shift | flatline | trend_change, "" outside anomalies
     direction: NDArray[np.str_]  # up | down | ""
     z: Floats  # signed deviation as a normal z of equal rarity (counts: on the square-root scale)
+    alert: NDArray[np.bool_]  # where Flux notifies: an episode opens or clearly worsens (alert_points)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -61,25 +72,47 @@ class Scores:
 
 
 def score_series(times: ArrayLike, values: ArrayLike, config: DetectorConfig) -> Scores:
-    """Score every point of a regular series causally (each point sees only the points before it)."""
+    """Score every point of a series causally (each point sees only the points before it).
+
+    A regular grid of config.interval_seconds is scored as given. Anything else (gaps, duplicate or
+    out-of-order timestamps) is first put on the epoch-aligned grid (see regularize), and the scores
+    are per bucket of that grid. Empty input gives empty scores; nothing here raises on data.
+    """
     t, v = _validated(times, values, config)
-    return _score(t, v, config, first=0)
+    return _score(t, v, config, first=0) if len(t) else _empty()
 
 
 def score_latest(times: ArrayLike, values: ArrayLike, config: DetectorConfig, points: int = 1) -> Scores:
     """Score only the last `points` points: equal to score_series(...).tail(points), much cheaper."""
     t, v = _validated(times, values, config)
-    return _score(t, v, config, first=max(0, len(v) - max(points, 1)))
+    return _score(t, v, config, first=max(0, len(v) - max(points, 1))) if len(t) else _empty()
 
 
 def _validated(times: ArrayLike, values: ArrayLike, config: DetectorConfig) -> tuple[Floats, Floats]:
-    t = np.asarray(times, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    if t.ndim != 1 or t.shape != v.shape or len(t) == 0:
-        raise ValueError("times and values must be non-empty 1-d arrays of the same length")
-    if len(t) > 1 and not np.allclose(np.diff(t), config.interval_seconds, rtol=0, atol=1e-3):
-        raise ValueError(f"times must be a regular grid of {config.interval_seconds} s (see regularize)")
-    return t, v
+    """The series on a regular grid (regularized if it is not one); only a caller's bug raises."""
+    t = np.ravel(np.asarray(times, dtype=np.float64))
+    v = np.ravel(np.asarray(values, dtype=np.float64))
+    if t.shape != v.shape:
+        raise ValueError(f"times and values differ in length ({len(t)} and {len(v)})")
+    finite = np.isfinite(t)
+    t, v = t[finite], np.where(np.isinf(v[finite]), np.nan, v[finite])
+    interval = config.interval_seconds
+    if len(t) < 2 or np.allclose(np.diff(t), interval, rtol=0, atol=1e-3):
+        return t, v
+    # A stray early timestamp must not allocate years of buckets: keep the most recent span only.
+    recent = t >= t.max() - interval * (MAX_BUCKETS - 1)
+    grid_times, grid_values, _, _ = regularize(t[recent], v[recent], config.value_kind, interval)
+    return grid_times, grid_values
+
+
+def _empty() -> Scores:
+    nothing = np.empty(0)
+    labels = np.empty(0, dtype=str)
+    return Scores(
+        times=nothing, values=nothing, expected=nothing, lower=nothing, upper=nothing, score=nothing,
+        is_anomaly=np.empty(0, dtype=bool), kind=labels, direction=labels, z=nothing,
+        alert=np.empty(0, dtype=bool),
+    )  # fmt: skip
 
 
 def _pick(per_model: list[Floats], choice: Ints) -> Floats:
@@ -93,9 +126,10 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     y = anscombe(raw) if counts else raw
     blocks = Blocks(w.block_seconds, config.interval_seconds, round(times[0]))
     block_of = blocks.ids(times)
-    # Hysteresis looks back episode_memory + cool_down scores; a score looks back at most
-    # episode_memory points (flatline runs) or shift_window (level shifts).
-    start = max(0, first - (w.episode_memory + w.cool_down + max(w.shift_window, w.episode_memory)))
+    # Alerts look back episode_memory + 1 points of episode flags, hysteresis episode_memory + cool_down
+    # scores, and a score shift_window scored points (flatline runs are counted on the whole array).
+    reach = 2 * w.episode_memory + 1 + w.cool_down + w.shift_window
+    start = max(0, first - reach)
     idx = np.arange(start, len(raw))
     out_ids = np.arange(block_of[start], block_of[-1] + 1)
     span = Span(idx, blocks, block_of, out_ids, blocks.starts(out_ids))
@@ -104,36 +138,56 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     choice = choose_models(fits, w.scale_min)[span.position]
     # Where the chosen model has no expectation (its lags are missing), fall back to the local one.
     choice = np.where(np.isnan(_pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
-    point = Point.build(fits, choice, span.position, counts)
-    seen = np.flatnonzero(~np.isnan(raw))
-    first_seen = times[0] if counts else times[seen[0]] if len(seen) else np.inf
-    warm = (choice >= 0) & (times[idx] - first_seen >= w.warmup_seconds)
+    point = Point.build(fits, choice, span, y, w, counts)
+    warm = (choice >= 0) & ~np.isnan(point.expected)
     residual = y[idx] - point.expected
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
-    z = np.where(warm, np.sign(residual) * rarity, np.nan)
+    fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
+    point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
+    # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
+    # that the level-shift detector's median of it means the same on a square wave as on white noise.
+    z = np.where(warm, np.sign(residual) * z_of_nlp(point_nlp), np.nan)
     z_full = np.full(len(raw), np.nan)
     z_full[idx] = z
 
     correlation = _pick([f.correlation[span.position] for f in fits], choice)
-    shift, held = shift_scores(z_full, idx, w.shift_window, correlation, config.z_half)
-    flat, flat_direction = _flatline(raw, span, point, fits, choice, w, config, counts)
+    shift, held = shift_scores(z_full, idx, w.shift_window, correlation)
+    flat, flat_direction = _flatline(raw, span, point, fits, choice, w, counts)
     trend, change = np.zeros(len(idx)), np.zeros(len(idx))
     for number in np.unique(choice[choice >= 0]):  # usually one model: the trend costs a day-long median
-        block_trend, block_change = trend_of(fits[number], y, span, w, floor, config.z_half)
+        block_trend, block_change = trend_of(fits[number], y, span, w, floor)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
-    stacked = np.nan_to_num(np.stack([flat, shift, trend, point_scores(z, config.z_half)]))
-    stacked[:, ~warm] = 0.0
-    # The point's score is the highest; its kind is the most specific one that is anomalous on its own
-    # (a count stream that stops is a flatline, though it is also a drop and a level shift).
-    score = np.max(stacked, axis=0)
-    winner = np.where(
-        np.any(stacked >= SCORE_OPEN, axis=0), np.argmax(stacked >= SCORE_OPEN, axis=0), np.argmax(stacked, axis=0)
-    )
+    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])
+    evidence[:, ~warm] = 0.0
+    weighted = evidence + np.log10(DETECTOR_WEIGHTS)[:, None]
+    nlp = cap_evidence(combine(evidence, DETECTOR_WEIGHTS), point.valid, point.moved)
+    score = np.where(warm, score_of(nlp), 0.0)
+    # The point's kind is the most specific one that is anomalous on its own (a count stream that
+    # stops is a flatline, though it is also a drop and a level shift), else the strongest.
+    anomalous = weighted >= config.open_nlp
+    winner = np.where(np.any(anomalous, axis=0), np.argmax(anomalous, axis=0), np.argmax(weighted, axis=0))
     signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z)])[winner, np.arange(len(idx))]
     kind = np.where(winner == 3, np.where(z > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return _assemble(times, raw, first - start, point, z, score, kind, direction, warm, w, config, counts)
+
+
+def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, ties: Floats) -> Floats:
+    """-log10 p of each point's residual: its rank among the window's residuals while any of them lies
+    beyond it (calibrated for any noise shape); past all of them, the fitted tail's (which extrapolates
+    beyond the data), never weaker than the rank."""
+    fitted = normal_nlp(z)
+    nlp = fitted.copy()
+    for number in np.unique(choice[choice >= 0]):
+        mine = np.flatnonzero(choice == number)
+        fit = fits[number]
+        residual = y[span.idx[mine]] - fit.expected[mine]
+        rows = span.position[mine]
+        p, beyond = rank_p(fit.profile, rows, residual, ties[mine])
+        empirical = -np.log10(p)
+        nlp[mine] = np.where(beyond > 0, empirical, np.fmax(empirical, fitted[mine]))
+    return np.where(np.isnan(z), 0.0, nlp)
 
 
 @dataclass(frozen=True)
@@ -141,22 +195,47 @@ class Point:
     """The chosen model's expectation and residual profile at each point (transformed space)."""
 
     expected: Floats
-    spread: Floats  # IQR-based sd of the residuals, floored (Poisson noise for counts)
+    spread: Floats  # IQR-based sd of the residuals, floored by the data's resolution
     upper: Tail
     lower: Tail
+    valid: Floats  # residuals behind the profile: how much history the spread rests on
+    moved: NDArray[np.bool_]  # whether the series changed at all over that window
 
     @classmethod
-    def build(cls, fits: list[Fit], choice: Ints, position: Ints, counts: bool) -> Point:
+    def build(cls, fits: list[Fit], choice: Ints, span: Span, y: Floats, w: Windows, counts: bool) -> Point:
+        position = span.position
         expected = _pick([f.expected + f.profile.centre[position] for f in fits], choice)
         spread = _pick([f.profile.spread[position] for f in fits], choice)
-        floor = np.full(len(expected), POISSON_SD) if counts else 1e-3 * np.abs(expected) + 1e-9
+        valid = _pick([f.profile.valid[position].astype(np.float64) for f in fits], choice)
+        if counts:
+            floor, moved = np.full(len(expected), POISSON_SD), np.ones(len(expected), dtype=bool)
+        else:
+            quantum, typical_change = resolution(y, span.out_starts, w.scale_window)
+            moved = np.isfinite(quantum[position])
+            # A series that moves in steps (integers, a rounded gauge) or by a typical amount is never
+            # judged finer than that; one that never moved gets a relative floor, and capped evidence.
+            floor = np.where(
+                moved,
+                np.fmax(0.5 * quantum[position], 0.5 * typical_change[position]),
+                0.01 * np.abs(np.nan_to_num(expected)) + 1e-9,
+            )
         tails = []
         for side in ("upper", "lower"):
             per_model = [getattr(f.profile, side) for f in fits]
             tails.append(
                 Tail(*(_pick([getattr(t, name)[position] for t in per_model], choice) for name in Tail.FIELDS))
             )
-        return cls(expected, np.fmax(spread, floor), tails[0], tails[1])
+        return cls(expected, np.fmax(spread, floor), tails[0], tails[1], valid, moved)
+
+
+def resolution(y: Floats, starts: Ints, window: int) -> tuple[Floats, Floats]:
+    """Per block, over the `window` points before it: the data's quantum (smallest non-zero change
+    between neighbours; NaN when nothing changed) and the median absolute change."""
+    change = np.abs(np.diff(y, prepend=np.nan))
+    ordered, valid = sorted_rows(gather(change, windows_before(starts, window)))
+    positive = np.where(ordered > 0, ordered, np.inf).min(axis=1, initial=np.inf)
+    typical = quantile_sorted(ordered, valid, 0.5)
+    return np.where(np.isfinite(positive), positive, np.nan), np.nan_to_num(typical)
 
 
 def _flatline(
@@ -166,10 +245,9 @@ def _flatline(
     fits: list[Fit],
     choice: Ints,
     w: Windows,
-    config: DetectorConfig,
     counts: bool,
 ) -> tuple[Floats, Floats]:
-    """Flatline score and direction: a count stream gone silent, or a continuous series gone
+    """Flatline evidence (nats: -ln p) and direction: a count stream gone silent, or a continuous series gone
     missing or stuck at one value, each judged by how unlikely such a run is for this series."""
     idx, cap = span.idx, w.episode_memory
     if counts:
@@ -179,7 +257,7 @@ def _flatline(
         ]
         dispersion = np.fmax((point.spread / POISSON_SD) ** 2, 1.0)
         nats = np.nan_to_num(_pick(totals, choice)) / dispersion
-        return np.where(run >= w.flat_min, nats_to_score(nats, config.z_half), 0.0), np.full(len(idx), -1.0)
+        return np.where(run >= w.flat_min, nats, 0.0), np.full(len(idx), -1.0)
     present = ~np.isnan(raw)
     same = np.zeros(len(raw), dtype=bool)
     same[1:] = raw[1:] == raw[:-1]
@@ -189,7 +267,7 @@ def _flatline(
     for flags, valid in ((~present, np.ones(len(raw), dtype=bool)), (same, pairs)):
         rate = window_rate(flags, valid, span.out_starts, w.scale_window)[span.position]
         nats, run = rate_nats(flags, rate, idx, cap)
-        scores.append(np.where(run >= w.flat_min, nats_to_score(nats, config.z_half), 0.0))
+        scores.append(np.where(run >= w.flat_min, nats, 0.0))
     return np.fmax(scores[0], scores[1]), np.zeros(len(idx))
 
 
@@ -207,16 +285,19 @@ def _assemble(
     config: DetectorConfig,
     counts: bool,
 ) -> Scores:
-    active = hysteresis(score, w.cool_down, w.episode_memory)
+    open_at = config.open_score
+    active = hysteresis(score, w.cool_down, w.episode_memory, open_at, config.cold_score)
     # Points cooling down inside an episode keep the kind of the last point that was clearly anomalous.
     index = np.arange(len(score))
-    last_open = np.maximum.accumulate(np.where(score >= SCORE_OPEN, index, 0))
-    kind = np.where(active, np.where(score >= SCORE_OPEN, kind, kind[last_open]), "")
-    direction = np.where(active, np.where(score >= SCORE_OPEN, direction, direction[last_open]), "")
-    # The band is where a point scores under 0.5: z_half, read through each tail's own shape.
+    last_open = np.maximum.accumulate(np.where(score >= open_at, index, 0))
+    kind = np.where(active, np.where(score >= open_at, kind, kind[last_open]), "")
+    direction = np.where(active, np.where(score >= open_at, direction, direction[last_open]), "")
+    alert = alert_points(active, score, w.episode_memory, direction, sustained=SUSTAINED_COOL_DOWNS * w.cool_down)
+    # The band is where the point detector alone would open an episode, read through each tail's shape.
+    band_z = small_sample_z_inverse(open_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
     centre = point.expected
-    high = centre + point.upper.distance(config.z_half, point.spread)
-    low = centre - point.lower.distance(config.z_half, point.spread)
+    high = centre + point.upper.distance(band_z, point.spread)
+    low = centre - point.lower.distance(band_z, point.spread)
     if counts:
         centre, low, high = counts_of(centre), counts_of(low), counts_of(high)
     blank = np.where(warm, 1.0, np.nan)
@@ -233,4 +314,5 @@ def _assemble(
         kind=kind[keep].astype(str),
         direction=direction[keep].astype(str),
         z=z[keep],
+        alert=alert[keep],
     )

@@ -34,11 +34,12 @@ def gauge_rows(spike_at: int | None = None) -> list[tuple[str, str]]:
 def test_every_row_comes_back_in_order_with_its_score(tmp_path: Path) -> None:
     rows = gauge_rows(spike_at=5000)
     out = backtest("--csv", str(write_csv(tmp_path / "in.csv", rows)))
-    assert list(out[0]) == ["timestamp", "value", "score", "is_anomaly", "expected", "lower", "upper"]
+    assert list(out[0]) == ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
     assert [(r["timestamp"], r["value"]) for r in out] == rows
-    assert out[5000]["is_anomaly"] == "1" and float(out[5000]["score"]) > 0.9
+    assert out[5000]["is_anomaly"] == "1" and out[5000]["alert"] == "1" and float(out[5000]["score"]) > 0.75
     assert float(out[5000]["upper"]) < float(out[5000]["value"])
-    assert out[0]["expected"] == "" and out[0]["score"] == "0.0000"
+    assert out[0]["expected"] == "" and out[0]["score"] == "0.000000"
+    assert [r["alert"] for r in out[5001:5100]] == ["0"] * 99
 
 
 def test_out_writes_the_same_csv_to_a_file(tmp_path: Path) -> None:
@@ -65,7 +66,10 @@ def test_irregular_timestamps_in_any_format_map_to_their_buckets(tmp_path: Path)
     rows.insert(10, (rows[10][0], "5"))  # two rows in one bucket
     out = backtest("--csv", str(write_csv(tmp_path / "in.csv", rows)), "--kind", "events")
     assert [(r["timestamp"], r["value"]) for r in out] == rows
-    assert out[10]["score"] == out[11]["score"]
+    # Rows 10 and 11 share a timestamp: row 10 is scored on its bucket as it stood then (5 events), row
+    # 11 on the whole bucket; scoring the rows up to 10 alone gives row 10 the same result.
+    prefix = backtest("--csv", str(write_csv(tmp_path / "prefix.csv", rows[:11])), "--kind", "events")
+    assert prefix[10] == out[10]
 
 
 @pytest.mark.parametrize(
@@ -120,4 +124,4 @@ def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "timestamp,value,score,is_anomaly,expected,lower,upper" and len(lines) == 51
+    assert lines[0] == "timestamp,value,score,is_anomaly,alert,expected,lower,upper" and len(lines) == 51

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from anomalies.detection import DetectorConfig, score_series
+from anomalies.detection import DetectorConfig, score_series, severity_of
 from anomalies.tests.test_detection_series import daily_counts, daily_gauge, index_at
 
 GAUGE = DetectorConfig(3600, "continuous")
@@ -121,13 +121,19 @@ def test_a_past_anomaly_does_not_poison_the_baseline() -> None:
     assert scores.is_anomaly[now] and scores.kind[now] == "spike"
 
 
-def test_nothing_is_scored_during_warm_up() -> None:
+def test_a_young_series_is_scored_from_a_handful_of_points_but_never_critical() -> None:
     times, values = daily_gauge(days=10)
-    values[24] += 500
+    values[14] += 500
     scores = score_series(times, values, GAUGE)
-    assert scores.score[: 3 * 24].max() == 0
-    assert np.isnan(scores.expected[: 3 * 24]).all()
-    assert not np.isnan(scores.expected[4 * 24 :]).any()
+    assert np.isnan(scores.expected[:6]).all()
+    assert not np.isnan(scores.expected[14:]).any()
+    assert scores.is_anomaly[14] and scores.kind[14] == "spike"
+    assert severity_of(float(scores.score[14])) != "critical"
+    # The same jump on the same series a month later, with the spread known, is far stronger evidence.
+    times, values = daily_gauge()
+    later = index_at(times, 30, 14)
+    values[later] += 500
+    assert score_series(times, values, GAUGE).score[later] > scores.score[14]
 
 
 def test_one_episode_covers_close_spikes_and_closes_after_the_cool_down() -> None:
@@ -142,7 +148,8 @@ def test_one_episode_covers_close_spikes_and_closes_after_the_cool_down() -> Non
     assert not scores.is_anomaly[episode.end + 1 :].any()
 
 
-def test_irregular_grid_is_rejected() -> None:
+def test_an_irregular_grid_is_scored_per_bucket() -> None:
     times, values = daily_gauge(days=5)
-    with pytest.raises(ValueError, match="regular grid"):
-        score_series(np.delete(times, 10), np.delete(values, 10), GAUGE)
+    gapped = score_series(np.delete(times, 10), np.delete(values, 10), GAUGE)
+    assert gapped.times.tolist() == times.tolist()
+    assert np.isnan(gapped.values[10]) and gapped.values[11] == values[11]

@@ -133,9 +133,11 @@ def test_config_rejects_unknown_settings() -> None:
         DetectorConfig(0)
 
 
-def test_higher_sensitivity_scores_higher() -> None:
+def test_sensitivity_moves_the_threshold_not_the_score() -> None:
     times, values = daily_gauge()
-    values[index_at(times, 30, 14)] += 12
     at = index_at(times, 30, 14)
-    low, high = (score_series(times, values, DetectorConfig(3600, "continuous", s)).score[at] for s in ("low", "high"))
-    assert high > low
+    values[at] += 12
+    low, high = (score_series(times, values, DetectorConfig(3600, "continuous", s)) for s in ("low", "high"))
+    assert low.score[at] == high.score[at]
+    assert DetectorConfig(3600, "continuous", "high").open_score < DetectorConfig(3600, "continuous", "low").open_score
+    assert high.is_anomaly[at] and not low.is_anomaly[at]

@@ -8,16 +8,16 @@ from typing import TextIO
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from anomalies.detection import DetectorConfig, Scores, regularize, score_series
+from anomalies.detection.rows import RowScores, score_rows
 
-OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "expected", "lower", "upper"]
+OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
 
 
 class Command(BaseCommand):
     help = (
         "Score a CSV of timestamp,value rows with the production detector, causally, and write "
-        "timestamp,value,score,is_anomaly,expected,lower,upper for every row. Needs no database."
+        "timestamp,value,score,is_anomaly,alert,expected,lower,upper for every row. Needs no database."
     )
     requires_system_checks = []
 
@@ -42,19 +42,17 @@ class Command(BaseCommand):
         if len(texts) > PROGRESS_FROM_ROWS:
             progress = Progress(lambda text: self.stderr.write(text, ending=""), len(texts))
         kind = "count" if options["kind"] == "events" else "continuous"
+        if progress:
+            progress.note("scoring")
         try:
-            grid_times, grid_values, interval, bucket = regularize(times, values, kind, options["interval"])
-            config = DetectorConfig(interval, kind, str(options["sensitivity"]))  # type: ignore[arg-type]
+            scores = score_rows(times, values, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
         except ValueError as error:
             raise CommandError(f"{path}: {error}") from error
-        if progress:
-            progress.note(f"{len(grid_times):,} buckets of {interval} s; scoring")
-        scores = score_series(grid_times, grid_values, config)
         if options["out"]:
             with open(str(options["out"]), "w", newline="", encoding="utf-8") as out:
-                write_rows(out, texts, scores, bucket, progress)
+                write_rows(out, texts, scores, progress)
         else:
-            write_rows(self.stdout, texts, scores, bucket, progress)
+            write_rows(self.stdout, texts, scores, progress)
         if progress:
             progress.done()
 
@@ -115,18 +113,16 @@ def parse_value(text: str, path: Path, line: int) -> float:
     return number
 
 
-def write_rows(
-    out: TextIO, texts: list[tuple[str, str]], scores: Scores, bucket: np.ndarray, progress: "Progress | None"
-) -> None:
-    """One output row per input row, in input order, with its bucket's scores."""
+def write_rows(out: TextIO, texts: list[tuple[str, str]], scores: RowScores, progress: "Progress | None") -> None:
+    """One output row per input row, in input order, with the scores of its bucket up to it."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(OUTPUT_HEADER)
-    score, flagged = scores.score[bucket], scores.is_anomaly[bucket]
-    expected, lower, upper = (getattr(scores, name)[bucket] for name in ("expected", "lower", "upper"))
+    score, flagged, alert = scores.score, scores.is_anomaly, scores.alert
+    expected, lower, upper = scores.expected, scores.lower, scores.upper
     step = max(len(texts) // 100, 1)
     for row, (time_text, value_text) in enumerate(texts):
         writer.writerow(
-            [time_text, value_text, f"{score[row]:.4f}", int(flagged[row]),
+            [time_text, value_text, f"{score[row]:.6f}", int(flagged[row]), int(alert[row]),
              _number(expected[row]), _number(lower[row]), _number(upper[row])]
         )  # fmt: skip
         if progress and row % step == 0:

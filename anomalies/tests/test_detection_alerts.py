@@ -1,0 +1,113 @@
+"""Calibrated scores and one alert per incident."""
+
+import numpy as np
+import pytest
+
+from anomalies.detection import DetectorConfig, score_series
+from anomalies.detection.calibration import nlp_of, score_of
+from anomalies.detection.episodes import alert_points, hysteresis
+from anomalies.tests.test_detection_series import MONDAY, daily_counts, daily_gauge, index_at
+
+POINTS = 6000
+SETTLED = 2000  # a week of 5-minute buckets: from here the series' own history sets its yardstick
+
+
+def clean_series(shape: str) -> tuple[int, str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    index = np.arange(POINTS)
+    daily = 1 + 0.3 * np.sin(2 * np.pi * index / 288)
+    return {
+        "gaussian gauge": (300, "continuous", 100 * daily + rng.normal(0, 2, POINTS)),
+        "heavy-tailed (student t3)": (300, "continuous", 50 + rng.standard_t(3, POINTS)),
+        "skewed latency (lognormal)": (300, "continuous", np.exp(rng.normal(3, 0.5, POINTS))),
+        "integer gauge": (300, "continuous", np.round(20 * daily + rng.normal(0, 1, POINTS))),
+        "square wave": (300, "continuous", np.where(index // 9 % 2 == 0, 10.0, 20.0) + rng.normal(0, 0.3, POINTS)),
+        "low-volume counts": (300, "count", rng.poisson(1.5 * daily).astype(float)),
+        "busy counts": (300, "count", rng.poisson(200 * daily).astype(float)),
+        "hourly counts": (3600, "count", rng.poisson(50 * (1 + 0.3 * np.sin(2 * np.pi * index / 24))).astype(float)),
+        "autocorrelated AR(0.9)": (300, "continuous", np.convolve(rng.normal(0, 1, POINTS), 0.9 ** np.arange(60))),
+    }[shape]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "gaussian gauge", "heavy-tailed (student t3)", "skewed latency (lognormal)", "integer gauge",
+        "square wave", "low-volume counts", "busy counts", "hourly counts", "autocorrelated AR(0.9)",
+    ],
+)  # fmt: skip
+def test_on_clean_series_a_score_is_as_rare_as_its_tail_probability(shape: str) -> None:
+    interval, kind, values = clean_series(shape)
+    values = values[:POINTS]
+    times = MONDAY + interval * np.arange(POINTS, dtype=np.float64)
+    scores = score_series(times, values, DetectorConfig(interval, kind)).score[SETTLED:]  # type: ignore[arg-type]
+    for probability in (0.1, 0.01):
+        share = float(np.mean(scores >= score_of(np.array(-np.log10(probability)))))
+        assert probability / 2 <= share <= probability * 2, (probability, share)
+
+
+def test_the_score_map_is_documented_and_invertible() -> None:
+    assert score_of(np.array(4.0)) == pytest.approx(0.5)
+    assert score_of(np.array(8.0)) == pytest.approx(0.75)
+    assert nlp_of(0.9) == pytest.approx(13.29, abs=0.01)
+    assert score_of(np.array(19.0)) < 0.97  # about the strongest evidence a capped score reaches
+
+
+def alerts_in(scores, start: int, stop: int) -> int:
+    return int(scores.alert[start:stop].sum())
+
+
+def test_a_level_shift_alerts_once() -> None:
+    times, values = daily_gauge(days=36, interval=300)
+    start, end = index_at(times, 30, 10), index_at(times, 31, 4)
+    values[start:end] += 25
+    scores = score_series(times, values, DetectorConfig(300))
+    assert scores.alert[start : start + 12].any()  # within the hour
+    assert alerts_in(scores, start - 288, end + 288) == 1
+    assert scores.is_anomaly[start + 12]
+
+
+def test_a_count_stream_that_stops_alerts_once() -> None:
+    times, values = daily_counts(days=36, interval=300, per_hour=600)
+    start, end = index_at(times, 30, 10), index_at(times, 30, 16)
+    values[start:end] = 0
+    scores = score_series(times, values, DetectorConfig(300, "count"))
+    (opened,) = np.flatnonzero(scores.alert[start - 288 : end + 288]) + start - 288
+    assert start <= opened <= start + 6 and scores.kind[opened] in ("flatline", "drop")
+
+
+def test_a_gauge_that_sticks_alerts_once() -> None:
+    times, values = daily_gauge(days=36, interval=300)
+    start, end = index_at(times, 30, 10), index_at(times, 30, 20)
+    values[start:end] = values[start - 1]
+    scores = score_series(times, values, DetectorConfig(300))
+    assert alerts_in(scores, start - 288, end + 288) == 1
+
+
+def test_the_state_machine_opens_escalates_once_and_reopens_after_resolving() -> None:
+    cool_down, memory = 3, 50
+    score = np.array([0, 0.55, 0.6, 0.2, 0.8, 0.95, 0.96, 0.6, 0.92, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1])
+    active = hysteresis(score, cool_down, memory, open_at=0.5, cold_at=0.25)
+    assert active.tolist() == [False] + [True] * 10 + [False, False, True, True]
+    alert = alert_points(active, score, memory)
+    # Opens at 1 (p = 1e-4.6); 4 (warning, 1e-9.3) is not three times the evidence, 5 (critical,
+    # 1e-17.3) is; 6 and 8 are not news; 13 is a new episode.
+    assert np.flatnonzero(alert).tolist() == [1, 5, 13]
+
+
+def test_the_series_coming_back_after_an_accepted_shift_does_not_notify_again() -> None:
+    score = np.array([0, 0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1, 0.1, 0.8])
+    direction = np.array(["", "up", "up", "up", "", "", "", "down", "down", "down", "", "", "up"])
+    active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
+    # The first episode (1-4) lasted 4 points: sustained, so the return at 7 is its end, not news;
+    # the second (7-9) lasted 3, so the rise at 12 after it is news; so is a return a day later.
+    assert np.flatnonzero(alert_points(active, score, 50, direction, sustained=4)).tolist() == [1, 12]
+    assert np.flatnonzero(alert_points(active, score, 5, direction, sustained=4)).tolist() == [1, 7, 12]
+    # A short blip the other way before a drop does not hide the drop.
+    assert np.flatnonzero(alert_points(active, score, 50, direction, sustained=5)).tolist() == [1, 7, 12]
+
+
+def test_an_episode_that_stays_bad_for_longer_than_its_memory_alerts_again_only_if_it_worsens() -> None:
+    score = np.full(200, 0.6)
+    active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
+    assert np.flatnonzero(alert_points(active, score, 50)).tolist() == [0]

@@ -1,0 +1,100 @@
+"""Whatever the data, the detector answers: degenerate series, young series, irregular rows, causality."""
+
+import numpy as np
+import pytest
+
+from anomalies.detection import DetectorConfig, score_latest, score_series, severity_of
+from anomalies.detection.rows import ROW_FIELDS, score_rows
+from anomalies.tests.test_detection_series import MONDAY, daily_gauge
+
+FIVE_MINUTES = 300
+
+
+def regular(values: list[float] | np.ndarray, interval: int = FIVE_MINUTES) -> np.ndarray:
+    return MONDAY + interval * np.arange(len(values), dtype=np.float64)
+
+
+DEGENERATE = {
+    "empty": ([], []),
+    "one point": ([MONDAY], [3.0]),
+    "two points": ([MONDAY, MONDAY + 300], [3.0, 900.0]),
+    "all missing": (regular(np.ones(500)), np.full(500, np.nan)),
+    "constant": (regular(np.ones(3000)), np.full(3000, 7.0)),
+    "infinite values": (regular(np.ones(400)), np.where(np.arange(400) % 7, 1.0, np.inf)),
+    "huge gap": ([MONDAY, MONDAY + 300, MONDAY + 400 * 86400], [1.0, 2.0, 3.0]),
+    "duplicate timestamps": ([MONDAY, MONDAY, MONDAY + 300, MONDAY + 300, MONDAY + 600], [1.0, 2.0, 3.0, 4.0, 5.0]),
+    "out of order": ([MONDAY + 600, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
+    "a timestamp far in the past": ([0.0, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
+    "non-finite timestamps": ([np.nan, MONDAY, np.inf], [1.0, 2.0, 3.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(DEGENERATE))
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_any_input_scores_without_raising(name: str, kind: str) -> None:
+    times, values = DEGENERATE[name]
+    config = DetectorConfig(FIVE_MINUTES, kind)  # type: ignore[arg-type]
+    for scores in (score_series(times, values, config), score_latest(times, values, config, points=3)):
+        assert ((scores.score >= 0) & (scores.score < 1)).all()
+        assert len(scores.times) == len(scores.score) == len(scores.alert)
+        assert not scores.alert[scores.score == 0].any()
+
+
+def test_a_brand_new_series_with_no_complete_bucket_scores_nothing() -> None:
+    # The scan's crash: a watched name with data only in the current hour has an empty history.
+    scores = score_latest(np.array([]), np.array([]), DetectorConfig(3600, "count"), points=1)
+    assert len(scores) == 0 and scores.episodes() == []
+
+
+def test_times_and_values_of_different_lengths_are_a_callers_bug() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        score_series([MONDAY, MONDAY + 300], [1.0], DetectorConfig(FIVE_MINUTES))
+
+
+@pytest.mark.parametrize("points", [1, 2, 5, 12, 30])
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_nothing_critical_from_a_series_with_a_few_points(points: int, kind: str) -> None:
+    rng = np.random.default_rng(points)
+    values = np.concatenate([rng.poisson(10, points - 1).astype(float), [1e6]])
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES, kind))  # type: ignore[arg-type]
+    assert all(severity_of(float(score)) != "critical" for score in scores.score)
+
+
+def test_a_series_that_never_moved_is_not_infinitely_surprised() -> None:
+    values = np.full(3000, 20.0)
+    values[-1] = 20.5
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
+    assert scores.score[:-1].max() == 0
+    assert 0 < scores.score[-1] < 0.75
+
+
+def irregular_rows(days: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Gauge rows about every 5 minutes with jitter: several rows share buckets, some timestamps repeat."""
+    times, values = daily_gauge(days=days, interval=FIVE_MINUTES)
+    rng = np.random.default_rng(11)
+    jittered = times + rng.integers(0, 400, len(times))
+    jittered[100::50] = jittered[99::50][: len(jittered[100::50])]  # exact duplicates
+    values[-40] += 80
+    return jittered.astype(np.float64), values
+
+
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_each_row_scores_the_same_in_any_prefix_of_the_rows(kind: str) -> None:
+    times, values = irregular_rows()
+    full = score_rows(times, values, kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+    for cut in (len(times) - 41, len(times) - 39, len(times) - 1):
+        prefix = score_rows(times[:cut], values[:cut], kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+        for name in ROW_FIELDS:
+            np.testing.assert_array_equal(getattr(prefix, name), getattr(full, name)[:cut], err_msg=name)
+
+
+def test_a_row_sharing_its_bucket_with_a_later_spike_is_not_flagged() -> None:
+    times, values = irregular_rows()
+    bucket = times // FIVE_MINUTES
+    last = len(times) - 40
+    partner = last - 1
+    times[partner] = bucket[last] * FIVE_MINUTES  # the row before the spike is in its bucket, earlier
+    times[last] = bucket[last] * FIVE_MINUTES + 200
+    rows = score_rows(times, values, "continuous", interval=FIVE_MINUTES)
+    assert rows.score[last] > 0.5 and rows.alert[last]
+    assert rows.score[partner] < 0.5 and not rows.alert[partner]
