@@ -9,6 +9,7 @@ from django.db import connection
 from anomalies.history import floor_hour
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, roll_up_events
@@ -16,13 +17,15 @@ from flux.tenants.models import Project
 from metrics.tests.factories import make_series
 
 HOUR = timedelta(hours=1)
-NOW = datetime.now(UTC)
+# A fixed clock: the scan takes `now` as an argument, so no test depends on when it runs (an hour
+# boundary crossed mid-run used to move the hours under the test's feet).
+NOW = datetime(2026, 11, 18, 10, 20, tzinfo=UTC)
 END = floor_hour(NOW)  # the first hour the tests add by hand; before it, five quiet weeks
 
 
 def daily_count(hour: datetime) -> int:
-    """About 20 signups an hour at night and 60 in the afternoon."""
-    return 20 + round(40 * max(0.0, 1 - abs(hour.hour - 15) / 9))
+    """About 6 signups an hour at night and 24 in the afternoon: under 30 an hour, so scored by the hour."""
+    return 6 + round(18 * max(0.0, 1 - abs(hour.hour - 15) / 9))
 
 
 def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}") -> None:
@@ -82,15 +85,15 @@ def test_a_quiet_series_opens_nothing_and_a_spike_opens_one_anomaly(quiet_weeks:
     assert len(history) > 24 * 21 and watch.history_end == END
     assert history[-1] == daily_count(END - HOUR)
 
-    add_hour(quiet_weeks, END, 40)
-    add_hour(quiet_weeks, END, 360, tags='{"campaign": "black-friday"}')  # 20x the usual for the hour
+    add_hour(quiet_weeks, END, 20)
+    add_hour(quiet_weeks, END, 180, tags='{"campaign": "black-friday"}')  # 10x the usual for the hour
     roll_up_to(quiet_weeks, END + HOUR)
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
     anomaly = Anomaly.objects.get(watch=watch)
-    assert (anomaly.direction, anomaly.started_at, anomaly.actual) == ("up", END, 400.0)
-    assert anomaly.expected < 100 and anomaly.upper < 400 and anomaly.severity == "critical"
+    assert (anomaly.direction, anomaly.started_at, anomaly.actual) == ("up", END, 200.0)
+    assert anomaly.expected < 50 and anomaly.upper < 200 and anomaly.severity == "critical"
     top = anomaly.explanation["contributors"][0]
-    assert (top["tag"], top["value"], top["actual"]) == ("campaign", "black-friday", 360.0)
+    assert (top["tag"], top["value"], top["actual"]) == ("campaign", "black-friday", 180.0)
     assert anomaly.explanation["text"].endswith("of the rise is campaign=black-friday.")
 
     hour, changes = END + HOUR, []
@@ -109,7 +112,7 @@ def test_a_disabled_project_is_scanned_but_opens_nothing(quiet_weeks: Project) -
     DetectionSettings.objects.create(project=quiet_weeks, enabled=False)
     sync_watches(NOW)
     scan_at(NOW)
-    add_hour(quiet_weeks, END, 400)
+    add_hour(quiet_weeks, END, 200)
     roll_up_to(quiet_weeks, END + HOUR)
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == []
 
@@ -137,17 +140,17 @@ def test_an_anomaly_shows_its_band_and_a_backtest_replays_the_detector(
 ) -> None:
     sync_watches(NOW)
     scan_at(NOW)
-    add_hour(quiet_weeks, END, 400)
+    add_hour(quiet_weeks, END, 200)
     roll_up_to(quiet_weeks, END + HOUR)
     scan_at(NOW + HOUR + timedelta(minutes=3))
     anomaly = Anomaly.objects.get(project=quiet_weeks)
     detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
     context = {point["time"]: point for point in detail["context"]}
     spike = context[stamp(END)]
-    assert spike["value"] == 400.0 and spike["is_anomaly"] is True and spike["upper"] < 400
+    assert spike["value"] == 200.0 and spike["is_anomaly"] is True and spike["upper"] < 200
     before = context[stamp(END - HOUR)]
     assert before["is_anomaly"] is False and before["lower"] <= before["value"] <= before["upper"]
-    assert len(detail["context"]) == 48 + 1  # two days before and the hour itself (nothing after it yet)
+    assert len(detail["context"]) == 48 + 1 + 24  # two days before, the hour itself and the day after it
 
     week = {"from": stamp(END - 7 * 24 * HOUR), "to": stamp(END + HOUR)}
     backtest = api(keys["read"]).get(f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", week).json()
@@ -169,3 +172,58 @@ def test_a_new_event_stream_starts_its_history_at_its_first_hour(project: Projec
     assert scan_at(NOW) == []  # three hours of data: warming up, not a stream that came back from the dead
     watch = Watch.objects.get(project=project, name="user.signup")
     assert list(cached_values(watch)) == [5.0, 5.0, 5.0]
+
+
+def test_a_series_with_data_only_in_the_current_hour_is_scanned_without_crashing(quiet_weeks: Project) -> None:
+    add_hour(quiet_weeks, END, 5, tags='{"first": "true"}')
+    with connection.cursor() as cursor:  # a brand-new event name, seen only in the hour still running
+        cursor.execute("UPDATE events_event SET name = 'trial.started' WHERE tags ? 'first'")
+    roll_up_to(quiet_weeks, END)
+    sync_watches(NOW)
+    result = scan(due_watch_ids(NOW, 100), NOW)
+    assert (result.scanned, result.failed) == (2, [])  # the new name and the signups alongside it
+    new = Watch.objects.get(project=quiet_weeks, name="trial.started")
+    assert len(cached_values(new)) == 0 and new.history_end == END and new.next_scan_at > NOW
+
+    add_hour(quiet_weeks, END, daily_count(END))
+    roll_up_to(quiet_weeks, END + HOUR)  # an hour later its first hour is complete: history starts there
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == []
+    assert list(cached_values(Watch.objects.get(pk=new.pk))) == [5.0]
+
+
+def test_one_bad_series_is_logged_and_skipped_and_the_rest_of_its_batch_is_scanned(
+    quiet_weeks: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    bad = make_watch(quiet_weeks, measure="p99", next_scan_at=NOW)  # a measure event counts do not have
+    add_hour(quiet_weeks, END, 200)
+    roll_up_to(quiet_weeks, END + HOUR)
+    later = NOW + HOUR + timedelta(minutes=3)
+    result = scan(due_watch_ids(later, 100), later)
+    assert result.failed == [bad.pk] and result.scanned == 1
+    assert [(change, anomaly.kind) for change, anomaly in result.changes[quiet_weeks.pk]] == [("opened", "spike")]
+    assert f"watch {bad.pk}" in caplog.text
+    assert Watch.objects.get(pk=bad.pk).next_scan_at > later  # its due time advanced: no retry storm
+
+
+def test_a_series_with_a_handful_of_points_opens_nothing(project: Project) -> None:
+    add_hour(project, END - 5 * 24 * HOUR, 1)  # one signup five days ago, then nothing until a burst
+    add_hour(project, END, 60)
+    roll_up_to(project, END + HOUR)
+    later = NOW + HOUR + timedelta(minutes=3)
+    assert sync_watches(later) == 1
+    assert scan_at(later) == []  # the detector alone calls this a critical spike
+    assert not Anomaly.objects.filter(project=project).exists()
+
+
+def test_a_young_series_opens_at_most_a_warning(project: Project) -> None:
+    for hours_ago in range(4 * 24, 0, -3):  # four days of a trickle: past the warm-up, but 32 points of data
+        add_hour(project, END - hours_ago * HOUR, 2)
+    roll_up_to(project, END)
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(project, END, 300)
+    roll_up_to(project, END + HOUR)
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    assert Anomaly.objects.get(project=project).severity == "warning"
