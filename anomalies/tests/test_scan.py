@@ -28,13 +28,13 @@ def daily_count(hour: datetime) -> int:
     return 6 + round(18 * max(0.0, 1 - abs(hour.hour - 15) / 9))
 
 
-def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}") -> None:
+def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}", name: str = "user.signup") -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO events_event (project_id, time, received_at, name, tags)
-               SELECT %s, %s + (n * interval '1 second'), now(), 'user.signup', %s::jsonb
+               SELECT %s, %s + (n * interval '1 second'), now(), %s, %s::jsonb
                FROM generate_series(1, %s) AS n""",
-            [project.pk, hour, tags, count],
+            [project.pk, hour, name, tags, count],
         )
 
 
@@ -227,3 +227,37 @@ def test_a_young_series_opens_at_most_a_warning(project: Project) -> None:
     roll_up_to(project, END + HOUR)
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
     assert Anomaly.objects.get(project=project).severity == "warning"
+
+
+def test_late_data_refreshes_a_cached_history_and_the_stop_is_detected(project: Project) -> None:
+    def orders(start: datetime, end: datetime) -> None:
+        hour = start
+        while hour < end:
+            add_hour(project, hour, 24 + 2 * (hour.hour % 4), name="order.placed")  # ~28 an hour
+            hour += HOUR
+
+    # A backfill under way: the watch was made when its first week was in; the weeks after it are not
+    # loaded yet, so the first scan caches them as hours without orders.
+    orders(END - 35 * 24 * HOUR, END - 28 * 24 * HOUR)
+    roll_up_to(project, END)
+    watch = make_watch(project, name="order.placed", next_scan_at=NOW)
+    assert scan_at(NOW) == []
+    watch.refresh_from_db()
+    assert cached_values(watch)[-48] == 0.0 and watch.stale_from is None
+
+    orders(END - 28 * 24 * HOUR, END)  # the rest of the backfill arrives and is rolled up
+    roll_up_to(project, END)
+    watch.refresh_from_db()
+    # The rollup run marked the cached hours it recomputed (this rebuild: all of the project's, from its first).
+    assert watch.stale_from is not None and watch.stale_from <= END - 28 * 24 * HOUR
+
+    opened, hour = [], END  # then orders stop: nothing from END on
+    while not opened and hour < END + 6 * HOUR:
+        roll_up_to(project, hour + HOUR)
+        opened = [change for change in scan_at(hour + HOUR + timedelta(minutes=3)) if change[0] == "opened"]
+        hour += HOUR
+    watch.refresh_from_db()
+    values, day_before = cached_values(watch), END - 24 * HOUR
+    assert watch.stale_from is None and values[len(values) - (watch.history_end - day_before) // HOUR] == 28.0
+    anomaly = Anomaly.objects.get(watch=watch)
+    assert (opened, anomaly.direction) == ([("opened", anomaly.kind, "open")], "down")
