@@ -109,6 +109,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
             continue
         step = timedelta(seconds=interval)
         new_points = refresh_histories(batch, floor_step(watermark, step), step)
+        cadence.retry_soon(batch, new_points, now)
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
