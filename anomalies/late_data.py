@@ -4,9 +4,10 @@ from there. One UPDATE per rollup run, from the run's own list of touched minute
 so nothing is compared per watch and nothing is read when no late data came in.
 
 Buckets inside the last few a scan re-reads anyway (anomalies.scan.REREAD_BUCKETS) do not mark. The
-past is corrected, not re-judged: a refreshed history changes how the coming buckets are scored
-(a stream that stopped while its history still read zeros is then seen as stopped), but episodes
-are not opened for buckets already scanned."""
+refreshed history changes how the coming buckets are scored (a stream that stopped while its
+history still read zeros is then seen as stopped), and the changed buckets of the last day (24
+buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
+scanned still opens an episode."""
 
 from anomalies.scan import REREAD_BUCKETS
 

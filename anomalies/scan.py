@@ -108,6 +108,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         if watermark is None:
             continue
         step = timedelta(seconds=interval)
+        scanned_until = {watch.pk: watch.history_end for watch in batch}
         new_points = refresh_histories(batch, floor_step(watermark, step), step)
         cadence.retry_soon(batch, new_points, now)
         for watch in batch:
@@ -116,7 +117,9 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
                 result.failed.append(watch.pk)
                 continue
             try:
-                changes = scan_watch(watch, new_points[watch.pk], project_settings, unresolved, now)
+                changes = scan_watch(
+                    watch, new_points[watch.pk], project_settings, unresolved, now, scanned_until[watch.pk]
+                )
             except Exception:
                 logger.exception("anomaly scan of watch %s failed; skipped until its next due time", watch.pk)
                 result.failed.append(watch.pk)
@@ -146,6 +149,10 @@ def plan_refresh(watch: Watch, end: datetime, step: timedelta) -> Refresh:
     new_points = min(max(int((end - watch.history_end) / step), 0), MAX_CATCH_UP)
     start = min(watch.history_end, end) - step * REREAD_BUCKETS
     if watch.stale_from is not None:
+        # Buckets already scanned that late data changed are judged again (the last MAX_CATCH_UP at most):
+        # a surge that reached the rollups after its bucket was scanned still opens an episode.
+        changed = int((end - floor_step(watch.stale_from, step)) / step)
+        new_points = max(new_points, min(changed, MAX_CATCH_UP))
         cache_start = watch.history_end - step * len(cached_values(watch))
         if watch.stale_from < cache_start and cache_start > oldest:
             return Refresh(oldest, True, new_points)  # data before the cached series began: it starts earlier
@@ -229,10 +236,17 @@ def observed_buckets(values: np.ndarray, missing: float) -> int:
 
 
 def scan_watch(
-    watch: Watch, new_points: int, project_settings: DetectionSettings, unresolved: set[int], now: datetime
+    watch: Watch,
+    new_points: int,
+    project_settings: DetectionSettings,
+    unresolved: set[int],
+    now: datetime,
+    scanned_until: datetime | None = None,
 ) -> list[tuple[str, Anomaly]]:
     """Turn the detector's verdicts on the newest buckets, oldest first, into episode changes. A normal
-    bucket of a series with nothing unresolved changes nothing, so it costs no query."""
+    bucket of a series with nothing unresolved changes nothing, so it costs no query. Buckets before
+    `scanned_until` were judged before and are judged again because late data changed them: they can
+    only open an episode that missed them, never resolve or extend one."""
     value_kind, missing = measure_of(watch)
     values = cached_values(watch)
     observed = observed_buckets(values, missing)
@@ -247,6 +261,9 @@ def scan_watch(
     changes = []
     for index in range(len(scores)):
         anomalous = bool(scores.is_anomaly[index])
+        bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
+        if scanned_until and bucket < scanned_until and not opens_late(watch, anomalous, unresolved, bucket):
+            continue
         if not anomalous and watch.pk not in unresolved and not watch.quiet_until_normal:
             continue
         if anomalous and watch.pk not in unresolved:
@@ -268,6 +285,16 @@ def scan_watch(
             services.set_explanation(change[1], explain(change[1]))
         changes.append(change)
     return changes
+
+
+def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: datetime) -> bool:
+    """Whether a bucket judged again after late data opens an episode: it is anomalous, nothing is open,
+    and no earlier episode of the series already covered it."""
+    if not anomalous or watch.pk in unresolved:
+        return False
+    episodes = Anomaly.objects.filter(watch=watch).order_by("-last_anomalous_at")
+    last = episodes.values_list("last_anomalous_at", flat=True).first()
+    return last is None or bucket > last
 
 
 def verdict_at(scores: Scores, index: int, interval_seconds: int) -> Verdict:
