@@ -12,6 +12,7 @@ from flux.db import fetch_all
 WEEKS_BACK = 3
 MAX_CONTRIBUTORS = 3
 MIN_SHARE = 0.1  # a value carrying less than this of the change is not worth naming
+EVERYWHERE_SHARE = 0.9  # a value usually behind this much of its tag's events tells nothing of the change
 
 TagValue = tuple[str, str]
 
@@ -22,9 +23,9 @@ def contributions(
     """The tag values whose change (against the median of the earlier windows) makes up most of
     `total_change`, largest share first, each with its share of it. Pure.
 
-    Values that carry the same share (a value behind every event, country=DE in a German shop, carries
-    the whole change as does the campaign that caused it) are ranked by how much more of the change
-    they carry than of the usual volume: the one usually behind few events explains it."""
+    A value usually behind nearly every event of its tag (country=DE in a German shop) carries about the
+    whole change whatever caused it, so it comes after the values that tell something; values with the
+    same share are ranked by how much more of the change they carry than of the usual volume."""
     if not total_change:
         return []
     keys = set(actual).union(*earlier)
@@ -38,9 +39,11 @@ def contributions(
         if share >= MIN_SHARE:
             usual_share = expected[key] / usual_by_tag[key[0]] if usual_by_tag[key[0]] else 0.0
             found.append({"tag": key[0], "value": key[1], "actual": actual.get(key, 0.0), "expected": expected[key],
-                          "share": round(min(share, 1.0), 3), "lift": share - usual_share})  # fmt: skip
-    found.sort(key=lambda item: (-item["share"], -item["lift"], item["tag"], item["value"]))
-    return [{key: value for key, value in item.items() if key != "lift"} for item in found[:MAX_CONTRIBUTORS]]
+                          "share": round(min(share, 1.0), 3), "lift": share - usual_share,
+                          "everywhere": usual_share >= EVERYWHERE_SHARE})  # fmt: skip
+    found.sort(key=lambda item: (item["everywhere"], -item["share"], -item["lift"], item["tag"], item["value"]))
+    internal = ("lift", "everywhere")
+    return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
 
 
 def sentence(found: list[dict], direction: str) -> str:

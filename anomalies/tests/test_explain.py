@@ -52,3 +52,10 @@ def test_a_drop_spread_over_several_values_names_the_largest_shares_first() -> N
     found = contributions(actual, earlier, total_change=-200.0)
     assert [(item["value"], item["share"]) for item in found] == [("DE", 0.4), ("US", 0.3), ("FR", 0.15)]
     assert sentence(found, "down") == "40% of the drop is country=DE; also country=US (30%), country=FR (15%)."
+
+
+def test_a_value_behind_nearly_every_event_comes_after_one_that_carries_a_little_less() -> None:
+    actual = {("country", "DE"): 158.0, ("country", "AT"): 2.0, ("plan", "pro"): 97.0, ("plan", "free"): 63.0}
+    earlier = [{("country", "DE"): 78.0, ("country", "AT"): 2.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
+    found = contributions(actual, earlier, total_change=80.0)
+    assert [(item["value"], item["share"]) for item in found] == [("pro", 0.963), ("DE", 1.0)]
