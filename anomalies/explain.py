@@ -1,7 +1,7 @@
 """Why an anomaly happened, in the terms of its data: which tag values carry the deviation. For an event
-count, each tag value's count over the episode is set against the same hours of the previous weeks
-(the median of three), and the values whose change makes up most of the whole change are named:
-"80% of the rise is plan=pro"."""
+count, each tag value's count over the episode is set against the same hours (or five-minute
+buckets) of the previous weeks (the median of three), and the values whose change makes up most of
+the whole change are named, largest share first: "80% of the rise is plan=pro"."""
 
 import statistics
 from datetime import datetime, timedelta
@@ -12,6 +12,7 @@ from flux.db import fetch_all
 WEEKS_BACK = 3
 MAX_CONTRIBUTORS = 3
 MIN_SHARE = 0.1  # a value carrying less than this of the change is not worth naming
+EVERYWHERE_SHARE = 0.9  # a value usually behind this much of its tag's events tells nothing of the change
 
 TagValue = tuple[str, str]
 
@@ -20,11 +21,11 @@ def contributions(
     actual: dict[TagValue, float], earlier: list[dict[TagValue, float]], total_change: float
 ) -> list[dict]:
     """The tag values whose change (against the median of the earlier windows) makes up most of
-    `total_change`, each with its share of it. Pure.
+    `total_change`, largest share first, each with its share of it. Pure.
 
-    Ranked by how much more of the change a value carries than of the usual volume: a value behind
-    every event (country=DE in a German shop) carries the whole change without explaining it, while
-    one usually behind a quarter of them that now carries all of it does."""
+    A value usually behind nearly every event of its tag (country=DE in a German shop) carries about the
+    whole change whatever caused it, so it comes after the values that tell something; values with the
+    same share are ranked by how much more of the change they carry than of the usual volume."""
     if not total_change:
         return []
     keys = set(actual).union(*earlier)
@@ -38,9 +39,11 @@ def contributions(
         if share >= MIN_SHARE:
             usual_share = expected[key] / usual_by_tag[key[0]] if usual_by_tag[key[0]] else 0.0
             found.append({"tag": key[0], "value": key[1], "actual": actual.get(key, 0.0), "expected": expected[key],
-                          "share": round(min(share, 1.0), 3), "lift": share - usual_share})  # fmt: skip
-    found.sort(key=lambda item: (-item["lift"], -item["share"], item["tag"], item["value"]))
-    return [{key: value for key, value in item.items() if key != "lift"} for item in found[:MAX_CONTRIBUTORS]]
+                          "share": round(min(share, 1.0), 3), "lift": share - usual_share,
+                          "everywhere": usual_share >= EVERYWHERE_SHARE})  # fmt: skip
+    found.sort(key=lambda item: (item["everywhere"], -item["share"], -item["lift"], item["tag"], item["value"]))
+    internal = ("lift", "everywhere")
+    return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
 
 
 def sentence(found: list[dict], direction: str) -> str:
@@ -58,6 +61,10 @@ def sentence(found: list[dict], direction: str) -> str:
 
 
 def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:
+    """Counts per tag value and in all over [start, end): from the hour rollups for whole hours, from raw
+    events for a window of five-minute buckets (tags are rolled up by the hour only)."""
+    if start.timestamp() % 3600 or end.timestamp() % 3600:
+        return raw_tag_counts(watch, start, end)
     rows = fetch_all(
         """
         SELECT tag_key, tag_value, sum(count) FROM events_eventtagrollup
@@ -71,6 +78,18 @@ def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagVa
            WHERE project_id = %s AND name = %s AND level = 'hour' AND bucket >= %s AND bucket < %s""",
         [watch.project_id, watch.name, start, end],
     )[0][0]
+    return {(key, value): float(count) for key, value, count in rows}, float(total)
+
+
+def raw_tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:
+    where = "project_id = %s AND name = %s AND time >= %s AND time < %s"
+    params = [watch.project_id, watch.name, start, end]
+    rows = fetch_all(
+        f"""SELECT tag.key, tag.value, count(*) FROM events_event e
+            CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag WHERE {where} GROUP BY 1, 2""",
+        params,
+    )
+    total = fetch_all(f"SELECT count(*) FROM events_event WHERE {where}", params)[0][0]
     return {(key, value): float(count) for key, value, count in rows}, float(total)
 
 

@@ -57,11 +57,17 @@ class Watch(models.Model):
     # Set when a person resolves an episode the detector still sees: nothing reopens until it has ended.
     quiet_until_normal = models.BooleanField(default=False)
     next_scan_at = models.DateTimeField()
-    # The series' hourly values up to history_end (exclusive), as much as the detector needs; each scan
-    # adds the hours completed since, so a scan reads a few rollup rows per series instead of weeks.
-    # float64 values, little-endian, NaN for an hour without data (read and written with numpy).
+    # The series' values per interval up to history_end (exclusive), as much as the detector needs; each
+    # scan adds the buckets completed since, so a scan reads a few rollup rows per series instead of weeks.
+    # float64 values, little-endian, NaN for a bucket without data (read and written with numpy).
     history = models.BinaryField(default=bytes, blank=True)
     history_end = models.DateTimeField(null=True, blank=True)
+    # The bucket the series is scored on: an hour, or five minutes for series busy enough to be judged
+    # that finely (anomalies.cadence chooses, and the due time follows).
+    interval_seconds = models.PositiveIntegerField(default=3600)
+    # The earliest cached bucket that a rollup run recomputed after it was cached (late data, a backfill):
+    # the next scan reads the history again from there (set by anomalies.late_data).
+    stale_from = models.DateTimeField(null=True, blank=True)
     last_scanned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

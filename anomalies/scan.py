@@ -1,43 +1,48 @@
-"""The scan: claim due watches, bring each one's hourly history up to the last complete hour, score the
-new hours with the detector (anomalies.detection) and turn its verdicts into anomaly episodes.
+"""The scan: claim due watches, bring each one's cached history up to its last complete bucket, score
+the new buckets with the detector (anomalies.detection) and turn its verdicts into anomaly episodes.
 
-A watch is due once an hour, a little after the hour's rollups are complete. Claiming is one
-conditional UPDATE, so two workers given the same ids scan each watch once.
+A watch is scored by the hour, or on five-minute buckets when its series is busy (anomalies.cadence),
+and is due a little after each of its buckets' rollups are complete. Claiming is one conditional
+UPDATE, so two workers given the same ids scan each watch once. Each watch is scored on its own: one
+that fails is logged with its id and skipped (its due time has already advanced), never its batch.
 """
 
 import functools
+import logging
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import connection
 
-from anomalies import services
+from anomalies import cadence, services
 from anomalies.detection import DetectorConfig, Scores, history_needed, score_latest, severity_of
 from anomalies.explain import explain
-from anomalies.history import HOUR, NO_HOURS, Hours, floor_hour, measure_of, read_hours
-from anomalies.models import Anomaly, DetectionSettings, Watch
+from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
+from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
 from anomalies.services import Verdict
 from events.rollups import STREAM as EVENT_STREAM
 from flux.rollup_job import current_watermark
 from metrics.rollups import STREAM as METRIC_STREAM
 
-SCAN_DELAY = timedelta(minutes=2)  # after the hour ends: the rollups' own lag and a margin
-REREAD_HOURS = 2  # hours already cached that are read again, for data that arrived late
+logger = logging.getLogger(__name__)
+
+REREAD_BUCKETS = 2  # buckets already cached that are read again, for data that arrived a little late
 EPISODE_LOOKBACK = 48  # scored points before the new ones, to find where an ongoing episode began
-MAX_CATCH_UP_HOURS = 24  # after a long outage, score at most this many missed hours one by one
+MAX_CATCH_UP = 24  # after a long outage, score at most this many missed buckets one by one
+# A series with fewer buckets with data than this opens nothing: a handful of points says nothing of
+# what is normal for it. Until it has MIN_OBSERVED_FOR_CRITICAL, what it opens is at most a warning.
+MIN_OBSERVED_TO_SCORE = 8
+MIN_OBSERVED_FOR_CRITICAL = 48
 
 
 @dataclass
 class ScanResult:
     scanned: int = 0
+    failed: list[int] = field(default_factory=list)
     changes: dict[int, list[tuple[str, Anomaly]]] = field(default_factory=lambda: defaultdict(list))
-
-
-def next_due(now: datetime) -> datetime:
-    return floor_hour(now) + HOUR + SCAN_DELAY
 
 
 def claim(watch_ids: list[int], now: datetime) -> list[int]:
@@ -45,12 +50,14 @@ def claim(watch_ids: list[int], now: datetime) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE anomalies_watch SET next_scan_at = %s
-            WHERE id = ANY(%s) AND next_scan_at <= %s AND NOT excluded
+            UPDATE anomalies_watch
+            SET next_scan_at = CASE WHEN interval_seconds = %(fast)s THEN %(fast_due)s ELSE %(hourly_due)s END
+            WHERE id = ANY(%(ids)s) AND next_scan_at <= %(now)s AND NOT excluded
             RETURNING id
             """,
-            [next_due(now), watch_ids, now],
-        )
+            {"fast": cadence.FAST, "fast_due": cadence.next_due(now, timedelta(seconds=cadence.FAST)),
+             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids, "now": now},
+        )  # fmt: skip
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -59,23 +66,24 @@ def due_watch_ids(now: datetime, limit: int) -> list[int]:
     return list(due.values_list("pk", flat=True)[:limit])
 
 
-def complete_until() -> dict[str, datetime | None]:
-    """Per source, the end of the last hour whose rollups are complete."""
-    ends = {}
-    for source, stream in ((Watch.Source.EVENTS, EVENT_STREAM), (Watch.Source.METRIC, METRIC_STREAM)):
-        watermark = current_watermark(stream)
-        ends[source] = floor_hour(watermark) if watermark else None
-    return ends
+def rollup_watermarks() -> dict[str, datetime | None]:
+    """Per source, how far its rollups are complete."""
+    streams = ((Watch.Source.EVENTS, EVENT_STREAM), (Watch.Source.METRIC, METRIC_STREAM))
+    return {source: current_watermark(stream) for source, stream in streams}
 
 
 @functools.cache
-def hours_kept(value_kind: str) -> int:
-    return math.ceil(history_needed(DetectorConfig(3600, value_kind)) / 3600) + EPISODE_LOOKBACK
+def buckets_needed(value_kind: str, interval_seconds: int) -> int:
+    return math.ceil(history_needed(DetectorConfig(interval_seconds, value_kind)) / interval_seconds)
 
 
-def history_hours(watch: Watch) -> int:
-    """How many hours of the watch's series the cache keeps: what the detector needs, and a margin."""
-    return hours_kept(measure_of(watch)[0])
+def buckets_kept(watch: Watch) -> int:
+    """How many buckets of the watch's series the cache keeps: what the detector needs (five-minute
+    series: cadence.fast_history_days at most), and a margin to look back on episodes."""
+    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds)
+    if watch.interval_seconds < cadence.HOURLY:
+        needed = min(needed, cadence.fast_history_days() * 86400 // watch.interval_seconds)
+    return needed + EPISODE_LOOKBACK
 
 
 def cached_values(watch: Watch) -> np.ndarray:
@@ -89,21 +97,36 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
     watches = list(Watch.objects.filter(pk__in=claimed).select_related("series__metric", "project"))
     project_ids = {watch.project_id for watch in watches}
     configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=project_ids)}
-    ends = complete_until()
-    for source in (Watch.Source.EVENTS, Watch.Source.METRIC):
-        end = ends[source]
-        batch = [watch for watch in watches if watch.source == source]
-        if end is None or not batch:
+    unresolved = set(unresolved_watch_ids(watches))
+    cadence.revisit_intervals(watches, now, unresolved)
+    watermarks = rollup_watermarks()
+    groups: dict[tuple[str, int], list[Watch]] = defaultdict(list)
+    for watch in watches:
+        groups[watch.source, watch.interval_seconds].append(watch)
+    for (source, interval), batch in groups.items():
+        watermark = watermarks[source]
+        if watermark is None:
             continue
-        new_hours = refresh_histories(batch, end)
-        unresolved = set(unresolved_watch_ids(batch))
+        step = timedelta(seconds=interval)
+        scanned_until = {watch.pk: watch.history_end for watch in batch}
+        new_points = refresh_histories(batch, floor_step(watermark, step), step)
+        cadence.retry_soon(batch, new_points, now)
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
-            if project_settings.enabled and new_hours[watch.pk]:
-                for change in score_new_hours(watch, new_hours[watch.pk], project_settings, unresolved, now):
-                    result.changes[watch.project_id].append(change)
+            if watch.pk not in new_points:  # its history could not be read (logged): skipped
+                result.failed.append(watch.pk)
+                continue
+            try:
+                changes = scan_watch(
+                    watch, new_points[watch.pk], project_settings, unresolved, now, scanned_until[watch.pk]
+                )
+            except Exception:
+                logger.exception("anomaly scan of watch %s failed; skipped until its next due time", watch.pk)
+                result.failed.append(watch.pk)
+                continue
+            result.changes[watch.project_id].extend(changes)
             result.scanned += 1
-        Watch.objects.filter(pk__in=[watch.pk for watch in batch]).update(last_scanned_at=now)
+    Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
     return result
 
 
@@ -112,88 +135,145 @@ def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
     return list(episodes.values_list("watch_id", flat=True))
 
 
-def refresh_histories(watches: list[Watch], end: datetime) -> dict[int, int]:
-    """Extend each watch's cached hourly values up to `end` (re-reading the last few hours), save the
-    changed ones, and say per watch how many hours are new (a watch seen for the first time: only the last)."""
+@dataclass(frozen=True)
+class Refresh:
+    start: datetime  # read the rollups from here
+    rebuild: bool  # replace the whole cache (else keep the cached buckets before `start`)
+    new_points: int  # buckets to score
 
-    def stale(watch: Watch) -> bool:
-        return watch.history_end is None or watch.history_end < end - HOUR * history_hours(watch)
 
-    new_hours, changed = {}, []
-    for reload, group in ((True, [w for w in watches if stale(w)]), (False, [w for w in watches if not stale(w)])):
-        if not group:
+def plan_refresh(watch: Watch, end: datetime, step: timedelta) -> Refresh:
+    oldest = end - step * buckets_kept(watch)
+    if watch.history_end is None or watch.history_end < oldest:
+        return Refresh(oldest, True, 1)  # first scan, or the cache is too old to extend: score the last bucket
+    new_points = min(max(int((end - watch.history_end) / step), 0), MAX_CATCH_UP)
+    start = min(watch.history_end, end) - step * REREAD_BUCKETS
+    if watch.stale_from is not None:
+        # Buckets already scanned that late data changed are judged again (the last MAX_CATCH_UP at most):
+        # a surge that reached the rollups after its bucket was scanned still opens an episode.
+        changed = int((end - floor_step(watch.stale_from, step)) / step)
+        new_points = max(new_points, min(changed, MAX_CATCH_UP))
+        cache_start = watch.history_end - step * len(cached_values(watch))
+        if watch.stale_from < cache_start and cache_start > oldest:
+            return Refresh(oldest, True, new_points)  # data before the cached series began: it starts earlier
+        start = min(start, max(floor_step(watch.stale_from, step), cache_start))
+    return Refresh(start, False, new_points)
+
+
+def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> dict[int, int]:
+    """Bring each watch's cached values up to `end` (re-reading the last few buckets, and from any
+    bucket a rollup run recomputed since), save the changed ones, and say per watch how many are new."""
+    plans: dict[int, Refresh] = {}
+    by_kind: dict[str, list[Watch]] = defaultdict(list)
+    for watch in watches:
+        try:
+            plans[watch.pk] = plan = plan_refresh(watch, end, step)
+        except Exception:
+            logger.exception("planning the history of watch %s failed; skipped", watch.pk)
             continue
-        starts = {
-            watch.pk: end - HOUR * history_hours(watch) if reload else min(watch.history_end, end) - HOUR * REREAD_HOURS
-            for watch in group
-        }
-        values = read_hours(group, min(starts.values()), end)
+        by_kind["rebuild" if plan.rebuild else "stale" if watch.stale_from else "steady"].append(watch)
+    changed = []
+    for group in by_kind.values():
+        values = read_hours(group, min(plans[watch.pk].start for watch in group), end, step)
         for watch in group:
-            added = 1 if reload else int((end - watch.history_end) / HOUR)
             before = (bytes(watch.history or b""), watch.history_end)
-            merge_history(watch, reload, starts[watch.pk], end, values.get(watch.pk, NO_HOURS))
-            if (watch.history, watch.history_end) != before:
+            try:
+                merge_history(watch, plans[watch.pk], end, step, values.get(watch.pk, NO_HOURS))
+            except Exception:
+                logger.exception("reading the history of watch %s failed; skipped", watch.pk)
+                del plans[watch.pk]
+                continue
+            if (watch.history, watch.history_end) != before or watch.stale_from is not None:
                 changed.append(watch)
-            new_hours[watch.pk] = min(max(added, 0), MAX_CATCH_UP_HOURS)
     save_histories(changed)
-    return new_hours
+    return {pk: plan.new_points for pk, plan in plans.items()}
 
 
 def save_histories(watches: list[Watch]) -> None:
+    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile."""
     if not watches:
         return
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE anomalies_watch w SET history = v.history, history_end = v.history_end
-            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[]) AS v(id, history, history_end)
+            UPDATE anomalies_watch w SET history = v.history, history_end = v.history_end,
+                   stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
+                                     ELSE w.stale_from END
+            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[], %s::timestamptz[])
+                 AS v(id, history, history_end, stale_from)
             WHERE w.id = v.id
             """,
-            [[w.pk for w in watches], [w.history for w in watches], [w.history_end for w in watches]],
-        )
+            [[w.pk for w in watches], [w.history for w in watches], [w.history_end for w in watches],
+             [w.stale_from for w in watches]],
+        )  # fmt: skip
+    for watch in watches:
+        watch.stale_from = None
 
 
-def merge_history(watch: Watch, reload: bool, start: datetime, end: datetime, hours: Hours) -> None:
-    """Cached hours before `start` stay; from there to `end` the values read (missing hours filled)."""
-    value_kind, missing = measure_of(watch)
+def merge_history(watch: Watch, plan: Refresh, end: datetime, step: timedelta, buckets: Hours) -> None:
+    """Cached buckets before the plan's start stay; from there to `end` the values read (missing filled)."""
+    _, missing = measure_of(watch)
     cached = cached_values(watch)
-    if reload or not len(cached):
-        kept, first = cached[:0], start
-        if value_kind == "count":
-            # A count before the series' first hour of data is unknown, not zero: leading zeros would read
-            # as a dead stream coming to life. Start the history at its first hour instead.
-            first = max(start, hours.first() or end)
+    if plan.rebuild or not len(cached):
+        kept, first = cached[:0], plan.start
+        if not math.isnan(missing):
+            # A count (or rate) before the series' first bucket of data is unknown, not zero: leading zeros
+            # would read as a dead stream coming to life. Start the history at its first bucket instead.
+            first = max(plan.start, buckets.first() or end)
     else:
-        cache_start = watch.history_end - HOUR * len(cached)
-        keep = min(max(int((start - cache_start) / HOUR), 0), len(cached))
-        kept, first = cached[:keep], cache_start + HOUR * keep
-    fresh = hours.on_grid(first, end, missing)
-    watch.history = np.concatenate([kept, fresh])[-history_hours(watch) :].tobytes()
+        cache_start = watch.history_end - step * len(cached)
+        keep = min(max(int((plan.start - cache_start) / step), 0), len(cached))
+        kept, first = cached[:keep], cache_start + step * keep
+    fresh = buckets.on_grid(first, end, missing, step)
+    watch.history = np.concatenate([kept, fresh])[-buckets_kept(watch) :].tobytes()
     watch.history_end = end
 
 
-def score_new_hours(
-    watch: Watch, new_hours: int, project_settings: DetectionSettings, unresolved: set[int], now: datetime
+def observed_buckets(values: np.ndarray, missing: float) -> int:
+    """Buckets with data: finite values, and for counts and rates (where no data reads 0) non-zero ones."""
+    seen = np.isfinite(values) if math.isnan(missing) else np.isfinite(values) & (values != missing)
+    return int(np.count_nonzero(seen))
+
+
+def scan_watch(
+    watch: Watch,
+    new_points: int,
+    project_settings: DetectionSettings,
+    unresolved: set[int],
+    now: datetime,
+    scanned_until: datetime | None = None,
 ) -> list[tuple[str, Anomaly]]:
-    """Turn the detector's verdicts on the newest hours, oldest first, into episode changes. A normal hour
-    of a series with nothing unresolved changes nothing, so it costs no query."""
-    value_kind, _ = measure_of(watch)
-    config = DetectorConfig(3600, value_kind, watch.sensitivity or project_settings.sensitivity)
+    """Turn the detector's verdicts on the newest buckets, oldest first, into episode changes. A normal
+    bucket of a series with nothing unresolved changes nothing, so it costs no query. Buckets before
+    `scanned_until` were judged before and are judged again because late data changed them: they can
+    only open an episode that missed them, never resolve or extend one."""
+    value_kind, missing = measure_of(watch)
     values = cached_values(watch)
-    start = watch.history_end - HOUR * len(values)
-    times = start.timestamp() + 3600.0 * np.arange(len(values))
-    scores = score_latest(times, values, config, points=new_hours)
+    observed = observed_buckets(values, missing)
+    if not (project_settings.enabled and new_points and len(values)):
+        return []
+    if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
+        return []
+    config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
+    start = watch.history_end - timedelta(seconds=watch.interval_seconds) * len(values)
+    times = start.timestamp() + float(watch.interval_seconds) * np.arange(len(values))
+    scores = score_latest(times, values, config, points=new_points)
     changes = []
     for index in range(len(scores)):
         anomalous = bool(scores.is_anomaly[index])
+        bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
+        if scanned_until and bucket < scanned_until and not opens_late(watch, anomalous, unresolved, bucket):
+            continue
         if not anomalous and watch.pk not in unresolved and not watch.quiet_until_normal:
             continue
         if anomalous and watch.pk not in unresolved:
-            # Opening: look back for the hour the episode began, which may precede the new hours.
-            lookback = score_latest(times, values, config, points=new_hours + EPISODE_LOOKBACK)
-            verdict = verdict_at(lookback, len(lookback) - len(scores) + index)
+            # Opening: look back for the bucket the episode began, which may precede the new ones.
+            lookback = score_latest(times, values, config, points=new_points + EPISODE_LOOKBACK)
+            verdict = verdict_at(lookback, len(lookback) - len(scores) + index, watch.interval_seconds)
         else:
-            verdict = verdict_at(scores, index)
+            verdict = verdict_at(scores, index, watch.interval_seconds)
+        if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
+            verdict = replace(verdict, severity=Severity.WARNING)
         change = services.apply_verdict(watch, verdict, now)
         if change is None:
             continue
@@ -207,7 +287,17 @@ def score_new_hours(
     return changes
 
 
-def verdict_at(scores: Scores, index: int) -> Verdict:
+def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: datetime) -> bool:
+    """Whether a bucket judged again after late data opens an episode: it is anomalous, nothing is open,
+    and no earlier episode of the series already covered it."""
+    if not anomalous or watch.pk in unresolved:
+        return False
+    episodes = Anomaly.objects.filter(watch=watch).order_by("-last_anomalous_at")
+    last = episodes.values_list("last_anomalous_at", flat=True).first()
+    return last is None or bucket > last
+
+
+def verdict_at(scores: Scores, index: int, interval_seconds: int) -> Verdict:
     bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
     anomalous = bool(scores.is_anomaly[index])
     first = index
@@ -215,9 +305,10 @@ def verdict_at(scores: Scores, index: int) -> Verdict:
         first -= 1
     score = float(scores.score[index])
     return Verdict(
-        bucket=bucket, interval_seconds=3600, is_anomaly=anomalous, score=score, severity=severity_of(score),
-        kind=str(scores.kind[index]), direction=str(scores.direction[index]), actual=finite(scores.values[index]),
-        expected=finite(scores.expected[index]), lower=finite(scores.lower[index]), upper=finite(scores.upper[index]),
+        bucket=bucket, interval_seconds=interval_seconds, is_anomaly=anomalous, score=score,
+        severity=severity_of(score), kind=str(scores.kind[index]), direction=str(scores.direction[index]),
+        actual=finite(scores.values[index]), expected=finite(scores.expected[index]),
+        lower=finite(scores.lower[index]), upper=finite(scores.upper[index]),
         episode_start=datetime.fromtimestamp(float(scores.times[first]), tz=UTC),
     )  # fmt: skip
 

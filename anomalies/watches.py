@@ -1,5 +1,6 @@
 """Which series are watched: every event name and metric series with data in the last day, each with
-the measures of its type (anomalies.history.MEASURES). New watches are due at once."""
+the measures of its type (anomalies.history.MEASURES). New watches are due at once, by the hour until
+their first scan sees whether they are busy enough for five-minute buckets (anomalies.cadence)."""
 
 from datetime import datetime, timedelta
 
@@ -11,16 +12,17 @@ ACTIVE_WITHIN = timedelta(days=1)
 
 WATCH_EVENT_NAMES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
-                                 quiet_until_normal, history, next_scan_at, created_at)
-    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false, ''::bytea, %(now)s, %(now)s
+                                 quiet_until_normal, history, interval_seconds, next_scan_at, created_at)
+    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false, ''::bytea, 3600,
+                    %(now)s, %(now)s
     FROM events_eventrollup r JOIN tenants_project p ON p.id = r.project_id AND NOT p.archived
     WHERE r.level = 'hour' AND r.bucket >= %(since)s
     ON CONFLICT DO NOTHING
 """
 WATCH_METRIC_SERIES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
-                                 quiet_until_normal, history, next_scan_at, created_at)
-    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false, ''::bytea, %(now)s, %(now)s
+                                 quiet_until_normal, history, interval_seconds, next_scan_at, created_at)
+    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false, ''::bytea, 3600, %(now)s, %(now)s
     FROM metrics_metricseries s
     JOIN metrics_metric m ON m.id = s.metric_id
     JOIN tenants_project p ON p.id = s.project_id AND NOT p.archived

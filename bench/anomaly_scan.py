@@ -1,17 +1,29 @@
-"""Anomaly scan benchmark: the production scan (claim, read hour rollups, update each watch's cached
-history, score with the detector, apply verdicts) over many watched series, end to end on PostgreSQL.
+"""Anomaly scan benchmark: the production scan (claim, read rollups, update each watch's cached history,
+score with the detector, apply verdicts) over many watched series, end to end on PostgreSQL, and how
+many minutes after an anomaly starts it is opened and notified.
 
     make bench-scan                      # or, with the services' environment set:
-    python bench/anomaly_scan.py --series 10000 --workers 2
+    python bench/anomaly_scan.py --series 10000 --fast-series 1000 --alert-series 60 --workers 2
 
-Seeds a scratch database (flux_scanbench, rebuilt each run) with five weeks of hour rollups for
-`--series` watched series (80% metric gauges, 20% event names, daily seasonality and noise), then
-times two scans of all of them with `--workers` processes, as the Celery workers would run them:
-the first, which reads each series' whole history, and a steady-state one an hour later, which reads
-one new hour per series. Prints seconds and series per second. Nothing here asserts: it prints.
+Seeds a scratch database (FLUX_SCANBENCH_DB, default flux_scanbench, rebuilt each run):
+- `--series` hourly series, five weeks of hour rollups (80% metric gauges, 20% event names under
+  30 an hour; daily seasonality and noise);
+- `--fast-series` busy event names (30 to 150 an hour, Poisson counts per minute), eight days of
+  minute rollups, which the scan puts on five-minute buckets.
+Then times, with `--workers` processes as the Celery workers would run them, the first scan of each
+kind (it reads each series' whole history) and a steady one (one new hour, or one new five-minute
+bucket, per series), and prints series per second.
+
+Minutes to alert: `--alert-series` busy series, two thirds of them given an anomaly (a 4x spike for
+20 minutes, a drop to a fifth for 40 minutes, or a stop for 40 minutes) starting at a known minute.
+A controlled clock then moves minute by minute as production does: the rollup watermark five
+seconds behind, every due watch scanned, notifications queued to a webhook channel (warning and up,
+the default). Prints p50/p95 minutes from the first anomalous minute to the open anomaly and to its
+notification, per kind, and anomalies opened on the clean series. Nothing here asserts: it prints.
 """
 
 import argparse
+import io
 import multiprocessing
 import os
 import sys
@@ -19,11 +31,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "flux_scanbench"
+BENCH_DB = os.environ.get("FLUX_SCANBENCH_DB", "flux_scanbench")
 HISTORY_DAYS = 35
+FAST_DAYS = 8
+MINUTE = timedelta(minutes=1)
+WINDOW_MINUTES = 120  # the simulated stretch of the minutes-to-alert run
+ANOMALIES = {"spike": (4.0, 20), "drop": (0.2, 40), "stop": (0.0, 40)}  # (rate factor, minutes)
 
 
 def use_bench_database(fresh: bool) -> None:
@@ -61,24 +78,30 @@ SEED_METRIC_HOURS = """
                                * (1 + 0.05 * (random() - 0.5)) AS value) v
     WHERE s.project_id = %(project)s
 """
+# Under 30 an hour, so they stay hourly.
 SEED_EVENT_HOURS = """
     INSERT INTO events_eventrollup (project_id, level, name, bucket, count, value_count)
     SELECT %(project)s, 'hour', 'event.' || n, h.bucket,
-           round((40 + n %% 30) * (1 + 0.5 * sin(extract(hour FROM h.bucket) / 24 * 2 * pi())) + 5 * random()), 0
+           round((5 + n %% 15) * (1 + 0.5 * sin(extract(hour FROM h.bucket) / 24 * 2 * pi())) + 2 * random()), 0
     FROM generate_series(1, %(events)s) AS n
     CROSS JOIN generate_series(%(start)s::timestamptz, %(end)s::timestamptz - interval '1 hour', interval '1 hour')
          AS h(bucket)
 """
+HOURS_FROM_MINUTES = """
+    INSERT INTO events_eventrollup (project_id, level, name, bucket, count, value_count)
+    SELECT project_id, 'hour', name, date_trunc('hour', bucket), sum(count), 0 FROM events_eventrollup
+    WHERE project_id = %s AND level = 'minute' GROUP BY 1, 2, 3, 4
+"""
 
 
-def seed(series: int, end: datetime) -> int:
+def seed_hourly(series: int, end: datetime) -> int:
     """Five weeks of hour rollups ending at `end`; returns the project id."""
     from django.db import connection
 
     from flux.tenants.services import create_project
     from metrics.models import Metric, MetricSeries
 
-    project = create_project("Scan bench")
+    project = create_project("Scan bench, hourly")
     metric = Metric.objects.create(project=project, name="service.latency", type="gauge")
     gauges = series * 4 // 5
     MetricSeries.objects.bulk_create(
@@ -100,16 +123,55 @@ def add_hours(project_id: int, events: int, start: datetime, end: datetime) -> N
         cursor.execute(SEED_METRIC_HOURS, params)
         cursor.execute(SEED_EVENT_HOURS, params)
         cursor.execute("ANALYZE metrics_metricrollup; ANALYZE events_eventrollup")
-    set_watermarks(end)
 
 
-def set_watermarks(end: datetime) -> None:
+def minute_counts(rng: np.random.Generator, per_hour: float, start: datetime, minutes: int) -> np.ndarray:
+    """Poisson counts per minute around `per_hour`, with a daily swing of a half."""
+    epoch = start.timestamp() / 60 + np.arange(minutes)
+    rate = per_hour / 60 * (1 + 0.5 * np.sin((epoch % 1440) / 1440 * 2 * np.pi))
+    return rng.poisson(rate)
+
+
+def seed_busy(name: str, count: int, start: datetime, end: datetime, anomalies: dict[int, tuple] | None = None) -> int:
+    """`count` busy event names with minute rollups over [start, end) (plus their hours); series i gets
+    the anomaly anomalies[i] = (kind, first minute) if any. Returns the project id."""
+    from django.db import connection
+
+    from flux.tenants.services import create_project
+
+    project = create_project(name)
+    rng = np.random.default_rng(7)
+    minutes = int((end - start) / MINUTE)
+    buffer = io.StringIO()
+    for index in range(count):
+        counts = minute_counts(rng, float(np.exp(rng.uniform(np.log(30), np.log(150)))), start, minutes)
+        if anomalies and index in anomalies:
+            kind, first = anomalies[index]
+            factor, length = ANOMALIES[kind]
+            at = int((first - start) / MINUTE)
+            counts[at : at + length] = rng.poisson(counts[at : at + length] * factor) if factor else 0
+        for offset in np.flatnonzero(counts):
+            bucket = start + MINUTE * int(offset)
+            buffer.write(f"{project.pk}\tminute\tbusy.{index}\t{bucket.isoformat()}\t{counts[offset]}\t0\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        with cursor.copy(
+            "COPY events_eventrollup (project_id, level, name, bucket, count, value_count) FROM STDIN"
+        ) as copy:
+            while chunk := buffer.read(1 << 20):
+                copy.write(chunk)
+        cursor.execute(HOURS_FROM_MINUTES, [project.pk])
+        cursor.execute("ANALYZE events_eventrollup")
+    return project.pk
+
+
+def set_watermarks(at: datetime) -> None:
     from events.models import RollupWatermark
     from events.rollups import STREAM as EVENTS
     from metrics.rollups import STREAM as METRICS
 
     for stream in (EVENTS, METRICS):
-        RollupWatermark.objects.update_or_create(stream=stream, defaults={"watermark": end + timedelta(minutes=1)})
+        RollupWatermark.objects.update_or_create(stream=stream, defaults={"watermark": at})
 
 
 def scan_chunk(arguments: tuple[list[int], datetime]) -> tuple[int, int]:
@@ -129,12 +191,13 @@ def scan_chunk(arguments: tuple[list[int], datetime]) -> tuple[int, int]:
     return scanned, changes
 
 
-def timed_scan(now: datetime, workers: int) -> tuple[float, int, int]:
+def timed_scan(project_id: int, now: datetime, workers: int) -> tuple[float, int, int]:
     from django.db import connection
 
-    from anomalies.scan import due_watch_ids
+    from anomalies.models import Watch
 
-    ids = due_watch_ids(now, 10**7)
+    due = Watch.objects.filter(project_id=project_id, next_scan_at__lte=now).order_by("next_scan_at")
+    ids = list(due.values_list("pk", flat=True))
     connection.close()
     chunks = [(ids[index::workers], now) for index in range(workers)]
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -145,29 +208,112 @@ def timed_scan(now: datetime, workers: int) -> tuple[float, int, int]:
     return seconds, sum(scanned for scanned, _ in results), sum(changes for _, changes in results)
 
 
+def throughput(args: argparse.Namespace, end: datetime) -> None:
+    from anomalies.models import Watch
+    from anomalies.watches import sync_watches
+
+    started = time.perf_counter()
+    hourly = seed_hourly(args.series, end)
+    fast = seed_busy("Scan bench, five-minute", args.fast_series, end - timedelta(days=FAST_DAYS + 1), end + 5 * MINUTE)
+    set_watermarks(end + MINUTE)
+    watches = sync_watches(end + 2 * MINUTE)
+    seconds = time.perf_counter() - started
+    print(f"seeded {args.series:,} hourly series x {HISTORY_DAYS * 24} hours and {args.fast_series:,} busy series x "
+          f"{(FAST_DAYS + 1) * 1440:,} minutes in {seconds:.0f} s; {watches:,} watches")  # fmt: skip
+    rows = [("hourly, first (5 weeks per series)", timed_scan(hourly, end + 2 * MINUTE, args.workers))]
+    rows.append(("5-minute, first (8 days of minutes)", timed_scan(fast, end + 2 * MINUTE, args.workers)))
+    fast_watches = Watch.objects.filter(project_id=fast, interval_seconds=300).count()
+    set_watermarks(end + 6 * MINUTE)
+    rows.append(("5-minute, steady (one new bucket)", timed_scan(fast, end + 7 * MINUTE, args.workers)))
+    add_hours(hourly, args.series - args.series * 4 // 5, end, end + timedelta(hours=1))
+    set_watermarks(end + timedelta(hours=1, minutes=1))
+    rows.append(
+        ("hourly, steady (one new hour)", timed_scan(hourly, end + timedelta(hours=1, minutes=3), args.workers))
+    )
+    print(f"{fast_watches:,} of the {args.fast_series:,} busy series were put on five-minute buckets")
+    print(f"\n{'scan':<38}{'series':>8}{'seconds':>9}{'series/s':>10}{'changes':>9}")
+    for label, (seconds, scanned, changes) in rows:
+        print(f"{label:<38}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{changes:>9}")
+    print(f"\n{args.workers} worker processes on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); "
+          "a cycle is an hour for hourly series, five minutes for busy ones")  # fmt: skip
+
+
+def percentiles(minutes: list[float]) -> str:
+    if not minutes:
+        return f"{'-':>7}{'-':>7}"
+    return f"{np.percentile(minutes, 50):>7.1f}{np.percentile(minutes, 95):>7.1f}"
+
+
+def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
+    """Simulate the pipeline minute by minute (see the module docstring) and print the delays."""
+    from anomalies import notifications
+    from anomalies.models import Channel, Watch
+    from anomalies.scan import scan
+    from anomalies.watches import sync_watches
+
+    t0 = end + 2 * MINUTE
+    rng = np.random.default_rng(11)
+    kinds = list(ANOMALIES)
+    injected = {  # every third series stays clean; the others take the kinds in turn
+        index: (kinds[(index // 3) % len(kinds)], t0 + MINUTE * int(rng.integers(15, 70)))
+        for index in range(args.alert_series)
+        if index % 3
+    }
+    project_id = seed_busy("Alert delay bench", args.alert_series, end - timedelta(days=FAST_DAYS + 1),
+                           t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
+    Channel.objects.create(project_id=project_id, name="ops", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/")
+    set_watermarks(end + MINUTE)
+    sync_watches(t0)
+    due_watches = Watch.objects.filter(project_id=project_id).order_by("next_scan_at")
+    scan(list(due_watches.values_list("pk", flat=True)), t0)  # the first scan: each busy series reads 8 days
+    opened: dict[str, datetime] = {}
+    notified: dict[str, datetime] = {}
+    started = time.perf_counter()
+    for tick in range(1, WINDOW_MINUTES + 1):
+        now = t0 + MINUTE * tick
+        set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
+        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
+        for start in range(0, len(due), 200):
+            result = scan(due[start : start + 200], now)
+            for project, changes in result.changes.items():
+                for change, anomaly in changes:
+                    if change == "opened":
+                        opened.setdefault(anomaly.watch.name, now)
+                for delivery in notifications.notify_changes(project, changes, now):
+                    for _, anomaly in changes:
+                        if anomaly.pk in delivery.anomaly_ids:
+                            notified.setdefault(anomaly.watch.name, now)
+    print(
+        f"\nminutes to alert: {args.alert_series} busy series (30-150 events an hour), {len(injected)} with an "
+        f"anomaly; {WINDOW_MINUTES} simulated minutes in {time.perf_counter() - started:.0f} s"
+    )
+    print(f"{'kind':<8}{'series':>7}{'opened':>7}{'open p50':>9}{'p95':>7}{'notified':>9}{'note p50':>9}{'p95':>7}")
+    for kind in ANOMALIES:
+        names = {f"busy.{index}": first for index, (k, first) in injected.items() if k == kind}
+        to_open = [(opened[name] - first) / MINUTE for name, first in names.items() if name in opened]
+        to_note = [(notified[name] - first) / MINUTE for name, first in names.items() if name in notified]
+        counts = f"{kind:<8}{len(names):>7}{len(to_open):>7}"
+        print(f"{counts}  {percentiles(to_open)}{len(to_note):>9}  {percentiles(to_note)}")
+    clean = [f"busy.{index}" for index in range(args.alert_series) if index not in injected]
+    false = sum(name in opened for name in clean)
+    print(f"clean series: {len(clean)}, anomalies opened on them in {WINDOW_MINUTES} minutes: {false}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--series", type=int, default=10_000)
+    parser.add_argument("--series", type=int, default=10_000, help="hourly series")
+    parser.add_argument("--fast-series", type=int, default=1_000, help="busy series, on five-minute buckets")
+    parser.add_argument("--alert-series", type=int, default=60, help="busy series of the minutes-to-alert run")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     use_bench_database(fresh=True)
     from anomalies.history import floor_hour
-    from anomalies.watches import sync_watches
 
     end = floor_hour(datetime.now(UTC))
-    started = time.perf_counter()
-    project_id = seed(args.series, end)
-    watches = sync_watches(datetime.now(UTC))
-    print(f"seeded {args.series:,} series x {HISTORY_DAYS * 24} hours in {time.perf_counter() - started:.0f} s; "
-          f"{watches:,} watches")  # fmt: skip
-    first = timed_scan(datetime.now(UTC), args.workers)
-    add_hours(project_id, args.series - args.series * 4 // 5, end, end + timedelta(hours=1))
-    steady = timed_scan(end + timedelta(hours=1, minutes=3), args.workers)
-    print(f"\n{'scan':<34}{'series':>8}{'seconds':>9}{'series/s':>10}{'changes':>9}")
-    for label, (seconds, scanned, changes) in (("first (reads 5 weeks per series)", first),
-                                                ("steady (one new hour per series)", steady)):  # fmt: skip
-        print(f"{label:<34}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{changes:>9}")
-    print(f"\n{args.workers} worker processes on {os.cpu_count()} cores; target: 10,000 series within 60 s")
+    if args.series or args.fast_series:
+        throughput(args, end)
+    if args.alert_series:
+        minutes_to_alert(args, end + timedelta(days=1))  # a later stretch, apart from the throughput data
 
 
 if __name__ == "__main__":

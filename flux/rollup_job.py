@@ -35,6 +35,16 @@ class RollupRun:
 
 # (cursor, received after, received up to, project to rebuild or None) -> minute buckets recomputed
 RollStep = Callable[[object, datetime, datetime, int | None], int]
+# Called with the cursor after each run of a stream, in its transaction, while the run's temporary table
+# `touched_minutes` lists the minute buckets it recomputed: for readers that cache rollup values
+# (the anomaly scan's histories) to learn, set-based, which past buckets changed.
+TouchedHook = Callable[[object], None]
+TOUCHED_HOOKS: dict[str, list[TouchedHook]] = {}
+
+
+def on_touched(stream: str, hook: TouchedHook) -> None:
+    if hook not in TOUCHED_HOOKS.setdefault(stream, []):
+        TOUCHED_HOOKS[stream].append(hook)
 
 
 def current_watermark(stream: str) -> datetime | None:
@@ -56,6 +66,8 @@ def run_rollup(stream: str, now: datetime, rebuild_project_id: int | None, roll:
         if state.watermark and rebuild_project_id is None:
             since = state.watermark - OVERLAP
         minutes = roll(cursor, since, watermark, rebuild_project_id)
+        for hook in TOUCHED_HOOKS.get(stream, ()):
+            hook(cursor)
         state.watermark = max(watermark, state.watermark or watermark)
         state.save(update_fields=["watermark"])
     return RollupRun(state.watermark, minutes)

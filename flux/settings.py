@@ -244,8 +244,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
-    # Every minute: new series get watched and due ones (each once an hour, after its hour's rollups) are
-    # scanned in batches by the workers; notifications and their retries go out.
+    # Every minute: new series get watched and due ones (busy series every five minutes, sparse ones once
+    # an hour, each a minute or two after its bucket's rollups) are scanned in batches by the workers;
+    # notifications and their retries go out.
     "dispatch-anomaly-scans": {
         "task": "anomalies.tasks.dispatch_scans",
         "schedule": crontab(),

@@ -41,3 +41,21 @@ def test_a_value_behind_every_event_ranks_after_the_one_that_explains_the_change
     assert [(item["tag"], item["value"], item["share"]) for item in found] == [
         ("plan", "pro", 1.0), ("country", "DE", 1.0),
     ]  # fmt: skip
+
+
+def test_a_drop_spread_over_several_values_names_the_largest_shares_first() -> None:
+    usual = {"US": 300.0, "DE": 200.0, "FR": 60.0, "GB": 40.0, "ES": 20.0}
+    # Every country fell, by different amounts: DE carries 40% of the drop, US 30%, FR 15%, GB 10%, ES 5%.
+    fell = {"US": 60.0, "DE": 80.0, "FR": 30.0, "GB": 20.0, "ES": 10.0}
+    actual = {("country", name): usual[name] - fell[name] for name in usual}
+    earlier = [{("country", name): count for name, count in usual.items()}] * 3
+    found = contributions(actual, earlier, total_change=-200.0)
+    assert [(item["value"], item["share"]) for item in found] == [("DE", 0.4), ("US", 0.3), ("FR", 0.15)]
+    assert sentence(found, "down") == "40% of the drop is country=DE; also country=US (30%), country=FR (15%)."
+
+
+def test_a_value_behind_nearly_every_event_comes_after_one_that_carries_a_little_less() -> None:
+    actual = {("country", "DE"): 158.0, ("country", "AT"): 2.0, ("plan", "pro"): 97.0, ("plan", "free"): 63.0}
+    earlier = [{("country", "DE"): 78.0, ("country", "AT"): 2.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
+    found = contributions(actual, earlier, total_change=80.0)
+    assert [(item["value"], item["share"]) for item in found] == [("pro", 0.963), ("DE", 1.0)]

@@ -1,6 +1,7 @@
 """The scan end to end on real rollups: watches appear for new series, a quiet series opens nothing, a
 spike opens one anomaly, later normal hours resolve it, and two workers never scan a watch twice."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,29 +10,33 @@ from django.db import connection
 from anomalies.history import floor_hour
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, roll_up_events
+from events.seeding import copy_rows, event_rows, random_moments, seed_incident
 from flux.tenants.models import Project
 from metrics.tests.factories import make_series
 
 HOUR = timedelta(hours=1)
-NOW = datetime.now(UTC)
+# A fixed clock: the scan takes `now` as an argument, so no test depends on when it runs (an hour
+# boundary crossed mid-run used to move the hours under the test's feet).
+NOW = datetime(2026, 11, 18, 10, 20, tzinfo=UTC)
 END = floor_hour(NOW)  # the first hour the tests add by hand; before it, five quiet weeks
 
 
 def daily_count(hour: datetime) -> int:
-    """About 20 signups an hour at night and 60 in the afternoon."""
-    return 20 + round(40 * max(0.0, 1 - abs(hour.hour - 15) / 9))
+    """About 6 signups an hour at night and 24 in the afternoon: under 30 an hour, so scored by the hour."""
+    return 6 + round(18 * max(0.0, 1 - abs(hour.hour - 15) / 9))
 
 
-def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}") -> None:
+def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}", name: str = "user.signup") -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO events_event (project_id, time, received_at, name, tags)
-               SELECT %s, %s + (n * interval '1 second'), now(), 'user.signup', %s::jsonb
+               SELECT %s, %s + (n * interval '1 second'), now(), %s, %s::jsonb
                FROM generate_series(1, %s) AS n""",
-            [project.pk, hour, tags, count],
+            [project.pk, hour, name, tags, count],
         )
 
 
@@ -82,15 +87,15 @@ def test_a_quiet_series_opens_nothing_and_a_spike_opens_one_anomaly(quiet_weeks:
     assert len(history) > 24 * 21 and watch.history_end == END
     assert history[-1] == daily_count(END - HOUR)
 
-    add_hour(quiet_weeks, END, 40)
-    add_hour(quiet_weeks, END, 360, tags='{"campaign": "black-friday"}')  # 20x the usual for the hour
+    add_hour(quiet_weeks, END, 20)
+    add_hour(quiet_weeks, END, 180, tags='{"campaign": "black-friday"}')  # 10x the usual for the hour
     roll_up_to(quiet_weeks, END + HOUR)
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
     anomaly = Anomaly.objects.get(watch=watch)
-    assert (anomaly.direction, anomaly.started_at, anomaly.actual) == ("up", END, 400.0)
-    assert anomaly.expected < 100 and anomaly.upper < 400 and anomaly.severity == "critical"
+    assert (anomaly.direction, anomaly.started_at, anomaly.actual) == ("up", END, 200.0)
+    assert anomaly.expected < 50 and anomaly.upper < 200 and anomaly.severity == "critical"
     top = anomaly.explanation["contributors"][0]
-    assert (top["tag"], top["value"], top["actual"]) == ("campaign", "black-friday", 360.0)
+    assert (top["tag"], top["value"], top["actual"]) == ("campaign", "black-friday", 180.0)
     assert anomaly.explanation["text"].endswith("of the rise is campaign=black-friday.")
 
     hour, changes = END + HOUR, []
@@ -109,7 +114,7 @@ def test_a_disabled_project_is_scanned_but_opens_nothing(quiet_weeks: Project) -
     DetectionSettings.objects.create(project=quiet_weeks, enabled=False)
     sync_watches(NOW)
     scan_at(NOW)
-    add_hour(quiet_weeks, END, 400)
+    add_hour(quiet_weeks, END, 200)
     roll_up_to(quiet_weeks, END + HOUR)
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == []
 
@@ -137,17 +142,17 @@ def test_an_anomaly_shows_its_band_and_a_backtest_replays_the_detector(
 ) -> None:
     sync_watches(NOW)
     scan_at(NOW)
-    add_hour(quiet_weeks, END, 400)
+    add_hour(quiet_weeks, END, 200)
     roll_up_to(quiet_weeks, END + HOUR)
     scan_at(NOW + HOUR + timedelta(minutes=3))
     anomaly = Anomaly.objects.get(project=quiet_weeks)
     detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
     context = {point["time"]: point for point in detail["context"]}
     spike = context[stamp(END)]
-    assert spike["value"] == 400.0 and spike["is_anomaly"] is True and spike["upper"] < 400
+    assert spike["value"] == 200.0 and spike["is_anomaly"] is True and spike["upper"] < 200
     before = context[stamp(END - HOUR)]
     assert before["is_anomaly"] is False and before["lower"] <= before["value"] <= before["upper"]
-    assert len(detail["context"]) == 48 + 1  # two days before and the hour itself (nothing after it yet)
+    assert len(detail["context"]) == 48 + 1 + 24  # two days before, the hour itself and the day after it
 
     week = {"from": stamp(END - 7 * 24 * HOUR), "to": stamp(END + HOUR)}
     backtest = api(keys["read"]).get(f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", week).json()
@@ -169,3 +174,141 @@ def test_a_new_event_stream_starts_its_history_at_its_first_hour(project: Projec
     assert scan_at(NOW) == []  # three hours of data: warming up, not a stream that came back from the dead
     watch = Watch.objects.get(project=project, name="user.signup")
     assert list(cached_values(watch)) == [5.0, 5.0, 5.0]
+
+
+def test_a_series_with_data_only_in_the_current_hour_is_scanned_without_crashing(quiet_weeks: Project) -> None:
+    add_hour(quiet_weeks, END, 5, tags='{"first": "true"}')
+    with connection.cursor() as cursor:  # a brand-new event name, seen only in the hour still running
+        cursor.execute("UPDATE events_event SET name = 'trial.started' WHERE tags ? 'first'")
+    roll_up_to(quiet_weeks, END)
+    sync_watches(NOW)
+    result = scan(due_watch_ids(NOW, 100), NOW)
+    assert (result.scanned, result.failed) == (2, [])  # the new name and the signups alongside it
+    new = Watch.objects.get(project=quiet_weeks, name="trial.started")
+    assert len(cached_values(new)) == 0 and new.history_end == END and new.next_scan_at > NOW
+
+    add_hour(quiet_weeks, END, daily_count(END))
+    roll_up_to(quiet_weeks, END + HOUR)  # an hour later its first hour is complete: history starts there
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == []
+    assert list(cached_values(Watch.objects.get(pk=new.pk))) == [5.0]
+
+
+def test_one_bad_series_is_logged_and_skipped_and_the_rest_of_its_batch_is_scanned(
+    quiet_weeks: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    bad = make_watch(quiet_weeks, measure="p99", next_scan_at=NOW)  # a measure event counts do not have
+    add_hour(quiet_weeks, END, 200)
+    roll_up_to(quiet_weeks, END + HOUR)
+    later = NOW + HOUR + timedelta(minutes=3)
+    result = scan(due_watch_ids(later, 100), later)
+    assert result.failed == [bad.pk] and result.scanned == 1
+    assert [(change, anomaly.kind) for change, anomaly in result.changes[quiet_weeks.pk]] == [("opened", "spike")]
+    assert f"watch {bad.pk}" in caplog.text
+    assert Watch.objects.get(pk=bad.pk).next_scan_at > later  # its due time advanced: no retry storm
+
+
+def test_a_series_with_a_handful_of_points_opens_nothing(project: Project) -> None:
+    add_hour(project, END - 5 * 24 * HOUR, 1)  # one signup five days ago, then nothing until a burst
+    add_hour(project, END, 60)
+    roll_up_to(project, END + HOUR)
+    later = NOW + HOUR + timedelta(minutes=3)
+    assert sync_watches(later) == 1
+    assert scan_at(later) == []  # the detector alone calls this a critical spike
+    assert not Anomaly.objects.filter(project=project).exists()
+
+
+def test_a_young_series_opens_at_most_a_warning(project: Project) -> None:
+    for hours_ago in range(4 * 24, 0, -3):  # four days of a trickle: past the warm-up, but 32 points of data
+        add_hour(project, END - hours_ago * HOUR, 2)
+    roll_up_to(project, END)
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(project, END, 300)
+    roll_up_to(project, END + HOUR)
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    assert Anomaly.objects.get(project=project).severity == "warning"
+
+
+def test_late_data_refreshes_a_cached_history_and_the_stop_is_detected(project: Project) -> None:
+    def orders(start: datetime, end: datetime) -> None:
+        hour = start
+        while hour < end:
+            add_hour(project, hour, 24 + 2 * (hour.hour % 4), name="order.placed")  # ~28 an hour
+            hour += HOUR
+
+    # A backfill under way: the watch was made when its first week was in; the weeks after it are not
+    # loaded yet, so the first scan caches them as hours without orders.
+    orders(END - 35 * 24 * HOUR, END - 28 * 24 * HOUR)
+    roll_up_to(project, END)
+    watch = make_watch(project, name="order.placed", next_scan_at=NOW)
+    assert scan_at(NOW) == []
+    watch.refresh_from_db()
+    assert cached_values(watch)[-48] == 0.0 and watch.stale_from is None
+
+    orders(END - 28 * 24 * HOUR, END)  # the rest of the backfill arrives and is rolled up
+    roll_up_to(project, END)
+    watch.refresh_from_db()
+    # The rollup run marked the cached hours it recomputed (this rebuild: all of the project's, from its first).
+    assert watch.stale_from is not None and watch.stale_from <= END - 28 * 24 * HOUR
+
+    opened, hour = [], END  # then orders stop: nothing from END on
+    while not opened and hour < END + 6 * HOUR:
+        roll_up_to(project, hour + HOUR)
+        opened = [change for change in scan_at(hour + HOUR + timedelta(minutes=3)) if change[0] == "opened"]
+        hour += HOUR
+    watch.refresh_from_db()
+    values, day_before = cached_values(watch), END - 24 * HOUR
+    assert watch.stale_from is None and values[len(values) - (watch.history_end - day_before) // HOUR] == 28.0
+    anomaly = Anomaly.objects.get(watch=watch)
+    assert (opened, anomaly.direction) == ([("opened", anomaly.kind, "open")], "down")
+
+
+# The demo's own data (events.seeding, as `seed_demo` writes it: 100,000 events over 30 days, seed 1)
+# with its signup surge at 01:00-02:00 on a Wednesday: 60 signups where about 2 are usual.
+DEMO_END = datetime(2026, 12, 2, 2, 17, tzinfo=UTC)
+SURGE_HOUR = floor_hour(DEMO_END) - HOUR
+
+
+def seed_demo_signups(project: Project) -> None:
+    """The signups of the demo's events (the other names are left out: the scan of signups reads none)."""
+    rng = random.Random(1)  # noqa: S311 (the demo's own seeded data, not a secret)
+    rows = event_rows(project.pk, rng, random_moments(rng, DEMO_END, 30, 100_000), users=2000)
+    copy_rows(
+        "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties, environment,"
+        " service) FROM STDIN",
+        (row for row in rows if row[2] == "user.signup"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE events_event")  # as seed_demo does: the rollup's plan needs fresh statistics
+
+
+def test_the_demo_surge_opens_even_when_it_reaches_the_rollups_after_its_hour_was_scanned(project: Project) -> None:
+    seed_demo_signups(project)
+    roll_up_to(project, floor_hour(DEMO_END))
+    sync_watches(DEMO_END)
+    assert scan_at(DEMO_END) == []  # the surge hour, still without its surge, is normal
+    assert seed_incident(project, DEMO_END) == 60  # then the surge comes in, late for its hour
+    roll_up_to(project, floor_hour(DEMO_END))
+    assert Watch.objects.get(project=project).stale_from is not None
+    assert scan_at(floor_hour(DEMO_END) + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    anomaly = Anomaly.objects.get(project=project)
+    assert (anomaly.started_at, anomaly.actual, anomaly.direction) == (SURGE_HOUR, 60.0, "up")
+    assert anomaly.explanation["contributors"][0]["value"] == "black-friday"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="detector (anomalies/detection): the upper band of a low-count hourly series is inflated, so 60 "
+    "where 2 are usual scores 0.65 (info), under the warning that channels are told of by default",
+)
+def test_the_demo_surge_is_an_anomaly_channels_are_told_of(project: Project) -> None:
+    seed_demo_signups(project)
+    seed_incident(project, DEMO_END)
+    roll_up_to(project, floor_hour(DEMO_END))
+    sync_watches(DEMO_END)
+    assert scan_at(DEMO_END) == [("opened", "spike", "open")]
+    anomaly = Anomaly.objects.get(project=project)
+    assert (anomaly.started_at, anomaly.actual) == (SURGE_HOUR, 60.0)
+    assert anomaly.severity in ("warning", "critical"), (anomaly.score, anomaly.expected, anomaly.upper)

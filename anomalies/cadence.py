@@ -1,0 +1,147 @@
+"""How finely each watched series is scored: busy series on five-minute buckets (read from the minute
+rollups, scanned every five minutes, so an anomaly is seen minutes after it starts), sparse ones by
+the hour. The choice is stored on the watch (`interval_seconds`) and revisited once an hour.
+
+A series is busy when, over the last day, it had at least 30 events an hour (event counts, a
+distribution's count) or a point every five minutes (other metric measures). Five-minute buckets of a
+sparser series hold a few events each and would judge mostly Poisson noise. Percentiles and distinct
+counts stay hourly: their five-minute values would need a sketch merged per bucket.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+
+from anomalies.history import FIVE_MINUTES, HOUR, SIMPLE_MEASURES
+from anomalies.models import Watch
+from flux.db import fetch_all
+
+HOURLY, FAST = int(HOUR.total_seconds()), int(FIVE_MINUTES.total_seconds())
+BUSY_EVENTS_PER_HOUR = 30.0
+BUSY_POINTS_PER_HOUR = 12.0  # a point every five minutes
+# A busy series goes back to hourly only below this share of the threshold, so one that hovers around
+# it does not switch (and reload its history) every hour.
+STAY_FAST_SHARE = 2 / 3
+VOLUME_WINDOW = timedelta(days=1)
+# Five-minute history kept per watch: daily seasonality (a week of lags) and a first weekly lag. The
+# detector's full history (weeks at five minutes) would cost ~30 KB per series to cache and rescore.
+FAST_HISTORY_DAYS = 8
+MIN_FAST_HISTORY_DAYS = 2  # minute rollups kept shorter than this: every series stays hourly
+# From the end of a bucket to its first scan. The rollups run every minute, their watermark a few seconds
+# behind, so a bucket is complete after the run a minute later; hourly scans keep a wider margin. A scan
+# that finds the bucket not complete yet retries a minute later, for up to RETRY_WINDOW (then the rollups
+# are stalled, and the watch waits for its next bucket, catching up on the missed ones).
+SCAN_DELAY = {FAST: timedelta(minutes=1), HOURLY: timedelta(minutes=2)}
+RETRY_AFTER = timedelta(minutes=1)
+RETRY_WINDOW = timedelta(minutes=5)
+
+
+def next_due(now: datetime, step: timedelta) -> datetime:
+    """The first scan after the bucket of `step` that `now` falls in is complete."""
+    epoch = now.timestamp()
+    delay = SCAN_DELAY.get(int(step.total_seconds()), SCAN_DELAY[HOURLY])
+    return datetime.fromtimestamp(epoch - epoch % step.total_seconds(), tz=now.tzinfo) + step + delay
+
+
+def retry_soon(watches: list[Watch], new_points: dict[int, int], now: datetime) -> None:
+    """Watches whose next bucket was not complete yet (the rollup run that completes it still going) are
+    due again in a minute instead of a whole interval later."""
+    waiting = [
+        w.pk for w in watches
+        if new_points.get(w.pk) == 0 and w.history_end and now - w.history_end <= step_of(w) + RETRY_WINDOW
+    ]  # fmt: skip
+    if waiting:
+        Watch.objects.filter(pk__in=waiting).update(next_scan_at=now + RETRY_AFTER)
+
+
+def fast_history_days() -> int:
+    """Days of five-minute history, bounded by how long minute rollups are kept (0: as long as raw data)."""
+    kept = settings.FLUX_ROLLUP_RETENTION_DAYS.get("minute", 0)
+    return FAST_HISTORY_DAYS if kept <= 0 else min(FAST_HISTORY_DAYS, kept)
+
+
+def can_be_fast(watch: Watch) -> bool:
+    return watch.source == Watch.Source.EVENTS or watch.measure in SIMPLE_MEASURES
+
+
+def step_of(watch: Watch) -> timedelta:
+    return timedelta(seconds=watch.interval_seconds)
+
+
+def due_revisit(watch: Watch, now: datetime) -> bool:
+    """A watch never scanned, or first scanned in a new hour."""
+    last = watch.last_scanned_at
+    return last is None or math.floor(last.timestamp() / 3600) < math.floor(now.timestamp() / 3600)
+
+
+def hourly_volumes(watches: list[Watch], now: datetime) -> dict[int, float]:
+    """{watch id: events (or metric points) an hour over the last day}; watches without data are absent."""
+    since = now - VOLUME_WINDOW
+    hours = VOLUME_WINDOW / HOUR
+    volumes: dict[int, float] = {}
+    events = {(w.project_id, w.name): w.pk for w in watches if w.source == Watch.Source.EVENTS}
+    if events:
+        rows = fetch_all(
+            """
+            SELECT r.project_id, r.name, sum(r.count)
+            FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)
+            JOIN events_eventrollup r ON r.project_id = w.project_id AND r.name = w.name
+            WHERE r.level = 'hour' AND r.bucket >= %s AND r.bucket < %s
+            GROUP BY 1, 2
+            """,
+            [[key[0] for key in events], [key[1] for key in events], since, now],
+        )
+        volumes |= {events[project_id, name]: float(total) / hours for project_id, name, total in rows}
+    series: dict[int, list[int]] = {}
+    for watch in watches:
+        if watch.source == Watch.Source.METRIC:
+            series.setdefault(watch.series_id, []).append(watch.pk)
+    if series:
+        rows = fetch_all(
+            """SELECT series_id, sum(count) FROM metrics_metricrollup
+               WHERE level = 'hour' AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s GROUP BY 1""",
+            [list(series), since, now],
+        )
+        volumes |= {pk: float(total) / hours for series_id, total in rows for pk in series[series_id]}
+    return volumes
+
+
+def chosen_interval(watch: Watch, volume: float) -> int:
+    if not can_be_fast(watch) or fast_history_days() < MIN_FAST_HISTORY_DAYS:
+        return HOURLY
+    counted = watch.source == Watch.Source.EVENTS or watch.measure == "count"
+    busy = BUSY_EVENTS_PER_HOUR if counted else BUSY_POINTS_PER_HOUR
+    threshold = busy * STAY_FAST_SHARE if watch.interval_seconds == FAST else busy
+    return FAST if volume >= threshold else HOURLY
+
+
+def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int]) -> list[Watch]:
+    """Set each watch's interval from its recent volume; returns those that changed. A watch in the
+    middle of an episode keeps its interval until the episode resolves (its buckets are the episode's).
+    A changed watch drops its cached history (the next scan reads it at the new interval) and is due
+    at the new interval's next due time."""
+    candidates = [w for w in watches if w.pk not in unresolved and due_revisit(w, now)]
+    if not candidates:
+        return []
+    volumes = hourly_volumes(candidates, now)
+    changed = []
+    for watch in candidates:
+        interval = chosen_interval(watch, volumes.get(watch.pk, 0.0))
+        if interval != watch.interval_seconds:
+            watch.interval_seconds, watch.history, watch.history_end = interval, b"", None
+            changed.append(watch)
+    if changed:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE anomalies_watch w SET interval_seconds = v.interval, history = ''::bytea,
+                       history_end = NULL, stale_from = NULL, next_scan_at = v.due
+                FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, interval, due)
+                WHERE w.id = v.id
+                """,
+                [[w.pk for w in changed], [w.interval_seconds for w in changed],
+                 [next_due(now, step_of(w)) for w in changed]],
+            )  # fmt: skip
+    return changed

@@ -1,0 +1,35 @@
+"""Late data and backfills: when a rollup run recomputes buckets that a watch has already cached, the
+watch is marked (`stale_from`, the earliest such bucket) and its next scan reads its history again
+from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.rollup_job),
+so nothing is compared per watch and nothing is read when no late data came in.
+
+Buckets inside the last few a scan re-reads anyway (anomalies.scan.REREAD_BUCKETS) do not mark. The
+refreshed history changes how the coming buckets are scored (a stream that stopped while its
+history still read zeros is then seen as stopped), and the changed buckets of the last day (24
+buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
+scanned still opens an episode."""
+
+from anomalies.scan import REREAD_BUCKETS
+
+MARK_EVENT_WATCHES = """
+    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
+    FROM (SELECT project_id, name, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
+    WHERE w.source = 'events' AND w.series_id IS NULL AND w.project_id = t.project_id AND w.name = t.name
+      AND t.first < w.history_end - w.interval_seconds * %(reread)s * interval '1 second'
+      AND (w.stale_from IS NULL OR t.first < w.stale_from)
+"""
+MARK_METRIC_WATCHES = """
+    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
+    FROM (SELECT series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1) t
+    WHERE w.series_id = t.series_id
+      AND t.first < w.history_end - w.interval_seconds * %(reread)s * interval '1 second'
+      AND (w.stale_from IS NULL OR t.first < w.stale_from)
+"""
+
+
+def mark_event_watches(cursor: object) -> None:
+    cursor.execute(MARK_EVENT_WATCHES, {"reread": REREAD_BUCKETS})
+
+
+def mark_metric_watches(cursor: object) -> None:
+    cursor.execute(MARK_METRIC_WATCHES, {"reread": REREAD_BUCKETS})

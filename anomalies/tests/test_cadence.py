@@ -1,0 +1,95 @@
+"""Busy series are scored on five-minute buckets and scanned every five minutes, so a spike is seen
+minutes after it starts; sparse ones stay hourly. Time here is the test's own clock (the scan takes
+`now`), rollups are real."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from anomalies.cadence import FAST, HOURLY, next_due
+from anomalies.models import Anomaly, Watch
+from anomalies.scan import cached_values, due_watch_ids, scan
+from anomalies.watches import sync_watches
+from events.models import RollupWatermark
+from events.rollups import STREAM, roll_up_events
+from flux.tenants.models import Project
+
+MINUTE = timedelta(minutes=1)
+END = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+NOW = END + 2 * MINUTE
+
+
+def add_events(project: Project, name: str, start: datetime, end: datetime, every: timedelta, tags: str = "{}") -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO events_event (project_id, time, received_at, name, tags)
+               SELECT %s, t, now(), %s, %s::jsonb FROM generate_series(%s, %s, %s) AS t WHERE t < %s""",
+            [project.pk, name, tags, start, end, every, end],
+        )
+
+
+def set_watermark(at: datetime) -> None:
+    RollupWatermark.objects.filter(stream=STREAM).update(watermark=at)
+
+
+@pytest.fixture
+def busy_and_sparse(project: Project) -> Project:
+    """Nine days of page views (120 an hour, two a minute) and of signups (6 an hour)."""
+    start = END - timedelta(days=9)
+    add_events(project, "page.viewed", start, END + timedelta(hours=1), 30 * timedelta(seconds=1))
+    add_events(project, "user.signup", start, END + timedelta(hours=1), 10 * MINUTE)
+    return project
+
+
+def roll_up(project: Project, complete_until: datetime) -> None:
+    roll_up_events(datetime.now(UTC) + MINUTE, rebuild_project_id=project.pk)
+    set_watermark(complete_until)
+
+
+def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(busy_and_sparse: Project) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy = Watch.objects.get(name="page.viewed")
+    sparse = Watch.objects.get(name="user.signup")
+    assert (busy.interval_seconds, busy.next_scan_at) == (FAST, END + 6 * MINUTE)
+    assert (sparse.interval_seconds, sparse.next_scan_at) == (HOURLY, END + timedelta(hours=1, minutes=2))
+    assert busy.history_end == END and list(cached_values(busy)[-3:]) == [10.0, 10.0, 10.0]
+    assert len(cached_values(busy)) == 8 * 288 + 48  # eight days of five-minute buckets, and a margin
+
+    later = END + 6 * MINUTE  # the bucket [10:00, 10:05) has ended: only the busy series is due
+    assert due_watch_ids(later, 100) == [busy.pk]
+    scan([busy.pk], later)  # its rollups are not complete yet (the watermark is still at 10:01): a minute later
+    assert Watch.objects.get(pk=busy.pk).next_scan_at == later + MINUTE
+    set_watermark(END + 5 * MINUTE + 55 * timedelta(seconds=1))
+    assert scan(due_watch_ids(later + MINUTE, 100), later + MINUTE).scanned == 1
+    busy.refresh_from_db()
+    assert (busy.history_end, busy.next_scan_at) == (END + 5 * MINUTE, END + 11 * MINUTE)
+
+
+def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_and_sparse: Project) -> None:
+    spike_start = END + 12 * MINUTE
+    add_events(busy_and_sparse, "page.viewed", spike_start, spike_start + 10 * MINUTE, timedelta(seconds=3),
+               tags='{"campaign": "flash"}')  # fmt: skip
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    opened_at = None
+    now = NOW
+    while opened_at is None and now < END + timedelta(minutes=40):
+        now += MINUTE
+        set_watermark(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
+        result = scan(due_watch_ids(now, 100), now)
+        if any(change == "opened" for changes in result.changes.values() for change, _ in changes):
+            opened_at = now
+    anomaly = Anomaly.objects.get(watch__name="page.viewed")
+    assert (anomaly.kind, anomaly.interval_seconds, anomaly.started_at) == ("spike", FAST, END + 10 * MINUTE)
+    assert opened_at - spike_start <= timedelta(minutes=10)
+    assert anomaly.explanation["contributors"][0]["value"] == "flash"
+
+
+def test_due_times_follow_the_interval() -> None:
+    moment = datetime(2026, 11, 18, 10, 7, 30, tzinfo=UTC)
+    assert next_due(moment, timedelta(seconds=FAST)) == datetime(2026, 11, 18, 10, 11, tzinfo=UTC)
+    assert next_due(moment, timedelta(seconds=HOURLY)) == datetime(2026, 11, 18, 11, 2, tzinfo=UTC)

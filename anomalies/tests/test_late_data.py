@@ -1,0 +1,67 @@
+"""Rollup runs mark the watches whose cached buckets they recomputed (late data, backfills), from the
+run's own touched minutes: exactly from the earliest changed minute, and not for buckets a scan re-reads
+anyway. Regular (incremental) rollup runs over rows received now, for buckets of the past."""
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from anomalies.tests.factories import make_watch
+from events.models import RollupWatermark
+from events.rollups import STREAM as EVENTS
+from events.rollups import roll_up_events
+from flux.tenants.models import Project
+from metrics.rollups import STREAM as METRICS
+from metrics.rollups import roll_up_metrics
+from metrics.tests.factories import insert_point, make_series
+
+CACHED_UNTIL = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def add_event(project: Project, name: str, time: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO events_event (project_id, time, received_at, name, tags) VALUES (%s, %s, now(), %s, '{}')",
+            [project.pk, time, name],
+        )
+
+
+def run_rollups_now() -> None:
+    """A regular run of each stream, as beat's every minute: it recomputes what was received since."""
+    now = datetime.now(UTC)
+    for stream in (EVENTS, METRICS):
+        RollupWatermark.objects.update_or_create(stream=stream, defaults={"watermark": now - MINUTE})
+    roll_up_events(now + MINUTE)
+    roll_up_metrics(now + MINUTE)
+
+
+def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(project: Project) -> None:
+    late = make_watch(project, name="order.placed", history_end=CACHED_UNTIL)
+    recent = make_watch(project, name="user.signup", history_end=CACHED_UNTIL)
+    other = make_watch(project, name="page.viewed", history_end=CACHED_UNTIL)
+    add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=5, minutes=-7, seconds=-30))
+    add_event(project, "order.placed", CACHED_UNTIL - timedelta(minutes=20))
+    add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # re-read by the next scan anyway
+    run_rollups_now()
+    for watch in (late, recent, other):
+        watch.refresh_from_db()
+    assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)
+    assert (recent.stale_from, other.stale_from) == (None, None)
+
+    add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=2, minutes=30))  # later than the mark
+    run_rollups_now()
+    late.refresh_from_db()
+    assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)  # the earliest stays
+
+
+def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
+    series = make_series(project, "queue.depth", "gauge")
+    watch = make_watch(project, name="queue.depth", series=series, measure="avg", history_end=CACHED_UNTIL)
+    never_scanned = make_watch(project, name="queue.depth", series=make_series(project, "queue.depth", host="b"))
+    insert_point(series, CACHED_UNTIL - timedelta(hours=3), 4.0)
+    insert_point(never_scanned.series, CACHED_UNTIL - timedelta(hours=3), 4.0)
+    run_rollups_now()
+    watch.refresh_from_db()
+    never_scanned.refresh_from_db()
+    assert (watch.stale_from, never_scanned.stale_from) == (CACHED_UNTIL - timedelta(hours=3), None)
