@@ -1,0 +1,101 @@
+"""POST /v1/metrics with hand-built OTLP bodies: JSON and protobuf encodings, gzip, bad input, partial success."""
+
+import gzip
+import json
+import time
+
+import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from rest_framework.test import APIClient
+
+from flux.tenants.models import Project
+from metrics.models import Metric, MetricSeries
+
+pytestmark = pytest.mark.django_db
+
+
+def now_nanos() -> str:
+    return str(time.time_ns())
+
+
+def gauge_export(name: str = "queue.depth", value: int = 7, attributes: list | None = None) -> dict:
+    """An OTLP JSON export as the specification writes it: camelCase, int64 as strings, enums as numbers."""
+    point = {"timeUnixNano": now_nanos(), "asInt": str(value), "attributes": attributes or []}
+    return {
+        "resourceMetrics": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "mailer"}}]},
+                "scopeMetrics": [
+                    {"scope": {"name": "jobs"}, "metrics": [{"name": name, "gauge": {"dataPoints": [point]}}]}
+                ],
+            }
+        ]
+    }
+
+
+def client(keys: dict[str, str]) -> APIClient:
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {keys['ingest']}")
+    return api
+
+
+def test_it_stores_a_json_encoded_export_and_answers_in_json(keys: dict, project: Project) -> None:
+    body = gauge_export(attributes=[{"key": "queue", "value": {"stringValue": "mail"}}])
+    response = client(keys).post("/v1/metrics", json.dumps(body), content_type="application/json")
+
+    assert (response.status_code, response["Content-Type"], response.json()) == (200, "application/json", {})
+    series = MetricSeries.objects.get(project=project, metric__name="queue.depth")
+    assert series.tags == {"queue": "mail", "service.name": "mailer"}
+
+
+def test_it_accepts_gzipped_protobuf_and_answers_in_protobuf(keys: dict, project: Project) -> None:
+    message = ExportMetricsServiceRequest()
+    metric = message.resource_metrics.add().scope_metrics.add().metrics.add()
+    metric.name = "jobs.done"
+    metric.sum.is_monotonic = True
+    metric.sum.aggregation_temporality = 1  # delta
+    point = metric.sum.data_points.add()
+    point.time_unix_nano, point.as_double = time.time_ns(), 3.0
+    response = client(keys).post(
+        "/v1/metrics", gzip.compress(message.SerializeToString()), content_type="application/x-protobuf",
+        HTTP_CONTENT_ENCODING="gzip",
+    )  # fmt: skip
+
+    assert (response.status_code, response["Content-Type"]) == (200, "application/x-protobuf")
+    assert not ExportMetricsServiceResponse.FromString(response.content).HasField("partial_success")
+    assert Metric.objects.get(project=project, name="jobs.done").type == "counter"
+
+
+def test_it_refuses_a_body_that_is_not_protobuf_with_400(keys: dict) -> None:
+    response = client(keys).post("/v1/metrics", b"\xff\xff not protobuf", content_type="application/x-protobuf")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_otlp")
+
+
+def test_it_refuses_other_content_types_with_415(keys: dict) -> None:
+    response = client(keys).post("/v1/metrics", "metric 1", content_type="text/csv")
+
+    assert response.status_code == 415
+
+
+def test_it_needs_an_ingest_key(keys: dict) -> None:
+    api = APIClient()
+    api.credentials(HTTP_X_API_KEY=keys["read"])
+    response = api.post("/v1/metrics", json.dumps(gauge_export()), content_type="application/json")
+
+    assert response.status_code == 403
+
+
+def test_it_reports_rejected_data_points_as_partial_success(keys: dict, project: Project) -> None:
+    body = gauge_export()
+    metrics = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+    metrics.append({"name": "bad\nname", "gauge": {"dataPoints": [{"timeUnixNano": now_nanos(), "asDouble": 1}]}})
+    response = client(keys).post("/v1/metrics", json.dumps(body), content_type="application/json")
+
+    partial = response.json()["partialSuccess"]
+    assert (response.status_code, partial["rejectedDataPoints"]) == (200, "1")
+    assert "bad\nname: name contains an unprintable character" in partial["errorMessage"]
+    assert Metric.objects.filter(project=project).count() == 1
