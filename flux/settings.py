@@ -263,6 +263,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=37, hour=2),
         "options": {"expires": 6 * 3600},
     },
+    # Daily: forget OTLP cumulative streams not reported for FLUX_IDEMPOTENCY_DAYS.
+    "purge-otlp-streams": {
+        "task": "flux.otlp.tasks.purge_stale_streams",
+        "schedule": crontab(minute=41, hour=2),
+        "options": {"expires": 6 * 3600},
+    },
     # Daily, off the hour: retention drops whole partitions/chunks, then trims shorter-lived projects
     # and expires rollups per level (FLUX_ROLLUP_*_DAYS).
     "apply-retention": {

@@ -6,7 +6,9 @@ changed, or its value went down; a repeated report (an exporter's retry) adds no
 """
 
 import json
+from datetime import datetime
 
+from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
 from flux.otlp.convert import OtlpPoint
@@ -51,3 +53,10 @@ def advance_streams(cursor: CursorWrapper, project_id: int, points: list[OtlpPoi
         STORE_STATES,
         [project_id, streams, [last[s][0] for s in streams], [json.dumps(last[s][1]) for s in streams]],
     )
+
+
+def purge_stale_streams(older_than: datetime) -> int:
+    """Delete stream states last updated before `older_than` (all projects: a maintenance sweep)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM otlp_cumulativestate WHERE updated_at < %s", [older_than])
+        return cursor.rowcount

@@ -3,14 +3,18 @@
 import gzip
 import json
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
 from rest_framework.test import APIClient
 
+from flux.otlp.models import CumulativeState
+from flux.otlp.tasks import purge_stale_streams
 from flux.tenants.models import Project
 from metrics.models import Metric, MetricSeries
 
@@ -99,3 +103,13 @@ def test_it_reports_rejected_data_points_as_partial_success(keys: dict, project:
     assert (response.status_code, partial["rejectedDataPoints"]) == (200, "1")
     assert "bad\nname: name contains an unprintable character" in partial["errorMessage"]
     assert Metric.objects.filter(project=project).count() == 1
+
+
+def test_a_cumulative_stream_not_reported_for_long_is_forgotten(keys: dict, project: Project) -> None:
+    stale, fresh = timezone.now() - timedelta(days=30), timezone.now()
+    for stream, updated_at in (("a" * 32, stale), ("b" * 32, fresh)):
+        CumulativeState.objects.create(project_id=project.pk, stream=stream, start_unix_nano=1, state={"value": 1},
+                                       updated_at=updated_at)  # fmt: skip
+
+    assert purge_stale_streams() == 1
+    assert list(CumulativeState.objects.values_list("stream", flat=True)) == ["b" * 32]
