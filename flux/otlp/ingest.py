@@ -61,5 +61,5 @@ def export_metrics(project: Project, request: ExportMetricsServiceRequest) -> Ex
         result = ingest(project, [], items) if items else IngestResult()
     rejected = {owners[rejection["index"]] for rejection in result.rejected}
     messages = [f"{items[r['index']]['name']}: {'; '.join(r['errors'])}" for r in result.rejected]
-    messages += notes + [warning["message"] for warning in getattr(result, "warnings", [])]
+    messages += notes + [warning["message"] for warning in result.warnings]
     return ExportOutcome(result, len(rejected), list(dict.fromkeys(messages)))

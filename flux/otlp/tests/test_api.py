@@ -113,3 +113,15 @@ def test_a_cumulative_stream_not_reported_for_long_is_forgotten(keys: dict, proj
 
     assert purge_stale_streams() == 1
     assert list(CumulativeState.objects.values_list("stream", flat=True)) == ["b" * 32]
+
+
+def test_folded_tag_values_are_a_warning_in_the_partial_success(keys: dict, settings: object) -> None:
+    settings.FLUX_MAX_TAG_VALUES_PER_KEY = 1
+    body = gauge_export(attributes=[{"key": "user", "value": {"stringValue": "u1"}}])
+    points = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"]
+    points.append({**points[0], "attributes": [{"key": "user", "value": {"stringValue": "u2"}}]})
+    response = client(keys).post("/v1/metrics", json.dumps(body), content_type="application/json")
+
+    partial = response.json()["partialSuccess"]
+    assert "rejectedDataPoints" not in partial  # zero: a warning, as OTLP allows
+    assert "tag 'user' of metric 'queue.depth' has reached 1 distinct values" in partial["errorMessage"]
