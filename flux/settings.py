@@ -359,6 +359,9 @@ FLUX_OTLP_RESOURCE_ATTRIBUTES = env_list(
      "deployment.environment.name", "host.name", "k8s.namespace.name", "cloud.region"],
 )  # fmt: skip
 FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM = env_int("FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM", 1000)
+# Bounds the work (and memory) of one OTLP metrics request: more data points are refused (413); histograms'
+# values are sampled further when their share of this budget is smaller than the limit above.
+FLUX_OTLP_MAX_VALUES_PER_REQUEST = env_int("FLUX_OTLP_MAX_VALUES_PER_REQUEST", 100_000)
 # Cardinality guardrails (README, "Cardinality limits"): within one metric, new series beyond the first
 # limit, and new values of one tag key beyond the second, are folded into the value "__other__".
 FLUX_MAX_SERIES_PER_METRIC = env_int("FLUX_MAX_SERIES_PER_METRIC", 1000)

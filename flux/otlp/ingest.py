@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
+from flux.ingestion.body import PayloadTooLarge
 from flux.ingestion.services import IngestResult, ingest
 from flux.otlp import histograms
 from flux.otlp.convert import OtlpPoint, flatten
@@ -27,6 +28,26 @@ class ExportOutcome:
         shown = self.messages[:MESSAGES_SHOWN]
         more = len(self.messages) - len(shown)
         return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def check_export_size(points: list[OtlpPoint]) -> None:
+    budget = settings.FLUX_OTLP_MAX_VALUES_PER_REQUEST
+    if len(points) > budget:
+        raise PayloadTooLarge(
+            f"An export may hold at most {budget:,} data points; this one has {len(points):,}. Lower the "
+            "exporter's batch size (e.g. max_export_batch_size in the Python SDK).",
+            details={"limit_data_points": budget},
+        )
+
+
+def histogram_limit(points: list[OtlpPoint]) -> int:
+    """Values per histogram point: FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM, less when the request's share is smaller,
+    so that one request never expands into more than FLUX_OTLP_MAX_VALUES_PER_REQUEST values."""
+    histograms_count = sum(1 for point in points if point.kind == "histogram")
+    if not histograms_count:
+        return settings.FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM
+    share = (settings.FLUX_OTLP_MAX_VALUES_PER_REQUEST - (len(points) - histograms_count)) // histograms_count
+    return max(1, min(settings.FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM, share))
 
 
 def metric_items(points: list[OtlpPoint], limit: int) -> tuple[list[dict], list[int], list[str]]:
@@ -53,10 +74,11 @@ def metric_items(points: list[OtlpPoint], limit: int) -> tuple[list[dict], list[
 def export_metrics(project: Project, request: ExportMetricsServiceRequest) -> ExportOutcome:
     """Store an export's data points; raises Throttled (nothing stored) past the project's rate limit."""
     points = flatten(request, frozenset(settings.FLUX_OTLP_RESOURCE_ATTRIBUTES))
+    check_export_size(points)
     with transaction.atomic():
         with connection.cursor() as cursor:
             advance_streams(cursor, project.pk, points)
-        items, owners, notes = metric_items(points, settings.FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM)
+        items, owners, notes = metric_items(points, histogram_limit(points))
         check_ingest_rate(project.pk, len(items))
         result = ingest(project, [], items) if items else IngestResult()
     rejected = {owners[rejection["index"]] for rejection in result.rejected}

@@ -12,6 +12,7 @@ from django.db import transaction
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1 import logs_pb2
 
+from flux.ingestion.body import PayloadTooLarge
 from flux.ingestion.fields import NAME_MAX_LENGTH
 from flux.ingestion.services import IngestResult, ingest
 from flux.otlp.convert import any_value_python, attribute_tags
@@ -71,6 +72,12 @@ def log_events(request: ExportLogsServiceRequest, allowed_attributes: frozenset[
 def export_logs(project: Project, request: ExportLogsServiceRequest) -> ExportOutcome:
     """Store an export's log records as events; raises Throttled (nothing stored) past the rate limit."""
     events = log_events(request, frozenset(settings.FLUX_OTLP_RESOURCE_ATTRIBUTES))
+    if len(events) > settings.FLUX_MAX_BATCH_ITEMS:
+        raise PayloadTooLarge(
+            f"An export may hold at most {settings.FLUX_MAX_BATCH_ITEMS:,} log records; this one has {len(events):,}. "
+            "Lower the exporter's batch size (max_export_batch_size of the batch log processor).",
+            details={"limit_items": settings.FLUX_MAX_BATCH_ITEMS},
+        )
     with transaction.atomic():
         check_ingest_rate(project.pk, len(events))
         result = ingest(project, events, []) if events else IngestResult()

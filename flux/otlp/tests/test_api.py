@@ -17,6 +17,7 @@ from flux.otlp.models import CumulativeState
 from flux.otlp.tasks import purge_stale_streams
 from flux.tenants.models import Project
 from metrics.models import Metric, MetricSeries
+from metrics.tests.factories import stored_points
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +126,26 @@ def test_folded_tag_values_are_a_warning_in_the_partial_success(keys: dict, sett
     partial = response.json()["partialSuccess"]
     assert "rejectedDataPoints" not in partial  # zero: a warning, as OTLP allows
     assert "tag 'user' of metric 'queue.depth' has reached 1 distinct values" in partial["errorMessage"]
+
+
+def test_an_export_over_the_request_budget_is_refused_whole(keys: dict, project: Project, settings: object) -> None:
+    settings.FLUX_OTLP_MAX_VALUES_PER_REQUEST = 1
+    body = gauge_export()
+    points = body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["gauge"]["dataPoints"]
+    points.append(dict(points[0]))
+    response = client(keys).post("/v1/metrics", json.dumps(body), content_type="application/json")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+    assert not Metric.objects.filter(project=project).exists()
+
+
+def test_histograms_share_the_request_budget_by_sampling(keys: dict, project: Project, settings: object) -> None:
+    settings.FLUX_OTLP_MAX_VALUES_PER_REQUEST = 10
+    point = {"timeUnixNano": now_nanos(), "count": "100", "explicitBounds": [1.0], "bucketCounts": ["50", "50"]}
+    histogram = {"aggregationTemporality": 1, "dataPoints": [point, point]}
+    metric = {"name": "sizes", "histogram": histogram}
+    body = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]}
+    response = client(keys).post("/v1/metrics", json.dumps(body), content_type="application/json")
+
+    assert "a sample was kept" in response.json()["partialSuccess"]["errorMessage"]
+    assert len(stored_points(project)) == 10
