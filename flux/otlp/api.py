@@ -19,7 +19,7 @@ from flux.ingestion import outcomes
 from flux.openapi import errors, needs_key
 from flux.otlp.ingest import ExportOutcome, export_metrics
 from flux.otlp.logs import export_logs
-from flux.otlp.wire import encode_response, read_export, request_encoding
+from flux.otlp.wire import PROTOBUF, encode_response, error_status, is_protobuf, read_export, request_encoding
 
 OTLP_ERRORS = errors(400, 401, 403, 413, 415, 429)
 
@@ -49,6 +49,20 @@ class OtlpExportView(ProjectAPIView):
             encoding, response, self.rejected_field, outcome.rejected_data_points, outcome.error_message()
         )
         return HttpResponse(body, content_type=encoding)
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        """Protobuf requests get their failure as a google.rpc.Status, as OTLP/HTTP asks; JSON ones Flux's
+        error envelope. Headers (Retry-After, WWW-Authenticate) are kept."""
+        response = super().handle_exception(exc)
+        if not is_protobuf(self.request.content_type) or not isinstance(response.data, dict):
+            return response
+        message = response.data.get("error", {}).get("message", "")
+        protobuf = HttpResponse(error_status(response.status_code, message), status=response.status_code,
+                                content_type=PROTOBUF)  # fmt: skip
+        for header in ("Retry-After", "WWW-Authenticate"):
+            if header in response:
+                protobuf[header] = response[header]
+        return protobuf
 
 
 def described(kind: str, what: str) -> str:

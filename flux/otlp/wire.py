@@ -3,6 +3,7 @@
 from django.conf import settings
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from google.rpc import code_pb2, status_pb2
 from rest_framework.request import Request
 
 from flux.api import FluxError
@@ -10,15 +11,30 @@ from flux.ingestion.body import UnsupportedMediaType, decompress, read_raw_body
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+# OTLP/HTTP answers failures to protobuf requests with a google.rpc.Status; its code is the gRPC one.
+STATUS_CODES = {
+    400: code_pb2.INVALID_ARGUMENT, 401: code_pb2.UNAUTHENTICATED, 403: code_pb2.PERMISSION_DENIED,
+    404: code_pb2.NOT_FOUND, 413: code_pb2.RESOURCE_EXHAUSTED, 415: code_pb2.INVALID_ARGUMENT,
+    429: code_pb2.RESOURCE_EXHAUSTED,
+}  # fmt: skip
 
 
 class MalformedExport(FluxError):
     code = "malformed_otlp"
 
 
+def is_protobuf(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in (PROTOBUF, "application/protobuf")
+
+
+def error_status(http_status: int, message: str) -> bytes:
+    """A failure as OTLP's protobuf error body (google.rpc.Status)."""
+    return status_pb2.Status(code=STATUS_CODES.get(http_status, code_pb2.UNKNOWN), message=message).SerializeToString()
+
+
 def request_encoding(request: Request) -> str:
     content_type = request.content_type.split(";")[0].strip().lower()
-    if content_type in (PROTOBUF, "application/protobuf"):
+    if is_protobuf(content_type):
         return PROTOBUF
     if content_type == JSON:
         return JSON

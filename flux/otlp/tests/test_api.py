@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -74,8 +75,8 @@ def test_it_accepts_gzipped_protobuf_and_answers_in_protobuf(keys: dict, project
     assert Metric.objects.get(project=project, name="jobs.done").type == "counter"
 
 
-def test_it_refuses_a_body_that_is_not_protobuf_with_400(keys: dict) -> None:
-    response = client(keys).post("/v1/metrics", b"\xff\xff not protobuf", content_type="application/x-protobuf")
+def test_it_refuses_a_json_body_that_is_not_an_export_with_400(keys: dict) -> None:
+    response = client(keys).post("/v1/metrics", '{"resourceMetrics": 5}', content_type="application/json")
 
     assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_otlp")
 
@@ -149,3 +150,25 @@ def test_histograms_share_the_request_budget_by_sampling(keys: dict, project: Pr
 
     assert "a sample was kept" in response.json()["partialSuccess"]["errorMessage"]
     assert len(stored_points(project)) == 10
+
+
+def test_a_protobuf_request_gets_its_failure_as_a_google_rpc_status(keys: dict) -> None:
+    response = client(keys).post("/v1/metrics", b"\xff\xff not protobuf", content_type="application/x-protobuf")
+
+    status = Status.FromString(response.content)
+    assert (response.status_code, response["Content-Type"], status.code) == (400, "application/x-protobuf", 3)
+    assert status.message.startswith("The body is not a valid protobuf ExportMetricsServiceRequest")
+
+
+def test_a_protobuf_request_over_the_rate_limit_keeps_retry_after(keys: dict, settings: object) -> None:
+    settings.FLUX_INGEST_ITEMS_PER_SECOND, settings.FLUX_INGEST_BURST_ITEMS = 1, 1
+    message = ExportMetricsServiceRequest()
+    metric = message.resource_metrics.add().scope_metrics.add().metrics.add()
+    metric.name = "bursty"
+    for _ in range(3):
+        metric.gauge.data_points.add().as_double = 1.0
+    client(keys).post("/v1/metrics", message.SerializeToString(), content_type="application/x-protobuf")
+    response = client(keys).post("/v1/metrics", message.SerializeToString(), content_type="application/x-protobuf")
+
+    assert (response.status_code, Status.FromString(response.content).code) == (429, 8)
+    assert int(response["Retry-After"]) >= 1
