@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -39,6 +40,9 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     context["mcp_stdio_json"] = json.dumps(launch.stdio_config(project.slug), indent=2, ensure_ascii=False)
     context["mcp_password_hidden"] = launch.has_hidden_password()
     context["can_manage"] = user_can(project, request.user, "manage")
+    context["otlp_resource_attributes"] = settings.FLUX_OTLP_RESOURCE_ATTRIBUTES
+    context["series_limit"] = settings.FLUX_MAX_SERIES_PER_METRIC
+    context["values_limit"] = settings.FLUX_MAX_TAG_VALUES_PER_KEY
     return render(request, "setup.html", context)
 
 

@@ -323,6 +323,15 @@ class Rejection(serializers.Serializer):
     errors = serializers.ListField(child=serializers.CharField(), help_text="Everything wrong with the item.")
 
 
+class IngestWarning(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The metric point's index in its array.")
+    kind = serializers.ChoiceField(["metric"])
+    tag_keys = serializers.ListField(
+        child=serializers.CharField(), help_text='The tag keys past their limit; `""` means the series limit.'
+    )
+    message = serializers.CharField()
+
+
 class IngestResult(serializers.Serializer):
     """What happened to a batch. Sent only after the accepted items are committed."""
 
@@ -331,6 +340,12 @@ class IngestResult(serializers.Serializer):
         help_text="Items with an `id` already stored: acknowledged, not stored again."
     )
     rejected = Rejection(many=True, help_text="Invalid items, by kind then index; the others were stored.")
+    warnings = IngestWarning(
+        many=True,
+        required=False,
+        help_text="Present when some points were stored with tag values folded into `__other__` because their "
+        'metric passed a cardinality limit (README, "Cardinality limits").',
+    )
 
 
 INGEST_RESULT_EXAMPLE = {

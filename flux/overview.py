@@ -10,7 +10,7 @@ from events.filters import EventFilter
 from events.queries import count_groups, count_series
 from flux.compare import earlier, percent_change
 from flux.ingestion import outcomes
-from flux.serializers import iso, points_json
+from flux.serializers import cardinality_warnings_json, iso, points_json
 from flux.tenants.models import Project
 from flux.timerange import TimeRange
 from metrics.models import Metric
@@ -55,6 +55,7 @@ def project_overview(project: Project, time_range: TimeRange, interval: str) -> 
         ],
         "anomalies": anomalies_json(project),
         "ingestion": ingestion_json(project),
+        "cardinality_warnings": cardinality_warnings_json(project.pk),
     }  # fmt: skip
 
 

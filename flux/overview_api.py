@@ -13,6 +13,7 @@ from flux.ingestion.outcomes import REJECTIONS_KEPT
 from flux.openapi import TIME_RANGE, PointsField, RangeFields, errors, interval_field, interval_parameter, needs_key
 from flux.overview import TOP, project_overview
 from flux.serializers import range_json
+from metrics.openapi import CardinalityWarning
 
 CHANGE = {"allow_null": True, "help_text": "Percent change against the range before; null without a baseline."}
 
@@ -79,6 +80,9 @@ class Overview(RangeFields):
     active_metrics = ActiveMetric(many=True, help_text=f"The {TOP} metrics with the most points.")
     anomalies = UnresolvedAnomalies()
     ingestion = IngestionHealth()
+    cardinality_warnings = CardinalityWarning(
+        many=True, help_text="Metrics whose new tag values are folded into `__other__`, with the tag key."
+    )
 
 
 class OverviewView(ProjectAPIView):

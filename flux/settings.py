@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "axes",
     "flux.tenants",
     "flux.ingestion",
+    "flux.otlp",
     "flux.mcp",
     "events",
     "metrics",
@@ -275,6 +276,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=37, hour=2),
         "options": {"expires": 6 * 3600},
     },
+    # Daily: forget OTLP cumulative streams not reported for FLUX_IDEMPOTENCY_DAYS.
+    "purge-otlp-streams": {
+        "task": "flux.otlp.tasks.purge_stale_streams",
+        "schedule": crontab(minute=41, hour=2),
+        "options": {"expires": 6 * 3600},
+    },
     # Daily, off the hour: retention drops whole partitions/chunks, then trims shorter-lived projects
     # and expires rollups per level (FLUX_ROLLUP_*_DAYS).
     "apply-retention": {
@@ -371,6 +378,22 @@ FLUX_READ_BURST_REQUESTS = env_int("FLUX_READ_BURST_REQUESTS", 300)
 # (ASGI_THREADS); a request waits up to the timeout for a free connection before failing open.
 FLUX_REDIS_MAX_CONNECTIONS = env_int("FLUX_REDIS_MAX_CONNECTIONS", 0)
 FLUX_REDIS_POOL_TIMEOUT_SECONDS = env_int("FLUX_REDIS_POOL_TIMEOUT_SECONDS", 2)
+# OpenTelemetry (README, "OpenTelemetry"): which resource and scope attributes become tags (data point
+# attributes always do); per-instance ones such as process.pid or service.instance.id would make every
+# restart a new series. Each histogram data point becomes at most this many distribution values.
+FLUX_OTLP_RESOURCE_ATTRIBUTES = env_list(
+    "FLUX_OTLP_RESOURCE_ATTRIBUTES",
+    ["service.name", "service.namespace", "service.version", "deployment.environment",
+     "deployment.environment.name", "host.name", "k8s.namespace.name", "cloud.region"],
+)  # fmt: skip
+FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM = env_int("FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM", 1000)
+# Bounds the work (and memory) of one OTLP metrics request: more data points are refused (413); histograms'
+# values are sampled further when their share of this budget is smaller than the limit above.
+FLUX_OTLP_MAX_VALUES_PER_REQUEST = env_int("FLUX_OTLP_MAX_VALUES_PER_REQUEST", 100_000)
+# Cardinality guardrails (README, "Cardinality limits"): within one metric, new series beyond the first
+# limit, and new values of one tag key beyond the second, are folded into the value "__other__".
+FLUX_MAX_SERIES_PER_METRIC = env_int("FLUX_MAX_SERIES_PER_METRIC", 1000)
+FLUX_MAX_TAG_VALUES_PER_KEY = env_int("FLUX_MAX_TAG_VALUES_PER_KEY", 500)
 # Ingestion bodies are read and limited by Flux itself (413 with the error envelope), not by Django.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 

@@ -11,6 +11,7 @@ from events.analysis_api import CompareView
 from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
+from flux.otlp.api import OtlpLogsView, OtlpMetricsView
 from flux.overview_api import OverviewView
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
@@ -41,6 +42,8 @@ urlpatterns = [
     path("api/v1/overview", OverviewView.as_view(), name="api-overview"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
+    path("v1/metrics", OtlpMetricsView.as_view(), name="otlp-metrics"),  # OTLP/HTTP's standard paths
+    path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),

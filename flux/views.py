@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from flux.pages import page_context, project_or_404
 from flux.storage.detect import table_layout
 from flux.tenants.queries import list_projects_for_user
+from metrics.views import cardinality_context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -24,7 +25,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def project_home(request: HttpRequest, slug: str) -> HttpResponse:
     """The project's overview: what came in, the busiest events and metrics, ingestion health."""
     project = project_or_404(request, slug)
-    return render(request, "overview.html", page_context(request, project, "overview"))
+    context = page_context(request, project, "overview")
+    context.update(cardinality_context(project.pk))
+    return render(request, "overview.html", context)
 
 
 @login_required

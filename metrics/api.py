@@ -17,7 +17,7 @@ from flux.openapi import (
     tags_parameter,
 )
 from flux.query_params import InvalidParameter
-from flux.serializers import iso, points_json
+from flux.serializers import cardinality_warnings_json, iso, points_json
 from metrics import queries
 from metrics.openapi import (
     AGGREGATION,
@@ -113,6 +113,7 @@ class MetricSummaryView(ProjectAPIView):
                 "from": iso(time_range.start),
                 "to": iso(time_range.end),
                 **summary,
+                "cardinality_warnings": cardinality_warnings_json(self.project.pk, metric.pk),
             }
         )
 

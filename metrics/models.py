@@ -98,3 +98,25 @@ class MetricRollup(models.Model):
 
     def __str__(self) -> str:
         return f"series {self.series_id} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class CardinalityLimitHit(models.Model):
+    """A metric whose tag key (or, with an empty key, whose series count) passed its cardinality limit, so
+    that new values were folded into `__other__` (metrics.cardinality); shown on the overview and the
+    metric's page."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="cardinality_limit_hits")
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="cardinality_limit_hits")
+    tag_key = models.CharField(max_length=100, blank=True)
+    folded_points = models.BigIntegerField(default=0)
+    last_folded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # The upsert target of metrics.cardinality.record_hits.
+            models.UniqueConstraint(fields=["metric", "tag_key"], name="one_limit_hit_per_metric_and_key")
+        ]
+        indexes = [models.Index(fields=["project", "last_folded_at"], name="limit_hit_project_last")]
+
+    def __str__(self) -> str:
+        return f"{self.metric.name} {self.tag_key or '(series)'}: {self.folded_points}"

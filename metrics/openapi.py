@@ -87,6 +87,15 @@ def statistic(help_text: str = "") -> serializers.FloatField:
     return serializers.FloatField(required=False, allow_null=True, help_text=help_text)
 
 
+class CardinalityWarning(serializers.Serializer):
+    metric = serializers.CharField()
+    tag_key = serializers.CharField(
+        allow_null=True, help_text="The tag key past FLUX_MAX_TAG_VALUES_PER_KEY; null: the series limit."
+    )
+    folded_points = serializers.IntegerField(help_text="Points stored with a value folded into `__other__`.")
+    last_folded_at = serializers.DateTimeField()
+
+
 class MetricSummary(RangeFields):
     """Points and series over the range, plus the type's natural statistics: gauge `last`, `avg`, `min`, `max`;
     counter `sum`, `rate`; distribution `avg`, `min`, `max`, `p50`, `p95`, `p99`; set `unique`."""
@@ -105,6 +114,9 @@ class MetricSummary(RangeFields):
     p95 = statistic("Distribution.")
     p99 = statistic("Distribution.")
     unique = serializers.IntegerField(required=False, allow_null=True, help_text="Set: distinct members.")
+    cardinality_warnings = CardinalityWarning(
+        many=True, help_text="Tag keys of this metric whose new values are folded into `__other__` (any time)."
+    )
 
 
 class MetricSeriesPoints(serializers.Serializer):

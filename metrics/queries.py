@@ -13,7 +13,7 @@ from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import PERCENTILES, Partial
 from flux.query_params import InvalidParameter
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
-from metrics.models import Metric, MetricType
+from metrics.models import CardinalityLimitHit, Metric, MetricType
 from metrics.rollup_queries import SERIES_GROUP, metric_partials, project_partials
 
 # aggregation -> (SQL over the bucket's points, value for an empty bucket)
@@ -69,6 +69,18 @@ def require_metric(project_id: int, name: str) -> Metric:
     if metric is None:
         raise NotFound(f"No metric named {name!r} in this project.")
     return metric
+
+
+def list_cardinality_warnings(project_id: int, metric_id: int | None = None) -> list[dict]:
+    """Metrics (or one metric) whose tag values were folded into `__other__`, the latest first."""
+    hits = CardinalityLimitHit.objects.filter(project_id=project_id).select_related("metric")
+    if metric_id is not None:
+        hits = hits.filter(metric_id=metric_id)
+    return [
+        {"metric": hit.metric.name, "tag_key": hit.tag_key or None, "folded_points": hit.folded_points,
+         "last_folded_at": hit.last_folded_at}
+        for hit in hits.order_by("-last_folded_at")[:50]
+    ]  # fmt: skip
 
 
 def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:

@@ -79,3 +79,12 @@ def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client,
     assert re.search(rf'"mcp",\s+"--project",\s+"{project.slug}"', unescape(html)) and "manage.py" in html
     client.force_login(User.objects.create_user("outsider"))
     assert client.get(f"/p/{project.slug}/setup/").status_code == 404
+
+
+def test_the_setup_page_shows_the_opentelemetry_configuration(client: Client, alice: User, project: Project) -> None:
+    client.force_login(alice)
+    html = client.get(f"/p/{project.slug}/setup/").content.decode()
+
+    assert "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://testserver/v1/metrics" in html
+    assert "OTEL_EXPORTER_OTLP_METRICS_HEADERS=x-api-key=$FLUX_INGEST_KEY" in html
+    assert "service.name, service.namespace" in html and "<script>" not in html.split('id="opentelemetry"')[1]

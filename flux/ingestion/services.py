@@ -12,6 +12,7 @@ from flux.ingestion.dedupe import keep_first_claims
 from flux.ingestion.fields import TimeWindow
 from flux.ingestion.models import SeenItemId
 from flux.tenants.models import Project
+from metrics.cardinality import fold_excess_cardinality
 from metrics.ingest import PointItem, clean_point, copy_points, resolve_metric_types, resolve_series
 
 
@@ -20,12 +21,16 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)  # stored, but not as sent (metrics.cardinality)
 
     def reject(self, index: int, kind: str, errors: list[str]) -> None:
         self.rejected.append({"index": index, "kind": kind, "errors": errors})
 
     def as_dict(self) -> dict:
-        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        answer = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+        if self.warnings:
+            answer["warnings"] = self.warnings
+        return answer
 
 
 def ingest(project: Project, events: list, metrics: list) -> IngestResult:
@@ -61,6 +66,7 @@ def ingest(project: Project, events: list, metrics: list) -> IngestResult:
             cursor, project.pk, SeenItemId.Kind.METRIC, points, lambda point: point.client_id
         )
         if points:
+            points, result.warnings = fold_excess_cardinality(cursor, project.pk, points)
             copy_points(cursor, project.pk, points, resolve_series(cursor, project.pk, points))
         copy_events(cursor, project.pk, event_rows)
         names = ({row.name for row in event_rows}, {point.name for point in points})

@@ -39,6 +39,11 @@
     return new RegExp(`^${body}$`, flags);
   }
 
+  // Tag values folded by the cardinality limits are stored as "__other__" (README, "Cardinality limits").
+  function tagValue(value) {
+    return value === "__other__" ? "other (over the limit)" : value;
+  }
+
   function cell(row, text, className) {
     const td = row.insertCell();
     td.textContent = text;
@@ -53,5 +58,5 @@
     return anchor;
   }
 
-  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern } });
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern, tagValue } });
 })();

@@ -26,7 +26,8 @@
 
   function seriesName(item) {
     const pairs = Object.entries(item.tags);
-    return pairs.length ? pairs.map(([key, value]) => `${key}=${value ?? "(none)"}`).join(", ") : metric.name;
+    const shown = (value) => (value === null || value === undefined ? "(none)" : format.tagValue(value));
+    return pairs.length ? pairs.map(([key, value]) => `${key}=${shown(value)}`).join(", ") : metric.name;
   }
 
   async function load() {

@@ -35,7 +35,7 @@
       for (const [key, values] of Object.entries(metric.tags)) {
         const chip = document.createElement("span");
         chip.className = "chip";
-        chip.textContent = `${key}: ${values.join(", ")}`;
+        chip.textContent = `${key}: ${values.map(format.tagValue).join(", ")}`;
         tags.append(chip);
       }
       format.cell(tr, format.ago(metric.last_seen));
