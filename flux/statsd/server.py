@@ -1,0 +1,120 @@
+"""The StatsD/DogStatsD UDP listener: packets are parsed into an Aggregator on an asyncio loop; every
+flush interval the window is written on one worker thread through the same `ingest` as the JSON API.
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass
+
+from django.db import DatabaseError, close_old_connections
+from rest_framework.exceptions import Throttled
+
+from flux.ingestion import outcomes
+from flux.ingestion.services import ingest
+from flux.ratelimit import check_ingest_rate
+from flux.statsd.aggregate import Aggregator, Counts, Window
+from flux.tenants.models import KeyKind, Project
+from flux.tenants.queries import get_key_by_raw
+
+logger = logging.getLogger("flux.statsd")
+LOG_EVERY_SECONDS = 60
+
+
+class NoProject(Exception):
+    """FLUX_STATSD_KEY is missing or is not a live ingest key."""
+
+
+def project_for_key(raw_key: str) -> Project:
+    """The project a live ingest (or admin) key belongs to; NoProject says what is wrong."""
+    if not raw_key:
+        raise NoProject("FLUX_STATSD_KEY is not set; put a project's ingest key there")
+    api_key = get_key_by_raw(raw_key)
+    if api_key is None or api_key.is_revoked:
+        raise NoProject("FLUX_STATSD_KEY is not a live Flux API key")
+    if api_key.kind not in (KeyKind.INGEST, KeyKind.ADMIN):
+        raise NoProject(f"FLUX_STATSD_KEY is a {api_key.kind} key; use an ingest key")
+    if api_key.project.archived:
+        raise NoProject(f"FLUX_STATSD_KEY's project {api_key.project.slug!r} is archived")
+    return api_key.project
+
+
+@dataclass
+class FlushResult:
+    items: int = 0
+    accepted: int = 0
+    throttled: bool = False
+
+
+def flush_window(project: Project, window: Window) -> FlushResult:
+    """Write one window as one batch and report its outcome (and its unreadable lines) to ingestion health."""
+    outcomes.record_unreadable_lines(project.pk, "statsd", window.counts.bad_lines, window.bad_line_examples)
+    items = window.metric_items()
+    result = FlushResult(items=len(items))
+    if not items:
+        return result
+    try:
+        check_ingest_rate(project.pk, len(items))
+    except Throttled as throttled:
+        # UDP has no way to ask the sender to retry, so this window is dropped, loudly.
+        outcomes.record(project.pk, 0, 0, [], request_error=f"StatsD: {len(items)} points dropped. {throttled.detail}")
+        result.throttled = True
+        return result
+    ingested = ingest(project, [], items)
+    outcomes.record(project.pk, ingested.accepted, ingested.duplicates, ingested.rejected, request_error=None)
+    result.accepted = ingested.accepted
+    return result
+
+
+class StatsdProtocol(asyncio.DatagramProtocol):
+    def __init__(self, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.aggregator.add_packet(data)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.warning("StatsD socket error: %s", exc)
+
+
+async def open_listener(aggregator: Aggregator, host: str, port: int) -> tuple[asyncio.DatagramTransport, int]:
+    """Bind the UDP socket (port 0: any free port); returns the transport and the bound port."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: StatsdProtocol(aggregator), local_addr=(host, port))
+    return transport, transport.get_extra_info("sockname")[1]
+
+
+def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResult:
+    """flush_window on the worker thread; a database outage loses this window, never the listener."""
+    totals.add(window.counts)
+    try:
+        return flush_window(project, window)
+    except DatabaseError:
+        logger.exception("StatsD flush failed; %s lines of this window are lost", window.counts.lines)
+        return FlushResult()
+    finally:
+        close_old_connections()
+
+
+async def serve(project: Project, host: str, port: int, flush_seconds: float, stop: asyncio.Event) -> Counts:
+    """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end."""
+    aggregator, totals = Aggregator(), Counts()
+    transport, bound_port = await open_listener(aggregator, host, port)
+    logger.info("StatsD listening on udp://%s:%s for project %r", host, bound_port, project.slug)
+    loop = asyncio.get_running_loop()
+    last_log = time.monotonic()
+    with ThreadPoolExecutor(1, thread_name_prefix="statsd-flush") as writer:
+        try:
+            while not stop.is_set():
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), flush_seconds)
+                await loop.run_in_executor(writer, flush_safely, project, aggregator.take(), totals)
+                if time.monotonic() - last_log >= LOG_EVERY_SECONDS:
+                    logger.info("StatsD since start: %s", totals)
+                    last_log = time.monotonic()
+        finally:
+            transport.close()
+            await loop.run_in_executor(writer, flush_safely, project, aggregator.take(), totals)
+    return totals
