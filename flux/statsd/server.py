@@ -4,6 +4,7 @@ flush interval the window is written on one worker thread through the same `inge
 
 import asyncio
 import logging
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -21,6 +22,8 @@ from flux.tenants.queries import get_key_by_raw
 
 logger = logging.getLogger("flux.statsd")
 LOG_EVERY_SECONDS = 60
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
+MAX_PACKET_BYTES = 65535
 
 
 class NoProject(Exception):
@@ -79,11 +82,33 @@ class StatsdProtocol(asyncio.DatagramProtocol):
         logger.warning("StatsD socket error: %s", exc)
 
 
-async def open_listener(aggregator: Aggregator, host: str, port: int) -> tuple[asyncio.DatagramTransport, int]:
-    """Bind the UDP socket (port 0: any free port); returns the transport and the bound port."""
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket on host:port (port 0: any free port), with a receive buffer for bursts."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    with suppress(OSError):  # the kernel caps it at net.core.rmem_max; the default is still usable
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    sock.bind((host, port))
+    sock.setblocking(False)
+    return sock
+
+
+async def open_listener(
+    aggregator: Aggregator, host: str, port: int
+) -> tuple[asyncio.DatagramTransport, socket.socket]:
+    """Listen on host:port; returns the transport and its socket (`getsockname()` has the bound port)."""
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: StatsdProtocol(aggregator), local_addr=(host, port))
-    return transport, transport.get_extra_info("sockname")[1]
+    sock = bind_socket(host, port)
+    transport, _ = await loop.create_datagram_endpoint(lambda: StatsdProtocol(aggregator), sock=sock)
+    return transport, sock
+
+
+def drain(sock: socket.socket, aggregator: Aggregator) -> None:
+    """Read what is already queued on the socket, so stopping loses no packet a client has sent."""
+    while True:
+        try:
+            aggregator.add_packet(sock.recv(MAX_PACKET_BYTES))
+        except (BlockingIOError, OSError):
+            return
 
 
 def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResult:
@@ -101,8 +126,8 @@ def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResul
 async def serve(project: Project, host: str, port: int, flush_seconds: float, stop: asyncio.Event) -> Counts:
     """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end."""
     aggregator, totals = Aggregator(), Counts()
-    transport, bound_port = await open_listener(aggregator, host, port)
-    logger.info("StatsD listening on udp://%s:%s for project %r", host, bound_port, project.slug)
+    transport, sock = await open_listener(aggregator, host, port)
+    logger.info("StatsD listening on udp://%s:%s for project %r", host, sock.getsockname()[1], project.slug)
     loop = asyncio.get_running_loop()
     last_log = time.monotonic()
     with ThreadPoolExecutor(1, thread_name_prefix="statsd-flush") as writer:
@@ -115,6 +140,7 @@ async def serve(project: Project, host: str, port: int, flush_seconds: float, st
                     logger.info("StatsD since start: %s", totals)
                     last_log = time.monotonic()
         finally:
+            drain(sock, aggregator)
             transport.close()
             await loop.run_in_executor(writer, flush_safely, project, aggregator.take(), totals)
     return totals

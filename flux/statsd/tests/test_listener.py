@@ -28,7 +28,8 @@ class RunningListener:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         future = asyncio.run_coroutine_threadsafe(open_listener(self.aggregator, "127.0.0.1", 0), self.loop)
-        self.transport, self.port = future.result(timeout=10)
+        self.transport, sock = future.result(timeout=10)
+        self.port = sock.getsockname()[1]
 
     def lines_received(self) -> int:
         with self.aggregator.lock:
