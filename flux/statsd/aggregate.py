@@ -21,6 +21,7 @@ class Counts:
     bad_lines: int = 0
     ignored_lines: int = 0  # DogStatsD events and service checks
     dropped_values: int = 0  # distribution values or set members past the per-series cap
+    points_stored: int = 0  # filled in by the flushes
 
     def add(self, other: "Counts") -> None:
         for name in vars(self):

@@ -115,7 +115,9 @@ def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResul
     """flush_window on the worker thread; a database outage loses this window, never the listener."""
     totals.add(window.counts)
     try:
-        return flush_window(project, window)
+        result = flush_window(project, window)
+        totals.points_stored += result.accepted
+        return result
     except DatabaseError:
         logger.exception("StatsD flush failed; %s lines of this window are lost", window.counts.lines)
         return FlushResult()
