@@ -2,7 +2,7 @@
 
     # where the Celery app is created
     import flux_sdk.celery
-    flux_sdk.celery.track_tasks(flux_sdk.init("flux_in_...", "https://flux.example.com"))
+    flux_sdk.celery.track_tasks(flux_sdk.init("flx_ingest_...", "https://flux.example.com"))
 
 Records `celery.task.duration_ms` (distribution) and `celery.tasks` (counter), tagged with task (its
 name) and state (SUCCESS, FAILURE, RETRY, ...).

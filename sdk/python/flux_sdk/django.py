@@ -2,7 +2,7 @@
 
     # settings.py
     MIDDLEWARE = ["flux_sdk.django.FluxMiddleware", *MIDDLEWARE]
-    FLUX_KEY = "flux_in_..."             # or the FLUX_KEY environment variable
+    FLUX_KEY = "flx_ingest_..."             # or the FLUX_KEY environment variable
     FLUX_URL = "https://flux.example.com"
 
 Records `http.server.duration_ms` (distribution) and `http.server.requests` (counter), tagged with
