@@ -2,6 +2,7 @@
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +12,7 @@ from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
 from flux.mcp import launch
 from flux.pages import page_context, project_or_404
-from flux.tenants.queries import user_can
+from flux.tenants.queries import get_key_by_raw, user_can
 from flux.timerange import INTERVAL_LADDER
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
@@ -39,7 +40,18 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     context["mcp_stdio_json"] = json.dumps(launch.stdio_config(project.slug), indent=2, ensure_ascii=False)
     context["mcp_password_hidden"] = launch.has_hidden_password()
     context["can_manage"] = user_can(project, request.user, "manage")
+    context["statsd"] = statsd_context(request, project)
     return render(request, "setup.html", context)
+
+
+def statsd_context(request: HttpRequest, project: object) -> dict:
+    """Where this server's StatsD listener is, and whether it stores into this project."""
+    statsd_key = get_key_by_raw(settings.FLUX_STATSD_KEY) if settings.FLUX_STATSD_KEY else None
+    return {
+        "host": request.get_host().rsplit(":", 1)[0] if settings.FLUX_STATSD_HOST != "127.0.0.1" else "127.0.0.1",
+        "port": settings.FLUX_STATSD_PORT,
+        "serves_this_project": statsd_key is not None and statsd_key.project_id == project.pk,
+    }
 
 
 @login_required
