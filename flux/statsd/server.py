@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 from rest_framework.exceptions import Throttled
 
 from flux.ingestion import outcomes
@@ -112,13 +112,13 @@ def drain(sock: socket.socket, aggregator: Aggregator) -> None:
 
 
 def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResult:
-    """flush_window on the worker thread; a database outage loses this window, never the listener."""
+    """flush_window on the worker thread, counted in `totals`."""
     totals.add(window.counts)
     try:
         result = flush_window(project, window)
         totals.points_stored += result.accepted
         return result
-    except DatabaseError:
+    except Exception:  # a database outage or a bug loses this window, never the listener
         logger.exception("StatsD flush failed; %s lines of this window are lost", window.counts.lines)
         return FlushResult()
     finally:

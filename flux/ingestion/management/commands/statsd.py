@@ -13,8 +13,8 @@ logger = logging.getLogger("flux.statsd")
 class Command(BaseCommand):
     help = (
         "Listen for StatsD/DogStatsD lines on UDP (FLUX_STATSD_HOST:FLUX_STATSD_PORT) and store them in the "
-        "project of FLUX_STATSD_KEY, aggregated every FLUX_STATSD_FLUSH_SECONDS. Without a usable key it "
-        "says why and idles, so a Procfile's other processes keep running."
+        "project of FLUX_STATSD_KEY, aggregated every FLUX_STATSD_FLUSH_SECONDS. Without a usable key or port "
+        "it says why and idles, so a Procfile's other processes keep running."
     )
 
     def add_arguments(self, parser: object) -> None:
@@ -35,8 +35,11 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        if project is None:
-            await stop.wait()
-            return
-        totals = await serve(project, host, port, flush_seconds, stop)
-        logger.info("StatsD listener stopped: %s", totals)
+        if project is not None:
+            try:
+                totals = await serve(project, host, port, flush_seconds, stop)
+                logger.info("StatsD listener stopped: %s", totals)
+                return
+            except OSError as error:  # e.g. the port is taken: say so, and keep the Procfile's others running
+                logger.error("StatsD listener disabled: cannot listen on udp://%s:%s: %s", host, port, error)
+        await stop.wait()
