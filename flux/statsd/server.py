@@ -66,7 +66,12 @@ def flush_window(project: Project, window: Window) -> FlushResult:
         result.throttled = True
         return result
     ingested = ingest(project, [], items)
-    outcomes.record(project.pk, ingested.accepted, ingested.duplicates, ingested.rejected, request_error=None)
+    # An index into a flush's points means nothing to the sender; the metric's name does.
+    rejected = [
+        {"kind": "statsd", "index": None, "errors": [f"{items[r['index']]['name'][:100]}: {e}" for e in r["errors"]]}
+        for r in ingested.rejected
+    ]
+    outcomes.record(project.pk, ingested.accepted, ingested.duplicates, rejected, request_error=None)
     result.accepted = ingested.accepted
     return result
 

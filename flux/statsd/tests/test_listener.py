@@ -174,7 +174,11 @@ def test_a_line_flux_cannot_store_is_rejected_alone(listener: RunningListener, p
     send_raw(listener.port, b"typed:1|c\ntyped:2|g\nfine:1|g")
     listener.flush(project, lines=3)
     assert stored_points(project) == {("typed", ()): [1.0], ("fine", ()): [1.0]}
-    assert outcomes.health(project.pk).last_hour["rejected_items"] == 1
+    health = outcomes.health(project.pk)
+    assert health.last_hour["rejected_items"] == 1
+    [rejection] = health.recent_rejections
+    assert (rejection["kind"], rejection["index"]) == ("statsd", None)
+    assert rejection["errors"] == ["typed: metric 'typed' is a counter; this point is a gauge"]
 
 
 def test_the_listener_needs_a_live_ingest_key(project: Project) -> None:
