@@ -69,20 +69,24 @@ class Aggregator:
         self.last_gauges: dict[SeriesKey, float] = {}
 
     def add_packet(self, packet: bytes) -> None:
-        lines = split_packet(packet)
+        self.add_packets([packet])
+
+    def add_packets(self, packets: list[bytes]) -> None:
         with self.lock:
             window = self.window
-            window.counts.packets += 1
-            window.counts.lines += len(lines)
-            for line in lines:
-                try:
-                    self.add_sample(window, parse_line(line))
-                except IgnoredLine:
-                    window.counts.ignored_lines += 1
-                except BadLine as error:
-                    window.counts.bad_lines += 1
-                    if len(window.bad_line_examples) < BAD_LINE_EXAMPLES_KEPT:
-                        window.bad_line_examples.append(str(error))
+            window.counts.packets += len(packets)
+            for packet in packets:
+                lines = split_packet(packet)
+                window.counts.lines += len(lines)
+                for line in lines:
+                    try:
+                        self.add_sample(window, parse_line(line))
+                    except IgnoredLine:
+                        window.counts.ignored_lines += 1
+                    except BadLine as error:
+                        window.counts.bad_lines += 1
+                        if len(window.bad_line_examples) < BAD_LINE_EXAMPLES_KEPT:
+                            window.bad_line_examples.append(str(error))
 
     def add_sample(self, window: Window, sample: Sample) -> None:
         key = (sample.name, sample.tags)
