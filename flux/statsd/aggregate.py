@@ -67,6 +67,7 @@ class Aggregator:
         self.lock = threading.Lock()
         self.window = Window()
         self.last_gauges: dict[SeriesKey, float] = {}
+        self.received_total = 0  # packets since start, across windows
 
     def add_packet(self, packet: bytes) -> None:
         self.add_packets([packet])
@@ -75,6 +76,7 @@ class Aggregator:
         with self.lock:
             window = self.window
             window.counts.packets += len(packets)
+            self.received_total += len(packets)
             for packet in packets:
                 lines = split_packet(packet)
                 window.counts.lines += len(lines)

@@ -141,9 +141,16 @@ def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResul
         close_old_connections()
 
 
-async def serve(project: Project, host: str, port: int, flush_seconds: float, stop: asyncio.Event) -> Counts:
-    """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end."""
-    aggregator, totals = Aggregator(), Counts()
+async def serve(
+    project: Project,
+    host: str,
+    port: int,
+    flush_seconds: float,
+    stop: asyncio.Event,
+    aggregator: Aggregator | None = None,
+) -> Counts:
+    """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end; returns the totals."""
+    aggregator, totals = aggregator or Aggregator(), Counts()
     transport, sock = await open_listener(aggregator, host, port)
     logger.info("StatsD listening on udp://%s:%s for project %r", host, sock.getsockname()[1], project.slug)
     loop = asyncio.get_running_loop()
