@@ -71,7 +71,7 @@ async def run(args: argparse.Namespace) -> None:
     from flux.statsd import server
     from flux.statsd.aggregate import Aggregator
     from flux.tenants.models import Project
-    from flux.tenants.services import create_project
+    from flux.tenants.services import create_project, issue_key, revoke_key
 
     project = await asyncio.to_thread(
         lambda: (
@@ -83,7 +83,10 @@ async def run(args: argparse.Namespace) -> None:
     port = port_socket.getsockname()[1]
     port_socket.close()
     stop, aggregator = asyncio.Event(), Aggregator()
-    listening = asyncio.create_task(server.serve(project, "127.0.0.1", port, args.flush_seconds, stop, aggregator))
+    issued = await asyncio.to_thread(issue_key, project, "ingest", "statsd bench")
+    listening = asyncio.create_task(
+        server.serve(issued.raw_key, "127.0.0.1", port, args.flush_seconds, stop, aggregator)
+    )
     await asyncio.sleep(0.5)
     share = args.packets // args.senders
     senders = [
@@ -99,6 +102,7 @@ async def run(args: argparse.Namespace) -> None:
     received_seconds = await watching - started
     stop.set()
     totals = await listening
+    await asyncio.to_thread(revoke_key, issued.api_key)
     stored_seconds = time.perf_counter() - started
     sent = share * args.senders
     received, lines = totals.packets, totals.lines

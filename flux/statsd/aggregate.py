@@ -22,6 +22,7 @@ class Counts:
     ignored_lines: int = 0  # DogStatsD events and service checks
     dropped_values: int = 0  # distribution values or set members past the per-series cap
     points_stored: int = 0  # filled in by the flushes
+    warned_at: float = -1e9  # monotonic time of the last "lines dropped" warning (at most one a minute)
 
     def add(self, other: "Counts") -> None:
         for name in vars(self):

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import close_old_connections
 from rest_framework.exceptions import Throttled
 
@@ -63,7 +64,12 @@ def flush_window(project: Project, window: Window) -> FlushResult:
         check_ingest_rate(project.pk, len(items))
     except Throttled as throttled:
         # UDP has no way to ask the sender to retry, so this window is dropped, loudly.
-        outcomes.record(project.pk, 0, 0, [], request_error=f"StatsD: {len(items)} points dropped. {throttled.detail}")
+        message = (
+            f"StatsD: the {len(items):,} points of one flush were dropped: the project sent more than "
+            f"{settings.FLUX_INGEST_ITEMS_PER_SECOND:,} items per second (FLUX_INGEST_ITEMS_PER_SECOND)."
+        )
+        outcomes.record(project.pk, 0, 0, [], request_error=message)
+        logger.warning("%s (%s)", message, throttled.detail)
         result.throttled = True
         return result
     ingested = ingest(project, [], items)
@@ -127,29 +133,44 @@ def drain(sock: socket.socket, aggregator: Aggregator) -> None:
     aggregator.add_packets(read_queued(sock))
 
 
-def flush_safely(project: Project, window: Window, totals: Counts) -> FlushResult:
-    """flush_window on the worker thread, counted in `totals`."""
+def flush_safely(raw_key: str, window: Window, totals: Counts) -> FlushResult:
+    """flush_window on the worker thread, counted in `totals`. The key is checked again on every flush
+    (a cached lookup), so revoking it or archiving its project stops the writes within seconds."""
     totals.add(window.counts)
     try:
-        result = flush_window(project, window)
+        result = flush_window(project_for_key(raw_key), window)
         totals.points_stored += result.accepted
         return result
+    except NoProject as error:
+        if window.counts.lines and time.monotonic() - totals.warned_at >= LOG_EVERY_SECONDS:
+            logger.warning("StatsD lines dropped: %s", error)
+            totals.warned_at = time.monotonic()
+        return FlushResult()
     except Exception:  # a database outage or a bug loses this window, never the listener
         logger.exception("StatsD flush failed; %s lines of this window are lost", window.counts.lines)
         return FlushResult()
+
+
+def flush_on_worker(raw_key: str, window: Window, totals: Counts) -> FlushResult:
+    try:
+        return flush_safely(raw_key, window, totals)
     finally:
-        close_old_connections()
+        close_old_connections()  # a broken connection (database restarted) is replaced at the next flush
 
 
 async def serve(
-    project: Project,
+    raw_key: str,
     host: str,
     port: int,
     flush_seconds: float,
     stop: asyncio.Event,
     aggregator: Aggregator | None = None,
 ) -> Counts:
-    """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end; returns the totals."""
+    """Listen until `stop` is set, flushing every `flush_seconds` and once more at the end; returns the totals.
+
+    Raises NoProject, before listening, when `raw_key` is not a live ingest key.
+    """
+    project = await asyncio.to_thread(project_for_key, raw_key)
     aggregator, totals = aggregator or Aggregator(), Counts()
     transport, sock = await open_listener(aggregator, host, port)
     logger.info("StatsD listening on udp://%s:%s for project %r", host, sock.getsockname()[1], project.slug)
@@ -160,12 +181,12 @@ async def serve(
             while not stop.is_set():
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), flush_seconds)
-                await loop.run_in_executor(writer, flush_safely, project, aggregator.take(), totals)
+                await loop.run_in_executor(writer, flush_on_worker, raw_key, aggregator.take(), totals)
                 if time.monotonic() - last_log >= LOG_EVERY_SECONDS:
                     logger.info("StatsD since start: %s", totals)
                     last_log = time.monotonic()
         finally:
             drain(sock, aggregator)
             transport.close()
-            await loop.run_in_executor(writer, flush_safely, project, aggregator.take(), totals)
+            await loop.run_in_executor(writer, flush_on_worker, raw_key, aggregator.take(), totals)
     return totals

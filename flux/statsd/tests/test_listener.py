@@ -13,10 +13,11 @@ from datadog.dogstatsd import DogStatsd
 from django.db import connection
 
 from flux.ingestion import outcomes
-from flux.statsd.aggregate import Aggregator
-from flux.statsd.server import NoProject, flush_window, open_listener, project_for_key
+from flux.ratelimit import check_ingest_rate
+from flux.statsd.aggregate import Aggregator, Counts
+from flux.statsd.server import NoProject, flush_safely, flush_window, open_listener, project_for_key
 from flux.tenants.models import Project
-from flux.tenants.services import issue_key
+from flux.tenants.services import issue_key, revoke_key, set_archived
 
 
 class RunningListener:
@@ -189,3 +190,32 @@ def test_the_listener_needs_a_live_ingest_key(project: Project) -> None:
         project_for_key("")
     with pytest.raises(NoProject, match="not a live"):
         project_for_key("flux_nope")
+
+
+def test_a_flush_over_the_project_s_rate_limit_is_dropped_and_reported(
+    listener: RunningListener, project: Project, settings: object
+) -> None:
+    settings.FLUX_INGEST_ITEMS_PER_SECOND, settings.FLUX_INGEST_BURST_ITEMS = 1, 1000
+    check_ingest_rate(project.pk, 1000)  # empties the bucket: 500 more items would need 500 s
+    send_raw(listener.port, b"\n".join(f"c{number}:1|c".encode() for number in range(500)))
+    listener.flush(project, lines=500)
+    assert stored_points(project) == {}
+    health = outcomes.health(project.pk)
+    assert health.last_hour["rejected_requests"] == 1
+    assert "500 points of one flush were dropped" in health.recent_rejections[0]["errors"][0]
+
+
+def test_each_flush_checks_the_key_again(project: Project) -> None:
+    issued = issue_key(project, "ingest")
+    aggregator = Aggregator()
+    aggregator.add_packet(b"kept:1|c")
+    assert flush_safely(issued.raw_key, aggregator.take(), Counts()).accepted == 1
+    set_archived(project, True)
+    aggregator.add_packet(b"dropped:1|c")
+    assert flush_safely(issue_key(project, "ingest").raw_key, aggregator.take(), Counts()).accepted == 0
+    set_archived(project, False)
+    revoked = issue_key(project, "ingest")
+    revoke_key(revoked.api_key)
+    aggregator.add_packet(b"dropped:1|c")
+    assert flush_safely(revoked.raw_key, aggregator.take(), Counts()).accepted == 0
+    assert stored_points(project) == {("kept", ()): [1.0]}

@@ -5,7 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from flux.statsd.server import NoProject, project_for_key, serve
+from flux.statsd.server import NoProject, serve
 
 logger = logging.getLogger("flux.statsd")
 
@@ -23,23 +23,19 @@ class Command(BaseCommand):
         parser.add_argument("--flush-seconds", type=float, default=settings.FLUX_STATSD_FLUSH_SECONDS)
 
     def handle(self, *args: object, host: str, port: int, flush_seconds: float, **options: object) -> None:
-        try:
-            project = project_for_key(settings.FLUX_STATSD_KEY)
-        except NoProject as error:
-            logger.warning("StatsD listener disabled: %s", error)
-            project = None
-        asyncio.run(self.run(project, host, port, flush_seconds))
+        asyncio.run(self.run(settings.FLUX_STATSD_KEY, host, port, flush_seconds))
 
-    async def run(self, project: object, host: str, port: int, flush_seconds: float) -> None:
+    async def run(self, raw_key: str, host: str, port: int, flush_seconds: float) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        if project is not None:
-            try:
-                totals = await serve(project, host, port, flush_seconds, stop)
-                logger.info("StatsD listener stopped: %s", totals)
-                return
-            except OSError as error:  # e.g. the port is taken: say so, and keep the Procfile's others running
-                logger.error("StatsD listener disabled: cannot listen on udp://%s:%s: %s", host, port, error)
+        try:
+            totals = await serve(raw_key, host, port, flush_seconds, stop)
+            logger.info("StatsD listener stopped: %s", totals)
+            return
+        except NoProject as error:
+            logger.warning("StatsD listener disabled: %s", error)
+        except OSError as error:  # e.g. the port is taken: say so, and keep the Procfile's others running
+            logger.error("StatsD listener disabled: cannot listen on udp://%s:%s: %s", host, port, error)
         await stop.wait()
