@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 
 PAGE = """<!doctype html>
 <html><head><title>A shop</title>
+<script src="/early.js"></script>
 <script src="{flux}/static/js/flux-track.js" data-flux-key="{key}" data-flux-url="{flux}"></script>
 <script src="/shop.js"></script>
 </head><body><h1>A shop somewhere else</h1></body></html>
@@ -60,6 +61,7 @@ def test_events_tracked_on_another_site_are_sent_when_the_page_is_left(
     project, key = shop
     folder, site = other_origin
     (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
+    (folder / "early.js").write_text("")
     (folder / "shop.js").write_text(SHOP_JS)
     page.goto(f"{site}/index.html")
     page.wait_for_function("window.flux && typeof window.flux.track === 'function'")
@@ -84,7 +86,10 @@ def test_a_full_batch_is_sent_while_the_page_stays_open(
     project, key = shop
     folder, site = other_origin
     (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
-    (folder / "shop.js").write_text("for (let i = 0; i < 20; i++) flux.track('Scrolled', { depth: i });")
+    # A call made before the snippet loaded is queued, then tracked with the others.
+    early_call = "window.flux = window.flux || []; flux.push(['track', 'Scrolled', { depth: -1 }]);"
+    (folder / "early.js").write_text(early_call)
+    (folder / "shop.js").write_text("for (let i = 0; i < 19; i++) flux.track('Scrolled', { depth: i });")
     page.goto(f"{site}/index.html")
     events = wait_for_events(project, 20)
-    assert sorted(event.properties["depth"] for event in events) == list(range(20))
+    assert sorted(event.properties["depth"] for event in events) == list(range(-1, 19))
