@@ -112,7 +112,8 @@ async def run(args: argparse.Namespace) -> None:
     print(f"received  {received:>10,} packets in {received_seconds:6.2f} s = {receive_rate:>10,.0f} packets/s")
     print(f"parsed    {lines:>10,} lines ({totals.bad_lines} bad)  = {lines / received_seconds:>10,.0f} lines/s")
     stored = totals.points_stored
-    print(f"stored    {stored:>10,} points (flushed every {args.flush_seconds} s), done at {stored_seconds:.2f} s")
+    store_rate = stored / stored_seconds
+    print(f"stored    {stored:>10,} points in {stored_seconds:6.2f} s = {store_rate:>10,.0f} points/s")
     print(f"dropped   {sent - received:>10,} packets ({(sent - received) / sent:.1%}), by the kernel's full buffer")
 
 
