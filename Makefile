@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-compression clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-compression bench-statsd clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans 
 
 bench-realtime: $(VENV)/.requirements-dev ## realtime benchmark: ingest -> open dashboards (ARGS=... for bench/realtime.py)
 	$(SERVICES) exec -- $(PY) bench/realtime.py $(ARGS)
+
+bench-statsd: $(VENV)/.requirements-dev ## StatsD listener: UDP packets/s received, parsed, stored, dropped (ARGS=... for bench/statsd.py)
+	$(SERVICES) exec -- $(PY) bench/statsd.py $(ARGS)
 
 bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality on production-shaped series: per kind and shape, NAB-style score vs baselines, cost per row (ARGS=... for bench/anomalies.py)
 	$(PY) bench/anomalies.py $(ARGS)

@@ -12,7 +12,7 @@ from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
 from flux.mcp import launch
 from flux.pages import page_context, project_or_404
-from flux.tenants.queries import user_can
+from flux.tenants.queries import get_key_by_raw, user_can
 from flux.timerange import INTERVAL_LADDER
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
@@ -43,7 +43,18 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     context["otlp_resource_attributes"] = settings.FLUX_OTLP_RESOURCE_ATTRIBUTES
     context["series_limit"] = settings.FLUX_MAX_SERIES_PER_METRIC
     context["values_limit"] = settings.FLUX_MAX_TAG_VALUES_PER_KEY
+    context["statsd"] = statsd_context(request, project)
     return render(request, "setup.html", context)
+
+
+def statsd_context(request: HttpRequest, project: object) -> dict:
+    """Where this server's StatsD listener is, and whether it stores into this project."""
+    statsd_key = get_key_by_raw(settings.FLUX_STATSD_KEY) if settings.FLUX_STATSD_KEY else None
+    return {
+        "host": request.get_host().rsplit(":", 1)[0] if settings.FLUX_STATSD_HOST != "127.0.0.1" else "127.0.0.1",
+        "port": settings.FLUX_STATSD_PORT,
+        "serves_this_project": statsd_key is not None and statsd_key.project_id == project.pk,
+    }
 
 
 @login_required

@@ -48,6 +48,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw_key = raw_key_from_headers(request)
         if raw_key is None:
             return None
+        return self.authenticate_key(raw_key)
+
+    def authenticate_key(self, raw_key: str) -> tuple[KeyPrincipal, ApiKey]:
         api_key = get_key_by_raw(raw_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
@@ -61,6 +64,24 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when the key is missing or invalid.
         return 'Bearer realm="flux"'
+
+
+class IngestKeyInQueryAuthentication(ApiKeyAuthentication):
+    """`?key=<ingest key>` on the ingestion endpoints' POSTs, for browsers: `navigator.sendBeacon` cannot set
+    headers. Only ingest keys: they can only add data and are public in a page anyway, whereas a read or
+    admin key in a URL would leak into access logs and browser history.
+    """
+
+    def authenticate(self, request: Request) -> tuple[KeyPrincipal, ApiKey] | None:
+        raw_key = request.query_params.get("key", "").strip()
+        if request.method != "POST" or not raw_key:
+            return None
+        principal, api_key = self.authenticate_key(raw_key)
+        if api_key.kind != KeyKind.INGEST:
+            raise exceptions.AuthenticationFailed(
+                f"Only an ingest key may be sent as ?key=; send this {api_key.kind} key in the Authorization header."
+            )
+        return principal, api_key
 
 
 PROJECT_HEADER = "X-Flux-Project"

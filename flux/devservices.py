@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -235,9 +236,16 @@ def run_foreground(command: list[str], env: dict[str, str], stopping_is_success:
 
 def run_flux(env: dict[str, str]) -> int:
     python = sys.executable
-    for step in (["manage.py", "migrate", "--noinput"], ["manage.py", "demo"]):
-        if subprocess.run([python, *step], env=env, cwd=ROOT).returncode != 0:
-            return 1
+    if subprocess.run([python, "manage.py", "migrate", "--noinput"], env=env, cwd=ROOT).returncode != 0:
+        return 1
+    demo = subprocess.run([python, "manage.py", "demo"], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    print(demo.stdout, end="", flush=True)
+    if demo.returncode != 0:
+        return 1
+    # The StatsD listener stores into the demo project unless FLUX_STATSD_KEY names another.
+    demo_ingest_key = re.search(r"^ingest key: (\S+)$", demo.stdout, re.MULTILINE)
+    if demo_ingest_key and not env.get("FLUX_STATSD_KEY"):
+        env = {**env, "FLUX_STATSD_KEY": demo_ingest_key.group(1)}
     port = env.get("FLUX_PORT", "8000")
     log(f"Flux is starting on http://127.0.0.1:{port}/ (admin: /admin/, health: /health/ready). Ctrl-C stops.")
     env = {**env, "FLUX_PORT": port}

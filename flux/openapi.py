@@ -363,6 +363,13 @@ INGEST_HEADERS = [
     OpenApiParameter(
         "Retry-After", int, OpenApiParameter.HEADER, response=[429], description="Seconds to wait before retrying."
     ),
+    OpenApiParameter(
+        "key",
+        str,
+        OpenApiParameter.QUERY,
+        description="An ingest key, for browsers (`navigator.sendBeacon` cannot send headers). Only ingest keys "
+        "are accepted here; read and admin keys must go in the `Authorization` header.",
+    ),
 ]
 INGEST_DESCRIPTION = f"""
 Send JSON (`Content-Type: application/json`, or `text/plain` as `navigator.sendBeacon` does), optionally

@@ -397,6 +397,14 @@ FLUX_MAX_TAG_VALUES_PER_KEY = env_int("FLUX_MAX_TAG_VALUES_PER_KEY", 500)
 # Ingestion bodies are read and limited by Flux itself (413 with the error envelope), not by Django.
 DATA_UPLOAD_MAX_MEMORY_SIZE = None
 
+# The StatsD/DogStatsD UDP listener (`python manage.py statsd`, in the Procfile): everything it receives is
+# stored in the project of FLUX_STATSD_KEY (an ingest key), aggregated every FLUX_STATSD_FLUSH_SECONDS.
+# Bind 0.0.0.0 in a container so other containers can reach it; 127.0.0.1 keeps it local.
+FLUX_STATSD_HOST = env_str("FLUX_STATSD_HOST", "127.0.0.1")
+FLUX_STATSD_PORT = env_int("FLUX_STATSD_PORT", 8125)
+FLUX_STATSD_KEY = env_str("FLUX_STATSD_KEY", "")
+FLUX_STATSD_FLUSH_SECONDS = env_int("FLUX_STATSD_FLUSH_SECONDS", 2)
+
 # Browsers may send events from these origins (with an ingest key); "*" allows any.
 FLUX_CORS_ALLOWED_ORIGINS = env_list("FLUX_CORS_ALLOWED_ORIGINS", [])
 CORS_URLS_REGEX = r"^/api/v1/(events|metrics|flux)(/batch)?$"

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from flux.tenants.models import Project
-from flux.tenants.services import add_member
+from flux.tenants.services import add_member, issue_key
 
 
 def page_data(response: object) -> dict:
@@ -75,6 +75,9 @@ def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client,
     assert "http://testserver/api/v1/events" in html
     assert 'config.flux_url = "http://testserver"' in html and "requests.post(" in html
     assert 'id="send-test"' in html and "/admin/tenants/apikey/add/" in html  # alice owns the project
+    assert "flux_sdk.django.FluxMiddleware" in html and "flux_sdk.celery.track_tasks" in html
+    assert 'src="http://testserver/static/js/flux-track.js"' in unescape(html)
+    assert 'StatsClient("127.0.0.1", 8125' in unescape(html) and "which is not this one" in html
     assert '"url": "http://testserver/mcp"' in html  # an assistant's configuration, both transports
     assert re.search(rf'"mcp",\s+"--project",\s+"{project.slug}"', unescape(html)) and "manage.py" in html
     client.force_login(User.objects.create_user("outsider"))
@@ -88,3 +91,11 @@ def test_the_setup_page_shows_the_opentelemetry_configuration(client: Client, al
     assert "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://testserver/v1/metrics" in html
     assert "OTEL_EXPORTER_OTLP_METRICS_HEADERS=x-api-key=$FLUX_INGEST_KEY" in html
     assert "service.name, service.namespace" in html and "<script>" not in html.split('id="opentelemetry"')[1]
+def test_the_setup_page_says_when_the_statsd_listener_stores_here(
+    client: Client, alice: User, project: Project, settings: object
+) -> None:
+    settings.FLUX_STATSD_KEY = issue_key(project, "ingest").raw_key
+    settings.FLUX_STATSD_PORT = 9125
+    client.force_login(alice)
+    html = client.get(f"/p/{project.slug}/setup/").content.decode()
+    assert "It stores into <strong>this project</strong>" in html and ", 9125, prefix=" in unescape(html)

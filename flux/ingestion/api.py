@@ -9,7 +9,13 @@ from rest_framework.response import Response
 
 from events.openapi import EventInput
 from flux.api import FluxError, ProjectAPIView
-from flux.auth import HasIngestKey, HasReadKey
+from flux.auth import (
+    ApiKeyAuthentication,
+    HasIngestKey,
+    HasReadKey,
+    IngestKeyInQueryAuthentication,
+    SessionProjectAuthentication,
+)
 from flux.ingestion import outcomes
 from flux.ingestion.body import PayloadTooLarge, read_json_body
 from flux.ingestion.services import ingest
@@ -43,6 +49,7 @@ class IngestView(ProjectAPIView):
     """
 
     single_item = False
+    authentication_classes = [ApiKeyAuthentication, IngestKeyInQueryAuthentication, SessionProjectAuthentication]
 
     def get_permissions(self) -> list:
         return [HasReadKey()] if self.request.method == "GET" else [HasIngestKey()]

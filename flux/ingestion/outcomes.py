@@ -94,3 +94,23 @@ def health(project_id: int, now: float | None = None) -> Health:
 
 def rejection_json(sample: dict) -> dict:
     return {**sample, "at": datetime.fromtimestamp(sample["at"], tz=UTC).isoformat().replace("+00:00", "Z")}
+
+
+def record_unreadable_lines(project_id: int, source: str, count: int, examples: list[str]) -> None:
+    """Count lines of a line protocol (StatsD) that could not be read, keeping a few of their reasons."""
+    if count <= 0:
+        return
+    now = time.time()
+    samples = [json.dumps({"at": now, "kind": source, "index": None, "errors": [example]}) for example in examples]
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        key = minute_key(project_id, int(now // 60))
+        pipe.hincrby(key, "rejected_items", count)
+        pipe.expire(key, COUNTER_TTL_SECONDS)
+        if samples:
+            pipe.lpush(rejections_key(project_id), *samples[-REJECTIONS_KEPT:])
+            pipe.ltrim(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
+            pipe.expire(rejections_key(project_id), REJECTIONS_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError as error:
+        report_unavailable(error)

@@ -110,7 +110,7 @@ def test_run_command_serves_flux_with_a_demo_project_and_stops_on_ctrl_c(tmp_pat
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"{base_url}/{database}", "FLUX_PORT": str(port),
-           "FLUX_DATA_DIR": str(tmp_path), "WORKER_CONCURRENCY": "1"}  # fmt: skip
+           "FLUX_DATA_DIR": str(tmp_path), "WORKER_CONCURRENCY": "1", "FLUX_STATSD_PORT": str(free_port())}  # fmt: skip
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -133,6 +133,7 @@ def test_run_command_serves_flux_with_a_demo_project_and_stops_on_ctrl_c(tmp_pat
         output = log_path.read_text()
         assert re.search(r"celery@\S+ ready", output), output[-3000:]
         assert "beat: Starting" in output
+        assert f"StatsD listening on udp://127.0.0.1:{env['FLUX_STATSD_PORT']} for project 'demo'" in output
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         exit_code = process.wait(timeout=60)

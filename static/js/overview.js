@@ -88,7 +88,8 @@
     });
     fillTable("rejections", health.recent_rejections, (row, item) => {
       format.cell(row, format.time(item.at));
-      format.cell(row, item.kind === "request" ? "whole request" : `${item.kind} #${item.index}`);
+      const where = item.index === null ? `${item.kind} line` : `${item.kind} #${item.index}`;
+      format.cell(row, item.kind === "request" ? "whole request" : where);
       format.cell(row, item.errors.join("; "));
     });
   }

@@ -68,3 +68,27 @@ def test_batch_ingestion_uses_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12) as large:
         assert post_json("/api/v1/flux/batch", batch(500), key=keys["ingest"]).json()["accepted"] == 1000
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.parametrize(("path", "body"), ENDPOINTS)
+def test_an_ingest_key_may_come_in_the_query_string_as_text_plain(
+    post_json: object, keys: dict, path: str, body: dict
+) -> None:
+    """What navigator.sendBeacon sends: no headers, a text/plain body, the key in the URL."""
+    assert post_json(f"{path}?key={keys['ingest']}", body, content_type="text/plain;charset=UTF-8").status_code == 202
+
+
+@pytest.mark.parametrize("kind", ["admin", "read"])
+def test_only_an_ingest_key_is_accepted_in_the_query_string(post_json: object, keys: dict, kind: str) -> None:
+    response = post_json(f"/api/v1/events/batch?key={keys[kind]}", {"events": [EVENT]})
+    assert response.status_code == 401
+    assert "Authorization header" in response.json()["error"]["message"]
+
+
+def test_a_key_in_the_query_string_does_not_read(api: object, keys: dict) -> None:
+    assert api(None).get(f"/api/v1/events?key={keys['ingest']}").status_code == 401
+    assert api(None).get(f"/api/v1/events?key={keys['admin']}").status_code == 401
+
+
+def test_an_unknown_key_in_the_query_string_is_refused(post_json: object, project: Project) -> None:
+    assert post_json("/api/v1/events/batch?key=flx_ingest_" + "z" * 40, {"events": [EVENT]}).status_code == 401
