@@ -91,6 +91,8 @@ def test_the_setup_page_shows_the_opentelemetry_configuration(client: Client, al
     assert "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=http://testserver/v1/metrics" in html
     assert "OTEL_EXPORTER_OTLP_METRICS_HEADERS=x-api-key=$FLUX_INGEST_KEY" in html
     assert "service.name, service.namespace" in html and "<script>" not in html.split('id="opentelemetry"')[1]
+
+
 def test_the_setup_page_says_when_the_statsd_listener_stores_here(
     client: Client, alice: User, project: Project, settings: object
 ) -> None:
