@@ -211,6 +211,7 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
         "RejectionKindEnum": ["event", "metric", "request"],
         "AnomalyStatusEnum": ["open", "acknowledged", "resolved"],
         "DeliveryStatusEnum": ["pending", "delivered", "failed"],
+        "KeyKindEnum": ["ingest", "read", "admin"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

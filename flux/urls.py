@@ -12,6 +12,7 @@ from flux import health, views
 from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
 from flux.overview_api import OverviewView
+from flux.tenants import access_api
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
 
@@ -38,6 +39,10 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
+    path("api/v1/project/keys", access_api.KeyListView.as_view(), name="api-project-keys"),
+    path("api/v1/project/keys/<int:key_id>", access_api.KeyDetailView.as_view(), name="api-project-key"),
+    path("api/v1/project/members", access_api.MemberListView.as_view(), name="api-project-members"),
+    path("api/v1/project/members/<int:member_id>", access_api.MemberDetailView.as_view(), name="api-project-member"),
     path("api/v1/overview", OverviewView.as_view(), name="api-overview"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
@@ -52,6 +57,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/switch", views.switch_project, name="switch-project"),
     path("p/<slug:slug>/", views.project_home, name="project-home"),
+    path("p/<slug:slug>/settings/", views.project_settings, name="project-settings"),
     path("p/<slug:slug>/dashboards/", dashboard_views.dashboard_list, name="dashboard-list"),
     path("p/<slug:slug>/setup/", dashboard_views.setup_page, name="setup"),
     path("p/<slug:slug>/events/", event_views.explorer, name="events-explorer"),

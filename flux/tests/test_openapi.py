@@ -20,6 +20,10 @@ from metrics.tests.factories import insert_point, make_series
 
 ENDPOINTS = {
     "/api/v1/project": {"get"},
+    "/api/v1/project/keys": {"get", "post"},
+    "/api/v1/project/keys/{key_id}": {"delete"},
+    "/api/v1/project/members": {"get", "post"},
+    "/api/v1/project/members/{member_id}": {"patch", "delete"},
     "/api/v1/projects/provision": {"post"},
     "/api/v1/flux/batch": {"post"},
     "/api/v1/events": {"get", "post"},
@@ -155,6 +159,8 @@ def test_operations_are_named_summarised_and_say_which_key_they_need(document: d
             expected = "ingest, read or admin"
         if path.startswith("/api/v1/dashboards") and method != "get" and not path.endswith("/preview"):
             expected = "admin"  # dashboards are changed with an admin key only; a preview only reads
+        if path.startswith("/api/v1/project/") and method != "get":
+            expected = "admin"  # keys and members: an admin key, or an owner's session
         if path.startswith("/api/v1/anomalies") and (method != "get" or "/channels" in path):
             expected = "admin"  # acting on anomalies and settings; channels hold webhook URLs and secrets
         assert operation["description"].startswith(f"**Key:** {expected}."), (method, path)
