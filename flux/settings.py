@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "metrics",
     "dashboards",
     "anomalies",
+    "annotations",
 ]
 
 MIDDLEWARE = [
@@ -222,7 +223,8 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
         {"name": "Events", "description": "Query events (read key)."},
         {"name": "Metrics", "description": "Query metrics (read key)."},
         {"name": "Dashboards", "description": "Dashboards and their widgets as code (read key; admin key to change)."},
-        {"name": "Projects", "description": "The key's project; provisioning with the master key."},
+        {"name": "Annotations", "description": "Deploys and campaigns drawn on graphs (ingest key to add)."},
+        {"name": "Projects", "description": "The key's project, its keys and members; provisioning."},
     ],
 }
 

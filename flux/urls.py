@@ -51,6 +51,7 @@ urlpatterns = [
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
     path("api/v1/", include("anomalies.urls")),
+    path("api/v1/", include("annotations.urls")),
     path("api/v1/", include("flux.insights.urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),

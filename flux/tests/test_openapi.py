@@ -53,6 +53,8 @@ ENDPOINTS = {
     "/api/v1/anomalies/channels/{channel_id}/test": {"post"},
     "/api/v1/anomalies/channels/{channel_id}/deliveries": {"get"},
     "/api/v1/compare": {"get"},
+    "/api/v1/annotations": {"get", "post"},
+    "/api/v1/annotations/{annotation_id}": {"delete"},
     "/api/v1/metrics": {"get", "post"},
     "/api/v1/metrics/batch": {"post"},
     "/api/v1/metrics/{name}": {"get"},
@@ -159,6 +161,9 @@ def test_operations_are_named_summarised_and_say_which_key_they_need(document: d
             expected = "ingest, read or admin"
         if path.startswith("/api/v1/dashboards") and method != "get" and not path.endswith("/preview"):
             expected = "admin"  # dashboards are changed with an admin key only; a preview only reads
+        if path.startswith("/api/v1/annotations") and method != "get":
+            # anyone who can write may annotate; deleting needs an admin key
+            expected = "ingest or admin" if method == "post" else "admin"
         if path.startswith("/api/v1/project/") and method != "get":
             expected = "admin"  # keys and members: an admin key, or an owner's session
         if path.startswith("/api/v1/anomalies") and (method != "get" or "/channels" in path):
