@@ -8,6 +8,7 @@ from dashboards.api import (
     DashboardLayoutView,
     DashboardListView,
 )
+from dashboards.export_api import WidgetExportView
 from dashboards.widget_api import (
     DashboardDataView,
     WidgetDataView,
@@ -31,5 +32,10 @@ urlpatterns = [
         "dashboards/<str:reference>/widgets/<int:widget_id>/data",
         WidgetDataView.as_view(),
         name="dashboard-widget-data",
+    ),
+    path(
+        "dashboards/<str:reference>/widgets/<int:widget_id>/export",
+        WidgetExportView.as_view(),
+        name="dashboard-widget-export",
     ),
 ]

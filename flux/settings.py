@@ -347,6 +347,8 @@ FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifi
 # (anomalies/egress.py); metadata and link-local addresses never.
 FLUX_WEBHOOK_ALLOW_PRIVATE = env_bool("FLUX_WEBHOOK_ALLOW_PRIVATE", False)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
+# The most rows a CSV export (a widget's data, an events query) streams; the rest is left out and said so.
+FLUX_CSV_MAX_ROWS = env_int("FLUX_CSV_MAX_ROWS", 100_000)
 # Keys minted by SDK provisioning (two per call) that are never used this many days are revoked; 0 keeps them.
 FLUX_PROVISIONED_KEY_UNUSED_DAYS = env_int("FLUX_PROVISIONED_KEY_UNUSED_DAYS", 7)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)

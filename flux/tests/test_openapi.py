@@ -34,6 +34,7 @@ ENDPOINTS = {
     "/api/v1/events/unique": {"get"},
     "/api/v1/events/funnel": {"post"},
     "/api/v1/events/names": {"get"},
+    "/api/v1/events/export": {"get"},
     "/api/v1/overview": {"get"},
     "/api/v1/insights/summary": {"get"},
     "/api/v1/insights/compare": {"get"},
@@ -70,6 +71,7 @@ ENDPOINTS = {
     "/api/v1/dashboards/{reference}/data": {"get"},
     "/api/v1/dashboards/{reference}/preview": {"post"},
     "/api/v1/dashboards/{reference}/widgets/{widget_id}/data": {"get"},
+    "/api/v1/dashboards/{reference}/widgets/{widget_id}/export": {"get"},
 }
 INGESTION = ["/api/v1/events", "/api/v1/events/batch", "/api/v1/metrics", "/api/v1/metrics/batch", "/api/v1/flux/batch"]
 SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
