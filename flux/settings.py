@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "dashboards",
     "anomalies",
     "annotations",
+    "sharing",
 ]
 
 MIDDLEWARE = [

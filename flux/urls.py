@@ -15,6 +15,8 @@ from flux.overview_api import OverviewView
 from flux.tenants import access_api
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
+from sharing import views as sharing_views
+from sharing.api import SharedDataView
 
 handler500 = "flux.errors.server_error"
 admin.site.site_header = "Flux administration"
@@ -47,6 +49,7 @@ urlpatterns = [
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
+    path("api/v1/shared/data", SharedDataView.as_view(), name="api-shared-data"),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
@@ -56,6 +59,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("s/<str:token>/", sharing_views.shared_dashboard, name="shared-dashboard"),
     path("projects/switch", views.switch_project, name="switch-project"),
     path("p/<slug:slug>/", views.project_home, name="project-home"),
     path("p/<slug:slug>/settings/", views.project_settings, name="project-settings"),

@@ -72,6 +72,8 @@ ENDPOINTS = {
     "/api/v1/dashboards/{reference}/preview": {"post"},
     "/api/v1/dashboards/{reference}/widgets/{widget_id}/data": {"get"},
     "/api/v1/dashboards/{reference}/widgets/{widget_id}/export": {"get"},
+    "/api/v1/dashboards/{reference}/shares": {"get", "post"},
+    "/api/v1/dashboards/{reference}/shares/{link_id}": {"delete"},
 }
 INGESTION = ["/api/v1/events", "/api/v1/events/batch", "/api/v1/metrics", "/api/v1/metrics/batch", "/api/v1/flux/batch"]
 SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
