@@ -208,7 +208,7 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
     "SORT_OPERATION_PARAMETERS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {
-        "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change"],
+        "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change", "threshold"],
         "ChannelKindEnum": ["webhook", "slack", "email"],
         "RejectionKindEnum": ["event", "metric", "request"],
         "AnomalyStatusEnum": ["open", "acknowledged", "resolved"],
@@ -252,6 +252,12 @@ CELERY_BEAT_SCHEDULE = {
     # scanned in batches by the workers; notifications and their retries go out.
     "dispatch-anomaly-scans": {
         "task": "anomalies.tasks.dispatch_scans",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
+    # Every minute: threshold rules compare their trailing window's aggregate (rollups plus raw edges).
+    "evaluate-threshold-alerts": {
+        "task": "anomalies.tasks.evaluate_thresholds",
         "schedule": crontab(),
         "options": {"expires": 55},
     },

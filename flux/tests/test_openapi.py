@@ -47,6 +47,8 @@ ENDPOINTS = {
     "/api/v1/anomalies/acknowledge_all": {"post"},
     "/api/v1/anomalies/settings": {"get", "patch"},
     "/api/v1/anomalies/series": {"get"},
+    "/api/v1/anomalies/thresholds": {"get", "post"},
+    "/api/v1/anomalies/thresholds/{rule_id}": {"patch", "delete"},
     "/api/v1/anomalies/series/{watch_id}": {"patch"},
     "/api/v1/anomalies/series/{watch_id}/backtest": {"get"},
     "/api/v1/anomalies/channels": {"get", "post"},
