@@ -97,3 +97,19 @@ def test_a_widget_of_another_project_is_not_exported(api: type, keys: dict, othe
     widget = foreign.widgets.get()
     response = api(keys["read"]).get(f"/api/v1/dashboards/{foreign.pk}/widgets/{widget.pk}/export")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("persona", "status"), [("alice", 200), ("bob", 200), ("vera", 200), ("charlie", 404)])
+def test_both_exports_walked_as_each_persona(persona: str, status: int, project: Project, charlie: object) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from flux.tenants.models import Role
+    from flux.tenants.services import add_member
+
+    add_member(project, User.objects.create_user("vera"), Role.VIEWER)
+    dashboard = create_dashboard(project, "Sales", widgets=[{"title": "N", "type": "number", "query": {}}])
+    client = Client(HTTP_X_FLUX_PROJECT=project.slug)
+    client.force_login(User.objects.get(username=persona))
+    assert client.get(EXPORT, RANGE).status_code == status
+    assert client.get(f"/api/v1/dashboards/sales/widgets/{dashboard.widgets.get().pk}/export").status_code == status

@@ -13,8 +13,8 @@ from django.test import Client
 from dashboards.models import Dashboard
 from events.tests.factories import insert_event
 from flux import realtime
-from flux.tenants.models import Project
-from flux.tenants.services import issue_key
+from flux.tenants.models import Project, Role
+from flux.tenants.services import add_member, issue_key
 from sharing.models import ShareLink
 
 SHARES = "/api/v1/dashboards/key-metrics/shares"
@@ -82,11 +82,18 @@ def test_links_of_another_projects_dashboard_are_out_of_reach(api: type, issued:
     assert ShareLink.objects.get().revoked_at is None
 
 
-@pytest.mark.parametrize(("persona", "create"), [("alice", 201), ("bob", 201), ("charlie", 404)])
-def test_members_share_and_outsiders_cannot(persona: str, create: int, project: Project, charlie: User) -> None:
+@pytest.mark.parametrize(
+    ("persona", "read", "write"), [("alice", 200, 201), ("bob", 200, 201), ("vera", 200, 403), ("charlie", 404, 404)]
+)
+def test_every_endpoint_walked_as_each_persona(
+    persona: str, read: int, write: int, project: Project, charlie: User, issued: dict
+) -> None:
+    add_member(project, User.objects.create_user("vera"), Role.VIEWER)
     client = Client(HTTP_X_FLUX_PROJECT=project.slug)
     client.force_login(User.objects.get(username=persona))
-    assert client.post(SHARES, {}, content_type="application/json").status_code == create
+    assert client.get(SHARES).status_code == read
+    assert client.post(SHARES, {}, content_type="application/json").status_code == write
+    assert client.delete(f"{SHARES}/{issued['id']}").status_code == (200 if write == 201 else write)
 
 
 def concrete(path: str, ids: dict[str, object]) -> str:
@@ -114,7 +121,7 @@ def test_the_token_opens_no_other_endpoint_or_page(client: Client, issued: dict,
 def test_the_shared_socket_pushes_this_dashboards_data_only(
     live_flux: str, project: Project, api: type, keys: dict
 ) -> None:
-    from websockets.exceptions import InvalidStatus
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
 
     token = api(keys["admin"]).post(SHARES, {}, format="json").json()["token"]
@@ -127,4 +134,11 @@ def test_the_shared_socket_pushes_this_dashboards_data_only(
         insert_event(project, datetime.now(UTC) - timedelta(minutes=1), "user.signup")
         realtime.data_arrived(project.pk, ["user.signup"], [])
         message = json.loads(feed.recv(timeout=10))
-    assert message["type"] == "widget"  # the anomaly was not passed on; the widget data was
+        assert message["type"] == "widget"  # the anomaly was not passed on; the widget data was
+        ShareLink.objects.update(revoked_at=datetime.now(UTC))
+        time.sleep(1.1)  # past the consumer's RECHECK_SECONDS: the next data re-reads the link
+        realtime.data_arrived(project.pk, ["user.signup"], [])
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                feed.recv(timeout=10)
+    assert closed.value.rcvd.code == 4404
