@@ -96,6 +96,7 @@ class Anomaly(models.Model):
         LEVEL_SHIFT = "level_shift"
         FLATLINE = "flatline"
         TREND_CHANGE = "trend_change"
+        THRESHOLD = "threshold"  # a ThresholdRule's condition held, not a detector's finding
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -201,3 +202,34 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.channel} ({self.status})"
+
+
+class ThresholdRule(models.Model):
+    """ "Notify when checkout.error_rate avg > 0.02 over 10 minutes": a condition on the trailing window's
+    aggregate, checked every minute (anomalies.thresholds). Its episodes are anomalies of kind `threshold`
+    on the rule's own watch (never scanned by the detector), so they share channels and lifecycle."""
+
+    class Comparator(models.TextChoices):
+        ABOVE = ">"
+        AT_LEAST = ">="
+        BELOW = "<"
+        AT_MOST = "<="
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="threshold_rules")
+    watch = models.OneToOneField(Watch, on_delete=models.CASCADE, related_name="threshold_rule")
+    source = models.CharField(max_length=6, choices=Watch.Source.choices)
+    name = models.CharField(max_length=200, help_text="The event name or metric name.")
+    tags = models.JSONField(default=dict, blank=True, help_text="Only points or events with these tags.")
+    aggregation = models.CharField(max_length=12, help_text="count for events; an aggregation of the metric's type.")
+    comparator = models.CharField(max_length=2, choices=Comparator.choices)
+    threshold = models.FloatField()
+    duration_minutes = models.PositiveIntegerField(help_text="The trailing window the aggregate is taken over.")
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.aggregation} {self.comparator} {self.threshold} for {self.duration_minutes} min"

@@ -73,7 +73,8 @@ def count_open(project: Project) -> dict[str, int]:
 
 
 def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:
-    watches = Watch.objects.filter(project=project).select_related("series").order_by("name", "series_id", "measure")
+    watches = Watch.objects.filter(project=project, threshold_rule__isnull=True)  # a rule's watch is the rule's
+    watches = watches.select_related("series").order_by("name", "series_id", "measure")
     return watches.filter(name=name) if name else watches
 
 

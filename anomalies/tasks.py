@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from anomalies import delivery, maintenance, notifications, scan, watches
+from anomalies import delivery, maintenance, notifications, scan, thresholds, watches
 
 SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
 DISPATCH_LIMIT = 20_000
@@ -46,3 +46,12 @@ def deliver_notifications() -> int:
 def purge_deliveries() -> int:
     """Trim the notification delivery log (FLUX_DELIVERY_LOG_DAYS)."""
     return maintenance.purge_deliveries(timezone.now())
+
+
+@shared_task
+def evaluate_thresholds() -> int:
+    """Check every enabled threshold rule and queue the notifications of alerts opened or resolved."""
+    changes = thresholds.evaluate_rules(timezone.now())
+    if changes:
+        transaction.on_commit(lambda: deliver_notifications.delay())
+    return sum(len(items) for items in changes.values())

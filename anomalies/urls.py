@@ -18,11 +18,14 @@ from anomalies.settings_api import (
     WatchDetailView,
     WatchListView,
 )
+from anomalies.threshold_api import ThresholdDetailView, ThresholdListView
 
 urlpatterns = [
     path("anomalies", AnomalyListView.as_view(), name="anomalies"),
     path("anomalies/acknowledge_all", AcknowledgeAllView.as_view(), name="anomalies-acknowledge-all"),
     path("anomalies/settings", DetectionSettingsView.as_view(), name="anomalies-settings"),
+    path("anomalies/thresholds", ThresholdListView.as_view(), name="anomalies-thresholds"),
+    path("anomalies/thresholds/<int:rule_id>", ThresholdDetailView.as_view(), name="anomalies-threshold"),
     path("anomalies/series", WatchListView.as_view(), name="anomalies-series"),
     path("anomalies/series/<int:watch_id>", WatchDetailView.as_view(), name="anomalies-series-detail"),
     path("anomalies/series/<int:watch_id>/backtest", BacktestView.as_view(), name="anomalies-series-backtest"),

@@ -57,9 +57,12 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     `{"type": "widget", "id", "data"}` for widgets new data touched, and `{"type": "message", "payload"}`
     for anything else the project publishes (flux.realtime)."""
 
-    async def connect(self) -> None:
+    async def find_dashboard(self) -> Dashboard | None:
         route = self.scope["url_route"]["kwargs"]
-        self.dashboard = await find_dashboard(self.scope["user"], route["slug"], route["reference"])
+        return await find_dashboard(self.scope["user"], route["slug"], route["reference"])
+
+    async def connect(self) -> None:
+        self.dashboard = await self.find_dashboard()
         if self.dashboard is None:
             await self.close(code=4404)  # the same whether it does not exist or is not yours
             return

@@ -8,6 +8,7 @@ from dashboards.api import (
     DashboardLayoutView,
     DashboardListView,
 )
+from dashboards.export_api import WidgetExportView
 from dashboards.widget_api import (
     DashboardDataView,
     WidgetDataView,
@@ -15,6 +16,7 @@ from dashboards.widget_api import (
     WidgetListView,
     WidgetPreviewView,
 )
+from sharing.api import ShareLinkDetailView, ShareLinkListView
 
 urlpatterns = [
     path("dashboards", DashboardListView.as_view(), name="dashboards"),
@@ -23,6 +25,8 @@ urlpatterns = [
     path("dashboards/<str:reference>/duplicate", DashboardDuplicateView.as_view(), name="dashboard-duplicate"),
     path("dashboards/<str:reference>/export", DashboardExportView.as_view(), name="dashboard-export"),
     path("dashboards/<str:reference>/layout", DashboardLayoutView.as_view(), name="dashboard-layout"),
+    path("dashboards/<str:reference>/shares", ShareLinkListView.as_view(), name="dashboard-shares"),
+    path("dashboards/<str:reference>/shares/<int:link_id>", ShareLinkDetailView.as_view(), name="dashboard-share"),
     path("dashboards/<str:reference>/data", DashboardDataView.as_view(), name="dashboard-data"),
     path("dashboards/<str:reference>/preview", WidgetPreviewView.as_view(), name="dashboard-preview"),
     path("dashboards/<str:reference>/widgets", WidgetListView.as_view(), name="dashboard-widgets"),
@@ -31,5 +35,10 @@ urlpatterns = [
         "dashboards/<str:reference>/widgets/<int:widget_id>/data",
         WidgetDataView.as_view(),
         name="dashboard-widget-data",
+    ),
+    path(
+        "dashboards/<str:reference>/widgets/<int:widget_id>/export",
+        WidgetExportView.as_view(),
+        name="dashboard-widget-export",
     ),
 ]

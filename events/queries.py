@@ -1,6 +1,7 @@
 """Reads of raw events. Every function takes the project first; nothing here reads across projects."""
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -332,3 +333,24 @@ def tag_keys_of(project: Project, names: list[str], time_range: TimeRange) -> di
     ):
         tag_keys[name].append(tag_key)
     return tag_keys
+
+
+def events_for_export(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, max_rows: int, chunk: int = 2000
+) -> Iterator[Event]:
+    """Up to `max_rows` events newest first, read `chunk` at a time (keyset pages), for a streamed export."""
+    after, sent = None, 0
+    while sent < max_rows:
+        page = list_events(project, time_range, event_filter, min(chunk, max_rows - sent), after)
+        yield from page.events
+        sent += len(page.events)
+        if page.next_cursor is None:
+            return
+        after = (page.events[-1].time, page.events[-1].id)
+
+
+def has_more_events_than(project: Project, time_range: TimeRange, event_filter: EventFilter, count: int) -> bool:
+    """Whether more than `count` events match: one index walk of at most `count` + 1 rows."""
+    where, params = where_clause(project.pk, time_range, event_filter)
+    sql = f"SELECT 1 FROM events_event WHERE {where} ORDER BY time DESC, id DESC OFFSET %s LIMIT 1"
+    return bool(fetch_all(sql, [*params, count]))

@@ -10,6 +10,7 @@ from events.api import (
     EventUniqueView,
     EventView,
 )
+from events.export_api import EventExportView
 
 urlpatterns = [
     path("events", EventView.as_view(), name="events"),
@@ -19,5 +20,6 @@ urlpatterns = [
     path("events/unique", EventUniqueView.as_view(), name="events-unique"),
     path("events/names", EventNamesView.as_view(), name="events-names"),
     path("events/funnel", FunnelView.as_view(), name="events-funnel"),
+    path("events/export", EventExportView.as_view(), name="events-export"),
     path("events/<int:event_id>", EventDetailView.as_view(), name="event-detail"),
 ]

@@ -94,6 +94,7 @@ class SessionGrant:
     kind: str
     user_id: int | None
     label: str = ""  # who acts, when not a signed-in user (a local MCP session)
+    role: str = ""  # the user's membership role; only owners manage keys and members
 
 
 class SessionProjectAuthentication(SessionAuthentication):
@@ -112,7 +113,7 @@ class SessionProjectAuthentication(SessionAuthentication):
             raise exceptions.NotFound(f"No project {slug!r} for you.")
         role = Role.OWNER if user.is_superuser else get_role(project, user)
         kind = KeyKind.READ if role == Role.VIEWER else KeyKind.ADMIN
-        return KeyPrincipal(project=project, kind=kind), SessionGrant(kind=kind, user_id=user.pk)
+        return KeyPrincipal(project=project, kind=kind), SessionGrant(kind=kind, user_id=user.pk, role=role or "")
 
 
 class _KeyKindPermission(BasePermission):
@@ -140,6 +141,17 @@ class HasReadKey(_KeyKindPermission):
 
 class HasAdminKey(_KeyKindPermission):
     capability = "admin"
+
+
+class CanManageProject(BasePermission):
+    """Keys and members: an admin key, or the session of one of the project's owners (not a member)."""
+
+    message = "Only an admin key or a project owner can manage keys and members."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        if isinstance(request.auth, ApiKey):
+            return request.auth.kind == KeyKind.ADMIN
+        return isinstance(request.auth, SessionGrant) and request.auth.role == Role.OWNER
 
 
 class HasAnyKey(BasePermission):

@@ -4,8 +4,10 @@ from django.urls import URLPattern, path
 
 from dashboards.consumers import DashboardConsumer
 from flux.consumers import ProjectFeedConsumer
+from sharing.consumers import SharedDashboardConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/p/<slug:slug>/dashboards/<str:reference>/", DashboardConsumer.as_asgi()),
     path("ws/p/<slug:slug>/live/", ProjectFeedConsumer.as_asgi()),
+    path("ws/shared/<str:token>/", SharedDashboardConsumer.as_asgi()),
 ]

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "metrics",
     "dashboards",
     "anomalies",
+    "annotations",
+    "sharing",
 ]
 
 MIDDLEWARE = [
@@ -207,11 +209,12 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
     "SORT_OPERATION_PARAMETERS": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {
-        "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change"],
+        "AnomalyKindEnum": ["spike", "drop", "level_shift", "flatline", "trend_change", "threshold"],
         "ChannelKindEnum": ["webhook", "slack", "email"],
         "RejectionKindEnum": ["event", "metric", "request"],
         "AnomalyStatusEnum": ["open", "acknowledged", "resolved"],
         "DeliveryStatusEnum": ["pending", "delivered", "failed"],
+        "KeyKindEnum": ["ingest", "read", "admin"],
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -222,7 +225,8 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
         {"name": "Events", "description": "Query events (read key)."},
         {"name": "Metrics", "description": "Query metrics (read key)."},
         {"name": "Dashboards", "description": "Dashboards and their widgets as code (read key; admin key to change)."},
-        {"name": "Projects", "description": "The key's project; provisioning with the master key."},
+        {"name": "Annotations", "description": "Deploys and campaigns drawn on graphs (ingest key to add)."},
+        {"name": "Projects", "description": "The key's project, its keys and members; provisioning."},
     ],
 }
 
@@ -250,6 +254,12 @@ CELERY_BEAT_SCHEDULE = {
     # notifications and their retries go out.
     "dispatch-anomaly-scans": {
         "task": "anomalies.tasks.dispatch_scans",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
+    # Every minute: threshold rules compare their trailing window's aggregate (rollups plus raw edges).
+    "evaluate-threshold-alerts": {
+        "task": "anomalies.tasks.evaluate_thresholds",
         "schedule": crontab(),
         "options": {"expires": 55},
     },
@@ -352,6 +362,8 @@ FLUX_DELIVERY_LOG_DAYS = env_int("FLUX_DELIVERY_LOG_DAYS", 30)  # anomaly notifi
 # (anomalies/egress.py); metadata and link-local addresses never.
 FLUX_WEBHOOK_ALLOW_PRIVATE = env_bool("FLUX_WEBHOOK_ALLOW_PRIVATE", False)
 FLUX_KEY_LAST_USED_EVERY_SECONDS = env_int("FLUX_KEY_LAST_USED_EVERY_SECONDS", 300)
+# The most rows a CSV export (a widget's data, an events query) streams; the rest is left out and said so.
+FLUX_CSV_MAX_ROWS = env_int("FLUX_CSV_MAX_ROWS", 100_000)
 # Keys minted by SDK provisioning (two per call) that are never used this many days are revoked; 0 keeps them.
 FLUX_PROVISIONED_KEY_UNUSED_DAYS = env_int("FLUX_PROVISIONED_KEY_UNUSED_DAYS", 7)
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)

@@ -13,8 +13,11 @@ from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
 from flux.otlp.api import OtlpLogsView, OtlpMetricsView
 from flux.overview_api import OverviewView
+from flux.tenants import access_api
 from flux.tenants.api import ProvisionView
 from metrics import views as metric_views
+from sharing import views as sharing_views
+from sharing.api import SharedDataView
 
 handler500 = "flux.errors.server_error"
 admin.site.site_header = "Flux administration"
@@ -39,22 +42,30 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/project", CurrentProjectView.as_view(), name="api-project"),
+    path("api/v1/project/keys", access_api.KeyListView.as_view(), name="api-project-keys"),
+    path("api/v1/project/keys/<int:key_id>", access_api.KeyDetailView.as_view(), name="api-project-key"),
+    path("api/v1/project/members", access_api.MemberListView.as_view(), name="api-project-members"),
+    path("api/v1/project/members/<int:member_id>", access_api.MemberDetailView.as_view(), name="api-project-member"),
     path("api/v1/overview", OverviewView.as_view(), name="api-overview"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
     path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
     path("v1/metrics", OtlpMetricsView.as_view(), name="otlp-metrics"),  # OTLP/HTTP's standard paths
     path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
+    path("api/v1/shared/data", SharedDataView.as_view(), name="api-shared-data"),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),
     path("api/v1/", include("anomalies.urls")),
+    path("api/v1/", include("annotations.urls")),
     path("api/v1/", include("flux.insights.urls")),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("s/<str:token>/", sharing_views.shared_dashboard, name="shared-dashboard"),
     path("projects/switch", views.switch_project, name="switch-project"),
     path("p/<slug:slug>/", views.project_home, name="project-home"),
+    path("p/<slug:slug>/settings/", views.project_settings, name="project-settings"),
     path("p/<slug:slug>/dashboards/", dashboard_views.dashboard_list, name="dashboard-list"),
     path("p/<slug:slug>/setup/", dashboard_views.setup_page, name="setup"),
     path("p/<slug:slug>/events/", event_views.explorer, name="events-explorer"),

@@ -6,7 +6,8 @@ from django.shortcuts import redirect, render
 
 from flux.pages import page_context, project_or_404
 from flux.storage.detect import table_layout
-from flux.tenants.queries import list_projects_for_user
+from flux.tenants.models import KeyKind, Role
+from flux.tenants.queries import list_projects_for_user, user_can
 from metrics.views import cardinality_context
 
 
@@ -33,3 +34,14 @@ def project_home(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def switch_project(request: HttpRequest) -> HttpResponse:
     return project_home(request, request.GET.get("slug", ""))
+
+
+@login_required
+def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """API keys and members: every member sees them; owners issue and revoke keys and manage members."""
+    project = project_or_404(request, slug)
+    context = page_context(request, project, "settings")
+    context["can_manage"] = context["page"]["can_manage"] = user_can(project, request.user, "manage")
+    context["page"]["choices"] = {"kinds": KeyKind.values, "roles": Role.values}
+    context["page"]["username"] = request.user.get_username()
+    return render(request, "project_settings.html", context)

@@ -74,10 +74,10 @@ def test_the_setup_page_shows_this_servers_endpoint_and_snippets(client: Client,
     html = client.get(f"/p/{project.slug}/setup/").content.decode()
     assert "http://testserver/api/v1/events" in html
     assert 'config.flux_url = "http://testserver"' in html and "requests.post(" in html
-    assert 'id="send-test"' in html and "/admin/tenants/apikey/add/" in html  # alice owns the project
     assert "flux_sdk.django.FluxMiddleware" in html and "flux_sdk.celery.track_tasks" in html
     assert 'src="http://testserver/static/js/flux-track.js"' in unescape(html)
     assert 'StatsClient("127.0.0.1", 8125' in unescape(html) and "which is not this one" in html
+    assert 'id="send-test"' in html and f"/p/{project.slug}/settings/" in html  # alice owns: keys are made there
     assert '"url": "http://testserver/mcp"' in html  # an assistant's configuration, both transports
     assert re.search(rf'"mcp",\s+"--project",\s+"{project.slug}"', unescape(html)) and "manage.py" in html
     client.force_login(User.objects.create_user("outsider"))

@@ -1,5 +1,5 @@
 """The MCP servers: one per key kind, each offering only the tools that kind may use (an ingest key only
-`track_event`; a read key the read tools; an admin key everything). The tools themselves are in
+`track_event` and `create_annotation`; a read key the read tools; an admin key everything). The tools themselves are in
 flux.mcp.tools; here they get their JSON schemas, descriptions and the caller of each request."""
 
 from collections.abc import Callable
@@ -100,6 +100,17 @@ def build_server(kind: str, resolve: Callable[[Context], Caller | None]) -> MCPS
             """Record one event in Flux (for example an annotation such as a deploy or a campaign start)."""
             return tools.track_event(caller(ctx), name, properties, tags, user_id, value, timestamp)
 
+        @tool(WRITE)
+        def create_annotation(
+            text: Annotated[str, Field(description="What happened, e.g. Deploy v2.3.1")],
+            ctx: Context,
+            time: Annotated[str | None, Field(description="ISO 8601; default now")] = None,
+            time_end: Annotated[str | None, Field(description="ISO 8601 end, for a range such as a campaign")] = None,
+            tags: dict[str, str] | None = None,
+        ) -> dict:
+            """Mark a deploy, campaign or incident: drawn on every graph of the project's dashboards."""
+            return tools.create_annotation(caller(ctx), text, time, time_end, tags)
+
     return server
 
 
@@ -108,6 +119,11 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
     def list_events(ctx: Context, period: str = "last_30d", limit: int = 50) -> dict:
         """The event names seen in a period, busiest first, with their count, last seen time and tag keys."""
         return tools.list_events(caller(ctx), period, limit)
+
+    @tool(READ)
+    def list_annotations(ctx: Context, start: Start = None, end: End = None, period: Period = "last_30d") -> dict:
+        """Annotations (deploys, campaigns, incidents) in a range: what may explain a change."""
+        return tools.list_annotations(caller(ctx), start, end, period)
 
     @tool(READ)
     def list_metrics(ctx: Context) -> dict:

@@ -229,3 +229,20 @@ def track_event(
              "timestamp": timestamp}  # fmt: skip
     given = {key: value for key, value in event.items() if value is not None}
     return call(caller, "POST", "/api/v1/events", body=given)
+
+
+def create_annotation(
+    caller: Caller, text: str, time: str | None = None, time_end: str | None = None, tags: dict | None = None
+) -> dict:
+    """Mark a deploy, campaign or incident on the project's graphs (at `time`, default now, or a range)."""
+    body = {"text": text, "time": time, "time_end": time_end, "tags": tags}
+    return call(caller, "POST", "/api/v1/annotations", body={key: value for key, value in body.items() if value})
+
+
+def list_annotations(
+    caller: Caller, start: str | None = None, end: str | None = None, period: str | None = "last_30d"
+) -> dict:
+    """Annotations (deploys, campaigns) touching a range, oldest first."""
+    window = range_params(start, end, None if start or end else period)
+    params = {**{key: value for key, value in window.items() if value}, "limit": MAX_ITEMS}
+    return bounded(call(caller, "GET", "/api/v1/annotations", params))

@@ -4,7 +4,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from flux.tenants.keys import hash_key, looks_like_key
 from flux.tenants.models import ApiKey, Membership, Project, Role
@@ -84,3 +84,20 @@ def get_project_for_user(user: AbstractBaseUser, slug: str) -> Project | None:
     if not user.is_authenticated:
         return None
     return list_projects_for_user(user).filter(slug=slug).first()
+
+
+def list_keys(project: Project) -> QuerySet[ApiKey]:
+    """The project's keys, live ones first, newest first within each."""
+    return ApiKey.objects.filter(project=project).order_by(F("revoked_at").desc(nulls_first=True), "-created_at")
+
+
+def get_key(project: Project, key_id: int) -> ApiKey | None:
+    return ApiKey.objects.filter(project=project, pk=key_id).first()
+
+
+def list_members(project: Project) -> QuerySet[Membership]:
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def get_membership(project: Project, membership_id: int) -> Membership | None:
+    return Membership.objects.filter(project=project, pk=membership_id).select_related("user").first()

@@ -211,3 +211,60 @@ def revoke_unused_provisioned_keys(now: datetime) -> int:
     for hashed in hashes:
         key_cache.forget(hashed=hashed)
     return revoked
+
+
+class MembershipRefused(ValueError):
+    """A membership change that would break the project (its last owner), or names no user."""
+
+
+def find_user(identifier: str) -> AbstractBaseUser | None:
+    """The existing, active user whose username or email (either, case-insensitively) is `identifier`."""
+    from django.contrib.auth import get_user_model
+
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    users = get_user_model().objects.filter(is_active=True)
+    return (
+        users.filter(username__iexact=identifier).first()
+        or users.filter(email__iexact=identifier).order_by("pk").first()
+    )
+
+
+def invite_member(project: Project, identifier: str, role: str = Role.MEMBER) -> Membership:
+    """Give the existing user named by username or email a role in `project` (no email is sent)."""
+    user = find_user(identifier)
+    if user is None:
+        raise MembershipRefused(f"No user with the username or email {identifier!r}; an admin creates users first.")
+    if Membership.objects.filter(project=project, user=user).exists():
+        raise MembershipRefused(f"{user.get_username()} is already a member of this project.")
+    return add_member(project, user, role)
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: str) -> Membership:
+    """Change a member's role; the project always keeps at least one owner."""
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        refuse_if_last_owner(membership)
+    Membership.objects.filter(pk=membership.pk).update(role=role)
+    membership.role = role
+    return membership
+
+
+@transaction.atomic
+def remove_member(membership: Membership) -> None:
+    """Take a user out of the project; its last owner cannot be removed."""
+    if membership.role == Role.OWNER:
+        refuse_if_last_owner(membership)
+    membership.delete()
+
+
+def refuse_if_last_owner(membership: Membership) -> None:
+    # Locking the owners' rows makes two owners demoting each other at once wait, so one of them is refused.
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(project_id=membership.project_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if owners == [membership.pk]:
+        raise MembershipRefused("A project keeps at least one owner: make someone else owner first.")

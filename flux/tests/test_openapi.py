@@ -20,6 +20,10 @@ from metrics.tests.factories import insert_point, make_series
 
 ENDPOINTS = {
     "/api/v1/project": {"get"},
+    "/api/v1/project/keys": {"get", "post"},
+    "/api/v1/project/keys/{key_id}": {"delete"},
+    "/api/v1/project/members": {"get", "post"},
+    "/api/v1/project/members/{member_id}": {"patch", "delete"},
     "/api/v1/projects/provision": {"post"},
     "/api/v1/flux/batch": {"post"},
     "/v1/metrics": {"post"},  # OTLP/HTTP
@@ -32,6 +36,7 @@ ENDPOINTS = {
     "/api/v1/events/unique": {"get"},
     "/api/v1/events/funnel": {"post"},
     "/api/v1/events/names": {"get"},
+    "/api/v1/events/export": {"get"},
     "/api/v1/overview": {"get"},
     "/api/v1/insights/summary": {"get"},
     "/api/v1/insights/compare": {"get"},
@@ -44,6 +49,8 @@ ENDPOINTS = {
     "/api/v1/anomalies/acknowledge_all": {"post"},
     "/api/v1/anomalies/settings": {"get", "patch"},
     "/api/v1/anomalies/series": {"get"},
+    "/api/v1/anomalies/thresholds": {"get", "post"},
+    "/api/v1/anomalies/thresholds/{rule_id}": {"patch", "delete"},
     "/api/v1/anomalies/series/{watch_id}": {"patch"},
     "/api/v1/anomalies/series/{watch_id}/backtest": {"get"},
     "/api/v1/anomalies/channels": {"get", "post"},
@@ -51,6 +58,8 @@ ENDPOINTS = {
     "/api/v1/anomalies/channels/{channel_id}/test": {"post"},
     "/api/v1/anomalies/channels/{channel_id}/deliveries": {"get"},
     "/api/v1/compare": {"get"},
+    "/api/v1/annotations": {"get", "post"},
+    "/api/v1/annotations/{annotation_id}": {"delete"},
     "/api/v1/metrics": {"get", "post"},
     "/api/v1/metrics/batch": {"post"},
     "/api/v1/metrics/{name}": {"get"},
@@ -66,6 +75,9 @@ ENDPOINTS = {
     "/api/v1/dashboards/{reference}/data": {"get"},
     "/api/v1/dashboards/{reference}/preview": {"post"},
     "/api/v1/dashboards/{reference}/widgets/{widget_id}/data": {"get"},
+    "/api/v1/dashboards/{reference}/widgets/{widget_id}/export": {"get"},
+    "/api/v1/dashboards/{reference}/shares": {"get", "post"},
+    "/api/v1/dashboards/{reference}/shares/{link_id}": {"delete"},
 }
 INGESTION = ["/api/v1/events", "/api/v1/events/batch", "/api/v1/metrics", "/api/v1/metrics/batch", "/api/v1/flux/batch"]
 SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
@@ -158,6 +170,11 @@ def test_operations_are_named_summarised_and_say_which_key_they_need(document: d
             expected = "ingest, read or admin"
         if path.startswith("/api/v1/dashboards") and method != "get" and not path.endswith("/preview"):
             expected = "admin"  # dashboards are changed with an admin key only; a preview only reads
+        if path.startswith("/api/v1/annotations") and method != "get":
+            # anyone who can write may annotate; deleting needs an admin key
+            expected = "ingest or admin" if method == "post" else "admin"
+        if path.startswith("/api/v1/project/") and method != "get":
+            expected = "admin"  # keys and members: an admin key, or an owner's session
         if path.startswith("/api/v1/anomalies") and (method != "get" or "/channels" in path):
             expected = "admin"  # acting on anomalies and settings; channels hold webhook URLs and secrets
         assert operation["description"].startswith(f"**Key:** {expected}."), (method, path)

@@ -24,7 +24,7 @@ def pages(project: Project) -> list[str]:
     return [
         f"{base}/", f"{base}/dashboards/", f"{base}/dashboards/key-metrics/", f"{base}/events/",
         f"{base}/metrics/", f"{base}/metrics/queue.depth/", f"{base}/setup/", f"{base}/anomalies/",
-        f"{base}/anomalies/settings/", f"{base}/anomalies/{anomaly.pk}/",
+        f"{base}/anomalies/settings/", f"{base}/anomalies/{anomaly.pk}/", f"{base}/settings/",
     ]  # fmt: skip
 
 

@@ -169,6 +169,7 @@
     live = window.Flux.connectSocket(`/ws/p/${page.project.slug}/dashboards/${dashboard.id}/`, {
       onOpen: sendView,
       onMessage(message) {
+        if (message.type === "message" && window.FluxAnnotations) window.FluxAnnotations.onMessage(message.payload);
         if (message.type === "message" && message.payload.kind === "anomaly") {
           if (message.payload.event === "opened") toast(message.payload.anomaly);
           return;

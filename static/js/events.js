@@ -181,4 +181,5 @@
   restore();
   toggleCustom();
   load(true);
+  window.FluxEvents = { queryParams: () => ({ ...filterParams(), ...rangeParams() }) }; // static/js/exports.js
 })();

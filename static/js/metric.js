@@ -44,6 +44,7 @@
         legend: query.series.length > 1 ? { type: "scroll", top: 0 } : undefined,
         grid: { left: 56, right: 16, top: 32, bottom: 28 }, xAxis: { type: "time" }, yAxis: { type: "value" },
         series: query.series.map((item) => ({ name: seriesName(item), type: "line", showSymbol: false, connectNulls: false, data: item.points })) }, true);
+      if (window.FluxAnnotations) window.FluxAnnotations.decorate(chart); // static/js/annotations.js
       const stats = document.getElementById("summary");
       stats.replaceChildren();
       for (const key of SUMMARY_ORDER) {
@@ -84,6 +85,7 @@
   connectSocket(`/ws/p/${page.project.slug}/live/`, {
     onMessage(message) {
       const payload = message.payload || {};
+      if (window.FluxAnnotations) window.FluxAnnotations.onMessage(payload);
       if (payload.kind === "data" && (payload.metrics || []).includes(metric.name) && !queued) {
         queued = setTimeout(() => { queued = null; load(); }, 1000);
       }

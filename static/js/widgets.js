@@ -91,10 +91,12 @@
     if (series.length && marks.length) series[0].markArea = { silent: false, label: { show: false }, data: marks };
     body.innerHTML = '<div class="chart"></div>';
     body.dataset.anomalies = String(marks.length);
-    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget),
+    const chart = chartFor(widget, body.firstChild);
+    chart.setOption({ ...baseOption(widget),
       legend: series.length > 1 ? { type: "scroll", top: 0 } : undefined,
       xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
       series }, true);
+    if (window.FluxAnnotations) window.FluxAnnotations.decorate(chart); // static/js/annotations.js
   }
 
   function groupName(key) { return key === null ? "(none)" : String(key); }

@@ -21,8 +21,8 @@ from metrics.tests.factories import insert_point, make_series
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC)
 READ_TOOLS = {"list_events", "list_metrics", "query_events", "query_metric", "compare_periods", "explain_change",
-              "funnel", "list_anomalies", "get_anomaly", "get_dashboard"}  # fmt: skip
-WRITE_TOOLS = {"acknowledge_anomaly", "create_dashboard_widget", "track_event"}
+              "funnel", "list_anomalies", "get_anomaly", "get_dashboard", "list_annotations"}  # fmt: skip
+WRITE_TOOLS = {"acknowledge_anomaly", "create_dashboard_widget", "track_event", "create_annotation"}
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_each_key_kind_lists_only_its_tools(live_flux: str, shop: Project) -> No
 
     assert run(live_flux, issue_key(shop, "read").raw_key, names) == READ_TOOLS
     assert run(live_flux, issue_key(shop, "admin").raw_key, names) == READ_TOOLS | WRITE_TOOLS
-    assert run(live_flux, issue_key(shop, "ingest").raw_key, names) == {"track_event"}
+    assert run(live_flux, issue_key(shop, "ingest").raw_key, names) == {"track_event", "create_annotation"}
 
 
 def test_without_a_valid_key_the_endpoint_answers_401(live_flux: str, shop: Project) -> None:
@@ -184,9 +184,17 @@ def test_admin_tools_write_and_a_read_key_cannot(live_flux: str, shop: Project) 
         tracked = payload(
             await client.call_tool("track_event", {"name": "deploy.finished", "tags": {"service": "api"}})
         )
-        return acknowledged, created, bad_widget, tracked
+        annotated = payload(
+            await client.call_tool("create_annotation", {"text": "Deploy v2", "tags": {"service": "api"}})
+        )
+        annotations = payload(await client.call_tool("list_annotations", {"period": "last_1d"}))
+        return acknowledged, created, bad_widget, tracked, annotated, annotations
 
-    acknowledged, created, bad_widget, tracked = run(live_flux, issue_key(shop, "admin").raw_key, scenario)
+    acknowledged, created, bad_widget, tracked, annotated, annotations = run(
+        live_flux, issue_key(shop, "admin").raw_key, scenario
+    )
+    assert (annotated["text"], annotated["tags"]) == ("Deploy v2", {"service": "api"})
+    assert [item["id"] for item in annotations["annotations"]] == [annotated["id"]]
     assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_by"].startswith("API key")
     assert Widget.objects.filter(pk=created["id"], dashboard__project=shop).exists()
     assert "type" in bad_widget

@@ -1,0 +1,115 @@
+"""Threshold alerts: each minute, every enabled rule's aggregate over its trailing window is compared with
+its threshold; the verdict goes through the anomaly lifecycle (anomalies.services.apply_verdict) on the
+rule's own watch, so an alert opens, updates, resolves, is acknowledged and notified like any anomaly."""
+
+import operator
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+
+from anomalies import notifications
+from anomalies.models import Anomaly, Severity, ThresholdRule, Watch
+from anomalies.services import Verdict, apply_verdict
+from events.filters import EventFilter
+from events.queries import count_events
+from flux.tenants.models import Project
+from flux.timerange import TimeRange, resolve_zone
+from metrics.queries import AGGREGATIONS, get_metric, metric_value
+
+COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+EVENT_AGGREGATIONS = ("count",)
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # a rule's watch is never due for the detector (it is excluded too)
+
+
+class RuleError(ValueError):
+    """A rule that cannot be evaluated as given (an unknown aggregation for the metric's type)."""
+
+
+def check_aggregation(project: Project, source: str, name: str, aggregation: str) -> None:
+    """Refuse an aggregation the source cannot compute (a metric not seen yet allows any of its kind)."""
+    if source == Watch.Source.EVENTS:
+        if aggregation not in EVENT_AGGREGATIONS:
+            raise RuleError(f"events take aggregation count, not {aggregation!r}")
+        return
+    metric = get_metric(project.pk, name)
+    allowed = (
+        sorted(AGGREGATIONS[metric.type]) if metric else sorted({a for kind in AGGREGATIONS.values() for a in kind})
+    )
+    if aggregation not in allowed:
+        raise RuleError(f"aggregation must be one of {', '.join(allowed)}")
+
+
+@transaction.atomic
+def create_rule(project: Project, fields: dict) -> ThresholdRule:
+    """A new threshold rule with its own watch (excluded from the detector's scans)."""
+    check_aggregation(project, fields["source"], fields["name"], fields["aggregation"])
+    # The watch's measure names the rule ("rule 12"), which keeps it apart from the detector's watches
+    # and from other rules on the same series; a random one holds the place until the rule has its id.
+    watch = Watch.objects.create(
+        project=project, source=fields["source"], name=fields["name"], measure=secrets.token_hex(6),
+        excluded=True, next_scan_at=NEVER,
+    )  # fmt: skip
+    rule = ThresholdRule.objects.create(project=project, watch=watch, **fields)
+    Watch.objects.filter(pk=watch.pk).update(measure=f"rule {rule.pk}")
+    return rule
+
+
+def update_rule(rule: ThresholdRule, changes: dict) -> ThresholdRule:
+    """Change a rule's condition, severity or enabled flag (its name and source stay)."""
+    check_aggregation(rule.project, rule.source, rule.name, changes.get("aggregation", rule.aggregation))
+    for field, value in changes.items():
+        setattr(rule, field, value)
+    rule.save()
+    return rule
+
+
+def delete_rule(rule: ThresholdRule) -> None:
+    """Delete a rule, its watch and its alerts."""
+    rule.watch.delete()  # cascades to the rule and its anomalies
+
+
+def window_value(rule: ThresholdRule, now: datetime) -> float | None:
+    """The rule's aggregate over the trailing window ending now, read from rollups plus raw edges."""
+    window = TimeRange(now - timedelta(minutes=rule.duration_minutes), now, resolve_zone(None, rule.project.timezone))
+    if rule.source == Watch.Source.EVENTS:
+        return float(count_events(rule.project, window, EventFilter(name=rule.name, tags=rule.tags)))
+    metric = get_metric(rule.project_id, rule.name)
+    if metric is None or rule.aggregation not in AGGREGATIONS[metric.type]:
+        return None
+    return metric_value(rule.project_id, metric, window, rule.aggregation, rule.tags)
+
+
+def verdict_of(rule: ThresholdRule, value: float | None, now: datetime) -> Verdict:
+    breached = value is not None and COMPARE[rule.comparator](value, rule.threshold)
+    above = rule.comparator in (">", ">=")
+    return Verdict(
+        bucket=now, interval_seconds=rule.duration_minutes * 60, is_anomaly=breached, score=1.0 if breached else 0.0,
+        severity=rule.severity if breached else Severity.INFO, kind=Anomaly.Kind.THRESHOLD,
+        direction="up" if above else "down", actual=value, expected=None,
+        lower=None if above else rule.threshold, upper=rule.threshold if above else None,
+        episode_start=now - timedelta(minutes=rule.duration_minutes),
+    )  # fmt: skip
+
+
+def evaluate_rules(now: datetime, project_id: int | None = None) -> dict[int, list[tuple[str, Anomaly]]]:
+    """Evaluate every enabled rule (of one project, or all); queue notifications; returns the changes by project."""
+    rules = ThresholdRule.objects.filter(enabled=True).select_related("project", "watch").order_by("pk")
+    if project_id is not None:
+        rules = rules.filter(project_id=project_id)
+    changes: dict[int, list[tuple[str, Anomaly]]] = {}
+    for rule in rules.exclude(project__archived=True):
+        change = apply_verdict(rule.watch, verdict_of(rule, window_value(rule, now), now), now)
+        if change is not None:
+            changes.setdefault(rule.project_id, []).append(change)
+    for changed_project, project_changes in changes.items():
+        notifications.notify_changes(changed_project, project_changes, now)
+    return changes
+
+
+def rule_json(rule: ThresholdRule) -> dict:
+    return {
+        "id": rule.pk, "source": rule.source, "name": rule.name, "tags": rule.tags, "aggregation": rule.aggregation,
+        "comparator": rule.comparator, "threshold": rule.threshold, "duration_minutes": rule.duration_minutes,
+        "severity": rule.severity, "enabled": rule.enabled, "watch_id": rule.watch_id,
+    }  # fmt: skip
