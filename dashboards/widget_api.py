@@ -120,8 +120,11 @@ WINDOW = [
 WINDOW_TEXT = (
     "Over `from`/`to`/`period` (default: the dashboard's saved range, in its timezone or the project's), "
     "with the dashboard's tag filters (or `tags[k]=v` given here) added to each widget's own. Widget data by "
-    "type: number `{value, previous, change, change_percent, sparkline}`; graph `{interval, series: [{key, "
-    "points}]}`; bar, pie and table `{groups: [{key, value}], total}`; heatmap `{mode: hour_of_week, cells: "
+    "type: number `{value, previous, change, change_percent, sparkline}` (`change_percent` null without a "
+    "baseline or when the previous value is under 5% of the current one); graph `{interval, series: [{key, "
+    "points}]}`; bar, pie and table `{groups: [{key, value}], total, additive}` (`additive`: counts and sums, "
+    "whose groups' shares of the total mean something; `__other__` is the rest beyond the limit); "
+    "heatmap `{mode: hour_of_week, cells: "
     "[[weekday, hour, value]]}` or `{mode: time_value, interval, bins, cells: [[time, bin, count]]}`; a metric "
     "that has not arrived yet `{empty: true, message}`."
 )

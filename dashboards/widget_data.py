@@ -2,7 +2,8 @@
 
 number  {"value", "previous", "change", "change_percent", "sparkline": [[t, v], ...]}
 graph   {"interval", "series": [{"key", "points": [[t, v], ...]}], "anomalies": [{"id", "from", "to", "severity", …}]}
-bar/pie/table  {"groups": [{"key", "value"}], "total"}
+bar/pie/table  {"groups": [{"key", "value"}], "total", "additive"} (additive: the groups add up to the
+        total, so each group's share of it means something: counts and sums, not averages or percentiles)
 heatmap {"mode": "hour_of_week", "cells": [[weekday 0=Mon, hour, value]]} (project-local time) or
         {"mode": "time_value", "interval", "bins": [lower bounds], "cells": [[t, bin index, count]]}
 """
@@ -18,7 +19,7 @@ from dashboards.models import Dashboard, Widget
 from events import queries as events
 from events.filters import EventFilter
 from flux import query_params
-from flux.compare import compare
+from flux.compare import compare, shown_percent_change
 from flux.partial_query import SKETCH
 from flux.serializers import iso, points_json
 from flux.sketches import key_value
@@ -30,6 +31,7 @@ from metrics.rollup_queries import metric_partials
 
 SPARKLINE_POINTS = 30
 GROUP_LIMIT = 10
+ADDITIVE = ("count", "sum")
 Points = list[tuple[datetime, float | int | None]]
 
 
@@ -54,7 +56,10 @@ def widget_data(project: Project, widget: Widget, time_range: TimeRange, dashboa
         return {"interval": interval, "series": series, "anomalies": marks}
     if widget.type in ("bar", "pie", "table"):
         groups = source.groups(time_range, limit)
-        return {"groups": [{"key": key, "value": value} for key, value in groups], "total": source.value(time_range)}
+        return {
+            "groups": [{"key": key, "value": value} for key, value in groups], "total": source.value(time_range),
+            "additive": source.aggregation in ADDITIVE,
+        }  # fmt: skip
     if widget.display.get("mode") == "time_value" and isinstance(source, MetricSource):
         return source.value_heatmap(time_range)
     return {"mode": "hour_of_week", "cells": hour_of_week(source, time_range)}
@@ -70,7 +75,7 @@ def number_data(source: "EventSource | MetricSource", time_range: TimeRange) -> 
     sparkline = next(iter(source.series(time_range, interval, 1)), (None, []))[1]
     return {
         "value": result.current, "previous": result.previous, "change": result.change,
-        "change_percent": result.change_percent, "sparkline": points_json(sparkline),
+        "change_percent": shown_percent_change(result.current, result.previous), "sparkline": points_json(sparkline),
     }  # fmt: skip
 
 

@@ -154,9 +154,16 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env_str("STATIC_ROOT", "") or None  # only for collectstatic; WhiteNoise serves from finders
+STATIC_ROOT = Path(env_str("STATIC_ROOT", "") or BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Serve straight from the finders so no collectstatic step is needed to run Flux.
+# `manage.py collectstatic` (the Docker image runs it) writes gzip-compressed copies with the content's hash in
+# their names to STATIC_ROOT; pages then link those, which WhiteNoise serves compressed and cacheable for a
+# year (a new version is a new name). Without that step (make run, the tests, DEBUG) pages link the plain
+# names (manifest_strict off), served from the source folders: nothing has to be built to run Flux.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "flux.staticfiles.CompressedFingerprintedStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

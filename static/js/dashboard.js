@@ -231,12 +231,27 @@
   document.getElementById("apply-custom").addEventListener("click", () => { remember(); load(); });
   for (const input of [controls.timezone, controls.filters]) input.addEventListener("change", () => { remember(); load(); });
   controls.refresh.addEventListener("change", () => { remember(); scheduleRefresh(); });
-  document.getElementById("tv").addEventListener("click", () => {
-    document.body.classList.toggle("tv");
-    if (document.body.classList.contains("tv") && document.documentElement.requestFullscreen) {
-      document.documentElement.requestFullscreen().catch(() => {});
-    }
+  // TV mode: no controls, no editing, full screen where the browser allows. Leaving full screen (Esc, the
+  // browser's own control) leaves TV mode too, and so does Esc when full screen was refused.
+  function setTvMode(on) {
+    document.body.classList.toggle("tv", on);
+    grid.enableMove(!on && page.can_edit);
+    grid.enableResize(!on && page.can_edit);
     setTimeout(() => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)), 100);
+  }
+  document.getElementById("tv").addEventListener("click", () => {
+    setTvMode(true);
+    if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+  });
+  document.getElementById("exit-tv").addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    setTvMode(false);
+  });
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && document.body.classList.contains("tv")) setTvMode(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("tv") && !document.fullscreenElement) setTvMode(false);
   });
   window.addEventListener("resize", () => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)));
 

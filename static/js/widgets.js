@@ -61,8 +61,14 @@
     if (change !== null && change !== undefined) {
       changeText.textContent = `${change >= 0 ? "▲" : "▼"} ${Math.abs(change).toFixed(1)}% vs previous`;
       changeText.className = `change ${change >= 0 ? "up" : "down"}`;
+    } else if (data.value && !data.previous) {
+      changeText.textContent = "new vs previous";
+    } else if (data.change) {
+      // The previous period was too small a base for a percentage (flux/compare.py): the absolute change.
+      changeText.textContent = `${data.change > 0 ? "▲ +" : "▼ −"}${formatValue(Math.abs(data.change), display)} vs ${formatValue(data.previous, display)} before`;
+      changeText.className = `change ${data.change > 0 ? "up" : "down"}`;
     } else {
-      changeText.textContent = data.previous === 0 && data.value ? "new vs previous" : "";
+      changeText.textContent = "";
     }
     const chart = chartFor(widget, body.querySelector(".sparkline"));
     chart.setOption({ ...baseOption(widget), grid: { left: 0, right: 0, top: 4, bottom: 0 }, tooltip: { show: false },
@@ -97,7 +103,8 @@
       series }, true);
   }
 
-  function groupName(key) { return key === null ? "(none)" : String(key); }
+  // `__other__` is the server's overflow group: everything beyond the widget's group limit.
+  function groupName(key) { return key === null ? "(none)" : key === "__other__" ? "Other" : String(key); }
 
   function renderBar(widget, data, body) {
     body.innerHTML = '<div class="chart"></div>';
@@ -119,14 +126,14 @@
   function renderTable(widget, data, body) {
     const table = document.createElement("table");
     table.className = "widget-table";
-    const total = data.total || 0;
-    table.innerHTML = "<thead><tr><th>#</th><th>Key</th><th>Value</th><th>Share</th></tr></thead><tbody></tbody>";
+    // A share of the total only means something when the groups add up to it (counts, sums).
+    const total = data.additive ? data.total || 0 : 0;
+    table.innerHTML = `<thead><tr><th>#</th><th>Key</th><th>Value</th>${data.additive ? "<th>Share</th>" : ""}</tr></thead><tbody></tbody>`;
     data.groups.forEach((group, index) => {
       const row = table.tBodies[0].insertRow();
-      const share = total && typeof group.value === "number" ? `${((group.value / total) * 100).toFixed(1)}%` : "";
-      for (const text of [index + 1, groupName(group.key), formatValue(group.value, widget.display), share]) {
-        row.insertCell().textContent = text;
-      }
+      const cells = [index + 1, groupName(group.key), formatValue(group.value, widget.display)];
+      if (data.additive) cells.push(total && typeof group.value === "number" ? `${((group.value / total) * 100).toFixed(1)}%` : "");
+      for (const text of cells) row.insertCell().textContent = text;
     });
     body.replaceChildren(table);
   }
