@@ -28,8 +28,10 @@ from dashboards.validation import (
     MAX_FILTERS,
     MAX_HEIGHT,
     MAX_NAME,
+    MAX_SELECTED,
     MAX_THRESHOLDS,
     MAX_TITLE,
+    MAX_VARIABLES,
     MAX_WIDGETS,
     METRIC_AGGREGATIONS,
     REFRESH,
@@ -250,6 +252,20 @@ class LayoutEntry(serializers.Serializer):
 TIMEZONE_HELP = "IANA time zone (e.g. `Europe/Berlin`); `null`: the project's."
 
 
+class Variable(serializers.Serializer):
+    """A dashboard variable: a dropdown of a tag's values, applied to the widgets whose series carry the tag."""
+
+    tag = serializers.CharField(max_length=MAX_NAME, help_text="The tag key, e.g. `country`.")
+    multi = serializers.BooleanField(default=False, help_text="Several values may be chosen.")
+    selected = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_NAME), max_length=MAX_SELECTED, default=list,
+        help_text="The values chosen by default (empty: all; one at most unless `multi`).",
+    )  # fmt: skip
+
+
+VARIABLES_HELP = f"At most {MAX_VARIABLES}; requests choose others with `var[<tag>]`."
+
+
 class DashboardSettingsInput(serializers.Serializer):
     """Dashboard-wide settings. Unknown fields are refused; those left out take their default."""
 
@@ -259,6 +275,7 @@ class DashboardSettingsInput(serializers.Serializer):
         FILTERS, required=False, allow_null=True, help_text=f"{FILTERS_HELP} Applied to every widget."
     )
     refresh = refresh_field(default="off", required=False)
+    variables = Variable(many=True, required=False, allow_null=True, help_text=VARIABLES_HELP)
 
 
 class DashboardSettings(serializers.Serializer):
@@ -268,6 +285,7 @@ class DashboardSettings(serializers.Serializer):
     timezone = serializers.CharField(allow_null=True, help_text=TIMEZONE_HELP)
     filters = SchemaField(FILTERS, help_text=FILTERS_HELP)
     refresh = refresh_field()
+    variables = Variable(many=True, help_text=VARIABLES_HELP)
 
 
 def dashboard_name(required: bool = True) -> serializers.CharField:

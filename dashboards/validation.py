@@ -23,6 +23,8 @@ MAX_FILTERS = 20
 MAX_COLORS = 20
 MAX_THRESHOLDS = 10
 WIDGET_TYPES = ("number", "graph", "bar", "pie", "table", "heatmap")
+MAX_VARIABLES = 5
+MAX_SELECTED = 50
 EVENT_AGGREGATIONS = ("count", "unique", *STAT_MEASURES)
 METRIC_AGGREGATIONS = tuple(dict.fromkeys(name for by_type in AGGREGATIONS.values() for name in by_type))
 FORMATS = ("number", "percent", "bytes", "duration", "currency")
@@ -203,15 +205,43 @@ def clean_widget(value: object, metric_type: MetricTypeLookup, partial: Mapping[
     }
 
 
+def clean_variables(value: object) -> list[dict[str, Any]]:
+    """`[{"tag", "multi", "selected"}]`: tags named once each, at most MAX_VARIABLES (dashboards/variables.py)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_VARIABLES:
+        raise InvalidConfig("settings.variables", f"settings.variables must be a list of at most {MAX_VARIABLES}")
+    cleaned, seen = [], set()
+    for index, item in enumerate(value):
+        field = f"settings.variables[{index}]"
+        variable = require_mapping(item, field)
+        refuse_unknown(variable, ("tag", "multi", "selected"), f"{field}.")
+        tag = text(variable.get("tag"), f"{field}.tag", MAX_NAME)
+        if tag in seen:
+            raise InvalidConfig(f"{field}.tag", f"{field}.tag {tag!r} is already a variable")
+        seen.add(tag)
+        multi = variable.get("multi", False)
+        if not isinstance(multi, bool):
+            raise InvalidConfig(f"{field}.multi", f"{field}.multi must be true or false")
+        selected = variable.get("selected") or []
+        if not isinstance(selected, list) or len(selected) > (MAX_SELECTED if multi else 1):
+            raise InvalidConfig(f"{field}.selected", f"{field}.selected must be a list of at most "
+                                f"{MAX_SELECTED if multi else 1} values")  # fmt: skip
+        values = [text(choice, f"{field}.selected", MAX_NAME) for choice in selected]
+        cleaned.append({"tag": tag, "multi": multi, "selected": values})
+    return cleaned
+
+
 def clean_settings(value: object) -> dict[str, Any]:
     """Dashboard-wide settings: default range, timezone (None: the project's), tag filters, refresh."""
     settings = require_mapping(value if value is not None else {}, "settings")
-    refuse_unknown(settings, ("range", "timezone", "filters", "refresh"), "settings.")
+    refuse_unknown(settings, ("range", "timezone", "filters", "refresh", "variables"), "settings.")
     cleaned: dict[str, Any] = {
         "range": one_of(settings.get("range", "24h"), "settings.range", DASHBOARD_RANGES),
         "filters": tag_filters(settings.get("filters"), "settings.filters"),
         "refresh": one_of(settings.get("refresh", "off"), "settings.refresh", REFRESH),
         "timezone": text(settings.get("timezone"), "settings.timezone", 64, required=False),
+        "variables": clean_variables(settings.get("variables")),
     }
     if cleaned["timezone"]:
         from zoneinfo import available_timezones

@@ -16,6 +16,7 @@ from typing import Any
 
 from anomalies.queries import anomaly_marks
 from dashboards.models import Dashboard, Widget
+from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
 from events.filters import EventFilter
 from flux import query_params
@@ -23,6 +24,7 @@ from flux.compare import compare, shown_percent_change
 from flux.partial_query import SKETCH
 from flux.serializers import iso, points_json
 from flux.sketches import key_value
+from flux.tag_match import TagFilter
 from flux.tenants.models import Project
 from flux.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
 from metrics import queries as metrics
@@ -35,15 +37,30 @@ ADDITIVE = ("count", "sum")
 Points = list[tuple[datetime, float | int | None]]
 
 
-def widget_data(project: Project, widget: Widget, time_range: TimeRange, dashboard_filters: dict[str, str]) -> dict:
-    """The widget's data over `time_range`, with the dashboard-wide tag filters added to its own."""
+def widget_data(
+    project: Project, widget: Widget, time_range: TimeRange, dashboard_filters: dict[str, str],
+    variables: Chosen | None = None,
+) -> dict:  # fmt: skip
+    """The widget's data over `time_range`, with the dashboard-wide tag filters added to its own, and the
+    chosen variables whose tag its series carry (the others listed as not applied)."""
+    applied: Chosen = {}
+    marks = {}
+    if variables:
+        keys = widget_tag_keys(project, widget, time_range)
+        applied = {tag: values for tag, values in variables.items() if tag in keys}
+        marks = {"variables": {"applied": sorted(applied), "ignored": sorted(set(variables) - set(applied))}}
+    data = shaped_data(project, widget, time_range, {**dashboard_filters, **as_tag_filter(applied)})
+    return {**data, **marks}
+
+
+def shaped_data(project: Project, widget: Widget, time_range: TimeRange, tag_filter: TagFilter) -> dict:
     query = widget.query
-    source = EventSource(project, query, dashboard_filters) if query["source"] == "events" else None
+    source = EventSource(project, query, tag_filter) if query["source"] == "events" else None
     if source is None:
         metric = metrics.get_metric(project.pk, query["name"])
         if metric is None:
             return {"empty": True, "message": f"No metric named {query['name']!r} has arrived yet."}
-        source = MetricSource(project, metric, query, dashboard_filters)
+        source = MetricSource(project, metric, query, tag_filter)
     limit = widget.display.get("limit", GROUP_LIMIT)
     if widget.type == "number":
         return number_data(source, time_range)
@@ -98,7 +115,7 @@ def hour_of_week(source: "EventSource | MetricSource", time_range: TimeRange) ->
 
 
 class EventSource:
-    def __init__(self, project: Project, query: dict, dashboard_filters: dict[str, str]) -> None:
+    def __init__(self, project: Project, query: dict, dashboard_filters: TagFilter) -> None:
         self.project = project
         self.aggregation = query["aggregation"]
         self.group_by = query["group_by"]
@@ -135,7 +152,7 @@ class EventSource:
 
 
 class MetricSource:
-    def __init__(self, project: Project, metric: Metric, query: dict, dashboard_filters: dict[str, str]) -> None:
+    def __init__(self, project: Project, metric: Metric, query: dict, dashboard_filters: TagFilter) -> None:
         self.project, self.metric = project, metric
         self.aggregation = query["aggregation"]
         self.group_by = query["group_by"][5:] if query["group_by"] else None

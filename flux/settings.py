@@ -1,6 +1,7 @@
 """Flux settings: one file, every knob an environment variable with a documented default (README)."""
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -166,6 +167,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Before any collectstatic, STATIC_ROOT does not exist; that is the expected state, not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 CHANNEL_LAYERS = {
     "default": {

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from anomalies.tests.factories import make_watch, open_anomaly
 from conftest import watched_page
 from dashboards.models import Dashboard
-from dashboards.services import add_widget
+from dashboards.services import add_widget, update_dashboard
 from events.tests.factories import insert_event
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
@@ -59,6 +59,8 @@ def shop(transactional_db: None) -> tuple[Project, int]:
     for minute in range(0, 60, 5):
         insert_point(series, now - timedelta(minutes=minute + 1), 20.0 + minute)
     dashboard = Dashboard.objects.get(project=project, is_default=True)
+    variables = [{"tag": "country", "multi": True, "selected": []}, {"tag": "plan", "multi": False, "selected": []}]
+    update_dashboard(dashboard, {"settings": {"variables": variables}})
     add_widget(dashboard, {"title": "Countries", "type": "table", "query": {"group_by": "tags.country"},
                            "position": {"x": 0, "y": 10, "w": 6, "h": 3}})  # fmt: skip
     anomaly = open_anomaly(make_watch(project), now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1))

@@ -33,6 +33,26 @@
     Object.entries(settings.filters || {}).map(([key, value]) => `${key}=${value}`).join(", ");
   controls.refresh.value = query.get("refresh") || settings.refresh || "off";
 
+  const variables = window.FluxVariables.create({
+    container: document.getElementById("variables"), dashboard, canEdit: page.can_edit,
+    onChange() { remember(); load(); },
+    onDefine: (next) => saveSettings({ variables: next }).then(() => { variables.redefine(next); remember(); load(); }),
+  });
+
+  // Dashboard settings changed from the page (variables, the saved view): the whole settings object is sent.
+  async function saveSettings(changes) {
+    try {
+      const saved = await api(`/api/v1/dashboards/${dashboard.id}`, { method: "PATCH",
+        body: { settings: { ...dashboard.settings, ...changes } } });
+      dashboard.settings = saved.settings;
+      showError(errorBox, null);
+      return saved;
+    } catch (error) {
+      showError(errorBox, error);
+      throw error;
+    }
+  }
+
   const grid = GridStack.init({
     column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
     disableDrag: !page.can_edit, disableResize: !page.can_edit,
@@ -140,7 +160,25 @@
       const [key, ...rest] = pair.split("=");
       if (key.trim() && rest.length) params[`tags[${key.trim()}]`] = rest.join("=").trim();
     }
-    return params;
+    return { ...params, ...variables.params() };
+  }
+
+  // A widget's data drawn, and marked when a chosen variable does not apply to it (its series lack the tag).
+  function draw(id, data) {
+    const widget = widgets.get(String(id));
+    const element = document.querySelector(`[data-widget-id="${id}"]`);
+    if (!widget || !element) return;
+    window.FluxWidgets.render(widget, data, element.querySelector(".widget-body"));
+    const ignored = (data.variables && data.variables.ignored) || [];
+    let mark = element.querySelector(".not-applied");
+    if (!ignored.length) { if (mark) mark.remove(); return; }
+    if (!mark) {
+      mark = document.createElement("span");
+      mark.className = "badge not-applied";
+      element.querySelector(".widget-handle").after(mark);
+    }
+    mark.textContent = `${ignored.join(", ")}: not applied`;
+    mark.title = `This widget's data has no ${ignored.join(" or ")} tag, so the variable does not filter it.`;
   }
 
   async function load() {
@@ -148,11 +186,8 @@
     document.body.dataset.loading = "true";
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/data`, { params: rangeParams() });
-      for (const [id, widgetData] of Object.entries(data.widgets)) {
-        const widget = widgets.get(id);
-        const body = document.querySelector(`[data-widget-id="${id}"] .widget-body`);
-        if (widget && body) window.FluxWidgets.render(widget, widgetData, body);
-      }
+      variables.update(data.variables || {});
+      for (const [id, widgetData] of Object.entries(data.widgets)) draw(id, widgetData);
       document.body.dataset.loadedAt = String(Date.now());
       showError(errorBox, null);
     } catch (error) {
@@ -174,9 +209,7 @@
           return;
         }
         if (message.type !== "widget") return;
-        const widget = widgets.get(String(message.id));
-        const body = document.querySelector(`[data-widget-id="${message.id}"] .widget-body`);
-        if (widget && body) window.FluxWidgets.render(widget, message.data, body);
+        draw(String(message.id), message.data);
         document.body.dataset.pushedAt = String(Date.now());
       },
     });
@@ -213,6 +246,7 @@
     }
     params.set("timezone", controls.timezone.value);
     if (controls.filters.value) params.set("filters", controls.filters.value);
+    for (const [tag, values] of variables.chosen) params.set(`var[${tag}]`, values.join(","));
     params.set("refresh", controls.refresh.value);
     window.history.replaceState(null, "", `?${params}`);
     sendView();
@@ -264,11 +298,23 @@
     if (isNew) await saveLayout(); // the grid chose its place
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/widgets/${widget.id}/data`, { params: rangeParams() });
-      window.FluxWidgets.render(widget, data, body);
+      draw(String(widget.id), data);
     } catch (error) {
       showError(errorBox, error);
     }
   }
 
-  window.FluxDashboard = { load, grid, rangeParams, showWidget, dashboard };
+  const addVariable = document.getElementById("add-variable");
+  if (addVariable) {
+    addVariable.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const tag = addVariable.elements.tag.value.trim();
+      if (!tag) return;
+      const next = [...variables.asSaved(), { tag, multi: addVariable.elements.multi.checked, selected: [] }];
+      addVariable.reset();
+      saveSettings({ variables: next }).then(() => { variables.redefine(next); remember(); load(); }).catch(() => {});
+    });
+  }
+
+  window.FluxDashboard = { load, grid, rangeParams, showWidget, dashboard, saveSettings, variables };
 })();
