@@ -112,7 +112,10 @@ def interval_field(**kwargs: Any) -> EnumField:
 
 
 def range_field(**kwargs: Any) -> EnumField:
-    return EnumField("DashboardRangeEnum", DASHBOARD_RANGES, help_text="The range shown on opening.", **kwargs)
+    return EnumField(
+        "DashboardRangeEnum", DASHBOARD_RANGES,
+        help_text="The range shown on opening: the last 15 minutes to 90 days, or a calendar period.", **kwargs,
+    )  # fmt: skip
 
 
 def refresh_field(**kwargs: Any) -> EnumField:

@@ -16,6 +16,7 @@ from typing import Any
 
 from anomalies.queries import anomaly_marks
 from dashboards.models import Dashboard, Widget
+from dashboards.validation import CALENDAR_RANGES
 from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
 from events.filters import EventFilter
@@ -217,7 +218,11 @@ def data_window(dashboard: Dashboard, params: Mapping[str, str], project: Projec
     settings = dashboard.settings or {}
     wanted = dict(params.items())
     if not any(wanted.get(key) for key in ("from", "to", "period")):
-        wanted["from"] = f"-{settings.get('range', '24h')}"
+        saved = settings.get("range", "24h")
+        if saved in CALENDAR_RANGES:
+            wanted["period"] = saved
+        else:
+            wanted["from"] = f"-{saved}"
     if not wanted.get("timezone") and settings.get("timezone"):
         wanted["timezone"] = settings["timezone"]
     filters = query_params.bracketed(params, "tags") or settings.get("filters", {})

@@ -21,7 +21,9 @@
   // Controls start from the dashboard's settings, or what the address says (so a view can be shared).
   const query = new URLSearchParams(window.location.search);
   const settings = dashboard.settings || {};
-  controls.range.value = query.get("range") || `-${settings.range || "24h"}`;
+  const CALENDAR = ["today", "yesterday", "week", "last_week", "month", "last_month"];
+  const savedRange = settings.range || "24h";
+  controls.range.value = query.get("range") || (CALENDAR.includes(savedRange) ? `period:${savedRange}` : `-${savedRange}`);
   if (query.get("from")) {
     controls.range.value = "custom";
     controls.from.value = query.get("from");
@@ -145,6 +147,33 @@
     }
   }
 
+  function typedFilters() {
+    const filters = {};
+    for (const pair of controls.filters.value.split(",")) {
+      const [key, ...rest] = pair.split("=");
+      if (key.trim() && rest.length) filters[key.trim()] = rest.join("=").trim();
+    }
+    return filters;
+  }
+
+  // "Save view": what the page shows now becomes what the dashboard opens on, for everyone.
+  async function saveView() {
+    const value = controls.range.value;
+    const status = document.getElementById("view-status");
+    if (value === "custom") {
+      showError(errorBox, new Error("A custom range cannot be a dashboard's default: choose a listed range."));
+      return;
+    }
+    const timezone = controls.timezone.value.trim();
+    await saveSettings({
+      range: value.startsWith("period:") ? value.slice(7) : value.slice(1),
+      timezone: !timezone || timezone === page.project.timezone ? null : timezone,
+      refresh: controls.refresh.value, filters: typedFilters(), variables: variables.asSaved(),
+    });
+    status.textContent = "View saved.";
+    setTimeout(() => { status.textContent = ""; }, 4000);
+  }
+
   function rangeParams() {
     const value = controls.range.value;
     const params = { timezone: controls.timezone.value.trim() };
@@ -156,10 +185,7 @@
     } else {
       params.from = value;
     }
-    for (const pair of controls.filters.value.split(",")) {
-      const [key, ...rest] = pair.split("=");
-      if (key.trim() && rest.length) params[`tags[${key.trim()}]`] = rest.join("=").trim();
-    }
+    for (const [key, value] of Object.entries(typedFilters())) params[`tags[${key}]`] = value;
     return { ...params, ...variables.params() };
   }
 
@@ -303,6 +329,9 @@
       showError(errorBox, error);
     }
   }
+
+  const saveViewButton = document.getElementById("save-view");
+  if (saveViewButton) saveViewButton.addEventListener("click", () => saveView().catch(() => {}));
 
   const addVariable = document.getElementById("add-variable");
   if (addVariable) {
