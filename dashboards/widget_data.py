@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from anomalies.queries import anomaly_marks
+from dashboards.combined import combined_data, is_combined
 from dashboards.models import Dashboard, Widget
 from dashboards.validation import CALENDAR_RANGES
 from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
 from events.filters import EventFilter
 from flux import query_params
-from flux.compare import compare, shown_percent_change
+from flux.compare import compare, earlier, shown_percent_change
 from flux.partial_query import SKETCH
 from flux.serializers import iso, points_json
 from flux.sketches import key_value
@@ -50,12 +51,32 @@ def widget_data(
         keys = widget_tag_keys(project, widget, time_range)
         applied = {tag: values for tag, values in variables.items() if tag in keys}
         marks = {"variables": {"applied": sorted(applied), "ignored": sorted(set(variables) - set(applied))}}
-    data = shaped_data(project, widget, time_range, {**dashboard_filters, **as_tag_filter(applied)})
+    tag_filter = {**dashboard_filters, **as_tag_filter(applied)}
+    data = shaped_data(project, widget, time_range, tag_filter)
+    if widget.type == "graph" and widget.display.get("compare") == "previous" and "series" in data:
+        data["previous"] = previous_overlay(project, widget, time_range, tag_filter)
     return {**data, **marks}
+
+
+def previous_overlay(project: Project, widget: Widget, time_range: TimeRange, tag_filter: TagFilter) -> list[dict]:
+    """The graph over the period just before, its times moved forward onto this one's, to draw over it."""
+    before = earlier(time_range, "previous")
+    shift = time_range.start - before.start
+    series = shaped_data(project, widget, before, tag_filter).get("series", [])
+    return [
+        {"key": item["key"], "points": [[iso(parse_iso(at) + shift), value] for at, value in item["points"]]}
+        for item in series
+    ]
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def shaped_data(project: Project, widget: Widget, time_range: TimeRange, tag_filter: TagFilter) -> dict:
     query = widget.query
+    if is_combined(widget):
+        return combined_data(widget, time_range, lambda each: source_for(project, each, tag_filter))
     source = EventSource(project, query, tag_filter) if query["source"] == "events" else None
     if source is None:
         metric = metrics.get_metric(project.pk, query["name"])
@@ -81,6 +102,14 @@ def shaped_data(project: Project, widget: Widget, time_range: TimeRange, tag_fil
     if widget.display.get("mode") == "time_value" and isinstance(source, MetricSource):
         return source.value_heatmap(time_range)
     return {"mode": "hour_of_week", "cells": hour_of_week(source, time_range)}
+
+
+def source_for(project: Project, query: dict, tag_filter: TagFilter) -> "EventSource | MetricSource | None":
+    """The query's source; None for a metric that has not arrived yet."""
+    if query["source"] == "events":
+        return EventSource(project, {"group_by": None, **query}, tag_filter)
+    metric = metrics.get_metric(project.pk, query["name"])
+    return MetricSource(project, metric, {"group_by": None, **query}, tag_filter) if metric else None
 
 
 def number_data(source: "EventSource | MetricSource", time_range: TimeRange) -> dict:

@@ -189,12 +189,16 @@
     return { ...params, ...variables.params() };
   }
 
+  let shownRange = null;
+  const appliedVariables = new Map(); // widget id -> the variables its last data was filtered by
+
   // A widget's data drawn, and marked when a chosen variable does not apply to it (its series lack the tag).
   function draw(id, data) {
     const widget = widgets.get(String(id));
     const element = document.querySelector(`[data-widget-id="${id}"]`);
     if (!widget || !element) return;
     window.FluxWidgets.render(widget, data, element.querySelector(".widget-body"));
+    appliedVariables.set(String(id), (data.variables && data.variables.applied) || []);
     const ignored = (data.variables && data.variables.ignored) || [];
     let mark = element.querySelector(".not-applied");
     if (!ignored.length) { if (mark) mark.remove(); return; }
@@ -212,6 +216,7 @@
     document.body.dataset.loading = "true";
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/data`, { params: rangeParams() });
+      shownRange = { from: data.from, to: data.to };
       variables.update(data.variables || {});
       for (const [id, widgetData] of Object.entries(data.widgets)) draw(id, widgetData);
       document.body.dataset.loadedAt = String(Date.now());
@@ -329,6 +334,74 @@
       showError(errorBox, error);
     }
   }
+
+  // Zoom: a drag across a graph shows that stretch on every widget; Back returns to the view before.
+  const zoomHistory = [];
+  const backButton = document.getElementById("zoom-back");
+  function localInput(ms, zone) {
+    const format = new Intl.DateTimeFormat("en-CA", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const part = Object.fromEntries(format.formatToParts(new Date(ms)).map((item) => [item.type, item.value]));
+    return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}:${part.second}`;
+  }
+  window.FluxWidgets.hooks.zoom = (fromMs, toMs) => {
+    zoomHistory.push({ range: controls.range.value, from: controls.from.value, to: controls.to.value });
+    const zone = controls.timezone.value.trim() || page.project.timezone;
+    controls.range.value = "custom";
+    controls.customBox.hidden = false;
+    controls.from.value = localInput(Math.floor(fromMs / 1000) * 1000, zone);
+    controls.to.value = localInput(Math.ceil(toMs / 1000) * 1000, zone);
+    backButton.hidden = false;
+    remember();
+    load();
+  };
+  backButton.addEventListener("click", () => {
+    const previous = zoomHistory.pop();
+    if (!previous) return;
+    Object.assign(controls.range, { value: previous.range });
+    controls.from.value = previous.from;
+    controls.to.value = previous.to;
+    controls.customBox.hidden = previous.range !== "custom";
+    backButton.hidden = zoomHistory.length === 0;
+    remember();
+    load();
+  });
+
+  // Drill-down: a click on a graph's point or a bar opens the events explorer on that series (its name, its
+  // group's tag value, the filters and one-value variables applied to it) over that bucket (a bar: the range).
+  const BUCKET_MS = { "1m": 6e4, "5m": 3e5, "15m": 9e5, "30m": 18e5, "1h": 36e5, "3h": 108e5, "6h": 216e5, "12h": 432e5,
+                      "1d": 864e5, "1w": 6048e5 };
+  function bucketEnd(start, interval) {
+    if (interval !== "1mo") return start + BUCKET_MS[interval];
+    const end = new Date(start);
+    end.setUTCMonth(end.getUTCMonth() + 1);
+    return end.getTime();
+  }
+  window.FluxWidgets.hooks.drill = (widget, point) => {
+    const query = widget.query;
+    if (query.source === "metric") {
+      window.location.href = `/p/${page.project.slug}/metrics/${encodeURIComponent(query.name)}/`;
+      return;
+    }
+    const tags = { ...typedFilters(), ...query.filters };
+    for (const tag of appliedVariables.get(String(widget.id)) || []) {
+      const values = variables.chosen.get(tag) || [];
+      if (values.length === 1) tags[tag] = values[0];
+    }
+    const target = { name: query.name === "*" ? "" : query.name, user_id: "" };
+    if (point.key !== null && point.key !== undefined && query.group_by) {
+      if (query.group_by === "name") target.name = point.key;
+      else if (query.group_by === "user_id") target.user_id = point.key;
+      else if (query.group_by.startsWith("tags.")) tags[query.group_by.slice(5)] = point.key;
+    }
+    const start = point.from ? new Date(point.from).getTime() : new Date(shownRange.from).getTime();
+    const end = point.from ? bucketEnd(start, point.interval) : new Date(shownRange.to).getTime();
+    const zone = page.project.timezone; // the explorer reads times in the project's zone
+    const params = new URLSearchParams({ ...target, tags: Object.entries(tags).map(([key, value]) => `${key}=${value}`).join(", "),
+      range: "custom", from: localInput(start, zone), to: localInput(end, zone) });
+    for (const [key, value] of [...params]) if (!value) params.delete(key);
+    window.location.href = `/p/${page.project.slug}/events/?${params}`;
+  };
 
   const saveViewButton = document.getElementById("save-view");
   if (saveViewButton) saveViewButton.addEventListener("click", () => saveView().catch(() => {}));

@@ -4,6 +4,10 @@
   const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
   const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   const charts = new Map(); // widget id -> ECharts instance
+  // Set by the dashboard page: zoom(fromMs, toMs) after a drag across a graph; drill(widget, {key, from,
+  // interval}) after a click on a graph's point or a bar.
+  const hooks = { zoom: null, drill: null };
+  const zrHandlers = new WeakMap(); // chart -> its drill-down handlers, replaced on each draw
 
   function formatValue(value, display = {}) {
     if (value === null || value === undefined) return "–";
@@ -95,12 +99,66 @@
       { xAxis: mark.to },
     ]);
     if (series.length && marks.length) series[0].markArea = { silent: false, label: { show: false }, data: marks };
+    // The previous period, moved onto this one by the server: dashed and faded under the current lines.
+    for (const item of data.previous || []) {
+      series.push({ name: `${item.key === null ? (widget.title || "value") : String(item.key)} (previous period)`,
+        type: "line", showSymbol: false, connectNulls: false, data: item.points, z: 1,
+        lineStyle: { type: "dashed", opacity: 0.6 }, itemStyle: { opacity: 0.6 } });
+    }
     body.innerHTML = '<div class="chart"></div>';
     body.dataset.anomalies = String(marks.length);
-    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget),
+    const chart = chartFor(widget, body.firstChild);
+    chart.setOption({ ...baseOption(widget),
       legend: series.length > 1 ? { type: "scroll", top: 0 } : undefined,
       xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
       series }, true);
+    if (body.closest("#grid")) zoomAndDrill(widget, data, chart);
+  }
+
+  // On the dashboard (not in the editor's preview): drag across a graph to zoom every widget to that stretch,
+  // click to drill into the nearest series' events in that bucket.
+  function zoomAndDrill(widget, data, chart) {
+    chart.setOption({ brush: { xAxisIndex: 0, brushType: "lineX", brushMode: "single", transformable: false,
+                               brushStyle: { color: "rgba(59, 91, 219, 0.15)" } }, toolbox: { show: false } });
+    chart.dispatchAction({ type: "takeGlobalCursor", key: "brush", brushOption: { brushType: "lineX", brushMode: "single" } });
+    chart.off("brushEnd");
+    chart.on("brushEnd", (event) => {
+      const area = event.areas && event.areas[0];
+      chart.dispatchAction({ type: "brush", areas: [] });
+      if (area && area.coordRange[1] - area.coordRange[0] > 0 && hooks.zoom) hooks.zoom(area.coordRange[0], area.coordRange[1]);
+    });
+    // Only our own handlers are replaced: the brush listens on the same zrender events.
+    const zr = chart.getZr();
+    const previous = zrHandlers.get(chart);
+    if (previous) for (const [name, handler] of Object.entries(previous)) zr.off(name, handler);
+    let downAt = null;
+    const handlers = {
+      mousedown: (event) => { downAt = event.offsetX; },
+      click: (event) => {
+        if (downAt === null || Math.abs(event.offsetX - downAt) > 4 || !hooks.drill) return; // that was a drag
+        const at = chart.convertFromPixel({ xAxisIndex: 0 }, event.offsetX);
+        const nearest = nearestPoint(chart, data, at, event.offsetY);
+        if (nearest) hooks.drill(widget, { key: nearest.key, from: nearest.time, interval: data.interval });
+      },
+    };
+    for (const [name, handler] of Object.entries(handlers)) zr.on(name, handler);
+    zrHandlers.set(chart, handlers);
+  }
+
+  // The point drawn nearest the click: the bucket closest in time, then the series closest in height.
+  function nearestPoint(chart, data, at, y) {
+    let best = null;
+    data.series.forEach((series, index) => {
+      let point = null;
+      for (const item of series.points) {
+        if (!point || Math.abs(new Date(item[0]).getTime() - at) < Math.abs(new Date(point[0]).getTime() - at)) point = item;
+      }
+      if (!point || point[1] === null) return;
+      const pixel = chart.convertToPixel({ seriesIndex: index }, [point[0], point[1]]);
+      const distance = pixel ? Math.abs(pixel[1] - y) : Infinity;
+      if (!best || distance < best.distance) best = { key: series.key, time: point[0], distance };
+    });
+    return best;
   }
 
   // `__other__` is the server's overflow group: everything beyond the widget's group limit.
@@ -108,10 +166,18 @@
 
   function renderBar(widget, data, body) {
     body.innerHTML = '<div class="chart"></div>';
-    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
+    const chart = chartFor(widget, body.firstChild);
+    chart.setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
       xAxis: { type: "category", data: data.groups.map((group) => groupName(group.key)) },
       yAxis: { type: "value" },
       series: [{ type: "bar", data: data.groups.map((group) => group.value), colorBy: "data" }] }, true);
+    chart.off("click");
+    if (body.closest("#grid")) {
+      chart.on("click", (event) => {
+        const group = data.groups[event.dataIndex];
+        if (group && group.key !== "__other__" && hooks.drill) hooks.drill(widget, { key: group.key });
+      });
+    }
   }
 
   function renderPie(widget, data, body) {
@@ -189,5 +255,5 @@
     charts.delete(widgetId);
   }
 
-  window.FluxWidgets = { render, resize, forget, formatValue };
+  window.FluxWidgets = { render, resize, forget, formatValue, hooks };
 })();
