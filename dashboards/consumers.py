@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from dashboards import queries
 from dashboards.models import Dashboard, Widget
+from dashboards.variables import chosen_values
 from dashboards.widget_data import data_window, widget_data
 from flux import realtime
 from flux.query_params import InvalidParameter
@@ -48,7 +49,7 @@ def current_widgets(dashboard: Dashboard) -> list[Widget]:
 @database_sync_to_async
 def data_of(dashboard: Dashboard, widget: Widget, params: dict[str, str]) -> dict:
     time_range, filters = data_window(dashboard, params, dashboard.project)
-    return widget_data(dashboard.project, widget, time_range, filters)
+    return widget_data(dashboard.project, widget, time_range, filters, chosen_values(dashboard, params))
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):

@@ -24,12 +24,17 @@ from dashboards.validation import (
     GRAPH_STYLES,
     GRID_COLUMNS,
     HEATMAP_MODES,
+    MAX_ALIAS,
     MAX_COLORS,
     MAX_FILTERS,
+    MAX_FORMULA,
     MAX_HEIGHT,
+    MAX_MORE_QUERIES,
     MAX_NAME,
+    MAX_SELECTED,
     MAX_THRESHOLDS,
     MAX_TITLE,
+    MAX_VARIABLES,
     MAX_WIDGETS,
     METRIC_AGGREGATIONS,
     REFRESH,
@@ -110,7 +115,10 @@ def interval_field(**kwargs: Any) -> EnumField:
 
 
 def range_field(**kwargs: Any) -> EnumField:
-    return EnumField("DashboardRangeEnum", DASHBOARD_RANGES, help_text="The range shown on opening.", **kwargs)
+    return EnumField(
+        "DashboardRangeEnum", DASHBOARD_RANGES,
+        help_text="The range shown on opening: the last 15 minutes to 90 days, or a calendar period.", **kwargs,
+    )  # fmt: skip
 
 
 def refresh_field(**kwargs: Any) -> EnumField:
@@ -118,6 +126,27 @@ def refresh_field(**kwargs: Any) -> EnumField:
 
 
 # Widgets --------------------------------------------------------------------------------------------
+
+
+ALIAS_HELP = "The query's name on graphs (default: its event or metric name and aggregation)."
+MORE_HELP = (
+    f"Up to {MAX_MORE_QUERIES} more queries, named b, c, … after the widget's own (a); number and graph widgets "
+    "only, without `group_by`. A graph draws each under its alias unless there is a formula."
+)
+FORMULA_HELP = (
+    "A formula over the queries: a to e, numbers, + - * / and parentheses (`a / b * 100`). A number shows it "
+    "over the queries' values, a graph per bucket; a missing value or a zero divisor gives no value."
+)
+
+
+class AddedQuery(serializers.Serializer):
+    """One more query of a widget: b, c, … in its formula."""
+
+    source = source_field(default="events", required=False)
+    name = serializers.CharField(required=False, allow_null=True, max_length=MAX_NAME, help_text=NAME_HELP)
+    aggregation = aggregation_field(required=False, help_text=AGGREGATIONS_HELP)
+    filters = SchemaField(FILTERS, required=False, allow_null=True, help_text=FILTERS_HELP)
+    alias = serializers.CharField(required=False, max_length=MAX_ALIAS, help_text=ALIAS_HELP)
 
 
 class WidgetQueryInput(serializers.Serializer):
@@ -133,6 +162,10 @@ class WidgetQueryInput(serializers.Serializer):
         required=False, allow_null=True, max_length=MAX_NAME, help_text=f"{GROUP_BY_HELP} Default: no groups."
     )
     interval = interval_field(default="auto", required=False, allow_null=True)
+    alias = serializers.CharField(required=False, max_length=MAX_ALIAS, help_text=ALIAS_HELP)
+    more = AddedQuery(many=True, required=False, max_length=MAX_MORE_QUERIES, help_text=MORE_HELP)
+    formula = serializers.CharField(required=False, max_length=MAX_FORMULA, help_text=FORMULA_HELP)
+    formula_alias = serializers.CharField(required=False, max_length=MAX_ALIAS, help_text="The formula's name.")
 
 
 class WidgetQuery(serializers.Serializer):
@@ -142,6 +175,10 @@ class WidgetQuery(serializers.Serializer):
     filters = SchemaField(FILTERS, help_text=FILTERS_HELP)
     group_by = serializers.CharField(allow_null=True, help_text=GROUP_BY_HELP)
     interval = interval_field()
+    alias = serializers.CharField(required=False, help_text=ALIAS_HELP)
+    more = AddedQuery(many=True, required=False, help_text=MORE_HELP)
+    formula = serializers.CharField(required=False, help_text=FORMULA_HELP)
+    formula_alias = serializers.CharField(required=False, help_text="The formula's name.")
 
 
 class WidgetThreshold(serializers.Serializer):
@@ -177,6 +214,10 @@ class WidgetDisplay(serializers.Serializer):
         help_text="Heatmaps: `hour_of_week` (the default), or for a metric `time_value`, its values over time.",
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, help_text="How many groups or series.")
+    compare = EnumField(
+        "GraphCompareEnum", ("previous",), required=False,
+        help_text="Graphs: overlay the period just before, moved onto this one (data `previous`).",
+    )  # fmt: skip
 
 
 POSITION_HELP = f"On the {GRID_COLUMNS}-column grid; `x + w` is at most {GRID_COLUMNS}."
@@ -250,6 +291,20 @@ class LayoutEntry(serializers.Serializer):
 TIMEZONE_HELP = "IANA time zone (e.g. `Europe/Berlin`); `null`: the project's."
 
 
+class Variable(serializers.Serializer):
+    """A dashboard variable: a dropdown of a tag's values, applied to the widgets whose series carry the tag."""
+
+    tag = serializers.CharField(max_length=MAX_NAME, help_text="The tag key, e.g. `country`.")
+    multi = serializers.BooleanField(default=False, help_text="Several values may be chosen.")
+    selected = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_NAME), max_length=MAX_SELECTED, default=list,
+        help_text="The values chosen by default (empty: all; one at most unless `multi`).",
+    )  # fmt: skip
+
+
+VARIABLES_HELP = f"At most {MAX_VARIABLES}; requests choose others with `var[<tag>]`."
+
+
 class DashboardSettingsInput(serializers.Serializer):
     """Dashboard-wide settings. Unknown fields are refused; those left out take their default."""
 
@@ -259,6 +314,7 @@ class DashboardSettingsInput(serializers.Serializer):
         FILTERS, required=False, allow_null=True, help_text=f"{FILTERS_HELP} Applied to every widget."
     )
     refresh = refresh_field(default="off", required=False)
+    variables = Variable(many=True, required=False, allow_null=True, help_text=VARIABLES_HELP)
 
 
 class DashboardSettings(serializers.Serializer):
@@ -268,6 +324,7 @@ class DashboardSettings(serializers.Serializer):
     timezone = serializers.CharField(allow_null=True, help_text=TIMEZONE_HELP)
     filters = SchemaField(FILTERS, help_text=FILTERS_HELP)
     refresh = refresh_field()
+    variables = Variable(many=True, help_text=VARIABLES_HELP)
 
 
 def dashboard_name(required: bool = True) -> serializers.CharField:

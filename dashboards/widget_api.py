@@ -1,7 +1,7 @@
 """The widgets API: a dashboard's widgets (CRUD) and the data they show, saved or previewed."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +23,7 @@ from dashboards.openapi import (
 from dashboards.openapi import Widget as WidgetShape
 from dashboards.serializers import widget_json
 from dashboards.validation import MAX_WIDGETS
+from dashboards.variables import chosen_values, variable_options
 from dashboards.widget_data import data_window, widget_data
 from flux.auth import HasReadKey
 from flux.openapi import TIME_RANGE, error, errors, needs_key, tags_parameter
@@ -116,12 +117,24 @@ class WidgetDetailView(DashboardAPIView):
 WINDOW = [
     *TIME_RANGE,
     tags_parameter("Dashboard-wide tag filters for this request, instead of the dashboard's saved ones."),
+    OpenApiParameter(
+        "var",
+        {"type": "object", "additionalProperties": {"type": "string"}},
+        style="deepObject",
+        explode=True,
+        description="`var[<tag>]=<value>[,<value>…]`: the values chosen for a variable of the dashboard "
+        "(instead of its saved choice; empty: all values). Applied to the widgets whose series carry the tag; "
+        "each widget's data lists them under `variables.applied`, the others under `variables.ignored`.",
+    ),
 ]
 WINDOW_TEXT = (
     "Over `from`/`to`/`period` (default: the dashboard's saved range, in its timezone or the project's), "
     "with the dashboard's tag filters (or `tags[k]=v` given here) added to each widget's own. Widget data by "
-    "type: number `{value, previous, change, change_percent, sparkline}`; graph `{interval, series: [{key, "
-    "points}]}`; bar, pie and table `{groups: [{key, value}], total}`; heatmap `{mode: hour_of_week, cells: "
+    "type: number `{value, previous, change, change_percent, sparkline}` (`change_percent` null without a "
+    "baseline or when the previous value is under 5% of the current one); graph `{interval, series: [{key, "
+    "points}]}`; bar, pie and table `{groups: [{key, value}], total, additive}` (`additive`: counts and sums, "
+    "whose groups' shares of the total mean something; `__other__` is the rest beyond the limit); "
+    "heatmap `{mode: hour_of_week, cells: "
     "[[weekday, hour, value]]}` or `{mode: time_value, interval, bins, cells: [[time, bin, count]]}`; a metric "
     "that has not arrived yet `{empty: true, message}`."
 )
@@ -141,10 +154,18 @@ class DashboardDataView(DashboardAPIView):
     def get(self, request: Request, reference: str) -> Response:
         dashboard = self.dashboard(reference)
         time_range, filters = data_window(dashboard, request.query_params, self.project)
+        chosen = chosen_values(dashboard, request.query_params)
         data = {
-            str(widget.pk): widget_data(self.project, widget, time_range, filters) for widget in dashboard.widgets.all()
+            str(widget.pk): widget_data(self.project, widget, time_range, filters, chosen)
+            for widget in dashboard.widgets.all()
         }
-        return Response({"dashboard": dashboard.pk, **range_json(time_range), "filters": filters, "widgets": data})
+        tags = [variable["tag"] for variable in (dashboard.settings or {}).get("variables", [])]
+        options = variable_options(self.project, tags, time_range)
+        return Response({
+            "dashboard": dashboard.pk, **range_json(time_range), "filters": filters,
+            "variables": {tag: {"chosen": list(chosen.get(tag, ())), "options": options[tag]} for tag in tags},
+            "widgets": data,
+        })  # fmt: skip
 
 
 class WidgetDataView(DashboardAPIView):
@@ -161,7 +182,8 @@ class WidgetDataView(DashboardAPIView):
     def get(self, request: Request, reference: str, widget_id: int) -> Response:
         widget = self.widget(reference, widget_id)
         time_range, filters = data_window(widget.dashboard, request.query_params, self.project)
-        data = widget_data(self.project, widget, time_range, filters)
+        chosen = chosen_values(widget.dashboard, request.query_params)
+        data = widget_data(self.project, widget, time_range, filters, chosen)
         return Response({"widget": widget.pk, **range_json(time_range), "filters": filters, **data})
 
 
@@ -188,5 +210,6 @@ class WidgetPreviewView(DashboardAPIView):
         dashboard = self.dashboard(reference)
         config = services.validated_widget(self.project, request.data)
         time_range, filters = data_window(dashboard, request.query_params, self.project)
-        data = widget_data(self.project, Widget(dashboard=dashboard, **config), time_range, filters)
+        chosen = chosen_values(dashboard, request.query_params)
+        data = widget_data(self.project, Widget(dashboard=dashboard, **config), time_range, filters, chosen)
         return Response({"widget": config, **range_json(time_range), "filters": filters, **data})

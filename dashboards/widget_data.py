@@ -2,7 +2,8 @@
 
 number  {"value", "previous", "change", "change_percent", "sparkline": [[t, v], ...]}
 graph   {"interval", "series": [{"key", "points": [[t, v], ...]}], "anomalies": [{"id", "from", "to", "severity", …}]}
-bar/pie/table  {"groups": [{"key", "value"}], "total"}
+bar/pie/table  {"groups": [{"key", "value"}], "total", "additive"} (additive: the groups add up to the
+        total, so each group's share of it means something: counts and sums, not averages or percentiles)
 heatmap {"mode": "hour_of_week", "cells": [[weekday 0=Mon, hour, value]]} (project-local time) or
         {"mode": "time_value", "interval", "bins": [lower bounds], "cells": [[t, bin index, count]]}
 """
@@ -14,14 +15,18 @@ from datetime import datetime
 from typing import Any
 
 from anomalies.queries import anomaly_marks
+from dashboards.combined import combined_data, is_combined
 from dashboards.models import Dashboard, Widget
+from dashboards.validation import CALENDAR_RANGES
+from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
 from events.filters import EventFilter
 from flux import query_params
-from flux.compare import compare
+from flux.compare import compare, earlier, shown_percent_change
 from flux.partial_query import SKETCH
 from flux.serializers import iso, points_json
 from flux.sketches import key_value
+from flux.tag_match import TagFilter
 from flux.tenants.models import Project
 from flux.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
 from metrics import queries as metrics
@@ -30,18 +35,54 @@ from metrics.rollup_queries import metric_partials
 
 SPARKLINE_POINTS = 30
 GROUP_LIMIT = 10
+ADDITIVE = ("count", "sum")
 Points = list[tuple[datetime, float | int | None]]
 
 
-def widget_data(project: Project, widget: Widget, time_range: TimeRange, dashboard_filters: dict[str, str]) -> dict:
-    """The widget's data over `time_range`, with the dashboard-wide tag filters added to its own."""
+def widget_data(
+    project: Project, widget: Widget, time_range: TimeRange, dashboard_filters: dict[str, str],
+    variables: Chosen | None = None,
+) -> dict:  # fmt: skip
+    """The widget's data over `time_range`, with the dashboard-wide tag filters added to its own, and the
+    chosen variables whose tag its series carry (the others listed as not applied)."""
+    applied: Chosen = {}
+    marks = {}
+    if variables:
+        keys = widget_tag_keys(project, widget, time_range)
+        applied = {tag: values for tag, values in variables.items() if tag in keys}
+        marks = {"variables": {"applied": sorted(applied), "ignored": sorted(set(variables) - set(applied))}}
+    tag_filter = {**dashboard_filters, **as_tag_filter(applied)}
+    data = shaped_data(project, widget, time_range, tag_filter)
+    if widget.type == "graph" and widget.display.get("compare") == "previous" and "series" in data:
+        data["previous"] = previous_overlay(project, widget, time_range, tag_filter)
+    return {**data, **marks}
+
+
+def previous_overlay(project: Project, widget: Widget, time_range: TimeRange, tag_filter: TagFilter) -> list[dict]:
+    """The graph over the period just before, its times moved forward onto this one's, to draw over it."""
+    before = earlier(time_range, "previous")
+    shift = time_range.start - before.start
+    series = shaped_data(project, widget, before, tag_filter).get("series", [])
+    return [
+        {"key": item["key"], "points": [[iso(parse_iso(at) + shift), value] for at, value in item["points"]]}
+        for item in series
+    ]
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def shaped_data(project: Project, widget: Widget, time_range: TimeRange, tag_filter: TagFilter) -> dict:
     query = widget.query
-    source = EventSource(project, query, dashboard_filters) if query["source"] == "events" else None
+    if is_combined(widget):
+        return combined_data(widget, time_range, lambda each: source_for(project, each, tag_filter))
+    source = EventSource(project, query, tag_filter) if query["source"] == "events" else None
     if source is None:
         metric = metrics.get_metric(project.pk, query["name"])
         if metric is None:
             return {"empty": True, "message": f"No metric named {query['name']!r} has arrived yet."}
-        source = MetricSource(project, metric, query, dashboard_filters)
+        source = MetricSource(project, metric, query, tag_filter)
     limit = widget.display.get("limit", GROUP_LIMIT)
     if widget.type == "number":
         return number_data(source, time_range)
@@ -54,10 +95,21 @@ def widget_data(project: Project, widget: Widget, time_range: TimeRange, dashboa
         return {"interval": interval, "series": series, "anomalies": marks}
     if widget.type in ("bar", "pie", "table"):
         groups = source.groups(time_range, limit)
-        return {"groups": [{"key": key, "value": value} for key, value in groups], "total": source.value(time_range)}
+        return {
+            "groups": [{"key": key, "value": value} for key, value in groups], "total": source.value(time_range),
+            "additive": source.aggregation in ADDITIVE,
+        }  # fmt: skip
     if widget.display.get("mode") == "time_value" and isinstance(source, MetricSource):
         return source.value_heatmap(time_range)
     return {"mode": "hour_of_week", "cells": hour_of_week(source, time_range)}
+
+
+def source_for(project: Project, query: dict, tag_filter: TagFilter) -> "EventSource | MetricSource | None":
+    """The query's source; None for a metric that has not arrived yet."""
+    if query["source"] == "events":
+        return EventSource(project, {"group_by": None, **query}, tag_filter)
+    metric = metrics.get_metric(project.pk, query["name"])
+    return MetricSource(project, metric, {"group_by": None, **query}, tag_filter) if metric else None
 
 
 def number_data(source: "EventSource | MetricSource", time_range: TimeRange) -> dict:
@@ -70,7 +122,7 @@ def number_data(source: "EventSource | MetricSource", time_range: TimeRange) -> 
     sparkline = next(iter(source.series(time_range, interval, 1)), (None, []))[1]
     return {
         "value": result.current, "previous": result.previous, "change": result.change,
-        "change_percent": result.change_percent, "sparkline": points_json(sparkline),
+        "change_percent": shown_percent_change(result.current, result.previous), "sparkline": points_json(sparkline),
     }  # fmt: skip
 
 
@@ -93,7 +145,7 @@ def hour_of_week(source: "EventSource | MetricSource", time_range: TimeRange) ->
 
 
 class EventSource:
-    def __init__(self, project: Project, query: dict, dashboard_filters: dict[str, str]) -> None:
+    def __init__(self, project: Project, query: dict, dashboard_filters: TagFilter) -> None:
         self.project = project
         self.aggregation = query["aggregation"]
         self.group_by = query["group_by"]
@@ -130,7 +182,7 @@ class EventSource:
 
 
 class MetricSource:
-    def __init__(self, project: Project, metric: Metric, query: dict, dashboard_filters: dict[str, str]) -> None:
+    def __init__(self, project: Project, metric: Metric, query: dict, dashboard_filters: TagFilter) -> None:
         self.project, self.metric = project, metric
         self.aggregation = query["aggregation"]
         self.group_by = query["group_by"][5:] if query["group_by"] else None
@@ -195,7 +247,11 @@ def data_window(dashboard: Dashboard, params: Mapping[str, str], project: Projec
     settings = dashboard.settings or {}
     wanted = dict(params.items())
     if not any(wanted.get(key) for key in ("from", "to", "period")):
-        wanted["from"] = f"-{settings.get('range', '24h')}"
+        saved = settings.get("range", "24h")
+        if saved in CALENDAR_RANGES:
+            wanted["period"] = saved
+        else:
+            wanted["from"] = f"-{saved}"
     if not wanted.get("timezone") and settings.get("timezone"):
         wanted["timezone"] = settings["timezone"]
     filters = query_params.bracketed(params, "tags") or settings.get("filters", {})

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from flux.ingestion.fields import COMPACT_JSON
+from flux.tag_match import tag_conditions
 from flux.timerange import TimeRange
 
 # group_by / unique fields: column names, or JSON keys under tags./properties.
@@ -13,7 +13,7 @@ PLAIN_FIELDS = ("name", "user_id", "session_id", "environment", "service", "host
 @dataclass(frozen=True)
 class EventFilter:
     name: str | None = None  # exact, or a glob with * and ?
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str | tuple[str, ...]] = field(default_factory=dict)  # a tuple: any of these values
     properties: dict[str, str] = field(default_factory=dict)
     user_id: str | None = None
     session_id: str | None = None
@@ -36,8 +36,9 @@ def where_clause(project_id: int, time_range: TimeRange, event_filter: EventFilt
             clauses.append("name = %s")
             params.append(event_filter.name)
     if event_filter.tags:
-        clauses.append("tags @> %s::jsonb")  # served by the GIN index
-        params.append(COMPACT_JSON.encode(event_filter.tags))
+        tags_sql, tags_params = tag_conditions("tags", event_filter.tags)
+        clauses.append(tags_sql)
+        params.extend(tags_params)
     for key, value in event_filter.properties.items():
         clauses.append("properties ->> %s = %s")
         params.extend([key, value])

@@ -113,3 +113,20 @@ class RollupWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream} rolled up to {self.watermark}"
+
+
+class SavedView(models.Model):
+    """A named events-explorer query of a project (its filters and range as the page's address holds them),
+    shared by the project's members (events/saved_views.py)."""
+
+    project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    params = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="saved_view_name_per_project")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

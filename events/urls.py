@@ -11,6 +11,7 @@ from events.api import (
     EventView,
 )
 from events.export_api import EventExportView
+from events.saved_views_api import SavedViewDetailView, SavedViewListView
 
 urlpatterns = [
     path("events", EventView.as_view(), name="events"),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("events/stats", EventStatsView.as_view(), name="events-stats"),
     path("events/unique", EventUniqueView.as_view(), name="events-unique"),
     path("events/names", EventNamesView.as_view(), name="events-names"),
+    path("events/views", SavedViewListView.as_view(), name="events-views"),
+    path("events/views/<int:view_id>", SavedViewDetailView.as_view(), name="events-view"),
     path("events/funnel", FunnelView.as_view(), name="events-funnel"),
     path("events/export", EventExportView.as_view(), name="events-export"),
     path("events/<int:event_id>", EventDetailView.as_view(), name="event-detail"),

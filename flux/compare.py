@@ -38,6 +38,18 @@ def percent_change(current: float | None, previous: float | None) -> float | Non
     return (current - previous) / abs(previous) * 100
 
 
+# Below this share of the current value, the earlier one is too small a base for a percentage to mean
+# anything ("▲160,333%" from a near-empty period): pages then say "new" or show the absolute change.
+MIN_BASE_SHARE = 0.05
+
+
+def shown_percent_change(current: float | None, previous: float | None) -> float | None:
+    """percent_change for people: None as well when `previous` is under MIN_BASE_SHARE of `current`."""
+    if current is not None and previous is not None and abs(previous) < MIN_BASE_SHARE * abs(current):
+        return None
+    return percent_change(current, previous)
+
+
 def earlier(time_range: TimeRange, against: str) -> TimeRange:
     """The range to compare with: the one just before, or the same range a day, week, month (4 weeks) or
     year (52 weeks) back."""

@@ -8,7 +8,7 @@ from anomalies.queries import AnomalyFilter, count_open, list_anomalies
 from anomalies.serializers import anomaly_json
 from events.filters import EventFilter
 from events.queries import count_groups, count_series
-from flux.compare import earlier, percent_change
+from flux.compare import earlier, shown_percent_change
 from flux.ingestion import outcomes
 from flux.serializers import cardinality_warnings_json, iso, points_json
 from flux.tenants.models import Project
@@ -23,7 +23,7 @@ ALL_NAMES = 1000  # beyond it the rest is one `__other__` group, still counted i
 def volume_json(series: list, previous_total: int) -> dict:
     total = sum(count for _, count in series)
     return {
-        "total": total, "previous": previous_total, "change_percent": percent_change(total, previous_total),
+        "total": total, "previous": previous_total, "change_percent": shown_percent_change(total, previous_total),
         "series": points_json(series),
     }  # fmt: skip
 
@@ -44,13 +44,13 @@ def project_overview(project: Project, time_range: TimeRange, interval: str) -> 
         "metric_points": volume_json(points_series(project.pk, time_range, interval), sum(points_before.values())),
         "top_events": [
             {"name": group.key, "count": group.count, "previous": previous_events[group.key],
-             "change_percent": percent_change(group.count, previous_events[group.key])}
+             "change_percent": shown_percent_change(group.count, previous_events[group.key])}
             for group in top_events if group.key != "__other__"
         ],
         "active_metrics": [
             {"name": metrics[metric_id].name, "type": metrics[metric_id].type, "points": count,
              "previous": points_before.get(metric_id, 0),
-             "change_percent": percent_change(count, points_before.get(metric_id, 0))}
+             "change_percent": shown_percent_change(count, points_before.get(metric_id, 0))}
             for metric_id, count in busiest
         ],
         "anomalies": anomalies_json(project),

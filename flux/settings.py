@@ -1,6 +1,7 @@
 """Flux settings: one file, every knob an environment variable with a documented default (README)."""
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -157,11 +158,20 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env_str("STATIC_ROOT", "") or None  # only for collectstatic; WhiteNoise serves from finders
+STATIC_ROOT = Path(env_str("STATIC_ROOT", "") or BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Serve straight from the finders so no collectstatic step is needed to run Flux.
+# `manage.py collectstatic` (the Docker image runs it) writes gzip-compressed copies with the content's hash in
+# their names to STATIC_ROOT; pages then link those, which WhiteNoise serves compressed and cacheable for a
+# year (a new version is a new name). Without that step (make run, the tests, DEBUG) pages link the plain
+# names (manifest_strict off), served from the source folders: nothing has to be built to run Flux.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "flux.staticfiles.CompressedFingerprintedStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Before any collectstatic, STATIC_ROOT does not exist; that is the expected state, not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 CHANNEL_LAYERS = {
     "default": {

@@ -25,6 +25,7 @@ admin.site.site_title = "Flux"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("health", health.live, name="health"),
     path("health/ready", health.ready, name="health-ready"),
     path("up", health.live, name="up"),  # what Rails-style clients probe

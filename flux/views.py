@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from flux.pages import page_context, project_or_404
 from flux.storage.detect import table_layout
@@ -20,6 +21,11 @@ def home(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         storage = table_layout(cursor, "events_event")
     return render(request, "home.html", {"storage": storage, "debug": settings.DEBUG})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (the admin, the API docs)."""
+    return redirect(static("favicon.svg"))
 
 
 @login_required

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from flux.api import NotFound
 from flux.db import fetch_all
-from flux.ingestion.fields import COMPACT_JSON
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import PERCENTILES, Partial
 from flux.query_params import InvalidParameter
+from flux.tag_match import TagFilter, tag_conditions
 from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
 from metrics.models import CardinalityLimitHit, Metric, MetricType
 from metrics.rollup_queries import SERIES_GROUP, metric_partials, project_partials
@@ -113,24 +113,25 @@ def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
 
 def metric_series_raw(
     project_id: int, metric: Metric, time_range: TimeRange, interval: str, aggregation: str,
-    tag_filter: dict[str, str], group_by: str | None, limit: int,
+    tag_filter: TagFilter, group_by: str | None, limit: int,
 ) -> list[SeriesResult]:  # fmt: skip
     """metric_series computed by scanning raw points."""
     expression, empty = AGGREGATIONS[metric.type][aggregation]
     bucket, bucket_params = bucket_sql(interval, time_range, "p.time")
     group_sql, group_params = ("s.tags ->> %s", [group_by]) if group_by else ("NULL::text", [])
+    tags_sql, tags_params = tag_conditions("s.tags", tag_filter)
     rows = fetch_all(
         f"""
         SELECT {group_sql}, {bucket}, {expression}, count(*)
         FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
-        WHERE s.metric_id = %s AND s.tags @> %s::jsonb AND p.project_id = %s AND p.time >= %s AND p.time < %s
+        WHERE s.metric_id = %s AND {tags_sql} AND p.project_id = %s AND p.time >= %s AND p.time < %s
         GROUP BY 1, 2
         """,
         [
             *group_params,
             *bucket_params,
             metric.pk,
-            COMPACT_JSON.encode(tag_filter),
+            *tags_params,
             project_id,
             time_range.start,
             time_range.end,
@@ -190,7 +191,7 @@ def needs_of(aggregation: str) -> set[str]:
 
 def metric_series(
     project_id: int, metric: Metric, time_range: TimeRange, interval: str, aggregation: str,
-    tag_filter: dict[str, str], group_by: str | None, limit: int,
+    tag_filter: TagFilter, group_by: str | None, limit: int,
 ) -> list[SeriesResult]:  # fmt: skip
     """One series of aggregated points (or one per value of the `group_by` tag, the `limit` busiest)."""
     empty = AGGREGATIONS[metric.type][aggregation][1]
@@ -237,7 +238,7 @@ def metric_summary(project_id: int, metric: Metric, time_range: TimeRange) -> di
 
 
 def metric_value(
-    project_id: int, metric: Metric, time_range: TimeRange, aggregation: str, tag_filter: dict[str, str]
+    project_id: int, metric: Metric, time_range: TimeRange, aggregation: str, tag_filter: TagFilter
 ) -> float | None:
     """The aggregation over the whole range, as one number (what comparisons and number widgets show)."""
     partials = metric_partials(project_id, metric, time_range, tag_filter, None, None, needs_of(aggregation))

@@ -1,8 +1,8 @@
 """Metric points as partial aggregates, from rollups and raw edges (the SQL: flux.partial_query)."""
 
-from flux.ingestion.fields import COMPACT_JSON
 from flux.partial_query import TOTALS, Key, Source, read_partials
 from flux.partials import Partial
+from flux.tag_match import TagFilter, tag_conditions
 from flux.timerange import TimeRange
 from metrics.models import Metric
 from metrics.rollups import STREAM
@@ -35,12 +35,13 @@ def points_source(
 
 
 def metric_partials(
-    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: dict[str, str], interval: str | None,
+    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: TagFilter, interval: str | None,
     group_by: str | None, needs: set[str],
 ) -> dict[Key, Partial]:  # fmt: skip
     """Partials of the metric's series matching `tag_filter`, per `group_by` tag value (or per series)."""
-    series_where = "s.metric_id = %s AND s.tags @> %s::jsonb"
-    series_params = [metric.pk, COMPACT_JSON.encode(tag_filter)]
+    tags_sql, tags_params = tag_conditions("s.tags", tag_filter)
+    series_where = f"s.metric_id = %s AND {tags_sql}"
+    series_params = [metric.pk, *tags_params]
     if group_by == SERIES_GROUP:
         group_sql, group_params = "s.id::text", ()
     elif group_by:

@@ -1,5 +1,8 @@
 """Dashboards as code: the REST API for dashboards and widgets, with validation and tenant isolation."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from dashboards.models import Dashboard
@@ -170,3 +173,13 @@ def test_preview_validates_and_answers_without_saving(admin: object, api: type, 
     )
     assert bad.status_code == 400 and bad.json()["error"]["details"] == {"field": "query.aggregation"}
     assert len(reader.get("/api/v1/dashboards/key-metrics").json()["widgets"]) == 5  # nothing saved
+
+
+def test_a_dashboard_can_open_on_a_calendar_period(admin: object, api: type, keys: dict) -> None:
+    create(admin, settings={"range": "yesterday", "timezone": "Europe/Berlin"})
+    snapshot = api(keys["read"]).get("/api/v1/dashboards/growth/data").json()
+    start, end = (datetime.fromisoformat(snapshot[key]) for key in ("from", "to"))
+    assert end - start in (timedelta(hours=23), timedelta(hours=24), timedelta(hours=25))  # a DST day is shorter
+    assert start.astimezone(ZoneInfo("Europe/Berlin")).hour == 0
+    refused = admin.patch("/api/v1/dashboards/growth", {"settings": {"range": "last_year"}}, format="json")
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["field"] == "settings.range"

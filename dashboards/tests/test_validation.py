@@ -71,7 +71,7 @@ def test_thresholds_are_sorted_and_settings_have_defaults() -> None:
                                                                    {"value": 1, "color": "#00ff00"}]}}
     )["display"]  # fmt: skip
     assert [threshold["value"] for threshold in display["thresholds"]] == [1.0, 9.0]
-    assert clean_settings(None) == {"range": "24h", "filters": {}, "refresh": "off", "timezone": None}
+    assert clean_settings(None) == {"range": "24h", "filters": {}, "refresh": "off", "timezone": None, "variables": []}
     with pytest.raises(InvalidConfig) as error:
         clean_settings({"timezone": "Mars/Olympus"})
     assert error.value.field == "settings.timezone"

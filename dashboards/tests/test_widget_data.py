@@ -58,6 +58,24 @@ def test_graph_bar_pie_and_table_group_by_a_tag(shop: Project) -> None:
     assert averages["groups"] == [{"key": "pro", "value": 30.0}, {"key": "free", "value": 20.0}]
 
 
+def test_only_counts_and_sums_are_additive_so_only_their_groups_have_a_share(shop: Project) -> None:
+    query = {"name": "user.signup", "group_by": "tags.plan"}
+    additive = {
+        aggregation: widget_data(shop, widget(shop, {"type": "table", "query": {**query, "aggregation": aggregation}}),
+                                 WEEK, {})["additive"]
+        for aggregation in ("count", "sum", "unique", "avg", "max", "p95")
+    }  # fmt: skip
+    assert additive == {"count": True, "sum": True, "unique": False, "avg": False, "max": False, "p95": False}
+
+
+def test_a_number_over_a_near_empty_previous_period_has_no_percentage(project: Project) -> None:
+    insert_event(project, PREVIOUS_WEEK + timedelta(hours=1), "order.completed")
+    for index in range(40):
+        insert_event(project, MONDAY + timedelta(hours=1, minutes=index), "order.completed")
+    data = widget_data(project, widget(project, {"type": "number", "query": {"name": "order.completed"}}), WEEK, {})
+    assert (data["value"], data["previous"], data["change"], data["change_percent"]) == (40, 1, 39, None)
+
+
 def test_heatmap_of_events_by_weekday_and_hour_in_the_dashboard_timezone(shop: Project) -> None:
     heatmap = widget(shop, {"type": "heatmap", "query": {"name": "user.signup"}})
     utc = widget_data(shop, heatmap, WEEK, {})

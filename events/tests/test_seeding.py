@@ -10,6 +10,8 @@ from events import queries
 from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.seeding import seed
+from flux.ingestion import outcomes
+from flux.redis_store import redis_client
 from flux.tenants.models import Project
 from flux.timerange import TimeRange
 from metrics.models import Metric
@@ -53,12 +55,14 @@ def test_traffic_follows_the_daily_profile(project: Project) -> None:
 
 
 def test_seed_demo_command_seeds_and_rolls_up(project: Project) -> None:
+    redis_client().delete(outcomes.last_received_key(project.pk))  # ids restart with a new test database
     out = StringIO()
     call_command(
         "seed_demo", "--project", project.slug, "--events", "300", "--points", "100", "--days", "2", "--no-incident",
         stdout=out,
     )  # fmt: skip
     assert "Seeded 300 events and 100 points" in out.getvalue()
+    assert outcomes.health(project.pk).last_received_at is not None  # not "Last data received: never"
     whole = TimeRange(datetime.now(UTC) - timedelta(days=3), datetime.now(UTC), ZoneInfo("UTC"))
     assert queries.count_events(project, whole, EventFilter()) == 300
     # In a test the whole run is one transaction, so its rows look received "just now": rebuild later.

@@ -59,6 +59,14 @@ def record(project_id: int, accepted: int, duplicates: int, rejected: list[dict]
         report_unavailable(error)
 
 
+def mark_received(project_id: int) -> None:
+    """Data reached the project outside the ingest endpoints (seed_demo's bulk load): it counts as received."""
+    try:
+        redis_client().set(last_received_key(project_id), time.time())
+    except redis.RedisError as error:
+        report_unavailable(error)
+
+
 @dataclass
 class Health:
     last_hour: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))

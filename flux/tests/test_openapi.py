@@ -37,6 +37,8 @@ ENDPOINTS = {
     "/api/v1/events/funnel": {"post"},
     "/api/v1/events/names": {"get"},
     "/api/v1/events/export": {"get"},
+    "/api/v1/events/views": {"get", "post"},
+    "/api/v1/events/views/{view_id}": {"delete"},
     "/api/v1/overview": {"get"},
     "/api/v1/insights/summary": {"get"},
     "/api/v1/insights/compare": {"get"},
@@ -175,6 +177,8 @@ def test_operations_are_named_summarised_and_say_which_key_they_need(document: d
             expected = "ingest or admin" if method == "post" else "admin"
         if path.startswith("/api/v1/project/") and method != "get":
             expected = "admin"  # keys and members: an admin key, or an owner's session
+        if path.startswith("/api/v1/events/views") and method != "get":
+            expected = "admin"  # saved views are shared by the project: changed like dashboards
         if path.startswith("/api/v1/anomalies") and (method != "get" or "/channels" in path):
             expected = "admin"  # acting on anomalies and settings; channels hold webhook URLs and secrets
         assert operation["description"].startswith(f"**Key:** {expected}."), (method, path)

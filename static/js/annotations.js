@@ -67,6 +67,8 @@
       const point = [event.offsetX, event.offsetY];
       const moved = down && Math.hypot(point[0] - down[0], point[1] - down[1]) > 4;
       if (event.target || moved || !chart.containPixel({ gridIndex: 0 }, point)) return;
+      // A click on (or right next to) a drawn point drills down instead (static/js/widgets.js).
+      if (window.FluxWidgets && window.FluxWidgets.pointAt && window.FluxWidgets.pointAt(chart, ...point)) return;
       const time = chart.convertFromPixel({ xAxisIndex: 0 }, point[0]);
       if (Number.isFinite(time)) askAt(chart, time);
     });

@@ -41,11 +41,15 @@
       format.cell(tr, `${watch.name}${tags ? ` {${tags}}` : ""}`);
       format.cell(tr, watch.measure);
       const sensitivities = [["", "project's"], ...page.choices.sensitivities.map((value) => [value, value])];
-      tr.insertCell().append(select(sensitivities, watch.sensitivity || "", !page.can_edit));
+      const label = `${watch.name}${tags ? ` {${tags}}` : ""}`;
+      const sensitivity = select(sensitivities, watch.sensitivity || "", !page.can_edit);
+      sensitivity.setAttribute("aria-label", `Sensitivity of ${label}`);
+      tr.insertCell().append(sensitivity);
       const excluded = document.createElement("input");
       excluded.type = "checkbox";
       excluded.checked = watch.excluded;
       excluded.disabled = !page.can_edit;
+      excluded.setAttribute("aria-label", `Exclude ${label}`);
       tr.insertCell().append(excluded);
       format.cell(tr, watch.muted_until ? format.time(watch.muted_until) : "");
       const actions = tr.insertCell();

@@ -21,7 +21,9 @@
   // Controls start from the dashboard's settings, or what the address says (so a view can be shared).
   const query = new URLSearchParams(window.location.search);
   const settings = dashboard.settings || {};
-  controls.range.value = query.get("range") || `-${settings.range || "24h"}`;
+  const CALENDAR = ["today", "yesterday", "week", "last_week", "month", "last_month"];
+  const savedRange = settings.range || "24h";
+  controls.range.value = query.get("range") || (CALENDAR.includes(savedRange) ? `period:${savedRange}` : `-${savedRange}`);
   if (query.get("from")) {
     controls.range.value = "custom";
     controls.from.value = query.get("from");
@@ -32,6 +34,26 @@
   controls.filters.value = query.get("filters") ??
     Object.entries(settings.filters || {}).map(([key, value]) => `${key}=${value}`).join(", ");
   controls.refresh.value = query.get("refresh") || settings.refresh || "off";
+
+  const variables = window.FluxVariables.create({
+    container: document.getElementById("variables"), dashboard, canEdit: page.can_edit,
+    onChange() { remember(); load(); },
+    onDefine: (next) => saveSettings({ variables: next }).then(() => { variables.redefine(next); remember(); load(); }),
+  });
+
+  // Dashboard settings changed from the page (variables, the saved view): the whole settings object is sent.
+  async function saveSettings(changes) {
+    try {
+      const saved = await api(`/api/v1/dashboards/${dashboard.id}`, { method: "PATCH",
+        body: { settings: { ...dashboard.settings, ...changes } } });
+      dashboard.settings = saved.settings;
+      showError(errorBox, null);
+      return saved;
+    } catch (error) {
+      showError(errorBox, error);
+      throw error;
+    }
+  }
 
   const grid = GridStack.init({
     column: 12, cellHeight: 80, margin: 6, float: false, animate: false,
@@ -125,6 +147,33 @@
     }
   }
 
+  function typedFilters() {
+    const filters = {};
+    for (const pair of controls.filters.value.split(",")) {
+      const [key, ...rest] = pair.split("=");
+      if (key.trim() && rest.length) filters[key.trim()] = rest.join("=").trim();
+    }
+    return filters;
+  }
+
+  // "Save view": what the page shows now becomes what the dashboard opens on, for everyone.
+  async function saveView() {
+    const value = controls.range.value;
+    const status = document.getElementById("view-status");
+    if (value === "custom") {
+      showError(errorBox, new Error("A custom range cannot be a dashboard's default: choose a listed range."));
+      return;
+    }
+    const timezone = controls.timezone.value.trim();
+    await saveSettings({
+      range: value.startsWith("period:") ? value.slice(7) : value.slice(1),
+      timezone: !timezone || timezone === page.project.timezone ? null : timezone,
+      refresh: controls.refresh.value, filters: typedFilters(), variables: variables.asSaved(),
+    });
+    status.textContent = "View saved.";
+    setTimeout(() => { status.textContent = ""; }, 4000);
+  }
+
   function rangeParams() {
     const value = controls.range.value;
     const params = { timezone: controls.timezone.value.trim() };
@@ -136,11 +185,30 @@
     } else {
       params.from = value;
     }
-    for (const pair of controls.filters.value.split(",")) {
-      const [key, ...rest] = pair.split("=");
-      if (key.trim() && rest.length) params[`tags[${key.trim()}]`] = rest.join("=").trim();
+    for (const [key, value] of Object.entries(typedFilters())) params[`tags[${key}]`] = value;
+    return { ...params, ...variables.params() };
+  }
+
+  let shownRange = null;
+  const appliedVariables = new Map(); // widget id -> the variables its last data was filtered by
+
+  // A widget's data drawn, and marked when a chosen variable does not apply to it (its series lack the tag).
+  function draw(id, data) {
+    const widget = widgets.get(String(id));
+    const element = document.querySelector(`[data-widget-id="${id}"]`);
+    if (!widget || !element) return;
+    window.FluxWidgets.render(widget, data, element.querySelector(".widget-body"));
+    appliedVariables.set(String(id), (data.variables && data.variables.applied) || []);
+    const ignored = (data.variables && data.variables.ignored) || [];
+    let mark = element.querySelector(".not-applied");
+    if (!ignored.length) { if (mark) mark.remove(); return; }
+    if (!mark) {
+      mark = document.createElement("span");
+      mark.className = "badge not-applied";
+      element.querySelector(".widget-handle").after(mark);
     }
-    return params;
+    mark.textContent = `${ignored.join(", ")}: not applied`;
+    mark.title = `This widget's data has no ${ignored.join(" or ")} tag, so the variable does not filter it.`;
   }
 
   async function load() {
@@ -148,11 +216,9 @@
     document.body.dataset.loading = "true";
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/data`, { params: rangeParams() });
-      for (const [id, widgetData] of Object.entries(data.widgets)) {
-        const widget = widgets.get(id);
-        const body = document.querySelector(`[data-widget-id="${id}"] .widget-body`);
-        if (widget && body) window.FluxWidgets.render(widget, widgetData, body);
-      }
+      shownRange = { from: data.from, to: data.to };
+      variables.update(data.variables || {});
+      for (const [id, widgetData] of Object.entries(data.widgets)) draw(id, widgetData);
       document.body.dataset.loadedAt = String(Date.now());
       showError(errorBox, null);
     } catch (error) {
@@ -175,9 +241,7 @@
           return;
         }
         if (message.type !== "widget") return;
-        const widget = widgets.get(String(message.id));
-        const body = document.querySelector(`[data-widget-id="${message.id}"] .widget-body`);
-        if (widget && body) window.FluxWidgets.render(widget, message.data, body);
+        draw(String(message.id), message.data);
         document.body.dataset.pushedAt = String(Date.now());
       },
     });
@@ -214,6 +278,7 @@
     }
     params.set("timezone", controls.timezone.value);
     if (controls.filters.value) params.set("filters", controls.filters.value);
+    for (const [tag, values] of variables.chosen) params.set(`var[${tag}]`, values.join(","));
     params.set("refresh", controls.refresh.value);
     window.history.replaceState(null, "", `?${params}`);
     sendView();
@@ -232,12 +297,27 @@
   document.getElementById("apply-custom").addEventListener("click", () => { remember(); load(); });
   for (const input of [controls.timezone, controls.filters]) input.addEventListener("change", () => { remember(); load(); });
   controls.refresh.addEventListener("change", () => { remember(); scheduleRefresh(); });
-  document.getElementById("tv").addEventListener("click", () => {
-    document.body.classList.toggle("tv");
-    if (document.body.classList.contains("tv") && document.documentElement.requestFullscreen) {
-      document.documentElement.requestFullscreen().catch(() => {});
-    }
+  // TV mode: no controls, no editing, full screen where the browser allows. Leaving full screen (Esc, the
+  // browser's own control) leaves TV mode too, and so does Esc when full screen was refused.
+  function setTvMode(on) {
+    document.body.classList.toggle("tv", on);
+    grid.enableMove(!on && page.can_edit);
+    grid.enableResize(!on && page.can_edit);
     setTimeout(() => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)), 100);
+  }
+  document.getElementById("tv").addEventListener("click", () => {
+    setTvMode(true);
+    if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(() => {});
+  });
+  document.getElementById("exit-tv").addEventListener("click", () => {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    setTvMode(false);
+  });
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement && document.body.classList.contains("tv")) setTvMode(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("tv") && !document.fullscreenElement) setTvMode(false);
   });
   window.addEventListener("resize", () => widgets.forEach((widget) => window.FluxWidgets.resize(widget.id)));
 
@@ -250,11 +330,94 @@
     if (isNew) await saveLayout(); // the grid chose its place
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/widgets/${widget.id}/data`, { params: rangeParams() });
-      window.FluxWidgets.render(widget, data, body);
+      draw(String(widget.id), data);
     } catch (error) {
       showError(errorBox, error);
     }
   }
 
-  window.FluxDashboard = { load, grid, rangeParams, showWidget, dashboard };
+  // Zoom: a drag across a graph shows that stretch on every widget; Back returns to the view before.
+  const zoomHistory = [];
+  const backButton = document.getElementById("zoom-back");
+  function localInput(ms, zone) {
+    const format = new Intl.DateTimeFormat("en-CA", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const part = Object.fromEntries(format.formatToParts(new Date(ms)).map((item) => [item.type, item.value]));
+    return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}:${part.second}`;
+  }
+  window.FluxWidgets.hooks.zoom = (fromMs, toMs) => {
+    zoomHistory.push({ range: controls.range.value, from: controls.from.value, to: controls.to.value });
+    const zone = controls.timezone.value.trim() || page.project.timezone;
+    controls.range.value = "custom";
+    controls.customBox.hidden = false;
+    controls.from.value = localInput(Math.floor(fromMs / 1000) * 1000, zone);
+    controls.to.value = localInput(Math.ceil(toMs / 1000) * 1000, zone);
+    backButton.hidden = false;
+    remember();
+    load();
+  };
+  backButton.addEventListener("click", () => {
+    const previous = zoomHistory.pop();
+    if (!previous) return;
+    Object.assign(controls.range, { value: previous.range });
+    controls.from.value = previous.from;
+    controls.to.value = previous.to;
+    controls.customBox.hidden = previous.range !== "custom";
+    backButton.hidden = zoomHistory.length === 0;
+    remember();
+    load();
+  });
+
+  // Drill-down: a click on a graph's point or a bar opens the events explorer on that series (its name, its
+  // group's tag value, the filters and one-value variables applied to it) over that bucket (a bar: the range).
+  const BUCKET_MS = { "1m": 6e4, "5m": 3e5, "15m": 9e5, "30m": 18e5, "1h": 36e5, "3h": 108e5, "6h": 216e5, "12h": 432e5,
+                      "1d": 864e5, "1w": 6048e5 };
+  function bucketEnd(start, interval) {
+    if (interval !== "1mo") return start + BUCKET_MS[interval];
+    const end = new Date(start);
+    end.setUTCMonth(end.getUTCMonth() + 1);
+    return end.getTime();
+  }
+  window.FluxWidgets.hooks.drill = (widget, point) => {
+    const query = widget.query;
+    if (query.source === "metric") {
+      window.location.href = `/p/${page.project.slug}/metrics/${encodeURIComponent(query.name)}/`;
+      return;
+    }
+    const tags = { ...typedFilters(), ...query.filters };
+    for (const tag of appliedVariables.get(String(widget.id)) || []) {
+      const values = variables.chosen.get(tag) || [];
+      if (values.length === 1) tags[tag] = values[0];
+    }
+    const target = { name: query.name === "*" ? "" : query.name, user_id: "" };
+    if (point.key !== null && point.key !== undefined && query.group_by) {
+      if (query.group_by === "name") target.name = point.key;
+      else if (query.group_by === "user_id") target.user_id = point.key;
+      else if (query.group_by.startsWith("tags.")) tags[query.group_by.slice(5)] = point.key;
+    }
+    const start = point.from ? new Date(point.from).getTime() : new Date(shownRange.from).getTime();
+    const end = point.from ? bucketEnd(start, point.interval) : new Date(shownRange.to).getTime();
+    const zone = page.project.timezone; // the explorer reads times in the project's zone
+    const params = new URLSearchParams({ ...target, tags: Object.entries(tags).map(([key, value]) => `${key}=${value}`).join(", "),
+      range: "custom", from: localInput(start, zone), to: localInput(end, zone) });
+    for (const [key, value] of [...params]) if (!value) params.delete(key);
+    window.location.href = `/p/${page.project.slug}/events/?${params}`;
+  };
+
+  const saveViewButton = document.getElementById("save-view");
+  if (saveViewButton) saveViewButton.addEventListener("click", () => saveView().catch(() => {}));
+
+  const addVariable = document.getElementById("add-variable");
+  if (addVariable) {
+    addVariable.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const tag = addVariable.elements.tag.value.trim();
+      if (!tag) return;
+      const next = [...variables.asSaved(), { tag, multi: addVariable.elements.multi.checked, selected: [] }];
+      addVariable.reset();
+      saveSettings({ variables: next }).then(() => { variables.redefine(next); remember(); load(); }).catch(() => {});
+    });
+  }
+
+  window.FluxDashboard = { load, grid, rangeParams, showWidget, dashboard, saveSettings, variables };
 })();

@@ -64,7 +64,11 @@
     if (fields.format.value) display.format = fields.format.value;
     if (fields.decimals.value !== "") display.decimals = Number(fields.decimals.value);
     const type = fields.type.value;
-    if (type === "graph") { display.style = fields.style.value; display.stacked = fields.stacked.checked; }
+    if (type === "graph") {
+      display.style = fields.style.value;
+      display.stacked = fields.stacked.checked;
+      if (fields.compare.checked) display.compare = "previous";
+    }
     if (type === "pie") display.donut = fields.donut.checked;
     if (type === "heatmap") display.mode = fields.mode.value;
     if (fields.colors.value.trim()) display.colors = fields.colors.value.split(",").map((color) => color.trim());
@@ -78,8 +82,24 @@
                group_by: fields.group_by.value || null, interval: fields.interval.value },
       display,
     };
+    Object.assign(widget.query, combination());
     if (editing) widget.position = editing.position;
     return widget;
+  }
+
+  // Added queries (b, c, …) as event names; those stored with more detail (a metric, an aggregation) are kept
+  // while their names are left as they were. A formula over a, b, … and its name.
+  function combination() {
+    const stored = (editing && editing.query.more) || [];
+    const names = fields.more.value.split(",").map((name) => name.trim()).filter(Boolean);
+    const more = names.join(",") === stored.map((query) => query.name).join(",")
+      ? stored : names.map((name) => ({ source: "events", name, aggregation: "count" }));
+    const found = {};
+    if (more.length) found.more = more;
+    if (fields.formula.value.trim()) found.formula = fields.formula.value.trim();
+    if (found.formula && fields.formula_alias.value.trim()) found.formula_alias = fields.formula_alias.value.trim();
+    if (fields.alias.value.trim()) found.alias = fields.alias.value.trim();
+    return found;
   }
 
   async function preview() {
@@ -113,6 +133,11 @@
     fields.name.value = query.name === "*" ? "" : query.name;
     fields.filters.value = Object.entries(query.filters || {}).map(([key, value]) => `${key}=${value}`).join(", ");
     fields.group_by.value = query.group_by || "";
+    fields.alias.value = query.alias || "";
+    fields.more.value = (query.more || []).map((item) => item.name).join(", ");
+    fields.formula.value = query.formula || "";
+    fields.formula_alias.value = query.formula_alias || "";
+    fields.compare.checked = display.compare === "previous";
     fields.interval.value = query.interval || "auto";
     fields.unit.value = display.unit || "";
     fields.format.value = display.format || "";

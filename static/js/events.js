@@ -9,6 +9,7 @@
   const liveBox = document.getElementById("live");
   const errorBox = document.getElementById("explorer-error");
   const PAGE = 100;
+  const FIELDS = ["name", "tags", "properties", "user_id", "range", "from", "to"]; // in the address and saved views
   const TAIL_LOOKBACK_MS = 5 * 60 * 1000; // late events up to this much older than the newest shown still show
   const shown = new Set();
   let cursor = null;
@@ -27,6 +28,7 @@
   function filterParams() {
     const params = { name: form.elements.name.value.trim(), user_id: form.elements.user_id.value.trim() };
     for (const [key, value] of Object.entries(parseTags(form.elements.tags.value))) params[`tags[${key}]`] = value;
+    for (const [key, value] of Object.entries(parseTags(form.elements.properties.value))) params[`properties.${key}`] = value;
     return params;
   }
 
@@ -60,8 +62,46 @@
   }
 
   async function count() {
-    const body = await api("/api/v1/events/count", { params: { ...filterParams(), ...rangeParams() } });
+    const body = await api("/api/v1/events/count", { params: { ...filterParams(), ...rangeParams(), interval: "auto" } });
     document.getElementById("summary").textContent = `${format.number(body.count)} events match in this range.`;
+    drawVolume(body);
+  }
+
+  // The volume over the range, one bar per bucket; a click on a bar narrows the range to that bucket.
+  let volumeChart = null;
+  let volumePoints = [];
+  function drawVolume(body) {
+    const element = document.getElementById("volume");
+    if (!volumeChart) {
+      const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+      volumeChart = echarts.init(element, dark ? "dark" : null);
+      // Anywhere over a bucket counts, not only on its (often thin) bar.
+      volumeChart.getZr().on("click", (event) => {
+        const at = volumeChart.convertFromPixel({ xAxisIndex: 0 }, event.offsetX);
+        const interval = element.dataset.interval;
+        const bucket = volumePoints.map((point) => new Date(point[0]).getTime())
+          .find((start) => start <= at && at < start + BUCKET_MS[interval]);
+        if (bucket !== undefined) zoomTo(bucket, interval);
+      });
+      window.addEventListener("resize", () => volumeChart.resize());
+    }
+    element.dataset.interval = body.interval;
+    volumePoints = body.points;
+    element.dataset.buckets = String(body.points.length);
+    volumeChart.setOption({ backgroundColor: "transparent", animation: false, tooltip: { trigger: "axis" },
+      grid: { left: 40, right: 12, top: 8, bottom: 24 }, xAxis: { type: "time" }, yAxis: { type: "value", minInterval: 1 },
+      series: [{ type: "bar", name: "events", data: body.points, barMaxWidth: 24 }] }, true);
+  }
+
+  const BUCKET_MS = { "1m": 6e4, "5m": 3e5, "15m": 9e5, "30m": 18e5, "1h": 36e5, "3h": 108e5, "6h": 216e5, "12h": 432e5,
+                      "1d": 864e5, "1w": 6048e5, "1mo": 31 * 864e5 };
+  function zoomTo(start, interval) {
+    form.elements.range.value = "custom";
+    form.elements.from.value = format.localInput(start);
+    form.elements.to.value = format.localInput(start + BUCKET_MS[interval]);
+    toggleCustom();
+    remember();
+    load(true);
   }
 
   async function load(reset) {
@@ -149,14 +189,14 @@
 
   function remember() {
     const params = new URLSearchParams();
-    for (const field of ["name", "tags", "user_id", "range", "from", "to"]) {
+    for (const field of FIELDS) {
       if (form.elements[field].value) params.set(field, form.elements[field].value);
     }
     window.history.replaceState(null, "", `?${params}`);
   }
   function restore() {
     const params = new URLSearchParams(window.location.search);
-    for (const field of ["name", "tags", "user_id", "range", "from", "to"]) {
+    for (const field of FIELDS) {
       if (params.has(field)) form.elements[field].value = params.get(field);
     }
     if (params.has("event")) showDetail(params.get("event"));
@@ -177,6 +217,45 @@
     const list = document.getElementById("event-names");
     for (const entry of body.names) { const option = document.createElement("option"); option.value = entry.name; list.append(option); }
   }).catch(() => {}); // suggestions only
+
+  // Saved views: the filters and range under a name, shared by the project (GET/POST /api/v1/events/views).
+  const viewSelect = document.getElementById("saved-views");
+  let views = [];
+  async function loadViews() {
+    views = (await api("/api/v1/events/views")).views;
+    viewSelect.replaceChildren(new Option("Saved views…", ""), ...views.map((view) => new Option(view.name, String(view.id))));
+  }
+  viewSelect.addEventListener("change", () => {
+    const view = views.find((item) => String(item.id) === viewSelect.value);
+    if (!view) return;
+    for (const field of FIELDS) form.elements[field].value = view.params[field] || (field === "range" ? "last_24h" : "");
+    toggleCustom();
+    remember();
+    load(true);
+  });
+  const saveForm = document.getElementById("save-view");
+  if (saveForm) {
+    saveForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const params = Object.fromEntries(FIELDS.map((field) => [field, form.elements[field].value]).filter(([, value]) => value));
+      try {
+        const saved = await api("/api/v1/events/views", { method: "POST", body: { name: saveForm.elements.view_name.value, params } });
+        saveForm.reset();
+        await loadViews();
+        viewSelect.value = String(saved.id);
+        showError(errorBox, null);
+      } catch (error) {
+        showError(errorBox, error);
+      }
+    });
+    document.getElementById("delete-view").addEventListener("click", async () => {
+      const view = views.find((item) => String(item.id) === viewSelect.value);
+      if (!view || !window.confirm(`Delete the saved view "${view.name}"?`)) return;
+      await api(`/api/v1/events/views/${view.id}`, { method: "DELETE" }).catch((error) => showError(errorBox, error));
+      await loadViews();
+    });
+  }
+  loadViews().catch((error) => showError(errorBox, error));
 
   restore();
   toggleCustom();

@@ -24,6 +24,14 @@
     return new Date(iso).toLocaleString(undefined, { timeZone: zone(), dateStyle: "medium", timeStyle: "medium" });
   }
 
+  // An instant as a datetime-local input's value (to the second) in the project's zone.
+  function localInput(ms, timeZone = zone()) {
+    const parts = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" }).formatToParts(new Date(ms));
+    const part = Object.fromEntries(parts.map((item) => [item.type, item.value]));
+    return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}:${part.second}`;
+  }
+
   function ago(iso, now = Date.now()) {
     if (!iso) return "never";
     const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
@@ -58,5 +66,5 @@
     return anchor;
   }
 
-  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern, tagValue } });
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern, tagValue, localInput } });
 })();

@@ -4,6 +4,12 @@
   const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
   const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
   const charts = new Map(); // widget id -> ECharts instance
+  // Set by the dashboard page: zoom(fromMs, toMs) after a drag across a graph; drill(widget, {key, from,
+  // interval}) after a click on a graph's point or a bar.
+  const hooks = { zoom: null, drill: null };
+  const zrHandlers = new WeakMap(); // chart -> its drill-down handlers, replaced on each draw
+  const drawnData = new WeakMap(); // chart -> the data it draws, to tell a click on a point from one beside
+  const POINT_HIT_PIXELS = 24;
 
   function formatValue(value, display = {}) {
     if (value === null || value === undefined) return "–";
@@ -61,8 +67,14 @@
     if (change !== null && change !== undefined) {
       changeText.textContent = `${change >= 0 ? "▲" : "▼"} ${Math.abs(change).toFixed(1)}% vs previous`;
       changeText.className = `change ${change >= 0 ? "up" : "down"}`;
+    } else if (data.value && !data.previous) {
+      changeText.textContent = "new vs previous";
+    } else if (data.change) {
+      // The previous period was too small a base for a percentage (flux/compare.py): the absolute change.
+      changeText.textContent = `${data.change > 0 ? "▲ +" : "▼ −"}${formatValue(Math.abs(data.change), display)} vs ${formatValue(data.previous, display)} before`;
+      changeText.className = `change ${data.change > 0 ? "up" : "down"}`;
     } else {
-      changeText.textContent = data.previous === 0 && data.value ? "new vs previous" : "";
+      changeText.textContent = "";
     }
     const chart = chartFor(widget, body.querySelector(".sparkline"));
     chart.setOption({ ...baseOption(widget), grid: { left: 0, right: 0, top: 4, bottom: 0 }, tooltip: { show: false },
@@ -89,6 +101,12 @@
       { xAxis: mark.to },
     ]);
     if (series.length && marks.length) series[0].markArea = { silent: false, label: { show: false }, data: marks };
+    // The previous period, moved onto this one by the server: dashed and faded under the current lines.
+    for (const item of data.previous || []) {
+      series.push({ name: `${item.key === null ? (widget.title || "value") : String(item.key)} (previous period)`,
+        type: "line", showSymbol: false, connectNulls: false, data: item.points, z: 1,
+        lineStyle: { type: "dashed", opacity: 0.6 }, itemStyle: { opacity: 0.6 } });
+    }
     body.innerHTML = '<div class="chart"></div>';
     body.dataset.anomalies = String(marks.length);
     const chart = chartFor(widget, body.firstChild);
@@ -97,16 +115,81 @@
       xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
       series }, true);
     if (window.FluxAnnotations) window.FluxAnnotations.decorate(chart); // static/js/annotations.js
+    if (body.closest("#grid")) zoomAndDrill(widget, data, chart);
   }
 
-  function groupName(key) { return key === null ? "(none)" : String(key); }
+  // On the dashboard (not in the editor's preview): drag across a graph to zoom every widget to that stretch,
+  // click to drill into the nearest series' events in that bucket.
+  function zoomAndDrill(widget, data, chart) {
+    chart.setOption({ brush: { xAxisIndex: 0, brushType: "lineX", brushMode: "single", transformable: false,
+                               brushStyle: { color: "rgba(59, 91, 219, 0.15)" } }, toolbox: { show: false } });
+    chart.dispatchAction({ type: "takeGlobalCursor", key: "brush", brushOption: { brushType: "lineX", brushMode: "single" } });
+    chart.off("brushEnd");
+    chart.on("brushEnd", (event) => {
+      const area = event.areas && event.areas[0];
+      chart.dispatchAction({ type: "brush", areas: [] });
+      if (area && area.coordRange[1] - area.coordRange[0] > 0 && hooks.zoom) hooks.zoom(area.coordRange[0], area.coordRange[1]);
+    });
+    // Only our own handlers are replaced: the brush listens on the same zrender events.
+    const zr = chart.getZr();
+    const previous = zrHandlers.get(chart);
+    if (previous) for (const [name, handler] of Object.entries(previous)) zr.off(name, handler);
+    let downAt = null;
+    const handlers = {
+      mousedown: (event) => { downAt = event.offsetX; },
+      click: (event) => {
+        if (downAt === null || Math.abs(event.offsetX - downAt) > 4 || !hooks.drill) return; // that was a drag
+        const nearest = pointAt(chart, event.offsetX, event.offsetY);
+        if (nearest) hooks.drill(widget, { key: nearest.key, from: nearest.time, interval: data.interval });
+      },
+    };
+    for (const [name, handler] of Object.entries(handlers)) zr.on(name, handler);
+    zrHandlers.set(chart, handlers);
+    drawnData.set(chart, data);
+  }
+
+  // The point a click at (x, y) is on, if any: a click near a drawn point drills into it, a click on empty
+  // plot area is left to annotations.js (which adds an annotation there).
+  function pointAt(chart, x, y) {
+    const data = drawnData.get(chart);
+    if (!data) return null;
+    const nearest = nearestPoint(chart, data, chart.convertFromPixel({ xAxisIndex: 0 }, x), y);
+    return nearest && nearest.distance <= POINT_HIT_PIXELS ? nearest : null;
+  }
+
+  // The point drawn nearest the click: the bucket closest in time, then the series closest in height.
+  function nearestPoint(chart, data, at, y) {
+    let best = null;
+    data.series.forEach((series, index) => {
+      let point = null;
+      for (const item of series.points) {
+        if (!point || Math.abs(new Date(item[0]).getTime() - at) < Math.abs(new Date(point[0]).getTime() - at)) point = item;
+      }
+      if (!point || point[1] === null) return;
+      const pixel = chart.convertToPixel({ seriesIndex: index }, [point[0], point[1]]);
+      const distance = pixel ? Math.abs(pixel[1] - y) : Infinity;
+      if (!best || distance < best.distance) best = { key: series.key, time: point[0], distance };
+    });
+    return best;
+  }
+
+  // `__other__` is the server's overflow group: everything beyond the widget's group limit.
+  function groupName(key) { return key === null ? "(none)" : key === "__other__" ? "Other" : String(key); }
 
   function renderBar(widget, data, body) {
     body.innerHTML = '<div class="chart"></div>';
-    chartFor(widget, body.firstChild).setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
+    const chart = chartFor(widget, body.firstChild);
+    chart.setOption({ ...baseOption(widget), tooltip: { trigger: "item" },
       xAxis: { type: "category", data: data.groups.map((group) => groupName(group.key)) },
       yAxis: { type: "value" },
       series: [{ type: "bar", data: data.groups.map((group) => group.value), colorBy: "data" }] }, true);
+    chart.off("click");
+    if (body.closest("#grid")) {
+      chart.on("click", (event) => {
+        const group = data.groups[event.dataIndex];
+        if (group && group.key !== "__other__" && hooks.drill) hooks.drill(widget, { key: group.key });
+      });
+    }
   }
 
   function renderPie(widget, data, body) {
@@ -121,14 +204,14 @@
   function renderTable(widget, data, body) {
     const table = document.createElement("table");
     table.className = "widget-table";
-    const total = data.total || 0;
-    table.innerHTML = "<thead><tr><th>#</th><th>Key</th><th>Value</th><th>Share</th></tr></thead><tbody></tbody>";
+    // A share of the total only means something when the groups add up to it (counts, sums).
+    const total = data.additive ? data.total || 0 : 0;
+    table.innerHTML = `<thead><tr><th>#</th><th>Key</th><th>Value</th>${data.additive ? "<th>Share</th>" : ""}</tr></thead><tbody></tbody>`;
     data.groups.forEach((group, index) => {
       const row = table.tBodies[0].insertRow();
-      const share = total && typeof group.value === "number" ? `${((group.value / total) * 100).toFixed(1)}%` : "";
-      for (const text of [index + 1, groupName(group.key), formatValue(group.value, widget.display), share]) {
-        row.insertCell().textContent = text;
-      }
+      const cells = [index + 1, groupName(group.key), formatValue(group.value, widget.display)];
+      if (data.additive) cells.push(total && typeof group.value === "number" ? `${((group.value / total) * 100).toFixed(1)}%` : "");
+      for (const text of cells) row.insertCell().textContent = text;
     });
     body.replaceChildren(table);
   }
@@ -184,5 +267,5 @@
     charts.delete(widgetId);
   }
 
-  window.FluxWidgets = { render, resize, forget, formatValue };
+  window.FluxWidgets = { render, resize, forget, formatValue, hooks, pointAt };
 })();

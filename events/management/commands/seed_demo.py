@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from events.rollups import roll_up_events
 from events.seeding import seed, seed_incident
+from flux.ingestion import outcomes
 from flux.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
 from flux.tenants.models import Project
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         report = seed(project, options["events"], options["points"], options["days"], now, options["seed"])
         surge = 0 if options["no_incident"] else seed_incident(project, now, options["seed"])
         seeded = time.monotonic()
+        outcomes.mark_received(project.pk)  # the overview's "last data received" counts the demo data
         with connection.cursor() as cursor:
             # Fresh statistics after a bulk load, so the planner picks the right indexes at once.
             cursor.execute("ANALYZE events_event, metrics_point")
