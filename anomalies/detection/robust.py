@@ -16,7 +16,9 @@ NORMAL_IQR = 1.349  # interquartile range of the standard normal
 TAIL_RATE = 0.01  # each tail is fitted beyond its 99% quantile...
 TAIL_POINTS = 10  # ...or further in, so that at least this many past points lie beyond it
 MAX_TAIL_RATE = 0.05
-NORMAL_TAIL = 1.15  # a tail starting within 15% of where a normal would start it is read as normal
+NORMAL_TAIL = 1.15  # a tail starting within 15% of where a normal would start it is read as normal...
+HEAVY_BLEND = 0.2  # ...and one starting 35% further out as Pareto; in between, a blend of the two
+BISECTIONS = 40  # inverting the blend to ~1e-12 of the gap between the two readings' z
 REJECT_SD = 8.0
 MAX_REJECTED = 0.05
 RECURRING = 6  # outliers in this many separate runs are the series' own behaviour, not past incidents
@@ -104,34 +106,85 @@ class Tail:
 
     def z(self, distance: Floats, spread: Floats) -> Floats:
         """How rare a residual this far out is, as the normal z of the same one-sided tail probability."""
-        normal, sd, start, scale, shape, nats_at_start = self._shape(spread)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beyond = nats_at_start + np.log1p(shape * (distance - start) / scale) / shape
-            within = nats_at_start * (np.maximum(distance, 0.0) / start) ** 2
-        heavy = np.sqrt(2.0 * np.nan_to_num(np.where(distance > start, beyond, within), posinf=1e12))
-        return np.where(normal, np.maximum(distance, 0.0) / sd, heavy)
+        heavy, sd, tail = self._shape(spread)
+        normal, pareto = np.broadcast_arrays(np.maximum(distance, 0.0) / sd, tail.z(distance))
+        blended = (heavy > 0.0) & (heavy < 1.0)
+        plain = np.where(heavy >= 1.0, pareto, normal)
+        if not blended.any():
+            return plain
+        # distance() is increasing in z and lies between the two readings' distances, so z lies
+        # between their z: bisect there (the blend of distances has no closed-form inverse), only
+        # where the tail is blended.
+        low, high = np.fmin(normal, pareto)[blended], np.fmax(normal, pareto)[blended]
+        target = np.broadcast_to(distance, blended.shape)[blended]
+        heavy_b, sd_b = np.broadcast_to(heavy, blended.shape)[blended], np.broadcast_to(sd, blended.shape)[blended]
+        tail_b = tail.where(blended)
+        for _ in range(BISECTIONS):
+            middle = 0.5 * (low + high)
+            beyond = self._blend(middle, heavy_b, sd_b, tail_b) >= target
+            high, low = np.where(beyond, middle, high), np.where(beyond, low, middle)
+        plain[blended] = 0.5 * (low + high)
+        return plain
 
-    def distance(self, z: float, spread: Floats) -> Floats:
+    def distance(self, z: float | Floats, spread: Floats) -> Floats:
         """The distance from the centre at which a residual reaches `z` (inverse of z())."""
-        normal, sd, start, scale, shape, nats_at_start = self._shape(spread)
-        nats = z * z / 2.0
-        with np.errstate(over="ignore"):
-            beyond = start + scale * np.expm1(shape * (nats - nats_at_start)) / shape
-        heavy = np.where(nats > nats_at_start, beyond, start * np.sqrt(nats / nats_at_start))
-        return np.where(normal, z * sd, heavy)
+        heavy, sd, tail = self._shape(spread)
+        return self._blend(z, heavy, sd, tail)
 
-    def _shape(self, spread: Floats) -> tuple[NDArray[np.bool_], Floats, Floats, Floats, Floats, Floats]:
+    @staticmethod
+    def _blend(z: float | Floats, heavy: Floats, sd: Floats, tail: _Pareto) -> Floats:
+        normal, pareto = z * sd, tail.distance(z)
+        with np.errstate(invalid="ignore"):
+            blend = (1.0 - heavy) * normal + heavy * pareto
+        return np.where(heavy <= 0.0, normal, np.where(heavy >= 1.0, pareto, blend))
+
+    def _shape(self, spread: Floats) -> tuple[Floats, Floats, _Pareto]:
+        """How far the tail is read as heavy (0: normal, 1: Pareto), the normal's sd, the Pareto tail."""
         z_p = self.z_p
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.nan_to_num(self.start / (spread * z_p), nan=1.0, posinf=1e6)
-        normal = ratio <= NORMAL_TAIL
+        # The two readings do not meet at NORMAL_TAIL (the Pareto's band is far wider), so the tail
+        # passes from one to the other over HEAVY_BLEND of the ratio: a band that jumps between two
+        # windows whose tails start almost alike would hide a surge in one of them.
+        heavy = np.clip((ratio - NORMAL_TAIL) / HEAVY_BLEND, 0.0, 1.0)
         shape = np.clip(SHAPE_GAIN * (ratio - NORMAL_TAIL), 1e-6, MAX_SHAPE)
         # A Pareto tail whose 1-4p and 1-p quantiles are `gap` apart has, from 1-p on, the scale
         # gap * xi * 4^xi / (4^xi - 1) (threshold stability; gap / ln 4 for an exponential). Never
         # lighter than the normal: beyond z_p, a normal decays like an exponential of scale sd / z_p.
         scale = np.fmax(self.gap * shape * 4**shape / np.expm1(shape * np.log(4.0)), spread / z_p)
         start = np.fmax(self.start, spread * z_p)
-        return normal, np.fmax(spread, start / z_p), start, scale, shape, -np.log(self.rate)
+        return heavy, np.fmax(spread, start / z_p), _Pareto(start, scale, shape, -np.log(self.rate))
+
+
+_PARETO_FIELDS = ("start", "scale", "shape", "nats_at_start")
+
+
+@dataclass(frozen=True)
+class _Pareto:
+    """A generalised Pareto tail beyond `start`, read in nats (minus the log tail probability)."""
+
+    start: Floats
+    scale: Floats
+    shape: Floats
+    nats_at_start: Floats
+
+    def where(self, mask: NDArray[np.bool_]) -> _Pareto:
+        """The tail at the entries where mask holds."""
+        return _Pareto(*(np.broadcast_to(getattr(self, name), mask.shape)[mask] for name in _PARETO_FIELDS))
+
+    def z(self, distance: Floats) -> Floats:
+        start, scale, shape, nats_at_start = self.start, self.scale, self.shape, self.nats_at_start
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beyond = nats_at_start + np.log1p(shape * (distance - start) / scale) / shape
+            within = nats_at_start * (np.maximum(distance, 0.0) / start) ** 2
+        return np.sqrt(2.0 * np.nan_to_num(np.where(distance > start, beyond, within), posinf=1e12))
+
+    def distance(self, z: float | Floats) -> Floats:
+        start, scale, shape, nats_at_start = self.start, self.scale, self.shape, self.nats_at_start
+        nats = np.multiply(z, z) / 2.0
+        with np.errstate(over="ignore"):
+            beyond = start + scale * np.expm1(shape * (nats - nats_at_start)) / shape
+        return np.where(nats > nats_at_start, beyond, start * np.sqrt(nats / nats_at_start))
 
 
 @dataclass(frozen=True)

@@ -298,11 +298,6 @@ def test_the_demo_surge_opens_even_when_it_reaches_the_rollups_after_its_hour_wa
     assert anomaly.explanation["contributors"][0]["value"] == "black-friday"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detector (anomalies/detection): the upper band of a low-count hourly series is inflated, so 60 "
-    "where 2 are usual scores 0.65 (info), under the warning that channels are told of by default",
-)
 def test_the_demo_surge_is_an_anomaly_channels_are_told_of(project: Project) -> None:
     seed_demo_signups(project)
     seed_incident(project, DEMO_END)
