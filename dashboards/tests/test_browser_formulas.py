@@ -19,7 +19,9 @@ SERIES_NAMES = """(title) => {
     const widget = [...document.querySelectorAll('.widget')].find((item) =>
         item.querySelector('.widget-handle').textContent === title);
     if (!widget || !widget.querySelector('.chart')) return null;
-    return echarts.getInstanceByDom(widget.querySelector('.chart')).getOption().series.map((item) => item.name);
+    // The annotation markers' series (static/js/annotations.js) is not a query's.
+    return echarts.getInstanceByDom(widget.querySelector('.chart')).getOption().series
+        .filter((item) => item.id !== 'flux-annotations').map((item) => item.name);
 }"""
 NUMBER_OF = """(title) => [...document.querySelectorAll('.widget')].find((widget) =>
     widget.querySelector('.widget-handle').textContent === title)?.querySelector('.value')?.textContent"""
