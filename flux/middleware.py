@@ -60,31 +60,37 @@ def web_only(dotted_path: str) -> Callable:
     return factory
 
 
-def api_headers(get_response: Callable) -> Callable:
+def passing_responses_through(finish: Callable[[HttpRequest, HttpResponse], HttpResponse]) -> Callable:
+    """A middleware (sync and async capable) that hands every response to `finish` on its way out."""
+
+    def factory(get_response: Callable) -> Callable:
+        if iscoroutinefunction(get_response):
+
+            async def middleware(request: HttpRequest) -> HttpResponse:
+                return finish(request, await get_response(request))
+
+        else:
+
+            def middleware(request: HttpRequest) -> HttpResponse:
+                return finish(request, get_response(request))
+
+        return middleware
+
+    factory.sync_capable = True
+    factory.async_capable = True
+    return factory
+
+
+def add_api_headers(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """For API responses: the Content-Length and nosniff that the skipped middleware would have set."""
-
-    def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if request.path.startswith(API_PREFIX):
-            if not response.streaming and not response.has_header("Content-Length"):
-                response.headers["Content-Length"] = str(len(response.content))
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
-
-    if iscoroutinefunction(get_response):
-
-        async def middleware(request: HttpRequest) -> HttpResponse:
-            return finish(request, await get_response(request))
-
-    else:
-
-        def middleware(request: HttpRequest) -> HttpResponse:
-            return finish(request, get_response(request))
-
-    return middleware
+    if request.path.startswith(API_PREFIX):
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
-api_headers.sync_capable = True
-api_headers.async_capable = True
+api_headers = passing_responses_through(add_api_headers)
 
 
 def refuse_unreadable_query(request: HttpRequest) -> HttpResponse | None:
@@ -142,26 +148,11 @@ clickjacking = web_only("django.middleware.clickjacking.XFrameOptionsMiddleware"
 content_security_policy = web_only("csp.middleware.CSPMiddleware")
 
 
-def permissions_policy(get_response: Callable) -> Callable:
+def add_permissions_policy(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Pages may not use the camera, microphone, location, payment or USB APIs (Flux uses none)."""
-
-    def finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if not lean(request):
-            response.headers.setdefault("Permissions-Policy", settings.FLUX_PERMISSIONS_POLICY)
-        return response
-
-    if iscoroutinefunction(get_response):
-
-        async def middleware(request: HttpRequest) -> HttpResponse:
-            return finish(request, await get_response(request))
-
-    else:
-
-        def middleware(request: HttpRequest) -> HttpResponse:
-            return finish(request, get_response(request))
-
-    return middleware
+    if not lean(request):
+        response.headers.setdefault("Permissions-Policy", settings.FLUX_PERMISSIONS_POLICY)
+    return response
 
 
-permissions_policy.sync_capable = True
-permissions_policy.async_capable = True
+permissions_policy = passing_responses_through(add_permissions_policy)
