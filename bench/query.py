@@ -93,6 +93,7 @@ def roll_up(project: object) -> None:
     from django.utils import timezone
 
     from events.rollups import roll_up_events
+    from flux.rollup_job import SAFETY_LAG
     from metrics.rollups import roll_up_metrics
 
     for label, table, function in (
@@ -103,7 +104,7 @@ def roll_up(project: object) -> None:
             cursor.execute(f"SELECT count(*) FROM {table} WHERE project_id = %s", [project.pk])
             rows = cursor.fetchone()[0]
         started = time.perf_counter()
-        run = function(timezone.now(), rebuild_project_id=project.pk)
+        run = function(timezone.now() + SAFETY_LAG, wait=True)  # the load committed: take all of it
         took = time.perf_counter() - started
         print(f"rolled up {rows:,} {label} ({run.minutes:,} minute buckets) in {took:.1f} s: {rows / took:,.0f} rows/s")
     with connection.cursor() as cursor:

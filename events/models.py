@@ -47,8 +47,13 @@ class EventRollup(models.Model):
     for percentiles of `value`; `user_hashes` (exact, while few) or `user_registers` for unique users.
     """
 
+    # The upsert target of the rollup job and the index queries read by; the project leads, so that
+    # the table can be distributed by project.
+    pk = models.CompositePrimaryKey("project", "level", "name", "bucket")
     # No database constraint and no cascade: a deleted project's rollups are purged in batches.
-    project = models.ForeignKey("tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    project = models.ForeignKey(
+        "tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     level = models.CharField(max_length=6, choices=RollupLevel.choices)
     name = models.CharField(max_length=200)
     bucket = models.DateTimeField()
@@ -63,10 +68,6 @@ class EventRollup(models.Model):
     user_registers = models.BinaryField(null=True)
 
     class Meta:
-        constraints = [
-            # The upsert target of the rollup job, and the index queries read by.
-            models.UniqueConstraint(fields=["project", "level", "name", "bucket"], name="one_event_rollup_per_bucket")
-        ]
         # Retention deletes old buckets level by level.
         indexes = [models.Index(fields=["level", "bucket"], name="event_rollup_level_bucket")]
 
@@ -79,7 +80,11 @@ class EventTagRollup(models.Model):
     by a tag read instead of raw rows. Maintained with EventRollup by the same job; about one narrow row
     per distinct (name, tag, value) per hour, which is why tags should have few values."""
 
-    project = models.ForeignKey("tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # The upsert target of the rollup job; queries read a key's buckets across names by its prefix.
+    pk = models.CompositePrimaryKey("project", "tag_key", "level", "bucket", "name", "tag_value")
+    project = models.ForeignKey(
+        "tenants.Project", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     level = models.CharField(max_length=6, choices=RollupLevel.choices)
     name = models.CharField(max_length=200)
     tag_key = models.CharField(max_length=200)
@@ -88,18 +93,7 @@ class EventTagRollup(models.Model):
     count = models.BigIntegerField()
 
     class Meta:
-        constraints = [
-            # The upsert target of the rollup job; queries read a key's buckets across names by its prefix.
-            models.UniqueConstraint(
-                fields=["project", "tag_key", "level", "bucket", "name", "tag_value"],
-                name="one_event_tag_rollup_per_bucket",
-            )
-        ]
-        indexes = [
-            models.Index(fields=["level", "bucket"], name="event_tag_rollup_level_bucket"),  # expiry
-            # The rollup job reads a name's finer buckets, whatever the tag, to roll up coarser ones.
-            models.Index(fields=["project", "level", "name", "bucket"], name="event_tag_rollup_children"),
-        ]
+        indexes = [models.Index(fields=["level", "bucket"], name="event_tag_rollup_level_bucket")]  # expiry
 
     def __str__(self) -> str:
         return f"{self.name} {self.tag_key}={self.tag_value} {self.level} {self.bucket:%Y-%m-%d %H:%M}: {self.count}"

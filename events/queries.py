@@ -13,7 +13,7 @@ from flux.db import fetch_all, read_snapshot
 from flux.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.partials import Partial
 from flux.query_params import page_cursor
-from flux.rollup_job import OVERLAP, current_watermark
+from flux.rollup_job import current_watermark
 from flux.tenants.models import Project
 from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
@@ -310,7 +310,7 @@ def event_catalogue(project: Project, time_range: TimeRange, limit: int) -> list
                      WHERE e.project_id = %s AND e.name = n.name AND e.received_at >= %s))
                 FROM unnest(%s::text[]) AS n(name)
                 """,
-                [project.pk, project.pk, watermark - OVERLAP if watermark else datetime.min, names],
+                [project.pk, project.pk, watermark or datetime.min, names],
             )
         )
     tag_keys = tag_keys_of(project, names, time_range)

@@ -1,159 +1,147 @@
-"""The events rollup job: recompute exactly the minute, hour and day buckets that new rows touched.
+"""The events rollup job: merge the raw rows received since the watermark into minute, hour and day buckets.
 
-Minutes come from raw rows received up to the new watermark, hours from minutes, days from hours
-(flux.rollup_job has the frame). Each bucket keeps counts, `value` aggregates, a quantile sketch of
-`value` and the distinct users (flux.sketches); tag rollups keep counts per tag value, by hour and day.
+Each bucket keeps counts, `value` aggregates, a quantile sketch of `value` and the distinct users
+(flux.sketches), all mergeable; tag rollups keep counts per tag value, by hour and day. A run reads only
+the new raw rows (flux.rollup_job has the frame and the exactly-once argument).
 """
 
 from datetime import datetime
 
-from flux.rollup_job import LEVEL_STEPS, RollupRun, merge_cardinalities, run_rollup, summarize_received_brin, temp_table
+from flux.rollup_job import (
+    LEVELS,
+    RollupRun,
+    RollWindow,
+    Stream,
+    fold_cardinalities,
+    rebuild_rollups,
+    run_rollup,
+    temp_table,
+)
 from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "events"
 
-TOUCHED_MINUTES = """
-    SELECT DISTINCT e.project_id, e.name, date_trunc('minute', e.time, 'UTC') AS bucket
-    FROM events_event e
-    -- Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile.
-    JOIN tenants_project p ON p.id = e.project_id
-    WHERE e.received_at > %s AND e.received_at <= %s AND (%s::bigint IS NULL OR e.project_id = %s)
+# Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile.
+RAW_ROWS = "events_event e JOIN tenants_project p ON p.id = e.project_id"
+NEW_ROWS = """e.received_at > %(after)s AND e.received_at <= %(upto)s
+              AND (%(project)s::bigint IS NULL OR e.project_id = %(project)s)"""
+# The new rows' aggregates per minute: one pass groups them by value key (the sketch), a second
+# collects the users' hashes.
+TOUCHED_MINUTES = f"""
+    WITH new_rows AS (
+        SELECT e.project_id, e.name, date_trunc('minute', e.time, 'UTC') AS bucket, e.value, e.user_id
+        FROM {RAW_ROWS} WHERE {NEW_ROWS}
+    ), keyed AS (
+        SELECT project_id, name, bucket, CASE WHEN value IS NOT NULL THEN {key_sql("value")} END AS key,
+               count(*) AS n, sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
+        FROM new_rows GROUP BY 1, 2, 3, 4
+    ), totals AS (
+        SELECT project_id, name, bucket, sum(n)::bigint AS count,
+               coalesce(sum(n) FILTER (WHERE key IS NOT NULL), 0)::bigint AS value_count,
+               sum(value_sum) AS value_sum, min(value_min) AS value_min, max(value_max) AS value_max,
+               array_agg(key ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_keys,
+               array_agg(n ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_counts
+        FROM keyed GROUP BY 1, 2, 3
+    ), users AS (
+        SELECT project_id, name, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS user_hashes
+        FROM new_rows WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+    )
+    SELECT t.*, u.user_hashes FROM totals t LEFT JOIN users u USING (project_id, name, bucket)
 """
 COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max,
              value_keys, value_counts, user_hashes, user_registers"""
-UPSERT = """
-    ORDER BY 1, 2, 3
-    ON CONFLICT (project_id, level, name, bucket) DO UPDATE SET
-        count = EXCLUDED.count, value_count = EXCLUDED.value_count, value_sum = EXCLUDED.value_sum,
-        value_min = EXCLUDED.value_min, value_max = EXCLUDED.value_max, value_keys = EXCLUDED.value_keys,
-        value_counts = EXCLUDED.value_counts, user_hashes = EXCLUDED.user_hashes,
-        user_registers = EXCLUDED.user_registers
-"""
-ROLL_MINUTES = f"""
-    WITH matched AS (
-        SELECT t.project_id, t.name, t.bucket, e.value, e.user_id
-        FROM touched_minutes t
-        -- The range lets a few touched minutes use the (project_id, name, time) index; the equality lets
-        -- many (a backfill, a big late batch) use a hash join instead of one index probe per minute.
-        JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
-         AND date_trunc('minute', e.time, 'UTC') = t.bucket
-         AND e.time >= t.bucket AND e.time < t.bucket + interval '1 minute'
-        WHERE e.received_at <= %(watermark)s
-    ), totals AS (
-        SELECT project_id, name, bucket, count(*) AS count, count(value) AS value_count,
-               sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
-        FROM matched GROUP BY 1, 2, 3
-    ), value_sketches AS (
+# Merge the new minutes into the buckets of one level. The SET expressions see the stored row (`r`)
+# and the new part (EXCLUDED); sketches add key by key, user sets unite (folded in Python past
+# EXACT_LIMIT or beside HyperLogLog registers: the merge returns those buckets).
+MERGE_LEVEL = f"""
+    WITH parts AS (
+        SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, sum(count)::bigint AS count,
+               sum(value_count)::bigint AS value_count, sum(value_sum) AS value_sum, min(value_min) AS value_min,
+               max(value_max) AS value_max
+        FROM touched_minutes GROUP BY 1, 2, 3
+    ), keyed AS (
         SELECT project_id, name, bucket, array_agg(key ORDER BY key) AS keys, array_agg(n ORDER BY key) AS counts
-        FROM (SELECT project_id, name, bucket, {key_sql("value")} AS key, count(*) AS n
-              FROM matched WHERE value IS NOT NULL GROUP BY 1, 2, 3, 4) keyed
+        FROM (SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, k.key, sum(k.n)::bigint AS n
+              FROM touched_minutes, unnest(value_keys, value_counts) AS k(key, n) GROUP BY 1, 2, 3, 4) by_key
         GROUP BY 1, 2, 3
     ), users AS (
-        SELECT project_id, name, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS hashes
-        FROM matched WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+        SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, array_agg(DISTINCT h) AS hashes
+        FROM touched_minutes, unnest(user_hashes) AS h GROUP BY 1, 2, 3
+    ), merged AS (
+        INSERT INTO events_eventrollup AS r ({COLUMNS})
+        SELECT project_id, %(level)s, name, bucket, count, value_count, value_sum, value_min, value_max,
+               k.keys, k.counts, u.hashes, NULL
+        FROM parts LEFT JOIN keyed k USING (project_id, name, bucket) LEFT JOIN users u USING (project_id, name, bucket)
+        ORDER BY 1, 3, 4
+        ON CONFLICT (project_id, level, name, bucket) DO UPDATE SET
+            count = r.count + EXCLUDED.count,
+            value_count = r.value_count + EXCLUDED.value_count,
+            value_sum = coalesce(r.value_sum + EXCLUDED.value_sum, r.value_sum, EXCLUDED.value_sum),
+            value_min = least(r.value_min, EXCLUDED.value_min),
+            value_max = greatest(r.value_max, EXCLUDED.value_max),
+            value_keys = (SELECT array_agg(DISTINCT k) FROM unnest(r.value_keys || EXCLUDED.value_keys) AS k),
+            value_counts = (
+                SELECT array_agg(n ORDER BY key) FROM (
+                    SELECT u.key, sum(u.n)::bigint AS n
+                    FROM unnest(r.value_keys || EXCLUDED.value_keys, r.value_counts || EXCLUDED.value_counts)
+                         AS u(key, n)
+                    GROUP BY 1) by_key),
+            user_hashes = (SELECT array_agg(DISTINCT h) FROM unnest(r.user_hashes || EXCLUDED.user_hashes) AS h)
+        RETURNING r.project_id, r.level, r.name, r.bucket, r.user_hashes, r.user_registers
     )
-    INSERT INTO events_eventrollup ({COLUMNS})
-    SELECT project_id, 'minute', name, bucket, count, value_count, value_sum, value_min, value_max,
-           v.keys, v.counts, u.hashes, NULL
-    FROM totals LEFT JOIN value_sketches v USING (project_id, name, bucket)
-    LEFT JOIN users u USING (project_id, name, bucket)
-    {UPSERT}
-"""
-CHILDREN = """
-    WITH parents AS (
-        SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes
-    ), children AS (
-        SELECT p.project_id, p.name, p.bucket AS parent, r.count, r.value_count, r.value_sum, r.value_min,
-               r.value_max, r.value_keys, r.value_counts, r.user_hashes, r.user_registers
-        FROM parents p JOIN events_eventrollup r ON r.project_id = p.project_id AND r.level = %(finer)s
-         AND r.name = p.name AND date_trunc(%(level)s, r.bucket, 'UTC') = p.bucket
-         AND r.bucket >= p.bucket AND r.bucket < p.bucket + %(size)s
-    )
-"""
-ROLL_UP_LEVEL = f"""
-    {CHILDREN}, totals AS (
-        SELECT project_id, name, parent, sum(count) AS count, sum(value_count) AS value_count,
-               sum(value_sum) AS value_sum, min(value_min) AS value_min, max(value_max) AS value_max
-        FROM children GROUP BY 1, 2, 3
-    ), value_sketches AS (
-        SELECT project_id, name, parent, array_agg(key ORDER BY key) AS keys, array_agg(n ORDER BY key) AS counts
-        FROM (SELECT project_id, name, parent, u.key, sum(u.n)::bigint AS n
-              FROM children, unnest(value_keys, value_counts) AS u(key, n) GROUP BY 1, 2, 3, 4) keyed
-        GROUP BY 1, 2, 3
-    ), users AS (
-        -- Exact unions only; parents with a HyperLogLog child or too many users are merged in Python.
-        SELECT project_id, name, parent, array_agg(DISTINCT h) AS hashes
-        FROM children, unnest(user_hashes) AS h GROUP BY 1, 2, 3
-    )
-    INSERT INTO events_eventrollup ({COLUMNS})
-    SELECT project_id, %(level)s, name, parent, count, value_count, value_sum, value_min, value_max,
-           v.keys, v.counts, u.hashes, NULL
-    FROM totals LEFT JOIN value_sketches v USING (project_id, name, parent)
-    LEFT JOIN users u USING (project_id, name, parent)
-    {UPSERT}
-"""
-LARGE_USER_SETS = f"""
-    {CHILDREN}, large AS (
-        SELECT project_id, name, parent FROM children GROUP BY 1, 2, 3
-        HAVING bool_or(user_registers IS NOT NULL) OR sum(cardinality(user_hashes)) > {EXACT_LIMIT}
-    )
-    SELECT project_id, name, parent, user_hashes, user_registers
-    FROM children JOIN large USING (project_id, name, parent)
-"""
-ROLL_TAG_HOURS = """
-    INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
-    SELECT t.project_id, 'hour', t.name, tag.key, tag.value, t.bucket, count(*)
-    FROM (SELECT DISTINCT project_id, name, date_trunc('hour', bucket, 'UTC') AS bucket FROM touched_minutes) t
-    JOIN events_event e ON e.project_id = t.project_id AND e.name = t.name
-     AND date_trunc('hour', e.time, 'UTC') = t.bucket
-     AND e.time >= t.bucket AND e.time < t.bucket + interval '1 hour'
-    CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag
-    WHERE e.received_at <= %(watermark)s
-    GROUP BY 1, 3, 4, 5, 6
-    ORDER BY 1, 4, 6, 3, 5
-    ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count
-"""
-ROLL_UP_TAG_LEVEL = """
-    INSERT INTO events_eventtagrollup (project_id, level, name, tag_key, tag_value, bucket, count)
-    SELECT t.project_id, %(level)s, t.name, r.tag_key, r.tag_value, t.bucket, sum(r.count)
-    FROM (SELECT DISTINCT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket FROM touched_minutes) t
-    -- As for minutes: the range for an index scan of a few parents, the equality for a hash join of many.
-    JOIN events_eventtagrollup r ON r.project_id = t.project_id AND r.level = %(finer)s AND r.name = t.name
-     AND date_trunc(%(level)s, r.bucket, 'UTC') = t.bucket AND r.bucket >= t.bucket AND r.bucket < t.bucket + %(size)s
-    GROUP BY 1, 3, 4, 5, 6
-    ORDER BY 1, 4, 6, 3, 5
-    ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = EXCLUDED.count
-"""
-LARGE_MINUTE_USER_SETS = f"""
-    SELECT r.project_id, r.name, r.bucket, r.user_hashes, r.user_registers
-    FROM events_eventrollup r JOIN touched_minutes t USING (project_id, name, bucket)
-    WHERE r.level = 'minute' AND cardinality(r.user_hashes) > {EXACT_LIMIT}
+    SELECT project_id, level, name, bucket, user_hashes, user_registers FROM merged
+    WHERE cardinality(user_hashes) > {EXACT_LIMIT} OR (user_hashes IS NOT NULL AND user_registers IS NOT NULL)
 """
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
-    WHERE project_id = %s AND name = %s AND bucket = %s AND level = %s
+    WHERE project_id = %s AND level = %s AND name = %s AND bucket = %s
 """
+# Tags are rolled up by the hour and day, straight from the new raw rows: minute rows per tag value would
+# be nearly as many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
+TAG_UPSERT = """
+    ORDER BY project_id, tag_key, bucket, name, tag_value
+    ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = r.count + EXCLUDED.count
+"""
+MERGE_TAGS = f"""
+    WITH parts AS (
+        SELECT e.project_id, e.name, tag.key AS tag_key, tag.value AS tag_value,
+               date_trunc('hour', e.time, 'UTC') AS bucket, count(*) AS count
+        FROM {RAW_ROWS} CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag WHERE {NEW_ROWS}
+        GROUP BY 1, 2, 3, 4, 5
+    ), hours AS (
+        INSERT INTO events_eventtagrollup AS r (project_id, level, name, tag_key, tag_value, bucket, count)
+        SELECT project_id, 'hour', name, tag_key, tag_value, bucket, count FROM parts
+        {TAG_UPSERT}
+    )
+    INSERT INTO events_eventtagrollup AS r (project_id, level, name, tag_key, tag_value, bucket, count)
+    SELECT project_id, 'day', name, tag_key, tag_value, bucket, count
+    FROM (SELECT project_id, name, tag_key, tag_value, date_trunc('day', bucket, 'UTC') AS bucket, sum(count) AS count
+          FROM parts GROUP BY 1, 2, 3, 4, 5) days
+    {TAG_UPSERT}
+"""
+TOUCHED_SIZE = "SELECT count(*), coalesce(sum(count), 0)::bigint FROM touched_minutes"
 
 
-def roll_up_events(now: datetime, rebuild_project_id: int | None = None) -> RollupRun:
-    """Bring the event rollups up to `now - SAFETY_LAG` (or rebuild one project's)."""
-    return run_rollup(STREAM, now, rebuild_project_id, roll)
+def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
+    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, window.params())
+    cursor.execute(TOUCHED_SIZE)
+    minutes, rows = cursor.fetchone()
+    if not minutes:
+        return 0, 0
+    for level in LEVELS:
+        fold_cardinalities(cursor, MERGE_LEVEL, {"level": level}, STORE_USERS)
+    cursor.execute(MERGE_TAGS, window.params())
+    return minutes, rows
 
 
-def roll(cursor: object, since: datetime, watermark: datetime, rebuild_project_id: int | None) -> int:
-    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, [since, watermark, rebuild_project_id, rebuild_project_id])
-    cursor.execute(ROLL_MINUTES, {"watermark": watermark})
-    minutes = cursor.rowcount
-    # Tags are rolled up by the hour, straight from raw rows: minute rows per tag value would be nearly as
-    # many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
-    cursor.execute(ROLL_TAG_HOURS, {"watermark": watermark})
-    for level, finer, size in LEVEL_STEPS:
-        params = {"level": level, "finer": finer, "size": size}
-        if level != "minute":
-            cursor.execute(ROLL_UP_LEVEL, params)
-        if level == "day":
-            cursor.execute(ROLL_UP_TAG_LEVEL, params)
-        large = LARGE_MINUTE_USER_SETS if level == "minute" else LARGE_USER_SETS
-        merge_cardinalities(cursor, large, params, STORE_USERS, level)
-    summarize_received_brin(cursor, "events_event")
-    return minutes
+EVENTS = Stream(STREAM, "events_event", ("events_eventrollup", "events_eventtagrollup"), roll)
+
+
+def roll_up_events(now: datetime | None = None, wait: bool = False) -> RollupRun:
+    """Merge the events received since the watermark into the rollups (skipped if a run is under way)."""
+    return run_rollup(EVENTS, now, wait)
+
+
+def rebuild_event_rollups(project_id: int) -> RollupRun:
+    """Recompute one project's event rollups from its raw rows."""
+    return rebuild_rollups(EVENTS, project_id)

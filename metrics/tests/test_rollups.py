@@ -9,13 +9,14 @@ from hypothesis import strategies as st
 
 from events.models import RollupWatermark
 from flux.partials import PERCENTILES
+from flux.rollup_job import SAFETY_LAG
 from flux.sketches import EXACT_LIMIT, RELATIVE_ACCURACY
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds
 from metrics import queries
 from metrics.models import MetricRollup
-from metrics.rollups import roll_up_metrics
+from metrics.rollups import rebuild_metric_rollups, roll_up_metrics
 from metrics.tests.factories import insert_point, make_series
 
 pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
@@ -66,8 +67,8 @@ def test_running_again_changes_nothing(project: Project) -> None:
         insert_point(users, T0 + timedelta(seconds=second), member=f"u{second % 11}", received_at=RECEIVED)
     roll_up()
     before = list(MetricRollup.objects.order_by("series_id", "level", "bucket").values())
-    roll_up()
-    roll_up(ROLLUP_AT + timedelta(minutes=1))
+    roll_up_metrics(ROLLUP_AT)
+    roll_up_metrics(ROLLUP_AT + timedelta(minutes=1))
     assert list(MetricRollup.objects.order_by("series_id", "level", "bucket").values()) == before
     day = MetricRollup.objects.get(series_id=latency.pk, level="day")
     assert sum(day.sketch_counts) == day.count == 43
@@ -100,7 +101,7 @@ def test_late_points_count_before_and_after_their_bucket_is_rolled_again(project
     insert_point(counter, T0 + timedelta(seconds=5), 3.0, received_at=LATE)
     total = queries.metric_series(project.pk, counter.metric, DAY, "1d", "sum", {}, None, 10)[0].points
     assert total[0][1] == 5.0
-    roll_up(LATE + timedelta(minutes=1))
+    roll_up_metrics(LATE + timedelta(minutes=1))
     assert rows(counter.pk)["day"][0][:3] == (T0.replace(hour=0), 2, 5.0)
     assert queries.metric_series(project.pk, counter.metric, DAY, "1d", "sum", {}, None, 10)[0].points == total
 
@@ -183,3 +184,35 @@ def test_rollup_answers_equal_raw_answers(
         assert [start for start, _ in rolled_one.points] == [start for start, _ in raw_one.points]
         for (_, rolled_value), (_, raw_value) in zip(rolled_one.points, raw_one.points, strict=True):
             assert_close(rolled_value, raw_value, aggregation)
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 1), st.integers(-26 * 3600, 26 * 3600), st.integers(0, 40),
+                  st.integers(0, len(SERIES) - 1), st.integers(-50, 1000)),
+        min_size=1, max_size=40,
+    ),
+    cuts=st.lists(st.integers(0, 41), max_size=6),
+)  # fmt: skip
+def test_runs_split_at_any_watermarks_equal_a_full_recompute(rows: list, cuts: list[int]) -> None:
+    projects = [create_project(f"Fleet {index}", retention_days=3650) for index in range(2)]
+    made = [[make_series(project, f"m.{kind}", kind, **tags) for kind, tags in SERIES] for project in projects]
+    for project_index, seconds, arrival, index, value in rows:
+        # Whole values: sums are exact in any order. Arrival and time are independent: late data.
+        insert_point(made[project_index][index], T0 + timedelta(seconds=seconds), value, member=f"u{value % 7}",
+                     received_at=RECEIVED + timedelta(minutes=arrival))  # fmt: skip
+    RollupWatermark.objects.filter(stream="metrics").delete()
+    for cut in sorted(cuts):
+        roll_up_metrics(RECEIVED + timedelta(minutes=cut) + SAFETY_LAG)
+    roll_up_metrics(RECEIVED + timedelta(minutes=41) + SAFETY_LAG)
+
+    def stored(project: Project) -> list[dict]:
+        rows = MetricRollup.objects.filter(project_id=project.pk).order_by("series_id", "level", "bucket")
+        return list(rows.values())
+
+    incremental = [stored(project) for project in projects]
+    for project in projects:
+        rebuild_metric_rollups(project.pk)
+    assert incremental == [stored(project) for project in projects]

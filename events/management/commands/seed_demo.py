@@ -43,11 +43,10 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             # Fresh statistics after a bulk load, so the planner picks the right indexes at once.
             cursor.execute("ANALYZE events_event, metrics_point")
-        # The load ran in one long transaction: rebuild this project's buckets rather than rely on the
-        # recently-received window of the regular run.
+        # The load has committed: a regular run takes it (waiting for one the worker may have under way).
         # Up to the real now: a small load commits within the rollups' safety lag, which would leave it out.
-        rollup = roll_up_events(timezone.now() + SAFETY_LAG, rebuild_project_id=project.pk)
-        metric_rollup = roll_up_metrics(timezone.now() + SAFETY_LAG, rebuild_project_id=project.pk)
+        rollup = roll_up_events(timezone.now() + SAFETY_LAG, wait=True)
+        metric_rollup = roll_up_metrics(timezone.now() + SAFETY_LAG, wait=True)
         rows, minutes = report.events + report.points, rollup.minutes + metric_rollup.minutes
         self.stdout.write(
             f"Seeded {report.events:,} events and {report.points:,} points ({report.series} series) into "

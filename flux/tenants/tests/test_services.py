@@ -106,8 +106,8 @@ def test_deleting_a_project_purges_its_raw_data_after_commit(
     doomed_series = make_series(project)
     insert_point(doomed_series, now - timedelta(minutes=5))
     doomed_series_id = doomed_series.pk
-    roll_up_events(now + timedelta(minutes=1), rebuild_project_id=project.pk)
-    roll_up_metrics(now + timedelta(minutes=1), rebuild_project_id=project.pk)
+    roll_up_events(now + timedelta(minutes=1))
+    roll_up_metrics(now + timedelta(minutes=1))
     assert MetricRollup.objects.filter(project_id=project.pk).count() == 3
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
