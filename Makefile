@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-compression bench-statsd clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-soak bench-rollups bench-compression bench-statsd clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,6 +67,12 @@ bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality on produ
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
 	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)
+
+bench-soak: $(VENV)/.requirements-dev ## sustained load with web, workers and beat: per minute ingest rate, p99, rollup lag, tasks ran/skipped/expired, RSS (ARGS="--minutes 3" for bench/soak.py)
+	$(SERVICES) exec -- $(PY) bench/soak.py $(ARGS)
+
+bench-rollups: $(VENV)/.requirements-dev ## rollup cost: a rebuild's rows/s, and a steady run's time against COPY of the same rows as the hour fills (ARGS=... for bench/rollups.py)
+	$(SERVICES) exec -- $(PY) bench/rollups.py $(ARGS)
 
 bench-compression: $(VENV)/.requirements-dev ## bytes per event and metric point before/after TimescaleDB compression (ARGS=... for bench/compression.py)
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/compression.py $(ARGS)

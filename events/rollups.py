@@ -53,7 +53,8 @@ COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, val
 # Merge the new minutes into the buckets of one level. The SET expressions see the stored row (`r`)
 # and the new part (EXCLUDED); sketches add key by key, user sets unite (folded in Python past
 # EXACT_LIMIT or beside HyperLogLog registers: the merge returns those buckets).
-MERGE_LEVEL = f"""
+# The new minutes as parts of coarser buckets: counts add, sketches add key by key, user sets unite.
+MINUTES_AS_PARTS = """
     WITH parts AS (
         SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, sum(count)::bigint AS count,
                sum(value_count)::bigint AS value_count, sum(value_sum) AS value_sum, min(value_min) AS value_min,
@@ -67,11 +68,22 @@ MERGE_LEVEL = f"""
     ), users AS (
         SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, array_agg(DISTINCT h) AS hashes
         FROM touched_minutes, unnest(user_hashes) AS h GROUP BY 1, 2, 3
-    ), merged AS (
+    )
+    SELECT parts.*, k.keys, k.counts, u.hashes
+    FROM parts LEFT JOIN keyed k USING (project_id, name, bucket) LEFT JOIN users u USING (project_id, name, bucket)
+"""
+# The new minutes are already the parts of the minute buckets.
+MINUTES = """SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max,
+                    value_keys AS keys, value_counts AS counts, user_hashes AS hashes FROM touched_minutes"""
+# Merge the parts into the buckets of one level. The SET expressions see the stored row (`r`) and the
+# part (EXCLUDED). User sets past EXACT_LIMIT, or beside HyperLogLog registers, are folded in Python:
+# the merge returns those buckets.
+MERGE = f"""
+    WITH merged AS (
         INSERT INTO events_eventrollup AS r ({COLUMNS})
         SELECT project_id, %(level)s, name, bucket, count, value_count, value_sum, value_min, value_max,
-               k.keys, k.counts, u.hashes, NULL
-        FROM parts LEFT JOIN keyed k USING (project_id, name, bucket) LEFT JOIN users u USING (project_id, name, bucket)
+               keys, counts, hashes, NULL
+        FROM ({{parts}}) parts
         ORDER BY 1, 3, 4
         ON CONFLICT (project_id, level, name, bucket) DO UPDATE SET
             count = r.count + EXCLUDED.count,
@@ -92,6 +104,8 @@ MERGE_LEVEL = f"""
     SELECT project_id, level, name, bucket, user_hashes, user_registers FROM merged
     WHERE cardinality(user_hashes) > {EXACT_LIMIT} OR (user_hashes IS NOT NULL AND user_registers IS NOT NULL)
 """
+MERGE_BY_LEVEL = {"minute": MERGE.format(parts=MINUTES), "hour": MERGE.format(parts=MINUTES_AS_PARTS)}
+MERGE_BY_LEVEL["day"] = MERGE_BY_LEVEL["hour"]
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND level = %s AND name = %s AND bucket = %s
@@ -129,7 +143,7 @@ def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
     if not minutes:
         return 0, 0
     for level in LEVELS:
-        fold_cardinalities(cursor, MERGE_LEVEL, {"level": level}, STORE_USERS)
+        fold_cardinalities(cursor, MERGE_BY_LEVEL[level], {"level": level}, STORE_USERS)
     cursor.execute(MERGE_TAGS, window.params())
     return minutes, rows
 

@@ -27,9 +27,6 @@ from flux.sketches import Cardinality
 # Rows stamped within this much of now may belong to transactions that have not locked the table yet.
 SAFETY_LAG = timedelta(seconds=5)
 LEVELS = ("minute", "hour", "day")
-# A run that aggregated this many raw rows has changed the rollup tables enough for the planner's
-# statistics to be stale (a backfill, a rebuild, a backlog after downtime): it analyzes them.
-ANALYZE_AFTER_ROWS = 200_000
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -132,14 +129,21 @@ def run_rollup(stream: Stream, now: datetime | None = None, wait: bool = False) 
         target = safe_target(cursor, stream.raw_table, now)
         if watermark is not None and target <= watermark:
             return RollupRun(watermark)
-        cursor.execute("SET LOCAL work_mem = '64MB'")  # backlogs group many rows; hashing beats sorting
+        tune_run(cursor)
         minutes, rows = stream.roll(cursor, RollWindow(watermark or BEGINNING, target))
         for hook in TOUCHED_HOOKS.get(stream.name, ()):
             hook(cursor)
         cursor.execute(STORE_WATERMARK, [target, stream.name])
         summarize_received_brin(cursor, stream.raw_table)
-    analyze_if_large(stream, rows)
+    analyze_stale(stream)
     return RollupRun(target, minutes, rows)
+
+
+def tune_run(cursor: object) -> None:
+    # Backlogs group many rows: hashing in memory beats sorting on disk. JIT compiling costs a steady run
+    # more (a few hundred milliseconds per statement) than it saves on its few thousand rows.
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    cursor.execute("SET LOCAL jit = off")
 
 
 def rebuild_rollups(stream: Stream, project_id: int) -> RollupRun:
@@ -151,34 +155,35 @@ def rebuild_rollups(stream: Stream, project_id: int) -> RollupRun:
             return RollupRun(None)  # nothing rolled up yet: the next run takes everything
         for table in stream.rollup_tables:
             cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project_id])
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        tune_run(cursor)
         minutes, rows = stream.roll(cursor, RollWindow(BEGINNING, watermark, project_id))
         for hook in TOUCHED_HOOKS.get(stream.name, ()):
             hook(cursor)
-    analyze_if_large(stream, rows)
+    analyze_stale(stream)
     return RollupRun(watermark, minutes, rows)
 
 
-# Partitions and chunks of the raw table never analyzed yet (new ones, or autovacuum is off or behind):
-# the planner would guess their row counts when reading by received_at.
-UNANALYZED_CHILDREN = """
-    SELECT child.inhrelid::regclass::text FROM pg_inherits child
-    JOIN pg_stat_user_tables stats ON stats.relid = child.inhrelid
-    WHERE child.inhparent = to_regclass(%s) AND stats.last_analyze IS NULL AND stats.last_autoanalyze IS NULL
-      AND stats.n_mod_since_analyze > 0
+# The raw table's partitions or chunks and the rollup tables that changed twice as much since their last
+# ANALYZE as autovacuum waits for by default (50 rows + 10%): new partitions, a backfill, autovacuum off
+# or behind. Without fresh statistics the planner guesses row counts (reading new rows by received_at,
+# merging into buckets) and can pick plans that are slower by orders of magnitude.
+STALE_STATISTICS = """
+    SELECT stats.relid::regclass::text FROM pg_stat_user_tables stats JOIN pg_class class ON class.oid = stats.relid
+    WHERE (stats.relid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))
+           OR stats.relid = ANY(%s::regclass[]))
+      AND stats.n_mod_since_analyze > 2 * (50 + 0.1 * greatest(class.reltuples, 0))
 """
 
 
-def analyze_if_large(stream: Stream, rows: int) -> None:
-    """ANALYZE what a large merge or a new partition left the planner blind to. Runs after the merge
-    committed: ANALYZE does not block writers, but there is no need to hold the watermark meanwhile."""
+def analyze_stale(stream: Stream) -> list[str]:
+    """ANALYZE what the planner would otherwise be blind to; returns the tables analyzed. Runs after the
+    merge committed: ANALYZE does not block writers, but the watermark need not wait for it."""
     with connection.cursor() as cursor:
-        cursor.execute(UNANALYZED_CHILDREN, [stream.raw_table])
+        cursor.execute(STALE_STATISTICS, [stream.raw_table, list(stream.rollup_tables)])
         tables = [name for (name,) in cursor.fetchall()]
-        if rows >= ANALYZE_AFTER_ROWS:
-            tables += [stream.raw_table, *stream.rollup_tables]
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
+    return tables
 
 
 # The BRIN indexes on `received_at` of the table's children: its partitions, or its TimescaleDB chunks

@@ -50,8 +50,8 @@ TOUCHED_MINUTES = f"""
 """
 COLUMNS = """project_id, series_id, level, bucket, count, sum, min, max, last, last_time,
              sketch_keys, sketch_counts, member_hashes, member_registers"""
-# Merge the new minutes into the buckets of one level; as for events (events.rollups.MERGE_LEVEL).
-MERGE_LEVEL = f"""
+# The new minutes as parts of coarser buckets; as for events (events.rollups.MINUTES_AS_PARTS).
+MINUTES_AS_PARTS = """
     WITH parts AS (
         SELECT project_id, series_id, date_trunc(%(level)s, bucket, 'UTC') AS bucket, sum(count)::bigint AS count,
                sum(sum) AS sum, min(min) AS min, max(max) AS max,
@@ -65,12 +65,20 @@ MERGE_LEVEL = f"""
     ), members AS (
         SELECT project_id, series_id, date_trunc(%(level)s, bucket, 'UTC') AS bucket, array_agg(DISTINCT h) AS hashes
         FROM touched_minutes, unnest(member_hashes) AS h GROUP BY 1, 2, 3
-    ), merged AS (
+    )
+    SELECT parts.*, k.keys, k.counts, m.hashes
+    FROM parts LEFT JOIN keyed k USING (project_id, series_id, bucket)
+    LEFT JOIN members m USING (project_id, series_id, bucket)
+"""
+MINUTES = """SELECT project_id, series_id, bucket, count, sum, min, max, last, last_time,
+                    sketch_keys AS keys, sketch_counts AS counts, member_hashes AS hashes FROM touched_minutes"""
+# Merge the parts into the buckets of one level; as for events (events.rollups.MERGE).
+MERGE = f"""
+    WITH merged AS (
         INSERT INTO metrics_metricrollup AS r ({COLUMNS})
         SELECT project_id, series_id, %(level)s, bucket, count, sum, min, max, last, last_time,
-               k.keys, k.counts, m.hashes, NULL
-        FROM parts LEFT JOIN keyed k USING (project_id, series_id, bucket)
-        LEFT JOIN members m USING (project_id, series_id, bucket)
+               keys, counts, hashes, NULL
+        FROM ({{parts}}) parts
         ORDER BY 1, 2, 4
         ON CONFLICT (project_id, series_id, level, bucket) DO UPDATE SET
             count = r.count + EXCLUDED.count,
@@ -93,6 +101,8 @@ MERGE_LEVEL = f"""
     SELECT project_id, series_id, level, bucket, member_hashes, member_registers FROM merged
     WHERE cardinality(member_hashes) > {EXACT_LIMIT} OR (member_hashes IS NOT NULL AND member_registers IS NOT NULL)
 """
+MERGE_BY_LEVEL = {"minute": MERGE.format(parts=MINUTES), "hour": MERGE.format(parts=MINUTES_AS_PARTS)}
+MERGE_BY_LEVEL["day"] = MERGE_BY_LEVEL["hour"]
 STORE_MEMBERS = """
     UPDATE metrics_metricrollup SET member_hashes = %s, member_registers = %s
     WHERE project_id = %s AND series_id = %s AND level = %s AND bucket = %s
@@ -107,7 +117,7 @@ def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
     if not minutes:
         return 0, 0
     for level in LEVELS:
-        fold_cardinalities(cursor, MERGE_LEVEL, {"level": level}, STORE_MEMBERS)
+        fold_cardinalities(cursor, MERGE_BY_LEVEL[level], {"level": level}, STORE_MEMBERS)
     return minutes, rows
 
 
