@@ -20,8 +20,8 @@ MARK_EVENT_WATCHES = """
 """
 MARK_METRIC_WATCHES = """
     UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
-    FROM (SELECT series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1) t
-    WHERE w.series_id = t.series_id
+    FROM (SELECT project_id, series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
+    WHERE w.project_id = t.project_id AND w.series_id = t.series_id
       AND t.first < w.history_end - w.interval_seconds * %(reread)s * interval '1 second'
       AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """

@@ -11,6 +11,7 @@ Creates a scratch database (flux_rollupbench) and, with the code of `--root` (de
 2. steady state: `--rounds` times, fills the current hour with `--fill` more events (rolled up, not
    timed), then COPYs a minute's worth (`--minute` events) and times the run that follows. A run that
    costs only the new rows keeps the same time however full the hour is.
+Without `--analyze` the backlog is rolled up before any statistics exist (autovacuum off or behind).
 Prints; asserts nothing. The machine may be shared: the ratios against COPY are the figures to compare.
 """
 
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--fill", type=int, default=300_000, help="events added to the current hour per round")
     parser.add_argument("--minute", type=int, default=20_000, help="events received in the timed minute")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code to measure")
+    parser.add_argument("--analyze", action="store_true", help="ANALYZE after the backlog's COPY (autovacuum's job)")
     args = parser.parse_args()
 
     project_id = set_up(args.root.resolve())
@@ -94,6 +96,11 @@ def main() -> None:
     hour = now.replace(minute=0, second=0, microsecond=0)
     print(f"code: {args.root.resolve()}  (machine shared; compare ratios)")
     copied = copy_events(project_id, args.backlog, now - timedelta(days=args.days), timedelta(days=args.days), rng)
+    if args.analyze:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE events_event")
     rolled = roll_up()
     rate = args.backlog / rolled
     ten_million = 10_000_000 / rate / 60
