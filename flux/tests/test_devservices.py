@@ -127,11 +127,14 @@ def test_run_command_serves_flux_with_a_demo_project_and_stops_on_ctrl_c(tmp_pat
         )
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             assert json.loads(response.read())["slug"] == "demo"
-        deadline = time.monotonic() + 60
-        while not re.search(r"celery@\S+ ready", log_path.read_text()) and time.monotonic() < deadline:
+        workers = ("default", "rollups", "scans", "alerts")  # one per queue (Procfile)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not all(
+            re.search(rf"{worker}@\S+ ready", log_path.read_text()) for worker in workers
+        ):
             time.sleep(0.5)
         output = log_path.read_text()
-        assert re.search(r"celery@\S+ ready", output), output[-3000:]
+        assert all(re.search(rf"{worker}@\S+ ready", output) for worker in workers), output[-3000:]
         assert "beat: Starting" in output
         assert f"StatsD listening on udp://127.0.0.1:{env['FLUX_STATSD_PORT']} for project 'demo'" in output
     finally:
