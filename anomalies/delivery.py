@@ -158,7 +158,9 @@ def send_test(channel: Channel, now: datetime) -> Delivery:
     project = channel.project
     payload = build_payload(channel.kind, TEST, project, sample_anomalies(project, now), now)
     # Created already claimed, so deliver_due never picks it up while it is being sent here.
-    delivery = Delivery.objects.create(channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE)
+    delivery = Delivery.objects.create(
+        project_id=channel.project_id, channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE
+    )
     attempt(delivery, now, retry=False)
     delivery.refresh_from_db()
     return delivery
