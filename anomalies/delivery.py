@@ -102,9 +102,9 @@ def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> 
             delivery.next_attempt_at = now + BACKOFF[delivery.attempts - 1]
     fields = ("attempts", "response_status", "status", "delivered_at", "next_attempt_at", "last_error")
     # Only while the claim is ours: if it expired and another worker took the row, its record wins.
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=claimed_until).update(
-        **{field: getattr(delivery, field) for field in fields}
-    )
+    Delivery.objects.filter(
+        project_id=delivery.project_id, pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=claimed_until
+    ).update(**{field: getattr(delivery, field) for field in fields})
 
 
 def send(delivery: Delivery) -> Outcome:

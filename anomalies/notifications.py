@@ -120,7 +120,7 @@ def queue_reminders(now: datetime) -> list[Delivery]:
                 ):
                     due[channel].append(pk)
         reminded = {pk for pks in due.values() for pk in pks}
-        anomalies = Anomaly.objects.select_related("watch__series").in_bulk(reminded)
+        anomalies = Anomaly.objects.filter(project_id__in=by_project).select_related("watch__series").in_bulk(reminded)
         shapes = serialize(anomalies.values())
         deliveries = [
             new_delivery(channel, channel.project, REMINDER, [anomalies[pk] for pk in pks], shapes, now)

@@ -273,7 +273,8 @@ def metric_values_by_tag(
 def metric_tag_keys(metric: Metric) -> list[str]:
     """The tag keys of the metric's series, sorted."""
     rows = fetch_all(
-        "SELECT DISTINCT jsonb_object_keys(tags) FROM metrics_metricseries WHERE metric_id = %s ORDER BY 1",
-        [metric.pk],
+        """SELECT DISTINCT jsonb_object_keys(tags) FROM metrics_metricseries
+           WHERE project_id = %s AND metric_id = %s ORDER BY 1""",
+        [metric.project_id, metric.pk],
     )
     return [key for (key,) in rows]
