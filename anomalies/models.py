@@ -1,5 +1,6 @@
 from django.db import models
 
+from flux.project_keyed import ProjectKeyedModel
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 
@@ -33,7 +34,7 @@ class DetectionSettings(models.Model):
         return f"{self.project}: {self.sensitivity}{'' if self.enabled else ' (off)'}"
 
 
-class Watch(models.Model):
+class Watch(ProjectKeyedModel):
     """One series watched for anomalies: an event name's count, or a metric series' natural aggregate.
 
     Created automatically as data appears (anomalies.watches). `next_scan_at` is the due time a worker
@@ -94,7 +95,7 @@ class Watch(models.Model):
         return f"{self.name}{tags} ({self.measure})"
 
 
-class Anomaly(models.Model):
+class Anomaly(ProjectKeyedModel):
     """One episode: opened when a watch's series leaves its band, updated while it stays out, resolved
     when it has been back for a while (or by a person). At most one unresolved anomaly per watch."""
 
@@ -185,7 +186,7 @@ class Channel(models.Model):
         return f"{self.name} ({self.kind})"
 
 
-class Delivery(models.Model):
+class Delivery(ProjectKeyedModel):
     """One notification to one channel (a group of anomalies), retried with backoff until it succeeds."""
 
     class Status(models.TextChoices):
@@ -219,7 +220,7 @@ class Delivery(models.Model):
         return f"{self.event} to {self.channel} ({self.status})"
 
 
-class ThresholdRule(models.Model):
+class ThresholdRule(ProjectKeyedModel):
     """ "Notify when checkout.error_rate avg > 0.02 over 10 minutes": a condition on the trailing window's
     aggregate, checked every minute (anomalies.thresholds). Its episodes are anomalies of kind `threshold`
     on the rule's own watch (never scanned by the detector), so they share channels and lifecycle."""

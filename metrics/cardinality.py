@@ -46,7 +46,7 @@ RECORD_HITS = """
     ORDER BY m.id, i.tag_key
     ON CONFLICT (project_id, metric_id, tag_key) DO UPDATE SET
         folded_points = metrics_cardinalitylimithit.folded_points + EXCLUDED.folded_points,
-        last_folded_at = now()
+        last_folded_at = EXCLUDED.last_folded_at
 """
 
 

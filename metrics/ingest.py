@@ -189,8 +189,8 @@ def upsert_series(cursor: CursorWrapper, project_id: int, wanted: dict) -> dict[
         ), inserted AS (
             INSERT INTO metrics_metricseries (project_id, metric_id, tags, tags_hash, first_seen_at, last_seen_at)
             SELECT %s, metric_id, tags, tags_hash, now(), now() FROM input ORDER BY metric_id, tags_hash
-            ON CONFLICT (project_id, metric_id, tags_hash) DO UPDATE SET last_seen_at = now()
-                WHERE metrics_metricseries.last_seen_at < now() - interval '1 hour'
+            ON CONFLICT (project_id, metric_id, tags_hash) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+                WHERE EXCLUDED.last_seen_at - metrics_metricseries.last_seen_at > interval '1 hour'
             RETURNING id, metric_id, tags_hash
         )
         SELECT input.name, input.tags_hash, inserted.id FROM inserted JOIN input USING (metric_id, tags_hash)

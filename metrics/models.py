@@ -5,6 +5,7 @@ from django.db import models
 
 from events.models import RollupLevel
 from flux.ingestion.fields import tags_json
+from flux.project_keyed import ProjectKeyedModel
 from flux.tenants.models import Project
 
 
@@ -43,7 +44,7 @@ class Metric(models.Model):
         return f"{self.name} ({self.type})"
 
 
-class MetricSeries(models.Model):
+class MetricSeries(ProjectKeyedModel):
     """One metric + tag set. Raw points reference it by id so the points table stays narrow.
 
     The database key is (project_id, id), not Django's `id` alone, so the table can be distributed by
