@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from flux.tenants.models import Project
+from metrics.models import MetricSeries
+from metrics.tests.factories import make_series
 
 pytestmark = pytest.mark.storage
 
@@ -138,3 +143,15 @@ def test_every_conflict_target_is_a_unique_key_with_project_id() -> None:
         if not tables_by_key.get(columns) or ("project_id" not in columns and tables_by_key[columns] - EXEMPT)
     ]
     assert offending == []
+
+
+@pytest.mark.django_db
+def test_saving_a_project_keyed_row_updates_it_by_project_and_never_rewrites_project_id(project: Project) -> None:
+    series = make_series(project, "queue.depth", host="a")
+    series.tags = {"host": "b"}
+    with CaptureQueriesContext(connection) as captured:
+        series.save()
+    (update,) = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("UPDATE")]
+    assert update.split(" WHERE ")[1].count('"project_id"') == 1
+    assert '"project_id"' not in update.split(" WHERE ")[0]
+    assert MetricSeries.objects.get(pk=series.pk).tags == {"host": "b"}
