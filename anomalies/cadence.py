@@ -101,8 +101,9 @@ def hourly_volumes(watches: list[Watch], now: datetime) -> dict[int, float]:
     if series:
         rows = fetch_all(
             """SELECT series_id, sum(count) FROM metrics_metricrollup
-               WHERE level = 'hour' AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s GROUP BY 1""",
-            [list(series), since, now],
+               WHERE level = 'hour' AND project_id = ANY(%s) AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s
+               GROUP BY 1""",
+            [sorted({w.project_id for w in watches}), list(series), since, now],
         )
         volumes |= {pk: float(total) / hours for series_id, total in rows for pk in series[series_id]}
     return volumes

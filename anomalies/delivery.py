@@ -102,9 +102,9 @@ def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> 
             delivery.next_attempt_at = now + BACKOFF[delivery.attempts - 1]
     fields = ("attempts", "response_status", "status", "delivered_at", "next_attempt_at", "last_error")
     # Only while the claim is ours: if it expired and another worker took the row, its record wins.
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=claimed_until).update(
-        **{field: getattr(delivery, field) for field in fields}
-    )
+    Delivery.objects.filter(
+        project_id=delivery.project_id, pk=delivery.pk, status=Delivery.Status.PENDING, next_attempt_at=claimed_until
+    ).update(**{field: getattr(delivery, field) for field in fields})
 
 
 def send(delivery: Delivery) -> Outcome:
@@ -158,7 +158,9 @@ def send_test(channel: Channel, now: datetime) -> Delivery:
     project = channel.project
     payload = build_payload(channel.kind, TEST, project, sample_anomalies(project, now), now)
     # Created already claimed, so deliver_due never picks it up while it is being sent here.
-    delivery = Delivery.objects.create(channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE)
+    delivery = Delivery.objects.create(
+        project_id=channel.project_id, channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE
+    )
     attempt(delivery, now, retry=False)
     delivery.refresh_from_db()
     return delivery

@@ -129,6 +129,7 @@ def read_simple_metric_hours(watches: list[Watch], start: datetime, end: datetim
     seconds = int(step.total_seconds())
     expressions = {"avg": "sum(r.sum) / sum(r.count)", "rate": f"sum(r.sum) / {seconds}", "count": "sum(r.count)"}
     hours = {}
+    projects, level = sorted({watch.project_id for watch in watches}), rollup_level(step)
     for measure, expression in expressions.items():
         wanted = {watch.series_id: watch.pk for watch in watches if watch.measure == measure}
         if not wanted:
@@ -139,12 +140,12 @@ def read_simple_metric_hours(watches: list[Watch], start: datetime, end: datetim
                 SELECT r.series_id, extract(epoch FROM r.bucket)::bigint / %(step)s * %(step)s AS bucket,
                        ({expression})::float8 AS value
                 FROM metrics_metricrollup r
-                WHERE r.level = %(level)s AND r.series_id = ANY(%(series)s) AND r.bucket >= %(start)s
-                  AND r.bucket < %(end)s AND r.count > 0
+                WHERE r.level = %(level)s AND r.project_id = ANY(%(projects)s) AND r.series_id = ANY(%(series)s)
+                  AND r.bucket >= %(start)s AND r.bucket < %(end)s AND r.count > 0
                 GROUP BY 1, 2
             ) buckets GROUP BY 1
             """,
-            {"series": list(wanted), "start": start, "end": end, "step": seconds, "level": rollup_level(step)},
+            {"projects": projects, "series": list(wanted), "start": start, "end": end, "step": seconds, "level": level},
         )
         hours |= {wanted[series_id]: as_hours(starts, values) for series_id, starts, values in rows}
     return hours
@@ -160,10 +161,10 @@ def read_sketched_metric_hours(watches: list[Watch], start: datetime, end: datet
         SELECT series_id, extract(epoch FROM bucket)::bigint, count, sum, min, max,
                sketch_keys, sketch_counts, member_hashes, member_registers
         FROM metrics_metricrollup
-        WHERE level = 'hour' AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s
+        WHERE level = 'hour' AND project_id = ANY(%s) AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s
         ORDER BY series_id, bucket
         """,
-        [list(by_series), start, end],
+        [sorted({watch.project_id for watch in watches}), list(by_series), start, end],
     )
     collected: dict[int, tuple[list[int], list[float]]] = {}
     for series_id, hour, count, total, minimum, maximum, keys, counts, hashes, registers in rows:

@@ -12,7 +12,7 @@ PURGE_DELIVERIES = """
     WHERE d.created_at < %s AND d.status <> 'pending'
       AND NOT EXISTS (
           SELECT 1 FROM anomalies_anomaly a
-          WHERE a.status <> 'resolved' AND d.anomaly_ids @> to_jsonb(a.id)
+          WHERE a.project_id = d.project_id AND a.status <> 'resolved' AND d.anomaly_ids @> to_jsonb(a.id)
       )
 """
 

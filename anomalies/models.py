@@ -1,5 +1,6 @@
 from django.db import models
 
+from flux.project_keyed import ProjectKeyedModel
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 
@@ -33,11 +34,15 @@ class DetectionSettings(models.Model):
         return f"{self.project}: {self.sensitivity}{'' if self.enabled else ' (off)'}"
 
 
-class Watch(models.Model):
+class Watch(ProjectKeyedModel):
     """One series watched for anomalies: an event name's count, or a metric series' natural aggregate.
 
     Created automatically as data appears (anomalies.watches). `next_scan_at` is the due time a worker
     claims by conditional UPDATE, so two workers never scan one watch at once.
+
+    Like the other per-series tables (anomalies, threshold rules, deliveries, metric series), its database
+    key is (project_id, id) and its references to them carry project_id (migration 0006): the table can be
+    distributed by project. Django relations need one pk column, so `id` stays the model's pk.
     """
 
     class Source(models.TextChoices):
@@ -47,7 +52,8 @@ class Watch(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="watches")
     source = models.CharField(max_length=6, choices=Source.choices)
     name = models.CharField(max_length=200)
-    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, null=True, blank=True)
+    # The database constraint is the composite (project_id, series_id) one of migration 0006.
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, null=True, blank=True, db_constraint=False)
     measure = models.CharField(max_length=12, help_text="count for events; the metric's aggregation")
     sensitivity = models.CharField(
         max_length=6, choices=Sensitivity.choices, blank=True, default="", help_text="Empty: the project's."
@@ -77,16 +83,19 @@ class Watch(models.Model):
                 fields=["project", "source", "name", "measure"], condition=models.Q(series__isnull=True),
                 name="one_event_watch",
             ),
-            models.UniqueConstraint(fields=["series", "measure"], name="one_series_watch"),
+            models.UniqueConstraint(fields=["project", "series", "measure"], name="one_series_watch_per_project"),
         ]  # fmt: skip
-        indexes = [models.Index(fields=["next_scan_at"], name="watch_due", condition=models.Q(excluded=False))]
+        indexes = [
+            models.Index(fields=["next_scan_at"], name="watch_due", condition=models.Q(excluded=False)),
+            models.Index(fields=["id"], name="watch_id_lookup"),  # claims and lookups by id alone
+        ]
 
     def __str__(self) -> str:
         tags = f" {self.series.tags}" if self.series_id else ""
         return f"{self.name}{tags} ({self.measure})"
 
 
-class Anomaly(models.Model):
+class Anomaly(ProjectKeyedModel):
     """One episode: opened when a watch's series leaves its band, updated while it stays out, resolved
     when it has been back for a while (or by a person). At most one unresolved anomaly per watch."""
 
@@ -104,7 +113,7 @@ class Anomaly(models.Model):
         RESOLVED = "resolved"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="anomalies")
-    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="anomalies")
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="anomalies", db_constraint=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     direction = models.CharField(max_length=4, choices=[("up", "up"), ("down", "down")])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
@@ -134,10 +143,14 @@ class Anomaly(models.Model):
         constraints = [
             # Overlapping scans cannot open a second episode for the same series.
             models.UniqueConstraint(
-                fields=["watch"], condition=~models.Q(status="resolved"), name="one_unresolved_anomaly_per_watch"
+                fields=["project", "watch"], condition=~models.Q(status="resolved"),
+                name="one_unresolved_anomaly_per_project_watch",
             )
+        ]  # fmt: skip
+        indexes = [
+            models.Index(fields=["project", "status", "-started_at"], name="anomaly_project_status"),
+            models.Index(fields=["id"], name="anomaly_id_lookup"),
         ]
-        indexes = [models.Index(fields=["project", "status", "-started_at"], name="anomaly_project_status")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.direction} of {self.watch} ({self.status})"
@@ -173,7 +186,7 @@ class Channel(models.Model):
         return f"{self.name} ({self.kind})"
 
 
-class Delivery(models.Model):
+class Delivery(ProjectKeyedModel):
     """One notification to one channel (a group of anomalies), retried with backoff until it succeeds."""
 
     class Status(models.TextChoices):
@@ -181,6 +194,8 @@ class Delivery(models.Model):
         DELIVERED = "delivered"
         FAILED = "failed"
 
+    # The channel's project, so that deliveries can be distributed with the anomalies they tell of.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=10, help_text="opened, resolved, reminder or test")
     anomaly_ids = models.JSONField(default=list)
@@ -198,13 +213,14 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due", condition=models.Q(status="pending")),
             models.Index(fields=["channel", "-created_at"], name="delivery_log"),
+            models.Index(fields=["id"], name="delivery_id_lookup"),
         ]
 
     def __str__(self) -> str:
         return f"{self.event} to {self.channel} ({self.status})"
 
 
-class ThresholdRule(models.Model):
+class ThresholdRule(ProjectKeyedModel):
     """ "Notify when checkout.error_rate avg > 0.02 over 10 minutes": a condition on the trailing window's
     aggregate, checked every minute (anomalies.thresholds). Its episodes are anomalies of kind `threshold`
     on the rule's own watch (never scanned by the detector), so they share channels and lifecycle."""
@@ -216,7 +232,12 @@ class ThresholdRule(models.Model):
         AT_MOST = "<="
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="threshold_rules")
-    watch = models.OneToOneField(Watch, on_delete=models.CASCADE, related_name="threshold_rule")
+    # One rule per watch, as a constraint that leads with project_id (a one-to-one field's unique index
+    # would be on watch_id alone); the database's foreign key is the composite one of migration 0006.
+    watch = models.ForeignKey(
+        Watch, on_delete=models.CASCADE, related_name="threshold_rules", related_query_name="threshold_rule",
+        db_constraint=False,
+    )  # fmt: skip
     source = models.CharField(max_length=6, choices=Watch.Source.choices)
     name = models.CharField(max_length=200, help_text="The event name or metric name.")
     tags = models.JSONField(default=dict, blank=True, help_text="Only points or events with these tags.")
@@ -230,6 +251,8 @@ class ThresholdRule(models.Model):
 
     class Meta:
         ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["project", "watch"], name="one_threshold_rule_per_watch")]
+        indexes = [models.Index(fields=["id"], name="threshold_rule_id_lookup")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.aggregation} {self.comparator} {self.threshold} for {self.duration_minutes} min"

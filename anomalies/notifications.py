@@ -92,8 +92,9 @@ def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[i
     ids = {anomaly.pk for anomaly in anomalies}
     since = min(anomaly.created_at for anomaly in anomalies) - CLOCK_SKEW
     listing_any = reduce(operator.or_, (Q(anomaly_ids__contains=[pk]) for pk in sorted(ids)))
+    projects = {channel.project_id for channel in channels}
     rows = Delivery.objects.filter(
-        listing_any, channel__in=channels, event__in=TOLD_EVENTS, created_at__gte=since
+        listing_any, project_id__in=projects, channel__in=channels, event__in=TOLD_EVENTS, created_at__gte=since
     ).values_list("channel_id", "anomaly_ids")
     return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
 
@@ -119,7 +120,7 @@ def queue_reminders(now: datetime) -> list[Delivery]:
                 ):
                     due[channel].append(pk)
         reminded = {pk for pks in due.values() for pk in pks}
-        anomalies = Anomaly.objects.select_related("watch__series").in_bulk(reminded)
+        anomalies = Anomaly.objects.filter(project_id__in=by_project).select_related("watch__series").in_bulk(reminded)
         shapes = serialize(anomalies.values())
         deliveries = [
             new_delivery(channel, channel.project, REMINDER, [anomalies[pk] for pk in pks], shapes, now)
@@ -148,8 +149,8 @@ def new_delivery(
     ordered = sorted(anomalies, key=lambda a: (-SEVERITY_RANK[a.severity], -a.score, a.pk))  # worst first
     payload = build_payload(channel.kind, event, project, [shapes[a.pk] for a in ordered], now)
     return Delivery(
-        channel=channel, event=event, anomaly_ids=sorted(a.pk for a in ordered), payload=payload,
-        status=Delivery.Status.PENDING, next_attempt_at=now,
+        project_id=channel.project_id, channel=channel, event=event, anomaly_ids=sorted(a.pk for a in ordered),
+        payload=payload, status=Delivery.Status.PENDING, next_attempt_at=now,
     )  # fmt: skip
 
 

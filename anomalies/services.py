@@ -45,18 +45,19 @@ def announce(anomaly: Anomaly, event: str) -> None:
 
 
 def unresolved(watch: Watch) -> Anomaly | None:
-    return Anomaly.objects.select_for_update().filter(watch=watch).exclude(status=Anomaly.Status.RESOLVED).first()
+    episodes = Anomaly.objects.select_for_update().filter(project_id=watch.project_id, watch=watch)
+    return episodes.exclude(status=Anomaly.Status.RESOLVED).first()
 
 
 def apply_verdict(watch: Watch, verdict: Verdict, now: datetime) -> tuple[str, Anomaly] | None:
     """Open, update or resolve the watch's episode; returns what changed, or None."""
     with transaction.atomic():
         # Locking the watch serializes overlapping scans of it and reads its current mute and quiet flags.
-        watch = Watch.objects.select_for_update().get(pk=watch.pk)
+        watch = Watch.objects.select_for_update().get(project_id=watch.project_id, pk=watch.pk)
         current = unresolved(watch)
         if not verdict.is_anomaly:
             if watch.quiet_until_normal:
-                Watch.objects.filter(pk=watch.pk).update(quiet_until_normal=False)
+                Watch.objects.filter(project_id=watch.project_id, pk=watch.pk).update(quiet_until_normal=False)
             if current is None:
                 return None
             current.status, current.resolved_at, current.resolved_by = Anomaly.Status.RESOLVED, now, ""
@@ -101,7 +102,7 @@ def open_episode(watch: Watch, verdict: Verdict) -> tuple[str, Anomaly] | None:
 def acknowledge(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
     """Someone is on it: stays unresolved, but no more reminders."""
     with transaction.atomic():
-        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        anomaly = Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
         if anomaly.status == Anomaly.Status.RESOLVED:
             raise AnomalyStateError("A resolved anomaly cannot be acknowledged; reopen it first.")
         anomaly.status = Anomaly.Status.ACKNOWLEDGED
@@ -116,14 +117,14 @@ def acknowledge(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
 def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
     """Resolved by a person; nothing reopens for this series until the detector sees it normal again."""
     with transaction.atomic():
-        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        anomaly = Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
         if anomaly.status == Anomaly.Status.RESOLVED:
             raise AnomalyStateError("This anomaly is already resolved.")
         anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
         if note:
             anomaly.note = note
         anomaly.save()
-        Watch.objects.filter(pk=anomaly.watch_id).update(quiet_until_normal=True)
+        Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=True)
         announce(anomaly, RESOLVED)
     return anomaly
 
@@ -131,7 +132,7 @@ def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
 def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
     """Back to open (a resolution was premature); refused if the series has a newer open episode."""
     with transaction.atomic():
-        anomaly = Anomaly.objects.select_for_update().get(pk=anomaly.pk)
+        anomaly = Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
         if anomaly.status != Anomaly.Status.RESOLVED:
             raise AnomalyStateError("Only a resolved anomaly can be reopened.")
         anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.OPEN, None, ""
@@ -141,7 +142,7 @@ def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
                 anomaly.save()
         except IntegrityError:
             raise AnomalyStateError("This series has a newer unresolved anomaly; act on that one.") from None
-        Watch.objects.filter(pk=anomaly.watch_id).update(quiet_until_normal=False)
+        Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=False)
         announce(anomaly, "reopened")
     return anomaly
 
@@ -179,4 +180,4 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
 def set_explanation(anomaly: Anomaly, explanation: dict) -> None:
     """Store why the anomaly happened (anomalies.explain)."""
     anomaly.explanation = explanation
-    Anomaly.objects.filter(pk=anomaly.pk).update(explanation=explanation)
+    Anomaly.objects.filter(project_id=anomaly.project_id, pk=anomaly.pk).update(explanation=explanation)

@@ -26,16 +26,17 @@ SERIES_LIMIT_KEY = ""  # the CardinalityLimitHit tag key recorded when the serie
 
 EXISTING_SERIES = """
     SELECT m.name, s.tags_hash FROM metrics_metricseries s JOIN metrics_metric m ON m.id = s.metric_id
-    WHERE m.project_id = %s AND (m.name, s.tags_hash) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+    WHERE m.project_id = %s AND s.project_id = m.project_id
+      AND (m.name, s.tags_hash) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
 """
 SERIES_PER_METRIC = """
     SELECT m.name, count(*) FROM metrics_metricseries s JOIN metrics_metric m ON m.id = s.metric_id
-    WHERE m.project_id = %s AND m.name = ANY(%s) GROUP BY 1
+    WHERE m.project_id = %s AND s.project_id = m.project_id AND m.name = ANY(%s) GROUP BY 1
 """
 TAG_VALUES = """
     SELECT m.name, kv.key, array_agg(DISTINCT kv.value)
     FROM metrics_metricseries s JOIN metrics_metric m ON m.id = s.metric_id, jsonb_each_text(s.tags) kv
-    WHERE m.project_id = %s AND m.name = ANY(%s) AND kv.key = ANY(%s) GROUP BY 1, 2
+    WHERE m.project_id = %s AND s.project_id = m.project_id AND m.name = ANY(%s) AND kv.key = ANY(%s) GROUP BY 1, 2
 """
 RECORD_HITS = """
     INSERT INTO metrics_cardinalitylimithit (project_id, metric_id, tag_key, folded_points, last_folded_at)
@@ -43,9 +44,9 @@ RECORD_HITS = """
     FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS i(name, tag_key, folded)
     JOIN metrics_metric m ON m.project_id = %s AND m.name = i.name
     ORDER BY m.id, i.tag_key
-    ON CONFLICT (metric_id, tag_key) DO UPDATE SET
+    ON CONFLICT (project_id, metric_id, tag_key) DO UPDATE SET
         folded_points = metrics_cardinalitylimithit.folded_points + EXCLUDED.folded_points,
-        last_folded_at = now()
+        last_folded_at = EXCLUDED.last_folded_at
 """
 
 

@@ -189,15 +189,16 @@ def upsert_series(cursor: CursorWrapper, project_id: int, wanted: dict) -> dict[
         ), inserted AS (
             INSERT INTO metrics_metricseries (project_id, metric_id, tags, tags_hash, first_seen_at, last_seen_at)
             SELECT %s, metric_id, tags, tags_hash, now(), now() FROM input ORDER BY metric_id, tags_hash
-            ON CONFLICT (metric_id, tags_hash) DO UPDATE SET last_seen_at = now()
-                WHERE metrics_metricseries.last_seen_at < now() - interval '1 hour'
+            ON CONFLICT (project_id, metric_id, tags_hash) DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at
+                WHERE EXCLUDED.last_seen_at - metrics_metricseries.last_seen_at > interval '1 hour'
             RETURNING id, metric_id, tags_hash
         )
         SELECT input.name, input.tags_hash, inserted.id FROM inserted JOIN input USING (metric_id, tags_hash)
         UNION ALL
         SELECT input.name, input.tags_hash, s.id FROM metrics_metricseries s JOIN input USING (metric_id, tags_hash)
+        WHERE s.project_id = %s
     """
-    cursor.execute(sql, [*params, project_id, project_id])
+    cursor.execute(sql, [*params, project_id, project_id, project_id])
     found = {(name, digest): series_id for name, digest, series_id in cursor.fetchall()}
     missing = [key for key in keys if key not in found]
     if missing:
@@ -205,7 +206,8 @@ def upsert_series(cursor: CursorWrapper, project_id: int, wanted: dict) -> dict[
         cursor.execute(
             """
             SELECT m.name, s.tags_hash, s.id FROM metrics_metricseries s JOIN metrics_metric m ON m.id = s.metric_id
-            WHERE m.project_id = %s AND (m.name, s.tags_hash) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+            WHERE m.project_id = %s AND s.project_id = m.project_id
+              AND (m.name, s.tags_hash) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
             """,
             [project_id, [name for name, _ in missing], [digest for _, digest in missing]],
         )

@@ -5,6 +5,7 @@ from django.db import models
 
 from events.models import RollupLevel
 from flux.ingestion.fields import tags_json
+from flux.project_keyed import ProjectKeyedModel
 from flux.tenants.models import Project
 
 
@@ -25,7 +26,11 @@ def fingerprint_of_canonical(canonical_tags_json: str) -> str:
 
 
 class Metric(models.Model):
-    """A metric name within a project; a name keeps the type it was first seen with."""
+    """A metric name within a project; a name keeps the type it was first seen with.
+
+    Part of the catalogue: few rows per project, written once per name, so on a distributed database it
+    is a reference table (copied to every node) and keeps its plain `id` key (docs/storage.md, "Keys").
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="metrics")
     name = models.CharField(max_length=200)
@@ -39,8 +44,13 @@ class Metric(models.Model):
         return f"{self.name} ({self.type})"
 
 
-class MetricSeries(models.Model):
-    """One metric + tag set. Raw points reference it by id so the points table stays narrow."""
+class MetricSeries(ProjectKeyedModel):
+    """One metric + tag set. Raw points reference it by id so the points table stays narrow.
+
+    The database key is (project_id, id), not Django's `id` alone, so the table can be distributed by
+    project (migration 0005; docs/storage.md, "Keys"). Django relations still need one pk column, so
+    `id` stays the model's pk; an index on `id` alone serves lookups that do not know the project.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="metric_series")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="series")
@@ -53,9 +63,14 @@ class MetricSeries(models.Model):
         verbose_name_plural = "metric series"
         constraints = [
             # The upsert target of series creation at ingest.
-            models.UniqueConstraint(fields=["metric", "tags_hash"], name="one_series_per_metric_and_tags")
+            models.UniqueConstraint(
+                fields=["project", "metric", "tags_hash"], name="one_series_per_project_metric_and_tags"
+            )
         ]
-        indexes = [models.Index(fields=["project", "last_seen_at"], name="series_project_last_seen")]
+        indexes = [
+            models.Index(fields=["project", "last_seen_at"], name="series_project_last_seen"),
+            models.Index(fields=["id"], name="series_id_lookup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric.name} {self.tags}"
@@ -105,6 +120,8 @@ class CardinalityLimitHit(models.Model):
     that new values were folded into `__other__` (metrics.cardinality); shown on the overview and the
     metric's page."""
 
+    # The upsert target of metrics.cardinality.record_hits; project first, the distribution column.
+    pk = models.CompositePrimaryKey("project", "metric", "tag_key")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="cardinality_limit_hits")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="cardinality_limit_hits")
     tag_key = models.CharField(max_length=100, blank=True)
@@ -112,10 +129,6 @@ class CardinalityLimitHit(models.Model):
     last_folded_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            # The upsert target of metrics.cardinality.record_hits.
-            models.UniqueConstraint(fields=["metric", "tag_key"], name="one_limit_hit_per_metric_and_key")
-        ]
         indexes = [models.Index(fields=["project", "last_folded_at"], name="limit_hit_project_last")]
 
     def __str__(self) -> str:

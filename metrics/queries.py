@@ -88,7 +88,7 @@ def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:
     metrics = fetch_all(
         """
         SELECT m.id, m.name, m.type, count(s.id), max(s.last_seen_at)
-        FROM metrics_metric m LEFT JOIN metrics_metricseries s ON s.metric_id = m.id
+        FROM metrics_metric m LEFT JOIN metrics_metricseries s ON s.project_id = m.project_id AND s.metric_id = m.id
         WHERE m.project_id = %s GROUP BY m.id ORDER BY m.name
         """,
         [project_id],
@@ -123,7 +123,7 @@ def metric_series_raw(
     rows = fetch_all(
         f"""
         SELECT {group_sql}, {bucket}, {expression}, count(*)
-        FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+        FROM metrics_point p JOIN metrics_metricseries s ON s.project_id = p.project_id AND s.id = p.series_id
         WHERE s.metric_id = %s AND {tags_sql} AND p.project_id = %s AND p.time >= %s AND p.time < %s
         GROUP BY 1, 2
         """,
@@ -163,7 +163,7 @@ def metric_summary_raw(project_id: int, metric: Metric, time_range: TimeRange) -
         SELECT count(*), count(DISTINCT p.series_id), sum(p.value), avg(p.value), min(p.value), max(p.value),
                (array_agg(p.value ORDER BY p.time DESC, p.value DESC))[1], count(DISTINCT p.member),
                percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY p.value)
-        FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+        FROM metrics_point p JOIN metrics_metricseries s ON s.project_id = p.project_id AND s.id = p.series_id
         WHERE s.metric_id = %s AND p.project_id = %s AND p.time >= %s AND p.time < %s
         """,
         [metric.pk, project_id, time_range.start, time_range.end],
@@ -273,7 +273,8 @@ def metric_values_by_tag(
 def metric_tag_keys(metric: Metric) -> list[str]:
     """The tag keys of the metric's series, sorted."""
     rows = fetch_all(
-        "SELECT DISTINCT jsonb_object_keys(tags) FROM metrics_metricseries WHERE metric_id = %s ORDER BY 1",
-        [metric.pk],
+        """SELECT DISTINCT jsonb_object_keys(tags) FROM metrics_metricseries
+           WHERE project_id = %s AND metric_id = %s ORDER BY 1""",
+        [metric.project_id, metric.pk],
     )
     return [key for (key,) in rows]

@@ -8,6 +8,8 @@ from metrics.models import Metric
 from metrics.rollups import STREAM
 
 SERIES_GROUP = "series"  # group by series id (for counting series)
+# Joins to the series carry the project: the series' key, and the column the tables are distributed by.
+SAME_SERIES = "s.project_id = {0}.project_id AND s.id = {0}.series_id"
 
 
 def points_source(
@@ -17,13 +19,13 @@ def points_source(
     series match `series_where`, grouped by `group_sql`."""
     return Source(
         stream=STREAM,
-        rollup_from="metrics_metricrollup r JOIN metrics_metricseries s ON s.id = r.series_id",
+        rollup_from=f"metrics_metricrollup r JOIN metrics_metricseries s ON {SAME_SERIES.format('r')}",
         rollup_where=f"r.project_id = %s AND {series_where}",
         rollup_params=[project_id, *series_params],
         rollup_totals="r.count, r.sum, r.min, r.max, r.last, r.last_time",
         rollup_sketch="r.sketch_keys, r.sketch_counts",
         rollup_members="r.member_hashes, r.member_registers",
-        raw_from="metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id",
+        raw_from=f"metrics_point p JOIN metrics_metricseries s ON {SAME_SERIES.format('p')}",
         raw_where=f"p.project_id = %s AND {series_where}",
         raw_params=[project_id, *series_params],
         raw_value="p.value",

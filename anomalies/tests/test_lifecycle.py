@@ -143,14 +143,14 @@ def test_old_deliveries_are_purged_unless_they_record_an_unresolved_anomaly(proj
     services.resolve(over, "bob")
 
     def delivery(anomaly_ids: list[int], status: str = "delivered") -> Delivery:
-        made = Delivery.objects.create(channel=channel, event="opened", anomaly_ids=anomaly_ids, payload={},
-                                       status=status, next_attempt_at=T0)  # fmt: skip
+        made = Delivery.objects.create(project=project, channel=channel, event="opened", anomaly_ids=anomaly_ids,
+                                       payload={}, status=status, next_attempt_at=T0)  # fmt: skip
         Delivery.objects.filter(pk=made.pk).update(created_at=T0)
         return made
 
     keep, drop, pending = delivery([still_open.pk]), delivery([over.pk]), delivery([over.pk], "pending")
-    recent = Delivery.objects.create(channel=channel, event="resolved", anomaly_ids=[over.pk], payload={},
-                                     status="delivered", next_attempt_at=T0)  # fmt: skip
+    recent = Delivery.objects.create(project=project, channel=channel, event="resolved", anomaly_ids=[over.pk],
+                                     payload={}, status="delivered", next_attempt_at=T0)  # fmt: skip
     assert purge_deliveries(T0 + timedelta(days=31)) == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {keep.pk, pending.pk, recent.pk}
     assert not Delivery.objects.filter(pk=drop.pk).exists()

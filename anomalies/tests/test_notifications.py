@@ -207,7 +207,8 @@ def test_a_claimed_delivery_is_not_claimed_again_while_it_is_being_sent(project:
 def test_two_concurrent_workers_never_send_one_delivery_twice(project: Project, receiver: Receiver) -> None:
     channel = make_channel(project, target=receiver.url)
     Delivery.objects.bulk_create(
-        [Delivery(channel=channel, event="opened", payload={"n": n}, next_attempt_at=T0) for n in range(20)]
+        Delivery(project=project, channel=channel, event="opened", payload={"n": n}, next_attempt_at=T0)
+        for n in range(20)
     )
     receiver.delay = 0.01  # each send takes a while, so the two workers overlap throughout
     start = threading.Barrier(2)

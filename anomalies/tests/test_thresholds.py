@@ -54,7 +54,7 @@ def test_an_event_count_below_a_threshold_alerts_when_events_stop(project: Proje
     assert thresholds.evaluate_rules(NOW) == {}
     [(change, alert)] = thresholds.evaluate_rules(NOW + timedelta(minutes=20))[project.pk]
     assert (change, alert.direction, alert.actual, alert.lower) == ("opened", "down", 0.0, 1.0)
-    assert alert.watch.threshold_rule == rule
+    assert alert.watch.threshold_rules.get() == rule
 
 
 def test_a_rule_watch_is_not_listed_among_detected_series(api: type, keys: dict, project: Project) -> None:

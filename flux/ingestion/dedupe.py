@@ -42,19 +42,29 @@ def keep_first_claims(
 
 
 def purge_seen_ids(older_than: datetime) -> int:
-    """Forget ids seen before `older_than`, in batches; returns how many were deleted."""
+    """Forget ids seen before `older_than`, project by project in batches; returns how many were deleted."""
     deleted = 0
     with connection.cursor() as cursor:
-        while True:
-            with transaction.atomic():
-                cursor.execute(
-                    """
-                    DELETE FROM ingestion_seenitemid WHERE id IN (
-                        SELECT id FROM ingestion_seenitemid WHERE seen_at < %s LIMIT %s
-                    )
-                    """,
-                    [older_than, PURGE_BATCH_ROWS],
+        cursor.execute("SELECT DISTINCT project_id FROM ingestion_seenitemid WHERE seen_at < %s", [older_than])
+        for (project_id,) in cursor.fetchall():
+            deleted += purge_project_seen_ids(cursor, project_id, older_than)
+    return deleted
+
+
+def purge_project_seen_ids(cursor: CursorWrapper, project_id: int, older_than: datetime) -> int:
+    # Keyed by project (the outer WHERE included), so that on a table distributed by project each batch
+    # is a delete on one shard.
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            cursor.execute(
+                """
+                DELETE FROM ingestion_seenitemid WHERE project_id = %s AND (kind, client_id) IN (
+                    SELECT kind, client_id FROM ingestion_seenitemid WHERE project_id = %s AND seen_at < %s LIMIT %s
                 )
-                deleted += cursor.rowcount
-            if cursor.rowcount < PURGE_BATCH_ROWS:
-                return deleted
+                """,
+                [project_id, project_id, older_than, PURGE_BATCH_ROWS],
+            )
+            deleted += cursor.rowcount
+        if cursor.rowcount < PURGE_BATCH_ROWS:
+            return deleted

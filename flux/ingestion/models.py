@@ -12,15 +12,14 @@ class SeenItemId(models.Model):
         EVENT = "event"
         METRIC = "metric"
 
+    # Also the claim's ON CONFLICT target; project first, the distribution column.
+    pk = models.CompositePrimaryKey("project_id", "kind", "client_id")
     project_id = models.BigIntegerField()
     kind = models.CharField(max_length=6, choices=Kind.choices)
     client_id = models.CharField(max_length=200)
     seen_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["project_id", "kind", "client_id"], name="one_seen_id_per_project_kind")
-        ]
         indexes = [models.Index(fields=["seen_at"], name="seen_item_id_seen_at")]
 
     def __str__(self) -> str:

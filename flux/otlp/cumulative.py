@@ -24,7 +24,7 @@ STORE_STATES = """
     FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS i(stream, start_unix_nano, state)
     ORDER BY stream
     ON CONFLICT (project_id, stream) DO UPDATE
-    SET start_unix_nano = EXCLUDED.start_unix_nano, state = EXCLUDED.state, updated_at = now()
+    SET start_unix_nano = EXCLUDED.start_unix_nano, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
 """
 
 

@@ -9,6 +9,8 @@ class CumulativeState(models.Model):
     FLUX_IDEMPOTENCY_DAYS are deleted by beat.
     """
 
+    # Also the upsert's ON CONFLICT target; project first, the distribution column.
+    pk = models.CompositePrimaryKey("project_id", "stream")
     project_id = models.BigIntegerField()
     stream = models.CharField(max_length=32)
     start_unix_nano = models.BigIntegerField()
@@ -16,7 +18,6 @@ class CumulativeState(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project_id", "stream"], name="one_otlp_state_per_stream")]
         indexes = [models.Index(fields=["updated_at"], name="otlp_state_updated_at")]
 
     def __str__(self) -> str:
