@@ -46,6 +46,7 @@ BASELINE_TABLE = """
     CREATE INDEX copy_baseline_project_name_time ON copy_baseline (project_id, name, time DESC);
     CREATE INDEX copy_baseline_time_brin ON copy_baseline USING brin (time);
 """
+BASELINE_COPY = "COPY copy_baseline (project_id, time, name, user_id, value, tags, properties) FROM STDIN"
 
 
 def make_events(rng: random.Random, count: int, now: str) -> list[dict]:
@@ -126,10 +127,8 @@ def copy_baseline(url: str, texts: list[bytes], batch_size: int, clients: int, t
 
     def run(conn: psycopg.Connection, offset: int) -> None:
         for number in range(batches_each):
-            with conn.transaction(), conn.cursor() as cursor:
-                with cursor.copy("COPY copy_baseline (project_id, time, name, user_id, value, tags, properties) "
-                                 "FROM STDIN") as copy:  # fmt: skip
-                    copy.write(texts[(offset + number) % len(texts)])
+            with conn.transaction(), conn.cursor() as cursor, cursor.copy(BASELINE_COPY) as copy:
+                copy.write(texts[(offset + number) % len(texts)])
 
     threads = [threading.Thread(target=run, args=(conn, n * 7)) for n, conn in enumerate(connections)]
     started = time.perf_counter()
