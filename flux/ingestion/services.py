@@ -70,7 +70,7 @@ def ingest(project: Project, events: list, metrics: list) -> IngestResult:
             copy_points(cursor, project.pk, points, resolve_series(cursor, project.pk, points))
         copy_events(cursor, project.pk, event_rows)
         names = ({row.name for row in event_rows}, {point.name for point in points})
-        transaction.on_commit(lambda: realtime.data_arrived(project.pk, *names))
+        transaction.on_commit(lambda: realtime.data_arrived_soon(project.pk, *names))
     result.accepted = len(event_rows) + len(points)
     result.duplicates = event_duplicates + point_duplicates
     result.rejected.sort(key=lambda rejection: (rejection["kind"], rejection["index"]))
