@@ -5,7 +5,9 @@ Every message has one generic type, `flux.message`, with the payload inside: `{"
 Sends never fail the caller: a live view that misses a message catches up on its next load.
 """
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 import redis
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 MESSAGE_TYPE = "flux.message"
 # How long ingestion's news waits to be sent together with other requests' (live views tolerate that).
 ARRIVALS_INTERVAL_SECONDS = 0.25
+thread_loops = threading.local()
 
 
 def project_group(project_id: int) -> str:
@@ -57,7 +60,15 @@ def publish_arrivals(entries: list[tuple[int, frozenset, frozenset]]) -> None:
             await layer.group_send(project_group(project_id), {"type": MESSAGE_TYPE, "payload": payload})
 
     if messages:
-        guarded(async_to_sync(send_all), "live updates")
+        guarded(lambda: thread_event_loop().run_until_complete(send_all()), "live updates")
+
+
+def thread_event_loop() -> asyncio.AbstractEventLoop:
+    """This thread's own event loop, kept between batches so the channel layer keeps its connections."""
+    loop = getattr(thread_loops, "loop", None)
+    if loop is None:
+        loop = thread_loops.loop = asyncio.new_event_loop()
+    return loop
 
 
 arrivals: DeferredBatches[tuple[int, frozenset, frozenset]] = DeferredBatches(
