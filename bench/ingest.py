@@ -11,7 +11,8 @@ acknowledged item is stored (rows in events_event = the sum of `accepted` in the
 
 The baseline is the same rows, pre-formatted as COPY text, COPYed by `--clients` connections (one
 transaction per batch, like the API) into a plain table with a (project_id, name, time) btree and a BRIN
-on time. It prints both rates and their ratio per batch size, and CPU per 1,000 items. Nothing here
+on time, for half of `--seconds` just before and just after each API run (the server idle meanwhile).
+It prints both rates and their ratio per batch size, and CPU per 1,000 items. Nothing here
 asserts: it prints. On a shared machine the figures move from run to run; compare the ratios.
 """
 
@@ -120,17 +121,24 @@ async def load(port: int, requests: list[bytes], clients: int, seconds: float) -
     return result
 
 
-def copy_baseline(url: str, texts: list[bytes], batch_size: int, clients: int, total_items: int) -> float:
-    """Items/s of `clients` connections COPYing pre-formatted batches, one transaction per batch."""
-    batches_each = max(1, total_items // batch_size // clients)
+def copy_baseline(url: str, texts: list[bytes], clients: int, seconds: float) -> tuple[int, float]:
+    """(rows, elapsed seconds) of `clients` connections COPYing pre-formatted batches for `seconds`,
+    one transaction per batch."""
     connections = [psycopg.connect(url) for _ in range(clients)]
+    rows = [0] * clients
+    deadline = time.perf_counter() + seconds
 
-    def run(conn: psycopg.Connection, offset: int) -> None:
-        for number in range(batches_each):
+    def run(number: int) -> None:
+        offset = number * 7
+        while time.perf_counter() < deadline:
+            text = texts[offset % len(texts)]
+            conn = connections[number]
             with conn.transaction(), conn.cursor() as cursor, cursor.copy(BASELINE_COPY) as copy:
-                copy.write(texts[(offset + number) % len(texts)])
+                copy.write(text)
+            rows[number] += text.count(b"\n")
+            offset += 1
 
-    threads = [threading.Thread(target=run, args=(conn, n * 7)) for n, conn in enumerate(connections)]
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -139,7 +147,7 @@ def copy_baseline(url: str, texts: list[bytes], batch_size: int, clients: int, t
     elapsed = time.perf_counter() - started
     for conn in connections:
         conn.close()
-    return batches_each * clients * batch_size / elapsed
+    return sum(rows), elapsed
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -191,12 +199,16 @@ def prepare_database(server_url: str, database: str, env: dict) -> tuple[str, in
     return key, project_id
 
 
-def measure_api(args: argparse.Namespace, bench_url: str, key: str, project_id: int, batch_size: int) -> dict:
+def measure(args: argparse.Namespace, bench_url: str, key: str, project_id: int, batch_size: int) -> dict:
+    """The API's rate for one batch size, between two COPY runs of the same rows (their mean is the
+    baseline, so a machine whose load drifts during the run biases neither side)."""
     rng = random.Random(batch_size)
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     batches = [make_events(rng, batch_size, now) for _ in range(max(8, 6400 // batch_size))]
+    texts = [copy_text(project_id, batch) for batch in batches]
     requests = [http_request(args.port, key, json.dumps({"events": batch}).encode()) for batch in batches]
     asyncio.run(load(args.port, requests, args.clients, 2))  # warm-up: connections, caches
+    copy_before = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
     server_tree = [psutil.Process(args.server_pid), *psutil.Process(args.server_pid).children(recursive=True)]
     databases, me = postgres_processes(), psutil.Process()
     before_rows = stored_events(bench_url, project_id)
@@ -207,12 +219,15 @@ def measure_api(args: argparse.Namespace, bench_url: str, key: str, project_id: 
     cpu_used = [after - b for after, b in zip((cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me])),
                                               cpu_before, strict=True)]  # fmt: skip
     stored = stored_events(bench_url, project_id) - before_rows
-    texts = [copy_text(project_id, batch) for batch in batches]
-    return {"result": result, "rate": result.accepted / elapsed, "stored": stored, "cpu": cpu_used, "texts": texts}
+    copy_after = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
+    copy_rate = (copy_before[0] + copy_after[0]) / (copy_before[1] + copy_after[1])
+    return {"result": result, "rate": result.accepted / elapsed, "stored": stored, "cpu": cpu_used,
+            "copy_rate": copy_rate}  # fmt: skip
 
 
-def report(batch_size: int, api: dict, copy_rate: float, clients: int) -> None:
+def report(batch_size: int, api: dict, clients: int) -> None:
     result: LoadResult = api["result"]
+    copy_rate = api["copy_rate"]
     quantiles = statistics.quantiles(result.latencies, n=100) if len(result.latencies) > 1 else [0.0] * 99
     items = max(result.accepted, 1)
     per_thousand = [seconds * 1_000_000 / items for seconds in api["cpu"]]
@@ -221,7 +236,8 @@ def report(batch_size: int, api: dict, copy_rate: float, clients: int) -> None:
     print(f"API ingest:     {api['rate']:,.0f} items/s  ({len(result.latencies):,} requests, "
           f"{len(result.failures)} failed; {result.accepted:,} acknowledged, {verified})")  # fmt: skip
     print(f"latency:        p50 {quantiles[49] * 1000:.1f} ms   p99 {quantiles[98] * 1000:.1f} ms")
-    print(f"raw COPY:       {copy_rate:,.0f} items/s  (same rows, {clients} connections, one transaction per batch)")
+    print(f"raw COPY:       {copy_rate:,.0f} items/s  (same rows, {clients} connections, one transaction per batch;"
+          " before and after the API run)")  # fmt: skip
     print(f"ratio API/COPY: {api['rate'] / copy_rate:.2f}")
     print(f"CPU per 1,000 items: Flux {per_thousand[0]:.1f} ms, PostgreSQL {per_thousand[1]:.1f} ms, "
           f"load generator {per_thousand[2]:.1f} ms")  # fmt: skip
@@ -254,16 +270,14 @@ def main() -> None:
     try:
         wait_ready(args.port, server)
         for batch_size in [int(size) for size in args.batch_sizes.split(",")]:
-            measured[batch_size] = measure_api(args, bench_url, key, project_id, batch_size)
+            measured[batch_size] = measure(args, bench_url, key, project_id, batch_size)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     print(f"clients={args.clients} workers={args.workers} seconds={args.seconds:g} "
           f"(machine: {psutil.cpu_count()} cores, shared with whatever else runs)")  # fmt: skip
     for batch_size, api in measured.items():
-        total = max(api["result"].accepted, 20 * batch_size * args.clients)
-        copy_rate = copy_baseline(bench_url, api["texts"], batch_size, args.clients, total)
-        report(batch_size, api, copy_rate, args.clients)
+        report(batch_size, api, args.clients)
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
 
