@@ -30,10 +30,9 @@ class Migration(migrations.Migration):
             "events_event", "project_name_time", "(project_id, name, time)", "(project_id, name, time DESC)"
         ),
         replace_index_operation("events_event", "project_time", "(project_id, time)", "(project_id, time DESC)"),
-        replace_index_operation(
-            "events_event",
-            "project_user_time",
-            "(project_id, user_id, time) WHERE user_id IS NOT NULL",
-            "(project_id, user_id, time DESC) WHERE user_id IS NOT NULL",
+        migrations.RunSQL(
+            "DROP INDEX IF EXISTS events_event_project_user_time",
+            "CREATE INDEX events_event_project_user_time ON events_event (project_id, user_id, time DESC)"
+            " WHERE user_id IS NOT NULL",
         ),
     ]
