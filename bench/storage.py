@@ -33,7 +33,8 @@ PARTS_SQL = """
     )
     SELECT 'heap (with TOAST)', sum(pg_table_size(part)) FROM parts
     UNION ALL
-    SELECT regexp_replace(i.relname, '^_hyper_\\d+_\\d+_chunk_|^' || %(table)s || '(_p\\d+|_default)?_', ''),
+    SELECT regexp_replace(regexp_replace(i.relname, '^_hyper_\\d+_\\d+_chunk_', ''),
+                          '^' || %(table)s || '(_p\\d+|_default)?_', ''),
            sum(pg_relation_size(i.oid))
     FROM parts JOIN pg_index x ON x.indrelid = parts.part JOIN pg_class i ON i.oid = x.indexrelid
     GROUP BY 1
@@ -117,6 +118,8 @@ def main() -> None:
     parts = sizes("events_event")
     total = sum(size for _, size in parts)
     for name, size in sorted(parts, key=lambda part: -part[1]):
+        if size == 0:  # the parent of native partitions holds nothing itself
+            continue
         print(f"  {name:<24} {size / args.events:7.1f} bytes/event")
     print(f"events_event total: {total / args.events:.1f} bytes/event ({total / 2**20:,.1f} MiB)")
     if layout == "timescaledb":
