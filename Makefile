@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-soak bench-rollups bench-compression bench-statsd clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-soak bench-rollups bench-compression bench-storage bench-statsd clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ manage: $(VENV)/.requirements ## run a manage.py command against the local servi
 shell: $(VENV)/.requirements ## Django shell against the local services
 	$(SERVICES) exec -- $(PY) manage.py shell
 
-bench: $(VENV)/.requirements-dev ## ingestion benchmark: API vs raw COPY (ARGS=... for bench/ingest.py)
+bench: $(VENV)/.requirements-dev ## ingestion benchmark: API (2 workers, 4 clients, batches of 100 and 1,000) vs raw COPY by 4 connections (ARGS=... for bench/ingest.py)
 	$(SERVICES) exec -- $(PY) bench/ingest.py $(ARGS)
 
 bench-query: $(VENV)/.requirements-dev ## query benchmark: rollups vs raw scans at 10M rows (ARGS=... for bench/query.py)
@@ -73,6 +73,10 @@ bench-soak: $(VENV)/.requirements-dev ## sustained load with web, workers and be
 
 bench-rollups: $(VENV)/.requirements-dev ## rollup cost: a rebuild's rows/s, and a steady run's time against COPY of the same rows as the hour fills (ARGS=... for bench/rollups.py)
 	$(SERVICES) exec -- $(PY) bench/rollups.py $(ARGS)
+
+bench-storage: $(VENV)/.requirements-dev ## bytes per raw event, heap and each index: native partitions, then TimescaleDB with compression (ARGS=... for bench/storage.py)
+	$(SERVICES) exec -- $(PY) bench/storage.py $(ARGS)
+	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/storage.py $(ARGS)
 
 bench-compression: $(VENV)/.requirements-dev ## bytes per event and metric point before/after TimescaleDB compression (ARGS=... for bench/compression.py)
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/compression.py $(ARGS)

@@ -1,12 +1,19 @@
-"""Ingestion benchmark: the real server under concurrent SDK-like load, against raw COPY of the same rows.
+"""Ingestion benchmark: the real server under SDK-shaped load, against raw COPY of the same rows.
 
     make bench                                   # or, with the services' environment set:
-    python bench/ingest.py --clients 16 --seconds 20 --workers 3
+    python bench/ingest.py --clients 4 --workers 2 --seconds 15 --batch-sizes 100,1000 --port 8101
 
-Creates a scratch database (flux_bench), migrates it, starts uvicorn on it, sends batches of 100
-mixed items (70 events, 30 metric points, SDK wire shape) from N keep-alive connections for a fixed
-time, then COPYs the same number of equivalent rows into the same tables with psycopg, 100 rows per
-transaction like the API, and prints both rates and their ratio. Nothing here asserts: it prints.
+Creates a scratch database (--database, dropped at the end), migrates it, starts uvicorn with
+`--workers` processes and the ingest rate limit off, then for each batch size sends batches to
+`/api/v1/flux/batch` from `--clients` keep-alive connections for `--seconds`. Every event has three tags,
+a float value, a user_id and empty properties (the SDK's wire shape). Afterwards it checks that every
+acknowledged item is stored (rows in events_event = the sum of `accepted` in the answers).
+
+The baseline is the same rows, pre-formatted as COPY text, COPYed by `--clients` connections (one
+transaction per batch, like the API) into a plain table with a (project_id, name, time) btree and a BRIN
+on time, for half of `--seconds` just before and just after each API run (the server idle meanwhile).
+It prints both rates and their ratio per batch size, and CPU per 1,000 items. Nothing here
+asserts: it prints. On a shared machine the figures move from run to run; compare the ratios.
 """
 
 import argparse
@@ -16,11 +23,13 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,40 +37,45 @@ import psutil
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "flux_bench"
+EVENT_NAMES = ["user.signup", "page.viewed", "order.completed", "feature.used"]
+BASELINE_TABLE = """
+    CREATE TABLE copy_baseline (
+        project_id bigint NOT NULL, time timestamptz NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+        name text NOT NULL, user_id text, value double precision,
+        tags jsonb NOT NULL DEFAULT '{}', properties jsonb NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX copy_baseline_project_name_time ON copy_baseline (project_id, name, time DESC);
+    CREATE INDEX copy_baseline_time_brin ON copy_baseline USING brin (time);
+"""
+BASELINE_COPY = "COPY copy_baseline (project_id, time, name, user_id, value, tags, properties) FROM STDIN"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def make_batch(rng: random.Random, now: str) -> dict:
-    events = [
+def make_events(rng: random.Random, count: int, now: str) -> list[dict]:
+    return [
         {
-            "name": rng.choice(["user.signup", "page.viewed", "order.completed", "feature.used"]),
+            "name": rng.choice(EVENT_NAMES),
             "timestamp": now,
-            "properties": {"plan": rng.choice(["free", "pro"]), "path": f"/p/{rng.randint(1, 500)}", "n": rng.random()},
+            "value": round(rng.uniform(1, 200), 2),
             "user_id": f"u_{rng.randint(1, 50_000)}",
-            "session_id": f"s_{rng.randint(1, 100_000)}",
-            "value": rng.choice([None, round(rng.uniform(1, 200), 2)]),
-            "tags": {"channel": rng.choice(["web", "ios", "android"]), "region": rng.choice(["eu", "us"])},
-            "environment": "production",
-            "service": "bench",
+            "tags": {
+                "channel": rng.choice(["web", "ios", "android"]),
+                "region": rng.choice(["eu", "us", "ap"]),
+                "plan": rng.choice(["free", "pro", "team"]),
+            },
+            "properties": {},
         }
-        for _ in range(70)
+        for _ in range(count)
     ]
-    kinds = [("gauge", "queue.depth"), ("counter", "orders.count"), ("distribution", "api.latency"), ("set", "users")]
-    metrics = []
-    for _ in range(30):
-        metric_type, name = rng.choice(kinds)
-        value = f"u{rng.randint(1, 5000)}" if metric_type == "set" else round(rng.uniform(0, 500), 3)
-        metrics.append(
-            {"type": metric_type, "name": name, "value": value, "timestamp": now,
-             "tags": {"host": f"web-{rng.randint(1, 8)}", "unit": "ms"}}
-        )  # fmt: skip
-    return {"events": events, "metrics": metrics}
+
+
+def copy_text(project_id: int, events: list[dict]) -> bytes:
+    """The batch as COPY text for copy_baseline (the JSON needs no escaping: no backslashes or tabs)."""
+    lines = [
+        f"{project_id}\t{event['timestamp']}\t{event['name']}\t{event['user_id']}\t{event['value']!r}\t"
+        f"{json.dumps(event['tags'], separators=(',', ':'))}\t{{}}\n"
+        for event in events
+    ]
+    return "".join(lines).encode()
 
 
 def http_request(port: int, key: str, body: bytes) -> bytes:
@@ -72,7 +86,14 @@ def http_request(port: int, key: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def client_loop(port: int, requests: list[bytes], deadline: float, latencies: list, failures: list) -> None:
+@dataclass
+class LoadResult:
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    accepted: int = 0
+
+
+async def client_loop(port: int, requests: list[bytes], deadline: float, result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     index = random.randrange(len(requests))
     while time.perf_counter() < deadline:
@@ -84,48 +105,49 @@ async def client_loop(port: int, requests: list[bytes], deadline: float, latenci
         while (line := await reader.readline()) not in (b"\r\n", b""):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":")[1])
-        await reader.readexactly(length)
+        body = await reader.readexactly(length)
         if b" 202 " in status_line:
-            latencies.append(time.perf_counter() - started)
+            result.latencies.append(time.perf_counter() - started)
+            result.accepted += json.loads(body)["accepted"]
         else:
-            failures.append(status_line.decode().strip())
+            result.failures.append(f"{status_line.decode().strip()} {body[:200]!r}")
     writer.close()
 
 
-async def load(port: int, requests: list[bytes], clients: int, seconds: float) -> tuple[list, list]:
-    latencies: list[float] = []
-    failures: list[str] = []
+async def load(port: int, requests: list[bytes], clients: int, seconds: float) -> LoadResult:
+    result = LoadResult()
     deadline = time.perf_counter() + seconds
-    await asyncio.gather(*(client_loop(port, requests, deadline, latencies, failures) for _ in range(clients)))
-    return latencies, failures
+    await asyncio.gather(*(client_loop(port, requests, deadline, result) for _ in range(clients)))
+    return result
 
 
-def copy_baseline(url: str, project_id: int, batches: list[dict], total_items: int) -> float:
-    """Items/s for psycopg COPY of equivalent rows, 100 rows per transaction, one connection."""
-    with psycopg.connect(url) as conn:
-        series = dict(conn.execute(
-            "SELECT m.name, min(s.id) FROM metrics_metricseries s JOIN metrics_metric m ON m.id = s.metric_id "
-            "WHERE s.project_id = %s GROUP BY m.name", [project_id]).fetchall())  # fmt: skip
-        now = datetime.now(UTC)
-        done, started = 0, time.perf_counter()
-        while done < total_items:
-            batch = batches[(done // 100) % len(batches)]
-            with conn.transaction(), conn.cursor() as cursor:
-                with cursor.copy(
-                    "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
-                    " environment, service) FROM STDIN"
-                ) as copy:
-                    for event in batch["events"]:
-                        copy.write_row((project_id, now, event["name"], event["user_id"], event["session_id"],
-                                        event["value"], json.dumps(event["tags"]), json.dumps(event["properties"]),
-                                        event["environment"], event["service"]))  # fmt: skip
-                with cursor.copy("COPY metrics_point (project_id, series_id, time, value, member) FROM STDIN") as copy:
-                    for point in batch["metrics"]:
-                        is_set = point["type"] == "set"
-                        copy.write_row((project_id, series[point["name"]], now, 1.0 if is_set else point["value"],
-                                        point["value"] if is_set else None))  # fmt: skip
-            done += len(batch["events"]) + len(batch["metrics"])
-        return done / (time.perf_counter() - started)
+def copy_baseline(url: str, texts: list[bytes], clients: int, seconds: float) -> tuple[int, float]:
+    """(rows, elapsed seconds) of `clients` connections COPYing pre-formatted batches for `seconds`,
+    one transaction per batch."""
+    connections = [psycopg.connect(url) for _ in range(clients)]
+    rows = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def run(number: int) -> None:
+        offset = number * 7
+        while time.perf_counter() < deadline:
+            text = texts[offset % len(texts)]
+            conn = connections[number]
+            with conn.transaction(), conn.cursor() as cursor, cursor.copy(BASELINE_COPY) as copy:
+                copy.write(text)
+            rows[number] += text.count(b"\n")
+            offset += 1
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for conn in connections:
+        conn.close()
+    return sum(rows), elapsed
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -144,8 +166,6 @@ def postgres_processes() -> list[psutil.Process]:
 
 
 def wait_ready(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
-    import urllib.request
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -158,70 +178,108 @@ def wait_ready(port: int, process: subprocess.Popen, seconds: float = 60) -> Non
     raise SystemExit("the server did not become ready")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    args = parser.parse_args()
+def stored_events(url: str, project_id: int) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM events_event WHERE project_id = %s", [project_id]).fetchone()[0]
 
-    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
-    bench_url = f"{server_url}/{BENCH_DB}"
+
+def prepare_database(server_url: str, database: str, env: dict) -> tuple[str, int]:
+    """A fresh migrated database with one project; returns its ingest key and the project's id."""
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-           "FLUX_INGEST_ITEMS_PER_SECOND": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
     created = subprocess.run([*manage, "create_project", "Bench"], env=env, check=True, cwd=ROOT,
                              capture_output=True, text=True).stdout  # fmt: skip
     key = re.search(r"ingest key: (\S+)", created).group(1)
-    with psycopg.connect(bench_url) as conn:
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
         project_id = conn.execute("SELECT id FROM tenants_project WHERE slug = 'bench'").fetchone()[0]
+        conn.execute(BASELINE_TABLE)
+    return key, project_id
 
-    port = free_port()
+
+def measure(args: argparse.Namespace, bench_url: str, key: str, project_id: int, batch_size: int) -> dict:
+    """The API's rate for one batch size, between two COPY runs of the same rows (their mean is the
+    baseline, so a machine whose load drifts during the run biases neither side)."""
+    rng = random.Random(batch_size)
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    batches = [make_events(rng, batch_size, now) for _ in range(max(8, 6400 // batch_size))]
+    texts = [copy_text(project_id, batch) for batch in batches]
+    requests = [http_request(args.port, key, json.dumps({"events": batch}).encode()) for batch in batches]
+    asyncio.run(load(args.port, requests, args.clients, 2))  # warm-up: connections, caches
+    copy_before = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
+    server_tree = [psutil.Process(args.server_pid), *psutil.Process(args.server_pid).children(recursive=True)]
+    databases, me = postgres_processes(), psutil.Process()
+    before_rows = stored_events(bench_url, project_id)
+    cpu_before = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
+    started = time.perf_counter()
+    result = asyncio.run(load(args.port, requests, args.clients, args.seconds))
+    elapsed = time.perf_counter() - started
+    cpu_used = [after - b for after, b in zip((cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me])),
+                                              cpu_before, strict=True)]  # fmt: skip
+    stored = stored_events(bench_url, project_id) - before_rows
+    copy_after = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
+    copy_rate = (copy_before[0] + copy_after[0]) / (copy_before[1] + copy_after[1])
+    return {"result": result, "rate": result.accepted / elapsed, "stored": stored, "cpu": cpu_used,
+            "copy_rate": copy_rate}  # fmt: skip
+
+
+def report(batch_size: int, api: dict, clients: int) -> None:
+    result: LoadResult = api["result"]
+    copy_rate = api["copy_rate"]
+    quantiles = statistics.quantiles(result.latencies, n=100) if len(result.latencies) > 1 else [0.0] * 99
+    items = max(result.accepted, 1)
+    per_thousand = [seconds * 1_000_000 / items for seconds in api["cpu"]]
+    verified = "all stored" if api["stored"] == result.accepted else f"MISMATCH: {api['stored']:,} rows stored"
+    print(f"-- batches of {batch_size:,} events --")
+    print(f"API ingest:     {api['rate']:,.0f} items/s  ({len(result.latencies):,} requests, "
+          f"{len(result.failures)} failed; {result.accepted:,} acknowledged, {verified})")  # fmt: skip
+    print(f"latency:        p50 {quantiles[49] * 1000:.1f} ms   p99 {quantiles[98] * 1000:.1f} ms")
+    print(f"raw COPY:       {copy_rate:,.0f} items/s  (same rows, {clients} connections, one transaction per batch;"
+          " before and after the API run)")  # fmt: skip
+    print(f"ratio API/COPY: {api['rate'] / copy_rate:.2f}")
+    print(f"CPU per 1,000 items: Flux {per_thousand[0]:.1f} ms, PostgreSQL {per_thousand[1]:.1f} ms, "
+          f"load generator {per_thousand[2]:.1f} ms")  # fmt: skip
+    if result.failures:
+        print(f"first failure:  {result.failures[0]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--batch-sizes", default="100,1000")
+    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--database", default="flux_ingestbench")
+    args = parser.parse_args()
+
+    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
+    bench_url = f"{server_url}/{args.database}"
+    env = {**os.environ, "DATABASE_URL": bench_url, "DEBUG": "0", "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
+           "FLUX_INGEST_ITEMS_PER_SECOND": "0", "ALLOWED_HOSTS": "127.0.0.1"}  # fmt: skip
+    key, project_id = prepare_database(server_url, args.database, env)
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--port", str(port), "--workers", str(args.workers),
-         "--no-access-log", "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "flux.asgi:application", "--port", str(args.port),
+         "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
         env=env, cwd=ROOT, start_new_session=True,
     )  # fmt: skip
+    args.server_pid = server.pid
+    measured = {}
     try:
-        wait_ready(port, server)
-        rng = random.Random(7)
-        now = datetime.now(UTC).isoformat()
-        batches = [make_batch(rng, now) for _ in range(64)]
-        requests = [http_request(port, key, json.dumps(batch).encode()) for batch in batches]
-        asyncio.run(load(port, requests, args.clients, 3))  # warm-up: connections, series, caches
-        server_tree = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-        databases, me = postgres_processes(), psutil.Process()
-        cpu_before = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
-        latencies, failures = asyncio.run(load(port, requests, args.clients, args.seconds))
-        cpu_after = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
-        cpu_used = [after - before for after, before in zip(cpu_after, cpu_before, strict=True)]
+        wait_ready(args.port, server)
+        for batch_size in [int(size) for size in args.batch_sizes.split(",")]:
+            measured[batch_size] = measure(args, bench_url, key, project_id, batch_size)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-
-    items = len(latencies) * 100
-    api_rate = items / args.seconds
-    copy_rate = copy_baseline(bench_url, project_id, batches, max(items, 20_000))
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-    print(f"clients={args.clients} workers={args.workers} seconds={args.seconds:g} batch=100 (70 events + 30 metrics)")
-    print(f"API ingest:   {api_rate:,.0f} items/s  ({len(latencies):,} requests, {len(failures)} failed)")
-    print(f"latency:      p50 {quantiles[49] * 1000:.1f} ms   p99 {quantiles[98] * 1000:.1f} ms")
-    print(f"raw COPY:     {copy_rate:,.0f} items/s  (same rows, 100 per transaction, one connection)")
-    print(f"ratio API/COPY: {api_rate / copy_rate:.2f}")
-    per_thousand = [seconds * 1000 / max(items / 1000, 1) for seconds in cpu_used]
-    print(
-        f"CPU per 1,000 items: Flux {per_thousand[0]:.0f} ms, "
-        f"PostgreSQL {per_thousand[1]:.0f} ms, "
-        f"load generator {per_thousand[2]:.0f} ms (machine: {psutil.cpu_count()} cores)"
-    )
-    if failures:
-        print(f"first failure: {failures[0]}")
+    print(f"clients={args.clients} workers={args.workers} seconds={args.seconds:g} "
+          f"(machine: {psutil.cpu_count()} cores, shared with whatever else runs)")  # fmt: skip
+    for batch_size, api in measured.items():
+        report(batch_size, api, args.clients)
     with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from events.serializers import event_json
 from flux import query_params
 from flux.api import NotFound, ProjectAPIView
 from flux.auth import HasReadKey
+from flux.ingestion import wire
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.openapi import (
     INGEST_DESCRIPTION,
@@ -126,6 +127,14 @@ class EventBatchView(IngestView):
 
     def split(self, payload: object) -> tuple[list, list]:
         return (payload if isinstance(payload, list) else list_under(payload, "events")), []
+
+    def decode(self, data: bytes) -> tuple[list, list]:
+        if data.lstrip()[:1] == b"[":
+            events = wire.decode_event_list(data)
+        else:
+            batch = wire.decode_batch(data)
+            events = batch.events if batch is not None else None
+        return (events, []) if events is not None else super().decode(data)
 
 
 class EventNamesView(ProjectAPIView):

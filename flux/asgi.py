@@ -14,11 +14,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from flux.ingestion.asgi import BodySizeLimitMiddleware  # noqa: E402
+from flux.ingestion.route import IngestRoute  # noqa: E402
 from flux.mcp.asgi import McpEndpoint, is_mcp_path  # noqa: E402
 from flux.routing import websocket_urlpatterns  # noqa: E402
 
 mcp = McpEndpoint()
-web = BodySizeLimitMiddleware(django_http)
+web = BodySizeLimitMiddleware(IngestRoute(django_http))
 
 
 async def http(scope: dict, receive: object, send: object) -> None:

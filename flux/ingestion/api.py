@@ -16,8 +16,8 @@ from flux.auth import (
     IngestKeyInQueryAuthentication,
     SessionProjectAuthentication,
 )
-from flux.ingestion import outcomes
-from flux.ingestion.body import PayloadTooLarge, read_json_body
+from flux.ingestion import outcomes, wire
+from flux.ingestion.body import PayloadTooLarge, parse_json, read_body
 from flux.ingestion.services import ingest
 from flux.openapi import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses, needs_key
 from flux.ratelimit import check_ingest_rate
@@ -60,9 +60,13 @@ class IngestView(ProjectAPIView):
     def split(self, payload: object) -> tuple[list, list]:
         raise NotImplementedError
 
+    def decode(self, data: bytes) -> tuple[list, list]:
+        """(events, metrics) of the body; endpoints that take SDK batches first try the typed decoder."""
+        return self.split(parse_json(data))
+
     def post(self, request: Request) -> Response:
         try:
-            events, metrics = self.split(read_json_body(request))
+            events, metrics = self.decode(read_body(request))
             check_batch_size(len(events) + len(metrics))
         except FluxError as error:
             outcomes.record(self.project.pk, 0, 0, [], request_error=error.message)
@@ -114,3 +118,10 @@ class FluxBatchView(IngestView):
         if isinstance(payload, dict) and "events" not in payload and "metrics" not in payload:
             raise InvalidBatch("The body must have an 'events' array, a 'metrics' array, or both.")
         return list_under(payload, "events", required=False), list_under(payload, "metrics", required=False)
+
+    def decode(self, data: bytes) -> tuple[list, list]:
+        batch = wire.decode_batch(data)
+        if batch is None:
+            return super().decode(data)
+        metrics = [] if batch.metrics == wire.NULL else parse_json(bytes(batch.metrics))
+        return batch.events or [], list_under({"metrics": metrics}, "metrics", required=False)

@@ -60,14 +60,18 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     return data
 
 
-def read_json_body(request: Request) -> object:
-    """The parsed JSON body, or a FluxError (400/413/415) saying what is wrong with the request."""
+def read_body(request: Request) -> bytes:
+    """The request body, decompressed, or a FluxError (413/415) saying what is wrong with the request."""
     content_type = request.content_type.split(";")[0].strip().lower()
     if content_type not in JSON_CONTENT_TYPES and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"Send JSON with Content-Type: application/json (got {content_type or 'none'!r}).")
     limit = settings.FLUX_MAX_BODY_BYTES
     encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
-    data = decompress(read_raw_body(request, limit), encoding, limit)
+    return decompress(read_raw_body(request, limit), encoding, limit)
+
+
+def parse_json(data: bytes) -> object:
+    """The body parsed as JSON, or a MalformedJSON saying where it is not."""
     if not data.strip():
         raise MalformedJSON("The request body is empty; send a JSON object.")
     try:
@@ -83,3 +87,8 @@ def read_json_body(request: Request) -> object:
         raise MalformedJSON(
             "The request body is JSON that Flux cannot accept (a number too long or nesting too deep)."
         ) from None
+
+
+def read_json_body(request: Request) -> object:
+    """The parsed JSON body, or a FluxError (400/413/415) saying what is wrong with the request."""
+    return parse_json(read_body(request))

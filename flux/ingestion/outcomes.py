@@ -6,16 +6,20 @@ fails open.
 
 import json
 import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
 
+from flux.ingestion.deferred import DeferredBatches
 from flux.redis_store import redis_client, report_unavailable
 
 COUNTER_TTL_SECONDS = 2 * 86400
 REJECTIONS_KEPT = 20
 REJECTIONS_TTL_SECONDS = 7 * 86400
+# How long outcomes wait to share a Redis round trip with other requests' outcomes.
+FLUSH_INTERVAL_SECONDS = 0.5
 COUNTERS = ("accepted", "duplicates", "rejected_items", "rejected_requests")
 
 
@@ -31,32 +35,63 @@ def last_received_key(project_id: int) -> str:
     return f"flux:ingest:{project_id}:last"
 
 
+@dataclass
+class Outcome:
+    project_id: int
+    at: float
+    counts: dict[str, int]
+    samples: list[dict]
+
+
 def record(project_id: int, accepted: int, duplicates: int, rejected: list[dict], request_error: str | None) -> None:
-    """Count one ingestion request's outcome; `rejected` are the per-item rejections of its answer."""
+    """Count one ingestion request's outcome; `rejected` are the per-item rejections of its answer.
+
+    Written to Redis shortly after, together with other requests' outcomes (see flux.ingestion.deferred).
+    """
     now = time.time()
     counts = {
         "accepted": accepted, "duplicates": duplicates, "rejected_items": len(rejected),
         "rejected_requests": 1 if request_error else 0,
     }  # fmt: skip
-    samples = [{"at": now, "kind": item["kind"], "index": item["index"], "errors": item["errors"]} for item in rejected]
+    samples = [
+        {"at": now, "kind": item["kind"], "index": item["index"], "errors": item["errors"]}
+        for item in rejected[-REJECTIONS_KEPT:]
+    ]
     if request_error:
         samples.append({"at": now, "kind": "request", "index": None, "errors": [request_error]})
+    pending.add(Outcome(project_id, now, counts, samples))
+
+
+def write_outcomes(outcomes: list[Outcome]) -> None:
+    """Many requests' outcomes in one Redis round trip: counters summed per project and minute."""
+    counters: dict[str, Counter] = defaultdict(Counter)
+    samples: dict[int, list[str]] = defaultdict(list)
+    last_received: dict[int, float] = {}
+    for outcome in outcomes:
+        counters[minute_key(outcome.project_id, int(outcome.at // 60))].update(outcome.counts)
+        samples[outcome.project_id].extend(json.dumps(sample) for sample in outcome.samples)
+        if outcome.counts["accepted"]:
+            last_received[outcome.project_id] = outcome.at
     try:
         pipe = redis_client().pipeline(transaction=False)
-        key = minute_key(project_id, int(now // 60))
-        for counter, amount in counts.items():
-            if amount:
-                pipe.hincrby(key, counter, amount)
-        pipe.expire(key, COUNTER_TTL_SECONDS)
-        if samples:
-            pipe.lpush(rejections_key(project_id), *[json.dumps(sample) for sample in samples[-REJECTIONS_KEPT:]])
-            pipe.ltrim(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
-            pipe.expire(rejections_key(project_id), REJECTIONS_TTL_SECONDS)
-        if accepted:
-            pipe.set(last_received_key(project_id), now)
+        for key, counts in counters.items():
+            for counter, amount in counts.items():
+                if amount:
+                    pipe.hincrby(key, counter, amount)
+            pipe.expire(key, COUNTER_TTL_SECONDS)
+        for project_id, texts in samples.items():
+            if texts:
+                pipe.lpush(rejections_key(project_id), *texts[-REJECTIONS_KEPT:])
+                pipe.ltrim(rejections_key(project_id), 0, REJECTIONS_KEPT - 1)
+                pipe.expire(rejections_key(project_id), REJECTIONS_TTL_SECONDS)
+        for project_id, at in last_received.items():
+            pipe.set(last_received_key(project_id), at)
         pipe.execute()
     except redis.RedisError as error:
         report_unavailable(error)
+
+
+pending: DeferredBatches[Outcome] = DeferredBatches("ingest-outcomes", write_outcomes, FLUSH_INTERVAL_SECONDS)
 
 
 def mark_received(project_id: int) -> None:
@@ -77,6 +112,7 @@ class Health:
 
 def health(project_id: int, now: float | None = None) -> Health:
     """Totals of the last 60 minutes (this one included), the last rejections newest first, last arrival."""
+    pending.flush_now()  # this process's latest outcomes, so a client reads what it just caused
     now = time.time() if now is None else now
     minute = int(now // 60)
     result = Health()

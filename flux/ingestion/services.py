@@ -1,5 +1,6 @@
 """The one function every ingestion endpoint calls: validate a batch, store the valid part, report the rest."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -55,7 +56,10 @@ def ingest(project: Project, events: list, metrics: list) -> IngestResult:
         else:
             points.append(point)
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Events without client ids need one statement, a COPY; outside a transaction block it is a transaction
+    # of its own, committed when it completes, which saves the round trips of BEGIN and COMMIT.
+    one_statement = not points and not any(row.client_id for row in event_rows)
+    with nullcontext() if one_statement else transaction.atomic(), connection.cursor() as cursor:
         if points:
             stored_types = resolve_metric_types(cursor, project.pk, points)
             points = [point for point in points if type_matches(point, stored_types, result)]
@@ -70,7 +74,7 @@ def ingest(project: Project, events: list, metrics: list) -> IngestResult:
             copy_points(cursor, project.pk, points, resolve_series(cursor, project.pk, points))
         copy_events(cursor, project.pk, event_rows)
         names = ({row.name for row in event_rows}, {point.name for point in points})
-        transaction.on_commit(lambda: realtime.data_arrived(project.pk, *names))
+        transaction.on_commit(lambda: realtime.data_arrived_soon(project.pk, *names))
     result.accepted = len(event_rows) + len(points)
     result.duplicates = event_duplicates + point_duplicates
     result.rejected.sort(key=lambda rejection: (rejection["kind"], rejection["index"]))
