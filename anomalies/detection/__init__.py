@@ -7,9 +7,10 @@ from .config import DetectorConfig, Sensitivity, ValueKind, history_needed
 from .episodes import Episode, Severity, alert_points, deviation, find_episodes, hysteresis, severity_of
 from .regularize import infer_interval, regularize
 from .rows import RowScores, score_rows
-from .scoring import Scores, score_latest, score_series
+from .scoring import Carry, Scores, carried_points, score_incremental, score_latest, score_series
 
 __all__ = [
+    "Carry",
     "DetectorConfig",
     "Episode",
     "RowScores",
@@ -18,12 +19,14 @@ __all__ = [
     "Severity",
     "ValueKind",
     "alert_points",
+    "carried_points",
     "deviation",
     "find_episodes",
     "history_needed",
     "hysteresis",
     "infer_interval",
     "regularize",
+    "score_incremental",
     "score_latest",
     "score_rows",
     "score_series",
