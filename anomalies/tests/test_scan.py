@@ -4,12 +4,15 @@ spike opens one anomaly, later normal hours resolve it, and two workers never sc
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.db import connection
 
+from anomalies.carry import unpack
+from anomalies.detection import DetectorConfig, carried_points, score_incremental
 from anomalies.history import floor_hour
 from anomalies.models import Anomaly, DetectionSettings, Watch
-from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.scan import cached_values, claim, due_watch_ids, refresh_histories, scan
 from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
@@ -307,3 +310,36 @@ def test_the_demo_surge_is_an_anomaly_channels_are_told_of(project: Project) -> 
     anomaly = Anomaly.objects.get(project=project)
     assert (anomaly.started_at, anomaly.actual) == (SURGE_HOUR, 60.0)
     assert anomaly.severity in ("warning", "critical"), (anomaly.score, anomaly.expected, anomaly.upper)
+
+
+def test_a_scan_carries_its_results_to_the_next_one_which_scores_only_its_new_hour(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.get(project=quiet_weeks)
+    config = DetectorConfig(3600, "count")
+    first = unpack(watch.carry, END, 3600, "medium")
+    assert first is not None and len(first) == carried_points(config)
+    add_hour(quiet_weeks, END, daily_count(END))
+    roll_up_to(quiet_weeks, END + HOUR)
+    scan_at(NOW + HOUR + timedelta(minutes=3))
+    watch.refresh_from_db()
+    following = unpack(watch.carry, END + HOUR, 3600, "medium")
+    values = cached_values(watch)
+    times = (END + HOUR).timestamp() - 3600.0 * np.arange(len(values), 0, -1)
+    from_scratch, _ = score_incremental(times, values, config, 1, None)
+    assert following is not None and following.score[-1] == from_scratch.score[-1]
+    np.testing.assert_array_equal(following.score[:-1], first.score[1:])  # the hours before: carried over
+
+
+def test_a_reread_that_changes_a_cached_hour_drops_the_carry(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.get(project=quiet_weeks)
+    refresh_histories([watch], END, HOUR)  # the last hours read again, unchanged: the carry stays
+    watch.refresh_from_db()
+    assert unpack(watch.carry, END, 3600, "medium") is not None
+    add_hour(quiet_weeks, END - HOUR, 5)  # five more signups in the last cached hour, rolled up late
+    roll_up_to(quiet_weeks, END)
+    refresh_histories([watch], END, HOUR)
+    watch.refresh_from_db()
+    assert bytes(watch.carry) == b"" and cached_values(watch)[-1] == daily_count(END - HOUR) + 5
