@@ -131,13 +131,15 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
         interval = chosen_interval(watch, volumes.get(watch.pk, 0.0))
         if interval != watch.interval_seconds:
             watch.interval_seconds, watch.history, watch.history_end = interval, b"", None
+            watch.carry, watch.fitted, watch.peek_above = b"", b"", None
             changed.append(watch)
     if changed:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 UPDATE anomalies_watch w SET interval_seconds = v.interval, history = ''::bytea,
-                       history_end = NULL, stale_from = NULL, next_scan_at = v.due
+                       history_end = NULL, stale_from = NULL, next_scan_at = v.due, carry = ''::bytea,
+                       fitted = ''::bytea, peek_above = NULL
                 FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, interval, due)
                 WHERE w.id = v.id
                 """,

@@ -1,6 +1,11 @@
-"""A watch's carry: the detector's per-point results of its last scored buckets (anomalies.detection.Carry),
-stored on the watch so that the next scan scores only the buckets completed since, instead of the two
-days before them again (episodes and alerts look back that far).
+"""What a watch keeps of its last scan so that the next one scores only what is new, both stored on the
+watch, both dropped when its history changes (anomalies.scan.merge_history):
+
+- the carry: the detector's per-point results of its last scored buckets (anomalies.detection.Carry),
+  so that the next scan scores only the buckets completed since, instead of the two days before them
+  again (episodes and alerts look back that far);
+- the fits: each model's block-level fit of the latest block (anomalies.detection.FitCache), so that the
+  scans within a two-hour block fit the models once, not at every five-minute bucket.
 
 Packed little-endian: a header (the time just after the last carried bucket, the interval, the
 sensitivity), then per point the score and z (float64) and the kind and direction (one byte each). A
@@ -13,7 +18,8 @@ from datetime import datetime
 
 import numpy as np
 
-from anomalies.detection import Carry
+from anomalies.detection import BlockFit, Carry, FitCache
+from anomalies.detection.fitting import PROFILE_NUMBERS
 
 KINDS = ("", "spike", "drop", "level_shift", "flatline", "trend_change")
 DIRECTIONS = ("", "up", "down")
@@ -48,3 +54,48 @@ def unpack(stored: bytes, end: datetime, interval_seconds: int, sensitivity: str
         kind=np.array(KINDS, dtype=str)[codes[:points]],
         direction=np.array(DIRECTIONS, dtype=str)[codes[points:]],
     )
+
+
+MODELS = ("local", "daily", "weekly")
+VALUE_KINDS = ("count", "continuous")
+
+
+def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
+    """The latest block's model fits (what the next scans of the block reuse), or nothing."""
+    if not fits.blocks:
+        return b""
+    block = max(key[1] for key in fits.blocks)
+    entries = [(name, item) for (name, at), item in fits.blocks.items() if at == block]
+    trends = [(name, value) for (name, at), value in fits.trends.items() if at == block]
+    numbers: list[float] = [block, interval_seconds, VALUE_KINDS.index(value_kind), len(entries), len(trends)]
+    for name, item in entries:
+        numbers += [MODELS.index(name), len(item.offsets), *item.offsets, item.typical, *item.profile]
+        numbers += [item.correlation, item.error, len(item.ordered), *item.ordered]
+    for name, (z, change) in trends:
+        numbers += [MODELS.index(name), z, change]
+    return np.array(numbers, dtype="<f8").tobytes()
+
+
+def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCache:
+    """The stored fits if they are of this interval and value kind (else an empty cache to fill)."""
+    data = bytes(stored or b"")
+    if len(data) < 40 or len(data) % 8:
+        return FitCache()
+    numbers = np.frombuffer(data, dtype="<f8")
+    block, interval, kind, entries, trends = (int(value) for value in numbers[:5])
+    if (interval, kind) != (interval_seconds, VALUE_KINDS.index(value_kind)):
+        return FitCache()
+    fits, at = FitCache(), 5
+    for _ in range(entries):
+        name, lags = MODELS[int(numbers[at])], int(numbers[at + 1])
+        offsets, at = numbers[at + 2 : at + 2 + lags].copy(), at + 2 + lags
+        typical, profile = float(numbers[at]), numbers[at + 1 : at + 1 + PROFILE_NUMBERS].copy()
+        at += 1 + PROFILE_NUMBERS
+        correlation, error, width = float(numbers[at]), float(numbers[at + 1]), int(numbers[at + 2])
+        ordered, at = numbers[at + 3 : at + 3 + width].copy(), at + 3 + width
+        fits.blocks[name, block] = BlockFit(offsets, typical, profile, ordered, correlation, error)
+    for _ in range(trends):
+        name = MODELS[int(numbers[at])]
+        fits.trends[name, block] = (float(numbers[at + 1]), float(numbers[at + 2]))
+        at += 3
+    return fits

@@ -129,7 +129,8 @@ def open_watch_early(
     config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
     times = np.append(series_times(watch, len(values)), watch.history_end.timestamp())
     carried = carry.unpack(watch.carry, watch.history_end, watch.interval_seconds, config.sensitivity)
-    scores, _ = score_incremental(times, np.append(values, count_so_far), config, 1, carried)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    scores, _ = score_incremental(times, np.append(values, count_so_far), config, 1, carried, fits)
     if not (scores.is_anomaly[-1] and scores.score[-1] >= config.open_score and scores.direction[-1] == "up"):
         return None
     verdict = verdict_at(scores, len(scores) - 1, watch.interval_seconds)

@@ -148,12 +148,13 @@ def save_carries(watches: list[Watch]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE anomalies_watch w SET carry = v.carry, peek_above = v.peek_above
-            FROM unnest(%s::bigint[], %s::bytea[], %s::float8[]) AS v(id, carry, peek_above)
+            UPDATE anomalies_watch w SET carry = v.carry, fitted = v.fitted, peek_above = v.peek_above
+            FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::float8[]) AS v(id, carry, fitted, peek_above)
             WHERE w.id = v.id
             """,
-            [[w.pk for w in watches], [bytes(w.carry or b"") for w in watches], [w.peek_above for w in watches]],
-        )
+            [[w.pk for w in watches], [bytes(w.carry or b"") for w in watches],
+             [bytes(w.fitted or b"") for w in watches], [w.peek_above for w in watches]],
+        )  # fmt: skip
 
 
 def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
@@ -223,14 +224,16 @@ def save_histories(watches: list[Watch]) -> None:
         cursor.execute(
             """
             UPDATE anomalies_watch w SET history = v.history, history_end = v.history_end, carry = v.carry,
+                   fitted = v.fitted,
                    stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
                                      ELSE w.stale_from END
-            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[], %s::timestamptz[], %s::bytea[])
-                 AS v(id, history, history_end, stale_from, carry)
+            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[], %s::timestamptz[], %s::bytea[], %s::bytea[])
+                 AS v(id, history, history_end, stale_from, carry, fitted)
             WHERE w.id = v.id
             """,
             [[w.pk for w in watches], [w.history for w in watches], [w.history_end for w in watches],
-             [w.stale_from for w in watches], [bytes(w.carry or b"") for w in watches]],
+             [w.stale_from for w in watches], [bytes(w.carry or b"") for w in watches],
+             [bytes(w.fitted or b"") for w in watches]],
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None
@@ -253,7 +256,7 @@ def merge_history(watch: Watch, plan: Refresh, end: datetime, step: timedelta, b
     fresh = buckets.on_grid(first, end, missing, step)
     history = np.concatenate([kept, fresh])[-buckets_kept(watch) :]
     if watch.history_end is not None and rewritten(cached, watch.history_end, history, end, step):
-        watch.carry = b""  # the results carried were computed from values that have changed since
+        watch.carry = watch.fitted = b""  # computed from values that have changed since
     watch.history, watch.history_end = history.tobytes(), end
 
 
@@ -299,8 +302,10 @@ def scan_watch(
     times = series_times(watch, len(values))
     first = datetime.fromtimestamp(float(times[max(0, len(values) - new_points)]), tz=UTC)
     carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity)
-    scores, following = score_incremental(times, values, config, new_points, carried)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    scores, following = score_incremental(times, values, config, new_points, carried, fits)
     watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity)
+    watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind)
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)

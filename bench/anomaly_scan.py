@@ -12,8 +12,9 @@ Seeds a scratch database (FLUX_SCANBENCH_DB, default flux_scanbench, rebuilt eac
   minute rollups, which the scan puts on five-minute buckets.
 Then times, with `--workers` processes as the Celery workers would run them, the first scan of each
 kind (it reads each series' whole history) and steady ones (one new hour, or one new five-minute
-bucket, per series): each kind once without the carry (every scan scoring the two days before its
-new buckets again, as before the carry) and once with it, and prints series per second.
+bucket, per series): each kind once without the carry and the stored model fits (every scan fitting
+and scoring the two days before its new buckets again, as before them) and once with them, and
+prints series per second.
 
 Minutes to alert: `--alert-series` busy series, two thirds of them given an anomaly (a 4x spike for
 20 minutes, a drop to a fifth for 40 minutes, or a stop for 40 minutes) starting at a known minute.
@@ -217,10 +218,11 @@ def timed_scan(project_id: int, now: datetime, workers: int) -> tuple[float, int
 
 
 def forget_carries(project_id: int) -> None:
-    """Scan as before the carry: every scan scores the two days before its new buckets again."""
+    """Scan as before the carry and the stored fits: every scan fits the models of the two days before its
+    new buckets and scores those buckets again."""
     from anomalies.models import Watch
 
-    Watch.objects.filter(project_id=project_id).update(carry=b"")
+    Watch.objects.filter(project_id=project_id).update(carry=b"", fitted=b"")
 
 
 def throughput(args: argparse.Namespace, end: datetime) -> None:

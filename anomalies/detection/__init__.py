@@ -5,14 +5,17 @@ See docs/anomaly-detection.md for the maths and the benchmark figures.
 
 from .config import DetectorConfig, Sensitivity, ValueKind, history_needed
 from .episodes import Episode, Severity, alert_points, deviation, find_episodes, hysteresis, severity_of
+from .fitting import BlockFit, FitCache
 from .regularize import infer_interval, regularize
 from .rows import RowScores, score_rows
 from .scoring import Carry, Scores, carried_points, score_incremental, score_latest, score_series
 
 __all__ = [
+    "BlockFit",
     "Carry",
     "DetectorConfig",
     "Episode",
+    "FitCache",
     "RowScores",
     "Scores",
     "Sensitivity",

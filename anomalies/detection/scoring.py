@@ -31,7 +31,7 @@ from .calibration import (
 from .config import DetectorConfig, Windows
 from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
 from .episodes import Episode, alert_points, find_episodes, hysteresis
-from .fitting import Fit, Span, choose_models, fit_model, trend_of
+from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .regularize import MAX_BUCKETS, regularize
 from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
 
@@ -145,18 +145,25 @@ def carried_points(config: DetectorConfig) -> int:
 
 
 def score_incremental(
-    times: ArrayLike, values: ArrayLike, config: DetectorConfig, points: int, carry: Carry | None
+    times: ArrayLike,
+    values: ArrayLike,
+    config: DetectorConfig,
+    points: int,
+    carry: Carry | None,
+    fits: FitCache | None = None,
 ) -> tuple[Scores, Carry]:
     """score_latest(..., points), reusing `carry` (returned by the call that scored the points before
     these) instead of scoring the points before them again; and the Carry for the next call. A carry
-    that does not fit (None, or not as long as expected) is ignored: the result is the same, slower."""
+    that does not fit (None, or not as long as expected) is ignored: the result is the same, slower.
+    With `fits`, the models' block-level fits are read from it where it has them and added to it
+    otherwise (fitting.FitCache: valid only for the same series, interval and value kind)."""
     t, v = _validated(times, values, config)
     if not len(t):
         return _empty(), Carry(np.empty(0), np.empty(0), np.empty(0, dtype=str), np.empty(0, dtype=str))
     first = max(0, len(v) - max(points, 1))
     if carry is not None and len(carry) != min(carried_points(config), first):
         carry = None
-    return _score_with_carry(t, v, config, first, carry)
+    return _score_with_carry(t, v, config, first, carry, fits)
 
 
 def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Scores:
@@ -164,7 +171,7 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
 
 
 def _score_with_carry(
-    times: Floats, raw: Floats, config: DetectorConfig, first: int, carry: Carry | None
+    times: Floats, raw: Floats, config: DetectorConfig, first: int, carry: Carry | None, fits: FitCache | None = None
 ) -> tuple[Scores, Carry]:
     w = config.windows
     counts = config.value_kind == "count"
@@ -176,7 +183,7 @@ def _score_with_carry(
         z_before = np.empty(0)
     else:
         start, z_before = first, carry.z
-    point, z, score, kind, direction, warm = _point_results(times, raw, config, start, z_before)
+    point, z, score, kind, direction, warm = _point_results(times, raw, config, start, z_before, fits)
     if carry is not None:
         score, z = np.concatenate([carry.score, score]), np.concatenate([carry.z, z])
         kind, direction = np.concatenate([carry.kind, kind]), np.concatenate([carry.direction, direction])
@@ -189,7 +196,7 @@ def _score_with_carry(
 
 
 def _point_results(
-    times: Floats, raw: Floats, config: DetectorConfig, start: int, z_before: Floats
+    times: Floats, raw: Floats, config: DetectorConfig, start: int, z_before: Floats, fits_cache: FitCache | None
 ) -> tuple[Point, Floats, Floats, NDArray[np.str_], NDArray[np.str_], NDArray[np.bool_]]:
     """Every point's results from `start` on, before episodes: its chosen model's expectation and
     residual profile, z, score, kind and direction, and whether the detector is warm there. The z of
@@ -203,7 +210,7 @@ def _point_results(
     out_ids = np.arange(block_of[start], block_of[-1] + 1)
     span = Span(idx, blocks, block_of, out_ids, blocks.starts(out_ids))
     floor = POISSON_SD if counts else 0.0
-    fits = [fit_model(model, y, span, w) for model in candidate_models(config)]
+    fits = [fit_model(model, y, span, w, fits_cache) for model in candidate_models(config)]
     choice = choose_models(fits, w.scale_min)[span.position]
     # Where the chosen model has no expectation (its lags are missing), fall back to the local one.
     choice = np.where(np.isnan(_pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
@@ -225,7 +232,7 @@ def _point_results(
     flat, flat_direction = _flatline(raw, span, point, fits, choice, w, counts)
     trend, change = np.zeros(len(idx)), np.zeros(len(idx))
     for number in np.unique(choice[choice >= 0]):  # usually one model: the trend costs a day-long median
-        block_trend, block_change = trend_of(fits[number], y, span, w, floor)
+        block_trend, block_change = trend_of(fits[number], y, span, w, floor, fits_cache)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
     evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])

@@ -17,6 +17,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='watch',
+            name='fitted',
+            field=models.BinaryField(blank=True, default=bytes),
+        ),
+        migrations.AddField(
+            model_name='watch',
             name='peek_above',
             field=models.FloatField(blank=True, null=True),
         ),

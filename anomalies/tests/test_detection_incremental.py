@@ -7,9 +7,25 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from anomalies.detection import DetectorConfig, Scores, carried_points, score_incremental, score_latest, score_series
+from anomalies.detection import (
+    DetectorConfig,
+    FitCache,
+    Scores,
+    carried_points,
+    score_incremental,
+    score_latest,
+    score_series,
+)
 from anomalies.tests.test_detection_contract import assert_same, with_anomalies
 from anomalies.tests.test_detection_series import daily_counts, daily_gauge, index_at
+
+
+def latest_block(fits: FitCache) -> FitCache:
+    last = max(block for _, block in fits.blocks)
+    return FitCache(
+        {key: item for key, item in fits.blocks.items() if key[1] == last},
+        {key: item for key, item in fits.trends.items() if key[1] == last},
+    )
 
 
 def between(scores: Scores, start: int, end: int) -> Scores:
@@ -17,14 +33,17 @@ def between(scores: Scores, start: int, end: int) -> Scores:
 
 
 def walk(times: np.ndarray, values: np.ndarray, config: DetectorConfig, start: int, seed: int = 3) -> list:
-    """Score from `start` on, a few buckets at a time (1 to 5), each call given the previous carry."""
+    """Score from `start` on, a few buckets at a time (1 to 5), each call given the previous carry and
+    the block fits cached so far (only the latest block's, as the scan keeps them)."""
     rng = np.random.default_rng(seed)
-    _, carry = score_incremental(times[:start], values[:start], config, 1, None)
+    fits = FitCache()
+    _, carry = score_incremental(times[:start], values[:start], config, 1, None, fits)
     parts, end = [], start
     while end < len(times):
         step = min(int(rng.integers(1, 6)), len(times) - end)
         end += step
-        scores, carry = score_incremental(times[:end], values[:end], config, step, carry)
+        fits = latest_block(fits)
+        scores, carry = score_incremental(times[:end], values[:end], config, step, carry, fits)
         assert len(carry) == carried_points(config)
         parts.append((end, step, scores))
     return parts
