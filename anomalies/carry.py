@@ -14,12 +14,14 @@ bucket right after the carry's end, and a history unchanged since (anomalies.sca
 when a re-read changed any cached bucket).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import connection
 
 from anomalies.detection import BlockFit, Carry, FitCache
 from anomalies.detection.fitting import PROFILE_NUMBERS
+from anomalies.models import Watch
 
 KINDS = ("", "spike", "drop", "level_shift", "flatline", "trend_change")
 DIRECTIONS = ("", "up", "down")
@@ -99,3 +101,35 @@ def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCac
         fits.trends[name, block] = (float(numbers[at + 1]), float(numbers[at + 2]))
         at += 3
     return fits
+
+
+def save(watches: list[Watch], refitted: set[int]) -> None:
+    """Store each watch's carry and early-peek threshold, as scan_watch left them, and the model fits of
+    those in `refitted` (the others' are unchanged: most scans reuse their block's fits)."""
+    if not watches:
+        return
+    fitted = [bytes(w.fitted or b"") if w.pk in refitted else None for w in watches]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # coalesce keeps an unchanged fit as it is stored, without writing its 50 KB again.
+            """
+            UPDATE anomalies_watch w SET carry = v.carry, fitted = coalesce(v.fitted, w.fitted),
+                   peek_above = v.peek_above
+            FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::float8[]) AS v(id, carry, fitted, peek_above)
+            WHERE w.id = v.id
+            """,
+            [[w.pk for w in watches], [bytes(w.carry or b"") for w in watches], fitted,
+             [w.peek_above for w in watches]],
+        )  # fmt: skip
+
+
+def history_rewritten(old: np.ndarray, old_end: datetime, new: np.ndarray, new_end: datetime, step: timedelta) -> bool:
+    """Whether any bucket both histories hold has a different value in the new one."""
+    start = max(old_end - step * len(old), new_end - step * len(new))
+    end = min(old_end, new_end)
+    if end <= start:
+        return bool(len(old))
+    span = int((end - start) / step)
+    old_from = int((start - (old_end - step * len(old))) / step)
+    new_from = int((start - (new_end - step * len(new))) / step)
+    return not np.array_equal(old[old_from : old_from + span], new[new_from : new_from + span], equal_nan=True)

@@ -121,6 +121,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         scanned_until = {watch.pk: watch.history_end for watch in batch}
         new_points = refresh_histories(batch, floor_step(watermark, step), step)
         cadence.retry_soon(batch, new_points, now)
+        fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
@@ -136,25 +137,10 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
                 continue
             result.changes[watch.project_id].extend(changes)
             result.scanned += 1
-        save_carries([watch for watch in batch if watch.pk in new_points])
+        scored = [watch for watch in batch if watch.pk in new_points]
+        carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
     Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
     return result
-
-
-def save_carries(watches: list[Watch]) -> None:
-    """Store each watch's carry and early-peek threshold, as scan_watch left them."""
-    if not watches:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE anomalies_watch w SET carry = v.carry, fitted = v.fitted, peek_above = v.peek_above
-            FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::float8[]) AS v(id, carry, fitted, peek_above)
-            WHERE w.id = v.id
-            """,
-            [[w.pk for w in watches], [bytes(w.carry or b"") for w in watches],
-             [bytes(w.fitted or b"") for w in watches], [w.peek_above for w in watches]],
-        )  # fmt: skip
 
 
 def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
@@ -255,21 +241,9 @@ def merge_history(watch: Watch, plan: Refresh, end: datetime, step: timedelta, b
         kept, first = cached[:keep], cache_start + step * keep
     fresh = buckets.on_grid(first, end, missing, step)
     history = np.concatenate([kept, fresh])[-buckets_kept(watch) :]
-    if watch.history_end is not None and rewritten(cached, watch.history_end, history, end, step):
+    if watch.history_end is not None and carry.history_rewritten(cached, watch.history_end, history, end, step):
         watch.carry = watch.fitted = b""  # computed from values that have changed since
     watch.history, watch.history_end = history.tobytes(), end
-
-
-def rewritten(old: np.ndarray, old_end: datetime, new: np.ndarray, new_end: datetime, step: timedelta) -> bool:
-    """Whether any bucket both histories hold has a different value in the new one."""
-    start = max(old_end - step * len(old), new_end - step * len(new))
-    end = min(old_end, new_end)
-    if end <= start:
-        return bool(len(old))
-    span = int((end - start) / step)
-    old_from = int((start - (old_end - step * len(old))) / step)
-    new_from = int((start - (new_end - step * len(new))) / step)
-    return not np.array_equal(old[old_from : old_from + span], new[new_from : new_from + span], equal_nan=True)
 
 
 def observed_buckets(values: np.ndarray, missing: float) -> int:
