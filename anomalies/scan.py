@@ -52,6 +52,7 @@ PEEK_SHARE = 0.5
 class ScanResult:
     scanned: int = 0
     failed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # their bucket was not complete yet: retry soon
     changes: dict[int, list[tuple[str, Anomaly]]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -120,7 +121,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         step = timedelta(seconds=interval)
         scanned_until = {watch.pk: watch.history_end for watch in batch}
         new_points = refresh_histories(batch, floor_step(watermark, step), step)
-        cadence.retry_soon(batch, new_points, now)
+        result.waiting += cadence.retry_soon(batch, new_points, now)
         fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)

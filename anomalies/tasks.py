@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from anomalies import delivery, early, maintenance, notifications, scan, thresholds, watches
+from anomalies import cadence, delivery, early, maintenance, notifications, scan, thresholds, watches
 
 SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
 DISPATCH_LIMIT = 20_000
@@ -32,6 +32,8 @@ def scan_watches(watch_ids: list[int]) -> int:
     now = timezone.now()
     result = scan.scan(watch_ids, now)
     queue_notifications(result, now)
+    if result.waiting:  # the rollup run completing their bucket was still going: again in a few seconds
+        scan_watches.apply_async((result.waiting,), countdown=cadence.RETRY_AFTER.total_seconds())
     return result.scanned
 
 

@@ -62,8 +62,9 @@ def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(bus
 
     later = END + 6 * MINUTE  # the bucket [10:00, 10:05) has ended: only the busy series is due
     assert due_watch_ids(later, 100) == [busy.pk]
-    scan([busy.pk], later)  # its rollups are not complete yet (the watermark is still at 10:01): a minute later
-    assert Watch.objects.get(pk=busy.pk).next_scan_at == later + MINUTE
+    # Its rollups are not complete yet (the watermark is still at 10:01): again in 15 seconds, not a minute.
+    assert scan([busy.pk], later).waiting == [busy.pk]
+    assert Watch.objects.get(pk=busy.pk).next_scan_at == later + timedelta(seconds=15)
     set_watermark(END + 5 * MINUTE + 55 * timedelta(seconds=1))
     assert scan(due_watch_ids(later + MINUTE, 100), later + MINUTE).scanned == 1
     busy.refresh_from_db()
