@@ -207,20 +207,30 @@ def save_histories(watches: list[Watch]) -> None:
     """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile."""
     if not watches:
         return
+    histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
+    carries, carry_from, carry_length = carry.blob([bytes(w.carry or b"") for w in watches])
+    fits, fits_from, fits_length = carry.blob([bytes(w.fitted or b"") for w in watches])
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE anomalies_watch w SET history = v.history, history_end = v.history_end, carry = v.carry,
-                   fitted = v.fitted,
-                   stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
-                                     ELSE w.stale_from END
-            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[], %s::timestamptz[], %s::bytea[], %s::bytea[])
-                 AS v(id, history, history_end, stale_from, carry, fitted)
+            UPDATE anomalies_watch w
+            SET history = substring(%(histories)s::bytea FROM v.history_from FOR v.history_length),
+                carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
+                fitted = substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length),
+                history_end = v.history_end,
+                stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
+                                  ELSE w.stale_from END
+            FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
+                        %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
+                        %(fits_length)s::int[], %(ends)s::timestamptz[], %(stale)s::timestamptz[])
+                 AS v(id, history_from, history_length, carry_from, carry_length, fits_from, fits_length,
+                      history_end, stale_from)
             WHERE w.id = v.id
             """,
-            [[w.pk for w in watches], [w.history for w in watches], [w.history_end for w in watches],
-             [w.stale_from for w in watches], [bytes(w.carry or b"") for w in watches],
-             [bytes(w.fitted or b"") for w in watches]],
+            {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
+             "history_length": history_length, "carries": carries, "carry_from": carry_from,
+             "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
+             "ends": [w.history_end for w in watches], "stale": [w.stale_from for w in watches]},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None
