@@ -204,33 +204,30 @@ def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> d
 
 
 def save_histories(watches: list[Watch]) -> None:
-    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile."""
+    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile. A carry
+    and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
+    scan's, once scored)."""
     if not watches:
         return
     histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
-    carries, carry_from, carry_length = carry.blob([bytes(w.carry or b"") for w in watches])
-    fits, fits_from, fits_length = carry.blob([bytes(w.fitted or b"") for w in watches])
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch w
             SET history = substring(%(histories)s::bytea FROM v.history_from FOR v.history_length),
-                carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
-                fitted = substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length),
                 history_end = v.history_end,
+                carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
+                fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
                 stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
                                   ELSE w.stale_from END
             FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
-                        %(fits_length)s::int[], %(ends)s::timestamptz[], %(stale)s::timestamptz[])
-                 AS v(id, history_from, history_length, carry_from, carry_length, fits_from, fits_length,
-                      history_end, stale_from)
+                        %(ends)s::timestamptz[], %(stale)s::timestamptz[], %(dropped)s::boolean[])
+                 AS v(id, history_from, history_length, history_end, stale_from, dropped)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
-             "history_length": history_length, "carries": carries, "carry_from": carry_from,
-             "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
-             "ends": [w.history_end for w in watches], "stale": [w.stale_from for w in watches]},
+             "history_length": history_length, "ends": [w.history_end for w in watches],
+             "stale": [w.stale_from for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None
