@@ -30,11 +30,13 @@ VOLUME_WINDOW = timedelta(days=1)
 FAST_HISTORY_DAYS = 8
 MIN_FAST_HISTORY_DAYS = 2  # minute rollups kept shorter than this: every series stays hourly
 # From the end of a bucket to its first scan. The rollups run every minute, their watermark a few seconds
-# behind, so a bucket is complete after the run a minute later; hourly scans keep a wider margin. A scan
-# that finds the bucket not complete yet retries a minute later, for up to RETRY_WINDOW (then the rollups
-# are stalled, and the watch waits for its next bucket, catching up on the missed ones).
+# behind, so a bucket is complete after the run a minute later; hourly scans keep a wider margin. That
+# run and beat's dispatch of the scans start at the same second, so a scan often reads the watermark
+# before the run has moved it: the scan task then tries again RETRY_AFTER later by itself (not at the
+# next dispatch, a minute later), for up to RETRY_WINDOW (then the rollups are stalled, and the watch
+# waits for its next bucket, catching up on the missed ones).
 SCAN_DELAY = {FAST: timedelta(minutes=1), HOURLY: timedelta(minutes=2)}
-RETRY_AFTER = timedelta(minutes=1)
+RETRY_AFTER = timedelta(seconds=15)
 RETRY_WINDOW = timedelta(minutes=5)
 
 
@@ -45,15 +47,16 @@ def next_due(now: datetime, step: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % step.total_seconds(), tz=now.tzinfo) + step + delay
 
 
-def retry_soon(watches: list[Watch], new_points: dict[int, int], now: datetime) -> None:
+def retry_soon(watches: list[Watch], new_points: dict[int, int], now: datetime) -> list[int]:
     """Watches whose next bucket was not complete yet (the rollup run that completes it still going) are
-    due again in a minute instead of a whole interval later."""
+    due again RETRY_AFTER later instead of a whole interval later; returns their ids."""
     waiting = [
         w.pk for w in watches
         if new_points.get(w.pk) == 0 and w.history_end and now - w.history_end <= step_of(w) + RETRY_WINDOW
     ]  # fmt: skip
     if waiting:
         Watch.objects.filter(pk__in=waiting).update(next_scan_at=now + RETRY_AFTER)
+    return waiting
 
 
 def fast_history_days() -> int:
@@ -132,13 +135,15 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
         interval = chosen_interval(watch, volumes.get(watch.pk, 0.0))
         if interval != watch.interval_seconds:
             watch.interval_seconds, watch.history, watch.history_end = interval, b"", None
+            watch.carry, watch.fitted, watch.peek_above = b"", b"", None
             changed.append(watch)
     if changed:
         with connection.cursor() as cursor:
             cursor.execute(
                 """
                 UPDATE anomalies_watch w SET interval_seconds = v.interval, history = ''::bytea,
-                       history_end = NULL, stale_from = NULL, next_scan_at = v.due
+                       history_end = NULL, stale_from = NULL, next_scan_at = v.due, carry = ''::bytea,
+                       fitted = ''::bytea, peek_above = NULL
                 FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, interval, due)
                 WHERE w.id = v.id
                 """,

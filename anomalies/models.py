@@ -75,6 +75,15 @@ class Watch(ProjectKeyedModel):
     # the next scan reads the history again from there (set by anomalies.late_data).
     stale_from = models.DateTimeField(null=True, blank=True)
     last_scanned_at = models.DateTimeField(null=True, blank=True)
+    # The detector's per-point results of the last scored buckets (anomalies.detection.Carry, packed by
+    # anomalies.carry), so that a scan scores only its new buckets; empty when the history changed since.
+    carry = models.BinaryField(default=bytes, blank=True)
+    # The detector's model fits of the latest two-hour block (anomalies.detection.FitCache, packed by
+    # anomalies.carry): the scans within a block reuse them; empty when the history changed since.
+    fitted = models.BinaryField(default=bytes, blank=True)
+    # Busy count series with nothing open: the count at which the bucket in progress is worth scoring
+    # before it is complete (anomalies.early); null when it is not peeked at.
+    peek_above = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

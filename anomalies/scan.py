@@ -17,8 +17,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from django.db import connection
 
-from anomalies import cadence, services
-from anomalies.detection import DetectorConfig, Scores, history_needed, score_latest, severity_of
+from anomalies import cadence, carry, services
+from anomalies.detection import (
+    DetectorConfig,
+    Scores,
+    history_needed,
+    score_incremental,
+    score_latest,
+    severity_of,
+)
 from anomalies.explain import explain
 from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
@@ -36,12 +43,16 @@ MAX_CATCH_UP = 24  # after a long outage, score at most this many missed buckets
 # what is normal for it. Until it has MIN_OBSERVED_FOR_CRITICAL, what it opens is at most a warning.
 MIN_OBSERVED_TO_SCORE = 8
 MIN_OBSERVED_FOR_CRITICAL = 48
+# A busy count series' bucket in progress is scored early (anomalies.early) once its count so far passes
+# this share of the way from the last bucket's expected value to its band: well below where it could open.
+PEEK_SHARE = 0.5
 
 
 @dataclass
 class ScanResult:
     scanned: int = 0
     failed: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)  # their bucket was not complete yet: retry soon
     changes: dict[int, list[tuple[str, Anomaly]]] = field(default_factory=lambda: defaultdict(list))
 
 
@@ -110,7 +121,8 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         step = timedelta(seconds=interval)
         scanned_until = {watch.pk: watch.history_end for watch in batch}
         new_points = refresh_histories(batch, floor_step(watermark, step), step)
-        cadence.retry_soon(batch, new_points, now)
+        result.waiting += cadence.retry_soon(batch, new_points, now)
+        fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
@@ -126,6 +138,8 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
                 continue
             result.changes[watch.project_id].extend(changes)
             result.scanned += 1
+        scored = [watch for watch in batch if watch.pk in new_points]
+        carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
     Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
     return result
 
@@ -190,21 +204,30 @@ def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> d
 
 
 def save_histories(watches: list[Watch]) -> None:
-    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile."""
+    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile. A carry
+    and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
+    scan's, once scored)."""
     if not watches:
         return
+    histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE anomalies_watch w SET history = v.history, history_end = v.history_end,
-                   stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
-                                     ELSE w.stale_from END
-            FROM unnest(%s::bigint[], %s::bytea[], %s::timestamptz[], %s::timestamptz[])
-                 AS v(id, history, history_end, stale_from)
+            UPDATE anomalies_watch w
+            SET history = substring(%(histories)s::bytea FROM v.history_from FOR v.history_length),
+                history_end = v.history_end,
+                carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
+                fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
+                stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
+                                  ELSE w.stale_from END
+            FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
+                        %(ends)s::timestamptz[], %(stale)s::timestamptz[], %(dropped)s::boolean[])
+                 AS v(id, history_from, history_length, history_end, stale_from, dropped)
             WHERE w.id = v.id
             """,
-            [[w.pk for w in watches], [w.history for w in watches], [w.history_end for w in watches],
-             [w.stale_from for w in watches]],
+            {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
+             "history_length": history_length, "ends": [w.history_end for w in watches],
+             "stale": [w.stale_from for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None
@@ -225,8 +248,10 @@ def merge_history(watch: Watch, plan: Refresh, end: datetime, step: timedelta, b
         keep = min(max(int((plan.start - cache_start) / step), 0), len(cached))
         kept, first = cached[:keep], cache_start + step * keep
     fresh = buckets.on_grid(first, end, missing, step)
-    watch.history = np.concatenate([kept, fresh])[-buckets_kept(watch) :].tobytes()
-    watch.history_end = end
+    history = np.concatenate([kept, fresh])[-buckets_kept(watch) :]
+    if watch.history_end is not None and carry.history_rewritten(cached, watch.history_end, history, end, step):
+        watch.carry = watch.fitted = b""  # computed from values that have changed since
+    watch.history, watch.history_end = history.tobytes(), end
 
 
 def observed_buckets(values: np.ndarray, missing: float) -> int:
@@ -250,14 +275,53 @@ def scan_watch(
     value_kind, missing = measure_of(watch)
     values = cached_values(watch)
     observed = observed_buckets(values, missing)
+    watch.peek_above = None
     if not (project_settings.enabled and new_points and len(values)):
         return []
     if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
         return []
     config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
-    start = watch.history_end - timedelta(seconds=watch.interval_seconds) * len(values)
-    times = start.timestamp() + float(watch.interval_seconds) * np.arange(len(values))
-    scores = score_latest(times, values, config, points=new_points)
+    times = series_times(watch, len(values))
+    first = datetime.fromtimestamp(float(times[max(0, len(values) - new_points)]), tz=UTC)
+    carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    scores, following = score_incremental(times, values, config, new_points, carried, fits)
+    watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity)
+    watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind)
+    changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
+    if watch.pk not in unresolved and not watch.quiet_until_normal:
+        watch.peek_above = peek_threshold(watch, scores, value_kind)
+    return changes
+
+
+def series_times(watch: Watch, points: int) -> np.ndarray:
+    """Epoch seconds of the cached buckets' starts."""
+    start = watch.history_end - timedelta(seconds=watch.interval_seconds) * points
+    return start.timestamp() + float(watch.interval_seconds) * np.arange(points)
+
+
+def peek_threshold(watch: Watch, scores: Scores, value_kind: str) -> float | None:
+    """The count from which a busy count series' next bucket is worth scoring before it is complete."""
+    if watch.interval_seconds >= cadence.HOURLY or value_kind != "count" or not len(scores):
+        return None
+    expected, upper = float(scores.expected[-1]), float(scores.upper[-1])
+    if not (math.isfinite(expected) and math.isfinite(upper)):
+        return None
+    return expected + PEEK_SHARE * (upper - expected)
+
+
+def scan_verdicts(
+    watch: Watch,
+    scores: Scores,
+    times: np.ndarray,
+    values: np.ndarray,
+    config: DetectorConfig,
+    observed: int,
+    unresolved: set[int],
+    now: datetime,
+    scanned_until: datetime | None,
+) -> list[tuple[str, Anomaly]]:
+    new_points = len(scores)
     changes = []
     for index in range(len(scores)):
         anomalous = bool(scores.is_anomaly[index])

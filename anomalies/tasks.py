@@ -1,10 +1,12 @@
 """Thin Celery entry points of anomaly detection and notification (schedule: CELERY_BEAT_SCHEDULE)."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from anomalies import delivery, maintenance, notifications, scan, thresholds, watches
+from anomalies import cadence, delivery, early, maintenance, notifications, scan, thresholds, watches
 
 SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
 DISPATCH_LIMIT = 20_000
@@ -18,6 +20,9 @@ def dispatch_scans() -> int:
     due = scan.due_watch_ids(now, DISPATCH_LIMIT)
     for start in range(0, len(due), SCAN_BATCH):
         scan_watches.delay(due[start : start + SCAN_BATCH])
+    peeked = early.peek_candidates(now)
+    for start in range(0, len(peeked), SCAN_BATCH):
+        open_early.delay(peeked[start : start + SCAN_BATCH])
     return len(due)
 
 
@@ -26,12 +31,27 @@ def scan_watches(watch_ids: list[int]) -> int:
     """Scan the given watches (those still due are claimed here) and queue the notifications of what changed."""
     now = timezone.now()
     result = scan.scan(watch_ids, now)
+    queue_notifications(result, now)
+    if result.waiting:  # the rollup run completing their bucket was still going: again in a few seconds
+        scan_watches.apply_async((result.waiting,), countdown=cadence.RETRY_AFTER.total_seconds())
+    return result.scanned
+
+
+@shared_task
+def open_early(watch_ids: list[int]) -> int:
+    """Score the bucket in progress of busy count series whose count so far is high; notify what opened."""
+    now = timezone.now()
+    result = early.open_early(watch_ids, now)
+    queue_notifications(result, now)
+    return result.scanned
+
+
+def queue_notifications(result: scan.ScanResult, now: datetime) -> None:
     queued = False
     for project_id, changes in result.changes.items():
         queued |= bool(notifications.notify_changes(project_id, changes, now))
     if queued:
         transaction.on_commit(lambda: deliver_notifications.delay())
-    return result.scanned
 
 
 @shared_task

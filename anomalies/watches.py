@@ -12,17 +12,18 @@ ACTIVE_WITHIN = timedelta(days=1)
 
 WATCH_EVENT_NAMES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
-                                 quiet_until_normal, history, interval_seconds, next_scan_at, created_at)
-    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false, ''::bytea, 3600,
-                    %(now)s, %(now)s
+                                 quiet_until_normal, history, carry, fitted, interval_seconds, next_scan_at, created_at)
+    SELECT DISTINCT r.project_id, 'events', r.name, NULL::bigint, 'count', '', false, false,
+                    ''::bytea, ''::bytea, ''::bytea, 3600, %(now)s, %(now)s
     FROM events_eventrollup r JOIN tenants_project p ON p.id = r.project_id AND NOT p.archived
     WHERE r.level = 'hour' AND r.bucket >= %(since)s
     ON CONFLICT DO NOTHING
 """
 WATCH_METRIC_SERIES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
-                                 quiet_until_normal, history, interval_seconds, next_scan_at, created_at)
-    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false, ''::bytea, 3600, %(now)s, %(now)s
+                                 quiet_until_normal, history, carry, fitted, interval_seconds, next_scan_at, created_at)
+    SELECT s.project_id, 'metric', m.name, s.id, x.measure, '', false, false,
+           ''::bytea, ''::bytea, ''::bytea, 3600, %(now)s, %(now)s
     FROM metrics_metricseries s
     JOIN metrics_metric m ON m.id = s.metric_id
     JOIN tenants_project p ON p.id = s.project_id AND NOT p.archived

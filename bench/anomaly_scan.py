@@ -11,15 +11,19 @@ Seeds a scratch database (FLUX_SCANBENCH_DB, default flux_scanbench, rebuilt eac
 - `--fast-series` busy event names (30 to 150 an hour, Poisson counts per minute), eight days of
   minute rollups, which the scan puts on five-minute buckets.
 Then times, with `--workers` processes as the Celery workers would run them, the first scan of each
-kind (it reads each series' whole history) and a steady one (one new hour, or one new five-minute
-bucket, per series), and prints series per second.
+kind (it reads each series' whole history) and steady ones (one new hour, or one new five-minute
+bucket, per series): each kind once without the carry and the stored model fits (every scan fitting
+and scoring the two days before its new buckets again, as before them) and once with them, and
+prints series per second.
 
 Minutes to alert: `--alert-series` busy series, two thirds of them given an anomaly (a 4x spike for
 20 minutes, a drop to a fifth for 40 minutes, or a stop for 40 minutes) starting at a known minute.
 A controlled clock then moves minute by minute as production does: the rollup watermark five
 seconds behind, every due watch scanned, notifications queued to a webhook channel (warning and up,
-the default). Prints p50/p95 minutes from the first anomalous minute to the open anomaly and to its
-notification, per kind, and anomalies opened on the clean series. Nothing here asserts: it prints.
+the default); twice, first scoring complete buckets only (as before early opens), then also peeking
+at each minute at the buckets in progress (anomalies.early). Prints p50/p95 minutes from the first
+anomalous minute to the open anomaly and to its notification, per kind and per volume (30-60 and
+60-150 events an hour), and anomalies opened on the clean series. Nothing here asserts: it prints.
 """
 
 import argparse
@@ -132,9 +136,12 @@ def minute_counts(rng: np.random.Generator, per_hour: float, start: datetime, mi
     return rng.poisson(rate)
 
 
-def seed_busy(name: str, count: int, start: datetime, end: datetime, anomalies: dict[int, tuple] | None = None) -> int:
+def seed_busy(
+    name: str, count: int, start: datetime, end: datetime, anomalies: dict[int, tuple] | None = None
+) -> tuple[int, list[float]]:
     """`count` busy event names with minute rollups over [start, end) (plus their hours); series i gets
-    the anomaly anomalies[i] = (kind, first minute) if any. Returns the project id."""
+    the anomaly anomalies[i] = (kind, first minute) if any. Returns the project id and each series'
+    events an hour."""
     from django.db import connection
 
     from flux.tenants.services import create_project
@@ -143,8 +150,10 @@ def seed_busy(name: str, count: int, start: datetime, end: datetime, anomalies: 
     rng = np.random.default_rng(7)
     minutes = int((end - start) / MINUTE)
     buffer = io.StringIO()
+    volumes = []
     for index in range(count):
-        counts = minute_counts(rng, float(np.exp(rng.uniform(np.log(30), np.log(150)))), start, minutes)
+        volumes.append(float(np.exp(rng.uniform(np.log(30), np.log(150)))))
+        counts = minute_counts(rng, volumes[-1], start, minutes)
         if anomalies and index in anomalies:
             kind, first = anomalies[index]
             factor, length = ANOMALIES[kind]
@@ -162,7 +171,7 @@ def seed_busy(name: str, count: int, start: datetime, end: datetime, anomalies: 
                 copy.write(chunk)
         cursor.execute(HOURS_FROM_MINUTES, [project.pk])
         cursor.execute("ANALYZE events_eventrollup")
-    return project.pk
+    return project.pk, volumes
 
 
 def set_watermarks(at: datetime) -> None:
@@ -208,13 +217,22 @@ def timed_scan(project_id: int, now: datetime, workers: int) -> tuple[float, int
     return seconds, sum(scanned for scanned, _ in results), sum(changes for _, changes in results)
 
 
+def forget_carries(project_id: int) -> None:
+    """Scan as before the carry and the stored fits: every scan fits the models of the two days before its
+    new buckets and scores those buckets again."""
+    from anomalies.models import Watch
+
+    Watch.objects.filter(project_id=project_id).update(carry=b"", fitted=b"")
+
+
 def throughput(args: argparse.Namespace, end: datetime) -> None:
     from anomalies.models import Watch
     from anomalies.watches import sync_watches
 
     started = time.perf_counter()
     hourly = seed_hourly(args.series, end)
-    fast = seed_busy("Scan bench, five-minute", args.fast_series, end - timedelta(days=FAST_DAYS + 1), end + 5 * MINUTE)
+    fast, _ = seed_busy("Scan bench, five-minute", args.fast_series, end - timedelta(days=FAST_DAYS + 1),
+                        end + 10 * MINUTE)  # fmt: skip
     set_watermarks(end + MINUTE)
     watches = sync_watches(end + 2 * MINUTE)
     seconds = time.perf_counter() - started
@@ -223,19 +241,28 @@ def throughput(args: argparse.Namespace, end: datetime) -> None:
     rows = [("hourly, first (5 weeks per series)", timed_scan(hourly, end + 2 * MINUTE, args.workers))]
     rows.append(("5-minute, first (8 days of minutes)", timed_scan(fast, end + 2 * MINUTE, args.workers)))
     fast_watches = Watch.objects.filter(project_id=fast, interval_seconds=300).count()
+    # Steady scans, each kind twice: one new bucket scored without the carry (as before it), then the
+    # next one with it.
+    forget_carries(fast)
     set_watermarks(end + 6 * MINUTE)
-    rows.append(("5-minute, steady (one new bucket)", timed_scan(fast, end + 7 * MINUTE, args.workers)))
-    add_hours(hourly, args.series - args.series * 4 // 5, end, end + timedelta(hours=1))
-    set_watermarks(end + timedelta(hours=1, minutes=1))
-    rows.append(
-        ("hourly, steady (one new hour)", timed_scan(hourly, end + timedelta(hours=1, minutes=3), args.workers))
-    )
+    rows.append(("5-minute, steady, no carry (before)", timed_scan(fast, end + 7 * MINUTE, args.workers)))
+    set_watermarks(end + 11 * MINUTE)
+    rows.append(("5-minute, steady, carry", timed_scan(fast, end + 12 * MINUTE, args.workers)))
+    for hour, label in ((1, "hourly, steady, no carry (before)"), (2, "hourly, steady, carry")):
+        add_hours(
+            hourly, args.series - args.series * 4 // 5, end + timedelta(hours=hour - 1), end + timedelta(hours=hour)
+        )
+        if hour == 1:
+            forget_carries(hourly)
+        set_watermarks(end + timedelta(hours=hour, minutes=1))
+        rows.append((label, timed_scan(hourly, end + timedelta(hours=hour, minutes=3), args.workers)))
     print(f"{fast_watches:,} of the {args.fast_series:,} busy series were put on five-minute buckets")
-    print(f"\n{'scan':<38}{'series':>8}{'seconds':>9}{'series/s':>10}{'changes':>9}")
+    print(f"\n{'scan':<38}{'series':>8}{'seconds':>9}{'series/s':>10}{'ms/series':>10}{'changes':>9}")
     for label, (seconds, scanned, changes) in rows:
-        print(f"{label:<38}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{changes:>9}")
+        per_series = 1000 * seconds * args.workers / max(scanned, 1)
+        print(f"{label:<38}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{per_series:>10.1f}{changes:>9}")
     print(f"\n{args.workers} worker processes on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); "
-          "a cycle is an hour for hourly series, five minutes for busy ones")  # fmt: skip
+          "a cycle is an hour for hourly series, five minutes for busy ones; ms/series is worker time")  # fmt: skip
 
 
 def percentiles(minutes: list[float]) -> str:
@@ -244,12 +271,46 @@ def percentiles(minutes: list[float]) -> str:
     return f"{np.percentile(minutes, 50):>7.1f}{np.percentile(minutes, 95):>7.1f}"
 
 
-def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
-    """Simulate the pipeline minute by minute (see the module docstring) and print the delays."""
-    from anomalies import notifications
-    from anomalies.models import Channel, Watch
+def simulate(project_id: int, t0: datetime, early_opens: bool) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Move the clock minute by minute from t0 as production does; returns when each series' first
+    anomaly was opened and notified. Without early_opens only complete buckets are scored (as before)."""
+    from anomalies import early, notifications
+    from anomalies.models import Anomaly, Delivery, Watch
     from anomalies.scan import scan
     from anomalies.watches import sync_watches
+
+    Delivery.objects.filter(channel__project_id=project_id).delete()
+    Anomaly.objects.filter(project_id=project_id).delete()
+    Watch.objects.filter(project_id=project_id).delete()
+    set_watermarks(t0 - MINUTE)
+    sync_watches(t0)
+    due_watches = Watch.objects.filter(project_id=project_id).order_by("next_scan_at")
+    scan(list(due_watches.values_list("pk", flat=True)), t0)  # the first scan: each busy series reads 8 days
+    opened: dict[str, datetime] = {}
+    notified: dict[str, datetime] = {}
+    for tick in range(1, WINDOW_MINUTES + 1):
+        now = t0 + MINUTE * tick
+        set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
+        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
+        results = [scan(due[start : start + 200], now) for start in range(0, len(due), 200)]
+        if early_opens:
+            results.append(early.open_early(early.peek_candidates(now), now))
+        for result in results:
+            for project, changes in result.changes.items():
+                for change, anomaly in changes:
+                    if change == "opened":
+                        opened.setdefault(anomaly.watch.name, now)
+                for delivery in notifications.notify_changes(project, changes, now):
+                    for _, anomaly in changes:
+                        if anomaly.pk in delivery.anomaly_ids:
+                            notified.setdefault(anomaly.watch.name, now)
+    return opened, notified
+
+
+def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
+    """Simulate the pipeline minute by minute (see the module docstring), without and with early opens,
+    and print the delays per kind and per volume."""
+    from anomalies.models import Channel
 
     t0 = end + 2 * MINUTE
     rng = np.random.default_rng(11)
@@ -259,44 +320,33 @@ def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
         for index in range(args.alert_series)
         if index % 3
     }
-    project_id = seed_busy("Alert delay bench", args.alert_series, end - timedelta(days=FAST_DAYS + 1),
-                           t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
+    project_id, volumes = seed_busy("Alert delay bench", args.alert_series, end - timedelta(days=FAST_DAYS + 1),
+                                    t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
     Channel.objects.create(project_id=project_id, name="ops", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/")
-    set_watermarks(end + MINUTE)
-    sync_watches(t0)
-    due_watches = Watch.objects.filter(project_id=project_id).order_by("next_scan_at")
-    scan(list(due_watches.values_list("pk", flat=True)), t0)  # the first scan: each busy series reads 8 days
-    opened: dict[str, datetime] = {}
-    notified: dict[str, datetime] = {}
-    started = time.perf_counter()
-    for tick in range(1, WINDOW_MINUTES + 1):
-        now = t0 + MINUTE * tick
-        set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
-        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
-        for start in range(0, len(due), 200):
-            result = scan(due[start : start + 200], now)
-            for project, changes in result.changes.items():
-                for change, anomaly in changes:
-                    if change == "opened":
-                        opened.setdefault(anomaly.watch.name, now)
-                for delivery in notifications.notify_changes(project, changes, now):
-                    for _, anomaly in changes:
-                        if anomaly.pk in delivery.anomaly_ids:
-                            notified.setdefault(anomaly.watch.name, now)
-    print(
-        f"\nminutes to alert: {args.alert_series} busy series (30-150 events an hour), {len(injected)} with an "
-        f"anomaly; {WINDOW_MINUTES} simulated minutes in {time.perf_counter() - started:.0f} s"
-    )
-    print(f"{'kind':<8}{'series':>7}{'opened':>7}{'open p50':>9}{'p95':>7}{'notified':>9}{'note p50':>9}{'p95':>7}")
-    for kind in ANOMALIES:
-        names = {f"busy.{index}": first for index, (k, first) in injected.items() if k == kind}
-        to_open = [(opened[name] - first) / MINUTE for name, first in names.items() if name in opened]
-        to_note = [(notified[name] - first) / MINUTE for name, first in names.items() if name in notified]
-        counts = f"{kind:<8}{len(names):>7}{len(to_open):>7}"
-        print(f"{counts}  {percentiles(to_open)}{len(to_note):>9}  {percentiles(to_note)}")
     clean = [f"busy.{index}" for index in range(args.alert_series) if index not in injected]
-    false = sum(name in opened for name in clean)
-    print(f"clean series: {len(clean)}, anomalies opened on them in {WINDOW_MINUTES} minutes: {false}")
+    bands = (("30-60/h", 30, 60), ("60-150/h", 60, 151), ("all", 0, 1e9))
+    for early_opens in (False, True):
+        started = time.perf_counter()
+        opened, notified = simulate(project_id, t0, early_opens)
+        label = "with early opens (bucket in progress)" if early_opens else "complete buckets only (before)"
+        print(f"\nminutes to alert, {label}: {args.alert_series} busy series (30-150 events an hour), "
+              f"{len(injected)} with an anomaly; {WINDOW_MINUTES} simulated minutes in "
+              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        print(f"{'kind':<8}{'volume':>9}{'series':>7}{'opened':>7}{'open p50':>9}{'p95':>7}{'notified':>9}"
+              f"{'note p50':>9}{'p95':>7}")  # fmt: skip
+        for kind in ANOMALIES:
+            for band, low, high in bands:
+                names = {
+                    f"busy.{index}": first
+                    for index, (k, first) in injected.items()
+                    if k == kind and low <= volumes[index] < high
+                }
+                to_open = [(opened[name] - first) / MINUTE for name, first in names.items() if name in opened]
+                to_note = [(notified[name] - first) / MINUTE for name, first in names.items() if name in notified]
+                counts = f"{kind:<8}{band:>9}{len(names):>7}{len(to_open):>7}"
+                print(f"{counts}  {percentiles(to_open)}{len(to_note):>9}  {percentiles(to_note)}")
+        false = sum(name in opened for name in clean)
+        print(f"clean series: {len(clean)}, anomalies opened on them in {WINDOW_MINUTES} minutes: {false}")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from .baseline import (
 )
 from .config import MIN_RESIDUALS, Windows
 from .detectors import trend_scores
-from .robust import Floats, Ints, Profile, gather, median_rows, row_profile, windows_before
+from .robust import Floats, Ints, Profile, Tail, gather, median_rows, row_profile, windows_before
 
 SIMPLER_MARGIN = 1.02  # a more seasonal model must be 2% more accurate than a simpler one to be chosen
 
@@ -50,8 +50,35 @@ class Fit:
     error: Floats  # per block: clipped RMS residual, lower is better
 
 
-def fit_model(model: Model, y: Floats, span: Span, w: Windows) -> Fit:
-    """Expectation, baseline and residual profile of one model over the span."""
+@dataclass(frozen=True)
+class BlockFit:
+    """What fit_model found for one block: all of it depends only on the data before the block."""
+
+    offsets: Floats  # per lag, the level moved since (seasonal models; empty for the local one)
+    typical: float  # local model: median of the day before the block
+    profile: Floats  # centre, spread, upper tail (4), lower tail (4), valid, kept_from, kept
+    ordered: Floats  # the profile's sorted window
+    correlation: float
+    error: float
+
+
+@dataclass
+class FitCache:
+    """Block-level results of fit_model and trend_of per (model name, block id). They depend only on the
+    data before their block, so a series scored again and again within a block (every bucket of a
+    two-hour block) fits its models once per block; fill it from a previous call, or let a call fill it."""
+
+    blocks: dict[tuple[str, int], BlockFit] = field(default_factory=dict)
+    trends: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+
+
+def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache | None = None) -> Fit:
+    """Expectation, baseline and residual profile of one model over the span (the blocks' part from the
+    cache when it holds every block of the span, into it otherwise)."""
+    if cache is not None:
+        cached = [cache.blocks.get((model.name, int(block))) for block in span.out_ids]
+        if all(item is not None for item in cached):
+            return _cached_fit(model, y, span, w, cached)  # type: ignore[arg-type]
     n = len(y)
     idx, blocks = span.idx, span.blocks
     first = int(max(0, span.out_starts[0] - w.scale_window))
@@ -61,17 +88,60 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows) -> Fit:
         offsets = level_offsets(model, y, blocks.starts(ids), w.level_window)
         expected = seasonal_expectation(model, y, scored, offsets[:, span.block_of[scored] - ids[0]])
         typical = np.full(len(idx), np.nan)
+        block_offsets, daily = offsets[:, len(ids) - len(span.out_ids) :], np.full(len(span.out_ids), np.nan)
     else:
         expected = local_expectation(y, scored, w.local_window)
         daily = median_rows(gather(y, windows_before(span.out_starts, w.scale_min)), min_count=w.scale_min // 2)
         typical = daily[span.position]
+        block_offsets = np.empty((0, len(span.out_ids)))
     residuals = np.full(n, np.nan)
     residuals[first:] = y[first:] - expected
     window = gather(residuals, windows_before(span.out_starts, w.scale_window))
     profile = row_profile(window)
     error = _clipped_rms(window, profile.centre, profile.spread)
     correlation = lag_correlation(window, profile.centre)
-    return Fit(model, expected[idx[0] - first :], typical, profile, correlation, error)
+    fit = Fit(model, expected[idx[0] - first :], typical, profile, correlation, error)
+    if cache is not None:
+        for row, block in enumerate(span.out_ids):
+            cache.blocks[model.name, int(block)] = BlockFit(
+                block_offsets[:, row].copy(), float(daily[row]), _profile_numbers(profile, row),
+                profile.ordered[row].copy(), float(correlation[row]), float(error[row]),
+            )  # fmt: skip
+    return fit
+
+
+PROFILE_NUMBERS = 10 + 3  # centre, spread, two tails of Tail.FIELDS, then valid, kept_from, kept
+
+
+def _profile_numbers(profile: Profile, row: int) -> Floats:
+    tails = [getattr(tail, name)[row] for tail in (profile.upper, profile.lower) for name in Tail.FIELDS]
+    counts = (profile.valid[row], profile.kept_from[row], profile.kept[row])
+    return np.array([profile.centre[row], profile.spread[row], *tails, *counts], dtype=np.float64)
+
+
+def _cached_fit(model: Model, y: Floats, span: Span, w: Windows, cached: list[BlockFit]) -> Fit:
+    """fit_model from the blocks' cached results: only the points' expectations are computed."""
+    position = span.position
+    if model.seasonal:
+        offsets = np.stack([item.offsets for item in cached], axis=1)
+        expected = seasonal_expectation(model, y, span.idx, offsets[:, position])
+        typical = np.full(len(span.idx), np.nan)
+    else:
+        expected = local_expectation(y, span.idx, w.local_window)
+        typical = np.array([item.typical for item in cached])[position]
+    numbers = np.stack([item.profile for item in cached])
+    tails = len(Tail.FIELDS)
+    counts = numbers[:, 2 + 2 * tails :].astype(np.int64)
+    profile = Profile(
+        centre=numbers[:, 0], spread=numbers[:, 1],
+        upper=Tail(*(numbers[:, 2 + k] for k in range(tails))),
+        lower=Tail(*(numbers[:, 2 + tails + k] for k in range(tails))),
+        valid=counts[:, 0], ordered=np.stack([item.ordered for item in cached]), kept_from=counts[:, 1],
+        kept=counts[:, 2],
+    )  # fmt: skip
+    correlation = np.array([item.correlation for item in cached])
+    error = np.array([item.error for item in cached])
+    return Fit(model, expected, typical, profile, correlation, error)
 
 
 def _clipped_rms(window: Floats, centre: Floats, spread: Floats) -> Floats:
@@ -92,8 +162,22 @@ def lag_correlation(window: Floats, centre: Floats) -> Floats:
     return np.sin(np.pi / 2 * quadrant)
 
 
-def trend_of(fit: Fit, y: Floats, span: Span, w: Windows, floor: float) -> tuple[Floats, Floats]:
-    """Trend change z and signed change per block of the span, for one fitted model."""
+def trend_of(
+    fit: Fit, y: Floats, span: Span, w: Windows, floor: float, cache: FitCache | None = None
+) -> tuple[Floats, Floats]:
+    """Trend change z and signed change per block of the span, for one fitted model (from the cache when
+    it holds every block of the span, into it otherwise)."""
+    keys = [(fit.model.name, int(block)) for block in span.out_ids]
+    if cache is not None and all(key in cache.trends for key in keys):
+        z, change = np.array([cache.trends[key] for key in keys]).T
+        return z, change
+    z, change = _trend(fit, y, span, w, floor)
+    if cache is not None:
+        cache.trends.update({key: (float(z[row]), float(change[row])) for row, key in enumerate(keys)})
+    return z, change
+
+
+def _trend(fit: Fit, y: Floats, span: Span, w: Windows, floor: float) -> tuple[Floats, Floats]:
     model, scale = fit.model, np.fmax(fit.profile.spread, floor)
     scale_blocks = math.ceil(w.scale_window * span.blocks.interval / span.blocks.block_seconds)
     history = 4 * w.trend_blocks + scale_blocks

@@ -31,7 +31,7 @@ from .calibration import (
 from .config import DetectorConfig, Windows
 from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
 from .episodes import Episode, alert_points, find_episodes, hysteresis
-from .fitting import Fit, Span, choose_models, fit_model, trend_of
+from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .regularize import MAX_BUCKETS, regularize
 from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
 
@@ -83,7 +83,8 @@ def score_series(times: ArrayLike, values: ArrayLike, config: DetectorConfig) ->
 
 
 def score_latest(times: ArrayLike, values: ArrayLike, config: DetectorConfig, points: int = 1) -> Scores:
-    """Score only the last `points` points: equal to score_series(...).tail(points), much cheaper."""
+    """Score only the last `points` points: equal to score_series(...).tail(points), much cheaper
+    (score_incremental is cheaper still for a series scored again and again as it grows)."""
     t, v = _validated(times, values, config)
     return _score(t, v, config, first=max(0, len(v) - max(points, 1))) if len(t) else _empty()
 
@@ -120,21 +121,96 @@ def _pick(per_model: list[Floats], choice: Ints) -> Floats:
     return np.take_along_axis(stacked, np.maximum(choice, 0)[None, :], axis=0)[0]
 
 
+@dataclass(frozen=True)
+class Carry:
+    """Per-point results before episodes are formed (score, z, kind, direction) of the points just
+    before the ones being scored: what episodes and alerts look back on. score_incremental takes the
+    Carry of the previous call instead of scoring those points again."""
+
+    score: Floats
+    z: Floats
+    kind: NDArray[np.str_]
+    direction: NDArray[np.str_]
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+def carried_points(config: DetectorConfig) -> int:
+    """Points of results before the scored ones that episodes and alerts depend on (hysteresis looks
+    back episode_memory + cool_down scores, alerts episode_memory + 1 points of flags; a level shift
+    reads the z of the last shift_window points, fewer than these)."""
+    w = config.windows
+    return 2 * w.episode_memory + 1 + w.cool_down
+
+
+def score_incremental(
+    times: ArrayLike,
+    values: ArrayLike,
+    config: DetectorConfig,
+    points: int,
+    carry: Carry | None,
+    fits: FitCache | None = None,
+) -> tuple[Scores, Carry]:
+    """score_latest(..., points), reusing `carry` (returned by the call that scored the points before
+    these) instead of scoring the points before them again; and the Carry for the next call. A carry
+    that does not fit (None, or not as long as expected) is ignored: the result is the same, slower.
+    With `fits`, the models' block-level fits are read from it where it has them and added to it
+    otherwise (fitting.FitCache: valid only for the same series, interval and value kind)."""
+    t, v = _validated(times, values, config)
+    if not len(t):
+        return _empty(), Carry(np.empty(0), np.empty(0), np.empty(0, dtype=str), np.empty(0, dtype=str))
+    first = max(0, len(v) - max(points, 1))
+    if carry is not None and len(carry) != min(carried_points(config), first):
+        carry = None
+    return _score_with_carry(t, v, config, first, carry, fits)
+
+
 def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Scores:
+    return _score_with_carry(times, raw, config, first, None)[0]
+
+
+def _score_with_carry(
+    times: Floats, raw: Floats, config: DetectorConfig, first: int, carry: Carry | None, fits: FitCache | None = None
+) -> tuple[Scores, Carry]:
+    w = config.windows
+    counts = config.value_kind == "count"
+    kept = carried_points(config)
+    if carry is None:
+        # The points a level shift needs before the carried ones are scored too (their own scores are
+        # not exact, and only feed points that are not kept).
+        start = max(0, first - kept - w.shift_window)
+        z_before = np.empty(0)
+    else:
+        start, z_before = first, carry.z
+    point, z, score, kind, direction, warm = _point_results(times, raw, config, start, z_before, fits)
+    if carry is not None:
+        score, z = np.concatenate([carry.score, score]), np.concatenate([carry.z, z])
+        kind, direction = np.concatenate([carry.kind, kind]), np.concatenate([carry.direction, direction])
+        offset = len(carry)
+    else:
+        offset = first - start
+    scores = _assemble(times, raw, offset, point, z, score, kind, direction, warm, w, config, counts)
+    tail = slice(max(0, len(score) - kept), None)
+    return scores, Carry(score[tail], z[tail], kind[tail].astype(str), direction[tail].astype(str))
+
+
+def _point_results(
+    times: Floats, raw: Floats, config: DetectorConfig, start: int, z_before: Floats, fits_cache: FitCache | None
+) -> tuple[Point, Floats, Floats, NDArray[np.str_], NDArray[np.str_], NDArray[np.bool_]]:
+    """Every point's results from `start` on, before episodes: its chosen model's expectation and
+    residual profile, z, score, kind and direction, and whether the detector is warm there. The z of
+    the points just before `start` (z_before, as many as are known) feed the level-shift detector."""
     w = config.windows
     counts = config.value_kind == "count"
     y = anscombe(raw) if counts else raw
     blocks = Blocks(w.block_seconds, config.interval_seconds, round(times[0]))
     block_of = blocks.ids(times)
-    # Alerts look back episode_memory + 1 points of episode flags, hysteresis episode_memory + cool_down
-    # scores, and a score shift_window scored points (flatline runs are counted on the whole array).
-    reach = 2 * w.episode_memory + 1 + w.cool_down + w.shift_window
-    start = max(0, first - reach)
     idx = np.arange(start, len(raw))
     out_ids = np.arange(block_of[start], block_of[-1] + 1)
     span = Span(idx, blocks, block_of, out_ids, blocks.starts(out_ids))
     floor = POISSON_SD if counts else 0.0
-    fits = [fit_model(model, y, span, w) for model in candidate_models(config)]
+    fits = [fit_model(model, y, span, w, fits_cache) for model in candidate_models(config)]
     choice = choose_models(fits, w.scale_min)[span.position]
     # Where the chosen model has no expectation (its lags are missing), fall back to the local one.
     choice = np.where(np.isnan(_pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
@@ -149,13 +225,14 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     z = np.where(warm, np.sign(residual) * z_of_nlp(point_nlp), np.nan)
     z_full = np.full(len(raw), np.nan)
     z_full[idx] = z
+    z_full[start - len(z_before) : start] = z_before
 
     correlation = _pick([f.correlation[span.position] for f in fits], choice)
     shift, held = shift_scores(z_full, idx, w.shift_window, correlation)
     flat, flat_direction = _flatline(raw, span, point, fits, choice, w, counts)
     trend, change = np.zeros(len(idx)), np.zeros(len(idx))
     for number in np.unique(choice[choice >= 0]):  # usually one model: the trend costs a day-long median
-        block_trend, block_change = trend_of(fits[number], y, span, w, floor)
+        block_trend, block_change = trend_of(fits[number], y, span, w, floor, fits_cache)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
     evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])
@@ -170,7 +247,7 @@ def _score(times: Floats, raw: Floats, config: DetectorConfig, first: int) -> Sc
     signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z)])[winner, np.arange(len(idx))]
     kind = np.where(winner == 3, np.where(z > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
-    return _assemble(times, raw, first - start, point, z, score, kind, direction, warm, w, config, counts)
+    return point, z, score, kind, direction, warm
 
 
 def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, ties: Floats) -> Floats:
@@ -302,13 +379,15 @@ def _assemble(
         centre, low, high = counts_of(centre), counts_of(low), counts_of(high)
     blank = np.where(warm, 1.0, np.nan)
     keep = slice(offset, None)
+    # The band is known for the points scored here: with a carry, those after it only.
+    banded = slice(len(warm) - (len(score) - offset), None)
     tail = len(times) - len(score) + offset
     return Scores(
         times=times[tail:],
         values=raw[tail:],
-        expected=(centre * blank)[keep],
-        lower=(low * blank)[keep],
-        upper=(high * blank)[keep],
+        expected=(centre * blank)[banded],
+        lower=(low * blank)[banded],
+        upper=(high * blank)[banded],
         score=score[keep],
         is_anomaly=active[keep],
         kind=kind[keep].astype(str),

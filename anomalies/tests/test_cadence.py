@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from anomalies import early
 from anomalies.cadence import FAST, HOURLY, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import cached_values, due_watch_ids, scan
+from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -63,8 +65,9 @@ def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(bus
 
     later = END + 6 * MINUTE  # the bucket [10:00, 10:05) has ended: only the busy series is due
     assert due_watch_ids(later, 100) == [busy.pk]
-    scan([busy.pk], later)  # its rollups are not complete yet (the watermark is still at 10:01): a minute later
-    assert Watch.objects.get(pk=busy.pk).next_scan_at == later + MINUTE
+    # Its rollups are not complete yet (the watermark is still at 10:01): again in 15 seconds, not a minute.
+    assert scan([busy.pk], later).waiting == [busy.pk]
+    assert Watch.objects.get(pk=busy.pk).next_scan_at == later + timedelta(seconds=15)
     set_watermark(END + 5 * MINUTE + 55 * timedelta(seconds=1))
     assert scan(due_watch_ids(later + MINUTE, 100), later + MINUTE).scanned == 1
     busy.refresh_from_db()
@@ -96,3 +99,52 @@ def test_due_times_follow_the_interval() -> None:
     moment = datetime(2026, 11, 18, 10, 7, 30, tzinfo=UTC)
     assert next_due(moment, timedelta(seconds=FAST)) == datetime(2026, 11, 18, 10, 11, tzinfo=UTC)
     assert next_due(moment, timedelta(seconds=HOURLY)) == datetime(2026, 11, 18, 11, 2, tzinfo=UTC)
+
+
+def test_a_surge_opens_from_the_bucket_in_progress_before_the_bucket_is_complete(busy_and_sparse: Project) -> None:
+    spike_start = END + 12 * MINUTE  # in the bucket [10:10, 10:15): 20 more page views a minute
+    add_events(busy_and_sparse, "page.viewed", spike_start, spike_start + 10 * MINUTE, timedelta(seconds=3))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy, sparse = Watch.objects.get(name="page.viewed"), Watch.objects.get(name="user.signup")
+    assert busy.peek_above is not None and sparse.peek_above is None  # hourly series are not peeked at
+    changes, now = [], NOW
+    while now < END + 20 * MINUTE:
+        now += MINUTE
+        set_watermark(now - timedelta(seconds=5))
+        scan(due_watch_ids(now, 100), now)
+        result = early.open_early(early.peek_candidates(now), now)
+        changes += [(now, change) for items in result.changes.values() for change, _ in items]
+    # At 10:15 the minutes 10:10-10:14 are rolled up: 48 page views where 10 are usual in the whole
+    # bucket. The complete bucket is scanned at 10:16 and carries on with the same episode.
+    assert changes == [(END + 15 * MINUTE, "opened")]
+    anomaly = Anomaly.objects.get(watch=busy)
+    assert (anomaly.kind, anomaly.direction, anomaly.started_at) == ("spike", "up", END + 10 * MINUTE)
+    assert anomaly.actual == 70  # the complete bucket's count (10 as usual, 60 more), from its scan
+
+
+def test_a_bucket_in_progress_below_its_peek_threshold_is_not_scored(busy_and_sparse: Project) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    set_watermark(END + 4 * MINUTE)
+    assert early.peek_candidates(END + 4 * MINUTE) == []  # two page views a minute, as always
+
+
+def test_one_bad_series_never_stops_the_early_scan_of_the_others(
+    busy_and_sparse: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    set_watermark(END + 6 * MINUTE)
+    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    busy = Watch.objects.get(name="page.viewed")
+    bad = make_watch(busy_and_sparse, name="page.viewed", measure="p99", interval_seconds=FAST,
+                     history_end=busy.history_end, peek_above=0.0)  # fmt: skip
+    set_watermark(END + 9 * MINUTE)
+    result = early.open_early([bad.pk, busy.pk], END + 9 * MINUTE)
+    assert result.failed == [bad.pk] and f"watch {bad.pk}" in caplog.text
+    assert [change for change, _ in result.changes[busy_and_sparse.pk]] == ["opened"]

@@ -4,13 +4,18 @@ spike opens one anomaly, later normal hours resolve it, and two workers never sc
 import random
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.db import connection
 
+from anomalies.carry import pack_fits, unpack, unpack_fits
+from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
 from anomalies.history import floor_hour
 from anomalies.models import Anomaly, DetectionSettings, Watch
-from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.scan import cached_values, claim, due_watch_ids, refresh_histories, scan
 from anomalies.tests.factories import make_watch
+from anomalies.tests.test_detection_contract import assert_same
+from anomalies.tests.test_detection_series import daily_counts
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -309,3 +314,49 @@ def test_the_demo_surge_is_an_anomaly_channels_are_told_of(project: Project) -> 
     anomaly = Anomaly.objects.get(project=project)
     assert (anomaly.started_at, anomaly.actual) == (SURGE_HOUR, 60.0)
     assert anomaly.severity in ("warning", "critical"), (anomaly.score, anomaly.expected, anomaly.upper)
+
+
+def test_a_scan_carries_its_results_to_the_next_one_which_scores_only_its_new_hour(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.get(project=quiet_weeks)
+    config = DetectorConfig(3600, "count")
+    first = unpack(watch.carry, END, 3600, "medium")
+    assert first is not None and len(first) == carried_points(config)
+    add_hour(quiet_weeks, END, daily_count(END))
+    roll_up_to(quiet_weeks, END + HOUR)
+    scan_at(NOW + HOUR + timedelta(minutes=3))
+    watch.refresh_from_db()
+    following = unpack(watch.carry, END + HOUR, 3600, "medium")
+    values = cached_values(watch)
+    times = (END + HOUR).timestamp() - 3600.0 * np.arange(len(values), 0, -1)
+    from_scratch, _ = score_incremental(times, values, config, 1, None)
+    assert following is not None and following.score[-1] == from_scratch.score[-1]
+    assert unpack_fits(watch.fitted, 3600, "count").blocks  # the latest block's model fits, for the next scan
+    np.testing.assert_array_equal(following.score[:-1], first.score[1:])  # the hours before: carried over
+
+
+def test_a_reread_that_changes_a_cached_hour_drops_the_carry(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.get(project=quiet_weeks)
+    refresh_histories([watch], END, HOUR)  # the last hours read again, unchanged: the carry stays
+    watch.refresh_from_db()
+    assert unpack(watch.carry, END, 3600, "medium") is not None
+    add_hour(quiet_weeks, END - HOUR, 5)  # five more signups in the last cached hour, rolled up late
+    roll_up_to(quiet_weeks, END)
+    refresh_histories([watch], END, HOUR)
+    watch.refresh_from_db()
+    assert bytes(watch.carry) == bytes(watch.fitted) == b""
+    assert cached_values(watch)[-1] == daily_count(END - HOUR) + 5
+
+
+def test_stored_model_fits_score_exactly_as_fitting_again() -> None:
+    times, values = daily_counts(days=10, interval=300, per_hour=120)
+    config = DetectorConfig(300, "count")
+    fits = FitCache()
+    score_incremental(times[:-1], values[:-1], config, 1, None, fits)  # fits the block of the last bucket
+    stored = unpack_fits(pack_fits(fits, 300, "count"), 300, "count")
+    assert len(stored.blocks) == 3 and unpack_fits(pack_fits(fits, 300, "count"), 3600, "count").blocks == {}
+    reused, _ = score_incremental(times, values, config, 1, None, stored)
+    assert_same(reused, score_latest(times, values, config))

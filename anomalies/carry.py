@@ -1,0 +1,163 @@
+"""What a watch keeps of its last scan so that the next one scores only what is new, both stored on the
+watch, both dropped when its history changes (anomalies.scan.merge_history):
+
+- the carry: the detector's per-point results of its last scored buckets (anomalies.detection.Carry),
+  so that the next scan scores only the buckets completed since, instead of the two days before them
+  again (episodes and alerts look back that far);
+- the fits: each model's block-level fit of the latest block (anomalies.detection.FitCache), so that the
+  scans within a two-hour block fit the models once, not at every five-minute bucket.
+
+Packed little-endian: a header (the time just after the last carried bucket, the interval, the
+sensitivity), then per point the score and z (float64) and the kind and direction (one byte each). A
+carry is only used by the scan that continues it: the same interval and sensitivity, its first new
+bucket right after the carry's end, and a history unchanged since (anomalies.scan drops the carry
+when a re-read changed any cached bucket).
+"""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import connection
+
+from anomalies.detection import BlockFit, Carry, FitCache
+from anomalies.detection.fitting import PROFILE_NUMBERS
+from anomalies.models import Watch
+
+KINDS = ("", "spike", "drop", "level_shift", "flatline", "trend_change")
+DIRECTIONS = ("", "up", "down")
+SENSITIVITIES = ("low", "medium", "high")
+HEADER = 3  # float64: end (epoch seconds), interval, sensitivity
+
+
+def pack(carry: Carry, end: datetime, interval_seconds: int, sensitivity: str) -> bytes:
+    header = np.array([end.timestamp(), interval_seconds, SENSITIVITIES.index(sensitivity)], dtype="<f8")
+    kinds, directions = codes(carry.kind, KINDS), codes(carry.direction, DIRECTIONS)
+    numbers = np.concatenate([header, carry.score, carry.z]).astype("<f8")
+    return numbers.tobytes() + kinds.tobytes() + directions.tobytes()
+
+
+def codes(labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Each label's index in `names` (one byte)."""
+    out = np.zeros(len(labels), dtype="u1")
+    for code, name in enumerate(names[1:], start=1):
+        out[labels == name] = code
+    return out
+
+
+def unpack(stored: bytes, end: datetime, interval_seconds: int, sensitivity: str) -> Carry | None:
+    """The carry if it continues exactly at `end` with this interval and sensitivity, else None."""
+    data = bytes(stored or b"")
+    if len(data) < HEADER * 8:
+        return None
+    header = np.frombuffer(data[: HEADER * 8], dtype="<f8")
+    points = (len(data) - HEADER * 8) // 18
+    if len(data) != HEADER * 8 + 18 * points:
+        return None
+    if (header[0], header[1], header[2]) != (end.timestamp(), interval_seconds, SENSITIVITIES.index(sensitivity)):
+        return None
+    numbers = np.frombuffer(data[HEADER * 8 : HEADER * 8 + 16 * points], dtype="<f8")
+    codes = np.frombuffer(data[HEADER * 8 + 16 * points :], dtype="u1")
+    return Carry(
+        score=numbers[:points].copy(),
+        z=numbers[points:].copy(),
+        kind=np.array(KINDS, dtype=str)[codes[:points]],
+        direction=np.array(DIRECTIONS, dtype=str)[codes[points:]],
+    )
+
+
+MODELS = ("local", "daily", "weekly")
+VALUE_KINDS = ("count", "continuous")
+
+
+def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
+    """The latest block's model fits (what the next scans of the block reuse), or nothing."""
+    if not fits.blocks:
+        return b""
+    block = max(key[1] for key in fits.blocks)
+    entries = [(name, item) for (name, at), item in fits.blocks.items() if at == block]
+    trends = [(name, value) for (name, at), value in fits.trends.items() if at == block]
+    numbers: list[float] = [block, interval_seconds, VALUE_KINDS.index(value_kind), len(entries), len(trends)]
+    for name, item in entries:
+        numbers += [MODELS.index(name), len(item.offsets), *item.offsets, item.typical, *item.profile]
+        numbers += [item.correlation, item.error, len(item.ordered), *item.ordered]
+    for name, (z, change) in trends:
+        numbers += [MODELS.index(name), z, change]
+    return np.array(numbers, dtype="<f8").tobytes()
+
+
+def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCache:
+    """The stored fits if they are of this interval and value kind (else an empty cache to fill)."""
+    data = bytes(stored or b"")
+    if len(data) < 40 or len(data) % 8:
+        return FitCache()
+    numbers = np.frombuffer(data, dtype="<f8")
+    block, interval, kind, entries, trends = (int(value) for value in numbers[:5])
+    if (interval, kind) != (interval_seconds, VALUE_KINDS.index(value_kind)):
+        return FitCache()
+    fits, at = FitCache(), 5
+    for _ in range(entries):
+        name, lags = MODELS[int(numbers[at])], int(numbers[at + 1])
+        offsets, at = numbers[at + 2 : at + 2 + lags].copy(), at + 2 + lags
+        typical, profile = float(numbers[at]), numbers[at + 1 : at + 1 + PROFILE_NUMBERS].copy()
+        at += 1 + PROFILE_NUMBERS
+        correlation, error, width = float(numbers[at]), float(numbers[at + 1]), int(numbers[at + 2])
+        ordered, at = numbers[at + 3 : at + 3 + width].copy(), at + 3 + width
+        fits.blocks[name, block] = BlockFit(offsets, typical, profile, ordered, correlation, error)
+    for _ in range(trends):
+        name = MODELS[int(numbers[at])]
+        fits.trends[name, block] = (float(numbers[at + 1]), float(numbers[at + 2]))
+        at += 3
+    return fits
+
+
+def blob(values: list[bytes | None]) -> tuple[bytes, list[int | None], list[int | None]]:
+    """Many byte strings as one bytea parameter: their concatenation, and each one's 1-based start and
+    length (None for None), for `substring(blob FROM start FOR length)` in SQL. An array of bytea
+    parameters is escaped element by element in Python (psycopg's client-side binding), 50 times slower
+    for caches of tens of KB; one bytea is escaped by libpq."""
+    starts: list[int | None] = []
+    lengths: list[int | None] = []
+    position = 1
+    for value in values:
+        starts.append(None if value is None else position)
+        lengths.append(None if value is None else len(value))
+        position += len(value or b"")
+    return b"".join(value for value in values if value), starts, lengths
+
+
+def save(watches: list[Watch], refitted: set[int]) -> None:
+    """Store each watch's carry and early-peek threshold, as scan_watch left them, and the model fits of
+    those in `refitted` (the others' are unchanged: most scans reuse their block's fits)."""
+    if not watches:
+        return
+    carries, carry_from, carry_length = blob([bytes(w.carry or b"") for w in watches])
+    fits, fits_from, fits_length = blob([bytes(w.fitted or b"") if w.pk in refitted else None for w in watches])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # coalesce keeps an unchanged fit as it is stored, without writing its 50 KB again.
+            """
+            UPDATE anomalies_watch w
+            SET carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
+                fitted = coalesce(substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length), w.fitted),
+                peek_above = v.peek_above
+            FROM unnest(%(ids)s::bigint[], %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
+                        %(fits_length)s::int[], %(peek_above)s::float8[])
+                 AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above)
+            WHERE w.id = v.id
+            """,
+            {"ids": [w.pk for w in watches], "carries": carries, "carry_from": carry_from,
+             "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
+             "peek_above": [w.peek_above for w in watches]},
+        )  # fmt: skip
+
+
+def history_rewritten(old: np.ndarray, old_end: datetime, new: np.ndarray, new_end: datetime, step: timedelta) -> bool:
+    """Whether any bucket both histories hold has a different value in the new one."""
+    start = max(old_end - step * len(old), new_end - step * len(new))
+    end = min(old_end, new_end)
+    if end <= start:
+        return bool(len(old))
+    span = int((end - start) / step)
+    old_from = int((start - (old_end - step * len(old))) / step)
+    new_from = int((start - (new_end - step * len(new))) / step)
+    return not np.array_equal(old[old_from : old_from + span], new[new_from : new_from + span], equal_nan=True)

@@ -1,0 +1,142 @@
+"""Early opens: a busy count series' bucket in progress, scored before it is complete.
+
+A count only grows as its bucket fills, and the detector's verdict on a bucket only strengthens as its
+value rises above the expected one (the point's rank and fitted tail, the level-shift median and the
+evidence cap all move one way, and a bucket with events is no flatline). So when the count so far
+already makes the bucket anomalous upward, the complete bucket will be too: opening now, up to a few
+minutes before the bucket ends, adds no false alert. A drop or a stop cannot be called early this way
+(the rest of the bucket may still bring the events): it waits for the complete bucket.
+
+Every minute, one query per source finds the watches whose count so far (complete minute rollups
+since the watch's last scored bucket) passed their `peek_above` (set by each scan, well below the
+band); only those are scored, each on its cached history plus the partial bucket, reusing its carry.
+Nothing is stored but the episode an early open starts: the scan of the complete bucket then carries
+on with it.
+"""
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from anomalies import carry, services
+from anomalies.detection import DetectorConfig, score_incremental
+from anomalies.explain import explain
+from anomalies.history import floor_step, measure_of
+from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
+from anomalies.scan import (
+    MIN_OBSERVED_FOR_CRITICAL,
+    MIN_OBSERVED_TO_SCORE,
+    ScanResult,
+    cached_values,
+    observed_buckets,
+    rollup_watermarks,
+    series_times,
+    unresolved_watch_ids,
+    verdict_at,
+)
+from flux.db import fetch_all
+
+logger = logging.getLogger(__name__)
+
+MINUTE = timedelta(minutes=1)
+# The count so far of each peeked watch's bucket in progress: complete minutes from its last scored
+# bucket's end, up to the bucket's end or the last complete minute (the bucket itself is not complete:
+# the scan takes complete ones).
+PARTIAL_EVENT_COUNTS = """
+    SELECT w.id, sum(r.count)::float8
+    FROM anomalies_watch w
+    JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
+         AND r.bucket >= w.history_end AND r.bucket < %(complete)s
+    WHERE w.source = 'events' AND w.series_id IS NULL AND {where}
+    GROUP BY w.id, w.peek_above {having}
+"""
+PARTIAL_METRIC_COUNTS = """
+    SELECT w.id, sum(r.count)::float8
+    FROM anomalies_watch w
+    JOIN metrics_metricrollup r ON r.series_id = w.series_id AND r.level = 'minute'
+         AND r.bucket >= w.history_end AND r.bucket < %(complete)s
+    WHERE w.source = 'metric' AND w.measure = 'count' AND {where}
+    GROUP BY w.id, w.peek_above {having}
+"""
+PEEKED = """
+    w.peek_above IS NOT NULL AND NOT w.excluded AND w.history_end < %(complete)s
+    AND w.history_end + w.interval_seconds * interval '1 second' > %(complete)s
+"""
+
+
+def complete_minutes(now: datetime) -> dict[str, datetime]:
+    """Per source, the end of the last minute its rollups have completed."""
+    return {
+        source: floor_step(min(watermark, now), MINUTE)
+        for source, watermark in rollup_watermarks().items()
+        if watermark is not None
+    }
+
+
+def partial_counts(complete: dict[str, datetime], ids: list[int] | None = None) -> dict[int, float]:
+    """{watch id: the count so far of its bucket in progress}: of the given watches, or, without ids, of
+    every peeked watch whose count so far passed its peek_above."""
+    where = PEEKED + (" AND w.id = ANY(%(ids)s)" if ids is not None else "")
+    having = "" if ids is not None else "HAVING sum(r.count) > w.peek_above"
+    counts: dict[int, float] = {}
+    for source, sql in ((Watch.Source.EVENTS, PARTIAL_EVENT_COUNTS), (Watch.Source.METRIC, PARTIAL_METRIC_COUNTS)):
+        if source in complete:
+            rows = fetch_all(sql.format(where=where, having=having), {"complete": complete[source], "ids": ids})
+            counts |= {watch_id: total for watch_id, total in rows}
+    return counts
+
+
+def peek_candidates(now: datetime) -> list[int]:
+    """The watches whose bucket in progress is worth scoring now."""
+    return sorted(partial_counts(complete_minutes(now)))
+
+
+def open_early(watch_ids: list[int], now: datetime) -> ScanResult:
+    """Score the bucket in progress of the given watches; open an episode where it is anomalous upward."""
+    result = ScanResult()
+    complete = complete_minutes(now)
+    counts = partial_counts(complete, watch_ids)
+    watches = list(Watch.objects.filter(pk__in=list(counts)).select_related("series__metric", "project"))
+    unresolved = set(unresolved_watch_ids(watches))
+    projects = {watch.project_id for watch in watches}
+    configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=projects)}
+    for watch in watches:
+        if watch.pk in unresolved:
+            continue
+        project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
+        try:
+            change = open_watch_early(watch, counts[watch.pk], project_settings, now)
+        except Exception:
+            logger.exception("early anomaly scan of watch %s failed; skipped", watch.pk)
+            result.failed.append(watch.pk)
+            continue
+        result.scanned += 1
+        if change is not None:
+            result.changes[watch.project_id].append(change)
+    return result
+
+
+def open_watch_early(
+    watch: Watch, count_so_far: float, project_settings: DetectionSettings, now: datetime
+) -> tuple[str, Anomaly] | None:
+    value_kind, missing = measure_of(watch)
+    values = cached_values(watch)
+    observed = observed_buckets(values, missing)
+    if value_kind != "count" or not project_settings.enabled or observed < MIN_OBSERVED_TO_SCORE:
+        return None
+    config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
+    times = np.append(series_times(watch, len(values)), watch.history_end.timestamp())
+    carried = carry.unpack(watch.carry, watch.history_end, watch.interval_seconds, config.sensitivity)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    scores, _ = score_incremental(times, np.append(values, count_so_far), config, 1, carried, fits)
+    if not (scores.is_anomaly[-1] and scores.score[-1] >= config.open_score and scores.direction[-1] == "up"):
+        return None
+    verdict = verdict_at(scores, len(scores) - 1, watch.interval_seconds)
+    if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
+        verdict = replace(verdict, severity=Severity.WARNING)
+    change = services.apply_verdict(watch, verdict, now)
+    if change is not None:
+        services.set_explanation(change[1], explain(change[1]))
+    return change
