@@ -39,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, before bench/ itself
 
 from anomaly_shapes import DAY, PROBATION, SHAPES, Series, generate
+from nab_score import nab, rolling_z
 
 from anomalies.detection import DetectorConfig, history_needed, score_latest, score_series
 
@@ -53,11 +54,6 @@ FLUX_NLPS = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)  # alert thresholds (-log10 p) swept 
 SCORE_CUTS = (0.3, 0.5, 0.7, 0.9)  # thresholds on the score column (rows above it count)
 Z_CUTS = (3.0, 4.0, 5.0, 6.0, 8.0)
 MONTH = 30.4 * DAY
-TP, FP, FN = 1.0, 0.11, 1.0  # NAB standard profile
-
-
-def sigmoid(y: np.ndarray | float) -> np.ndarray | float:
-    return 2.0 / (1.0 + np.exp(5.0 * np.asarray(y))) - 1.0
 
 
 def nab_windows(series: Series) -> list[tuple[int, int]]:
@@ -75,48 +71,6 @@ def nab_windows(series: Series) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def nab(detected: np.ndarray, windows: list[tuple[int, int]]) -> tuple[float, float, float, int, int]:
-    """(raw score, null score, perfect score, windows found, false rows) of one series."""
-    n = len(detected)
-    rows = np.flatnonzero(detected[int(PROBATION * n) :]) + int(PROBATION * n)
-    raw, found, inside = 0.0, 0, np.zeros(n, dtype=bool)
-    for start, end in windows:
-        inside[start : end + 1] = True
-        hits = rows[(rows >= start) & (rows <= end)]
-        length = end - start + 1
-        if len(hits):
-            raw += TP * float(sigmoid((hits[0] - end) / length))
-            found += 1
-        else:
-            raw -= FN
-    false_rows = rows[~inside[rows]]
-    for row in false_rows:
-        before = [(s, e) for s, e in windows if e < row]
-        if before:
-            s, e = before[-1]
-            raw += FP * float(sigmoid((row - e) / (e - s + 1)))
-        else:
-            raw -= FP
-    null = -FN * len(windows)
-    perfect = TP * float(sigmoid(-1.0)) * len(windows)
-    return raw, null, perfect, found, len(false_rows)
-
-
-def rolling_z(values: np.ndarray, window: int) -> np.ndarray:
-    """|x - mean| / sd over the `window` rows before each row (NaN rows ignored); a plain baseline."""
-    present = ~np.isnan(values)
-    x = np.where(present, values, 0.0)
-    s1, s2, c = (np.concatenate([[0.0], np.cumsum(a)]) for a in (x, x * x, present.astype(float)))
-    idx = np.arange(len(values))
-    low = np.maximum(idx - window, 0)
-    count = c[idx] - c[low]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (s1[idx] - s1[low]) / count
-        sd = np.sqrt(np.maximum((s2[idx] - s2[low]) / count - mean**2, 0.0))
-        z = np.abs(values - mean) / sd
-    return np.where(present & (count >= 30), np.nan_to_num(z, posinf=1e9), 0.0)
 
 
 def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray:
