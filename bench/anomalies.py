@@ -46,6 +46,7 @@ from anomalies.detection import DetectorConfig, history_needed, score_latest, sc
 try:  # the alert state machine (absent before issue 12: then an alert is an episode's first point)
     from anomalies.detection.calibration import score_of
     from anomalies.detection.episodes import alert_points, hysteresis
+    from anomalies.detection.scoring import SUSTAINED_COOL_DOWNS
 except ImportError:  # pragma: no cover - only for measuring the earlier detector
     alert_points = None
 
@@ -82,7 +83,8 @@ def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray
         return scores.alert
     w = config.windows
     active = hysteresis(scores.score, w.cool_down, w.episode_memory, float(score_of(nlp)), float(score_of(nlp / 2)))
-    return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained=3 * w.cool_down)
+    sustained = SUSTAINED_COOL_DOWNS * w.cool_down
+    return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained=sustained)
 
 
 def evaluate(job: tuple[int, str, bool, str]) -> dict:

@@ -105,7 +105,8 @@ def report(results: list[tuple[Labelled, dict, float]]) -> None:
     parts = {key: [nab(found[key], s.windows) for s, found, _ in results] for key in keys}
     dev = [i for i, (s, _, _) in enumerate(results) if not s.held_out]
     held = [i for i, (s, _, _) in enumerate(results) if s.held_out]
-    print(f"{'detector':<18}{'threshold':>12}{'dev':>8}{'held out':>10}{'all':>8}{'windows found':>15}{'false rows':>12}")
+    header = f"{'detector':<18}{'threshold':>12}{'dev':>8}{'held out':>10}{'all':>8}"
+    print(f"{header}{'windows found':>15}{'false rows':>12}")
     for key in keys:
         mine = parts[key]
         found = sum(p[3] for p in mine)
@@ -138,7 +139,8 @@ def main() -> None:
     for s in series:
         found, cost = detections(s)
         results.append((s, found, cost))
-    print(f"{len(series)} series ({sum(not s.held_out for s in series)} dev, {sum(s.held_out for s in series)} held out)\n")
+    held = sum(s.held_out for s in series)
+    print(f"{len(series)} series ({len(series) - held} dev, {held} held out)\n")
     report(results)
 
 

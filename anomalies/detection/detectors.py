@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .calibration import normal_nlp
 from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, windows_before
 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
@@ -90,3 +91,26 @@ def trend_scores(levels: Floats, segment: int, scale_blocks: int, floor: Floats)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(valid >= scale_blocks // 2, np.nan_to_num(change_full[out] / spread), 0.0)
     return np.where(gradual[out - 2 * segment], z, 0.0), change_full[out]
+
+
+def burst_nlp(z_full: Floats, y: Floats, idx: Ints, window: int) -> tuple[Floats, Floats]:
+    """A burst: this point and one of the `window` - 1 before it both unusual the same way.
+
+    One point at p = 1e-3 is ordinary somewhere in a day; two of them within an hour are not: with
+    independent points, P(this one and one of the w - 1 before it both below p) is about (w - 1) p^2.
+    Returns -log10 of that for the less unusual of the pair, and its side (+1 or -1). Only a point that
+    is itself unusual carries the evidence, so a burst does not hold an episode open after it ends; and
+    a point repeating this one's value exactly is the same reading again (a stuck sensor), not a second.
+    """
+    partners = windows_before(idx, max(window - 1, 1))
+    before = np.where(gather(y, partners) == y[idx, None], np.nan, gather(z_full, partners))
+    now = z_full[idx]
+    others = np.log10(max(window - 1, 1))
+    best, side = np.zeros(len(idx)), np.zeros(len(idx))
+    for sign in (1.0, -1.0):
+        partner = np.max(np.nan_to_num(sign * before, nan=0.0), axis=1, initial=0.0)
+        second = np.fmin(np.nan_to_num(sign * now, nan=0.0), partner)
+        nlp = np.where(second > 0.0, np.maximum(2.0 * normal_nlp(second) - others, 0.0), 0.0)
+        side = np.where(nlp > best, sign, side)
+        best = np.fmax(best, nlp)
+    return best, side

@@ -64,7 +64,8 @@ def alert_points(
     """Where Flux notifies: an episode's first point, and a point where the incident clearly worsened:
     its severity is higher than any the episode reached in the `memory` points before, and its
     evidence (-log10 p) at least ESCALATION times that of the episode's first point (or, in a very
-    long episode, of the point `memory` before). With `direction`, an episode that opens the other
+    long episode, of the point `memory` before), in the direction the episode went (with
+    `direction`: a swing the other way is the series coming back). An episode that opens the other
     way right after a sustained one (at least `sustained` points, opened within `memory` points)
     does not notify: it is the series coming back after the baseline had accepted the change (the
     end of the same incident), not a new one.
@@ -79,6 +80,12 @@ def alert_points(
     began = np.maximum.accumulate(np.where(opens, index, NEVER))
     since = np.maximum(began, index - memory)
     level = np.where(active, severity_levels(score), 0)
+    if direction is not None:
+        # An incident worsens the way it went: a swing the other way inside it is the series coming
+        # back (a drop recovering, a surge settling), not a worse incident. (The way it went at
+        # `since`, not at its opening, which may lie further back than memory + 1 points.)
+        way = direction == direction[np.clip(since, 0, max(n - 1, 0))]
+        level = np.where(way, level, 0)
     evidence = nlps_of(score)
     reference = evidence[np.clip(since, 0, max(n - 1, 0))]
     worse = np.zeros(n, dtype=bool)
@@ -86,10 +93,10 @@ def alert_points(
         reached = np.maximum.accumulate(np.where(level >= rank, index, NEVER))
         before = np.concatenate([[NEVER], reached[:-1]])
         worse |= (level >= rank) & (before < since)
-    alert = opens | (active & (began < index) & worse & (evidence >= ESCALATION * reference))
-    if direction is not None:
-        alert &= ~(opens & _returning(active, opens, direction, memory, sustained))
-    return alert
+    escalates = active & (began < index) & worse & (evidence >= ESCALATION * reference)
+    if direction is None:
+        return opens | escalates
+    return (opens & ~_returning(active, opens, direction, memory, sustained)) | escalates
 
 
 def _returning(

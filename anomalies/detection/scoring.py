@@ -29,17 +29,17 @@ from .calibration import (
     z_of_nlp,
 )
 from .config import DetectorConfig, Windows
-from .detectors import POISSON_SD, anscombe, counts_of, rate_nats, shift_scores, window_rate
+from .detectors import POISSON_SD, anscombe, burst_nlp, counts_of, rate_nats, shift_scores, window_rate
 from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .regularize import MAX_BUCKETS, regularize
 from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
 
-KINDS = np.array(["flatline", "level_shift", "trend_change", "point"])
+KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
 # carries most of the weight; each of the others costs one decade of evidence.
-DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.1, 0.7])
-SUSTAINED_COOL_DOWNS = 3  # an episode this many cool-downs long was a change the baseline came to accept
+DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.05, 0.7, 0.05])
+SUSTAINED_COOL_DOWNS = 1  # an episode this many cool-downs long was a change the baseline came to accept
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,8 @@ def _point_results(
         block_trend, block_change = trend_of(fits[number], y, span, w, floor, fits_cache)
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
-    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp])
+    burst, burst_side = burst_nlp(z_full, y, idx, w.shift_window)
+    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp, burst])
     evidence[:, ~warm] = 0.0
     weighted = evidence + np.log10(DETECTOR_WEIGHTS)[:, None]
     nlp = cap_evidence(combine(evidence, DETECTOR_WEIGHTS), point.valid, point.moved)
@@ -244,8 +245,9 @@ def _point_results(
     # stops is a flatline, though it is also a drop and a level shift), else the strongest.
     anomalous = weighted >= config.open_nlp
     winner = np.where(np.any(anomalous, axis=0), np.argmax(anomalous, axis=0), np.argmax(weighted, axis=0))
-    signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z)])[winner, np.arange(len(idx))]
-    kind = np.where(winner == 3, np.where(z > 0, "spike", "drop"), KINDS[winner])
+    signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z), burst_side])
+    signs = signs[winner, np.arange(len(idx))]
+    kind = np.where(winner >= 3, np.where(signs > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return point, z, score, kind, direction, warm
 

@@ -111,3 +111,24 @@ def test_an_episode_that_stays_bad_for_longer_than_its_memory_alerts_again_only_
     score = np.full(200, 0.6)
     active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
     assert np.flatnonzero(alert_points(active, score, 50)).tolist() == [0]
+
+
+def test_a_swing_the_other_way_inside_an_episode_does_not_escalate_it() -> None:
+    # A drop opens (p = 1e-4.6); the series comes back with a critical swing up (the baseline had
+    # followed the drop): the end of the incident, not a worse one. A critical point down would be.
+    score = np.array([0, 0.55, 0.6, 0.6, 0.96, 0.96, 0.6, 0.96])
+    direction = np.array(["", "down", "down", "down", "up", "up", "down", "down"])
+    active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
+    assert np.flatnonzero(alert_points(active, score, 50, direction)).tolist() == [1, 7]
+
+
+def test_two_unusual_points_within_the_hour_open_an_episode_one_does_not() -> None:
+    times, values = daily_gauge(days=36, interval=300)
+    config = DetectorConfig(300)
+    at = index_at(times, 30, 10)
+    single, pair = values.copy(), values.copy()
+    single[at] += 3.7 * 2.0  # the gauge's noise sd is 2
+    pair[[at, at + 3]] += 3.7 * 2.0
+    assert not score_series(times, single, config).alert[at - 12 : at + 24].any()
+    opened = np.flatnonzero(score_series(times, pair, config).alert[at - 12 : at + 24]) + at - 12
+    assert opened.tolist() == [at + 3]
