@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-scan bench-soak bench-rollups bench-compression bench-storage bench-statsd clean-data
+.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-anomalies-real bench-scan bench-soak bench-rollups bench-compression bench-storage bench-statsd clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-statsd: $(VENV)/.requirements-dev ## StatsD listener: UDP packets/s receiv
 
 bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality on production-shaped series: per kind and shape, NAB-style score vs baselines, cost per row (ARGS=... for bench/anomalies.py)
 	$(PY) bench/anomalies.py $(ARGS)
+
+bench-anomalies-real: $(VENV)/.requirements-dev ## anomaly detection on real labelled series (NAB layout in DATA=folder, not shipped: licence) vs a rolling z-score
+	$(PY) bench/anomalies_real.py --data $(DATA)
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
 	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)
