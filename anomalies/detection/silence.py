@@ -1,0 +1,121 @@
+"""Minute evidence of a busy count series going quiet: a stop (silence) or a drop, judged every minute
+from the minutes completed since, instead of waiting for whole five-minute buckets. Pure (numpy only).
+
+Each series comes with its expected events a minute (`rate`, from the detector's expectation of its
+latest bucket) and a dispersion (how much wider than Poisson its bucket counts scatter, >= 1); its
+minute counts are a row of a matrix, oldest minute first, the last column the last complete minute.
+
+- Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
+  by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
+  reaches length t about once per gap between events, so the chance of a false opening per five
+  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor.
+- Drop: the Poisson lower tail of the count in each trailing window of DROP_WINDOWS minutes against
+  the expected count of that window; the windows and the five tests per five minutes are paid for as
+  DROP_TESTS independent tests (the windows overlap: simulated Poisson series of 15 to 150 events an
+  hour open on no more than this many, bench/anomaly_scan.py --calibrate). The drop must still hold:
+  its last DROP_HOLD minutes must be low on their own.
+
+Both carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
+bucket flatline and level-shift detectors), so the thresholds hold per five minutes of data like the
+detector's own, and the score means what the detector's score means (calibration.score_of).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import LN10, score_of
+from .robust import Floats
+
+MINOR_WEIGHT = 0.1  # as each of the detector's flatline, level-shift and trend detectors
+TESTS_PER_FIVE_MINUTES = 5
+DROP_WINDOWS = (5, 10, 15, 20, 30, 45, 60)
+DROP_HOLD = 5  # minutes at the end of a drop window that must be low on their own...
+HOLD_P = 0.1  # ...at this lower-tail probability (a drop that ended is not reported again)
+MAX_COUNT = 2048  # counts above this in one window cannot be a drop of a busy minute series' expectation
+
+
+@dataclass(frozen=True)
+class MinuteEvidence:
+    """Per series: the evidence as the detector's -log10 p (already paid for its tests), the kind
+    (flatline, drop or ""), and how many minutes back the quiet stretch began."""
+
+    nlp: Floats
+    kind: np.ndarray
+    minutes: np.ndarray
+
+    def score(self) -> Floats:
+        return score_of(np.maximum(self.nlp, 0.0))
+
+
+def silence_cost(rate: Floats) -> Floats:
+    """Decades the silence threshold is raised: the weight, and one test per gap between events."""
+    gaps_per_five_minutes = TESTS_PER_FIVE_MINUTES * -np.expm1(-np.maximum(rate, 0.0))
+    return -math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12))
+
+
+DROP_TESTS = 15  # effective tests per five minutes of the drop windows, measured (module docstring)
+DROP_COST = -math.log10(MINOR_WEIGHT) + math.log10(DROP_TESTS)
+
+
+def trailing_zeros(counts: np.ndarray) -> np.ndarray:
+    """Per row, how many of the last columns are 0."""
+    nonzero = counts[:, ::-1] != 0
+    first = np.argmax(nonzero, axis=1)
+    return np.where(nonzero.any(axis=1), first, counts.shape[1])
+
+
+_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, MAX_COUNT + 1)))])
+
+
+def poisson_lower_nats(observed: np.ndarray, mean: Floats) -> Floats:
+    """-ln P(N <= observed) for N ~ Poisson(mean), exact (terms summed in logs), elementwise."""
+    observed = np.clip(np.asarray(observed, dtype=np.int64), 0, MAX_COUNT)
+    mean = np.maximum(np.asarray(mean, dtype=np.float64), 1e-12)
+    log_mean = np.log(mean)
+    total = np.full(np.broadcast(observed, mean).shape, -np.inf)
+    for j in range(int(observed.max(initial=0)) + 1):
+        term = -mean + j * log_mean - _LOG_FACTORIAL[j]
+        total = np.where(j <= observed, np.logaddexp(total, term), total)
+    return np.maximum(-total, 0.0)
+
+
+def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:
+    """Silence and drop evidence at the last column of each row (see the module docstring)."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=np.float64)).round().astype(np.int64)
+    rows, width = counts.shape
+    rate = np.maximum(np.asarray(rate, dtype=np.float64), 0.0)
+    dispersion = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
+    quiet = trailing_zeros(counts)
+    silence = rate * quiet / dispersion / LN10 - silence_cost(rate)
+    drop, drop_minutes = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
+    cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
+    hold = min(DROP_HOLD, width)
+    held = poisson_lower_nats(cumulative[:, hold], rate * hold) / dispersion >= -math.log(HOLD_P)
+    for window in DROP_WINDOWS:
+        if window > width:
+            break
+        nats = poisson_lower_nats(cumulative[:, window], rate * window) / dispersion
+        evidence = np.where(held, nats / LN10 - DROP_COST, -np.inf)
+        better = evidence > drop
+        drop, drop_minutes = np.where(better, evidence, drop), np.where(better, window, drop_minutes)
+    is_silence = (quiet > 0) & (silence >= drop)
+    nlp = np.where(is_silence, silence, drop)
+    kind = np.where(np.isfinite(nlp) & (nlp > 0), np.where(is_silence, "flatline", "drop"), "")
+    return MinuteEvidence(nlp, kind, np.where(is_silence, quiet, drop_minutes))
+
+
+def dispersion_of(counts: Floats, points: int = 288) -> float:
+    """How much wider than Poisson the last `points` bucket counts scatter (>= 1): the spread of their
+    neighbour-to-neighbour changes on the square-root scale (which a slow daily pattern barely moves)
+    against the 0.5 of Poisson noise there."""
+    recent = counts[-points:]
+    recent = recent[np.isfinite(recent)]
+    if len(recent) < 3:
+        return 1.0
+    changes = np.abs(np.diff(np.sqrt(recent + 0.375)))
+    sd = float(np.median(changes)) / (0.6745 * math.sqrt(2.0))
+    return max((sd / 0.5) ** 2, 1.0)

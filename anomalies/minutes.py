@@ -1,0 +1,130 @@
+"""Minute checks: a busy count series that stops or drops is opened minutes after it does, not after the
+whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
+
+Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch
+that has a minute baseline (busy count series: the expected events a minute and the dispersion each
+scan stores), up to the last minute the rollups have completed: minutes not rolled up yet are never
+read, so data still on its way never looks like silence. The evidence (anomalies.detection.silence:
+the silence so far, and the Poisson lower tail of trailing windows) is computed for all of them at
+once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode judged on
+minutes (interval_seconds 60), a flatline or a drop. While its evidence stays above the threshold's
+cold share, the same checks extend it (and escalate it, which notifies channels from warning on); the
+scan's detector, which confirms it on whole buckets, resolves it once the minute checks have not seen
+it for anomalies.scan.MINUTE_HOLD. Spikes are left to early opens (anomalies.early): unlike silence,
+their Poisson tail says little about bursty traffic, which the detector judges by rank.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from anomalies import services
+from anomalies.detection import DetectorConfig, severity_of
+from anomalies.detection.config import COLD_SHARE
+from anomalies.detection.silence import MinuteEvidence, minute_evidence
+from anomalies.early import MINUTE, complete_minutes
+from anomalies.explain import explain
+from anomalies.models import Anomaly, DetectionSettings, Watch
+from anomalies.scan import MINUTE_SECONDS, ScanResult
+from flux.db import fetch_all
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
+MINUTE_EVENT_COUNTS = """
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+    FROM anomalies_watch w
+    LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
+         AND r.bucket >= %(since)s AND r.bucket < %(complete)s
+    WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
+    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+"""
+MINUTE_METRIC_COUNTS = """
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+    FROM anomalies_watch w
+    LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
+         AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
+    WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
+    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+"""
+
+
+def minute_rows(complete: dict[str, datetime]) -> list[tuple]:
+    """(watch id, project id, sensitivity, rate, dispersion, minute counts oldest first) per watch."""
+    found = []
+    for source, sql in ((Watch.Source.EVENTS, MINUTE_EVENT_COUNTS), (Watch.Source.METRIC, MINUTE_METRIC_COUNTS)):
+        if source not in complete:
+            continue
+        since = complete[source] - LOOKBACK * MINUTE
+        for watch_id, project_id, sensitivity, rate, dispersion, starts, counts in fetch_all(
+            sql, {"since": since, "complete": complete[source]}
+        ):
+            row = np.zeros(LOOKBACK)
+            offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60
+            np.add.at(row, offsets, np.array(counts, dtype=np.float64))
+            found.append((watch_id, project_id, sensitivity, rate, dispersion or 1.0, row, complete[source]))
+    return found
+
+
+def check_minutes(now: datetime) -> ScanResult:
+    """Open, or extend, the minute-judged episodes of busy count series that have gone quiet."""
+    result = ScanResult()
+    rows = minute_rows(complete_minutes(now))
+    if not rows:
+        return result
+    evidence = minute_evidence(np.stack([row[5] for row in rows]), [row[3] for row in rows], [row[4] for row in rows])
+    projects = {row[1] for row in rows}
+    configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=projects)}
+    warm = []
+    for index, (_, project_id, sensitivity, *_) in enumerate(rows):
+        project_settings = configured.get(project_id) or DetectionSettings(project_id=project_id)
+        config = DetectorConfig(60 * 5, "count", sensitivity or project_settings.sensitivity)
+        if project_settings.enabled and evidence.nlp[index] >= COLD_SHARE * config.open_nlp:
+            warm.append((index, config))
+    if not warm:
+        return result
+    open_episodes = dict(
+        Anomaly.objects.filter(watch_id__in=[rows[index][0] for index, _ in warm])
+        .exclude(status=Anomaly.Status.RESOLVED)
+        .values_list("watch_id", "interval_seconds")
+    )
+    watches = Watch.objects.select_related("series__metric", "project").in_bulk([rows[index][0] for index, _ in warm])
+    for index, config in warm:
+        watch_id = rows[index][0]
+        opened_by_minutes = open_episodes.get(watch_id) == MINUTE_SECONDS
+        if watch_id in open_episodes and not opened_by_minutes:
+            continue  # the detector's own episode: the scan carries it on
+        if not opened_by_minutes and evidence.nlp[index] < config.open_nlp:
+            continue
+        try:
+            change = apply_minute_verdict(watches[watch_id], rows[index], evidence, index, now)
+        except Exception:
+            logger.exception("minute check of watch %s failed; skipped", watch_id)
+            result.failed.append(watch_id)
+            continue
+        result.scanned += 1
+        if change is not None:
+            result.changes[change[1].project_id].append(change)
+    return result
+
+
+def apply_minute_verdict(
+    watch: Watch, row: tuple, evidence: MinuteEvidence, index: int, now: datetime
+) -> tuple[str, Anomaly] | None:
+    rate, counts, complete = row[3], row[5], row[6]
+    minutes = max(int(evidence.minutes[index]), 1)
+    score = float(evidence.score()[index])
+    last_minute = complete - MINUTE
+    verdict = services.Verdict(
+        bucket=last_minute, interval_seconds=MINUTE_SECONDS, is_anomaly=True, score=score,
+        severity=severity_of(score), kind=str(evidence.kind[index]), direction="down",
+        actual=float(counts[-minutes:].sum()), expected=float(rate * minutes),
+        episode_start=complete - timedelta(minutes=minutes),
+    )  # fmt: skip
+    change = services.apply_verdict(watch, verdict, now)
+    if change is not None and change[0] == services.OPENED:
+        services.set_explanation(change[1], explain(change[1]))
+    return change
