@@ -217,6 +217,19 @@ def timed_scan(project_id: int, now: datetime, workers: int) -> tuple[float, int
     return seconds, sum(scanned for scanned, _ in results), sum(changes for _, changes in results)
 
 
+def timed_minute_checks(now: datetime) -> tuple[float, int] | None:
+    """One round of the minute checks (anomalies.minutes) over every busy series: (seconds, series)."""
+    try:
+        from anomalies import minutes
+    except ImportError:  # a checkout from before them
+        return None
+    from anomalies.models import Watch
+
+    started = time.perf_counter()
+    minutes.check_minutes(now)
+    return time.perf_counter() - started, Watch.objects.filter(minute_rate__isnull=False).count()
+
+
 def forget_carries(project_id: int) -> None:
     """Scan as before the carry and the stored fits: every scan fits the models of the two days before its
     new buckets and scores those buckets again."""
@@ -248,6 +261,7 @@ def throughput(args: argparse.Namespace, end: datetime) -> None:
     rows.append(("5-minute, steady, no carry (before)", timed_scan(fast, end + 7 * MINUTE, args.workers)))
     set_watermarks(end + 11 * MINUTE)
     rows.append(("5-minute, steady, carry", timed_scan(fast, end + 12 * MINUTE, args.workers)))
+    minute_checks = timed_minute_checks(end + 12 * MINUTE)
     for hour, label in ((1, "hourly, steady, no carry (before)"), (2, "hourly, steady, carry")):
         add_hours(
             hourly, args.series - args.series * 4 // 5, end + timedelta(hours=hour - 1), end + timedelta(hours=hour)
@@ -261,6 +275,10 @@ def throughput(args: argparse.Namespace, end: datetime) -> None:
     for label, (seconds, scanned, changes) in rows:
         per_series = 1000 * seconds * args.workers / max(scanned, 1)
         print(f"{label:<38}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{per_series:>10.1f}{changes:>9}")
+    if minute_checks is not None:
+        seconds, checked = minute_checks
+        print(f"minute checks (one process, every minute): {checked:,} busy series in {seconds:.2f} s, "
+              f"{checked / seconds:,.0f} series/s")  # fmt: skip
     print(f"\n{args.workers} worker processes on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); "
           "a cycle is an hour for hourly series, five minutes for busy ones; ms/series is worker time")  # fmt: skip
 
