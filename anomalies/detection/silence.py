@@ -35,7 +35,6 @@ TESTS_PER_FIVE_MINUTES = 5
 DROP_WINDOWS = (5, 10, 15, 20, 30, 45, 60)
 DROP_HOLD = 5  # minutes at the end of a drop window that must be low on their own...
 HOLD_P = 0.1  # ...at this lower-tail probability (a drop that ended is not reported again)
-MAX_COUNT = 2048  # counts above this in one window cannot be a drop of a busy minute series' expectation
 
 
 @dataclass(frozen=True)
@@ -68,19 +67,28 @@ def trailing_zeros(counts: np.ndarray) -> np.ndarray:
     return np.where(nonzero.any(axis=1), first, counts.shape[1])
 
 
-_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, MAX_COUNT + 1)))])
+EXACT_COUNT = 256  # lower tails of counts up to this are summed exactly, larger ones bounded
+_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, EXACT_COUNT + 1)))])
 
 
 def poisson_lower_nats(observed: np.ndarray, mean: Floats) -> Floats:
-    """-ln P(N <= observed) for N ~ Poisson(mean), exact (terms summed in logs), elementwise."""
-    observed = np.clip(np.asarray(observed, dtype=np.int64), 0, MAX_COUNT)
-    mean = np.maximum(np.asarray(mean, dtype=np.float64), 1e-12)
-    log_mean = np.log(mean)
-    total = np.full(np.broadcast(observed, mean).shape, -np.inf)
-    for j in range(int(observed.max(initial=0)) + 1):
-        term = -mean + j * log_mean - _LOG_FACTORIAL[j]
-        total = np.where(j <= observed, np.logaddexp(total, term), total)
-    return np.maximum(-total, 0.0)
+    """-ln P(N <= observed) for N ~ Poisson(mean), elementwise: 0 from the mean up (no shortfall), exact
+    (terms summed in logs) for counts up to EXACT_COUNT, and for larger ones the Chernoff bound
+    mean - k + k ln(k / mean), never more than the exact value (so never more evidence than there is)."""
+    observed, mean = np.broadcast_arrays(np.asarray(observed, dtype=np.int64), np.asarray(mean, dtype=np.float64))
+    mean = np.maximum(mean, 1e-12)
+    short = observed < mean
+    exact = short & (observed <= EXACT_COUNT)
+    k = np.maximum(observed, 0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nats = np.where(short, mean - k + np.where(k > 0, k * np.log(k / mean), 0.0), 0.0)
+    if exact.any():
+        counts, means = observed[exact], mean[exact]
+        log_mean, total = np.log(means), np.full(len(counts), -np.inf)
+        for j in range(int(counts.max(initial=0)) + 1):
+            total = np.where(j <= counts, np.logaddexp(total, -means + j * log_mean - _LOG_FACTORIAL[j]), total)
+        nats[exact] = -total
+    return np.maximum(nats, 0.0)
 
 
 def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:

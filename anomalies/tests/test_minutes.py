@@ -110,3 +110,13 @@ def test_a_steady_busy_series_opens_nothing_by_the_minute(busy_and_sparse: Proje
     sync_watches(NOW)
     scan(due_watch_ids(NOW, 100), NOW)
     assert run_minutes(until=timedelta(minutes=40)) == []
+
+
+def test_a_very_busy_series_is_judged_without_summing_thousands_of_terms() -> None:
+    rng = np.random.default_rng(8)
+    steady = rng.poisson(500.0, size=(1, 60)).astype(float)
+    dropped = steady.copy()
+    dropped[0, -10:] = rng.poisson(300.0, size=10)
+    evidence = minute_evidence(np.vstack([steady, dropped]), [500.0, 500.0], [1.0, 1.0])
+    assert evidence.nlp[0] < 0 < OPEN_NLP <= evidence.nlp[1]
+    assert poisson_lower_nats(np.array([900]), np.array([1000.0]))[0] == pytest.approx(5.17, abs=0.1)
