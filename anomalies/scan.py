@@ -26,7 +26,7 @@ from anomalies.detection import (
     score_latest,
     severity_of,
 )
-from anomalies.detection.silence import dispersion_of
+from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
 from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
@@ -297,16 +297,13 @@ def scan_watch(
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)
-    watch.minute_rate, watch.minute_dispersion = minute_baseline(watch, scores, values, value_kind)
+    watch.minute_rate, watch.minute_dispersion = None, 1.0
+    # Busy counts are checked by the minute (anomalies.minutes) once their expectation rests on enough
+    # buckets to open anything above a warning.
+    if watch.interval_seconds < cadence.HOURLY and value_kind == "count" and observed >= MIN_OBSERVED_FOR_CRITICAL:
+        expected = float(scores.expected[-1])
+        watch.minute_rate, watch.minute_dispersion = minute_baseline(expected, watch.interval_seconds, values)
     return changes
-
-
-def minute_baseline(watch: Watch, scores: Scores, values: np.ndarray, value_kind: str) -> tuple[float | None, float]:
-    """Expected events a minute and dispersion of a busy count series, for anomalies.minutes."""
-    expected = float(scores.expected[-1]) if len(scores) else math.nan
-    if watch.interval_seconds >= cadence.HOURLY or value_kind != "count" or not math.isfinite(expected):
-        return None, 1.0
-    return expected * 60 / watch.interval_seconds, dispersion_of(values)
 
 
 def series_times(watch: Watch, points: int) -> np.ndarray:

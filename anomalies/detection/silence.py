@@ -127,3 +127,11 @@ def dispersion_of(counts: Floats, points: int = 288) -> float:
     changes = np.abs(np.diff(np.sqrt(recent + 0.375)))
     sd = float(np.median(changes)) / (0.6745 * math.sqrt(2.0))
     return max((sd / 0.5) ** 2, 1.0)
+
+
+def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float]:
+    """(expected events a minute, dispersion) of a count series from its latest bucket's expected count
+    and its bucket counts; no rate while the detector has no expectation."""
+    if not math.isfinite(expected):
+        return None, 1.0
+    return expected * 60 / interval_seconds, dispersion_of(counts)
