@@ -15,14 +15,16 @@ their Poisson tail says little about bursty traffic, which the detector judges b
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from anomalies import services
+from anomalies.cadence import FAST
 from anomalies.detection import DetectorConfig, severity_of
 from anomalies.detection.config import COLD_SHARE
-from anomalies.detection.silence import MinuteEvidence, minute_evidence
+from anomalies.detection.silence import minute_evidence
 from anomalies.early import MINUTE, complete_minutes
 from anomalies.explain import explain
 from anomalies.models import Anomaly, DetectionSettings, Watch
@@ -52,8 +54,21 @@ MINUTE_METRIC_COUNTS = """
 """
 
 
-def minute_rows(complete: dict[str, datetime]) -> list[tuple]:
-    """(watch id, project id, sensitivity, rate, dispersion, minute counts oldest first) per watch."""
+@dataclass(frozen=True)
+class MinuteRow:
+    """One watch's minute baseline (anomalies.scan stores it) and its last LOOKBACK minute counts."""
+
+    watch_id: int
+    project_id: int
+    sensitivity: str
+    rate: float
+    dispersion: float
+    counts: np.ndarray  # oldest minute first, the last one ending at `complete`
+    complete: datetime
+
+
+def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
+    """Every checked watch's row, its minutes up to its source's last complete minute."""
     found = []
     for source, sql in ((Watch.Source.EVENTS, MINUTE_EVENT_COUNTS), (Watch.Source.METRIC, MINUTE_METRIC_COUNTS)):
         if source not in complete:
@@ -65,7 +80,7 @@ def minute_rows(complete: dict[str, datetime]) -> list[tuple]:
             row = np.zeros(LOOKBACK)
             offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60
             np.add.at(row, offsets, np.array(counts, dtype=np.float64))
-            found.append((watch_id, project_id, sensitivity, rate, dispersion or 1.0, row, complete[source]))
+            found.append(MinuteRow(watch_id, project_id, sensitivity, rate, dispersion or 1.0, row, complete[source]))
     return found
 
 
@@ -75,56 +90,53 @@ def check_minutes(now: datetime) -> ScanResult:
     rows = minute_rows(complete_minutes(now))
     if not rows:
         return result
-    evidence = minute_evidence(np.stack([row[5] for row in rows]), [row[3] for row in rows], [row[4] for row in rows])
-    projects = {row[1] for row in rows}
+    evidence = minute_evidence(
+        np.stack([row.counts for row in rows]), [row.rate for row in rows], [row.dispersion for row in rows]
+    )
+    scores = evidence.score()
+    projects = {row.project_id for row in rows}
     configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=projects)}
-    warm = []
-    for index, (_, project_id, sensitivity, *_) in enumerate(rows):
-        project_settings = configured.get(project_id) or DetectionSettings(project_id=project_id)
-        config = DetectorConfig(60 * 5, "count", sensitivity or project_settings.sensitivity)
+    warm: list[tuple[int, DetectorConfig]] = []
+    for index, row in enumerate(rows):
+        project_settings = configured.get(row.project_id) or DetectionSettings(project_id=row.project_id)
+        config = DetectorConfig(FAST, "count", row.sensitivity or project_settings.sensitivity)
         if project_settings.enabled and evidence.nlp[index] >= COLD_SHARE * config.open_nlp:
             warm.append((index, config))
     if not warm:
         return result
-    open_episodes = dict(
-        Anomaly.objects.filter(watch_id__in=[rows[index][0] for index, _ in warm])
-        .exclude(status=Anomaly.Status.RESOLVED)
-        .values_list("watch_id", "interval_seconds")
+    ids = [rows[index].watch_id for index, _ in warm]
+    unresolved = Anomaly.objects.filter(project_id__in=projects, watch_id__in=ids).exclude(
+        status=Anomaly.Status.RESOLVED
     )
-    watches = Watch.objects.select_related("series__metric", "project").in_bulk([rows[index][0] for index, _ in warm])
+    open_episodes = dict(unresolved.values_list("watch_id", "interval_seconds"))
+    watches = Watch.objects.filter(project_id__in=projects).select_related("series__metric", "project").in_bulk(ids)
     for index, config in warm:
-        watch_id = rows[index][0]
-        opened_by_minutes = open_episodes.get(watch_id) == MINUTE_SECONDS
-        if watch_id in open_episodes and not opened_by_minutes:
-            continue  # the detector's own episode: the scan carries it on
+        row = rows[index]
+        opened_by_minutes = open_episodes.get(row.watch_id) == MINUTE_SECONDS
+        if row.watch_id in open_episodes and not opened_by_minutes:
+            continue  # the detector's own episode: the scans carry it on
         if not opened_by_minutes and evidence.nlp[index] < config.open_nlp:
             continue
         try:
-            change = apply_minute_verdict(watches[watch_id], rows[index], evidence, index, now)
+            verdict = minute_verdict(row, str(evidence.kind[index]), int(evidence.minutes[index]), float(scores[index]))
+            change = services.apply_verdict(watches[row.watch_id], verdict, now)
+            if change is not None and change[0] == services.OPENED:
+                services.set_explanation(change[1], explain(change[1]))
         except Exception:
-            logger.exception("minute check of watch %s failed; skipped", watch_id)
-            result.failed.append(watch_id)
+            logger.exception("minute check of watch %s failed; skipped", row.watch_id)
+            result.failed.append(row.watch_id)
             continue
         result.scanned += 1
         if change is not None:
-            result.changes[change[1].project_id].append(change)
+            result.changes[row.project_id].append(change)
     return result
 
 
-def apply_minute_verdict(
-    watch: Watch, row: tuple, evidence: MinuteEvidence, index: int, now: datetime
-) -> tuple[str, Anomaly] | None:
-    rate, counts, complete = row[3], row[5], row[6]
-    minutes = max(int(evidence.minutes[index]), 1)
-    score = float(evidence.score()[index])
-    last_minute = complete - MINUTE
-    verdict = services.Verdict(
-        bucket=last_minute, interval_seconds=MINUTE_SECONDS, is_anomaly=True, score=score,
-        severity=severity_of(score), kind=str(evidence.kind[index]), direction="down",
-        actual=float(counts[-minutes:].sum()), expected=float(rate * minutes),
-        episode_start=complete - timedelta(minutes=minutes),
+def minute_verdict(row: MinuteRow, kind: str, minutes: int, score: float) -> services.Verdict:
+    """The verdict on the watch's last complete minute: quiet (a flatline or a drop) for `minutes`."""
+    minutes = max(minutes, 1)
+    return services.Verdict(
+        bucket=row.complete - MINUTE, interval_seconds=MINUTE_SECONDS, is_anomaly=True, score=score,
+        severity=severity_of(score), kind=kind, direction="down", actual=float(row.counts[-minutes:].sum()),
+        expected=row.rate * minutes, episode_start=row.complete - timedelta(minutes=minutes),
     )  # fmt: skip
-    change = services.apply_verdict(watch, verdict, now)
-    if change is not None and change[0] == services.OPENED:
-        services.set_explanation(change[1], explain(change[1]))
-    return change
