@@ -117,16 +117,18 @@ def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> Min
 
 
 def dispersion_of(counts: Floats, points: int = 288) -> float:
-    """How much wider than Poisson the last `points` bucket counts scatter (>= 1): the spread of their
-    neighbour-to-neighbour changes on the square-root scale (which a slow daily pattern barely moves)
-    against the 0.5 of Poisson noise there."""
+    """How much wider than Poisson the last `points` bucket counts scatter (>= 1): the mean square of
+    their neighbour-to-neighbour changes (which a slow daily pattern barely moves) against the 2 x mean
+    it has for Poisson counts. The largest 1% of changes are left out, so that one burst does not make
+    a series look dispersed for a day. (A median of changes on the square-root scale reads even Poisson
+    counts of two or three a bucket as a third more dispersed than they are: they move in steps.)"""
     recent = counts[-points:]
     recent = recent[np.isfinite(recent)]
-    if len(recent) < 3:
+    if len(recent) < 3 or recent.mean() <= 0:
         return 1.0
-    changes = np.abs(np.diff(np.sqrt(recent + 0.375)))
-    sd = float(np.median(changes)) / (0.6745 * math.sqrt(2.0))
-    return max((sd / 0.5) ** 2, 1.0)
+    squares = np.diff(recent) ** 2
+    kept = squares[squares <= np.quantile(squares, 0.99)]
+    return max(float(kept.mean()) / (2.0 * float(recent.mean())), 1.0)
 
 
 def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float]:
