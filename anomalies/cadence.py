@@ -135,7 +135,7 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
         interval = chosen_interval(watch, volumes.get(watch.pk, 0.0))
         if interval != watch.interval_seconds:
             watch.interval_seconds, watch.history, watch.history_end = interval, b"", None
-            watch.carry, watch.fitted, watch.peek_above = b"", b"", None
+            watch.carry, watch.fitted, watch.peek_above, watch.minute_rate = b"", b"", None, None
             changed.append(watch)
     if changed:
         with connection.cursor() as cursor:
@@ -143,7 +143,7 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
                 """
                 UPDATE anomalies_watch w SET interval_seconds = v.interval, history = ''::bytea,
                        history_end = NULL, stale_from = NULL, next_scan_at = v.due, carry = ''::bytea,
-                       fitted = ''::bytea, peek_above = NULL
+                       fitted = ''::bytea, peek_above = NULL, minute_rate = NULL
                 FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, interval, due)
                 WHERE w.id = v.id
                 """,

@@ -126,8 +126,8 @@ def blob(values: list[bytes | None]) -> tuple[bytes, list[int | None], list[int 
 
 
 def save(watches: list[Watch], refitted: set[int]) -> None:
-    """Store each watch's carry and early-peek threshold, as scan_watch left them, and the model fits of
-    those in `refitted` (the others' are unchanged: most scans reuse their block's fits)."""
+    """Store each watch's carry, early-peek threshold and minute baseline, as scan_watch left them, and
+    the model fits of those in `refitted` (the others' are unchanged: most scans reuse their block's fits)."""
     if not watches:
         return
     carries, carry_from, carry_length = blob([bytes(w.carry or b"") for w in watches])
@@ -139,15 +139,17 @@ def save(watches: list[Watch], refitted: set[int]) -> None:
             UPDATE anomalies_watch w
             SET carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
                 fitted = coalesce(substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length), w.fitted),
-                peek_above = v.peek_above
+                peek_above = v.peek_above, minute_rate = v.minute_rate, minute_dispersion = v.minute_dispersion
             FROM unnest(%(ids)s::bigint[], %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
-                        %(fits_length)s::int[], %(peek_above)s::float8[])
-                 AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above)
+                        %(fits_length)s::int[], %(peek_above)s::float8[], %(minute_rate)s::float8[],
+                        %(minute_dispersion)s::float8[])
+                 AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above, minute_rate, minute_dispersion)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "carries": carries, "carry_from": carry_from,
              "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
-             "peek_above": [w.peek_above for w in watches]},
+             "peek_above": [w.peek_above for w in watches], "minute_rate": [w.minute_rate for w in watches],
+             "minute_dispersion": [w.minute_dispersion for w in watches]},
         )  # fmt: skip
 
 

@@ -84,6 +84,11 @@ class Watch(ProjectKeyedModel):
     # Busy count series with nothing open: the count at which the bucket in progress is worth scoring
     # before it is complete (anomalies.early); null when it is not peeked at.
     peek_above = models.FloatField(null=True, blank=True)
+    # Busy count series: the expected events a minute of the bucket in progress and how much wider than
+    # Poisson the series scatters (set by each scan), for the minute checks of silence and drops
+    # (anomalies.minutes); null when the series is not checked by the minute.
+    minute_rate = models.FloatField(null=True, blank=True)
+    minute_dispersion = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

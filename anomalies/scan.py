@@ -26,6 +26,7 @@ from anomalies.detection import (
     score_latest,
     severity_of,
 )
+from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
 from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
@@ -46,6 +47,9 @@ MIN_OBSERVED_FOR_CRITICAL = 48
 # A busy count series' bucket in progress is scored early (anomalies.early) once its count so far passes
 # this share of the way from the last bucket's expected value to its band: well below where it could open.
 PEEK_SHARE = 0.5
+# An episode the minute checks opened (its interval is a minute) stays open while they saw it within this.
+MINUTE_SECONDS = 60
+MINUTE_HOLD = timedelta(minutes=15)
 
 
 @dataclass
@@ -276,6 +280,8 @@ def scan_watch(
     values = cached_values(watch)
     observed = observed_buckets(values, missing)
     watch.peek_above = None
+    if not (project_settings.enabled and len(values) and observed >= MIN_OBSERVED_TO_SCORE):
+        watch.minute_rate = None  # (a scan without new buckets keeps it: it is still the latest expectation)
     if not (project_settings.enabled and new_points and len(values)):
         return []
     if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
@@ -291,6 +297,12 @@ def scan_watch(
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)
+    watch.minute_rate, watch.minute_dispersion = None, 1.0
+    # Busy counts are checked by the minute (anomalies.minutes) once their expectation rests on enough
+    # buckets to open anything above a warning.
+    if watch.interval_seconds < cadence.HOURLY and value_kind == "count" and observed >= MIN_OBSERVED_FOR_CRITICAL:
+        expected = float(scores.expected[-1])
+        watch.minute_rate, watch.minute_dispersion = minute_baseline(expected, watch.interval_seconds, values)
     return changes
 
 
@@ -330,6 +342,8 @@ def scan_verdicts(
             continue
         if not anomalous and watch.pk not in unresolved and not watch.quiet_until_normal:
             continue
+        if not anomalous and watch.pk in unresolved and held_by_minutes(watch, bucket):
+            continue
         if anomalous and watch.pk not in unresolved:
             # Opening: look back for the bucket the episode began, which may precede the new ones.
             lookback = score_latest(times, values, config, points=new_points + EPISODE_LOOKBACK)
@@ -349,6 +363,16 @@ def scan_verdicts(
             services.set_explanation(change[1], explain(change[1]))
         changes.append(change)
     return changes
+
+
+def held_by_minutes(watch: Watch, bucket: datetime) -> bool:
+    """Whether the open episode is one the minute checks opened (anomalies.minutes) and saw anomalous
+    within MINUTE_HOLD of the bucket's end: the bucket detector, which needs more evidence, does not
+    resolve it meanwhile."""
+    episode = Anomaly.objects.filter(project_id=watch.project_id, watch=watch).exclude(status=Anomaly.Status.RESOLVED)
+    found = episode.values_list("interval_seconds", "last_anomalous_at").first()
+    bucket_end = bucket + timedelta(seconds=watch.interval_seconds)
+    return found is not None and found[0] == MINUTE_SECONDS and found[1] >= bucket_end - MINUTE_HOLD
 
 
 def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: datetime) -> bool:

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from anomalies import cadence, delivery, early, maintenance, notifications, scan, thresholds, watches
+from anomalies import cadence, delivery, early, maintenance, minutes, notifications, scan, thresholds, watches
 
 SCAN_BATCH = 200  # watches per scan task: a few seconds of work, so workers share a big backlog
 DISPATCH_LIMIT = 20_000
@@ -23,6 +23,7 @@ def dispatch_scans() -> int:
     peeked = early.peek_candidates(now)
     for start in range(0, len(peeked), SCAN_BATCH):
         open_early.delay(peeked[start : start + SCAN_BATCH])
+    check_minutes.delay()
     return len(due)
 
 
@@ -42,6 +43,15 @@ def open_early(watch_ids: list[int]) -> int:
     """Score the bucket in progress of busy count series whose count so far is high; notify what opened."""
     now = timezone.now()
     result = early.open_early(watch_ids, now)
+    queue_notifications(result, now)
+    return result.scanned
+
+
+@shared_task
+def check_minutes() -> int:
+    """Open (or extend) minute-judged episodes of busy count series gone quiet; notify what changed."""
+    now = timezone.now()
+    result = minutes.check_minutes(now)
     queue_notifications(result, now)
     return result.scanned
 

@@ -217,6 +217,19 @@ def timed_scan(project_id: int, now: datetime, workers: int) -> tuple[float, int
     return seconds, sum(scanned for scanned, _ in results), sum(changes for _, changes in results)
 
 
+def timed_minute_checks(now: datetime) -> tuple[float, int] | None:
+    """One round of the minute checks (anomalies.minutes) over every busy series: (seconds, series)."""
+    try:
+        from anomalies import minutes
+    except ImportError:  # a checkout from before them
+        return None
+    from anomalies.models import Watch
+
+    started = time.perf_counter()
+    minutes.check_minutes(now)
+    return time.perf_counter() - started, Watch.objects.filter(minute_rate__isnull=False).count()
+
+
 def forget_carries(project_id: int) -> None:
     """Scan as before the carry and the stored fits: every scan fits the models of the two days before its
     new buckets and scores those buckets again."""
@@ -248,6 +261,7 @@ def throughput(args: argparse.Namespace, end: datetime) -> None:
     rows.append(("5-minute, steady, no carry (before)", timed_scan(fast, end + 7 * MINUTE, args.workers)))
     set_watermarks(end + 11 * MINUTE)
     rows.append(("5-minute, steady, carry", timed_scan(fast, end + 12 * MINUTE, args.workers)))
+    minute_checks = timed_minute_checks(end + 12 * MINUTE)
     for hour, label in ((1, "hourly, steady, no carry (before)"), (2, "hourly, steady, carry")):
         add_hours(
             hourly, args.series - args.series * 4 // 5, end + timedelta(hours=hour - 1), end + timedelta(hours=hour)
@@ -261,6 +275,10 @@ def throughput(args: argparse.Namespace, end: datetime) -> None:
     for label, (seconds, scanned, changes) in rows:
         per_series = 1000 * seconds * args.workers / max(scanned, 1)
         print(f"{label:<38}{scanned:>8,}{seconds:>9.1f}{scanned / seconds:>10,.0f}{per_series:>10.1f}{changes:>9}")
+    if minute_checks is not None:
+        seconds, checked = minute_checks
+        print(f"minute checks (one process, every minute): {checked:,} busy series in {seconds:.2f} s, "
+              f"{checked / seconds:,.0f} series/s")  # fmt: skip
     print(f"\n{args.workers} worker processes on {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f}); "
           "a cycle is an hour for hourly series, five minutes for busy ones; ms/series is worker time")  # fmt: skip
 
@@ -271,10 +289,18 @@ def percentiles(minutes: list[float]) -> str:
     return f"{np.percentile(minutes, 50):>7.1f}{np.percentile(minutes, 95):>7.1f}"
 
 
-def simulate(project_id: int, t0: datetime, early_opens: bool) -> tuple[dict[str, datetime], dict[str, datetime]]:
+MODES = {
+    "buckets": "complete buckets only",
+    "early": "with early opens (bucket in progress; before)",
+    "minutes": "with early opens and minute checks (after)",
+}
+
+
+def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, datetime], dict[str, datetime]]:
     """Move the clock minute by minute from t0 as production does; returns when each series' first
-    anomaly was opened and notified. Without early_opens only complete buckets are scored (as before)."""
-    from anomalies import early, notifications
+    anomaly was opened and notified. `mode` is one of MODES: what runs besides the scans of complete
+    buckets."""
+    from anomalies import early, minutes, notifications
     from anomalies.models import Anomaly, Delivery, Watch
     from anomalies.scan import scan
     from anomalies.watches import sync_watches
@@ -293,8 +319,10 @@ def simulate(project_id: int, t0: datetime, early_opens: bool) -> tuple[dict[str
         set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
         due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
         results = [scan(due[start : start + 200], now) for start in range(0, len(due), 200)]
-        if early_opens:
+        if mode in ("early", "minutes"):
             results.append(early.open_early(early.peek_candidates(now), now))
+        if mode == "minutes":
+            results.append(minutes.check_minutes(now))
         for result in results:
             for project, changes in result.changes.items():
                 for change, anomaly in changes:
@@ -312,7 +340,10 @@ def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
     and print the delays per kind and per volume."""
     from anomalies.models import Channel
 
-    t0 = end + 2 * MINUTE
+    # The series swing by half around their volume over the day (minute_counts): start at 23:02 UTC, so
+    # that the anomalies (15 to 70 minutes in) fall where each series runs at 0.9 to 1.0 of its volume
+    # and the bands below mean what they say, whenever the bench is run.
+    t0 = end.replace(hour=23) + 2 * MINUTE
     rng = np.random.default_rng(11)
     kinds = list(ANOMALIES)
     injected = {  # every third series stays clean; the others take the kinds in turn
@@ -325,10 +356,10 @@ def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
     Channel.objects.create(project_id=project_id, name="ops", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/")
     clean = [f"busy.{index}" for index in range(args.alert_series) if index not in injected]
     bands = (("30-60/h", 30, 60), ("60-150/h", 60, 151), ("all", 0, 1e9))
-    for early_opens in (False, True):
+    for mode in args.modes.split(","):
         started = time.perf_counter()
-        opened, notified = simulate(project_id, t0, early_opens)
-        label = "with early opens (bucket in progress)" if early_opens else "complete buckets only (before)"
+        opened, notified = simulate(project_id, t0, mode)
+        label = MODES[mode]
         print(f"\nminutes to alert, {label}: {args.alert_series} busy series (30-150 events an hour), "
               f"{len(injected)} with an anomaly; {WINDOW_MINUTES} simulated minutes in "
               f"{time.perf_counter() - started:.0f} s")  # fmt: skip
@@ -349,12 +380,43 @@ def minutes_to_alert(args: argparse.Namespace, end: datetime) -> None:
         print(f"clean series: {len(clean)}, anomalies opened on them in {WINDOW_MINUTES} minutes: {false}")
 
 
+def calibrate() -> None:
+    """False opens of the minute checks (anomalies.detection.silence) on clean Poisson series, per five
+    minutes, at thresholds low enough to be counted, against the share of the detector's p they are
+    given (MINOR_WEIGHT): the ratio must stay at or under it."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from anomalies.detection.silence import MINOR_WEIGHT, minute_evidence
+
+    rng = np.random.default_rng(3)
+    series, minutes = 300, 3000
+    print(f"\nminute checks on clean Poisson series ({series} x {minutes} minutes per volume): false opens per "
+          f"5 minutes / the threshold's p (designed: at most {MINOR_WEIGHT})")  # fmt: skip
+    print(f"{'events/h':>9}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2, 3)))
+    for per_hour in (15, 30, 60, 150):
+        rate = per_hour / 60
+        windows = sliding_window_view(rng.poisson(rate, size=(series, minutes)), 60, axis=1)
+        rows, steps, _ = windows.shape
+        cells = rows * steps
+        evidence = minute_evidence(windows.reshape(cells, 60), np.full(cells, rate), np.ones(cells))
+        nlp, kind = evidence.nlp.reshape(rows, steps), evidence.kind.reshape(rows, steps)
+        for check in ("flatline", "drop"):
+            ratios = []
+            for threshold in (1, 2, 3):
+                above = (nlp >= threshold) & (kind == check)
+                opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
+                ratios.append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
+            print(f"{per_hour:>9}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000, help="hourly series")
     parser.add_argument("--fast-series", type=int, default=1_000, help="busy series, on five-minute buckets")
     parser.add_argument("--alert-series", type=int, default=60, help="busy series of the minutes-to-alert run")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--modes", default="early,minutes", help=f"minutes-to-alert runs, of {','.join(MODES)}")
+    parser.add_argument("--calibrate", action="store_true", help="false opens of the minute checks on Poisson series")
     args = parser.parse_args()
     use_bench_database(fresh=True)
     from anomalies.history import floor_hour
@@ -364,6 +426,8 @@ def main() -> None:
         throughput(args, end)
     if args.alert_series:
         minutes_to_alert(args, end + timedelta(days=1))  # a later stretch, apart from the throughput data
+    if args.calibrate:
+        calibrate()
 
 
 if __name__ == "__main__":

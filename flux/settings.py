@@ -254,6 +254,7 @@ CELERY_TASK_ROUTES = {
     "metrics.tasks.roll_up": {"queue": "rollups"},
     "anomalies.tasks.dispatch_scans": {"queue": "scans"},
     "anomalies.tasks.scan_watches": {"queue": "scans"},
+    "anomalies.tasks.check_minutes": {"queue": "scans"},
     "anomalies.tasks.evaluate_thresholds": {"queue": "alerts"},
     "anomalies.tasks.deliver_notifications": {"queue": "alerts"},
 }

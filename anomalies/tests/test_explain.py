@@ -1,6 +1,15 @@
-"""Which tag values carry an anomaly's change: the pure arithmetic, and the sentence it becomes."""
+"""Which tag values carry an anomaly's change: the pure arithmetic, the sentence it becomes, and an
+anomaly's explanation read from real tag rollups."""
 
-from anomalies.explain import contributions, sentence
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from anomalies.explain import contributions, explain, sentence
+from anomalies.tests.factories import make_watch, open_anomaly
+from events.models import RollupWatermark
+from events.rollups import STREAM, rebuild_event_rollups
+from flux.tenants.models import Project
 
 
 def test_the_value_that_carries_the_change_is_named_with_its_share() -> None:
@@ -59,3 +68,33 @@ def test_a_value_behind_nearly_every_event_comes_after_one_that_carries_a_little
     earlier = [{("country", "DE"): 78.0, ("country", "AT"): 2.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
     found = contributions(actual, earlier, total_change=80.0)
     assert [(item["value"], item["share"]) for item in found] == [("pro", 0.963), ("DE", 1.0)]
+
+
+USUAL = {"US": 30, "DE": 20, "FR": 6, "GB": 4, "ES": 2}  # signups an hour per country
+FELL = {"US": 6, "DE": 8, "FR": 3, "GB": 2, "ES": 1}  # DE carries 8 of the 20 missing: 40%
+
+
+def add_signups(project: Project, hour: datetime, per_country: dict[str, int]) -> None:
+    with connection.cursor() as cursor:
+        for country, count in per_country.items():
+            cursor.execute(
+                """INSERT INTO events_event (project_id, time, received_at, name, tags)
+                   SELECT %s, %s + n * interval '30 seconds', now(), 'user.signup', jsonb_build_object('country', %s)
+                   FROM generate_series(1, %s) AS n""",
+                [project.pk, hour, country, count],
+            )
+
+
+def test_an_anomalys_explanation_ranks_a_drop_over_every_country_from_its_rollups(project: Project) -> None:
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    for weeks in (1, 2, 3):
+        add_signups(project, hour - timedelta(weeks=weeks), USUAL)
+    add_signups(project, hour, {country: USUAL[country] - FELL[country] for country in USUAL})
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    anomaly = open_anomaly(make_watch(project), hour, kind="drop")
+    explanation = explain(anomaly)
+    assert [(item["value"], item["share"]) for item in explanation["contributors"]] == [
+        ("DE", 0.4), ("US", 0.3), ("FR", 0.15),
+    ]  # fmt: skip
+    assert explanation["text"].startswith("40% of the ")

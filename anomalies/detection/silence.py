@@ -1,0 +1,139 @@
+"""Minute evidence of a busy count series going quiet: a stop (silence) or a drop, judged every minute
+from the minutes completed since, instead of waiting for whole five-minute buckets. Pure (numpy only).
+
+Each series comes with its expected events a minute (`rate`, from the detector's expectation of its
+latest bucket) and a dispersion (how much wider than Poisson its bucket counts scatter, >= 1); its
+minute counts are a row of a matrix, oldest minute first, the last column the last complete minute.
+
+- Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
+  by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
+  reaches length t about once per gap between events, so the chance of a false opening per five
+  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor.
+- Drop: the Poisson lower tail of the count in each trailing window of DROP_WINDOWS minutes against
+  the expected count of that window; the windows and the five tests per five minutes are paid for as
+  DROP_TESTS independent tests (the windows overlap: simulated Poisson series of 15 to 150 events an
+  hour open on no more than this many, bench/anomaly_scan.py --calibrate). The drop must still hold:
+  its last DROP_HOLD minutes must be low on their own.
+
+Both carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
+bucket flatline and level-shift detectors), so the thresholds hold per five minutes of data like the
+detector's own, and the score means what the detector's score means (calibration.score_of).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calibration import LN10, score_of
+from .robust import Floats
+
+MINOR_WEIGHT = 0.1  # as each of the detector's flatline, level-shift and trend detectors
+TESTS_PER_FIVE_MINUTES = 5
+DROP_WINDOWS = (5, 10, 15, 20, 30, 45, 60)
+DROP_HOLD = 5  # minutes at the end of a drop window that must be low on their own...
+HOLD_P = 0.1  # ...at this lower-tail probability (a drop that ended is not reported again)
+
+
+@dataclass(frozen=True)
+class MinuteEvidence:
+    """Per series: the evidence as the detector's -log10 p (already paid for its tests), the kind
+    (flatline, drop or ""), and how many minutes back the quiet stretch began."""
+
+    nlp: Floats
+    kind: np.ndarray
+    minutes: np.ndarray
+
+    def score(self) -> Floats:
+        return score_of(np.maximum(self.nlp, 0.0))
+
+
+def silence_cost(rate: Floats) -> Floats:
+    """Decades the silence threshold is raised: the weight, and one test per gap between events."""
+    gaps_per_five_minutes = TESTS_PER_FIVE_MINUTES * -np.expm1(-np.maximum(rate, 0.0))
+    return -math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12))
+
+
+DROP_TESTS = 15  # effective tests per five minutes of the drop windows, measured (module docstring)
+DROP_COST = -math.log10(MINOR_WEIGHT) + math.log10(DROP_TESTS)
+
+
+def trailing_zeros(counts: np.ndarray) -> np.ndarray:
+    """Per row, how many of the last columns are 0."""
+    nonzero = counts[:, ::-1] != 0
+    first = np.argmax(nonzero, axis=1)
+    return np.where(nonzero.any(axis=1), first, counts.shape[1])
+
+
+EXACT_COUNT = 256  # lower tails of counts up to this are summed exactly, larger ones bounded
+_LOG_FACTORIAL = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, EXACT_COUNT + 1)))])
+
+
+def poisson_lower_nats(observed: np.ndarray, mean: Floats) -> Floats:
+    """-ln P(N <= observed) for N ~ Poisson(mean), elementwise: 0 from the mean up (no shortfall), exact
+    (terms summed in logs) for counts up to EXACT_COUNT, and for larger ones the Chernoff bound
+    mean - k + k ln(k / mean), never more than the exact value (so never more evidence than there is)."""
+    observed, mean = np.broadcast_arrays(np.asarray(observed, dtype=np.int64), np.asarray(mean, dtype=np.float64))
+    mean = np.maximum(mean, 1e-12)
+    short = observed < mean
+    exact = short & (observed <= EXACT_COUNT)
+    k = np.maximum(observed, 0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nats = np.where(short, mean - k + np.where(k > 0, k * np.log(k / mean), 0.0), 0.0)
+    if exact.any():
+        counts, means = observed[exact], mean[exact]
+        log_mean, total = np.log(means), np.full(len(counts), -np.inf)
+        for j in range(int(counts.max(initial=0)) + 1):
+            total = np.where(j <= counts, np.logaddexp(total, -means + j * log_mean - _LOG_FACTORIAL[j]), total)
+        nats[exact] = -total
+    return np.maximum(nats, 0.0)
+
+
+def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:
+    """Silence and drop evidence at the last column of each row (see the module docstring)."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=np.float64)).round().astype(np.int64)
+    rows, width = counts.shape
+    rate = np.maximum(np.asarray(rate, dtype=np.float64), 0.0)
+    dispersion = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
+    quiet = trailing_zeros(counts)
+    silence = rate * quiet / dispersion / LN10 - silence_cost(rate)
+    drop, drop_minutes = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
+    cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
+    hold = min(DROP_HOLD, width)
+    held = poisson_lower_nats(cumulative[:, hold], rate * hold) / dispersion >= -math.log(HOLD_P)
+    for window in DROP_WINDOWS:
+        if window > width:
+            break
+        nats = poisson_lower_nats(cumulative[:, window], rate * window) / dispersion
+        evidence = np.where(held, nats / LN10 - DROP_COST, -np.inf)
+        better = evidence > drop
+        drop, drop_minutes = np.where(better, evidence, drop), np.where(better, window, drop_minutes)
+    is_silence = (quiet > 0) & (silence >= drop)
+    nlp = np.where(is_silence, silence, drop)
+    kind = np.where(np.isfinite(nlp) & (nlp > 0), np.where(is_silence, "flatline", "drop"), "")
+    return MinuteEvidence(nlp, kind, np.where(is_silence, quiet, drop_minutes))
+
+
+def dispersion_of(counts: Floats, points: int = 288) -> float:
+    """How much wider than Poisson the last `points` bucket counts scatter (>= 1): the mean square of
+    their neighbour-to-neighbour changes (which a slow daily pattern barely moves) against the 2 x mean
+    it has for Poisson counts. The largest 1% of changes are left out, so that one burst does not make
+    a series look dispersed for a day. (A median of changes on the square-root scale reads even Poisson
+    counts of two or three a bucket as a third more dispersed than they are: they move in steps.)"""
+    recent = counts[-points:]
+    recent = recent[np.isfinite(recent)]
+    if len(recent) < 3 or recent.mean() <= 0:
+        return 1.0
+    squares = np.diff(recent) ** 2
+    kept = squares[squares <= np.quantile(squares, 0.99)]
+    return max(float(kept.mean()) / (2.0 * float(recent.mean())), 1.0)
+
+
+def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float]:
+    """(expected events a minute, dispersion) of a count series from its latest bucket's expected count
+    and its bucket counts; no rate while the detector has no expectation."""
+    if not math.isfinite(expected):
+        return None, 1.0
+    return expected * 60 / interval_seconds, dispersion_of(counts)

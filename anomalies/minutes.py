@@ -1,0 +1,142 @@
+"""Minute checks: a busy count series that stops or drops is opened minutes after it does, not after the
+whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
+
+Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch
+that has a minute baseline (busy count series: the expected events a minute and the dispersion each
+scan stores), up to the last minute the rollups have completed: minutes not rolled up yet are never
+read, so data still on its way never looks like silence. The evidence (anomalies.detection.silence:
+the silence so far, and the Poisson lower tail of trailing windows) is computed for all of them at
+once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode judged on
+minutes (interval_seconds 60), a flatline or a drop. While its evidence stays above the threshold's
+cold share, the same checks extend it (and escalate it, which notifies channels from warning on); the
+scan's detector, which confirms it on whole buckets, resolves it once the minute checks have not seen
+it for anomalies.scan.MINUTE_HOLD. Spikes are left to early opens (anomalies.early): unlike silence,
+their Poisson tail says little about bursty traffic, which the detector judges by rank.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from anomalies import services
+from anomalies.cadence import FAST
+from anomalies.detection import DetectorConfig, severity_of
+from anomalies.detection.config import COLD_SHARE
+from anomalies.detection.silence import minute_evidence
+from anomalies.early import MINUTE, complete_minutes
+from anomalies.explain import explain
+from anomalies.models import Anomaly, DetectionSettings, Watch
+from anomalies.scan import MINUTE_SECONDS, ScanResult
+from flux.db import fetch_all
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
+MINUTE_EVENT_COUNTS = """
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+    FROM anomalies_watch w
+    LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
+         AND r.bucket >= %(since)s AND r.bucket < %(complete)s
+    WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
+    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+"""
+MINUTE_METRIC_COUNTS = """
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+    FROM anomalies_watch w
+    LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
+         AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
+    WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
+    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+"""
+
+
+@dataclass(frozen=True)
+class MinuteRow:
+    """One watch's minute baseline (anomalies.scan stores it) and its last LOOKBACK minute counts."""
+
+    watch_id: int
+    project_id: int
+    sensitivity: str
+    rate: float
+    dispersion: float
+    counts: np.ndarray  # oldest minute first, the last one ending at `complete`
+    complete: datetime
+
+
+def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
+    """Every checked watch's row, its minutes up to its source's last complete minute."""
+    found = []
+    for source, sql in ((Watch.Source.EVENTS, MINUTE_EVENT_COUNTS), (Watch.Source.METRIC, MINUTE_METRIC_COUNTS)):
+        if source not in complete:
+            continue
+        since = complete[source] - LOOKBACK * MINUTE
+        for watch_id, project_id, sensitivity, rate, dispersion, starts, counts in fetch_all(
+            sql, {"since": since, "complete": complete[source]}
+        ):
+            row = np.zeros(LOOKBACK)
+            offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60
+            np.add.at(row, offsets, np.array(counts, dtype=np.float64))
+            found.append(MinuteRow(watch_id, project_id, sensitivity, rate, dispersion or 1.0, row, complete[source]))
+    return found
+
+
+def check_minutes(now: datetime) -> ScanResult:
+    """Open, or extend, the minute-judged episodes of busy count series that have gone quiet."""
+    result = ScanResult()
+    rows = minute_rows(complete_minutes(now))
+    if not rows:
+        return result
+    evidence = minute_evidence(
+        np.stack([row.counts for row in rows]), [row.rate for row in rows], [row.dispersion for row in rows]
+    )
+    scores = evidence.score()
+    projects = {row.project_id for row in rows}
+    configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=projects)}
+    warm: list[tuple[int, DetectorConfig]] = []
+    for index, row in enumerate(rows):
+        project_settings = configured.get(row.project_id) or DetectionSettings(project_id=row.project_id)
+        config = DetectorConfig(FAST, "count", row.sensitivity or project_settings.sensitivity)
+        if project_settings.enabled and evidence.nlp[index] >= COLD_SHARE * config.open_nlp:
+            warm.append((index, config))
+    if not warm:
+        return result
+    ids = [rows[index].watch_id for index, _ in warm]
+    unresolved = Anomaly.objects.filter(project_id__in=projects, watch_id__in=ids).exclude(
+        status=Anomaly.Status.RESOLVED
+    )
+    open_episodes = dict(unresolved.values_list("watch_id", "interval_seconds"))
+    watches = Watch.objects.filter(project_id__in=projects).select_related("series__metric", "project").in_bulk(ids)
+    for index, config in warm:
+        row = rows[index]
+        opened_by_minutes = open_episodes.get(row.watch_id) == MINUTE_SECONDS
+        if row.watch_id in open_episodes and not opened_by_minutes:
+            continue  # the detector's own episode: the scans carry it on
+        if not opened_by_minutes and evidence.nlp[index] < config.open_nlp:
+            continue
+        try:
+            verdict = minute_verdict(row, str(evidence.kind[index]), int(evidence.minutes[index]), float(scores[index]))
+            change = services.apply_verdict(watches[row.watch_id], verdict, now)
+            if change is not None and change[0] == services.OPENED:
+                services.set_explanation(change[1], explain(change[1]))
+        except Exception:
+            logger.exception("minute check of watch %s failed; skipped", row.watch_id)
+            result.failed.append(row.watch_id)
+            continue
+        result.scanned += 1
+        if change is not None:
+            result.changes[row.project_id].append(change)
+    return result
+
+
+def minute_verdict(row: MinuteRow, kind: str, minutes: int, score: float) -> services.Verdict:
+    """The verdict on the watch's last complete minute: quiet (a flatline or a drop) for `minutes`."""
+    minutes = max(minutes, 1)
+    return services.Verdict(
+        bucket=row.complete - MINUTE, interval_seconds=MINUTE_SECONDS, is_anomaly=True, score=score,
+        severity=severity_of(score), kind=kind, direction="down", actual=float(row.counts[-minutes:].sum()),
+        expected=row.rate * minutes, episode_start=row.complete - timedelta(minutes=minutes),
+    )  # fmt: skip

@@ -1,0 +1,122 @@
+"""Minute checks: a busy series that stops is opened minutes after its last event, judged on the minute
+rollups the rollups have completed, and the scan's detector does not resolve that episode while the
+series stays quiet. The evidence itself (anomalies.detection.silence) is pure arithmetic, tested alone."""
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.db import connection
+
+from anomalies.detection import DetectorConfig
+from anomalies.detection.silence import dispersion_of, minute_evidence, poisson_lower_nats, silence_cost
+from anomalies.minutes import check_minutes
+from anomalies.models import Anomaly, Watch
+from anomalies.scan import due_watch_ids, scan
+from anomalies.tests.test_cadence import END, MINUTE, NOW, busy_and_sparse, roll_up, set_watermark
+from anomalies.watches import sync_watches
+from flux.tenants.models import Project
+
+__all__ = ["busy_and_sparse"]  # the fixture, used by name
+STOP = END + 12 * MINUTE
+OPEN_NLP = DetectorConfig(300, "count").open_nlp
+
+
+def test_the_lower_tail_is_the_poisson_probability() -> None:
+    exact = -math.log(sum(math.exp(-20.0) * 20.0**j / math.factorial(j) for j in range(5)))
+    assert poisson_lower_nats(np.array([4, 0]), np.array([20.0, 3.0])) == pytest.approx([exact, 3.0])
+
+
+def test_a_silence_is_judged_by_the_events_it_was_expected_to_hold() -> None:
+    counts = np.full((2, 60), 2.0)
+    counts[0, -7:] = 0  # seven silent minutes where two events a minute are expected
+    counts[1, -6:] = 0
+    evidence = minute_evidence(counts, [2.0, 2.0], [1.0, 1.0])
+    assert list(evidence.kind) == ["flatline", "flatline"] and list(evidence.minutes) == [7, 6]
+    assert evidence.nlp[0] == pytest.approx(14 / math.log(10) - silence_cost(np.array(2.0)))
+    assert evidence.nlp[0] >= OPEN_NLP > evidence.nlp[1]
+
+
+def test_a_dispersed_series_needs_a_longer_silence() -> None:
+    counts = np.full((1, 60), 2.0)
+    counts[0, -7:] = 0
+    assert minute_evidence(counts, [2.0], [3.0]).nlp[0] < OPEN_NLP
+
+
+def test_a_drop_to_a_fifth_is_found_and_one_that_ended_is_not() -> None:
+    rng = np.random.default_rng(5)
+    ongoing = rng.poisson(2.0, size=(1, 60)).astype(float)
+    ongoing[0, -30:] = rng.poisson(0.4, size=30)
+    ended = ongoing.copy()
+    ended[0, -5:] = 2.0
+    evidence = minute_evidence(np.vstack([ongoing, ended]), [2.0, 2.0], [1.0, 1.0])
+    assert evidence.kind[0] == "drop" and evidence.nlp[0] >= OPEN_NLP
+    assert evidence.nlp[1] < 0
+
+
+def test_the_dispersion_of_even_counts_is_one_and_of_bursty_ones_more() -> None:
+    rng = np.random.default_rng(2)
+    assert dispersion_of(rng.poisson(10.0, 288).astype(float)) == pytest.approx(1.0, abs=0.3)
+    assert dispersion_of(rng.negative_binomial(2, 2 / 12, 288).astype(float)) > 3
+
+
+def stop_events(project: Project, name: str, since: timedelta) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM events_event WHERE name = %s AND time >= %s", [name, END + since])
+
+
+def run_minutes(until: timedelta, stalled_at: timedelta | None = None) -> list[tuple]:
+    """Every minute from NOW: the scans that are due, then the minute checks; the changes seen. The
+    rollups complete each minute five seconds after it, or stall at END + stalled_at."""
+    changes, now = [], NOW
+    while now < END + until:
+        now += MINUTE
+        set_watermark(now - timedelta(seconds=5) if stalled_at is None else min(now, END + stalled_at))
+        for result in (scan(due_watch_ids(now, 100), now), check_minutes(now)):
+            changes += [(now - STOP, change, a.kind) for items in result.changes.values() for change, a in items]
+    return changes
+
+
+def test_a_busy_series_that_stops_opens_minutes_after_its_last_event(busy_and_sparse: Project) -> None:
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)  # two page views a minute, none from 10:12
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    assert Watch.objects.get(name="page.viewed").minute_rate == pytest.approx(2.0, rel=0.1)
+    assert Watch.objects.get(name="user.signup").minute_rate is None  # hourly series are not checked by the minute
+    changes = run_minutes(until=timedelta(minutes=45))
+    # Seven silent minutes (14 events expected, p = 8e-7, under the threshold with its costs) are
+    # complete at 10:19, rolled up a minute later.
+    assert changes[0] == (8 * MINUTE, "opened", "flatline")
+    assert "resolved" not in {change for _, change, _ in changes}  # the scans confirm it, never resolve it
+    anomaly = Anomaly.objects.get(watch__name="page.viewed")
+    assert (anomaly.interval_seconds, anomaly.started_at, anomaly.direction) == (60, STOP, "down")
+    assert anomaly.severity == "critical"  # by 10:45 the silence (66 events expected) has escalated it
+
+
+def test_minutes_the_rollups_have_not_completed_are_never_read_as_silence(busy_and_sparse: Project) -> None:
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)  # as if the page views from 10:12 were not rolled up...
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    # ...because the rollups stalled at 10:12: no minute past their watermark reads as a minute without events.
+    assert run_minutes(until=timedelta(minutes=30), stalled_at=STOP - END) == []
+    assert not Anomaly.objects.exists()
+
+
+def test_a_steady_busy_series_opens_nothing_by_the_minute(busy_and_sparse: Project) -> None:
+    roll_up(busy_and_sparse, END + timedelta(hours=1))
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    assert run_minutes(until=timedelta(minutes=40)) == []
+
+
+def test_a_very_busy_series_is_judged_without_summing_thousands_of_terms() -> None:
+    rng = np.random.default_rng(8)
+    steady = rng.poisson(500.0, size=(1, 60)).astype(float)
+    dropped = steady.copy()
+    dropped[0, -10:] = rng.poisson(300.0, size=10)
+    evidence = minute_evidence(np.vstack([steady, dropped]), [500.0, 500.0], [1.0, 1.0])
+    assert evidence.nlp[0] < 0 < OPEN_NLP <= evidence.nlp[1]
+    assert poisson_lower_nats(np.array([900]), np.array([1000.0]))[0] == pytest.approx(5.17, abs=0.1)
