@@ -6,12 +6,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
 import pytest
+import redis
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -27,6 +29,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker(other_layout)]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_redis_keys() -> Iterator[None]:
+    """Project ids restart with every new test database while Redis keeps its keys (and other test runs
+    may share the Redis database): this run's rate limits and ingestion-health counters get their own
+    prefix, here and in the servers the tests start."""
+    from django.conf import settings
+
+    from flux.ingestion import outcomes
+    from flux.redis_store import redis_client
+
+    prefix = f"flux-test-{uuid.uuid4().hex[:12]}"
+    settings.FLUX_REDIS_KEY_PREFIX = os.environ["FLUX_REDIS_KEY_PREFIX"] = prefix
+    yield
+    outcomes.pending.flush_now()  # what is still on its way, so that it is removed too
+    with suppress(redis.RedisError):
+        for key in redis_client().scan_iter(f"{prefix}:*", count=1000):
+            redis_client().delete(key)
 
 
 @pytest.fixture(autouse=True)

@@ -2,22 +2,28 @@
 
     make bench                                   # or, with the services' environment set:
     python bench/ingest.py --clients 4 --workers 2 --seconds 15 --batch-sizes 100,1000 --port 8101
+    python bench/ingest.py --kind points         # metric points instead of events
 
 Creates a scratch database (--database, dropped at the end), migrates it, starts uvicorn with
 `--workers` processes and the ingest rate limit off, then for each batch size sends batches to
 `/api/v1/flux/batch` from `--clients` keep-alive connections for `--seconds`. Every event has three tags,
-a float value, a user_id and empty properties (the SDK's wire shape). Afterwards it checks that every
-acknowledged item is stored (rows in events_event = the sum of `accepted` in the answers).
+a float value, a user_id and empty properties (the SDK's wire shape); with `--kind points`, every item is a
+metric point (gauges and distributions, three tags, 27 series per name). Afterwards it checks that every
+acknowledged item is stored (rows in events_event or metrics_point = the sum of `accepted` in the answers).
 
 The baseline is the same rows, pre-formatted as COPY text, COPYed by `--clients` connections (one
 transaction per batch, like the API) into a plain table with a (project_id, name, time) btree and a BRIN
-on time, for half of `--seconds` just before and just after each API run (the server idle meanwhile).
-It prints both rates and their ratio per batch size, and CPU per 1,000 items. Nothing here
-asserts: it prints. On a shared machine the figures move from run to run; compare the ratios.
+on time (for points: the rows with their series ids resolved, into a table with a (project_id, series_id,
+time) btree and a BRIN on time), for half of `--seconds` just before and just after each API run (the
+server idle meanwhile). It prints both rates and their ratio per batch size, and CPU per 1,000 items
+(PostgreSQL: the backends of the benchmark's database only). With `--schema-cap`, it also COPYs the same
+rows into Flux's own raw table for as long: how fast the raw table's schema alone lets rows in. Nothing
+here asserts: it prints. On a shared machine the figures move from run to run; compare the ratios.
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -48,6 +54,29 @@ BASELINE_TABLE = """
     CREATE INDEX copy_baseline_time_brin ON copy_baseline USING brin (time);
 """
 BASELINE_COPY = "COPY copy_baseline (project_id, time, name, user_id, value, tags, properties) FROM STDIN"
+SCHEMA_CAP_COPY = "COPY events_event (project_id, time, name, user_id, value, tags, properties) FROM STDIN"
+METRIC_NAMES = {"http.request.duration": "distribution", "queue.depth": "gauge", "db.query.duration": "distribution"}
+TAG_VALUES = {"channel": ["web", "ios", "android"], "region": ["eu", "us", "ap"], "plan": ["free", "pro", "team"]}
+POINTS_BASELINE_TABLE = """
+    CREATE TABLE copy_baseline_points (
+        project_id bigint NOT NULL, series_id bigint NOT NULL, time timestamptz NOT NULL,
+        value double precision NOT NULL, received_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX copy_baseline_points_series_time ON copy_baseline_points (project_id, series_id, time);
+    CREATE INDEX copy_baseline_points_time_brin ON copy_baseline_points USING brin (time);
+"""
+POINTS_BASELINE_COPY = "COPY copy_baseline_points (project_id, series_id, time, value) FROM STDIN"
+POINTS_SCHEMA_CAP_COPY = "COPY metrics_point (project_id, series_id, time, value) FROM STDIN"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the API is sent, and how the baseline stores the same rows."""
+
+    body_key: str
+    raw_table: str
+    baseline_copy: str
+    schema_cap_copy: str
 
 
 def make_events(rng: random.Random, count: int, now: str) -> list[dict]:
@@ -66,6 +95,28 @@ def make_events(rng: random.Random, count: int, now: str) -> list[dict]:
         }
         for _ in range(count)
     ]
+
+
+def make_points(rng: random.Random, count: int, now: str) -> list[dict]:
+    points = []
+    for _ in range(count):
+        name = rng.choice(list(METRIC_NAMES))
+        tags = {key: rng.choice(values) for key, values in TAG_VALUES.items()}
+        value = round(rng.uniform(1, 200), 2)
+        points.append({"type": METRIC_NAMES[name], "name": name, "value": value, "tags": tags, "timestamp": now})
+    return points
+
+
+def series_number(point: dict) -> int:
+    """A stand-in series id for the baseline: one per name and tag set, as Flux resolves them."""
+    combination = [list(METRIC_NAMES).index(point["name"])]
+    combination += [values.index(point["tags"][key]) for key, values in TAG_VALUES.items()]
+    return int("".join(map(str, combination)), 3) + 1
+
+
+def points_copy_text(project_id: int, points: list[dict]) -> bytes:
+    lines = [f"{project_id}\t{series_number(p)}\t{p['timestamp']}\t{p['value']!r}\n" for p in points]
+    return "".join(lines).encode()
 
 
 def copy_text(project_id: int, events: list[dict]) -> bytes:
@@ -121,7 +172,7 @@ async def load(port: int, requests: list[bytes], clients: int, seconds: float) -
     return result
 
 
-def copy_baseline(url: str, texts: list[bytes], clients: int, seconds: float) -> tuple[int, float]:
+def copy_baseline(url: str, statement: str, texts: list[bytes], clients: int, seconds: float) -> tuple[int, float]:
     """(rows, elapsed seconds) of `clients` connections COPYing pre-formatted batches for `seconds`,
     one transaction per batch."""
     connections = [psycopg.connect(url) for _ in range(clients)]
@@ -133,7 +184,7 @@ def copy_baseline(url: str, texts: list[bytes], clients: int, seconds: float) ->
         while time.perf_counter() < deadline:
             text = texts[offset % len(texts)]
             conn = connections[number]
-            with conn.transaction(), conn.cursor() as cursor, cursor.copy(BASELINE_COPY) as copy:
+            with conn.transaction(), conn.cursor() as cursor, cursor.copy(statement) as copy:
                 copy.write(text)
             rows[number] += text.count(b"\n")
             offset += 1
@@ -161,8 +212,23 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def postgres_processes() -> list[psutil.Process]:
-    return [process for process in psutil.process_iter(["name"]) if process.info["name"] in ("postgres", "postmaster")]
+def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to the benchmark's database, by pid: other
+    databases' backends on a shared machine are not this benchmark's cost."""
+    with psycopg.connect(url) as conn:
+        pids = [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )]  # fmt: skip
+    used = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            used[pid] = cpu_seconds([psutil.Process(pid)])
+    return used
+
+
+def backend_cpu_since(url: str, before: dict[int, float]) -> float:
+    """CPU seconds used since `before` by the database's backends (a backend opened since counts from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in backend_cpu(url).items())
 
 
 def wait_ready(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -178,9 +244,9 @@ def wait_ready(port: int, process: subprocess.Popen, seconds: float = 60) -> Non
     raise SystemExit("the server did not become ready")
 
 
-def stored_events(url: str, project_id: int) -> int:
+def stored_rows(url: str, table: str, project_id: int) -> int:
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM events_event WHERE project_id = %s", [project_id]).fetchone()[0]
+        return conn.execute(f"SELECT count(*) FROM {table} WHERE project_id = %s", [project_id]).fetchone()[0]
 
 
 def prepare_database(server_url: str, database: str, env: dict) -> tuple[str, int]:
@@ -196,33 +262,46 @@ def prepare_database(server_url: str, database: str, env: dict) -> tuple[str, in
     with psycopg.connect(env["DATABASE_URL"]) as conn:
         project_id = conn.execute("SELECT id FROM tenants_project WHERE slug = 'bench'").fetchone()[0]
         conn.execute(BASELINE_TABLE)
+        conn.execute(POINTS_BASELINE_TABLE)
     return key, project_id
+
+
+KINDS = {
+    "events": Kind("events", "events_event", BASELINE_COPY, SCHEMA_CAP_COPY),
+    "points": Kind("metrics", "metrics_point", POINTS_BASELINE_COPY, POINTS_SCHEMA_CAP_COPY),
+}
 
 
 def measure(args: argparse.Namespace, bench_url: str, key: str, project_id: int, batch_size: int) -> dict:
     """The API's rate for one batch size, between two COPY runs of the same rows (their mean is the
     baseline, so a machine whose load drifts during the run biases neither side)."""
+    kind = KINDS[args.kind]
     rng = random.Random(batch_size)
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    batches = [make_events(rng, batch_size, now) for _ in range(max(8, 6400 // batch_size))]
-    texts = [copy_text(project_id, batch) for batch in batches]
-    requests = [http_request(args.port, key, json.dumps({"events": batch}).encode()) for batch in batches]
-    asyncio.run(load(args.port, requests, args.clients, 2))  # warm-up: connections, caches
-    copy_before = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
+    make_items, to_copy_text = (make_events, copy_text) if args.kind == "events" else (make_points, points_copy_text)
+    batches = [make_items(rng, batch_size, now) for _ in range(max(8, 6400 // batch_size))]
+    texts = [to_copy_text(project_id, batch) for batch in batches]
+    requests = [http_request(args.port, key, json.dumps({kind.body_key: batch}).encode()) for batch in batches]
+    asyncio.run(load(args.port, requests, args.clients, 2))  # warm-up: connections, caches, series
+    copy_before = copy_baseline(bench_url, kind.baseline_copy, texts, args.clients, args.seconds / 2)
     server_tree = [psutil.Process(args.server_pid), *psutil.Process(args.server_pid).children(recursive=True)]
-    databases, me = postgres_processes(), psutil.Process()
-    before_rows = stored_events(bench_url, project_id)
-    cpu_before = (cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me]))
+    me = psutil.Process()
+    before_rows = stored_rows(bench_url, kind.raw_table, project_id)
+    cpu_before = (cpu_seconds(server_tree), backend_cpu(bench_url), cpu_seconds([me]))
     started = time.perf_counter()
     result = asyncio.run(load(args.port, requests, args.clients, args.seconds))
     elapsed = time.perf_counter() - started
-    cpu_used = [after - b for after, b in zip((cpu_seconds(server_tree), cpu_seconds(databases), cpu_seconds([me])),
-                                              cpu_before, strict=True)]  # fmt: skip
-    stored = stored_events(bench_url, project_id) - before_rows
-    copy_after = copy_baseline(bench_url, texts, args.clients, args.seconds / 2)
+    cpu_used = [cpu_seconds(server_tree) - cpu_before[0], backend_cpu_since(bench_url, cpu_before[1]),
+                cpu_seconds([me]) - cpu_before[2]]  # fmt: skip
+    stored = stored_rows(bench_url, kind.raw_table, project_id) - before_rows
+    copy_after = copy_baseline(bench_url, kind.baseline_copy, texts, args.clients, args.seconds / 2)
     copy_rate = (copy_before[0] + copy_after[0]) / (copy_before[1] + copy_after[1])
-    return {"result": result, "rate": result.accepted / elapsed, "stored": stored, "cpu": cpu_used,
-            "copy_rate": copy_rate}  # fmt: skip
+    measured = {"result": result, "rate": result.accepted / elapsed, "stored": stored, "cpu": cpu_used,
+                "copy_rate": copy_rate, "kind": args.kind}  # fmt: skip
+    if args.schema_cap:
+        rows, seconds = copy_baseline(bench_url, kind.schema_cap_copy, texts, args.clients, args.seconds / 2)
+        measured["schema_cap_rate"] = rows / seconds
+    return measured
 
 
 def report(batch_size: int, api: dict, clients: int) -> None:
@@ -232,13 +311,17 @@ def report(batch_size: int, api: dict, clients: int) -> None:
     items = max(result.accepted, 1)
     per_thousand = [seconds * 1_000_000 / items for seconds in api["cpu"]]
     verified = "all stored" if api["stored"] == result.accepted else f"MISMATCH: {api['stored']:,} rows stored"
-    print(f"-- batches of {batch_size:,} events --")
+    print(f"-- batches of {batch_size:,} {api['kind']} --")
     print(f"API ingest:     {api['rate']:,.0f} items/s  ({len(result.latencies):,} requests, "
           f"{len(result.failures)} failed; {result.accepted:,} acknowledged, {verified})")  # fmt: skip
     print(f"latency:        p50 {quantiles[49] * 1000:.1f} ms   p99 {quantiles[98] * 1000:.1f} ms")
     print(f"raw COPY:       {copy_rate:,.0f} items/s  (same rows, {clients} connections, one transaction per batch;"
           " before and after the API run)")  # fmt: skip
     print(f"ratio API/COPY: {api['rate'] / copy_rate:.2f}")
+    if "schema_cap_rate" in api:
+        cap = api["schema_cap_rate"]
+        print(f"schema cap:     {cap:,.0f} items/s  (the same COPY into Flux's raw table; {cap / copy_rate:.2f} of the"
+              f" baseline; API/cap {api['rate'] / cap:.2f})")  # fmt: skip
     print(f"CPU per 1,000 items: Flux {per_thousand[0]:.1f} ms, PostgreSQL {per_thousand[1]:.1f} ms, "
           f"load generator {per_thousand[2]:.1f} ms")  # fmt: skip
     if result.failures:
@@ -253,6 +336,8 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="100,1000")
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument("--database", default="flux_ingestbench")
+    parser.add_argument("--kind", choices=sorted(KINDS), default="events")
+    parser.add_argument("--schema-cap", action="store_true", help="also COPY the rows into Flux's raw table")
     args = parser.parse_args()
 
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]

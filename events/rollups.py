@@ -13,8 +13,11 @@ from flux.rollup_job import (
     RollWindow,
     Stream,
     fold_cardinalities,
+    merge_by_level,
     rebuild_rollups,
     run_rollup,
+    set_union_sql,
+    sketch_merge_sql,
     temp_table,
 )
 from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
@@ -91,21 +94,14 @@ MERGE = f"""
             value_sum = coalesce(r.value_sum + EXCLUDED.value_sum, r.value_sum, EXCLUDED.value_sum),
             value_min = least(r.value_min, EXCLUDED.value_min),
             value_max = greatest(r.value_max, EXCLUDED.value_max),
-            value_keys = (SELECT array_agg(DISTINCT k) FROM unnest(r.value_keys || EXCLUDED.value_keys) AS k),
-            value_counts = (
-                SELECT array_agg(n ORDER BY key) FROM (
-                    SELECT u.key, sum(u.n)::bigint AS n
-                    FROM unnest(r.value_keys || EXCLUDED.value_keys, r.value_counts || EXCLUDED.value_counts)
-                         AS u(key, n)
-                    GROUP BY 1) by_key),
-            user_hashes = (SELECT array_agg(DISTINCT h) FROM unnest(r.user_hashes || EXCLUDED.user_hashes) AS h)
+            {sketch_merge_sql("value_keys", "value_counts")},
+            {set_union_sql("user_hashes")}
         RETURNING r.project_id, r.level, r.name, r.bucket, r.user_hashes, r.user_registers
     )
     SELECT project_id, level, name, bucket, user_hashes, user_registers FROM merged
     WHERE cardinality(user_hashes) > {EXACT_LIMIT} OR (user_hashes IS NOT NULL AND user_registers IS NOT NULL)
 """
-MERGE_BY_LEVEL = {"minute": MERGE.format(parts=MINUTES), "hour": MERGE.format(parts=MINUTES_AS_PARTS)}
-MERGE_BY_LEVEL["day"] = MERGE_BY_LEVEL["hour"]
+MERGE_BY_LEVEL = merge_by_level(MERGE, MINUTES, MINUTES_AS_PARTS)
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND level = %s AND name = %s AND bucket = %s

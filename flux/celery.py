@@ -5,11 +5,12 @@ from celery.signals import task_postrun, task_prerun, task_revoked
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flux.settings")
 
+# The packages whose `tasks` modules a worker imports at start (autodiscovery).
+TASK_PACKAGES = ("flux", "flux.ingestion", "flux.otlp", "flux.tenants", "events", "metrics", "dashboards", "anomalies")
+
 app = Celery("flux")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(
-    ["flux", "flux.ingestion", "flux.otlp", "flux.tenants", "events", "metrics", "dashboards", "anomalies"]
-)
+app.autodiscover_tasks(list(TASK_PACKAGES))
 
 
 @task_prerun.connect

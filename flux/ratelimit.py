@@ -11,7 +11,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from flux.redis_store import redis_client, report_unavailable
+from flux.redis_store import redis_client, redis_key, report_unavailable
 from flux.tenants.models import ApiKey
 
 # Refill by elapsed time (Redis's own clock, so web processes need not agree), then take `cost` tokens.
@@ -38,7 +38,7 @@ def take_tokens(bucket: str, rate: float, burst: float, cost: int) -> float:
     """0 when `cost` tokens were taken from `bucket`, else the seconds until there are enough."""
     cost = max(1, min(cost, int(burst)))  # a request larger than the bucket waits for a full bucket
     try:
-        allowed, wait = redis_client().eval(BUCKET_SCRIPT_LUA, 1, f"flux:ratelimit:{bucket}", rate, burst, cost)
+        allowed, wait = redis_client().eval(BUCKET_SCRIPT_LUA, 1, redis_key("ratelimit", bucket), rate, burst, cost)
     except redis.RedisError as error:
         report_unavailable(error)
         return 0.0

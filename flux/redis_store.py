@@ -37,6 +37,11 @@ def pool_size() -> int:
     return settings.FLUX_REDIS_MAX_CONNECTIONS or worker_threads() + 8
 
 
+def redis_key(*parts: object) -> str:
+    """A key of this installation: FLUX_REDIS_KEY_PREFIX, then `parts`, joined by colons."""
+    return ":".join([settings.FLUX_REDIS_KEY_PREFIX, *map(str, parts)])
+
+
 def redis_client() -> redis.Redis:
     """This process's client; one pool per (URL, size), built on first use."""
     config = (settings.REDIS_URL, pool_size(), settings.FLUX_REDIS_POOL_TIMEOUT_SECONDS)

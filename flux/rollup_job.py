@@ -214,6 +214,29 @@ def temp_table(cursor: object, name: str, select_sql: str, params: dict) -> None
     cursor.execute(f"ANALYZE {name}")  # temp tables have no statistics; the merge plans need them
 
 
+def sketch_merge_sql(keys: str, counts: str) -> str:
+    """SET clauses of an `ON CONFLICT … DO UPDATE` that add the stored quantile sketch (`r`) and the
+    new part's (EXCLUDED) key by key; both key arrays stay sorted and distinct."""
+    return f"""{keys} = (SELECT array_agg(DISTINCT k) FROM unnest(r.{keys} || EXCLUDED.{keys}) AS k),
+            {counts} = (
+                SELECT array_agg(n ORDER BY key) FROM (
+                    SELECT u.key, sum(u.n)::bigint AS n
+                    FROM unnest(r.{keys} || EXCLUDED.{keys}, r.{counts} || EXCLUDED.{counts}) AS u(key, n)
+                    GROUP BY 1) by_key)"""
+
+
+def set_union_sql(column: str) -> str:
+    """The SET clause that unites the stored exact hash set (`r`) with the new part's (EXCLUDED)."""
+    return f"{column} = (SELECT array_agg(DISTINCT h) FROM unnest(r.{column} || EXCLUDED.{column}) AS h)"
+
+
+def merge_by_level(merge_sql: str, minutes_sql: str, minutes_as_parts_sql: str) -> dict[str, str]:
+    """The merge statement of each level: `merge_sql` reads its parts from `{parts}`, which is the new
+    minutes themselves for the minute level and the minutes grouped into coarser buckets above it."""
+    coarser = merge_sql.format(parts=minutes_as_parts_sql)
+    return {"minute": merge_sql.format(parts=minutes_sql), "hour": coarser, "day": coarser}
+
+
 def fold_cardinalities(cursor: object, merge_sql: str, params: dict, store_sql: str) -> int:
     """Run `merge_sql`, a merge that returns (key columns..., hashes, registers) of the buckets whose
     distinct set SQL cannot finish (over EXACT_LIMIT hashes, or hashes beside HyperLogLog registers),

@@ -151,6 +151,9 @@ TEMPLATES = [
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Leads the Redis keys of rate limits and ingestion health, so that installations (or test runs) sharing
+# one Redis database keep apart their counters for the same project ids.
+FLUX_REDIS_KEY_PREFIX = env_str("FLUX_REDIS_KEY_PREFIX", "flux")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from flux import query_params
 from flux.api import ProjectAPIView
 from flux.auth import HasReadKey
+from flux.ingestion import wire
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
 from flux.openapi import (
     INGEST_DESCRIPTION,
@@ -85,6 +86,14 @@ class MetricBatchView(IngestView):
 
     def split(self, payload: object) -> tuple[list, list]:
         return [], (payload if isinstance(payload, list) else list_under(payload, "metrics"))
+
+    def decode(self, data: bytes) -> tuple[list, list]:
+        if data.lstrip()[:1] == b"[":
+            points = wire.decode_point_list(data)
+        else:
+            batch = wire.decode_batch(data)
+            points = batch.metrics if batch is not None else None
+        return ([], points) if points is not None else super().decode(data)
 
 
 class MetricSummaryView(ProjectAPIView):

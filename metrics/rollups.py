@@ -10,8 +10,11 @@ from flux.rollup_job import (
     RollWindow,
     Stream,
     fold_cardinalities,
+    merge_by_level,
     rebuild_rollups,
     run_rollup,
+    set_union_sql,
+    sketch_merge_sql,
     temp_table,
 )
 from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
@@ -88,21 +91,14 @@ MERGE = f"""
             last = CASE WHEN (EXCLUDED.last_time, EXCLUDED.last) > (r.last_time, r.last) THEN EXCLUDED.last
                         ELSE r.last END,
             last_time = greatest(r.last_time, EXCLUDED.last_time),
-            sketch_keys = (SELECT array_agg(DISTINCT k) FROM unnest(r.sketch_keys || EXCLUDED.sketch_keys) AS k),
-            sketch_counts = (
-                SELECT array_agg(n ORDER BY key) FROM (
-                    SELECT u.key, sum(u.n)::bigint AS n
-                    FROM unnest(r.sketch_keys || EXCLUDED.sketch_keys, r.sketch_counts || EXCLUDED.sketch_counts)
-                         AS u(key, n)
-                    GROUP BY 1) by_key),
-            member_hashes = (SELECT array_agg(DISTINCT h) FROM unnest(r.member_hashes || EXCLUDED.member_hashes) AS h)
+            {sketch_merge_sql("sketch_keys", "sketch_counts")},
+            {set_union_sql("member_hashes")}
         RETURNING r.project_id, r.series_id, r.level, r.bucket, r.member_hashes, r.member_registers
     )
     SELECT project_id, series_id, level, bucket, member_hashes, member_registers FROM merged
     WHERE cardinality(member_hashes) > {EXACT_LIMIT} OR (member_hashes IS NOT NULL AND member_registers IS NOT NULL)
 """
-MERGE_BY_LEVEL = {"minute": MERGE.format(parts=MINUTES), "hour": MERGE.format(parts=MINUTES_AS_PARTS)}
-MERGE_BY_LEVEL["day"] = MERGE_BY_LEVEL["hour"]
+MERGE_BY_LEVEL = merge_by_level(MERGE, MINUTES, MINUTES_AS_PARTS)
 STORE_MEMBERS = """
     UPDATE metrics_metricrollup SET member_hashes = %s, member_registers = %s
     WHERE project_id = %s AND series_id = %s AND level = %s AND bucket = %s

@@ -123,5 +123,4 @@ class FluxBatchView(IngestView):
         batch = wire.decode_batch(data)
         if batch is None:
             return super().decode(data)
-        metrics = [] if batch.metrics == wire.NULL else parse_json(bytes(batch.metrics))
-        return batch.events or [], list_under({"metrics": metrics}, "metrics", required=False)
+        return batch.events or [], batch.metrics or []

@@ -4,7 +4,8 @@ Ingestion-health counters and live-update pushes are best-effort (losing them lo
 so they leave the request's critical path: a request adds an entry and returns; a daemon thread wakes
 when there is something to do, waits `interval` seconds so that concurrent requests share the trip,
 and hands everything collected to `flush` at once. Readers that need their own process's latest
-entries (the ingestion-health view) call `flush_now` first.
+entries (the ingestion-health view) call `flush_now` first: it returns once every entry added before
+it was written, including a batch the thread had already taken and was still writing.
 """
 
 import atexit
@@ -28,6 +29,7 @@ class DeferredBatches(Generic[Entry]):
     def _reset(self) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
+        self.flushing = threading.Lock()  # held from taking a batch until it is written
         self.pending: list[Entry] = []
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
@@ -43,13 +45,16 @@ class DeferredBatches(Generic[Entry]):
         self.wake.set()
 
     def flush_now(self) -> None:
-        with self.lock:
-            entries, self.pending = self.pending, []
-        if entries:
-            try:
-                self.flush(entries)
-            except Exception:  # the thread must survive whatever one batch does
-                logger.exception("deferred %s: a batch of %d entries failed", self.name, len(entries))
+        # Without `flushing`, a reader could find nothing pending while the thread's batch, taken a moment
+        # before, is not written yet, and read what it just caused as missing.
+        with self.flushing:
+            with self.lock:
+                entries, self.pending = self.pending, []
+            if entries:
+                try:
+                    self.flush(entries)
+                except Exception:  # the thread must survive whatever one batch does
+                    logger.exception("deferred %s: a batch of %d entries failed", self.name, len(entries))
 
     def _run(self) -> None:
         while True:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import redis
 
 from flux.ingestion.deferred import DeferredBatches
-from flux.redis_store import redis_client, report_unavailable
+from flux.redis_store import redis_client, redis_key, report_unavailable
 
 COUNTER_TTL_SECONDS = 2 * 86400
 REJECTIONS_KEPT = 20
@@ -24,15 +24,15 @@ COUNTERS = ("accepted", "duplicates", "rejected_items", "rejected_requests")
 
 
 def minute_key(project_id: int, minute: int) -> str:
-    return f"flux:ingest:{project_id}:m:{minute}"
+    return redis_key("ingest", project_id, "m", minute)
 
 
 def rejections_key(project_id: int) -> str:
-    return f"flux:ingest:{project_id}:rejections"
+    return redis_key("ingest", project_id, "rejections")
 
 
 def last_received_key(project_id: int) -> str:
-    return f"flux:ingest:{project_id}:last"
+    return redis_key("ingest", project_id, "last")
 
 
 @dataclass

@@ -34,13 +34,25 @@ class WireEvent(msgspec.Struct, gc=False):
     id: Text | None = None
 
 
+class WirePoint(msgspec.Struct, gc=False):
+    """A metric point as the SDKs send it; type, name and value are checked by metrics.ingest."""
+
+    type: str
+    name: str
+    value: int | float | str | None = None  # as JSON has it: a set member 42 stays "42", not "42.0"
+    tags: msgspec.Raw = NULL  # checked, and made canonical once per distinct text, by metrics.ingest
+    timestamp: str | int | float | None = None
+    id: Text | None = None
+
+
 class WireBatch(msgspec.Struct, gc=False):
     events: list[WireEvent] | None = None
-    metrics: msgspec.Raw = NULL  # metric points take the generic path
+    metrics: list[WirePoint] | None = None
 
 
 BATCH_DECODER = msgspec.json.Decoder(WireBatch)
 EVENT_LIST_DECODER = msgspec.json.Decoder(list[WireEvent])
+POINT_LIST_DECODER = msgspec.json.Decoder(list[WirePoint])
 
 
 def decode_batch(data: bytes) -> WireBatch | None:
@@ -50,12 +62,20 @@ def decode_batch(data: bytes) -> WireBatch | None:
     except DECODE_ERRORS:
         return None
     # "Neither key present" has its own message on the generic path; null and absent look alike here.
-    return None if batch.events is None and batch.metrics == NULL else batch
+    return None if batch.events is None and batch.metrics is None else batch
 
 
 def decode_event_list(data: bytes) -> list[WireEvent] | None:
     """A bare JSON array of well-formed events, or None when the body needs the generic path."""
     try:
         return EVENT_LIST_DECODER.decode(data)
+    except DECODE_ERRORS:
+        return None
+
+
+def decode_point_list(data: bytes) -> list[WirePoint] | None:
+    """A bare JSON array of well-formed metric points, or None when the body needs the generic path."""
+    try:
+        return POINT_LIST_DECODER.decode(data)
     except DECODE_ERRORS:
         return None

@@ -10,7 +10,7 @@ from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from events.tests.factories import insert_event
-from flux.redis_store import redis_client
+from flux.redis_store import redis_client, redis_key
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import DRAWN, log_in, wait_loaded
@@ -28,7 +28,7 @@ def _real_password_hashing(settings: object) -> None:
 def shop(transactional_db: None) -> Project:
     owner = User.objects.create_user("olivia", password="correct horse")
     project = create_project("Shop", owner=owner)
-    stale = list(redis_client().scan_iter(f"flux:ingest:{project.pk}:*"))  # ids restart with a new test database
+    stale = list(redis_client().scan_iter(f"{redis_key('ingest', project.pk)}:*"))
     if stale:
         redis_client().delete(*stale)
     now = datetime.now(UTC)

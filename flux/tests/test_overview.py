@@ -7,7 +7,7 @@ import pytest
 
 from events.tests.factories import insert_event
 from flux.ingestion import outcomes
-from flux.redis_store import redis_client
+from flux.redis_store import redis_client, redis_key
 from flux.tenants.models import Project
 from metrics.tests.factories import insert_point, make_series
 
@@ -16,11 +16,11 @@ NOW = datetime.now(UTC).replace(second=0, microsecond=0)
 
 @pytest.fixture
 def fresh_counters(project: Project, other_project: Project) -> Iterator[None]:
-    """Project ids restart with a new test database while Redis keeps its keys: start from nothing."""
+    """Every test starts from no counters (a test run's keys have their own prefix: see conftest.py)."""
 
     def clear() -> None:
         for some_project in (project, other_project):
-            keys = list(redis_client().scan_iter(f"flux:ingest:{some_project.pk}:*"))
+            keys = list(redis_client().scan_iter(f"{redis_key('ingest', some_project.pk)}:*"))
             if keys:
                 redis_client().delete(*keys)
 

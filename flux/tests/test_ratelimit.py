@@ -42,7 +42,7 @@ def read(client: Client, key: str) -> object:
 @pytest.fixture(autouse=True)
 def fresh_buckets() -> None:
     client = redis_store.redis_client()
-    for key in client.scan_iter("flux:ratelimit:*"):
+    for key in client.scan_iter(redis_store.redis_key("ratelimit", "*")):
         client.delete(key)
 
 

@@ -4,6 +4,8 @@ Tests marked `native_partitions` check the native layout's own mechanics; the re
 (`make test` runs this module against TimescaleDB as well). TimescaleDB's own: test_timescaledb.py.
 """
 
+import importlib
+import importlib.util
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from events.sql import EVENTS_TABLE
 from events.tests.factories import insert_event, partition_of_event
 from flux import tasks
+from flux.celery import TASK_PACKAGES
 from flux.celery import app as celery_app
 from flux.rollup_job import summarize_received_brin
 from flux.storage import create_time_series_table, drop_time_series_table, maintenance, partition_window, partitions
@@ -267,7 +270,11 @@ def test_compression_has_nothing_to_do_on_native_partitions(db: None) -> None:
 def test_every_beat_entry_names_a_registered_task() -> None:
     from django.conf import settings
 
-    celery_app.loader.import_default_modules()  # what a worker does at start: autodiscovery
+    # What a worker's autodiscovery imports, done here directly: celery's own autodiscovery silently does
+    # nothing while another thread is in it, and then only what earlier tests imported is registered.
+    for package in TASK_PACKAGES:
+        if importlib.util.find_spec(f"{package}.tasks") is not None:  # a package need not have tasks
+            importlib.import_module(f"{package}.tasks")
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in celery_app.tasks
         assert entry["options"]["expires"] > 0

@@ -1,5 +1,7 @@
 """Work taken off the ingestion request path: collected per process, handed over in batches."""
 
+import threading
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
@@ -33,6 +35,27 @@ def test_a_failing_flush_does_not_stop_later_batches() -> None:
     deferred.add("good")
     deferred.flush_now()
     assert batches == [["good"]]
+
+
+def test_flush_now_returns_only_once_the_batch_the_thread_took_is_written() -> None:
+    written: list[int] = []
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_flush(entries: list[int]) -> None:
+        writing.set()
+        release.wait(timeout=30)
+        written.extend(entries)
+
+    deferred = DeferredBatches("test", slow_flush, interval=0)
+    deferred.add(1)
+    assert writing.wait(timeout=30)  # the thread has taken [1] and is writing it
+    seen_after_flush: list[list[int]] = []
+    reader = threading.Thread(target=lambda: (deferred.flush_now(), seen_after_flush.append(list(written))))
+    reader.start()
+    reader.join(timeout=0.5)  # a reader that does not wait for the write returns meanwhile
+    release.set()
+    reader.join(timeout=30)
+    assert seen_after_flush == [[1]]
 
 
 def test_arrivals_of_many_requests_reach_a_live_view_as_one_message_per_project(
