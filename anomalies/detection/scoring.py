@@ -33,7 +33,7 @@ from .detectors import POISSON_SD, anscombe, burst_nlp, counts_of, rate_nats, sh
 from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .regularize import MAX_BUCKETS, regularize
-from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
+from .robust import Floats, Ints, Tail, gather, median_rows, quantile_sorted, run_lengths, sorted_rows, windows_before
 
 KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
@@ -289,12 +289,18 @@ def _beyond_yesterday(nlp: Floats, y: Floats, idx: Ints, residual: Floats, point
     edge = np.fmax(edge, 0.5 * np.abs(residual))[:, None]
     gap, days = np.zeros(len(idx)), np.zeros(len(idx), dtype=np.int64)
     for day in range(1, PRECEDENT_DAYS + 2):
-        lags = day * round(DAY_SECONDS / interval) + np.arange(-reach, reach + 1)
-        prior = gather(y, idx[:, None] - lags[None, :])
-        before = prior - point.expected[:, None]
-        with np.errstate(invalid="ignore"):
-            precedent = np.where(up[:, None], before, -before) >= edge
-        nearest = np.where(precedent, np.abs(y[idx, None] - prior), np.inf).min(axis=1, initial=np.inf)
+        around = idx[:, None] - day * round(DAY_SECONDS / interval) + np.arange(-2 * reach, 2 * reach + 1)[None, :]
+        nearby = gather(y, around)
+        then = nearby[:, reach:-reach]
+        # Judged two ways: as a value (today is back where it stood then, after the expectation had
+        # followed an incident) and as a deviation from that day's own level (a weekday's nightly
+        # spike recurring on a quieter weekend).
+        nearest = np.full(len(idx), np.inf)
+        for before in (then - point.expected[:, None], then - median_rows(nearby)[:, None]):
+            with np.errstate(invalid="ignore"):
+                precedent = np.where(up[:, None], before, -before) >= edge
+            gaps = np.where(precedent, np.abs(residual[:, None] - before), np.inf)
+            nearest = np.fmin(nearest, gaps.min(axis=1, initial=np.inf))
         seen = np.isfinite(nearest)
         gap, days = np.where(seen, np.fmax(gap, nearest), gap), days + seen
     found = (days >= PRECEDENT_DAYS) & ~np.isnan(residual)
