@@ -33,12 +33,16 @@ from .detectors import POISSON_SD, anscombe, burst_nlp, counts_of, rate_nats, sh
 from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .regularize import MAX_BUCKETS, regularize
-from .robust import Floats, Ints, Tail, gather, quantile_sorted, run_lengths, sorted_rows, windows_before
+from .robust import Floats, Ints, Tail, gather, median_rows, quantile_sorted, run_lengths, sorted_rows, windows_before
 
 KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
 # carries most of the weight; each of the others costs one decade of evidence.
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.05, 0.7, 0.05])
+DAY_SECONDS = 86400
+DAILY_REACH = 900  # seconds either side of the same time yesterday where a precedent may lie
+PRECEDENT_DAYS = 2  # ...on this many of the PRECEDENT_DAYS + 1 days before
+PRECEDENT_Z = 3.0  # a precedent was itself at least this unusual (normal z of equal rarity)
 SUSTAINED_COOL_DOWNS = 1  # an episode this many cool-downs long was a change the baseline came to accept
 
 
@@ -220,6 +224,7 @@ def _point_results(
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
     fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
     point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
+    point_nlp = _beyond_yesterday(point_nlp, y, idx, residual, point, config.interval_seconds)
     # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
     # that the level-shift detector's median of it means the same on a square wave as on white noise.
     z = np.where(warm, np.sign(residual) * z_of_nlp(point_nlp), np.nan)
@@ -267,6 +272,44 @@ def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, 
         empirical = -np.log10(p)
         nlp[mine] = np.where(beyond > 0, empirical, np.fmax(empirical, fitted[mine]))
     return np.where(np.isnan(z), 0.0, nlp)
+
+
+def _beyond_yesterday(nlp: Floats, y: Floats, idx: Ints, residual: Floats, point: Point, interval: int) -> Floats:
+    """A point as unusual as one within DAILY_REACH of the same time yesterday (a nightly job's spike)
+    is the series' own daily habit: its evidence is only what it adds beyond that precedent. Only a
+    precedent that was itself unusual (PRECEDENT_Z, on the same side) counts, so on noise this almost
+    never applies and the calibration holds; a level shift's earlier level is no precedent either."""
+    if interval > DAY_SECONDS // 2:
+        return nlp
+    reach = max(1, round(DAILY_REACH / interval))
+    up = residual >= 0
+    edge = np.where(
+        up, point.upper.distance(PRECEDENT_Z, point.spread), point.lower.distance(PRECEDENT_Z, point.spread)
+    )
+    edge = np.fmax(edge, 0.5 * np.abs(residual))[:, None]
+    gap, days = np.zeros(len(idx)), np.zeros(len(idx), dtype=np.int64)
+    for day in range(1, PRECEDENT_DAYS + 2):
+        around = idx[:, None] - day * round(DAY_SECONDS / interval) + np.arange(-2 * reach, 2 * reach + 1)[None, :]
+        nearby = gather(y, around)
+        then = nearby[:, reach:-reach]
+        # Judged two ways: as a value (today is back where it stood then, after the expectation had
+        # followed an incident) and as a deviation from that day's own level (a weekday's nightly
+        # spike recurring on a quieter weekend).
+        nearest = np.full(len(idx), np.inf)
+        for before in (then - point.expected[:, None], then - median_rows(nearby)[:, None]):
+            with np.errstate(invalid="ignore"):
+                precedent = np.where(up[:, None], before, -before) >= edge
+            gaps = np.where(precedent, np.abs(residual[:, None] - before), np.inf)
+            nearest = np.fmin(nearest, gaps.min(axis=1, initial=np.inf))
+        seen = np.isfinite(nearest)
+        gap, days = np.where(seen, np.fmax(gap, nearest), gap), days + seen
+    found = (days >= PRECEDENT_DAYS) & ~np.isnan(residual)
+    if not found.any():
+        return nlp
+    gap = np.where(found, gap, 0.0)
+    rarity = np.where(up, point.upper.z(gap, point.spread), point.lower.z(gap, point.spread))
+    added = normal_nlp(small_sample_z(rarity, point.valid))
+    return np.where(found, np.fmin(nlp, added), nlp)
 
 
 @dataclass(frozen=True)

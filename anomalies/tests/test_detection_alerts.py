@@ -132,3 +132,28 @@ def test_two_unusual_points_within_the_hour_open_an_episode_one_does_not() -> No
     assert not score_series(times, single, config).alert[at - 12 : at + 24].any()
     opened = np.flatnonzero(score_series(times, pair, config).alert[at - 12 : at + 24]) + at - 12
     assert opened.tolist() == [at + 3]
+
+
+def test_a_spike_at_the_same_time_every_night_alerts_until_it_is_a_habit() -> None:
+    times, values = daily_gauge(days=30, interval=300)
+    nights = range(20, 26)
+    for night in nights:
+        at = index_at(times, night, 3) + night % 3  # a nightly job, give or take ten minutes
+        values[at] += 40
+    scores = score_series(times, values, DetectorConfig(300))
+    alerted = [alerts_in(scores, index_at(times, night, 2), index_at(times, night, 4)) for night in nights]
+    # The first two nights are news; once it came on two of the three nights before, it is the job.
+    assert alerted == [1, 1, 0, 0, 0, 0]
+
+
+def test_a_spike_repeating_once_a_day_later_is_still_an_incident() -> None:
+    times, values = daily_gauge(days=30, interval=300)
+    for night in (20, 21):
+        values[index_at(times, night, 3)] += 40
+    higher = index_at(times, 23, 3)
+    values[index_at(times, 22, 3)] += 40
+    values[higher] += 40
+    values[index_at(times, 24, 3)] += 120  # far beyond the nights before: news again
+    scores = score_series(times, values, DetectorConfig(300))
+    assert [alerts_in(scores, index_at(times, night, 2), index_at(times, night, 4)) for night in (20, 21)] == [1, 1]
+    assert scores.alert[index_at(times, 24, 3)]
