@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 TIMESCALEDB = "timescaledb"
 POSTGRES = "postgres"
+CITUS = "citus"
 
 
 class StorageConfigurationError(RuntimeError):
@@ -54,9 +55,12 @@ def _try_create_extension(cursor: CursorWrapper) -> str | None:
 
 
 def choose_backend(cursor: CursorWrapper) -> str:
-    """Decide, at migrate time, how raw tables are stored, honouring FLUX_STORAGE (auto/timescaledb/postgres)."""
+    """Decide, at migrate time, how raw tables are stored, honouring FLUX_STORAGE (auto/timescaledb/postgres/citus)."""
     wanted = settings.FLUX_STORAGE
-    if wanted == POSTGRES:
+    if wanted in (POSTGRES, CITUS):
+        return POSTGRES  # Citus distributes natively partitioned tables (it cannot share a server with TimescaleDB)
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    if cursor.fetchone() is not None:
         return POSTGRES
     if timescaledb_installed(cursor):
         return TIMESCALEDB

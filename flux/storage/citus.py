@@ -1,0 +1,120 @@
+"""Citus: the large tables distributed by project_id and co-located, the small ones reference tables
+(docs/scaling.md). Raw tables keep their native day partitions (Citus and TimescaleDB cannot share a server).
+
+`migrate` does it all: before the migrations, `prepare_database` makes the database a Citus database
+(the extension on every node, the workers of FLUX_CITUS_WORKERS registered); after them,
+`distribute_tables` converts every table of flux.storage.registry not converted yet.
+"""
+
+import logging
+
+import psycopg
+from django.conf import settings
+from django.db import connection as default_connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+from django.db.utils import DatabaseError
+
+from flux.storage.detect import CITUS, StorageConfigurationError
+from flux.storage.registry import DISTRIBUTED_TABLES, REFERENCE_TABLES
+
+logger = logging.getLogger(__name__)
+
+DISTRIBUTION_COLUMN = "project_id"
+
+# Foreign keys of (or onto) the tables about to be converted, set aside while they are: converting a table
+# that others point at would turn those into "Citus local tables" first, which fails on tables that once
+# had an identity column dropped, and a distributed table may not point at a plain local one.
+FOREIGN_KEYS_TOUCHING = """
+    SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE contype = 'f' AND conparentid = 0
+      AND (conrelid = ANY(%(tables)s::regclass[]) OR confrelid = ANY(%(tables)s::regclass[]))
+"""
+
+
+def citus_installed(cursor: CursorWrapper) -> bool:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    return cursor.fetchone() is not None
+
+
+def citus_wanted(cursor: CursorWrapper) -> bool:
+    """FLUX_STORAGE=citus, or (auto) a database where the citus extension is already created."""
+    if settings.FLUX_STORAGE == CITUS:
+        return True
+    return settings.FLUX_STORAGE == "auto" and citus_installed(cursor)
+
+
+def worker_addresses() -> list[tuple[str, int]]:
+    addresses = []
+    for address in settings.FLUX_CITUS_WORKERS:
+        host, _, port = address.rpartition(":")
+        addresses.append((host, int(port)) if host else (address, 5432))
+    return addresses
+
+
+def create_on_worker(host: str, port: int, database: str, user: str) -> None:
+    """The same database on a worker, with the extension: Citus keeps its metadata per database."""
+    with psycopg.connect(host=host, port=port, dbname="postgres", user=user, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone() is None:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+    with psycopg.connect(host=host, port=port, dbname=database, user=user, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
+
+
+def prepare_database(connection: BaseDatabaseWrapper = default_connection) -> bool:
+    """Make the current database a Citus coordinator when Citus is wanted; True if it is one."""
+    with connection.cursor() as cursor:
+        if not citus_wanted(cursor):
+            return False
+        if citus_installed(cursor):
+            return True
+        options = connection.settings_dict
+        for host, port in worker_addresses():
+            create_on_worker(host, port, options["NAME"], options["USER"])
+        try:
+            cursor.execute("CREATE EXTENSION citus")
+        except DatabaseError as error:
+            failure = f"FLUX_STORAGE=citus but the extension cannot be created: {error}"
+            raise StorageConfigurationError(failure) from error
+        if worker_addresses():
+            cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", [options["HOST"], int(options["PORT"] or 5432)])
+            for host, port in worker_addresses():
+                cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
+    return True
+
+
+def converted_tables(cursor: CursorWrapper) -> dict[str, str]:
+    """{table: 'distributed' | 'reference' | 'local'} for the tables Citus knows."""
+    cursor.execute("SELECT table_name::text, citus_table_type FROM citus_tables")
+    return dict(cursor.fetchall())
+
+
+def existing_tables(cursor: CursorWrapper, tables: tuple[str, ...]) -> list[str]:
+    cursor.execute("SELECT name FROM unnest(%s::text[]) AS name WHERE to_regclass(name) IS NOT NULL", [list(tables)])
+    return [name for (name,) in cursor.fetchall()]
+
+
+def distribute_tables(cursor: CursorWrapper) -> dict[str, list[str]]:
+    """Convert every registry table that exists and is not converted yet; returns what was converted."""
+    done = converted_tables(cursor)
+    reference = [table for table in existing_tables(cursor, REFERENCE_TABLES) if table not in done]
+    distributed = [table for table in existing_tables(cursor, DISTRIBUTED_TABLES) if table not in done]
+    if not reference and not distributed:
+        return {}
+    cursor.execute(FOREIGN_KEYS_TOUCHING, {"tables": reference + distributed})
+    foreign_keys = cursor.fetchall()
+    for table, name, _ in foreign_keys:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for table in reference:
+        cursor.execute("SELECT create_reference_table(%s)", [table])
+    anchor = next((table for table in DISTRIBUTED_TABLES if done.get(table) == "distributed"), None)
+    for table in distributed:
+        cursor.execute(
+            "SELECT create_distributed_table(%s, %s, colocate_with => %s)",
+            [table, DISTRIBUTION_COLUMN, anchor or "none"],
+        )
+        anchor = anchor or table
+    for table, name, definition in foreign_keys:
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    logger.info("citus: reference tables %s, distributed tables %s", reference, distributed)
+    return {"reference": reference, "distributed": distributed}
