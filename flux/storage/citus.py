@@ -52,12 +52,14 @@ def worker_addresses() -> list[tuple[str, int]]:
     return addresses
 
 
-def create_on_worker(host: str, port: int, database: str, user: str) -> None:
+def create_on_worker(host: str, port: int, options: dict) -> None:
     """The same database on a worker, with the extension: Citus keeps its metadata per database."""
-    with psycopg.connect(host=host, port=port, dbname="postgres", user=user, autocommit=True) as conn:
+    login = {"host": host, "port": port, "user": options["USER"] or None, "password": options["PASSWORD"] or None}
+    database = options["NAME"]
+    with psycopg.connect(dbname="postgres", autocommit=True, **login) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone() is None:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
-    with psycopg.connect(host=host, port=port, dbname=database, user=user, autocommit=True) as conn:
+    with psycopg.connect(dbname=database, autocommit=True, **login) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
 
 
@@ -70,7 +72,7 @@ def prepare_database(connection: BaseDatabaseWrapper = default_connection) -> bo
             return True
         options = connection.settings_dict
         for host, port in worker_addresses():
-            create_on_worker(host, port, options["NAME"], options["USER"])
+            create_on_worker(host, port, options)
         try:
             cursor.execute("CREATE EXTENSION citus")
         except DatabaseError as error:
@@ -118,3 +120,38 @@ def distribute_tables(cursor: CursorWrapper) -> dict[str, list[str]]:
         cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
     logger.info("citus: reference tables %s, distributed tables %s", reference, distributed)
     return {"reference": reference, "distributed": distributed}
+
+
+def sequential_shard_writes() -> None:
+    """In the current transaction, write to the shards of a distributed table one connection at a time: a
+    transaction that modifies many shards (Django's cascade when a project is deleted) and a reference
+    table (the project) is refused in Citus's default parallel mode. A no-op setting without Citus."""
+    with default_connection.cursor() as cursor:
+        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
+# What `manage.py citus_layout` shows: per table and node, the shards and their bytes.
+SHARDS_PER_NODE = """
+    SELECT table_name::text, citus_table_type, colocation_id, nodename || ':' || nodeport, count(*), sum(shard_size)
+    FROM citus_shards WHERE NOT table_name::text LIKE ANY(%s) GROUP BY 1, 2, 3, 4 ORDER BY 2, 1, 4
+"""
+PROJECT_PLACEMENT = """
+    SELECT s.shardid, s.nodename || ':' || s.nodeport, s.shard_size
+    FROM citus_shards s WHERE s.table_name = %s::regclass AND s.shardid = get_shard_id_for_distribution_column(%s, %s)
+"""
+
+
+def shards_per_node(cursor: CursorWrapper) -> list[tuple]:
+    """(table, type, colocation id, node, shards, bytes) per table and node; day partitions are counted
+    with their parent (their shards sit beside the parent's), not listed."""
+    cursor.execute(SHARDS_PER_NODE, [["%\\_p________", "%\\_default"]])
+    return cursor.fetchall()
+
+
+def project_placement(cursor: CursorWrapper, project_id: int) -> list[tuple]:
+    """(table, shard id, node, bytes) of the shard that holds `project_id` in each distributed table."""
+    placements = []
+    for table in existing_tables(cursor, DISTRIBUTED_TABLES):
+        cursor.execute(PROJECT_PLACEMENT, [table, table, project_id])
+        placements += [(table, *row) for row in cursor.fetchall()]
+    return placements
