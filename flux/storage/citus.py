@@ -15,7 +15,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.utils import DatabaseError
 
-from flux.storage.detect import CITUS, StorageConfigurationError
+from flux.storage.detect import CITUS, StorageConfigurationError, citus_installed
 from flux.storage.registry import DISTRIBUTED_TABLES, REFERENCE_TABLES
 
 logger = logging.getLogger(__name__)
@@ -30,11 +30,6 @@ FOREIGN_KEYS_TOUCHING = """
     WHERE contype = 'f' AND conparentid = 0
       AND (conrelid = ANY(%(tables)s::regclass[]) OR confrelid = ANY(%(tables)s::regclass[]))
 """
-
-
-def citus_installed(cursor: CursorWrapper) -> bool:
-    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
-    return cursor.fetchone() is not None
 
 
 def citus_wanted(cursor: CursorWrapper) -> bool:

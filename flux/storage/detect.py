@@ -23,6 +23,11 @@ def timescaledb_installed(cursor: CursorWrapper) -> bool:
     return cursor.fetchone() is not None
 
 
+def citus_installed(cursor: CursorWrapper) -> bool:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+    return cursor.fetchone() is not None
+
+
 def timescaledb_available(cursor: CursorWrapper) -> bool:
     cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
     return cursor.fetchone() is not None
@@ -59,11 +64,10 @@ def choose_backend(cursor: CursorWrapper) -> str:
     wanted = settings.FLUX_STORAGE
     if wanted in (POSTGRES, CITUS):
         return POSTGRES  # Citus distributes natively partitioned tables (it cannot share a server with TimescaleDB)
-    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
-    if cursor.fetchone() is not None:
-        return POSTGRES
     if timescaledb_installed(cursor):
         return TIMESCALEDB
+    if wanted == "auto" and citus_installed(cursor):
+        return POSTGRES
     failure = why_timescaledb_cannot_be_enabled(cursor) or _try_create_extension(cursor)
     if failure is None:
         return TIMESCALEDB
