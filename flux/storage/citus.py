@@ -7,6 +7,7 @@
 """
 
 import logging
+import re
 
 import psycopg
 from django.conf import settings
@@ -123,6 +124,38 @@ def sequential_shard_writes() -> None:
     table (the project) is refused in Citus's default parallel mode. A no-op setting without Citus."""
     with default_connection.cursor() as cursor:
         cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
+# On Citus a raw table's rows live in the workers' shards, each a partitioned table whose partitions are
+# named after the coordinator's with the shard id appended (events_event_p20261205_102235); the
+# coordinator's partitions are empty. So the rollup job's BRIN summarizing runs on every worker.
+WORKER_SUMMARIZE_RECEIVED_BRIN = """
+    SELECT coalesce(sum(brin_summarize_new_values(ix.indexrelid)), 0) FROM pg_index ix
+    JOIN pg_class t ON t.oid = ix.indrelid
+    JOIN pg_class i ON i.oid = ix.indexrelid
+    JOIN pg_am am ON am.oid = i.relam AND am.amname = 'brin'
+    JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = ix.indkey[0]
+    WHERE a.attname = 'received_at' AND t.relispartition AND t.relname LIKE '{partitions}'
+"""
+
+
+def run_on_workers(cursor: CursorWrapper, command: str) -> list[str]:
+    """Run `command` on every worker; returns each worker's one-value result, raising if one failed."""
+    cursor.execute("SELECT nodename, nodeport, success, result FROM run_command_on_workers(%s)", [command])
+    rows = cursor.fetchall()
+    failed = [f"{host}:{port}: {result}" for host, port, success, result in rows if not success]
+    if failed:
+        raise DatabaseError(f"on Citus workers: {'; '.join(failed)}")
+    return [result for *_, result in rows]
+
+
+def summarize_received_brin_on_workers(cursor: CursorWrapper, table: str) -> int:
+    """flux.rollup_job.summarize_received_brin on Citus: the ranges summarized on all workers."""
+    if not re.fullmatch(r"[a-z_]+", table):  # a registry name, put in the command as text
+        raise ValueError(f"not a table name: {table!r}")
+    partitions = table.replace("_", "\\_") + "\\_%"
+    results = run_on_workers(cursor, WORKER_SUMMARIZE_RECEIVED_BRIN.format(partitions=partitions))
+    return sum(int(result) for result in results)
 
 
 # What `manage.py citus_layout` shows: per table and node, the shards and their bytes.
