@@ -60,24 +60,29 @@ def create_on_worker(host: str, port: int, options: dict) -> None:
 
 
 def prepare_database(connection: BaseDatabaseWrapper = default_connection) -> bool:
-    """Make the current database a Citus coordinator when Citus is wanted; True if it is one."""
+    """Make the current database a Citus coordinator when Citus is wanted, registering the workers of
+    FLUX_CITUS_WORKERS that it does not know yet (each with the same database and the extension); True if
+    it is one. Idempotent: `migrate` calls it every time."""
     with connection.cursor() as cursor:
         if not citus_wanted(cursor):
             return False
-        if citus_installed(cursor):
+        if not citus_installed(cursor):
+            try:
+                cursor.execute("CREATE EXTENSION citus")
+            except DatabaseError as error:
+                failure = f"FLUX_STORAGE=citus but the extension cannot be created: {error}"
+                raise StorageConfigurationError(failure) from error
+        cursor.execute("SELECT nodename, nodeport, groupid FROM pg_dist_node")
+        known = {(host, port): group for host, port, group in cursor.fetchall()}
+        new_workers = [address for address in worker_addresses() if address not in known]
+        if not new_workers:
             return True
         options = connection.settings_dict
-        for host, port in worker_addresses():
-            create_on_worker(host, port, options)
-        try:
-            cursor.execute("CREATE EXTENSION citus")
-        except DatabaseError as error:
-            failure = f"FLUX_STORAGE=citus but the extension cannot be created: {error}"
-            raise StorageConfigurationError(failure) from error
-        if worker_addresses():
+        if 0 not in known.values():  # the workers reach the coordinator at the address Flux uses
             cursor.execute("SELECT citus_set_coordinator_host(%s, %s)", [options["HOST"], int(options["PORT"] or 5432)])
-            for host, port in worker_addresses():
-                cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
+        for host, port in new_workers:
+            create_on_worker(host, port, options)
+            cursor.execute("SELECT citus_add_node(%s, %s)", [host, port])
     return True
 
 
@@ -183,3 +188,37 @@ def project_placement(cursor: CursorWrapper, project_id: int) -> list[tuple]:
         cursor.execute(PROJECT_PLACEMENT, [table, table, project_id])
         placements += [(table, *row) for row in cursor.fetchall()]
     return placements
+
+
+def project_node(cursor: CursorWrapper, project_id: int) -> tuple[int, str, int]:
+    """(shard id, host, port) of the shard of the raw events table that holds `project_id`: every co-located
+    table's shard for the project sits on the same node."""
+    cursor.execute(
+        """SELECT shardid, nodename, nodeport FROM citus_shards
+           WHERE table_name = %s::regclass AND shardid = get_shard_id_for_distribution_column(%s, %s)""",
+        [DISTRIBUTED_TABLES[0], DISTRIBUTED_TABLES[0], project_id],
+    )
+    return cursor.fetchone()
+
+
+def isolate_project(cursor: CursorWrapper, project_id: int) -> int:
+    """Give a hot project a shard of its own in every co-located table (split out of the shard it shared);
+    returns the new shard id of the raw events table. Writes to that shard wait while it is split: the raw
+    tables have no primary key, so Citus copies them with writes blocked instead of logical replication."""
+    cursor.execute(
+        "SELECT isolate_tenant_to_new_shard(%s, %s, 'CASCADE', shard_transfer_mode => 'block_writes')",
+        [DISTRIBUTED_TABLES[0], project_id],
+    )
+    return cursor.fetchone()[0]
+
+
+def move_project(cursor: CursorWrapper, project_id: int, host: str, port: int) -> tuple[str, int]:
+    """Move the shard group holding `project_id` (best isolated first) to the node host:port; returns the
+    node it was on. Writes to the moved shards wait during the copy (block_writes, as above)."""
+    shard, from_host, from_port = project_node(cursor, project_id)
+    if (from_host, from_port) != (host, port):
+        cursor.execute(
+            "SELECT citus_move_shard_placement(%s, %s, %s, %s, %s, shard_transfer_mode => 'block_writes')",
+            [shard, from_host, from_port, host, port],
+        )
+    return from_host, from_port
