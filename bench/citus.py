@@ -9,7 +9,7 @@ database on it (FLUX_STORAGE=postgres: local tables, native partitions), "three 
 whose large tables are distributed over the two workers (FLUX_STORAGE=citus). For each: events go through
 Flux's ingestion (flux.ingestion.services.ingest, batches of --batch, --clients threads, one project each
 at a time), then the same rows, pre-formatted, are COPYed by as many connections into a table of the
-same columns (distributed the same way on Citus); then the event rollups run, and per-project queries
+same columns with two indexes (bench/ingest.py's baseline; distributed the same way on Citus); then the event rollups run, and per-project queries
 (total count, hourly series, group by a tag from the rollups; a raw count over the range) are timed,
 median of --repeat rounds over every project. Nothing here asserts; on a shared machine compare ratios.
 """
@@ -32,16 +32,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import copy_text, make_events  # noqa: E402
+from bench.ingest import BASELINE_TABLE, copy_text, make_events  # noqa: E402
 
 LAYOUTS = {"one node": "postgres", "three nodes (Citus)": "citus"}
-BASELINE_TABLE = """
-    CREATE TABLE copy_baseline (
-        project_id bigint NOT NULL, time timestamptz NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
-        name text NOT NULL, user_id text, value double precision,
-        tags jsonb NOT NULL DEFAULT '{}', properties jsonb NOT NULL DEFAULT '{}'
-    )
-"""
 BASELINE_COPY = "COPY copy_baseline (project_id, time, name, user_id, value, tags, properties) FROM STDIN"
 
 
