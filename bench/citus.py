@@ -9,9 +9,10 @@ database on it (FLUX_STORAGE=postgres: local tables, native partitions), "three 
 whose large tables are distributed over the two workers (FLUX_STORAGE=citus). For each: events go through
 Flux's ingestion (flux.ingestion.services.ingest, batches of --batch, --clients threads, one project each
 at a time), then the same rows, pre-formatted, are COPYed by as many connections into a table of the
-same columns with two indexes (bench/ingest.py's baseline; distributed the same way on Citus); then the event rollups run, and per-project queries
-(total count, hourly series, group by a tag from the rollups; a raw count over the range) are timed,
-median of --repeat rounds over every project. Nothing here asserts; on a shared machine compare ratios.
+same columns with two indexes (bench/ingest.py's baseline; distributed the same way on Citus); then the
+event rollups run, and per-project queries (total count, hourly series, group by a tag from the rollups;
+a raw count over the range) are timed, median of --repeat rounds over every project. Nothing here
+asserts; on a shared machine compare ratios.
 """
 
 import argparse
