@@ -133,7 +133,10 @@ def sequential_shard_writes() -> None:
 
 # On Citus a raw table's rows live in the workers' shards, each a partitioned table whose partitions are
 # named after the coordinator's with the shard id appended (events_event_p20261205_102235); the
-# coordinator's partitions are empty. So the rollup job's BRIN summarizing runs on every worker.
+# coordinator's partitions are empty. So the rollup job's BRIN summarizing runs on every worker, over its
+# own connections, outside the caller's transaction: a partition that any transaction holds in a mode
+# that summarizing waits for (ANALYZE, DDL) is skipped rather than waited for, since that transaction may
+# be the caller's own (autosummarize gets to it later).
 WORKER_SUMMARIZE_RECEIVED_BRIN = """
     SELECT coalesce(sum(brin_summarize_new_values(ix.indexrelid)), 0) FROM pg_index ix
     JOIN pg_class t ON t.oid = ix.indrelid
@@ -141,6 +144,10 @@ WORKER_SUMMARIZE_RECEIVED_BRIN = """
     JOIN pg_am am ON am.oid = i.relam AND am.amname = 'brin'
     JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = ix.indkey[0]
     WHERE a.attname = 'received_at' AND t.relispartition AND t.relname LIKE '{partitions}'
+      AND NOT EXISTS (
+          SELECT 1 FROM pg_locks l WHERE l.relation IN (t.oid, i.oid) AND l.granted
+             AND l.mode IN ('ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock',
+                            'AccessExclusiveLock'))
 """
 
 
