@@ -1,7 +1,7 @@
 """Which tables are what, in one place: the raw time-series tables that storage maintenance (partitions,
-retention, compression) looks after, and, on Citus, which tables are distributed by project and which are
-reference tables (a copy on every node). A new table needs one line here (flux/tests/test_keys.py and
-flux/storage/tests/test_registry.py fail until it has it)."""
+retention, compression) looks after, and, on Citus, which tables are distributed by project, which are
+reference tables (a copy on every node) and which stay on the coordinator. A new table needs one line here
+(flux/tests/test_keys.py fails until it has it)."""
 
 from events.sql import EVENTS_TABLE
 from flux.storage.tables import TimeSeriesTable
@@ -30,6 +30,10 @@ REFERENCE_TABLES: tuple[str, ...] = (
     # the catalogue and per-project settings: a few rows per project
     "metrics_metric", "anomalies_channel", "anomalies_detectionsettings", "dashboards_dashboard",
     "dashboards_widget", "sharing_sharelink", "annotations_annotation", "events_savedview",
-    # the rollup job's watermarks: one row per stream, for all projects
-    "events_rollupwatermark",
 )  # fmt: skip
+
+# Tables that stay on the Citus coordinator only (plain local tables), never joined to the others: the
+# rollup job's watermarks, one row per stream, which each run locks FOR UPDATE for its whole run. A lock on
+# a row of a reference table locks the whole table on every node, so the events and metrics runs (and
+# every run's SKIP LOCKED) would wait for each other.
+COORDINATOR_TABLES: tuple[str, ...] = ("events_rollupwatermark",)

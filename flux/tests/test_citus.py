@@ -15,7 +15,7 @@ from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.tests.factories import insert_event
 from flux.storage.citus import converted_tables, project_node
-from flux.storage.registry import DISTRIBUTED_TABLES, REFERENCE_TABLES
+from flux.storage.registry import COORDINATOR_TABLES, DISTRIBUTED_TABLES, REFERENCE_TABLES
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.timerange import TimeRange
@@ -40,13 +40,14 @@ def explain(sql: str, params: list) -> str:
 
 
 @pytest.mark.django_db
-def test_the_registry_tables_are_distributed_co_located_or_reference() -> None:
+def test_the_registry_tables_are_distributed_co_located_reference_or_local() -> None:
     with connection.cursor() as cursor:
         converted = converted_tables(cursor)
     assert {table: converted.get(table) for table in DISTRIBUTED_TABLES} == dict.fromkeys(
         DISTRIBUTED_TABLES, "distributed"
     )
     assert {table: converted.get(table) for table in REFERENCE_TABLES} == dict.fromkeys(REFERENCE_TABLES, "reference")
+    assert set(COORDINATOR_TABLES) & set(converted) == set()
     colocations = fetch("SELECT DISTINCT colocation_id FROM citus_tables WHERE table_name::text = ANY(%s)",
                         [list(DISTRIBUTED_TABLES)])  # fmt: skip
     assert len(colocations) == 1
