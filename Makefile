@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SERVICES := $(PY) -m flux.devservices
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-timescaledb lint format manage shell bench bench-query bench-realtime bench-anomalies bench-anomalies-real bench-scan bench-soak bench-rollups bench-compression bench-storage bench-statsd clean-data
+.PHONY: help run test test-timescaledb test-citus bench-citus lint format manage shell bench bench-query bench-realtime bench-anomalies bench-anomalies-real bench-scan bench-soak bench-rollups bench-compression bench-storage bench-statsd clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,14 +27,18 @@ $(VENV)/.requirements-dev: requirements.txt requirements-local.txt requirements-
 run: $(VENV)/.requirements ## run Flux: web + websockets + worker + beat, with a demo project (Ctrl-C stops)
 	$(SERVICES) run
 
-test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole suite, then the storage tests on TimescaleDB (ARGS=... for pytest)
+test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole suite, then the storage tests on TimescaleDB and on a three-node Citus cluster (ARGS=... for pytest)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(SERVICES) exec -- sh -c '$(PY) manage.py check --fail-level WARNING && $(PY) manage.py makemigrations --check --dry-run >/dev/null && $(PY) -m pytest $(ARGS)'
 	$(MAKE) --no-print-directory test-timescaledb
+	$(MAKE) --no-print-directory test-citus
 
 test-timescaledb: $(VENV)/.requirements-dev ## the storage, retention, compression, rollup and query tests on a TimescaleDB built from ../shared/timescaledb
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) -m pytest -m storage $(TIMESCALEDB_ARGS)
+
+test-citus: $(VENV)/.requirements-dev ## the storage, ingest, rollup, query and retention tests on a three-node Citus cluster built from ../shared/citus
+	$(SERVICES) exec -- $(PY) -m flux.devcitus exec -- $(PY) -m pytest -m 'storage or citus' $(CITUS_ARGS)
 
 lint: $(VENV)/.requirements-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -80,6 +84,9 @@ bench-rollups: $(VENV)/.requirements-dev ## rollup cost: a rebuild's rows/s, and
 bench-storage: $(VENV)/.requirements-dev ## bytes per raw event, heap and each index: native partitions, then TimescaleDB with compression (ARGS=... for bench/storage.py)
 	$(SERVICES) exec -- $(PY) bench/storage.py $(ARGS)
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/storage.py $(ARGS)
+
+bench-citus: $(VENV)/.requirements-dev ## ingest and per-project query speed, one node against a three-node Citus cluster, each relative to raw COPY (ARGS=... for bench/citus.py)
+	$(SERVICES) exec -- $(PY) -m flux.devcitus exec -- $(PY) bench/citus.py $(ARGS)
 
 bench-compression: $(VENV)/.requirements-dev ## bytes per event and metric point before/after TimescaleDB compression (ARGS=... for bench/compression.py)
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) bench/compression.py $(ARGS)

@@ -23,12 +23,16 @@ from flux.tenants.services import add_member, create_project, issue_key
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test of one storage layout runs only against a database of that layout: `timescaledb` tests in
-    the TimescaleDB run of `make test` (FLUX_STORAGE=timescaledb), `native_partitions` tests elsewhere."""
-    other_layout = "native_partitions" if os.environ.get("FLUX_STORAGE") == "timescaledb" else "timescaledb"
-    deselected = [item for item in items if item.get_closest_marker(other_layout)]
+    the TimescaleDB run of `make test` (FLUX_STORAGE=timescaledb), `citus` tests in its Citus run,
+    `native_partitions` tests elsewhere (Citus distributes native partitions)."""
+    storage = os.environ.get("FLUX_STORAGE")
+    other_layouts = {"native_partitions" if storage == "timescaledb" else "timescaledb"}
+    if storage != "citus":
+        other_layouts.add("citus")
+    deselected = [item for item in items if any(item.get_closest_marker(layout) for layout in other_layouts)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(other_layout)]
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -33,6 +33,9 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 TIMEOUT_SECONDS = 10
 # A claimed row is due again after this long, in case its worker died; far longer than one send can take.
 CLAIM_LEASE = timedelta(minutes=5)
+# Due deliveries a worker tries to claim per call; past those (all held by other workers) it stops until
+# the next run.
+CLAIM_CANDIDATES = 20
 # A redirect or a 4xx will not change by retrying (the URL or the payload is wrong), except these: the receiver
 # timed out or is rate limiting. 5xx, timeouts and connection errors are retried.
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
@@ -62,19 +65,23 @@ def deliver_due(now: datetime, limit: int = 100) -> int:
 def claim_next(now: datetime) -> Delivery | None:
     """Take the oldest due delivery for this worker: other workers skip the locked row and, once committed,
     see it pushed CLAIM_LEASE into the future, so no two workers send it at once."""
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("channel__project")
-            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .first()
-        )
-        if delivery is None:
-            return None
-        delivery.next_attempt_at = now + CLAIM_LEASE
-        delivery.save(update_fields=["next_attempt_at"])
-    return delivery
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    # The oldest due few first, then each locked by project and id: on a distributed database a locking
+    # read must name its project (a FOR UPDATE across every shard is refused).
+    for project_id, pk in due.order_by("next_attempt_at", "pk").values_list("project_id", "pk")[:CLAIM_CANDIDATES]:
+        with transaction.atomic():
+            delivery = (
+                due.select_for_update(skip_locked=True, of=("self",))
+                .select_related("channel__project")
+                .filter(project_id=project_id, pk=pk)
+                .first()
+            )
+            if delivery is None:
+                continue
+            delivery.next_attempt_at = now + CLAIM_LEASE
+            delivery.save(update_fields=["next_attempt_at"])
+        return delivery
+    return None
 
 
 def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:

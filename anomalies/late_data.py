@@ -11,18 +11,23 @@ scanned still opens an episode."""
 
 from anomalies.scan import REREAD_BUCKETS
 
+# Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
+# distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.
+
 MARK_EVENT_WATCHES = """
     UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
     FROM (SELECT project_id, name, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.project_id = t.project_id AND w.name = t.name
-      AND t.first < w.history_end - w.interval_seconds * %(reread)s * interval '1 second'
+      AND t.first AT TIME ZONE 'UTC'
+          < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
       AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 MARK_METRIC_WATCHES = """
     UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
     FROM (SELECT project_id, series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.project_id = t.project_id AND w.series_id = t.series_id
-      AND t.first < w.history_end - w.interval_seconds * %(reread)s * interval '1 second'
+      AND t.first AT TIME ZONE 'UTC'
+          < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
       AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 

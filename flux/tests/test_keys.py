@@ -8,26 +8,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from flux.storage import registry
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 from metrics.tests.factories import make_series
 
 pytestmark = pytest.mark.storage
 
-# Small tables read by id, token or name without a project at hand, or not per project at all: on a
-# distributed database they are reference tables (a copy on every node) and may keep single-column keys.
-REFERENCE_TABLES = {
-    # tenants, keys and users
-    "tenants_project", "tenants_membership", "tenants_apikey",
-    "auth_user", "auth_group", "auth_permission", "auth_group_permissions", "auth_user_groups",
-    "auth_user_user_permissions", "axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog",
-    "axes_accesslog", "django_admin_log", "django_content_type", "django_migrations", "django_session",
-    # the catalogue and per-project settings: a few rows per project
-    "metrics_metric", "anomalies_channel", "anomalies_detectionsettings", "dashboards_dashboard",
-    "dashboards_widget", "sharing_sharelink", "annotations_annotation", "events_savedview",
-    # the rollup job's watermarks: one row per stream, for all projects
-    "events_rollupwatermark",
-}  # fmt: skip
+# Small tables that may keep single-column keys: reference tables on a distributed database, or tables
+# that stay on its coordinator.
+REFERENCE_TABLES = set(registry.REFERENCE_TABLES) | set(registry.COORDINATOR_TABLES)
 # Tables still being re-keyed elsewhere; an entry must go once its keys lead with project_id:
 # test_no_table_is_exempted_that_no_longer_needs_it says which.
 BEING_REKEYED: set[str] = set()
@@ -153,3 +143,12 @@ def test_saving_a_project_keyed_row_updates_it_by_project_and_never_rewrites_pro
     assert update.split(" WHERE ")[1].count('"project_id"') == 1
     assert '"project_id"' not in update.split(" WHERE ")[0]
     assert MetricSeries.objects.get(pk=series.pk).tags == {"host": "b"}
+
+
+@pytest.mark.django_db
+def test_every_table_is_in_the_registry_as_distributed_reference_or_coordinator_only() -> None:
+    # On Citus an unlisted table would stay on the coordinator, where no distributed table may join it.
+    tables = {table for (table,) in fetch(TABLES)}
+    lists = registry.DISTRIBUTED_TABLES, registry.REFERENCE_TABLES, registry.COORDINATOR_TABLES
+    assert tables - {table for tables in lists for table in tables} == set(), "add these to flux/storage/registry.py"
+    assert sum(len(tables) for tables in lists) == len({table for tables in lists for table in tables})

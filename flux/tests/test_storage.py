@@ -9,6 +9,7 @@ import importlib.util
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -19,6 +20,7 @@ from flux.celery import TASK_PACKAGES
 from flux.celery import app as celery_app
 from flux.rollup_job import summarize_received_brin
 from flux.storage import create_time_series_table, drop_time_series_table, maintenance, partition_window, partitions
+from flux.storage.citus import run_on_workers
 from flux.storage.detect import POSTGRES, TIMESCALEDB, StorageConfigurationError, choose_backend, table_layout
 from flux.storage.partitions import day_start
 from flux.storage.tables import TimeSeriesTable
@@ -205,9 +207,27 @@ def test_purging_a_project_removes_its_raw_rows_and_rollups(project: Project, ot
     assert event_exists(other)
 
 
+# On Citus, the same on the workers' shards of the partitions (flux.storage.citus).
+WORKER_DESUMMARIZE = """
+    SELECT coalesce(sum(parts.blocks / 32 + 0 * (
+        SELECT count(*) FROM (SELECT brin_desummarize_range(parts.ix, b) FROM generate_series(0, parts.blocks, 32) b) d
+    )), 0) FROM (
+        SELECT i.oid AS ix, pg_relation_size(t.oid) / 8192 AS blocks FROM pg_index x
+        JOIN pg_class t ON t.oid = x.indrelid
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_am am ON am.oid = i.relam AND am.amname = 'brin'
+        JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+        WHERE a.attname = 'received_at' AND t.relispartition AND t.relname LIKE 'events\\_event\\_%'
+    ) parts
+"""
+
+
 def desummarize_received_brins() -> int:
     """Forget every BRIN summary of `received_at` on the raw events' partitions or chunks (found by their
     definition in any schema), so that autovacuum's timing cannot matter; returns the full ranges."""
+    if django_settings.FLUX_STORAGE == "citus":
+        with connection.cursor() as cursor:
+            return sum(int(ranges) for ranges in run_on_workers(cursor, WORKER_DESUMMARIZE))
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -39,7 +39,7 @@ def stored_points(project: Project) -> list[dict]:
         cursor.execute(
             """
             SELECT m.name, m.type, s.tags, p.time, p.value, p.member, p.client_id
-            FROM metrics_point p JOIN metrics_metricseries s ON s.id = p.series_id
+            FROM metrics_point p JOIN metrics_metricseries s ON s.project_id = p.project_id AND s.id = p.series_id
             JOIN metrics_metric m ON m.id = s.metric_id
             WHERE p.project_id = %s ORDER BY p.time, m.name, p.value
             """,

@@ -29,7 +29,8 @@ def stored_counter_total(project: Project, name: str) -> float:
         cursor.execute(
             """
             SELECT coalesce(sum(p.value), 0) FROM metrics_point p
-            JOIN metrics_metricseries s ON s.id = p.series_id JOIN metrics_metric m ON m.id = s.metric_id
+            JOIN metrics_metricseries s ON s.project_id = p.project_id AND s.id = p.series_id
+            JOIN metrics_metric m ON m.id = s.metric_id
             WHERE p.project_id = %s AND m.name = %s
             """,
             [project.pk, name],

@@ -24,7 +24,8 @@ def stored_metrics(project: Project) -> list[tuple]:
         cursor.execute(
             """
             SELECT m.type, m.name, s.tags::text, p.value, p.member FROM metrics_point p
-            JOIN metrics_metricseries s ON s.id = p.series_id JOIN metrics_metric m ON m.id = s.metric_id
+            JOIN metrics_metricseries s ON s.project_id = p.project_id AND s.id = p.series_id
+            JOIN metrics_metric m ON m.id = s.metric_id
             WHERE p.project_id = %s ORDER BY m.name
             """,
             [project.pk],
