@@ -8,7 +8,7 @@ class AnomaliesConfig(AppConfig):
         # Rollup runs mark the watches whose cached history they changed (late data, backfills).
         from anomalies import late_data
         from events.rollups import STREAM as EVENTS
-        from flux.rollup_job import on_touched
+        from flux.query.rollup_job import on_touched
         from metrics.rollups import STREAM as METRICS
 
         on_touched(EVENTS, late_data.mark_event_watches)

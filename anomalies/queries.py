@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 
 from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
-from flux.query_params import page_cursor
-from flux.serializers import iso
+from flux.query.query_params import page_cursor
 from flux.tenants.models import Project
+from flux.web.serializers import iso
 
 MAX_MARKS = 20
 

@@ -27,9 +27,9 @@ from dashboards.openapi import (
 )
 from dashboards.openapi import Dashboard as DashboardShape
 from dashboards.serializers import dashboard_json
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import errors, needs_key
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi import errors, needs_key
 
 
 class DashboardAPIView(ProjectAPIView):

@@ -12,8 +12,8 @@ from dashboards.widget_api import WINDOW
 from dashboards.widget_csv import widget_table
 from dashboards.widget_data import data_window, widget_data
 from events.export_api import CSV_RESPONSE
-from flux.csv_export import csv_response, filename_part, max_rows
-from flux.openapi import error, errors, needs_key
+from flux.web.csv_export import csv_response, filename_part, max_rows
+from flux.web.openapi import error, errors, needs_key
 
 
 class WidgetExportView(DashboardAPIView):

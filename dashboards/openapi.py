@@ -1,4 +1,4 @@
-"""OpenAPI shapes and parameters of the dashboards API (see flux/openapi.py for the shared ones).
+"""OpenAPI shapes and parameters of the dashboards API (see flux/web/openapi.py for the shared ones).
 
 The limits and choices come from dashboards.validation, which refuses unknown keys; `...Input` shapes are
 what may be sent, the others what is answered (complete and normalised: defaults filled in).
@@ -42,8 +42,8 @@ from dashboards.validation import (
 )
 from events.compare import STAT_MEASURES
 from events.openapi import FIELDS
-from flux.openapi import SchemaField, error, example
-from flux.timerange import INTERVAL_LADDER
+from flux.query.timerange import INTERVAL_LADDER
+from flux.web.openapi import SchemaField, error, example
 from metrics.openapi import AGGREGATIONS_BY_TYPE
 
 DASHBOARD_REFERENCE = OpenApiParameter(

@@ -25,9 +25,9 @@ from dashboards.serializers import widget_json
 from dashboards.validation import MAX_WIDGETS
 from dashboards.variables import chosen_values, variable_options
 from dashboards.widget_data import data_window, widget_data
-from flux.auth import HasReadKey
-from flux.openapi import TIME_RANGE, error, errors, needs_key, tags_parameter
-from flux.serializers import range_json
+from flux.web.auth import HasReadKey
+from flux.web.openapi import TIME_RANGE, error, errors, needs_key, tags_parameter
+from flux.web.serializers import range_json
 
 
 class WidgetListView(DashboardAPIView):

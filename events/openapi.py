@@ -1,4 +1,4 @@
-"""OpenAPI shapes and parameters of the events API (see flux/openapi.py for the shared ones)."""
+"""OpenAPI shapes and parameters of the events API (see flux/web/openapi.py for the shared ones)."""
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter
@@ -7,9 +7,10 @@ from rest_framework import serializers
 from events.compare import STAT_MEASURES
 from events.filters import PLAIN_FIELDS
 from events.funnels import MAX_STEPS
-from flux.compare import SHIFTS
-from flux.ingestion.fields import PROPERTIES_MAX_BYTES
-from flux.openapi import (
+from flux.payloads.fields import PROPERTIES_MAX_BYTES
+from flux.query.compare import SHIFTS
+from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi import (
     ID_HELP,
     TAGS_HELP,
     TAGS_IN,
@@ -28,7 +29,6 @@ from flux.openapi import (
     optional_text,
     tags_parameter,
 )
-from flux.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
 from metrics.models import MetricType
 from metrics.openapi import AGGREGATION_NAMES
 

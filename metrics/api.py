@@ -2,11 +2,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flux import query_params
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
-from flux.openapi import (
+from flux.query import query_params
+from flux.query.query_params import InvalidParameter
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi import (
     INGEST_DESCRIPTION,
     INGEST_HEADERS,
     TIME_RANGE,
@@ -16,8 +17,7 @@ from flux.openapi import (
     needs_key,
     tags_parameter,
 )
-from flux.query_params import InvalidParameter
-from flux.serializers import cardinality_warnings_json, iso, points_json
+from flux.web.serializers import cardinality_warnings_json, iso, points_json
 from metrics import queries
 from metrics.openapi import (
     AGGREGATION,

@@ -8,7 +8,7 @@ from functools import partial
 from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
-from flux.ingestion.fields import (
+from flux.payloads.fields import (
     Errors,
     FieldError,
     TimeWindow,

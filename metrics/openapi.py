@@ -1,9 +1,10 @@
-"""OpenAPI shapes and parameters of the metrics API (see flux/openapi.py for the shared ones)."""
+"""OpenAPI shapes and parameters of the metrics API (see flux/web/openapi.py for the shared ones)."""
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from flux.openapi import (
+from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi import (
     ID_HELP,
     TAGS_HELP,
     TAGS_IN,
@@ -20,7 +21,6 @@ from flux.openapi import (
     name_field,
     optional_text,
 )
-from flux.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
 from metrics.ingest import SET_MEMBER_MAX_LENGTH
 from metrics.models import MetricType
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION

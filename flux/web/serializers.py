@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flux.timerange import TimeRange
+from flux.query.timerange import TimeRange
 from metrics.queries import list_cardinality_warnings
 
 

@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flux.accepted_params import unknown_parameter
-from flux.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
-from flux.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
-from flux.openapi import CurrentProject, errors, needs_key
 from flux.tenants.models import Project
+from flux.web.accepted_params import unknown_parameter
+from flux.web.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
+from flux.web.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
+from flux.web.openapi import CurrentProject, errors, needs_key
 
 logger = logging.getLogger(__name__)
 

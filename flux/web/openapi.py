@@ -14,8 +14,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
 
-from flux.auth import KINDS_ALLOWED
-from flux.ingestion.fields import (
+from flux.payloads.fields import (
     NAME_MAX_LENGTH,
     NAME_RULES,
     TAG_KEY_MAX_LENGTH,
@@ -25,16 +24,24 @@ from flux.ingestion.fields import (
     FieldError,
     clean_name,
 )
+from flux.query.timerange import (
+    AUTO_MAX_POINTS,
+    CALENDAR_INTERVALS,
+    FIXED_INTERVALS,
+    INTERVAL_LADDER,
+    MAX_POINTS,
+    PERIODS,
+)
 from flux.tenants.models import Environment, KeyKind
-from flux.timerange import AUTO_MAX_POINTS, CALENDAR_INTERVALS, FIXED_INTERVALS, INTERVAL_LADDER, MAX_POINTS, PERIODS
+from flux.web.auth import KINDS_ALLOWED
 
 BEARER_SCHEME, HEADER_SCHEME = "bearerKey", "headerKey"
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    """flux.auth.ApiKeyAuthentication: a project key as a Bearer token, or in X-API-Key (either will do)."""
+    """flux.web.auth.ApiKeyAuthentication: a project key as a Bearer token, or in X-API-Key (either will do)."""
 
-    target_class = "flux.auth.ApiKeyAuthentication"
+    target_class = "flux.web.auth.ApiKeyAuthentication"
     name = [BEARER_SCHEME, HEADER_SCHEME]
 
     def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict[str, list]]:
@@ -58,7 +65,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 def needs_key(capability: str, text: str) -> str:
-    """An operation description that starts with the key kinds allowed ("any", or a flux.auth capability)."""
+    """An operation description that starts with the key kinds allowed ("any", or a flux.web.auth capability)."""
     kinds = [kind for kind in KeyKind.values if capability == "any" or kind in KINDS_ALLOWED[capability]]
     listed = f"{', '.join(kinds[:-1])} or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
     return f"**Key:** {listed}.\n\n{text.strip()}"

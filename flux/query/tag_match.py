@@ -4,7 +4,7 @@ any (a dashboard variable with several values chosen). Keys and values are alway
 from collections.abc import Mapping
 from typing import Any
 
-from flux.ingestion.fields import COMPACT_JSON
+from flux.payloads.fields import COMPACT_JSON
 
 TagFilter = Mapping[str, "str | tuple[str, ...]"]
 

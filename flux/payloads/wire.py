@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from flux.ingestion.fields import TEXT_MAX_LENGTH
+from flux.payloads.fields import TEXT_MAX_LENGTH
 
 Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX_LENGTH)]
 

@@ -4,8 +4,8 @@ project (data arriving, and later anomalies), without a dashboard's widget pushe
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from flux import realtime
 from flux.tenants.queries import get_project_for_user
+from flux.web import realtime
 
 
 @database_sync_to_async

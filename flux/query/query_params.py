@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from flux.api import FluxError
+from flux.query.timerange import RELATIVE, UNIT_SECONDS, RangeError, TimeRange, choose_interval, parse_range
 from flux.tenants.models import Project
-from flux.timerange import RELATIVE, UNIT_SECONDS, RangeError, TimeRange, choose_interval, parse_range
+from flux.web.api import FluxError
 
 GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX = 10, 100
 

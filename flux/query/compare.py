@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flux.timerange import TimeRange
+from flux.query.timerange import TimeRange
 
 # Back by whole weeks where it can (a month is 4 weeks, a year 52), so weekdays line up.
 SHIFTS = {

@@ -6,13 +6,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from anomalies.openapi import AnomalyShape
-from flux import query_params
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
 from flux.ingestion.outcomes import REJECTIONS_KEPT
-from flux.openapi import TIME_RANGE, PointsField, RangeFields, errors, interval_field, interval_parameter, needs_key
-from flux.overview import TOP, project_overview
-from flux.serializers import range_json
+from flux.overview.queries import TOP, project_overview
+from flux.query import query_params
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi import TIME_RANGE, PointsField, RangeFields, errors, interval_field, interval_parameter, needs_key
+from flux.web.serializers import range_json
 from metrics.openapi import CardinalityWarning
 
 CHANGE = {"allow_null": True, "help_text": "Percent change against the range before; null without a baseline."}

@@ -8,11 +8,11 @@ from anomalies.queries import AnomalyFilter, count_open, list_anomalies
 from anomalies.serializers import anomaly_json
 from events.filters import EventFilter
 from events.queries import count_groups, count_series
-from flux.compare import earlier, shown_percent_change
 from flux.ingestion import outcomes
-from flux.serializers import cardinality_warnings_json, iso, points_json
+from flux.query.compare import earlier, shown_percent_change
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
+from flux.web.serializers import cardinality_warnings_json, iso, points_json
 from metrics.models import Metric
 from metrics.queries import points_per_metric, points_series
 

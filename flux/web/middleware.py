@@ -16,9 +16,9 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
-from flux.errors import API_PREFIX, as_envelope, database_unavailable, envelope, is_database_outage
+from flux.web.errors import API_PREFIX, as_envelope, database_unavailable, envelope, is_database_outage
 
-PAGE_CALL_HEADER = "HTTP_X_FLUX_PROJECT"  # Flux's own pages call the API with the session (flux.auth)
+PAGE_CALL_HEADER = "HTTP_X_FLUX_PROJECT"  # Flux's own pages call the API with the session (flux.web.auth)
 API_PAGES = {"/api/docs"}  # Swagger UI: a page, with the pages' headers
 
 

@@ -5,10 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
-from flux.pages import page_context, project_or_404
 from flux.storage.detect import table_layout
 from flux.tenants.models import KeyKind, Role
 from flux.tenants.queries import list_projects_for_user, user_can
+from flux.web.pages import page_context, project_or_404
 from metrics.views import cardinality_context
 
 

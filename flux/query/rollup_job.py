@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from flux.sketches import Cardinality
+from flux.query.sketches import Cardinality
 
 # Rows stamped within this much of now may belong to transactions that have not locked the table yet.
 SAFETY_LAG = timedelta(seconds=5)

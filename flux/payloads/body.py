@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.request import Request
 
-from flux.api import FluxError
+from flux.web.api import FluxError
 
 JSON_CONTENT_TYPES = {"application/json", "text/plain"}  # text/plain: navigator.sendBeacon, no preflight
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}

@@ -14,8 +14,8 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from flux.ingestion.deferred import DeferredBatches
-from flux.redis_store import report_unavailable
+from flux.web.deferred import DeferredBatches
+from flux.web.redis_store import report_unavailable
 
 logger = logging.getLogger(__name__)
 MESSAGE_TYPE = "flux.message"

@@ -4,7 +4,7 @@ reduce to, merged per output bucket and finished into the value an aggregation a
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flux.sketches import Cardinality, merge_counts, quantile
+from flux.query.sketches import Cardinality, merge_counts, quantile
 
 PERCENTILES = {"p50": 0.5, "p75": 0.75, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 

@@ -11,8 +11,8 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from flux.redis_store import redis_client, report_unavailable
 from flux.tenants.models import ApiKey
+from flux.web.redis_store import redis_client, report_unavailable
 
 # Refill by elapsed time (Redis's own clock, so web processes need not agree), then take `cost` tokens.
 # Returns {1, "0"} when allowed, {0, "<seconds until enough tokens>"} when not. One round trip.

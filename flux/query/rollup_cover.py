@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flux.timerange import TimeRange, approximate_seconds, bucket_starts
+from flux.query.timerange import TimeRange, approximate_seconds, bucket_starts
 
 LEVELS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

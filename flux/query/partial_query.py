@@ -1,4 +1,4 @@
-"""Values reduced to partial aggregates (flux.partials) per group and output bucket, read from
+"""Values reduced to partial aggregates (flux.query.partials) per group and output bucket, read from
 rollups up to the watermark and from raw rows for the sub-minute edges of the range and for
 everything received after the watermark (late data included). Equal to a raw scan: exactly for
 count/sum/min/max/last/avg and small sets, within the sketch error for percentiles and large sets.
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flux.db import fetch_all, read_snapshot
-from flux.partials import Partial
-from flux.rollup_cover import Piece, cover, levels_for_interval, ranges_condition
-from flux.rollup_job import current_watermark
-from flux.sketches import HASH_SQL, key_sql
-from flux.timerange import TimeRange, bucket_sql
+from flux.query.db import fetch_all, read_snapshot
+from flux.query.partials import Partial
+from flux.query.rollup_cover import Piece, cover, levels_for_interval, ranges_condition
+from flux.query.rollup_job import current_watermark
+from flux.query.sketches import HASH_SQL, key_sql
+from flux.query.timerange import TimeRange, bucket_sql
 
 Key = tuple[str | None, datetime | None]  # (group, bucket start)
 

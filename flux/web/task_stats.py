@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from flux.redis_store import redis_client, report_unavailable
+from flux.web.redis_store import redis_client, report_unavailable
 
 KEY = "flux:task-stats:{task}"
 OUTCOMES = ("ran", "skipped", "expired")
