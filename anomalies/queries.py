@@ -72,6 +72,11 @@ def count_open(project: Project) -> dict[str, int]:
     return {severity: counted.get(severity, 0) for severity in ("info", "warning", "critical")}
 
 
+def count_open_anomalies(project: Project) -> int:
+    """Anomalies still open (neither acknowledged nor resolved): the navigation's badge."""
+    return Anomaly.objects.filter(project=project, status=Anomaly.Status.OPEN).count()
+
+
 def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:
     watches = Watch.objects.filter(project=project, threshold_rule__isnull=True)  # a rule's watch is the rule's
     watches = watches.select_related("series").order_by("name", "series_id", "measure")

@@ -368,6 +368,8 @@ FLUX_MASTER_KEY = env_str("FLUX_MASTER_KEY", "")
 FLUX_STORAGE = env_str("FLUX_STORAGE", "auto")
 if FLUX_STORAGE not in {"auto", "timescaledb", "postgres"}:
     raise ImproperlyConfigured("FLUX_STORAGE must be one of auto, timescaledb, postgres")
+# The raw time-series tables (declared by their apps) that storage partitions, trims and compresses.
+FLUX_TIME_SERIES_TABLES = ["events.sql.EVENTS_TABLE", "metrics.sql.POINTS_TABLE"]
 FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)

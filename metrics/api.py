@@ -17,7 +17,7 @@ from flux.web.openapi import (
     needs_key,
     tags_parameter,
 )
-from flux.web.serializers import cardinality_warnings_json, iso, points_json
+from flux.web.serializers import iso, points_json
 from metrics import queries
 from metrics.openapi import (
     AGGREGATION,
@@ -113,7 +113,7 @@ class MetricSummaryView(ProjectAPIView):
                 "from": iso(time_range.start),
                 "to": iso(time_range.end),
                 **summary,
-                "cardinality_warnings": cardinality_warnings_json(self.project.pk, metric.pk),
+                "cardinality_warnings": queries.cardinality_warnings_json(self.project.pk, metric.pk),
             }
         )
 

@@ -12,9 +12,9 @@ from flux.ingestion import outcomes
 from flux.query.compare import earlier, shown_percent_change
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.web.serializers import cardinality_warnings_json, iso, points_json
+from flux.web.serializers import iso, points_json
 from metrics.models import Metric
-from metrics.queries import points_per_metric, points_series
+from metrics.queries import cardinality_warnings_json, points_per_metric, points_series
 
 TOP = 10
 ALL_NAMES = 1000  # beyond it the rest is one `__other__` group, still counted in the total

@@ -74,11 +74,15 @@ def on_touched(stream: str, hook: TouchedHook) -> None:
 
 
 def current_watermark(stream: str) -> datetime | None:
-    from events.models import RollupWatermark
+    with connection.cursor() as cursor:
+        cursor.execute(CURRENT_WATERMARK, [stream])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
-    return RollupWatermark.objects.filter(stream=stream).values_list("watermark", flat=True).first()
 
-
+# The watermarks live in events_rollupwatermark (one row per stream, events.models.RollupWatermark); this
+# platform module reaches them by SQL only, so that it imports no app.
+CURRENT_WATERMARK = "SELECT watermark FROM events_rollupwatermark WHERE stream = %s"
 ENSURE_WATERMARK = """INSERT INTO events_rollupwatermark (stream, watermark) VALUES (%s, NULL)
                       ON CONFLICT (stream) DO NOTHING"""
 LOCK_WATERMARK = "SELECT watermark FROM events_rollupwatermark WHERE stream = %s FOR UPDATE"

@@ -1,10 +1,19 @@
 """What every HTML page of a project shares: the membership check and the page context."""
 
+from collections.abc import Callable
+
 from django.http import Http404, HttpRequest
 
-from anomalies.models import Anomaly
 from flux.tenants.models import Project
 from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
+
+# Counts the navigation shows as badges, registered by the apps that own them (anomalies: `open_anomalies`),
+# so that this platform module needs no app.
+NAV_COUNTS: dict[str, Callable[[Project], int]] = {}
+
+
+def register_nav_count(name: str, count: Callable[[Project], int]) -> None:
+    NAV_COUNTS[name] = count
 
 
 def project_or_404(request: HttpRequest, slug: str) -> Project:
@@ -21,5 +30,5 @@ def page_context(request: HttpRequest, project: Project, section: str, **extra: 
     return {
         "project": project, "projects": list_projects_for_user(request.user).order_by("name"),
         "can_edit": can_edit, "page": page, "section": section,
-        "open_anomalies": Anomaly.objects.filter(project=project, status=Anomaly.Status.OPEN).count(), **extra,
+        **{name: count(project) for name, count in NAV_COUNTS.items()}, **extra,
     }  # fmt: skip

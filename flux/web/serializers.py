@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 from flux.query.timerange import TimeRange
-from metrics.queries import list_cardinality_warnings
 
 
 def iso(moment: datetime) -> str:
@@ -16,8 +15,3 @@ def points_json(points: list[tuple[datetime, object]]) -> list[list]:
 
 def range_json(time_range: TimeRange) -> dict:
     return {"from": iso(time_range.start), "to": iso(time_range.end)}
-
-
-def cardinality_warnings_json(project_id: int, metric_id: int | None = None) -> list[dict]:
-    warnings = list_cardinality_warnings(project_id, metric_id)
-    return [{**warning, "last_folded_at": iso(warning["last_folded_at"])} for warning in warnings]
