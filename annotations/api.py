@@ -17,7 +17,9 @@ from flux.query import query_params
 from flux.query.timerange import EARLIEST, LATEST
 from flux.web.api import NotFound, ProjectAPIView
 from flux.web.auth import HasAdminKey, HasIngestKey, HasReadKey, actor_of
-from flux.web.openapi import TIME_RANGE, errors, limit_parameter, needs_key, tags_parameter
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, limit_parameter, tags_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 200, 1000
 

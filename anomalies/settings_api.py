@@ -25,7 +25,9 @@ from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import NotFound, ProjectAPIView
 from flux.web.auth import HasAdminKey, HasReadKey
-from flux.web.openapi import TIME_RANGE, choice, errors, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, choice
 from flux.web.serializers import iso
 
 WATCH_ID = OpenApiParameter("watch_id", int, OpenApiParameter.PATH, description="The watched series' `id`.")

@@ -196,7 +196,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# The OpenAPI schema at /api/schema and Swagger UI at /api/docs (building blocks in flux/web/openapi.py).
+# The OpenAPI schema at /api/schema and Swagger UI at /api/docs (building blocks in flux/web/openapi/).
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flux API",
     "VERSION": "1",

@@ -7,16 +7,10 @@ from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import ProjectAPIView
 from flux.web.auth import HasReadKey
-from flux.web.openapi import (
-    INGEST_DESCRIPTION,
-    INGEST_HEADERS,
-    TIME_RANGE,
-    errors,
-    ingest_responses,
-    interval_parameter,
-    needs_key,
-    tags_parameter,
-)
+from flux.web.openapi.errors import errors
+from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, interval_parameter, tags_parameter
 from flux.web.serializers import iso, points_json
 from metrics import queries
 from metrics.openapi import (

@@ -20,7 +20,8 @@ from flux.web.auth import (
     IngestKeyInQueryAuthentication,
     SessionProjectAuthentication,
 )
-from flux.web.openapi import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses, needs_key
+from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
+from flux.web.openapi.keys import needs_key
 from flux.web.ratelimit import check_ingest_rate
 from metrics.openapi import MetricPointInput
 

@@ -15,7 +15,8 @@ from flux.insights.summary import project_summary
 from flux.query.query_params import InvalidParameter
 from flux.web.api import ProjectAPIView
 from flux.web.auth import HasReadKey
-from flux.web.openapi import errors, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 FACTS = "Every number in `text` is in `facts` with a query against this API (run it with a read key) that gives it."
 

@@ -19,7 +19,8 @@ from flux.otlp.logs import export_logs
 from flux.otlp.wire import PROTOBUF, encode_response, error_status, is_protobuf, read_export, request_encoding
 from flux.web.api import FluxError, ProjectAPIView
 from flux.web.auth import HasIngestKey
-from flux.web.openapi import errors, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 OTLP_ERRORS = errors(400, 401, 403, 413, 415, 429)
 

@@ -11,7 +11,10 @@ from flux.overview.queries import TOP, project_overview
 from flux.query import query_params
 from flux.web.api import ProjectAPIView
 from flux.web.auth import HasReadKey
-from flux.web.openapi import TIME_RANGE, PointsField, RangeFields, errors, interval_field, interval_parameter, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.fields import PointsField, RangeFields, interval_field
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, interval_parameter
 from flux.web.serializers import range_json
 from metrics.openapi import CardinalityWarning
 

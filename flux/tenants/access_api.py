@@ -10,7 +10,8 @@ from flux.tenants import queries, services
 from flux.tenants.models import ApiKey, KeyKind, Membership, Role
 from flux.web.api import FluxError, NotFound, ProjectAPIView
 from flux.web.auth import CanManageProject, HasReadKey
-from flux.web.openapi import errors, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 MANAGE = "Only an admin key, or a project owner signed in to the app, can do this."
 

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from flux.tenants.services import provision_project
 from flux.web.api import FluxError, NotFound
-from flux.web.openapi import ProvisionedProject, error
+from flux.web.openapi.errors import error
+from flux.web.openapi.projects import ProvisionedProject
 
 
 class ProvisionRequest(serializers.Serializer):

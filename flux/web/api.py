@@ -16,7 +16,9 @@ from flux.tenants.models import Project
 from flux.web.accepted_params import unknown_parameter
 from flux.web.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
 from flux.web.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
-from flux.web.openapi import CurrentProject, errors, needs_key
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.projects import CurrentProject
 
 logger = logging.getLogger(__name__)
 
