@@ -168,3 +168,16 @@ def test_the_exceptions_are_still_needed() -> None:
 )
 def test_layers_are_told_apart(module: str, expected: str) -> None:
     assert layer(module) == expected
+
+
+def test_the_moved_storage_tasks_keep_their_names() -> None:
+    """Beat schedules and queued messages name tasks: moving flux/tasks.py into storage kept the names."""
+    from flux.storage import tasks
+
+    names = {task.name for task in (tasks.ensure_partitions, tasks.apply_retention, tasks.compress_chunks)}
+    assert names | {tasks.purge_project_data.name} == {
+        "flux.tasks.ensure_partitions",
+        "flux.tasks.apply_retention",
+        "flux.tasks.compress_chunks",
+        "flux.tasks.purge_project_data",
+    }
