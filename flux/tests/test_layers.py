@@ -82,7 +82,7 @@ def within(module: str, packages: tuple[str, ...] | set[str]) -> str | None:
 
 
 def layer(module: str) -> str | None:
-    if module in WIRING:
+    if module in WIRING or module.startswith("flux.dev"):  # flux/dev*.py: local development services
         return "wiring"
     if within(module, PLATFORM):
         return "platform"
@@ -171,7 +171,7 @@ def test_layers_are_told_apart(module: str, expected: str) -> None:
 
 
 def test_the_moved_storage_tasks_keep_their_names() -> None:
-    """Beat schedules and queued messages name tasks: moving flux/tasks.py into storage kept the names."""
+    """Beat schedules and queued messages name tasks: moving the storage tasks into flux.storage kept them."""
     from flux.storage import tasks
 
     names = {task.name for task in (tasks.ensure_partitions, tasks.apply_retention, tasks.compress_chunks)}
