@@ -21,7 +21,7 @@ RUN groupadd --system --gid 1000 flux \
        --shell /usr/sbin/nologin flux
 
 COPY . .
-# Compressed, fingerprinted static files (flux/staticfiles.py): WhiteNoise serves them with a year-long cache
+# Compressed, fingerprinted static files (flux/web/staticfiles.py): WhiteNoise serves them with a year-long cache
 # life. The settings need a SECRET_KEY to load; this one is used for nothing else.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown flux:flux /app/var

@@ -43,7 +43,7 @@ def _own_redis_keys() -> Iterator[None]:
     from django.conf import settings
 
     from flux.ingestion import outcomes
-    from flux.redis_store import redis_client
+    from flux.web.redis_store import redis_client
 
     prefix = f"flux-test-{uuid.uuid4().hex[:12]}"
     settings.FLUX_REDIS_KEY_PREFIX = os.environ["FLUX_REDIS_KEY_PREFIX"] = prefix

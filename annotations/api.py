@@ -12,12 +12,14 @@ from rest_framework.response import Response
 from annotations import queries, services
 from annotations.models import TEXT_MAX_LENGTH
 from annotations.serializers import annotation_json
-from flux import query_params
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasIngestKey, HasReadKey, actor_of
-from flux.ingestion.fields import FieldError, clean_tags
-from flux.openapi import TIME_RANGE, errors, limit_parameter, needs_key, tags_parameter
-from flux.timerange import EARLIEST, LATEST
+from flux.payloads.fields import FieldError, clean_tags
+from flux.query import query_params
+from flux.query.timerange import EARLIEST, LATEST
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasIngestKey, HasReadKey, actor_of
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, limit_parameter, tags_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 200, 1000
 

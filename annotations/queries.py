@@ -4,8 +4,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from annotations.models import Annotation
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 
 
 def list_annotations(project: Project, time_range: TimeRange, tags: dict[str, str], limit: int) -> list[Annotation]:

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from annotations.models import Annotation
 from annotations.serializers import annotation_json
-from flux import realtime
 from flux.tenants.models import Project
+from flux.web import realtime
 
 
 @transaction.atomic

@@ -24,12 +24,13 @@ from anomalies.openapi import (
     SettingsShape,
 )
 from anomalies.serializers import anomaly_json
-from flux import query_params
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey, actor_of
-from flux.openapi import errors, needs_key
-from flux.query_params import InvalidParameter
-from flux.timerange import RangeError, parse_instant, resolve_zone
+from flux.query import query_params
+from flux.query.query_params import InvalidParameter
+from flux.query.timerange import RangeError, parse_instant, resolve_zone
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey, actor_of
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 CONTEXT_BEFORE, CONTEXT_AFTER, HOUR = timedelta(days=2), timedelta(days=1), timedelta(hours=1)
 

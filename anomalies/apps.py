@@ -7,9 +7,13 @@ class AnomaliesConfig(AppConfig):
     def ready(self) -> None:
         # Rollup runs mark the watches whose cached history they changed (late data, backfills).
         from anomalies import late_data
+        from anomalies.queries import count_open_anomalies
         from events.rollups import STREAM as EVENTS
-        from flux.rollup_job import on_touched
+        from flux.query.rollup_job import on_touched
+        from flux.web.pages import register_nav_count
         from metrics.rollups import STREAM as METRICS
 
         on_touched(EVENTS, late_data.mark_event_watches)
         on_touched(METRICS, late_data.mark_metric_watches)
+        # The navigation's badge of open anomalies (flux.web.pages knows no app).
+        register_nav_count("open_anomalies", count_open_anomalies)

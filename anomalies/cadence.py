@@ -16,7 +16,7 @@ from django.db import connection
 
 from anomalies.history import FIVE_MINUTES, HOUR, SIMPLE_MEASURES
 from anomalies.models import Watch
-from flux.db import fetch_all
+from flux.query.db import fetch_all
 
 HOURLY, FAST = int(HOUR.total_seconds()), int(FIVE_MINUTES.total_seconds())
 BUSY_EVENTS_PER_HOUR = 30.0

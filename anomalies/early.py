@@ -36,7 +36,7 @@ from anomalies.scan import (
     unresolved_watch_ids,
     verdict_at,
 )
-from flux.db import fetch_all
+from flux.query.db import fetch_all
 
 logger = logging.getLogger(__name__)
 

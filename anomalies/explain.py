@@ -7,7 +7,7 @@ import statistics
 from datetime import datetime, timedelta
 
 from anomalies.models import Anomaly, Watch
-from flux.db import fetch_all
+from flux.query.db import fetch_all
 
 WEEKS_BACK = 3
 MAX_CONTRIBUTORS = 3

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from anomalies.models import Watch
-from flux.db import fetch_all
-from flux.partials import Partial
+from flux.query.db import fetch_all
+from flux.query.partials import Partial
 from metrics.models import MetricType
 
 HOUR = timedelta(hours=1)

@@ -1,6 +1,6 @@
 """Late data and backfills: when a rollup run recomputes buckets that a watch has already cached, the
 watch is marked (`stale_from`, the earliest such bucket) and its next scan reads its history again
-from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.rollup_job),
+from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.query.rollup_job),
 so nothing is compared per watch and nothing is read when no late data came in.
 
 Buckets inside the last few a scan re-reads anyway (anomalies.scan.REREAD_BUCKETS) do not mark. The

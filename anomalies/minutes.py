@@ -29,7 +29,7 @@ from anomalies.early import MINUTE, complete_minutes
 from anomalies.explain import explain
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.scan import MINUTE_SECONDS, ScanResult
-from flux.db import fetch_all
+from flux.query.db import fetch_all
 
 logger = logging.getLogger(__name__)
 

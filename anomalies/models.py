@@ -1,6 +1,6 @@
 from django.db import models
 
-from flux.project_keyed import ProjectForeignKey, ProjectKeyedModel
+from flux.storage.project_keyed import ProjectForeignKey, ProjectKeyedModel
 from flux.tenants.models import Project
 from metrics.models import MetricSeries
 

@@ -20,8 +20,8 @@ from django.db.models import Q, prefetch_related_objects
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, Delivery, Watch
 from anomalies.serializers import anomaly_json
 from anomalies.services import OPENED, RESOLVED, UPDATED
-from flux.serializers import iso
 from flux.tenants.models import Project
+from flux.web.serializers import iso
 
 REMINDER, TEST = "reminder", "test"
 TOLD_EVENTS = (OPENED, REMINDER)

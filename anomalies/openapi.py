@@ -1,11 +1,11 @@
-"""OpenAPI shapes and parameters of the anomalies API (shared pieces: flux/openapi.py)."""
+"""OpenAPI shapes and parameters of the anomalies API (shared pieces: flux/web/openapi/)."""
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
-from flux.openapi import limit_parameter
+from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 
 from anomalies.models import Anomaly, Channel, Delivery, DetectionSettings, Watch
-from flux.query_params import page_cursor
-from flux.serializers import iso
+from flux.query.query_params import page_cursor
 from flux.tenants.models import Project
+from flux.web.serializers import iso
 
 MAX_MARKS = 20
 
@@ -70,6 +70,11 @@ def count_open(project: Project) -> dict[str, int]:
     unresolved = Anomaly.objects.filter(project=project).exclude(status=Anomaly.Status.RESOLVED)
     counted = dict(unresolved.values_list("severity").annotate(count=Count("pk")).values_list("severity", "count"))
     return {severity: counted.get(severity, 0) for severity in ("info", "warning", "critical")}
+
+
+def count_open_anomalies(project: Project) -> int:
+    """Anomalies still open (neither acknowledged nor resolved): the navigation's badge."""
+    return Anomaly.objects.filter(project=project, status=Anomaly.Status.OPEN).count()
 
 
 def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:

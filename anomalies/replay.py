@@ -13,7 +13,7 @@ from anomalies.detection import DetectorConfig, Episode, Scores, history_needed,
 from anomalies.history import HOUR, NO_HOURS, floor_hour, hours_in, measure_of, read_hours
 from anomalies.models import Watch
 from anomalies.queries import detection_settings
-from flux.serializers import iso
+from flux.web.serializers import iso
 
 MAX_REPLAY_HOURS = 24 * 92  # a quarter: enough for "last month" with room, bounded for the response size
 

@@ -32,7 +32,7 @@ from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hour
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
 from anomalies.services import Verdict
 from events.rollups import STREAM as EVENT_STREAM
-from flux.rollup_job import current_watermark
+from flux.query.rollup_job import current_watermark
 from metrics.rollups import STREAM as METRIC_STREAM
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """JSON shapes of anomalies and watches: the REST API and the live pushes use the same ones."""
 
 from anomalies.models import Anomaly, Watch
-from flux.serializers import iso
+from flux.web.serializers import iso
 
 
 def watch_json(watch: Watch) -> dict:

@@ -1,5 +1,5 @@
 """Anomaly lifecycle: what a scan's verdict does to a watch's episode, and what people do to anomalies.
-Every change is atomic and, on commit, pushed to the project's live views (flux.realtime)."""
+Every change is atomic and, on commit, pushed to the project's live views (flux.web.realtime)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from anomalies.models import SEVERITY_RANK, Anomaly, DetectionSettings, Watch
 from anomalies.serializers import anomaly_json
-from flux import realtime
-from flux.api import FluxError
 from flux.tenants.models import Project
+from flux.web import realtime
+from flux.web.api import FluxError
 
 OPENED, UPDATED, RESOLVED = "opened", "updated", "resolved"
 

@@ -21,12 +21,14 @@ from anomalies.openapi import (
 from anomalies.openapi import SeriesShape as WatchShape
 from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, replay
 from anomalies.serializers import watch_json
-from flux import query_params
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import TIME_RANGE, choice, errors, needs_key
-from flux.query_params import InvalidParameter
-from flux.serializers import iso
+from flux.query import query_params
+from flux.query.query_params import InvalidParameter
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, choice
+from flux.web.serializers import iso
 
 WATCH_ID = OpenApiParameter("watch_id", int, OpenApiParameter.PATH, description="The watched series' `id`.")
 CHANNEL_ID = OpenApiParameter("channel_id", int, OpenApiParameter.PATH, description="The channel's `id`.")

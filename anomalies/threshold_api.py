@@ -7,9 +7,11 @@ from rest_framework.response import Response
 
 from anomalies import thresholds
 from anomalies.models import Severity, ThresholdRule, Watch
-from flux.api import FluxError, NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import errors, name_field, needs_key
+from flux.web.api import FluxError, NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.ingestion import name_field
+from flux.web.openapi.keys import needs_key
 
 RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="The rule's `id`.")
 MAX_DURATION_MINUTES = 7 * 24 * 60

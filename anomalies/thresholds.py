@@ -13,8 +13,8 @@ from anomalies.models import Anomaly, Severity, ThresholdRule, Watch
 from anomalies.services import Verdict, apply_verdict
 from events.filters import EventFilter
 from events.queries import count_events
+from flux.query.timerange import TimeRange, resolve_zone
 from flux.tenants.models import Project
-from flux.timerange import TimeRange, resolve_zone
 from metrics.queries import AGGREGATIONS, get_metric, metric_value
 
 COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}

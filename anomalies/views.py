@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from anomalies import queries
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
-from flux.pages import page_context, project_or_404
+from flux.web.pages import page_context, project_or_404
 
 
 @login_required

@@ -122,7 +122,7 @@ def time_queries(projects: list, repeat: int) -> dict[str, float]:
 
     from events import queries
     from events.filters import EventFilter
-    from flux.timerange import TimeRange
+    from flux.query.timerange import TimeRange
 
     now = timezone.now()
     time_range, everything = TimeRange(now - timedelta(hours=6), now, ZoneInfo("UTC")), EventFilter()

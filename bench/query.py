@@ -93,7 +93,7 @@ def roll_up(project: object) -> None:
     from django.utils import timezone
 
     from events.rollups import roll_up_events
-    from flux.rollup_job import SAFETY_LAG
+    from flux.query.rollup_job import SAFETY_LAG
     from metrics.rollups import roll_up_metrics
 
     for label, table, function in (
@@ -149,8 +149,8 @@ def queries(project: object, args: argparse.Namespace) -> None:
     from events import queries as events
     from events.filters import EventFilter
     from events.funnels import Step, funnel
-    from flux.db import fetch_all
-    from flux.timerange import TimeRange
+    from flux.query.db import fetch_all
+    from flux.query.timerange import TimeRange
     from metrics.models import Metric
     from metrics.queries import metric_value
 

@@ -72,7 +72,7 @@ def roll_up() -> float:
     from django.utils import timezone
 
     from events.rollups import roll_up_events
-    from flux.rollup_job import SAFETY_LAG
+    from flux.query.rollup_job import SAFETY_LAG
 
     started = time.perf_counter()
     roll_up_events(timezone.now() + SAFETY_LAG)  # the rows have committed: take all of them

@@ -10,7 +10,7 @@ and a dashboard websocket, measures the maximum ingest rate for `--probe-seconds
 batches of 100 events with 3 tags, a float value, a user id and empty properties), then ingests at
 `--share` of it for `--minutes`. Every minute it prints the ingest rate, p99 latency, the rollup lag
 (now - watermark) of events and metrics, how many scheduled tasks ran / were skipped / expired unstarted
-(from the workers' logs and flux.task_stats), the longest anomaly scan, websocket messages received,
+(from the workers' logs and flux.web.task_stats), the longest anomaly scan, websocket messages received,
 the RSS of every process and the CPU used per role (its processes plus its PostgreSQL backends, told
 apart by application_name). At the end: the time the rollups took to catch up, rollup CPU against ingest
 CPU, and whether every acknowledged event is stored and counted once in the rollups. Prints; asserts

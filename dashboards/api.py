@@ -7,29 +7,32 @@ from rest_framework.response import Response
 
 from dashboards import queries, services
 from dashboards.models import Dashboard, Widget
-from dashboards.openapi import (
-    CHANGES_INVALID,
-    DASHBOARD_INVALID,
-    DASHBOARD_NOT_FOUND,
-    DASHBOARD_REFERENCE,
-    DELETED,
-    IMPORT_INVALID,
-    LAYOUT_INVALID,
-    NAME_INVALID,
-    NOT_JSON,
+from dashboards.openapi.dashboards import Dashboard as DashboardShape
+from dashboards.openapi.dashboards import (
     DashboardChanges,
     DashboardExport,
     DashboardImport,
     DashboardInput,
     DashboardList,
     DuplicateRequest,
-    LayoutEntry,
 )
-from dashboards.openapi import Dashboard as DashboardShape
+from dashboards.openapi.fields import DASHBOARD_REFERENCE
+from dashboards.openapi.responses import (
+    CHANGES_INVALID,
+    DASHBOARD_INVALID,
+    DASHBOARD_NOT_FOUND,
+    DELETED,
+    IMPORT_INVALID,
+    LAYOUT_INVALID,
+    NAME_INVALID,
+    NOT_JSON,
+)
+from dashboards.openapi.widgets import LayoutEntry
 from dashboards.serializers import dashboard_json
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import errors, needs_key
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 
 class DashboardAPIView(ProjectAPIView):

@@ -5,10 +5,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from dashboards.models import Widget
-from flux.compare import compare, shown_percent_change
-from flux.formula import evaluate, parse
-from flux.serializers import points_json
-from flux.timerange import TimeRange, choose_interval
+from flux.query.compare import compare, shown_percent_change
+from flux.query.formula import evaluate, parse
+from flux.query.timerange import TimeRange, choose_interval
+from flux.web.serializers import points_json
 
 QUERY_NAMES = "abcde"
 Points = list[tuple[datetime, float | int | None]]

@@ -12,9 +12,9 @@ from dashboards import queries
 from dashboards.models import Dashboard, Widget
 from dashboards.variables import chosen_values
 from dashboards.widget_data import data_window, widget_data
-from flux import realtime
-from flux.query_params import InvalidParameter
+from flux.query.query_params import InvalidParameter
 from flux.tenants.queries import get_project_for_user
+from flux.web import realtime
 
 PUSH_EVERY_SECONDS = 1.0  # at most one push per widget per second, however fast data arrives
 VIEW_PARAMETERS = ("from", "to", "period", "timezone")
@@ -56,7 +56,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """ws/p/<project>/dashboards/<id or slug>/ for a signed-in member. The page sends `{"type": "view",
     "params": {from/to/period/timezone, tags[k]}}` whenever its range changes; the server sends
     `{"type": "widget", "id", "data"}` for widgets new data touched, and `{"type": "message", "payload"}`
-    for anything else the project publishes (flux.realtime)."""
+    for anything else the project publishes (flux.web.realtime)."""
 
     async def find_dashboard(self) -> Dashboard | None:
         route = self.scope["url_route"]["kwargs"]

@@ -7,13 +7,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
 from dashboards.api import DashboardAPIView
-from dashboards.openapi import DASHBOARD_REFERENCE, WIDGET_ID, WIDGET_NOT_FOUND
+from dashboards.openapi.fields import DASHBOARD_REFERENCE, WIDGET_ID
+from dashboards.openapi.responses import WIDGET_NOT_FOUND
 from dashboards.widget_api import WINDOW
 from dashboards.widget_csv import widget_table
 from dashboards.widget_data import data_window, widget_data
 from events.export_api import CSV_RESPONSE
-from flux.csv_export import csv_response, filename_part, max_rows
-from flux.openapi import error, errors, needs_key
+from flux.web.csv_export import csv_response, filename_part, max_rows
+from flux.web.openapi.errors import error, errors
+from flux.web.openapi.keys import needs_key
 
 
 class WidgetExportView(DashboardAPIView):

@@ -1,7 +1,7 @@
 """JSON shapes of dashboards and widgets, shared by the REST API and (later) the pages and websocket."""
 
 from dashboards.models import Dashboard, Widget
-from flux.serializers import iso
+from flux.web.serializers import iso
 
 
 def widget_json(widget: Widget) -> dict:

@@ -9,8 +9,8 @@ from django.utils.text import slugify
 
 from dashboards.models import Dashboard, Widget
 from dashboards.validation import MAX_NAME, MAX_WIDGETS, InvalidConfig, clean_settings, clean_widget, text
-from flux.api import FluxError
 from flux.tenants.models import Project
+from flux.web.api import FluxError
 from metrics.models import Metric
 
 EXPORT_FORMAT = 1

@@ -11,8 +11,8 @@ from typing import Any
 
 from events.compare import STAT_MEASURES
 from events.filters import PLAIN_FIELDS
-from flux.formula import FormulaError, names_in, parse
-from flux.timerange import INTERVAL_LADDER
+from flux.query.formula import FormulaError, names_in, parse
+from flux.query.timerange import INTERVAL_LADDER
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 GRID_COLUMNS = 12
@@ -37,7 +37,7 @@ GRAPH_STYLES = ("line", "area", "bars")
 HEATMAP_MODES = ("hour_of_week", "time_value")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_SIZE = {"number": (3, 2), "graph": (6, 4), "bar": (6, 4), "pie": (4, 4), "table": (6, 4), "heatmap": (12, 4)}
-# Relative ranges (the last 15 minutes…) and calendar periods (flux.timerange.PERIODS) a dashboard opens on.
+# Relative ranges (the last 15 minutes…) and calendar periods (flux.query.timerange.PERIODS) a dashboard opens on.
 CALENDAR_RANGES = ("today", "yesterday", "week", "last_week", "month", "last_month")
 DASHBOARD_RANGES = ("15m", "1h", "24h", "7d", "30d", "90d", *CALENDAR_RANGES)
 REFRESH = ("off", "10s", "1m")

@@ -12,10 +12,10 @@ from typing import Any
 from dashboards.models import Dashboard, Widget
 from dashboards.validation import MAX_SELECTED
 from events.filters import glob_to_like
-from flux.db import fetch_all
-from flux.query_params import InvalidParameter
+from flux.query.db import fetch_all
+from flux.query.query_params import InvalidParameter
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 from metrics import queries as metrics
 
 MAX_OPTIONS = 200

@@ -1,4 +1,4 @@
-"""Dashboard pages. Data comes from the REST API (called with the session, see flux.auth)."""
+"""Dashboard pages. Data comes from the REST API (called with the session, see flux.web.auth)."""
 
 import json
 
@@ -11,9 +11,9 @@ from django.shortcuts import render
 from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
 from flux.mcp import launch
-from flux.pages import page_context, project_or_404
+from flux.query.timerange import INTERVAL_LADDER
 from flux.tenants.queries import get_key_by_raw, user_can
-from flux.timerange import INTERVAL_LADDER
+from flux.web.pages import page_context, project_or_404
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 

@@ -9,25 +9,19 @@ from rest_framework.response import Response
 from dashboards import services
 from dashboards.api import DashboardAPIView
 from dashboards.models import Widget
-from dashboards.openapi import (
-    DASHBOARD_NOT_FOUND,
-    DASHBOARD_REFERENCE,
-    DELETED,
-    NOT_JSON,
-    WIDGET_ID,
-    WIDGET_INVALID,
-    WIDGET_NOT_FOUND,
-    WidgetInput,
-    WidgetList,
-)
-from dashboards.openapi import Widget as WidgetShape
+from dashboards.openapi.fields import DASHBOARD_REFERENCE, WIDGET_ID
+from dashboards.openapi.responses import DASHBOARD_NOT_FOUND, DELETED, NOT_JSON, WIDGET_INVALID, WIDGET_NOT_FOUND
+from dashboards.openapi.widgets import Widget as WidgetShape
+from dashboards.openapi.widgets import WidgetInput, WidgetList
 from dashboards.serializers import widget_json
 from dashboards.validation import MAX_WIDGETS
 from dashboards.variables import chosen_values, variable_options
 from dashboards.widget_data import data_window, widget_data
-from flux.auth import HasReadKey
-from flux.openapi import TIME_RANGE, error, errors, needs_key, tags_parameter
-from flux.serializers import range_json
+from flux.web.auth import HasReadKey
+from flux.web.openapi.errors import error, errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, tags_parameter
+from flux.web.serializers import range_json
 
 
 class WidgetListView(DashboardAPIView):

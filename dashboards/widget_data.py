@@ -21,14 +21,14 @@ from dashboards.validation import CALENDAR_RANGES
 from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
 from events.filters import EventFilter
-from flux import query_params
-from flux.compare import compare, earlier, shown_percent_change
-from flux.partial_query import SKETCH
-from flux.serializers import iso, points_json
-from flux.sketches import key_value
-from flux.tag_match import TagFilter
+from flux.query import query_params
+from flux.query.compare import compare, earlier, shown_percent_change
+from flux.query.partial_query import SKETCH
+from flux.query.sketches import key_value
+from flux.query.tag_match import TagFilter
+from flux.query.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
 from flux.tenants.models import Project
-from flux.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
+from flux.web.serializers import iso, points_json
 from metrics import queries as metrics
 from metrics.models import Metric
 from metrics.rollup_queries import metric_partials

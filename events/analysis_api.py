@@ -21,19 +21,16 @@ from events.openapi import (
     event_filters,
     field_parameter,
 )
-from flux import query_params
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
-from flux.compare import SHIFTS, compare
-from flux.openapi import (
-    TIME_RANGE,
-    error,
-    errors,
-    needs_key,
-)
-from flux.query_params import InvalidParameter
-from flux.serializers import iso, range_json
-from flux.timerange import TimeRange
+from flux.query import query_params
+from flux.query.compare import SHIFTS, compare
+from flux.query.query_params import InvalidParameter
+from flux.query.timerange import TimeRange
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi.errors import error, errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE
+from flux.web.serializers import iso, range_json
 from metrics import queries as metric_queries
 from metrics.openapi import AGGREGATION
 

@@ -21,24 +21,17 @@ from events.openapi import (
     field_parameter,
 )
 from events.serializers import event_json
-from flux import query_params
-from flux.api import NotFound, ProjectAPIView
-from flux.auth import HasReadKey
-from flux.ingestion import wire
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
-from flux.openapi import (
-    INGEST_DESCRIPTION,
-    INGEST_HEADERS,
-    TIME_RANGE,
-    choice,
-    errors,
-    ingest_responses,
-    interval_parameter,
-    limit_parameter,
-    needs_key,
-)
-from flux.query_params import InvalidParameter
-from flux.serializers import iso, points_json, range_json
+from flux.payloads import wire
+from flux.query import query_params
+from flux.query.query_params import InvalidParameter
+from flux.web.api import NotFound, ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, choice, interval_parameter, limit_parameter
+from flux.web.serializers import iso, points_json, range_json
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 100, 1000
 NAMES_LIMIT_DEFAULT, NAMES_LIMIT_MAX = 200, 1000

@@ -1,9 +1,9 @@
-"""Event measures for comparisons (flux.compare): a count, a unique count or a statistic of value."""
+"""Event measures for comparisons (flux.query.compare): a count, a unique count or a statistic of value."""
 
 from events import queries
 from events.filters import EventFilter
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 
 STAT_MEASURES = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
 

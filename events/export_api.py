@@ -12,12 +12,14 @@ from events import queries
 from events.api import event_filter_from
 from events.models import Event
 from events.openapi import PROPERTIES_FILTER, event_filters
-from flux import query_params
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
-from flux.csv_export import csv_response, filename_part, max_rows
-from flux.openapi import TIME_RANGE, errors, needs_key
-from flux.serializers import iso
+from flux.query import query_params
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.csv_export import csv_response, filename_part, max_rows
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE
+from flux.web.serializers import iso
 
 HEADER = ["id", "timestamp", "name", "user_id", "session_id", "value", "tags", "properties", "environment",
           "service", "host", "request_id"]  # fmt: skip

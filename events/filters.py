@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from flux.tag_match import tag_conditions
-from flux.timerange import TimeRange
+from flux.query.tag_match import tag_conditions
+from flux.query.timerange import TimeRange
 
 # group_by / unique fields: column names, or JSON keys under tags./properties.
 PLAIN_FIELDS = ("name", "user_id", "session_id", "environment", "service", "host")

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from django.db import connection
 
-from flux.ingestion.fields import COMPACT_JSON
+from flux.payloads.fields import COMPACT_JSON
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 
 MAX_STEPS = 10
 

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import msgspec
 from django.db.backends.utils import CursorWrapper
 
-from flux.ingestion.body import parse_json
-from flux.ingestion.fields import (
+from flux.payloads.body import parse_json
+from flux.payloads.fields import (
     NAME_MAX_LENGTH,
     PLAIN_NAME,
     TAG_KEY_MAX_LENGTH,
@@ -34,7 +34,7 @@ from flux.ingestion.fields import (
     parse_iso_timestamp,
     tags_json,
 )
-from flux.ingestion.wire import NULL, WireEvent
+from flux.payloads.wire import NULL, WireEvent
 
 TEXT_FIELDS = ("user_id", "session_id", "environment", "service", "host", "request_id")
 COPY_EVENTS = (

@@ -43,7 +43,7 @@ class EventRollup(models.Model):
     """Events of one name in one UTC minute, hour or day: counts, `value` aggregates and sketches.
 
     Maintained by `events.rollups.roll_up_events` from raw rows received up to the watermark; kept after
-    raw data expires (see flux.storage.maintenance). Sketches (flux.sketches): `value_keys`/`value_counts`
+    raw data expires (see flux.storage.maintenance). Sketches (flux.query.sketches): `value_keys`/`value_counts`
     for percentiles of `value`; `user_hashes` (exact, while few) or `user_registers` for unique users.
     """
 

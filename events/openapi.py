@@ -1,4 +1,4 @@
-"""OpenAPI shapes and parameters of the events API (see flux/openapi.py for the shared ones)."""
+"""OpenAPI shapes and parameters of the events API (see flux/web/openapi/ for the shared ones)."""
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter
@@ -7,28 +7,20 @@ from rest_framework import serializers
 from events.compare import STAT_MEASURES
 from events.filters import PLAIN_FIELDS
 from events.funnels import MAX_STEPS
-from flux.compare import SHIFTS
-from flux.ingestion.fields import PROPERTIES_MAX_BYTES
-from flux.openapi import (
+from flux.payloads.fields import PROPERTIES_MAX_BYTES
+from flux.query.compare import SHIFTS
+from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi.fields import TAGS_IN, TAGS_OUT, TIMESTAMP, PointsField, RangeFields, SchemaField, interval_field
+from flux.web.openapi.ingestion import (
     ID_HELP,
     TAGS_HELP,
-    TAGS_IN,
-    TAGS_OUT,
     TEXT_HELP,
-    TIMESTAMP,
     TIMESTAMP_HELP,
-    PointsField,
-    RangeFields,
-    SchemaField,
     batch_of,
-    choice,
-    interval_field,
-    limit_parameter,
     name_field,
     optional_text,
-    tags_parameter,
 )
-from flux.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi.parameters import choice, limit_parameter, tags_parameter
 from metrics.models import MetricType
 from metrics.openapi import AGGREGATION_NAMES
 

@@ -9,13 +9,13 @@ from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
 from events.rollup_queries import event_partials, rolled_counts, rollups_can_answer
 from events.rollups import STREAM
-from flux.db import fetch_all, read_snapshot
-from flux.partial_query import MEMBERS, SKETCH, TOTALS
-from flux.partials import Partial
-from flux.query_params import page_cursor
-from flux.rollup_job import current_watermark
+from flux.query.db import fetch_all, read_snapshot
+from flux.query.partial_query import MEMBERS, SKETCH, TOTALS
+from flux.query.partials import Partial
+from flux.query.query_params import page_cursor
+from flux.query.rollup_job import current_watermark
+from flux.query.timerange import TimeRange, bucket_sql, bucket_starts
 from flux.tenants.models import Project
-from flux.timerange import TimeRange, bucket_sql, bucket_starts
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 
@@ -240,7 +240,7 @@ def unique_from_rollups(event_filter: EventFilter, field_name: str) -> bool:
 
 def unique_count(project: Project, time_range: TimeRange, event_filter: EventFilter, field_name: str) -> int:
     """Distinct non-empty values of `field_name` among the matching events. Users of a name filter
-    come from rollups: exact up to flux.sketches.EXACT_LIMIT, within 2% beyond."""
+    come from rollups: exact up to flux.query.sketches.EXACT_LIMIT, within 2% beyond."""
     if unique_from_rollups(event_filter, field_name):
         partials = event_partials(project, time_range, event_filter, None, {MEMBERS})
         return partials[None, None].members.estimate() if partials else 0

@@ -10,14 +10,14 @@ from typing import Any
 
 from events.filters import EventFilter, glob_to_like
 from events.rollups import STREAM
-from flux.db import fetch_all, read_snapshot
-from flux.partial_query import Key as PartialKey
-from flux.partial_query import Source, read_partials
-from flux.partials import Partial
-from flux.rollup_cover import cover, levels_for_interval, ranges_condition
-from flux.rollup_job import current_watermark
+from flux.query.db import fetch_all, read_snapshot
+from flux.query.partial_query import Key as PartialKey
+from flux.query.partial_query import Source, read_partials
+from flux.query.partials import Partial
+from flux.query.rollup_cover import cover, levels_for_interval, ranges_condition
+from flux.query.rollup_job import current_watermark
+from flux.query.timerange import TimeRange, bucket_sql
 from flux.tenants.models import Project
-from flux.timerange import TimeRange, bucket_sql
 
 Key = tuple[str | None, datetime | None]  # (name when grouped by name, bucket when bucketed)
 

@@ -1,13 +1,13 @@
 """The events rollup job: merge the raw rows received since the watermark into minute, hour and day buckets.
 
 Each bucket keeps counts, `value` aggregates, a quantile sketch of `value` and the distinct users
-(flux.sketches), all mergeable; tag rollups keep counts per tag value, by hour and day. A run reads only
-the new raw rows (flux.rollup_job has the frame and the exactly-once argument).
+(flux.query.sketches), all mergeable; tag rollups keep counts per tag value, by hour and day. A run reads only
+the new raw rows (flux.query.rollup_job has the frame and the exactly-once argument).
 """
 
 from datetime import datetime
 
-from flux.rollup_job import (
+from flux.query.rollup_job import (
     LEVELS,
     RollupRun,
     RollWindow,
@@ -20,7 +20,7 @@ from flux.rollup_job import (
     sketch_merge_sql,
     temp_table,
 )
-from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
+from flux.query.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "events"
 

@@ -6,8 +6,8 @@ from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from events.models import SavedView
-from flux.api import FluxError, NotFound
 from flux.tenants.models import Project
+from flux.web.api import FluxError, NotFound
 
 # What the explorer keeps in its address (static/js/events.js), and nothing else.
 VIEW_FIELDS = ("name", "tags", "properties", "user_id", "range", "from", "to")

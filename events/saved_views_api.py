@@ -6,9 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import saved_views
-from flux.api import ProjectAPIView
-from flux.auth import HasAdminKey, HasReadKey
-from flux.openapi import error, errors, needs_key
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.errors import error, errors
+from flux.web.openapi.keys import needs_key
 
 PARAMS_HELP = f"The explorer's query as its address holds it: {', '.join(saved_views.VIEW_FIELDS)} (text)."
 

@@ -1,5 +1,5 @@
 from events.models import Event
-from flux.serializers import iso
+from flux.web.serializers import iso
 
 
 def event_json(event: Event) -> dict:

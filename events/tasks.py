@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from events.rollups import roll_up_events
-from flux import task_stats
+from flux.web import task_stats
 
 
 @shared_task

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from flux.pages import page_context, project_or_404
+from flux.web.pages import page_context, project_or_404
 
 
 @login_required

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, path
 
 from dashboards.consumers import DashboardConsumer
-from flux.consumers import ProjectFeedConsumer
+from flux.web.consumers import ProjectFeedConsumer
 from sharing.consumers import SharedDashboardConsumer
 
 websocket_urlpatterns: list[URLPattern] = [

@@ -111,20 +111,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # The web_only wrappers (flux/middleware.py) let /api/ requests skip what only pages need.
-    "flux.middleware.security",
-    "flux.middleware.static_files",
+    # The web_only wrappers (flux/web/middleware.py) let /api/ requests skip what only pages need.
+    "flux.web.middleware.security",
+    "flux.web.middleware.static_files",
     "corsheaders.middleware.CorsMiddleware",
-    "flux.middleware.api_headers",
-    "flux.middleware.ApiGuard",
-    "flux.middleware.sessions",
-    "flux.middleware.common",
-    "flux.middleware.csrf",
-    "flux.middleware.authentication",
-    "flux.middleware.messages",
-    "flux.middleware.clickjacking",
-    "flux.middleware.content_security_policy",
-    "flux.middleware.permissions_policy",
+    "flux.web.middleware.api_headers",
+    "flux.web.middleware.ApiGuard",
+    "flux.web.middleware.sessions",
+    "flux.web.middleware.common",
+    "flux.web.middleware.csrf",
+    "flux.web.middleware.authentication",
+    "flux.web.middleware.messages",
+    "flux.web.middleware.clickjacking",
+    "flux.web.middleware.content_security_policy",
+    "flux.web.middleware.permissions_policy",
     "axes.middleware.AxesMiddleware",  # answers a locked-out login (async-capable; a no-op for the API)
 ]
 
@@ -169,7 +169,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # names (manifest_strict off), served from the source folders: nothing has to be built to run Flux.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "flux.staticfiles.CompressedFingerprintedStorage"},
+    "staticfiles": {"BACKEND": "flux.web.staticfiles.CompressedFingerprintedStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -189,17 +189,17 @@ CHANNEL_LAYERS = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["flux.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["flux.auth.HasReadKey"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["flux.web.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["flux.web.auth.HasReadKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "flux.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["flux.ratelimit.ReadRateThrottle"],
+    "EXCEPTION_HANDLER": "flux.web.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["flux.web.ratelimit.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# The OpenAPI schema at /api/schema and Swagger UI at /api/docs (building blocks in flux/openapi.py).
+# The OpenAPI schema at /api/schema and Swagger UI at /api/docs (building blocks in flux/web/openapi/).
 SPECTACULAR_SETTINGS = {
     "TITLE": "Flux API",
     "VERSION": "1",
@@ -231,8 +231,8 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # Flux's own pages also call the API with the session (flux.auth); that is not for programs.
-    "AUTHENTICATION_WHITELIST": ["flux.auth.ApiKeyAuthentication"],
+    # Flux's own pages also call the API with the session (flux.web.auth); that is not for programs.
+    "AUTHENTICATION_WHITELIST": ["flux.web.auth.ApiKeyAuthentication"],
     "TAGS": [
         {"name": "Ingestion", "description": "Send events and metric points (ingest key)."},
         {"name": "Events", "description": "Query events (read key)."},
@@ -375,6 +375,8 @@ if FLUX_STORAGE not in {"auto", "timescaledb", "postgres", "citus"}:
 # host:port of each Citus worker that `migrate` registers with the coordinator (DATABASE_URL) when it
 # makes a new database a Citus database; empty when the cluster is set up by hand (docs/scaling.md).
 FLUX_CITUS_WORKERS = env_list("FLUX_CITUS_WORKERS", [])
+# The raw time-series tables (declared by their apps) that storage partitions, trims and compresses.
+FLUX_TIME_SERIES_TABLES = ["events.sql.EVENTS_TABLE", "metrics.sql.POINTS_TABLE"]
 FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)
@@ -469,7 +471,7 @@ if not DEBUG:
 # Referrer-Policy: same-origin and Cross-Origin-Opener-Policy: same-origin; the clickjacking middleware
 # X-Frame-Options: DENY. The policy below allows only Flux's own files: no inline scripts or <style> elements
 # (page data comes in json_script blocks, which are not run), websockets to the same origin, data: images
-# for ECharts' exports. API answers are JSON and skip these page-only headers (flux/middleware.py).
+# for ECharts' exports. API answers are JSON and skip these page-only headers (flux/web/middleware.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -8,18 +8,19 @@ from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
 from events.analysis_api import CompareView
-from flux import health, views
-from flux.api import CurrentProjectView
 from flux.ingestion.api import FluxBatchView
 from flux.otlp.api import OtlpLogsView, OtlpMetricsView
-from flux.overview_api import OverviewView
+from flux.overview import views
+from flux.overview.api import OverviewView
 from flux.tenants import access_api
 from flux.tenants.api import ProvisionView
+from flux.web import health
+from flux.web.api import CurrentProjectView
 from metrics import views as metric_views
 from sharing import views as sharing_views
 from sharing.api import SharedDataView
 
-handler500 = "flux.errors.server_error"
+handler500 = "flux.web.errors.server_error"
 admin.site.site_header = "Flux administration"
 admin.site.site_title = "Flux"
 

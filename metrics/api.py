@@ -2,23 +2,17 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flux import query_params
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
-from flux.ingestion import wire
 from flux.ingestion.api import IngestView, InvalidBatch, list_under
-from flux.openapi import (
-    INGEST_DESCRIPTION,
-    INGEST_HEADERS,
-    TIME_RANGE,
-    errors,
-    ingest_responses,
-    interval_parameter,
-    needs_key,
-    tags_parameter,
-)
-from flux.query_params import InvalidParameter
-from flux.serializers import cardinality_warnings_json, iso, points_json
+from flux.payloads import wire
+from flux.query import query_params
+from flux.query.query_params import InvalidParameter
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.parameters import TIME_RANGE, interval_parameter, tags_parameter
+from flux.web.serializers import iso, points_json
 from metrics import queries
 from metrics.openapi import (
     AGGREGATION,
@@ -122,7 +116,7 @@ class MetricSummaryView(ProjectAPIView):
                 "from": iso(time_range.start),
                 "to": iso(time_range.end),
                 **summary,
-                "cardinality_warnings": cardinality_warnings_json(self.project.pk, metric.pk),
+                "cardinality_warnings": queries.cardinality_warnings_json(self.project.pk, metric.pk),
             }
         )
 

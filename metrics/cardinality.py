@@ -17,7 +17,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.backends.utils import CursorWrapper
 
-from flux.ingestion.fields import tags_json
+from flux.payloads.fields import tags_json
 from metrics.ingest import PointItem, cache
 from metrics.models import fingerprint_of_canonical
 

@@ -15,8 +15,8 @@ import msgspec
 from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
-from flux.ingestion.body import parse_json
-from flux.ingestion.fields import (
+from flux.payloads.body import parse_json
+from flux.payloads.fields import (
     TAG_KEY_MAX_LENGTH,
     TAG_VALUE_MAX_LENGTH,
     TAGS_MAX_COUNT,
@@ -33,7 +33,7 @@ from flux.ingestion.fields import (
     scalar_to_text,
     tags_json,
 )
-from flux.ingestion.wire import NULL, WirePoint
+from flux.payloads.wire import NULL, WirePoint
 from metrics.models import MetricType, fingerprint_of_canonical
 
 SET_MEMBER_MAX_LENGTH = 200

@@ -4,8 +4,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from events.models import RollupLevel
-from flux.ingestion.fields import tags_json
-from flux.project_keyed import ProjectKeyedModel
+from flux.payloads.fields import tags_json
+from flux.storage.project_keyed import ProjectKeyedModel
 from flux.tenants.models import Project
 
 
@@ -82,7 +82,7 @@ class MetricRollup(models.Model):
     Every row keeps count, sum, min, max and the last value with its time (gauges read last/avg/min/max,
     counters sum and rate); distributions add a quantile sketch (`sketch_keys`/`sketch_counts`), sets
     the distinct members (`member_hashes`, exact while few) or their HyperLogLog (`member_registers`);
-    see flux.sketches. Maintained by `metrics.rollups.roll_up_metrics`.
+    see flux.query.sketches. Maintained by `metrics.rollups.roll_up_metrics`.
     """
 
     # The upsert target of the rollup job and the index queries read by; the project leads, so that the

@@ -1,26 +1,20 @@
-"""OpenAPI shapes and parameters of the metrics API (see flux/openapi.py for the shared ones)."""
+"""OpenAPI shapes and parameters of the metrics API (see flux/web/openapi/ for the shared ones)."""
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from flux.openapi import (
+from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi.fields import TAGS_IN, TIMESTAMP, PointsField, RangeFields, SchemaField, interval_field
+from flux.web.openapi.ingestion import (
     ID_HELP,
     TAGS_HELP,
-    TAGS_IN,
     TEXT_HELP,
-    TIMESTAMP,
     TIMESTAMP_HELP,
-    PointsField,
-    RangeFields,
-    SchemaField,
     batch_of,
-    choice,
-    interval_field,
-    limit_parameter,
     name_field,
     optional_text,
 )
-from flux.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
+from flux.web.openapi.parameters import choice, limit_parameter
 from metrics.ingest import SET_MEMBER_MAX_LENGTH
 from metrics.models import MetricType
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION

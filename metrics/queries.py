@@ -6,13 +6,14 @@ points only and are the reference the rollup path is tested and benchmarked agai
 from dataclasses import dataclass
 from datetime import datetime
 
-from flux.api import NotFound
-from flux.db import fetch_all
-from flux.partial_query import MEMBERS, SKETCH, TOTALS
-from flux.partials import PERCENTILES, Partial
-from flux.query_params import InvalidParameter
-from flux.tag_match import TagFilter, tag_conditions
-from flux.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
+from flux.query.db import fetch_all
+from flux.query.partial_query import MEMBERS, SKETCH, TOTALS
+from flux.query.partials import PERCENTILES, Partial
+from flux.query.query_params import InvalidParameter
+from flux.query.tag_match import TagFilter, tag_conditions
+from flux.query.timerange import TimeRange, bucket_sql, bucket_starts, covered_seconds
+from flux.web.api import NotFound
+from flux.web.serializers import iso
 from metrics.models import CardinalityLimitHit, Metric, MetricType
 from metrics.rollup_queries import SERIES_GROUP, metric_partials, project_partials
 
@@ -81,6 +82,12 @@ def list_cardinality_warnings(project_id: int, metric_id: int | None = None) -> 
          "last_folded_at": hit.last_folded_at}
         for hit in hits.order_by("-last_folded_at")[:50]
     ]  # fmt: skip
+
+
+def cardinality_warnings_json(project_id: int, metric_id: int | None = None) -> list[dict]:
+    """The cardinality warnings as the API shows them."""
+    warnings = list_cardinality_warnings(project_id, metric_id)
+    return [{**warning, "last_folded_at": iso(warning["last_folded_at"])} for warning in warnings]
 
 
 def list_metrics(project_id: int, top_values: int = 5) -> list[dict]:

@@ -1,9 +1,9 @@
-"""Metric points as partial aggregates, from rollups and raw edges (the SQL: flux.partial_query)."""
+"""Metric points as partial aggregates, from rollups and raw edges (the SQL: flux.query.partial_query)."""
 
-from flux.partial_query import TOTALS, Key, Source, read_partials
-from flux.partials import Partial
-from flux.tag_match import TagFilter, tag_conditions
-from flux.timerange import TimeRange
+from flux.query.partial_query import TOTALS, Key, Source, read_partials
+from flux.query.partials import Partial
+from flux.query.tag_match import TagFilter, tag_conditions
+from flux.query.timerange import TimeRange
 from metrics.models import Metric
 from metrics.rollups import STREAM
 

@@ -1,10 +1,10 @@
 """The metrics rollup job: merge the points received since the watermark into each series' minute, hour
-and day buckets (frame and exactly-once argument: flux.rollup_job). Every bucket keeps
+and day buckets (frame and exactly-once argument: flux.query.rollup_job). Every bucket keeps
 count/sum/min/max/last; distributions add a quantile sketch, sets their members; all of them merge."""
 
 from datetime import datetime
 
-from flux.rollup_job import (
+from flux.query.rollup_job import (
     LEVELS,
     RollupRun,
     RollWindow,
@@ -17,7 +17,7 @@ from flux.rollup_job import (
     sketch_merge_sql,
     temp_table,
 )
-from flux.sketches import EXACT_LIMIT, HASH_SQL, key_sql
+from flux.query.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "metrics"
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from flux import task_stats
+from flux.web import task_stats
 from metrics.rollups import roll_up_metrics
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from flux.pages import page_context, project_or_404
+from flux.web.pages import page_context, project_or_404
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION, get_metric, list_cardinality_warnings
 
 

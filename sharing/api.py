@@ -13,12 +13,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dashboards.api import DashboardAPIView
-from dashboards.openapi import DASHBOARD_NOT_FOUND, DASHBOARD_REFERENCE
+from dashboards.openapi.fields import DASHBOARD_REFERENCE
+from dashboards.openapi.responses import DASHBOARD_NOT_FOUND
 from dashboards.widget_data import data_window, widget_data
-from flux.api import NotFound
-from flux.auth import actor_of
-from flux.openapi import errors, needs_key
-from flux.serializers import range_json
+from flux.web.api import NotFound
+from flux.web.auth import actor_of
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.serializers import range_json
 from sharing import services
 
 SHARE_HEADER = "X-Flux-Share"

@@ -88,7 +88,9 @@ def test_creating_and_deleting_push_to_the_projects_pages(
     django_capture_on_commit_callbacks: object,
 ) -> None:  # fmt: skip
     published: list[tuple[int, dict]] = []
-    monkeypatch.setattr("flux.realtime.publish", lambda project_id, payload: published.append((project_id, payload)))
+    monkeypatch.setattr(
+        "flux.web.realtime.publish", lambda project_id, payload: published.append((project_id, payload))
+    )
     with django_capture_on_commit_callbacks(execute=True):
         created = api(keys["admin"]).post(URL, DEPLOY, format="json").json()
     with django_capture_on_commit_callbacks(execute=True):

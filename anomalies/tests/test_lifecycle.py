@@ -11,8 +11,8 @@ from anomalies import services
 from anomalies.models import Anomaly, Watch
 from anomalies.services import AnomalyStateError, Verdict
 from anomalies.tests.factories import make_watch
-from flux import realtime
 from flux.tenants.models import Project
+from flux.web import realtime
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

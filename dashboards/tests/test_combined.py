@@ -10,8 +10,8 @@ from dashboards.models import Widget
 from dashboards.services import DashboardConfigError
 from dashboards.widget_data import widget_data
 from events.tests.factories import insert_event
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 
 MONDAY = datetime(2026, 11, 16, tzinfo=UTC)
 DAY = TimeRange(MONDAY, MONDAY + timedelta(hours=3), ZoneInfo("UTC"))

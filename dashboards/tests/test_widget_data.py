@@ -9,8 +9,8 @@ from dashboards import services
 from dashboards.models import Widget
 from dashboards.widget_data import widget_data
 from events.tests.factories import insert_event
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 from metrics.tests.factories import insert_point, make_series
 
 MONDAY = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday

@@ -52,7 +52,7 @@ def test_an_export_stops_at_the_row_limit_and_says_so(api: type, keys: dict, eve
 def test_paging_through_a_large_export_keeps_every_row_once(project: Project, api: type, keys: dict) -> None:
     from events import queries
     from events.filters import EventFilter
-    from flux.timerange import TimeRange
+    from flux.query.timerange import TimeRange
 
     for minute in range(25):
         insert_event(project, T0 + timedelta(minutes=minute), "tick")

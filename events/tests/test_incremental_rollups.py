@@ -14,11 +14,11 @@ from events.models import EventRollup, EventTagRollup, RollupWatermark
 from events.rollups import rebuild_event_rollups, roll_up_events
 from events.tests.factories import insert_event
 from flux.ingestion.services import ingest
-from flux.rollup_job import SAFETY_LAG
-from flux.sketches import EXACT_LIMIT
+from flux.query.rollup_job import SAFETY_LAG
+from flux.query.sketches import EXACT_LIMIT
+from flux.query.timerange import TimeRange, bucket_starts
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
-from flux.timerange import TimeRange, bucket_starts
 
 pytestmark = pytest.mark.storage
 

@@ -13,10 +13,10 @@ from events.filters import EventFilter
 from events.models import EventRollup, RollupWatermark
 from events.rollups import rebuild_event_rollups, roll_up_events
 from events.tests.factories import insert_event
-from flux.rollup_job import SAFETY_LAG
+from flux.query.rollup_job import SAFETY_LAG
+from flux.query.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
-from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
 
 pytestmark = pytest.mark.storage  # `make test` runs these on TimescaleDB too
 
@@ -140,7 +140,7 @@ def test_rollup_answers_equal_raw_answers(rows: list, range_ms: tuple, interval:
 
 
 def test_many_users_become_a_hyperloglog_and_are_counted_within_two_percent(project: Project) -> None:
-    from flux.sketches import EXACT_LIMIT
+    from flux.query.sketches import EXACT_LIMIT
 
     users = EXACT_LIMIT * 3
     with connection.cursor() as cursor:

@@ -11,9 +11,9 @@ from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.seeding import seed
 from flux.ingestion import outcomes
-from flux.redis_store import redis_client
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
+from flux.web.redis_store import redis_client
 from metrics.models import Metric
 
 END = datetime(2026, 11, 23, 12, tzinfo=UTC)

@@ -8,19 +8,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events.openapi import EventInput
-from flux.api import FluxError, ProjectAPIView
-from flux.auth import (
+from flux.ingestion import outcomes
+from flux.ingestion.services import ingest
+from flux.payloads import wire
+from flux.payloads.body import PayloadTooLarge, parse_json, read_body
+from flux.web.api import FluxError, ProjectAPIView
+from flux.web.auth import (
     ApiKeyAuthentication,
     HasIngestKey,
     HasReadKey,
     IngestKeyInQueryAuthentication,
     SessionProjectAuthentication,
 )
-from flux.ingestion import outcomes, wire
-from flux.ingestion.body import PayloadTooLarge, parse_json, read_body
-from flux.ingestion.services import ingest
-from flux.openapi import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses, needs_key
-from flux.ratelimit import check_ingest_rate
+from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
+from flux.web.openapi.keys import needs_key
+from flux.web.ratelimit import check_ingest_rate
 from metrics.openapi import MetricPointInput
 
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import redis
 
-from flux.ingestion.deferred import DeferredBatches
-from flux.redis_store import redis_client, redis_key, report_unavailable
+from flux.web.deferred import DeferredBatches
+from flux.web.redis_store import redis_client, redis_key, report_unavailable
 
 COUNTER_TTL_SECONDS = 2 * 86400
 REJECTIONS_KEPT = 20
@@ -46,7 +46,7 @@ class Outcome:
 def record(project_id: int, accepted: int, duplicates: int, rejected: list[dict], request_error: str | None) -> None:
     """Count one ingestion request's outcome; `rejected` are the per-item rejections of its answer.
 
-    Written to Redis shortly after, together with other requests' outcomes (see flux.ingestion.deferred).
+    Written to Redis shortly after, together with other requests' outcomes (see flux.web.deferred).
     """
     now = time.time()
     counts = {

@@ -8,11 +8,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.ingest import EventRow, clean_event, copy_events
-from flux import realtime
 from flux.ingestion.dedupe import keep_first_claims
-from flux.ingestion.fields import TimeWindow
 from flux.ingestion.models import SeenItemId
+from flux.payloads.fields import TimeWindow
 from flux.tenants.models import Project
+from flux.web import realtime
 from metrics.cardinality import fold_excess_cardinality
 from metrics.ingest import PointItem, clean_point, copy_points, resolve_metric_types, resolve_series
 

@@ -7,15 +7,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flux.api import ProjectAPIView
-from flux.auth import HasReadKey
 from flux.insights.compare import compare_insight
 from flux.insights.drivers import explain_change
 from flux.insights.openapi import KIND, NAME, PERIOD, CompareInsight, ExplainInsight, SummaryInsight
 from flux.insights.periods import DEFAULT_PERIOD
 from flux.insights.summary import project_summary
-from flux.openapi import errors, needs_key
-from flux.query_params import InvalidParameter
+from flux.query.query_params import InvalidParameter
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 FACTS = "Every number in `text` is in `facts` with a query against this API (run it with a read key) that gives it."
 

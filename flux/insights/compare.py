@@ -13,16 +13,16 @@ from zoneinfo import ZoneInfo
 
 from events.filters import EventFilter
 from events.queries import count_events, count_series
-from flux.api import NotFound
-from flux.compare import Comparison, compare
 from flux.insights import facts
 from flux.insights.periods import Period, get_period, period_ranges
 from flux.insights.stats import Verdict, change_point, count_change, dispersion, welch
 from flux.insights.wording import local_time, moment, number, percent, sentence
-from flux.query_params import InvalidParameter
-from flux.serializers import iso
+from flux.query.compare import Comparison, compare
+from flux.query.query_params import InvalidParameter
+from flux.query.timerange import TimeRange, covered_seconds
 from flux.tenants.models import Project
-from flux.timerange import TimeRange, covered_seconds
+from flux.web.api import NotFound
+from flux.web.serializers import iso
 from metrics.models import Metric
 from metrics.queries import DEFAULT_AGGREGATION, get_metric, metric_series, metric_summary, metric_value
 

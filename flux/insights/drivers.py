@@ -15,13 +15,13 @@ from anomalies.explain import contributions
 from anomalies.explain import sentence as share_sentence
 from events.filters import EventFilter
 from events.queries import count_events, count_groups, tag_keys_of
-from flux.compare import percent_change
 from flux.insights import facts
 from flux.insights.compare import compare_insight
 from flux.insights.wording import number, percent
-from flux.serializers import iso
+from flux.query.compare import percent_change
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
+from flux.web.serializers import iso
 from metrics.queries import DEFAULT_AGGREGATION, get_metric, metric_tag_keys, metric_values_by_tag
 
 MAX_DRIVERS = 3

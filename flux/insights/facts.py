@@ -8,8 +8,8 @@ of `[bucket, value]` points. The result is `value`.
 
 from datetime import datetime
 
-from flux.serializers import iso
-from flux.timerange import TimeRange
+from flux.query.timerange import TimeRange
+from flux.web.serializers import iso
 
 
 def fact(path: str, params: dict, field: str, value: float, label: str, reduce: str | None = None) -> dict:

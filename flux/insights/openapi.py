@@ -1,4 +1,4 @@
-"""OpenAPI shapes and parameters of the insights API (shared pieces: flux/openapi.py). The serializers
+"""OpenAPI shapes and parameters of the insights API (shared pieces: flux/web/openapi/). The serializers
 only describe the JSON for the schema; the views answer with what flux.insights builds."""
 
 from drf_spectacular.utils import OpenApiParameter
@@ -7,7 +7,8 @@ from rest_framework import serializers
 from anomalies.openapi import LIST_LIMIT_MAX
 from flux.insights.compare import KINDS
 from flux.insights.periods import DEFAULT_PERIOD, PERIODS
-from flux.openapi import SchemaField, choice
+from flux.web.openapi.fields import SchemaField
+from flux.web.openapi.parameters import choice
 
 VERDICTS = ["up", "down", "steady", "not_enough_data"]
 

@@ -1,15 +1,15 @@
 """The insight periods: the last 24 hours, 7 or 30 days ending now, against the same length just before. Pure.
 
 They carry the names the time-range parameter gives the same rolling stretches (`last_7d`), so a name
-means one thing across the API: `week` is always the calendar week (see flux.timerange).
+means one thing across the API: `week` is always the calendar week (see flux.query.timerange).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flux.query_params import InvalidParameter
-from flux.timerange import TimeRange
+from flux.query.query_params import InvalidParameter
+from flux.query.timerange import TimeRange
 
 
 @dataclass(frozen=True)

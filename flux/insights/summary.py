@@ -17,9 +17,9 @@ from flux.insights.compare import event_insight, full_hours, metric_insight
 from flux.insights.periods import Period, get_period, period_ranges
 from flux.insights.stats import count_change, dispersion
 from flux.insights.wording import joined, moment, number, percent, plural, trend
-from flux.serializers import iso
+from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
+from flux.web.serializers import iso
 from metrics.models import Metric
 from metrics.queries import points_per_metric
 

@@ -10,8 +10,8 @@ from django.urls import resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from flux.auth import KeyPrincipal
 from flux.tenants.models import ApiKey, Project
+from flux.web.auth import KeyPrincipal
 
 factory = APIRequestFactory()
 
@@ -22,7 +22,7 @@ class Caller:
 
     project: Project
     kind: str
-    credential: object  # an ApiKey, or a flux.auth.SessionGrant for a local stdio session
+    credential: object  # an ApiKey, or a flux.web.auth.SessionGrant for a local stdio session
 
     @classmethod
     def for_key(cls, api_key: ApiKey) -> "Caller":

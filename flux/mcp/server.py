@@ -11,10 +11,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from flux.auth import raw_key_from_headers
 from flux.mcp import tools
 from flux.mcp.internal_api import Caller
 from flux.tenants.queries import get_key_by_raw
+from flux.web.auth import raw_key_from_headers
 
 INSTRUCTIONS = """Flux holds this project's own business metrics: events (something happened, e.g.
 user.signup, with tags, user_id and value) and metrics (gauges, counters, distributions, sets), plus the

@@ -12,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from flux.insights.facts import tag_params
 from flux.insights.stats import count_change, welch
 from flux.mcp.internal_api import Caller, call
-from flux.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
+from flux.query.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
 from metrics.queries import get_metric
 
 MAX_POINTS = 120

@@ -13,13 +13,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
-from flux.api import FluxError, ProjectAPIView
-from flux.auth import HasIngestKey
 from flux.ingestion import outcomes
-from flux.openapi import errors, needs_key
 from flux.otlp.ingest import ExportOutcome, export_metrics
 from flux.otlp.logs import export_logs
 from flux.otlp.wire import PROTOBUF, encode_response, error_status, is_protobuf, read_export, request_encoding
+from flux.web.api import FluxError, ProjectAPIView
+from flux.web.auth import HasIngestKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 OTLP_ERRORS = errors(400, 401, 403, 413, 415, 429)
 

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.db import connection, transaction
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-from flux.ingestion.body import PayloadTooLarge
 from flux.ingestion.services import IngestResult, ingest
 from flux.otlp import histograms
 from flux.otlp.convert import OtlpPoint, flatten
 from flux.otlp.cumulative import advance_streams
-from flux.ratelimit import check_ingest_rate
+from flux.payloads.body import PayloadTooLarge
 from flux.tenants.models import Project
+from flux.web.ratelimit import check_ingest_rate
 
 MESSAGES_SHOWN = 5
 

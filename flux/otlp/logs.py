@@ -12,13 +12,13 @@ from django.db import transaction
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1 import logs_pb2
 
-from flux.ingestion.body import PayloadTooLarge
-from flux.ingestion.fields import NAME_MAX_LENGTH
 from flux.ingestion.services import IngestResult, ingest
 from flux.otlp.convert import any_value_python, attribute_tags
 from flux.otlp.ingest import ExportOutcome
-from flux.ratelimit import check_ingest_rate
+from flux.payloads.body import PayloadTooLarge
+from flux.payloads.fields import NAME_MAX_LENGTH
 from flux.tenants.models import Project
+from flux.web.ratelimit import check_ingest_rate
 
 RESOURCE_FIELDS = {
     "service": ("service.name",),

@@ -6,8 +6,8 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, status_pb2
 from rest_framework.request import Request
 
-from flux.api import FluxError
-from flux.ingestion.body import UnsupportedMediaType, decompress, read_raw_body
+from flux.payloads.body import UnsupportedMediaType, decompress, read_raw_body
+from flux.web.api import FluxError
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

@@ -16,10 +16,10 @@ from rest_framework.exceptions import Throttled
 
 from flux.ingestion import outcomes
 from flux.ingestion.services import ingest
-from flux.ratelimit import check_ingest_rate
 from flux.statsd.aggregate import Aggregator, Counts, Window
 from flux.tenants.models import KeyKind, Project
 from flux.tenants.queries import get_key_by_raw
+from flux.web.ratelimit import check_ingest_rate
 
 logger = logging.getLogger("flux.statsd")
 LOG_EVERY_SECONDS = 60

@@ -162,7 +162,7 @@ def run_on_workers(cursor: CursorWrapper, command: str) -> list[str]:
 
 
 def summarize_received_brin_on_workers(cursor: CursorWrapper, table: str) -> int:
-    """flux.rollup_job.summarize_received_brin on Citus: the ranges summarized on all workers."""
+    """flux.query.rollup_job.summarize_received_brin on Citus: the ranges summarized on all workers."""
     if not re.fullmatch(r"[a-z_]+", table):  # a registry name, put in the command as text
         raise ValueError(f"not a table name: {table!r}")
     partitions = table.replace("_", "\\_") + "\\_%"

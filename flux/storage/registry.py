@@ -3,11 +3,12 @@ retention, compression) looks after, and, on Citus, which tables are distributed
 reference tables (a copy on every node) and which stay on the coordinator. A new table needs one line here
 (flux/tests/test_keys.py fails until it has it)."""
 
-from events.sql import EVENTS_TABLE
-from flux.storage.tables import TimeSeriesTable
-from metrics.sql import POINTS_TABLE
+from django.conf import settings
+from django.utils.module_loading import import_string
 
-TIME_SERIES_TABLES: tuple[TimeSeriesTable, ...] = (EVENTS_TABLE, POINTS_TABLE)
+from flux.storage.tables import TimeSeriesTable
+
+TIME_SERIES_TABLES: tuple[TimeSeriesTable, ...] = tuple(map(import_string, settings.FLUX_TIME_SERIES_TABLES))
 
 # Tables that grow with the data, every key led by project_id: on Citus, distributed by project_id and
 # co-located (a project's rows of every table on the same node), so a project's queries and joins go to

@@ -6,11 +6,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flux.api import FluxError, NotFound, ProjectAPIView
-from flux.auth import CanManageProject, HasReadKey
-from flux.openapi import errors, needs_key
 from flux.tenants import queries, services
 from flux.tenants.models import ApiKey, KeyKind, Membership, Role
+from flux.web.api import FluxError, NotFound, ProjectAPIView
+from flux.web.auth import CanManageProject, HasReadKey
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
 
 MANAGE = "Only an admin key, or a project owner signed in to the app, can do this."
 

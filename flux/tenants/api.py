@@ -8,9 +8,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flux.api import FluxError, NotFound
-from flux.openapi import ProvisionedProject, error
 from flux.tenants.services import provision_project
+from flux.web.api import FluxError, NotFound
+from flux.web.openapi.errors import error
+from flux.web.openapi.projects import ProvisionedProject
 
 
 class ProvisionRequest(serializers.Serializer):

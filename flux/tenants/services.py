@@ -116,7 +116,7 @@ def set_archived(project: Project, archived: bool) -> None:
 
 def delete_project(project: Project) -> None:
     """Delete a project and everything it owns; its raw data is purged in the background after commit."""
-    from flux.tasks import purge_project_data  # tasks import storage, which imports these models
+    from flux.storage.tasks import purge_project_data  # tasks import storage, which imports these models
 
     project_id = project.pk
     key_cache.forget(project_id=project_id)

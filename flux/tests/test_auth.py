@@ -5,10 +5,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 
-from flux.api import ProjectAPIView
-from flux.auth import HasAdminKey, HasIngestKey, HasReadKey
 from flux.tenants.models import ApiKey, Project
 from flux.tenants.services import issue_key, revoke_key, set_archived
+from flux.web.api import ProjectAPIView
+from flux.web.auth import HasAdminKey, HasIngestKey, HasReadKey
 
 
 def probe_view(permission: type) -> object:

@@ -10,10 +10,10 @@ from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from events.tests.factories import insert_event
-from flux.redis_store import redis_client, redis_key
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import DRAWN, log_in, wait_loaded
+from flux.web.redis_store import redis_client, redis_key
 from metrics.tests.factories import insert_point, make_series
 
 pytestmark = pytest.mark.e2e

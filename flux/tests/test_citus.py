@@ -14,11 +14,11 @@ from events import queries as event_queries
 from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.tests.factories import insert_event
+from flux.query.timerange import TimeRange
 from flux.storage.citus import converted_tables, project_node
 from flux.storage.registry import COORDINATOR_TABLES, DISTRIBUTED_TABLES, REFERENCE_TABLES
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
-from flux.timerange import TimeRange
 from metrics import queries as metric_queries
 from metrics.rollups import roll_up_metrics
 from metrics.tests.factories import insert_point, make_series

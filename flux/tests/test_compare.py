@@ -1,6 +1,6 @@
 """Percent changes as pages show them: none without a baseline or from too small a one."""
 
-from flux.compare import percent_change, shown_percent_change
+from flux.query.compare import percent_change, shown_percent_change
 
 
 def test_a_percent_change_needs_a_baseline() -> None:

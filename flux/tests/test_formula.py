@@ -2,7 +2,7 @@
 
 import pytest
 
-from flux.formula import FormulaError, evaluate, names_in, parse
+from flux.query.formula import FormulaError, evaluate, names_in, parse
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from events.filters import EventFilter
 from events.models import RollupWatermark
 from events.rollups import roll_up_events
 from events.tests.factories import insert_event
+from flux.query.timerange import TimeRange
 from flux.storage import maintenance
 from flux.storage.detect import TIMESCALEDB, table_layout
 from flux.tenants.models import Project
-from flux.timerange import TimeRange
 from metrics import queries as metric_queries
 from metrics.rollups import roll_up_metrics
 from metrics.tests.factories import insert_point, make_series

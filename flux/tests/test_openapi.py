@@ -14,8 +14,8 @@ from django.test import Client
 from jsonschema import Draft202012Validator
 
 from events.tests.factories import insert_event
+from flux.query.timerange import INTERVAL_LADDER
 from flux.tenants.models import Project
-from flux.timerange import INTERVAL_LADDER
 from metrics.tests.factories import insert_point, make_series
 
 ENDPOINTS = {

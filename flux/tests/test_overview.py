@@ -7,8 +7,8 @@ import pytest
 
 from events.tests.factories import insert_event
 from flux.ingestion import outcomes
-from flux.redis_store import redis_client, redis_key
 from flux.tenants.models import Project
+from flux.web.redis_store import redis_client, redis_key
 from metrics.tests.factories import insert_point, make_series
 
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)

@@ -10,9 +10,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from anomalies.tests.factories import make_watch, open_anomaly
-from flux import realtime
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member
+from flux.web import realtime
 from metrics.tests.factories import make_series
 
 

@@ -17,9 +17,9 @@ from django.db import connection
 from django.test import Client
 
 from events.tests.factories import stored_events
-from flux import redis_store
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key
+from flux.web import redis_store
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime.now(UTC).isoformat()
@@ -134,7 +134,7 @@ def test_a_redis_outage_is_logged_once_per_interval_and_ingestion_goes_on(
     redis_down[0] += redis_store.OUTAGE_LOG_EVERY_SECONDS + 1
     send(client, keys["ingest"], 1)
     warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
-    assert [record.name for record in warnings] == ["flux.redis_store"] * 2
+    assert [record.name for record in warnings] == ["flux.web.redis_store"] * 2
     assert (
         "rate limiting, ingestion health and live updates are off; will log again in 60 s" in warnings[0].getMessage()
     )

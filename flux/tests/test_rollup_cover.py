@@ -4,7 +4,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flux.rollup_cover import LEVELS, Piece, cover, is_aligned, levels_for_buckets
+from flux.query.rollup_cover import LEVELS, Piece, cover, is_aligned, levels_for_buckets
 
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
 instants = st.integers(min_value=0, max_value=40 * 86400 * 1000).map(lambda ms: BASE + timedelta(milliseconds=ms))

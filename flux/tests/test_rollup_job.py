@@ -18,10 +18,10 @@ from django.db import connection
 from events.models import EventRollup, RollupWatermark
 from events.rollups import STREAM, roll_up_events
 from events.tasks import roll_up
-from flux import task_stats
-from flux.redis_store import redis_client
-from flux.rollup_job import SAFETY_LAG
+from flux.query.rollup_job import SAFETY_LAG
 from flux.tenants.models import Project
+from flux.web import task_stats
+from flux.web.redis_store import redis_client
 
 ROOT = Path(__file__).resolve().parents[2]
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flux.db import fetch_all
-from flux.sketches import (
+from flux.query.db import fetch_all
+from flux.query.sketches import (
     EXACT_LIMIT,
     RELATIVE_ACCURACY,
     Cardinality,

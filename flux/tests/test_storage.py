@@ -15,11 +15,17 @@ from django.test.utils import CaptureQueriesContext
 
 from events.sql import EVENTS_TABLE
 from events.tests.factories import insert_event, partition_of_event
-from flux import tasks
 from flux.celery import TASK_PACKAGES
 from flux.celery import app as celery_app
-from flux.rollup_job import summarize_received_brin
-from flux.storage import create_time_series_table, drop_time_series_table, maintenance, partition_window, partitions
+from flux.query.rollup_job import summarize_received_brin
+from flux.storage import (
+    create_time_series_table,
+    drop_time_series_table,
+    maintenance,
+    partition_window,
+    partitions,
+    tasks,
+)
 from flux.storage.citus import run_on_workers
 from flux.storage.detect import POSTGRES, TIMESCALEDB, StorageConfigurationError, choose_backend, table_layout
 from flux.storage.partitions import day_start

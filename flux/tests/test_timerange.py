@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flux.timerange import RangeError, TimeRange, bucket_starts, choose_interval, parse_range
+from flux.query.timerange import RangeError, TimeRange, bucket_starts, choose_interval, parse_range
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)

@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.models import RollupWatermark
-from flux.partials import PERCENTILES
-from flux.rollup_job import SAFETY_LAG
-from flux.sketches import EXACT_LIMIT, RELATIVE_ACCURACY
+from flux.query.partials import PERCENTILES
+from flux.query.rollup_job import SAFETY_LAG
+from flux.query.sketches import EXACT_LIMIT, RELATIVE_ACCURACY
+from flux.query.timerange import MAX_POINTS, TimeRange, approximate_seconds
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
-from flux.timerange import MAX_POINTS, TimeRange, approximate_seconds
 from metrics import queries
 from metrics.models import MetricRollup
 from metrics.rollups import rebuild_metric_rollups, roll_up_metrics

@@ -12,9 +12,9 @@ from django.test import Client
 
 from dashboards.models import Dashboard
 from events.tests.factories import insert_event
-from flux import realtime
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member, issue_key
+from flux.web import realtime
 from sharing.models import ShareLink
 
 SHARES = "/api/v1/dashboards/key-metrics/shares"

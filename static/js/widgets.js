@@ -70,7 +70,7 @@
     } else if (data.value && !data.previous) {
       changeText.textContent = "new vs previous";
     } else if (data.change) {
-      // The previous period was too small a base for a percentage (flux/compare.py): the absolute change.
+      // The previous period was too small a base for a percentage (flux/query/compare.py): the absolute change.
       changeText.textContent = `${data.change > 0 ? "▲ +" : "▼ −"}${formatValue(Math.abs(data.change), display)} vs ${formatValue(data.previous, display)} before`;
       changeText.className = `change ${data.change > 0 ? "up" : "down"}`;
     } else {

@@ -7,7 +7,7 @@ from django.utils import timezone
 from events.rollups import roll_up_events
 from events.seeding import seed, seed_incident
 from flux.ingestion import outcomes
-from flux.rollup_job import SAFETY_LAG
+from flux.query.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
 from flux.tenants.models import Project
 from metrics.rollups import roll_up_metrics

@@ -5,10 +5,10 @@ import threading
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from flux import realtime
-from flux.ingestion.deferred import DeferredBatches
 from flux.ingestion.services import ingest
 from flux.tenants.models import Project
+from flux.web import realtime
+from flux.web.deferred import DeferredBatches
 
 
 def test_entries_added_by_several_requests_are_flushed_as_one_batch() -> None:

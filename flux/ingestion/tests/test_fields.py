@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flux.ingestion.fields import (
+from flux.payloads.fields import (
     FieldError,
     TimeWindow,
     clean_name,

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from events.tests.factories import stored_events
-from flux.ingestion.fields import scalar_to_text
+from flux.payloads.fields import scalar_to_text
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from metrics.tests.factories import stored_points

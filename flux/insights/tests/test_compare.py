@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flux.api import NotFound
 from flux.insights.compare import compare_insight
 from flux.insights.tests.factories import answer_of, insert_hourly_events, insert_hourly_points, steady
-from flux.query_params import InvalidParameter
+from flux.query.query_params import InvalidParameter
 from flux.tenants.models import Project
+from flux.web.api import NotFound
 from metrics.tests.factories import make_series
 
 NOW = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)  # Thursday, 11:00 in Berlin

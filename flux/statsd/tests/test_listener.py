@@ -13,11 +13,11 @@ from datadog.dogstatsd import DogStatsd
 from django.db import connection
 
 from flux.ingestion import outcomes
-from flux.ratelimit import check_ingest_rate
 from flux.statsd.aggregate import Aggregator, Counts
 from flux.statsd.server import NoProject, flush_safely, flush_window, open_listener, project_for_key
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key, revoke_key, set_archived
+from flux.web.ratelimit import check_ingest_rate
 
 
 class RunningListener:

@@ -3,11 +3,11 @@
 import anyio
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from flux.auth import SessionGrant
 from flux.mcp.internal_api import Caller
 from flux.mcp.server import build_server
 from flux.tenants.models import Project
 from flux.tenants.queries import get_key_by_raw
+from flux.web.auth import SessionGrant
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Platform: what ingesting apps validate and parse (request bodies, the SDK wire format, field rules)."""

@@ -1,0 +1,1 @@
+"""Platform: query machinery (time ranges, partial aggregates, rollup framing, sketches, formulas)."""

@@ -1,0 +1,127 @@
+"""DRF base pieces shared by every app: the error envelope and the project-scoped base view."""
+
+import logging
+import math
+from typing import Any
+
+from django.http import Http404
+from django.urls import resolve
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flux.tenants.models import Project
+from flux.web.accepted_params import unknown_parameter
+from flux.web.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
+from flux.web.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
+from flux.web.openapi.errors import errors
+from flux.web.openapi.keys import needs_key
+from flux.web.openapi.projects import CurrentProject
+
+logger = logging.getLogger(__name__)
+
+
+class FluxError(Exception):
+    """A domain error raised by services and queries, turned into HTTP once, in `exception_handler`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+
+class NotFound(FluxError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """Every API error, whatever raised it, leaves as `{"error": {"code", "message", "details"?}}`."""
+    if isinstance(exc, FluxError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if is_database_outage(exc):
+        response = Response(error_body("database_unavailable", DATABASE_UNAVAILABLE), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        detail = exc.detail
+        if isinstance(detail, (list, dict)):
+            return Response(
+                error_body("invalid", "The request is not valid.", detail), status=exc.status_code, headers=headers
+            )
+        return Response(error_body(str(detail.code), str(detail)), status=exc.status_code, headers=headers)
+    logger.exception("Unhandled error in %s", context.get("view"))
+    return Response(error_body("server_error", "Internal error; it has been logged."), status=500)
+
+
+class ProjectAPIView(APIView):
+    """Base for every API view: authenticated by key, and `self.project` is the only project in reach."""
+
+    authentication_classes = [ApiKeyAuthentication, SessionProjectAuthentication]
+    project: Project
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        principal = request.user
+        assert isinstance(principal, KeyPrincipal)  # guaranteed by the key permissions
+        self.project = principal.project
+        if request.method in ("GET", "HEAD") and request.query_params:
+            refuse_unknown_parameters(request)
+
+
+def refuse_unknown_parameters(request: Request) -> None:
+    """Reads declare their query parameters in the OpenAPI schema; any other one is a 400 naming it."""
+    # Calls from inside the process (the MCP tools) have not been through the URL resolver.
+    match = request._request.resolver_match or resolve(request.path_info)
+    unknown = unknown_parameter(match.route, request.method, list(request.query_params))
+    if unknown:
+        name, message = unknown
+        raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
+
+
+class CurrentProjectView(ProjectAPIView):
+    """GET /api/v1/project: which project and key kind a key belongs to (any kind of key)."""
+
+    permission_classes = [HasAnyKey]
+
+    @extend_schema(
+        operation_id="project_retrieve",
+        summary="The key's project",
+        description=needs_key("any", "Which project the key belongs to, and the key's kind."),
+        responses={200: CurrentProject, **errors(401, 403)},
+        tags=["Projects"],
+    )
+    def get(self, request: Request) -> Response:
+        project = self.project
+        return Response(
+            {
+                "id": project.pk,
+                "name": project.name,
+                "slug": project.slug,
+                "environment": project.environment,
+                "timezone": project.timezone,
+                "retention_days": project.retention_days,
+                "key_kind": request.auth.kind,
+            }
+        )

@@ -1,0 +1,34 @@
+"""What every HTML page of a project shares: the membership check and the page context."""
+
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest
+
+from flux.tenants.models import Project
+from flux.tenants.queries import get_project_for_user, list_projects_for_user, user_can
+
+# Counts the navigation shows as badges, registered by the apps that own them (anomalies: `open_anomalies`),
+# so that this platform module needs no app.
+NAV_COUNTS: dict[str, Callable[[Project], int]] = {}
+
+
+def register_nav_count(name: str, count: Callable[[Project], int]) -> None:
+    NAV_COUNTS[name] = count
+
+
+def project_or_404(request: HttpRequest, slug: str) -> Project:
+    project = get_project_for_user(request.user, slug)
+    if project is None:
+        raise Http404("No such project")  # the same answer whether it exists or not
+    return project
+
+
+def page_context(request: HttpRequest, project: Project, section: str, **extra: object) -> dict:
+    """The base template's context; `page` goes to the page's script through json_script."""
+    can_edit = user_can(project, request.user, "edit")
+    page = {"project": {"slug": project.slug, "name": project.name, "timezone": project.timezone}, "can_edit": can_edit}
+    return {
+        "project": project, "projects": list_projects_for_user(request.user).order_by("name"),
+        "can_edit": can_edit, "page": page, "section": section,
+        **{name: count(project) for name, count in NAV_COUNTS.items()}, **extra,
+    }  # fmt: skip
