@@ -94,7 +94,9 @@ def test_encoding_and_decoding_keep_every_row_and_the_layout(scratch: psycopg.Co
 
     migrate("events", "0011")
     encoded = stored_rows(scratch)
-    tag_sets = scratch.execute("SELECT project_id, tags FROM events_eventtagset ORDER BY project_id, tags::text").fetchall()
+    tag_sets = scratch.execute(
+        "SELECT project_id, tags FROM events_eventtagset ORDER BY project_id, tags::text"
+    ).fetchall()
     names = scratch.execute("SELECT count(*) FROM events_eventname").fetchone()[0]
     raw_layout = layout_of(scratch, "events_rawevent")
 
