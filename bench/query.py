@@ -84,7 +84,8 @@ def prepare(args: argparse.Namespace) -> object:
     took = time.perf_counter() - started
     print(f"seeded {report.events:,} events and {report.points:,} points in {took:.0f} s")
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {EVENTS_TABLE.name}")
+        for table in (EVENTS_TABLE.name, *EVENTS_TABLE.dictionaries):
+            cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("VACUUM ANALYZE metrics_point")
     roll_up(project)
     return project

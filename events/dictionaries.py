@@ -12,7 +12,7 @@ from functools import partial
 from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
-from events.sql import ENSURE_ENTRIES, SELECT_ENTRIES
+from events.sql import ENSURE_ENTRIES, EVENTS_TABLE, SELECT_ENTRIES
 
 Entries = dict[tuple[int, str], int]
 
@@ -72,3 +72,22 @@ def encode(
     name_ids.update(stored["name"])
     tag_set_ids.update(stored["tags"])
     return name_ids, tag_set_ids
+
+
+# Autovacuum's own threshold for ANALYZE (50 rows + 10%), checked by the rollup job each run: raw queries
+# join the dictionaries through the view, and with stale statistics (a new dictionary looks empty) the
+# planner scans a dictionary once per raw row instead of hashing it once. Autovacuum gets there too,
+# but on a busy server it can take many minutes.
+STALE_DICTIONARIES = """
+    SELECT stats.relname FROM pg_stat_user_tables stats JOIN pg_class class ON class.oid = stats.relid
+    WHERE stats.relid = ANY(%s::regclass[]) AND stats.n_mod_since_analyze > 50 + 0.1 * greatest(class.reltuples, 0)
+"""
+
+
+def analyze_stale_dictionaries(cursor: CursorWrapper) -> list[str]:
+    """ANALYZE the dictionaries that grew past autovacuum's threshold since their last ANALYZE; returns them."""
+    cursor.execute(STALE_DICTIONARIES, [list(EVENTS_TABLE.dictionaries)])
+    stale = [name for (name,) in cursor.fetchall()]
+    for name in stale:
+        cursor.execute(f"ANALYZE {name}")
+    return stale

@@ -7,6 +7,7 @@ the new raw rows (flux.rollup_job has the frame and the exactly-once argument).
 
 from datetime import datetime
 
+from events.dictionaries import analyze_stale_dictionaries
 from events.sql import EVENTS_TABLE
 from flux.rollup_job import (
     LEVELS,
@@ -146,6 +147,7 @@ TOUCHED_SIZE = "SELECT count(*), coalesce(sum(count), 0)::bigint FROM touched_mi
 
 
 def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
+    analyze_stale_dictionaries(cursor)  # this run decodes through them, and so do raw queries
     temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, window.params())
     cursor.execute(TOUCHED_SIZE)
     minutes, rows = cursor.fetchone()
