@@ -53,12 +53,19 @@ def total_bytes(cursor: object, table: str, layout: str) -> int:
 
 
 def sizes(layout: str) -> dict[str, int]:
+    """Bytes of each raw table; the raw events' name and tag-set dictionaries are counted with them."""
     from django.db import connection
 
+    from events.sql import EVENTS_TABLE
+
     with connection.cursor() as cursor:
-        for table in ("events_event", "metrics_point"):
+        for table in (EVENTS_TABLE.name, "metrics_point"):
             cursor.execute(f"VACUUM ANALYZE {table}")
-        return {table: total_bytes(cursor, table, layout) for table in ("events_event", "metrics_point")}
+        found = {table: total_bytes(cursor, table, layout) for table in (EVENTS_TABLE.name, "metrics_point")}
+        for dictionary in EVENTS_TABLE.dictionaries:
+            cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [dictionary])
+            found[EVENTS_TABLE.name] += cursor.fetchone()[0]
+        return found
 
 
 def main() -> None:
@@ -74,12 +81,13 @@ def main() -> None:
     from django.utils import timezone
 
     from events.seeding import seed
+    from events.sql import EVENTS_TABLE
     from flux.storage import maintenance
     from flux.storage.detect import table_layout
     from flux.tenants.services import create_project
 
     with connection.cursor() as cursor:
-        layout = table_layout(cursor, "events_event")
+        layout = table_layout(cursor, EVENTS_TABLE.name)
     project = create_project("Compression bench", retention_days=args.days + 30)
     now = timezone.now()
     maintenance.ensure_all_partitions(now, days_back=args.days + 1)
@@ -87,7 +95,7 @@ def main() -> None:
     report = seed(project, args.events, args.points, args.days, now)
     print(f"layout {layout}: seeded {report.events:,} events and {report.points:,} points "
           f"over {args.days} days in {time.perf_counter() - started:.0f} s")  # fmt: skip
-    counts = {"events_event": report.events, "metrics_point": report.points}
+    counts = {EVENTS_TABLE.name: report.events, "metrics_point": report.points}
     before = sizes(layout)
     if layout == "timescaledb":
         settings.FLUX_COMPRESS_AFTER_DAYS = 0

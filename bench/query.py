@@ -3,11 +3,13 @@
     make bench-query                         # or, with the services' environment set:
     python bench/query.py --events 10000000 --points 10000000 --days 90
 
-Seeds a scratch database (flux_querybench; kept between runs, `--reseed` starts over) with realistic
-events and metric points (events.seeding), rolls them up (timed: raw rows rolled per second), then
-runs each query `--runs` times through Flux's query functions and the same question as a raw SQL
-scan `--raw-runs` times, and prints p50/p95 latencies, their ratio and both answers. Also prints the
-storage per million rows. Nothing here asserts: it prints.
+Seeds a scratch database (`--database`, default $FLUX_QUERYBENCH_DATABASE or flux_querybench; kept between
+runs, `--reseed` starts over) with realistic events and metric points (events.seeding), rolls them up
+(timed: raw rows rolled per second), then runs each query `--runs` times through Flux's query functions
+and the same question as a raw SQL scan `--raw-runs` times, and prints p50/p95 latencies, their ratio and
+both answers. Then the questions only raw rows answer (a funnel, a user's timeline, property and tag
+filters, a name's newest events), `--raw-runs` times each. Also prints the storage per million rows.
+Nothing here asserts: it prints.
 """
 
 import argparse
@@ -23,16 +25,15 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "flux_querybench"
 PROJECT_SLUG = "querybench"
 
 
-def use_bench_database() -> None:
+def use_bench_database(database: str) -> None:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flux").rsplit("/", 1)[0]
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = f"{base}/{BENCH_DB}"
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            conn.execute(f'CREATE DATABASE "{database}"')
+    os.environ["DATABASE_URL"] = f"{base}/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flux.settings")
     os.environ.setdefault("DEBUG", "1")
     sys.path.insert(0, str(ROOT))
@@ -62,6 +63,7 @@ def prepare(args: argparse.Namespace) -> object:
     from django.utils import timezone
 
     from events.seeding import seed
+    from events.sql import EVENTS_TABLE
     from flux.storage import maintenance
     from flux.tenants.models import Project
     from flux.tenants.services import create_project, delete_project
@@ -82,7 +84,8 @@ def prepare(args: argparse.Namespace) -> object:
     took = time.perf_counter() - started
     print(f"seeded {report.events:,} events and {report.points:,} points in {took:.0f} s")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE events_event")
+        for table in (EVENTS_TABLE.name, *EVENTS_TABLE.dictionaries):
+            cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("VACUUM ANALYZE metrics_point")
     roll_up(project)
     return project
@@ -97,7 +100,7 @@ def roll_up(project: object) -> None:
     from metrics.rollups import roll_up_metrics
 
     for label, table, function in (
-        ("events", "events_event", roll_up_events),
+        ("events", "events_event", roll_up_events),  # the raw rows, decoded or not
         ("metric points", "metrics_point", roll_up_metrics),
     ):
         with connection.cursor() as cursor:
@@ -114,6 +117,8 @@ def roll_up(project: object) -> None:
 
 def storage(project: object) -> None:
     from django.db import connection
+
+    from events.sql import EVENTS_TABLE
 
     def size(table: str) -> int:
         with connection.cursor() as cursor:
@@ -133,7 +138,8 @@ def storage(project: object) -> None:
     events, points = rows("events_event"), rows("metrics_point")
     print("\nstorage (whole database; all projects)")
     for label, table, per in (
-        ("raw events", "events_event", events),
+        ("raw events", EVENTS_TABLE.name, events),
+        *((f"  {dictionary.removeprefix('events_')}", dictionary, events) for dictionary in EVENTS_TABLE.dictionaries),
         ("event rollups", "events_eventrollup", events),
         ("event tag rollups", "events_eventtagrollup", events),
         ("raw metric points", "metrics_point", points),
@@ -198,11 +204,33 @@ def queries(project: object, args: argparse.Namespace) -> None:
             f"{short(answer)} ({short(raw_answer)})"
         )
     steps = [Step("page.viewed"), Step("user.login"), Step("feature.used"), Step("order.completed")]
-    funnel_times, result = timed(lambda: funnel(project, last(7), steps, timedelta(days=1)), args.raw_runs)
-    print(
-        f"{'4-step funnel over 7 days':<34} {statistics.median(funnel_times):>8.1f} {p95(funnel_times):>8.1f} "
-        f"{'':>9} {'':>9} {'':>7}  users per step {[step.users for step in result[0].steps]}"
-    )
+
+    def funnel_users() -> str:
+        return f"users per step {[step.users for step in funnel(project, last(7), steps, timedelta(days=1))[0].steps]}"
+
+    def newest(days: int, event_filter: EventFilter) -> str:
+        page = events.list_events(project, last(days), event_filter, 100, None).events
+        return f"{len(page)} events, oldest of them at {page[-1].time:%Y-%m-%d %H:%M:%S.%f}" if page else "none"
+
+    def stats_by_country() -> str:
+        groups = events.value_stats_groups(project, last(7), EventFilter(name="order.completed"), "tags.country", 3)
+        return ", ".join(f"{key}: {stats['count']} values, p50 {stats['p50']:.2f}" for key, stats in groups)
+
+    raw_only = [
+        ("4-step funnel over 7 days", funnel_users),
+        ("user timeline, 30 days, newest 100", lambda: newest(30, EventFilter(user_id="u_1"))),
+        ("30-day count, property filter", lambda: events.count_events(
+            project, last(30), EventFilter(properties={"path": "/p/7"}))),
+        ("7-day count, tag filter", lambda: events.count_events(project, last(7), EventFilter(tags={"plan": "team"}))),
+        ("7-day value stats by tags.country", stats_by_country),
+        ("newest 100 of one name", lambda: newest(7, EventFilter(name="user.signup"))),
+    ]  # fmt: skip
+    for label, question in raw_only:
+        question()
+        times, answer = timed(question, args.raw_runs)
+        print(
+            f"{label:<34} {statistics.median(times):>8.1f} {p95(times):>8.1f} {'':>9} {'':>9} {'':>7}  {short(answer)}"
+        )
 
 
 def short(answer: object) -> str:
@@ -217,6 +245,7 @@ def short(answer: object) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=os.environ.get("FLUX_QUERYBENCH_DATABASE", "flux_querybench"))
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--points", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=90)
@@ -226,7 +255,7 @@ def main() -> None:
     parser.add_argument("--reroll", action="store_true", help="rebuild the rollups of the reused data (timed)")
     parser.add_argument("--prepare-only", action="store_true", help="seed and roll up, then stop")
     args = parser.parse_args()
-    use_bench_database()
+    use_bench_database(args.database)
     from flux.tenants.models import Project
 
     reused = Project.objects.filter(slug=PROJECT_SLUG).exists() and not args.reseed

@@ -7,8 +7,9 @@ Creates a scratch database (--database, dropped at the end), and sends `--events
 own ingestion (flux.ingestion.services.ingest, batches of `--batch`, in time order as live traffic
 arrives, so indexes grow as they do in production): three tags, a float value, a user_id, empty
 properties (bench/ingest.py's shape). Then VACUUM ANALYZE, and it prints the bytes per event of the
-table's heap (with TOAST) and of each index, summed over every partition or chunk. On TimescaleDB it
-then compresses every chunk (Flux's own beat task) and prints the total again. Nothing here asserts.
+raw table's heap (with TOAST) and of each index, summed over every partition or chunk, and of its name and
+tag-set dictionaries (with their indexes). On TimescaleDB it then compresses every chunk (Flux's own beat
+task) and prints the total again. Nothing here asserts.
 """
 
 import argparse
@@ -84,13 +85,28 @@ def ingest_events(project: object, count: int, batch: int) -> None:
             raise SystemExit(f"rejected: {result.rejected[0]}")
 
 
-def sizes(table: str) -> list[tuple[str, int]]:
+def sizes(table: object) -> list[tuple[str, int]]:
+    """(part, bytes) of the raw table's heap, each of its indexes, and each dictionary with its indexes."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {table}")
-        cursor.execute(PARTS_SQL, {"table": table})
-        return [(name, int(size or 0)) for name, size in cursor.fetchall()]
+        for name in (table.name, *table.dictionaries):
+            cursor.execute(f"VACUUM ANALYZE {name}")
+        cursor.execute(PARTS_SQL, {"table": table.name})
+        parts = [(name, int(size or 0)) for name, size in cursor.fetchall()]
+        for dictionary in table.dictionaries:
+            cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [dictionary])
+            parts.append((f"{dictionary} (dictionary)", cursor.fetchone()[0]))
+        return parts
+
+
+def dictionaries_size(table: object) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(pg_total_relation_size(t::regclass)), 0) FROM unnest(%s::text[]) t",
+                       [list(table.dictionaries)])  # fmt: skip
+        return int(cursor.fetchone()[0])
 
 
 def main() -> None:
@@ -105,31 +121,33 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from events.sql import EVENTS_TABLE
     from flux.storage import maintenance
     from flux.storage.detect import table_layout
     from flux.tenants.services import create_project
 
     with connection.cursor() as cursor:
-        layout = table_layout(cursor, "events_event")
+        layout = table_layout(cursor, EVENTS_TABLE.name)
     project = create_project("Storage bench")
     started = time.perf_counter()
     ingest_events(project, args.events, args.batch)
     print(f"layout {layout}: ingested {args.events:,} events in {time.perf_counter() - started:.0f} s")
-    parts = sizes("events_event")
+    parts = sizes(EVENTS_TABLE)
     total = sum(size for _, size in parts)
     for name, size in sorted(parts, key=lambda part: -part[1]):
         if size == 0:  # the parent of native partitions holds nothing itself
             continue
         print(f"  {name:<24} {size / args.events:7.1f} bytes/event")
-    print(f"events_event total: {total / args.events:.1f} bytes/event ({total / 2**20:,.1f} MiB)")
+    print(f"{EVENTS_TABLE.name} total: {total / args.events:.1f} bytes/event ({total / 2**20:,.1f} MiB)")
     if layout == "timescaledb":
         settings.FLUX_COMPRESS_AFTER_DAYS = 0
         maintenance.compress_chunks(timezone.now() + timedelta(days=2))  # every chunk, today's included
         with connection.cursor() as cursor:
-            cursor.execute("SELECT hypertable_size('events_event')")
-            compressed = cursor.fetchone()[0]
+            cursor.execute("SELECT hypertable_size(%s)", [EVENTS_TABLE.name])
+            compressed = cursor.fetchone()[0] + dictionaries_size(EVENTS_TABLE)
         print(
-            f"events_event compressed: {compressed / args.events:.1f} bytes/event ({total / compressed:.1f}x smaller)"
+            f"{EVENTS_TABLE.name} compressed (with dictionaries): {compressed / args.events:.1f} bytes/event"
+            f" ({total / compressed:.1f}x smaller)"
         )
     drop_database(args.database)
 

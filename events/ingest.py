@@ -14,6 +14,8 @@ from typing import NamedTuple
 import msgspec
 from django.db.backends.utils import CursorWrapper
 
+from events.dictionaries import encode
+from events.sql import COPY_ENCODED_EVENTS
 from flux.payloads.body import parse_json
 from flux.payloads.fields import (
     NAME_MAX_LENGTH,
@@ -37,10 +39,6 @@ from flux.payloads.fields import (
 from flux.payloads.wire import NULL, WireEvent
 
 TEXT_FIELDS = ("user_id", "session_id", "environment", "service", "host", "request_id")
-COPY_EVENTS = (
-    "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
-    " environment, service, host, request_id, client_id) FROM STDIN"
-)
 COPY_NULL = "\\N"
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 TAGS_DECODER = msgspec.json.Decoder(dict[str, str])
@@ -52,8 +50,9 @@ SHORT_TAGS_BYTES = TAG_KEY_MAX_LENGTH
 
 class EventRow(NamedTuple):
     name: str
+    tags: str  # JSON text of the tag set, as sent or canonical (its dictionary id is found by content)
     client_id: str | None
-    line: str  # the row in COPY text format, every column after project_id, ending in a newline
+    line: str  # the row in COPY text format, every column after the project's, name's and tags' ids, with "\n"
 
 
 def copy_text(value: str | None) -> str:
@@ -65,13 +64,11 @@ def copy_text(value: str | None) -> str:
     return value
 
 
-def event_line(
-    time: str, name: str, value: float | None, tags: str, properties: str, texts: tuple, client_id: str | None
-) -> str:
+def event_line(time: str, value: float | None, properties: str, texts: tuple, client_id: str | None) -> str:
     user_id, session_id, environment, service, host, request_id = map(copy_text, texts)
     number = COPY_NULL if value is None else repr(value)
     return (
-        f"{time}\t{copy_text(name)}\t{user_id}\t{session_id}\t{number}\t{copy_text(tags)}\t{copy_text(properties)}\t"
+        f"{time}\t{user_id}\t{session_id}\t{number}\t{copy_text(properties)}\t"
         f"{environment}\t{service}\t{host}\t{request_id}\t{copy_text(client_id)}\n"
     )
 
@@ -96,8 +93,8 @@ def clean_event(item: object, window: TimeWindow) -> tuple[EventRow | None, list
     client_id = errors.attempt(clean_optional_text, item.get("id"), "id")
     if errors.messages:
         return None, errors.messages
-    line = event_line(time.isoformat(), name, value, tags_json(tags), properties, texts, client_id)
-    return EventRow(name, client_id, line), []
+    line = event_line(time.isoformat(), value, properties, texts, client_id)
+    return EventRow(name, tags_json(tags), client_id, line), []
 
 
 @lru_cache(maxsize=4096)
@@ -167,20 +164,21 @@ def plain_event_row(item: WireEvent, window: TimeWindow) -> EventRow | None:
         properties = "{}"
     texts = (item.user_id, item.session_id, item.environment, item.service, item.host, item.request_id)
     # One scan of every text for what needs a closer look: NUL (refused) and COPY's special characters.
-    special = SPECIAL_CHARACTERS.search("".join([text for text in (*texts, client_id) if text]) + tags + properties)
+    # (Tags are not in the COPY text; plain_tags has refused a NUL in them.)
+    special = SPECIAL_CHARACTERS.search("".join([text for text in (*texts, client_id) if text]) + properties)
     if special is not None:
         if "\x00" in special.string:
             return None
-        return EventRow(name, client_id, event_line(time, name, value, tags, properties, texts, client_id))
+        return EventRow(name, tags, client_id, event_line(time, value, properties, texts, client_id))
     user_id, session_id, environment, service, host, request_id, copy_id = (
         COPY_NULL if text is None else text for text in (*texts, client_id)
     )
     number = COPY_NULL if value is None else repr(value)
     line = (
-        f"{time}\t{name}\t{user_id}\t{session_id}\t{number}\t{tags}\t{properties}\t"
+        f"{time}\t{user_id}\t{session_id}\t{number}\t{properties}\t"
         f"{environment}\t{service}\t{host}\t{request_id}\t{copy_id}\n"
     )
-    return EventRow(name, client_id, line)
+    return EventRow(name, tags, client_id, line)
 
 
 def wire_event_as_dict(item: WireEvent) -> dict:
@@ -191,9 +189,12 @@ def wire_event_as_dict(item: WireEvent) -> dict:
 
 
 def copy_events(cursor: CursorWrapper, project_id: int, rows: list[EventRow]) -> None:
-    """Store rows in one COPY round trip, written as one block of text."""
+    """Store rows in one COPY round trip, written as one block of text, after the ids of their names and tag
+    sets (cached; a statement only for names or tag sets this process has not seen)."""
     if not rows:
         return
-    prefix = f"{project_id}\t"
-    with cursor.copy(COPY_EVENTS) as copy:
-        copy.write(prefix + prefix.join(row.line for row in rows))
+    names, tag_sets = encode(cursor, project_id, {row.name for row in rows}, {row.tags for row in rows})
+    heads = {name: f"{project_id}\t{name_id}\t" for name, name_id in names.items()}
+    text = "".join([f"{heads[row.name]}{tag_sets[row.tags]}\t{row.line}" for row in rows])
+    with cursor.copy(COPY_ENCODED_EVENTS) as copy:
+        copy.write(text)

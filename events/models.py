@@ -3,10 +3,10 @@ from django.db import models
 
 
 class Event(models.Model):
-    """A raw event. The table is created by flux.storage (partitioned by time), not by Django.
+    """A raw event, read through the view `events_event`, which decodes the rows of `events_rawevent`
+    (created by flux.storage, partitioned by time; names and tag sets dictionary-encoded: events/sql.py).
 
-    `id` is unique in practice (one sequence) but the database key is (id, time), as partitioned
-    tables and hypertables require; so look events up by project, id and, when known, time.
+    `id` is unique (one sequence) but not a database key: look events up by project, id and, when known, time.
     """
 
     id = models.BigIntegerField(primary_key=True)
@@ -31,6 +31,40 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.time:%Y-%m-%d %H:%M:%S}"
+
+
+class EventName(models.Model):
+    """An event name of a project, stored once; raw events carry its `id` (unique across projects)."""
+
+    pk = models.CompositePrimaryKey("project_id", "id")
+    project_id = models.BigIntegerField()
+    id = models.IntegerField()
+    name = models.TextField()
+
+    class Meta:
+        managed = False  # created with the raw table (migration 0011), written by events.dictionaries
+        db_table = "events_eventname"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventTagSet(models.Model):
+    """A tag set of a project, stored once, found by the digest of its canonical JSON; raw events carry
+    its `id` (unique across projects)."""
+
+    pk = models.CompositePrimaryKey("project_id", "id")
+    project_id = models.BigIntegerField()
+    id = models.IntegerField()
+    digest = models.UUIDField()
+    tags = models.JSONField()
+
+    class Meta:
+        managed = False  # created with the raw table (migration 0011), written by events.dictionaries
+        db_table = "events_eventtagset"
+
+    def __str__(self) -> str:
+        return str(self.tags)
 
 
 class RollupLevel(models.TextChoices):

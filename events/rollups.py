@@ -7,6 +7,8 @@ the new raw rows (flux.query.rollup_job has the frame and the exactly-once argum
 
 from datetime import datetime
 
+from events.dictionaries import analyze_stale_dictionaries
+from events.sql import EVENTS_TABLE
 from flux.query.rollup_job import (
     LEVELS,
     RollupRun,
@@ -24,32 +26,36 @@ from flux.query.sketches import EXACT_LIMIT, HASH_SQL, key_sql
 
 STREAM = "events"
 
-# Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile.
-RAW_ROWS = "events_event e JOIN tenants_project p ON p.id = e.project_id"
+# Rows of a just-deleted project wait for their purge; they must not be rolled up meanwhile. Raw rows
+# carry the ids of their name and tag set (events/sql.py): they are grouped by id, decoded per group.
+RAW_ROWS = "events_rawevent e JOIN tenants_project p ON p.id = e.project_id"
+NAMES = "events_eventname n ON n.project_id = {rows}.project_id AND n.id = {rows}.name_id"
 NEW_ROWS = """e.received_at > %(after)s AND e.received_at <= %(upto)s
               AND (%(project)s::bigint IS NULL OR e.project_id = %(project)s)"""
 # The new rows' aggregates per minute: one pass groups them by value key (the sketch), a second
 # collects the users' hashes.
 TOUCHED_MINUTES = f"""
     WITH new_rows AS (
-        SELECT e.project_id, e.name, date_trunc('minute', e.time, 'UTC') AS bucket, e.value, e.user_id
+        SELECT e.project_id, e.name_id, date_trunc('minute', e.time, 'UTC') AS bucket, e.value, e.user_id
         FROM {RAW_ROWS} WHERE {NEW_ROWS}
     ), keyed AS (
-        SELECT project_id, name, bucket, CASE WHEN value IS NOT NULL THEN {key_sql("value")} END AS key,
+        SELECT project_id, name_id, bucket, CASE WHEN value IS NOT NULL THEN {key_sql("value")} END AS key,
                count(*) AS n, sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
         FROM new_rows GROUP BY 1, 2, 3, 4
     ), totals AS (
-        SELECT project_id, name, bucket, sum(n)::bigint AS count,
+        SELECT project_id, name_id, bucket, sum(n)::bigint AS count,
                coalesce(sum(n) FILTER (WHERE key IS NOT NULL), 0)::bigint AS value_count,
                sum(value_sum) AS value_sum, min(value_min) AS value_min, max(value_max) AS value_max,
                array_agg(key ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_keys,
                array_agg(n ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_counts
         FROM keyed GROUP BY 1, 2, 3
     ), users AS (
-        SELECT project_id, name, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS user_hashes
+        SELECT project_id, name_id, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS user_hashes
         FROM new_rows WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
     )
-    SELECT t.*, u.user_hashes FROM totals t LEFT JOIN users u USING (project_id, name, bucket)
+    SELECT t.project_id, n.name, t.bucket, t.count, t.value_count, t.value_sum, t.value_min, t.value_max,
+           t.value_keys, t.value_counts, u.user_hashes
+    FROM totals t LEFT JOIN users u USING (project_id, name_id, bucket) JOIN {NAMES.format(rows="t")}
 """
 COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max,
              value_keys, value_counts, user_hashes, user_registers"""
@@ -113,10 +119,14 @@ TAG_UPSERT = """
     ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = r.count + EXCLUDED.count
 """
 MERGE_TAGS = f"""
-    WITH parts AS (
-        SELECT e.project_id, e.name, tag.key AS tag_key, tag.value AS tag_value,
-               date_trunc('hour', e.time, 'UTC') AS bucket, count(*) AS count
-        FROM {RAW_ROWS} CROSS JOIN LATERAL jsonb_each_text(e.tags) AS tag WHERE {NEW_ROWS}
+    WITH tagged AS (
+        SELECT e.project_id, e.name_id, e.tagset_id, date_trunc('hour', e.time, 'UTC') AS bucket, count(*) AS count
+        FROM {RAW_ROWS} WHERE {NEW_ROWS} GROUP BY 1, 2, 3, 4
+    ), parts AS (
+        SELECT t.project_id, n.name, tag.key AS tag_key, tag.value AS tag_value, t.bucket, sum(t.count)::bigint AS count
+        FROM tagged t JOIN {NAMES.format(rows="t")}
+        JOIN events_eventtagset s ON s.project_id = t.project_id AND s.id = t.tagset_id
+        CROSS JOIN LATERAL jsonb_each_text(s.tags) AS tag
         GROUP BY 1, 2, 3, 4, 5
     ), hours AS (
         INSERT INTO events_eventtagrollup AS r (project_id, level, name, tag_key, tag_value, bucket, count)
@@ -133,6 +143,7 @@ TOUCHED_SIZE = "SELECT count(*), coalesce(sum(count), 0)::bigint FROM touched_mi
 
 
 def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
+    analyze_stale_dictionaries(cursor)  # this run decodes through them, and so do raw queries
     temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, window.params())
     cursor.execute(TOUCHED_SIZE)
     minutes, rows = cursor.fetchone()
@@ -144,7 +155,7 @@ def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
     return minutes, rows
 
 
-EVENTS = Stream(STREAM, "events_event", ("events_eventrollup", "events_eventtagrollup"), roll)
+EVENTS = Stream(STREAM, EVENTS_TABLE.name, ("events_eventrollup", "events_eventtagrollup"), roll)
 
 
 def roll_up_events(now: datetime | None = None, wait: bool = False) -> RollupRun:

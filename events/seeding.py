@@ -4,12 +4,14 @@ tags of realistic cardinality, and all four metric types. Used by `seed_demo` an
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.db import connection, transaction
 
+from events.ingest import EventRow, copy_events, event_line
 from flux.tenants.models import Project
 from metrics.models import Metric, MetricSeries, tags_fingerprint
 
@@ -105,17 +107,34 @@ def copy_rows(sql: str, rows: Iterator[tuple]) -> int:
     return written
 
 
+def copy_event_rows(project_id: int, rows: Iterable[tuple]) -> int:
+    """Store rows shaped as `event_rows` yields them the way ingestion does (names and tag sets encoded),
+    COPY_BATCH rows per COPY."""
+    written, rows = 0, iter(rows)
+    with connection.cursor() as cursor:
+        while chunk := list(islice(rows, COPY_BATCH)):
+            copy_events(cursor, project_id, [as_event_row(*row) for row in chunk])
+            written += len(chunk)
+    return written
+
+
+def as_event_row(
+    project_id: int, moment: datetime, name: str, user_id: str, session_id: str, value: float | None, tags: str,
+    properties: str, environment: str, service: str,
+) -> EventRow:  # fmt: skip
+    texts = (user_id, session_id, environment, service, None, None)
+    return EventRow(name, tags, None, event_line(moment.isoformat(), value, properties, texts, None))
+
+
 def seed(project: Project, events: int, points: int, days: int, end: datetime, seed_value: int = 1) -> SeedReport:
     """Add `events` events and `points` metric points spread over the `days` before `end`."""
     rng = random.Random(seed_value)
     users = max(100, events // 50)
     with transaction.atomic():
         series = ensure_series(project)
-        written_events = copy_rows(
-            # received_at stays the server's now(): the rows arrive now, so the next rollup run takes them.
-            "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
-            " environment, service) FROM STDIN",
-            event_rows(project.pk, rng, random_moments(rng, end, days, events), users),
+        # received_at stays the server's now(): the rows arrive now, so the next rollup run takes them.
+        written_events = copy_event_rows(
+            project.pk, event_rows(project.pk, rng, random_moments(rng, end, days, events), users)
         )
         written_points = copy_rows(
             "COPY metrics_point (project_id, series_id, time, value, member) FROM STDIN",
@@ -143,8 +162,4 @@ def seed_incident(project: Project, end: datetime, seed_value: int = 1) -> int:
          "campaign": "black-friday"}), "{}", "production", "web")
         for index in range(surge)
     )  # fmt: skip
-    return copy_rows(
-        "COPY events_event (project_id, time, name, user_id, session_id, value, tags, properties,"
-        " environment, service) FROM STDIN",
-        rows,
-    )
+    return copy_event_rows(project.pk, rows)

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from events.sql import EVENTS_TABLE
+from events.migrations._raw_event_layouts import WIDE_EVENTS_TABLE
 from flux.storage.migration import create_table_operation
 
 
@@ -38,5 +38,5 @@ class Migration(migrations.Migration):
                 'managed': False,
             },
         ),
-        create_table_operation(EVENTS_TABLE),
+        create_table_operation(WIDE_EVENTS_TABLE),
     ]

@@ -25,7 +25,7 @@ def insert_event(project: Project, time: datetime, name: str = "user.signup", **
 
 def partition_of_event(event_id: int) -> str:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tableoid::regclass::text FROM events_event WHERE id = %s", [event_id])
+        cursor.execute("SELECT tableoid::regclass::text FROM events_rawevent WHERE id = %s", [event_id])
         row = cursor.fetchone()
     if row and settings.FLUX_STORAGE == "citus":  # a shard of the partition: its name and the shard's id
         return re.sub(r"_\d+$", "", row[0])

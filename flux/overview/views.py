@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
+from events.sql import EVENTS_TABLE
 from flux.storage.detect import table_layout
 from flux.tenants.models import KeyKind, Role
 from flux.tenants.queries import list_projects_for_user, user_can
@@ -19,7 +20,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if project is not None:
             return redirect("project-home", slug=project.slug)
     with connection.cursor() as cursor:
-        storage = table_layout(cursor, "events_event")
+        storage = table_layout(cursor, EVENTS_TABLE.name)
     return render(request, "home.html", {"storage": storage, "debug": settings.DEBUG})
 
 

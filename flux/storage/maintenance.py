@@ -94,12 +94,16 @@ def trim_project(cursor: CursorWrapper, table: TimeSeriesTable, project_id: int,
 
 
 def purge_project(project_id: int) -> dict[str, int]:
-    """Delete all raw rows and rollups of a (deleted) project, window by window; returns rows deleted per table."""
+    """Delete all raw rows, their dictionaries and rollups of a (deleted) project, raw rows and rollups window
+    by window; returns rows deleted per table."""
     end_of_time = datetime.max.replace(tzinfo=UTC)
     deleted = {}
     with connection.cursor() as cursor:
         for table in TIME_SERIES_TABLES:
             deleted[table.name] = trim_project(cursor, table, project_id, end_of_time)
+            for dictionary in table.dictionaries:  # after the rows that use them
+                cursor.execute(f"DELETE FROM {dictionary} WHERE project_id = %s", [project_id])
+                deleted[dictionary] = cursor.rowcount
         for rollup_table in ROLLUP_TABLES:
             deleted[rollup_table] = delete_by_time_windows(
                 cursor, rollup_table, "bucket", "project_id = %s", [project_id], end_of_time, ROLLUP_DELETE_WINDOW

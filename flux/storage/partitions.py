@@ -26,14 +26,14 @@ def _lock(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"flux-partitions:{table.name}".encode())])
 
 
-def create_partitioned_table(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
+def create_partitioned_table(cursor: CursorWrapper, table: TimeSeriesTable, with_indexes: bool = True) -> None:
     for sequence in table.sequences:
         cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
     key = f", PRIMARY KEY {table.primary_key}" if table.primary_key else ""
     cursor.execute(f"CREATE TABLE {table.name} ({table.columns}{key}) PARTITION BY RANGE (time)")
     cursor.execute(f"CREATE TABLE {table.default_partition} PARTITION OF {table.name} DEFAULT")
-    for suffix, definition in table.indexes:
-        cursor.execute(f"CREATE INDEX {table.name}_{suffix} ON {table.name} {definition}")
+    for statement in table.create_index_statements() if with_indexes else ():
+        cursor.execute(statement)
 
 
 def list_partition_days(cursor: CursorWrapper, table: TimeSeriesTable) -> list[date]:

@@ -14,7 +14,7 @@ TIME_SERIES_TABLES: tuple[TimeSeriesTable, ...] = tuple(map(import_string, setti
 # co-located (a project's rows of every table on the same node), so a project's queries and joins go to
 # one node. The first is the one the others are co-located with.
 DISTRIBUTED_TABLES: tuple[str, ...] = (
-    "events_event", "metrics_point",
+    "events_rawevent", "metrics_point", "events_eventname", "events_eventtagset",
     "events_eventrollup", "events_eventtagrollup", "metrics_metricrollup",
     "metrics_metricseries", "metrics_cardinalitylimithit", "ingestion_seenitemid", "otlp_cumulativestate",
     "anomalies_watch", "anomalies_anomaly", "anomalies_thresholdrule", "anomalies_delivery",

@@ -28,6 +28,8 @@ class TimeSeriesTable:
     # Columns of a unique key that are not segmented on must appear here (TimescaleDB refuses otherwise).
     compress_order_by: str = "time DESC"
     chunk_interval: timedelta = field(default=timedelta(days=1))
+    # Tables that encode values of the rows per project (keyed by project_id): purged with the project.
+    dictionaries: tuple[str, ...] = ()
 
     @property
     def default_partition(self) -> str:
@@ -35,3 +37,7 @@ class TimeSeriesTable:
 
     def partition_name(self, day_stamp: str) -> str:
         return f"{self.name}_p{day_stamp}"
+
+    def create_index_statements(self) -> list[str]:
+        """On the parent: partitions and chunks get their own copies."""
+        return [f"CREATE INDEX {self.name}_{suffix} ON {self.name} {definition}" for suffix, definition in self.indexes]

@@ -15,7 +15,7 @@ from flux.storage.tables import TimeSeriesTable
 TimeRange = tuple[datetime, datetime]
 
 
-def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
+def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable, with_indexes: bool = True) -> None:
     for sequence in table.sequences:
         cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
     key = f", PRIMARY KEY {table.primary_key}" if table.primary_key else ""
@@ -25,8 +25,8 @@ def create_hypertable(cursor: CursorWrapper, table: TimeSeriesTable) -> None:
         "SELECT create_hypertable(%s::regclass, by_range('time', %s::interval), create_default_indexes => false)",
         [table.name, table.chunk_interval],
     )
-    for suffix, definition in table.indexes:
-        cursor.execute(f"CREATE INDEX {table.name}_{suffix} ON {table.name} {definition}")
+    for statement in table.create_index_statements() if with_indexes else ():
+        cursor.execute(statement)
     cursor.execute(
         f"ALTER TABLE {table.name} SET (timescaledb.compress, "
         f"timescaledb.compress_segmentby = '{table.compress_segment_by}', "

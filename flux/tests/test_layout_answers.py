@@ -114,7 +114,7 @@ def flux_answers(data: DataSet) -> dict:
 
 def compressed_chunks() -> int:
     with connection.cursor() as cursor:
-        if table_layout(cursor, "events_event") != TIMESCALEDB:
+        if table_layout(cursor, "events_rawevent") != TIMESCALEDB:
             return 0
         cursor.execute(
             "SELECT count(*) FROM timescaledb_information.chunks WHERE is_compressed AND range_start >= %s", [T0]

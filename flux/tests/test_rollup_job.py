@@ -15,6 +15,7 @@ from celery.signals import task_revoked
 from django.conf import settings
 from django.db import connection
 
+from events.dictionaries import encode
 from events.models import EventRollup, RollupWatermark
 from events.rollups import STREAM, roll_up_events
 from events.tasks import roll_up
@@ -64,6 +65,9 @@ def test_a_run_skips_while_another_holds_the_stream_and_counts_the_skip(
 def test_rows_of_a_transaction_still_open_wait_for_the_next_run(
     project: Project, other_session: psycopg.Connection
 ) -> None:
+    with connection.cursor() as cursor:
+        # A name and tag set seen before: writers of an entry new to the project wait for the first to commit it.
+        encode(cursor, project.pk, ["order"], ["{}"])
     with other_session.transaction():
         insert_order(other_session, project)  # stamped with its transaction's start, committed later
         with psycopg.connect(**_params(autocommit=True)) as third:

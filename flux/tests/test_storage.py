@@ -51,7 +51,7 @@ def event_exists(event_id: int) -> bool:
 def test_raw_tables_use_the_layout_the_database_was_migrated_for(db: None, settings: object) -> None:
     expected = TIMESCALEDB if settings.FLUX_STORAGE == TIMESCALEDB else POSTGRES
     with connection.cursor() as cursor:
-        assert table_layout(cursor, "events_event") == expected
+        assert table_layout(cursor, EVENTS_TABLE.name) == expected
         assert table_layout(cursor, "metrics_point") == expected
         assert table_layout(cursor, "no_such_table") is None
 
@@ -96,14 +96,14 @@ def test_ensure_partitions_creates_the_coming_days(db: None, settings: object) -
 def test_ensure_partitions_can_prepare_past_days_for_a_bulk_load(project: Project) -> None:
     maintenance.ensure_all_partitions(NOW, days_back=12)
     event_id = insert_event(project, NOW - timedelta(days=11, hours=2))
-    assert partition_of_event(event_id) == f"events_event_p{NOW - timedelta(days=11, hours=2):%Y%m%d}"
+    assert partition_of_event(event_id) == f"events_rawevent_p{NOW - timedelta(days=11, hours=2):%Y%m%d}"
 
 
 @pytest.mark.native_partitions
 def test_an_insert_for_a_day_without_partition_never_fails(project: Project) -> None:
     far_future = NOW + timedelta(days=400)
     event_id = insert_event(project, far_future)
-    assert partition_of_event(event_id) == "events_event_default"
+    assert partition_of_event(event_id) == "events_rawevent_default"
 
 
 @pytest.mark.native_partitions
@@ -111,9 +111,9 @@ def test_ensure_partitions_moves_waiting_rows_into_their_new_partition(project: 
     late = NOW - timedelta(days=9, hours=3)
     event_id = insert_event(project, late, user_id="u1")
     maintenance.ensure_all_partitions(NOW)
-    assert partition_of_event(event_id) == f"events_event_p{late:%Y%m%d}"
+    assert partition_of_event(event_id) == f"events_rawevent_p{late:%Y%m%d}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM events_event_default")
+        cursor.execute("SELECT count(*) FROM events_rawevent_default")
         assert cursor.fetchone()[0] == 0
         cursor.execute("SELECT user_id, time FROM events_event WHERE id = %s", [event_id])
         assert cursor.fetchone() == ("u1", late)
@@ -124,7 +124,7 @@ def test_days_older_than_the_longest_retention_get_no_partition(project: Project
     ancient = NOW - timedelta(days=project.retention_days + 5)
     event_id = insert_event(project, ancient)
     maintenance.ensure_all_partitions(NOW)
-    assert partition_of_event(event_id) == "events_event_default"
+    assert partition_of_event(event_id) == "events_rawevent_default"
 
 
 def test_retention_drops_partitions_past_the_longest_retention(project: Project) -> None:
@@ -139,7 +139,7 @@ def test_retention_drops_partitions_past_the_longest_retention(project: Project)
     assert not event_exists(old) and not event_exists(expired)
     assert event_exists(kept)
     # The same report on both layouts: the [start, end) time range of each dropped partition or chunk.
-    assert (day_start(old_day), day_start(old_day + timedelta(days=1))) in report.dropped["events_event"]
+    assert (day_start(old_day), day_start(old_day + timedelta(days=1))) in report.dropped["events_rawevent"]
     assert report.failures == {}
 
 
@@ -157,7 +157,7 @@ def test_retention_trims_projects_that_keep_data_less_long(project: Project) -> 
     assert event_exists(long_lived_event) and event_exists(brief_recent_event)
     assert not event_exists(brief_event)
     assert (count_points(long_lived_series), count_points(brief_series)) == (1, 0)
-    assert report.trimmed_rows == {"events_event": 1, "metrics_point": 1}
+    assert report.trimmed_rows == {"events_rawevent": 1, "metrics_point": 1}
 
 
 def test_trimming_deletes_a_day_per_statement(project: Project) -> None:
@@ -187,13 +187,13 @@ def test_one_failing_project_does_not_stop_the_retention_run(project: Project, m
 
     monkeypatch.setattr(maintenance, "trim_project", trim_failing_on_the_database)
     monkeypatch.setattr(tasks.timezone, "now", lambda: NOW)
-    with pytest.raises(maintenance.RetentionIncompleteError, match=f"events_event project {failing.pk}"):
+    with pytest.raises(maintenance.RetentionIncompleteError, match=f"events_rawevent project {failing.pk}"):
         tasks.apply_retention()  # the beat task: the run goes on, then the task fails, naming what failed
 
     assert event_exists(failing_event) and not event_exists(brief_event)
     report = maintenance.apply_retention(NOW)
-    assert set(report.failures) == {f"events_event project {failing.pk}", f"metrics_point project {failing.pk}"}
-    assert "division by zero" in report.failures[f"events_event project {failing.pk}"]
+    assert set(report.failures) == {f"events_rawevent project {failing.pk}", f"metrics_point project {failing.pk}"}
+    assert "division by zero" in report.failures[f"events_rawevent project {failing.pk}"]
 
 
 def test_purging_a_project_removes_its_raw_rows_and_rollups(project: Project, other_project: Project) -> None:
@@ -208,7 +208,7 @@ def test_purging_a_project_removes_its_raw_rows_and_rollups(project: Project, ot
 
     deleted = maintenance.purge_project(project.pk)
 
-    assert (deleted["events_event"], deleted["metrics_point"], deleted["events_eventrollup"]) == (3, 1, 9)
+    assert (deleted["events_rawevent"], deleted["metrics_point"], deleted["events_eventrollup"]) == (3, 1, 9)
     assert not EventRollup.objects.filter(project=project).exists()
     assert event_exists(other)
 
@@ -238,8 +238,8 @@ def desummarize_received_brins() -> int:
         cursor.execute(
             """
             SELECT format('%I.%I', schemaname, indexname), pg_relation_size(format('%I.%I', schemaname, tablename))
-            FROM pg_indexes WHERE indexdef LIKE '%USING brin (received_at)%' AND tablename <> 'events_event'
-              AND (tablename LIKE 'events\\_event\\_%' OR schemaname = '_timescaledb_internal')
+            FROM pg_indexes WHERE indexdef LIKE '%USING brin (received_at)%' AND tablename <> 'events_rawevent'
+              AND (tablename LIKE 'events\\_rawevent\\_%' OR schemaname = '_timescaledb_internal')
             """
         )
         full_ranges = 0
@@ -257,13 +257,16 @@ def test_summarizing_the_received_at_brin_reaches_every_partition_or_chunk(proje
             cursor.execute(
                 """
                 INSERT INTO events_event (project_id, time, received_at, name)
-                SELECT %s, %s + make_interval(secs => n), %s, 'page.view' FROM generate_series(1, 3000) n
+                SELECT %s, %s + make_interval(secs => n), %s, 'page.view' FROM generate_series(1, 6000) n
                 """,
                 [project.pk, NOW - timedelta(days=days_ago), NOW],
             )
     full_ranges = desummarize_received_brins()
     with connection.cursor() as cursor:
-        first, again = summarize_received_brin(cursor, "events_event"), summarize_received_brin(cursor, "events_event")
+        first, again = (
+            summarize_received_brin(cursor, EVENTS_TABLE.name),
+            summarize_received_brin(cursor, EVENTS_TABLE.name),
+        )
     assert first >= max(full_ranges, 2)  # the range being filled may be summarized too
     assert again == 0
 

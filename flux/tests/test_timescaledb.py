@@ -49,8 +49,8 @@ def test_old_chunks_are_compressed(project: Project, settings: object) -> None:
     insert_point(make_series(project), NOW - timedelta(days=5))
     insert_event(project, NOW)
 
-    assert compress_everything_before(NOW, settings) == {"events_event": 1, "metrics_point": 1}
-    assert sorted(chunk_statuses("events_event").values()) == [0, COMPRESSED]
+    assert compress_everything_before(NOW, settings) == {"events_rawevent": 1, "metrics_point": 1}
+    assert sorted(chunk_statuses("events_rawevent").values()) == [0, COMPRESSED]
 
 
 def test_retention_trims_a_project_inside_compressed_chunks(project: Project, settings: object) -> None:
@@ -63,7 +63,7 @@ def test_retention_trims_a_project_inside_compressed_chunks(project: Project, se
     report = maintenance.apply_retention(NOW)
 
     assert report.failures == {}
-    assert (report.trimmed_rows, count_points(brief_series)) == ({"events_event": 1, "metrics_point": 1}, 0)
+    assert (report.trimmed_rows, count_points(brief_series)) == ({"events_rawevent": 1, "metrics_point": 1}, 0)
     assert partition_of_event(kept) != "" and partition_of_event(trimmed) == ""
 
 
@@ -75,7 +75,7 @@ def test_purging_a_project_reaches_into_compressed_chunks(project: Project, sett
 
     deleted = maintenance.purge_project(project.pk)
 
-    assert (deleted["events_event"], deleted["metrics_point"]) == (2, 1)
+    assert (deleted["events_rawevent"], deleted["metrics_point"]) == (2, 1)
 
 
 def test_a_chunk_that_received_late_data_is_compressed_again(project: Project, settings: object) -> None:
@@ -83,13 +83,13 @@ def test_a_chunk_that_received_late_data_is_compressed_again(project: Project, s
     insert_event(project, day + timedelta(hours=3))
     compress_everything_before(NOW, settings)
     late = insert_event(project, day + timedelta(hours=5))  # lands beside the compressed data
-    assert chunk_statuses("events_event")[day] & PARTIAL
+    assert chunk_statuses("events_rawevent")[day] & PARTIAL
 
-    assert compress_everything_before(NOW, settings)["events_event"] == 1
+    assert compress_everything_before(NOW, settings)["events_rawevent"] == 1
 
-    assert chunk_statuses("events_event")[day] == COMPRESSED
+    assert chunk_statuses("events_rawevent")[day] == COMPRESSED
     assert partition_of_event(late) != ""
-    assert compress_everything_before(NOW, settings)["events_event"] == 0  # nothing left to do
+    assert compress_everything_before(NOW, settings)["events_rawevent"] == 0  # nothing left to do
 
 
 def unpreloaded_server_url() -> str:
@@ -121,7 +121,7 @@ def test_auto_storage_falls_back_to_partitions_when_timescaledb_is_not_preloaded
     assert "not in shared_preload_libraries" in result.stderr
     assert "using native PostgreSQL partitions" in result.stderr
     with psycopg.connect(unpreloaded_server_url().rsplit("/", 1)[0] + "/flux_unpreloaded_auto") as migrated:
-        kind = migrated.execute("SELECT relkind FROM pg_class WHERE relname = 'events_event'").fetchone()
+        kind = migrated.execute("SELECT relkind FROM pg_class WHERE relname = 'events_rawevent'").fetchone()
     assert kind == ("p",)
 
 

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         outcomes.mark_received(project.pk)  # the overview's "last data received" counts the demo data
         with connection.cursor() as cursor:
             # Fresh statistics after a bulk load, so the planner picks the right indexes at once.
-            cursor.execute("ANALYZE events_event, metrics_point")
+            cursor.execute("ANALYZE events_rawevent, events_eventname, events_eventtagset, metrics_point")
         # The load has committed: a regular run takes it (waiting for one the worker may have under way).
         # Up to the real now: a small load commits within the rollups' safety lag, which would leave it out.
         rollup = roll_up_events(timezone.now() + SAFETY_LAG, wait=True)
