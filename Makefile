@@ -37,8 +37,12 @@ test: $(VENV)/.requirements-dev ## lint, check migrations, run the whole suite, 
 test-timescaledb: $(VENV)/.requirements-dev ## the storage, retention, compression, rollup and query tests on a TimescaleDB built from ../shared/timescaledb
 	$(SERVICES) exec -- $(PY) -m flux.devtimescale exec -- $(PY) -m pytest -m storage $(TIMESCALEDB_ARGS)
 
+# The ingestion tests (events, metrics, idempotent ids, limits) also run on the cluster, unmarked so that
+# they stay in the main run too.
+CITUS_INGEST_TESTS := events/tests/test_ingest_api.py events/tests/test_ingest_typed_path.py metrics/tests/test_ingest_api.py metrics/tests/test_ingest_typed_path.py flux/ingestion/tests/test_idempotency.py flux/ingestion/tests/test_limits.py
+
 test-citus: $(VENV)/.requirements-dev ## the storage, ingest, rollup, query and retention tests on a three-node Citus cluster built from ../shared/citus
-	$(SERVICES) exec -- $(PY) -m flux.devcitus exec -- $(PY) -m pytest -m 'storage or citus' $(CITUS_ARGS)
+	$(SERVICES) exec -- $(PY) -m flux.devcitus exec -- sh -c "$(PY) -m pytest -m 'storage or citus' $(CITUS_ARGS) && $(PY) -m pytest $(CITUS_INGEST_TESTS) $(CITUS_ARGS)"
 
 lint: $(VENV)/.requirements-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
