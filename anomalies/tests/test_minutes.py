@@ -63,7 +63,12 @@ def test_the_dispersion_of_even_counts_is_one_and_of_bursty_ones_more() -> None:
 
 def stop_events(project: Project, name: str, since: timedelta) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM events_event WHERE name = %s AND time >= %s", [name, END + since])
+        cursor.execute(
+            "DELETE FROM events_rawevent e USING events_eventname n"
+            " WHERE n.project_id = e.project_id AND n.id = e.name_id"
+            " AND e.project_id = %s AND n.name = %s AND e.time >= %s",
+            [project.pk, name, END + since],
+        )
 
 
 def run_minutes(until: timedelta, stalled_at: timedelta | None = None) -> list[tuple]:
