@@ -20,12 +20,10 @@ APPS = ("events", "metrics", "dashboards", "anomalies", "annotations", "sharing"
 # What apps still use of each other beyond `queries` (and `models`, which relations need), or of a feature,
 # as (app, module or package it imports). The list may only shrink: a new entry needs a reason in ARCHITECTURE.md.
 APP_EXCEPTIONS = {
-    ("events", "flux.ingestion.outcomes"),  # the demo seeder records ingestion outcomes like the endpoints
     ("dashboards", "flux.mcp.launch"),  # the dashboard page shows how to start the MCP server
-    # Rollup streams: anomaly scans and the demo seeder run and follow the apps' rollups.
+    # Rollup streams: anomaly scans follow the apps' rollups.
     ("anomalies", "events.rollups"),
     ("anomalies", "metrics.rollups"),
-    ("events", "metrics.rollups"),
     # Event filters, comparisons and rollup reads that dashboards and thresholds compose.
     ("anomalies", "events.filters"),
     ("dashboards", "events.filters"),
