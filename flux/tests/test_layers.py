@@ -20,7 +20,6 @@ APPS = ("events", "metrics", "dashboards", "anomalies", "annotations", "sharing"
 # What apps still use of each other beyond `queries` (and `models`, which relations need), or of a feature,
 # as (app, module or package it imports). The list may only shrink: a new entry needs a reason in ARCHITECTURE.md.
 APP_EXCEPTIONS = {
-    ("dashboards", "flux.mcp.launch"),  # the dashboard page shows how to start the MCP server
     # Rollup streams: anomaly scans follow the apps' rollups.
     ("anomalies", "events.rollups"),
     ("anomalies", "metrics.rollups"),
