@@ -1,7 +1,5 @@
 """Dashboard pages. Data comes from the REST API (called with the session, see flux.web.auth)."""
 
-import json
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -10,10 +8,9 @@ from django.shortcuts import render
 
 from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
-from flux.mcp import launch
 from flux.query.timerange import INTERVAL_LADDER
 from flux.tenants.queries import get_key_by_raw, user_can
-from flux.web.pages import page_context, project_or_404
+from flux.web.pages import page_context, project_or_404, setup_context
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 
@@ -37,8 +34,7 @@ def setup_page(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     context = page_context(request, project, "setup")
     context["base_url"] = request.build_absolute_uri("/").rstrip("/")
-    context["mcp_stdio_json"] = json.dumps(launch.stdio_config(project.slug), indent=2, ensure_ascii=False)
-    context["mcp_password_hidden"] = launch.has_hidden_password()
+    context |= setup_context(project)  # what features add: the MCP server's stdio configuration
     context["can_manage"] = user_can(project, request.user, "manage")
     context["otlp_resource_attributes"] = settings.FLUX_OTLP_RESOURCE_ATTRIBUTES
     context["series_limit"] = settings.FLUX_MAX_SERIES_PER_METRIC

@@ -1,19 +1,17 @@
 from collections.abc import Mapping
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import queries
 from events.filters import EventFilter, field_expression
 from events.openapi import (
-    EVENT_BATCH,
     GROUP_LIMIT,
     PROPERTIES_FILTER,
     Event,
     EventCatalogue,
     EventCount,
-    EventInput,
     EventPage,
     EventStats,
     EventUnique,
@@ -21,14 +19,11 @@ from events.openapi import (
     field_parameter,
 )
 from events.serializers import event_json
-from flux.ingestion.api import IngestView, InvalidBatch, list_under
-from flux.payloads import wire
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import NotFound, ProjectAPIView
 from flux.web.auth import HasReadKey
 from flux.web.openapi.errors import errors
-from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.parameters import TIME_RANGE, choice, interval_parameter, limit_parameter
 from flux.web.serializers import iso, points_json, range_json
@@ -57,26 +52,8 @@ def checked_field(params: Mapping[str, str], parameter: str, default: str | None
     return value
 
 
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="events_create",
-        summary="Send one event",
-        description=needs_key("ingest", INGEST_DESCRIPTION),
-        parameters=INGEST_HEADERS,
-        request=EventInput,
-        responses=ingest_responses(single=True),
-        tags=["Ingestion"],
-    )
-)
-class EventView(IngestView):
-    """GET /api/v1/events — list, newest first (read key). POST — one event (ingest key)."""
-
-    single_item = True
-
-    def split(self, payload: object) -> tuple[list, list]:
-        if not isinstance(payload, dict):
-            raise InvalidBatch("The body must be one event as a JSON object (use /api/v1/events/batch for many).")
-        return [payload], []
+class EventListing:
+    """GET /api/v1/events — events newest first (read key); the ingestion feature adds POST on the same path."""
 
     @extend_schema(
         operation_id="events_list",
@@ -102,32 +79,6 @@ class EventView(IngestView):
         after = query_params.cursor_after(params)
         page = queries.list_events(self.project, time_range, event_filter_from(params), limit, after)
         return Response({"events": [event_json(event) for event in page.events], "next_cursor": page.next_cursor})
-
-
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="events_batch",
-        summary="Send events",
-        description=needs_key("ingest", f'`{{"events": [...]}}` or a bare array. {INGEST_DESCRIPTION}'),
-        parameters=INGEST_HEADERS,
-        request=EVENT_BATCH,
-        responses=ingest_responses(single=False),
-        tags=["Ingestion"],
-    )
-)
-class EventBatchView(IngestView):
-    """POST /api/v1/events/batch — {"events": [...]} or a bare array."""
-
-    def split(self, payload: object) -> tuple[list, list]:
-        return (payload if isinstance(payload, list) else list_under(payload, "events")), []
-
-    def decode(self, data: bytes) -> tuple[list, list]:
-        if data.lstrip()[:1] == b"[":
-            events = wire.decode_event_list(data)
-        else:
-            batch = wire.decode_batch(data)
-            events = batch.events if batch is not None else None
-        return (events, []) if events is not None else super().decode(data)
 
 
 class EventNamesView(ProjectAPIView):

@@ -2,20 +2,16 @@ from django.urls import path
 
 from events.analysis_api import FunnelView
 from events.api import (
-    EventBatchView,
     EventCountView,
     EventDetailView,
     EventNamesView,
     EventStatsView,
     EventUniqueView,
-    EventView,
 )
 from events.export_api import EventExportView
 from events.saved_views_api import SavedViewDetailView, SavedViewListView
 
 urlpatterns = [
-    path("events", EventView.as_view(), name="events"),
-    path("events/batch", EventBatchView.as_view(), name="events-batch"),
     path("events/count", EventCountView.as_view(), name="events-count"),
     path("events/stats", EventStatsView.as_view(), name="events-stats"),
     path("events/unique", EventUniqueView.as_view(), name="events-unique"),

@@ -8,7 +8,6 @@ from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
 from events.analysis_api import CompareView
-from flux.ingestion.api import FluxBatchView
 from flux.otlp.api import OtlpLogsView, OtlpMetricsView
 from flux.overview import views
 from flux.overview.api import OverviewView
@@ -50,7 +49,8 @@ urlpatterns = [
     path("api/v1/project/members/<int:member_id>", access_api.MemberDetailView.as_view(), name="api-project-member"),
     path("api/v1/overview", OverviewView.as_view(), name="api-overview"),
     path("api/v1/projects/provision", ProvisionView.as_view(), name="api-provision"),
-    path("api/v1/flux/batch", FluxBatchView.as_view(), name="api-flux-batch"),
+    # Before the apps' URLs: the ingest endpoints share their paths (events, metrics/batch before metrics/<name>).
+    path("api/v1/", include("flux.ingestion.urls")),
     path("v1/metrics", OtlpMetricsView.as_view(), name="otlp-metrics"),  # OTLP/HTTP's standard paths
     path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),

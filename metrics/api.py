@@ -1,47 +1,29 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flux.ingestion.api import IngestView, InvalidBatch, list_under
-from flux.payloads import wire
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import ProjectAPIView
 from flux.web.auth import HasReadKey
 from flux.web.openapi.errors import errors
-from flux.web.openapi.ingestion import INGEST_DESCRIPTION, INGEST_HEADERS, ingest_responses
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.parameters import TIME_RANGE, interval_parameter, tags_parameter
 from flux.web.serializers import iso, points_json
 from metrics import queries
 from metrics.openapi import (
     AGGREGATION,
-    METRIC_BATCH,
     METRIC_NAME,
     SERIES_LIMIT,
     TAG_GROUP_BY,
     MetricCatalogue,
-    MetricPointInput,
     MetricQuery,
     MetricSummary,
 )
 
 
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="metrics_create",
-        summary="Send one metric point",
-        description=needs_key("ingest", INGEST_DESCRIPTION),
-        parameters=INGEST_HEADERS,
-        request=MetricPointInput,
-        responses=ingest_responses(single=True),
-        tags=["Ingestion"],
-    )
-)
-class MetricView(IngestView):
-    """GET /api/v1/metrics — the catalogue (read key). POST — one point (ingest key)."""
-
-    single_item = True
+class MetricCatalogueListing:
+    """GET /api/v1/metrics — the catalogue (read key); the ingestion feature adds POST on the same path."""
 
     @extend_schema(
         operation_id="metrics_list",
@@ -57,37 +39,6 @@ class MetricView(IngestView):
         for metric in metrics:
             metric["last_seen"] = iso(metric["last_seen"]) if metric["last_seen"] else None
         return Response({"metrics": metrics})
-
-    def split(self, payload: object) -> tuple[list, list]:
-        if not isinstance(payload, dict):
-            raise InvalidBatch("The body must be one metric point as a JSON object (use /api/v1/metrics/batch).")
-        return [], [payload]
-
-
-@extend_schema_view(
-    post=extend_schema(
-        operation_id="metrics_batch",
-        summary="Send metric points",
-        description=needs_key("ingest", f'`{{"metrics": [...]}}` or a bare array. {INGEST_DESCRIPTION}'),
-        parameters=INGEST_HEADERS,
-        request=METRIC_BATCH,
-        responses=ingest_responses(single=False),
-        tags=["Ingestion"],
-    )
-)
-class MetricBatchView(IngestView):
-    """POST /api/v1/metrics/batch — {"metrics": [...]} or a bare array."""
-
-    def split(self, payload: object) -> tuple[list, list]:
-        return [], (payload if isinstance(payload, list) else list_under(payload, "metrics"))
-
-    def decode(self, data: bytes) -> tuple[list, list]:
-        if data.lstrip()[:1] == b"[":
-            points = wire.decode_point_list(data)
-        else:
-            batch = wire.decode_batch(data)
-            points = batch.metrics if batch is not None else None
-        return ([], points) if points is not None else super().decode(data)
 
 
 class MetricSummaryView(ProjectAPIView):

@@ -1,9 +1,12 @@
 """The stdio MCP configuration the setup page shows: what an assistant on this server pastes and runs."""
 
+import json
 import sys
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
+
+from flux.tenants.models import Project
 
 PASSWORD_PLACEHOLDER = "PASSWORD"  # noqa: S105 - what replaces the real one on the page
 
@@ -41,3 +44,11 @@ def stdio_config(project_slug: str) -> dict:
 
 def has_hidden_password() -> bool:
     return bool(settings.DATABASES["default"]["PASSWORD"]) or bool(urlsplit(settings.REDIS_URL).password)
+
+
+def setup_context(project: Project) -> dict:
+    """The setup page's stdio configuration for this project, registered with flux.web.pages by the app."""
+    return {
+        "mcp_stdio_json": json.dumps(stdio_config(project.slug), indent=2, ensure_ascii=False),
+        "mcp_password_hidden": has_hidden_password(),
+    }

@@ -2,7 +2,7 @@
 
 Wiring (flux/settings.py, urls, asgi, celery, routing, dev tools) may import anything. The platform beneath
 the apps imports neither an app, a feature nor the wiring. Apps import the platform, and of another app only
-its `queries`; features (above the apps) import both. Imports inside functions count too.
+its `queries`, never a feature; features (above the apps) import both. Imports inside functions count too.
 """
 
 import ast
@@ -17,18 +17,12 @@ PLATFORM = ("flux.web", "flux.query", "flux.payloads", "flux.storage", "flux.ten
 FEATURES = ("flux.ingestion", "flux.insights", "flux.mcp", "flux.otlp", "flux.statsd", "flux.overview")
 APPS = ("events", "metrics", "dashboards", "anomalies", "annotations", "sharing")
 
-# What apps still use of each other beyond `queries` (and `models`, which relations need), or of a feature,
-# as (app, module or package it imports). The list may only shrink: a new entry needs a reason in ARCHITECTURE.md.
+# What apps still use of each other beyond `queries` (and `models`, which relations need), as (app, module or
+# package it imports); never a feature. The list may only shrink: a new entry needs a reason in ARCHITECTURE.md.
 APP_EXCEPTIONS = {
-    # The ingest endpoints subclass the ingestion feature's view, which calls both apps' ingest.
-    ("events", "flux.ingestion.api"),
-    ("metrics", "flux.ingestion.api"),
-    ("events", "flux.ingestion.outcomes"),  # the demo seeder records ingestion outcomes like the endpoints
-    ("dashboards", "flux.mcp.launch"),  # the dashboard page shows how to start the MCP server
-    # Rollup streams: anomaly scans and the demo seeder run and follow the apps' rollups.
+    # Rollup streams: anomaly scans follow the apps' rollups.
     ("anomalies", "events.rollups"),
     ("anomalies", "metrics.rollups"),
-    ("events", "metrics.rollups"),
     # Event filters, comparisons and rollup reads that dashboards and thresholds compose.
     ("anomalies", "events.filters"),
     ("dashboards", "events.filters"),
@@ -147,6 +141,10 @@ def test_apps_import_the_platform_and_other_apps_queries_only() -> None:
             if not allowed:
                 wrong.append(f"{name} imports {imported}")
     assert not wrong, "apps may use the platform and other apps' queries (and models):\n" + "\n".join(wrong)
+
+
+def test_no_exception_lets_an_app_import_a_feature() -> None:
+    assert not [(app, module) for app, module in APP_EXCEPTIONS if layer(module) == "feature"]
 
 
 def test_the_exceptions_are_still_needed() -> None:

@@ -16,6 +16,23 @@ def register_nav_count(name: str, count: Callable[[Project], int]) -> None:
     NAV_COUNTS[name] = count
 
 
+# What features add to the setup page's context, by name (the MCP feature: `mcp`, its stdio configuration), so
+# that the apps drawing the page need no feature.
+SETUP_CONTEXTS: dict[str, Callable[[Project], dict]] = {}
+
+
+def register_setup_context(name: str, build: Callable[[Project], dict]) -> None:
+    SETUP_CONTEXTS[name] = build
+
+
+def setup_context(project: Project) -> dict:
+    """The registered features' part of the setup page's context."""
+    context: dict = {}
+    for build in SETUP_CONTEXTS.values():
+        context |= build(project)
+    return context
+
+
 def project_or_404(request: HttpRequest, slug: str) -> Project:
     project = get_project_for_user(request.user, slug)
     if project is None:

@@ -1,3 +1,5 @@
+"""`manage.py seed_demo`: demo data for both apps, rolled up and counted as received, like ingested data."""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
