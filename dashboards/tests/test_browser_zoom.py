@@ -97,6 +97,39 @@ def test_clicking_a_point_opens_the_events_of_that_series_and_bucket(
     page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 2")
 
 
+# What ECharts finds under the pointer at [x, y] page pixels of a graph: the line, the highlighted point, nothing.
+HOVERED = """([title, x, y]) => {
+    const widget = [...document.querySelectorAll('.widget')].find((item) =>
+        item.querySelector('.widget-handle').textContent === title);
+    const element = widget.querySelector('.chart');
+    const box = element.getBoundingClientRect();
+    const hovered = echarts.getInstanceByDom(element).getZr().handler.findHover(x - box.left, y - box.top).target;
+    return hovered ? hovered.id : null;
+}"""
+
+
+def test_a_click_whose_press_and_release_find_different_elements_still_opens_the_events(
+    page: object, live_flux: str, shop: tuple[Project, datetime]
+) -> None:
+    """What lies under the pointer changes with what was painted last (the hovered point's highlight comes a
+    frame later), so the press and the release of one click can find different elements: the line, then
+    the highlight, or nothing a few pixels off the line. It is still a click on that point."""
+    project, hour = shop
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    x, y = page.evaluate(
+        POINT_AT, ["Signups by plan", "pro", (hour + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    )
+    page.mouse.move(x, y)
+    page.mouse.down()
+    pressed_on = page.evaluate(HOVERED, ["Signups by plan", x, y])
+    page.mouse.move(x, y + 10)
+    assert page.evaluate(HOVERED, ["Signups by plan", x, y + 10]) != pressed_on
+    page.mouse.up()
+    page.wait_for_url(f"{live_flux}/p/{project.slug}/events/**")
+    assert page.input_value("input[name=tags]") == "plan=pro"
+
+
 def test_clicking_a_bar_opens_the_events_of_that_group_over_the_range(
     page: object, live_flux: str, shop: tuple[Project, datetime]
 ) -> None:

@@ -137,8 +137,12 @@
     let downAt = null;
     const handlers = {
       mousedown: (event) => { downAt = event.offsetX; },
-      click: (event) => {
-        if (downAt === null || Math.abs(event.offsetX - downAt) > 4 || !hooks.drill) return; // that was a drag
+      // A press and release, not zrender's "click": zrender drops a click whose press and release found
+      // different elements under the pointer, as when the point's hover highlight is painted in between.
+      mouseup: (event) => {
+        const pressedAt = downAt;
+        downAt = null;
+        if (pressedAt === null || Math.abs(event.offsetX - pressedAt) > 4 || !hooks.drill) return; // a drag
         const nearest = pointAt(chart, event.offsetX, event.offsetY);
         if (nearest) hooks.drill(widget, { key: nearest.key, from: nearest.time, interval: data.interval });
       },
