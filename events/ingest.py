@@ -37,10 +37,9 @@ from flux.payloads.fields import (
     tags_json,
 )
 from flux.payloads.wire import NULL, WireEvent
+from flux.storage.copy_text import COPY_NULL, copy_text
 
 TEXT_FIELDS = ("user_id", "session_id", "environment", "service", "host", "request_id")
-COPY_NULL = "\\N"
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 TAGS_DECODER = msgspec.json.Decoder(dict[str, str])
 # What COPY's text format gives a meaning to, and NUL, which PostgreSQL cannot store.
 SPECIAL_CHARACTERS = re.compile(r"[\\\x00\t\n\r]")
@@ -53,15 +52,6 @@ class EventRow(NamedTuple):
     tags: str  # JSON text of the tag set, as sent or canonical (its dictionary id is found by content)
     client_id: str | None
     line: str  # the row in COPY text format, every column after the project's, name's and tags' ids, with "\n"
-
-
-def copy_text(value: str | None) -> str:
-    """A value for COPY's text format: backslash, tab and line breaks escaped; None is NULL."""
-    if value is None:
-        return COPY_NULL
-    if "\\" in value or not value.isprintable():
-        return value.translate(COPY_ESCAPES)
-    return value
 
 
 def event_line(time: str, value: float | None, properties: str, texts: tuple, client_id: str | None) -> str:

@@ -34,13 +34,12 @@ from flux.payloads.fields import (
     tags_json,
 )
 from flux.payloads.wire import NULL, WirePoint
+from flux.storage.copy_text import copy_text
 from metrics.models import MetricType, fingerprint_of_canonical
 
 SET_MEMBER_MAX_LENGTH = 200
 METRIC_TYPES = frozenset(MetricType.values)
 COPY_POINTS = "COPY metrics_point (project_id, series_id, time, value, member, client_id) FROM STDIN"
-COPY_NULL = "\\N"
-COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 TAGS_DECODER = msgspec.json.Decoder(dict[str, str])
 
 
@@ -289,15 +288,6 @@ def upsert_series(cursor: CursorWrapper, project_id: int, wanted: dict) -> dict[
         )
         found.update({(name, digest): series_id for name, digest, series_id in cursor.fetchall()})
     return found
-
-
-def copy_text(value: str | None) -> str:
-    """A value for COPY's text format: backslash, tab and line breaks escaped; None is NULL."""
-    if value is None:
-        return COPY_NULL
-    if "\\" in value or not value.isprintable():
-        return value.translate(COPY_ESCAPES)
-    return value
 
 
 @lru_cache(maxsize=4096)
