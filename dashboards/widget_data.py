@@ -20,9 +20,9 @@ from dashboards.models import Dashboard, Widget
 from dashboards.validation import CALENDAR_RANGES
 from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
-from events.filters import EventFilter
 from flux.query import query_params
 from flux.query.compare import compare, earlier, shown_percent_change
+from flux.query.event_filter import EventFilter
 from flux.query.partial_query import SKETCH
 from flux.query.sketches import key_value
 from flux.query.tag_match import TagFilter

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from events import funnels
 from events.api import checked_field, event_filter_from
 from events.compare import STAT_MEASURES, measure
-from events.filters import field_expression
 from events.openapi import (
     COMPARE_TO,
     MEASURE,
@@ -23,6 +22,7 @@ from events.openapi import (
 )
 from flux.query import query_params
 from flux.query.compare import SHIFTS, compare
+from flux.query.event_filter import field_expression
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import TimeRange
 from flux.web.api import ProjectAPIView

@@ -1,7 +1,7 @@
 """Event measures for comparisons (flux.query.compare): a count, a unique count or a statistic of value."""
 
 from events import queries
-from events.filters import EventFilter
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
 

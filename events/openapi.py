@@ -5,10 +5,10 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from events.compare import STAT_MEASURES
-from events.filters import PLAIN_FIELDS
 from events.funnels import MAX_STEPS
 from flux.payloads.fields import PROPERTIES_MAX_BYTES
 from flux.query.compare import SHIFTS
+from flux.query.event_filter import PLAIN_FIELDS
 from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
 from flux.web.openapi.fields import TAGS_IN, TAGS_OUT, TIMESTAMP, PointsField, RangeFields, SchemaField, interval_field
 from flux.web.openapi.ingestion import (

@@ -5,11 +5,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
 from events.rollup_queries import event_partials, rolled_counts, rollups_can_answer
 from events.rollups import STREAM
 from flux.query.db import fetch_all, read_snapshot
+from flux.query.event_filter import EventFilter, field_expression, where_clause
 from flux.query.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.query.partials import Partial
 from flux.query.query_params import page_cursor

@@ -23,9 +23,7 @@ APP_EXCEPTIONS = {
     # Rollup streams: anomaly scans follow the apps' rollups.
     ("anomalies", "events.rollups"),
     ("anomalies", "metrics.rollups"),
-    # Event filters, comparisons and rollup reads that dashboards and thresholds compose.
-    ("anomalies", "events.filters"),
-    ("dashboards", "events.filters"),
+    # Event comparisons and rollup reads that dashboards compose.
     ("dashboards", "events.compare"),
     ("dashboards", "metrics.rollup_queries"),
     # OpenAPI shapes reused in other apps' schemas, and the combined CSV export.
