@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from events.compare import STAT_MEASURES
+from events.queries import STAT_MEASURES
 from flux.query.event_filter import PLAIN_FIELDS
 from flux.query.formula import FormulaError, names_in, parse
 from flux.query.timerange import INTERVAL_LADDER

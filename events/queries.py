@@ -18,6 +18,7 @@ from flux.query.timerange import TimeRange, bucket_sql, bucket_starts
 from flux.tenants.models import Project
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+STAT_MEASURES = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")  # value_stats' statistics besides count
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,17 @@ def value_stats_groups(
         [*key_params, list(PERCENTILES), *params, limit],
     )
     return [(row[0], stats_dict(*row[1:])) for row in rows]
+
+
+def measure_events(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, what: str, field_name: str
+) -> float | None:
+    """One number for comparisons: the events' count, the unique count of a field or a statistic of value."""
+    if what == "count":
+        return count_events(project, time_range, event_filter)
+    if what == "unique":
+        return unique_count(project, time_range, event_filter, field_name)
+    return value_stats(project, time_range, event_filter)[what]
 
 
 def unique_from_rollups(event_filter: EventFilter, field_name: str) -> bool:

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
-from events.analysis_api import CompareView
+from flux.insights.comparison_api import CompareView
 from flux.otlp.api import OtlpLogsView, OtlpMetricsView
 from flux.overview import views
 from flux.overview.api import OverviewView

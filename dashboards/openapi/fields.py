@@ -19,8 +19,8 @@ from dashboards.validation import (
     REFRESH,
     WIDGET_TYPES,
 )
-from events.compare import STAT_MEASURES
 from events.openapi import FIELDS
+from events.queries import STAT_MEASURES
 from flux.query.timerange import INTERVAL_LADDER
 from metrics.openapi import AGGREGATIONS_BY_TYPE
 

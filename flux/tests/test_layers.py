@@ -23,13 +23,11 @@ APP_EXCEPTIONS = {
     # Rollup streams: anomaly scans follow the apps' rollups.
     ("anomalies", "events.rollups"),
     ("anomalies", "metrics.rollups"),
-    # Event comparisons and rollup reads that dashboards compose.
-    ("dashboards", "events.compare"),
+    # Rollup reads that dashboards compose.
     ("dashboards", "metrics.rollup_queries"),
     # OpenAPI shapes reused in other apps' schemas, and the combined CSV export.
     ("dashboards", "events.openapi"),
     ("dashboards", "metrics.openapi"),
-    ("events", "metrics.openapi"),
     ("dashboards", "events.export_api"),
     # Sharing publishes dashboards read-only: it reuses their API, widget data, consumers and serializers.
     ("dashboards", "sharing.api"),
