@@ -18,9 +18,8 @@ from flux.web.openapi.ingestion import (
     name_field,
     optional_text,
 )
-from flux.web.openapi.parameters import limit_parameter, tags_parameter
+from flux.web.openapi.parameters import EVENT_FIELDS, limit_parameter, tags_parameter
 
-FIELDS = ", ".join(f"`{name}`" for name in PLAIN_FIELDS) + ", `tags.<key>` or `properties.<key>`"
 FIELD_PATTERN = rf"^({'|'.join(PLAIN_FIELDS)}|(tags|properties)\..+)$"
 PROPERTIES_FILTER = "Filter by properties with `properties.<key>=<value>` (repeatable; all must match)."
 
@@ -208,7 +207,7 @@ class FunnelRequest(FunnelRange):
     group_by = serializers.CharField(
         required=False,
         validators=[RegexValidator(FIELD_PATTERN)],
-        help_text=f"Split users by this field of their entering event: {FIELDS}.",
+        help_text=f"Split users by this field of their entering event: {EVENT_FIELDS}.",
     )
     limit = serializers.IntegerField(
         required=False,
@@ -262,7 +261,7 @@ def event_filters(tags_text: str = "events whose tags include every pair.") -> l
 
 
 def field_parameter(name: str, text: str, default: str | None = None) -> OpenApiParameter:
-    return OpenApiParameter(name, str, pattern=FIELD_PATTERN, default=default, description=f"{text}: {FIELDS}.")
+    return OpenApiParameter(name, str, pattern=FIELD_PATTERN, default=default, description=f"{text}: {EVENT_FIELDS}.")
 
 
 GROUP_LIMIT = limit_parameter(GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX, "With `group_by`: how many groups to list,")

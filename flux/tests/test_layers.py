@@ -25,10 +25,6 @@ APP_EXCEPTIONS = {
     ("anomalies", "metrics.rollups"),
     # Rollup reads that dashboards compose.
     ("dashboards", "metrics.rollup_queries"),
-    # OpenAPI shapes reused in other apps' schemas, and the combined CSV export.
-    ("dashboards", "events.openapi"),
-    ("dashboards", "metrics.openapi"),
-    ("dashboards", "events.export_api"),
     # Sharing publishes dashboards read-only: it reuses their API, widget data, consumers and serializers.
     ("dashboards", "sharing.api"),
     ("sharing", "dashboards.api"),
