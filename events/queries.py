@@ -18,6 +18,8 @@ from flux.query.timerange import TimeRange, bucket_sql, bucket_starts
 from flux.tenants.models import Project
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+# The rollup stream other apps follow by name: its watermark and touched hooks (flux.query.rollup_job).
+ROLLUP_STREAM = STREAM
 STAT_MEASURES = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")  # value_stats' statistics besides count
 
 

@@ -20,11 +20,6 @@ APPS = ("events", "metrics", "dashboards", "anomalies", "annotations", "sharing"
 # What apps still use of each other beyond `queries` (and `models`, which relations need), as (app, module or
 # package it imports); never a feature. The list may only shrink: a new entry needs a reason in ARCHITECTURE.md.
 APP_EXCEPTIONS = {
-    # Rollup streams: anomaly scans follow the apps' rollups.
-    ("anomalies", "events.rollups"),
-    ("anomalies", "metrics.rollups"),
-    # Rollup reads that dashboards compose.
-    ("dashboards", "metrics.rollup_queries"),
     # Sharing publishes dashboards read-only: it reuses their API, widget data, consumers and serializers.
     ("dashboards", "sharing.api"),
     ("sharing", "dashboards.api"),
