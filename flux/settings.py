@@ -107,7 +107,7 @@ INSTALLED_APPS = [
     "dashboards",
     "anomalies",
     "annotations",
-    "sharing",
+    "flux.sharing",
 ]
 
 MIDDLEWARE = [
