@@ -1,6 +1,6 @@
 """The direction of use between Flux's layers (ARCHITECTURE.md), checked on every module's imports.
 
-Wiring (flux/settings.py, urls, asgi, celery, routing, dev tools) may import anything. The platform beneath
+Wiring (flux/settings/, urls, asgi, celery, routing, dev tools) may import anything. The platform beneath
 the apps imports neither an app, a feature nor the wiring. Apps import the platform, and of another app only
 its `queries`, never a feature; features (above the apps) import both. Imports inside functions count too.
 """
@@ -51,7 +51,7 @@ def within(module: str, packages: tuple[str, ...] | set[str]) -> str | None:
 
 
 def layer(module: str) -> str | None:
-    if module in WIRING or module.startswith("flux.dev"):  # flux/dev*.py: local development services
+    if module in WIRING or within(module, ("flux.settings",)) or module.startswith("flux.dev"):  # dev*: local services
         return "wiring"
     if within(module, PLATFORM):
         return "platform"
@@ -149,6 +149,7 @@ def test_an_app_importing_another_apps_internals_or_a_feature_is_caught(tmp_path
         ("flux.ingestion.api", "feature"),
         ("events.queries", "app"),
         ("flux.urls", "wiring"),
+        ("flux.settings.tasks", "wiring"),
     ],
 )
 def test_layers_are_told_apart(module: str, expected: str) -> None:
