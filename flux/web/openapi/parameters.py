@@ -1,4 +1,5 @@
-"""Query parameters shared by the read endpoints: time range, interval, limit and tag filters."""
+"""Query parameters shared by the read endpoints (time range, interval, limit and tag filters), and the words
+that describe shared choices (the events fields, choices per kind)."""
 
 from collections.abc import Iterable, Mapping
 from typing import Any
