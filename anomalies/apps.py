@@ -8,10 +8,10 @@ class AnomaliesConfig(AppConfig):
         # Rollup runs mark the watches whose cached history they changed (late data, backfills).
         from anomalies import late_data
         from anomalies.queries import count_open_anomalies
-        from events.rollups import STREAM as EVENTS
+        from events.queries import ROLLUP_STREAM as EVENTS
         from flux.query.rollup_job import on_touched
         from flux.web.pages import register_nav_count
-        from metrics.rollups import STREAM as METRICS
+        from metrics.queries import ROLLUP_STREAM as METRICS
 
         on_touched(EVENTS, late_data.mark_event_watches)
         on_touched(METRICS, late_data.mark_metric_watches)
