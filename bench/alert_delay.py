@@ -1,0 +1,188 @@
+"""Minutes to alert (bench/anomaly_scan.py --alert-series N): how many minutes after an anomaly starts
+the production pipeline opens it and notifies each channel, against the best a test could do at the
+same false-alert budget; and (--calibrate) the minute checks' false opens on clean Poisson series.
+
+`--alert-series` busy series (bench/scan_seed.py), two thirds of them given an anomaly (a 4x spike for
+20 minutes, a drop to a fifth for 40 minutes, or a stop for 40 minutes) starting at a known minute. A
+controlled clock then moves minute by minute as production does: the rollup watermark five seconds
+behind, every due watch scanned, notifications queued to two webhook channels, one from `info` (told
+when an anomaly opens) and one from `warning`; once per mode (MODES). Prints p50/p95 minutes from the
+first anomalous minute to the open anomaly and to each channel's notification, per kind and per volume
+(30-60 and 60-150 events an hour), and anomalies opened on the clean series.
+
+Beside them, the bound: per series, the minutes of the anomaly's expected course (its expected counts,
+at the series' rate at that time) after which one Poisson test of its trailing minutes reaches the
+budget's p (medium: 1e-4 per five minutes to open, 1e-8 for a warning), with no cost for testing
+every minute or for not knowing the anomaly's shape, and read the moment its last minute ends. No
+test at that budget calls the median anomaly sooner, so measured minus bound is what the pipeline
+loses (the tests' costs, the rollup lag, the bucket detector's own rules). "-": not reached within
+the anomaly.
+"""
+
+import math
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+from scan_seed import ANOMALIES, FAST_DAYS, MINUTE, minute_rates, seed_busy, set_watermarks
+
+WINDOW_MINUTES = 120  # the simulated stretch of the minutes-to-alert run
+CHANNEL_SEVERITIES = ("info", "warning")
+MODES = {
+    "buckets": "complete buckets only",
+    "early": "with early opens (bucket in progress; before)",
+    "minutes": "with early opens and minute checks (after)",
+}
+
+
+def percentiles(minutes: list[float]) -> str:
+    if not minutes:
+        return f"{'-':>6}{'-':>6}"
+    return f"{np.percentile(minutes, 50):>6.1f}{np.percentile(minutes, 95):>6.1f}"
+
+
+def bound_minutes(kind: str, rate: float, nlp: float) -> float:
+    """Minutes of the anomaly's expected course until one Poisson test of its trailing minutes has
+    -log10 p >= nlp (the module docstring); inf if not within the anomaly."""
+    from anomalies.detection.silence import poisson_lower_nats, poisson_upper_nats
+
+    factor, length = ANOMALIES[kind]
+    minutes = np.arange(1, length + 1)
+    expected = rate * minutes
+    if factor == 0:
+        nats = expected
+    elif factor < 1:
+        nats = poisson_lower_nats(np.floor(factor * expected), expected)
+    else:
+        nats = poisson_upper_nats(np.ceil(factor * expected), expected)
+    reached = np.flatnonzero(nats >= nlp * math.log(10))
+    return float(minutes[reached[0]]) if len(reached) else math.inf
+
+
+def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, datetime], dict[str, dict[str, datetime]]]:
+    """Move the clock minute by minute from t0 as production does; returns when each series' first
+    anomaly was opened and, per channel severity, notified. `mode` is one of MODES: what runs besides
+    the scans of complete buckets."""
+    from anomalies import early, minutes, notifications
+    from anomalies.models import Anomaly, Delivery, Watch
+    from anomalies.scan import scan
+    from anomalies.watches import sync_watches
+
+    Delivery.objects.filter(channel__project_id=project_id).delete()
+    Anomaly.objects.filter(project_id=project_id).delete()
+    Watch.objects.filter(project_id=project_id).delete()
+    set_watermarks(t0 - MINUTE)
+    sync_watches(t0)
+    due_watches = Watch.objects.filter(project_id=project_id).order_by("next_scan_at")
+    scan(list(due_watches.values_list("pk", flat=True)), t0)  # the first scan: each busy series reads 8 days
+    opened: dict[str, datetime] = {}
+    notified: dict[str, dict[str, datetime]] = {severity: {} for severity in CHANNEL_SEVERITIES}
+    for tick in range(1, WINDOW_MINUTES + 1):
+        now = t0 + MINUTE * tick
+        set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
+        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
+        results = [scan(due[start : start + 200], now) for start in range(0, len(due), 200)]
+        if mode in ("early", "minutes"):
+            results.append(early.open_early(early.peek_candidates(now), now))
+        if mode == "minutes":
+            results.append(minutes.check_minutes(now))
+        for result in results:
+            for project, changes in result.changes.items():
+                names = {anomaly.pk: anomaly.watch.name for _, anomaly in changes}
+                for change, anomaly in changes:
+                    if change == "opened":
+                        opened.setdefault(anomaly.watch.name, now)
+                for delivery in notifications.notify_changes(project, changes, now):
+                    for pk in delivery.anomaly_ids:
+                        notified[delivery.channel.min_severity].setdefault(names[pk], now)
+    return opened, notified
+
+
+def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
+    """Simulate the pipeline minute by minute (see the module docstring) in each mode, and print the
+    delays per kind and per volume beside their bounds."""
+    from anomalies.detection import DetectorConfig
+    from anomalies.detection.calibration import nlp_of
+    from anomalies.detection.episodes import SEVERITY_SCORES
+    from anomalies.models import Channel
+
+    # The series swing by half around their volume over the day (scan_seed.minute_rates): start at 23:02
+    # UTC, so that the anomalies (15 to 70 minutes in) fall where each series runs at 0.9 to 1.0 of its
+    # volume and the bands below mean what they say, whenever the bench is run.
+    t0 = end.replace(hour=23) + 2 * MINUTE
+    rng = np.random.default_rng(11)
+    kinds = list(ANOMALIES)
+    injected = {  # every third series stays clean; the others take the kinds in turn
+        index: (kinds[(index // 3) % len(kinds)], t0 + MINUTE * int(rng.integers(15, 70)))
+        for index in range(series)
+        if index % 3
+    }
+    project_id, volumes = seed_busy("Alert delay bench", series, end - timedelta(days=FAST_DAYS + 1),
+                                    t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
+    for severity in CHANNEL_SEVERITIES:
+        Channel.objects.create(
+            project_id=project_id, name=f"ops-{severity}", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/",
+            min_severity=severity,
+        )  # fmt: skip
+    budgets = {"info": DetectorConfig(300, "count").open_nlp, "warning": nlp_of(SEVERITY_SCORES[0])}
+    bounds = {
+        severity: {index: bound_minutes(kind, float(minute_rates(volumes[index], first, 1)[0]), nlp)
+                   for index, (kind, first) in injected.items()}
+        for severity, nlp in budgets.items()
+    }  # fmt: skip
+    clean = [f"busy.{index}" for index in range(series) if index not in injected]
+    bands = (("30-60/h", 30, 60), ("60-150/h", 60, 151), ("all", 0, 1e9))
+    for mode in modes.split(","):
+        started = time.perf_counter()
+        opened, notified = simulate(project_id, t0, mode)
+        print(f"\nminutes to alert, {MODES[mode]}: {series} busy series (30-150 events an hour), "
+              f"{len(injected)} with an anomaly; {WINDOW_MINUTES} simulated minutes in "
+              f"{time.perf_counter() - started:.0f} s. p50/p95 minutes from the first anomalous minute; bound: "
+              f"one test at p = 1e-{budgets['info']:.0f} (open, info channel) or 1e-{budgets['warning']:.0f} "
+              "(warning channel)")  # fmt: skip
+        print(f"{'kind':<6}{'volume':>9}{'n':>4} |{'open':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6} |"
+              f"{'info':>5}{'p50':>6}{'p95':>6} |{'warn':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6}")  # fmt: skip
+        for kind in ANOMALIES:
+            for band, low, high in bands:
+                chosen = [i for i, (k, _) in injected.items() if k == kind and low <= volumes[i] < high]
+                cells = [f"{kind:<6}{band:>9}{len(chosen):>4} |"]
+                for severity, delays in (("open", opened), *notified.items()):
+                    delay = [(delays[f"busy.{i}"] - injected[i][1]) / MINUTE for i in chosen if f"busy.{i}" in delays]
+                    cells.append(f"{len(delay):>5}{percentiles(delay)}")
+                    if severity != "info":
+                        bound = [bounds["info" if severity == "open" else severity][i] for i in chosen]
+                        cells.append(f" {percentiles(bound)} |".replace("inf", "  -"))
+                    else:
+                        cells.append(" |")
+                print("".join(cells).rstrip(" |"))
+        false = sum(name in opened for name in clean)
+        print(f"clean series: {len(clean)}, anomalies opened on them in {WINDOW_MINUTES} minutes: {false}")
+
+
+def calibrate() -> None:
+    """False opens of the minute checks (anomalies.detection.silence) on clean Poisson series, per five
+    minutes, at thresholds low enough to be counted, against the share of the detector's p they are
+    given (MINOR_WEIGHT): the ratio must stay at or under it."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from anomalies.detection.silence import MINOR_WEIGHT, minute_evidence
+
+    rng = np.random.default_rng(3)
+    series, minutes = 300, 3000
+    print(f"\nminute checks on clean Poisson series ({series} x {minutes} minutes per volume): false opens per "
+          f"5 minutes / the threshold's p (designed: at most {MINOR_WEIGHT})")  # fmt: skip
+    print(f"{'events/h':>9}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2, 3)))
+    for per_hour in (15, 30, 60, 150):
+        rate = per_hour / 60
+        windows = sliding_window_view(rng.poisson(rate, size=(series, minutes)), 60, axis=1)
+        rows, steps, _ = windows.shape
+        cells = rows * steps
+        evidence = minute_evidence(windows.reshape(cells, 60), np.full(cells, rate), np.ones(cells))
+        nlp, kind = evidence.nlp.reshape(rows, steps), evidence.kind.reshape(rows, steps)
+        for check in ("flatline", "drop", "spike"):
+            ratios = []
+            for threshold in (1, 2, 3):
+                above = (nlp >= threshold) & (kind == check)
+                opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
+                ratios.append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
+            print(f"{per_hour:>9}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
