@@ -16,6 +16,7 @@ is left to the scans.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,10 +86,11 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
     return found
 
 
-def check_minutes(now: datetime) -> ScanResult:
-    """Open, or extend, the minute-judged episodes of busy count series that have gone quiet."""
+def check_minutes(now: datetime, sources: Collection[str] | None = None) -> ScanResult:
+    """Open, or extend, the minute-judged episodes of busy count series (of `sources`, or all) that have
+    gone quiet or surged."""
     result = ScanResult()
-    rows = minute_rows(complete_minutes(now))
+    rows = minute_rows(complete_minutes(now, sources))
     if not rows:
         return result
     evidence = minute_evidence(

@@ -4,8 +4,10 @@ same false-alert budget; and (--calibrate) the minute checks' false opens on cle
 
 `--alert-series` busy series (bench/scan_seed.py), two thirds of them given an anomaly (a 4x spike for
 20 minutes, a drop to a fifth for 40 minutes, or a stop for 40 minutes) starting at a known minute. A
-controlled clock then moves minute by minute as production does: the rollup watermark five seconds
-behind, every due watch scanned, notifications queued to two webhook channels, one from `info` (told
+controlled clock then moves minute by minute as production does: every due watch scanned at the top of
+the minute, the rollup watermark five seconds (SAFETY_LAG) behind the run that set it, early opens and
+minute checks either with the scans (main) or right after the rollup run ROLLUP_OFFSET seconds into the
+minute (anomalies.rollup_trigger), notifications queued to two webhook channels, one from `info` (told
 when an anomaly opens) and one from `warning`; once per mode (MODES). Prints p50/p95 minutes from the
 first anomalous minute to the open anomaly and to each channel's notification, per kind and per volume
 (30-60 and 60-150 events an hour), and anomalies opened on the clean series.
@@ -30,15 +32,20 @@ WINDOW_MINUTES = 120  # the simulated stretch of the minutes-to-alert run
 CHANNEL_SEVERITIES = ("info", "warning")
 MODES = {
     "buckets": "complete buckets only",
-    "early": "with early opens (bucket in progress; before)",
-    "minutes": "with early opens and minute checks (after)",
+    "early": "with early opens (bucket in progress; before the minute checks)",
+    "minutes-at-00": "with early opens and minute checks at the top of the minute (main's timing)",
+    "minutes": "with early opens and minute checks right after the rollup run (this checkout's timing)",
 }
 
 
 def percentiles(minutes: list[float]) -> str:
+    """p50 and p95, "-" when none (or, for bounds, when not reached within the anomaly: inf)."""
     if not minutes:
         return f"{'-':>6}{'-':>6}"
-    return f"{np.percentile(minutes, 50):>6.1f}{np.percentile(minutes, 95):>6.1f}"
+    # Interpolated as before; with a bound never reached (inf), the nearest value above instead.
+    method = "linear" if np.isfinite(minutes).all() else "higher"
+    found = np.percentile(np.minimum(minutes, 1e9), [50, 95], method=method)
+    return "".join(f"{value:>6.1f}" if value < 1e9 else f"{'-':>6}" for value in found)
 
 
 def bound_minutes(kind: str, rate: float, nlp: float) -> float:
@@ -67,6 +74,12 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
     from anomalies.models import Anomaly, Delivery, Watch
     from anomalies.scan import scan
     from anomalies.watches import sync_watches
+    from flux.query.rollup_job import SAFETY_LAG
+
+    try:
+        from anomalies.rollup_trigger import ROLLUP_OFFSET
+    except ImportError:  # a checkout from before it
+        ROLLUP_OFFSET = 0
 
     Delivery.objects.filter(channel__project_id=project_id).delete()
     Anomaly.objects.filter(project_id=project_id).delete()
@@ -77,15 +90,8 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
     scan(list(due_watches.values_list("pk", flat=True)), t0)  # the first scan: each busy series reads 8 days
     opened: dict[str, datetime] = {}
     notified: dict[str, dict[str, datetime]] = {severity: {} for severity in CHANNEL_SEVERITIES}
-    for tick in range(1, WINDOW_MINUTES + 1):
-        now = t0 + MINUTE * tick
-        set_watermarks(now - timedelta(seconds=5))  # the rollups run every minute, five seconds behind
-        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
-        results = [scan(due[start : start + 200], now) for start in range(0, len(due), 200)]
-        if mode in ("early", "minutes"):
-            results.append(early.open_early(early.peek_candidates(now), now))
-        if mode == "minutes":
-            results.append(minutes.check_minutes(now))
+
+    def record(results: list, now: datetime) -> None:
         for result in results:
             for project, changes in result.changes.items():
                 names = {anomaly.pk: anomaly.watch.name for _, anomaly in changes}
@@ -95,6 +101,29 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
                 for delivery in notifications.notify_changes(project, changes, now):
                     for pk in delivery.anomaly_ids:
                         notified[delivery.channel.min_severity].setdefault(names[pk], now)
+
+    def checks(now: datetime) -> list:
+        if mode == "buckets":
+            return []
+        results = [early.open_early(early.peek_candidates(now), now)]
+        return [*results, minutes.check_minutes(now)] if mode.startswith("minutes") else results
+
+    offset = timedelta(seconds=ROLLUP_OFFSET)
+    for tick in range(1, WINDOW_MINUTES + 1):
+        now = t0 + MINUTE * tick
+        if mode == "minutes":
+            # Beat's dispatch at the top of the minute scans the due watches on the watermark of the rollup
+            # run ROLLUP_OFFSET into the minute before; this minute's run then queues the checks.
+            set_watermarks(now - MINUTE + offset - SAFETY_LAG)
+        else:
+            set_watermarks(now - SAFETY_LAG)  # (main: the rollup run, started with the dispatch, done first)
+        due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
+        record([scan(due[start : start + 200], now) for start in range(0, len(due), 200)], now)
+        if mode == "minutes":
+            set_watermarks(now + offset - SAFETY_LAG)
+            record(checks(now + offset + timedelta(seconds=1)), now + offset + timedelta(seconds=1))
+        else:
+            record(checks(now), now)
     return opened, notified
 
 
@@ -151,7 +180,7 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
                     cells.append(f"{len(delay):>5}{percentiles(delay)}")
                     if severity != "info":
                         bound = [bounds["info" if severity == "open" else severity][i] for i in chosen]
-                        cells.append(f" {percentiles(bound)} |".replace("inf", "  -"))
+                        cells.append(f" {percentiles(bound)} |")
                     else:
                         cells.append(" |")
                 print("".join(cells).rstrip(" |"))
