@@ -1,13 +1,16 @@
-"""The minute checks and early opens run right after each rollup run, not on beat's minute.
+"""The minute checks, early opens and five-minute scans run right after each rollup run, not on beat's
+minute.
 
 Beat starts the rollup runs ROLLUP_OFFSET seconds into each minute (flux.settings), so that a run's
 watermark (its start less the rollups' SAFETY_LAG) is past the minute that just ended by more than
 anomalies.early.SETTLE; each run, once committed, queues anomalies.tasks.after_rollup for its source,
-which reads that minute at once. Started with the scans' dispatch at the top of the minute instead, the
-checks read the watermark of the run a minute earlier, or of the one still going: a minute was read 60
-to 120 seconds after it ended, now about ROLLUP_OFFSET + 1 (docs/anomaly-detection.md, "Minute checks").
-A run that is skipped or stalled queues nothing, and nothing is lost: the checks read only up to the
-watermark, so the next run's checks see what this one would have.
+which reads that minute at once (five-minute watches are due ROLLUP_OFFSET after their bucket ends,
+anomalies.cadence.SCAN_DELAY, so the run completing a bucket also hands out its scans). Started with the
+scans' dispatch at the top of the minute instead, the checks read the watermark of the run a minute
+earlier, or of the one still going: a minute was read 60 to 120 seconds after it ended, now about
+ROLLUP_OFFSET + 1 (docs/anomaly-detection.md, "When a minute is read"). A run that is skipped or stalled
+queues nothing, and nothing is lost: the checks read only up to the watermark, so the next run's checks
+see what this one would have, and beat's dispatch still scans what is due at the top of each minute.
 """
 
 import logging

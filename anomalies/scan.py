@@ -73,8 +73,10 @@ def claim(watch_ids: list[int], now: datetime) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def due_watch_ids(now: datetime, limit: int) -> list[int]:
+def due_watch_ids(now: datetime, limit: int, source: str | None = None) -> list[int]:
     due = Watch.objects.filter(next_scan_at__lte=now, excluded=False).order_by("next_scan_at")
+    if source is not None:
+        due = due.filter(source=source)
     return list(due.values_list("pk", flat=True)[:limit])
 
 

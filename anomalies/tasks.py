@@ -25,9 +25,12 @@ def dispatch_scans() -> int:
 
 @shared_task
 def after_rollup(source: str) -> int:
-    """Right after a rollup run of `source` commits: early opens and the minute checks of its watches read
-    the minute it completed (anomalies.rollup_trigger); returns how many watches the checks judged."""
+    """Right after a rollup run of `source` commits: its due scans, early opens and minute checks read the
+    minute it completed (anomalies.rollup_trigger); returns how many watches the checks judged."""
     now = timezone.now()
+    due = scan.due_watch_ids(now, DISPATCH_LIMIT, source)
+    for start in range(0, len(due), SCAN_BATCH):
+        scan_watches.delay(due[start : start + SCAN_BATCH])
     peeked = early.peek_candidates(now, [source])
     for start in range(0, len(peeked), SCAN_BATCH):
         open_early.delay(peeked[start : start + SCAN_BATCH])

@@ -108,22 +108,20 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
         results = [early.open_early(early.peek_candidates(now), now)]
         return [*results, minutes.check_minutes(now)] if mode.startswith("minutes") else results
 
-    offset = timedelta(seconds=ROLLUP_OFFSET)
     for tick in range(1, WINDOW_MINUTES + 1):
-        now = t0 + MINUTE * tick
+        minute = t0 + MINUTE * tick
         if mode == "minutes":
-            # Beat's dispatch at the top of the minute scans the due watches on the watermark of the rollup
-            # run ROLLUP_OFFSET into the minute before; this minute's run then queues the checks.
-            set_watermarks(now - MINUTE + offset - SAFETY_LAG)
+            # The rollup run ROLLUP_OFFSET into the minute, then what it queues a second later: the due scans,
+            # early opens and minute checks of its source (beat's dispatch at the top of the minute finds no
+            # five-minute watch due).
+            set_watermarks(minute + timedelta(seconds=ROLLUP_OFFSET) - SAFETY_LAG)
+            now = minute + timedelta(seconds=ROLLUP_OFFSET + 1)
         else:
-            set_watermarks(now - SAFETY_LAG)  # (main: the rollup run, started with the dispatch, done first)
+            set_watermarks(minute - SAFETY_LAG)  # main: the run started with the dispatch, done before the checks
+            now = minute
         due = list(due_watches.filter(next_scan_at__lte=now).values_list("pk", flat=True))
         record([scan(due[start : start + 200], now) for start in range(0, len(due), 200)], now)
-        if mode == "minutes":
-            set_watermarks(now + offset - SAFETY_LAG)
-            record(checks(now + offset + timedelta(seconds=1)), now + offset + timedelta(seconds=1))
-        else:
-            record(checks(now), now)
+        record(checks(now), now)
     return opened, notified
 
 

@@ -9,12 +9,15 @@ from django.conf import settings
 from anomalies import tasks
 from anomalies.early import SETTLE
 from anomalies.rollup_trigger import ROLLUP_OFFSET
+from anomalies.tests.factories import make_watch
 from events.models import RollupWatermark
 from events.rollups import STREAM as EVENTS
 from events.rollups import roll_up_events
 from flux.query.rollup_job import SAFETY_LAG
+from flux.tenants.models import Project
 from metrics.rollups import STREAM as METRICS
 from metrics.rollups import roll_up_metrics
+from metrics.tests.factories import make_series
 
 MINUTE = timedelta(minutes=1)
 
@@ -60,3 +63,14 @@ def test_the_rollups_start_late_enough_in_the_minute_to_complete_it() -> None:
         assert settings.CELERY_BEAT_SCHEDULE[entry]["options"]["countdown"] == ROLLUP_OFFSET
     # A run started ROLLUP_OFFSET into a minute leaves a watermark SETTLE past the minute before it.
     assert timedelta(seconds=ROLLUP_OFFSET) - SAFETY_LAG >= SETTLE
+
+
+def test_after_a_rollup_run_the_due_scans_of_its_source_are_handed_out(
+    monkeypatch: pytest.MonkeyPatch, project: Project
+) -> None:
+    handed: list[list[int]] = []
+    monkeypatch.setattr(tasks.scan_watches, "delay", handed.append)
+    events = make_watch(project, "checkout.completed")
+    make_watch(project, "queue.depth", series=make_series(project, "queue.depth", "gauge"), measure="avg")
+    tasks.after_rollup("events")
+    assert handed == [[events.pk]]  # the metric series waits for its own stream's run
