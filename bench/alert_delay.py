@@ -144,7 +144,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
         for index in range(series)
         if index % 3
     }
-    project_id, volumes = seed_busy("Alert delay bench", series, end - timedelta(days=FAST_DAYS + 1),
+    # Seeded over a fixed span before t0: the same series and anomalies whatever the hour the bench runs at
+    # (the random draws per series follow the number of minutes).
+    project_id, volumes = seed_busy("Alert delay bench", series, t0 - timedelta(days=FAST_DAYS + 1),
                                     t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
     for severity in CHANNEL_SEVERITIES:
         Channel.objects.create(
