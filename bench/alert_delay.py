@@ -189,29 +189,47 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
 
 
 def calibrate() -> None:
-    """False opens of the minute checks (anomalies.detection.silence) on clean Poisson series, per five
-    minutes, at thresholds low enough to be counted, against the share of the detector's p they are
-    given (MINOR_WEIGHT): the ratio must stay at or under it."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    from anomalies.detection.silence import MINOR_WEIGHT, minute_evidence
+    """False opens of the minute checks (anomalies.detection.silence) on clean series, per five minutes, at
+    thresholds low enough to be counted, against the share of the detector's p they are given
+    (MINOR_WEIGHT): the ratio must stay at or under it. Poisson counts, then bursty ones (negative
+    binomial, variance three times the mean) with the dispersion the scan would measure on them."""
+    from anomalies.detection.silence import MINOR_WEIGHT, dispersion_of
 
     rng = np.random.default_rng(3)
     series, minutes = 300, 3000
-    print(f"\nminute checks on clean Poisson series ({series} x {minutes} minutes per volume): false opens per "
+    print(f"\nminute checks on clean series ({series} x {minutes} minutes per volume): false opens per "
           f"5 minutes / the threshold's p (designed: at most {MINOR_WEIGHT})")  # fmt: skip
-    print(f"{'events/h':>9}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2, 3)))
-    for per_hour in (15, 30, 60, 150):
+    print(f"{'events/h':>9}{'counts':>9}{'disp.':>6}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2, 3)))
+    for per_hour, variance in ((15, 1), (30, 1), (60, 1), (150, 1), (60, 3), (150, 3)):
         rate = per_hour / 60
-        windows = sliding_window_view(rng.poisson(rate, size=(series, minutes)), 60, axis=1)
-        rows, steps, _ = windows.shape
-        cells = rows * steps
-        evidence = minute_evidence(windows.reshape(cells, 60), np.full(cells, rate), np.ones(cells))
-        nlp, kind = evidence.nlp.reshape(rows, steps), evidence.kind.reshape(rows, steps)
-        for check in ("flatline", "drop", "spike"):
-            ratios = []
-            for threshold in (1, 2, 3):
-                above = (nlp >= threshold) & (kind == check)
-                opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
-                ratios.append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
-            print(f"{per_hour:>9}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
+        if variance == 1:
+            counts = rng.poisson(rate, size=(series, minutes))
+        else:  # negative binomial of this mean and variance ratio
+            size = rate / (variance - 1)
+            counts = rng.negative_binomial(size, size / (size + rate), size=(series, minutes))
+        buckets = counts[:, : minutes // 5 * 5].reshape(series, -1, 5).sum(axis=2).astype(float)
+        dispersion = float(np.median([dispersion_of(row) for row in buckets]))
+        label = f"{per_hour:>9}{'Poisson' if variance == 1 else 'NB':>9}{dispersion:>6.1f}"
+        for check, ratios in false_open_ratios(counts, rate, dispersion).items():
+            print(f"{label}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
+
+
+def false_open_ratios(counts: np.ndarray, rate: float, dispersion: float) -> dict[str, list[float]]:
+    """Per check, false opens per five minutes / the threshold's p at p = 1e-1, 1e-2, 1e-3."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from anomalies.detection.silence import minute_evidence
+
+    windows = sliding_window_view(counts, 60, axis=1)
+    rows, steps, _ = windows.shape
+    cells = rows * steps
+    evidence = minute_evidence(windows.reshape(cells, 60), np.full(cells, rate), np.full(cells, dispersion))
+    nlp, kind = evidence.nlp.reshape(rows, steps), evidence.kind.reshape(rows, steps)
+    found = {}
+    for check in ("flatline", "drop", "spike"):
+        found[check] = []
+        for threshold in (1, 2, 3):
+            above = (nlp >= threshold) & (kind == check)
+            opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
+            found[check].append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
+    return found

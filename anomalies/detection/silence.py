@@ -73,6 +73,11 @@ SPIKE_WINDOWS = (1, 2, 3, 5, 10, 15)
 SPIKE_HOLD = 2  # minutes at the end of a spike window that must be high on their own (HOLD_P)
 SPIKE_TESTS = 15  # effective tests per five minutes of the spike windows, measured as DROP_TESTS
 SPIKE_COST = -math.log10(MINOR_WEIGHT) + math.log10(SPIKE_TESTS)
+# The spike check reads a series' excess dispersion as this much more than measured: dispersion_of leaves
+# out the largest 1% of changes (one burst must not make a series look dispersed for a day), so it reads
+# bursty counts as about a tenth less dispersed than they are, and an upper tail fitted on that, about
+# twice too many surges (bench/alert_delay.py --calibrate: negative binomial series).
+SPIKE_DISPERSION_MARGIN = 1.5
 # Below this many expected events a minute (a busy series in its nightly trough) a few events are no
 # Poisson surge worth calling: the detector judges them by rank.
 MIN_SPIKE_RATE = 0.25
@@ -132,7 +137,7 @@ def poisson_upper_nats(observed: np.ndarray, mean: Floats) -> Floats:
     return np.where(above, np.maximum(-log_tail, 0.0), 0.0)
 
 
-Tail = Callable[[np.ndarray, Floats], Floats]
+Tail = Callable[[np.ndarray, Floats, Floats], Floats]  # (observed, expected, dispersion) -> -ln p
 
 
 def trailing_evidence(
@@ -142,15 +147,58 @@ def trailing_evidence(
     -inf where the last `hold` minutes are not unusual on their own (p >= HOLD_P)."""
     rows, width = cumulative.shape[0], cumulative.shape[1] - 1
     hold = min(hold, width)
-    held = tail(cumulative[:, hold], rate * hold) / spread >= -math.log(HOLD_P)
+    held = tail(cumulative[:, hold], rate * hold, spread) >= -math.log(HOLD_P)
     best, best_window = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
     for window in windows:
         if window > width:
             break
-        evidence = np.where(held, tail(cumulative[:, window], rate * window) / spread / LN10 - cost, -np.inf)
+        evidence = np.where(held, tail(cumulative[:, window], rate * window, spread) / LN10 - cost, -np.inf)
         better = evidence > best
         best, best_window = np.where(better, evidence, best), np.where(better, window, best_window)
     return best, best_window
+
+
+def dispersed_lower_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats:
+    """The Poisson lower tail's -ln over the dispersion: a wider spread, weaker evidence of a shortfall
+    (conservative for negative binomial counts: their lower tail is lighter than that)."""
+    return poisson_lower_nats(observed, mean) / dispersion
+
+
+def log_gamma(x: Floats) -> Floats:
+    """ln Gamma(x) elementwise for x > 0: Stirling's series from 8 up, the recurrence below (error < 1e-10)."""
+    x = np.asarray(x, dtype=np.float64)
+    shift = np.where(x < 8, 8.0, 0.0)
+    y = x + shift
+    series = (y - 0.5) * np.log(y) - y + 0.5 * math.log(2 * math.pi) + 1 / (12 * y) - 1 / (360 * y**3)
+    below = np.zeros_like(x)
+    for step in range(8):
+        below += np.where(shift > 0, np.log(x + step), 0.0)
+    return series + 1 / (1260 * y**5) - below
+
+
+def upper_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats:
+    """-ln P(N >= observed) for N of this mean and variance `dispersion` x mean: Poisson at dispersion 1,
+    else negative binomial (size mean / (dispersion - 1)), whose tail falls geometrically where the
+    Poisson one falls faster: dividing the Poisson -ln by the dispersion would call ordinary bursts of
+    bursty traffic surges. Bounded from above like poisson_upper_nats: P(N = k) / (1 - the largest ratio
+    of a term to the one before from k on), so never more evidence than there is."""
+    observed, mean, dispersion = np.broadcast_arrays(
+        np.asarray(observed, dtype=np.int64), np.asarray(mean, dtype=np.float64), np.asarray(dispersion, dtype=float)
+    )
+    poisson = poisson_upper_nats(observed, mean)
+    wide = dispersion > 1.0 + 1e-6
+    if not wide.any():
+        return poisson
+    mean = np.maximum(mean, 1e-12)
+    size = mean / np.maximum(dispersion - 1.0, 1e-6)
+    k = np.maximum(observed, 0).astype(np.float64)
+    log_q = np.log(mean / (size + mean))  # ln(1 - p), p = size / (size + mean)
+    log_term = log_gamma(k + size) - log_gamma(size) - log_factorial(observed) + size * np.log1p(-np.exp(log_q))
+    log_term += k * log_q
+    ratio = np.exp(log_q) * np.maximum((k + size) / (k + 1.0), 1.0)
+    above = (k > mean) & (ratio < 1.0)
+    nb = np.where(above, np.maximum(-(log_term - np.log1p(-np.minimum(ratio, 1 - 1e-12))), 0.0), 0.0)
+    return np.where(wide, nb, poisson)
 
 
 def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:
@@ -163,10 +211,16 @@ def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> Min
     silence = rate * quiet / dispersion / LN10 - silence_cost(rate)
     cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
     drop, drop_minutes = trailing_evidence(
-        cumulative, rate, dispersion, poisson_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
+        cumulative, rate, dispersion, dispersed_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
     )
     spike, spike_minutes = trailing_evidence(
-        cumulative, rate, dispersion, poisson_upper_nats, SPIKE_WINDOWS, SPIKE_HOLD, SPIKE_COST
+        cumulative,
+        rate,
+        1.0 + (dispersion - 1.0) * SPIKE_DISPERSION_MARGIN,
+        upper_nats,
+        SPIKE_WINDOWS,
+        SPIKE_HOLD,
+        SPIKE_COST,
     )
     spike = np.where(rate >= MIN_SPIKE_RATE, spike, -np.inf)
     is_silence = (quiet > 0) & (silence >= drop)
