@@ -16,6 +16,7 @@ from anomalies.detection.silence import (
     poisson_lower_nats,
     poisson_upper_nats,
     silence_cost,
+    upper_nats,
 )
 from anomalies.early import complete_minutes
 from anomalies.minutes import check_minutes
@@ -140,6 +141,20 @@ def test_the_upper_tail_is_the_poisson_probability_or_a_little_less_evidence() -
         nats = poisson_upper_nats(np.array([k]), np.array([mean]))[0]
         assert exact + math.log1p(-mean / (k + 1)) <= nats <= exact
     assert poisson_upper_nats(np.array([2, 1000]), np.array([2.0, 1000.0])).tolist() == [0.0, 0.0]  # no excess
+
+
+def test_the_upper_tail_of_dispersed_counts_is_the_negative_binomial_one_or_a_little_less() -> None:
+    for k, mean, dispersion in ((10, 3.0, 3.0), (8, 1.0, 2.7), (30, 12.0, 2.0)):
+        size = mean / (dispersion - 1)
+        p = size / (size + mean)
+        log_terms = [math.lgamma(j + size) - math.lgamma(j + 1) + j * math.log(1 - p) for j in range(k)]
+        below = sum(math.exp(term - math.lgamma(size) + size * math.log(p)) for term in log_terms)
+        nats = upper_nats(np.array([k]), np.array([mean]), np.array([dispersion]))[0]
+        assert -math.log(1 - below) - 0.1 <= nats <= -math.log(1 - below)
+    # Far out, a burst is much likelier than the Poisson tail over the dispersion says (e^-14.8, not e^-23.1).
+    burst = upper_nats(np.array([40]), np.array([3.0]), np.array([3.0]))[0]
+    assert burst == pytest.approx(14.77, abs=0.05)
+    assert burst < poisson_upper_nats(np.array([40]), np.array([3.0]))[0] / 3 - 8
 
 
 def test_a_surge_is_found_by_the_minute_and_one_that_ended_is_not() -> None:
