@@ -15,16 +15,19 @@ minute counts are a row of a matrix, oldest minute first, the last column the la
   DROP_TESTS independent tests (the windows overlap: simulated Poisson series of 15 to 150 events an
   hour open on no more than this many, bench/anomaly_scan.py --calibrate). The drop must still hold:
   its last DROP_HOLD minutes must be low on their own.
-- Spike: the same upward: the Poisson upper tail of the count in each trailing window of SPIKE_WINDOWS
-  minutes, paid for as SPIKE_TESTS tests per five minutes (measured the same way), while its last
-  SPIKE_HOLD minutes are high on their own. The windows stop at 15 minutes: the expected rate is the
-  detector's for the latest complete bucket, and a longer window would read a daily ramp as a surge.
-- Dispersion: the -ln of every tail is divided by it, as a negative binomial's tail is about the
-  Poisson one's over its variance ratio; traffic burstier than its dispersion says (heavy tails, not
-  just a wider spread) is the detector's to judge by rank, and is why the spike windows start at 1
-  minute only with the hold behind them.
+- Spike: the upper tail of the count in each trailing window of SPIKE_WINDOWS minutes, paid for as
+  SPIKE_TESTS tests per five minutes (measured the same way, on Poisson and on bursty negative binomial
+  series), while its last SPIKE_HOLD minutes are high on their own. The windows stop at 15 minutes: the
+  expected rate is the detector's for the latest complete bucket, and a longer window would read a
+  daily ramp as a surge.
+- Dispersion: silence and drop divide their -ln by it (a wider spread, weaker evidence; conservative for
+  a shortfall). A surge cannot be judged so: far out, a negative binomial's upper tail falls
+  geometrically where the Poisson one falls faster, and the Poisson -ln over the dispersion called
+  bursts of bursty traffic surges up to fifteen times too often; the spike check reads the negative
+  binomial tail of that variance (with a margin, SPIKE_DISPERSION_MARGIN). Traffic burstier still (heavy
+  tails, bursts over several minutes) is the detector's to judge by rank.
 
-Both carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
+All three carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
 bucket flatline and level-shift detectors), so the thresholds hold per five minutes of data like the
 detector's own, and the score means what the detector's score means (calibration.score_of).
 """
