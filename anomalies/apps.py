@@ -5,8 +5,9 @@ class AnomaliesConfig(AppConfig):
     name = "anomalies"
 
     def ready(self) -> None:
-        # Rollup runs mark the watches whose cached history they changed (late data, backfills).
-        from anomalies import late_data
+        # Rollup runs mark the watches whose cached history they changed (late data, backfills), and
+        # queue the minute checks of the minute they completed.
+        from anomalies import late_data, rollup_trigger
         from anomalies.queries import count_open_anomalies
         from events.queries import ROLLUP_STREAM as EVENTS
         from flux.query.rollup_job import on_touched
@@ -15,5 +16,7 @@ class AnomaliesConfig(AppConfig):
 
         on_touched(EVENTS, late_data.mark_event_watches)
         on_touched(METRICS, late_data.mark_metric_watches)
+        on_touched(EVENTS, rollup_trigger.after_event_rollup)
+        on_touched(METRICS, rollup_trigger.after_metric_rollup)
         # The navigation's badge of open anomalies (flux.web.pages knows no app).
         register_nav_count("open_anomalies", count_open_anomalies)

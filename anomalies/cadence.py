@@ -16,6 +16,7 @@ from django.db import connection
 
 from anomalies.history import FIVE_MINUTES, HOUR, SIMPLE_MEASURES
 from anomalies.models import Watch
+from anomalies.rollup_trigger import ROLLUP_OFFSET
 from flux.query.db import fetch_all
 
 HOURLY, FAST = int(HOUR.total_seconds()), int(FIVE_MINUTES.total_seconds())
@@ -29,13 +30,14 @@ VOLUME_WINDOW = timedelta(days=1)
 # detector's full history (weeks at five minutes) would cost ~30 KB per series to cache and rescore.
 FAST_HISTORY_DAYS = 8
 MIN_FAST_HISTORY_DAYS = 2  # minute rollups kept shorter than this: every series stays hourly
-# From the end of a bucket to its first scan. The rollups run every minute, their watermark a few seconds
-# behind, so a bucket is complete after the run a minute later; hourly scans keep a wider margin. That
-# run and beat's dispatch of the scans start at the same second, so a scan often reads the watermark
-# before the run has moved it: the scan task then tries again RETRY_AFTER later by itself (not at the
-# next dispatch, a minute later), for up to RETRY_WINDOW (then the rollups are stalled, and the watch
-# waits for its next bucket, catching up on the missed ones).
-SCAN_DELAY = {FAST: timedelta(minutes=1), HOURLY: timedelta(minutes=2)}
+# From the end of a bucket to its first scan. Beat starts the rollup runs ROLLUP_OFFSET seconds into each
+# minute, and each run queues the due scans of its source once committed (anomalies.rollup_trigger): the
+# run starting as a five-minute bucket ends completes it, and its scans follow at once. Hourly scans keep
+# a wider margin and wait for beat's dispatch at the top of a minute. A scan that finds its bucket not
+# complete yet (a late or slow rollup run) tries again RETRY_AFTER later by itself (not at the next
+# dispatch, a minute later), for up to RETRY_WINDOW (then the rollups are stalled, and the watch waits
+# for its next bucket, catching up on the missed ones).
+SCAN_DELAY = {FAST: timedelta(seconds=ROLLUP_OFFSET), HOURLY: timedelta(minutes=2)}
 RETRY_AFTER = timedelta(seconds=15)
 RETRY_WINDOW = timedelta(minutes=5)
 

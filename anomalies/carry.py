@@ -1,5 +1,5 @@
 """What a watch keeps of its last scan so that the next one scores only what is new, both stored on the
-watch, both dropped when its history changes (anomalies.scan.merge_history):
+watch, both dropped when its history changes (anomalies.refresh.merge_history):
 
 - the carry: the detector's per-point results of its last scored buckets (anomalies.detection.Carry),
   so that the next scan scores only the buckets completed since, instead of the two days before them

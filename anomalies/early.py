@@ -15,6 +15,7 @@ on with it.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -66,12 +67,18 @@ PEEKED = """
 """
 
 
-def complete_minutes(now: datetime) -> dict[str, datetime]:
-    """Per source, the end of the last minute its rollups have completed."""
+# A minute is read as complete once the rollup watermark is this far past its end: an event stamped in
+# its last seconds may still be in a client's buffer (the SDK sends every 5 seconds) or on the wire, and
+# must not read as a minute without it. The watermark itself trails the clock by the rollups' SAFETY_LAG.
+SETTLE = timedelta(seconds=10)
+
+
+def complete_minutes(now: datetime, sources: Collection[str] | None = None) -> dict[str, datetime]:
+    """Per source (of `sources`, or all), the end of the last minute its rollups have completed."""
     return {
-        source: floor_step(min(watermark, now), MINUTE)
+        source: floor_step(min(watermark - SETTLE, now), MINUTE)
         for source, watermark in rollup_watermarks().items()
-        if watermark is not None
+        if watermark is not None and (sources is None or source in sources)
     }
 
 
@@ -88,9 +95,9 @@ def partial_counts(complete: dict[str, datetime], ids: list[int] | None = None) 
     return counts
 
 
-def peek_candidates(now: datetime) -> list[int]:
-    """The watches whose bucket in progress is worth scoring now."""
-    return sorted(partial_counts(complete_minutes(now)))
+def peek_candidates(now: datetime, sources: Collection[str] | None = None) -> list[int]:
+    """The watches (of `sources`, or all) whose bucket in progress is worth scoring now."""
+    return sorted(partial_counts(complete_minutes(now, sources)))
 
 
 def open_early(watch_ids: list[int], now: datetime) -> ScanResult:

@@ -3,13 +3,13 @@ watch is marked (`stale_from`, the earliest such bucket) and its next scan reads
 from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.query.rollup_job),
 so nothing is compared per watch and nothing is read when no late data came in.
 
-Buckets inside the last few a scan re-reads anyway (anomalies.scan.REREAD_BUCKETS) do not mark. The
+Buckets inside the last few a scan re-reads anyway (anomalies.refresh.REREAD_BUCKETS) do not mark. The
 refreshed history changes how the coming buckets are scored (a stream that stopped while its
 history still read zeros is then seen as stopped), and the changed buckets of the last day (24
 buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
 scanned still opens an episode."""
 
-from anomalies.scan import REREAD_BUCKETS
+from anomalies.refresh import REREAD_BUCKETS
 
 # Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
 # distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.

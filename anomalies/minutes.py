@@ -1,20 +1,22 @@
-"""Minute checks: a busy count series that stops or drops is opened minutes after it does, not after the
-whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
+"""Minute checks: a busy count series that stops, drops or surges is opened minutes after it does, not
+after the whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
 
 Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch
 that has a minute baseline (busy count series: the expected events a minute and the dispersion each
 scan stores), up to the last minute the rollups have completed: minutes not rolled up yet are never
 read, so data still on its way never looks like silence. The evidence (anomalies.detection.silence:
-the silence so far, and the Poisson lower tail of trailing windows) is computed for all of them at
-once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode judged on
-minutes (interval_seconds 60), a flatline or a drop. While its evidence stays above the threshold's
-cold share, the same checks extend it (and escalate it, which notifies channels from warning on); the
-scan's detector, which confirms it on whole buckets, resolves it once the minute checks have not seen
-it for anomalies.scan.MINUTE_HOLD. Spikes are left to early opens (anomalies.early): unlike silence,
-their Poisson tail says little about bursty traffic, which the detector judges by rank.
+the silence so far, and the Poisson lower and upper tails of trailing windows) is computed for all of
+them at once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode
+judged on minutes (interval_seconds 60), a flatline, a drop or a spike. While its evidence stays above
+the threshold's cold share in the same direction, the same checks extend it (and escalate it, which
+tells the channels whose minimum severity it then reaches); the scan's detector, which confirms it on
+whole buckets, resolves it once the minute checks have not seen it for anomalies.scan.MINUTE_HOLD.
+An episode the detector opened (on whole buckets, or early on a bucket in progress: anomalies.early)
+is left to the scans.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,10 +86,11 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
     return found
 
 
-def check_minutes(now: datetime) -> ScanResult:
-    """Open, or extend, the minute-judged episodes of busy count series that have gone quiet."""
+def check_minutes(now: datetime, sources: Collection[str] | None = None) -> ScanResult:
+    """Open, or extend, the minute-judged episodes of busy count series (of `sources`, or all) that have
+    gone quiet or surged."""
     result = ScanResult()
-    rows = minute_rows(complete_minutes(now))
+    rows = minute_rows(complete_minutes(now, sources))
     if not rows:
         return result
     evidence = minute_evidence(
@@ -108,17 +111,22 @@ def check_minutes(now: datetime) -> ScanResult:
     unresolved = Anomaly.objects.filter(project_id__in=projects, watch_id__in=ids).exclude(
         status=Anomaly.Status.RESOLVED
     )
-    open_episodes = dict(unresolved.values_list("watch_id", "interval_seconds"))
+    open_episodes = {
+        watch_id: (interval, direction)
+        for watch_id, interval, direction in unresolved.values_list("watch_id", "interval_seconds", "direction")
+    }
     watches = Watch.objects.filter(project_id__in=projects).select_related("series__metric", "project").in_bulk(ids)
     for index, config in warm:
         row = rows[index]
-        opened_by_minutes = open_episodes.get(row.watch_id) == MINUTE_SECONDS
-        if row.watch_id in open_episodes and not opened_by_minutes:
-            continue  # the detector's own episode: the scans carry it on
+        interval, direction = open_episodes.get(row.watch_id, (None, None))
+        opened_by_minutes = interval == MINUTE_SECONDS
+        if row.watch_id in open_episodes and not (opened_by_minutes and direction == evidence.direction[index]):
+            continue  # the detector's own episode (the scans carry it on), or a turn the other way
         if not opened_by_minutes and evidence.nlp[index] < config.open_nlp:
             continue
         try:
-            verdict = minute_verdict(row, str(evidence.kind[index]), int(evidence.minutes[index]), float(scores[index]))
+            kind, direction = str(evidence.kind[index]), str(evidence.direction[index])
+            verdict = minute_verdict(row, kind, direction, int(evidence.minutes[index]), float(scores[index]))
             change = services.apply_verdict(watches[row.watch_id], verdict, now)
             if change is not None and change[0] == services.OPENED:
                 services.set_explanation(change[1], explain(change[1]))
@@ -132,11 +140,12 @@ def check_minutes(now: datetime) -> ScanResult:
     return result
 
 
-def minute_verdict(row: MinuteRow, kind: str, minutes: int, score: float) -> services.Verdict:
-    """The verdict on the watch's last complete minute: quiet (a flatline or a drop) for `minutes`."""
+def minute_verdict(row: MinuteRow, kind: str, direction: str, minutes: int, score: float) -> services.Verdict:
+    """The verdict on the watch's last complete minute: quiet (a flatline or a drop) or surging (a spike)
+    for `minutes`."""
     minutes = max(minutes, 1)
     return services.Verdict(
         bucket=row.complete - MINUTE, interval_seconds=MINUTE_SECONDS, is_anomaly=True, score=score,
-        severity=severity_of(score), kind=kind, direction="down", actual=float(row.counts[-minutes:].sum()),
+        severity=severity_of(score), kind=kind, direction=direction, actual=float(row.counts[-minutes:].sum()),
         expected=row.rate * minutes, episode_start=row.complete - timedelta(minutes=minutes),
     )  # fmt: skip

@@ -190,7 +190,9 @@ class Channel(models.Model):
     target = models.TextField(help_text="The URL (webhook, Slack incoming webhook) or comma-separated addresses.")
     # Kept as given: a signature needs the secret itself (API keys, which are only compared, are hashed).
     secret = models.CharField(max_length=200, blank=True, default="", help_text="Webhook: the HMAC-SHA256 key.")
-    min_severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    # Info by default: a channel hears of an anomaly when it opens (the backtest's `alert`), minutes sooner
+    # than waiting for the evidence of a warning (docs/anomaly-notifications.md, "Severity and delay").
+    min_severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.INFO)
     notify_resolved = models.BooleanField(default=True)
     renotify_minutes = models.PositiveIntegerField(default=0, help_text="Remind of still-open anomalies; 0: never.")
     enabled = models.BooleanField(default=True)

@@ -1,5 +1,6 @@
-"""The scan: claim due watches, bring each one's cached history up to its last complete bucket, score
-the new buckets with the detector (anomalies.detection) and turn its verdicts into anomaly episodes.
+"""The scan: claim due watches, bring each one's cached history up to its last complete bucket
+(anomalies.refresh), score the new buckets with the detector (anomalies.detection) and turn its verdicts
+into anomaly episodes.
 
 A watch is scored by the hour, or on five-minute buckets when its series is busy (anomalies.cadence),
 and is due a little after each of its buckets' rollups are complete. Claiming is one conditional
@@ -7,7 +8,6 @@ UPDATE, so two workers given the same ids scan each watch once. Each watch is sc
 that fails is logged with its id and skipped (its due time has already advanced), never its batch.
 """
 
-import functools
 import logging
 import math
 from collections import defaultdict
@@ -21,15 +21,15 @@ from anomalies import cadence, carry, services
 from anomalies.detection import (
     DetectorConfig,
     Scores,
-    history_needed,
     score_incremental,
     score_latest,
     severity_of,
 )
 from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
-from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
+from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
+from anomalies.refresh import EPISODE_LOOKBACK, cached_values, refresh_histories
 from anomalies.services import Verdict
 from events.queries import ROLLUP_STREAM as EVENT_STREAM
 from flux.query.rollup_job import current_watermark
@@ -37,9 +37,6 @@ from metrics.queries import ROLLUP_STREAM as METRIC_STREAM
 
 logger = logging.getLogger(__name__)
 
-REREAD_BUCKETS = 2  # buckets already cached that are read again, for data that arrived a little late
-EPISODE_LOOKBACK = 48  # scored points before the new ones, to find where an ongoing episode began
-MAX_CATCH_UP = 24  # after a long outage, score at most this many missed buckets one by one
 # A series with fewer buckets with data than this opens nothing: a handful of points says nothing of
 # what is normal for it. Until it has MIN_OBSERVED_FOR_CRITICAL, what it opens is at most a warning.
 MIN_OBSERVED_TO_SCORE = 8
@@ -76,8 +73,10 @@ def claim(watch_ids: list[int], now: datetime) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def due_watch_ids(now: datetime, limit: int) -> list[int]:
+def due_watch_ids(now: datetime, limit: int, source: str | None = None) -> list[int]:
     due = Watch.objects.filter(next_scan_at__lte=now, excluded=False).order_by("next_scan_at")
+    if source is not None:
+        due = due.filter(source=source)
     return list(due.values_list("pk", flat=True)[:limit])
 
 
@@ -85,24 +84,6 @@ def rollup_watermarks() -> dict[str, datetime | None]:
     """Per source, how far its rollups are complete."""
     streams = ((Watch.Source.EVENTS, EVENT_STREAM), (Watch.Source.METRIC, METRIC_STREAM))
     return {source: current_watermark(stream) for source, stream in streams}
-
-
-@functools.cache
-def buckets_needed(value_kind: str, interval_seconds: int) -> int:
-    return math.ceil(history_needed(DetectorConfig(interval_seconds, value_kind)) / interval_seconds)
-
-
-def buckets_kept(watch: Watch) -> int:
-    """How many buckets of the watch's series the cache keeps: what the detector needs (five-minute
-    series: cadence.fast_history_days at most), and a margin to look back on episodes."""
-    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds)
-    if watch.interval_seconds < cadence.HOURLY:
-        needed = min(needed, cadence.fast_history_days() * 86400 // watch.interval_seconds)
-    return needed + EPISODE_LOOKBACK
-
-
-def cached_values(watch: Watch) -> np.ndarray:
-    return np.frombuffer(bytes(watch.history or b""), dtype="<f8")
 
 
 def scan(watch_ids: list[int], now: datetime) -> ScanResult:
@@ -151,111 +132,6 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
 def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
     episodes = Anomaly.objects.filter(watch__in=watches).exclude(status=Anomaly.Status.RESOLVED)
     return list(episodes.values_list("watch_id", flat=True))
-
-
-@dataclass(frozen=True)
-class Refresh:
-    start: datetime  # read the rollups from here
-    rebuild: bool  # replace the whole cache (else keep the cached buckets before `start`)
-    new_points: int  # buckets to score
-
-
-def plan_refresh(watch: Watch, end: datetime, step: timedelta) -> Refresh:
-    oldest = end - step * buckets_kept(watch)
-    if watch.history_end is None or watch.history_end < oldest:
-        return Refresh(oldest, True, 1)  # first scan, or the cache is too old to extend: score the last bucket
-    new_points = min(max(int((end - watch.history_end) / step), 0), MAX_CATCH_UP)
-    start = min(watch.history_end, end) - step * REREAD_BUCKETS
-    if watch.stale_from is not None:
-        # Buckets already scanned that late data changed are judged again (the last MAX_CATCH_UP at most):
-        # a surge that reached the rollups after its bucket was scanned still opens an episode.
-        changed = int((end - floor_step(watch.stale_from, step)) / step)
-        new_points = max(new_points, min(changed, MAX_CATCH_UP))
-        cache_start = watch.history_end - step * len(cached_values(watch))
-        if watch.stale_from < cache_start and cache_start > oldest:
-            return Refresh(oldest, True, new_points)  # data before the cached series began: it starts earlier
-        start = min(start, max(floor_step(watch.stale_from, step), cache_start))
-    return Refresh(start, False, new_points)
-
-
-def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> dict[int, int]:
-    """Bring each watch's cached values up to `end` (re-reading the last few buckets, and from any
-    bucket a rollup run recomputed since), save the changed ones, and say per watch how many are new."""
-    plans: dict[int, Refresh] = {}
-    by_kind: dict[str, list[Watch]] = defaultdict(list)
-    for watch in watches:
-        try:
-            plans[watch.pk] = plan = plan_refresh(watch, end, step)
-        except Exception:
-            logger.exception("planning the history of watch %s failed; skipped", watch.pk)
-            continue
-        by_kind["rebuild" if plan.rebuild else "stale" if watch.stale_from else "steady"].append(watch)
-    changed = []
-    for group in by_kind.values():
-        values = read_hours(group, min(plans[watch.pk].start for watch in group), end, step)
-        for watch in group:
-            before = (bytes(watch.history or b""), watch.history_end)
-            try:
-                merge_history(watch, plans[watch.pk], end, step, values.get(watch.pk, NO_HOURS))
-            except Exception:
-                logger.exception("reading the history of watch %s failed; skipped", watch.pk)
-                del plans[watch.pk]
-                continue
-            if (watch.history, watch.history_end) != before or watch.stale_from is not None:
-                changed.append(watch)
-    save_histories(changed)
-    return {pk: plan.new_points for pk, plan in plans.items()}
-
-
-def save_histories(watches: list[Watch]) -> None:
-    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile. A carry
-    and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
-    scan's, once scored)."""
-    if not watches:
-        return
-    histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE anomalies_watch w
-            SET history = substring(%(histories)s::bytea FROM v.history_from FOR v.history_length),
-                history_end = v.history_end,
-                carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
-                fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
-                stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
-                                  ELSE w.stale_from END
-            FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(ends)s::timestamptz[], %(stale)s::timestamptz[], %(dropped)s::boolean[])
-                 AS v(id, history_from, history_length, history_end, stale_from, dropped)
-            WHERE w.id = v.id
-            """,
-            {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
-             "history_length": history_length, "ends": [w.history_end for w in watches],
-             "stale": [w.stale_from for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
-        )  # fmt: skip
-    for watch in watches:
-        watch.stale_from = None
-
-
-def merge_history(watch: Watch, plan: Refresh, end: datetime, step: timedelta, buckets: Hours) -> None:
-    """Cached buckets before the plan's start stay; from there to `end` the values read (missing filled)."""
-    _, missing = measure_of(watch)
-    cached = cached_values(watch)
-    if plan.rebuild or not len(cached):
-        kept, first = cached[:0], plan.start
-        if not math.isnan(missing):
-            # A count (or rate) before the series' first bucket of data is unknown, not zero: leading zeros
-            # would read as a dead stream coming to life. Start the history at its first bucket instead.
-            first = max(plan.start, buckets.first() or end)
-    else:
-        cache_start = watch.history_end - step * len(cached)
-        keep = min(max(int((plan.start - cache_start) / step), 0), len(cached))
-        kept, first = cached[:keep], cache_start + step * keep
-    fresh = buckets.on_grid(first, end, missing, step)
-    history = np.concatenate([kept, fresh])[-buckets_kept(watch) :]
-    if watch.history_end is not None and carry.history_rewritten(cached, watch.history_end, history, end, step):
-        watch.carry = watch.fitted = b""  # computed from values that have changed since
-    watch.history, watch.history_end = history.tobytes(), end
 
 
 def observed_buckets(values: np.ndarray, missing: float) -> int:

@@ -20,11 +20,23 @@ def dispatch_scans() -> int:
     due = scan.due_watch_ids(now, DISPATCH_LIMIT)
     for start in range(0, len(due), SCAN_BATCH):
         scan_watches.delay(due[start : start + SCAN_BATCH])
-    peeked = early.peek_candidates(now)
+    return len(due)
+
+
+@shared_task
+def after_rollup(source: str) -> int:
+    """Right after a rollup run of `source` commits: its due scans, early opens and minute checks read the
+    minute it completed (anomalies.rollup_trigger); returns how many watches the checks judged."""
+    now = timezone.now()
+    due = scan.due_watch_ids(now, DISPATCH_LIMIT, source)
+    for start in range(0, len(due), SCAN_BATCH):
+        scan_watches.delay(due[start : start + SCAN_BATCH])
+    peeked = early.peek_candidates(now, [source])
     for start in range(0, len(peeked), SCAN_BATCH):
         open_early.delay(peeked[start : start + SCAN_BATCH])
-    check_minutes.delay()
-    return len(due)
+    result = minutes.check_minutes(now, [source])
+    queue_notifications(result, now)
+    return result.scanned
 
 
 @shared_task
@@ -43,15 +55,6 @@ def open_early(watch_ids: list[int]) -> int:
     """Score the bucket in progress of busy count series whose count so far is high; notify what opened."""
     now = timezone.now()
     result = early.open_early(watch_ids, now)
-    queue_notifications(result, now)
-    return result.scanned
-
-
-@shared_task
-def check_minutes() -> int:
-    """Open (or extend) minute-judged episodes of busy count series gone quiet; notify what changed."""
-    now = timezone.now()
-    result = minutes.check_minutes(now)
     queue_notifications(result, now)
     return result.scanned
 

@@ -1,5 +1,6 @@
-"""Minute evidence of a busy count series going quiet: a stop (silence) or a drop, judged every minute
-from the minutes completed since, instead of waiting for whole five-minute buckets. Pure (numpy only).
+"""Minute evidence of a busy count series going quiet (a stop or a drop) or surging (a spike), judged
+every minute from the minutes completed since, instead of waiting for whole five-minute buckets. Pure
+(numpy only).
 
 Each series comes with its expected events a minute (`rate`, from the detector's expectation of its
 latest bucket) and a dispersion (how much wider than Poisson its bucket counts scatter, >= 1); its
@@ -14,8 +15,19 @@ minute counts are a row of a matrix, oldest minute first, the last column the la
   DROP_TESTS independent tests (the windows overlap: simulated Poisson series of 15 to 150 events an
   hour open on no more than this many, bench/anomaly_scan.py --calibrate). The drop must still hold:
   its last DROP_HOLD minutes must be low on their own.
+- Spike: the upper tail of the count in each trailing window of SPIKE_WINDOWS minutes, paid for as
+  SPIKE_TESTS tests per five minutes (measured the same way, on Poisson and on bursty negative binomial
+  series), while its last SPIKE_HOLD minutes are high on their own. The windows stop at 15 minutes: the
+  expected rate is the detector's for the latest complete bucket, and a longer window would read a
+  daily ramp as a surge.
+- Dispersion: silence and drop divide their -ln by it (a wider spread, weaker evidence; conservative for
+  a shortfall). A surge cannot be judged so: far out, a negative binomial's upper tail falls
+  geometrically where the Poisson one falls faster, and the Poisson -ln over the dispersion called
+  bursts of bursty traffic surges up to fifteen times too often; the spike check reads the negative
+  binomial tail of that variance (with a margin, SPIKE_DISPERSION_MARGIN). Traffic burstier still (heavy
+  tails, bursts over several minutes) is the detector's to judge by rank.
 
-Both carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
+All three carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
 bucket flatline and level-shift detectors), so the thresholds hold per five minutes of data like the
 detector's own, and the score means what the detector's score means (calibration.score_of).
 """
@@ -23,6 +35,7 @@ detector's own, and the score means what the detector's score means (calibration
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +53,12 @@ HOLD_P = 0.1  # ...at this lower-tail probability (a drop that ended is not repo
 @dataclass(frozen=True)
 class MinuteEvidence:
     """Per series: the evidence as the detector's -log10 p (already paid for its tests), the kind
-    (flatline, drop or ""), and how many minutes back the quiet stretch began."""
+    (flatline, drop, spike or ""), its direction, and how many minutes back the stretch began."""
 
     nlp: Floats
     kind: np.ndarray
     minutes: np.ndarray
+    direction: np.ndarray
 
     def score(self) -> Floats:
         return score_of(np.maximum(self.nlp, 0.0))
@@ -58,6 +72,18 @@ def silence_cost(rate: Floats) -> Floats:
 
 DROP_TESTS = 15  # effective tests per five minutes of the drop windows, measured (module docstring)
 DROP_COST = -math.log10(MINOR_WEIGHT) + math.log10(DROP_TESTS)
+SPIKE_WINDOWS = (1, 2, 3, 5, 10, 15)
+SPIKE_HOLD = 2  # minutes at the end of a spike window that must be high on their own (HOLD_P)
+SPIKE_TESTS = 15  # effective tests per five minutes of the spike windows, measured as DROP_TESTS
+SPIKE_COST = -math.log10(MINOR_WEIGHT) + math.log10(SPIKE_TESTS)
+# The spike check reads a series' excess dispersion as this much more than measured: dispersion_of leaves
+# out the largest 1% of changes (one burst must not make a series look dispersed for a day), so it reads
+# bursty counts as about a tenth less dispersed than they are, and an upper tail fitted on that, about
+# twice too many surges (bench/alert_delay.py --calibrate: negative binomial series).
+SPIKE_DISPERSION_MARGIN = 1.5
+# Below this many expected events a minute (a busy series in its nightly trough) a few events are no
+# Poisson surge worth calling: the detector judges them by rank.
+MIN_SPIKE_RATE = 0.25
 
 
 def trailing_zeros(counts: np.ndarray) -> np.ndarray:
@@ -91,29 +117,123 @@ def poisson_lower_nats(observed: np.ndarray, mean: Floats) -> Floats:
     return np.maximum(nats, 0.0)
 
 
+def log_factorial(k: np.ndarray) -> Floats:
+    """ln k! elementwise: the table up to EXACT_COUNT, Stirling's series beyond (error under 1e-9)."""
+    k = np.maximum(np.asarray(k, dtype=np.int64), 0)
+    small = k <= EXACT_COUNT
+    x = np.maximum(k, 1).astype(np.float64)
+    stirling = x * np.log(x) - x + 0.5 * np.log(2 * math.pi * x) + 1 / (12 * x) - 1 / (360 * x**3)
+    return np.where(small, _LOG_FACTORIAL[np.minimum(k, EXACT_COUNT)], stirling)
+
+
+def poisson_upper_nats(observed: np.ndarray, mean: Floats) -> Floats:
+    """-ln P(N >= observed) for N ~ Poisson(mean), elementwise: 0 up to the mean (no excess); above it,
+    -ln of P(N = k) / (1 - mean / (k + 1)), a bound of the tail from above (the terms from k on fall at
+    least geometrically, by mean / (k + 1)), so never more evidence than there is, and within
+    -ln(1 - mean / (k + 1)) of the exact value."""
+    observed, mean = np.broadcast_arrays(np.asarray(observed, dtype=np.int64), np.asarray(mean, dtype=np.float64))
+    mean = np.maximum(mean, 1e-12)
+    k = np.maximum(observed, 0)
+    above = k > mean
+    ratio = np.where(above, mean / (k + 1.0), 0.0)
+    log_tail = -mean + k * np.log(mean) - log_factorial(k) - np.log1p(-ratio)
+    return np.where(above, np.maximum(-log_tail, 0.0), 0.0)
+
+
+Tail = Callable[[np.ndarray, Floats, Floats], Floats]  # (observed, expected, dispersion) -> -ln p
+
+
+def trailing_evidence(
+    cumulative: np.ndarray, rate: Floats, spread: Floats, tail: Tail, windows: tuple[int, ...], hold: int, cost: float
+) -> tuple[Floats, np.ndarray]:
+    """Per row, the best of the trailing windows' tail evidence (decades, less `cost`) and its window,
+    -inf where the last `hold` minutes are not unusual on their own (p >= HOLD_P)."""
+    rows, width = cumulative.shape[0], cumulative.shape[1] - 1
+    hold = min(hold, width)
+    held = tail(cumulative[:, hold], rate * hold, spread) >= -math.log(HOLD_P)
+    best, best_window = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
+    for window in windows:
+        if window > width:
+            break
+        evidence = np.where(held, tail(cumulative[:, window], rate * window, spread) / LN10 - cost, -np.inf)
+        better = evidence > best
+        best, best_window = np.where(better, evidence, best), np.where(better, window, best_window)
+    return best, best_window
+
+
+def dispersed_lower_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats:
+    """The Poisson lower tail's -ln over the dispersion: a wider spread, weaker evidence of a shortfall
+    (conservative for negative binomial counts: their lower tail is lighter than that)."""
+    return poisson_lower_nats(observed, mean) / dispersion
+
+
+def log_gamma(x: Floats) -> Floats:
+    """ln Gamma(x) elementwise for x > 0: Stirling's series from 8 up, the recurrence below (error < 1e-10)."""
+    x = np.asarray(x, dtype=np.float64)
+    shift = np.where(x < 8, 8.0, 0.0)
+    y = x + shift
+    series = (y - 0.5) * np.log(y) - y + 0.5 * math.log(2 * math.pi) + 1 / (12 * y) - 1 / (360 * y**3)
+    below = np.zeros_like(x)
+    for step in range(8):
+        below += np.where(shift > 0, np.log(x + step), 0.0)
+    return series + 1 / (1260 * y**5) - below
+
+
+def upper_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats:
+    """-ln P(N >= observed) for N of this mean and variance `dispersion` x mean: Poisson at dispersion 1,
+    else negative binomial (size mean / (dispersion - 1)), whose tail falls geometrically where the
+    Poisson one falls faster: dividing the Poisson -ln by the dispersion would call ordinary bursts of
+    bursty traffic surges. Bounded from above like poisson_upper_nats: P(N = k) / (1 - the largest ratio
+    of a term to the one before from k on), so never more evidence than there is."""
+    observed, mean, dispersion = np.broadcast_arrays(
+        np.asarray(observed, dtype=np.int64), np.asarray(mean, dtype=np.float64), np.asarray(dispersion, dtype=float)
+    )
+    poisson = poisson_upper_nats(observed, mean)
+    wide = dispersion > 1.0 + 1e-6
+    if not wide.any():
+        return poisson
+    mean = np.maximum(mean, 1e-12)
+    size = mean / np.maximum(dispersion - 1.0, 1e-6)
+    k = np.maximum(observed, 0).astype(np.float64)
+    log_q = np.log(mean / (size + mean))  # ln(1 - p), p = size / (size + mean)
+    log_term = log_gamma(k + size) - log_gamma(size) - log_factorial(observed) + size * np.log1p(-np.exp(log_q))
+    log_term += k * log_q
+    ratio = np.exp(log_q) * np.maximum((k + size) / (k + 1.0), 1.0)
+    above = (k > mean) & (ratio < 1.0)
+    nb = np.where(above, np.maximum(-(log_term - np.log1p(-np.minimum(ratio, 1 - 1e-12))), 0.0), 0.0)
+    return np.where(wide, nb, poisson)
+
+
 def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:
-    """Silence and drop evidence at the last column of each row (see the module docstring)."""
+    """Silence, drop and spike evidence at the last column of each row (see the module docstring)."""
     counts = np.nan_to_num(np.asarray(counts, dtype=np.float64)).round().astype(np.int64)
-    rows, width = counts.shape
+    rows = counts.shape[0]
     rate = np.maximum(np.asarray(rate, dtype=np.float64), 0.0)
     dispersion = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
     quiet = trailing_zeros(counts)
     silence = rate * quiet / dispersion / LN10 - silence_cost(rate)
-    drop, drop_minutes = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
     cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
-    hold = min(DROP_HOLD, width)
-    held = poisson_lower_nats(cumulative[:, hold], rate * hold) / dispersion >= -math.log(HOLD_P)
-    for window in DROP_WINDOWS:
-        if window > width:
-            break
-        nats = poisson_lower_nats(cumulative[:, window], rate * window) / dispersion
-        evidence = np.where(held, nats / LN10 - DROP_COST, -np.inf)
-        better = evidence > drop
-        drop, drop_minutes = np.where(better, evidence, drop), np.where(better, window, drop_minutes)
+    drop, drop_minutes = trailing_evidence(
+        cumulative, rate, dispersion, dispersed_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
+    )
+    spike, spike_minutes = trailing_evidence(
+        cumulative,
+        rate,
+        1.0 + (dispersion - 1.0) * SPIKE_DISPERSION_MARGIN,
+        upper_nats,
+        SPIKE_WINDOWS,
+        SPIKE_HOLD,
+        SPIKE_COST,
+    )
+    spike = np.where(rate >= MIN_SPIKE_RATE, spike, -np.inf)
     is_silence = (quiet > 0) & (silence >= drop)
-    nlp = np.where(is_silence, silence, drop)
-    kind = np.where(np.isfinite(nlp) & (nlp > 0), np.where(is_silence, "flatline", "drop"), "")
-    return MinuteEvidence(nlp, kind, np.where(is_silence, quiet, drop_minutes))
+    down = np.where(is_silence, silence, drop)
+    is_spike = spike > down
+    nlp = np.maximum(down, spike)
+    found = np.isfinite(nlp) & (nlp > 0)
+    kind = np.where(found, np.where(is_spike, "spike", np.where(is_silence, "flatline", "drop")), "")
+    minutes = np.where(is_spike, spike_minutes, np.where(is_silence, quiet, drop_minutes))
+    return MinuteEvidence(nlp, kind, minutes, np.where(found, np.where(is_spike, "up", "down"), ""))
 
 
 def dispersion_of(counts: Floats, points: int = 288) -> float:

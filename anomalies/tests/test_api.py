@@ -115,7 +115,7 @@ def test_channels_validate_their_target_and_never_show_the_secret(api: type, key
     )  # fmt: skip
     assert created.status_code == 201
     body = created.json()
-    assert body["has_secret"] is True and "secret" not in body and body["min_severity"] == "warning"
+    assert body["has_secret"] is True and "secret" not in body and body["min_severity"] == "info"
     bad_email = admin.post(
         "/api/v1/anomalies/channels", {"name": "Mail", "kind": "email", "target": "ops@, x"}, format="json"
     )

@@ -10,11 +10,19 @@ import pytest
 from django.db import connection
 
 from anomalies.detection import DetectorConfig
-from anomalies.detection.silence import dispersion_of, minute_evidence, poisson_lower_nats, silence_cost
+from anomalies.detection.silence import (
+    dispersion_of,
+    minute_evidence,
+    poisson_lower_nats,
+    poisson_upper_nats,
+    silence_cost,
+    upper_nats,
+)
+from anomalies.early import complete_minutes
 from anomalies.minutes import check_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import due_watch_ids, scan
-from anomalies.tests.test_cadence import END, MINUTE, NOW, busy_and_sparse, roll_up, set_watermark
+from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
 from anomalies.watches import sync_watches
 from flux.tenants.models import Project
 
@@ -71,14 +79,14 @@ def stop_events(project: Project, name: str, since: timedelta) -> None:
         )
 
 
-def run_minutes(until: timedelta, stalled_at: timedelta | None = None) -> list[tuple]:
-    """Every minute from NOW: the scans that are due, then the minute checks; the changes seen. The
-    rollups complete each minute five seconds after it, or stall at END + stalled_at."""
+def run_minutes(until: timedelta, stalled_at: timedelta | None = None, scans: bool = True) -> list[tuple]:
+    """Every minute from NOW: the scans that are due (unless not `scans`), then the minute checks; the
+    changes seen. The rollups complete each minute five seconds after it, or stall at END + stalled_at."""
     changes, now = [], NOW
     while now < END + until:
         now += MINUTE
         set_watermark(now - timedelta(seconds=5) if stalled_at is None else min(now, END + stalled_at))
-        for result in (scan(due_watch_ids(now, 100), now), check_minutes(now)):
+        for result in (scan(due_watch_ids(now, 100) if scans else [], now), check_minutes(now)):
             changes += [(now - STOP, change, a.kind) for items in result.changes.values() for change, a in items]
     return changes
 
@@ -125,3 +133,68 @@ def test_a_very_busy_series_is_judged_without_summing_thousands_of_terms() -> No
     evidence = minute_evidence(np.vstack([steady, dropped]), [500.0, 500.0], [1.0, 1.0])
     assert evidence.nlp[0] < 0 < OPEN_NLP <= evidence.nlp[1]
     assert poisson_lower_nats(np.array([900]), np.array([1000.0]))[0] == pytest.approx(5.17, abs=0.1)
+
+
+def test_the_upper_tail_is_the_poisson_probability_or_a_little_less_evidence() -> None:
+    for k, mean in ((10, 2.5), (5, 1.0), (30, 10.0), (3, 0.5)):
+        exact = -math.log(1 - sum(math.exp(-mean) * mean**j / math.factorial(j) for j in range(k)))
+        nats = poisson_upper_nats(np.array([k]), np.array([mean]))[0]
+        assert exact + math.log1p(-mean / (k + 1)) <= nats <= exact
+    assert poisson_upper_nats(np.array([2, 1000]), np.array([2.0, 1000.0])).tolist() == [0.0, 0.0]  # no excess
+
+
+def test_the_upper_tail_of_dispersed_counts_is_the_negative_binomial_one_or_a_little_less() -> None:
+    for k, mean, dispersion in ((10, 3.0, 3.0), (8, 1.0, 2.7), (30, 12.0, 2.0)):
+        size = mean / (dispersion - 1)
+        p = size / (size + mean)
+        log_terms = [math.lgamma(j + size) - math.lgamma(j + 1) + j * math.log(1 - p) for j in range(k)]
+        below = sum(math.exp(term - math.lgamma(size) + size * math.log(p)) for term in log_terms)
+        nats = upper_nats(np.array([k]), np.array([mean]), np.array([dispersion]))[0]
+        assert -math.log(1 - below) - 0.1 <= nats <= -math.log(1 - below)
+    # Far out, a burst is much likelier than the Poisson tail over the dispersion says (e^-14.8, not e^-23.1).
+    burst = upper_nats(np.array([40]), np.array([3.0]), np.array([3.0]))[0]
+    assert burst == pytest.approx(14.77, abs=0.05)
+    assert burst < poisson_upper_nats(np.array([40]), np.array([3.0]))[0] / 3 - 8
+
+
+def test_a_surge_is_found_by_the_minute_and_one_that_ended_is_not() -> None:
+    rng = np.random.default_rng(6)
+    surging = rng.poisson(1.0, size=(1, 60)).astype(float)
+    surging[0, -6:] = rng.poisson(4.0, size=6)  # four times the usual for six minutes
+    ended = surging.copy()
+    ended[0, -2:] = 1.0
+    evidence = minute_evidence(np.vstack([surging, ended]), [1.0, 1.0], [1.0, 1.0])
+    assert (evidence.kind[0], evidence.direction[0]) == ("spike", "up") and evidence.nlp[0] >= OPEN_NLP
+    assert evidence.nlp[1] < 0
+
+
+def test_a_dispersed_or_nearly_idle_series_needs_more_than_a_poisson_surge() -> None:
+    counts = np.full((3, 60), 1.0)
+    counts[:, -5:] = 4.0  # twenty events in five minutes where five are expected
+    evidence = minute_evidence(counts, [1.0, 1.0, 0.2], [1.0, 3.0, 1.0])
+    assert evidence.nlp[0] >= OPEN_NLP
+    assert evidence.nlp[1] < OPEN_NLP  # as wide as three Poisson series
+    assert evidence.nlp[2] == -np.inf  # a busy series in its nightly trough: left to the detector
+
+
+def test_a_busy_series_that_surges_opens_a_spike_within_minutes(busy_and_sparse: Project) -> None:
+    surge = STOP  # six more page views a minute on top of the usual two, from 10:12
+    add_events(busy_and_sparse, "page.viewed", surge, surge + 10 * MINUTE, timedelta(seconds=10))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    changes = run_minutes(until=timedelta(minutes=20), scans=False)  # (the bucket scan of 10:16 would open it too)
+    opened = [(at, kind) for at, change, kind in changes if change == "opened"]
+    # Its first three minutes (24 page views where 6 are expected, p = 2.5e-8 before the costs of testing
+    # every minute) are complete at 10:15, read a minute later (the test's rollups: five seconds behind).
+    assert opened[0] == (4 * MINUTE, "spike")
+    anomaly = Anomaly.objects.get(watch__name="page.viewed")
+    assert (anomaly.direction, anomaly.interval_seconds, anomaly.started_at) == ("up", 60, surge)
+
+
+def test_a_minute_is_complete_once_the_watermark_has_settled_past_its_end(busy_and_sparse: Project) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    set_watermark(END + timedelta(seconds=10))
+    assert complete_minutes(END + MINUTE) == {"events": END}
+    set_watermark(END + timedelta(seconds=9))  # an event of 09:59:59 may still be in a client's buffer
+    assert complete_minutes(END + MINUTE) == {"events": END - MINUTE}

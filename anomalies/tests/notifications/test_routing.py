@@ -3,7 +3,7 @@ opt-outs, disabled channels and other projects."""
 
 from anomalies import services
 from anomalies.delivery import deliver_due
-from anomalies.models import Anomaly, Delivery
+from anomalies.models import Anomaly, Channel, Delivery
 from anomalies.notifications import notify_changes, queue_reminders
 from anomalies.tests.factories import make_watch
 from anomalies.tests.notifications.support import (
@@ -48,6 +48,12 @@ def test_an_info_anomaly_does_not_reach_a_warning_channel(project: Project) -> N
     deliveries = notify_changes(project.pk, [open_anomaly(project, severity="info")], T0)
     assert [d.channel_id for d in deliveries] == [info.pk]
     assert not Delivery.objects.filter(channel=warning).exists()
+
+
+def test_a_channel_left_at_its_default_hears_of_an_anomaly_when_it_opens(project: Project) -> None:
+    channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="http://127.0.0.1:9/unused")
+    [delivery] = notify_changes(project.pk, [open_anomaly(project, severity="info")], T0)
+    assert (delivery.channel_id, delivery.event) == (channel.pk, "opened")
 
 
 def test_escalation_to_critical_reaches_a_critical_channel_once(project: Project) -> None:
