@@ -32,15 +32,20 @@ RAW_ROWS = "events_rawevent e JOIN tenants_project p ON p.id = e.project_id"
 NAMES = "events_eventname n ON n.project_id = {rows}.project_id AND n.id = {rows}.name_id"
 NEW_ROWS = """e.received_at > %(after)s AND e.received_at <= %(upto)s
               AND (%(project)s::bigint IS NULL OR e.project_id = %(project)s)"""
-# The new rows' aggregates per minute: one pass groups them by value key (the sketch), a second
-# collects the users' hashes.
-TOUCHED_MINUTES = f"""
-    WITH new_rows AS (
-        SELECT e.project_id, e.name_id, date_trunc('minute', e.time, 'UTC') AS bucket, e.value, e.user_id
+# One pass over the new raw rows yields every part a run merges, in one temporary table: the minute parts
+# (`tagset_id` NULL: counts, value aggregates, the value sketch, the users' hashes per name and minute) and
+# the tag parts (counts per name, tag set and hour, merged by MERGE_TAGS). Reading the new rows a second
+# time for the tags cost as much as the first pass: on a busy ingest those pages have left shared buffers
+# (COPY fills a ring of its own), and the first reader dirties them again by setting hint bits.
+NEW_PARTS = f"""
+    WITH new_rows AS MATERIALIZED (
+        SELECT e.project_id, e.name_id, e.tagset_id, date_trunc('minute', e.time, 'UTC') AS bucket, e.value,
+               CASE WHEN e.value IS NOT NULL THEN {key_sql("e.value")} END AS key,
+               {HASH_SQL.format(v="e.user_id")} AS user_hash
         FROM {RAW_ROWS} WHERE {NEW_ROWS}
     ), keyed AS (
-        SELECT project_id, name_id, bucket, CASE WHEN value IS NOT NULL THEN {key_sql("value")} END AS key,
-               count(*) AS n, sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
+        SELECT project_id, name_id, bucket, key, count(*) AS n, sum(value) AS value_sum, min(value) AS value_min,
+               max(value) AS value_max
         FROM new_rows GROUP BY 1, 2, 3, 4
     ), totals AS (
         SELECT project_id, name_id, bucket, sum(n)::bigint AS count,
@@ -50,13 +55,24 @@ TOUCHED_MINUTES = f"""
                array_agg(n ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_counts
         FROM keyed GROUP BY 1, 2, 3
     ), users AS (
-        SELECT project_id, name_id, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS user_hashes
-        FROM new_rows WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+        SELECT project_id, name_id, bucket, array_agg(user_hash ORDER BY user_hash) AS user_hashes
+        FROM (SELECT DISTINCT project_id, name_id, bucket, user_hash FROM new_rows WHERE user_hash IS NOT NULL) d
+        GROUP BY 1, 2, 3
+    ), parts AS (
+        SELECT t.*, NULL::integer AS tagset_id, u.user_hashes
+        FROM totals t LEFT JOIN users u USING (project_id, name_id, bucket)
+        UNION ALL
+        SELECT project_id, name_id, date_trunc('hour', bucket, 'UTC'), count(*), NULL, NULL, NULL, NULL, NULL, NULL,
+               tagset_id, NULL
+        FROM new_rows GROUP BY project_id, name_id, tagset_id, date_trunc('hour', bucket, 'UTC')
     )
-    SELECT t.project_id, n.name, t.bucket, t.count, t.value_count, t.value_sum, t.value_min, t.value_max,
-           t.value_keys, t.value_counts, u.user_hashes
-    FROM totals t LEFT JOIN users u USING (project_id, name_id, bucket) JOIN {NAMES.format(rows="t")}
+    SELECT parts.project_id, n.name, parts.tagset_id, parts.bucket, parts.count, parts.value_count, parts.value_sum,
+           parts.value_min, parts.value_max, parts.value_keys, parts.value_counts, parts.user_hashes
+    FROM parts JOIN {NAMES.format(rows="parts")}
 """
+# The minute parts, for the merges and for the hooks (flux.query.rollup_job.TouchedHook).
+TOUCHED_MINUTES = """SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max, value_keys,
+                            value_counts, user_hashes FROM new_parts WHERE tagset_id IS NULL"""
 COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max,
              value_keys, value_counts, user_hashes, user_registers"""
 # Merge the new minutes into the buckets of one level. The SET expressions see the stored row (`r`)
@@ -112,21 +128,20 @@ STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND level = %s AND name = %s AND bucket = %s
 """
-# Tags are rolled up by the hour and day, straight from the new raw rows: minute rows per tag value would
-# be nearly as many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
+# Tags are rolled up by the hour and day: minute rows per tag value would be nearly as many as the events
+# themselves (sub-hour edges of tag queries read raw rows instead). Each tag set of the run is expanded
+# once, from its dictionary entry, not once per raw row.
 TAG_UPSERT = """
     ORDER BY project_id, tag_key, bucket, name, tag_value
     ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = r.count + EXCLUDED.count
 """
 MERGE_TAGS = f"""
-    WITH tagged AS (
-        SELECT e.project_id, e.name_id, e.tagset_id, date_trunc('hour', e.time, 'UTC') AS bucket, count(*) AS count
-        FROM {RAW_ROWS} WHERE {NEW_ROWS} GROUP BY 1, 2, 3, 4
-    ), parts AS (
-        SELECT t.project_id, n.name, tag.key AS tag_key, tag.value AS tag_value, t.bucket, sum(t.count)::bigint AS count
-        FROM tagged t JOIN {NAMES.format(rows="t")}
-        JOIN events_eventtagset s ON s.project_id = t.project_id AND s.id = t.tagset_id
+    WITH parts AS (
+        SELECT p.project_id, p.name, tag.key AS tag_key, tag.value AS tag_value, p.bucket, sum(p.count)::bigint AS count
+        FROM new_parts p
+        JOIN events_eventtagset s ON s.project_id = p.project_id AND s.id = p.tagset_id
         CROSS JOIN LATERAL jsonb_each_text(s.tags) AS tag
+        WHERE p.tagset_id IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5
     ), hours AS (
         INSERT INTO events_eventtagrollup AS r (project_id, level, name, tag_key, tag_value, bucket, count)
@@ -144,14 +159,15 @@ TOUCHED_SIZE = "SELECT count(*), coalesce(sum(count), 0)::bigint FROM touched_mi
 
 def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
     analyze_stale_dictionaries(cursor)  # this run decodes through them, and so do raw queries
-    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, window.params())
+    temp_table(cursor, "new_parts", NEW_PARTS, window.params())
+    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, {})
     cursor.execute(TOUCHED_SIZE)
     minutes, rows = cursor.fetchone()
     if not minutes:
         return 0, 0
     for level in LEVELS:
         fold_cardinalities(cursor, MERGE_BY_LEVEL[level], {"level": level}, STORE_USERS)
-    cursor.execute(MERGE_TAGS, window.params())
+    cursor.execute(MERGE_TAGS)
     return minutes, rows
 
 
