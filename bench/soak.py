@@ -51,7 +51,7 @@ def report_minute(minute: int, load: Load, since: float, monitor: Monitor, skipp
     lag_history.append(lags.get("events"))
     ran, expired, longest = monitor.new_log_lines()
     skipped = monitor.skipped()
-    cpu = monitor.sample_cpu()
+    cpu = monitor.take_cpu()
     tasks = " ".join(
         f"{task.split('.')[0][:4]}.{task.rsplit('.', 1)[1]}={ran[task]}/{skipped[task] - skipped_before[task]}"
         f"/{expired[task]}" for task in SCHEDULED
@@ -84,13 +84,14 @@ async def soak(args: argparse.Namespace, setup: dict, monitor: Monitor, port: in
     target = args.rate or maximum * args.share
     print(f"maximum {maximum:,.0f} items/s over {args.probe_seconds:g} s; soaking at {target:,.0f} "
           f"({target / maximum:.0%}) for {args.minutes} min", flush=True)  # fmt: skip
-    monitor.new_log_lines()
-    monitor.sample_cpu()
+    stop_sampling = threading.Event()
+    threading.Thread(target=monitor.sample_cpu_often, args=(stop_sampling,), daemon=True).start()
+    await asyncio.sleep(1.5)
+    monitor.start_counting()
     load = Load(port, setup["key"])
     running = asyncio.create_task(load.run(args.clients, args.minutes * 60, target))
     lag_history: list = []
     skipped = monitor.skipped()
-    stop_sampling = threading.Event()
     threading.Thread(target=monitor.sample_lags, args=(stop_sampling,), daemon=True).start()
     for minute in range(1, args.minutes + 1):
         since = time.monotonic()
@@ -175,9 +176,12 @@ def main() -> None:
         print(f"CPU over the soak: {', '.join(f'{role} {seconds:.0f} s' for role, seconds in sorted(total.items()))}")
         # A checkout without a rollups worker runs its rollups in `worker` (with the other tasks: an upper bound).
         rollup_role = "rollups" if "rollups" in processes else "worker"
+        rollup_runs = monitor.run_seconds["events.tasks.roll_up"] + monitor.run_seconds["metrics.tasks.roll_up"]
         print(
             f"rollup CPU / ingest CPU = {total[rollup_role] / max(total['web'], 1e-9):.3f} "
-            f"({rollup_role} + its backends against web + its backends; target < 0.2)"
+            f"({rollup_role} + its backends against web + its backends; target < 0.2); the rollup runs took "
+            f"{rollup_runs:.0f} s in all, {rollup_runs / max(total['web'], 1e-9):.3f} of ingest CPU (an upper bound: "
+            f"a run uses at most one core)"
         )
         print(verify(monitor.url, setup["project_id"], len(load.done) * 100))
     finally:

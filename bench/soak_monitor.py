@@ -25,6 +25,9 @@ class Monitor:
         self.log_offsets: dict[str, int] = defaultdict(int)
         self.cpu_seen: dict[tuple[str, int], float] = {}
         self.cpu_total: Counter = Counter()
+        self.cpu_minute: Counter = Counter()
+        self.run_seconds: Counter = Counter()
+        self.cpu_lock = threading.Lock()
         self.worst_lag: dict[str, float] = {}
 
     def trees(self) -> dict[str, list[psutil.Process]]:
@@ -49,16 +52,20 @@ class Monitor:
                     pass
         return sizes
 
-    def sample_cpu(self) -> Counter:
-        """CPU seconds used per role since the last sample: its processes and its database backends."""
+    def sample_cpu(self, conn: psycopg.Connection) -> None:
+        """Add the CPU seconds used per role since the last sample: its processes and its database backends.
+
+        Workers close their database connection after each task (CONN_MAX_AGE = 0), and a closed backend's
+        CPU can no longer be read: sampled every second (`sample_cpu_often`), at most the last second of
+        each connection is missed."""
         current: dict[tuple[str, int], tuple[str, float]] = {}
         for role, tree in self.trees().items():
             for process in tree:
-                current[("proc", process.pid)] = (role, _cpu(process))
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            backends = conn.execute(
-                "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'soak-%'"
-            ).fetchall()
+                with contextlib.suppress(psutil.Error):
+                    current[("proc", process.pid)] = (role, _cpu(process))
+        backends = conn.execute(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'soak-%'"
+        ).fetchall()
         for pid, application in backends:
             with contextlib.suppress(psutil.Error):
                 current[("backend", pid)] = (application.removeprefix("soak-"), _cpu(psutil.Process(pid)))
@@ -66,8 +73,29 @@ class Monitor:
         for key, (role, seconds) in current.items():
             used[role] += seconds - self.cpu_seen.get(key, 0.0)
             self.cpu_seen[key] = seconds
-        self.cpu_total.update(used)
+        with self.cpu_lock:
+            self.cpu_total.update(used)
+            self.cpu_minute.update(used)
+
+    def sample_cpu_often(self, stop: threading.Event) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            self.sample_cpu(conn)
+            while not stop.wait(1):
+                self.sample_cpu(conn)
+
+    def take_cpu(self) -> Counter:
+        """CPU seconds per role since the last call."""
+        with self.cpu_lock:
+            used, self.cpu_minute = self.cpu_minute, Counter()
         return used
+
+    def start_counting(self) -> None:
+        """From now on: CPU and run seconds before this moment (setup, the probe) are not counted."""
+        self.new_log_lines()
+        with self.cpu_lock:
+            self.cpu_minute.clear()
+            self.cpu_total.clear()
+        self.run_seconds.clear()
 
     def sample_lags(self, stop: threading.Event) -> None:
         """Every 5 s, so that the minute's report has the worst lag, not the lag at one moment."""
@@ -88,6 +116,8 @@ class Monitor:
         return {stream: None if lag is None else float(lag) for stream, lag in rows}
 
     def new_log_lines(self) -> tuple[Counter, Counter, dict[str, float]]:
+        """Per task since the last call: runs finished, runs expired unstarted, the longest run's seconds;
+        the seconds all runs took add up in `run_seconds`."""
         ran, expired, longest = Counter(), Counter(), {}
         for role in self.processes:
             path = Path(self.data_dir) / f"{role}.log"
@@ -98,6 +128,7 @@ class Monitor:
             for task, seconds in TASK_LINE.findall(text):
                 ran[task] += 1
                 longest[task] = max(longest.get(task, 0.0), float(seconds))
+                self.run_seconds[task] += float(seconds)
             expired.update(DISCARDED_LINE.findall(text))
         return ran, expired, longest
 

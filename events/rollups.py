@@ -2,7 +2,7 @@
 
 Each bucket keeps counts, `value` aggregates, a quantile sketch of `value` and the distinct users
 (flux.query.sketches), all mergeable; tag rollups keep counts per tag value, by hour and day. A run reads only
-the new raw rows (flux.query.rollup_job has the frame and the exactly-once argument).
+the new raw rows, each once (flux.query.rollup_job has the frame and the exactly-once argument).
 """
 
 from datetime import datetime
