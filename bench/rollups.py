@@ -4,7 +4,8 @@ against COPY of the same rows in the same run.
     make bench-rollups                            # or, with the services' environment set:
     python bench/rollups.py --backlog 1000000 --rounds 4 [--root ../other-checkout]
 
-Creates a scratch database (flux_rollupbench) and, with the code of `--root` (default: this checkout):
+Creates a scratch database (`<DATABASE_URL's name>_rollupbench`) and, with the code of `--root` (default:
+this checkout):
 1. backlog: COPYs `--backlog` events (3 tags, a value, one of 50,000 users, times spread over `--days`
    days) in one transaction, then times the first rollup run over all of them: rows/s, and the time
    10 M events would take at that rate;
@@ -26,7 +27,8 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "flux_rollupbench"
+# Beside the database of DATABASE_URL (flux -> flux_rollupbench), so that checkouts sharing a server do not collide.
+BENCH_DB = os.environ.get("DATABASE_URL", "/flux").rsplit("/", 1)[1].split("?")[0] + "_rollupbench"
 NAMES = ["order.completed", "page.viewed", "user.signup", "feature.used", "search.run"]
 
 

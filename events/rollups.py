@@ -2,7 +2,7 @@
 
 Each bucket keeps counts, `value` aggregates, a quantile sketch of `value` and the distinct users
 (flux.query.sketches), all mergeable; tag rollups keep counts per tag value, by hour and day. A run reads only
-the new raw rows (flux.query.rollup_job has the frame and the exactly-once argument).
+the new raw rows, each once (flux.query.rollup_job has the frame and the exactly-once argument).
 """
 
 from datetime import datetime
@@ -15,7 +15,6 @@ from flux.query.rollup_job import (
     RollWindow,
     Stream,
     fold_cardinalities,
-    merge_by_level,
     rebuild_rollups,
     run_rollup,
     set_union_sql,
@@ -32,58 +31,83 @@ RAW_ROWS = "events_rawevent e JOIN tenants_project p ON p.id = e.project_id"
 NAMES = "events_eventname n ON n.project_id = {rows}.project_id AND n.id = {rows}.name_id"
 NEW_ROWS = """e.received_at > %(after)s AND e.received_at <= %(upto)s
               AND (%(project)s::bigint IS NULL OR e.project_id = %(project)s)"""
-# The new rows' aggregates per minute: one pass groups them by value key (the sketch), a second
-# collects the users' hashes.
-TOUCHED_MINUTES = f"""
-    WITH new_rows AS (
-        SELECT e.project_id, e.name_id, date_trunc('minute', e.time, 'UTC') AS bucket, e.value, e.user_id
+# One pass over the new raw rows yields every part a run merges, in one temporary table: the minute parts
+# (`tagset_id` NULL: counts, value aggregates, the value sketch, the users' hashes per name and minute) and
+# the tag parts (counts per name, tag set and hour, merged by MERGE_TAGS). Reading the new rows a second
+# time for the tags cost as much as the first pass: on a busy ingest those pages have left shared buffers
+# (COPY fills a ring of its own), and the first reader dirties them again by setting hint bits.
+NEW_PARTS = f"""
+    WITH new_rows AS MATERIALIZED (
+        SELECT e.project_id, e.name_id, e.tagset_id, date_trunc('minute', e.time, 'UTC') AS bucket, e.value,
+               CASE WHEN e.value IS NOT NULL THEN {key_sql("e.value")} END AS key,
+               {HASH_SQL.format(v="e.user_id")} AS user_hash
         FROM {RAW_ROWS} WHERE {NEW_ROWS}
     ), keyed AS (
-        SELECT project_id, name_id, bucket, CASE WHEN value IS NOT NULL THEN {key_sql("value")} END AS key,
-               count(*) AS n, sum(value) AS value_sum, min(value) AS value_min, max(value) AS value_max
+        SELECT project_id, name_id, bucket, key, count(*) AS n, sum(value) AS value_sum, min(value) AS value_min,
+               max(value) AS value_max
         FROM new_rows GROUP BY 1, 2, 3, 4
     ), totals AS (
+        -- No ordered aggregate over many rows: PostgreSQL can only sort, not hash, to group for one.
         SELECT project_id, name_id, bucket, sum(n)::bigint AS count,
                coalesce(sum(n) FILTER (WHERE key IS NOT NULL), 0)::bigint AS value_count,
                sum(value_sum) AS value_sum, min(value_min) AS value_min, max(value_max) AS value_max,
-               array_agg(key ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_keys,
-               array_agg(n ORDER BY key) FILTER (WHERE key IS NOT NULL) AS value_counts
+               array_agg(key) FILTER (WHERE key IS NOT NULL) AS value_keys,
+               array_agg(n) FILTER (WHERE key IS NOT NULL) AS value_counts
         FROM keyed GROUP BY 1, 2, 3
     ), users AS (
-        SELECT project_id, name_id, bucket, array_agg(DISTINCT {HASH_SQL.format(v="user_id")}) AS user_hashes
-        FROM new_rows WHERE user_id IS NOT NULL GROUP BY 1, 2, 3
+        SELECT project_id, name_id, bucket, array_agg(user_hash) AS user_hashes
+        FROM (SELECT DISTINCT project_id, name_id, bucket, user_hash FROM new_rows WHERE user_hash IS NOT NULL) d
+        GROUP BY 1, 2, 3
+    ), parts AS (
+        -- Stored sketches and hash sets are sorted: sorted here, per bucket.
+        SELECT t.project_id, t.name_id, t.bucket, t.count, t.value_count, t.value_sum, t.value_min, t.value_max,
+               (SELECT array_agg(k ORDER BY k) FROM unnest(t.value_keys) AS k) AS value_keys,
+               (SELECT array_agg(c ORDER BY k) FROM unnest(t.value_keys, t.value_counts) AS kc(k, c)) AS value_counts,
+               NULL::integer AS tagset_id,
+               (SELECT array_agg(h ORDER BY h) FROM unnest(u.user_hashes) AS h) AS user_hashes
+        FROM totals t LEFT JOIN users u USING (project_id, name_id, bucket)
+        UNION ALL
+        SELECT project_id, name_id, date_trunc('hour', bucket, 'UTC'), count(*), NULL, NULL, NULL, NULL, NULL, NULL,
+               tagset_id, NULL
+        FROM new_rows GROUP BY project_id, name_id, tagset_id, date_trunc('hour', bucket, 'UTC')
     )
-    SELECT t.project_id, n.name, t.bucket, t.count, t.value_count, t.value_sum, t.value_min, t.value_max,
-           t.value_keys, t.value_counts, u.user_hashes
-    FROM totals t LEFT JOIN users u USING (project_id, name_id, bucket) JOIN {NAMES.format(rows="t")}
+    SELECT parts.project_id, n.name, parts.tagset_id, parts.bucket, parts.count, parts.value_count, parts.value_sum,
+           parts.value_min, parts.value_max, parts.value_keys, parts.value_counts, parts.user_hashes
+    FROM parts JOIN {NAMES.format(rows="parts")}
 """
+# The minute parts, for the merges and for the hooks (flux.query.rollup_job.TouchedHook).
+TOUCHED_MINUTES = """SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max, value_keys,
+                            value_counts, user_hashes FROM new_parts WHERE tagset_id IS NULL"""
 COLUMNS = """project_id, level, name, bucket, count, value_count, value_sum, value_min, value_max,
              value_keys, value_counts, user_hashes, user_registers"""
-# Merge the new minutes into the buckets of one level. The SET expressions see the stored row (`r`)
-# and the new part (EXCLUDED); sketches add key by key, user sets unite (folded in Python past
-# EXACT_LIMIT or beside HyperLogLog registers: the merge returns those buckets).
-# The new minutes as parts of coarser buckets: counts add, sketches add key by key, user sets unite.
-MINUTES_AS_PARTS = """
+# The parts of one level (`{source}`) as parts of coarser buckets: counts add, sketches add key by key, user
+# sets unite.
+COARSER_PARTS = """
     WITH parts AS (
         SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, sum(count)::bigint AS count,
                sum(value_count)::bigint AS value_count, sum(value_sum) AS value_sum, min(value_min) AS value_min,
                max(value_max) AS value_max
-        FROM touched_minutes GROUP BY 1, 2, 3
+        FROM {source} GROUP BY 1, 2, 3
     ), keyed AS (
         SELECT project_id, name, bucket, array_agg(key ORDER BY key) AS keys, array_agg(n ORDER BY key) AS counts
         FROM (SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, k.key, sum(k.n)::bigint AS n
-              FROM touched_minutes, unnest(value_keys, value_counts) AS k(key, n) GROUP BY 1, 2, 3, 4) by_key
+              FROM {source}, unnest(value_keys, value_counts) AS k(key, n) GROUP BY 1, 2, 3, 4) by_key
         GROUP BY 1, 2, 3
     ), users AS (
         SELECT project_id, name, date_trunc(%(level)s, bucket, 'UTC') AS bucket, array_agg(DISTINCT h) AS hashes
-        FROM touched_minutes, unnest(user_hashes) AS h GROUP BY 1, 2, 3
+        FROM {source}, unnest(user_hashes) AS h GROUP BY 1, 2, 3
     )
     SELECT parts.*, k.keys, k.counts, u.hashes
     FROM parts LEFT JOIN keyed k USING (project_id, name, bucket) LEFT JOIN users u USING (project_id, name, bucket)
 """
-# The new minutes are already the parts of the minute buckets.
-MINUTES = """SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max,
-                    value_keys AS keys, value_counts AS counts, user_hashes AS hashes FROM touched_minutes"""
+# The new minutes are the parts of the minute buckets; the new hours (made of them) those of the hour buckets,
+# and the parts of the day buckets are made of the hours, not again of the minutes: a run's new hours hold
+# each user's hash once, its new minutes once per minute.
+LEVEL_PARTS = """SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max,
+                        value_keys AS keys, value_counts AS counts, user_hashes AS hashes FROM {source}"""
+TOUCHED_HOURS = f"""SELECT project_id, name, bucket, count, value_count, value_sum, value_min, value_max,
+                           keys AS value_keys, counts AS value_counts, hashes AS user_hashes
+                    FROM ({COARSER_PARTS.format(source="touched_minutes")}) hours"""
 # Merge the parts into the buckets of one level. The SET expressions see the stored row (`r`) and the
 # part (EXCLUDED). User sets past EXACT_LIMIT, or beside HyperLogLog registers, are folded in Python:
 # the merge returns those buckets.
@@ -107,26 +131,29 @@ MERGE = f"""
     SELECT project_id, level, name, bucket, user_hashes, user_registers FROM merged
     WHERE cardinality(user_hashes) > {EXACT_LIMIT} OR (user_hashes IS NOT NULL AND user_registers IS NOT NULL)
 """
-MERGE_BY_LEVEL = merge_by_level(MERGE, MINUTES, MINUTES_AS_PARTS)
+MERGE_BY_LEVEL = {
+    "minute": MERGE.format(parts=LEVEL_PARTS.format(source="touched_minutes")),
+    "hour": MERGE.format(parts=LEVEL_PARTS.format(source="touched_hours")),
+    "day": MERGE.format(parts=COARSER_PARTS.format(source="touched_hours")),
+}
 STORE_USERS = """
     UPDATE events_eventrollup SET user_hashes = %s, user_registers = %s
     WHERE project_id = %s AND level = %s AND name = %s AND bucket = %s
 """
-# Tags are rolled up by the hour and day, straight from the new raw rows: minute rows per tag value would
-# be nearly as many as the events themselves. Sub-hour edges of tag queries read raw rows instead.
+# Tags are rolled up by the hour and day: minute rows per tag value would be nearly as many as the events
+# themselves (sub-hour edges of tag queries read raw rows instead). Each tag set of the run is expanded
+# once, from its dictionary entry, not once per raw row.
 TAG_UPSERT = """
     ORDER BY project_id, tag_key, bucket, name, tag_value
     ON CONFLICT (project_id, tag_key, level, bucket, name, tag_value) DO UPDATE SET count = r.count + EXCLUDED.count
 """
 MERGE_TAGS = f"""
-    WITH tagged AS (
-        SELECT e.project_id, e.name_id, e.tagset_id, date_trunc('hour', e.time, 'UTC') AS bucket, count(*) AS count
-        FROM {RAW_ROWS} WHERE {NEW_ROWS} GROUP BY 1, 2, 3, 4
-    ), parts AS (
-        SELECT t.project_id, n.name, tag.key AS tag_key, tag.value AS tag_value, t.bucket, sum(t.count)::bigint AS count
-        FROM tagged t JOIN {NAMES.format(rows="t")}
-        JOIN events_eventtagset s ON s.project_id = t.project_id AND s.id = t.tagset_id
+    WITH parts AS (
+        SELECT p.project_id, p.name, tag.key AS tag_key, tag.value AS tag_value, p.bucket, sum(p.count)::bigint AS count
+        FROM new_parts p
+        JOIN events_eventtagset s ON s.project_id = p.project_id AND s.id = p.tagset_id
         CROSS JOIN LATERAL jsonb_each_text(s.tags) AS tag
+        WHERE p.tagset_id IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5
     ), hours AS (
         INSERT INTO events_eventtagrollup AS r (project_id, level, name, tag_key, tag_value, bucket, count)
@@ -144,14 +171,20 @@ TOUCHED_SIZE = "SELECT count(*), coalesce(sum(count), 0)::bigint FROM touched_mi
 
 def roll(cursor: object, window: RollWindow) -> tuple[int, int]:
     analyze_stale_dictionaries(cursor)  # this run decodes through them, and so do raw queries
-    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, window.params())
+    # The planner cannot know how many rows arrived since the watermark (statistics lag behind the newest
+    # received_at), guesses a handful and sorts them all to group them; hashing costs a fraction of that.
+    cursor.execute("SET LOCAL enable_sort = off")
+    temp_table(cursor, "new_parts", NEW_PARTS, window.params())
+    cursor.execute("SET LOCAL enable_sort = on")
+    temp_table(cursor, "touched_minutes", TOUCHED_MINUTES, {})
+    temp_table(cursor, "touched_hours", TOUCHED_HOURS, {"level": "hour"})
     cursor.execute(TOUCHED_SIZE)
     minutes, rows = cursor.fetchone()
     if not minutes:
         return 0, 0
     for level in LEVELS:
         fold_cardinalities(cursor, MERGE_BY_LEVEL[level], {"level": level}, STORE_USERS)
-    cursor.execute(MERGE_TAGS, window.params())
+    cursor.execute(MERGE_TAGS)
     return minutes, rows
 
 
