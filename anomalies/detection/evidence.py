@@ -12,12 +12,14 @@ from .detectors import POISSON_SD, anscombe, burst_nlp, counts_of, rate_nats, sh
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .habit import beyond_yesterday
 from .point import Point, pick
-from .robust import Floats, Ints, run_lengths
+from .robust import Floats, Ints, Profile, run_lengths
 
 KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
 # carries most of the weight; each of the others costs one decade of evidence.
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.05, 0.7, 0.05])
+SAME_TIME_WEIGHT = 0.2  # the time-of-day reading's share of the point detector's (weighted Bonferroni)
+MIN_SAME_TIME = 30  # residuals at the same time of day before that reading counts
 
 
 def point_results(
@@ -81,7 +83,9 @@ def point_results(
 def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, ties: Floats) -> Floats:
     """-log10 p of each point's residual: its rank among the window's residuals while any of them lies
     beyond it (calibrated for any noise shape); past all of them, the fitted tail's (which extrapolates
-    beyond the data), never weaker than the rank."""
+    beyond the data), never weaker than the rank. Read twice where the days before allow it: against the
+    week's residuals and against those at the same time of day (a nightly job's spikes make a moderate
+    afternoon spike ordinary for the week, not for the afternoon), combined by weighted Bonferroni."""
     fitted = normal_nlp(z)
     nlp = fitted.copy()
     for number in np.unique(choice[choice >= 0]):
@@ -92,7 +96,22 @@ def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, 
         p, beyond = rank_p(fit.profile, rows, residual, ties[mine])
         empirical = -np.log10(p)
         nlp[mine] = np.where(beyond > 0, empirical, np.fmax(empirical, fitted[mine]))
+        if fit.same_time is not None:
+            at_time = _same_time_nlp(fit.same_time, rows, residual, fitted[mine], ties[mine])
+            read = np.isfinite(at_time)
+            both = np.fmax(nlp[mine], at_time + np.log10(SAME_TIME_WEIGHT))
+            nlp[mine] = np.where(read, np.maximum(both, 0.0), nlp[mine])
     return np.where(np.isnan(z), 0.0, nlp)
+
+
+def _same_time_nlp(profile: Profile, rows: Ints, residual: Floats, fitted: Floats, ties: Floats) -> Floats:
+    """The point's -log10 p by its rank among the residuals at its time of day; beyond all of them, the
+    week's fitted tail (`fitted`) says how far: a few days of one time of day show too little of a tail
+    to extrapolate from (NaN where too few residuals are known)."""
+    p, beyond = rank_p(profile, rows, residual, ties)
+    empirical = -np.log10(p)
+    nlp = np.where(beyond > 0, empirical, np.fmax(empirical, fitted))
+    return np.where(profile.valid[rows] >= MIN_SAME_TIME, nlp, np.nan)
 
 
 def _flatline(
