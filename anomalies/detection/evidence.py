@@ -8,7 +8,16 @@ from numpy.typing import NDArray
 from .baseline import Blocks, candidate_models, lagged_run_totals
 from .calibration import LN10, cap_evidence, combine, normal_nlp, rank_p, score_of, small_sample_z, tie_breaks, z_of_nlp
 from .config import DetectorConfig, Windows
-from .detectors import POISSON_SD, anscombe, burst_nlp, counts_of, rate_nats, shift_scores, window_rate
+from .detectors import (
+    POISSON_SD,
+    anscombe,
+    burst_nlp,
+    counts_of,
+    run_nats,
+    shift_scores,
+    window_continuation,
+    window_rate,
+)
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .habit import beyond_yesterday
 from .point import Point, pick
@@ -124,7 +133,8 @@ def _flatline(
     counts: bool,
 ) -> tuple[Floats, Floats]:
     """Flatline evidence (nats: -ln p) and direction: a count stream gone silent, or a continuous series gone
-    missing or stuck at one value, each judged by how unlikely such a run is for this series."""
+    missing or stuck at one value, each judged by how unlikely such a run is for this series (how often
+    such runs start, and how often they went on, over the last week)."""
     idx, cap = span.idx, w.episode_memory
     if counts:
         run = run_lengths(np.nan_to_num(raw, nan=0.0) == 0, cap)[idx]
@@ -141,7 +151,9 @@ def _flatline(
     pairs[1:] = present[1:] & present[:-1]
     scores = []
     for flags, valid in ((~present, np.ones(len(raw), dtype=bool)), (same, pairs)):
-        rate = window_rate(flags, valid, span.out_starts, w.scale_window)[span.position]
-        nats, run = rate_nats(flags, rate, idx, cap)
+        rate = window_rate(flags, valid, span.out_starts, w.scale_window)
+        # Read a day earlier than the start rate, so that a run under way does not vouch for itself.
+        goes_on = window_continuation(flags, valid, span.out_starts - cap, w.scale_window, rate)
+        nats, run = run_nats(flags, rate[span.position], goes_on[span.position], idx, cap)
         scores.append(np.where(run >= w.flat_min, nats, 0.0))
     return np.fmax(scores[0], scores[1]), np.zeros(len(idx))
