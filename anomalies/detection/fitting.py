@@ -61,7 +61,7 @@ class BlockFit:
     ordered: Floats  # the profile's sorted window
     correlation: float
     error: float
-    same_time: Floats | None  # the time-of-day profile's numbers, then its sorted window
+    same_time: Floats | None = None  # the time-of-day profile's numbers, then its sorted window
 
 
 @dataclass
@@ -79,7 +79,9 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
     cache when it holds every block of the span, into it otherwise)."""
     if cache is not None:
         cached = [cache.blocks.get((model.name, int(block))) for block in span.out_ids]
-        if all(item is not None for item in cached):
+        # Fits kept from before the time-of-day profiles existed lack them: fitted again.
+        complete = [item is not None and (item.same_time is not None) == bool(w.same_time_days) for item in cached]
+        if all(complete):
             return _cached_fit(model, y, span, w, cached)  # type: ignore[arg-type]
     n = len(y)
     idx, blocks = span.idx, span.blocks
