@@ -28,6 +28,7 @@ WEEKLY_LAGS = 3  # same time of week on each of the last 3 weeks
 MIN_DAILY_LAGS = 3
 MIN_WEEKLY_LAGS = 1
 SAME_TIME_DAYS = 7  # the time-of-day profile reads up to a week of days (as far as the scale window goes)
+MIN_SAME_TIME = 30  # residuals at the same time of day before that reading counts
 
 
 def _clamp(value: float, low: int, high: int) -> int:
@@ -107,6 +108,8 @@ class Windows:
         # the block (the same time plus the block and the reach stay within the previous day).
         fits_a_day = interval <= DAY // 2 and math.ceil(block / interval) + reach <= period
         same_time_days = min(SAME_TIME_DAYS, (scale_window - reach) // period) if fits_a_day else 0
+        if same_time_days * (math.ceil(block / interval) + 2 * reach) < MIN_SAME_TIME:
+            same_time_days = 0  # too few residuals at any one time of day to read (hourly buckets)
         return cls(
             seasons=tuple(seasons),
             neighbours=_clamp(600 / interval, 0, 3),

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from .baseline import Blocks, candidate_models, lagged_run_totals
 from .calibration import LN10, cap_evidence, combine, normal_nlp, rank_p, score_of, small_sample_z, tie_breaks, z_of_nlp
-from .config import DetectorConfig, Windows
+from .config import MIN_SAME_TIME, DetectorConfig, Windows
 from .detectors import (
     POISSON_SD,
     anscombe,
@@ -28,7 +28,6 @@ KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
 # carries most of the weight; each of the others costs one decade of evidence.
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.05, 0.7, 0.05])
 SAME_TIME_WEIGHT = 0.2  # the time-of-day reading's share of the point detector's (weighted Bonferroni)
-MIN_SAME_TIME = 30  # residuals at the same time of day before that reading counts
 
 
 def point_results(
