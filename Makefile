@@ -73,8 +73,8 @@ bench-statsd: $(VENV)/.requirements-dev ## StatsD listener: UDP packets/s receiv
 bench-anomalies: $(VENV)/.requirements-dev ## anomaly detection quality on production-shaped series: per kind and shape, NAB-style score vs baselines, cost per row (ARGS=... for bench/anomalies.py)
 	$(PY) bench/anomalies.py $(ARGS)
 
-bench-anomalies-real: $(VENV)/.requirements-dev ## anomaly detection on real labelled series (NAB layout in DATA=folder, not shipped: licence) vs a rolling z-score
-	$(PY) bench/anomalies_real.py --data $(DATA)
+bench-anomalies-real: $(VENV)/.requirements-dev ## anomaly detection on real labelled series (NAB layout in DATA=folder, not shipped: licence) vs a rolling z-score; the dev set unless ARGS="--set held-out"
+	$(PY) bench/anomalies_real.py --data $(DATA) $(ARGS)
 
 bench-scan: $(VENV)/.requirements-dev ## anomaly scan throughput on PostgreSQL, 10,000 series (ARGS=... for bench/anomaly_scan.py)
 	$(SERVICES) exec -- $(PY) bench/anomaly_scan.py $(ARGS)

@@ -67,6 +67,9 @@ def unpack(stored: bytes, end: datetime, interval_seconds: int, sensitivity: str
 
 MODELS = ("local", "daily", "weekly")
 VALUE_KINDS = ("count", "continuous")
+# The fits' layout, in the value kind's slot: 1 adds each block's time-of-day profile (detection.fitting);
+# fits stored in layout 0 lack it, and are fitted again (once) rather than misread.
+WITH_SAME_TIME = 1
 
 
 def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
@@ -76,10 +79,13 @@ def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
     block = max(key[1] for key in fits.blocks)
     entries = [(name, item) for (name, at), item in fits.blocks.items() if at == block]
     trends = [(name, value) for (name, at), value in fits.trends.items() if at == block]
-    numbers: list[float] = [block, interval_seconds, VALUE_KINDS.index(value_kind), len(entries), len(trends)]
+    kind = VALUE_KINDS.index(value_kind) + len(VALUE_KINDS) * WITH_SAME_TIME
+    numbers: list[float] = [block, interval_seconds, kind, len(entries), len(trends)]
     for name, item in entries:
         numbers += [MODELS.index(name), len(item.offsets), *item.offsets, item.typical, *item.profile]
         numbers += [item.correlation, item.error, len(item.ordered), *item.ordered]
+        same_time = [] if item.same_time is None else list(item.same_time)
+        numbers += [len(same_time), *same_time]
     for name, (z, change) in trends:
         numbers += [MODELS.index(name), z, change]
     return np.array(numbers, dtype="<f8").tobytes()
@@ -92,6 +98,7 @@ def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCac
         return FitCache()
     numbers = np.frombuffer(data, dtype="<f8")
     block, interval, kind, entries, trends = (int(value) for value in numbers[:5])
+    layout, kind = divmod(kind, len(VALUE_KINDS))  # layout 0: stored before the time-of-day profiles
     if (interval, kind) != (interval_seconds, VALUE_KINDS.index(value_kind)):
         return FitCache()
     fits, at = FitCache(), 5
@@ -102,7 +109,11 @@ def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCac
         at += 1 + PROFILE_NUMBERS
         correlation, error, width = float(numbers[at]), float(numbers[at + 1]), int(numbers[at + 2])
         ordered, at = numbers[at + 3 : at + 3 + width].copy(), at + 3 + width
-        fits.blocks[name, block] = BlockFit(offsets, typical, profile, ordered, correlation, error)
+        same_time = None
+        if layout == WITH_SAME_TIME:
+            width = int(numbers[at])
+            same_time, at = (numbers[at + 1 : at + 1 + width].copy() if width else None), at + 1 + width
+        fits.blocks[name, block] = BlockFit(offsets, typical, profile, ordered, correlation, error, same_time)
     for _ in range(trends):
         name = MODELS[int(numbers[at])]
         fits.trends[name, block] = (float(numbers[at + 1]), float(numbers[at + 2]))

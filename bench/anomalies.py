@@ -18,7 +18,8 @@ Scoring:
 - NAB-style windowed score (the standard profile): a window of 10% of the series over its labels,
   centred on each label's start; the earliest detection in a window earns up to 1 (scaled sigmoid
   of its position), a window without one costs 1, and each detected row outside windows costs up to
-  0.11; the first 15% of each series is probation. Normalised so that never alarming scores 0 and a
+  0.11; the first 15% of each series is probation (NAB caps it at 750 rows; the generator keeps labels
+  out of the first 15%, so it is kept whole here). Normalised so that never alarming scores 0 and a
   perfect detector 100, summed over every series (clean ones included), one threshold for all.
   Flux is scored on its alert rows at the default threshold and over a range of thresholds; a plain
   rolling z-score (mean and sd of the last day) on each row beyond its threshold.
@@ -110,16 +111,19 @@ def evaluate(job: tuple[int, str, bool, str]) -> dict:
     false = np.flatnonzero(alert & ~used)
     result["false"] = [str(kinds[i]) for i in false if i >= settled]
     windows = nab_windows(series)
-    result["nab"] = {("flux alerts", "default"): nab(alert, windows)}
+    settled_rows = int(PROBATION * n)  # the generator keeps labels out of the first 15%, NAB's cap aside
+    result["nab"] = {("flux alerts", "default"): nab(alert, windows, settled_rows)}
     if alert_points is not None:
         for nlp in FLUX_NLPS:
-            result["nab"][("flux alerts", f"p<1e-{nlp:g}")] = nab(flux_alerts(scores, config, nlp), windows)
+            result["nab"][("flux alerts", f"p<1e-{nlp:g}")] = nab(
+                flux_alerts(scores, config, nlp), windows, settled_rows
+            )
     for cut in SCORE_CUTS:
-        result["nab"][("flux score rows", f"score>={cut}")] = nab(scores.score >= cut, windows)
+        result["nab"][("flux score rows", f"score>={cut}")] = nab(scores.score >= cut, windows, settled_rows)
     z = rolling_z(series.values, max(30, min(DAY // series.interval, 1440)))
     for cut in Z_CUTS:
-        result["nab"][("rolling z-score", f"|z|>{cut:g}")] = nab(z > cut, windows)
-    result["nab"][("never alarm", "-")] = nab(np.zeros(n, dtype=bool), windows)
+        result["nab"][("rolling z-score", f"|z|>{cut:g}")] = nab(z > cut, windows, settled_rows)
+    result["nab"][("never alarm", "-")] = nab(np.zeros(n, dtype=bool), windows, settled_rows)
     return result
 
 

@@ -1,48 +1,80 @@
-"""NAB-style windowed scoring (written from the benchmark's published definition) and a rolling z-score.
+"""NAB scoring (the Numenta Anomaly Benchmark's standard profile, v1.0 onwards), written from its published
+definition and checked against its scorer, and a rolling z-score baseline.
 
-Standard profile: the earliest detection inside a labelled window earns up to TP (a scaled sigmoid of its
-position: near TP at the window's start, 0 at its end), a window without one costs FN, and each detected
-row outside every window costs up to FP (the full FP before the first window, less the nearer it follows
-the end of the last window). The first PROBATION of each series is not scored. Normalised so that never
-alarming scores 0 and detecting every window at its start scores 100.
+Per series, with detections as a boolean row mask and labelled windows as (first row, last row):
+- The probation is the first min(floor(0.15 n), 750) rows: nothing in it is scored, neither detections
+  nor the parts of windows that lie there.
+- A window earns the best of its detections: a row i of a window [a, b] is worth
+  sigmoid(-(b - i + 1) / (b - a + 1)) / sigmoid(-1) (so 1 at its first row, about 0.17 / 0.99 at its
+  last), times A_TP. A window with no detection costs A_FN. Only windows reaching past the probation
+  count.
+- A detection outside every window costs A_FP, scaled by sigmoid((i - b') / (b' - a')) for the
+  last window [a', b'] that ended before it (a detection right after a window costs almost nothing),
+  or the full A_FP before the first window.
+Here sigmoid(y) = 2 / (1 + exp(5 y)) - 1, and -1 from y >= 3.
+
+Over a corpus the raw scores add up, and the normalised score is 100 (raw - null) / (perfect - null):
+null is what never alarming scores (-A_FN per counted window), perfect is A_TP per window. NAB also
+picks each detector's one threshold for the whole corpus in hindsight; the benches here print every
+threshold they try.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-TP, FP, FN = 1.0, 0.11, 1.0
+TP, FP, FN = 1.0, 0.11, 1.0  # the standard profile's A_TP, A_FP, A_FN
 PROBATION = 0.15
+PROBATION_ROWS = 750  # the probation never exceeds 15% of 5,000 rows
 
 
-def sigmoid(y: np.ndarray | float) -> np.ndarray | float:
-    return 2.0 / (1.0 + np.exp(5.0 * np.asarray(y))) - 1.0
+def sigmoid(y: float) -> float:
+    """NAB's scaled sigmoid of a relative position: ~0.987 at -1, 0 at 0, ~-0.987 at 1, -1 from 3 on."""
+    return -1.0 if y >= 3.0 else 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0
 
 
-def nab(detected: np.ndarray, windows: list[tuple[int, int]]) -> tuple[float, float, float, int, int]:
-    """(raw score, null score, perfect score, windows found, false rows) of one series."""
+MAX_TP = sigmoid(-1.0)
+
+
+def probation_rows(n: int) -> int:
+    return int(min(math.floor(PROBATION * n), PROBATION * 5000))
+
+
+def nab(
+    detected: np.ndarray, windows: list[tuple[int, int]], probation: int | None = None
+) -> tuple[float, float, float, int, int]:
+    """(raw score, null score, perfect score, windows found, false rows) of one series.
+
+    `probation` overrides NAB's (rows not scored at the start), for series generated with another.
+    """
     n = len(detected)
-    rows = np.flatnonzero(detected[int(PROBATION * n) :]) + int(PROBATION * n)
-    raw, found, inside = 0.0, 0, np.zeros(n, dtype=bool)
+    settled = probation_rows(n) if probation is None else probation
+    rows = np.flatnonzero(detected[settled:]) + settled
+    raw, null, found = 0.0, 0.0, 0
+    inside = np.zeros(n, dtype=bool)
     for start, end in windows:
         inside[start : end + 1] = True
+        if end < settled:
+            continue  # NAB does not count a window that lies wholly in the probation
+        null -= FN
         hits = rows[(rows >= start) & (rows <= end)]
-        length = end - start + 1
         if len(hits):
-            raw += TP * float(sigmoid((hits[0] - end) / length))
+            raw += TP * sigmoid(-(end - hits[0] + 1) / (end - start + 1)) / MAX_TP
             found += 1
         else:
             raw -= FN
     false_rows = rows[~inside[rows]]
-    for row in false_rows:
-        before = [(s, e) for s, e in windows if e < row]
-        if before:
-            s, e = before[-1]
-            raw += FP * float(sigmoid((row - e) / (e - s + 1)))
-        else:
+    ends = np.array([end for _, end in windows], dtype=np.int64)
+    widths = np.array([end - start + 1 for start, end in windows], dtype=np.int64)
+    previous = np.searchsorted(ends, false_rows, side="left") - 1  # the last window ending before the row
+    for row, k in zip(false_rows.tolist(), previous.tolist(), strict=True):
+        if k < 0:
             raw -= FP
-    null = -FN * len(windows)
-    perfect = TP * float(sigmoid(-1.0)) * len(windows)
+        else:
+            raw += FP * sigmoid(abs(row - int(ends[k])) / max(int(widths[k]) - 1, 1))
+    perfect = TP * len(windows)
     return raw, null, perfect, found, len(false_rows)
 
 

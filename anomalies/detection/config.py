@@ -27,6 +27,8 @@ DAILY_LAGS = 7  # same time on each of the last 7 days
 WEEKLY_LAGS = 3  # same time of week on each of the last 3 weeks
 MIN_DAILY_LAGS = 3
 MIN_WEEKLY_LAGS = 1
+SAME_TIME_DAYS = 7  # the time-of-day profile reads up to a week of days (as far as the scale window goes)
+MIN_SAME_TIME = 30  # residuals at the same time of day before that reading counts
 
 
 def _clamp(value: float, low: int, high: int) -> int:
@@ -89,6 +91,8 @@ class Windows:
     episode_memory: int  # an episode without a new strong point for this long closes
     flat_min: int  # shortest zero / missing / constant run called a flatline
     warmup_seconds: int  # the least history score_latest is given (scoring itself starts much earlier)
+    same_time_days: int  # days before a block whose same time of day (+- same_time_reach points)...
+    same_time_reach: int  # ...make its time-of-day residual profile (0 days: none)
 
     @classmethod
     def for_interval(cls, interval: int) -> Windows:
@@ -98,13 +102,21 @@ class Windows:
         if interval <= DAY:
             seasons.append((round(WEEK / interval), WEEKLY_LAGS, MIN_WEEKLY_LAGS))
         block = max(interval, 2 * HOUR)
+        scale_window = max(round(WEEK / interval), min(336, round(8 * WEEK / interval)), 60)
+        period, reach = round(DAY / interval), _clamp(HOUR / interval, 0, 60)
+        # The time-of-day window lies inside the scale window (so it needs no more history) and before
+        # the block (the same time plus the block and the reach stay within the previous day).
+        fits_a_day = interval <= DAY // 2 and math.ceil(block / interval) + reach <= period
+        same_time_days = min(SAME_TIME_DAYS, (scale_window - reach) // period) if fits_a_day else 0
+        if same_time_days * (math.ceil(block / interval) + 2 * reach) < MIN_SAME_TIME:
+            same_time_days = 0  # too few residuals at any one time of day to read (hourly buckets)
         return cls(
             seasons=tuple(seasons),
             neighbours=_clamp(600 / interval, 0, 3),
             level_window=_clamp(12 * HOUR / interval, 6, 144),
             local_window=_clamp(2 * HOUR / interval, 6, 24),
             block_seconds=block,
-            scale_window=max(round(WEEK / interval), min(336, round(8 * WEEK / interval)), 60),
+            scale_window=scale_window,
             scale_min=max(round(DAY / interval), 24),
             shift_window=_clamp(HOUR / interval, 4, 12),
             trend_blocks=max(round(DAY / block), 7),
@@ -113,6 +125,8 @@ class Windows:
             episode_memory=max(round(DAY / interval), 24),
             flat_min=_clamp(900 / interval, 3, 6),
             warmup_seconds=max(3 * DAY, 30 * interval),
+            same_time_days=same_time_days,
+            same_time_reach=reach,
         )
 
 

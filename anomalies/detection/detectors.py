@@ -16,6 +16,7 @@ from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
 TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
 POISSON_SD = 0.5  # standard deviation of Poisson counts after the Anscombe transform
+CONTINUATION_PRIOR = 2.0  # pseudo-points of independence behind a run's estimated chance to go on
 
 
 def anscombe(counts: Floats) -> Floats:
@@ -50,10 +51,33 @@ def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats) ->
     return np.where(holding, np.nan_to_num(held * gain), 0.0), held
 
 
-def rate_nats(flags: NDArray[np.bool_], base_rate: Floats, idx: Ints, cap: int) -> tuple[Floats, Ints]:
-    """-log P(a run this long) when each point is flagged independently with `base_rate`."""
+def run_nats(
+    flags: NDArray[np.bool_], start_rate: Floats, continue_rate: Floats, idx: Ints, cap: int
+) -> tuple[Floats, Ints]:
+    """-log P(a run this long) when the flags follow a two-state Markov chain: a run starts with
+    `start_rate` and goes on from one point to the next with `continue_rate` (for independent flags
+    the two are the same; a series whose gaps or repeats come in long runs goes on far more often)."""
     run = run_lengths(flags, cap)[idx]
-    return run * -np.log(base_rate), run
+    nats = -np.log(start_rate) - np.maximum(run - 1, 0) * np.log(continue_rate)
+    return np.where(run > 0, nats, 0.0), run
+
+
+def window_continuation(
+    flags: NDArray[np.bool_], valid: NDArray[np.bool_], starts: Ints, width: int, start_rate: Floats
+) -> Floats:
+    """Per start: the share of flagged points followed by a flagged one over the `width` points before
+    it, shrunk towards `start_rate` (independence) by CONTINUATION_PRIOR pseudo-points: a week with
+    few flags says little about how runs go on."""
+    follows = np.zeros(len(flags), dtype=bool)
+    follows[1:] = flags[:-1] & valid[1:]
+    goes_on = follows & flags
+    followed = np.concatenate([[0], np.cumsum(follows)])
+    continued = np.concatenate([[0], np.cumsum(goes_on)])
+    high = np.clip(starts, 0, len(flags))
+    low = np.clip(starts - width, 0, len(flags))
+    return (continued[high] - continued[low] + CONTINUATION_PRIOR * start_rate) / (
+        followed[high] - followed[low] + CONTINUATION_PRIOR
+    )
 
 
 def window_rate(flags: NDArray[np.bool_], valid: NDArray[np.bool_], starts: Ints, width: int) -> Floats:

@@ -48,6 +48,7 @@ class Fit:
     profile: Profile  # per block: the residuals over the scale window before it
     correlation: Floats  # per block: lag-1 autocorrelation of those residuals
     error: Floats  # per block: clipped RMS residual, lower is better
+    same_time: Profile | None  # per block: the residuals at the same time of day on the days before
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class BlockFit:
     ordered: Floats  # the profile's sorted window
     correlation: float
     error: float
+    same_time: Floats | None = None  # the time-of-day profile's numbers, then its sorted window
 
 
 @dataclass
@@ -77,7 +79,9 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
     cache when it holds every block of the span, into it otherwise)."""
     if cache is not None:
         cached = [cache.blocks.get((model.name, int(block))) for block in span.out_ids]
-        if all(item is not None for item in cached):
+        # Fits kept from before the time-of-day profiles existed lack them: fitted again.
+        complete = [item is not None and (item.same_time is not None) == bool(w.same_time_days) for item in cached]
+        if all(complete):
             return _cached_fit(model, y, span, w, cached)  # type: ignore[arg-type]
     n = len(y)
     idx, blocks = span.idx, span.blocks
@@ -100,14 +104,27 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
     profile = row_profile(window)
     error = _clipped_rms(window, profile.centre, profile.spread)
     correlation = lag_correlation(window, profile.centre)
-    fit = Fit(model, expected[idx[0] - first :], typical, profile, correlation, error)
+    same_time = row_profile(gather(residuals, same_time_index(span, w))) if w.same_time_days else None
+    fit = Fit(model, expected[idx[0] - first :], typical, profile, correlation, error, same_time)
     if cache is not None:
         for row, block in enumerate(span.out_ids):
             cache.blocks[model.name, int(block)] = BlockFit(
                 block_offsets[:, row].copy(), float(daily[row]), _profile_numbers(profile, row),
                 profile.ordered[row].copy(), float(correlation[row]), float(error[row]),
+                None if same_time is None else _numbers_and_window(same_time, row),
             )  # fmt: skip
     return fit
+
+
+def same_time_index(span: Span, w: Windows) -> Ints:
+    """Per block: the points at the block's times of day, widened by same_time_reach either side, on each
+    of the same_time_days days before (all before the block, all inside its scale window)."""
+    period = round(86400 / span.blocks.interval)
+    width = math.ceil(span.blocks.block_seconds / span.blocks.interval)
+    offsets = np.arange(-w.same_time_reach, width + w.same_time_reach)
+    days = np.arange(1, w.same_time_days + 1)
+    index = span.out_starts[:, None, None] - days[None, :, None] * period + offsets[None, None, :]
+    return index.reshape(len(span.out_starts), -1)
 
 
 PROFILE_NUMBERS = 10 + 3  # centre, spread, two tails of Tail.FIELDS, then valid, kept_from, kept
@@ -117,6 +134,10 @@ def _profile_numbers(profile: Profile, row: int) -> Floats:
     tails = [getattr(tail, name)[row] for tail in (profile.upper, profile.lower) for name in Tail.FIELDS]
     counts = (profile.valid[row], profile.kept_from[row], profile.kept[row])
     return np.array([profile.centre[row], profile.spread[row], *tails, *counts], dtype=np.float64)
+
+
+def _numbers_and_window(profile: Profile, row: int) -> Floats:
+    return np.concatenate([_profile_numbers(profile, row), profile.ordered[row]])
 
 
 def _cached_fit(model: Model, y: Floats, span: Span, w: Windows, cached: list[BlockFit]) -> Fit:
@@ -129,19 +150,26 @@ def _cached_fit(model: Model, y: Floats, span: Span, w: Windows, cached: list[Bl
     else:
         expected = local_expectation(y, span.idx, w.local_window)
         typical = np.array([item.typical for item in cached])[position]
-    numbers = np.stack([item.profile for item in cached])
+    profile = _profile_of(np.stack([item.profile for item in cached]), np.stack([item.ordered for item in cached]))
+    same_time = None
+    if cached[0].same_time is not None:
+        both = np.stack([item.same_time for item in cached])  # type: ignore[misc]
+        same_time = _profile_of(both[:, :PROFILE_NUMBERS], both[:, PROFILE_NUMBERS:])
+    correlation = np.array([item.correlation for item in cached])
+    error = np.array([item.error for item in cached])
+    return Fit(model, expected, typical, profile, correlation, error, same_time)
+
+
+def _profile_of(numbers: Floats, ordered: Floats) -> Profile:
+    """A Profile back from its numbers (_profile_numbers, one row per block) and sorted windows."""
     tails = len(Tail.FIELDS)
     counts = numbers[:, 2 + 2 * tails :].astype(np.int64)
-    profile = Profile(
+    return Profile(
         centre=numbers[:, 0], spread=numbers[:, 1],
         upper=Tail(*(numbers[:, 2 + k] for k in range(tails))),
         lower=Tail(*(numbers[:, 2 + tails + k] for k in range(tails))),
-        valid=counts[:, 0], ordered=np.stack([item.ordered for item in cached]), kept_from=counts[:, 1],
-        kept=counts[:, 2],
+        valid=counts[:, 0], ordered=ordered, kept_from=counts[:, 1], kept=counts[:, 2],
     )  # fmt: skip
-    correlation = np.array([item.correlation for item in cached])
-    error = np.array([item.error for item in cached])
-    return Fit(model, expected, typical, profile, correlation, error)
 
 
 def _clipped_rms(window: Floats, centre: Floats, spread: Floats) -> Floats:

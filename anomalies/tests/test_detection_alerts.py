@@ -157,3 +157,14 @@ def test_a_spike_repeating_once_a_day_later_is_still_an_incident() -> None:
     scores = score_series(times, values, DetectorConfig(300))
     assert [alerts_in(scores, index_at(times, night, 2), index_at(times, night, 4)) for night in (20, 21)] == [1, 1]
     assert scores.alert[index_at(times, 24, 3)]
+
+
+def test_a_moderate_spike_at_an_hour_that_never_spikes_is_news_on_a_series_with_a_nightly_job() -> None:
+    times, values = daily_gauge(days=30, interval=300)
+    for night in range(10, 26):
+        values[index_at(times, night, 3)] += 40  # the nightly job: the week's largest residuals, at 03:00 only
+    afternoon = index_at(times, 24, 15)
+    values[afternoon] += 7 * 2.0  # 7 sd, smaller than every nightly spike of the week
+    scores = score_series(times, values, DetectorConfig(300))
+    assert scores.alert[afternoon]
+    assert alerts_in(scores, index_at(times, 24, 2), index_at(times, 24, 4)) == 0

@@ -2,6 +2,7 @@
 spike opens one anomaly, later normal hours resolve it, and two workers never scan a watch twice."""
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ from django.db import connection
 
 from anomalies.carry import pack_fits, unpack, unpack_fits
 from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
+from anomalies.detection.fitting import PROFILE_NUMBERS
 from anomalies.history import floor_hour
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.scan import cached_values, claim, due_watch_ids, refresh_histories, scan
@@ -359,3 +361,34 @@ def test_stored_model_fits_score_exactly_as_fitting_again() -> None:
     assert len(stored.blocks) == 3 and unpack_fits(pack_fits(fits, 300, "count"), 3600, "count").blocks == {}
     reused, _ = score_incremental(times, values, config, 1, None, stored)
     assert_same(reused, score_latest(times, values, config))
+
+
+def test_model_fits_stored_before_the_time_of_day_profiles_are_fitted_again_not_misread() -> None:
+    times, values = daily_counts(days=10, interval=300, per_hour=120)
+    config = DetectorConfig(300, "count")
+    fits = FitCache()
+    score_incremental(times[:-1], values[:-1], config, 1, None, fits)
+    fits.blocks = {key: replace(item, same_time=None) for key, item in fits.blocks.items()}  # the earlier kept none
+    packed = np.frombuffer(pack_fits(fits, 300, "count"), dtype="<f8").copy()
+    packed[2] = 0  # the earlier layout's header: the value kind alone
+    old_layout = b"".join(  # ...and no time-of-day field after each block's window
+        np.array(chunk, dtype="<f8").tobytes() for chunk in _without_same_time_fields(packed)
+    )
+    stored = unpack_fits(old_layout, 300, "count")
+    assert len(stored.blocks) == 3 and all(item.same_time is None for item in stored.blocks.values())
+    refitted, _ = score_incremental(times, values, config, 1, None, stored)
+    assert_same(refitted, score_latest(times, values, config))
+
+
+def _without_same_time_fields(packed: np.ndarray) -> list[list[float]]:
+    """The layout-1 numbers of pack_fits with each block's (empty) time-of-day field dropped."""
+    entries, trends = int(packed[3]), int(packed[4])
+    out, at = [list(packed[:5])], 5
+    for _ in range(entries):
+        lags = int(packed[at + 1])
+        end = at + 2 + lags + 1 + PROFILE_NUMBERS + 2
+        width = int(packed[end])
+        out.append(list(packed[at : end + 1 + width]))
+        at = end + 1 + width + 1 + int(packed[end + 1 + width])
+    out.append(list(packed[at : at + 3 * trends]))
+    return out
