@@ -9,10 +9,10 @@ class AnomaliesConfig(AppConfig):
         # queue the minute checks of the minute they completed.
         from anomalies import late_data, rollup_trigger
         from anomalies.queries import count_open_anomalies
-        from events.rollups import STREAM as EVENTS
+        from events.queries import ROLLUP_STREAM as EVENTS
         from flux.query.rollup_job import on_touched
         from flux.web.pages import register_nav_count
-        from metrics.rollups import STREAM as METRICS
+        from metrics.queries import ROLLUP_STREAM as METRICS
 
         on_touched(EVENTS, late_data.mark_event_watches)
         on_touched(METRICS, late_data.mark_metric_watches)

@@ -31,9 +31,9 @@ from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
 from anomalies.refresh import EPISODE_LOOKBACK, cached_values, refresh_histories
 from anomalies.services import Verdict
-from events.rollups import STREAM as EVENT_STREAM
+from events.queries import ROLLUP_STREAM as EVENT_STREAM
 from flux.query.rollup_job import current_watermark
-from metrics.rollups import STREAM as METRIC_STREAM
+from metrics.queries import ROLLUP_STREAM as METRIC_STREAM
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from django.db import transaction
 from anomalies import notifications
 from anomalies.models import Anomaly, Severity, ThresholdRule, Watch
 from anomalies.services import Verdict, apply_verdict
-from events.filters import EventFilter
 from events.queries import count_events
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange, resolve_zone
 from flux.tenants.models import Project
 from metrics.queries import AGGREGATIONS, get_metric, metric_value

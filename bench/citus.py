@@ -121,7 +121,7 @@ def time_queries(projects: list, repeat: int) -> dict[str, float]:
     from django.utils import timezone
 
     from events import queries
-    from events.filters import EventFilter
+    from flux.query.event_filter import EventFilter
     from flux.query.timerange import TimeRange
 
     now = timezone.now()

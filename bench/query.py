@@ -153,9 +153,9 @@ def queries(project: object, args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from events import queries as events
-    from events.filters import EventFilter
     from events.funnels import Step, funnel
     from flux.query.db import fetch_all
+    from flux.query.event_filter import EventFilter
     from flux.query.timerange import TimeRange
     from metrics.models import Metric
     from metrics.queries import metric_value

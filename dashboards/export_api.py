@@ -12,8 +12,7 @@ from dashboards.openapi.responses import WIDGET_NOT_FOUND
 from dashboards.widget_api import WINDOW
 from dashboards.widget_csv import widget_table
 from dashboards.widget_data import data_window, widget_data
-from events.export_api import CSV_RESPONSE
-from flux.web.csv_export import csv_response, filename_part, max_rows
+from flux.web.csv_export import CSV_RESPONSE, csv_response, filename_part, max_rows
 from flux.web.openapi.errors import error, errors
 from flux.web.openapi.keys import needs_key
 

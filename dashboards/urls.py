@@ -16,7 +16,6 @@ from dashboards.widget_api import (
     WidgetListView,
     WidgetPreviewView,
 )
-from sharing.api import ShareLinkDetailView, ShareLinkListView
 
 urlpatterns = [
     path("dashboards", DashboardListView.as_view(), name="dashboards"),
@@ -25,8 +24,6 @@ urlpatterns = [
     path("dashboards/<str:reference>/duplicate", DashboardDuplicateView.as_view(), name="dashboard-duplicate"),
     path("dashboards/<str:reference>/export", DashboardExportView.as_view(), name="dashboard-export"),
     path("dashboards/<str:reference>/layout", DashboardLayoutView.as_view(), name="dashboard-layout"),
-    path("dashboards/<str:reference>/shares", ShareLinkListView.as_view(), name="dashboard-shares"),
-    path("dashboards/<str:reference>/shares/<int:link_id>", ShareLinkDetailView.as_view(), name="dashboard-share"),
     path("dashboards/<str:reference>/data", DashboardDataView.as_view(), name="dashboard-data"),
     path("dashboards/<str:reference>/preview", WidgetPreviewView.as_view(), name="dashboard-preview"),
     path("dashboards/<str:reference>/widgets", WidgetListView.as_view(), name="dashboard-widgets"),

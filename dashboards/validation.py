@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from events.compare import STAT_MEASURES
-from events.filters import PLAIN_FIELDS
+from events.queries import STAT_MEASURES
+from flux.query.event_filter import PLAIN_FIELDS
 from flux.query.formula import FormulaError, names_in, parse
 from flux.query.timerange import INTERVAL_LADDER
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION

@@ -11,8 +11,8 @@ from typing import Any
 
 from dashboards.models import Dashboard, Widget
 from dashboards.validation import MAX_SELECTED
-from events.filters import glob_to_like
 from flux.query.db import fetch_all
+from flux.query.event_filter import glob_to_like
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project

@@ -10,7 +10,7 @@ from dashboards import queries, validation
 from dashboards.serializers import dashboard_json
 from flux.query.timerange import INTERVAL_LADDER
 from flux.tenants.queries import get_key_by_raw, user_can
-from flux.web.pages import page_context, project_or_404, setup_context
+from flux.web.pages import page_context, page_panels, project_or_404, setup_context
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 
@@ -66,7 +66,7 @@ def dashboard_page(request: HttpRequest, slug: str, reference: str) -> HttpRespo
     dashboard = queries.get_dashboard(project, reference)
     if dashboard is None:
         raise Http404("No such dashboard")
-    context = page_context(request, project, "dashboards", dashboard=dashboard)
+    context = page_context(request, project, "dashboards", dashboard=dashboard, panels=page_panels("dashboard"))
     context["page"]["dashboard"] = dashboard_json(dashboard)
     context["page"]["choices"] = editor_choices()
     return render(request, "dashboards/view.html", context)

@@ -20,10 +20,9 @@ from dashboards.models import Dashboard, Widget
 from dashboards.validation import CALENDAR_RANGES
 from dashboards.variables import Chosen, as_tag_filter, widget_tag_keys
 from events import queries as events
-from events.filters import EventFilter
 from flux.query import query_params
 from flux.query.compare import compare, earlier, shown_percent_change
-from flux.query.partial_query import SKETCH
+from flux.query.event_filter import EventFilter
 from flux.query.sketches import key_value
 from flux.query.tag_match import TagFilter
 from flux.query.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
@@ -31,7 +30,6 @@ from flux.tenants.models import Project
 from flux.web.serializers import iso, points_json
 from metrics import queries as metrics
 from metrics.models import Metric
-from metrics.rollup_queries import metric_partials
 
 SPARKLINE_POINTS = 30
 GROUP_LIMIT = 10
@@ -200,26 +198,22 @@ class MetricSource:
     def groups(self, time_range: TimeRange, limit: int) -> list[tuple[str | None, Any]]:
         if not self.group_by:
             return [(self.metric.name, self.value(time_range))]
-        partials = metric_partials(
-            self.project.pk, self.metric, time_range, self.filters, None, self.group_by,
-            metrics.needs_of(self.aggregation),
-        )  # fmt: skip
-        seconds = time_range.duration.total_seconds()
-        ranked = sorted(partials.items(), key=lambda item: (-item[1].volume, str(item[0][0])))[:limit]
-        return [(key, partial.value(self.aggregation, seconds)) for (key, _), partial in ranked]
+        return metrics.metric_groups(
+            self.project.pk, self.metric, time_range, self.aggregation, self.filters, self.group_by, limit
+        )
 
     def value_heatmap(self, time_range: TimeRange) -> dict:
         """Time by value: how many points fell in each value band per interval (log-spaced bands)."""
         interval = choose_interval(time_range, None)
-        partials = metric_partials(self.project.pk, self.metric, time_range, self.filters, interval, None, {SKETCH})
-        values = [key_value(key) for partial in partials.values() for key in partial.sketch]
+        sketches = metrics.metric_sketches(self.project.pk, self.metric, time_range, self.filters, interval)
+        values = [key_value(key) for _, sketch in sketches for key in sketch]
         if not values:
             return {"mode": "time_value", "interval": interval, "bins": [], "cells": []}
         bins = value_bins(min(values), max(values))
         cells = []
-        for (_, start), partial in sorted(partials.items(), key=lambda item: item[0][1]):
+        for start, sketch in sketches:
             per_bin: Counter[int] = Counter()
-            for key, count in partial.sketch.items():
+            for key, count in sketch.items():
                 per_bin[bin_of(key_value(key), bins)] += count
             cells += [[iso(start), index, count] for index, count in sorted(per_bin.items())]
         return {"mode": "time_value", "interval": interval, "bins": bins, "cells": cells}

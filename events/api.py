@@ -5,7 +5,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import queries
-from events.filters import EventFilter, field_expression
 from events.openapi import (
     GROUP_LIMIT,
     PROPERTIES_FILTER,
@@ -20,6 +19,7 @@ from events.openapi import (
 )
 from events.serializers import event_json
 from flux.query import query_params
+from flux.query.event_filter import EventFilter, field_expression
 from flux.query.query_params import InvalidParameter
 from flux.web.api import NotFound, ProjectAPIView
 from flux.web.auth import HasReadKey

@@ -4,8 +4,7 @@ import json
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 
 from events import queries
@@ -15,7 +14,7 @@ from events.openapi import PROPERTIES_FILTER, event_filters
 from flux.query import query_params
 from flux.web.api import ProjectAPIView
 from flux.web.auth import HasReadKey
-from flux.web.csv_export import csv_response, filename_part, max_rows
+from flux.web.csv_export import CSV_RESPONSE, csv_response, filename_part, max_rows
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.parameters import TIME_RANGE
@@ -23,7 +22,6 @@ from flux.web.serializers import iso
 
 HEADER = ["id", "timestamp", "name", "user_id", "session_id", "value", "tags", "properties", "environment",
           "service", "host", "request_id"]  # fmt: skip
-CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, "A CSV file (UTF-8, comma-separated, RFC 4180 quoting).")
 
 
 def event_row(event: Event) -> list:

@@ -4,11 +4,9 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from events.compare import STAT_MEASURES
-from events.filters import PLAIN_FIELDS
 from events.funnels import MAX_STEPS
 from flux.payloads.fields import PROPERTIES_MAX_BYTES
-from flux.query.compare import SHIFTS
+from flux.query.event_filter import PLAIN_FIELDS
 from flux.query.query_params import GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX
 from flux.web.openapi.fields import TAGS_IN, TAGS_OUT, TIMESTAMP, PointsField, RangeFields, SchemaField, interval_field
 from flux.web.openapi.ingestion import (
@@ -20,13 +18,9 @@ from flux.web.openapi.ingestion import (
     name_field,
     optional_text,
 )
-from flux.web.openapi.parameters import choice, limit_parameter, tags_parameter
-from metrics.models import MetricType
-from metrics.openapi import AGGREGATION_NAMES
+from flux.web.openapi.parameters import EVENT_FIELDS, limit_parameter, tags_parameter
 
-FIELDS = ", ".join(f"`{name}`" for name in PLAIN_FIELDS) + ", `tags.<key>` or `properties.<key>`"
 FIELD_PATTERN = rf"^({'|'.join(PLAIN_FIELDS)}|(tags|properties)\..+)$"
-MEASURES = ["count", "unique", *STAT_MEASURES]
 PROPERTIES_FILTER = "Filter by properties with `properties.<key>=<value>` (repeatable; all must match)."
 
 
@@ -213,7 +207,7 @@ class FunnelRequest(FunnelRange):
     group_by = serializers.CharField(
         required=False,
         validators=[RegexValidator(FIELD_PATTERN)],
-        help_text=f"Split users by this field of their entering event: {FIELDS}.",
+        help_text=f"Split users by this field of their entering event: {EVENT_FIELDS}.",
     )
     limit = serializers.IntegerField(
         required=False,
@@ -249,22 +243,6 @@ class Funnel(RangeFields):
     groups = FunnelGroup(many=True, required=False)
 
 
-class Comparison(RangeFields):
-    """The measure over the range (`current`) and over the earlier range (`previous`). An events comparison
-    has `measure`; a metric comparison has `metric`, `type` and `aggregation` instead."""
-
-    measure = serializers.ChoiceField(choices=MEASURES, required=False)
-    metric = serializers.CharField(required=False)
-    type = serializers.ChoiceField(choices=MetricType.values, required=False)
-    aggregation = serializers.ChoiceField(choices=AGGREGATION_NAMES, required=False)
-    current = nullable_number()
-    previous = nullable_number()
-    change = nullable_number("`current - previous`; `null` when either is `null`.")
-    change_percent = nullable_number("`null` without a baseline (`previous` is `null` or 0).")
-    previous_from = serializers.DateTimeField()
-    previous_to = serializers.DateTimeField()
-
-
 def event_filters(tags_text: str = "events whose tags include every pair.") -> list[OpenApiParameter]:
     return [
         OpenApiParameter("name", str, description="Event name: exact, or a glob with `*` and `?` (e.g. `user.*`)."),
@@ -283,21 +261,10 @@ def event_filters(tags_text: str = "events whose tags include every pair.") -> l
 
 
 def field_parameter(name: str, text: str, default: str | None = None) -> OpenApiParameter:
-    return OpenApiParameter(name, str, pattern=FIELD_PATTERN, default=default, description=f"{text}: {FIELDS}.")
+    return OpenApiParameter(name, str, pattern=FIELD_PATTERN, default=default, description=f"{text}: {EVENT_FIELDS}.")
 
 
 GROUP_LIMIT = limit_parameter(GROUP_LIMIT_DEFAULT, GROUP_LIMIT_MAX, "With `group_by`: how many groups to list,")
-MEASURE = OpenApiParameter(
-    "measure",
-    choice(MEASURES, default="count"),
-    description="What to compare for events: `count`, `unique` values of `field`, or a statistic of `value`.",
-)
-COMPARE_TO = OpenApiParameter(
-    "compare_to",
-    choice(list(SHIFTS), default="previous"),
-    description="The earlier range: the one just before (same length), or the same range a day, week, month "
-    "(4 weeks) or year (52 weeks) back.",
-)
 
 
 class EventName(serializers.Serializer):

@@ -5,11 +5,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from events.filters import EventFilter, field_expression, where_clause
 from events.models import Event
 from events.rollup_queries import event_partials, rolled_counts, rollups_can_answer
 from events.rollups import STREAM
 from flux.query.db import fetch_all, read_snapshot
+from flux.query.event_filter import EventFilter, field_expression, where_clause
 from flux.query.partial_query import MEMBERS, SKETCH, TOTALS
 from flux.query.partials import Partial
 from flux.query.query_params import page_cursor
@@ -18,6 +18,9 @@ from flux.query.timerange import TimeRange, bucket_sql, bucket_starts
 from flux.tenants.models import Project
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+# The rollup stream other apps follow by name: its watermark and touched hooks (flux.query.rollup_job).
+ROLLUP_STREAM = STREAM
+STAT_MEASURES = ("sum", "avg", "min", "max", "p50", "p90", "p95", "p99")  # value_stats' statistics besides count
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,17 @@ def value_stats_groups(
         [*key_params, list(PERCENTILES), *params, limit],
     )
     return [(row[0], stats_dict(*row[1:])) for row in rows]
+
+
+def measure_events(
+    project: Project, time_range: TimeRange, event_filter: EventFilter, what: str, field_name: str
+) -> float | None:
+    """One number for comparisons: the events' count, the unique count of a field or a statistic of value."""
+    if what == "count":
+        return count_events(project, time_range, event_filter)
+    if what == "unique":
+        return unique_count(project, time_range, event_filter, field_name)
+    return value_stats(project, time_range, event_filter)[what]
 
 
 def unique_from_rollups(event_filter: EventFilter, field_name: str) -> bool:

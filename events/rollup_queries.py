@@ -8,9 +8,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from events.filters import EventFilter, glob_to_like
 from events.rollups import STREAM
 from flux.query.db import fetch_all, read_snapshot
+from flux.query.event_filter import EventFilter, glob_to_like
 from flux.query.partial_query import Key as PartialKey
 from flux.query.partial_query import Source, read_partials
 from flux.query.partials import Partial

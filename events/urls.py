@@ -1,6 +1,5 @@
 from django.urls import path
 
-from events.analysis_api import FunnelView
 from events.api import (
     EventCountView,
     EventDetailView,
@@ -9,6 +8,7 @@ from events.api import (
     EventUniqueView,
 )
 from events.export_api import EventExportView
+from events.funnel_api import FunnelView
 from events.saved_views_api import SavedViewDetailView, SavedViewListView
 
 urlpatterns = [

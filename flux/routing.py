@@ -3,8 +3,8 @@
 from django.urls import URLPattern, path
 
 from dashboards.consumers import DashboardConsumer
+from flux.sharing.consumers import SharedDashboardConsumer
 from flux.web.consumers import ProjectFeedConsumer
-from sharing.consumers import SharedDashboardConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/p/<slug:slug>/dashboards/<str:reference>/", DashboardConsumer.as_asgi()),

@@ -7,17 +7,16 @@ from rest_framework.permissions import AllowAny
 from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
-from events.analysis_api import CompareView
+from flux.insights.comparison_api import CompareView
 from flux.otlp.api import OtlpLogsView, OtlpMetricsView
 from flux.overview import views
 from flux.overview.api import OverviewView
+from flux.sharing import views as sharing_views
 from flux.tenants import access_api
 from flux.tenants.api import ProvisionView
 from flux.web import health
 from flux.web.api import CurrentProjectView
 from metrics import views as metric_views
-from sharing import views as sharing_views
-from sharing.api import SharedDataView
 
 handler500 = "flux.web.errors.server_error"
 admin.site.site_header = "Flux administration"
@@ -54,7 +53,7 @@ urlpatterns = [
     path("v1/metrics", OtlpMetricsView.as_view(), name="otlp-metrics"),  # OTLP/HTTP's standard paths
     path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
-    path("api/v1/shared/data", SharedDataView.as_view(), name="api-shared-data"),
+    path("api/v1/", include("flux.sharing.urls")),
     path("api/v1/", include("events.urls")),
     path("api/v1/", include("metrics.urls")),
     path("api/v1/", include("dashboards.urls")),

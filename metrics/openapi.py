@@ -14,17 +14,13 @@ from flux.web.openapi.ingestion import (
     name_field,
     optional_text,
 )
-from flux.web.openapi.parameters import choice, limit_parameter
+from flux.web.openapi.parameters import choice, choices_by_kind, limit_parameter
 from metrics.ingest import SET_MEMBER_MAX_LENGTH
 from metrics.models import MetricType
 from metrics.queries import AGGREGATIONS, DEFAULT_AGGREGATION
 
 AGGREGATION_NAMES = list(dict.fromkeys(name for by_type in AGGREGATIONS.values() for name in by_type))
-AGGREGATIONS_BY_TYPE = "; ".join(
-    f"{metric_type} "
-    + ", ".join(f"`{name}`" + (" (default)" if name == DEFAULT_AGGREGATION[metric_type] else "") for name in names)
-    for metric_type, names in AGGREGATIONS.items()
-)
+AGGREGATIONS_BY_TYPE = choices_by_kind(AGGREGATIONS, DEFAULT_AGGREGATION)
 AGGREGATION = OpenApiParameter(
     "aggregation",
     choice(AGGREGATION_NAMES),

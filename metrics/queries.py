@@ -16,6 +16,7 @@ from flux.web.api import NotFound
 from flux.web.serializers import iso
 from metrics.models import CardinalityLimitHit, Metric, MetricType
 from metrics.rollup_queries import SERIES_GROUP, metric_partials, project_partials
+from metrics.rollups import STREAM
 
 # aggregation -> (SQL over the bucket's points, value for an empty bucket)
 AGGREGATIONS: dict[str, dict[str, tuple[str, float | None]]] = {
@@ -44,6 +45,9 @@ DEFAULT_AGGREGATION = {
     MetricType.DISTRIBUTION: "p95",
     MetricType.SET: "unique",
 }
+
+# The rollup stream other apps follow by name: its watermark and touched hooks (flux.query.rollup_job).
+ROLLUP_STREAM = STREAM
 
 
 @dataclass(frozen=True)
@@ -275,6 +279,25 @@ def metric_values_by_tag(
     partials = metric_partials(project_id, metric, time_range, {}, None, tag_key, needs_of(aggregation))
     seconds = time_range.duration.total_seconds()
     return {key: partial.value(aggregation, seconds) for (key, _), partial in partials.items() if key is not None}
+
+
+def metric_groups(
+    project_id: int, metric: Metric, time_range: TimeRange, aggregation: str, tag_filter: TagFilter, group_by: str,
+    limit: int,
+) -> list[tuple[str | None, float | None]]:  # fmt: skip
+    """The aggregation over the whole range per value of the `group_by` tag, the `limit` busiest groups first."""
+    partials = metric_partials(project_id, metric, time_range, tag_filter, None, group_by, needs_of(aggregation))
+    seconds = time_range.duration.total_seconds()
+    ranked = sorted(partials.items(), key=lambda item: (-item[1].volume, str(item[0][0])))[:limit]
+    return [(key, partial.value(aggregation, seconds)) for (key, _), partial in ranked]
+
+
+def metric_sketches(
+    project_id: int, metric: Metric, time_range: TimeRange, tag_filter: TagFilter, interval: str
+) -> list[tuple[datetime, dict[int, int]]]:
+    """Per bucket with points, oldest first, the values' sketch: point counts by sketch key (flux.query.sketches)."""
+    partials = metric_partials(project_id, metric, time_range, tag_filter, interval, None, {SKETCH})
+    return [(start, partial.sketch) for (_, start), partial in sorted(partials.items(), key=lambda item: item[0][1])]
 
 
 def metric_tag_keys(metric: Metric) -> list[str]:

@@ -19,10 +19,10 @@ from dashboards.validation import (
     REFRESH,
     WIDGET_TYPES,
 )
-from events.compare import STAT_MEASURES
-from events.openapi import FIELDS
+from events.queries import STAT_MEASURES
 from flux.query.timerange import INTERVAL_LADDER
-from metrics.openapi import AGGREGATIONS_BY_TYPE
+from flux.web.openapi.parameters import EVENT_FIELDS, choices_by_kind
+from metrics import queries as metric_queries
 
 DASHBOARD_REFERENCE = OpenApiParameter(
     "reference", str, OpenApiParameter.PATH, description="The dashboard's `id`, or its `slug`."
@@ -36,13 +36,14 @@ FILTERS = {
     "example": {"env": "prod"},
 }
 FILTERS_HELP = f"Tag key → value (all must match), at most {MAX_FILTERS}."
+BY_METRIC_TYPE = choices_by_kind(metric_queries.AGGREGATIONS, metric_queries.DEFAULT_AGGREGATION)
 SIZES = ", ".join(f"{widget_type} {w}x{h}" for widget_type, (w, h) in DEFAULT_SIZE.items())
 AGGREGATIONS_HELP = (
     f"For `events`: `count` (default), `unique` users, or {', '.join(f'`{name}`' for name in STAT_MEASURES)} "
     "of `value`. "
-    f"For a `metric`, by its type: {AGGREGATIONS_BY_TYPE}; `avg` by default for a metric not seen yet."
+    f"For a `metric`, by its type: {BY_METRIC_TYPE}; `avg` by default for a metric not seen yet."
 )
-GROUP_BY_HELP = f"One series or row per value of: for `events` {FIELDS}; for a `metric` `tags.<key>`."
+GROUP_BY_HELP = f"One series or row per value of: for `events` {EVENT_FIELDS}; for a `metric` `tags.<key>`."
 NAME_HELP = (
     "For `events`, an event name or a glob with `*` and `?` (default `*`: every event); for a `metric`, its name."
 )

@@ -51,7 +51,7 @@ def test_an_export_stops_at_the_row_limit_and_says_so(api: type, keys: dict, eve
 
 def test_paging_through_a_large_export_keeps_every_row_once(project: Project, api: type, keys: dict) -> None:
     from events import queries
-    from events.filters import EventFilter
+    from flux.query.event_filter import EventFilter
     from flux.query.timerange import TimeRange
 
     for minute in range(25):

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import queries
-from events.filters import EventFilter
 from events.models import EventRollup, EventTagRollup, RollupWatermark
 from events.rollups import rebuild_event_rollups, roll_up_events
 from events.tests.factories import insert_event
 from flux.ingestion.services import ingest
+from flux.query.event_filter import EventFilter
 from flux.query.rollup_job import SAFETY_LAG
 from flux.query.sketches import EXACT_LIMIT
 from flux.query.timerange import TimeRange, bucket_starts

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import queries
-from events.filters import EventFilter
 from events.models import EventRollup, RollupWatermark
 from events.rollups import rebuild_event_rollups, roll_up_events
 from events.tests.factories import insert_event
+from flux.query.event_filter import EventFilter
 from flux.query.rollup_job import SAFETY_LAG
 from flux.query.timerange import MAX_POINTS, TimeRange, approximate_seconds, bucket_starts
 from flux.tenants.models import Project

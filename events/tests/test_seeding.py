@@ -7,10 +7,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from events import queries
-from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.seeding import seed
 from flux.ingestion import outcomes
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
 from flux.web.redis_store import redis_client

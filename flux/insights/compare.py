@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from events.filters import EventFilter
 from events.queries import count_events, count_series
 from flux.insights import facts
 from flux.insights.periods import Period, get_period, period_ranges
 from flux.insights.stats import Verdict, change_point, count_change, dispersion, welch
 from flux.insights.wording import local_time, moment, number, percent, sentence
 from flux.query.compare import Comparison, compare
+from flux.query.event_filter import EventFilter
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import TimeRange, covered_seconds
 from flux.tenants.models import Project

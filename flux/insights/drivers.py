@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 from anomalies.explain import contributions
 from anomalies.explain import sentence as share_sentence
-from events.filters import EventFilter
 from events.queries import count_events, count_groups, tag_keys_of
 from flux.insights import facts
 from flux.insights.compare import compare_insight
 from flux.insights.wording import number, percent
 from flux.query.compare import percent_change
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
 from flux.web.serializers import iso

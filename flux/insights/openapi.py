@@ -5,12 +5,18 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from anomalies.openapi import LIST_LIMIT_MAX
+from events.openapi import nullable_number
+from events.queries import STAT_MEASURES
 from flux.insights.compare import KINDS
 from flux.insights.periods import DEFAULT_PERIOD, PERIODS
-from flux.web.openapi.fields import SchemaField
+from flux.query.compare import SHIFTS
+from flux.web.openapi.fields import RangeFields, SchemaField
 from flux.web.openapi.parameters import choice
+from metrics.models import MetricType
+from metrics.openapi import AGGREGATION_NAMES
 
 VERDICTS = ["up", "down", "steady", "not_enough_data"]
+MEASURES = ["count", "unique", *STAT_MEASURES]
 
 
 def one_of(values: list[str] | tuple[str, ...], text: str = "") -> serializers.CharField:
@@ -186,3 +192,32 @@ class ExplainInsight(CompareInsight):
     drivers = Driver(many=True, help_text="At most three; empty when there is no significant change.")
     after = serializers.DictField(allow_null=True, help_text="`from`/`to` of the stretch after the change.")
     before = serializers.DictField(allow_null=True, help_text="`from`/`to` of as long a stretch before it.")
+
+
+class Comparison(RangeFields):
+    """The measure over the range (`current`) and over the earlier range (`previous`). An events comparison
+    has `measure`; a metric comparison has `metric`, `type` and `aggregation` instead."""
+
+    measure = serializers.ChoiceField(choices=MEASURES, required=False)
+    metric = serializers.CharField(required=False)
+    type = serializers.ChoiceField(choices=MetricType.values, required=False)
+    aggregation = serializers.ChoiceField(choices=AGGREGATION_NAMES, required=False)
+    current = nullable_number()
+    previous = nullable_number()
+    change = nullable_number("`current - previous`; `null` when either is `null`.")
+    change_percent = nullable_number("`null` without a baseline (`previous` is `null` or 0).")
+    previous_from = serializers.DateTimeField()
+    previous_to = serializers.DateTimeField()
+
+
+MEASURE = OpenApiParameter(
+    "measure",
+    choice(MEASURES, default="count"),
+    description="What to compare for events: `count`, `unique` values of `field`, or a statistic of `value`.",
+)
+COMPARE_TO = OpenApiParameter(
+    "compare_to",
+    choice(list(SHIFTS), default="previous"),
+    description="The earlier range: the one just before (same length), or the same range a day, week, month "
+    "(4 weeks) or year (52 weeks) back.",
+)

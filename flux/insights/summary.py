@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from anomalies.models import SEVERITY_RANK, Anomaly
 from anomalies.openapi import LIST_LIMIT_MAX
 from anomalies.queries import AnomalyFilter, list_anomalies
-from events.filters import EventFilter
 from events.queries import count_groups, count_series
 from flux.insights import facts
 from flux.insights.compare import event_insight, full_hours, metric_insight
 from flux.insights.periods import Period, get_period, period_ranges
 from flux.insights.stats import count_change, dispersion
 from flux.insights.wording import joined, moment, number, percent, plural, trend
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
 from flux.web.serializers import iso

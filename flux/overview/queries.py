@@ -6,10 +6,10 @@ from collections import Counter
 from anomalies.models import Anomaly
 from anomalies.queries import AnomalyFilter, count_open, list_anomalies
 from anomalies.serializers import anomaly_json
-from events.filters import EventFilter
 from events.queries import count_groups, count_series
 from flux.ingestion import outcomes
 from flux.query.compare import earlier, shown_percent_change
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.tenants.models import Project
 from flux.web.serializers import iso, points_json

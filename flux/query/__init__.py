@@ -1,1 +1,2 @@
-"""Platform: query machinery (time ranges, partial aggregates, rollup framing, sketches, formulas)."""
+"""Platform: query machinery (time ranges, partial aggregates, rollup framing, sketches, formulas, tag and
+event filters)."""

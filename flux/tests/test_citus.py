@@ -11,9 +11,9 @@ from django.db import connection
 
 from anomalies.models import Anomaly
 from events import queries as event_queries
-from events.filters import EventFilter
 from events.rollups import roll_up_events
 from events.tests.factories import insert_event
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.storage.citus import converted_tables, project_node
 from flux.storage.registry import COORDINATOR_TABLES, DISTRIBUTED_TABLES, REFERENCE_TABLES

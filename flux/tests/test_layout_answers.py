@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 
 from events import queries as event_queries
-from events.filters import EventFilter
 from events.models import RollupWatermark
 from events.rollups import roll_up_events
 from events.tests.factories import insert_event
+from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
 from flux.storage import maintenance
 from flux.storage.detect import TIMESCALEDB, table_layout

@@ -11,8 +11,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 
 LINES_PER_HOP = 500
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, "A CSV file (UTF-8, comma-separated, RFC 4180 quoting).")
 
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 

@@ -1,6 +1,7 @@
 """What every HTML page of a project shares: the membership check and the page context."""
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.http import Http404, HttpRequest
 
@@ -31,6 +32,27 @@ def setup_context(project: Project) -> dict:
     for build in SETUP_CONTEXTS.values():
         context |= build(project)
     return context
+
+
+class PagePanel(NamedTuple):
+    template: str  # included where the page lists its panels
+    script: str  # a static file, loaded after the page's own scripts
+
+
+# Panels that features add to an app's page, by page (the sharing feature: its share panel on `dashboard`), so
+# that the app's template names no feature.
+PAGE_PANELS: dict[str, list[PagePanel]] = {}
+
+
+def register_page_panel(page: str, template: str, script: str) -> None:
+    panels = PAGE_PANELS.setdefault(page, [])
+    if PagePanel(template, script) not in panels:
+        panels.append(PagePanel(template, script))
+
+
+def page_panels(page: str) -> list[PagePanel]:
+    """The panels features registered for the page, in the order they were registered."""
+    return list(PAGE_PANELS.get(page, []))
 
 
 def project_or_404(request: HttpRequest, slug: str) -> Project:

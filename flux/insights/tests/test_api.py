@@ -12,7 +12,7 @@ from anomalies.tests.factories import make_watch, open_anomaly
 from flux.insights.tests.factories import answer_of, insert_hourly_events, steady
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key
-from flux.tests.test_openapi import assert_documented
+from flux.tests.openapi.schema import assert_documented
 
 SUMMARY, COMPARE = "/api/v1/insights/summary", "/api/v1/insights/compare"
 

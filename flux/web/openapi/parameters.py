@@ -1,9 +1,12 @@
-"""Query parameters shared by the read endpoints: time range, interval, limit and tag filters."""
+"""Query parameters shared by the read endpoints (time range, interval, limit and tag filters), and the words
+that describe shared choices (the events fields, choices per kind)."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter
 
+from flux.query.event_filter import PLAIN_FIELDS
 from flux.query.timerange import (
     AUTO_MAX_POINTS,
     CALENDAR_INTERVALS,
@@ -38,6 +41,17 @@ TIME_RANGE = [
         "Default: the project's.",
     ),
 ]
+
+# The fields an events group_by or unique count takes (flux.query.event_filter), as descriptions list them.
+EVENT_FIELDS = ", ".join(f"`{name}`" for name in PLAIN_FIELDS) + ", `tags.<key>` or `properties.<key>`"
+
+
+def choices_by_kind(choices: Mapping[str, Iterable[str]], defaults: Mapping[str, str]) -> str:
+    """`kind a, b (default); kind c (default)`: each kind's choices, its default marked, for a description."""
+    return "; ".join(
+        f"{kind} " + ", ".join(f"`{name}`" + (" (default)" if name == defaults[kind] else "") for name in names)
+        for kind, names in choices.items()
+    )
 
 
 def choice(values: list[str], default: str | None = None) -> dict[str, Any]:

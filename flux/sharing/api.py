@@ -16,12 +16,12 @@ from dashboards.api import DashboardAPIView
 from dashboards.openapi.fields import DASHBOARD_REFERENCE
 from dashboards.openapi.responses import DASHBOARD_NOT_FOUND
 from dashboards.widget_data import data_window, widget_data
+from flux.sharing import services
 from flux.web.api import NotFound
 from flux.web.auth import actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 from flux.web.serializers import range_json
-from sharing import services
 
 SHARE_HEADER = "X-Flux-Share"
 MAX_EXPIRY_DAYS = 365

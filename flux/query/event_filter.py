@@ -1,4 +1,5 @@
-"""Which events a query looks at, and the SQL that selects them (always within one project)."""
+"""Which events a query looks at (the filter grammar every reader of events shares: names and globs, tags,
+properties, users, value bounds; group_by/unique fields), and the SQL that selects them within one project."""
 
 from dataclasses import dataclass, field
 from typing import Any

@@ -4,7 +4,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from dashboards.serializers import widget_json
-from sharing.services import dashboard_for_token
+from flux.sharing.services import dashboard_for_token
 
 
 def shared_dashboard(request: HttpRequest, token: str) -> HttpResponse:

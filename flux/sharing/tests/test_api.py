@@ -12,10 +12,10 @@ from django.test import Client
 
 from dashboards.models import Dashboard
 from events.tests.factories import insert_event
+from flux.sharing.models import ShareLink
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member, issue_key
 from flux.web import realtime
-from sharing.models import ShareLink
 
 SHARES = "/api/v1/dashboards/key-metrics/shares"
 DATA = "/api/v1/shared/data"

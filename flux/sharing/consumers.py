@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 
 from dashboards.consumers import DashboardConsumer
 from dashboards.models import Dashboard
-from sharing.services import dashboard_for_token
+from flux.sharing.services import dashboard_for_token
 
 RECHECK_SECONDS = 1.0  # a revoked or expired link's open socket is closed by the next data after this long
 

@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 
 from dashboards.services import create_dashboard
 from events.tests.factories import insert_event
+from flux.sharing.models import ShareLink
 from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import DRAWN, log_in, wait_loaded
-from sharing.models import ShareLink
 
 pytestmark = pytest.mark.e2e
 WIDGETS = [

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dashboards.models import Dashboard
-from sharing.models import ShareLink
+from flux.sharing.models import ShareLink
 
 TOKEN_PREFIX = "fxs_"  # noqa: S105 - a recognisable prefix, not a secret
 TOKEN_BYTES = 32  # 256 random bits: not guessable, so a link is as strong as an API key

@@ -1,0 +1,70 @@
+"""What a notification says: the webhook body, Slack's summary and lines, email, human-friendly numbers."""
+
+from anomalies.delivery import deliver_due
+from anomalies.models import Anomaly, Delivery
+from anomalies.notifications import human_number, human_percent, notify_changes
+from anomalies.serializers import anomaly_json
+from anomalies.tests.notifications.support import (
+    T0,
+    Receiver,
+    make_channel,
+    open_anomaly,
+)
+from flux.tenants.models import Project
+
+
+def test_the_webhook_body_has_the_event_project_summary_and_anomalies(project: Project, receiver: Receiver) -> None:
+    make_channel(project, target=receiver.url)
+    _, anomaly = change = open_anomaly(project)
+    notify_changes(project.pk, [change], T0)
+    deliver_due(T0)
+    [body] = receiver.bodies()
+    assert body == {
+        "event": "opened",
+        "project": {"slug": project.slug, "name": "Alice's shop"},
+        "anomalies": [anomaly_json(Anomaly.objects.get(pk=anomaly.pk))],
+        "summary": "1 anomaly opened in Alice's shop: checkout.completed",
+        "sent_at": "2026-11-20T10:00:00Z",
+    }
+
+
+def test_slack_gets_the_summary_and_at_most_ten_lines(project: Project, receiver: Receiver) -> None:
+    make_channel(project, kind="slack", target=receiver.url)
+    notify_changes(project.pk, [open_anomaly(project, f"page.{n:02}") for n in range(12)], T0)
+    deliver_due(T0)
+    [(headers, _)] = receiver.requests
+    [body] = receiver.bodies()
+    assert body["text"] == "12 anomalies opened in Alice's shop: page.00, page.01, page.02 and 9 more"
+    header, listing, _context = body["blocks"]
+    assert header["text"] == {"type": "mrkdwn", "text": "*12 anomalies opened in Alice's shop*"}
+    lines = listing["text"]["text"].split("\n")
+    assert len(lines) == 11
+    assert lines[0] == "• *page.00* spike up: 1,234 vs 310 expected (+298%), warning"
+    assert lines[-1] == "…and 2 more"
+    assert "X-Flux-Signature" not in headers
+
+
+def test_email_goes_to_every_address_through_djangos_backend(
+    project: Project, mailoutbox: list, settings: object
+) -> None:
+    settings.DEFAULT_FROM_EMAIL = "flux@example.com"
+    make_channel(project, kind="email", target="ops@example.com, cto@example.com")
+    notify_changes(project.pk, [open_anomaly(project)], T0)
+    assert deliver_due(T0) == 1
+    [message] = mailoutbox
+    assert message.subject == "[Flux] 1 anomaly opened in Alice's shop"
+    assert (message.from_email, message.to) == ("flux@example.com", ["ops@example.com", "cto@example.com"])
+    line = "- checkout.completed: spike up: 1,234 vs 310 expected (+298%), warning, since 2026-11-20 10:00 UTC"
+    assert line in message.body.splitlines()
+    assert Delivery.objects.get().status == "delivered"
+
+
+def test_numbers_are_human_friendly() -> None:
+    assert [human_number(v) for v in (1234.4, 2_500_000, 12.345, 0.5, 7.0)] == [
+        "1,234",
+        "2,500,000",
+        "12.3",
+        "0.5",
+        "7",
+    ]
+    assert [human_percent(v) for v in (23.4, -4.56, 1234.0)] == ["+23%", "-4.6%", "+1,234%"]

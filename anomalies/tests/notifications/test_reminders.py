@@ -1,0 +1,40 @@
+"""Reminders of ongoing anomalies: after renotify minutes, not twice within them, none once acknowledged."""
+
+from anomalies import services
+from anomalies.notifications import notify_changes, queue_reminders
+from anomalies.tests.notifications.support import (
+    HOUR,
+    MINUTE,
+    T0,
+    make_channel,
+    open_anomaly,
+)
+from flux.tenants.models import Project
+
+
+def test_a_reminder_comes_after_renotify_minutes_and_not_twice_within_them(project: Project) -> None:
+    channel = make_channel(project, renotify_minutes=60)
+    _, anomaly = change = open_anomaly(project)
+    notify_changes(project.pk, [change], T0)
+    assert queue_reminders(T0 + 59 * MINUTE) == []
+    [reminder] = queue_reminders(T0 + 61 * MINUTE)
+    assert (reminder.channel_id, reminder.event, reminder.anomaly_ids) == (channel.pk, "reminder", [anomaly.pk])
+    assert queue_reminders(T0 + 62 * MINUTE) == []
+    assert queue_reminders(T0 + 119 * MINUTE) == []
+    assert len(queue_reminders(T0 + 121 * MINUTE)) == 1
+
+
+def test_acknowledged_anomalies_get_no_reminders(project: Project) -> None:
+    make_channel(project, renotify_minutes=60)
+    _, anomaly = change = open_anomaly(project)
+    notify_changes(project.pk, [change], T0)
+    services.acknowledge(anomaly, "alice")
+    assert queue_reminders(T0 + 2 * HOUR) == []
+
+
+def test_a_short_reminder_interval_does_not_starve_a_longer_one(project: Project) -> None:
+    hourly = make_channel(project, renotify_minutes=60)
+    four_hourly = make_channel(project, renotify_minutes=240)
+    notify_changes(project.pk, [open_anomaly(project)], T0)
+    reminders = [d for n in range(1, 10) for d in queue_reminders(T0 + n * 30 * MINUTE)]  # until 4h30
+    assert sorted(d.channel_id for d in reminders) == [hourly.pk] * 4 + [four_hourly.pk]

@@ -1,0 +1,149 @@
+"""Sending to a real HTTP receiver on 127.0.0.1: the signature, retries with backoff, failure, claims and
+concurrent workers, test sends."""
+
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+
+from anomalies.delivery import BACKOFF, claim_next, deliver_due, send_test, sign, verify_signature
+from anomalies.egress import CONNECTION_FAILED
+from anomalies.models import Delivery
+from anomalies.tests.notifications.support import (
+    HOUR,
+    HTTP_500,
+    MINUTE,
+    SECRET,
+    T0,
+    Receiver,
+    make_channel,
+    queue_one_webhook,
+)
+from flux.tenants.models import Project
+
+
+def test_the_receiver_verifies_the_webhook_signature_with_the_channel_secret(
+    project: Project, receiver: Receiver
+) -> None:
+    receiver.secret = SECRET
+    delivery = queue_one_webhook(project, receiver.url, secret=SECRET)
+    assert deliver_due(T0) == 1
+    [(headers, _)] = receiver.requests
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
+    assert (headers["X-Flux-Event"], headers["X-Flux-Delivery"]) == ("opened", str(delivery.pk))
+    assert (headers["User-Agent"], headers["Content-Type"]) == ("Flux-Webhook/1", "application/json")
+
+
+def test_a_signature_made_with_another_secret_is_refused_and_not_retried(project: Project, receiver: Receiver) -> None:
+    receiver.secret = "the receiver's secret"
+    delivery = queue_one_webhook(project, receiver.url, secret=SECRET)
+    deliver_due(T0)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", 1, 401)
+    assert deliver_due(T0 + 3 * HOUR) == 0
+
+
+def test_verify_signature_accepts_the_signed_body_only() -> None:
+    body, timestamp = b'{"event":"opened"}', "1795000000"
+    header = sign(SECRET, timestamp, body)
+    assert verify_signature(SECRET, timestamp, body, header)
+    assert not verify_signature(SECRET, timestamp, body + b" ", header)
+    assert not verify_signature(SECRET, "1795000001", body, header)  # a replay with a fresh timestamp
+    assert not verify_signature("another secret", timestamp, body, header)
+
+
+def test_a_500_is_retried_after_the_backoff_until_it_succeeds(project: Project, receiver: Receiver) -> None:
+    receiver.statuses = [500, 500]
+    delivery = queue_one_webhook(project, receiver.url)
+    deliver_due(T0)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, 500)
+    assert (delivery.last_error, delivery.next_attempt_at) == (HTTP_500, T0 + 30 * timedelta(seconds=1))
+    assert deliver_due(T0 + timedelta(seconds=29)) == 0
+    assert deliver_due(T0 + timedelta(seconds=30)) == 1
+    assert deliver_due(T0 + timedelta(seconds=30) + 2 * MINUTE) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 3, 200)
+    assert delivery.delivered_at == T0 + timedelta(seconds=30) + 2 * MINUTE
+    assert {headers["X-Flux-Delivery"] for headers, _ in receiver.requests} == {str(delivery.pk)}
+    assert len(receiver.requests) == 3
+
+
+def test_a_delivery_fails_after_the_last_attempt(project: Project, receiver: Receiver) -> None:
+    receiver.statuses = [503] * 10
+    delivery = queue_one_webhook(project, receiver.url)
+    moment = T0
+    for wait in [timedelta(0), *BACKOFF]:
+        moment += wait
+        assert deliver_due(moment) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("failed", 6, 503)
+    assert deliver_due(moment + 24 * HOUR) == 0
+    assert len(receiver.requests) == 6
+
+
+def test_an_unreachable_receiver_is_retried_later(project: Project) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    delivery = queue_one_webhook(project, f"http://127.0.0.1:{port}/")
+    deliver_due(T0)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, None)
+    assert delivery.last_error == CONNECTION_FAILED
+    assert delivery.next_attempt_at == T0 + BACKOFF[0]
+
+
+def test_a_claimed_delivery_is_not_claimed_again_while_it_is_being_sent(project: Project) -> None:
+    delivery = queue_one_webhook(project, "http://127.0.0.1:9/")
+    assert claim_next(T0).pk == delivery.pk
+    assert claim_next(T0) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_workers_never_send_one_delivery_twice(project: Project, receiver: Receiver) -> None:
+    channel = make_channel(project, target=receiver.url)
+    Delivery.objects.bulk_create(
+        Delivery(project=project, channel=channel, event="opened", payload={"n": n}, next_attempt_at=T0)
+        for n in range(20)
+    )
+    receiver.delay = 0.01  # each send takes a while, so the two workers overlap throughout
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            start.wait()
+            deliver_due(T0)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    sent_ids = [headers["X-Flux-Delivery"] for headers, _ in receiver.requests]
+    assert len(sent_ids) == len(set(sent_ids)) == 20
+    assert Delivery.objects.filter(status="delivered", attempts=1).count() == 20
+
+
+def test_send_test_sends_a_sample_at_once_and_logs_the_outcome(project: Project, receiver: Receiver) -> None:
+    channel = make_channel(project, target=receiver.url, secret=SECRET)
+    receiver.secret = SECRET
+    delivery = send_test(channel, T0)
+    assert (delivery.event, delivery.status, delivery.attempts, delivery.response_status) == (
+        "test", "delivered", 1, 200,
+    )  # fmt: skip
+    [body] = receiver.bodies()
+    assert body["summary"] == "Test notification from Flux for Alice's shop: checkout.completed"
+    assert body["anomalies"][0]["series"]["name"] == "checkout.completed"
+
+
+def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver) -> None:
+    receiver.statuses = [500]
+    delivery = send_test(make_channel(project, target=receiver.url), T0)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, HTTP_500)
+    assert deliver_due(T0 + 3 * HOUR) == 0
