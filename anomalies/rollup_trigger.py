@@ -1,7 +1,7 @@
 """The minute checks, early opens and five-minute scans run right after each rollup run, not on beat's
 minute.
 
-Beat starts the rollup runs ROLLUP_OFFSET seconds into each minute (flux.settings), so that a run's
+Beat starts the rollup runs ROLLUP_OFFSET seconds into each minute (flux.settings.tasks), so that a run's
 watermark (its start less the rollups' SAFETY_LAG) is past the minute that just ended by more than
 anomalies.early.SETTLE; each run, once committed, queues anomalies.tasks.after_rollup for its source,
 which reads that minute at once (five-minute watches are due ROLLUP_OFFSET after their bucket ends,
@@ -21,7 +21,7 @@ from anomalies.models import Watch
 
 logger = logging.getLogger(__name__)
 
-ROLLUP_OFFSET = 15  # seconds into each minute at which beat starts the rollup runs (flux.settings)
+ROLLUP_OFFSET = 15  # seconds into each minute at which beat starts the rollup runs (flux.settings.tasks)
 
 
 def queue_checks(source: str) -> None:

@@ -42,6 +42,12 @@ def test_notifying_a_scan_costs_the_same_few_queries_however_many_anomalies_chan
     assert (delivery.channel.kind, len(delivery.anomaly_ids)) == ("slack", 30)
 
 
+def test_a_channel_left_at_its_default_hears_of_an_anomaly_when_it_opens(project: Project) -> None:
+    channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="http://127.0.0.1:9/unused")
+    [delivery] = notify_changes(project.pk, [open_anomaly(project, severity="info")], T0)
+    assert (delivery.channel_id, delivery.event) == (channel.pk, "opened")
+
+
 def test_an_info_anomaly_does_not_reach_a_warning_channel(project: Project) -> None:
     warning = make_channel(project, min_severity="warning")
     info = make_channel(project, min_severity="info")
