@@ -56,12 +56,6 @@ def test_an_info_anomaly_does_not_reach_a_warning_channel(project: Project) -> N
     assert not Delivery.objects.filter(channel=warning).exists()
 
 
-def test_a_channel_left_at_its_default_hears_of_an_anomaly_when_it_opens(project: Project) -> None:
-    channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="http://127.0.0.1:9/unused")
-    [delivery] = notify_changes(project.pk, [open_anomaly(project, severity="info")], T0)
-    assert (delivery.channel_id, delivery.event) == (channel.pk, "opened")
-
-
 def test_escalation_to_critical_reaches_a_critical_channel_once(project: Project) -> None:
     critical = make_channel(project, min_severity="critical")
     watch = make_watch(project, "checkout.completed")
