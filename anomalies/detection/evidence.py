@@ -149,10 +149,14 @@ def _flatline(
     pairs = np.zeros(len(raw), dtype=bool)
     pairs[1:] = present[1:] & present[:-1]
     scores = []
-    for flags, valid in ((~present, np.ones(len(raw), dtype=bool)), (same, pairs)):
+    every = np.ones(len(raw), dtype=bool)
+    for flags, valid in ((~present, every), (same, pairs)):
         rate = window_rate(flags, valid, span.out_starts, w.scale_window)
         # Read a day earlier than the start rate, so that a run under way does not vouch for itself.
-        goes_on = window_continuation(flags, valid, span.out_starts - cap, w.scale_window, rate)
+        # Every point after a flagged one counts, a gap too: a gap ends a run of repeats in the run
+        # length judged, so it must end one in the continuation too (else a series that idles, then
+        # goes missing, seems to repeat for ever).
+        goes_on = window_continuation(flags, every, span.out_starts - cap, w.scale_window, rate)
         nats, run = run_nats(flags, rate[span.position], goes_on[span.position], idx, cap)
         scores.append(np.where(run >= w.flat_min, nats, 0.0))
     return np.fmax(scores[0], scores[1]), np.zeros(len(idx))

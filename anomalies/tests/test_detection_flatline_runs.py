@@ -31,3 +31,28 @@ def test_an_idle_stretch_far_longer_than_the_usual_ones_is_a_flatline() -> None:
     values[at : at + 12 * 24] = 0.0  # a whole day without a write
     scores = score_series(times, values, DetectorConfig(300))
     assert (scores.kind[at : at + 12 * 24] == "flatline").any()
+
+
+def key_presses_then_switched_off(days: int = 21, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Hold time per 5 minutes on a desktop: used from 08:00 for 8 to 10 hours, idle (exactly 0) for 15
+    minutes to an hour, then switched off (no rows) until the next morning: every idle run ends in a gap."""
+    times = grid(days, 300)
+    rng = np.random.default_rng(seed)
+    values = np.full(len(times), np.nan)
+    for day in range(days):
+        start = index_at(times, day, 8)
+        busy = start + int(rng.integers(96, 120))
+        values[start:busy] = rng.normal(0.07, 0.01, busy - start)
+        values[busy : busy + int(rng.integers(3, 12))] = 0.0
+    return times, values
+
+
+def test_a_run_that_ends_in_a_gap_has_ended_so_a_night_of_repeats_is_a_flatline() -> None:
+    times, values = key_presses_then_switched_off()
+    at = index_at(times, 15, 18)
+    values[at : at + 12 * 12] = 0.0  # left on overnight: twelve hours at 0 where it usually switches off
+    scores = score_series(times, values, DetectorConfig(300))
+    flatline = scores.kind == "flatline"
+    assert flatline[at : at + 12 * 12].any()
+    flatline[at : at + 12 * 12 + 12 * 24] = False  # the night and the day after it
+    assert not flatline[index_at(times, 8, 0) :].any()
