@@ -231,10 +231,10 @@ def backend_cpu_since(url: str, before: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in backend_cpu(url).items())
 
 
-def wait_ready(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+def wait_ready(port: int, process: subprocess.Popen | None = None, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise SystemExit("the server exited while starting")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2)

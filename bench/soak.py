@@ -35,9 +35,10 @@ from pathlib import Path
 
 import psutil
 import psycopg
+from ingest import wait_ready
 from soak_load import Load, listen
 from soak_monitor import SCHEDULED, Monitor
-from soak_processes import prepare, start, wait_ready
+from soak_processes import prepare, start
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,7 +159,7 @@ def main() -> None:
     print(f"code: {args.root.resolve()}  processes: {', '.join(processes)}  logs: {data_dir}  "
           f"machine: {psutil.cpu_count()} cores (shared)", flush=True)  # fmt: skip
     try:
-        wait_ready(args.port)
+        wait_ready(args.port, seconds=90)
         load, lags = asyncio.run(soak(args, setup, monitor, args.port))
         measured = [lag for lag in lags if lag is not None]
         if measured:

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -67,16 +66,3 @@ def start(
         processes[role] = subprocess.Popen(["/bin/sh", "-c", f"exec {command}"], env=env, cwd=root, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     return processes
-
-
-def wait_ready(port: int, seconds: float = 90) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("the web server did not become ready")
