@@ -26,6 +26,7 @@ from anomalies.detection import DetectorConfig, score_incremental
 from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
+from anomalies.rollup_trigger import SETTLE
 from anomalies.scan import (
     MIN_OBSERVED_FOR_CRITICAL,
     MIN_OBSERVED_TO_SCORE,
@@ -65,12 +66,6 @@ PEEKED = """
     w.peek_above IS NOT NULL AND NOT w.excluded AND w.history_end < %(complete)s
     AND w.history_end + w.interval_seconds * interval '1 second' > %(complete)s
 """
-
-
-# A minute is read as complete once the rollup watermark is this far past its end: an event stamped in
-# its last seconds may still be in a client's buffer (the SDK sends every 5 seconds) or on the wire, and
-# must not read as a minute without it. The watermark itself trails the clock by the rollups' SAFETY_LAG.
-SETTLE = timedelta(seconds=10)
 
 
 def complete_minutes(now: datetime, sources: Collection[str] | None = None) -> dict[str, datetime]:

@@ -3,7 +3,7 @@ minute.
 
 Beat starts the rollup runs ROLLUP_OFFSET seconds into each minute (flux.settings.tasks), so that a run's
 watermark (its start less the rollups' SAFETY_LAG) is past the minute that just ended by more than
-anomalies.early.SETTLE; each run, once committed, queues anomalies.tasks.after_rollup for its source,
+SETTLE (with CLOCK_MARGIN to spare); each run, once committed, queues anomalies.tasks.after_rollup for its source,
 which reads that minute at once (five-minute watches are due ROLLUP_OFFSET after their bucket ends,
 anomalies.cadence.SCAN_DELAY, so the run completing a bucket also hands out its scans). Started with the
 scans' dispatch at the top of the minute instead, the checks read the watermark of the run a minute
@@ -14,6 +14,7 @@ see what this one would have, and beat's dispatch still scans what is due at the
 """
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 
@@ -21,7 +22,14 @@ from anomalies.models import Watch
 
 logger = logging.getLogger(__name__)
 
-ROLLUP_OFFSET = 15  # seconds into each minute at which beat starts the rollup runs (flux.settings.tasks)
+# A minute (or bucket) is read as complete once the rollup watermark is this far past its end: an event
+# stamped in its last seconds may still be in a client's buffer (the SDK sends every 5 seconds) or on the
+# wire, and must not read as a minute without it. The watermark itself trails the clock by SAFETY_LAG.
+SETTLE = timedelta(seconds=10)
+# Seconds into each minute at which beat starts the rollup runs (flux.settings.tasks): SAFETY_LAG + SETTLE
+# and CLOCK_MARGIN for a database clock a little behind beat's, or a run started a little early.
+ROLLUP_OFFSET = 18
+CLOCK_MARGIN = timedelta(seconds=3)
 
 
 def queue_checks(source: str) -> None:

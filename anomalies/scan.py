@@ -30,6 +30,7 @@ from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
 from anomalies.refresh import EPISODE_LOOKBACK, cached_values, refresh_histories
+from anomalies.rollup_trigger import SETTLE
 from anomalies.services import Verdict
 from events.queries import ROLLUP_STREAM as EVENT_STREAM
 from flux.query.rollup_job import current_watermark
@@ -105,7 +106,8 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
             continue
         step = timedelta(seconds=interval)
         scanned_until = {watch.pk: watch.history_end for watch in batch}
-        new_points = refresh_histories(batch, floor_step(watermark, step), step)
+        # A bucket is complete, as a minute is for the minute checks, once the watermark is SETTLE past it.
+        new_points = refresh_histories(batch, floor_step(watermark - SETTLE, step), step)
         result.waiting += cadence.retry_soon(batch, new_points, now)
         fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:

@@ -10,6 +10,7 @@ from django.db import connection
 from anomalies import early
 from anomalies.cadence import FAST, HOURLY, next_due
 from anomalies.models import Anomaly, Watch
+from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, due_watch_ids, scan
 from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
@@ -58,8 +59,8 @@ def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(bus
     scan(due_watch_ids(NOW, 100), NOW)
     busy = Watch.objects.get(name="page.viewed")
     sparse = Watch.objects.get(name="user.signup")
-    # Due as the rollup run that completes its bucket [10:00, 10:05) starts, 15 seconds after it ends.
-    assert (busy.interval_seconds, busy.next_scan_at) == (FAST, END + 5 * MINUTE + 15 * timedelta(seconds=1))
+    # Due as the rollup run that completes its bucket [10:00, 10:05) starts, ROLLUP_OFFSET after it ends.
+    assert (busy.interval_seconds, busy.next_scan_at) == (FAST, END + 5 * MINUTE + timedelta(seconds=ROLLUP_OFFSET))
     assert (sparse.interval_seconds, sparse.next_scan_at) == (HOURLY, END + timedelta(hours=1, minutes=2))
     assert busy.history_end == END and list(cached_values(busy)[-3:]) == [10.0, 10.0, 10.0]
     assert len(cached_values(busy)) == 8 * 288 + 48  # eight days of five-minute buckets, and a margin
@@ -72,7 +73,8 @@ def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(bus
     set_watermark(END + 5 * MINUTE + 55 * timedelta(seconds=1))
     assert scan(due_watch_ids(later + MINUTE, 100), later + MINUTE).scanned == 1
     busy.refresh_from_db()
-    assert (busy.history_end, busy.next_scan_at) == (END + 5 * MINUTE, END + 10 * MINUTE + 15 * timedelta(seconds=1))
+    offset = timedelta(seconds=ROLLUP_OFFSET)
+    assert (busy.history_end, busy.next_scan_at) == (END + 5 * MINUTE, END + 10 * MINUTE + offset)
 
 
 def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_and_sparse: Project) -> None:
@@ -98,7 +100,7 @@ def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_
 
 def test_due_times_follow_the_interval() -> None:
     moment = datetime(2026, 11, 18, 10, 7, 30, tzinfo=UTC)
-    assert next_due(moment, timedelta(seconds=FAST)) == datetime(2026, 11, 18, 10, 10, 15, tzinfo=UTC)
+    assert next_due(moment, timedelta(seconds=FAST)) == datetime(2026, 11, 18, 10, 10, ROLLUP_OFFSET, tzinfo=UTC)
     assert next_due(moment, timedelta(seconds=HOURLY)) == datetime(2026, 11, 18, 11, 2, tzinfo=UTC)
 
 

@@ -25,17 +25,17 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     # Every minute: queries read rollups up to the watermark and raw rows after it, so a slow or
     # skipped run costs query speed, never correctness. A run finding another under way skips. Started
-    # 15 seconds into the minute, so that each run completes the minute just ended and the anomaly minute
+    # 18 seconds into the minute, so that each run completes the minute just ended and the anomaly minute
     # checks it queues read it at once (anomalies.rollup_trigger.ROLLUP_OFFSET).
     "roll-up-events": {
         "task": "events.tasks.roll_up",
         "schedule": crontab(),
-        "options": {"expires": 55, "countdown": 15},
+        "options": {"expires": 55, "countdown": 18},
     },
     "roll-up-metrics": {
         "task": "metrics.tasks.roll_up",
         "schedule": crontab(),
-        "options": {"expires": 55, "countdown": 15},
+        "options": {"expires": 55, "countdown": 18},
     },
     # Every minute: new series get watched and due ones (busy series every five minutes, sparse ones once
     # an hour, each a minute or two after its bucket's rollups) are scanned in batches by the workers;
