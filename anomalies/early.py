@@ -14,7 +14,6 @@ Nothing is stored but the episode an early open starts: the scan of the complete
 on with it.
 """
 
-import logging
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -39,8 +38,6 @@ from anomalies.scan import (
     verdict_at,
 )
 from flux.query.db import fetch_all
-
-logger = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
 # The count so far of each peeked watch's bucket in progress: complete minutes from its last scored
@@ -108,15 +105,8 @@ def open_early(watch_ids: list[int], now: datetime) -> ScanResult:
         if watch.pk in unresolved:
             continue
         project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
-        try:
-            change = open_watch_early(watch, counts[watch.pk], project_settings, now)
-        except Exception:
-            logger.exception("early anomaly scan of watch %s failed; skipped", watch.pk)
-            result.failed.append(watch.pk)
-            continue
-        result.scanned += 1
-        if change is not None:
-            result.changes[watch.project_id].append(change)
+        with result.isolated("early anomaly scan", watch.pk):
+            result.record(watch.project_id, [open_watch_early(watch, counts[watch.pk], project_settings, now)])
     return result
 
 

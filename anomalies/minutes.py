@@ -15,7 +15,6 @@ An episode the detector opened (on whole buckets, or early on a bucket in progre
 is left to the scans.
 """
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,8 +31,6 @@ from anomalies.explain import explain
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.scan import MINUTE_SECONDS, ScanResult
 from flux.query.db import fetch_all
-
-logger = logging.getLogger(__name__)
 
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
 MINUTE_EVENT_COUNTS = """
@@ -124,19 +121,13 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
             continue  # the detector's own episode (the scans carry it on), or a turn the other way
         if not opened_by_minutes and evidence.nlp[index] < config.open_nlp:
             continue
-        try:
+        with result.isolated("minute check", row.watch_id):
             kind, direction = str(evidence.kind[index]), str(evidence.direction[index])
             verdict = minute_verdict(row, kind, direction, int(evidence.minutes[index]), float(scores[index]))
             change = services.apply_verdict(watches[row.watch_id], verdict, now)
             if change is not None and change[0] == services.OPENED:
                 services.set_explanation(change[1], explain(change[1]))
-        except Exception:
-            logger.exception("minute check of watch %s failed; skipped", row.watch_id)
-            result.failed.append(row.watch_id)
-            continue
-        result.scanned += 1
-        if change is not None:
-            result.changes[row.project_id].append(change)
+            result.record(row.project_id, [change])
     return result
 
 

@@ -11,6 +11,8 @@ that fails is logged with its id and skipped (its due time has already advanced)
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -56,6 +58,21 @@ class ScanResult:
     failed: list[int] = field(default_factory=list)
     waiting: list[int] = field(default_factory=list)  # their bucket was not complete yet: retry soon
     changes: dict[int, list[tuple[str, Anomaly]]] = field(default_factory=lambda: defaultdict(list))
+
+    @contextmanager
+    def isolated(self, what: str, watch_id: int) -> Iterator[None]:
+        """One watch's work on its own: a failure is logged with the watch's id and the watch skipped,
+        never aborting the batch."""
+        try:
+            yield
+        except Exception:
+            logger.exception("%s of watch %s failed; skipped", what, watch_id)
+            self.failed.append(watch_id)
+
+    def record(self, project_id: int, changes: Iterable[tuple[str, Anomaly] | None]) -> None:
+        """A watch scanned, and the changes it made (None: none)."""
+        self.scanned += 1
+        self.changes[project_id].extend(change for change in changes if change is not None)
 
 
 def claim(watch_ids: list[int], now: datetime) -> list[int]:
@@ -115,16 +132,11 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
                 result.failed.append(watch.pk)
                 continue
-            try:
+            with result.isolated("anomaly scan (until its next due time)", watch.pk):
                 changes = scan_watch(
                     watch, new_points[watch.pk], project_settings, unresolved, now, scanned_until[watch.pk]
                 )
-            except Exception:
-                logger.exception("anomaly scan of watch %s failed; skipped until its next due time", watch.pk)
-                result.failed.append(watch.pk)
-                continue
-            result.changes[watch.project_id].extend(changes)
-            result.scanned += 1
+                result.record(watch.project_id, changes)
         scored = [watch for watch in batch if watch.pk in new_points]
         carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
     Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
