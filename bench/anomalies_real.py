@@ -192,9 +192,11 @@ def main() -> None:
     parser.add_argument("--set", default="dev", choices=["dev", "held-out", "all"], help="held-out: see protocol")
     parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--explain", action="store_true", help="per window and false alert, at medium")
+    parser.add_argument("--groups", default="", help="only NAB groups starting with this (e.g. real)")
     args = parser.parse_args()
     sets = SETS if args.set == "all" else (args.set,)
     series, missing = load(args.data, sets)
+    series = [s for s in series if s.category.startswith(args.groups)]
     if not series:
         raise SystemExit(f"no labelled series of {', '.join(sets)} under {args.data}")
     with multiprocessing.Pool(args.processes) as pool:

@@ -39,7 +39,7 @@ SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-8 and 1
 NEVER = -(10**12)
 # The series "comes back" when it lands no further from where it stood before the last episode than
 # this many times that episode's opening move; beyond, the move the other way is a new incident.
-RETURN_REACH = 4.0
+RETURN_REACH = 8.0
 ESCALATION = 3.0  # an escalation needs three times the evidence that opened the episode (p cubed)
 
 

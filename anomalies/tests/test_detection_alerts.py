@@ -171,8 +171,8 @@ def test_a_moderate_spike_at_an_hour_that_never_spikes_is_news_on_a_series_with_
 
 
 def test_a_move_the_other_way_far_beyond_the_last_episode_is_a_new_incident() -> None:
-    # A small drop (10 -> 8) opens at 1; a day later the series comes back to 10 at 7 (its end, not
-    # news), or leaps to 40 (far beyond where it stood: a new incident, notified).
+    # A small drop (10 -> 8) opens at 1; later the series comes back to 10 at 7 (its end, not news),
+    # or leaps to 40 (far beyond where it stood, over 8 times the drop: a new incident, notified).
     score = np.array([0, 0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1])
     direction = np.array(["", "down", "down", "down", "", "", "", "up", "up", "up", ""])
     active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
@@ -188,12 +188,12 @@ def test_a_move_the_other_way_far_beyond_the_last_episode_is_a_new_incident() ->
 
 
 def test_a_spike_far_beyond_a_recent_drop_notifies_in_the_full_detector() -> None:
-    # A one-point drop of 7.5 sd, then nine hours later a spike of 30 sd: before, any opening the
+    # A one-point drop of 6 sd, then nine hours later a spike of 60 sd: before, any opening the
     # other way within a day of an episode read as that episode's end, and the spike went untold.
     times, values = daily_gauge(days=20, interval=300)
     drop, spike = index_at(times, 18, 3), index_at(times, 18, 12)
-    values[drop] -= 15
-    values[spike] += 60
+    values[drop] -= 12
+    values[spike] += 120
     scores = score_series(times, values, DetectorConfig(300))
     assert scores.alert[drop] and scores.direction[drop] == "down"
     assert scores.alert[spike] and scores.direction[spike] == "up"
