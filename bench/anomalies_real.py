@@ -46,6 +46,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, before bench/ itself
 
+from nab_explain import Flagged, Loss, costliest, explain
 from nab_score import nab, normalised, rolling_z
 
 from anomalies.detection.rows import score_rows
@@ -120,11 +121,13 @@ def load(folder: Path, sets: tuple[str, ...]) -> tuple[list[Labelled], int]:
     return found, missing
 
 
-def detections(series: Labelled) -> tuple[dict[tuple[str, str], tuple], float]:
-    """NAB parts per (detector, threshold), and Flux's cost in seconds (medium sensitivity)."""
+def detections(series: Labelled) -> tuple[dict[tuple[str, str], tuple], float, tuple[list[str], list[Loss]]]:
+    """NAB parts per (detector, threshold), Flux's cost in seconds (medium sensitivity), and the
+    per-window explanation of its medium alerts (nab_explain)."""
     out: dict[tuple[str, str], tuple] = {}
     rows: dict[tuple[str, str], tuple] = {}
     cost = 0.0
+    flagged: dict[str, Flagged] = {}
     for sensitivity in SENSITIVITIES:
         started = time.perf_counter()
         scored = score_rows(series.times, series.values, "continuous", sensitivity)  # type: ignore[arg-type]
@@ -133,22 +136,24 @@ def detections(series: Labelled) -> tuple[dict[tuple[str, str], tuple], float]:
             for cut in SCORE_CUTS:
                 rows[("flux score rows", f"score>={cut:g}")] = nab(scored.score >= cut, series.windows)
         out[("flux alerts", sensitivity)] = nab(scored.alert, series.windows)
+        flagged[sensitivity] = Flagged(scored.alert, scored.kind, scored.direction, scored.score)
     out.update(rows)
     step = float(np.median(np.diff(series.times))) if len(series.times) > 1 else 300.0
     z = rolling_z(series.values, max(30, round(DAY / step)))
     for cut in Z_CUTS:
         out[("rolling z-score", f"|z|>{cut:g}")] = nab(z > cut, series.windows)
     out[("never alarm", "-")] = nab(np.zeros(len(series.values), dtype=bool), series.windows)
-    return out, cost
+    why = explain(series.name, series.times, series.windows, flagged["medium"], flagged["high"].alert)
+    return out, cost, why
 
 
 def _cell(parts: list, members: list[int]) -> str:
     return f"{normalised([parts[i] for i in members]):.1f}" if members else "-"
 
 
-def report(series: list[Labelled], results: list[tuple[dict, float]], sets: tuple[str, ...]) -> None:
+def report(series: list[Labelled], results: list[tuple[dict, float, tuple]], sets: tuple[str, ...]) -> None:
     keys = list(results[0][0])
-    parts = {key: [found[key] for found, _ in results] for key in keys}
+    parts = {key: [found[key] for found, _, _ in results] for key in keys}
     members = {name: [i for i, s in enumerate(series) if s.split == name] for name in sets}
     everyone = list(range(len(series)))
     header = f"{'detector':<18}{'threshold':>12}" + "".join(f"{name:>10}" for name in sets) + f"{'all':>8}"
@@ -175,7 +180,7 @@ def report(series: list[Labelled], results: list[tuple[dict, float]], sets: tupl
         cells = "".join(f"{normalised([parts[k][i]]):>16.1f}" for k in shown)
         print(f"{s.name:<40}{s.split:>9}{len(s.values):>7}{cells}")
     rows = sum(len(s.values) for s in series)
-    seconds = sum(cost for _, cost in results)
+    seconds = sum(cost for _, cost, _ in results)
     print(f"\nflux cost (score_rows, as the backtest): {rows:,} rows, {seconds / rows * 1e6:.1f} µs per row")
     print("\nNAB v1.0 scoreboard, standard profile, whole corpus (context only: a subset scores differently)")
     print("; ".join(f"{name} {score}" for name, score in SCOREBOARD))
@@ -186,9 +191,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="a folder laid out like the NAB repository")
     parser.add_argument("--set", default="dev", choices=["dev", "held-out", "all"], help="held-out: see protocol")
     parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
+    parser.add_argument("--explain", action="store_true", help="per window and false alert, at medium")
+    parser.add_argument("--groups", default="", help="only NAB groups starting with this (e.g. real)")
     args = parser.parse_args()
     sets = SETS if args.set == "all" else (args.set,)
     series, missing = load(args.data, sets)
+    series = [s for s in series if s.category.startswith(args.groups)]
     if not series:
         raise SystemExit(f"no labelled series of {', '.join(sets)} under {args.data}")
     with multiprocessing.Pool(args.processes) as pool:
@@ -198,6 +206,22 @@ def main() -> None:
     print(f"{len(series)} series ({counts}; {missing} labelled files of these sets absent)", end="")
     print(f", {rows:,} rows, {windows} windows\n")
     report(series, results, sets)
+    if args.explain:
+        print_explanations(series, results)
+
+
+def print_explanations(series: list[Labelled], results: list[tuple[dict, float, tuple]]) -> None:
+    """Per series, every window and false alert of Flux at medium; then the costliest of them."""
+    print("\nper window, Flux alerts at medium (offsets in rows from the window's first row)")
+    losses: list[Loss] = []
+    for s, (found, _, (lines, lost)) in zip(series, results, strict=True):
+        print(f"\n{s.name} ({s.category}, {s.split}): medium {normalised([found[('flux alerts', 'medium')]]):.1f}")
+        print("\n".join(lines))
+        losses.extend(lost)
+    parts = [found[("flux alerts", "medium")] for found, _, _ in results]
+    scale = sum(p[2] for p in parts) - sum(p[1] for p in parts)
+    print("\ncostliest, in points of the medium score over these series")
+    print("\n".join(costliest(losses, scale)))
 
 
 if __name__ == "__main__":

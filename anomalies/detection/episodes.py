@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calibration import nlps_of
-from .robust import Floats, run_lengths
+from .robust import Floats, gather, median_rows, run_lengths, windows_before
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -37,6 +37,9 @@ def deviation(actual: float, expected: float) -> tuple[float, float]:
 
 SEVERITY_SCORES = (0.75, 0.9)  # warning and critical start here (p = 1e-8 and 1e-13.3)
 NEVER = -(10**12)
+# The series "comes back" when it lands no further from where it stood before the last episode than
+# this many times that episode's opening move; beyond, the move the other way is a new incident.
+RETURN_REACH = 8.0
 ESCALATION = 3.0  # an escalation needs three times the evidence that opened the episode (p cubed)
 
 
@@ -60,6 +63,7 @@ def alert_points(
     memory: int,
     direction: NDArray[np.str_] | None = None,
     sustained: int = 1,
+    values: Floats | None = None,
 ) -> NDArray[np.bool_]:
     """Where Flux notifies: an episode's first point, and a point where the incident clearly worsened:
     its severity is higher than any the episode reached in the `memory` points before, and its
@@ -68,10 +72,12 @@ def alert_points(
     `direction`: a swing the other way is the series coming back). An episode that opens the other
     way right after a sustained one (at least `sustained` points, opened within `memory` points)
     does not notify: it is the series coming back after the baseline had accepted the change (the
-    end of the same incident), not a new one.
+    end of the same incident), not a new one; given the points' `values`, only when it comes back
+    near where the series stood before that episode (see _returning).
 
-    A pure function of the flags and scores (the state machine open / escalate / resolve, vectorised):
-    the alert at a point depends on the flags and scores of the last memory + 1 points only.
+    A pure function of the flags, scores and values (the state machine open / escalate / resolve,
+    vectorised): the alert at a point depends on the flags and scores of the last memory + 1 points
+    and the values of the last memory + sustained + 1 only.
     """
     n = len(active)
     index = np.arange(n)
@@ -96,14 +102,21 @@ def alert_points(
     escalates = active & (began < index) & worse & (evidence >= ESCALATION * reference)
     if direction is None:
         return opens | escalates
-    return (opens & ~_returning(active, opens, direction, memory, sustained)) | escalates
+    return (opens & ~_returning(active, opens, direction, memory, sustained, values)) | escalates
 
 
 def _returning(
-    active: NDArray[np.bool_], opens: NDArray[np.bool_], direction: NDArray[np.str_], memory: int, sustained: int
+    active: NDArray[np.bool_],
+    opens: NDArray[np.bool_],
+    direction: NDArray[np.str_],
+    memory: int,
+    sustained: int,
+    values: Floats | None,
 ) -> NDArray[np.bool_]:
     """Per point: the episode before it opened within `memory` points, lasted `sustained` points or
-    more, and went the other way."""
+    more, and went the other way; and (with `values`) the point is back near where the series stood
+    in the `sustained` points before that episode: no further from it than RETURN_REACH times the move
+    that opened it (a spike far beyond that, after a small drop, is a new incident, not its end)."""
     index = np.arange(len(opens))
     last = np.maximum.accumulate(np.where(opens, index, NEVER))
     before = np.concatenate([[NEVER], last[:-1]])
@@ -112,7 +125,17 @@ def _returning(
     recent = (before >= index - memory) & (ended - before + 1 >= sustained)
     earlier = direction[np.clip(before, 0, max(len(opens) - 1, 0))]
     opposite = ((direction == "up") & (earlier == "down")) | ((direction == "down") & (earlier == "up"))
-    return recent & opposite
+    returning = recent & opposite
+    if values is None:
+        return returning
+    candidates = np.flatnonzero(returning)
+    opened = before[candidates]
+    level = median_rows(gather(values, windows_before(opened, sustained)))
+    now = values[candidates]
+    # Unknown levels (missing data) keep the episode's end as it was: not news.
+    elsewhere = np.abs(now - level) > RETURN_REACH * np.abs(values[opened] - level)
+    returning[candidates[elsewhere]] = False
+    return returning
 
 
 def severity_levels(score: Floats) -> NDArray[np.int64]:

@@ -19,7 +19,8 @@ from .regularize import regularize
 from .robust import Floats, Ints
 from .scoring import Scores, score_latest, score_series
 
-ROW_FIELDS = ("score", "is_anomaly", "alert", "expected", "lower", "upper")
+ROW_FIELDS = ("score", "is_anomaly", "alert", "expected", "lower", "upper", "kind", "direction")
+KIND_WIDTH = "<U12"  # the longest kind, trend_change: a row filled later must not be cut short
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class RowScores:
     expected: Floats
     lower: Floats
     upper: Floats
+    kind: NDArray[np.str_]  # the point's kind (scores.kind): spike, drop, level_shift, ... or ""
+    direction: NDArray[np.str_]  # up, down or ""
     config: DetectorConfig
 
 
@@ -49,6 +52,7 @@ def score_rows(
     config = DetectorConfig(step, value_kind, sensitivity)
     scores = score_series(grid_times, grid_values, config)
     out = {name: getattr(scores, name)[bucket].copy() for name in ROW_FIELDS}
+    out["kind"], out["direction"] = out["kind"].astype(KIND_WIDTH), out["direction"].astype(KIND_WIDTH)
     order = np.lexsort((np.arange(len(t)), t))
     ordered_buckets = bucket[order]
     last = np.concatenate([ordered_buckets[1:] != ordered_buckets[:-1], [True]])

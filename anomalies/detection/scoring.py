@@ -196,7 +196,10 @@ def _assemble(
     last_open = np.maximum.accumulate(np.where(score >= open_at, index, 0))
     kind = np.where(active, np.where(score >= open_at, kind, kind[last_open]), "")
     direction = np.where(active, np.where(score >= open_at, direction, direction[last_open]), "")
-    alert = alert_points(active, score, w.episode_memory, direction, sustained=SUSTAINED_COOL_DOWNS * w.cool_down)
+    # The values the scores belong to (the scores may start after the array does).
+    values = raw[len(raw) - len(score) :]
+    values = np.nan_to_num(values, nan=0.0) if counts else values
+    alert = alert_points(active, score, w.episode_memory, direction, SUSTAINED_COOL_DOWNS * w.cool_down, values)
     # The band is where the point detector alone would open an episode, read through each tail's shape.
     band_z = small_sample_z_inverse(open_z(config.open_nlp - math.log10(DETECTOR_WEIGHTS[3])), point.valid)
     centre = point.expected

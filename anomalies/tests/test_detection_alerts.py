@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from anomalies.detection import DetectorConfig, score_series
-from anomalies.detection.calibration import nlp_of, score_of
+from anomalies.detection.calibration import nlp_of, normal_nlp, score_of
+from anomalies.detection.detectors import TRIPLE_COST, burst_nlp
 from anomalies.detection.episodes import alert_points, hysteresis
+from anomalies.detection.evidence import DETECTOR_WEIGHTS
 from anomalies.tests.test_detection_series import MONDAY, daily_counts, daily_gauge, index_at
 
 POINTS = 6000
@@ -168,3 +170,48 @@ def test_a_moderate_spike_at_an_hour_that_never_spikes_is_news_on_a_series_with_
     scores = score_series(times, values, DetectorConfig(300))
     assert scores.alert[afternoon]
     assert alerts_in(scores, index_at(times, 24, 2), index_at(times, 24, 4)) == 0
+
+
+def test_a_move_the_other_way_far_beyond_the_last_episode_is_a_new_incident() -> None:
+    # A small drop (10 -> 8) opens at 1; later the series comes back to 10 at 7 (its end, not news),
+    # or leaps to 40 (far beyond where it stood, over 8 times the drop: a new incident, notified).
+    score = np.array([0, 0.6, 0.6, 0.1, 0.1, 0.1, 0.1, 0.7, 0.1, 0.1, 0.1])
+    direction = np.array(["", "down", "down", "down", "", "", "", "up", "up", "up", ""])
+    active = hysteresis(score, 3, 50, open_at=0.5, cold_at=0.25)
+    back = np.array([10.0, 8, 8, 8, 8, 8, 8, 10, 10, 10, 10])
+    leap = back.copy()
+    leap[7] = 40.0
+    assert np.flatnonzero(alert_points(active, score, 50, direction, 1, back)).tolist() == [1]
+    assert np.flatnonzero(alert_points(active, score, 50, direction, 1, leap)).tolist() == [1, 7]
+    # Where the level before the episode is unknown, the move is read as its end, as without values.
+    unknown = leap.copy()
+    unknown[0] = np.nan
+    assert np.flatnonzero(alert_points(active, score, 50, direction, 1, unknown)).tolist() == [1]
+
+
+def test_a_spike_far_beyond_a_recent_drop_notifies_in_the_full_detector() -> None:
+    # A one-point drop of 6 sd, then nine hours later a spike of 60 sd: before, any opening the
+    # other way within a day of an episode read as that episode's end, and the spike went untold.
+    times, values = daily_gauge(days=20, interval=300)
+    drop, spike = index_at(times, 18, 3), index_at(times, 18, 12)
+    values[drop] -= 12
+    values[spike] += 120
+    scores = score_series(times, values, DetectorConfig(300))
+    assert scores.alert[drop] and scores.direction[drop] == "down"
+    assert scores.alert[spike] and scores.direction[spike] == "up"
+
+
+def test_three_moderately_unusual_points_within_the_hour_are_a_burst_no_pair_of_them_is() -> None:
+    window = 12  # an hour of five-minute points
+    z = np.zeros(40)
+    y = np.arange(40, dtype=np.float64)  # no value repeats another
+    z[[20, 25, 30]] = 3.3  # each p = 1e-3: ordinary alone, and as a pair within the hour not enough
+    pair_only, _ = burst_nlp(np.where(np.arange(40) == 20, 0.0, z), y, np.array([30]), window)
+    triple, side = burst_nlp(z, y, np.array([30]), window)
+    one = float(normal_nlp(np.array(3.3)))
+    assert pair_only[0] == pytest.approx(2 * one - np.log10(window - 1))
+    assert triple[0] == pytest.approx(3 * one - np.log10((window - 1) * (window - 2) / 2) - TRIPLE_COST)
+    assert side[0] == 1.0
+    # At the burst's weight the pair stays under the medium threshold, the three go over it.
+    burst_weight = np.log10(DETECTOR_WEIGHTS[4])
+    assert pair_only[0] + burst_weight < DetectorConfig(300).open_nlp <= triple[0] + burst_weight

@@ -77,6 +77,21 @@ def test_five_minute_counts_bucket_by_bucket_with_the_carry_equal_score_series()
     assert {"spike", "flatline"} <= {str(kind) for _, _, scores in parts for kind in scores.kind}
 
 
+def test_a_jump_far_beyond_a_recent_dip_is_told_alike_bucket_by_bucket() -> None:
+    # The return rule reads the values of the hour before the last episode, up to a day back.
+    times, values = daily_gauge(days=20, interval=300)
+    dip, jump = index_at(times, 18, 3), index_at(times, 18, 12)
+    values[dip : dip + 30] -= 12  # a level shift down for two and a half hours, its end a return
+    values[jump] += 120  # hours later a jump far beyond where it stood: told
+    config = DetectorConfig(300)
+    full = score_series(times, values, config)
+    assert full.alert[jump]
+    parts = walk(times, values, config, index_at(times, 18, 0))
+    for end, step, scores in parts:
+        assert_same(scores, between(full, end - step, end))
+        np.testing.assert_array_equal(scores.alert, full.alert[end - step : end])
+
+
 def test_a_carry_that_does_not_continue_the_series_is_ignored() -> None:
     times, values = daily_gauge(days=36)
     values = with_anomalies(values, times)

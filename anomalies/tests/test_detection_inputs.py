@@ -98,3 +98,11 @@ def test_a_row_sharing_its_bucket_with_a_later_spike_is_not_flagged() -> None:
     rows = score_rows(times, values, "continuous", interval=FIVE_MINUTES)
     assert rows.score[last] > 0.5 and rows.alert[last]
     assert rows.score[partner] < 0.5 and not rows.alert[partner]
+
+
+def test_each_row_carries_the_kind_and_direction_of_its_bucket() -> None:
+    times, values = irregular_rows()
+    rows = score_rows(times, values, "continuous", interval=FIVE_MINUTES)
+    spike = len(times) - 40
+    assert rows.alert[spike] and (rows.kind[spike], rows.direction[spike]) == ("spike", "up")
+    assert set(rows.kind[~rows.is_anomaly].tolist()) == {""}
