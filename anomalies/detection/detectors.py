@@ -7,8 +7,6 @@ standard deviation of about 0.5 whatever the volume).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -18,9 +16,6 @@ from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
 TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
 POISSON_SD = 0.5  # standard deviation of Poisson counts after the Anscombe transform
-# A burst is also read as this point and two of the hour before it: that reading pays a decade, so the
-# burst's chance on clean data grows by a tenth at most (union bound over the two readings).
-TRIPLE_COST = 1.0
 CONTINUATION_PRIOR = 2.0  # pseudo-points of independence behind a run's estimated chance to go on
 
 
@@ -127,30 +122,19 @@ def burst_nlp(z_full: Floats, y: Floats, idx: Ints, window: int) -> tuple[Floats
 
     One point at p = 1e-3 is ordinary somewhere in a day; two of them within an hour are not: with
     independent points, P(this one and one of the w - 1 before it both below p) is about (w - 1) p^2.
-    Three points at p = 1e-2.5 within the hour say as much, though no pair of them does: P(this one and
-    two of the w - 1 before it below p) is about C(w - 1, 2) p^3, read too (paying TRIPLE_COST).
-    Returns -log10 of the stronger reading (for the least unusual point of the pair or triple), and its
-    side (+1 or -1). Only a point that is itself unusual carries the evidence, so a burst does not hold
-    an episode open after it ends; and a point repeating this one's value exactly is the same reading
-    again (a stuck sensor), not a second.
+    Returns -log10 of that for the less unusual of the pair, and its side (+1 or -1). Only a point that
+    is itself unusual carries the evidence, so a burst does not hold an episode open after it ends; and
+    a point repeating this one's value exactly is the same reading again (a stuck sensor), not a second.
     """
     partners = windows_before(idx, max(window - 1, 1))
     before = np.where(gather(y, partners) == y[idx, None], np.nan, gather(z_full, partners))
     now = z_full[idx]
     others = np.log10(max(window - 1, 1))
     best, side = np.zeros(len(idx)), np.zeros(len(idx))
-    pairs = math.log10(max((window - 1) * (window - 2) / 2, 1))
     for sign in (1.0, -1.0):
-        signed = np.nan_to_num(sign * before, nan=0.0)
-        partner = np.max(signed, axis=1, initial=0.0)
-        here = np.nan_to_num(sign * now, nan=0.0)
-        second = np.fmin(here, partner)
+        partner = np.max(np.nan_to_num(sign * before, nan=0.0), axis=1, initial=0.0)
+        second = np.fmin(np.nan_to_num(sign * now, nan=0.0), partner)
         nlp = np.where(second > 0.0, np.maximum(2.0 * normal_nlp(second) - others, 0.0), 0.0)
-        if signed.shape[1] >= 2:
-            runner_up = -np.partition(-signed, 1, axis=1)[:, 1]
-            third = np.fmin(here, runner_up)
-            triple = np.where(third > 0.0, 3.0 * normal_nlp(third) - pairs - TRIPLE_COST, 0.0)
-            nlp = np.fmax(nlp, np.maximum(triple, 0.0))
         side = np.where(nlp > best, sign, side)
         best = np.fmax(best, nlp)
     return best, side

@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 from anomalies.detection import DetectorConfig, score_series
-from anomalies.detection.calibration import nlp_of, normal_nlp, score_of
-from anomalies.detection.detectors import TRIPLE_COST, burst_nlp
+from anomalies.detection.calibration import nlp_of, score_of
 from anomalies.detection.episodes import alert_points, hysteresis
-from anomalies.detection.evidence import DETECTOR_WEIGHTS
 from anomalies.tests.test_detection_series import MONDAY, daily_counts, daily_gauge, index_at
 
 POINTS = 6000
@@ -199,19 +197,3 @@ def test_a_spike_far_beyond_a_recent_drop_notifies_in_the_full_detector() -> Non
     scores = score_series(times, values, DetectorConfig(300))
     assert scores.alert[drop] and scores.direction[drop] == "down"
     assert scores.alert[spike] and scores.direction[spike] == "up"
-
-
-def test_three_moderately_unusual_points_within_the_hour_are_a_burst_no_pair_of_them_is() -> None:
-    window = 12  # an hour of five-minute points
-    z = np.zeros(40)
-    y = np.arange(40, dtype=np.float64)  # no value repeats another
-    z[[20, 25, 30]] = 3.3  # each p = 1e-3: ordinary alone, and as a pair within the hour not enough
-    pair_only, _ = burst_nlp(np.where(np.arange(40) == 20, 0.0, z), y, np.array([30]), window)
-    triple, side = burst_nlp(z, y, np.array([30]), window)
-    one = float(normal_nlp(np.array(3.3)))
-    assert pair_only[0] == pytest.approx(2 * one - np.log10(window - 1))
-    assert triple[0] == pytest.approx(3 * one - np.log10((window - 1) * (window - 2) / 2) - TRIPLE_COST)
-    assert side[0] == 1.0
-    # At the burst's weight the pair stays under the medium threshold, the three go over it.
-    burst_weight = np.log10(DETECTOR_WEIGHTS[4])
-    assert pair_only[0] + burst_weight < DetectorConfig(300).open_nlp <= triple[0] + burst_weight
