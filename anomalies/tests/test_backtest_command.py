@@ -125,3 +125,11 @@ def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "timestamp,value,score,is_anomaly,alert,expected,lower,upper" and len(lines) == 51
+
+
+def test_weekly_buckets_are_scored(tmp_path: Path) -> None:
+    """Buckets wider than a day have no seasonal model: this crashed inside the detector (zip() ... shorter)."""
+    rows = [(str(1_420_070_400 + 604_800 * k), str(10 + k % 5 + (50 if k == 250 else 0))) for k in range(300)]
+    out = backtest("--csv", str(write_csv(tmp_path / "in.csv", rows)))
+    assert [(r["timestamp"], r["value"]) for r in out] == rows
+    assert out[250]["alert"] == "1"
