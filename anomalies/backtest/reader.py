@@ -1,0 +1,140 @@
+"""A CSV file to (timestamp text, value text) pairs and numbers, with notes on every guess made."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
+
+from . import InputError
+from .columns import choose_columns
+from .times import DEFAULT_INDEX_INTERVAL, NUMBER, TimeUnit, read_times
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    time_column: str | None = None
+    value_column: str | None = None
+    time_unit: TimeUnit = "auto"
+    index_interval: int = DEFAULT_INDEX_INTERVAL
+    interval: int | None = None
+
+
+@dataclass
+class Table:
+    texts: list[tuple[str, str]]  # timestamp and value exactly as given, for the output
+    times: np.ndarray  # epoch seconds
+    values: np.ndarray  # NaN where missing
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: Path, options: ReadOptions) -> Table:
+    """Every data row of the file; InputError names the line at fault."""
+    text, notes = _decode(path)
+    delimiter = _delimiter(text)
+    rows, lines = _rows(text, delimiter)
+    if not rows:
+        raise InputError("the file is empty")
+    columns = choose_columns(rows[0], lines[0], options.time_column, options.value_column)
+    notes += [columns.note] if columns.note else []
+    if columns.has_header:
+        rows, lines = rows[1:], lines[1:]
+    if not rows:
+        raise InputError("no rows after the header")
+    width = max(columns.time, columns.value) + 1
+    texts, values = [], []
+    decimal_comma = delimiter != ","
+    try:
+        for cells, line in zip(rows, lines, strict=True):
+            if len(cells) < width:
+                raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
+            texts.append((cells[columns.time], cells[columns.value]))
+            values.append(_value(cells[columns.value], line, decimal_comma))
+    except InputError:
+        read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)  # an earlier bad time first
+        raise
+    times, note = read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
+    notes += [note] if note else []
+    _check_span(times, lines, options.interval)
+    return Table(texts, times, np.array(values, dtype=np.float64), notes)
+
+
+def _decode(path: Path) -> tuple[str, list[str]]:
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), []
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputError(f"line {line}: a NUL byte: this is not a text CSV file")
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), ["not UTF-8: read as Latin-1"]
+
+
+def _delimiter(text: str) -> str:
+    """The most frequent of , ; tab | on the first non-blank line (a comma when none is there)."""
+    first = next((line for line in io.StringIO(text) if line.strip()), "")
+    counts = [first.count(candidate) for candidate in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def _rows(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The non-blank rows and the line each starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, lines, start = [], [], 1
+    try:
+        for cells in reader:
+            if any(map(str.strip, cells)):
+                rows.append(cells)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"line {start}: not readable as CSV ({error})") from None
+    return rows, lines
+
+
+def _value(cell: str, line: int, decimal_comma: bool) -> float:
+    """A finite number; an empty cell (or nan) is a missing value. `1,5` is 1.5 in files not split by commas."""
+    text = cell.strip()
+    if not NUMBER.fullmatch(text):
+        if text == "" or text.lower() == "nan":
+            return math.nan
+        if decimal_comma and NUMBER.fullmatch(text.replace(",", ".", 1)):
+            text = text.replace(",", ".", 1)
+        elif text.lower().lstrip("+-") not in ("inf", "infinity"):
+            raise InputError(f"line {line}: cannot read the value {text!r}")
+    number = float(text)
+    if math.isinf(number):
+        raise InputError(f"line {line}: the value {cell.strip()!r} is not finite")
+    return number
+
+
+def _check_span(times: np.ndarray, lines: list[int], interval: int | None) -> None:
+    """The detector's grid has a bucket per interval from first to last: a stray timestamp must not ask billions."""
+    step = interval or infer_interval(times)
+    first, last = int(np.argmin(times)), int(np.argmax(times))
+    buckets = (times[last] - times[first]) / step
+    if buckets >= MAX_BUCKETS:
+        raise InputError(
+            f"line {lines[first]} ({_when(times[first])}) and line {lines[last]} ({_when(times[last])}) are "
+            f"{buckets:,.0f} buckets of {step} s apart, more than {MAX_BUCKETS:,}: check those timestamps "
+            "(--time-unit, --index-interval) or pass a wider --interval"
+        )
+
+
+def _when(seconds: float) -> str:
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except (ValueError, OverflowError, OSError):
+        return f"{seconds:.0f} s from 1970"
