@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import InputError
-from .times import NUMBER, iso_seconds
+from .times import iso_seconds, plain_number
 
 # In order of preference: a file with both `timestamp` and `index` is timed by `timestamp`.
 TIME_NAMES = (
@@ -74,11 +75,11 @@ def _number_of(option: str | None, default: int) -> int:
 def _is_data(row: list[str], time: int, value: int) -> bool:
     if max(time, value) >= len(row):
         return False
-    cell = row[value].strip()
-    if cell and not NUMBER.fullmatch(cell) and cell.lower() != "nan":
+    if row[value].strip() and plain_number(row[value]) is None:
         return False
-    if NUMBER.fullmatch(row[time].strip()):
-        return True
+    time_number = plain_number(row[time])
+    if time_number is not None:
+        return math.isfinite(time_number)
     try:
         iso_seconds(row[time].strip(), 1)
     except InputError:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 
 from . import InputError
 from .columns import choose_columns
-from .times import DEFAULT_INDEX_INTERVAL, NUMBER, TimeUnit, read_times
+from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, plain_number, read_times
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -42,27 +44,28 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     """Every data row of the file; InputError names the line at fault."""
     text, notes = _decode(path)
     delimiter = _delimiter(text)
-    rows, lines = _rows(text, delimiter)
-    if not rows:
+    rows = _rows(text, delimiter)
+    first = next(rows, None)
+    if first is None:
         raise InputError("the file is empty")
-    columns = choose_columns(rows[0], lines[0], options.time_column, options.value_column)
+    columns = choose_columns(first[0], first[1], options.time_column, options.value_column)
     notes += [columns.note] if columns.note else []
-    if columns.has_header:
-        rows, lines = rows[1:], lines[1:]
-    if not rows:
-        raise InputError("no rows after the header")
-    width = max(columns.time, columns.value) + 1
-    texts, values = [], []
-    decimal_comma = delimiter != ","
+    if not columns.has_header:
+        rows = itertools.chain([first], rows)
+    texts, values, lines = [], [], []
+    width, decimal_comma = max(columns.time, columns.value) + 1, delimiter != ","
     try:
-        for cells, line in zip(rows, lines, strict=True):
+        for cells, line in rows:
             if len(cells) < width:
                 raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
             texts.append((cells[columns.time], cells[columns.value]))
             values.append(_value(cells[columns.value], line, decimal_comma))
+            lines.append(line)
     except InputError:
         read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)  # an earlier bad time first
         raise
+    if not texts:
+        raise InputError("no rows after the header")
     times, note = read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
     notes += [note] if note else []
     _check_span(times, lines, options.interval)
@@ -89,34 +92,33 @@ def _delimiter(text: str) -> str:
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
-def _rows(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
-    """The non-blank rows and the line each starts on."""
+def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], int]]:
+    """The non-blank rows, each with the line it starts on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows, lines, start = [], [], 1
+    start = 1
     try:
         for cells in reader:
             if any(map(str.strip, cells)):
-                rows.append(cells)
-                lines.append(start)
+                yield cells, start
             start = reader.line_num + 1
     except csv.Error as error:
         raise InputError(f"line {start}: not readable as CSV ({error})") from None
-    return rows, lines
 
 
 def _value(cell: str, line: int, decimal_comma: bool) -> float:
     """A finite number; an empty cell (or nan) is a missing value. `1,5` is 1.5 in files not split by commas."""
+    number = plain_number(cell)
+    if number is not None and math.isfinite(number):
+        return number
     text = cell.strip()
-    if not NUMBER.fullmatch(text):
-        if text == "" or text.lower() == "nan":
-            return math.nan
-        if decimal_comma and NUMBER.fullmatch(text.replace(",", ".", 1)):
-            text = text.replace(",", ".", 1)
-        elif text.lower().lstrip("+-") not in ("inf", "infinity"):
-            raise InputError(f"line {line}: cannot read the value {text!r}")
-    number = float(text)
-    if math.isinf(number):
-        raise InputError(f"line {line}: the value {cell.strip()!r} is not finite")
+    if text == "" or text.lower() == "nan":
+        return math.nan
+    if number is None and decimal_comma:
+        number = plain_number(text.replace(",", ".", 1))
+    if number is None:
+        raise InputError(f"line {line}: cannot read the value {text!r}")
+    if not math.isfinite(number):
+        raise InputError(f"line {line}: the value {text!r} is not finite")
     return number
 
 

@@ -24,7 +24,6 @@ SMALL_SECONDS = 1e8  # epoch seconds below this (before 1973) are rarely dates: 
 DEFAULT_INDEX_INTERVAL = 3600  # Yahoo S5 A1 and most row-numbered public data sets are hourly
 ACCEPTED = "epoch seconds, ms, us or ns, ISO 8601 such as 2024-01-31T12:00:00Z, or row numbers"
 
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?=$|[T ])")
 _ZONE_WORD = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)
 
@@ -36,11 +35,11 @@ def read_times(
     nan = math.nan
     number_list, second_list = [nan] * len(cells), [nan] * len(cells)
     for row, cell in enumerate(cells):
-        text = cell.strip()
-        if NUMBER.fullmatch(text):
-            number_list[row] = float(text)
+        number = plain_number(cell)
+        if number is None or math.isnan(number):
+            second_list[row] = iso_seconds(cell.strip(), lines[row])
         else:
-            second_list[row] = iso_seconds(text, lines[row])
+            number_list[row] = number
     numbers, seconds = np.array(number_list), np.array(second_list)
     if np.isinf(numbers).any():
         row = int(np.flatnonzero(np.isinf(numbers))[0])
@@ -62,6 +61,15 @@ def read_times(
         return numbers * index_interval, _index_note(numbers, index_interval)
     seconds[numeric] = numbers[numeric] * SECONDS_PER[unit]
     return seconds, _unit_note(unit, numbers[numeric]) if guessed else None
+
+
+def plain_number(text: str) -> float | None:
+    """The number written (inf and nan included), or None; float() alone would also take `1_000`."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return None if "_" in text else number
 
 
 def iso_seconds(text: str, line: int) -> float:

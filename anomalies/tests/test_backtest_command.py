@@ -169,7 +169,8 @@ def test_index_interval_sets_the_spacing_of_row_numbers(tmp_path: Path) -> None:
     hourly = backtest("--csv", str(path))
     _, notes = backtest_with_notes("--csv", str(path), "--index-interval", "300")
     assert "one row every 5 minutes" in notes
-    as_seconds = backtest("--csv", str(path), "--time-unit", "s", "--interval", "1")
+    as_seconds, notes = backtest_with_notes("--csv", str(path), "--time-unit", "s")
+    assert "no row could be scored: 1,420 rows over 1,419 s in buckets of 1 s are too little history" in notes
     seconds_rows = write_csv(tmp_path / "s.csv", [(str(int(t) * 3600), v) for t, v, _ in rows])
     assert hourly == [
         r | {"timestamp": t} for r, (t, _, _) in zip(backtest("--csv", str(seconds_rows)), rows, strict=True)

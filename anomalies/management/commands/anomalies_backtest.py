@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from anomalies.backtest import InputError
@@ -79,6 +80,8 @@ class Command(BaseCommand):
                 f"{path}: the detector failed on this file (a bug: please report it with the file; "
                 "--traceback shows where)"
             ) from error
+        if len(table.texts) > 1 and np.isnan(scores.expected).all():
+            self.stderr.write(f"note: {unscored_note(table, scores)}", style_func=str)
         try:
             if options["out"]:
                 with open(str(options["out"]), "w", newline="", encoding="utf-8") as out:
@@ -89,6 +92,16 @@ class Command(BaseCommand):
             raise CommandError(f"cannot write {options['out'] or 'stdout'}: {error.strerror or error}") from error
         if progress:
             progress.done()
+
+
+def unscored_note(table: Table, scores: RowScores) -> str:
+    """Said when no row got an expected value, e.g. row numbers read as seconds: a few minutes of history."""
+    span = float(table.times.max() - table.times.min())
+    return (
+        f"no row could be scored: {len(table.texts):,} rows over {span:,.0f} s in buckets of "
+        f"{scores.config.interval_seconds} s are too little history for the detector "
+        "(check --time-unit, --index-interval and --interval)"
+    )
 
 
 def positive_int(text: str) -> int:
