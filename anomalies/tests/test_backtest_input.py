@@ -94,6 +94,7 @@ def test_columns_can_be_chosen_by_name_or_number(tmp_path: Path, reference: list
         lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.250000+00:00"),
         lambda m: m.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat(),
         lambda m: m.astimezone(timezone(timedelta(hours=-7))).strftime("%Y-%m-%dT%H:%M:%S%z"),
+        lambda m: m.astimezone(timezone(timedelta(hours=5))).strftime("%Y-%m-%d %H:%M:%S+05"),
         lambda m: m.strftime("%Y-%m-%dT%H:%M:%S.123456789Z"),
         lambda m: m.strftime("%Y/%m/%d %H:%M:%S"),
         lambda m: m.strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -127,10 +128,12 @@ def test_other_separators_and_decimal_commas(tmp_path: Path, reference: list) ->
     assert rows[0]["value"] == f"{HOURLY[0][1]},0"
 
 
-def test_a_latin_1_file_is_read_and_said_so(tmp_path: Path, reference: list) -> None:
+def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> None:
     rows, notes = run(tmp_path, hourly_file("date,température").encode("latin-1"))
     assert scored(rows) == reference
     assert "not UTF-8: read as Latin-1" in notes and "values from 2 'température'" in notes
+    rows, notes = run(tmp_path, hourly_file("timestamp,value").encode("utf-16"))
+    assert scored(rows) == reference and notes == ""
 
 
 @pytest.mark.parametrize(
