@@ -28,7 +28,7 @@ LABEL_NAMES = frozenset(
 
 @dataclass(frozen=True)
 class Columns:
-    time: int  # 0-based
+    time: int | None  # 0-based; None: no time column, the rows are numbered
     value: int
     has_header: bool
     note: str | None
@@ -44,6 +44,8 @@ def choose_columns(first: list[str], line: int, time_option: str | None, value_o
 
 def _choose(first: list[str], time_option: str | None, value_option: str | None) -> Columns:
     names = [normal_name(cell) for cell in first]
+    if len(first) == 1 and time_option is None and value_option in (None, "1"):
+        return Columns(None, 0, plain_number(first[0]) is None and first[0].strip().lower() != "nan", None)
     time_guess, value_guess = _number_of(time_option, 0), _number_of(value_option, 1)
     if _is_data(first, time_guess, value_guess):  # no header row would have a timestamp and a number there
         if not _is_number_option(time_option) or not _is_number_option(value_option):
@@ -54,6 +56,8 @@ def _choose(first: list[str], time_option: str | None, value_option: str | None)
     value = _pick(first, names, value_option, "value", lambda: _value_by_name(first, names, time))
     if time == value:
         raise InputError(f"the time and the value cannot both be column {time + 1} ({first[time]!r})")
+    if time is None:
+        return Columns(None, value, True, f"values from column {value + 1} {first[value]!r}")
     plain = names[time] == "timestamp" and names[value] == "value"
     note = None if plain else f"time from column {time + 1} {first[time]!r}, values from {value + 1} {first[value]!r}"
     return Columns(time, value, True, note)
@@ -87,7 +91,9 @@ def _is_data(row: list[str], time: int, value: int) -> bool:
     return True
 
 
-def _pick(header: list[str], names: list[str], option: str | None, role: str, default: Callable[[], int]) -> int:
+def _pick(
+    header: list[str], names: list[str], option: str | None, role: str, default: Callable[[], int | None]
+) -> int | None:
     if option is None:
         return default()
     if option.strip().isdigit():
@@ -101,20 +107,23 @@ def _pick(header: list[str], names: list[str], option: str | None, role: str, de
     return names.index(wanted)
 
 
-def _time_by_name(header: list[str], names: list[str]) -> int:
+def _time_by_name(header: list[str], names: list[str]) -> int | None:
+    """The time column, or None (rows numbered) when none looks like a time but one is named like a value."""
     for wanted in TIME_NAMES:
         if wanted in names:
             return names.index(wanted)
     for column, name in enumerate(names):
         if any(word in name.split("_") for word in TIME_WORDS):
             return column
+    if any(name in VALUE_NAMES for name in names):
+        return None
     raise InputError(
         f"no column of the header {header} looks like a time (timestamp, time, date, ds, ...):"
         " name it with --time-column NAME or NUMBER"
     )
 
 
-def _value_by_name(header: list[str], names: list[str], time: int) -> int:
+def _value_by_name(header: list[str], names: list[str], time: int | None) -> int:
     for wanted in VALUE_NAMES:
         if wanted in names and names.index(wanted) != time:
             return names.index(wanted)

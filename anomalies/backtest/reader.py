@@ -7,6 +7,7 @@ import csv
 import io
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +19,10 @@ from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 
 from . import InputError
 from .columns import choose_columns
-from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, plain_number, read_times
+from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
 
 DELIMITERS = (",", ";", "\t", "|")
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
 
 
 @dataclass(frozen=True)
@@ -53,23 +55,38 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     if not columns.has_header:
         rows = itertools.chain([first], rows)
     texts, values, lines = [], [], []
-    width, decimal_comma = max(columns.time, columns.value) + 1, delimiter != ","
+    time_column = columns.value if columns.time is None else columns.time  # numbered rows: replaced below
+    width, decimal_comma = max(time_column, columns.value) + 1, delimiter != ","
     try:
         for cells, line in rows:
             if len(cells) < width:
                 raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
-            texts.append((cells[columns.time], cells[columns.value]))
+            texts.append((cells[time_column], cells[columns.value]))
             values.append(_value(cells[columns.value], line, decimal_comma))
             lines.append(line)
     except InputError:
-        read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)  # an earlier bad time first
+        if columns.time is not None:  # an earlier bad timestamp is reported first
+            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
         raise
     if not texts:
         raise InputError("no rows after the header")
-    times, note = read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
+    if columns.time is None:
+        texts, times, note = _numbered(texts, options.index_interval)
+    else:
+        times, note = read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
     notes += [note] if note else []
     _check_span(times, lines, options.interval)
     return Table(texts, times, np.array(values, dtype=np.float64), notes)
+
+
+def _numbered(texts: list[tuple[str, str]], interval: int) -> tuple[list[tuple[str, str]], np.ndarray, str]:
+    """A file of values only: rows 1, 2, ... one interval apart, the numbers written as the timestamps."""
+    note = (
+        f"no time column: the rows are numbered 1 to {len(texts)} (the output's timestamp column), one every "
+        f"{duration_text(interval)} (--index-interval SECONDS changes it)"
+    )
+    numbered = [(str(number), value) for number, (_, value) in enumerate(texts, start=1)]
+    return numbered, np.arange(1, len(texts) + 1, dtype=np.float64) * interval, note
 
 
 def _decode(path: Path) -> tuple[str, list[str]]:
@@ -115,6 +132,8 @@ def _value(cell: str, line: int, decimal_comma: bool) -> float:
         return math.nan
     if number is None and decimal_comma:
         number = plain_number(text.replace(",", ".", 1))
+    elif number is None and THOUSANDS.fullmatch(text):
+        number = plain_number(text.replace(",", ""))
     if number is None:
         raise InputError(f"line {line}: cannot read the value {text!r}")
     if not math.isfinite(number):

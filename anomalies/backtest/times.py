@@ -145,11 +145,11 @@ def _unit_note(unit: TimeUnit, numbers: np.ndarray) -> str | None:
 def _index_note(numbers: np.ndarray, index_interval: int) -> str:
     return (
         f"timestamps {numbers.min():.0f} to {numbers.max():.0f} read as row numbers, one row every "
-        f"{_duration(index_interval)} (--index-interval SECONDS changes it; --time-unit s reads them as seconds)"
+        f"{duration_text(index_interval)} (--index-interval SECONDS changes it; --time-unit s reads them as seconds)"
     )
 
 
-def _duration(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     for size, name in ((86400, "day"), (3600, "hour"), (60, "minute")):
         if seconds % size == 0:
             count = seconds // size

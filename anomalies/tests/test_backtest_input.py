@@ -77,6 +77,17 @@ def test_a_file_without_header_is_time_then_value(tmp_path: Path, reference: lis
     assert scored(run(tmp_path, iso)[0]) == reference
 
 
+def test_a_file_of_values_only_numbers_its_rows(tmp_path: Path, reference: list) -> None:
+    """Shaped like the UCR archive (one value a line) or `value,is_anomaly`: rows 1, 2, ... one hour apart."""
+    rows, notes = run(tmp_path, "\n".join(str(v) for _, v in HOURLY) + "\n", "--index-interval", "3600")
+    assert [r["timestamp"] for r in rows] == [str(k) for k in range(1, 481)]
+    assert "no time column: the rows are numbered 1 to 480 (the output's timestamp column), one every hour" in notes
+    spike = rows[400]
+    assert spike["alert"] == "1"
+    labelled, notes = run(tmp_path, "Value,is_anomaly\n" + "".join(f"{v},0\n" for _, v in HOURLY))
+    assert scored(labelled) == scored(rows) and "values from column 1 'Value'" in notes
+
+
 def test_columns_can_be_chosen_by_name_or_number(tmp_path: Path, reference: list) -> None:
     content = "id,when,a,b\n" + "\n".join(f"{k},{int(m.timestamp())},0,{v}" for k, (m, v) in enumerate(HOURLY)) + "\n"
     by_name = run(tmp_path, content, "--time-column", "WHEN", "--value-column", "b")[0]
@@ -128,6 +139,14 @@ def test_other_separators_and_decimal_commas(tmp_path: Path, reference: list) ->
     assert rows[0]["value"] == f"{HOURLY[0][1]},0"
 
 
+def test_thousands_separators_in_quoted_values(tmp_path: Path) -> None:
+    grouped, _ = run(tmp_path, "t,value\n" + "".join(f'{epoch_seconds(m)},"{v * 1000:,}.5"\n' for m, v in HOURLY))
+    plain, _ = run(tmp_path, "t,value\n" + "".join(f"{epoch_seconds(m)},{v * 1000}.5\n" for m, v in HOURLY))
+    assert grouped[0]["value"] == "100,000.5"
+    assert [r | {"value": ""} for r in grouped] == [r | {"value": ""} for r in plain]
+    assert grouped[400]["alert"] == "1"
+
+
 def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> None:
     rows, notes = run(tmp_path, hourly_file("date,température").encode("latin-1"))
     assert scored(rows) == reference
@@ -145,7 +164,10 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
         (b"timestamp,value\n1,\x00\x01\x02\n", (), "line 2: a NUL byte: this is not a text CSV file"),
         ("a,b\n1704067200,1\n", (), "line 1: no column of the header .* looks like a time"),
         ("time,foo,bar\n1704067200,1,2\n", (), "line 1: which column holds the values"),
-        ("\n\nid,x\n", (), "line 3: no column of the header"),
+        ("a,b\n1,2\n", (), "line 1: no column of the header \\['a', 'b'\\] looks like a time"),
+        ("value\n1\n2\nlots\n", (), "line 4: cannot read the value 'lots'"),
+        ('timestamp,value\n1704067200,"1,23"\n', (), "line 2: cannot read the value '1,23'"),
+        ("\n\nid,foo\n", (), "line 3: no column of the header"),
         ("timestamp,value\n1704067200,1\n", ("--time-column", "date"), "line 1: no column named 'date' for the time"),
         ("timestamp,value\n1704067200,1\n", ("--value-column", "3"), "line 1: there is no column 3 for the value"),
         ("timestamp,value\n1704067200,1\n", ("--value-column", "1"), "line 1: the time and the value cannot both"),

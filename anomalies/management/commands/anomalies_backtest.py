@@ -24,7 +24,8 @@ where Flux would notify (an episode opens or escalates). Needs no database.
 Columns: named timestamp, time, date, datetime, ts, ds, period, ... and value, y, count, metric,
 amount, close, ... (any case; other columns such as is_anomaly are ignored), or chosen with
 --time-column / --value-column (a name or a 1-based number). A file whose first row is data has no
-header: column 1 is the time, column 2 the value. Commas, semicolons, tabs or pipes separate cells.
+header: column 1 is the time, column 2 the value. A file of values only has its rows numbered.
+Commas, semicolons, tabs or pipes separate cells.
 
 Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC),
 epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), or row numbers
