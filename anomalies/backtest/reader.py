@@ -19,6 +19,7 @@ from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 
 from . import InputError
 from .columns import choose_columns
+from .local_dates import DateOrder
 from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -32,6 +33,7 @@ class ReadOptions:
     time_unit: TimeUnit = "auto"
     index_interval: int = DEFAULT_INDEX_INTERVAL
     interval: int | None = None
+    date_order: DateOrder = "auto"
 
 
 @dataclass
@@ -66,15 +68,18 @@ def read_table(path: Path, options: ReadOptions) -> Table:
             lines.append(line)
     except InputError:
         if columns.time is not None:  # an earlier bad timestamp is reported first
-            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
+            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order)
         raise
     if not texts:
         raise InputError("no rows after the header")
     if columns.time is None:
         texts, times, note = _numbered(texts, options.index_interval)
+        notes.append(note)
     else:
-        times, note = read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval)
-    notes += [note] if note else []
+        times, time_notes = read_times(
+            [t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order
+        )
+        notes += time_notes
     _check_span(times, lines, options.interval)
     return Table(texts, times, np.array(values, dtype=np.float64), notes)
 

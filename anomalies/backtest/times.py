@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from . import InputError
+from .local_dates import DateOrder, LocalDate, local_date, local_seconds
 
 TimeUnit = Literal["auto", "s", "ms", "us", "ns", "index"]
 TIME_UNITS: tuple[TimeUnit, ...] = ("auto", "s", "ms", "us", "ns", "index")
@@ -22,25 +23,47 @@ CEILINGS = np.array([1e11, 1e14, 1e17])
 INDEX_LIMIT = 10_000_000  # consecutive integers below this are row numbers (as epoch seconds: April 1970)
 SMALL_SECONDS = 1e8  # epoch seconds below this (before 1973) are rarely dates: say how they were read
 DEFAULT_INDEX_INTERVAL = 3600  # Yahoo S5 A1 and most row-numbered public data sets are hourly
-ACCEPTED = "epoch seconds, ms, us or ns, ISO 8601 such as 2024-01-31T12:00:00Z, or row numbers"
+ACCEPTED = "ISO 8601 such as 2024-01-31T12:00:00Z, 1/31/2024 1:00 PM, epoch seconds, ms, us or ns, or row numbers"
 
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})(?:[-/](\d{1,2}))?(?=$|[T ])")
 _ZONE_WORD = re.compile(r"\s*(UTC|GMT)$", re.IGNORECASE)
+_ONE_DIGIT_HOUR = re.compile(r"^([T ])(\d):")
+_HALF_DAY = re.compile(r"\s*([AaPp])\.?[Mm]\.?$")
 
 
 def read_times(
-    cells: list[str], lines: list[int], unit: TimeUnit = "auto", index_interval: int = DEFAULT_INDEX_INTERVAL
-) -> tuple[np.ndarray, str | None]:
-    """Epoch seconds per cell and a note on how numbers were read (None when plainly ISO or seconds)."""
+    cells: list[str],
+    lines: list[int],
+    unit: TimeUnit = "auto",
+    index_interval: int = DEFAULT_INDEX_INTERVAL,
+    date_order: DateOrder = "auto",
+) -> tuple[np.ndarray, list[str]]:
+    """Epoch seconds per cell and notes on how they were read (none when plainly ISO or epoch seconds)."""
     nan = math.nan
     number_list, second_list = [nan] * len(cells), [nan] * len(cells)
+    local: dict[int, LocalDate] = {}
     for row, cell in enumerate(cells):
         number = plain_number(cell)
-        if number is None or math.isnan(number):
-            second_list[row] = iso_seconds(cell.strip(), lines[row])
-        else:
+        if number is not None and not math.isnan(number):
             number_list[row] = number
-    numbers, seconds = np.array(number_list), np.array(second_list)
+        elif (date := local_date(cell.strip(), lines[row])) is not None:
+            local[row] = date
+        else:
+            second_list[row] = iso_seconds(cell.strip(), lines[row])
+    notes = []
+    if local:
+        found, note = local_seconds(local, cells, lines, date_order)
+        for row, moment in found.items():
+            second_list[row] = moment
+        notes.append(note)
+    seconds, note = _numbers_read(cells, lines, np.array(number_list), np.array(second_list), unit, index_interval)
+    return seconds, notes + ([note] if note else [])
+
+
+def _numbers_read(
+    cells: list[str], lines: list[int], numbers: np.ndarray, seconds: np.ndarray, unit: TimeUnit, index_interval: int
+) -> tuple[np.ndarray, str | None]:
+    """The seconds with the numeric cells read in their unit (guessed when auto), and a note on the guess."""
     if np.isinf(numbers).any():
         row = int(np.flatnonzero(np.isinf(numbers))[0])
         raise InputError(f"line {lines[row]}: the timestamp {cells[row].strip()!r} is out of range")
@@ -86,14 +109,20 @@ def iso_seconds(text: str, line: int) -> float:
 
 def _loose_iso(text: str, line: int) -> datetime:
     normal = _ZONE_WORD.sub("+00:00", text)
+    half = _HALF_DAY.search(normal)
+    normal = normal[: half.start()] if half else normal
     date = _DATE.match(normal)
     if date:
         year, month, day = date.groups()
-        normal = f"{year}-{int(month):02d}-{int(day or 1):02d}{normal[date.end() :]}"
+        clock = _ONE_DIGIT_HOUR.sub(r"\g<1>0\2:", normal[date.end() :])
+        normal = f"{year}-{int(month):02d}-{int(day or 1):02d}{clock}"
     try:
-        return datetime.fromisoformat(normal)
+        moment = datetime.fromisoformat(normal)
     except ValueError:
         raise InputError(f"line {line}: cannot read the timestamp {text!r} ({ACCEPTED})") from None
+    if half and not 1 <= moment.hour <= 12:
+        raise InputError(f"line {line}: cannot read the timestamp {text!r} (hour {moment.hour} with AM/PM)")
+    return moment.replace(hour=moment.hour % 12 + (12 if half.group(1) in "Pp" else 0)) if half else moment
 
 
 def _row_numbers(numbers: np.ndarray) -> bool:

@@ -110,6 +110,11 @@ def test_columns_can_be_chosen_by_name_or_number(tmp_path: Path, reference: list
         lambda m: m.strftime("%Y/%m/%d %H:%M:%S"),
         lambda m: m.strftime("%Y-%m-%d %H:%M:%S UTC"),
         lambda m: m.strftime("%Y%m%dT%H%M%SZ"),
+        lambda m: m.strftime("%m/%d/%Y %I:%M %p").lstrip("0"),
+        lambda m: m.strftime("%d/%m/%Y %H:%M"),
+        lambda m: m.strftime("%d.%m.%Y %H:%M:%S"),
+        lambda m: m.strftime("%Y-%m-%d %I:%M:%S %p"),
+        lambda m: m.strftime("%Y/%m/%d %I:%M %p").replace(" 0", " "),
         lambda m: f"{m.timestamp():.3f}",
         lambda m: f"{m.timestamp() * 1000:.0f}",
     ],
@@ -129,6 +134,14 @@ def test_dates_written_as_eight_digit_numbers(tmp_path: Path) -> None:
     same, _ = run(tmp_path, "date,value\n" + "".join(f"{day},{10 + k % 7}\n" for k, day in enumerate(iso)))
     assert "timestamps read as dates written YYYYMMDD" in notes
     assert scored(rows) == scored(same) and [r["timestamp"] for r in rows] == days
+
+
+def test_the_order_of_day_and_month_is_decided_by_the_file(tmp_path: Path) -> None:
+    _, notes = run(tmp_path, "date,value\n" + "".join(f"{m:%m/%d/%Y %H:%M},{v}\n" for m, v in HOURLY))
+    assert "read as month/day/year (line 290 has the day second; --date-order changes it)" in notes
+    short = "date,value\n12/01/2024,1\n01/02/2024,2\n02/02/2024,3\n"
+    assert "read as day/month/year (that order keeps the rows in time order" in run(tmp_path, short)[1]
+    assert "month/day/year (--date-order" in run(tmp_path, short, "--date-order", "mdy")[1]
 
 
 def test_other_separators_and_decimal_commas(tmp_path: Path, reference: list) -> None:
@@ -174,6 +187,10 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
         ("1704067200,1\n", ("--time-column", "when"), "line 1: this row is data, not a header"),
         ("timestamp,value\n1704067200\n", (), "line 2: expected at least 2 columns, got 1"),
         ("timestamp,value\n1704067200,1\n2024-13-01,2\n", (), "line 3: cannot read the timestamp '2024-13-01'"),
+        ("date,value\n13/01/2024,1\n01/13/2024,2\n", (), "line 3: '01/13/2024' has the day second but line 2"),
+        ("date,value\n02/30/2024,1\n", ("--date-order", "mdy"), "line 2: '02/30/2024' is not a date read as mdy"),
+        ("date,value\n1/31/2024 13:05 PM,1\n", (), r"line 2: cannot read the timestamp .* \(hour 13 with AM/PM\)"),
+        ("date,value\n2024-01-31 00:05 AM,1\n", (), r"line 2: cannot read the timestamp .* \(hour 0 with AM/PM\)"),
         ("timestamp,value\n1704067200,1\n1e999,2\n", (), "line 3: the timestamp '1e999' is out of range"),
         ("timestamp,value\n1704067200,1\nnan,2\n", (), "line 3: cannot read the timestamp 'nan'"),
         ("timestamp,value\n1704067200,1\n1704067300,1e999\n", (), "line 3: the value '1e999' is not finite"),

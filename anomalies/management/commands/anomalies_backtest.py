@@ -9,6 +9,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from anomalies.backtest import InputError
+from anomalies.backtest.local_dates import DATE_ORDERS
 from anomalies.backtest.reader import ReadOptions, Table, read_table
 from anomalies.backtest.times import DEFAULT_INDEX_INTERVAL, TIME_UNITS
 from anomalies.detection.rows import RowScores, score_rows
@@ -28,6 +29,7 @@ header: column 1 is the time, column 2 the value. A file of values only has its 
 Commas, semicolons, tabs or pipes separate cells.
 
 Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC),
+dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05, 31.01.2024; the order from the data),
 epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), or row numbers
 (consecutive integers 1, 2, 3, ... below 10^7), read as one row per --index-interval seconds (hourly
 unless set). Every guess other than plain ISO or epoch seconds is noted on stderr."""
@@ -56,6 +58,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--time-unit", choices=TIME_UNITS, default="auto",
             help="how to read numeric timestamps: epoch s, ms, us, ns, or row numbers (index); default: auto",
+        )  # fmt: skip
+        parser.add_argument(
+            "--date-order", choices=DATE_ORDERS, default="auto",
+            help="dates written year last (1/2/2024): month first (mdy) or day first (dmy); default: from the data",
         )  # fmt: skip
         parser.add_argument(
             "--index-interval", type=positive_int, default=DEFAULT_INDEX_INTERVAL, metavar="SECONDS",
@@ -123,6 +129,7 @@ def read(path: Path, options: dict[str, object]) -> Table:
         time_unit=options.get("time_unit") or "auto",  # type: ignore[arg-type]
         index_interval=options.get("index_interval") or DEFAULT_INDEX_INTERVAL,  # type: ignore[arg-type]
         interval=options.get("interval"),  # type: ignore[arg-type]
+        date_order=options.get("date_order") or "auto",  # type: ignore[arg-type]
     )
     try:
         return read_table(path, settings)
