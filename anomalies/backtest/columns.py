@@ -59,8 +59,8 @@ def _choose(first: list[str], time_option: str | None, value_option: str | None)
     if time is None:
         return Columns(None, value, True, f"values from column {value + 1} {first[value]!r}")
     plain = names[time] == "timestamp" and names[value] == "value"
-    note = None if plain else f"time from column {time + 1} {first[time]!r}, values from {value + 1} {first[value]!r}"
-    return Columns(time, value, True, note)
+    note = f"time from column {time + 1} {first[time]!r}, values from column {value + 1} {first[value]!r}"
+    return Columns(time, value, True, None if plain else note)
 
 
 def normal_name(cell: str) -> str:

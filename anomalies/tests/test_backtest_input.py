@@ -57,7 +57,7 @@ def test_common_column_names_are_recognised(tmp_path: Path, reference: list, hea
     if header.lower() == "timestamp,value":
         assert notes == ""
     else:
-        assert f"time from column 1 {time_name!r}, values from 2 {value_name!r}" in notes
+        assert f"time from column 1 {time_name!r}, values from column 2 {value_name!r}" in notes
 
 
 def test_the_value_column_is_found_among_others_and_labels_are_ignored(tmp_path: Path, reference: list) -> None:
@@ -66,7 +66,7 @@ def test_the_value_column_is_found_among_others_and_labels_are_ignored(tmp_path:
     assert scored(rows) == reference
     labelled = "\n".join(f"0,{int(m.timestamp())},{v}" for m, v in HOURLY)
     rows, notes = run(tmp_path, "is_anomaly,time_utc,cpu_load\n" + labelled + "\n")
-    assert scored(rows) == reference and "time from column 2 'time_utc', values from 3 'cpu_load'" in notes
+    assert scored(rows) == reference and "time from column 2 'time_utc', values from column 3 'cpu_load'" in notes
 
 
 def test_a_file_without_header_is_time_then_value(tmp_path: Path, reference: list) -> None:
@@ -163,7 +163,7 @@ def test_thousands_separators_in_quoted_values(tmp_path: Path) -> None:
 def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> None:
     rows, notes = run(tmp_path, hourly_file("date,température").encode("latin-1"))
     assert scored(rows) == reference
-    assert "not UTF-8: read as Latin-1" in notes and "values from 2 'température'" in notes
+    assert "not UTF-8: read as Latin-1" in notes and "values from column 2 'température'" in notes
     rows, notes = run(tmp_path, hourly_file("timestamp,value").encode("utf-16"))
     assert scored(rows) == reference and notes == ""
 
