@@ -35,7 +35,8 @@ class Model:
 
 def candidate_models(config: DetectorConfig) -> tuple[Model, ...]:
     """The local model, then the seasonal ones the interval allows (daily, weekly)."""
-    names = ("daily", "weekly") if len(config.windows.seasons) == 2 else ("weekly",)
+    # Buckets of half a day or less have both seasons, up to a day only the weekly, wider ones none.
+    names = ("daily", "weekly")[-len(config.windows.seasons) :] if config.windows.seasons else ()
     seasonal = tuple(
         Model(name, *season, config.windows.neighbours)
         for name, season in zip(names, config.windows.seasons, strict=True)

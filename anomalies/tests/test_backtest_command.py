@@ -18,9 +18,14 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header: str = "timestamp,
 
 
 def backtest(*args: str) -> list[dict[str, str]]:
-    out = io.StringIO()
-    call_command("anomalies_backtest", *args, stdout=out, stderr=io.StringIO())
-    return list(csv.DictReader(io.StringIO(out.getvalue())))
+    return backtest_with_notes(*args)[0]
+
+
+def backtest_with_notes(*args: str) -> tuple[list[dict[str, str]], str]:
+    """The output rows and what was written on stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("anomalies_backtest", *args, stdout=out, stderr=err)
+    return list(csv.DictReader(io.StringIO(out.getvalue()))), err.getvalue()
 
 
 def gauge_rows(spike_at: int | None = None) -> list[tuple[str, str]]:
@@ -75,11 +80,10 @@ def test_irregular_timestamps_in_any_format_map_to_their_buckets(tmp_path: Path)
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("time,value\n1,2\n", "line 1: the header must name the columns timestamp and value"),
         ("timestamp,value\n1704067200,2\nyesterday,3\n", "line 3: cannot read the timestamp 'yesterday'"),
         ("timestamp,value\n1704067200,2\n1704067500,lots\n", "line 3: cannot read the value 'lots'"),
         ("timestamp,value\n1704067200,inf\n", "line 2: the value 'inf' is not finite"),
-        ("timestamp,value\n1704067200\n", "line 2: expected 2 columns, got 1"),
+        ("timestamp,value\n1704067200\n", "line 2: expected at least 2 columns, got 1"),
         ("timestamp,value\n", "no rows after the header"),
     ],
 )
@@ -125,3 +129,65 @@ def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "timestamp,value,score,is_anomaly,alert,expected,lower,upper" and len(lines) == 51
+
+
+def test_weekly_buckets_are_scored(tmp_path: Path) -> None:
+    """Buckets wider than a day have no seasonal model: this crashed inside the detector (zip() ... shorter)."""
+    rows = [(str(1_420_070_400 + 604_800 * k), str(10 + k % 5 + (50 if k == 250 else 0))) for k in range(300)]
+    out = backtest("--csv", str(write_csv(tmp_path / "in.csv", rows)))
+    assert [(r["timestamp"], r["value"]) for r in out] == rows
+    assert out[250]["alert"] == "1"
+
+
+def yahoo_a1_rows(spike_at: int) -> list[tuple[str, str, str]]:
+    """Shaped like Yahoo S5 A1: row numbers 1..1420 for hourly data with a daily cycle, one labelled spike."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for number in range(1, 1421):
+        value = 100 + 20 * np.sin(2 * np.pi * number / 24) + rng.normal(0, 2)
+        rows.append((str(number), f"{value + (40 if number == spike_at else 0):.3f}", str(int(number == spike_at))))
+    return rows
+
+
+def test_a_yahoo_a1_shaped_file_reads_row_numbers_as_hours(tmp_path: Path) -> None:
+    rows = yahoo_a1_rows(spike_at=1000)
+    path = tmp_path / "real_1.csv"
+    path.write_text("timestamp,value,is_anomaly\n" + "".join(f"{t},{v},{a}\n" for t, v, a in rows))
+    out, notes = backtest_with_notes("--csv", str(path))
+    assert [(r["timestamp"], r["value"]) for r in out] == [(t, v) for t, v, _ in rows]
+    assert "timestamps 1 to 1420 read as row numbers, one row every hour" in notes
+    assert "--index-interval" in notes
+    spike = out[999]
+    assert spike["alert"] == "1" and float(spike["score"]) > 0.75
+    assert [r["alert"] for r in out].count("1") <= 3
+    assert all(r["expected"] != "" for r in out[200:])
+
+
+def test_index_interval_sets_the_spacing_of_row_numbers(tmp_path: Path) -> None:
+    rows = yahoo_a1_rows(spike_at=1000)
+    path = write_csv(tmp_path / "in.csv", [(t, v) for t, v, _ in rows], header="index,value")
+    hourly = backtest("--csv", str(path))
+    _, notes = backtest_with_notes("--csv", str(path), "--index-interval", "300")
+    assert "one row every 5 minutes" in notes
+    as_seconds, notes = backtest_with_notes("--csv", str(path), "--time-unit", "s")
+    assert "no row could be scored: 1,420 rows over 1,419 s in buckets of 1 s are too little history" in notes
+    seconds_rows = write_csv(tmp_path / "s.csv", [(str(int(t) * 3600), v) for t, v, _ in rows])
+    assert hourly == [
+        r | {"timestamp": t} for r, (t, _, _) in zip(backtest("--csv", str(seconds_rows)), rows, strict=True)
+    ]
+    assert as_seconds != hourly
+
+
+@pytest.mark.parametrize(("unit", "factor", "name"), [("ms", 10**3, "milliseconds"), ("us", 10**6, "microseconds"),
+                                                      ("ns", 10**9, "nanoseconds")])  # fmt: skip
+def test_epoch_units_are_told_apart_by_magnitude(tmp_path: Path, unit: str, factor: int, name: str) -> None:
+    times, values = daily_gauge(days=14, interval=300)
+    values[3000] += 60
+    seconds = [(str(int(t)), f"{v:.3f}") for t, v in zip(times, values, strict=True)]
+    scaled = [(str(int(t) * factor), v) for t, v in seconds]
+    expected = backtest("--csv", str(write_csv(tmp_path / "s.csv", seconds)))
+    out, notes = backtest_with_notes("--csv", str(write_csv(tmp_path / f"{unit}.csv", scaled)))
+    assert f"timestamps read as epoch {name}" in notes
+    assert [r["timestamp"] for r in out] == [t for t, _ in scaled]
+    assert [r | {"timestamp": ""} for r in out] == [r | {"timestamp": ""} for r in expected]
+    assert out[3000]["alert"] == "1"

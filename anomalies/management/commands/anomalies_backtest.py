@@ -1,116 +1,142 @@
+import argparse
 import csv
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from anomalies.backtest import InputError
+from anomalies.backtest.local_dates import DATE_ORDERS
+from anomalies.backtest.reader import ReadOptions, Table, read_table
+from anomalies.backtest.times import DEFAULT_INDEX_INTERVAL, TIME_UNITS
 from anomalies.detection.rows import RowScores, score_rows
 
 OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
+DESCRIPTION = """\
+Score a CSV of time,value rows with the production detector, strictly causally, and write
+timestamp,value,score,is_anomaly,alert,expected,lower,upper for every row, in input order, the
+timestamp and value exactly as given: score is the row's strength from 0 to 1, alert is 1 on the row
+where Flux would notify (an episode opens or escalates). Needs no database.
+
+Columns: named timestamp, time, date, datetime, ts, ds, period, ... and value, y, count, metric,
+amount, close, ... (any case; other columns such as is_anomaly are ignored), or chosen with
+--time-column / --value-column (a name or a 1-based number). A file whose first row is data has no
+header: column 1 is the time, column 2 the value. A file of values only has its rows numbered.
+Commas, semicolons, tabs or pipes separate cells.
+
+Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC),
+dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05, 31.01.2024; the order from the data),
+epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), or row numbers
+(consecutive integers 1, 2, 3, ... below 10^7), read as one row per --index-interval seconds (hourly
+unless set). Every guess other than plain ISO or epoch seconds is noted on stderr."""
 
 
 class Command(BaseCommand):
-    help = (
-        "Score a CSV of timestamp,value rows with the production detector, causally, and write "
-        "timestamp,value,score,is_anomaly,alert,expected,lower,upper for every row. Needs no database."
-    )
+    help = DESCRIPTION
     requires_system_checks = []
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: object) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the paragraphs of DESCRIPTION
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--csv", required=True, help="input CSV with a timestamp,value header")
+        parser.add_argument("--csv", required=True, help="input CSV file")
         parser.add_argument("--out", help="output CSV (default: stdout)")
         parser.add_argument(
             "--kind", choices=["metric", "events"], default="metric",
             help="metric: values are measurements (bucket mean); events: values are counts (bucket sum)",
         )  # fmt: skip
         parser.add_argument("--sensitivity", choices=["low", "medium", "high"], default="medium")
-        parser.add_argument("--interval", type=int, help="bucket width in seconds (default: inferred)")
+        parser.add_argument("--interval", type=positive_int, metavar="SECONDS", help="bucket width (default: inferred)")
+        parser.add_argument("--time-column", metavar="NAME|NUMBER", help="name or 1-based number of the time column")
+        parser.add_argument("--value-column", metavar="NAME|NUMBER", help="name or 1-based number of the value column")
+        parser.add_argument(
+            "--time-unit", choices=TIME_UNITS, default="auto",
+            help="how to read numeric timestamps: epoch s, ms, us, ns, or row numbers (index); default: auto",
+        )  # fmt: skip
+        parser.add_argument(
+            "--date-order", choices=DATE_ORDERS, default="auto",
+            help="dates written year last (1/2/2024): month first (mdy) or day first (dmy); default: from the data",
+        )  # fmt: skip
+        parser.add_argument(
+            "--index-interval", type=positive_int, default=DEFAULT_INDEX_INTERVAL, metavar="SECONDS",
+            help=f"seconds between rows when timestamps are row numbers (default: {DEFAULT_INDEX_INTERVAL}, hourly)",
+        )  # fmt: skip
 
     def handle(self, *args: object, **options: object) -> None:
         path = Path(str(options["csv"]))
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
-        texts, times, values = read_rows(path)
-        if not texts:
-            raise CommandError(f"{path}: no rows after the header")
+        table = read(path, options)
+        for note in table.notes:
+            self.stderr.write(f"note: {note}", style_func=str)
         progress = None
-        if len(texts) > PROGRESS_FROM_ROWS:
-            progress = Progress(lambda text: self.stderr.write(text, ending=""), len(texts))
-        kind = "count" if options["kind"] == "events" else "continuous"
-        if progress:
+        if len(table.texts) > PROGRESS_FROM_ROWS:
+            progress = Progress(lambda text: self.stderr.write(text, ending="", style_func=str), len(table.texts))
             progress.note("scoring")
+        kind = "count" if options["kind"] == "events" else "continuous"
         try:
-            scores = score_rows(times, values, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
-        except ValueError as error:
-            raise CommandError(f"{path}: {error}") from error
-        if options["out"]:
-            with open(str(options["out"]), "w", newline="", encoding="utf-8") as out:
-                write_rows(out, texts, scores, progress)
-        else:
-            write_rows(self.stdout, texts, scores, progress)
+            scores = score_rows(table.times, table.values, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
+        except Exception as error:  # the input was checked: whatever fails here is a bug in the detector
+            raise CommandError(
+                f"{path}: the detector failed on this file (a bug: please report it with the file; "
+                "--traceback shows where)"
+            ) from error
+        if len(table.texts) > 1 and np.isnan(scores.expected).all():
+            self.stderr.write(f"note: {unscored_note(table, scores)}", style_func=str)
+        try:
+            if options["out"]:
+                with open(str(options["out"]), "w", newline="", encoding="utf-8") as out:
+                    write_rows(out, table.texts, scores, progress)
+            else:
+                write_rows(self.stdout, table.texts, scores, progress)
+        except OSError as error:
+            raise CommandError(f"cannot write {options['out'] or 'stdout'}: {error.strerror or error}") from error
         if progress:
             progress.done()
 
 
-def read_rows(path: Path) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
-    """The rows as given (for the output) and as numbers; CommandError names the line at fault."""
-    texts, times, values = [], [], []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = [name.strip().lower() for name in next(reader, [])]
-        if "timestamp" not in header or "value" not in header:
-            raise CommandError(f"{path}: line 1: the header must name the columns timestamp and value, got {header}")
-        at_time, at_value = header.index("timestamp"), header.index("value")
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) <= max(at_time, at_value):
-                raise CommandError(f"{path}: line {line}: expected {len(header)} columns, got {len(row)}")
-            texts.append((row[at_time], row[at_value]))
-            times.append(parse_timestamp(row[at_time], path, line))
-            values.append(parse_value(row[at_value], path, line))
-    return texts, np.array(times, dtype=np.float64), np.array(values, dtype=np.float64)
+def unscored_note(table: Table, scores: RowScores) -> str:
+    """Said when no row got an expected value, e.g. row numbers read as seconds: a few minutes of history."""
+    span = float(table.times.max() - table.times.min())
+    return (
+        f"no row could be scored: {len(table.texts):,} rows over {span:,.0f} s in buckets of "
+        f"{scores.config.interval_seconds} s are too little history for the detector "
+        "(check --time-unit, --index-interval and --interval)"
+    )
 
 
-def parse_timestamp(text: str, path: Path, line: int) -> float:
-    """Epoch seconds, or ISO 8601 with or without a zone (naive means UTC)."""
-    text = text.strip()
+def positive_int(text: str) -> int:
     try:
-        return float(text) if text and (text[0].isdigit() or text[0] in "+-.") and _is_number(text) else _iso(text)
+        number = int(text)
     except ValueError:
-        raise CommandError(f"{path}: line {line}: cannot read the timestamp {text!r}") from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        return math.isfinite(float(text))
-    except ValueError:
-        return False
-
-
-def _iso(text: str) -> float:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def parse_value(text: str, path: Path, line: int) -> float:
-    """A finite number; an empty cell (or nan) is a missing value."""
-    text = text.strip()
-    if text == "" or text.lower() == "nan":
-        return math.nan
-    try:
-        number = float(text)
-    except ValueError:
-        raise CommandError(f"{path}: line {line}: cannot read the value {text!r}") from None
-    if not math.isfinite(number):
-        raise CommandError(f"{path}: line {line}: the value {text!r} is not finite")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return number
+
+
+def read(path: Path, options: dict[str, object]) -> Table:
+    """The input rows; CommandError names the file and the line at fault."""
+    settings = ReadOptions(
+        time_column=options.get("time_column"),  # type: ignore[arg-type]
+        value_column=options.get("value_column"),  # type: ignore[arg-type]
+        time_unit=options.get("time_unit") or "auto",  # type: ignore[arg-type]
+        index_interval=options.get("index_interval") or DEFAULT_INDEX_INTERVAL,  # type: ignore[arg-type]
+        interval=options.get("interval"),  # type: ignore[arg-type]
+        date_order=options.get("date_order") or "auto",  # type: ignore[arg-type]
+    )
+    try:
+        return read_table(path, settings)
+    except InputError as error:
+        raise CommandError(f"{path}: {error}") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot read the file: {error.strerror or error}") from None
 
 
 def write_rows(out: TextIO, texts: list[tuple[str, str]], scores: RowScores, progress: "Progress | None") -> None:

@@ -1,0 +1,166 @@
+"""A CSV file to (timestamp text, value text) pairs and numbers, with notes on every guess made."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
+
+from . import InputError
+from .columns import choose_columns
+from .local_dates import DateOrder
+from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
+
+DELIMITERS = (",", ";", "\t", "|")
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    time_column: str | None = None
+    value_column: str | None = None
+    time_unit: TimeUnit = "auto"
+    index_interval: int = DEFAULT_INDEX_INTERVAL
+    interval: int | None = None
+    date_order: DateOrder = "auto"
+
+
+@dataclass
+class Table:
+    texts: list[tuple[str, str]]  # timestamp and value exactly as given, for the output
+    times: np.ndarray  # epoch seconds
+    values: np.ndarray  # NaN where missing
+    notes: list[str] = field(default_factory=list)
+
+
+def read_table(path: Path, options: ReadOptions) -> Table:
+    """Every data row of the file; InputError names the line at fault."""
+    text, notes = _decode(path)
+    delimiter = _delimiter(text)
+    rows = _rows(text, delimiter)
+    first = next(rows, None)
+    if first is None:
+        raise InputError("the file is empty")
+    columns = choose_columns(first[0], first[1], options.time_column, options.value_column)
+    notes += [columns.note] if columns.note else []
+    if not columns.has_header:
+        rows = itertools.chain([first], rows)
+    texts, values, lines = [], [], []
+    time_column = columns.value if columns.time is None else columns.time  # numbered rows: replaced below
+    width, decimal_comma = max(time_column, columns.value) + 1, delimiter != ","
+    try:
+        for cells, line in rows:
+            if len(cells) < width:
+                raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
+            texts.append((cells[time_column], cells[columns.value]))
+            values.append(_value(cells[columns.value], line, decimal_comma))
+            lines.append(line)
+    except InputError:
+        if columns.time is not None:  # an earlier bad timestamp is reported first
+            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order)
+        raise
+    if not texts:
+        raise InputError("no rows after the header")
+    if columns.time is None:
+        texts, times, note = _numbered(texts, options.index_interval)
+        notes.append(note)
+    else:
+        times, time_notes = read_times(
+            [t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order
+        )
+        notes += time_notes
+    _check_span(times, lines, options.interval)
+    return Table(texts, times, np.array(values, dtype=np.float64), notes)
+
+
+def _numbered(texts: list[tuple[str, str]], interval: int) -> tuple[list[tuple[str, str]], np.ndarray, str]:
+    """A file of values only: rows 1, 2, ... one interval apart, the numbers written as the timestamps."""
+    note = (
+        f"no time column: the rows are numbered 1 to {len(texts)} (the output's timestamp column), one every "
+        f"{duration_text(interval)} (--index-interval SECONDS changes it)"
+    )
+    numbered = [(str(number), value) for number, (_, value) in enumerate(texts, start=1)]
+    return numbered, np.arange(1, len(texts) + 1, dtype=np.float64) * interval, note
+
+
+def _decode(path: Path) -> tuple[str, list[str]]:
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), []
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputError(f"line {line}: a NUL byte: this is not a text CSV file")
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), ["not UTF-8: read as Latin-1"]
+
+
+def _delimiter(text: str) -> str:
+    """The most frequent of , ; tab | on the first non-blank line (a comma when none is there)."""
+    first = next((line for line in io.StringIO(text) if line.strip()), "")
+    counts = [first.count(candidate) for candidate in DELIMITERS]
+    return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], int]]:
+    """The non-blank rows, each with the line it starts on."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            if any(map(str.strip, cells)):
+                yield cells, start
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InputError(f"line {start}: not readable as CSV ({error})") from None
+
+
+def _value(cell: str, line: int, decimal_comma: bool) -> float:
+    """A finite number; an empty cell (or nan) is a missing value. `1,5` is 1.5 in files not split by commas."""
+    number = plain_number(cell)
+    if number is not None and math.isfinite(number):
+        return number
+    text = cell.strip()
+    if text == "" or text.lower() == "nan":
+        return math.nan
+    if number is None and decimal_comma:
+        number = plain_number(text.replace(",", ".", 1))
+    elif number is None and THOUSANDS.fullmatch(text):
+        number = plain_number(text.replace(",", ""))
+    if number is None:
+        raise InputError(f"line {line}: cannot read the value {text!r}")
+    if not math.isfinite(number):
+        raise InputError(f"line {line}: the value {text!r} is not finite")
+    return number
+
+
+def _check_span(times: np.ndarray, lines: list[int], interval: int | None) -> None:
+    """The detector's grid has a bucket per interval from first to last: a stray timestamp must not ask billions."""
+    step = interval or infer_interval(times)
+    first, last = int(np.argmin(times)), int(np.argmax(times))
+    buckets = (times[last] - times[first]) / step
+    if buckets >= MAX_BUCKETS:
+        raise InputError(
+            f"line {lines[first]} ({_when(times[first])}) and line {lines[last]} ({_when(times[last])}) are "
+            f"{buckets:,.0f} buckets of {step} s apart, more than {MAX_BUCKETS:,}: check those timestamps "
+            "(--time-unit, --index-interval) or pass a wider --interval"
+        )
+
+
+def _when(seconds: float) -> str:
+    try:
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    except (ValueError, OverflowError, OSError):
+        return f"{seconds:.0f} s from 1970"
