@@ -24,13 +24,13 @@ from .habit import beyond_yesterday
 from .point import Point, pick
 from .robust import Floats, Ints, Profile, run_lengths
 
-KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst", "level_shift"])
+KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst", "trend_change"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
 # carries most of the weight; each of the others costs one decade of evidence or more. The last is the
-# drift (drift.py: a slow level change, named a level shift).
+# drift (drift.py: a level moving away over hours, named a trend change).
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.025, 0.7, 0.05, 0.025])
 POINT = 3  # the point detector's row
-SPECIFIC_FIRST = np.array([0, 1, 5, 2, 3, 4])  # which detector names a point anomalous on several counts
+SPECIFIC_FIRST = np.array([0, 1, 2, 5, 3, 4])  # which detector names a point anomalous on several counts
 SAME_TIME_WEIGHT = 0.2  # the time-of-day reading's share of the point detector's (weighted Bonferroni)
 
 
