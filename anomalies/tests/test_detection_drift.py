@@ -86,6 +86,15 @@ def test_a_level_that_climbs_over_a_day_alerts_once() -> None:
     assert str(scores.kind[first]) in ("level_shift", "trend_change") and str(scores.direction[first]) == "up"
 
 
+def test_a_climb_stands_out_though_every_weekend_reads_low() -> None:
+    """The gauge's weekends are 20% down: a third of the yardstick's readings lie far below the rest,
+    which must widen the lower side only, not hide a rise."""
+    times, values, start, end = slow_rise()
+    nlp = drift_of(times, values, 300, 1e-6)
+    assert nlp[: start - 1].max() < 3.0
+    assert nlp[end] > 8.0
+
+
 def test_an_hour_long_tenfold_spike_is_not_a_drift() -> None:
     times, values = daily_gauge(days=24, interval=300)
     spike = index_at(times, 22, 3)
