@@ -1,19 +1,19 @@
 """Drift: a level change that builds up over hours to a day, which the two-hour local expectation and
 the 12-hour level of the seasonal models follow as it comes, so that no single point is unusual.
 
-The reading at a point is the median of the last six hours (a one-hour spike, even a tenfold one, moves
-a median of six hours little) less the median, over the seven days before, of the same six hours of
-the day: a day's pattern cancels out, and a rise spread over a day or two shows in full. It is judged
-against the same reading at the start of every two-hour block over three weeks, ending a day before the
-point's block (a drift under way does not widen its own yardstick): its rank among them while any lies
-beyond it, past all of them their fitted tail, read as a Student t with one degree of freedom per six
-hours of that yardstick (its spread is itself an estimate). The reading counts only while the last hour
-still stands that far out (a series back at its level is no longer drifting, though the six-hour median
-lags for three hours).
+Each point's change is its value less the median of the same time on the seven days before (a day's
+pattern cancels out, and a rise spread over a day or two shows in full); the reading is the median of
+the changes over the last six hours (a one-hour spike, even a tenfold one, moves it to its 58% quantile
+at most). It is judged against the same reading at the start of every two-hour block over three weeks,
+ending a day before the point's block (a drift under way does not widen its own yardstick): its rank
+among them while any lies beyond it; past all of them a normal with that side's own spread, read as a
+Student t with one degree of freedom per six hours of yardstick (its spread is itself an estimate). The
+reading counts only while the last hour still stands at least half as far out the same way (a series
+back at its level is no longer drifting, though the six-hour median lags for three hours).
 
-Per point this is two medians (six hours, one hour) and eight lagged levels; per block one profile of
-the yardstick's readings. Only for 5-minute to hourly buckets: finer ones would need medians of hundreds
-of points per row.
+Per point: seven lagged values and two medians (six hours, one hour); per block one profile of the
+yardstick's readings. Only for 5-minute to hourly buckets: finer ones would need medians of hundreds of
+points per row. It depends on the data alone (no carry for score_incremental).
 """
 
 from __future__ import annotations
