@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from .calibration import score_of
+from .drift import drift_history_points
 
 ValueKind = Literal["count", "continuous"]
 Sensitivity = Literal["low", "medium", "high"]
@@ -143,5 +144,7 @@ def history_needed(config: DetectorConfig) -> int:
     residual_points = deepest_lag + w.neighbours + w.level_window + block_points
     scale_points = w.scale_window + block_points
     trend_points = (4 * w.trend_blocks + 2) * block_points + w.trend_window
-    points = residual_points + max(scale_points, trend_points) + 2 * w.episode_memory + w.cool_down + w.shift_window
+    drift_points = drift_history_points(interval, w.block_seconds)
+    reach = max(residual_points + max(scale_points, trend_points), drift_points)
+    points = reach + 2 * w.episode_memory + w.cool_down + w.shift_window
     return max(points * interval, w.warmup_seconds)

@@ -18,15 +18,19 @@ from .detectors import (
     window_continuation,
     window_rate,
 )
+from .drift import drift_nlp
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .habit import beyond_yesterday
 from .point import Point, pick
 from .robust import Floats, Ints, Profile, run_lengths
 
-KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst"])
+KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst", "trend_change"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
-# carries most of the weight; each of the others costs one decade of evidence.
-DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.05, 0.7, 0.05])
+# carries most of the weight; each of the others costs one decade of evidence or more. The last is the
+# drift (drift.py: a level moving away over hours, named a trend change).
+DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.025, 0.7, 0.05, 0.025])
+POINT = 3  # the point detector's row
+SPECIFIC_FIRST = np.array([0, 1, 2, 5, 3, 4])  # which detector names a point anomalous on several counts
 SAME_TIME_WEIGHT = 0.2  # the time-of-day reading's share of the point detector's (weighted Bonferroni)
 
 
@@ -72,18 +76,23 @@ def point_results(
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
     burst, burst_side = burst_nlp(z_full, y, idx, w.shift_window)
-    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp, burst])
+    ties = tie_breaks(times[idx], config.interval_seconds)
+    drift, drift_side = drift_nlp(
+        y, idx, span.out_starts, span.position, config.interval_seconds, w.block_seconds, point.spread, ties
+    )
+    evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp, burst, drift])
     evidence[:, ~warm] = 0.0
     weighted = evidence + np.log10(DETECTOR_WEIGHTS)[:, None]
     nlp = cap_evidence(combine(evidence, DETECTOR_WEIGHTS), point.valid, point.moved)
     score = np.where(warm, score_of(nlp), 0.0)
     # The point's kind is the most specific one that is anomalous on its own (a count stream that
     # stops is a flatline, though it is also a drop and a level shift), else the strongest.
-    anomalous = weighted >= config.open_nlp
-    winner = np.where(np.any(anomalous, axis=0), np.argmax(anomalous, axis=0), np.argmax(weighted, axis=0))
-    signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z), burst_side])
+    anomalous = weighted[SPECIFIC_FIRST] >= config.open_nlp
+    first = SPECIFIC_FIRST[np.argmax(anomalous, axis=0)]
+    winner = np.where(np.any(anomalous, axis=0), first, np.argmax(weighted, axis=0))
+    signs = np.stack([flat_direction, np.sign(held), np.sign(change), np.sign(z), burst_side, drift_side])
     signs = signs[winner, np.arange(len(idx))]
-    kind = np.where(winner >= 3, np.where(signs > 0, "spike", "drop"), KINDS[winner])
+    kind = np.where((winner == POINT) | (winner == POINT + 1), np.where(signs > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return point, z, score, kind, direction, warm
 

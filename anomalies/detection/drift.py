@@ -1,0 +1,125 @@
+"""Drift: a level change that builds up over hours to a day, which the two-hour local expectation and
+the 12-hour level of the seasonal models follow as it comes, so that no single point is unusual.
+
+Each point's change is its value less the median of the same time on the seven days before (a day's
+pattern cancels out, and a rise spread over a day or two shows in full); the reading is the median of
+the changes over the last six hours (a one-hour spike, even a tenfold one, moves it to its 58% quantile
+at most). It is judged against the same reading at the start of every two-hour block over three weeks,
+ending a day before the point's block (a drift under way does not widen its own yardstick): its rank
+among them while any lies beyond it; past all of them a normal with that side's own spread, read as a
+Student t with one degree of freedom per six hours of yardstick (its spread is itself an estimate). The
+reading counts only while the last hour still stands at least half as far out the same way (a series
+back at its level is no longer drifting, though the six-hour median lags for three hours).
+
+Per point: seven lagged values and two medians (six hours, one hour); per block one profile of the
+yardstick's readings. Only for 5-minute to hourly buckets: finer ones would need medians of hundreds of
+points per row. It depends on the data alone (no carry for score_incremental).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .calibration import normal_nlp, rank_p, small_sample_z
+from .robust import Floats, Ints, gather, median_rows, quantile_sorted, row_profile, windows_before
+
+HOUR = 3600
+DAY = 86400
+LEVEL_SECONDS = 6 * HOUR  # the level whose drift is judged
+NOW_SECONDS = HOUR  # the level that must still stand out (a drift over, the series back, is not one)
+LAGS = 7  # the same six hours on each of the last seven days...
+MIN_LAGS = 3  # ...of which at least this many known
+YARDSTICK_DAYS = 21  # readings over three weeks...
+GAP_DAYS = 1  # ...ending a day before the block
+MIN_YARDSTICK_DAYS = 7  # fewer readings than a week's: no drift evidence yet
+QUARTILE_Z = 0.6745  # the standard normal's 75% quantile
+HOLD_SHARE = 0.5  # the last hour must stand at least this share of the drift out, the same way
+FINEST, COARSEST = 300, HOUR  # bucket widths the drift is read at
+
+
+def drift_applies(interval: int) -> bool:
+    return FINEST <= interval <= COARSEST and (2 * HOUR) % interval == 0
+
+
+def drift_history_points(interval: int, block_seconds: int) -> int:
+    """Points before a block that its drift readings reach back to."""
+    if not drift_applies(interval):
+        return 0
+    reach = (GAP_DAYS + YARDSTICK_DAYS + LAGS) * DAY + LEVEL_SECONDS + block_seconds
+    return math.ceil(reach / interval)
+
+
+def drift_nlp(
+    y: Floats, idx: Ints, block_starts: Ints, position: Ints, interval: int, block_seconds: int,
+    floor: Floats, ties: Floats,
+) -> tuple[Floats, Floats]:  # fmt: skip
+    """-log10 p of the drift at each point of idx (a tail of y) and its side (+1 up, -1 down).
+
+    block_starts: index of the first point of each block covering idx (may be negative); position: each
+    point's block among them; floor: per point, the point detector's spread (the data's resolution).
+    """
+    nothing = np.zeros(len(idx))
+    if not drift_applies(interval) or not len(idx):
+        return nothing, nothing
+    period, level = DAY // interval, round(LEVEL_SECONDS / interval)
+    per_block, blocks_a_day = block_seconds // interval, DAY // block_seconds
+    # Each point against the same time on the days before: what is left is the level's change.
+    first = (GAP_DAYS + YARDSTICK_DAYS) * blocks_a_day
+    low = max(int(block_starts[0]) - first * per_block - level, 0)
+    points = np.arange(low, len(y))
+    lagged = gather(y, points[:, None] - np.arange(1, LAGS + 1)[None, :] * period)
+    change = np.full(len(y), np.nan)
+    change[low:] = y[low:] - median_rows(lagged, min_count=MIN_LAGS)
+    # Its median over the last six hours: at every block start (the yardstick: the readings of the
+    # three weeks before the day before each block), and at each point.
+    starts = block_starts[0] + per_block * np.arange(-first, len(block_starts))
+    readings = _levels(change, starts - 1, level)
+    back = np.arange(GAP_DAYS * blocks_a_day, first)
+    yardstick = readings[first + np.arange(len(block_starts))[:, None] - back[None, :]]
+    now = _levels(change, idx, level)
+
+    profile = row_profile(yardstick)
+    enough = profile.valid >= MIN_YARDSTICK_DAYS * DAY // block_seconds
+    distance = now - profile.centre[position]
+    # Each side read as a normal with that side's own spread (its quartile, and where its tail starts):
+    # a weekly pattern makes the readings lopsided (every weekend reads low), which must not hide a rise.
+    # A few weeks of readings (autocorrelated, about one independent per six hours) are too few to fit a
+    # Pareto tail's shape to: read as one, a rise of eight sd scored like one of four.
+    quartiles = quantile_sorted(profile.ordered, profile.valid, np.array([[0.25, 0.75]] * len(profile.valid)))
+    up = np.fmax((quartiles[:, 1] - profile.centre) / QUARTILE_Z, profile.upper.start / profile.upper.z_p)
+    down = np.fmax((profile.centre - quartiles[:, 0]) / QUARTILE_Z, profile.lower.start / profile.lower.z_p)
+    # Never steadier than independent noise allows (a median of n points moves by 1.25 sd / sqrt(n), and
+    # the reading is the difference of two), nor finer than the readings' own step (medians of integers).
+    noise = 1.25 * math.sqrt(2.0 / level) * floor
+    spread = np.fmax(
+        np.fmax(np.where(distance >= 0, up[position], down[position]), noise), _step(profile.ordered)[position]
+    )
+    rarity = np.abs(distance) / spread
+    independent = profile.valid[position] * block_seconds / max(LEVEL_SECONDS, block_seconds)
+    fitted = normal_nlp(small_sample_z(rarity, independent))
+    p, beyond = rank_p(profile, position, np.nan_to_num(now), ties)
+    empirical = -np.log10(p)
+    nlp = np.where(beyond > 0, empirical, np.fmax(empirical, fitted))
+
+    standing = _levels(change, idx, max(round(NOW_SECONDS / interval), 1)) - profile.centre[position]
+    side = np.sign(distance)
+    holding = (np.sign(standing) == side) & (np.abs(standing) >= HOLD_SHARE * np.abs(distance))
+    usable = holding & enough[position] & np.isfinite(distance)
+    return np.where(usable, np.nan_to_num(nlp), 0.0), np.where(usable, side, 0.0)
+
+
+def _levels(y: Floats, points: Ints, width: int) -> Floats:
+    """Median of the `width` points up to each of `points` (NaN before the series or with too few)."""
+    levels = np.full(len(points), np.nan)
+    known = points >= 0
+    levels[known] = median_rows(gather(y, windows_before(points[known] + 1, width)), min_count=max(width // 2, 1))
+    return levels
+
+
+def _step(ordered: Floats) -> Floats:
+    """Per row of sorted values: the smallest non-zero gap between neighbours (0 if none)."""
+    gaps = np.diff(ordered, axis=1)
+    smallest = np.where(gaps > 0, gaps, np.inf).min(axis=1, initial=np.inf)
+    return np.where(np.isfinite(smallest), smallest, 0.0)
