@@ -233,3 +233,79 @@ def false_open_ratios(counts: np.ndarray, rate: float, dispersion: float) -> dic
             opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
             found[check].append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
     return found
+
+
+def calibrate_swing() -> None:
+    """The same false opens on clean Poisson series that swing by half over the day (as bench/scan_seed.py's),
+    each starting at a random hour, judged with the rate the scan gives the checks: the detector's
+    expectation of the latest bucket (main), or anomalies.detection.minute_rate's estimate and its variance
+    where this checkout has it. The constant-rate table above gives the checks the true rate."""
+    from anomalies.detection.silence import MINOR_WEIGHT
+
+    try:
+        from anomalies.detection import minute_rate
+    except ImportError:  # a checkout from before it
+        minute_rate = None
+    rng = np.random.default_rng(5)
+    series, history_days, minutes = 40, 8, 3000
+    sources = ("detector", "estimate") if minute_rate else ("detector",)
+    print(f"\nminute checks on clean series swinging by half over the day ({series} x {minutes} minutes per volume, "
+          f"after {history_days} days): false opens per 5 minutes / the threshold's p (designed: at most "
+          f"{MINOR_WEIGHT})")  # fmt: skip
+    print(f"{'events/h':>9}{'rate':>10}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2)))
+    for per_hour in (30, 60, 150):
+        found = {source: {} for source in sources}
+        for _ in range(series):
+            counts, buckets = swinging_series(rng, per_hour, history_days * 1440 + minutes)
+            start = history_days * 1440
+            for source in sources:
+                for check, opens in swing_opens(counts, buckets, start, source).items():
+                    found[source][check] = found[source].get(check, np.zeros(2)) + np.array(opens)
+        periods = series * (minutes - 60) / 5
+        for source in sources:
+            for check, opens in found[source].items():
+                ratios = [opens[index] / periods / 10.0**-threshold for index, threshold in enumerate((1, 2))]
+                print(f"{per_hour:>9}{source:>10}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
+
+
+def swinging_series(rng: np.random.Generator, per_hour: float, minutes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson minute counts swinging by half over the day from a random hour, and their five-minute sums."""
+    phase = rng.uniform(0, 2 * np.pi)
+    rate = per_hour / 60 * (1 + 0.5 * np.sin(np.arange(minutes) / 1440 * 2 * np.pi + phase))
+    counts = rng.poisson(rate)
+    return counts, counts.reshape(-1, 5).sum(axis=1).astype(float)
+
+
+def swing_opens(counts: np.ndarray, buckets: np.ndarray, start: int, source: str) -> dict[str, list[int]]:
+    """Per check, false opens at p = 1e-1 and 1e-2 over the minutes from `start` (a multiple of five), each
+    minute judged as the minute checks do with the rate the scan of the latest complete bucket gave."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from anomalies.detection import DetectorConfig, score_latest
+    from anomalies.detection.silence import dispersion_of, minute_evidence
+
+    first_bucket = start // 5
+    judged = np.arange(start + 60, len(counts) + 1)  # the minutes' ends: each reads the 60 minutes before it
+    latest = (judged - 1) // 5 - 1  # the last complete bucket when the minute is read, its minute inside the next
+    if source == "detector":
+        times = np.arange(len(buckets)) * 300.0
+        expected = score_latest(times, buckets, DetectorConfig(300, "count"), points=len(buckets) - first_bucket + 1)
+        rates = np.nan_to_num(expected.expected, nan=0.0)[latest - (len(buckets) - len(expected.expected))] / 5
+        variances = np.zeros(len(judged))
+    else:
+        from anomalies.detection.minute_rate import minute_rate
+
+        estimates = {b: minute_rate(buckets[: b + 1], 300, dispersion_of(buckets[: b + 1])) for b in set(latest)}
+        rates = np.array([estimates[b][0] for b in latest])
+        variances = np.array([estimates[b][1] for b in latest])
+    dispersions = np.array([dispersion_of(buckets[: b + 1]) for b in latest])
+    windows = sliding_window_view(counts, 60)[judged - 60]
+    evidence = minute_evidence(windows, rates, dispersions, variances) if source != "detector" else (
+        minute_evidence(windows, rates, dispersions))  # fmt: skip
+    found = {}
+    for check in ("flatline", "drop", "spike"):
+        found[check] = []
+        for threshold in (1, 2):
+            above = (evidence.nlp >= threshold) & (evidence.kind == check)
+            found[check].append(int(np.count_nonzero(above[1:] & ~above[:-1])))
+    return found
