@@ -48,20 +48,19 @@ def percentiles(minutes: list[float]) -> str:
     return "".join(f"{value:>6.1f}" if value < 1e9 else f"{'-':>6}" for value in found)
 
 
-def bound_minutes(kind: str, rate: float, nlp: float) -> float:
-    """Minutes of the anomaly's expected course until one Poisson test of its trailing minutes has
-    -log10 p >= nlp (the module docstring); inf if not within the anomaly."""
+def bound_minutes(kind: str, rate: float, nlp: float, counts: np.ndarray | None = None) -> float:
+    """Minutes of the anomaly's expected course (or of its `counts`, as seeded) until one Poisson test of
+    its trailing minutes has -log10 p >= nlp (the module docstring); inf if not within the anomaly."""
     from anomalies.detection.silence import poisson_lower_nats, poisson_upper_nats
 
     factor, length = ANOMALIES[kind]
     minutes = np.arange(1, length + 1)
     expected = rate * minutes
-    if factor == 0:
-        nats = expected
-    elif factor < 1:
-        nats = poisson_lower_nats(np.floor(factor * expected), expected)
+    if counts is not None:
+        seen = np.cumsum(counts)
     else:
-        nats = poisson_upper_nats(np.ceil(factor * expected), expected)
+        seen = np.floor(factor * expected) if factor < 1 else np.ceil(factor * expected)
+    nats = (poisson_lower_nats if factor < 1 else poisson_upper_nats)(seen, expected)
     reached = np.flatnonzero(nats >= nlp * math.log(10))
     return float(minutes[reached[0]]) if len(reached) else math.inf
 
@@ -146,8 +145,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
     }
     # Seeded over a fixed span before t0: the same series and anomalies whatever the hour the bench runs at
     # (the random draws per series follow the number of minutes).
+    realized: dict[int, np.ndarray] = {}
     project_id, volumes = seed_busy("Alert delay bench", series, t0 - timedelta(days=FAST_DAYS + 1),
-                                    t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
+                                    t0 + MINUTE * WINDOW_MINUTES, injected, realized)  # fmt: skip
     for severity in CHANNEL_SEVERITIES:
         Channel.objects.create(
             project_id=project_id, name=f"ops-{severity}", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/",
@@ -159,6 +159,10 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
                    for index, (kind, first) in injected.items()}
         for severity, nlp in budgets.items()
     }  # fmt: skip
+    # The same test on the counts as seeded: a 4x spike's minutes are Poisson draws of four times the
+    # series' own draws, so some carry far less than four times the expected events.
+    seen = {index: bound_minutes(kind, float(minute_rates(volumes[index], first, 1)[0]), budgets["info"],
+                                 realized[index]) for index, (kind, first) in injected.items()}  # fmt: skip
     clean = [f"busy.{index}" for index in range(series) if index not in injected]
     bands = (("30-60/h", 30, 60), ("60-150/h", 60, 151), ("all", 0, 1e9))
     for mode in modes.split(","):
@@ -168,8 +172,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
               f"{len(injected)} with an anomaly; {WINDOW_MINUTES} simulated minutes in "
               f"{time.perf_counter() - started:.0f} s. p50/p95 minutes from the first anomalous minute; bound: "
               f"one test at p = 1e-{budgets['info']:.0f} (open, info channel) or 1e-{budgets['warning']:.0f} "
-              "(warning channel)")  # fmt: skip
-        print(f"{'kind':<6}{'volume':>9}{'n':>4} |{'open':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6} |"
+              "(warning channel); data: that test on the anomaly's counts as seeded (n: reached in it)")  # fmt: skip
+        print(f"{'kind':<6}{'volume':>9}{'n':>4} |{'open':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6}"
+              f"{'data':>5}{'p50':>6}{'p95':>6} |"
               f"{'info':>5}{'p50':>6}{'p95':>6} |{'warn':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6}")  # fmt: skip
         for kind in ANOMALIES:
             for band, low, high in bands:
@@ -180,7 +185,11 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
                     cells.append(f"{len(delay):>5}{percentiles(delay)}")
                     if severity != "info":
                         bound = [bounds["info" if severity == "open" else severity][i] for i in chosen]
-                        cells.append(f" {percentiles(bound)} |")
+                        cells.append(f" {percentiles(bound)}")
+                        if severity == "open":
+                            data = [seen[i] for i in chosen]
+                            cells.append(f"{sum(map(math.isfinite, data)):>5}{percentiles(data)}")
+                        cells.append(" |")
                     else:
                         cells.append(" |")
                 print("".join(cells).rstrip(" |"))

@@ -2,9 +2,13 @@
 every minute from the minutes completed since, instead of waiting for whole five-minute buckets. Pure
 (numpy only).
 
-Each series comes with its expected events a minute (`rate`, from the detector's expectation of its
-latest bucket) and a dispersion (how much wider than Poisson its bucket counts scatter, >= 1); its
-minute counts are a row of a matrix, oldest minute first, the last column the last complete minute.
+Each series comes with its expected events a minute (`rate`: the same time of day on previous days at
+today's level, anomalies.detection.minute_rate, or for a series too young for that the detector's
+expectation of its latest bucket), the rate's relative variance (0 for the latter), and a dispersion
+(how much wider than Poisson its bucket counts scatter, >= 1); its minute counts are a row of a
+matrix, oldest minute first, the last column the last complete minute. The rate's variance is paid
+for: a silence's probability is that of a rate drawn around the estimate (silence_nats), and a
+window's count spreads by its square as well (trailing_evidence).
 
 - Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
   by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
