@@ -124,7 +124,7 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
     return opened, notified
 
 
-def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
+def minutes_to_alert(series: int, modes: str, end: datetime, hour: int = 23) -> None:
     """Simulate the pipeline minute by minute (see the module docstring) in each mode, and print the
     delays per kind and per volume beside their bounds."""
     from anomalies.detection import DetectorConfig
@@ -134,8 +134,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
 
     # The series swing by half around their volume over the day (scan_seed.minute_rates): start at 23:02
     # UTC, so that the anomalies (15 to 70 minutes in) fall where each series runs at 0.9 to 1.0 of its
-    # volume and the bands below mean what they say, whenever the bench is run.
-    t0 = end.replace(hour=23) + 2 * MINUTE
+    # volume and the bands below mean what they say, whenever the bench is run. Another `hour` puts them
+    # elsewhere on the swing (11: falling, from 1.13 to 0.98 of the volume).
+    t0 = end.replace(hour=hour) + 2 * MINUTE
     rng = np.random.default_rng(11)
     kinds = list(ANOMALIES)
     injected = {  # every third series stays clean; the others take the kinds in turn

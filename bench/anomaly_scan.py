@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--alert-series", type=int, default=60, help="busy series of the minutes-to-alert run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--modes", default="early,minutes", help=f"minutes-to-alert runs, of {','.join(MODES)}")
+    parser.add_argument("--alert-hour", type=int, default=23, help="UTC hour the minutes-to-alert run starts at")
     parser.add_argument("--calibrate", action="store_true", help="false opens of the minute checks on clean series")
     args = parser.parse_args()
     use_bench_database(fresh=True)
@@ -156,7 +157,7 @@ def main() -> None:
         throughput(args, end)
     if args.alert_series:
         # A later stretch, apart from the throughput data.
-        minutes_to_alert(args.alert_series, args.modes, end + timedelta(days=1))
+        minutes_to_alert(args.alert_series, args.modes, end + timedelta(days=1), args.alert_hour)
     if args.calibrate:
         calibrate()
         calibrate_swing()
