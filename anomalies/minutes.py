@@ -1,18 +1,18 @@
 """Minute checks: a busy count series that stops, drops or surges is opened minutes after it does, not
 after the whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
 
-Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch
-that has a minute baseline (busy count series: the expected events a minute and the dispersion each
-scan stores), up to the last minute the rollups have completed: minutes not rolled up yet are never
-read, so data still on its way never looks like silence. The evidence (anomalies.detection.silence:
-the silence so far, and the Poisson lower and upper tails of trailing windows) is computed for all of
-them at once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode
-judged on minutes (interval_seconds 60), a flatline, a drop or a spike. While its evidence stays above
-the threshold's cold share in the same direction, the same checks extend it (and escalate it, which
-tells the channels whose minimum severity it then reaches); the scan's detector, which confirms it on
-whole buckets, resolves it once the minute checks have not seen it for anomalies.scan.MINUTE_HOLD.
-An episode the detector opened (on whole buckets, or early on a bucket in progress: anomalies.early)
-is left to the scans.
+Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch that
+has a minute baseline (busy count series: the expected events a minute, how uncertain that is, and the
+dispersion each scan stores), up to the last minute the rollups have completed: minutes not rolled up
+yet are never read, so data still on its way never looks like silence. The evidence
+(anomalies.detection.silence: the silence so far, and the Poisson lower and upper tails of trailing
+windows) is computed for all of them at once with numpy; a series whose evidence passes its
+sensitivity's threshold opens an episode judged on minutes (interval_seconds 60), a flatline, a drop or
+a spike. While its evidence stays above the threshold's cold share in the same direction, the same
+checks extend it (and escalate it, which tells the channels whose minimum severity it then reaches); the
+scan's detector, which confirms it on whole buckets, resolves it once the minute checks have not seen it
+for anomalies.scan.MINUTE_HOLD. An episode the detector opened (on whole buckets, or early on a bucket
+in progress: anomalies.early) is left to the scans.
 """
 
 from collections.abc import Collection
