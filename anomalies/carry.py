@@ -150,17 +150,20 @@ def save(watches: list[Watch], refitted: set[int]) -> None:
             UPDATE anomalies_watch w
             SET carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
                 fitted = coalesce(substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length), w.fitted),
-                peek_above = v.peek_above, minute_rate = v.minute_rate, minute_dispersion = v.minute_dispersion
+                peek_above = v.peek_above, minute_rate = v.minute_rate, minute_dispersion = v.minute_dispersion,
+                minute_rate_variance = v.minute_rate_variance
             FROM unnest(%(ids)s::bigint[], %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
                         %(fits_length)s::int[], %(peek_above)s::float8[], %(minute_rate)s::float8[],
-                        %(minute_dispersion)s::float8[])
-                 AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above, minute_rate, minute_dispersion)
+                        %(minute_dispersion)s::float8[], %(minute_rate_variance)s::float8[])
+                 AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above, minute_rate, minute_dispersion,
+                      minute_rate_variance)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "carries": carries, "carry_from": carry_from,
              "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
              "peek_above": [w.peek_above for w in watches], "minute_rate": [w.minute_rate for w in watches],
-             "minute_dispersion": [w.minute_dispersion for w in watches]},
+             "minute_dispersion": [w.minute_dispersion for w in watches],
+             "minute_rate_variance": [w.minute_rate_variance for w in watches]},
         )  # fmt: skip
 
 

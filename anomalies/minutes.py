@@ -1,18 +1,18 @@
 """Minute checks: a busy count series that stops, drops or surges is opened minutes after it does, not
 after the whole five-minute buckets the detector needs (a flatline there takes three empty buckets).
 
-Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch
-that has a minute baseline (busy count series: the expected events a minute and the dispersion each
-scan stores), up to the last minute the rollups have completed: minutes not rolled up yet are never
-read, so data still on its way never looks like silence. The evidence (anomalies.detection.silence:
-the silence so far, and the Poisson lower and upper tails of trailing windows) is computed for all of
-them at once with numpy; a series whose evidence passes its sensitivity's threshold opens an episode
-judged on minutes (interval_seconds 60), a flatline, a drop or a spike. While its evidence stays above
-the threshold's cold share in the same direction, the same checks extend it (and escalate it, which
-tells the channels whose minimum severity it then reaches); the scan's detector, which confirms it on
-whole buckets, resolves it once the minute checks have not seen it for anomalies.scan.MINUTE_HOLD.
-An episode the detector opened (on whole buckets, or early on a bucket in progress: anomalies.early)
-is left to the scans.
+Every minute, one query per source reads the last LOOKBACK minutes of minute rollups of every watch that
+has a minute baseline (busy count series: the expected events a minute, how uncertain that is, and the
+dispersion each scan stores), up to the last minute the rollups have completed: minutes not rolled up
+yet are never read, so data still on its way never looks like silence. The evidence
+(anomalies.detection.silence: the silence so far, and the Poisson lower and upper tails of trailing
+windows) is computed for all of them at once with numpy; a series whose evidence passes its
+sensitivity's threshold opens an episode judged on minutes (interval_seconds 60), a flatline, a drop or
+a spike. While its evidence stays above the threshold's cold share in the same direction, the same
+checks extend it (and escalate it, which tells the channels whose minimum severity it then reaches); the
+scan's detector, which confirms it on whole buckets, resolves it once the minute checks have not seen it
+for anomalies.scan.MINUTE_HOLD. An episode the detector opened (on whole buckets, or early on a bucket
+in progress: anomalies.early) is left to the scans.
 """
 
 from collections.abc import Collection
@@ -34,22 +34,22 @@ from flux.query.db import fetch_all
 
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
 MINUTE_EVENT_COUNTS = """
-    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
     FROM anomalies_watch w
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
-    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+    GROUP BY w.project_id, w.id
 """
 MINUTE_METRIC_COUNTS = """
-    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion,
+    SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
     FROM anomalies_watch w
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
-    GROUP BY w.project_id, w.id, w.sensitivity, w.minute_rate, w.minute_dispersion
+    GROUP BY w.project_id, w.id
 """
 
 
@@ -62,6 +62,7 @@ class MinuteRow:
     sensitivity: str
     rate: float
     dispersion: float
+    rate_variance: float  # the rate's relative variance (anomalies.detection.minute_rate)
     counts: np.ndarray  # oldest minute first, the last one ending at `complete`
     complete: datetime
 
@@ -73,13 +74,17 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
         if source not in complete:
             continue
         since = complete[source] - LOOKBACK * MINUTE
-        for watch_id, project_id, sensitivity, rate, dispersion, starts, counts in fetch_all(
+        for watch_id, project_id, sensitivity, rate, dispersion, variance, starts, counts in fetch_all(
             sql, {"since": since, "complete": complete[source]}
         ):
             row = np.zeros(LOOKBACK)
             offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60
             np.add.at(row, offsets, np.array(counts, dtype=np.float64))
-            found.append(MinuteRow(watch_id, project_id, sensitivity, rate, dispersion or 1.0, row, complete[source]))
+            found.append(
+                MinuteRow(
+                    watch_id, project_id, sensitivity, rate, dispersion or 1.0, variance or 0.0, row, complete[source]
+                )
+            )
     return found
 
 
@@ -91,7 +96,10 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
     if not rows:
         return result
     evidence = minute_evidence(
-        np.stack([row.counts for row in rows]), [row.rate for row in rows], [row.dispersion for row in rows]
+        np.stack([row.counts for row in rows]),
+        [row.rate for row in rows],
+        [row.dispersion for row in rows],
+        [row.rate_variance for row in rows],
     )
     scores = evidence.score()
     projects = {row.project_id for row in rows}

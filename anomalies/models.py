@@ -89,6 +89,9 @@ class Watch(ProjectKeyedModel):
     # (anomalies.minutes); null when the series is not checked by the minute.
     minute_rate = models.FloatField(null=True, blank=True)
     minute_dispersion = models.FloatField(null=True, blank=True)
+    # ...and how uncertain that rate is (its relative variance, anomalies.detection.minute_rate), which the
+    # checks pay for; 0 for a rate taken from the detector's expectation.
+    minute_rate_variance = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

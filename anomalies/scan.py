@@ -187,12 +187,14 @@ def scan_watch(
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)
-    watch.minute_rate, watch.minute_dispersion = None, 1.0
+    watch.minute_rate, watch.minute_dispersion, watch.minute_rate_variance = None, 1.0, 0.0
     # Busy counts are checked by the minute (anomalies.minutes) once their expectation rests on enough
     # buckets to open anything above a warning.
     if watch.interval_seconds < cadence.HOURLY and value_kind == "count" and observed >= MIN_OBSERVED_FOR_CRITICAL:
         expected = float(scores.expected[-1])
-        watch.minute_rate, watch.minute_dispersion = minute_baseline(expected, watch.interval_seconds, values)
+        watch.minute_rate, watch.minute_dispersion, watch.minute_rate_variance = minute_baseline(
+            expected, watch.interval_seconds, values
+        )
     return changes
 
 

@@ -48,20 +48,19 @@ def percentiles(minutes: list[float]) -> str:
     return "".join(f"{value:>6.1f}" if value < 1e9 else f"{'-':>6}" for value in found)
 
 
-def bound_minutes(kind: str, rate: float, nlp: float) -> float:
-    """Minutes of the anomaly's expected course until one Poisson test of its trailing minutes has
-    -log10 p >= nlp (the module docstring); inf if not within the anomaly."""
+def bound_minutes(kind: str, rate: float, nlp: float, counts: np.ndarray | None = None) -> float:
+    """Minutes of the anomaly's expected course (or of its `counts`, as seeded) until one Poisson test of
+    its trailing minutes has -log10 p >= nlp (the module docstring); inf if not within the anomaly."""
     from anomalies.detection.silence import poisson_lower_nats, poisson_upper_nats
 
     factor, length = ANOMALIES[kind]
     minutes = np.arange(1, length + 1)
     expected = rate * minutes
-    if factor == 0:
-        nats = expected
-    elif factor < 1:
-        nats = poisson_lower_nats(np.floor(factor * expected), expected)
+    if counts is not None:
+        seen = np.cumsum(counts)
     else:
-        nats = poisson_upper_nats(np.ceil(factor * expected), expected)
+        seen = np.floor(factor * expected) if factor < 1 else np.ceil(factor * expected)
+    nats = (poisson_lower_nats if factor < 1 else poisson_upper_nats)(seen, expected)
     reached = np.flatnonzero(nats >= nlp * math.log(10))
     return float(minutes[reached[0]]) if len(reached) else math.inf
 
@@ -125,7 +124,7 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
     return opened, notified
 
 
-def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
+def minutes_to_alert(series: int, modes: str, end: datetime, hour: int = 23) -> None:
     """Simulate the pipeline minute by minute (see the module docstring) in each mode, and print the
     delays per kind and per volume beside their bounds."""
     from anomalies.detection import DetectorConfig
@@ -135,8 +134,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
 
     # The series swing by half around their volume over the day (scan_seed.minute_rates): start at 23:02
     # UTC, so that the anomalies (15 to 70 minutes in) fall where each series runs at 0.9 to 1.0 of its
-    # volume and the bands below mean what they say, whenever the bench is run.
-    t0 = end.replace(hour=23) + 2 * MINUTE
+    # volume and the bands below mean what they say, whenever the bench is run. Another `hour` puts them
+    # elsewhere on the swing (11: falling, from 1.13 to 0.98 of the volume).
+    t0 = end.replace(hour=hour) + 2 * MINUTE
     rng = np.random.default_rng(11)
     kinds = list(ANOMALIES)
     injected = {  # every third series stays clean; the others take the kinds in turn
@@ -146,8 +146,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
     }
     # Seeded over a fixed span before t0: the same series and anomalies whatever the hour the bench runs at
     # (the random draws per series follow the number of minutes).
+    realized: dict[int, np.ndarray] = {}
     project_id, volumes = seed_busy("Alert delay bench", series, t0 - timedelta(days=FAST_DAYS + 1),
-                                    t0 + MINUTE * WINDOW_MINUTES, injected)  # fmt: skip
+                                    t0 + MINUTE * WINDOW_MINUTES, injected, realized)  # fmt: skip
     for severity in CHANNEL_SEVERITIES:
         Channel.objects.create(
             project_id=project_id, name=f"ops-{severity}", kind=Channel.Kind.WEBHOOK, target="http://127.0.0.1:9/",
@@ -159,6 +160,10 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
                    for index, (kind, first) in injected.items()}
         for severity, nlp in budgets.items()
     }  # fmt: skip
+    # The same test on the counts as seeded: a 4x spike's minutes are Poisson draws of four times the
+    # series' own draws, so some carry far less than four times the expected events.
+    seen = {index: bound_minutes(kind, float(minute_rates(volumes[index], first, 1)[0]), budgets["info"],
+                                 realized[index]) for index, (kind, first) in injected.items()}  # fmt: skip
     clean = [f"busy.{index}" for index in range(series) if index not in injected]
     bands = (("30-60/h", 30, 60), ("60-150/h", 60, 151), ("all", 0, 1e9))
     for mode in modes.split(","):
@@ -168,8 +173,9 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
               f"{len(injected)} with an anomaly; {WINDOW_MINUTES} simulated minutes in "
               f"{time.perf_counter() - started:.0f} s. p50/p95 minutes from the first anomalous minute; bound: "
               f"one test at p = 1e-{budgets['info']:.0f} (open, info channel) or 1e-{budgets['warning']:.0f} "
-              "(warning channel)")  # fmt: skip
-        print(f"{'kind':<6}{'volume':>9}{'n':>4} |{'open':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6} |"
+              "(warning channel); data: that test on the anomaly's counts as seeded (n: reached in it)")  # fmt: skip
+        print(f"{'kind':<6}{'volume':>9}{'n':>4} |{'open':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6}"
+              f"{'data':>5}{'p50':>6}{'p95':>6} |"
               f"{'info':>5}{'p50':>6}{'p95':>6} |{'warn':>5}{'p50':>6}{'p95':>6}{'bound':>7}{'p95':>6}")  # fmt: skip
         for kind in ANOMALIES:
             for band, low, high in bands:
@@ -180,7 +186,11 @@ def minutes_to_alert(series: int, modes: str, end: datetime) -> None:
                     cells.append(f"{len(delay):>5}{percentiles(delay)}")
                     if severity != "info":
                         bound = [bounds["info" if severity == "open" else severity][i] for i in chosen]
-                        cells.append(f" {percentiles(bound)} |")
+                        cells.append(f" {percentiles(bound)}")
+                        if severity == "open":
+                            data = [seen[i] for i in chosen]
+                            cells.append(f"{sum(map(math.isfinite, data)):>5}{percentiles(data)}")
+                        cells.append(" |")
                     else:
                         cells.append(" |")
                 print("".join(cells).rstrip(" |"))
@@ -232,4 +242,80 @@ def false_open_ratios(counts: np.ndarray, rate: float, dispersion: float) -> dic
             above = (nlp >= threshold) & (kind == check)
             opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
             found[check].append(opens / (rows * (steps - 1) / 5) / 10.0**-threshold)
+    return found
+
+
+def calibrate_swing() -> None:
+    """The same false opens on clean Poisson series that swing by half over the day (as bench/scan_seed.py's),
+    each starting at a random hour, judged with the rate the scan gives the checks: the detector's
+    expectation of the latest bucket (main), or anomalies.detection.minute_rate's estimate and its variance
+    where this checkout has it. The constant-rate table above gives the checks the true rate."""
+    from anomalies.detection.silence import MINOR_WEIGHT
+
+    try:
+        from anomalies.detection import minute_rate
+    except ImportError:  # a checkout from before it
+        minute_rate = None
+    rng = np.random.default_rng(5)
+    series, history_days, minutes = 40, 8, 3000
+    sources = ("detector", "estimate") if minute_rate else ("detector",)
+    print(f"\nminute checks on clean series swinging by half over the day ({series} x {minutes} minutes per volume, "
+          f"after {history_days} days): false opens per 5 minutes / the threshold's p (designed: at most "
+          f"{MINOR_WEIGHT})")  # fmt: skip
+    print(f"{'events/h':>9}{'rate':>10}{'check':>10}" + "".join(f"{f'p=1e-{t}':>10}" for t in (1, 2)))
+    for per_hour in (30, 60, 150):
+        found = {source: {} for source in sources}
+        for _ in range(series):
+            counts, buckets = swinging_series(rng, per_hour, history_days * 1440 + minutes)
+            start = history_days * 1440
+            for source in sources:
+                for check, opens in swing_opens(counts, buckets, start, source).items():
+                    found[source][check] = found[source].get(check, np.zeros(2)) + np.array(opens)
+        periods = series * (minutes - 60) / 5
+        for source in sources:
+            for check, opens in found[source].items():
+                ratios = [opens[index] / periods / 10.0**-threshold for index, threshold in enumerate((1, 2))]
+                print(f"{per_hour:>9}{source:>10}{check:>10}" + "".join(f"{ratio:>10.3f}" for ratio in ratios))
+
+
+def swinging_series(rng: np.random.Generator, per_hour: float, minutes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson minute counts swinging by half over the day from a random hour, and their five-minute sums."""
+    phase = rng.uniform(0, 2 * np.pi)
+    rate = per_hour / 60 * (1 + 0.5 * np.sin(np.arange(minutes) / 1440 * 2 * np.pi + phase))
+    counts = rng.poisson(rate)
+    return counts, counts.reshape(-1, 5).sum(axis=1).astype(float)
+
+
+def swing_opens(counts: np.ndarray, buckets: np.ndarray, start: int, source: str) -> dict[str, list[int]]:
+    """Per check, false opens at p = 1e-1 and 1e-2 over the minutes from `start` (a multiple of five), each
+    minute judged as the minute checks do with the rate the scan of the latest complete bucket gave."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from anomalies.detection import DetectorConfig, score_latest
+    from anomalies.detection.silence import dispersion_of, minute_evidence
+
+    first_bucket = start // 5
+    judged = np.arange(start + 60, len(counts) + 1)  # the minutes' ends: each reads the 60 minutes before it
+    latest = (judged - 1) // 5 - 1  # the last complete bucket when the minute is read, its minute inside the next
+    if source == "detector":
+        times = np.arange(len(buckets)) * 300.0
+        expected = score_latest(times, buckets, DetectorConfig(300, "count"), points=len(buckets) - first_bucket + 1)
+        rates = np.nan_to_num(expected.expected, nan=0.0)[latest - (len(buckets) - len(expected.expected))] / 5
+        variances = np.zeros(len(judged))
+    else:
+        from anomalies.detection.minute_rate import minute_rate
+
+        estimates = {b: minute_rate(buckets[: b + 1], 300, dispersion_of(buckets[: b + 1])) for b in set(latest)}
+        rates = np.array([estimates[b][0] for b in latest])
+        variances = np.array([estimates[b][1] for b in latest])
+    dispersions = np.array([dispersion_of(buckets[: b + 1]) for b in latest])
+    windows = sliding_window_view(counts, 60)[judged - 60]
+    evidence = minute_evidence(windows, rates, dispersions, variances) if source != "detector" else (
+        minute_evidence(windows, rates, dispersions))  # fmt: skip
+    found = {}
+    for check in ("flatline", "drop", "spike"):
+        found[check] = []
+        for threshold in (1, 2):
+            above = (evidence.nlp >= threshold) & (evidence.kind == check)
+            found[check].append(int(np.count_nonzero(above[1:] & ~above[:-1])))
     return found

@@ -26,7 +26,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 
-from alert_delay import MODES, calibrate, minutes_to_alert
+from alert_delay import MODES, calibrate, calibrate_swing, minutes_to_alert
 from scan_seed import (
     FAST_DAYS,
     HISTORY_DAYS,
@@ -146,7 +146,8 @@ def main() -> None:
     parser.add_argument("--alert-series", type=int, default=60, help="busy series of the minutes-to-alert run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--modes", default="early,minutes", help=f"minutes-to-alert runs, of {','.join(MODES)}")
-    parser.add_argument("--calibrate", action="store_true", help="false opens of the minute checks on Poisson series")
+    parser.add_argument("--alert-hour", type=int, default=23, help="UTC hour the minutes-to-alert run starts at")
+    parser.add_argument("--calibrate", action="store_true", help="false opens of the minute checks on clean series")
     args = parser.parse_args()
     use_bench_database(fresh=True)
     from anomalies.history import floor_hour
@@ -156,9 +157,10 @@ def main() -> None:
         throughput(args, end)
     if args.alert_series:
         # A later stretch, apart from the throughput data.
-        minutes_to_alert(args.alert_series, args.modes, end + timedelta(days=1))
+        minutes_to_alert(args.alert_series, args.modes, end + timedelta(days=1), args.alert_hour)
     if args.calibrate:
         calibrate()
+        calibrate_swing()
 
 
 if __name__ == "__main__":

@@ -115,11 +115,16 @@ def minute_counts(rng: np.random.Generator, per_hour: float, start: datetime, mi
 
 
 def seed_busy(
-    name: str, count: int, start: datetime, end: datetime, anomalies: dict[int, tuple] | None = None
+    name: str,
+    count: int,
+    start: datetime,
+    end: datetime,
+    anomalies: dict[int, tuple] | None = None,
+    realized: dict[int, np.ndarray] | None = None,
 ) -> tuple[int, list[float]]:
     """`count` busy event names with minute rollups over [start, end) (plus their hours); series i gets
-    the anomaly anomalies[i] = (kind, first minute) if any. Returns the project id and each series'
-    events an hour."""
+    the anomaly anomalies[i] = (kind, first minute) if any, its minute counts put in realized[i]. Returns
+    the project id and each series' events an hour."""
     from django.db import connection
 
     from flux.tenants.services import create_project
@@ -137,6 +142,8 @@ def seed_busy(
             factor, length = ANOMALIES[kind]
             at = int((first - start) / MINUTE)
             counts[at : at + length] = rng.poisson(counts[at : at + length] * factor) if factor else 0
+            if realized is not None:
+                realized[index] = counts[at : at + length].copy()
         for offset in np.flatnonzero(counts):
             bucket = start + MINUTE * int(offset)
             buffer.write(f"{project.pk}\tminute\tbusy.{index}\t{bucket.isoformat()}\t{counts[offset]}\t0\n")

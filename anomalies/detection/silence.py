@@ -2,9 +2,13 @@
 every minute from the minutes completed since, instead of waiting for whole five-minute buckets. Pure
 (numpy only).
 
-Each series comes with its expected events a minute (`rate`, from the detector's expectation of its
-latest bucket) and a dispersion (how much wider than Poisson its bucket counts scatter, >= 1); its
-minute counts are a row of a matrix, oldest minute first, the last column the last complete minute.
+Each series comes with its expected events a minute (`rate`: the same time of day on previous days at
+today's level, anomalies.detection.minute_rate, or for a series too young for that the detector's
+expectation of its latest bucket), the rate's relative variance (0 for the latter), and a dispersion
+(how much wider than Poisson its bucket counts scatter, >= 1); its minute counts are a row of a
+matrix, oldest minute first, the last column the last complete minute. The rate's variance is paid
+for: a silence's probability is that of a rate drawn around the estimate (silence_nats), and a
+window's count spreads by its square as well (trailing_evidence).
 
 - Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
   by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
@@ -41,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calibration import LN10, score_of
+from .minute_rate import minute_rate
 from .robust import Floats
 
 MINOR_WEIGHT = 0.1  # as each of the detector's flatline, level-shift and trend detectors
@@ -144,18 +149,28 @@ Tail = Callable[[np.ndarray, Floats, Floats], Floats]  # (observed, expected, di
 
 
 def trailing_evidence(
-    cumulative: np.ndarray, rate: Floats, spread: Floats, tail: Tail, windows: tuple[int, ...], hold: int, cost: float
+    cumulative: np.ndarray,
+    rate: Floats,
+    spread: Floats,
+    variance: Floats,
+    tail: Tail,
+    windows: tuple[int, ...],
+    hold: int,
+    cost: float,
 ) -> tuple[Floats, np.ndarray]:
     """Per row, the best of the trailing windows' tail evidence (decades, less `cost`) and its window,
-    -inf where the last `hold` minutes are not unusual on their own (p >= HOLD_P)."""
+    -inf where the last `hold` minutes are not unusual on their own (p >= HOLD_P). A window's count
+    spreads by `spread` times its expected count, and by the rate's own relative `variance` times its
+    square (a count whose mean is itself uncertain: variance mean x spread + mean^2 x variance)."""
     rows, width = cumulative.shape[0], cumulative.shape[1] - 1
     hold = min(hold, width)
-    held = tail(cumulative[:, hold], rate * hold, spread) >= -math.log(HOLD_P)
+    held = tail(cumulative[:, hold], rate * hold, spread + rate * hold * variance) >= -math.log(HOLD_P)
     best, best_window = np.full(rows, -np.inf), np.zeros(rows, dtype=np.int64)
     for window in windows:
         if window > width:
             break
-        evidence = np.where(held, tail(cumulative[:, window], rate * window, spread) / LN10 - cost, -np.inf)
+        widened = spread + rate * window * variance
+        evidence = np.where(held, tail(cumulative[:, window], rate * window, widened) / LN10 - cost, -np.inf)
         better = evidence > best
         best, best_window = np.where(better, evidence, best), np.where(better, window, best_window)
     return best, best_window
@@ -204,22 +219,35 @@ def upper_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats
     return np.where(wide, nb, poisson)
 
 
-def minute_evidence(counts: np.ndarray, rate: Floats, dispersion: Floats) -> MinuteEvidence:
-    """Silence, drop and spike evidence at the last column of each row (see the module docstring)."""
+def silence_nats(rate: Floats, quiet: np.ndarray, variance: Floats) -> Floats:
+    """-ln P(no event in `quiet` minutes) when the rate is known to a relative `variance` (a gamma of that
+    spread around it): N ln(1 + rate x quiet / N), N = 1 / variance; rate x quiet when it is exact."""
+    expected = rate * quiet
+    support = 1.0 / np.maximum(variance, 1e-12)
+    return np.where(variance > 0, support * np.log1p(expected / support), expected)
+
+
+def minute_evidence(
+    counts: np.ndarray, rate: Floats, dispersion: Floats, rate_variance: Floats | None = None
+) -> MinuteEvidence:
+    """Silence, drop and spike evidence at the last column of each row (see the module docstring), the
+    rates known to their relative `rate_variance` (anomalies.detection.minute_rate; 0: exact)."""
     counts = np.nan_to_num(np.asarray(counts, dtype=np.float64)).round().astype(np.int64)
     rows = counts.shape[0]
     rate = np.maximum(np.asarray(rate, dtype=np.float64), 0.0)
     dispersion = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
+    variance = np.zeros(rows) if rate_variance is None else np.maximum(np.asarray(rate_variance, dtype=float), 0.0)
     quiet = trailing_zeros(counts)
-    silence = rate * quiet / dispersion / LN10 - silence_cost(rate)
+    silence = silence_nats(rate, quiet, variance) / dispersion / LN10 - silence_cost(rate)
     cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
     drop, drop_minutes = trailing_evidence(
-        cumulative, rate, dispersion, dispersed_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
+        cumulative, rate, dispersion, variance, dispersed_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
     )
     spike, spike_minutes = trailing_evidence(
         cumulative,
         rate,
         1.0 + (dispersion - 1.0) * SPIKE_DISPERSION_MARGIN,
+        variance,
         upper_nats,
         SPIKE_WINDOWS,
         SPIKE_HOLD,
@@ -251,9 +279,15 @@ def dispersion_of(counts: Floats, points: int = 288) -> float:
     return max(float(kept.mean()) / (2.0 * float(recent.mean())), 1.0)
 
 
-def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float]:
-    """(expected events a minute, dispersion) of a count series from its latest bucket's expected count
-    and its bucket counts; no rate while the detector has no expectation."""
+def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float, float]:
+    """(expected events a minute, dispersion, the rate's relative variance) of a count series from its
+    bucket counts (anomalies.detection.minute_rate: the same time on previous days, at today's level),
+    or, for a series too young for that, from its latest bucket's expected count, taken as exact as
+    before; no rate while the detector has no expectation."""
     if not math.isfinite(expected):
-        return None, 1.0
-    return expected * 60 / interval_seconds, dispersion_of(counts)
+        return None, 1.0, 0.0
+    dispersion = dispersion_of(counts)
+    estimate = minute_rate(counts, interval_seconds, dispersion)
+    if estimate is None:
+        return expected * 60 / interval_seconds, dispersion, 0.0
+    return estimate[0], dispersion, estimate[1]

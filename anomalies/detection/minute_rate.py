@@ -1,0 +1,57 @@
+"""The expected events a minute of a busy count series in the minutes ahead, for the minute checks
+(anomalies.detection.silence), from its own bucket counts, with how uncertain that is. Pure (numpy only).
+
+The detector's expectation of its latest bucket lags a daily swing: on Poisson series swinging by half
+over the day it reads from 0.6 to 1.3 of the true rate depending on the hour, about 0.8 on a morning
+ramp (docs/anomaly-detection.md, "Minutes to alert"). The minute checks turn the rate straight into
+tail probabilities, so a rate 20% low makes stops and drops a quarter to a half slower to call, and a
+rate 20% high calls silences that are not there. Here the rate is the same time of day on the previous
+days, scaled by how busy today is against them:
+
+    rate = (mean count of the same hour around now on each previous day, a minute)
+           x (today's counts over LEVEL_MINUTES) / (the previous days' over the same minutes)
+
+Today's level stops SKIP_MINUTES before the latest bucket, so an anomaly that began less than that ago
+does not lower (or raise) the rate it is judged against. Each of the three sums is a Poisson count (over
+the series' dispersion), so the rate's relative variance is about the sum of their reciprocals; the
+checks pay for it (silence.minute_evidence). No rate (None) with fewer than MIN_DAYS previous days, or
+no events in a sum: the caller keeps the detector's expectation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .robust import Floats
+
+DAY_SECONDS = 86400
+MAX_DAYS = 7
+MIN_DAYS = 3
+PROFILE_MINUTES = 60  # the same time of day, centred on the minutes ahead
+LEVEL_MINUTES = 180  # how busy today is...
+SKIP_MINUTES = 30  # ...up to this long before the latest bucket's end
+
+
+def minute_rate(counts: Floats, interval_seconds: int, dispersion: float = 1.0) -> tuple[float, float] | None:
+    """(expected events a minute just after the last of `counts`, the relative variance of that
+    estimate) for bucket counts of `interval_seconds` on a regular grid (missing buckets NaN), or None."""
+    counts = np.asarray(counts, dtype=np.float64)
+    per_day = DAY_SECONDS // interval_seconds
+    half_profile = max(PROFILE_MINUTES * 60 // interval_seconds // 2, 1)
+    level_span = max(LEVEL_MINUTES * 60 // interval_seconds, 1)
+    skip = SKIP_MINUTES * 60 // interval_seconds
+    now = len(counts)  # the bucket just after the history
+    level_end = now - skip
+    days = [day for day in range(1, MAX_DAYS + 1) if level_end - level_span - day * per_day >= 0]
+    if len(days) < MIN_DAYS or DAY_SECONDS % interval_seconds:
+        return None
+    today = float(np.nansum(counts[level_end - level_span : level_end]))
+    before = sum(float(np.nansum(counts[level_end - level_span - d * per_day : level_end - d * per_day])) for d in days)
+    profile = sum(float(np.nansum(counts[now - d * per_day - half_profile : now - d * per_day + half_profile]))
+                  for d in days)  # fmt: skip
+    if min(today, before, profile) <= 0:
+        return None
+    minutes = 2 * half_profile * interval_seconds / 60 * len(days)
+    rate = profile / minutes * today / (before / len(days))
+    variance = max(dispersion, 1.0) * (1 / today + 1 / before + 1 / profile)
+    return rate, variance
