@@ -24,6 +24,7 @@ from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number
 
 DELIMITERS = (",", ";", "\t", "|")
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
+DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*")  # 1,5 and 1.234,5 where the comma is decimal
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     """Every data row of the file; InputError names the line at fault."""
     text, notes = _decode(path)
     delimiter = _delimiter(text)
-    rows = _rows(text, delimiter)
-    first = next(rows, None)
+    rows = _rows(text, delimiter, blank=True)
+    first = next((row for row in rows if row[0]), None)
     if first is None:
         raise InputError("the file is empty")
     columns = choose_columns(first[0], first[1], options.time_column, options.value_column)
@@ -58,13 +59,18 @@ def read_table(path: Path, options: ReadOptions) -> Table:
         rows = itertools.chain([first], rows)
     texts, values, lines = [], [], []
     time_column = columns.value if columns.time is None else columns.time  # numbered rows: replaced below
-    width, decimal_comma = max(time_column, columns.value) + 1, delimiter != ","
+    width = max(time_column, columns.value) + 1
+    # One column of values: a blank line is a missing value, not nothing.
+    rows = list(_blank_as_missing(rows) if width == 1 else (row for row in rows if row[0]))
+    comma, comma_note = _comma_reading([cells[columns.value] for cells, _ in rows if len(cells) >= width], delimiter)
+    notes += [comma_note] if comma_note else []
     try:
         for cells, line in rows:
             if len(cells) < width:
                 raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
+            value = _value(cells[columns.value], line, comma)
             texts.append((cells[time_column], cells[columns.value]))
-            values.append(_value(cells[columns.value], line, decimal_comma))
+            values.append(value)
             lines.append(line)
     except InputError:
         if columns.time is not None:  # an earlier bad timestamp is reported first
@@ -114,29 +120,57 @@ def _delimiter(text: str) -> str:
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[list[str], int]]:
-    """The non-blank rows, each with the line it starts on."""
+def _rows(text: str, delimiter: str, blank: bool = False) -> Iterator[tuple[list[str], int]]:
+    """The non-blank rows (blank ones too, as [], if asked), each with the line it starts on."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
     try:
         for cells in reader:
             if any(map(str.strip, cells)):
                 yield cells, start
+            elif blank:
+                yield [], start
             start = reader.line_num + 1
     except csv.Error as error:
         raise InputError(f"line {start}: not readable as CSV ({error})") from None
 
 
-def _value(cell: str, line: int, decimal_comma: bool) -> float:
-    """A finite number; an empty cell (or nan) is a missing value. `1,5` is 1.5 in files not split by commas."""
+def _blank_as_missing(rows: Iterator[tuple[list[str], int]]) -> Iterator[tuple[list[str], int]]:
+    """Blank lines between values as empty cells; blank lines at the end are dropped."""
+    pending: list[int] = []
+    for cells, line in rows:
+        if not cells:
+            pending.append(line)
+            continue
+        yield from (([""], blank_line) for blank_line in pending)
+        pending.clear()
+        yield cells, line
+
+
+def _comma_reading(cells: list[str], delimiter: str) -> tuple[str, str | None]:
+    """How a comma inside a value reads, decided once for the file: "decimal" (1,5 is 1.5), "thousands"
+    (1,234 is 1234) or "none" (a file split by commas: only a quoted 1,234.5 has one)."""
+    if delimiter == ",":
+        return "thousands", None
+    with_comma = [cell.strip() for cell in cells if "," in cell]
+    if not with_comma:
+        return "decimal", None
+    if all(THOUSANDS.fullmatch(cell) for cell in with_comma):
+        return "thousands", f"values such as {with_comma[0]!r} read with ',' as a thousands separator"
+    return "decimal", None
+
+
+def _value(cell: str, line: int, comma: str) -> float:
+    """A finite number; an empty cell (or nan) is a missing value; a comma reads as _comma_reading decided
+    (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
     number = plain_number(cell)
     if number is not None and math.isfinite(number):
         return number
     text = cell.strip()
     if text == "" or text.lower() == "nan":
         return math.nan
-    if number is None and decimal_comma:
-        number = plain_number(text.replace(",", ".", 1))
+    if number is None and comma == "decimal" and DECIMAL_COMMA.fullmatch(text):
+        number = plain_number(text.replace(".", "").replace(",", "."))
     elif number is None and THOUSANDS.fullmatch(text):
         number = plain_number(text.replace(",", ""))
     if number is None:

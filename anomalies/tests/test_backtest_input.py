@@ -152,6 +152,31 @@ def test_other_separators_and_decimal_commas(tmp_path: Path, reference: list) ->
     assert rows[0]["value"] == f"{HOURLY[0][1]},0"
 
 
+def test_a_comma_in_values_is_read_once_for_the_file(tmp_path: Path) -> None:
+    def values_read(cells: list[str]) -> list[str]:
+        content = "t;value\n" + "".join(
+            f"{epoch_seconds(m)};{cells[k % len(cells)]}\n" for k, (m, _) in enumerate(HOURLY)
+        )
+        rows, notes = run(tmp_path, content)
+        return [r["expected"] for r in rows[-3:]], notes
+
+    grouped, notes = values_read(["1,234", "1,240", "1,228"])
+    assert "values such as '1,234' read with ',' as a thousands separator" in notes
+    assert 1200 < float(grouped[-1]) < 1260
+    decimal, notes = values_read(["1,234", "1,5", "1,2"])
+    assert "thousands" not in notes and 1.0 < float(decimal[-1]) < 1.4
+    european, _ = values_read(["1.234,5", "1.240,5", "1.228,5"])
+    assert 1200 < float(european[-1]) < 1260
+
+
+def test_blank_lines_in_a_file_of_values_only_are_missing_values(tmp_path: Path) -> None:
+    rows, _ = run(
+        tmp_path, "value\n" + "".join(f"{v}\n" if k != 5 else "\n" for k, (_, v) in enumerate(HOURLY)) + "\n\n"
+    )
+    assert len(rows) == len(HOURLY) and rows[5]["value"] == "" and rows[6]["timestamp"] == "7"
+    assert rows[400]["alert"] == "1"
+
+
 def test_thousands_separators_in_quoted_values(tmp_path: Path) -> None:
     grouped, _ = run(tmp_path, "t,value\n" + "".join(f'{epoch_seconds(m)},"{v * 1000:,}.5"\n' for m, v in HOURLY))
     plain, _ = run(tmp_path, "t,value\n" + "".join(f"{epoch_seconds(m)},{v * 1000}.5\n" for m, v in HOURLY))
@@ -197,6 +222,8 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
         ("timestamp,value\n1704067200,1\n1704067300,-inf\n", (), "line 3: the value '-inf' is not finite"),
         ("timestamp,value\n1704067200,1\n1704067300,12%\n", (), "line 3: cannot read the value '12%'"),
         ("timestamp,value\nnow,1\n1704067300,x\n", (), "line 2: cannot read the timestamp 'now'"),
+        ("time,value\n2024-01-01T00:00,1\n2024-01-01T01:00,abc\n", (), "line 3: cannot read the value 'abc'"),
+        ("date,value\n31/01/2024,1\n01/02/2024,inf\n", (), "line 3: the value 'inf' is not finite"),
         ("timestamp,value\n1704067200,x\nnow,1\n", (), "line 2: cannot read the value 'x'"),
         ("timestamp,value\n1704067200000,1\n1704067200,2\n1704067300000,3\n", (),
          "line 3: the timestamp 1704067200 reads as epoch seconds but most are epoch milliseconds"),

@@ -104,6 +104,11 @@ class Command(BaseCommand):
 def unscored_note(table: Table, scores: RowScores) -> str:
     """Said when no row got an expected value, e.g. row numbers read as seconds: a few minutes of history."""
     span = float(table.times.max() - table.times.min())
+    known = int(np.isfinite(table.values).sum())
+    if known == 0:
+        return f"no row could be scored: none of the {len(table.texts):,} rows has a value"
+    if span == 0:
+        return f"no row could be scored: all {len(table.texts):,} rows have the same timestamp"
     return (
         f"no row could be scored: {len(table.texts):,} rows over {span:,.0f} s in buckets of "
         f"{scores.config.interval_seconds} s are too little history for the detector "
