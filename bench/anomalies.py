@@ -86,10 +86,7 @@ def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray
     active = hysteresis(scores.score, w.cool_down, w.episode_memory, float(score_of(nlp)), float(score_of(nlp / 2)))
     sustained = SUSTAINED_COOL_DOWNS * w.cool_down
     values = np.nan_to_num(scores.values, nan=0.0) if config.value_kind == "count" else scores.values
-    try:
-        return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained, values)
-    except TypeError:  # pragma: no cover - a detector before the return was read from the values
-        return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained=sustained)
+    return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained, values)
 
 
 def evaluate(job: tuple[int, str, bool, str]) -> dict:

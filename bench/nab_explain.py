@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from nab_score import FN, FP, MAX_TP, TP, probation_rows, sigmoid
+from nab_score import FN, FP, TP, probation_rows, sigmoid, window_credit
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,6 @@ class Loss:
 
 def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _credit(row: int, start: int, end: int) -> float:
-    return TP * sigmoid(-(end - row + 1) / (end - start + 1)) / MAX_TP
 
 
 def explain(
@@ -67,7 +63,7 @@ def explain(
         high_text = f"high +{highs[0] - start} ({(highs[0] - start) / width:.0%})" if len(highs) else "high misses too"
         if len(hits):
             row = int(hits[0])
-            credit = _credit(row, start, end)
+            credit = window_credit(row, start, end)
             kind = f"{medium.kind[row]} {medium.direction[row]}".strip()
             lines.append(
                 f"{head} found +{row - start} ({(row - start) / width:.0%}), {kind}, credit {credit:.2f}; {high_text}"

@@ -35,6 +35,11 @@ def sigmoid(y: float) -> float:
     return -1.0 if y >= 3.0 else 2.0 / (1.0 + math.exp(5.0 * y)) - 1.0
 
 
+def window_credit(row: int, start: int, end: int) -> float:
+    """What the earliest detection at `row` inside the window [start, end] earns (1 at its first row)."""
+    return TP * sigmoid(-(end - row + 1) / (end - start + 1)) / MAX_TP
+
+
 MAX_TP = sigmoid(-1.0)
 
 
@@ -61,7 +66,7 @@ def nab(
         null -= FN
         hits = rows[(rows >= start) & (rows <= end)]
         if len(hits):
-            raw += TP * sigmoid(-(end - hits[0] + 1) / (end - start + 1)) / MAX_TP
+            raw += window_credit(int(hits[0]), start, end)
             found += 1
         else:
             raw -= FN

@@ -115,6 +115,8 @@ def _time_by_name(header: list[str], names: list[str]) -> int | None:
     for column, name in enumerate(names):
         if any(word in name.split("_") for word in TIME_WORDS):
             return column
+    if len(names) > 1 and names[0] == "":  # pandas' to_csv: the index (the times) has no name
+        return 0
     if any(name in VALUE_NAMES for name in names):
         return None
     raise InputError(

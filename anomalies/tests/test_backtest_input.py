@@ -77,6 +77,11 @@ def test_a_file_without_header_is_time_then_value(tmp_path: Path, reference: lis
     assert scored(run(tmp_path, iso)[0]) == reference
 
 
+def test_an_unnamed_first_column_is_the_time_as_pandas_writes_it(tmp_path: Path, reference: list) -> None:
+    rows, notes = run(tmp_path, hourly_file(",value", lambda moment: f"{moment:%Y-%m-%d %H:%M:%S}"))
+    assert scored(rows) == reference and "time from column 1" in notes
+
+
 def test_a_file_of_values_only_numbers_its_rows(tmp_path: Path, reference: list) -> None:
     """Shaped like the UCR archive (one value a line) or `value,is_anomaly`: rows 1, 2, ... one hour apart."""
     rows, notes = run(tmp_path, "\n".join(str(v) for _, v in HOURLY) + "\n", "--index-interval", "3600")
