@@ -37,6 +37,10 @@ MIN_YARDSTICK_DAYS = 7  # fewer readings than a week's: no drift evidence yet
 QUARTILE_Z = 0.6745  # the standard normal's 75% quantile
 HOLD_SHARE = 0.5  # the last hour must stand at least this share of the drift out, the same way
 FINEST, COARSEST = 300, HOUR  # bucket widths the drift is read at
+# A yardstick of MIN_YARDSTICK_DAYS needs readings that far back, each with MIN_LAGS days before it, and
+# ends GAP_DAYS before the block: a shorter history has no drift evidence (the scan's eight days at
+# five minutes never has), so it is not computed.
+SHORTEST_DAYS = MIN_LAGS + GAP_DAYS + MIN_YARDSTICK_DAYS
 
 
 def drift_applies(interval: int) -> bool:
@@ -61,7 +65,7 @@ def drift_nlp(
     point's block among them; floor: per point, the point detector's spread (the data's resolution).
     """
     nothing = np.zeros(len(idx))
-    if not drift_applies(interval) or not len(idx):
+    if not drift_applies(interval) or not len(idx) or len(y) * interval < SHORTEST_DAYS * DAY:
         return nothing, nothing
     period, level = DAY // interval, round(LEVEL_SECONDS / interval)
     per_block, blocks_a_day = block_seconds // interval, DAY // block_seconds
