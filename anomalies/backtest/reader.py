@@ -90,11 +90,10 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     for suspect in series.suspects:
         check_one_series(first[0], suspect, keys[suspect], time_texts)
     groups = group_rows(keys[series.column]) if series.column is not None else None
-    times, time_notes = np.empty(len(texts)), []
-    for rows_of_series in groups.values() if groups else [list(range(len(texts)))]:
-        group_times, group_notes = _read_series(texts, lines, rows_of_series, columns.time is None, options)
-        times[rows_of_series] = group_times
-        time_notes += [note for note in group_notes if note not in time_notes]
+    if groups is None:
+        times, time_notes = _read_series(texts, lines, columns.time is None, options)
+    else:
+        times, time_notes = _read_groups(texts, lines, groups, columns.time is None, options)
     notes += time_notes[:NOTES_SHOWN]
     if len(time_notes) > NOTES_SHOWN:
         notes.append(f"... and {len(time_notes) - NOTES_SHOWN:,} more notes like these on other series")
@@ -102,20 +101,31 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     return Table(texts, times, np.array(values, dtype=np.float64), notes, groups, column_name)
 
 
+def _read_groups(
+    texts: list[tuple[str, str]], lines: list[int], groups: dict[str, list[int]], numbered: bool, options: ReadOptions
+) -> tuple[np.ndarray, list[str]]:
+    """Each series' times read on their own, in input order; each note said once."""
+    times, notes = np.empty(len(texts)), []
+    for rows in groups.values():
+        series_texts, series_lines = [texts[row] for row in rows], [lines[row] for row in rows]
+        times[rows], series_notes = _read_series(series_texts, series_lines, numbered, options)
+        for row, text in zip(rows, series_texts, strict=True):  # numbered rows were renumbered
+            texts[row] = text
+        notes += [note for note in series_notes if note not in notes]
+    return times, notes
+
+
 def _read_series(
-    texts: list[tuple[str, str]], lines: list[int], rows: list[int], numbered: bool, options: ReadOptions
+    texts: list[tuple[str, str]], lines: list[int], numbered: bool, options: ReadOptions
 ) -> tuple[np.ndarray, list[str]]:
     """The times of one series' rows, read as if they were a file of their own (numbered rows: rewritten)."""
-    series_lines = [lines[row] for row in rows]
     if numbered:
-        renumbered, times, note = _numbered([texts[row] for row in rows], options.index_interval)
-        for row, text in zip(rows, renumbered, strict=True):
-            texts[row] = text
+        texts[:], times, note = _numbered(texts, options.index_interval)
         notes = [note]
     else:
-        cells = [texts[row][0] for row in rows]
-        times, notes = read_times(cells, series_lines, options.time_unit, options.index_interval, options.date_order)
-    _check_span(times, series_lines, options.interval)
+        cells = [t for t, _ in texts]
+        times, notes = read_times(cells, lines, options.time_unit, options.index_interval, options.date_order)
+    _check_span(times, lines, options.interval)
     return times, notes
 
 
