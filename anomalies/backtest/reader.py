@@ -78,8 +78,9 @@ def read_table(path: Path, options: ReadOptions) -> Table:
             texts.append((cells[time_column], cells[columns.value]))
             values.append(_value(cells[columns.value], line, decimal_comma))
             lines.append(line)
-            for column, column_keys in keys.items():
-                column_keys.append(cells[column].strip() if column < len(cells) else "")
+            if keys:  # the one-series files of the common case skip this
+                for column, column_keys in keys.items():
+                    column_keys.append(cells[column].strip() if column < len(cells) else "")
     except InputError:
         if columns.time is not None:  # an earlier bad timestamp is reported first
             read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order)
