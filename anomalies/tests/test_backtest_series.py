@@ -146,3 +146,11 @@ def test_a_file_without_header_takes_the_series_column_by_number(tmp_path: Path)
     assert len(out) == len(rows) and "2 series scored on their own, by column 3 (--series-column)" in notes
     with pytest.raises(CommandError, match="name the series column by number"):
         backtest_with_notes("--csv", str(path), "--series-column", "KPI")
+
+
+def test_notes_are_said_once_and_name_the_series_too_short_to_score(tmp_path: Path) -> None:
+    rows = [(t * 1000, v, "kpi-a") for t, v in two_series()["kpi-a"]] + [(START * 1000, "3", "tiny")]
+    path = write(tmp_path / "ms.csv", "timestamp,value,KPI ID", [f"{t},{v},{k}" for t, v, k in rows])
+    out, notes = backtest_with_notes("--csv", str(path), "--series-column", "KPI ID")
+    assert len(out) == len(rows) and notes.count("epoch milliseconds") == 1
+    assert "1 of the 2 series had no row scored" in notes and "'tiny'" in notes
