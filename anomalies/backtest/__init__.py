@@ -1,4 +1,4 @@
-"""Reading the CSV files `manage.py anomalies_backtest` scores: columns, timestamps, values, notes."""
+"""Reading the CSV files `manage.py anomalies_backtest` scores: columns, timestamps, values, series, notes."""
 
 
 class InputError(Exception):

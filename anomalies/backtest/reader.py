@@ -20,9 +20,11 @@ from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 from . import InputError
 from .columns import choose_columns
 from .local_dates import DateOrder
+from .series import check_one_series, choose_series, group_rows
 from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
 
 DELIMITERS = (",", ";", "\t", "|")
+NOTES_SHOWN = 4  # of the notes on each series' timestamps: one file of 200 KPIs must not print 200
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*")  # 1,5 and 1.234,5 where the comma is decimal
 
@@ -35,6 +37,7 @@ class ReadOptions:
     index_interval: int = DEFAULT_INDEX_INTERVAL
     interval: int | None = None
     date_order: DateOrder = "auto"
+    series_column: str | None = None  # NAME|NUMBER, "none" for one series, None to check
 
 
 @dataclass
@@ -43,6 +46,8 @@ class Table:
     times: np.ndarray  # epoch seconds
     values: np.ndarray  # NaN where missing
     notes: list[str] = field(default_factory=list)
+    series: dict[str, list[int]] | None = None  # rows per series key, when grouped by --series-column
+    series_column: str = ""  # its header (or number), for notes
 
 
 def read_table(path: Path, options: ReadOptions) -> Table:
@@ -55,11 +60,17 @@ def read_table(path: Path, options: ReadOptions) -> Table:
         raise InputError("the file is empty")
     columns = choose_columns(first[0], first[1], options.time_column, options.value_column)
     notes += [columns.note] if columns.note else []
+    try:
+        series = choose_series(first[0], columns, options.series_column)
+    except InputError as error:
+        raise InputError(f"line {first[1]}: {error}") from None
     if not columns.has_header:
         rows = itertools.chain([first], rows)
     texts, values, lines = [], [], []
+    keyed = [series.column] if series.column is not None else list(series.suspects)
+    keys: dict[int, list[str]] = {column: [] for column in keyed}
     time_column = columns.value if columns.time is None else columns.time  # numbered rows: replaced below
-    width = max(time_column, columns.value) + 1
+    width = max(time_column, columns.value, -1 if series.column is None else series.column) + 1
     # One column of values: a blank line is a missing value, not nothing.
     rows = list(_blank_as_missing(rows) if width == 1 else (row for row in rows if row[0]))
     comma, comma_note = _comma_reading([cells[columns.value] for cells, _ in rows if len(cells) >= width], delimiter)
@@ -72,22 +83,60 @@ def read_table(path: Path, options: ReadOptions) -> Table:
             texts.append((cells[time_column], cells[columns.value]))
             values.append(value)
             lines.append(line)
+            if keys:  # the one-series files of the common case skip this
+                for column, column_keys in keys.items():
+                    column_keys.append(cells[column].strip() if column < len(cells) else "")
     except InputError:
         if columns.time is not None:  # an earlier bad timestamp is reported first
             read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order)
         raise
     if not texts:
         raise InputError("no rows after the header")
-    if columns.time is None:
-        texts, times, note = _numbered(texts, options.index_interval)
-        notes.append(note)
+    time_texts = None if columns.time is None else [t for t, _ in texts]
+    for suspect in series.suspects:
+        check_one_series(first[0], suspect, keys[suspect], time_texts)
+    groups = group_rows(keys[series.column]) if series.column is not None else None
+    if groups is None:
+        times, time_notes = _read_series(texts, lines, columns.time is None, options)
     else:
-        times, time_notes = read_times(
-            [t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order
-        )
-        notes += time_notes
+        times, time_notes = _read_groups(texts, lines, groups, columns.time is None, options)
+    notes += time_notes[:NOTES_SHOWN]
+    if len(time_notes) > NOTES_SHOWN:
+        notes.append(f"... and {len(time_notes) - NOTES_SHOWN:,} more notes like these on other series")
+    column_name = "" if series.column is None else _column_name(first[0], series.column, columns.has_header)
+    return Table(texts, times, np.array(values, dtype=np.float64), notes, groups, column_name)
+
+
+def _read_groups(
+    texts: list[tuple[str, str]], lines: list[int], groups: dict[str, list[int]], numbered: bool, options: ReadOptions
+) -> tuple[np.ndarray, list[str]]:
+    """Each series' times read on their own, in input order; each note said once."""
+    times, notes = np.empty(len(texts)), []
+    for rows in groups.values():
+        series_texts, series_lines = [texts[row] for row in rows], [lines[row] for row in rows]
+        times[rows], series_notes = _read_series(series_texts, series_lines, numbered, options)
+        for row, text in zip(rows, series_texts, strict=True):  # numbered rows were renumbered
+            texts[row] = text
+        notes += [note for note in series_notes if note not in notes]
+    return times, notes
+
+
+def _read_series(
+    texts: list[tuple[str, str]], lines: list[int], numbered: bool, options: ReadOptions
+) -> tuple[np.ndarray, list[str]]:
+    """The times of one series' rows, read as if they were a file of their own (numbered rows: rewritten)."""
+    if numbered:
+        texts[:], times, note = _numbered(texts, options.index_interval)
+        notes = [note]
+    else:
+        cells = [t for t, _ in texts]
+        times, notes = read_times(cells, lines, options.time_unit, options.index_interval, options.date_order)
     _check_span(times, lines, options.interval)
-    return Table(texts, times, np.array(values, dtype=np.float64), notes)
+    return times, notes
+
+
+def _column_name(header: list[str], column: int, has_header: bool) -> str:
+    return f"column {column + 1} {header[column].strip()!r}" if has_header else f"column {column + 1}"
 
 
 def _numbered(texts: list[tuple[str, str]], interval: int) -> tuple[list[tuple[str, str]], np.ndarray, str]:

@@ -9,10 +9,11 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from anomalies.backtest import InputError
+from anomalies.backtest.grouped import SeriesFailure, score_table, unscored_series
 from anomalies.backtest.local_dates import DATE_ORDERS
 from anomalies.backtest.reader import ReadOptions, Table, read_table
 from anomalies.backtest.times import DEFAULT_INDEX_INTERVAL, TIME_UNITS
-from anomalies.detection.rows import RowScores, score_rows
+from anomalies.detection.rows import RowScores
 
 OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
@@ -32,7 +33,14 @@ Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions
 dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05, 31.01.2024; the order from the data),
 epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), or row numbers
 (consecutive integers 1, 2, 3, ... below 10^7), read as one row per --index-interval seconds (hourly
-unless set). Every guess other than plain ISO or epoch seconds is noted on stderr."""
+unless set). Every guess other than plain ISO or epoch seconds is noted on stderr.
+
+Several series in one file (AIOps `timestamp,value,label,KPI ID`, long exports `time,metric,value` or
+`host,timestamp,value`): --series-column NAME|NUMBER scores each series on its own, exactly as if its
+rows were a file of their own; the output keeps one row per input row in input order and, like every
+other input column, the series column is not written (join by row position). Without the option, a
+column named like a series key (id, series, kpi, metric, name, host, key, ...) whose values repeat
+the same timestamps is an error naming it: --series-column none reads the file as one series."""
 
 
 class Command(BaseCommand):
@@ -68,6 +76,11 @@ class Command(BaseCommand):
             help=f"seconds between rows when timestamps are row numbers (default: {DEFAULT_INDEX_INTERVAL}, hourly)",
         )  # fmt: skip
 
+        parser.add_argument(
+            "--series-column", metavar="NAME|NUMBER|none",
+            help="score each series (rows grouped by this column's value) on its own; none: the file is one series",
+        )  # fmt: skip
+
     def handle(self, *args: object, **options: object) -> None:
         path = Path(str(options["csv"]))
         if not path.is_file():
@@ -81,14 +94,15 @@ class Command(BaseCommand):
             progress.note("scoring")
         kind = "count" if options["kind"] == "events" else "continuous"
         try:
-            scores = score_rows(table.times, table.values, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
-        except Exception as error:  # the input was checked: whatever fails here is a bug in the detector
+            scores = score_table(table, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
+        except SeriesFailure as failure:
+            where = "this file" if failure.series is None else f"the series {failure.series!r} of this file"
             raise CommandError(
-                f"{path}: the detector failed on this file (a bug: please report it with the file; "
+                f"{path}: the detector failed on {where} (a bug: please report it with the file; "
                 "--traceback shows where)"
-            ) from error
-        if len(table.texts) > 1 and np.isnan(scores.expected).all():
-            self.stderr.write(f"note: {unscored_note(table, scores)}", style_func=str)
+            ) from failure.__cause__
+        for note in score_notes(table, scores):
+            self.stderr.write(f"note: {note}", style_func=str)
         try:
             if options["out"]:
                 with open(str(options["out"]), "w", newline="", encoding="utf-8") as out:
@@ -101,8 +115,23 @@ class Command(BaseCommand):
             progress.done()
 
 
+def score_notes(table: Table, scores: RowScores) -> list[str]:
+    """How many series were scored; and where no row got an expected value, e.g. row numbers read as seconds."""
+    unscored = unscored_series(table, scores)
+    if table.series is None:
+        return [unscored_note(table, scores)] if unscored and len(table.texts) > 1 else []
+    count = len(table.series)
+    notes = [f"{count:,} series scored on their own, by {table.series_column} (--series-column)"]
+    if unscored:
+        shown = ", ".join(repr(key) for key in unscored[:3]) + (" ..." if len(unscored) > 3 else "")
+        notes.append(
+            f"{len(unscored):,} of the {count:,} series had no row scored, too little history for the detector: "
+            f"{shown} (check --time-unit, --index-interval and --interval)"
+        )
+    return notes
+
+
 def unscored_note(table: Table, scores: RowScores) -> str:
-    """Said when no row got an expected value, e.g. row numbers read as seconds: a few minutes of history."""
     span = float(table.times.max() - table.times.min())
     known = int(np.isfinite(table.values).sum())
     if known == 0:
@@ -135,6 +164,7 @@ def read(path: Path, options: dict[str, object]) -> Table:
         index_interval=options.get("index_interval") or DEFAULT_INDEX_INTERVAL,  # type: ignore[arg-type]
         interval=options.get("interval"),  # type: ignore[arg-type]
         date_order=options.get("date_order") or "auto",  # type: ignore[arg-type]
+        series_column=options.get("series_column"),  # type: ignore[arg-type]
     )
     try:
         return read_table(path, settings)

@@ -1,0 +1,53 @@
+"""Score a file's rows: one series, or each series on its own with the results put back in input order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anomalies.detection.config import Sensitivity, ValueKind
+from anomalies.detection.rows import ROW_FIELDS, RowScores, score_rows
+
+from .reader import Table
+
+
+class SeriesFailure(Exception):
+    """The detector raised on one series (a bug in the detector: the input was checked)."""
+
+    def __init__(self, series: str | None) -> None:  # None: the file is one series
+        super().__init__(series)
+        self.series = series
+
+
+def score_table(table: Table, kind: ValueKind, sensitivity: Sensitivity, interval: int | None) -> RowScores:
+    """Per input row; with series, each scored exactly as if its rows were a file of their own."""
+    if table.series is None:
+        return _score(table.times, table.values, kind, sensitivity, interval, None)
+    columns: dict[str, np.ndarray] = {}
+    for key, rows in table.series.items():
+        index = np.asarray(rows)
+        scores = _score(table.times[index], table.values[index], kind, sensitivity, interval, key)
+        for name in ROW_FIELDS:
+            column = getattr(scores, name)
+            columns.setdefault(name, np.empty(len(table.texts), dtype=column.dtype))[index] = column
+        config = scores.config  # the last series': only a one-series file's note reads it
+    return RowScores(config=config, **columns)
+
+
+def unscored_series(table: Table, scores: RowScores) -> list[str]:
+    """The series none of whose rows got an expected value (too little history), in order of appearance."""
+    groups = table.series or {"": list(range(len(table.texts)))}
+    return [key for key, rows in groups.items() if np.isnan(scores.expected[rows]).all()]
+
+
+def _score(
+    times: np.ndarray,
+    values: np.ndarray,
+    kind: ValueKind,
+    sensitivity: Sensitivity,
+    interval: int | None,
+    key: str | None,
+) -> RowScores:
+    try:
+        return score_rows(times, values, kind, sensitivity, interval)
+    except Exception as error:  # the input was checked: whatever fails here is a bug in the detector
+        raise SeriesFailure(key) from error
