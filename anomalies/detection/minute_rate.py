@@ -14,7 +14,9 @@ days, scaled by how busy today is against them:
 Today's level stops SKIP_MINUTES before the latest bucket, so an anomaly that began less than that ago
 does not lower (or raise) the rate it is judged against. Each of the three sums is a Poisson count (over
 the series' dispersion), so the rate's relative variance is about the sum of their reciprocals; the
-checks pay for it (silence.minute_evidence). No rate (None) with fewer than MIN_DAYS previous days, or
+checks pay for it (silence.minute_evidence); when the previous days' ratios of that hour to their level
+differ by more than that (busy series, whose days differ by more than counting noise), their spread
+counts instead. No rate (None) with fewer than MIN_DAYS previous days, or
 no events in a sum: the caller keeps the detector's expectation.
 """
 
@@ -46,12 +48,23 @@ def minute_rate(counts: Floats, interval_seconds: int, dispersion: float = 1.0) 
     if len(days) < MIN_DAYS or DAY_SECONDS % interval_seconds:
         return None
     today = float(np.nansum(counts[level_end - level_span : level_end]))
-    before = sum(float(np.nansum(counts[level_end - level_span - d * per_day : level_end - d * per_day])) for d in days)
-    profile = sum(float(np.nansum(counts[now - d * per_day - half_profile : now - d * per_day + half_profile]))
-                  for d in days)  # fmt: skip
+    starts = np.array([level_end - level_span - d * per_day for d in days])
+    befores = np.array([np.nansum(counts[start : start + level_span]) for start in starts])
+    profiles = np.array([np.nansum(counts[now - d * per_day - half_profile : now - d * per_day + half_profile])
+                         for d in days])  # fmt: skip
+    before, profile = float(befores.sum()), float(profiles.sum())
     if min(today, before, profile) <= 0:
         return None
     minutes = 2 * half_profile * interval_seconds / 60 * len(days)
     rate = profile / minutes * today / (before / len(days))
-    variance = max(dispersion, 1.0) * (1 / today + 1 / before + 1 / profile)
+    noise = max(dispersion, 1.0)
+    variance = noise * (1 / today + 1 / before + 1 / profile)
+    # Days differ by more than counting noise (the hour's shape moves, a weekend, an outage on one day).
+    # Today's hour-to-level ratio is one more draw from the previous days' ratios: the part of their
+    # spread that counting noise does not explain is added, for today and for their mean.
+    if np.all(befores > 0) and np.all(profiles > 0):
+        ratios = profiles / befores
+        spread = float(np.var(ratios, ddof=1)) / float(np.mean(ratios)) ** 2
+        counting = noise * float(np.mean(1 / profiles + 1 / befores))
+        variance += max(spread - counting, 0.0) * (1 + 1 / len(days))
     return rate, variance

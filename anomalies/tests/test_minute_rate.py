@@ -39,6 +39,21 @@ def test_the_rate_is_right_at_every_hour_of_a_daily_swing(phase: float) -> None:
     assert 0.8 < np.std(z) < 1.25  # the variance says how far off the estimate is
 
 
+@pytest.mark.parametrize("phase", [1.0, 2.5])
+def test_days_that_differ_by_more_than_counting_noise_widen_the_variance(phase: float) -> None:
+    # A busy series whose daily swing comes up to 40 minutes early or late each day: its rate is off by
+    # more than counting noise says (with that alone, z's sd is 1.65 to 1.85), and the variance says so.
+    rng = np.random.default_rng(29)
+    z = []
+    for _ in range(150):
+        shifts = np.repeat(rng.uniform(-40, 40, 9), DAY_MINUTES)[: 8 * DAY_MINUTES]
+        minute = np.arange(8 * DAY_MINUTES) + shifts
+        rate = 3000 / 60 * (1 + 0.5 * np.sin(minute / DAY_MINUTES * 2 * np.pi + phase))
+        estimate, variance = minute_rate(five_minute(rng.poisson(rate)), 300)
+        z.append((estimate / rate[-1] - 1) / math.sqrt(variance))
+    assert 0.75 < np.std(z) < 1.25
+
+
 def test_the_last_half_hour_does_not_move_the_rate() -> None:
     rng = np.random.default_rng(3)
     counts = five_minute(swinging(rng, 60, 8 * DAY_MINUTES, 0.1)[0])
