@@ -55,8 +55,11 @@ def _own_redis_keys() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_password_hashing(request: pytest.FixtureRequest, settings: object) -> None:
+    """Except in tests marked live_login, where a browser logs in to a live server that checks passwords
+    with its own (real) hashers."""
+    if request.node.get_closest_marker("live_login") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

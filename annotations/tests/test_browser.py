@@ -4,7 +4,6 @@ graph, one pushed live from the API, one deleted from the list."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from annotations.models import Annotation
@@ -15,7 +14,7 @@ from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import log_in, wait_loaded
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 GRAPH = {"title": "Signups", "type": "graph", "query": {"source": "events", "name": "user.signup", "interval": "1h"},
          "position": {"x": 0, "y": 0, "w": 12, "h": 4}}  # fmt: skip
 MARKERS_ARE = """([id, lines, areas]) => {
@@ -23,11 +22,6 @@ MARKERS_ARE = """([id, lines, areas]) => {
     const series = chart && chart.getOption().series.find((item) => item.id === 'flux-annotations');
     return Boolean(series) && series.markLine.data.length === lines && series.markArea.data.length === areas;
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -12,6 +12,12 @@ POINTS = 6000
 SETTLED = 2000  # a week of 5-minute buckets: from here the series' own history sets its yardstick
 
 
+CLEAN_SHAPES = (
+    "gaussian gauge", "heavy-tailed (student t3)", "skewed latency (lognormal)", "integer gauge",
+    "square wave", "low-volume counts", "busy counts", "hourly counts", "autocorrelated AR(0.9)",
+)  # fmt: skip
+
+
 def clean_series(shape: str) -> tuple[int, str, np.ndarray]:
     rng = np.random.default_rng(5)
     index = np.arange(POINTS)
@@ -29,13 +35,7 @@ def clean_series(shape: str) -> tuple[int, str, np.ndarray]:
     }[shape]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        "gaussian gauge", "heavy-tailed (student t3)", "skewed latency (lognormal)", "integer gauge",
-        "square wave", "low-volume counts", "busy counts", "hourly counts", "autocorrelated AR(0.9)",
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("shape", CLEAN_SHAPES)
 def test_on_clean_series_a_score_is_as_rare_as_its_tail_probability(shape: str) -> None:
     interval, kind, values = clean_series(shape)
     values = values[:POINTS]

@@ -9,6 +9,7 @@ from anomalies.detection.baseline import Blocks
 from anomalies.detection.calibration import tie_breaks
 from anomalies.detection.detectors import anscombe
 from anomalies.detection.drift import drift_nlp
+from anomalies.tests.test_detection_alerts import CLEAN_SHAPES
 from anomalies.tests.test_detection_contract import assert_same
 from anomalies.tests.test_detection_incremental import between, walk
 from anomalies.tests.test_detection_series import MONDAY, daily_gauge, index_at
@@ -50,13 +51,7 @@ def clean(shape: str) -> tuple[int, np.ndarray, float]:
     }[shape]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        "gaussian gauge", "heavy-tailed (student t3)", "skewed latency (lognormal)", "integer gauge",
-        "square wave", "low-volume counts", "busy counts", "hourly counts", "autocorrelated AR(0.9)",
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("shape", CLEAN_SHAPES)
 def test_on_clean_series_the_drift_p_value_is_no_smaller_than_its_meaning(shape: str) -> None:
     interval, values, floor = clean(shape)
     times = MONDAY + interval * np.arange(len(values), dtype=np.float64)

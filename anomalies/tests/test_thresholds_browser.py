@@ -4,7 +4,6 @@ anomalies) when the error rate breaches, and resolves when it is back under."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from anomalies import thresholds
@@ -14,12 +13,7 @@ from flux.tenants.services import create_project
 from flux.tests.browser import log_in
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 
 @pytest.fixture

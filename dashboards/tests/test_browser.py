@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Dashboard, Widget
@@ -19,12 +18,7 @@ from flux.tenants.services import add_member, create_project
 from flux.tests.browser import DRAWN, log_in, wait_loaded
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 
 @pytest.fixture

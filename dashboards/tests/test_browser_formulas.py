@@ -4,7 +4,6 @@ dashboard (Debian's chromium; see conftest.live_flux)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Widget
@@ -13,7 +12,7 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.tests.browser import log_in, wait_loaded
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 SERIES_NAMES = """(title) => {
     const widget = [...document.querySelectorAll('.widget')].find((item) =>
@@ -25,11 +24,6 @@ SERIES_NAMES = """(title) => {
 }"""
 NUMBER_OF = """(title) => [...document.querySelectorAll('.widget')].find((widget) =>
     widget.querySelector('.widget-handle').textContent === title)?.querySelector('.value')?.textContent"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ saved become what the dashboard opens on (Debian's chromium; see conftest.live_f
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Dashboard
@@ -14,12 +13,7 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.tests.browser import log_in, wait_loaded
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 
 @pytest.fixture

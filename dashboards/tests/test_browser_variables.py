@@ -4,7 +4,6 @@ carry the tag (the others marked), kept in the address; add a variable (Debian's
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Dashboard
@@ -15,7 +14,7 @@ from flux.tenants.services import create_project
 from flux.tests.browser import log_in, wait_loaded
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 NUMBER_OF = """(title) => [...document.querySelectorAll('.widget')].find((widget) =>
     widget.querySelector('.widget-handle').textContent === title).querySelector('.value').textContent"""
@@ -25,11 +24,6 @@ MARK_OF = """(title) => {
     const mark = widget.querySelector('.not-applied');
     return mark ? mark.textContent : null;
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ additive measures, the overflow group's name, the icon (Debian's chromium; see c
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Dashboard
@@ -15,7 +14,7 @@ from flux.tenants.services import create_project
 from flux.tests.browser import log_in, wait_loaded
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 VISIBLE = "(selector) => [...document.querySelectorAll(selector)].some((element) => element.offsetParent !== null)"
 BAR_LABELS = """(title) => {
@@ -23,11 +22,6 @@ BAR_LABELS = """(title) => {
         .textContent === title);
     return echarts.getInstanceByDom(widget.querySelector('.chart')).getOption().xAxis[0].data;
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ click a point or a bar to open the events explorer on that series, bucket and ta
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.models import Dashboard
@@ -14,7 +13,7 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.tests.browser import log_in, wait_loaded
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 # Where on the page a graph's point is drawn: [x, y] in page pixels (ECharts knows, from its own axes).
 POINT_AT = """([title, key, time]) => {
@@ -28,11 +27,6 @@ POINT_AT = """([title, key, time]) => {
     const box = element.getBoundingClientRect();
     return [box.left + x, box.top + y];
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

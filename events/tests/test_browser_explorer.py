@@ -4,7 +4,6 @@ browser (Debian's chromium; see conftest.live_flux)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from events.models import SavedView
@@ -13,7 +12,7 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.tests.browser import DRAWN, log_in, wait_loaded
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 ROWS = "document.querySelectorAll('#events tbody tr').length"
 # The page position of `time` over the volume chart's axis, low in the plot (ECharts knows, from its axes).
@@ -24,11 +23,6 @@ BAR_AT = """(time) => {
     const box = element.getBoundingClientRect();
     return [box.left + x, box.top + y];
 }"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from anomalies.tests.factories import make_watch, open_anomaly
@@ -18,7 +17,7 @@ from flux.tenants.services import create_project
 from flux.tests.browser import log_in
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 PAGES = [
     "/p/{slug}/", "/p/{slug}/dashboards/", "/p/{slug}/dashboards/key-metrics/", "/p/{slug}/events/",
@@ -40,11 +39,6 @@ SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clie
 OFF_SCREEN_LINKS = """() => [...document.querySelectorAll('.topbar a, .topbar button, .topbar select')]
     .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
     .map((element) => element.textContent.trim() || element.id)"""
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ it is blocked (the `page` fixture fails any browser test on a CSP violation; thi
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from anomalies.tests.factories import make_watch, open_anomaly
@@ -14,7 +13,7 @@ from flux.tenants.services import create_project
 from flux.tests.browser import log_in
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 PAGES = [
     "/p/{slug}/", "/p/{slug}/dashboards/", "/p/{slug}/dashboards/key-metrics/", "/p/{slug}/events/",
@@ -27,11 +26,6 @@ HEADERS = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from events.tests.factories import insert_event
@@ -16,12 +15,7 @@ from flux.tests.browser import DRAWN, log_in, wait_loaded
 from flux.web.redis_store import redis_client, redis_key
 from metrics.tests.factories import insert_point, make_series
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ browser without logging in and sees the data, live; `?kiosk=1` shows it without 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from dashboards.services import create_dashboard
@@ -14,18 +13,13 @@ from flux.tenants.models import Project
 from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import DRAWN, log_in, wait_loaded
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 WIDGETS = [
     {"title": "Orders", "type": "number", "query": {"name": "order.completed"},
      "position": {"x": 0, "y": 0, "w": 4, "h": 2}},
     {"title": "Orders by hour", "type": "graph", "query": {"name": "order.completed", "interval": "1h"},
      "position": {"x": 4, "y": 0, "w": 8, "h": 4}},
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
 
 
 @pytest.fixture

@@ -4,19 +4,13 @@ member and changes a role; a member sees the lists without the controls."""
 import re
 
 import pytest
-from django.conf import global_settings
 from django.contrib.auth.models import User
 
 from flux.tenants.models import ApiKey, Membership, Project, Role
 from flux.tenants.services import add_member, create_project
 from flux.tests.browser import log_in
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _real_password_hashing(settings: object) -> None:
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS  # the server checks with its own hashers
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
 
 @pytest.fixture
