@@ -8,12 +8,15 @@ watch, both dropped when its history changes (anomalies.refresh.merge_history):
   scans within a two-hour block fit the models once, not at every five-minute bucket.
 
 Packed little-endian: a header (the time just after the last carried bucket, the interval, the
-sensitivity), then per point the score and z (float64) and the kind and direction (one byte each). A
-carry is only used by the scan that continues it: the same interval and sensitivity, its first new
-bucket right after the carry's end, and a history unchanged since (anomalies.scan drops the carry
-when a re-read changed any cached bucket).
+sensitivity and time zone), then per point the score and z (float64) and the kind and direction (one
+byte each). A carry is only used by the scan that continues it: the same interval, sensitivity and
+project time zone, its first new bucket right after the carry's end, and a history unchanged since
+(anomalies.scan drops the carry when a re-read changed any cached bucket). The zone is a CRC-32 of its
+name folded into the sensitivity's (and the fits' value kind's) number, 0 for UTC: the numbers stored
+before zones reached the detector are those of UTC, and still read.
 """
 
+import zlib
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -29,8 +32,14 @@ SENSITIVITIES = ("low", "medium", "high")
 HEADER = 3  # float64: end (epoch seconds), interval, sensitivity
 
 
-def pack(carry: Carry, end: datetime, interval_seconds: int, sensitivity: str) -> bytes:
-    header = np.array([end.timestamp(), interval_seconds, SENSITIVITIES.index(sensitivity)], dtype="<f8")
+def zone_key(timezone: str) -> int:
+    """A number for the zone (0: UTC) that a stored carry or fit must match to be continued."""
+    return 0 if timezone == "UTC" else zlib.crc32(timezone.encode())
+
+
+def pack(carry: Carry, end: datetime, interval_seconds: int, sensitivity: str, timezone: str = "UTC") -> bytes:
+    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * zone_key(timezone)
+    header = np.array([end.timestamp(), interval_seconds, setting], dtype="<f8")
     kinds, directions = codes(carry.kind, KINDS), codes(carry.direction, DIRECTIONS)
     numbers = np.concatenate([header, carry.score, carry.z]).astype("<f8")
     return numbers.tobytes() + kinds.tobytes() + directions.tobytes()
@@ -44,8 +53,10 @@ def codes(labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-def unpack(stored: bytes, end: datetime, interval_seconds: int, sensitivity: str) -> Carry | None:
-    """The carry if it continues exactly at `end` with this interval and sensitivity, else None."""
+def unpack(
+    stored: bytes, end: datetime, interval_seconds: int, sensitivity: str, timezone: str = "UTC"
+) -> Carry | None:
+    """The carry if it continues exactly at `end` with this interval, sensitivity and zone, else None."""
     data = bytes(stored or b"")
     if len(data) < HEADER * 8:
         return None
@@ -53,7 +64,8 @@ def unpack(stored: bytes, end: datetime, interval_seconds: int, sensitivity: str
     points = (len(data) - HEADER * 8) // 18
     if len(data) != HEADER * 8 + 18 * points:
         return None
-    if (header[0], header[1], header[2]) != (end.timestamp(), interval_seconds, SENSITIVITIES.index(sensitivity)):
+    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * zone_key(timezone)
+    if (header[0], header[1], header[2]) != (end.timestamp(), interval_seconds, setting):
         return None
     numbers = np.frombuffer(data[HEADER * 8 : HEADER * 8 + 16 * points], dtype="<f8")
     codes = np.frombuffer(data[HEADER * 8 + 16 * points :], dtype="u1")
@@ -70,16 +82,17 @@ VALUE_KINDS = ("count", "continuous")
 # The fits' layout, in the value kind's slot: 1 adds each block's time-of-day profile (detection.fitting);
 # fits stored in layout 0 lack it, and are fitted again (once) rather than misread.
 WITH_SAME_TIME = 1
+LAYOUTS = 2
 
 
-def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
+def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str, timezone: str = "UTC") -> bytes:
     """The latest block's model fits (what the next scans of the block reuse), or nothing."""
     if not fits.blocks:
         return b""
     block = max(key[1] for key in fits.blocks)
     entries = [(name, item) for (name, at), item in fits.blocks.items() if at == block]
     trends = [(name, value) for (name, at), value in fits.trends.items() if at == block]
-    kind = VALUE_KINDS.index(value_kind) + len(VALUE_KINDS) * WITH_SAME_TIME
+    kind = VALUE_KINDS.index(value_kind) + len(VALUE_KINDS) * (WITH_SAME_TIME + LAYOUTS * zone_key(timezone))
     numbers: list[float] = [block, interval_seconds, kind, len(entries), len(trends)]
     for name, item in entries:
         numbers += [MODELS.index(name), len(item.offsets), *item.offsets, item.typical, *item.profile]
@@ -91,15 +104,16 @@ def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str) -> bytes:
     return np.array(numbers, dtype="<f8").tobytes()
 
 
-def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str) -> FitCache:
-    """The stored fits if they are of this interval and value kind (else an empty cache to fill)."""
+def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str, timezone: str = "UTC") -> FitCache:
+    """The stored fits if they are of this interval, value kind and zone (else an empty cache to fill)."""
     data = bytes(stored or b"")
     if len(data) < 40 or len(data) % 8:
         return FitCache()
     numbers = np.frombuffer(data, dtype="<f8")
     block, interval, kind, entries, trends = (int(value) for value in numbers[:5])
+    zone, kind = divmod(kind, len(VALUE_KINDS) * LAYOUTS)
     layout, kind = divmod(kind, len(VALUE_KINDS))  # layout 0: stored before the time-of-day profiles
-    if (interval, kind) != (interval_seconds, VALUE_KINDS.index(value_kind)):
+    if (interval, kind, zone) != (interval_seconds, VALUE_KINDS.index(value_kind), zone_key(timezone)):
         return FitCache()
     fits, at = FitCache(), 5
     for _ in range(entries):

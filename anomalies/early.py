@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from anomalies import carry, services
-from anomalies.detection import DetectorConfig, score_incremental
+from anomalies.detection import score_incremental
 from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
@@ -36,6 +36,7 @@ from anomalies.scan import (
     series_times,
     unresolved_watch_ids,
     verdict_at,
+    watch_config,
 )
 from flux.query.db import fetch_all
 
@@ -118,10 +119,10 @@ def open_watch_early(
     observed = observed_buckets(values, missing)
     if value_kind != "count" or not project_settings.enabled or observed < MIN_OBSERVED_TO_SCORE:
         return None
-    config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
+    config = watch_config(watch, value_kind, project_settings)
     times = np.append(series_times(watch, len(values)), watch.history_end.timestamp())
-    carried = carry.unpack(watch.carry, watch.history_end, watch.interval_seconds, config.sensitivity)
-    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    carried = carry.unpack(watch.carry, watch.history_end, watch.interval_seconds, config.sensitivity, config.timezone)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind, config.timezone)
     scores, _ = score_incremental(times, np.append(values, count_so_far), config, 1, carried, fits)
     if not (scores.is_anomaly[-1] and scores.score[-1] >= config.open_score and scores.direction[-1] == "up"):
         return None

@@ -25,14 +25,15 @@ EPISODE_LOOKBACK = 48  # scored points before the new ones, to find where an ong
 
 
 @functools.cache
-def buckets_needed(value_kind: str, interval_seconds: int) -> int:
-    return math.ceil(history_needed(DetectorConfig(interval_seconds, value_kind)) / interval_seconds)
+def buckets_needed(value_kind: str, interval_seconds: int, timezone: str = "UTC") -> int:
+    config = DetectorConfig(interval_seconds, value_kind, timezone=timezone)  # type: ignore[arg-type]
+    return math.ceil(history_needed(config) / interval_seconds)
 
 
 def buckets_kept(watch: Watch) -> int:
-    """How many buckets of the watch's series the cache keeps: what the detector needs (five-minute
-    series: cadence.fast_history_days at most), and a margin to look back on episodes."""
-    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds)
+    """How many buckets of the watch's series the cache keeps: what the detector needs (in its project's
+    zone; five-minute series: cadence.fast_history_days at most), and a margin to look back on episodes."""
+    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds, watch.project.timezone)
     if watch.interval_seconds < cadence.HOURLY:
         needed = min(needed, cadence.fast_history_days() * 86400 // watch.interval_seconds)
     return needed + EPISODE_LOOKBACK

@@ -29,7 +29,7 @@ def replay(watch: Watch, start: datetime, end: datetime, sensitivity: str | None
     start, end = floor_hour(start), floor_hour(end)
     value_kind, missing = measure_of(watch)
     sensitivity = sensitivity or watch.sensitivity or detection_settings(watch.project).sensitivity
-    config = DetectorConfig(3600, value_kind, sensitivity)
+    config = DetectorConfig(3600, value_kind, sensitivity, watch.project.timezone)  # type: ignore[arg-type]
     history_start = start - HOUR * math.ceil(history_needed(config) / 3600)
     hours = read_hours([watch], history_start, end).get(watch.pk, NO_HOURS)
     if value_kind == "count":  # as the scan does: a count stream's history starts at its first hour of data

@@ -27,6 +27,7 @@ from anomalies.detection import (
     score_latest,
     severity_of,
 )
+from anomalies.detection.localtime import Clock
 from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
@@ -176,14 +177,15 @@ def scan_watch(
         return []
     if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
         return []
-    config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
+    config = watch_config(watch, value_kind, project_settings)
     times = series_times(watch, len(values))
     first = datetime.fromtimestamp(float(times[max(0, len(values) - new_points)]), tz=UTC)
-    carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity)
-    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind)
+    zone = config.timezone
+    carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity, zone)
+    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind, zone)
     scores, following = score_incremental(times, values, config, new_points, carried, fits)
-    watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity)
-    watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind)
+    watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity, zone)
+    watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind, zone)
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)
@@ -192,10 +194,18 @@ def scan_watch(
     # buckets to open anything above a warning.
     if watch.interval_seconds < cadence.HOURLY and value_kind == "count" and observed >= MIN_OBSERVED_FOR_CRITICAL:
         expected = float(scores.expected[-1])
+        clock = Clock.of(zone, float(times[0]), watch.interval_seconds, len(values))
         watch.minute_rate, watch.minute_dispersion, watch.minute_rate_variance = minute_baseline(
-            expected, watch.interval_seconds, values
+            expected, watch.interval_seconds, values, clock
         )
     return changes
+
+
+def watch_config(watch: Watch, value_kind: str, project_settings: DetectionSettings) -> DetectorConfig:
+    """The detector's settings for a watch: its bucket width, its sensitivity (or its project's), and its
+    project's time zone, whose days the daily and weekly patterns follow."""
+    sensitivity = watch.sensitivity or project_settings.sensitivity
+    return DetectorConfig(watch.interval_seconds, value_kind, sensitivity, watch.project.timezone)  # type: ignore[arg-type]
 
 
 def series_times(watch: Watch, points: int) -> np.ndarray:

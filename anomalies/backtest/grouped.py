@@ -18,14 +18,16 @@ class SeriesFailure(Exception):
         self.series = series
 
 
-def score_table(table: Table, kind: ValueKind, sensitivity: Sensitivity, interval: int | None) -> RowScores:
+def score_table(
+    table: Table, kind: ValueKind, sensitivity: Sensitivity, interval: int | None, timezone: str = "UTC"
+) -> RowScores:
     """Per input row; with series, each scored exactly as if its rows were a file of their own."""
     if table.series is None:
-        return _score(table.times, table.values, kind, sensitivity, interval, None)
+        return _score(table.times, table.values, kind, sensitivity, interval, timezone, None)
     columns: dict[str, np.ndarray] = {}
     for key, rows in table.series.items():
         index = np.asarray(rows)
-        scores = _score(table.times[index], table.values[index], kind, sensitivity, interval, key)
+        scores = _score(table.times[index], table.values[index], kind, sensitivity, interval, timezone, key)
         for name in ROW_FIELDS:
             column = getattr(scores, name)
             columns.setdefault(name, np.empty(len(table.texts), dtype=column.dtype))[index] = column
@@ -45,9 +47,10 @@ def _score(
     kind: ValueKind,
     sensitivity: Sensitivity,
     interval: int | None,
+    timezone: str,
     key: str | None,
 ) -> RowScores:
     try:
-        return score_rows(times, values, kind, sensitivity, interval)
+        return score_rows(times, values, kind, sensitivity, interval, timezone)
     except Exception as error:  # the input was checked: whatever fails here is a bug in the detector
         raise SeriesFailure(key) from error

@@ -38,6 +38,7 @@ class ReadOptions:
     interval: int | None = None
     date_order: DateOrder = "auto"
     series_column: str | None = None  # NAME|NUMBER, "none" for one series, None to check
+    timezone: str = "UTC"  # timestamps without an offset are wall-clock times here
 
 
 @dataclass
@@ -88,7 +89,8 @@ def read_table(path: Path, options: ReadOptions) -> Table:
                     column_keys.append(cells[column].strip() if column < len(cells) else "")
     except InputError:
         if columns.time is not None:  # an earlier bad timestamp is reported first
-            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order)
+            read_times([t for t, _ in texts], lines, options.time_unit, options.index_interval, options.date_order,
+                       options.timezone)  # fmt: skip
         raise
     if not texts:
         raise InputError("no rows after the header")
@@ -130,7 +132,9 @@ def _read_series(
         notes = [note]
     else:
         cells = [t for t, _ in texts]
-        times, notes = read_times(cells, lines, options.time_unit, options.index_interval, options.date_order)
+        times, notes = read_times(
+            cells, lines, options.time_unit, options.index_interval, options.date_order, options.timezone
+        )
     _check_span(times, lines, options.interval)
     return times, notes
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import InputError
 from .local_dates import DateOrder, LocalDate, local_date, local_seconds
+from .wall_clock import local_instants
 
 TimeUnit = Literal["auto", "s", "ms", "us", "ns", "index"]
 TIME_UNITS: tuple[TimeUnit, ...] = ("auto", "s", "ms", "us", "ns", "index")
@@ -37,19 +38,22 @@ def read_times(
     unit: TimeUnit = "auto",
     index_interval: int = DEFAULT_INDEX_INTERVAL,
     date_order: DateOrder = "auto",
+    timezone: str = "UTC",
 ) -> tuple[np.ndarray, list[str]]:
-    """Epoch seconds per cell and notes on how they were read (none when plainly ISO or epoch seconds)."""
+    """Epoch seconds per cell and notes on how they were read (none when plainly ISO or epoch seconds).
+    Dates and times written without an offset are wall-clock times in `timezone`."""
     nan = math.nan
     number_list, second_list = [nan] * len(cells), [nan] * len(cells)
     local: dict[int, LocalDate] = {}
+    naive = np.zeros(len(cells), dtype=bool)
     for row, cell in enumerate(cells):
         number = plain_number(cell)
         if number is not None and not math.isnan(number):
             number_list[row] = number
         elif (date := local_date(cell.strip(), lines[row])) is not None:
-            local[row] = date
+            local[row], naive[row] = date, True
         else:
-            second_list[row] = iso_seconds(cell.strip(), lines[row])
+            second_list[row], naive[row] = iso_reading(cell.strip(), lines[row])
     notes = []
     if local:
         found, note = local_seconds(local, cells, lines, date_order)
@@ -57,6 +61,9 @@ def read_times(
             second_list[row] = moment
         notes.append(note)
     seconds, note = _numbers_read(cells, lines, np.array(number_list), np.array(second_list), unit, index_interval)
+    if timezone != "UTC" and naive.any():
+        seconds[naive] = local_instants(seconds[naive], timezone)
+        notes.append(f"timestamps without an offset read as local time in {timezone} (--timezone)")
     return seconds, notes + ([note] if note else [])
 
 
@@ -97,12 +104,17 @@ def plain_number(text: str) -> float | None:
 
 def iso_seconds(text: str, line: int) -> float:
     """ISO 8601 (T or space, Z, offsets, fractions; naive means UTC), also 2024/01/31, 2024-1-31 and 2024-01."""
+    return iso_reading(text, line)[0]
+
+
+def iso_reading(text: str, line: int) -> tuple[float, bool]:
+    """iso_seconds, and whether the time was written without an offset (naive)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         moment = _loose_iso(text, line)
     try:
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp(), moment.tzinfo is None
     except (ValueError, OverflowError):
         raise InputError(f"line {line}: the timestamp {text!r} is out of range") from None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import DetectorConfig
+from .localtime import Clock
 from .robust import Floats, Ints, gather, median_rows, windows_before
 
 
@@ -61,24 +62,26 @@ class Blocks:
         return -np.floor_divide(-offset, self.interval)
 
 
-def level_offsets(model: Model, y: Floats, starts: Ints, window: int) -> Floats:
-    """Per lag j and block: median of y[u] - y[u - j*period] over the `window` points before the block."""
+def level_offsets(model: Model, y: Floats, starts: Ints, window: int, clock: Clock) -> Floats:
+    """Per lag j and block: median of y[u] - y[u - j*period] over the `window` points before the block
+    (u - j*period: the same local time, see localtime.Clock, as for every lag below)."""
     index = windows_before(starts, window)
     now = gather(y, index)
     offsets = np.empty((model.lags, len(starts)))
     for j in range(1, model.lags + 1):
-        offsets[j - 1] = median_rows(now - gather(y, index - j * model.period), min_count=window // 2)
+        offsets[j - 1] = median_rows(now - gather(y, clock.back(index, j * model.period)), min_count=window // 2)
     return offsets
 
 
-def seasonal_expectation(model: Model, y: Floats, idx: Ints, offsets: Floats) -> Floats:
+def seasonal_expectation(model: Model, y: Floats, idx: Ints, offsets: Floats, clock: Clock) -> Floats:
     """Median over lags of (value one season back + level moved since); offsets are per point here.
 
     At fine resolutions each lag brings its neighbours too (the same time +- a few minutes): the
     seasonal shape hardly moves in minutes, and a median of more values is a steadier expectation.
     """
     spread = range(-model.neighbours, model.neighbours + 1)
-    lagged = [gather(y, idx - j * model.period + d) + offsets[j - 1] for j in range(1, model.lags + 1) for d in spread]
+    back = [clock.back(idx, j * model.period) for j in range(1, model.lags + 1)]
+    lagged = [gather(y, back[j - 1] + d) + offsets[j - 1] for j in range(1, model.lags + 1) for d in spread]
     return median_rows(np.stack(lagged).T, min_count=model.min_lags * len(spread))
 
 
@@ -87,19 +90,19 @@ def local_expectation(y: Floats, idx: Ints, window: int) -> Floats:
     return median_rows(gather(y, windows_before(idx, window)), min_count=max(window // 2, 1))
 
 
-def lagged_run_totals(model: Model, counts: Floats, idx: Ints, run: Ints) -> Floats:
+def lagged_run_totals(model: Model, counts: Floats, idx: Ints, run: Ints, clock: Clock) -> Floats:
     """Median over lags of the events in the same stretch (the `run` buckets ending at idx) a season back."""
     prefix = np.concatenate([[0.0], np.cumsum(np.nan_to_num(counts, nan=0.0))])
     totals = np.full((model.lags, len(idx)), np.nan)
     for j in range(1, model.lags + 1):
-        end = idx - j * model.period + 1
+        end = clock.back(idx, j * model.period) + 1
         begin = end - run
         inside = begin >= 0
         totals[j - 1, inside] = prefix[end[inside]] - prefix[begin[inside]]
     return median_rows(totals.T, min_count=model.min_lags)
 
 
-def seasonal_reference(model: Model, y: Floats, idx: Ints) -> Floats:
+def seasonal_reference(model: Model, y: Floats, idx: Ints, clock: Clock) -> Floats:
     """What usually happens at this time: median of the lagged seasons, without level correction."""
-    lagged = np.stack([gather(y, idx - j * model.period) for j in range(1, model.lags + 1)])
+    lagged = np.stack([gather(y, clock.back(idx, j * model.period)) for j in range(1, model.lags + 1)])
     return median_rows(lagged.T, min_count=model.min_lags)

@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from .calibration import score_of
 from .drift import drift_history_points
+from .localtime import MAX_SHIFT
 
 ValueKind = Literal["count", "continuous"]
 Sensitivity = Literal["low", "medium", "high"]
@@ -38,11 +40,13 @@ def _clamp(value: float, low: int, high: int) -> int:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """How to read a series: bucket width, what a value is, and how eager to alert."""
+    """How to read a series: bucket width, what a value is, how eager to alert, and the IANA time zone
+    whose days and weeks its seasons follow (the project's; see localtime.py)."""
 
     interval_seconds: int
     value_kind: ValueKind = "continuous"
     sensitivity: Sensitivity = "medium"
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         if self.interval_seconds <= 0:
@@ -51,6 +55,11 @@ class DetectorConfig:
             raise ValueError(f"unknown value_kind {self.value_kind!r}")
         if self.sensitivity not in OPEN_NLP:
             raise ValueError(f"unknown sensitivity {self.sensitivity!r}")
+        if self.timezone != "UTC":
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {self.timezone!r}") from None
 
     @property
     def open_nlp(self) -> float:
@@ -147,4 +156,6 @@ def history_needed(config: DetectorConfig) -> int:
     drift_points = drift_history_points(interval, w.block_seconds)
     reach = max(residual_points + max(scale_points, trend_points), drift_points)
     points = reach + 2 * w.episode_memory + w.cool_down + w.shift_window
-    return max(points * interval, w.warmup_seconds)
+    # Outside UTC a lag is up to MAX_SHIFT longer after a change of clocks (localtime.Clock).
+    shift = 0 if config.timezone == "UTC" else math.ceil(MAX_SHIFT / interval)
+    return max((points + shift) * interval, w.warmup_seconds)

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from .calibration import normal_nlp, rank_p, small_sample_z
+from .localtime import UTC_CLOCK, Clock
 from .robust import Floats, Ints, gather, median_rows, quantile_sorted, row_profile, windows_before
 
 HOUR = 3600
@@ -57,7 +58,7 @@ def drift_history_points(interval: int, block_seconds: int) -> int:
 
 def drift_nlp(
     y: Floats, idx: Ints, block_starts: Ints, position: Ints, interval: int, block_seconds: int,
-    floor: Floats, ties: Floats,
+    floor: Floats, ties: Floats, clock: Clock = UTC_CLOCK,
 ) -> tuple[Floats, Floats]:  # fmt: skip
     """-log10 p of the drift at each point of idx (a tail of y) and its side (+1 up, -1 down).
 
@@ -73,7 +74,7 @@ def drift_nlp(
     first = (GAP_DAYS + YARDSTICK_DAYS) * blocks_a_day
     low = max(int(block_starts[0]) - first * per_block - level, 0)
     points = np.arange(low, len(y))
-    lagged = gather(y, points[:, None] - np.arange(1, LAGS + 1)[None, :] * period)
+    lagged = gather(y, np.stack([clock.back(points, day * period) for day in range(1, LAGS + 1)], 1))
     change = np.full(len(y), np.nan)
     change[low:] = y[low:] - median_rows(lagged, min_count=MIN_LAGS)
     # Its median over the last six hours: at every block start (the yardstick: the readings of the

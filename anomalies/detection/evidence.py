@@ -21,6 +21,7 @@ from .detectors import (
 from .drift import drift_nlp
 from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .habit import beyond_yesterday
+from .localtime import Clock
 from .point import Point, pick
 from .robust import Floats, Ints, Profile, run_lengths
 
@@ -47,7 +48,8 @@ def point_results(
     block_of = blocks.ids(times)
     idx = np.arange(start, len(raw))
     out_ids = np.arange(block_of[start], block_of[-1] + 1)
-    span = Span(idx, blocks, block_of, out_ids, blocks.starts(out_ids))
+    clock = Clock.of(config.timezone, float(times[0]), config.interval_seconds, len(raw))
+    span = Span(idx, blocks, block_of, out_ids, blocks.starts(out_ids), clock)
     floor = POISSON_SD if counts else 0.0
     fits = [fit_model(model, y, span, w, fits_cache) for model in candidate_models(config)]
     choice = choose_models(fits, w.scale_min)[span.position]
@@ -59,7 +61,7 @@ def point_results(
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
     fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
     point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
-    point_nlp = beyond_yesterday(point_nlp, y, idx, residual, point, config.interval_seconds)
+    point_nlp = beyond_yesterday(point_nlp, y, idx, residual, point, config.interval_seconds, clock)
     # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
     # that the level-shift detector's median of it means the same on a square wave as on white noise.
     z = np.where(warm, np.sign(residual) * z_of_nlp(point_nlp), np.nan)
@@ -78,7 +80,7 @@ def point_results(
     burst, burst_side = burst_nlp(z_full, y, idx, w.shift_window)
     ties = tie_breaks(times[idx], config.interval_seconds)
     drift, drift_side = drift_nlp(
-        y, idx, span.out_starts, span.position, config.interval_seconds, w.block_seconds, point.spread, ties
+        y, idx, span.out_starts, span.position, config.interval_seconds, w.block_seconds, point.spread, ties, clock
     )
     evidence = np.stack([flat / LN10, normal_nlp(shift), normal_nlp(trend), point_nlp, burst, drift])
     evidence[:, ~warm] = 0.0
@@ -147,7 +149,8 @@ def _flatline(
     if counts:
         run = run_lengths(np.nan_to_num(raw, nan=0.0) == 0, cap)[idx]
         totals = [
-            lagged_run_totals(f.model, raw, idx, run) if f.model.seasonal else run * counts_of(f.typical) for f in fits
+            lagged_run_totals(f.model, raw, idx, run, span.clock) if f.model.seasonal else run * counts_of(f.typical)
+            for f in fits
         ]
         dispersion = np.fmax((point.spread / POISSON_SD) ** 2, 1.0)
         nats = np.nan_to_num(pick(totals, choice)) / dispersion

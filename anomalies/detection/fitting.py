@@ -17,6 +17,7 @@ from .baseline import (
 )
 from .config import MIN_RESIDUALS, Windows
 from .detectors import trend_scores
+from .localtime import Clock
 from .robust import Floats, Ints, Profile, Tail, gather, median_rows, row_profile, windows_before
 
 SIMPLER_MARGIN = 1.02  # a more seasonal model must be 2% more accurate than a simpler one to be chosen
@@ -31,6 +32,7 @@ class Span:
     block_of: Ints  # block id of every point of the array
     out_ids: Ints  # block ids covering idx, consecutive
     out_starts: Ints  # their first indices (may be negative)
+    clock: Clock  # where the same local time a day (week) back lies
 
     @property
     def position(self) -> Ints:
@@ -89,8 +91,8 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
     scored = np.arange(first, n)
     if model.seasonal:
         ids = np.arange(span.block_of[first], span.out_ids[-1] + 1)
-        offsets = level_offsets(model, y, blocks.starts(ids), w.level_window)
-        expected = seasonal_expectation(model, y, scored, offsets[:, span.block_of[scored] - ids[0]])
+        offsets = level_offsets(model, y, blocks.starts(ids), w.level_window, span.clock)
+        expected = seasonal_expectation(model, y, scored, offsets[:, span.block_of[scored] - ids[0]], span.clock)
         typical = np.full(len(idx), np.nan)
         block_offsets, daily = offsets[:, len(ids) - len(span.out_ids) :], np.full(len(span.out_ids), np.nan)
     else:
@@ -118,12 +120,13 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
 
 def same_time_index(span: Span, w: Windows) -> Ints:
     """Per block: the points at the block's times of day, widened by same_time_reach either side, on each
-    of the same_time_days days before (all before the block, all inside its scale window)."""
+    of the same_time_days days before (all before the block; inside its scale window but for the hour a
+    change of clocks may add)."""
     period = round(86400 / span.blocks.interval)
     width = math.ceil(span.blocks.block_seconds / span.blocks.interval)
     offsets = np.arange(-w.same_time_reach, width + w.same_time_reach)
-    days = np.arange(1, w.same_time_days + 1)
-    index = span.out_starts[:, None, None] - days[None, :, None] * period + offsets[None, None, :]
+    days = np.stack([span.clock.back(span.out_starts, day * period) for day in range(1, w.same_time_days + 1)], 1)
+    index = days[:, :, None] + offsets[None, None, :]
     return index.reshape(len(span.out_starts), -1)
 
 
@@ -145,7 +148,7 @@ def _cached_fit(model: Model, y: Floats, span: Span, w: Windows, cached: list[Bl
     position = span.position
     if model.seasonal:
         offsets = np.stack([item.offsets for item in cached], axis=1)
-        expected = seasonal_expectation(model, y, span.idx, offsets[:, position])
+        expected = seasonal_expectation(model, y, span.idx, offsets[:, position], span.clock)
         typical = np.full(len(span.idx), np.nan)
     else:
         expected = local_expectation(y, span.idx, w.local_window)
@@ -214,7 +217,7 @@ def _trend(fit: Fit, y: Floats, span: Span, w: Windows, floor: float) -> tuple[F
     index = windows_before(span.blocks.starts(ids), w.trend_window)
     values = gather(y, index)
     if model.seasonal:
-        values = values - seasonal_reference(model, y, index.ravel()).reshape(index.shape)
+        values = values - seasonal_reference(model, y, index.ravel(), span.clock).reshape(index.shape)
     levels = median_rows(values, min_count=w.trend_window // 2)
     floor = np.zeros(len(ids))
     # Never steadier than independent noise allows: a day-long median of n points moves by

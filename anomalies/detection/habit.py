@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import normal_nlp, small_sample_z
+from .localtime import UTC_CLOCK, Clock
 from .point import Point
 from .robust import Floats, Ints, gather, median_rows
 
@@ -14,7 +15,9 @@ PRECEDENT_DAYS = 2  # ...on this many of the PRECEDENT_DAYS + 1 days before
 PRECEDENT_Z = 3.0  # a precedent was itself at least this unusual (normal z of equal rarity)
 
 
-def beyond_yesterday(nlp: Floats, y: Floats, idx: Ints, residual: Floats, point: Point, interval: int) -> Floats:
+def beyond_yesterday(
+    nlp: Floats, y: Floats, idx: Ints, residual: Floats, point: Point, interval: int, clock: Clock = UTC_CLOCK
+) -> Floats:
     """A point as unusual as one within DAILY_REACH of the same time yesterday (a nightly job's spike)
     is the series' own daily habit: its evidence is only what it adds beyond that precedent. Only a
     precedent that was itself unusual (PRECEDENT_Z, on the same side) counts, so on noise this almost
@@ -29,7 +32,8 @@ def beyond_yesterday(nlp: Floats, y: Floats, idx: Ints, residual: Floats, point:
     edge = np.fmax(edge, 0.5 * np.abs(residual))[:, None]
     gap, days = np.zeros(len(idx)), np.zeros(len(idx), dtype=np.int64)
     for day in range(1, PRECEDENT_DAYS + 2):
-        around = idx[:, None] - day * round(DAY_SECONDS / interval) + np.arange(-2 * reach, 2 * reach + 1)[None, :]
+        same_time = clock.back(idx, day * round(DAY_SECONDS / interval))  # the same local time that day
+        around = same_time[:, None] + np.arange(-2 * reach, 2 * reach + 1)[None, :]
         nearby = gather(y, around)
         then = nearby[:, reach:-reach]
         # Judged two ways: as a value (today is back where it stood then, after the expectation had

@@ -17,13 +17,15 @@ the series' dispersion), so the rate's relative variance is about the sum of the
 checks pay for it (silence.minute_evidence); when the previous days' ratios of that hour to their level
 differ by more than that (busy series, whose days differ by more than counting noise), their spread
 counts instead. No rate (None) with fewer than MIN_DAYS previous days, or
-no events in a sum: the caller keeps the detector's expectation.
+no events in a sum: the caller keeps the detector's expectation. The previous days are the project's
+local days (a Clock: after a change of clocks, the same hour yesterday is 23 or 25 hours back).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .localtime import UTC_CLOCK, Clock
 from .robust import Floats
 
 DAY_SECONDS = 86400
@@ -34,9 +36,12 @@ LEVEL_MINUTES = 180  # how busy today is...
 SKIP_MINUTES = 30  # ...up to this long before the latest bucket's end
 
 
-def minute_rate(counts: Floats, interval_seconds: int, dispersion: float = 1.0) -> tuple[float, float] | None:
+def minute_rate(
+    counts: Floats, interval_seconds: int, dispersion: float = 1.0, clock: Clock = UTC_CLOCK
+) -> tuple[float, float] | None:
     """(expected events a minute just after the last of `counts`, the relative variance of that
-    estimate) for bucket counts of `interval_seconds` on a regular grid (missing buckets NaN), or None."""
+    estimate) for bucket counts of `interval_seconds` on a regular grid (missing buckets NaN; `clock`:
+    the grid's, for local days), or None."""
     counts = np.asarray(counts, dtype=np.float64)
     per_day = DAY_SECONDS // interval_seconds
     half_profile = max(PROFILE_MINUTES * 60 // interval_seconds // 2, 1)
@@ -44,14 +49,20 @@ def minute_rate(counts: Floats, interval_seconds: int, dispersion: float = 1.0) 
     skip = SKIP_MINUTES * 60 // interval_seconds
     now = len(counts)  # the bucket just after the history
     level_end = now - skip
-    days = [day for day in range(1, MAX_DAYS + 1) if level_end - level_span - day * per_day >= 0]
-    if len(days) < MIN_DAYS or DAY_SECONDS % interval_seconds:
+    if DAY_SECONDS % interval_seconds:
         return None
+    # Each previous day's level window and hour around now, at the same local time.
+    lags = np.arange(1, MAX_DAYS + 1) * per_day
+    level_starts = np.array([clock.back(np.array([level_end - level_span]), lag)[0] for lag in lags])
+    centres = np.array([clock.back(np.array([now]), lag)[0] for lag in lags])
+    known = level_starts >= 0
+    if np.count_nonzero(known) < MIN_DAYS:
+        return None
+    days, starts, centres = lags[known] // per_day, level_starts[known], centres[known]
     today = float(np.nansum(counts[level_end - level_span : level_end]))
-    starts = np.array([level_end - level_span - d * per_day for d in days])
     befores = np.array([np.nansum(counts[start : start + level_span]) for start in starts])
-    profiles = np.array([np.nansum(counts[now - d * per_day - half_profile : now - d * per_day + half_profile])
-                         for d in days])  # fmt: skip
+    profiles = np.array([np.nansum(counts[max(centre - half_profile, 0) : centre + half_profile])
+                         for centre in centres])  # fmt: skip
     before, profile = float(befores.sum()), float(profiles.sum())
     if min(today, before, profile) <= 0:
         return None

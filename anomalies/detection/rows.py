@@ -44,12 +44,14 @@ def score_rows(
     value_kind: ValueKind,
     sensitivity: Sensitivity = "medium",
     interval: int | None = None,
+    timezone: str = "UTC",
 ) -> RowScores:
-    """Score each row on the buckets up to it (raises ValueError only for non-finite or absurd times)."""
+    """Score each row on the buckets up to it, the seasons following `timezone`'s days (raises ValueError
+    only for non-finite or absurd times, or an unknown zone)."""
     t = np.asarray(times, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     grid_times, grid_values, step, bucket = regularize(t, v, value_kind, interval)
-    config = DetectorConfig(step, value_kind, sensitivity)
+    config = DetectorConfig(step, value_kind, sensitivity, timezone)
     scores = score_series(grid_times, grid_values, config)
     out = {name: getattr(scores, name)[bucket].copy() for name in ROW_FIELDS}
     out["kind"], out["direction"] = out["kind"].astype(KIND_WIDTH), out["direction"].astype(KIND_WIDTH)

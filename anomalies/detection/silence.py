@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calibration import LN10, score_of
+from .localtime import UTC_CLOCK, Clock
 from .minute_rate import minute_rate
 from .robust import Floats
 
@@ -279,15 +280,17 @@ def dispersion_of(counts: Floats, points: int = 288) -> float:
     return max(float(kept.mean()) / (2.0 * float(recent.mean())), 1.0)
 
 
-def minute_baseline(expected: float, interval_seconds: int, counts: Floats) -> tuple[float | None, float, float]:
+def minute_baseline(
+    expected: float, interval_seconds: int, counts: Floats, clock: Clock = UTC_CLOCK
+) -> tuple[float | None, float, float]:
     """(expected events a minute, dispersion, the rate's relative variance) of a count series from its
-    bucket counts (anomalies.detection.minute_rate: the same time on previous days, at today's level),
+    bucket counts (anomalies.detection.minute_rate: the same time on previous local days, at today's level),
     or, for a series too young for that, from its latest bucket's expected count, taken as exact as
     before; no rate while the detector has no expectation."""
     if not math.isfinite(expected):
         return None, 1.0, 0.0
     dispersion = dispersion_of(counts)
-    estimate = minute_rate(counts, interval_seconds, dispersion)
+    estimate = minute_rate(counts, interval_seconds, dispersion, clock)
     if estimate is None:
         return expected * 60 / interval_seconds, dispersion, 0.0
     return estimate[0], dispersion, estimate[1]

@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -77,6 +78,11 @@ class Command(BaseCommand):
         )  # fmt: skip
 
         parser.add_argument(
+            "--timezone", type=time_zone, default="UTC", metavar="ZONE",
+            help="IANA zone (e.g. Europe/Berlin) whose days the daily and weekly patterns follow, across daylight "
+            "saving changes, as a project's zone does; timestamps without an offset are read in it (default: UTC)",
+        )  # fmt: skip
+        parser.add_argument(
             "--series-column", metavar="NAME|NUMBER|none",
             help="score each series (rows grouped by this column's value) on its own; none: the file is one series",
         )  # fmt: skip
@@ -94,7 +100,8 @@ class Command(BaseCommand):
             progress.note("scoring")
         kind = "count" if options["kind"] == "events" else "continuous"
         try:
-            scores = score_table(table, kind, str(options["sensitivity"]), options["interval"])  # type: ignore[arg-type]
+            sensitivity, zone = str(options["sensitivity"]), str(options["timezone"])
+            scores = score_table(table, kind, sensitivity, options["interval"], zone)  # type: ignore[arg-type]
         except SeriesFailure as failure:
             where = "this file" if failure.series is None else f"the series {failure.series!r} of this file"
             raise CommandError(
@@ -145,6 +152,14 @@ def unscored_note(table: Table, scores: RowScores) -> str:
     )
 
 
+def time_zone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IANA time zone name (e.g. Europe/Berlin)") from None
+    return text
+
+
 def positive_int(text: str) -> int:
     try:
         number = int(text)
@@ -165,6 +180,7 @@ def read(path: Path, options: dict[str, object]) -> Table:
         interval=options.get("interval"),  # type: ignore[arg-type]
         date_order=options.get("date_order") or "auto",  # type: ignore[arg-type]
         series_column=options.get("series_column"),  # type: ignore[arg-type]
+        timezone=str(options.get("timezone") or "UTC"),
     )
     try:
         return read_table(path, settings)

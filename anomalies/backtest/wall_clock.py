@@ -1,0 +1,36 @@
+"""Timestamps written without an offset, read as wall-clock times in a zone (--timezone)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+
+def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
+    """Epoch seconds of wall-clock times in `timezone`, given as if they were UTC, in file order.
+
+    An hour the clocks go back over is written twice: a time in it is its first pass until an earlier
+    row of that day stood at or past it within that hour, its second pass after (so 02:00, 02:30, 02:00
+    reads as summer, summer, winter time). A time the clocks skipped is read at the offset before the
+    change (zoneinfo's fold 0), an hour later than written.
+    """
+    zone = ZoneInfo(timezone)
+    out = np.empty(len(walls))
+    latest: dict[date, float] = {}  # per day, the latest time seen in an hour written twice
+    for row, wall in enumerate(walls):
+        moment = datetime.fromtimestamp(float(wall), UTC).replace(tzinfo=zone)
+        second = moment.replace(fold=1)
+        if _offset(moment) > _offset(second):  # written twice: summer time, then winter time
+            day = moment.date()
+            if wall <= latest.get(day, -np.inf):
+                moment = second
+            latest[day] = max(latest.get(day, -np.inf), float(wall))
+        out[row] = moment.timestamp()
+    return out
+
+
+def _offset(moment: datetime) -> float:
+    offset = moment.utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0

@@ -1,0 +1,123 @@
+"""The same local time a number of days (weeks) back, on a regular grid of UTC buckets.
+
+A business's day follows its own clock: when the project's zone moves to summer time, its whole daily
+pattern moves an hour earlier in UTC, and "the same time yesterday" is 23 hours back (25 after the
+change back). Every seasonal lag of the detector is taken through a Clock: `points` buckets back,
+corrected by how much the zone's UTC offset changed in between. In UTC, and in a zone whose offset does
+not change over the grid, the lag is exactly `points` back (the same integers as without a clock).
+
+The offset is read at the bucket's start, now and `points` back; a change of offset is rounded to whole
+buckets (an hour's change moves an hourly lag by one bucket, a half-hour's by none) and limited to
+MAX_SHIFT either way: a zone that crosses the date line (a day's change) keeps its time of day, and no
+daylight saving has ever moved clocks by more than two hours. The lag then stays well over a day for
+every daily and weekly season, so every lag is still strictly before its point (causal).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .robust import Floats, Ints
+
+HOUR = 3600
+DAY = 86400
+MAX_SHIFT = 2 * HOUR  # the largest change of offset followed (double summer time; Troll's two hours)
+SAMPLE = 6 * HOUR  # a zone's offset is sampled this often to find its changes (none come closer)
+YEAR = 366 * DAY
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+def shift_points(interval: int) -> int:
+    """The most a lag moves, in buckets (0: clocks never move a lag at this bucket width)."""
+    return round(MAX_SHIFT / interval)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Lags on a grid whose index 0 starts at `origin` (epoch seconds), `interval` seconds a bucket.
+
+    changes / offsets: the epoch seconds at which the zone's UTC offset changes near the grid, and the
+    offset (seconds) before the first change and after each; None where lags never move."""
+
+    origin: float
+    interval: int
+    changes: Floats | None = None
+    offsets: Floats | None = None
+
+    @classmethod
+    def of(cls, timezone: str, origin: float, interval: int, points: int) -> Clock:
+        """The clock of a grid of `points` buckets. Only its own span matters (and MAX_SHIFT before it): a
+        lag that lands further before the grid is outside it (missing) however the clocks moved."""
+        if timezone == "UTC" or not shift_points(interval):
+            return cls(origin, interval)
+        low, high = origin - DAY, origin + points * interval + DAY
+        changes, offsets = _offsets(timezone, _year(low), _year(high))
+        if not np.any((changes >= low) & (changes <= high)):
+            return cls(origin, interval)  # no change of offset anywhere near: lags as in UTC
+        return cls(origin, interval, changes, offsets)
+
+    def back(self, index: Ints, points: int) -> Ints:
+        """Per index, the index of the same local time `points` buckets (a whole number of days) back."""
+        lagged = index - points
+        if self.changes is None or self.offsets is None:
+            return lagged
+        now = self.origin + self.interval * index.astype(np.float64)
+        then = now - self.interval * points
+        moved = (
+            self.offsets[np.searchsorted(self.changes, now, side="right")]
+            - self.offsets[np.searchsorted(self.changes, then, side="right")]
+        )
+        # A day's change (a zone crossing the date line) leaves the time of day as it was.
+        moved = (moved + DAY / 2) % DAY - DAY / 2
+        shift = np.clip(np.round(moved / self.interval), -shift_points(self.interval), shift_points(self.interval))
+        return lagged + shift.astype(np.int64)
+
+
+UTC_CLOCK = Clock(0.0, 1)  # lags exactly `points` back
+
+
+def _year(seconds: float) -> int:
+    year = datetime.fromtimestamp(min(max(seconds, -YEAR * 300), YEAR * 200), UTC).year
+    return min(max(year, MIN_YEAR), MAX_YEAR)
+
+
+@functools.lru_cache(maxsize=256)
+def _offsets(timezone: str, first_year: int, last_year: int) -> tuple[Floats, Floats]:
+    """The changes of the zone's UTC offset from the start of first_year to the end of last_year."""
+    parts = [_changes_in(timezone, year) for year in range(first_year, last_year + 1)]
+    changes = np.concatenate([part[0] for part in parts])
+    offsets = np.concatenate([[_offset(ZoneInfo(timezone), _start_of(first_year))], *(part[1] for part in parts)])
+    return changes, offsets
+
+
+@functools.lru_cache(maxsize=1024)
+def _changes_in(timezone: str, year: int) -> tuple[Floats, Floats]:
+    """Epoch seconds at which the offset changes during `year`, and the offset after each."""
+    zone = ZoneInfo(timezone)
+    start, end = _start_of(year), _start_of(year + 1)
+    samples = np.arange(start, end + SAMPLE, SAMPLE, dtype=np.float64)
+    offsets = np.array([_offset(zone, float(t)) for t in samples])
+    changes, after = [], []
+    for k in np.flatnonzero(offsets[1:] != offsets[:-1]):
+        low, high = float(samples[k]), float(samples[k + 1])
+        while high - low > 1:  # bisect to the second
+            middle = (low + high) // 2
+            low, high = (middle, high) if _offset(zone, middle) == offsets[k] else (low, middle)
+        if start < high <= end:
+            changes.append(high)
+            after.append(offsets[k + 1])
+    return np.array(changes, dtype=np.float64), np.array(after, dtype=np.float64)
+
+
+def _start_of(year: int) -> float:
+    return datetime(year, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _offset(zone: ZoneInfo, seconds: float) -> float:
+    offset = datetime.fromtimestamp(seconds, zone).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
