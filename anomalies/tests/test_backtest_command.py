@@ -4,11 +4,14 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from anomalies.backtest.times import read_times
+from anomalies.tests.test_detection_localtime import BERLIN_SPRING, local_day
 from anomalies.tests.test_detection_series import daily_gauge
 
 
@@ -191,3 +194,47 @@ def test_epoch_units_are_told_apart_by_magnitude(tmp_path: Path, unit: str, fact
     assert [r["timestamp"] for r in out] == [t for t, _ in scaled]
     assert [r | {"timestamp": ""} for r in out] == [r | {"timestamp": ""} for r in expected]
     assert out[3000]["alert"] == "1"
+
+
+def local_day_rows(naive_local: bool) -> list[tuple[str, str]]:
+    """Hourly signups of a business in Berlin, five weeks before clocks go forward and nine days after:
+    written in UTC, or as naive local wall-clock times."""
+    times, values = local_day("Europe/Berlin", BERLIN_SPRING, 3600, "count", seed=3)
+    berlin = ZoneInfo("Europe/Berlin")
+    rows = []
+    for t, v in zip(times, values, strict=True):
+        moment = datetime.fromtimestamp(float(t), berlin if naive_local else UTC).replace(tzinfo=None)
+        rows.append((moment.isoformat(sep=" ") if naive_local else moment.isoformat() + "Z", f"{v:.0f}"))
+    return rows
+
+
+def test_timezone_scores_a_local_day_without_alerts_after_clocks_change(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", local_day_rows(naive_local=False))
+    after = datetime(2026, 3, 29, 1, tzinfo=UTC)
+    as_utc = backtest("--csv", str(path), "--kind", "events")
+    in_berlin = backtest("--csv", str(path), "--kind", "events", "--timezone", "Europe/Berlin")
+    alerts = [[r for r in out if r["alert"] == "1" and datetime.fromisoformat(r["timestamp"]) >= after]
+              for out in (as_utc, in_berlin)]  # fmt: skip
+    assert len(alerts[0]) > 0 and alerts[1] == []
+
+
+def test_timezone_reads_naive_timestamps_as_local_wall_clock_times(tmp_path: Path) -> None:
+    absolute = write_csv(tmp_path / "utc.csv", local_day_rows(naive_local=False))
+    naive = write_csv(tmp_path / "local.csv", local_day_rows(naive_local=True))
+    zone = ("--timezone", "Europe/Berlin", "--kind", "events")
+    from_utc = backtest("--csv", str(absolute), *zone)
+    from_local, notes = backtest_with_notes("--csv", str(naive), *zone)
+    assert [r["score"] for r in from_local] == [r["score"] for r in from_utc]
+    assert "read as local time in Europe/Berlin" in notes
+
+
+def test_an_hour_written_twice_when_clocks_go_back_is_read_as_two_hours(tmp_path: Path) -> None:
+    cells = ["2026-10-25 01:00", "2026-10-25 02:00", "2026-10-25 02:30", "2026-10-25 02:00", "2026-10-25 02:30",
+             "2026-10-25 03:00"]  # fmt: skip
+    seconds, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
+    assert np.diff(seconds).tolist() == [3600, 1800, 1800, 1800, 1800]
+
+
+def test_an_unknown_timezone_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="IANA time zone"):
+        backtest("--csv", str(write_csv(tmp_path / "in.csv", gauge_rows())), "--timezone", "Mars/Olympus")

@@ -392,3 +392,19 @@ def _without_same_time_fields(packed: np.ndarray) -> list[list[float]]:
         at = end + 1 + width + 1 + int(packed[end + 1 + width])
     out.append(list(packed[at : at + 3 * trends]))
     return out
+
+
+def test_a_watch_is_scored_in_its_projects_time_zone(quiet_weeks: Project) -> None:
+    Project.objects.filter(pk=quiet_weeks.pk).update(timezone="America/New_York")
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.select_related("project").get(project=quiet_weeks)
+    config = DetectorConfig(3600, "count", timezone="America/New_York")
+    carried = unpack(watch.carry, END, 3600, "medium", "America/New_York")
+    assert carried is not None and unpack(watch.carry, END, 3600, "medium") is None  # a UTC scan starts afresh
+    assert unpack_fits(watch.fitted, 3600, "count", "America/New_York").blocks
+    assert unpack_fits(watch.fitted, 3600, "count").blocks == {}
+    values = cached_values(watch)
+    times = END.timestamp() - 3600.0 * np.arange(len(values), 0, -1)
+    from_scratch, _ = score_incremental(times, values, config, 1, None)
+    assert carried.score[-1] == from_scratch.score[-1]
