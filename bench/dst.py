@@ -10,12 +10,18 @@ with score_series and the production config for its bucket width, once as UTC (w
 project time zones reached the detector) and once in its zone. Counted: notifications (the `alert`
 column) and the share of anomalous rows, in the week after the change and, as the control, in the week
 before it.
+
+--cost times the detector in the zone against UTC on the same series (alternating, median of
+--repeats): score_series per row over the seven weeks (and the part of it spent finding the lags), and
+score_incremental per call as the scan uses it (one new bucket, the carry and the block's fits reused)
+on the days after the change.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,7 +30,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from anomalies.detection import DetectorConfig, score_series
+from anomalies.detection import DetectorConfig, FitCache, score_incremental, score_series
+from anomalies.detection.localtime import Clock
 
 DAY, WEEK = 86400, 7 * 86400
 # (zone, a local date just after a change): spring and autumn in both hemispheres, and a half-hour change.
@@ -84,12 +91,53 @@ def measure(zone: str, change: str, interval: int, kind: str, seeds: int, timezo
     return after, before, float(np.mean(anomalous))
 
 
+def cost(repeats: int) -> None:
+    """Per row (score_series) and per scan call (score_incremental): UTC against the zone, and the time
+    spent finding lags (Clock.back, wrapped to be timed)."""
+    print("cost: UTC against Europe/Berlin on the same series spanning a change (medians of alternating runs)")
+    spent = [0.0]
+    unwrapped = Clock.back
+
+    def timed(clock: Clock, index: np.ndarray, points: int) -> np.ndarray:
+        began = time.perf_counter()
+        out = unwrapped(clock, index, points)
+        spent[0] += time.perf_counter() - began
+        return out
+
+    Clock.back = timed  # type: ignore[method-assign]
+    for interval, kind in ((300, "count"), (3600, "continuous")):
+        times, values, at = series("Europe/Berlin", "2026-03-29", interval, kind, 0)
+        start = int(np.searchsorted(times, at + 2 * DAY))
+        runs: dict[str, list[tuple[float, float, float]]] = {"UTC": [], "Europe/Berlin": []}
+        for _ in range(repeats):
+            for zone, measured in runs.items():
+                config = DetectorConfig(interval, kind, "medium", zone)  # type: ignore[arg-type]
+                spent[0], began = 0.0, time.perf_counter()
+                score_series(times, values, config)
+                per_row, lags = (time.perf_counter() - began) / len(times) * 1e6, spent[0] / len(times) * 1e6
+                fits = FitCache()
+                _, carry = score_incremental(times[:start], values[:start], config, 1, None, fits)
+                began = time.perf_counter()
+                for end in range(start + 1, start + 25):
+                    _, carry = score_incremental(times[:end], values[:end], config, 1, carry, fits)
+                measured.append((per_row, lags, (time.perf_counter() - began) / 24 * 1e3))
+        (utc_row, _, utc_call), (row, lags, call) = (np.median(np.array(m), axis=0) for m in runs.values())
+        print(f"  {interval:>5} s {kind:<10} score_series {utc_row:6.1f} vs {row:6.1f} us/row, of which lags "
+              f"{lags:4.1f}; scan call {utc_call:6.2f} vs {call:6.2f} ms")  # fmt: skip
+    Clock.back = unwrapped  # type: ignore[method-assign]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--zones", nargs="*", help="only these zones")
     parser.add_argument("--utc-only", action="store_true", help="only as UTC (runs on the detector before zones)")
+    parser.add_argument("--cost", action="store_true", help="time the zone against UTC instead")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.cost:
+        cost(args.repeats)
+        return
     print(f"{args.seeds} clean series per row; notifications in the week after / the week before the change")
     print(f"{'zone':<20} {'change':<11} {'bucket':>6} {'kind':<10} {'as UTC':>14} {'in its zone':>14}")
     totals = {"UTC": [0, 0], "zone": [0, 0]}

@@ -16,7 +16,7 @@ every daily and weekly season, so every lag is still strictly before its point (
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,7 @@ class Clock:
     interval: int
     changes: Floats | None = None
     offsets: Floats | None = None
+    steps: dict[int, tuple[Ints, Ints]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, timezone: str, origin: float, interval: int, points: int) -> Clock:
@@ -64,8 +65,33 @@ class Clock:
     def back(self, index: Ints, points: int) -> Ints:
         """Per index, the index of the same local time `points` buckets (a whole number of days) back."""
         lagged = index - points
-        if self.changes is None or self.offsets is None:
+        if self.changes is None:
             return lagged
+        breaks, shifts = self._steps(points)
+        if not index.size:
+            return lagged
+        # Few steps, and most calls lie within one: comparisons, cheaper than a search per index.
+        low, high = np.searchsorted(breaks, [index.min(), index.max()], side="right")
+        lagged += shifts[low]
+        for step in range(low, high):
+            lagged += (shifts[step + 1] - shifts[step]) * (index >= breaks[step])
+        return lagged
+
+    def _steps(self, points: int) -> tuple[Ints, Ints]:
+        """The shift is a step function of the index: it changes only where a change of offset enters the
+        lag (at the first bucket from the change on) or leaves it (`points` later). Per lag: those
+        indices, and the shift before, between and after them (cached: lags repeat on every call)."""
+        if points not in self.steps:
+            assert self.changes is not None
+            first = np.ceil((self.changes - self.origin) / self.interval).astype(np.int64)
+            breaks = np.unique(np.concatenate([first, first + points]))
+            at = np.concatenate([[breaks[0] - 1], breaks])
+            self.steps[points] = (breaks, self._shift(at, points))
+        return self.steps[points]
+
+    def _shift(self, index: Ints, points: int) -> Ints:
+        """Buckets by which the offset changed from `points` back to each index (whole, within MAX_SHIFT)."""
+        assert self.changes is not None and self.offsets is not None
         now = self.origin + self.interval * index.astype(np.float64)
         then = now - self.interval * points
         moved = (
@@ -74,8 +100,8 @@ class Clock:
         )
         # A day's change (a zone crossing the date line) leaves the time of day as it was.
         moved = (moved + DAY / 2) % DAY - DAY / 2
-        shift = np.clip(np.round(moved / self.interval), -shift_points(self.interval), shift_points(self.interval))
-        return lagged + shift.astype(np.int64)
+        limit = shift_points(self.interval)
+        return np.clip(np.round(moved / self.interval), -limit, limit).astype(np.int64)
 
 
 UTC_CLOCK = Clock(0.0, 1)  # lags exactly `points` back
