@@ -1,10 +1,11 @@
 """Why an anomaly happened, in the terms of its data: which tag values carry the deviation. For an event
-count, each tag value's count over the episode is set against the same hours (or five-minute
-buckets) of the previous weeks (the median of three), and the values whose change makes up most of
-the whole change are named, largest share first: "80% of the rise is plan=pro"."""
+count, each tag value's count over the episode is set against the same local hours (or five-minute
+buckets) of the previous weeks in the project's time zone (the median of three), and the values whose
+change makes up most of the whole change are named, largest share first: "80% of the rise is plan=pro"."""
 
 import statistics
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from anomalies.models import Anomaly, Watch
 from flux.query.db import fetch_all
@@ -93,6 +94,12 @@ def raw_tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[T
     return {(key, value): float(count) for key, value, count in rows}, float(total)
 
 
+def weeks_back(moment: datetime, weeks: int, zone: ZoneInfo) -> datetime:
+    """The same local time `weeks` weeks before (an hour more or less than whole weeks across a change of
+    clocks: the project's hours, as the detector compares them)."""
+    return (moment.astimezone(zone) - timedelta(weeks=weeks)).astimezone(UTC)
+
+
 def explain(anomaly: Anomaly) -> dict:
     """The explanation stored on the anomaly: a sentence and the contributing tag values."""
     watch = anomaly.watch
@@ -103,8 +110,9 @@ def explain(anomaly: Anomaly) -> dict:
     end = anomaly.last_anomalous_at + timedelta(seconds=anomaly.interval_seconds)
     actual, actual_total = tag_counts(watch, start, end)
     earlier, earlier_totals = [], []
+    zone = ZoneInfo(anomaly.project.timezone)
     for weeks in range(1, WEEKS_BACK + 1):
-        counts, total = tag_counts(watch, start - timedelta(weeks=weeks), end - timedelta(weeks=weeks))
+        counts, total = tag_counts(watch, weeks_back(start, weeks, zone), weeks_back(end, weeks, zone))
         earlier.append(counts)
         earlier_totals.append(total)
     total_change = actual_total - statistics.median(earlier_totals)

@@ -2,10 +2,11 @@
 anomaly's explanation read from real tag rollups."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from anomalies.explain import contributions, explain, sentence
+from anomalies.explain import contributions, explain, sentence, weeks_back
 from anomalies.tests.factories import make_watch, open_anomaly
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -98,3 +99,10 @@ def test_an_anomalys_explanation_ranks_a_drop_over_every_country_from_its_rollup
         ("DE", 0.4), ("US", 0.3), ("FR", 0.15),
     ]  # fmt: skip
     assert explanation["text"].startswith("40% of the ")
+
+
+def test_the_weeks_before_are_the_same_local_hours_across_a_change_of_clocks() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    after = datetime(2026, 3, 30, 8, tzinfo=UTC)  # 10:00 CEST, the day after clocks went forward
+    assert weeks_back(after, 1, berlin) == datetime(2026, 3, 23, 9, tzinfo=UTC)  # 10:00 CET
+    assert weeks_back(after, 1, ZoneInfo("UTC")) == after - timedelta(weeks=1)
