@@ -16,6 +16,7 @@ every daily and weekly season, so every lag is still strictly before its point (
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -48,7 +49,7 @@ class Clock:
     interval: int
     changes: Floats | None = None
     offsets: Floats | None = None
-    steps: dict[int, tuple[Ints, Ints]] = field(default_factory=dict, compare=False, repr=False)
+    steps: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, timezone: str, origin: float, interval: int, points: int) -> Clock:
@@ -71,13 +72,14 @@ class Clock:
         if not index.size:
             return lagged
         # Few steps, and most calls lie within one: comparisons, cheaper than a search per index.
-        low, high = np.searchsorted(breaks, [index.min(), index.max()], side="right")
-        lagged += shifts[low]
+        low, high = bisect_right(breaks, int(index.min())), bisect_right(breaks, int(index.max()))
+        if shifts[low]:
+            lagged += shifts[low]
         for step in range(low, high):
             lagged += (shifts[step + 1] - shifts[step]) * (index >= breaks[step])
         return lagged
 
-    def _steps(self, points: int) -> tuple[Ints, Ints]:
+    def _steps(self, points: int) -> tuple[list[int], list[int]]:
         """The shift is a step function of the index: it changes only where a change of offset enters the
         lag (at the first bucket from the change on) or leaves it (`points` later). Per lag: those
         indices, and the shift before, between and after them (cached: lags repeat on every call)."""
@@ -86,7 +88,7 @@ class Clock:
             first = np.ceil((self.changes - self.origin) / self.interval).astype(np.int64)
             breaks = np.unique(np.concatenate([first, first + points]))
             at = np.concatenate([[breaks[0] - 1], breaks])
-            self.steps[points] = (breaks, self._shift(at, points))
+            self.steps[points] = (breaks.tolist(), self._shift(at, points).tolist())
         return self.steps[points]
 
     def _shift(self, index: Ints, points: int) -> Ints:
