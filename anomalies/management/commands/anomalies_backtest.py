@@ -30,8 +30,9 @@ amount, close, ... (any case; other columns such as is_anomaly are ignored), or 
 header: column 1 is the time, column 2 the value. A file of values only has its rows numbered.
 Commas, semicolons, tabs or pipes separate cells.
 
-Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC),
-dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05, 31.01.2024; the order from the data),
+Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC,
+or local time with --timezone), dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05,
+31.01.2024; the order from the data),
 epoch seconds, milliseconds, microseconds or nanoseconds (told apart by magnitude), or row numbers
 (consecutive integers 1, 2, 3, ... below 10^7), read as one row per --index-interval seconds (hourly
 unless set). Every guess other than plain ISO or epoch seconds is noted on stderr.
@@ -41,7 +42,10 @@ Several series in one file (AIOps `timestamp,value,label,KPI ID`, long exports `
 rows were a file of their own; the output keeps one row per input row in input order and, like every
 other input column, the series column is not written (join by row position). Without the option, a
 column named like a series key (id, series, kpi, metric, name, host, key, ...) whose values repeat
-the same timestamps is an error naming it: --series-column none reads the file as one series."""
+the same timestamps is an error naming it: --series-column none reads the file as one series.
+
+--timezone ZONE scores the file as a project in that IANA zone: its daily and weekly patterns are
+compared at the same local time on previous days and weeks, across daylight saving changes."""
 
 
 class Command(BaseCommand):
