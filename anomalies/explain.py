@@ -7,6 +7,7 @@ import statistics
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from anomalies.detection.localtime import zone_or_utc
 from anomalies.models import Anomaly, Watch
 from flux.query.db import fetch_all
 
@@ -110,7 +111,7 @@ def explain(anomaly: Anomaly) -> dict:
     end = anomaly.last_anomalous_at + timedelta(seconds=anomaly.interval_seconds)
     actual, actual_total = tag_counts(watch, start, end)
     earlier, earlier_totals = [], []
-    zone = ZoneInfo(anomaly.project.timezone)
+    zone = ZoneInfo(zone_or_utc(anomaly.project.timezone))
     for weeks in range(1, WEEKS_BACK + 1):
         counts, total = tag_counts(watch, weeks_back(start, weeks, zone), weeks_back(end, weeks, zone))
         earlier.append(counts)

@@ -14,6 +14,7 @@ from django.db import connection
 
 from anomalies import cadence, carry
 from anomalies.detection import DetectorConfig, history_needed
+from anomalies.detection.localtime import zone_or_utc
 from anomalies.history import NO_HOURS, Hours, floor_step, measure_of, read_hours
 from anomalies.models import Watch
 
@@ -33,7 +34,7 @@ def buckets_needed(value_kind: str, interval_seconds: int, timezone: str = "UTC"
 def buckets_kept(watch: Watch) -> int:
     """How many buckets of the watch's series the cache keeps: what the detector needs (in its project's
     zone; five-minute series: cadence.fast_history_days at most), and a margin to look back on episodes."""
-    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds, watch.project.timezone)
+    needed = buckets_needed(measure_of(watch)[0], watch.interval_seconds, zone_or_utc(watch.project.timezone))
     if watch.interval_seconds < cadence.HOURLY:
         needed = min(needed, cadence.fast_history_days() * 86400 // watch.interval_seconds)
     return needed + EPISODE_LOOKBACK

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from anomalies.detection import DetectorConfig, Episode, Scores, history_needed, score_latest
+from anomalies.detection.localtime import zone_or_utc
 from anomalies.history import HOUR, NO_HOURS, floor_hour, hours_in, measure_of, read_hours
 from anomalies.models import Watch
 from anomalies.queries import detection_settings
@@ -29,7 +30,7 @@ def replay(watch: Watch, start: datetime, end: datetime, sensitivity: str | None
     start, end = floor_hour(start), floor_hour(end)
     value_kind, missing = measure_of(watch)
     sensitivity = sensitivity or watch.sensitivity or detection_settings(watch.project).sensitivity
-    config = DetectorConfig(3600, value_kind, sensitivity, watch.project.timezone)  # type: ignore[arg-type]
+    config = DetectorConfig(3600, value_kind, sensitivity, zone_or_utc(watch.project.timezone))  # type: ignore[arg-type]
     history_start = start - HOUR * math.ceil(history_needed(config) / 3600)
     hours = read_hours([watch], history_start, end).get(watch.pk, NO_HOURS)
     if value_kind == "count":  # as the scan does: a count stream's history starts at its first hour of data

@@ -27,7 +27,7 @@ from anomalies.detection import (
     score_latest,
     severity_of,
 )
-from anomalies.detection.localtime import Clock
+from anomalies.detection.localtime import Clock, zone_or_utc
 from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
@@ -204,8 +204,8 @@ def scan_watch(
 def watch_config(watch: Watch, value_kind: str, project_settings: DetectionSettings) -> DetectorConfig:
     """The detector's settings for a watch: its bucket width, its sensitivity (or its project's), and its
     project's time zone, whose days the daily and weekly patterns follow."""
-    sensitivity = watch.sensitivity or project_settings.sensitivity
-    return DetectorConfig(watch.interval_seconds, value_kind, sensitivity, watch.project.timezone)  # type: ignore[arg-type]
+    sensitivity, zone = watch.sensitivity or project_settings.sensitivity, zone_or_utc(watch.project.timezone)
+    return DetectorConfig(watch.interval_seconds, value_kind, sensitivity, zone)  # type: ignore[arg-type]
 
 
 def series_times(watch: Watch, points: int) -> np.ndarray:

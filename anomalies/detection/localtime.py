@@ -19,7 +19,7 @@ import functools
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -31,6 +31,17 @@ MAX_SHIFT = 2 * HOUR  # the largest change of offset followed (double summer tim
 SAMPLE = 6 * HOUR  # a zone's offset is sampled this often to find its changes (none come closer)
 YEAR = 366 * DAY
 MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
+@functools.lru_cache(maxsize=1024)
+def zone_or_utc(timezone: str) -> str:
+    """The zone if zoneinfo knows it, else UTC: a project's stored zone that no longer reads (a zone
+    database without it) must not stop its series from being watched."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return timezone
 
 
 def shift_points(interval: int) -> int:

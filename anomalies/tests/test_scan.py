@@ -408,3 +408,11 @@ def test_a_watch_is_scored_in_its_projects_time_zone(quiet_weeks: Project) -> No
     times = END.timestamp() - 3600.0 * np.arange(len(values), 0, -1)
     from_scratch, _ = score_incremental(times, values, config, 1, None)
     assert carried.score[-1] == from_scratch.score[-1]
+
+
+def test_a_project_zone_that_no_longer_reads_is_scanned_as_utc(quiet_weeks: Project) -> None:
+    Project.objects.filter(pk=quiet_weeks.pk).update(timezone="Nowhere/Gone")  # past the model's validator
+    sync_watches(NOW)
+    scan_at(NOW)
+    watch = Watch.objects.get(project=quiet_weeks)
+    assert unpack(watch.carry, END, 3600, "medium") is not None
