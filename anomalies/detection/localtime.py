@@ -9,8 +9,8 @@ not change over the grid, the lag is exactly `points` back (the same integers as
 The offset is read at the bucket's start, now and `points` back; a change of offset is rounded to whole
 buckets (an hour's change moves an hourly lag by one bucket, a half-hour's by none) and limited to
 MAX_SHIFT either way: a zone that crosses the date line (a day's change) keeps its time of day, and no
-daylight saving has ever moved clocks by more than two hours. The lag then stays well over a day for
-every daily and weekly season, so every lag is still strictly before its point (causal).
+daylight saving has ever moved clocks by more than two hours. A day's lag then stays over 22 hours
+back, so every lag is still well before its point and its block (causal, and the block fits too).
 """
 
 from __future__ import annotations
