@@ -34,11 +34,18 @@ VERBS = {OPENED: "opened", RESOLVED: "resolved", REMINDER: "still open"}
 
 def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: datetime) -> list[Delivery]:
     """Queue one delivery per channel and event for one scan's changes of one project."""
-    by_change: dict[str, dict[int, Anomaly]] = defaultdict(dict)
+    # One scan can open, update and resolve the same anomaly (a catch-up, late data judged again): each is
+    # told of in its latest state, once, and a resolution reaches the channels told of its opening here.
+    latest: dict[int, Anomaly] = {}
+    by_change: dict[str, list[int]] = defaultdict(list)
     for change, anomaly in changes:
         if anomaly.project_id == project_id:  # a caller's mix-up must never reach another project's channels
-            by_change[change][anomaly.pk] = anomaly
-    opened, updated, resolved = (list(by_change[change].values()) for change in (OPENED, UPDATED, RESOLVED))
+            latest[anomaly.pk] = anomaly
+            by_change[change].append(anomaly.pk)
+    opened, updated, resolved = (
+        [latest[pk] for pk in dict.fromkeys(by_change[change])] for change in (OPENED, UPDATED, RESOLVED)
+    )
+    updated = [a for a in updated if a.pk not in by_change[OPENED]]  # told of as opened
     if not (opened or updated or resolved):
         return []
     with transaction.atomic():
@@ -54,6 +61,7 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         for channel in channels:
             fresh = [a for a in opened if qualifies(channel, a)]
             fresh += [a for a in updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
+            told |= {(channel.pk, a.pk) for a in fresh}
             gone = [a for a in resolved if (channel.pk, a.pk) in told] if channel.notify_resolved else []
             groups += [(channel, event, group) for event, group in ((OPENED, fresh), (RESOLVED, gone)) if group]
         shapes = serialize({a.pk: a for _, _, group in groups for a in group}.values())
