@@ -1,12 +1,15 @@
 """Rollup runs mark the watches whose cached buckets they recomputed (late data, backfills), from the
-run's own touched minutes: exactly from the earliest changed minute, and not for buckets a scan re-reads
-anyway. Regular (incremental) rollup runs over rows received now, for buckets of the past."""
+run's own touched minutes: exactly from the earliest changed minute, the last buckets a scan re-reads too
+(they are judged again). Regular (incremental) rollup runs over rows received now, for buckets of the past."""
 
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
+from anomalies.models import Anomaly
 from anomalies.tests.factories import make_watch
+from anomalies.tests.test_scan import END, HOUR, NOW, daily_count, quiet_weeks, scan_at
+from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM as EVENTS
 from events.rollups import roll_up_events
@@ -17,6 +20,7 @@ from metrics.tests.factories import insert_point, make_series
 
 CACHED_UNTIL = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+__all__ = ["quiet_weeks"]  # the fixture, used by name
 
 
 def add_event(project: Project, name: str, time: datetime) -> None:
@@ -36,18 +40,19 @@ def run_rollups_now() -> None:
     roll_up_metrics(now + MINUTE)
 
 
-def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(project: Project) -> None:
+def test_a_late_event_marks_its_watch_from_its_minute(project: Project) -> None:
     late = make_watch(project, name="order.placed", history_end=CACHED_UNTIL)
     recent = make_watch(project, name="user.signup", history_end=CACHED_UNTIL)
     other = make_watch(project, name="page.viewed", history_end=CACHED_UNTIL)
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=5, minutes=-7, seconds=-30))
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(minutes=20))
-    add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # re-read by the next scan anyway
+    add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # one of the buckets read again
+    add_event(project, "page.viewed", CACHED_UNTIL + timedelta(minutes=2))  # the bucket in progress: not late
     run_rollups_now()
     for watch in (late, recent, other):
         watch.refresh_from_db()
     assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)
-    assert (recent.stale_from, other.stale_from) == (None, None)
+    assert (recent.stale_from, other.stale_from) == (CACHED_UNTIL - timedelta(minutes=90), None)
 
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=2, minutes=30))  # later than the mark
     run_rollups_now()
@@ -65,3 +70,34 @@ def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
     watch.refresh_from_db()
     never_scanned.refresh_from_db()
     assert (watch.stale_from, never_scanned.stale_from) == (CACHED_UNTIL - timedelta(hours=3), None)
+
+
+def arrive_late(project: Project, hour: datetime, count: int, received_at: datetime) -> None:
+    """`count` events in `hour`, received at `received_at` and merged by a regular (incremental) rollup run;
+    the rollups are then complete until the end of `hour`, as the scans of the test's clock read them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO events_event (project_id, time, received_at, name, tags)
+               SELECT %s, %s + (n * interval '1 second'), %s, 'user.signup', '{}' FROM generate_series(1, %s) AS n""",
+            [project.pk, hour, received_at, count],
+        )
+    RollupWatermark.objects.filter(stream=EVENTS).update(watermark=received_at - MINUTE)
+    roll_up_events(received_at + MINUTE)
+    RollupWatermark.objects.filter(stream=EVENTS).update(watermark=hour + HOUR + MINUTE)
+
+
+def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buckets_read_again(
+    quiet_weeks: Project,
+) -> None:
+    sync_watches(NOW)
+    assert scan_at(NOW) == []  # the hour before END, judged normal
+    # Its surge reaches the rollups minutes later (a client's buffer, a batch upload): a regular rollup run
+    # merges it into that hour, one of the last few buckets the next scan reads again anyway.
+    received = datetime.now(UTC) + HOUR
+    arrive_late(quiet_weeks, END - HOUR, 200, received)
+    arrive_late(quiet_weeks, END, daily_count(END), received + HOUR)  # the next hour, as usual
+    assert scan_at(NOW + HOUR)[0] == ("opened", "spike", "open")
+    anomaly = Anomaly.objects.get(project=quiet_weeks)
+    # Judged on its own hour, as a full re-run judges it: not as the tail of its episode in the next hour
+    # (whose 14 signups, as expected, scored 0: an info anomaly no warning channel would hear of).
+    assert (anomaly.started_at, anomaly.severity) == (END - HOUR, "critical") and anomaly.score >= 0.9
