@@ -36,7 +36,7 @@ LOOKBACK = 60  # minutes read per series: the longest drop window (longer silenc
 MINUTE_EVENT_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
-    FROM anomalies_watch w
+    FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
@@ -45,7 +45,7 @@ MINUTE_EVENT_COUNTS = """
 MINUTE_METRIC_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
-    FROM anomalies_watch w
+    FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded

@@ -112,7 +112,7 @@ def queue_reminders(now: datetime) -> list[Delivery]:
     with transaction.atomic():
         channels = list(
             Channel.objects.select_for_update(of=("self",)).select_related("project")
-            .filter(enabled=True, renotify_minutes__gt=0).order_by("pk")
+            .filter(enabled=True, renotify_minutes__gt=0, project__archived=False).order_by("pk")
         )  # fmt: skip
         by_project: dict[int, list[Channel]] = defaultdict(list)
         for channel in channels:

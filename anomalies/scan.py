@@ -129,6 +129,8 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
+            if watch.project.archived:  # its keys are refused, so its series stop: as if detection were off
+                project_settings = DetectionSettings(project_id=watch.project_id, enabled=False)
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
                 result.failed.append(watch.pk)
                 continue

@@ -10,6 +10,7 @@ from anomalies.tests.notifications.support import (
     open_anomaly,
 )
 from flux.tenants.models import Project
+from flux.tenants.services import set_archived
 
 
 def test_a_reminder_comes_after_renotify_minutes_and_not_twice_within_them(project: Project) -> None:
@@ -38,3 +39,10 @@ def test_a_short_reminder_interval_does_not_starve_a_longer_one(project: Project
     notify_changes(project.pk, [open_anomaly(project)], T0)
     reminders = [d for n in range(1, 10) for d in queue_reminders(T0 + n * 30 * MINUTE)]  # until 4h30
     assert sorted(d.channel_id for d in reminders) == [hourly.pk] * 4 + [four_hourly.pk]
+
+
+def test_an_archived_project_gets_no_reminders(project: Project) -> None:
+    make_channel(project, renotify_minutes=60)
+    notify_changes(project.pk, [open_anomaly(project)], T0)
+    set_archived(project, True)
+    assert queue_reminders(T0 + 2 * HOUR) == []
