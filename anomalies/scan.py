@@ -241,7 +241,7 @@ def scan_verdicts(
         if anomalous and watch.pk not in unresolved:
             # Opening: look back for the bucket the episode began, which may precede the new ones.
             lookback = score_latest(times, values, config, points=new_points + EPISODE_LOOKBACK)
-            verdict = verdict_at(lookback, len(lookback) - len(scores) + index, watch.interval_seconds)
+            verdict = opening_verdict(lookback, len(lookback) - len(scores) + index, watch.interval_seconds)
         else:
             verdict = verdict_at(scores, index, watch.interval_seconds)
         if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
@@ -277,6 +277,19 @@ def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: date
     episodes = Anomaly.objects.filter(watch=watch).order_by("-last_anomalous_at")
     last = episodes.values_list("last_anomalous_at", flat=True).first()
     return last is None or bucket > last
+
+
+def opening_verdict(scores: Scores, index: int, interval_seconds: int) -> Verdict:
+    """The verdict that opens an episode on the bucket at `index`: that of the episode's strongest bucket so
+    far. It is the bucket itself, unless the episode began before it and could not open then (muted, or
+    its strongest bucket judged before late data, or by a scan killed mid-batch): opened on its tail, the
+    episode would carry the score, severity and values of a bucket already back in its band."""
+    first = index
+    while first > 0 and scores.is_anomaly[first - 1]:
+        first -= 1
+    peak = first + int(np.argmax(scores.score[first : index + 1]))
+    bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
+    return replace(verdict_at(scores, peak, interval_seconds), bucket=bucket)
 
 
 def verdict_at(scores: Scores, index: int, interval_seconds: int) -> Verdict:

@@ -8,7 +8,7 @@ from django.db import connection
 
 from anomalies.models import Anomaly
 from anomalies.tests.factories import make_watch
-from anomalies.tests.test_scan import END, HOUR, NOW, daily_count, quiet_weeks, scan_at
+from anomalies.tests.test_scan import END, HOUR, NOW, daily_count, quiet_weeks, roll_up_hour, scan_at
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM as EVENTS
@@ -72,20 +72,6 @@ def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
     assert (watch.stale_from, never_scanned.stale_from) == (CACHED_UNTIL - timedelta(hours=3), None)
 
 
-def arrive_late(project: Project, hour: datetime, count: int, received_at: datetime) -> None:
-    """`count` events in `hour`, received at `received_at` and merged by a regular (incremental) rollup run;
-    the rollups are then complete until the end of `hour`, as the scans of the test's clock read them."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """INSERT INTO events_event (project_id, time, received_at, name, tags)
-               SELECT %s, %s + (n * interval '1 second'), %s, 'user.signup', '{}' FROM generate_series(1, %s) AS n""",
-            [project.pk, hour, received_at, count],
-        )
-    RollupWatermark.objects.filter(stream=EVENTS).update(watermark=received_at - MINUTE)
-    roll_up_events(received_at + MINUTE)
-    RollupWatermark.objects.filter(stream=EVENTS).update(watermark=hour + HOUR + MINUTE)
-
-
 def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buckets_read_again(
     quiet_weeks: Project,
 ) -> None:
@@ -94,8 +80,8 @@ def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buck
     # Its surge reaches the rollups minutes later (a client's buffer, a batch upload): a regular rollup run
     # merges it into that hour, one of the last few buckets the next scan reads again anyway.
     received = datetime.now(UTC) + HOUR
-    arrive_late(quiet_weeks, END - HOUR, 200, received)
-    arrive_late(quiet_weeks, END, daily_count(END), received + HOUR)  # the next hour, as usual
+    roll_up_hour(quiet_weeks, END - HOUR, 200, received)
+    roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)  # the next hour, as usual
     assert scan_at(NOW + HOUR)[0] == ("opened", "spike", "open")
     anomaly = Anomaly.objects.get(project=quiet_weeks)
     # Judged on its own hour, as a full re-run judges it: not as the tail of its episode in the next hour
