@@ -3,36 +3,38 @@ watch is marked (`stale_from`, the earliest such bucket) and its next scan reads
 from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.query.rollup_job),
 so nothing is compared per watch and nothing is read when no late data came in.
 
-The refreshed history changes how the coming buckets are scored (a stream that stopped while its
+Buckets inside the last few a scan re-reads anyway (anomalies.refresh.REREAD_BUCKETS) do not mark. The
+refreshed history changes how the coming buckets are scored (a stream that stopped while its
 history still read zeros is then seen as stopped), and the changed buckets of the last day (24
 buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
-scanned still opens an episode, judged on its own bucket. The last few buckets, which a scan re-reads
-anyway, mark too: read again but not judged again, a surge there was opened only as the tail of its
-episode in the next bucket, with that bucket's score, severity and values (a critical surge opened as
-an info anomaly of score 0)."""
+scanned still opens an episode."""
 
-# Times are compared in UTC (timestamp, not timestamptz): a distributed table (Citus) refuses STABLE
-# functions of its columns in an UPDATE, and the UTC forms are IMMUTABLE.
+from anomalies.refresh import REREAD_BUCKETS
+
+# Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
+# distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.
 
 MARK_EVENT_WATCHES = """
     UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
     FROM (SELECT project_id, name, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.project_id = t.project_id AND w.name = t.name
-      AND t.first AT TIME ZONE 'UTC' < w.history_end AT TIME ZONE 'UTC'
+      AND t.first AT TIME ZONE 'UTC'
+          < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
       AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 MARK_METRIC_WATCHES = """
     UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
     FROM (SELECT project_id, series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.project_id = t.project_id AND w.series_id = t.series_id
-      AND t.first AT TIME ZONE 'UTC' < w.history_end AT TIME ZONE 'UTC'
+      AND t.first AT TIME ZONE 'UTC'
+          < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
       AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 
 
 def mark_event_watches(cursor: object) -> None:
-    cursor.execute(MARK_EVENT_WATCHES)
+    cursor.execute(MARK_EVENT_WATCHES, {"reread": REREAD_BUCKETS})
 
 
 def mark_metric_watches(cursor: object) -> None:
-    cursor.execute(MARK_METRIC_WATCHES)
+    cursor.execute(MARK_METRIC_WATCHES, {"reread": REREAD_BUCKETS})

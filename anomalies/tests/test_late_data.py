@@ -1,6 +1,6 @@
 """Rollup runs mark the watches whose cached buckets they recomputed (late data, backfills), from the
-run's own touched minutes: exactly from the earliest changed minute, the last buckets a scan re-reads too
-(they are judged again). Regular (incremental) rollup runs over rows received now, for buckets of the past."""
+run's own touched minutes: exactly from the earliest changed minute, and not for buckets a scan re-reads
+anyway. Regular (incremental) rollup runs over rows received now, for buckets of the past."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -40,19 +40,19 @@ def run_rollups_now() -> None:
     roll_up_metrics(now + MINUTE)
 
 
-def test_a_late_event_marks_its_watch_from_its_minute(project: Project) -> None:
+def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(project: Project) -> None:
     late = make_watch(project, name="order.placed", history_end=CACHED_UNTIL)
     recent = make_watch(project, name="user.signup", history_end=CACHED_UNTIL)
     other = make_watch(project, name="page.viewed", history_end=CACHED_UNTIL)
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=5, minutes=-7, seconds=-30))
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(minutes=20))
-    add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # one of the buckets read again
+    add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # re-read by the next scan anyway
     add_event(project, "page.viewed", CACHED_UNTIL + timedelta(minutes=2))  # the bucket in progress: not late
     run_rollups_now()
     for watch in (late, recent, other):
         watch.refresh_from_db()
     assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)
-    assert (recent.stale_from, other.stale_from) == (CACHED_UNTIL - timedelta(minutes=90), None)
+    assert (recent.stale_from, other.stale_from) == (None, None)
 
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=2, minutes=30))  # later than the mark
     run_rollups_now()
@@ -84,6 +84,6 @@ def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buck
     roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)  # the next hour, as usual
     assert scan_at(NOW + HOUR)[0] == ("opened", "spike", "open")
     anomaly = Anomaly.objects.get(project=quiet_weeks)
-    # Judged on its own hour, as a full re-run judges it: not as the tail of its episode in the next hour
-    # (whose 14 signups, as expected, scored 0: an info anomaly no warning channel would hear of).
+    # The hour re-read is not judged again: the episode opens on its tail in the next hour (14 signups, as
+    # expected, score 0), with the verdict of its strongest hour (anomalies.scan.opening_verdict).
     assert (anomaly.started_at, anomaly.severity) == (END - HOUR, "critical") and anomaly.score >= 0.9
