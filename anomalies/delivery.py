@@ -14,6 +14,7 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
@@ -52,14 +53,22 @@ class Outcome:
 
 def deliver_due(now: datetime, limit: int = 100) -> int:
     """Send up to `limit` due deliveries, one claim at a time; returns how many were attempted."""
-    attempted = 0
+    # `now` is when the run began; a run of receivers timing out takes minutes, so each claim is timed by
+    # how long the run has taken: a lease taken at `now` could be over before its row is sent (and another
+    # worker send it too), and a retry due `now` plus its backoff would be due at once.
+    started, attempted = monotonic(), 0
     while attempted < limit:
-        delivery = claim_next(now)
+        delivery = claim_next(now + seconds_since(started))
         if delivery is None:
             break
-        attempt(delivery, now)
+        attempt(delivery, now + seconds_since(started))
         attempted += 1
     return attempted
+
+
+def seconds_since(start: float) -> timedelta:
+    """Whole seconds elapsed since `start` (a monotonic() reading)."""
+    return timedelta(seconds=int(monotonic() - start))
 
 
 def claim_next(now: datetime) -> Delivery | None:
@@ -85,13 +94,14 @@ def claim_next(now: datetime) -> Delivery | None:
 
 
 def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:
-    """Send a claimed delivery once and record the outcome."""
+    """Send a delivery claimed at `now` once and record the outcome, timed from when the send ended."""
+    sending = monotonic()
     try:
         outcome = send(delivery)
     except Exception as error:  # a bug here must fail this delivery (logged), not leave it claimed forever
         logger.exception("Sending delivery %s failed unexpectedly", delivery.pk)
         outcome = Outcome(False, error=f"Internal error ({type(error).__name__}); it has been logged.")
-    record(delivery, outcome, now, retry)
+    record(delivery, outcome, now + seconds_since(sending), retry)
 
 
 def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> None:

@@ -147,3 +147,21 @@ def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver
     delivery = send_test(make_channel(project, target=receiver.url), T0)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, HTTP_500)
     assert deliver_due(T0 + 3 * HOUR) == 0
+
+
+def test_a_slow_run_times_each_retry_from_its_own_failure(
+    project: Project, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = make_channel(project, target=receiver.url)
+    Delivery.objects.bulk_create(
+        Delivery(project=project, channel=channel, event="opened", payload={"n": n}, next_attempt_at=T0)
+        for n in range(20)
+    )
+    receiver.statuses = [500] * 20
+    # Each send takes 20 seconds (a receiver timing out): the run's twentieth fails 400 seconds after it began,
+    # past the claim lease of the ones it claimed last.
+    monkeypatch.setattr("anomalies.delivery.monotonic", lambda: 20.0 * len(receiver.requests))
+    assert deliver_due(T0, limit=20) == 20
+    failed_at = [T0 + n * 20 * timedelta(seconds=1) for n in range(1, 21)]
+    retries = sorted(Delivery.objects.values_list("next_attempt_at", flat=True))
+    assert retries == [moment + BACKOFF[0] for moment in failed_at]  # not all at T0 + 30 s, long past
