@@ -107,6 +107,14 @@ def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[i
     return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
 
 
+# Anomalies something still judges, so that they resolve by themselves: a threshold rule's while the rule is
+# enabled, the detector's while its series is scanned and the project's detection is on. The others stay
+# open until a person acts (or detection resumes), and are not reminded of meanwhile, which would be for good.
+WATCHED = Q(kind=Anomaly.Kind.THRESHOLD, watch__threshold_rule__enabled=True) | (
+    ~Q(kind=Anomaly.Kind.THRESHOLD) & Q(watch__excluded=False) & ~Q(project__detection_settings__enabled=False)
+)
+
+
 def queue_reminders(now: datetime) -> list[Delivery]:
     """Queue one grouped reminder per channel of the open anomalies whose reminder interval has come round."""
     with transaction.atomic():
@@ -118,7 +126,7 @@ def queue_reminders(now: datetime) -> list[Delivery]:
         for channel in channels:
             by_project[channel.project_id].append(channel)
         candidates = Anomaly.objects.filter(
-            project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
+            WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
         ).values_list("pk", "project_id", "severity", "started_at", "notified_at")
         due: dict[Channel, list[int]] = defaultdict(list)
         for pk, project_id, severity, started_at, notified_at in candidates:
