@@ -171,11 +171,11 @@ def scan_watch(
     value_kind, missing = measure_of(watch)
     values = cached_values(watch)
     observed = observed_buckets(values, missing)
-    watch.peek_above = None
     if not (project_settings.enabled and len(values) and observed >= MIN_OBSERVED_TO_SCORE):
-        watch.minute_rate = None  # (a scan without new buckets keeps it: it is still the latest expectation)
+        watch.minute_rate = watch.peek_above = None
     if not (project_settings.enabled and new_points and len(values)):
-        return []
+        return []  # (a scan without new buckets keeps the rest: it is still the latest expectation)
+    watch.peek_above = None
     if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
         return []
     config = DetectorConfig(watch.interval_seconds, value_kind, watch.sensitivity or project_settings.sensitivity)
