@@ -27,9 +27,8 @@ from anomalies.detection import DetectorConfig, severity_of
 from anomalies.detection.config import COLD_SHARE
 from anomalies.detection.silence import minute_evidence
 from anomalies.early import MINUTE, complete_minutes
-from anomalies.explain import explain
 from anomalies.models import Anomaly, DetectionSettings, Watch
-from anomalies.scan import MINUTE_SECONDS, ScanResult
+from anomalies.scan import MINUTE_SECONDS, ScanResult, explain_episode
 from flux.query.db import fetch_all
 
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
@@ -134,7 +133,7 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
             verdict = minute_verdict(row, kind, direction, int(evidence.minutes[index]), float(scores[index]))
             change = services.apply_verdict(watches[row.watch_id], verdict, now)
             if change is not None and change[0] == services.OPENED:
-                services.set_explanation(change[1], explain(change[1]))
+                explain_episode(change[1])
             result.record(row.project_id, [change])
     return result
 

@@ -254,9 +254,18 @@ def scan_verdicts(
         else:
             unresolved.add(watch.pk)
         if change[0] in (services.OPENED, services.UPDATED):
-            services.set_explanation(change[1], explain(change[1]))
+            explain_episode(change[1])
         changes.append(change)
     return changes
+
+
+def explain_episode(anomaly: Anomaly) -> None:
+    """Store why the episode happened, if that can be read: it is committed already, and one that cannot be
+    explained (logged) must still reach the scan's changes, which its channels hear of."""
+    try:
+        services.set_explanation(anomaly, explain(anomaly))
+    except Exception:
+        logger.exception("explaining anomaly %s failed; left unexplained", anomaly.pk)
 
 
 def held_by_minutes(watch: Watch, bucket: datetime) -> bool:

@@ -213,3 +213,18 @@ def test_an_archived_project_whose_busy_series_stops_opens_nothing(busy_and_spar
     later = END + timedelta(minutes=46)
     assert not any(scan(due_watch_ids(later, 100), later).changes.values())  # ...nor the scan catching up
     assert not Anomaly.objects.exists()
+
+
+def test_a_stop_whose_explanation_fails_is_still_told_of(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("raw events could not be read")
+
+    monkeypatch.setattr("anomalies.explain.tag_counts", broken)
+    assert run_minutes(until=timedelta(minutes=21), scans=False)[0] == (8 * MINUTE, "opened", "flatline")

@@ -451,3 +451,21 @@ def test_an_episode_that_opens_after_its_strongest_bucket_opens_with_that_bucket
     # Not the verdict of the hour back to normal that it opened on (14 signups as expected, score 0: info).
     assert (anomaly.started_at, anomaly.last_anomalous_at, anomaly.severity) == (END, END + HOUR, "critical")
     assert anomaly.actual == 200.0 and anomaly.score >= 0.9
+
+
+def test_an_anomaly_whose_explanation_fails_is_still_opened_and_told_of(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 200)
+    roll_up_to(quiet_weeks, END + HOUR)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the tag rollups could not be read")  # a lost connection, a bug on odd tags
+
+    monkeypatch.setattr("anomalies.explain.tag_counts", broken)
+    # The episode is committed before it is explained: the scan's changes (what its channels hear of) keep it.
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    assert Anomaly.objects.get(project=quiet_weeks).explanation == {}
+    assert "explaining anomaly" in caplog.text
