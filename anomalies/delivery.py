@@ -41,6 +41,7 @@ CLAIM_CANDIDATES = 20
 # timed out or is rate limiting. 5xx, timeouts and connection errors are retried.
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 USER_AGENT = "Flux-Webhook/1"
+CHANNEL_DISABLED = "The channel was disabled; not sent."
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,15 @@ def deliver_due(now: datetime, limit: int = 100) -> int:
     # `now` is when the run began; a run of receivers timing out takes minutes, so each claim is timed by
     # how long the run has taken: a lease taken at `now` could be over before its row is sent (and another
     # worker send it too), and a retry due `now` plus its backoff would be due at once.
-    started, attempted = monotonic(), 0
-    while attempted < limit:
+    started, claimed, attempted = monotonic(), 0, 0
+    while claimed < limit:
         delivery = claim_next(now + seconds_since(started))
         if delivery is None:
             break
+        claimed += 1
+        if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
+            record(delivery, Outcome(False, error=CHANNEL_DISABLED, permanent=True), now + seconds_since(started))
+            continue
         attempt(delivery, now + seconds_since(started))
         attempted += 1
     return attempted
@@ -104,7 +109,7 @@ def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:
     record(delivery, outcome, now + seconds_since(sending), retry)
 
 
-def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> None:
+def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool = True) -> None:
     """Log the attempt: delivered, due again after the backoff, or failed for good."""
     claimed_until = delivery.next_attempt_at
     delivery.attempts += 1
