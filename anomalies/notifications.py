@@ -56,11 +56,12 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
             return []
         project = Project.objects.get(pk=project_id)
         updated = [a for a in updated if any(qualifies(channel, a) for channel in channels)]
-        told = told_pairs(channels, updated + resolved)
+        # Openings too: an overlapping scan (or the minute checks) that updated the episode may have
+        # told the channels of it already, between its opening and this notice.
+        told = told_pairs(channels, opened + updated + resolved)
         groups: list[tuple[Channel, str, list[Anomaly]]] = []
         for channel in channels:
-            fresh = [a for a in opened if qualifies(channel, a)]
-            fresh += [a for a in updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
+            fresh = [a for a in opened + updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
             told |= {(channel.pk, a.pk) for a in fresh}
             gone = [a for a in resolved if (channel.pk, a.pk) in told] if channel.notify_resolved else []
             groups += [(channel, event, group) for event, group in ((OPENED, fresh), (RESOLVED, gone)) if group]
