@@ -14,6 +14,7 @@ import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import monotonic
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
@@ -40,6 +41,7 @@ CLAIM_CANDIDATES = 20
 # timed out or is rate limiting. 5xx, timeouts and connection errors are retried.
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 USER_AGENT = "Flux-Webhook/1"
+CHANNEL_DISABLED = "The channel was disabled; not sent."
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,26 @@ class Outcome:
 
 def deliver_due(now: datetime, limit: int = 100) -> int:
     """Send up to `limit` due deliveries, one claim at a time; returns how many were attempted."""
-    attempted = 0
-    while attempted < limit:
-        delivery = claim_next(now)
+    # `now` is when the run began; a run of receivers timing out takes minutes, so each claim is timed by
+    # how long the run has taken: a lease taken at `now` could be over before its row is sent (and another
+    # worker send it too), and a retry due `now` plus its backoff would be due at once.
+    started, claimed, attempted = monotonic(), 0, 0
+    while claimed < limit:
+        delivery = claim_next(now + seconds_since(started))
         if delivery is None:
             break
-        attempt(delivery, now)
+        claimed += 1
+        if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
+            record(delivery, Outcome(False, error=CHANNEL_DISABLED, permanent=True), now + seconds_since(started))
+            continue
+        attempt(delivery, now + seconds_since(started))
         attempted += 1
     return attempted
+
+
+def seconds_since(start: float) -> timedelta:
+    """Whole seconds elapsed since `start` (a monotonic() reading)."""
+    return timedelta(seconds=int(monotonic() - start))
 
 
 def claim_next(now: datetime) -> Delivery | None:
@@ -85,16 +99,17 @@ def claim_next(now: datetime) -> Delivery | None:
 
 
 def attempt(delivery: Delivery, now: datetime, retry: bool = True) -> None:
-    """Send a claimed delivery once and record the outcome."""
+    """Send a delivery claimed at `now` once and record the outcome, timed from when the send ended."""
+    sending = monotonic()
     try:
         outcome = send(delivery)
     except Exception as error:  # a bug here must fail this delivery (logged), not leave it claimed forever
         logger.exception("Sending delivery %s failed unexpectedly", delivery.pk)
         outcome = Outcome(False, error=f"Internal error ({type(error).__name__}); it has been logged.")
-    record(delivery, outcome, now, retry)
+    record(delivery, outcome, now + seconds_since(sending), retry)
 
 
-def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool) -> None:
+def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool = True) -> None:
     """Log the attempt: delivered, due again after the backoff, or failed for good."""
     claimed_until = delivery.next_attempt_at
     delivery.attempts += 1

@@ -22,7 +22,6 @@ import numpy as np
 
 from anomalies import carry, services
 from anomalies.detection import score_incremental
-from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
 from anomalies.rollup_trigger import SETTLE
@@ -31,6 +30,7 @@ from anomalies.scan import (
     MIN_OBSERVED_TO_SCORE,
     ScanResult,
     cached_values,
+    explain_episode,
     observed_buckets,
     rollup_watermarks,
     series_times,
@@ -131,5 +131,5 @@ def open_watch_early(
         verdict = replace(verdict, severity=Severity.WARNING)
     change = services.apply_verdict(watch, verdict, now)
     if change is not None:
-        services.set_explanation(change[1], explain(change[1]))
+        explain_episode(change[1])
     return change

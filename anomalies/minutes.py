@@ -27,16 +27,15 @@ from anomalies.detection import DetectorConfig, severity_of
 from anomalies.detection.config import COLD_SHARE
 from anomalies.detection.silence import minute_evidence
 from anomalies.early import MINUTE, complete_minutes
-from anomalies.explain import explain
 from anomalies.models import Anomaly, DetectionSettings, Watch
-from anomalies.scan import MINUTE_SECONDS, ScanResult
+from anomalies.scan import MINUTE_SECONDS, ScanResult, explain_episode
 from flux.query.db import fetch_all
 
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
 MINUTE_EVENT_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
-    FROM anomalies_watch w
+    FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
@@ -45,7 +44,7 @@ MINUTE_EVENT_COUNTS = """
 MINUTE_METRIC_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
-    FROM anomalies_watch w
+    FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
@@ -134,7 +133,7 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
             verdict = minute_verdict(row, kind, direction, int(evidence.minutes[index]), float(scores[index]))
             change = services.apply_verdict(watches[row.watch_id], verdict, now)
             if change is not None and change[0] == services.OPENED:
-                services.set_explanation(change[1], explain(change[1]))
+                explain_episode(change[1])
             result.record(row.project_id, [change])
     return result
 

@@ -34,11 +34,18 @@ VERBS = {OPENED: "opened", RESOLVED: "resolved", REMINDER: "still open"}
 
 def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: datetime) -> list[Delivery]:
     """Queue one delivery per channel and event for one scan's changes of one project."""
-    by_change: dict[str, dict[int, Anomaly]] = defaultdict(dict)
+    # One scan can open, update and resolve the same anomaly (a catch-up, late data judged again): each is
+    # told of in its latest state, once, and a resolution reaches the channels told of its opening here.
+    latest: dict[int, Anomaly] = {}
+    by_change: dict[str, list[int]] = defaultdict(list)
     for change, anomaly in changes:
         if anomaly.project_id == project_id:  # a caller's mix-up must never reach another project's channels
-            by_change[change][anomaly.pk] = anomaly
-    opened, updated, resolved = (list(by_change[change].values()) for change in (OPENED, UPDATED, RESOLVED))
+            latest[anomaly.pk] = anomaly
+            by_change[change].append(anomaly.pk)
+    opened, updated, resolved = (
+        [latest[pk] for pk in dict.fromkeys(by_change[change])] for change in (OPENED, UPDATED, RESOLVED)
+    )
+    updated = [a for a in updated if a.pk not in by_change[OPENED]]  # told of as opened
     if not (opened or updated or resolved):
         return []
     with transaction.atomic():
@@ -49,11 +56,13 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
             return []
         project = Project.objects.get(pk=project_id)
         updated = [a for a in updated if any(qualifies(channel, a) for channel in channels)]
-        told = told_pairs(channels, updated + resolved)
+        # Openings too: an overlapping scan (or the minute checks) that updated the episode may have
+        # told the channels of it already, between its opening and this notice.
+        told = told_pairs(channels, opened + updated + resolved)
         groups: list[tuple[Channel, str, list[Anomaly]]] = []
         for channel in channels:
-            fresh = [a for a in opened if qualifies(channel, a)]
-            fresh += [a for a in updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
+            fresh = [a for a in opened + updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
+            told |= {(channel.pk, a.pk) for a in fresh}
             gone = [a for a in resolved if (channel.pk, a.pk) in told] if channel.notify_resolved else []
             groups += [(channel, event, group) for event, group in ((OPENED, fresh), (RESOLVED, gone)) if group]
         shapes = serialize({a.pk: a for _, _, group in groups for a in group}.values())
@@ -99,18 +108,26 @@ def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[i
     return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
 
 
+# Anomalies something still judges, so that they resolve by themselves: a threshold rule's while the rule is
+# enabled, the detector's while its series is scanned and the project's detection is on. The others stay
+# open until a person acts (or detection resumes), and are not reminded of meanwhile, which would be for good.
+WATCHED = Q(kind=Anomaly.Kind.THRESHOLD, watch__threshold_rule__enabled=True) | (
+    ~Q(kind=Anomaly.Kind.THRESHOLD) & Q(watch__excluded=False) & ~Q(project__detection_settings__enabled=False)
+)
+
+
 def queue_reminders(now: datetime) -> list[Delivery]:
     """Queue one grouped reminder per channel of the open anomalies whose reminder interval has come round."""
     with transaction.atomic():
         channels = list(
             Channel.objects.select_for_update(of=("self",)).select_related("project")
-            .filter(enabled=True, renotify_minutes__gt=0).order_by("pk")
+            .filter(enabled=True, renotify_minutes__gt=0, project__archived=False).order_by("pk")
         )  # fmt: skip
         by_project: dict[int, list[Channel]] = defaultdict(list)
         for channel in channels:
             by_project[channel.project_id].append(channel)
         candidates = Anomaly.objects.filter(
-            project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
+            WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
         ).values_list("pk", "project_id", "severity", "started_at", "notified_at")
         due: dict[Channel, list[int]] = defaultdict(list)
         for pk, project_id, severity, started_at, notified_at in candidates:

@@ -130,6 +130,8 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
+            if watch.project.archived:  # its keys are refused, so its series stop: as if detection were off
+                project_settings = DetectionSettings(project_id=watch.project_id, enabled=False)
             if watch.pk not in new_points:  # its history could not be read (logged): skipped
                 result.failed.append(watch.pk)
                 continue
@@ -170,11 +172,11 @@ def scan_watch(
     value_kind, missing = measure_of(watch)
     values = cached_values(watch)
     observed = observed_buckets(values, missing)
-    watch.peek_above = None
     if not (project_settings.enabled and len(values) and observed >= MIN_OBSERVED_TO_SCORE):
-        watch.minute_rate = None  # (a scan without new buckets keeps it: it is still the latest expectation)
+        watch.minute_rate = watch.peek_above = None
     if not (project_settings.enabled and new_points and len(values)):
-        return []
+        return []  # (a scan without new buckets keeps the rest: it is still the latest expectation)
+    watch.peek_above = None
     if observed < MIN_OBSERVED_TO_SCORE and watch.pk not in unresolved:
         return []
     config = watch_config(watch, value_kind, project_settings)
@@ -249,7 +251,7 @@ def scan_verdicts(
         if anomalous and watch.pk not in unresolved:
             # Opening: look back for the bucket the episode began, which may precede the new ones.
             lookback = score_latest(times, values, config, points=new_points + EPISODE_LOOKBACK)
-            verdict = verdict_at(lookback, len(lookback) - len(scores) + index, watch.interval_seconds)
+            verdict = opening_verdict(lookback, len(lookback) - len(scores) + index, watch.interval_seconds)
         else:
             verdict = verdict_at(scores, index, watch.interval_seconds)
         if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
@@ -262,9 +264,18 @@ def scan_verdicts(
         else:
             unresolved.add(watch.pk)
         if change[0] in (services.OPENED, services.UPDATED):
-            services.set_explanation(change[1], explain(change[1]))
+            explain_episode(change[1])
         changes.append(change)
     return changes
+
+
+def explain_episode(anomaly: Anomaly) -> None:
+    """Store why the episode happened, if that can be read: it is committed already, and one that cannot be
+    explained (logged) must still reach the scan's changes, which its channels hear of."""
+    try:
+        services.set_explanation(anomaly, explain(anomaly))
+    except Exception:
+        logger.exception("explaining anomaly %s failed; left unexplained", anomaly.pk)
 
 
 def held_by_minutes(watch: Watch, bucket: datetime) -> bool:
@@ -285,6 +296,19 @@ def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: date
     episodes = Anomaly.objects.filter(watch=watch).order_by("-last_anomalous_at")
     last = episodes.values_list("last_anomalous_at", flat=True).first()
     return last is None or bucket > last
+
+
+def opening_verdict(scores: Scores, index: int, interval_seconds: int) -> Verdict:
+    """The verdict that opens an episode on the bucket at `index`: that of the episode's strongest bucket so
+    far. It is the bucket itself, unless the episode began before it and could not open then (muted, or
+    its strongest bucket judged before late data, or by a scan killed mid-batch): opened on its tail, the
+    episode would carry the score, severity and values of a bucket already back in its band."""
+    first = index
+    while first > 0 and scores.is_anomaly[first - 1]:
+        first -= 1
+    peak = first + int(np.argmax(scores.score[first : index + 1]))
+    bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
+    return replace(verdict_at(scores, peak, interval_seconds), bucket=bucket)
 
 
 def verdict_at(scores: Scores, index: int, interval_seconds: int) -> Verdict:

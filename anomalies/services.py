@@ -78,7 +78,8 @@ def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
     anomaly.score = max(anomaly.score, verdict.score)
     if SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[anomaly.severity]:
         anomaly.severity = verdict.severity
-    anomaly.last_anomalous_at = verdict.bucket
+    # A five-minute bucket that confirms an episode the minute checks saw later must not move it back.
+    anomaly.last_anomalous_at = max(anomaly.last_anomalous_at, verdict.bucket)
     anomaly.actual, anomaly.expected = verdict.actual, verdict.expected
     anomaly.lower, anomaly.upper = verdict.lower, verdict.upper
 

@@ -158,3 +158,19 @@ def test_another_projects_key_reaches_nothing_of_this_one(
     assert other.delete(f"/api/v1/anomalies/channels/{channel.pk}").status_code == 404
     assert other.post("/api/v1/anomalies/acknowledge_all", {}, format="json").json() == {"acknowledged": 0}
     assert Anomaly.objects.get(pk=anomalies[0].pk).status == "open"
+
+
+def test_another_projects_key_cannot_replay_resolve_or_test_this_ones(
+    api: type, anomalies: list, project: Project, other_project: Project
+) -> None:
+    other = api(issue_key(other_project, "admin").raw_key)
+    anomaly, watch = anomalies[0], anomalies[0].watch
+    channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    assert other.get(f"/api/v1/anomalies/series/{watch.pk}/backtest", {"from": "-7d"}).status_code == 404
+    for action in ("resolve", "reopen"):
+        assert other.post(f"/api/v1/anomalies/{anomaly.pk}/{action}", format="json").status_code == 404
+    assert other.post(f"/api/v1/anomalies/channels/{channel.pk}/test", format="json").status_code == 404
+    assert other.get(f"/api/v1/anomalies/channels/{channel.pk}/deliveries").status_code == 404
+    assert other.patch(f"/api/v1/anomalies/channels/{channel.pk}", {"enabled": False}, format="json").status_code == 404
+    assert Anomaly.objects.get(pk=anomaly.pk).status == "open" and Channel.objects.get(pk=channel.pk).enabled
+    assert not channel.deliveries.exists()

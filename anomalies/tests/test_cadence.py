@@ -151,3 +151,16 @@ def test_one_bad_series_never_stops_the_early_scan_of_the_others(
     result = early.open_early([bad.pk, busy.pk], END + 9 * MINUTE)
     assert result.failed == [bad.pk] and f"watch {bad.pk}" in caplog.text
     assert [change for change, _ in result.changes[busy_and_sparse.pk]] == ["opened"]
+
+
+def test_a_scan_that_waits_for_its_bucket_keeps_the_early_peek_and_minute_baseline(busy_and_sparse: Project) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    before = Watch.objects.get(name="page.viewed")
+    assert before.peek_above is not None and before.minute_rate is not None
+    later = END + 6 * MINUTE  # the bucket [10:00, 10:05) has ended, its rollups are not complete yet
+    assert scan([before.pk], later).waiting == [before.pk]
+    after = Watch.objects.get(pk=before.pk)
+    # Still the latest expectation: the bucket in progress can still open early while the scan waits.
+    assert (after.peek_above, after.minute_rate) == (before.peek_above, before.minute_rate)

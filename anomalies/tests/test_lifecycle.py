@@ -154,3 +154,12 @@ def test_old_deliveries_are_purged_unless_they_record_an_unresolved_anomaly(proj
     assert purge_deliveries(T0 + timedelta(days=31)) == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {keep.pk, pending.pk, recent.pk}
     assert not Delivery.objects.filter(pk=drop.pk).exists()
+
+
+def test_a_scan_of_a_coarser_bucket_never_moves_an_episode_back_in_time(watch: Watch) -> None:
+    # The minute checks saw the series anomalous until 10:19; the scan of the bucket [10:15, 10:20) confirms it.
+    by_minutes = Verdict(T0 + timedelta(minutes=19), 60, True, 0.8, "warning", "flatline", "down", 0.0, 14.0)
+    services.apply_verdict(watch, by_minutes, T0 + timedelta(minutes=20))
+    bucket = Verdict(T0 + timedelta(minutes=15), 300, True, 0.7, "warning", "flatline", "down", 0.0, 10.0)
+    _, anomaly = services.apply_verdict(watch, bucket, T0 + timedelta(minutes=20, seconds=18))
+    assert Anomaly.objects.get(pk=anomaly.pk).last_anomalous_at == T0 + timedelta(minutes=19)

@@ -25,6 +25,7 @@ from anomalies.scan import due_watch_ids, scan
 from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
 from anomalies.watches import sync_watches
 from flux.tenants.models import Project
+from flux.tenants.services import set_archived
 
 __all__ = ["busy_and_sparse"]  # the fixture, used by name
 STOP = END + 12 * MINUTE
@@ -200,3 +201,30 @@ def test_a_minute_is_complete_once_the_watermark_has_settled_past_its_end(busy_a
     assert complete_minutes(END + MINUTE) == {"events": END}
     set_watermark(END + timedelta(seconds=9))  # an event of 09:59:59 may still be in a client's buffer
     assert complete_minutes(END + MINUTE) == {"events": END - MINUTE}
+
+
+def test_an_archived_project_whose_busy_series_stops_opens_nothing(busy_and_sparse: Project) -> None:
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)  # archived at 10:12: its keys are refused
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    set_archived(busy_and_sparse, True)
+    assert run_minutes(until=timedelta(minutes=45), scans=False) == []  # neither the minute checks...
+    later = END + timedelta(minutes=46)
+    assert not any(scan(due_watch_ids(later, 100), later).changes.values())  # ...nor the scan catching up
+    assert not Anomaly.objects.exists()
+
+
+def test_a_stop_whose_explanation_fails_is_still_told_of(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("raw events could not be read")
+
+    monkeypatch.setattr("anomalies.explain.tag_counts", broken)
+    assert run_minutes(until=timedelta(minutes=21), scans=False)[0] == (8 * MINUTE, "opened", "flatline")

@@ -127,3 +127,37 @@ def test_opening_notices_set_notified_at(project: Project) -> None:
     _, anomaly = change = open_anomaly(project)
     notify_changes(project.pk, [change], T0)
     assert Anomaly.objects.get(pk=anomaly.pk).notified_at == T0
+
+
+def test_an_anomaly_opened_and_resolved_in_one_scan_tells_its_channels_of_both(project: Project) -> None:
+    # A catch-up after an outage, or a surge that reached the rollups late: one scan opens the episode on
+    # an older bucket and resolves it on the newest.
+    channel = make_channel(project)
+    watch = make_watch(project, "checkout.completed")
+    opened = services.apply_verdict(watch, anomalous(T0), T0)
+    resolved = services.apply_verdict(watch, normal(T0 + HOUR), T0 + HOUR)
+    deliveries = notify_changes(project.pk, [opened, resolved], T0 + HOUR)
+    assert [(d.channel_id, d.event, d.anomaly_ids) for d in deliveries] == [
+        (channel.pk, "opened", [opened[1].pk]), (channel.pk, "resolved", [opened[1].pk]),
+    ]  # fmt: skip
+
+
+def test_an_anomaly_opened_and_updated_in_one_scan_is_listed_once(project: Project) -> None:
+    make_channel(project)
+    watch = make_watch(project, "checkout.completed")
+    opened = services.apply_verdict(watch, anomalous(T0), T0)
+    updated = services.apply_verdict(watch, anomalous(T0 + HOUR), T0 + HOUR)
+    [delivery] = notify_changes(project.pk, [opened, updated], T0 + HOUR)
+    assert delivery.anomaly_ids == [opened[1].pk] and len(delivery.payload["anomalies"]) == 1
+
+
+def test_an_opening_notified_after_an_overlapping_scans_update_is_not_sent_twice(project: Project) -> None:
+    # The minute checks open an episode; a scan on another worker updates it and notifies first (its batch
+    # ended sooner): the channel is told then, and the minute checks' own notice of the opening adds nothing.
+    channel = make_channel(project)
+    watch = make_watch(project, "checkout.completed")
+    opened = services.apply_verdict(watch, anomalous(T0), T0)
+    updated = services.apply_verdict(watch, anomalous(T0 + HOUR), T0 + HOUR)
+    [first] = notify_changes(project.pk, [updated], T0 + HOUR)
+    assert (first.channel_id, first.event) == (channel.pk, "opened")
+    assert notify_changes(project.pk, [opened], T0 + HOUR) == []

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.db import connections
 
-from anomalies.delivery import BACKOFF, claim_next, deliver_due, send_test, sign, verify_signature
+from anomalies.delivery import BACKOFF, CHANNEL_DISABLED, claim_next, deliver_due, send_test, sign, verify_signature
 from anomalies.egress import CONNECTION_FAILED
-from anomalies.models import Delivery
+from anomalies.models import Channel, Delivery
 from anomalies.tests.notifications.support import (
     HOUR,
     HTTP_500,
@@ -147,3 +147,33 @@ def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver
     delivery = send_test(make_channel(project, target=receiver.url), T0)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, HTTP_500)
     assert deliver_due(T0 + 3 * HOUR) == 0
+
+
+def test_a_slow_run_times_each_retry_from_its_own_failure(
+    project: Project, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = make_channel(project, target=receiver.url)
+    Delivery.objects.bulk_create(
+        Delivery(project=project, channel=channel, event="opened", payload={"n": n}, next_attempt_at=T0)
+        for n in range(20)
+    )
+    receiver.statuses = [500] * 20
+    # Each send takes 20 seconds (a receiver timing out): the run's twentieth fails 400 seconds after it began,
+    # past the claim lease of the ones it claimed last.
+    monkeypatch.setattr("anomalies.delivery.monotonic", lambda: 20.0 * len(receiver.requests))
+    assert deliver_due(T0, limit=20) == 20
+    failed_at = [T0 + n * 20 * timedelta(seconds=1) for n in range(1, 21)]
+    retries = sorted(Delivery.objects.values_list("next_attempt_at", flat=True))
+    assert retries == [moment + BACKOFF[0] for moment in failed_at]  # not all at T0 + 30 s, long past
+
+
+def test_a_channel_disabled_while_a_delivery_waits_for_its_retry_gets_nothing_more(
+    project: Project, receiver: Receiver
+) -> None:
+    receiver.statuses = [500]
+    delivery = queue_one_webhook(project, receiver.url)
+    deliver_due(T0)
+    Channel.objects.filter(pk=delivery.channel_id).update(enabled=False)  # its receiver is being fixed
+    assert deliver_due(T0 + HOUR) == 0
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error, len(receiver.requests)) == ("failed", CHANNEL_DISABLED, 1)
