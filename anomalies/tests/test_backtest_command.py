@@ -238,3 +238,15 @@ def test_an_hour_written_twice_when_clocks_go_back_is_read_as_two_hours(tmp_path
 def test_an_unknown_timezone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="IANA time zone"):
         backtest("--csv", str(write_csv(tmp_path / "in.csv", gauge_rows())), "--timezone", "Mars/Olympus")
+
+
+def test_timezone_keeps_dates_without_a_time_of_day_as_days(tmp_path: Path) -> None:
+    # London's midnight is 00:00 UTC in winter and 23:00 the day before in summer: read as instants, the
+    # Sunday clocks go forward and the Monday after would share one day's bucket (a doubled day).
+    rng = np.random.default_rng(5)
+    first = datetime(2026, 1, 5)
+    rows = [((first + timedelta(days=k)).date().isoformat(), str(rng.poisson(200))) for k in range(140)]
+    path = write_csv(tmp_path / "in.csv", rows)
+    as_utc = backtest("--csv", str(path), "--kind", "events")
+    in_london = backtest("--csv", str(path), "--kind", "events", "--timezone", "Europe/London")
+    assert in_london == as_utc
