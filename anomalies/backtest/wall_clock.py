@@ -13,13 +13,17 @@ def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
 
     An hour the clocks go back over is written twice: a time in it is its first pass until an earlier
     row of that day stood at or past it within that hour, its second pass after (so 02:00, 02:30, 02:00
-    reads as summer, summer, winter time). A time the clocks skipped is read at the offset before the
-    change (zoneinfo's fold 0), an hour later than written.
+    reads as summer, summer, winter time). A file written newest first is read from its end, so that its
+    older pass is still the first. A time the clocks skipped is read at the offset before the change
+    (zoneinfo's fold 0), an hour later than written.
     """
     zone = ZoneInfo(timezone)
     out = np.empty(len(walls))
+    steps = np.diff(walls)
+    newest_first = np.count_nonzero(steps < 0) > np.count_nonzero(steps > 0)
     latest: dict[date, float] = {}  # per day, the latest time seen in an hour written twice
-    for row, wall in enumerate(walls):
+    for row in range(len(walls) - 1, -1, -1) if newest_first else range(len(walls)):
+        wall = walls[row]
         moment = datetime.fromtimestamp(float(wall), UTC).replace(tzinfo=zone)
         second = moment.replace(fold=1)
         if _offset(moment) > _offset(second):  # written twice: summer time, then winter time

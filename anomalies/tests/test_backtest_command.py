@@ -250,3 +250,11 @@ def test_timezone_keeps_dates_without_a_time_of_day_as_days(tmp_path: Path) -> N
     as_utc = backtest("--csv", str(path), "--kind", "events")
     in_london = backtest("--csv", str(path), "--kind", "events", "--timezone", "Europe/London")
     assert in_london == as_utc
+
+
+def test_an_hour_written_twice_is_read_as_two_hours_in_a_file_newest_first() -> None:
+    cells = ["2026-10-25 01:00", "2026-10-25 02:00", "2026-10-25 02:30", "2026-10-25 02:00", "2026-10-25 02:30",
+             "2026-10-25 03:00"]  # fmt: skip
+    oldest_first, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
+    newest_first, _ = read_times(cells[::-1], list(range(2, 8)), timezone="Europe/Berlin")
+    assert newest_first.tolist() == oldest_first[::-1].tolist()
