@@ -29,7 +29,6 @@ HOUR = 3600
 DAY = 86400
 MAX_SHIFT = 2 * HOUR  # the largest change of offset followed (double summer time; Troll's two hours)
 SAMPLE = 6 * HOUR  # a zone's offset is sampled this often to find its changes (none come closer)
-YEAR = 366 * DAY
 MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
@@ -136,8 +135,12 @@ UTC_CLOCK = Clock(0.0, 1)  # lags exactly `points` back
 
 
 def _year(seconds: float) -> int:
-    year = datetime.fromtimestamp(min(max(seconds, -YEAR * 300), YEAR * 200), UTC).year
-    return min(max(year, MIN_YEAR), MAX_YEAR)
+    # Clamped before it is read: fromtimestamp fails outside years 1 to 9999.
+    if seconds < _start_of(MIN_YEAR):
+        return MIN_YEAR
+    if seconds >= _start_of(MAX_YEAR + 1):
+        return MAX_YEAR
+    return datetime.fromtimestamp(seconds, UTC).year
 
 
 @functools.lru_cache(maxsize=256)

@@ -178,3 +178,11 @@ def test_the_minute_rate_reads_the_same_local_hour_on_previous_days() -> None:
     as_utc, _ = minute_rate(counts, 300)  # type: ignore[misc]
     assert local == pytest.approx(20.0, rel=0.05)  # 100 events per five minutes
     assert as_utc > 1.5 * local
+
+
+@pytest.mark.parametrize("year", [1970, 2100, 2199])
+def test_clocks_are_followed_from_1970_to_2200(year: int) -> None:
+    origin = datetime(year, 3, 1, tzinfo=UTC).timestamp()
+    clock = Clock.of("America/New_York", origin, 3600, 120 * 24)
+    index = np.arange(7 * 24, 120 * 24)
+    assert set((index - clock.back(index, 24)).tolist()) == {23, 24}  # the day after the change: 23 hours
