@@ -258,3 +258,10 @@ def test_an_hour_written_twice_is_read_as_two_hours_in_a_file_newest_first() -> 
     oldest_first, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
     newest_first, _ = read_times(cells[::-1], list(range(2, 8)), timezone="Europe/Berlin")
     assert newest_first.tolist() == oldest_first[::-1].tolist()
+
+
+def test_events_at_the_same_second_in_the_hour_written_twice_stay_in_their_pass() -> None:
+    cells = ["2026-10-25 02:10:00", "2026-10-25 02:10:00", "2026-10-25 02:20:00", "2026-10-25 02:05:00",
+             "2026-10-25 02:05:00", "2026-10-25 02:20:00"]  # fmt: skip
+    seconds, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
+    assert np.diff(seconds).tolist() == [0, 600, 2700, 0, 900]  # summer time twice, then winter time
