@@ -101,19 +101,27 @@ def weeks_back(moment: datetime, weeks: int, zone: ZoneInfo) -> datetime:
     return (moment.astimezone(zone) - timedelta(weeks=weeks)).astimezone(UTC)
 
 
+def earlier_window(
+    start: datetime, last: datetime, interval: timedelta, weeks: int, zone: ZoneInfo
+) -> tuple[datetime, datetime]:
+    """The buckets from `start` to `last` (bucket starts), `weeks` weeks before in local time. The end is
+    the last bucket's, moved, plus a bucket: moved itself, the end of an episode in the hour after 02:00
+    a week after clocks go forward lands where its start does (02:00 and 03:00 that day are one instant)."""
+    return weeks_back(start, weeks, zone), weeks_back(last, weeks, zone) + interval
+
+
 def explain(anomaly: Anomaly) -> dict:
     """The explanation stored on the anomaly: a sentence and the contributing tag values."""
     watch = anomaly.watch
     if watch.source == Watch.Source.METRIC:
         tags = ", ".join(f"{key}={value}" for key, value in sorted(watch.series.tags.items()))
         return {"text": f"The series {tags}." if tags else "The metric's only series.", "contributors": []}
-    start = anomaly.started_at
-    end = anomaly.last_anomalous_at + timedelta(seconds=anomaly.interval_seconds)
-    actual, actual_total = tag_counts(watch, start, end)
+    start, last, interval = anomaly.started_at, anomaly.last_anomalous_at, timedelta(seconds=anomaly.interval_seconds)
+    actual, actual_total = tag_counts(watch, start, last + interval)
     earlier, earlier_totals = [], []
     zone = ZoneInfo(zone_or_utc(anomaly.project.timezone))
     for weeks in range(1, WEEKS_BACK + 1):
-        counts, total = tag_counts(watch, weeks_back(start, weeks, zone), weeks_back(end, weeks, zone))
+        counts, total = tag_counts(watch, *earlier_window(start, last, interval, weeks, zone))
         earlier.append(counts)
         earlier_totals.append(total)
     total_change = actual_total - statistics.median(earlier_totals)

@@ -61,7 +61,10 @@ def read_times(
             second_list[row] = moment
         notes.append(note)
     seconds, note = _numbers_read(cells, lines, np.array(number_list), np.array(second_list), unit, index_interval)
-    if timezone != "UTC" and naive.any():
+    # Dates alone (every naive time at midnight) are days, as YYYYMMDD numbers are: read as local
+    # midnights they would land an hour off across a change, two days in one bucket where the offset
+    # crosses 0 (London's summer midnight is 23:00 UTC the day before).
+    if timezone != "UTC" and naive.any() and np.any(seconds[naive] % 86400):
         seconds[naive] = local_instants(seconds[naive], timezone)
         notes.append(f"timestamps without an offset read as local time in {timezone} (--timezone)")
     return seconds, notes + ([note] if note else [])

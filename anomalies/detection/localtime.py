@@ -29,7 +29,6 @@ HOUR = 3600
 DAY = 86400
 MAX_SHIFT = 2 * HOUR  # the largest change of offset followed (double summer time; Troll's two hours)
 SAMPLE = 6 * HOUR  # a zone's offset is sampled this often to find its changes (none come closer)
-YEAR = 366 * DAY
 MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
@@ -54,12 +53,15 @@ class Clock:
     """Lags on a grid whose index 0 starts at `origin` (epoch seconds), `interval` seconds a bucket.
 
     changes / offsets: the epoch seconds at which the zone's UTC offset changes near the grid, and the
-    offset (seconds) before the first change and after each; None where lags never move."""
+    offset (seconds) before the first change and after each; None where lags never move. zone: the
+    (name, first year, last year) they were read for, which every clock of that zone and width shares its
+    steps by (a scan builds a clock per call)."""
 
     origin: float
     interval: int
     changes: Floats | None = None
     offsets: Floats | None = None
+    zone: tuple[str, int, int] | None = None
     steps: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -69,10 +71,11 @@ class Clock:
         if timezone == "UTC" or not shift_points(interval):
             return cls(origin, interval)
         low, high = origin - DAY, origin + points * interval + DAY
-        changes, offsets = _offsets(timezone, _year(low), _year(high))
+        zone = (timezone, _year(low), _year(high))
+        changes, offsets = _offsets(*zone)
         if not np.any((changes >= low) & (changes <= high)):
             return cls(origin, interval)  # no change of offset anywhere near: lags as in UTC
-        return cls(origin, interval, changes, offsets)
+        return cls(origin, interval, changes, offsets, zone)
 
     def back(self, index: Ints, points: int) -> Ints:
         """Per index, the index of the same local time `points` buckets (a whole number of days) back."""
@@ -95,34 +98,49 @@ class Clock:
         lag (at the first bucket from the change on) or leaves it (`points` later). Per lag: those
         indices, and the shift before, between and after them (cached: lags repeat on every call)."""
         if points not in self.steps:
-            assert self.changes is not None
-            first = np.ceil((self.changes - self.origin) / self.interval).astype(np.int64)
-            breaks = np.unique(np.concatenate([first, first + points]))
-            at = np.concatenate([[breaks[0] - 1], breaks])
-            self.steps[points] = (breaks.tolist(), self._shift(at, points).tolist())
+            assert self.zone is not None
+            # Found once per zone, width and lag on the epoch's buckets, then moved to this grid's origin:
+            # finding them per clock cost ~70 us a lag, a tenth of a scan call across a change.
+            phase = self.origin % self.interval
+            base = round((self.origin - phase) / self.interval)
+            breaks, shifts = _epoch_steps(*self.zone, self.interval, phase, points)
+            self.steps[points] = ([at - base for at in breaks], shifts)
         return self.steps[points]
 
-    def _shift(self, index: Ints, points: int) -> Ints:
-        """Buckets by which the offset changed from `points` back to each index (whole, within MAX_SHIFT)."""
-        assert self.changes is not None and self.offsets is not None
-        now = self.origin + self.interval * index.astype(np.float64)
-        then = now - self.interval * points
-        moved = (
-            self.offsets[np.searchsorted(self.changes, now, side="right")]
-            - self.offsets[np.searchsorted(self.changes, then, side="right")]
-        )
-        # A day's change (a zone crossing the date line) leaves the time of day as it was.
-        moved = (moved + DAY / 2) % DAY - DAY / 2
-        limit = shift_points(self.interval)
-        return np.clip(np.round(moved / self.interval), -limit, limit).astype(np.int64)
+
+@functools.lru_cache(maxsize=4096)
+def _epoch_steps(
+    timezone: str, first_year: int, last_year: int, interval: int, phase: float, points: int
+) -> tuple[list[int], list[int]]:
+    """Clock._steps on the grid whose index 0 starts at `phase` (< interval): indices are epoch buckets."""
+    changes, offsets = _offsets(timezone, first_year, last_year)
+    first = np.ceil((changes - phase) / interval).astype(np.int64)
+    breaks = np.unique(np.concatenate([first, first + points]))
+    at = np.concatenate([[breaks[0] - 1], breaks])
+    shifts = _shift(changes, offsets, phase + interval * at.astype(np.float64), interval, points)
+    return breaks.tolist(), shifts.tolist()
+
+
+def _shift(changes: Floats, offsets: Floats, now: Floats, interval: int, points: int) -> Ints:
+    """Buckets by which the offset changed from `points` back to each time (whole, within MAX_SHIFT)."""
+    then = now - interval * points
+    moved = offsets[np.searchsorted(changes, now, side="right")] - offsets[np.searchsorted(changes, then, side="right")]
+    # A day's change (a zone crossing the date line) leaves the time of day as it was.
+    moved = (moved + DAY / 2) % DAY - DAY / 2
+    limit = shift_points(interval)
+    return np.clip(np.round(moved / interval), -limit, limit).astype(np.int64)
 
 
 UTC_CLOCK = Clock(0.0, 1)  # lags exactly `points` back
 
 
 def _year(seconds: float) -> int:
-    year = datetime.fromtimestamp(min(max(seconds, -YEAR * 300), YEAR * 200), UTC).year
-    return min(max(year, MIN_YEAR), MAX_YEAR)
+    # Clamped before it is read: fromtimestamp fails outside years 1 to 9999.
+    if seconds < _start_of(MIN_YEAR):
+        return MIN_YEAR
+    if seconds >= _start_of(MAX_YEAR + 1):
+        return MAX_YEAR
+    return datetime.fromtimestamp(seconds, UTC).year
 
 
 @functools.lru_cache(maxsize=256)

@@ -238,3 +238,30 @@ def test_an_hour_written_twice_when_clocks_go_back_is_read_as_two_hours(tmp_path
 def test_an_unknown_timezone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="IANA time zone"):
         backtest("--csv", str(write_csv(tmp_path / "in.csv", gauge_rows())), "--timezone", "Mars/Olympus")
+
+
+def test_timezone_keeps_dates_without_a_time_of_day_as_days(tmp_path: Path) -> None:
+    # London's midnight is 00:00 UTC in winter and 23:00 the day before in summer: read as instants, the
+    # Sunday clocks go forward and the Monday after would share one day's bucket (a doubled day).
+    rng = np.random.default_rng(5)
+    first = datetime(2026, 1, 5)
+    rows = [((first + timedelta(days=k)).date().isoformat(), str(rng.poisson(200))) for k in range(140)]
+    path = write_csv(tmp_path / "in.csv", rows)
+    as_utc = backtest("--csv", str(path), "--kind", "events")
+    in_london = backtest("--csv", str(path), "--kind", "events", "--timezone", "Europe/London")
+    assert in_london == as_utc
+
+
+def test_an_hour_written_twice_is_read_as_two_hours_in_a_file_newest_first() -> None:
+    cells = ["2026-10-25 01:00", "2026-10-25 02:00", "2026-10-25 02:30", "2026-10-25 02:00", "2026-10-25 02:30",
+             "2026-10-25 03:00"]  # fmt: skip
+    oldest_first, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
+    newest_first, _ = read_times(cells[::-1], list(range(2, 8)), timezone="Europe/Berlin")
+    assert newest_first.tolist() == oldest_first[::-1].tolist()
+
+
+def test_events_at_the_same_second_in_the_hour_written_twice_stay_in_their_pass() -> None:
+    cells = ["2026-10-25 02:10:00", "2026-10-25 02:10:00", "2026-10-25 02:20:00", "2026-10-25 02:05:00",
+             "2026-10-25 02:05:00", "2026-10-25 02:20:00"]  # fmt: skip
+    seconds, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
+    assert np.diff(seconds).tolist() == [0, 600, 2700, 0, 900]  # summer time twice, then winter time

@@ -39,6 +39,10 @@ def local_day(
     return times, 100.0 + 60.0 * shape + rng.normal(0.0, 2.0, len(times))
 
 
+def utc_offset(zone: ZoneInfo, seconds: float) -> float:
+    return datetime.fromtimestamp(seconds, zone).utcoffset().total_seconds()  # type: ignore[union-attr]
+
+
 def alerts_after(times: np.ndarray, values: np.ndarray, config: DetectorConfig, change: float) -> int:
     scores = score_series(times, values, config)
     return int(scores.alert[times >= change].sum())
@@ -76,6 +80,21 @@ def test_the_same_time_yesterday_is_23_hours_back_after_spring_and_25_after_autu
         assert (noon_after - clock.back(noon_after, 3 * 288))[0] * 300 == (hours + 48) * 3600
         a_day_later = noon_after + 288
         assert (a_day_later - clock.back(a_day_later, 288))[0] == 288  # both days after the change
+
+
+@pytest.mark.parametrize(("change", "origin_late"), [(BERLIN_SPRING, 0), (BERLIN_AUTUMN, 0), (BERLIN_AUTUMN, 7)])
+def test_every_bucket_around_a_change_lags_by_the_change_of_offset_since(change: float, origin_late: int) -> None:
+    # Bucket by bucket, through the hour that does not exist or exists twice, on grids starting at
+    # different times (every clock of a zone and width shares its steps) and off the epoch's buckets.
+    berlin = ZoneInfo("Europe/Berlin")
+    for days_before in (3, 9):
+        origin = (change - days_before * DAY) // 300 * 300 + origin_late
+        clock = Clock.of("Europe/Berlin", origin, 300, (days_before + 9) * 288)
+        index = np.arange((days_before - 1) * 288, (days_before + 8) * 288)  # a day before to 8 after
+        for points in (288, 2016):
+            moved = [(utc_offset(berlin, origin + 300 * i) - utc_offset(berlin, origin + 300 * (i - points))) // 300
+                     for i in index.tolist()]  # fmt: skip
+            assert (clock.back(index, points) - (index - points)).tolist() == moved
 
 
 def test_a_half_hour_change_moves_five_minute_lags_and_not_hourly_ones() -> None:
@@ -159,3 +178,11 @@ def test_the_minute_rate_reads_the_same_local_hour_on_previous_days() -> None:
     as_utc, _ = minute_rate(counts, 300)  # type: ignore[misc]
     assert local == pytest.approx(20.0, rel=0.05)  # 100 events per five minutes
     assert as_utc > 1.5 * local
+
+
+@pytest.mark.parametrize("year", [1970, 2100, 2199])
+def test_clocks_are_followed_from_1970_to_2200(year: int) -> None:
+    origin = datetime(year, 3, 1, tzinfo=UTC).timestamp()
+    clock = Clock.of("America/New_York", origin, 3600, 120 * 24)
+    index = np.arange(7 * 24, 120 * 24)
+    assert set((index - clock.back(index, 24)).tolist()) == {23, 24}  # the day after the change: 23 hours

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from anomalies.explain import contributions, explain, sentence, weeks_back
+from anomalies.explain import contributions, earlier_window, explain, sentence, weeks_back
 from anomalies.tests.factories import make_watch, open_anomaly
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -106,3 +106,16 @@ def test_the_weeks_before_are_the_same_local_hours_across_a_change_of_clocks() -
     after = datetime(2026, 3, 30, 8, tzinfo=UTC)  # 10:00 CEST, the day after clocks went forward
     assert weeks_back(after, 1, berlin) == datetime(2026, 3, 23, 9, tzinfo=UTC)  # 10:00 CET
     assert weeks_back(after, 1, ZoneInfo("UTC")) == after - timedelta(weeks=1)
+
+
+WEEK = timedelta(weeks=1)
+
+
+def test_an_hour_after_two_a_week_after_clocks_go_forward_is_set_against_an_hour() -> None:
+    # 02:00-03:00 CEST on 5 April; a week before, 02:00 did not exist and 03:00 came at 01:00 UTC.
+    berlin, hour = ZoneInfo("Europe/Berlin"), timedelta(hours=1)
+    start = datetime(2026, 4, 5, 0, tzinfo=UTC)
+    window = earlier_window(start, start, hour, 1, berlin)
+    assert window == (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 29, 2, tzinfo=UTC))  # 03:00-04:00
+    ordinary = datetime(2026, 4, 5, 9, tzinfo=UTC)
+    assert earlier_window(ordinary, ordinary + hour, hour, 1, berlin) == (ordinary - WEEK, ordinary + 2 * hour - WEEK)
