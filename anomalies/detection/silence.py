@@ -23,10 +23,10 @@ by its square as well (trailing_evidence).
   (Ville's inequality; the average over the ratios keeps that, where their maximum would pay for three
   tests): with a new start each minute, at most five false crossings per five minutes at that p.
   Measured on clean series (bench/drop_tests.py: Poisson and negative binomial, 30 to 1,500 events an
-  hour, the rate exact or drawn around the estimate), they are 0.2 to 1.6 times 10^-L per five minutes
-  (most stretches end before they could start another): the threshold pays for DROP_TESTS, a margin
-  over that and under the bound. The drop must still hold: its last DROP_HOLD minutes must be low on
-  their own.
+  hour, the rate exact or drawn around the estimate, L from 1 to 4.5), they are at most 1.5 times 10^-L
+  per five minutes (a stretch that did not cross mostly goes on, rather than a new one starting): the
+  threshold pays for DROP_TESTS, a margin over that and under the bound. The drop must still hold:
+  its last DROP_HOLD minutes must be low on their own.
 - Spike: the upper tail of the count in each trailing window of SPIKE_WINDOWS minutes, paid for as
   SPIKE_TESTS tests per five minutes (measured the same way, on Poisson and on bursty negative binomial
   series), while its last SPIKE_HOLD minutes are high on their own. The windows stop at 15 minutes: the
@@ -85,7 +85,7 @@ def silence_cost(rate: Floats) -> Floats:
     return -math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12))
 
 
-DROP_TESTS = 2.5  # false crossings per five minutes at p, paid for (measured: at most 1.6; module docstring)
+DROP_TESTS = 2.5  # false crossings per five minutes at p, paid for (measured: at most 1.5; module docstring)
 DROP_COST = -math.log10(MINOR_WEIGHT) + math.log10(DROP_TESTS)
 SPIKE_WINDOWS = (1, 2, 3, 5, 10, 15)
 SPIKE_HOLD = 2  # minutes at the end of a spike window that must be high on their own (HOLD_P)
