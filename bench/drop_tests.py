@@ -1,7 +1,7 @@
 """Effective tests per five minutes of the minute checks' drop statistic (anomalies.detection.silence
 .drop_evidence), measured on clean simulated series: the table DROP_TESTS is read from this.
 
-    python bench/drop_tests.py [--series 200] [--minutes 10000]
+    python bench/drop_tests.py [--series 200] [--minutes 5000]
 
 For each volume, Poisson minute counts (the rate known exactly, then known to the relative variance the
 scan's estimate has at that volume, each series' true rate drawn from a gamma of that spread around it)
@@ -59,7 +59,7 @@ def effective_tests(stat: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=200)
-    parser.add_argument("--minutes", type=int, default=10_000)
+    parser.add_argument("--minutes", type=int, default=5_000)
     parser.add_argument("--volumes", default="30,45,60,90,150,300,600,1500", help="events an hour")
     args = parser.parse_args()
     rng = np.random.default_rng(17)
