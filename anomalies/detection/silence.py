@@ -21,7 +21,8 @@ by its square as well (trailing_evidence).
   largest is the CUSUM statistic, and its stretch is when the drop began. From each start, that ratio is
   a martingale of mean 1 while nothing falls, so it ever reaches 10^L with probability at most 10^-L
   (Ville's inequality; the average over the ratios keeps that, where their maximum would pay for three
-  tests): with a new start each minute, at most five false crossings per five minutes at that p.
+  tests): with a new start each minute, at most five stretches per five minutes (on average) ever
+  cross at that p.
   Measured on clean series (bench/drop_tests.py: Poisson and negative binomial, 30 to 1,500 events an
   hour, the rate exact or drawn around the estimate, L from 1 to 4.5), they are at most 1.5 times 10^-L
   per five minutes (a stretch that did not cross mostly goes on, rather than a new one starting): the
