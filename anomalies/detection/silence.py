@@ -22,10 +22,10 @@ by its square as well (trailing_evidence).
   a martingale of mean 1 while nothing falls, so it ever reaches 10^L with probability at most 10^-L
   (Ville's inequality; the average over the ratios keeps that, where their maximum would pay for three
   tests): with a new start each minute, at most five stretches per five minutes (on average) ever
-  cross at that p.
-  Measured on clean series (bench/drop_tests.py: Poisson and negative binomial, 30 to 1,500 events an
-  hour, the rate exact or drawn around the estimate, L from 1 to 4.5), they are at most 1.5 times 10^-L
-  per five minutes (a stretch that did not cross mostly goes on, rather than a new one starting): the
+  cross at that p. Measured on clean series (bench/drop_tests.py: Poisson and negative binomial, 30 to
+  1,500 events an hour, the rate exact or drawn around the estimate, L from 1 to 4.5), the statistic
+  crosses 10^L at most 1.5 times 10^-L per five minutes (the stretches overlap: one that crosses takes
+  its neighbours' starts with it, and most starts are never the largest stretch): the
   threshold pays for DROP_TESTS, a margin over that and under the bound. The drop must still hold:
   its last DROP_HOLD minutes must be low on their own.
 - Spike: the upper tail of the count in each trailing window of SPIKE_WINDOWS minutes, paid for as
