@@ -7,29 +7,40 @@ today's level, anomalies.detection.minute_rate, or for a series too young for th
 expectation of its latest bucket), the rate's relative variance (0 for the latter), and a dispersion
 (how much wider than Poisson its bucket counts scatter, >= 1); its minute counts are a row of a
 matrix, oldest minute first, the last column the last complete minute. The rate's variance is paid
-for: a silence's probability is that of a rate drawn around the estimate (silence_nats), and a
-window's count spreads by its square as well (trailing_evidence).
+for: a silence's probability is that of a rate drawn around the estimate (silence_nats), a drop's
+likelihood ratio is that of counts from such a rate (drop_log_ratio), and a spike window's count spreads
+by its square as well (trailing_evidence).
 
 - Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
   by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
   reaches length t about once per gap between events, so the chance of a false opening per five
   minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor.
-- Drop: the Poisson lower tail of the count in each trailing window of DROP_WINDOWS minutes against
-  the expected count of that window; the windows and the five tests per five minutes are paid for as
-  DROP_TESTS independent tests (the windows overlap: simulated Poisson series of 15 to 150 events an
-  hour open on no more than this many, bench/anomaly_scan.py --calibrate). The drop must still hold:
+- Drop: a CUSUM of the rate falling. For each trailing stretch (every length up to the minutes given,
+  the drop's possible starts), the likelihood ratio of its count under a fall of the rate to each of
+  DROP_RATIOS (a half, a third, a fifth), averaged over them, against no fall (drop_log_ratio); the
+  largest is the CUSUM statistic, and its stretch is when the drop began. From each start, that ratio is
+  a martingale of mean 1 while nothing falls, so it ever reaches 10^L with probability at most 10^-L
+  (Ville's inequality; the average over the ratios keeps that, where their maximum would pay for three
+  tests): with a new start each minute, at most five stretches per five minutes (on average) ever
+  cross at that p. Measured on clean series (bench/drop_tests.py: Poisson and negative binomial, 30 to
+  1,500 events an hour, the rate exact or drawn around the estimate, L from 1 to 4.5), the statistic
+  crosses 10^L at most 1.5 times 10^-L per five minutes (the stretches overlap: one that crosses takes
+  its neighbours' starts with it, and most starts are never the largest stretch): the
+  threshold pays for DROP_TESTS, a margin over that and under the bound. The drop must still hold:
   its last DROP_HOLD minutes must be low on their own.
 - Spike: the upper tail of the count in each trailing window of SPIKE_WINDOWS minutes, paid for as
   SPIKE_TESTS tests per five minutes (measured the same way, on Poisson and on bursty negative binomial
   series), while its last SPIKE_HOLD minutes are high on their own. The windows stop at 15 minutes: the
   expected rate is the detector's for the latest complete bucket, and a longer window would read a
   daily ramp as a surge.
-- Dispersion: silence and drop divide their -ln by it (a wider spread, weaker evidence; conservative for
-  a shortfall). A surge cannot be judged so: far out, a negative binomial's upper tail falls
-  geometrically where the Poisson one falls faster, and the Poisson -ln over the dispersion called
-  bursts of bursty traffic surges up to fifteen times too often; the spike check reads the negative
-  binomial tail of that variance (with a margin, SPIKE_DISPERSION_MARGIN). Traffic burstier still (heavy
-  tails, bursts over several minutes) is the detector's to judge by rank.
+- Dispersion: silence divides its -ln by it, and drop its counts and expected counts (a wider spread,
+  weaker evidence; conservative for a shortfall: for negative binomial counts of that variance, the
+  Poisson ratio so scaled is a supermartingale, so the bound above still holds). A surge cannot be
+  judged so: far out, a negative binomial's upper tail falls geometrically where the Poisson one falls
+  faster, and the Poisson -ln over the dispersion called bursts of bursty traffic surges up to fifteen
+  times too often; the spike check reads the negative binomial tail of that variance (with a margin,
+  SPIKE_DISPERSION_MARGIN). Traffic burstier still (heavy tails, bursts over several minutes) is the
+  detector's to judge by rank.
 
 All three carry the weight of one of the detector's minor detectors (a tenth of the opening p, as the
 bucket flatline and level-shift detectors), so the thresholds hold per five minutes of data like the
@@ -51,8 +62,8 @@ from .robust import Floats
 
 MINOR_WEIGHT = 0.1  # as each of the detector's flatline, level-shift and trend detectors
 TESTS_PER_FIVE_MINUTES = 5
-DROP_WINDOWS = (5, 10, 15, 20, 30, 45, 60)
-DROP_HOLD = 5  # minutes at the end of a drop window that must be low on their own...
+DROP_RATIOS = np.array([1 / 2, 1 / 3, 1 / 5])  # the falls the drop check weighs, alike
+DROP_HOLD = 5  # minutes at the end of a drop that must be low on their own...
 HOLD_P = 0.1  # ...at this lower-tail probability (a drop that ended is not reported again)
 
 
@@ -76,11 +87,11 @@ def silence_cost(rate: Floats) -> Floats:
     return -math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12))
 
 
-DROP_TESTS = 15  # effective tests per five minutes of the drop windows, measured (module docstring)
+DROP_TESTS = 2.5  # false crossings per five minutes at p, paid for (measured: at most 1.5; module docstring)
 DROP_COST = -math.log10(MINOR_WEIGHT) + math.log10(DROP_TESTS)
 SPIKE_WINDOWS = (1, 2, 3, 5, 10, 15)
 SPIKE_HOLD = 2  # minutes at the end of a spike window that must be high on their own (HOLD_P)
-SPIKE_TESTS = 15  # effective tests per five minutes of the spike windows, measured as DROP_TESTS
+SPIKE_TESTS = 15  # effective tests per five minutes of the spike windows (bench/anomaly_scan.py --calibrate)
 SPIKE_COST = -math.log10(MINOR_WEIGHT) + math.log10(SPIKE_TESTS)
 # The spike check reads a series' excess dispersion as this much more than measured: dispersion_of leaves
 # out the largest 1% of changes (one burst must not make a series look dispersed for a day), so it reads
@@ -220,6 +231,34 @@ def upper_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats
     return np.where(wide, nb, poisson)
 
 
+def drop_log_ratio(observed: Floats, expected: Floats, variance: Floats) -> Floats:
+    """ln of the likelihood ratio of a fall of the rate to each of DROP_RATIOS, averaged over them, against
+    no fall, for `observed` events where `expected` were (elementwise): N ln r + (a + N) ln((a + mu) /
+    (a + r mu)) per ratio r, the rate known to a relative `variance` (a gamma of that spread around it, the
+    same under both, integrated out; a = 1 / variance), N ln r + mu (1 - r) when it is exact."""
+    support = 1.0 / np.maximum(variance, 1e-12)
+    n, mu, a = observed[..., None], expected[..., None], support[..., None]
+    per_ratio = n * np.log(DROP_RATIOS) + (a + n) * np.log1p(mu * (1 - DROP_RATIOS) / (a + DROP_RATIOS * mu))
+    top = per_ratio.max(axis=-1)
+    return top + np.log(np.exp(per_ratio - top[..., None]).mean(axis=-1))
+
+
+def drop_evidence(
+    cumulative: np.ndarray, rate: Floats, dispersion: Floats, variance: Floats
+) -> tuple[Floats, np.ndarray]:
+    """Per row, the drop's likelihood ratio in decades (before its cost) and the minutes it has lasted: the
+    largest drop_log_ratio over the trailing stretches of every length (the CUSUM statistic, its starts
+    within the minutes given), counts and expected counts over the dispersion; -inf while the last
+    DROP_HOLD minutes are not low on their own (a drop that ended is not reported again)."""
+    width = cumulative.shape[1] - 1
+    expected = rate[:, None] * np.arange(1, width + 1)
+    ratios = drop_log_ratio(cumulative[:, 1:] / dispersion[:, None], expected / dispersion[:, None], variance[:, None])
+    hold = min(DROP_HOLD, width)
+    low = dispersed_lower_nats(cumulative[:, hold], rate * hold, dispersion + rate * hold * variance)
+    held = low >= -math.log(HOLD_P)
+    return np.where(held, ratios.max(axis=1) / LN10, -np.inf), np.argmax(ratios, axis=1) + 1
+
+
 def silence_nats(rate: Floats, quiet: np.ndarray, variance: Floats) -> Floats:
     """-ln P(no event in `quiet` minutes) when the rate is known to a relative `variance` (a gamma of that
     spread around it): N ln(1 + rate x quiet / N), N = 1 / variance; rate x quiet when it is exact."""
@@ -241,9 +280,8 @@ def minute_evidence(
     quiet = trailing_zeros(counts)
     silence = silence_nats(rate, quiet, variance) / dispersion / LN10 - silence_cost(rate)
     cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
-    drop, drop_minutes = trailing_evidence(
-        cumulative, rate, dispersion, variance, dispersed_lower_nats, DROP_WINDOWS, DROP_HOLD, DROP_COST
-    )
+    drop, drop_minutes = drop_evidence(cumulative, rate, dispersion, variance)
+    drop -= DROP_COST
     spike, spike_minutes = trailing_evidence(
         cumulative,
         rate,
