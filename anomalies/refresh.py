@@ -99,7 +99,8 @@ def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> d
 
 
 def save_histories(watches: list[Watch]) -> None:
-    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile. A carry
+    """Store the caches; a watch's stale mark is cleared unless a rollup run marked it again since it was
+    read (whatever the bucket: a later one leaves stale_from as it was, its rows still unread). A carry
     and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
     scan's, once scored)."""
     if not watches:
@@ -113,16 +114,15 @@ def save_histories(watches: list[Watch]) -> None:
                 history_end = v.history_end,
                 carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
                 fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
-                stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
-                                  ELSE w.stale_from END
+                stale_from = CASE WHEN w.stale_marks = v.stale_marks THEN NULL ELSE w.stale_from END
             FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(ends)s::timestamptz[], %(stale)s::timestamptz[], %(dropped)s::boolean[])
-                 AS v(id, history_from, history_length, history_end, stale_from, dropped)
+                        %(ends)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[])
+                 AS v(id, history_from, history_length, history_end, stale_marks, dropped)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
              "history_length": history_length, "ends": [w.history_end for w in watches],
-             "stale": [w.stale_from for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
+             "stale": [w.stale_marks for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None
