@@ -72,6 +72,15 @@ def plan_refresh(watch: Watch, end: datetime, step: timedelta) -> Refresh:
 def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> dict[int, int]:
     """Bring each watch's cached values up to `end` (re-reading the last few buckets, and from any
     bucket a rollup run recomputed since), save the changed ones, and say per watch how many are new."""
+    new_points, changed = read_histories(watches, end, step)
+    save_histories(changed)
+    return new_points
+
+
+def read_histories(watches: list[Watch], end: datetime, step: timedelta) -> tuple[dict[int, int], list[Watch]]:
+    """refresh_histories without the save: how many buckets are new per watch, and the watches to save.
+    The scan saves them once their new buckets are scored, so that a worker killed meanwhile leaves the
+    watch to be scored again from where it was."""
     plans: dict[int, Refresh] = {}
     by_kind: dict[str, list[Watch]] = defaultdict(list)
     for watch in watches:
@@ -94,8 +103,7 @@ def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> d
                 continue
             if (watch.history, watch.history_end) != before or watch.stale_from is not None:
                 changed.append(watch)
-    save_histories(changed)
-    return {pk: plan.new_points for pk, plan in plans.items()}
+    return {pk: plan.new_points for pk, plan in plans.items()}, changed
 
 
 def save_histories(watches: list[Watch]) -> None:
