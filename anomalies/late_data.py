@@ -5,13 +5,13 @@ so nothing is compared per watch and nothing is read when no late data came in. 
 (`stale_marks`), a later bucket's too, though `stale_from` keeps the earliest: a scan that read the
 watch before the mark must not clear it (anomalies.refresh.save_histories).
 
-Buckets inside the last few a scan re-reads anyway (anomalies.refresh.REREAD_BUCKETS) do not mark. The
+Buckets inside the last few a scan re-reads anyway (anomalies.refresh.UNMARKED_BUCKETS) do not mark. The
 refreshed history changes how the coming buckets are scored (a stream that stopped while its
 history still read zeros is then seen as stopped), and the changed buckets of the last day (24
 buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
 scanned still opens an episode."""
 
-from anomalies.refresh import REREAD_BUCKETS
+from anomalies.refresh import UNMARKED_BUCKETS
 
 # Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
 # distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.
@@ -33,8 +33,8 @@ MARK_METRIC_WATCHES = """
 
 
 def mark_event_watches(cursor: object) -> None:
-    cursor.execute(MARK_EVENT_WATCHES, {"reread": REREAD_BUCKETS})
+    cursor.execute(MARK_EVENT_WATCHES, {"reread": UNMARKED_BUCKETS})
 
 
 def mark_metric_watches(cursor: object) -> None:
-    cursor.execute(MARK_METRIC_WATCHES, {"reread": REREAD_BUCKETS})
+    cursor.execute(MARK_METRIC_WATCHES, {"reread": UNMARKED_BUCKETS})

@@ -20,7 +20,12 @@ from anomalies.models import Watch
 
 logger = logging.getLogger(__name__)
 
-REREAD_BUCKETS = 2  # buckets already cached that are read again, for data that arrived a little late
+# Buckets already cached that are read again, for data that arrived a little late. Rollup runs mark
+# (anomalies.late_data) only buckets before the last UNMARKED_BUCKETS of a cache, one fewer: rows for a
+# scan's oldest re-read bucket committed after its read are not marked (the cache still ends where it did),
+# and the cache it stores ends a bucket later; the next scan reads them again from one bucket further back.
+REREAD_BUCKETS = 3
+UNMARKED_BUCKETS = REREAD_BUCKETS - 1
 MAX_CATCH_UP = 24  # after a long outage, score at most this many missed buckets one by one
 EPISODE_LOOKBACK = 48  # scored points before the new ones, to find where an ongoing episode began
 

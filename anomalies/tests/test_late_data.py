@@ -118,3 +118,29 @@ def test_late_rows_rolled_up_while_a_scan_reads_the_history_are_read_by_the_next
     watch = Watch.objects.get(project=quiet_weeks)
     values = cached_values(watch)
     assert values[len(values) - 7] == daily_count(END - 5 * HOUR) + 30  # END - 5 h, seven hours before END + 2 h
+
+
+def test_late_rows_rolled_up_while_a_scan_reads_its_oldest_reread_hour_are_read_by_the_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    received = datetime.now(UTC) + HOUR
+    roll_up_hour(quiet_weeks, END, daily_count(END), received)
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        # Rows for the oldest hour this scan reads again commit now: inside what it re-reads, so not marked,
+        # but the next scan re-reads from an hour later.
+        roll_up_hour(quiet_weeks, END - 2 * HOUR, 30, received + HOUR)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + HOUR + MINUTE)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(NOW + HOUR)
+    roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + 2 * HOUR)
+    scan_at(NOW + 2 * HOUR)
+    values = cached_values(Watch.objects.get(project=quiet_weeks))
+    assert values[len(values) - 4] == daily_count(END - 2 * HOUR) + 30  # END - 2 h, four hours before END + 2 h
