@@ -1,40 +1,40 @@
 """Late data and backfills: when a rollup run recomputes buckets that a watch has already cached, the
 watch is marked (`stale_from`, the earliest such bucket) and its next scan reads its history again
 from there. One UPDATE per rollup run, from the run's own list of touched minutes (flux.query.rollup_job),
-so nothing is compared per watch and nothing is read when no late data came in.
+so nothing is compared per watch and nothing is read when no late data came in. Every mark counts
+(`stale_marks`), a later bucket's too, though `stale_from` keeps the earliest: a scan that read the
+watch before the mark must not clear it (anomalies.refresh.save_histories).
 
-Buckets inside the last few a scan re-reads anyway (anomalies.refresh.REREAD_BUCKETS) do not mark. The
+Buckets inside the last few a scan re-reads anyway (anomalies.refresh.UNMARKED_BUCKETS) do not mark. The
 refreshed history changes how the coming buckets are scored (a stream that stopped while its
 history still read zeros is then seen as stopped), and the changed buckets of the last day (24
 buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
 scanned still opens an episode."""
 
-from anomalies.refresh import REREAD_BUCKETS
+from anomalies.refresh import UNMARKED_BUCKETS
 
 # Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
 # distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.
 
 MARK_EVENT_WATCHES = """
-    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
+    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first), stale_marks = w.stale_marks + 1
     FROM (SELECT project_id, name, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.project_id = t.project_id AND w.name = t.name
       AND t.first AT TIME ZONE 'UTC'
           < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
-      AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 MARK_METRIC_WATCHES = """
-    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first)
+    UPDATE anomalies_watch w SET stale_from = LEAST(w.stale_from, t.first), stale_marks = w.stale_marks + 1
     FROM (SELECT project_id, series_id, min(bucket) AS first FROM touched_minutes GROUP BY 1, 2) t
     WHERE w.project_id = t.project_id AND w.series_id = t.series_id
       AND t.first AT TIME ZONE 'UTC'
           < w.history_end AT TIME ZONE 'UTC' - w.interval_seconds * %(reread)s * interval '1 second'
-      AND (w.stale_from IS NULL OR t.first < w.stale_from)
 """
 
 
 def mark_event_watches(cursor: object) -> None:
-    cursor.execute(MARK_EVENT_WATCHES, {"reread": REREAD_BUCKETS})
+    cursor.execute(MARK_EVENT_WATCHES, {"reread": UNMARKED_BUCKETS})
 
 
 def mark_metric_watches(cursor: object) -> None:
-    cursor.execute(MARK_METRIC_WATCHES, {"reread": REREAD_BUCKETS})
+    cursor.execute(MARK_METRIC_WATCHES, {"reread": UNMARKED_BUCKETS})

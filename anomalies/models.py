@@ -74,6 +74,9 @@ class Watch(ProjectKeyedModel):
     # The earliest cached bucket that a rollup run recomputed after it was cached (late data, a backfill):
     # the next scan reads the history again from there (set by anomalies.late_data).
     stale_from = models.DateTimeField(null=True, blank=True)
+    # Counts the marks: a scan clears stale_from only if no mark came in since it read the watch, as a later
+    # bucket's mark leaves an earlier stale_from as it was (anomalies.refresh.save_histories).
+    stale_marks = models.PositiveIntegerField(db_default=0)  # raw INSERTs (anomalies.watches) leave it out
     last_scanned_at = models.DateTimeField(null=True, blank=True)
     # The detector's per-point results of the last scored buckets (anomalies.detection.Carry, packed by
     # anomalies.carry), so that a scan scores only its new buckets; empty when the history changed since.

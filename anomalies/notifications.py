@@ -29,6 +29,10 @@ SLACK_LINES = 10  # a Slack message lists this many anomalies, then "and N more"
 EMAIL_LINES = 50
 # App servers' clocks may differ a little: look this far before an anomaly's creation for its deliveries.
 CLOCK_SKEW = timedelta(hours=1)
+# An opening no channel heard of this long after it was committed lost its notice (the worker that opened it
+# was killed before notifying): announce_missed queues it. Openings older than MISSED_WINDOW are left be.
+MISSED_AFTER = timedelta(minutes=5)
+MISSED_WINDOW = timedelta(days=1)
 VERBS = {OPENED: "opened", RESOLVED: "resolved", REMINDER: "still open"}
 
 
@@ -106,6 +110,24 @@ def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[i
         listing_any, project_id__in=projects, channel__in=channels, event__in=TOLD_EVENTS, created_at__gte=since
     ).values_list("channel_id", "anomaly_ids")
     return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
+
+
+def announce_missed(now: datetime) -> list[Delivery]:
+    """Queue the "opened" notices of open anomalies that a channel qualifies for but none was told of."""
+    channels = Channel.objects.filter(enabled=True, project__archived=False).values_list("project_id", "min_severity")
+    lowest: dict[int, int] = {}
+    for project_id, min_severity in channels:
+        lowest[project_id] = min(lowest.get(project_id, len(SEVERITY_RANK)), SEVERITY_RANK[min_severity])
+    missed = Anomaly.objects.filter(
+        project_id__in=lowest, status=Anomaly.Status.OPEN, notified_at__isnull=True,
+        created_at__lte=now - MISSED_AFTER, created_at__gt=now - MISSED_WINDOW,
+    )  # fmt: skip
+    by_project: dict[int, list[tuple[str, Anomaly]]] = defaultdict(list)
+    for anomaly in missed:
+        if SEVERITY_RANK[anomaly.severity] >= lowest[anomaly.project_id]:
+            by_project[anomaly.project_id].append((OPENED, anomaly))
+    # notify_changes reads the delivery log under the channels' lock: an opening told of meanwhile is not sent again.
+    return [queued for project_id, changes in by_project.items() for queued in notify_changes(project_id, changes, now)]
 
 
 # Anomalies something still judges, so that they resolve by themselves: a threshold rule's while the rule is

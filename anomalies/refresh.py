@@ -20,7 +20,12 @@ from anomalies.models import Watch
 
 logger = logging.getLogger(__name__)
 
-REREAD_BUCKETS = 2  # buckets already cached that are read again, for data that arrived a little late
+# Buckets already cached that are read again, for data that arrived a little late. Rollup runs mark
+# (anomalies.late_data) only buckets before the last UNMARKED_BUCKETS of a cache, one fewer: rows for a
+# scan's oldest re-read bucket committed after its read are not marked (the cache still ends where it did),
+# and the cache it stores ends a bucket later; the next scan reads them again from one bucket further back.
+REREAD_BUCKETS = 3
+UNMARKED_BUCKETS = REREAD_BUCKETS - 1
 MAX_CATCH_UP = 24  # after a long outage, score at most this many missed buckets one by one
 EPISODE_LOOKBACK = 48  # scored points before the new ones, to find where an ongoing episode began
 
@@ -72,6 +77,15 @@ def plan_refresh(watch: Watch, end: datetime, step: timedelta) -> Refresh:
 def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> dict[int, int]:
     """Bring each watch's cached values up to `end` (re-reading the last few buckets, and from any
     bucket a rollup run recomputed since), save the changed ones, and say per watch how many are new."""
+    new_points, changed = read_histories(watches, end, step)
+    save_histories(changed)
+    return new_points
+
+
+def read_histories(watches: list[Watch], end: datetime, step: timedelta) -> tuple[dict[int, int], list[Watch]]:
+    """refresh_histories without the save: how many buckets are new per watch, and the watches to save.
+    The scan saves them once their new buckets are scored, so that a worker killed meanwhile leaves the
+    watch to be scored again from where it was."""
     plans: dict[int, Refresh] = {}
     by_kind: dict[str, list[Watch]] = defaultdict(list)
     for watch in watches:
@@ -94,12 +108,12 @@ def refresh_histories(watches: list[Watch], end: datetime, step: timedelta) -> d
                 continue
             if (watch.history, watch.history_end) != before or watch.stale_from is not None:
                 changed.append(watch)
-    save_histories(changed)
-    return {pk: plan.new_points for pk, plan in plans.items()}
+    return {pk: plan.new_points for pk, plan in plans.items()}, changed
 
 
 def save_histories(watches: list[Watch]) -> None:
-    """Store the caches; a watch's stale mark is cleared unless a rollup run moved it meanwhile. A carry
+    """Store the caches; a watch's stale mark is cleared unless a rollup run marked it again since it was
+    read (whatever the bucket: a later one leaves stale_from as it was, its rows still unread). A carry
     and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
     scan's, once scored)."""
     if not watches:
@@ -113,16 +127,15 @@ def save_histories(watches: list[Watch]) -> None:
                 history_end = v.history_end,
                 carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
                 fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
-                stale_from = CASE WHEN w.stale_from IS NOT DISTINCT FROM v.stale_from THEN NULL
-                                  ELSE w.stale_from END
+                stale_from = CASE WHEN w.stale_marks = v.stale_marks THEN NULL ELSE w.stale_from END
             FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(ends)s::timestamptz[], %(stale)s::timestamptz[], %(dropped)s::boolean[])
-                 AS v(id, history_from, history_length, history_end, stale_from, dropped)
+                        %(ends)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[])
+                 AS v(id, history_from, history_length, history_end, stale_marks, dropped)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
              "history_length": history_length, "ends": [w.history_end for w in watches],
-             "stale": [w.stale_from for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
+             "stale": [w.stale_marks for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None

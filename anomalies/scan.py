@@ -4,8 +4,12 @@ into anomaly episodes.
 
 A watch is scored by the hour, or on five-minute buckets when its series is busy (anomalies.cadence),
 and is due a little after each of its buckets' rollups are complete. Claiming is one conditional
-UPDATE, so two workers given the same ids scan each watch once. Each watch is scored on its own: one
-that fails is logged with its id and skipped (its due time has already advanced), never its batch.
+UPDATE, so two workers given the same ids scan each watch once. A claim is a short lease (CLAIM_LEASE):
+the batch sets its watches' next due time once their new buckets are scored and their histories, carries
+and due times are stored together, so a worker killed mid-batch leaves its watches due again minutes
+later, to be scored from where they were (an opening it committed is then told of by the scan that takes
+it up, or by anomalies.notifications.announce_missed). Each watch is scored on its own: one that fails
+is logged with its id and skipped until its next due time, never its batch.
 """
 
 import logging
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from anomalies import cadence, carry, services
 from anomalies.detection import (
@@ -32,7 +36,7 @@ from anomalies.detection.silence import minute_baseline
 from anomalies.explain import explain
 from anomalies.history import floor_step, measure_of
 from anomalies.models import Anomaly, DetectionSettings, Severity, Watch
-from anomalies.refresh import EPISODE_LOOKBACK, cached_values, refresh_histories
+from anomalies.refresh import EPISODE_LOOKBACK, cached_values, read_histories, save_histories
 from anomalies.rollup_trigger import SETTLE
 from anomalies.services import Verdict
 from events.queries import ROLLUP_STREAM as EVENT_STREAM
@@ -51,6 +55,9 @@ PEEK_SHARE = 0.5
 # An episode the minute checks opened (its interval is a minute) stays open while they saw it within this.
 MINUTE_SECONDS = 60
 MINUTE_HOLD = timedelta(minutes=15)
+# How long a claimed watch is its worker's: far more than a batch takes (seconds), so no other worker scans
+# it meanwhile; after it, a watch whose batch never finished (its worker killed) is due again.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -77,19 +84,31 @@ class ScanResult:
 
 
 def claim(watch_ids: list[int], now: datetime) -> list[int]:
-    """The ids among `watch_ids` that were due and are now this caller's to scan."""
+    """The ids among `watch_ids` that were due and are now this caller's to scan, for CLAIM_LEASE."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE anomalies_watch SET next_scan_at = %(lease_end)s
+            WHERE id = ANY(%(ids)s) AND next_scan_at <= %(now)s AND NOT excluded
+            RETURNING id
+            """,
+            {"lease_end": now + CLAIM_LEASE, "ids": watch_ids, "now": now},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def release(watch_ids: list[int], now: datetime) -> None:
+    """The claimed watches are done: due again after their next bucket."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch
             SET next_scan_at = CASE WHEN interval_seconds = %(fast)s THEN %(fast_due)s ELSE %(hourly_due)s END
-            WHERE id = ANY(%(ids)s) AND next_scan_at <= %(now)s AND NOT excluded
-            RETURNING id
+            WHERE id = ANY(%(ids)s)
             """,
             {"fast": cadence.FAST, "fast_due": cadence.next_due(now, timedelta(seconds=cadence.FAST)),
-             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids, "now": now},
+             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids},
         )  # fmt: skip
-        return [row[0] for row in cursor.fetchall()]
 
 
 def due_watch_ids(now: datetime, limit: int, source: str | None = None) -> list[int]:
@@ -121,12 +140,14 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
     for (source, interval), batch in groups.items():
         watermark = watermarks[source]
         if watermark is None:
+            release([watch.pk for watch in batch], now)
             continue
         step = timedelta(seconds=interval)
         scanned_until = {watch.pk: watch.history_end for watch in batch}
         # A bucket is complete, as a minute is for the minute checks, once the watermark is SETTLE past it.
-        new_points = refresh_histories(batch, floor_step(watermark - SETTLE, step), step)
-        result.waiting += cadence.retry_soon(batch, new_points, now)
+        new_points, refreshed = read_histories(batch, floor_step(watermark - SETTLE, step), step)
+        waiting = cadence.retry_soon(batch, new_points, now)
+        result.waiting += waiting
         fitted_before = {watch.pk: bytes(watch.fitted or b"") for watch in batch}
         for watch in batch:
             project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
@@ -141,7 +162,10 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
                 )
                 result.record(watch.project_id, changes)
         scored = [watch for watch in batch if watch.pk in new_points]
-        carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
+        with transaction.atomic():  # all or nothing: a history stored without its carry or due time loses buckets
+            save_histories(refreshed)
+            carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
+            release([watch.pk for watch in batch if watch.pk not in waiting], now)
     Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
     return result
 

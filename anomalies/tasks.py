@@ -69,8 +69,10 @@ def queue_notifications(result: scan.ScanResult, now: datetime) -> None:
 
 @shared_task
 def deliver_notifications() -> int:
-    """Queue reminders of long anomalies, then send every delivery that is due (retries included)."""
+    """Queue reminders of long anomalies and the notices of openings whose worker died before queuing them,
+    then send every delivery that is due (retries included)."""
     now = timezone.now()
+    notifications.announce_missed(now)
     notifications.queue_reminders(now)
     return delivery.deliver_due(now)
 

@@ -61,6 +61,7 @@ def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(pro
     run_rollups_now()
     late.refresh_from_db()
     assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)  # the earliest stays
+    assert late.stale_marks == 2  # ...but the mark counts: a scan that read the watch before it keeps it
 
 
 def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
@@ -92,13 +93,6 @@ def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buck
     assert (anomaly.started_at, anomaly.severity) == (END - HOUR, "critical") and anomaly.score >= 0.9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="save_histories clears the stale mark when it is unchanged, but a rollup run that commits later rows "
-    "between the scan's read and its save leaves an earlier mark unchanged (LEAST): those rows are never read "
-    "into the cache. Fix: a mark counter the save compares, or the watches locked from read to save "
-    "(report-review.md).",
-)
 def test_late_rows_rolled_up_while_a_scan_reads_the_history_are_read_by_the_next_scan(
     quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,3 +118,29 @@ def test_late_rows_rolled_up_while_a_scan_reads_the_history_are_read_by_the_next
     watch = Watch.objects.get(project=quiet_weeks)
     values = cached_values(watch)
     assert values[len(values) - 7] == daily_count(END - 5 * HOUR) + 30  # END - 5 h, seven hours before END + 2 h
+
+
+def test_late_rows_rolled_up_while_a_scan_reads_its_oldest_reread_hour_are_read_by_the_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    received = datetime.now(UTC) + HOUR
+    roll_up_hour(quiet_weeks, END, daily_count(END), received)
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        # Rows for the oldest hour this scan reads again commit now: inside what it re-reads, so not marked,
+        # but the next scan re-reads from an hour later.
+        roll_up_hour(quiet_weeks, END - 2 * HOUR, 30, received + HOUR)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + HOUR + MINUTE)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(NOW + HOUR)
+    roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + 2 * HOUR)
+    scan_at(NOW + 2 * HOUR)
+    values = cached_values(Watch.objects.get(project=quiet_weeks))
+    assert values[len(values) - 4] == daily_count(END - 2 * HOUR) + 30  # END - 2 h, four hours before END + 2 h

@@ -14,8 +14,10 @@ from anomalies.carry import pack_fits, unpack, unpack_fits
 from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
 from anomalies.detection.fitting import PROFILE_NUMBERS
 from anomalies.history import floor_hour
-from anomalies.models import Anomaly, DetectionSettings, Watch
-from anomalies.scan import cached_values, claim, due_watch_ids, refresh_histories, scan
+from anomalies.models import Anomaly, Channel, DetectionSettings, Watch
+from anomalies.notifications import notify_changes
+from anomalies.refresh import refresh_histories
+from anomalies.scan import CLAIM_LEASE, cached_values, claim, due_watch_ids, scan
 from anomalies.tests.factories import make_watch
 from anomalies.tests.test_detection_contract import assert_same
 from anomalies.tests.test_detection_series import daily_counts
@@ -151,6 +153,8 @@ def test_a_watch_is_claimed_by_one_caller_only(project: Project) -> None:
     assert claim(ids, NOW) == ids
     assert claim(ids, NOW) == []  # the second worker finds them no longer due
     assert due_watch_ids(NOW, 100) == []
+    assert claim(ids, NOW + CLAIM_LEASE - timedelta(seconds=1)) == []  # still the first one's
+    assert claim(ids, NOW + CLAIM_LEASE) == ids  # its batch never finished (its worker killed): due again
 
 
 def test_excluded_series_are_never_due(project: Project) -> None:
@@ -433,13 +437,6 @@ def test_a_project_zone_that_no_longer_reads_is_scanned_as_utc(quiet_weeks: Proj
     assert unpack(watch.carry, END, 3600, "medium") is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="claim() moves the due time a whole interval on and refresh_histories stores each history before its "
-    "new buckets are scored: a worker killed between (acks_late redelivers the task, but its watches are no "
-    "longer due) leaves those buckets to the next interval's scan, as an episode's tail. Fix: claim with a lease "
-    "and store the batch's histories after scoring, with the carries (report-review.md).",
-)
 def test_a_scan_killed_mid_batch_is_taken_up_again_within_minutes(
     quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -460,6 +457,31 @@ def test_a_scan_killed_mid_batch_is_taken_up_again_within_minutes(
     # The task redelivered, or beat's dispatch, minutes later: not the next hour's scan.
     assert scan_at(later + timedelta(minutes=10)) == [("opened", "spike", "open")]
     assert Anomaly.objects.get(project=quiet_weeks).started_at == END
+
+
+def test_a_scan_killed_after_opening_an_episode_tells_of_it_when_the_watch_is_taken_up_again(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    channel = Channel.objects.create(project=quiet_weeks, name="Ops", kind="webhook", target="http://127.0.0.1:9/x")
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 200)
+    roll_up_to(quiet_weeks, END + HOUR)
+
+    def killed(*args: object) -> None:
+        raise SystemExit(137)  # right after the opening is committed, before anyone is told of it
+
+    later = NOW + HOUR + timedelta(minutes=3)
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(anomalies.scan, "explain_episode", killed)
+        scan(due_watch_ids(later, 100), later)
+    assert Anomaly.objects.get(project=quiet_weeks).notified_at is None
+    retried = later + timedelta(minutes=10)
+    result = scan(due_watch_ids(retried, 100), retried)
+    [delivery] = notify_changes(quiet_weeks.pk, result.changes[quiet_weeks.pk], retried)
+    assert (delivery.channel_id, delivery.event) == (channel.pk, "opened")
 
 
 def test_an_episode_that_opens_after_its_strongest_bucket_opens_with_that_buckets_verdict(quiet_weeks: Project) -> None:

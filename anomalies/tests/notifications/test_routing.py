@@ -1,10 +1,12 @@
 """Which channels hear of which anomalies: grouping one scan's changes, severities, escalations, resolutions,
 opt-outs, disabled channels and other projects."""
 
+from datetime import UTC, datetime
+
 from anomalies import services
 from anomalies.delivery import deliver_due
 from anomalies.models import Anomaly, Channel, Delivery
-from anomalies.notifications import notify_changes, queue_reminders
+from anomalies.notifications import MISSED_AFTER, announce_missed, notify_changes, queue_reminders
 from anomalies.tests.factories import make_watch
 from anomalies.tests.notifications.support import (
     HOUR,
@@ -161,3 +163,16 @@ def test_an_opening_notified_after_an_overlapping_scans_update_is_not_sent_twice
     [first] = notify_changes(project.pk, [updated], T0 + HOUR)
     assert (first.channel_id, first.event) == (channel.pk, "opened")
     assert notify_changes(project.pk, [opened], T0 + HOUR) == []
+
+
+def test_an_opening_whose_notice_was_lost_is_announced_later_once(project: Project) -> None:
+    warning = make_channel(project, min_severity="warning")
+    _, lost = open_anomaly(project, "checkout.completed")  # its worker was killed before notifying
+    told = open_anomaly(project, "user.signup")
+    notify_changes(project.pk, [told], T0)
+    open_anomaly(project, "page.viewed", severity="info")  # no channel wants it
+    assert announce_missed(datetime.now(UTC)) == []  # its own scan may still be about to notify
+    later = datetime.now(UTC) + MISSED_AFTER  # anomalies are created on the wall clock
+    [delivery] = announce_missed(later)
+    assert (delivery.channel_id, delivery.event, delivery.anomaly_ids) == (warning.pk, "opened", [lost.pk])
+    assert announce_missed(later) == []
