@@ -77,9 +77,12 @@ def seasonal_expectation(model: Model, y: Floats, idx: Ints, offsets: Floats) ->
     At fine resolutions each lag brings its neighbours too (the same time +- a few minutes): the
     seasonal shape hardly moves in minutes, and a median of more values is a steadier expectation.
     """
-    spread = range(-model.neighbours, model.neighbours + 1)
-    lagged = [gather(y, idx - j * model.period + d) + offsets[j - 1] for j in range(1, model.lags + 1) for d in spread]
-    return median_rows(np.stack(lagged).T, min_count=model.min_lags * len(spread))
+    spread = np.arange(-model.neighbours, model.neighbours + 1)
+    lags = np.arange(1, model.lags + 1)
+    # One gather for every (lag, neighbour) pair at once: rows lag-major, as the median reads them.
+    back = (lags[:, None] * model.period - spread[None, :]).ravel()
+    lagged = gather(y, idx[None, :] - back[:, None]) + np.repeat(offsets, len(spread), axis=0)
+    return median_rows(lagged.T, min_count=model.min_lags * len(spread))
 
 
 def local_expectation(y: Floats, idx: Ints, window: int) -> Floats:
