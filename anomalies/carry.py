@@ -135,6 +135,27 @@ def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str, timezone:
     return fits
 
 
+def read_entries(fits: FitCache) -> tuple[dict, dict]:
+    """What a FitCache holds, to tell afterwards whether scoring added or replaced any of it."""
+    return dict(fits.blocks), dict(fits.trends)
+
+
+def fits_changed(fits: FitCache, read: tuple[dict, dict], stored: bytes) -> bool:
+    """Whether `fits` must be packed and stored again: scoring fitted a block (a new one, or one stored
+    without its time-of-day profile), or what was read was not in the current layout. Most scans of a
+    block reuse its stored fits as they are: packing their 50 KB again cost more than scoring the bucket."""
+    blocks, trends = read
+    if not blocks:
+        return True
+    kind = int(np.frombuffer(bytes(stored), dtype="<f8", count=3)[2])
+    unchanged = same_entries(fits.blocks, blocks) and same_entries(fits.trends, trends)
+    return not unchanged or kind // len(VALUE_KINDS) % LAYOUTS != WITH_SAME_TIME  # (the zone rides above)
+
+
+def same_entries(now: dict, before: dict) -> bool:
+    return now.keys() == before.keys() and all(now[key] is value for key, value in before.items())
+
+
 def blob(values: list[bytes | None]) -> tuple[bytes, list[int | None], list[int | None]]:
     """Many byte strings as one bytea parameter: their concatenation, and each one's 1-based start and
     length (None for None), for `substring(blob FROM start FOR length)` in SQL. An array of bytea

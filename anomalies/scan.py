@@ -209,9 +209,11 @@ def scan_watch(
     zone = config.timezone
     carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity, zone)
     fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind, zone)
+    read = carry.read_entries(fits)
     scores, following = score_incremental(times, values, config, new_points, carried, fits)
     watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity, zone)
-    watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind, zone)
+    if carry.fits_changed(fits, read, watch.fitted):
+        watch.fitted = carry.pack_fits(fits, watch.interval_seconds, value_kind, zone)
     changes = scan_verdicts(watch, scores, times, values, config, observed, unresolved, now, scanned_until)
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)

@@ -79,10 +79,12 @@ def seasonal_expectation(model: Model, y: Floats, idx: Ints, offsets: Floats, cl
     At fine resolutions each lag brings its neighbours too (the same time +- a few minutes): the
     seasonal shape hardly moves in minutes, and a median of more values is a steadier expectation.
     """
-    spread = range(-model.neighbours, model.neighbours + 1)
-    back = [clock.back(idx, j * model.period) for j in range(1, model.lags + 1)]
-    lagged = [gather(y, back[j - 1] + d) + offsets[j - 1] for j in range(1, model.lags + 1) for d in spread]
-    return median_rows(np.stack(lagged).T, min_count=model.min_lags * len(spread))
+    spread = np.arange(-model.neighbours, model.neighbours + 1)
+    back = np.stack([clock.back(idx, j * model.period) for j in range(1, model.lags + 1)])
+    # One gather for every (lag, neighbour) pair at once: rows lag-major, as the median reads them.
+    index = (back[:, None, :] + spread[None, :, None]).reshape(-1, len(idx))
+    lagged = gather(y, index) + np.repeat(offsets, len(spread), axis=0)
+    return median_rows(lagged.T, min_count=model.min_lags * len(spread))
 
 
 def local_expectation(y: Floats, idx: Ints, window: int) -> Floats:

@@ -38,7 +38,9 @@ def _log_erfc(x: Floats) -> Floats:
 
 def normal_nlp(z: Floats) -> Floats:
     """-log10 of the two-sided normal tail probability of |z| (0 for NaN)."""
-    x = np.minimum(np.abs(np.nan_to_num(np.asarray(z, dtype=np.float64), nan=0.0)), 1e6) / math.sqrt(2.0)
+    z = np.asarray(z, dtype=np.float64)
+    # (Not nan_to_num: its infinities become the largest float, which the cap at 1e6 makes the same.)
+    x = np.minimum(np.abs(np.where(np.isnan(z), 0.0, z)), 1e6) / math.sqrt(2.0)
     return np.maximum(-_log_erfc(x) / LN10, 0.0)
 
 
@@ -54,8 +56,9 @@ def z_of_nlp(nlp: Floats) -> Floats:
     z = np.sqrt(np.maximum(2.0 * nlp * LN10 - np.log(2.0 * np.pi * np.maximum(nlp, 1.0) * LN10), 0.01))
     for _ in range(6):
         # d nlp / dz = 2 phi(z) / (p ln 10), computed in logs: p can be 1e-300.
-        slope = 2.0 * np.exp(-z * z / 2.0 - 0.5 * math.log(2.0 * math.pi) + normal_nlp(z) * LN10) / LN10
-        z = np.maximum(z - (normal_nlp(z) - nlp) / np.maximum(slope, 1e-12), 0.0)
+        at_z = normal_nlp(z)
+        slope = 2.0 * np.exp(-z * z / 2.0 - 0.5 * math.log(2.0 * math.pi) + at_z * LN10) / LN10
+        z = np.maximum(z - (at_z - nlp) / np.maximum(slope, 1e-12), 0.0)
     return np.where(nlp > 0, z, 0.0)
 
 

@@ -16,8 +16,7 @@ from .robust import Floats, Ints, Tail, gather, quantile_sorted, sorted_rows, wi
 
 def pick(per_model: list[Floats], choice: Ints) -> Floats:
     """Per point, the value of the model chosen there."""
-    stacked = np.stack(per_model)
-    return np.take_along_axis(stacked, np.maximum(choice, 0)[None, :], axis=0)[0]
+    return np.stack(per_model)[np.maximum(choice, 0), np.arange(len(choice))]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def gather(values: Floats, index: Ints) -> Floats:
     """values[index], NaN where the index falls outside the array."""
     if len(values) == 0:
         return np.full(index.shape, np.nan)
-    out = values.take(np.clip(index, 0, len(values) - 1))
+    out = values.take(index, mode="clip")
     outside = (index < 0) | (index >= len(values))
     if outside.any():
         out[outside] = np.nan

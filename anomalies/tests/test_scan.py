@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from anomalies import services
-from anomalies.carry import pack_fits, unpack, unpack_fits
+from anomalies.carry import fits_changed, pack_fits, read_entries, unpack, unpack_fits
 from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
 from anomalies.detection.fitting import PROFILE_NUMBERS
 from anomalies.history import floor_hour
@@ -397,6 +397,34 @@ def test_model_fits_stored_before_the_time_of_day_profiles_are_fitted_again_not_
     assert len(stored.blocks) == 3 and all(item.same_time is None for item in stored.blocks.values())
     refitted, _ = score_incremental(times, values, config, 1, None, stored)
     assert_same(refitted, score_latest(times, values, config))
+
+
+def test_fits_a_scan_reused_as_read_are_not_stored_again() -> None:
+    times, values = daily_counts(days=10, interval=300, per_hour=120)
+    config = DetectorConfig(300, "count")
+    inside = int(np.flatnonzero(times % 7200 == 3600)[-1])  # the bucket in the middle of the last full block
+    fits = FitCache()
+    _, carried = score_incremental(times[:inside], values[:inside], config, 1, None, fits)
+    stored = pack_fits(fits, 300, "count")
+    read = unpack_fits(stored, 300, "count")
+    entries = read_entries(read)
+    score_incremental(times[: inside + 1], values[: inside + 1], config, 1, carried, read)  # the same block
+    assert not fits_changed(read, entries, stored)
+    assert pack_fits(read, 300, "count") == stored  # what storing them again would have written
+
+
+def test_fits_of_a_new_block_are_stored() -> None:
+    times, values = daily_counts(days=10, interval=300, per_hour=120)
+    config = DetectorConfig(300, "count")
+    start = int(np.flatnonzero(times % 7200 == 0)[-1])  # the first bucket of the last block
+    fits = FitCache()
+    _, carried = score_incremental(times[:start], values[:start], config, 1, None, fits)
+    stored = pack_fits(fits, 300, "count")
+    read = unpack_fits(stored, 300, "count")
+    entries = read_entries(read)
+    score_incremental(times[: start + 1], values[: start + 1], config, 1, carried, read)
+    assert fits_changed(read, entries, stored)
+    assert fits_changed(FitCache(), read_entries(FitCache()), b"")  # none read: whatever was fitted
 
 
 def _without_same_time_fields(packed: np.ndarray) -> list[list[float]]:
