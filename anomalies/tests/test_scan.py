@@ -399,18 +399,19 @@ def test_model_fits_stored_before_the_time_of_day_profiles_are_fitted_again_not_
     assert_same(refitted, score_latest(times, values, config))
 
 
-def test_fits_a_scan_reused_as_read_are_not_stored_again() -> None:
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])  # a zone's key rides in the same header
+def test_fits_a_scan_reused_as_read_are_not_stored_again(zone: str) -> None:
     times, values = daily_counts(days=10, interval=300, per_hour=120)
-    config = DetectorConfig(300, "count")
+    config = DetectorConfig(300, "count", timezone=zone)
     inside = int(np.flatnonzero(times % 7200 == 3600)[-1])  # the bucket in the middle of the last full block
     fits = FitCache()
     _, carried = score_incremental(times[:inside], values[:inside], config, 1, None, fits)
-    stored = pack_fits(fits, 300, "count")
-    read = unpack_fits(stored, 300, "count")
+    stored = pack_fits(fits, 300, "count", zone)
+    read = unpack_fits(stored, 300, "count", zone)
     entries = read_entries(read)
     score_incremental(times[: inside + 1], values[: inside + 1], config, 1, carried, read)  # the same block
     assert not fits_changed(read, entries, stored)
-    assert pack_fits(read, 300, "count") == stored  # what storing them again would have written
+    assert pack_fits(read, 300, "count", zone) == stored  # what storing them again would have written
 
 
 def test_fits_of_a_new_block_are_stored() -> None:
