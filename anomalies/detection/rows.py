@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .config import DetectorConfig, Sensitivity, ValueKind, history_needed
-from .regularize import regularize
+from .regularize import clean_values, regularize
 from .robust import Floats, Ints
 from .scoring import Scores, score_latest, score_series
 
@@ -47,7 +47,7 @@ def score_rows(
 ) -> RowScores:
     """Score each row on the buckets up to it (raises ValueError only for non-finite or absurd times)."""
     t = np.asarray(times, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
+    v = clean_values(values)
     grid_times, grid_values, step, bucket = regularize(t, v, value_kind, interval)
     config = DetectorConfig(step, value_kind, sensitivity)
     scores = score_series(grid_times, grid_values, config)

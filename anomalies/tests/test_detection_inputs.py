@@ -26,6 +26,9 @@ DEGENERATE = {
     "out of order": ([MONDAY + 600, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
     "a timestamp far in the past": ([0.0, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
     "non-finite timestamps": ([np.nan, MONDAY, np.inf], [1.0, 2.0, 3.0]),
+    "timestamps beyond the year 9999": ([MONDAY, MONDAY + 300, 1e300], [1.0, 2.0, 3.0]),
+    "largest floats": (regular(np.ones(400)), np.where(np.arange(400) % 2, 1.7976931348623157e308, -1e308)),
+    "a largest float after a constant run": (regular(np.ones(400)), np.append(np.full(399, 1e300), 1.7e308)),
 }
 
 
@@ -38,6 +41,7 @@ def test_any_input_scores_without_raising(name: str, kind: str) -> None:
         assert ((scores.score >= 0) & (scores.score < 1)).all()
         assert len(scores.times) == len(scores.score) == len(scores.alert)
         assert not scores.alert[scores.score == 0].any()
+        assert not np.isinf(np.concatenate([scores.expected, scores.lower, scores.upper])).any()
 
 
 def test_a_brand_new_series_with_no_complete_bucket_scores_nothing() -> None:
@@ -106,3 +110,10 @@ def test_each_row_carries_the_kind_and_direction_of_its_bucket() -> None:
     spike = len(times) - 40
     assert rows.alert[spike] and (rows.kind[spike], rows.direction[spike]) == ("spike", "up")
     assert set(rows.kind[~rows.is_anomaly].tolist()) == {""}
+
+
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_rows_of_the_largest_floats_sharing_buckets_score_without_overflow(kind: str) -> None:
+    times = regular(np.ones(60)).repeat(2)  # two rows a bucket: the first row's partial bucket is summed
+    rows = score_rows(times, np.full(120, 1.7976931348623157e308), kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+    assert np.isfinite(rows.score).all()
