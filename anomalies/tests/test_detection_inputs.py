@@ -72,6 +72,34 @@ def test_a_series_that_never_moved_is_not_infinitely_surprised() -> None:
     assert 0 < scores.score[-1] < 0.75
 
 
+@pytest.mark.parametrize("level", [5.0, 0.1, 1e6, -3.0, 1e-6])
+@pytest.mark.parametrize("relative_step", [2e-10, 1e-12, 1e-15])
+def test_a_step_far_below_the_values_resolution_is_no_news(level: float, relative_step: float) -> None:
+    values = np.full(3000, level)
+    values[-1] = level * (1 + relative_step)  # 5.0 to 5.000000001: the same reading, written differently
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES, sensitivity="high"))
+    assert scores.score.max() == 0 and not scores.alert.any()
+
+
+def test_a_step_large_for_the_level_of_a_series_that_never_moved_alerts() -> None:
+    values = np.full(3000, 5.0)
+    values[-1] = 5.5
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
+    assert scores.alert[-1] and scores.kind[-1] == "spike"
+
+
+def test_float_rounding_of_a_constant_gauge_is_no_news_and_leaves_it_unmoved() -> None:
+    # A rollup's average of seven 0.1s is 0.09999999999999999: the gauge never moved. Read as a move of
+    # one ulp, the rounding was news, and the series' quantum one ulp: a real step was then judged
+    # infinitely finer than a series that never moved (critical from one step).
+    values = np.full(3000, 0.1)
+    values[::37] = sum([0.1] * 7) / 7
+    values[-1] = 0.1000001
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
+    assert scores.score[:-1].max() == 0
+    assert 0 < scores.score[-1] < 0.75
+
+
 def irregular_rows(days: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Gauge rows about every 5 minutes with jitter: several rows share buckets, some timestamps repeat."""
     times, values = daily_gauge(days=days, interval=FIVE_MINUTES)
