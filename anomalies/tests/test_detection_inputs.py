@@ -1,5 +1,7 @@
 """Whatever the data, the detector answers: degenerate series, young series, irregular rows, causality."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,17 @@ def test_rows_of_the_largest_floats_sharing_buckets_score_without_overflow(kind:
     times = regular(np.ones(60)).repeat(2)  # two rows a bucket: the first row's partial bucket is summed
     rows = score_rows(times, np.full(120, 1.7976931348623157e308), kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
     assert np.isfinite(rows.score).all()
+
+
+def test_one_second_buckets_score_within_a_small_memory_budget() -> None:
+    # The daily-habit rule read +-15 minutes of every point's yesterday, 3,601 one-second buckets a point:
+    # gigabytes for a backtest of a day of 1 Hz data. It reads every stride-th, as many as at a minute.
+    values = np.random.default_rng(0).normal(10, 1, 3000)
+    tracemalloc.start()
+    try:
+        scores = score_series(regular(values, interval=1), values, DetectorConfig(1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(scores) == 3000
+    assert peak < 150e6
