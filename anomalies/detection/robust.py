@@ -27,6 +27,7 @@ MAX_SHAPE = 0.5  # Student t with 2 degrees of freedom
 # Two values closer than this share of their magnitude are the same reading: far above float rounding
 # (an average of seven 0.1s is 0.09999999999999999), far below any change a person records.
 RELATIVE_RESOLUTION = 1e-9
+SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # differences below it (subnormal) have no precision left
 _inverse_normal_each = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
 
 
@@ -37,10 +38,11 @@ def _inverse_normal(p: Floats) -> Floats:
 
 
 def unresolved(a: Floats, b: Floats) -> Floats:
-    """a - b, or 0 where a and b are the same reading (within RELATIVE_RESOLUTION of their magnitude)."""
+    """a - b, or 0 where a and b are the same reading (within RELATIVE_RESOLUTION of their magnitude, or
+    closer than the smallest normal float: 0 and 5e-324 are both zero)."""
     difference = a - b
     with np.errstate(invalid="ignore"):
-        same = np.abs(difference) <= RELATIVE_RESOLUTION * np.fmax(np.abs(a), np.abs(b))
+        same = np.abs(difference) < np.fmax(RELATIVE_RESOLUTION * np.fmax(np.abs(a), np.abs(b)), SMALLEST_NORMAL)
     return np.where(same, 0.0, difference)
 
 

@@ -30,6 +30,7 @@ DEGENERATE = {
     "non-finite timestamps": ([np.nan, MONDAY, np.inf], [1.0, 2.0, 3.0]),
     "timestamps beyond the year 9999": ([MONDAY, MONDAY + 300, 1e300], [1.0, 2.0, 3.0]),
     "largest floats": (regular(np.ones(400)), np.where(np.arange(400) % 2, 1.7976931348623157e308, -1e308)),
+    "subnormal values": (regular(np.ones(400)), np.where(np.arange(400) % 2, 5e-324, 0.0)),
     "a largest float after a constant run": (regular(np.ones(400)), np.append(np.full(399, 1e300), 1.7e308)),
 }
 
