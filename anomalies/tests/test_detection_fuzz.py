@@ -7,6 +7,7 @@ does (causality); score_latest equals the tail of score_series; and the carry, p
 stores it, continues exactly. Small, derandomized runs: a few seconds, never flaky.
 """
 
+import math
 from dataclasses import fields
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ from anomalies.detection import (
 )
 from anomalies.detection.regularize import LAST_EPOCH
 from anomalies.detection.rows import ROW_FIELDS, score_rows
+from anomalies.detection.silence import minute_baseline, minute_evidence
 from anomalies.tests.test_detection_contract import assert_same
 
 HOUR = 3600
@@ -162,3 +164,30 @@ def test_the_stored_carry_continues_any_series_exactly(values: np.ndarray, kind:
 
 def _at(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+minute_counts = st.one_of(st.integers(0, 10**15).map(float), st.just(float("nan")))
+minute_rates = st.one_of(st.floats(0, 1e15), st.sampled_from([0.0, 5e-324, 1e-300, 1e15]))
+
+
+@settings(FUZZ, max_examples=60)
+@given(rows=st.lists(st.lists(minute_counts, min_size=60, max_size=60), min_size=1, max_size=4), data=st.data())
+def test_minute_evidence_of_any_counts_and_baselines_is_sane(rows: list[list[float]], data: st.DataObject) -> None:
+    # Rates from nothing to 1e15 a minute, dispersions of bursty series up to 1e12, a rate's relative
+    # variance up to 1e6 (a day with a single event): a negative binomial whose size is far below its
+    # mean rounded ln(1 - p) to 0 and warned dividing by zero.
+    size = len(rows)
+    rates = data.draw(st.lists(minute_rates, min_size=size, max_size=size))
+    dispersions = data.draw(st.lists(st.floats(1, 1e12) | st.just(1e12), min_size=size, max_size=size))
+    variances = data.draw(st.lists(st.floats(0, 1e6) | st.just(1e-300), min_size=size, max_size=size))
+    evidence = minute_evidence(np.array(rows), rates, dispersions, variances)
+    assert not np.isnan(evidence.nlp).any()
+    assert ((evidence.score() >= 0) & (evidence.score() <= 1)).all()
+
+
+@settings(FUZZ, max_examples=60)
+@given(counts=st.lists(minute_counts, max_size=3000), expected=st.floats(-1e100, 1e100) | st.just(float("nan")))
+def test_a_minute_baseline_from_any_bucket_counts_is_finite(counts: list[float], expected: float) -> None:
+    rate, dispersion, variance = minute_baseline(expected, 300, np.array(counts, dtype=np.float64))
+    assert rate is None or math.isfinite(rate)
+    assert math.isfinite(dispersion) and dispersion >= 1 and math.isfinite(variance)
