@@ -162,3 +162,14 @@ def test_one_second_buckets_score_within_a_small_memory_budget() -> None:
         tracemalloc.stop()
     assert len(scores) == 3000
     assert peak < 150e6
+
+
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_rows_sharing_buckets_after_one_huge_value_keep_their_own_sums(kind: str) -> None:
+    # Each bucket's running sum was a running total over the whole file less its value at the bucket's
+    # start: after one row of 1e17 both read 1e17, and every later row but a bucket's last read as 0.
+    times = regular(np.ones(200)).repeat(2)
+    values = np.tile([4.0, 6.0], 200)
+    values[0] = 1e17
+    rows = score_rows(times, values, kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+    assert not rows.is_anomaly[2:].any()
