@@ -5,6 +5,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from anomalies.cadence import FAST
+from anomalies.detection import severity_of
 from anomalies.history import floor_step
 from anomalies.models import Anomaly, DetectionSettings, Watch
 from anomalies.rollup_trigger import SETTLE
@@ -61,3 +62,21 @@ def test_extreme_gauges_are_scanned_sanely_and_a_step_below_their_resolution_is_
     for anomaly in opened:
         numbers = (anomaly.score, anomaly.actual, anomaly.expected, anomaly.lower, anomaly.upper)
         assert all(number is None or math.isfinite(number) for number in numbers), anomaly
+
+
+def test_an_episode_opened_after_its_peak_keeps_the_peak_score(post_json: object, keys: dict, project: Project) -> None:
+    # A first scan scores only the last complete bucket; here it is missing, two buckets after a spike,
+    # inside the episode the spike opened. The anomaly was opened with that bucket's score: 0, "info".
+    now = datetime.now(UTC)
+    end = floor_step(now, timedelta(minutes=5)) - timedelta(minutes=10)
+    points = gauge_points("queue.depth", [10.0 + (k % 3) for k in range(BUCKETS - 1)] + [80.0], end)
+    for first in range(0, len(points), 1000):
+        post_json("/api/v1/metrics/batch", points[first : first + 1000], key=keys["ingest"])
+    RollupWatermark.objects.filter(stream="metrics").delete()
+    roll_up_metrics(now + timedelta(minutes=10))
+    RollupWatermark.objects.filter(stream="metrics").update(watermark=end + timedelta(minutes=10) + SETTLE)
+    sync_watches(now)
+    scan(due_watch_ids(now + timedelta(minutes=10), 100), now + timedelta(minutes=10))
+    anomaly = Anomaly.objects.get(project=project)
+    assert anomaly.started_at == end - timedelta(minutes=5) and anomaly.actual is None
+    assert anomaly.score > 0.5 and anomaly.severity == severity_of(anomaly.score)
