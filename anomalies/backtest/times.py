@@ -61,12 +61,15 @@ def read_times(
     seconds, note = _numbers_read(cells, lines, np.array(number_list), np.array(second_list), unit, index_interval)
     outside = np.flatnonzero(np.isfinite(seconds) & ~real_times(seconds))
     if len(outside):
-        row = int(outside[0])
-        raise InputError(
-            f"line {lines[row]}: the timestamp {cells[row].strip()!r} is out of range: it reads as a time outside"
-            " the years 1 to 9999 (--time-unit s|ms|us|ns|index reads numbers another way)"
-        )
+        raise _out_of_range(cells, lines, int(outside[0]))
     return seconds, notes + ([note] if note else [])
+
+
+def _out_of_range(cells: list[str], lines: list[int], row: int) -> InputError:
+    return InputError(
+        f"line {lines[row]}: the timestamp {cells[row].strip()!r} is out of range: it reads as a time outside"
+        " the years 1 to 9999 (--time-unit s|ms|us|ns|index reads numbers another way)"
+    )
 
 
 def _numbers_read(
@@ -159,6 +162,9 @@ def _compact_dates(numbers: np.ndarray) -> np.ndarray | None:
 def _unit_by_magnitude(numbers: np.ndarray, cells: list[str], lines: list[int]) -> TimeUnit:
     """The unit of the typical magnitude; a cell of another magnitude is an error, not a date in 1970."""
     present = np.flatnonzero(~np.isnan(numbers))
+    no_instant = np.flatnonzero(~real_times(numbers[present] * SECONDS_PER["ns"]))  # in no unit (1e300)
+    if len(no_instant):
+        raise _out_of_range(cells, lines, int(present[no_instant[0]]))
     units = np.searchsorted(CEILINGS, np.abs(numbers[present]), side="right")
     typical = int(np.searchsorted(CEILINGS, np.median(np.abs(numbers[present])), side="right"))
     odd = np.flatnonzero(units != typical)

@@ -227,6 +227,7 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
         ("timestamp,value\n1e300,1\n1e300,2\n", ("--time-unit", "s"),
          r"line 2: the timestamp '1e300' is out of range: it reads as a time outside the years 1 to 9999"),
         ("timestamp,value\n253402300800,1\n", ("--time-unit", "s"), "line 2: the timestamp '253402300800' is out of"),
+        ("timestamp,value\n1704067200,1\n1704067300,2\n1e300,3\n", (), "line 4: the timestamp '1e300' is out of range"),
         ("timestamp,value\n1,1\n2,2\n", ("--time-unit", "index", "--index-interval", "10000000000000"),
          "line 2: the timestamp '1' is out of range"),
         ("timestamp,value\n1704067200,1\n1704067300,1e999\n", (), "line 3: the value '1e999' is not finite"),
