@@ -19,6 +19,7 @@ from events.sql import COPY_ENCODED_EVENTS
 from flux.payloads.body import parse_json
 from flux.payloads.fields import (
     NAME_MAX_LENGTH,
+    NUMBER_MAX_MAGNITUDE,
     PLAIN_NAME,
     TAG_KEY_MAX_LENGTH,
     TAG_VALUE_MAX_LENGTH,
@@ -139,7 +140,7 @@ def plain_tags(raw: msgspec.Raw) -> str | None:
 def plain_event_row(item: WireEvent, window: TimeWindow) -> EventRow | None:
     """The row of a well-formed event, or None if any field needs the long path's checks or messages."""
     name, value, client_id = item.name, item.value, item.id
-    if not name or not is_plain_name(name):
+    if not name or not is_plain_name(name) or (value is not None and abs(value) > NUMBER_MAX_MAGNITUDE):
         return None
     time = plain_time(item.timestamp, window)
     tags = plain_tags(item.tags)

@@ -30,7 +30,9 @@ class EventInput(serializers.Serializer):
     name = name_field()
     timestamp = SchemaField(TIMESTAMP, required=False, allow_null=True, help_text=TIMESTAMP_HELP)
     value = serializers.FloatField(
-        required=False, allow_null=True, help_text='A finite number, or a decimal number as a string (`"49.99"`).'
+        required=False,
+        allow_null=True,
+        help_text='A finite number from -1e100 to 1e100, or a decimal number as a string (`"49.99"`).',
     )
     tags = SchemaField(TAGS_IN, required=False, allow_null=True, help_text=TAGS_HELP)
     properties = serializers.DictField(

@@ -41,8 +41,8 @@ class MetricPointInput(serializers.Serializer):
         {"oneOf": [{"type": "number"}, {"type": "string", "maxLength": SET_MEMBER_MAX_LENGTH}]},
         required=False,
         allow_null=True,
-        help_text='A finite number, or a decimal string such as `"49.99"` (negative counter values are '
-        "decrements); a `counter` without a value counts 1. For a `set`, the member as a string or number.",
+        help_text='A finite number from -1e100 to 1e100, or a decimal string such as `"49.99"` (negative counter '
+        "values are decrements); a `counter` without a value counts 1. For a `set`, the member as a string or number.",
     )
     tags = SchemaField(TAGS_IN, required=False, allow_null=True, help_text=TAGS_HELP)
     timestamp = SchemaField(TIMESTAMP, required=False, allow_null=True, help_text=TIMESTAMP_HELP)

@@ -9,6 +9,8 @@ from typing import Literal
 
 import numpy as np
 
+from anomalies.detection.regularize import real_times
+
 from . import InputError
 from .local_dates import DateOrder, LocalDate, local_date, local_seconds
 from .wall_clock import local_instants
@@ -61,6 +63,9 @@ def read_times(
             second_list[row] = moment
         notes.append(note)
     seconds, note = _numbers_read(cells, lines, np.array(number_list), np.array(second_list), unit, index_interval)
+    outside = np.flatnonzero(np.isfinite(seconds) & ~real_times(seconds))
+    if len(outside):
+        raise _out_of_range(cells, lines, int(outside[0]))
     # Dates alone (every naive time at midnight) are days, as YYYYMMDD numbers are: read as local
     # midnights they would land an hour off across a change, two days in one bucket where the offset
     # crosses 0 (London's summer midnight is 23:00 UTC the day before).
@@ -68,6 +73,13 @@ def read_times(
         seconds[naive] = local_instants(seconds[naive], timezone)
         notes.append(f"timestamps without an offset read as local time in {timezone} (--timezone)")
     return seconds, notes + ([note] if note else [])
+
+
+def _out_of_range(cells: list[str], lines: list[int], row: int) -> InputError:
+    return InputError(
+        f"line {lines[row]}: the timestamp {cells[row].strip()!r} is out of range: it reads as a time outside"
+        " the years 1 to 9999 (--time-unit s|ms|us|ns|index reads numbers another way)"
+    )
 
 
 def _numbers_read(
@@ -86,7 +98,7 @@ def _numbers_read(
             return dates, "timestamps read as dates written YYYYMMDD (--time-unit s reads them as seconds)"
     guessed = unit == "auto"
     if guessed:
-        unit = "index" if numeric.all() and _row_numbers(numbers) else _unit_by_magnitude(numbers, lines)
+        unit = "index" if numeric.all() and _row_numbers(numbers) else _unit_by_magnitude(numbers, cells, lines)
     if unit == "index":
         if not numeric.all():
             line = lines[int(np.argmin(numeric))]
@@ -162,16 +174,19 @@ def _compact_dates(numbers: np.ndarray) -> np.ndarray | None:
     return seconds
 
 
-def _unit_by_magnitude(numbers: np.ndarray, lines: list[int]) -> TimeUnit:
+def _unit_by_magnitude(numbers: np.ndarray, cells: list[str], lines: list[int]) -> TimeUnit:
     """The unit of the typical magnitude; a cell of another magnitude is an error, not a date in 1970."""
     present = np.flatnonzero(~np.isnan(numbers))
+    no_instant = np.flatnonzero(~real_times(numbers[present] * SECONDS_PER["ns"]))  # in no unit (1e300)
+    if len(no_instant):
+        raise _out_of_range(cells, lines, int(present[no_instant[0]]))
     units = np.searchsorted(CEILINGS, np.abs(numbers[present]), side="right")
     typical = int(np.searchsorted(CEILINGS, np.median(np.abs(numbers[present])), side="right"))
     odd = np.flatnonzero(units != typical)
     if len(odd):
         row = int(present[odd[0]])
         raise InputError(
-            f"line {lines[row]}: the timestamp {numbers[row]:.0f} reads as epoch "
+            f"line {lines[row]}: the timestamp {cells[row].strip()} reads as epoch "
             f"{UNIT_NAMES[UNITS[units[odd[0]]]]} but most are epoch {UNIT_NAMES[UNITS[typical]]}"
             " (--time-unit s|ms|us|ns reads them all one way)"
         )

@@ -23,7 +23,7 @@ from .fitting import Fit, FitCache, Span, choose_models, fit_model, trend_of
 from .habit import beyond_yesterday
 from .localtime import Clock
 from .point import Point, pick
-from .robust import Floats, Ints, Profile, run_lengths
+from .robust import Floats, Ints, Profile, run_lengths, unresolved
 
 KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst", "trend_change"])
 # Weighted Bonferroni (calibration.combine): the point detector fires on clean series most, so it
@@ -57,7 +57,7 @@ def point_results(
     choice = np.where(np.isnan(pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
     point = Point.build(fits, choice, span, y, w, counts)
     warm = (choice >= 0) & ~np.isnan(point.expected)
-    residual = y[idx] - point.expected
+    residual = unresolved(y[idx], point.expected)
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
     fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
     point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
@@ -110,7 +110,7 @@ def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, 
     for number in np.unique(choice[choice >= 0]):
         mine = np.flatnonzero(choice == number)
         fit = fits[number]
-        residual = y[span.idx[mine]] - fit.expected[mine]
+        residual = unresolved(y[span.idx[mine]], fit.expected[mine])
         rows = span.position[mine]
         p, beyond = rank_p(fit.profile, rows, residual, ties[mine])
         empirical = -np.log10(p)
@@ -157,7 +157,7 @@ def _flatline(
         return np.where(run >= w.flat_min, nats, 0.0), np.full(len(idx), -1.0)
     present = ~np.isnan(raw)
     same = np.zeros(len(raw), dtype=bool)
-    same[1:] = raw[1:] == raw[:-1]
+    same[1:] = unresolved(raw[1:], raw[:-1]) == 0
     pairs = np.zeros(len(raw), dtype=bool)
     pairs[1:] = present[1:] & present[:-1]
     scores = []

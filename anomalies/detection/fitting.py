@@ -18,7 +18,7 @@ from .baseline import (
 from .config import MIN_RESIDUALS, Windows
 from .detectors import trend_scores
 from .localtime import Clock
-from .robust import Floats, Ints, Profile, Tail, gather, median_rows, row_profile, windows_before
+from .robust import Floats, Ints, Profile, Tail, gather, median_rows, row_profile, unresolved, windows_before
 
 SIMPLER_MARGIN = 1.02  # a more seasonal model must be 2% more accurate than a simpler one to be chosen
 
@@ -101,7 +101,7 @@ def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache |
         typical = daily[span.position]
         block_offsets = np.empty((0, len(span.out_ids)))
     residuals = np.full(n, np.nan)
-    residuals[first:] = y[first:] - expected
+    residuals[first:] = unresolved(y[first:], expected)
     window = gather(residuals, windows_before(span.out_starts, w.scale_window))
     profile = row_profile(window)
     error = _clipped_rms(window, profile.centre, profile.spread)

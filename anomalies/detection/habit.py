@@ -12,6 +12,7 @@ from .robust import Floats, Ints, gather, median_rows
 DAY_SECONDS = 86400
 DAILY_REACH = 900  # seconds either side of the same time yesterday where a precedent may lie
 PRECEDENT_DAYS = 2  # ...on this many of the PRECEDENT_DAYS + 1 days before
+MAX_REACH_POINTS = 15  # points read either side (a minute's buckets: all of them)
 PRECEDENT_Z = 3.0  # a precedent was itself at least this unusual (normal z of equal rarity)
 
 
@@ -24,7 +25,11 @@ def beyond_yesterday(
     never applies and the calibration holds; a level shift's earlier level is no precedent either."""
     if interval > DAY_SECONDS // 2:
         return nlp
-    reach = max(1, round(DAILY_REACH / interval))
+    # Below a minute, DAILY_REACH is hundreds of points: every stride-th of them is read (as many as at a
+    # minute), else the rows x window matrix grows to gigabytes at one-second buckets.
+    points = max(1, round(DAILY_REACH / interval))
+    stride = -(-points // MAX_REACH_POINTS)
+    reach = -(-points // stride)  # in strides
     up = residual >= 0
     edge = np.where(
         up, point.upper.distance(PRECEDENT_Z, point.spread), point.lower.distance(PRECEDENT_Z, point.spread)
@@ -33,7 +38,7 @@ def beyond_yesterday(
     gap, days = np.zeros(len(idx)), np.zeros(len(idx), dtype=np.int64)
     for day in range(1, PRECEDENT_DAYS + 2):
         same_time = clock.back(idx, day * round(DAY_SECONDS / interval))  # the same local time that day
-        around = same_time[:, None] + np.arange(-2 * reach, 2 * reach + 1)[None, :]
+        around = same_time[:, None] + stride * np.arange(-2 * reach, 2 * reach + 1)[None, :]
         nearby = gather(y, around)
         then = nearby[:, reach:-reach]
         # Judged two ways: as a value (today is back where it stood then, after the expectation had

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from .config import Windows
 from .detectors import POISSON_SD
 from .fitting import Fit, Span
-from .robust import Floats, Ints, Tail, gather, quantile_sorted, sorted_rows, windows_before
+from .robust import Floats, Ints, Tail, gather, quantile_sorted, sorted_rows, unresolved, windows_before
 
 
 def pick(per_model: list[Floats], choice: Ints) -> Floats:
@@ -58,7 +58,7 @@ class Point:
 def resolution(y: Floats, starts: Ints, window: int) -> tuple[Floats, Floats]:
     """Per block, over the `window` points before it: the data's quantum (smallest non-zero change
     between neighbours; NaN when nothing changed) and the median absolute change."""
-    change = np.abs(np.diff(y, prepend=np.nan))
+    change = np.abs(unresolved(y, np.concatenate([[np.nan], y[:-1]])))
     ordered, valid = sorted_rows(gather(change, windows_before(starts, window)))
     positive = np.where(ordered > 0, ordered, np.inf).min(axis=1, initial=np.inf)
     typical = quantile_sorted(ordered, valid, 0.5)

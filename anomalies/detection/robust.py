@@ -24,6 +24,10 @@ MAX_REJECTED = 0.05
 RECURRING = 6  # outliers in this many separate runs are the series' own behaviour, not past incidents
 SHAPE_GAIN = 0.8  # Pareto shape per unit of tail-start ratio beyond NORMAL_TAIL (Student t 4 reads ~0.25)
 MAX_SHAPE = 0.5  # Student t with 2 degrees of freedom
+# Two values closer than this share of their magnitude are the same reading: far above float rounding
+# (an average of seven 0.1s is 0.09999999999999999), far below any change a person records.
+RELATIVE_RESOLUTION = 1e-9
+SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)  # differences below it (subnormal) have no precision left
 _inverse_normal_each = np.vectorize(NormalDist().inv_cdf, otypes=[np.float64])
 
 
@@ -31,6 +35,15 @@ def _inverse_normal(p: Floats) -> Floats:
     # Few distinct values (a window's share), so invert each once.
     distinct, where = np.unique(p, return_inverse=True)
     return _inverse_normal_each(distinct)[where.reshape(np.shape(p))] if len(distinct) else np.asarray(p)
+
+
+def unresolved(a: Floats, b: Floats) -> Floats:
+    """a - b, or 0 where a and b are the same reading (within RELATIVE_RESOLUTION of their magnitude, or
+    closer than the smallest normal float: 0 and 5e-324 are both zero)."""
+    difference = a - b
+    with np.errstate(invalid="ignore"):
+        same = np.abs(difference) < np.fmax(RELATIVE_RESOLUTION * np.fmax(np.abs(a), np.abs(b)), SMALLEST_NORMAL)
+    return np.where(same, 0.0, difference)
 
 
 def gather(values: Floats, index: Ints) -> Floats:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .config import DetectorConfig, Sensitivity, ValueKind, history_needed
-from .regularize import regularize
+from .regularize import clean_values, regularize
 from .robust import Floats, Ints
 from .scoring import Scores, score_latest, score_series
 
@@ -49,7 +49,7 @@ def score_rows(
     """Score each row on the buckets up to it, the seasons following `timezone`'s days (raises ValueError
     only for non-finite or absurd times, or an unknown zone)."""
     t = np.asarray(times, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
+    v = clean_values(values)
     grid_times, grid_values, step, bucket = regularize(t, v, value_kind, interval)
     config = DetectorConfig(step, value_kind, sensitivity, timezone)
     scores = score_series(grid_times, grid_values, config)
@@ -85,10 +85,19 @@ def _partial_values(ordered_values: Floats, ordered_buckets: Ints, value_kind: V
 
 
 def _running_in_bucket(values: Floats, buckets: Ints) -> Floats:
-    total = np.cumsum(values)
+    """Per row (in time order), the sum of its bucket's values up to it. Summed within each bucket, rank
+    by rank (the k-th rows of all buckets at once): a running total over the whole file, less its value
+    at the bucket's start, lost every later bucket's sums to rounding after one huge value (1e17 + 1 -
+    1e17 is 0)."""
+    index = np.arange(len(values))
     starts = np.concatenate([[True], buckets[1:] != buckets[:-1]])
-    before = np.where(starts, total - values, np.nan)
-    return total - _carry_forward(before)
+    rank = index - np.maximum.accumulate(np.where(starts, index, 0))
+    by_rank = np.argsort(rank, kind="stable")
+    edges = np.searchsorted(rank[by_rank], np.arange(1, int(rank.max(initial=0)) + 1))
+    sums = values.copy()
+    for rows in np.split(by_rank, edges)[1:]:
+        sums[rows] += sums[rows - 1]
+    return sums
 
 
 def _carry_forward(values: Floats) -> Floats:

@@ -21,7 +21,7 @@ from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .evidence import DETECTOR_WEIGHTS, point_results
 from .fitting import FitCache
 from .point import Point
-from .regularize import MAX_BUCKETS, regularize
+from .regularize import MAX_BUCKETS, clean_values, real_times, regularize
 from .robust import Floats
 
 SUSTAINED_COOL_DOWNS = 1  # an episode this many cool-downs long was a change the baseline came to accept
@@ -80,8 +80,8 @@ def _validated(times: ArrayLike, values: ArrayLike, config: DetectorConfig) -> t
     v = np.ravel(np.asarray(values, dtype=np.float64))
     if t.shape != v.shape:
         raise ValueError(f"times and values differ in length ({len(t)} and {len(v)})")
-    finite = np.isfinite(t)
-    t, v = t[finite], np.where(np.isinf(v[finite]), np.nan, v[finite])
+    real = real_times(t)
+    t, v = t[real], clean_values(v[real])
     interval = config.interval_seconds
     if len(t) < 2 or np.allclose(np.diff(t), interval, rtol=0, atol=1e-3):
         return t, v

@@ -220,10 +220,14 @@ def upper_nats(observed: np.ndarray, mean: Floats, dispersion: Floats) -> Floats
     if not wide.any():
         return poisson
     mean = np.maximum(mean, 1e-12)
-    size = mean / np.maximum(dispersion - 1.0, 1e-6)
+    size = np.maximum(mean / np.maximum(dispersion - 1.0, 1e-6), 1e-300)
     k = np.maximum(observed, 0).astype(np.float64)
-    log_q = np.log(mean / (size + mean))  # ln(1 - p), p = size / (size + mean)
-    log_term = log_gamma(k + size) - log_gamma(size) - log_factorial(observed) + size * np.log1p(-np.exp(log_q))
+    # In logs of their ratio: with a size far below the mean (a rate whose variance is huge), size + mean
+    # rounds to the mean, and ln(1 - p) to 0, and ln p to -inf.
+    log_ratio = np.log(mean) - np.log(size)
+    log_q = -np.logaddexp(0.0, -log_ratio)  # ln(1 - p), p = size / (size + mean)
+    log_p = -np.logaddexp(0.0, log_ratio)
+    log_term = log_gamma(k + size) - log_gamma(size) - log_factorial(observed) + size * log_p
     log_term += k * log_q
     ratio = np.exp(log_q) * np.maximum((k + size) / (k + 1.0), 1.0)
     above = (k > mean) & (ratio < 1.0)

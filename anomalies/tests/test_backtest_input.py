@@ -1,6 +1,7 @@
 """anomalies_backtest reading real files: column names, no header, timestamp formats, and every bad input."""
 
 import io
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -223,6 +224,12 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
         ("date,value\n2024-01-31 00:05 AM,1\n", (), r"line 2: cannot read the timestamp .* \(hour 0 with AM/PM\)"),
         ("timestamp,value\n1704067200,1\n1e999,2\n", (), "line 3: the timestamp '1e999' is out of range"),
         ("timestamp,value\n1704067200,1\nnan,2\n", (), "line 3: cannot read the timestamp 'nan'"),
+        ("timestamp,value\n1e300,1\n1e300,2\n", ("--time-unit", "s"),
+         r"line 2: the timestamp '1e300' is out of range: it reads as a time outside the years 1 to 9999"),
+        ("timestamp,value\n253402300800,1\n", ("--time-unit", "s"), "line 2: the timestamp '253402300800' is out of"),
+        ("timestamp,value\n1704067200,1\n1704067300,2\n1e300,3\n", (), "line 4: the timestamp '1e300' is out of range"),
+        ("timestamp,value\n1,1\n2,2\n", ("--time-unit", "index", "--index-interval", "10000000000000"),
+         "line 2: the timestamp '1' is out of range"),
         ("timestamp,value\n1704067200,1\n1704067300,1e999\n", (), "line 3: the value '1e999' is not finite"),
         ("timestamp,value\n1704067200,1\n1704067300,-inf\n", (), "line 3: the value '-inf' is not finite"),
         ("timestamp,value\n1704067200,1\n1704067300,12%\n", (), "line 3: cannot read the value '12%'"),
@@ -274,9 +281,17 @@ def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
         "timestamp,value\n" + "".join(f"{1704067200 + 3600 * (499 - k)},{k % 9}\n" for k in range(500)),
         "timestamp,value\n1704067200,1\n1704067260,2\n1704067320,3\n1705067200,4\n",
         "timestamp,value\n-86400,1\n0,2\n86400,3\n",
+        "timestamp,value\n" + "".join(f"{1704067200 + 3600 * k},{(k % 3, 1e308)[k % 50 == 49]}\n" for k in range(300)),
+        "timestamp,value\n" + "".join(f"{1704067200 + 3600 * (k // 2)},-1.7976931348623157e308\n" for k in range(300)),
+        "timestamp,value\n1704067200,5\n1704067200,6\n",
+        "timestamp,value\n" + "1704067200,5\n" * 50,
+        "timestamp,value\n" + "".join(f"{1704067200 + 3600 * k},{'5e-324' if k % 2 else 0}\n" for k in range(300)),
     ],
-    ids=["one row", "no values", "constant", "duplicates", "reversed", "huge gap", "before 1970"],
-)
+    ids=["one row", "no values", "constant", "duplicates", "reversed", "huge gap", "before 1970", "1e308",
+         "largest floats sharing buckets", "two rows at one time", "identical rows", "denormals"],
+)  # fmt: skip
 def test_degenerate_files_are_scored_without_error(tmp_path: Path, content: str) -> None:
     rows, _ = run(tmp_path, content)
     assert len(rows) == content.count("\n") - 1
+    assert all(0 <= float(row["score"]) < 1 for row in rows)
+    assert all(math.isfinite(float(row[name])) for row in rows for name in ("expected", "lower", "upper") if row[name])

@@ -1,5 +1,7 @@
 """Whatever the data, the detector answers: degenerate series, young series, irregular rows, causality."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -26,6 +28,10 @@ DEGENERATE = {
     "out of order": ([MONDAY + 600, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
     "a timestamp far in the past": ([0.0, MONDAY, MONDAY + 300], [1.0, 2.0, 3.0]),
     "non-finite timestamps": ([np.nan, MONDAY, np.inf], [1.0, 2.0, 3.0]),
+    "timestamps beyond the year 9999": ([MONDAY, MONDAY + 300, 1e300], [1.0, 2.0, 3.0]),
+    "largest floats": (regular(np.ones(400)), np.where(np.arange(400) % 2, 1.7976931348623157e308, -1e308)),
+    "subnormal values": (regular(np.ones(400)), np.where(np.arange(400) % 2, 5e-324, 0.0)),
+    "a largest float after a constant run": (regular(np.ones(400)), np.append(np.full(399, 1e300), 1.7e308)),
 }
 
 
@@ -38,6 +44,7 @@ def test_any_input_scores_without_raising(name: str, kind: str) -> None:
         assert ((scores.score >= 0) & (scores.score < 1)).all()
         assert len(scores.times) == len(scores.score) == len(scores.alert)
         assert not scores.alert[scores.score == 0].any()
+        assert not np.isinf(np.concatenate([scores.expected, scores.lower, scores.upper])).any()
 
 
 def test_a_brand_new_series_with_no_complete_bucket_scores_nothing() -> None:
@@ -63,6 +70,34 @@ def test_nothing_critical_from_a_series_with_a_few_points(points: int, kind: str
 def test_a_series_that_never_moved_is_not_infinitely_surprised() -> None:
     values = np.full(3000, 20.0)
     values[-1] = 20.5
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
+    assert scores.score[:-1].max() == 0
+    assert 0 < scores.score[-1] < 0.75
+
+
+@pytest.mark.parametrize("level", [5.0, 0.1, 1e6, -3.0, 1e-6])
+@pytest.mark.parametrize("relative_step", [2e-10, 1e-12, 1e-15])
+def test_a_step_far_below_the_values_resolution_is_no_news(level: float, relative_step: float) -> None:
+    values = np.full(3000, level)
+    values[-1] = level * (1 + relative_step)  # 5.0 to 5.000000001: the same reading, written differently
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES, sensitivity="high"))
+    assert scores.score.max() == 0 and not scores.alert.any()
+
+
+def test_a_step_large_for_the_level_of_a_series_that_never_moved_alerts() -> None:
+    values = np.full(3000, 5.0)
+    values[-1] = 5.5
+    scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
+    assert scores.alert[-1] and scores.kind[-1] == "spike"
+
+
+def test_float_rounding_of_a_constant_gauge_is_no_news_and_leaves_it_unmoved() -> None:
+    # A rollup's average of seven 0.1s is 0.09999999999999999: the gauge never moved. Read as a move of
+    # one ulp, the rounding was news, and the series' quantum one ulp: a real step was then judged
+    # infinitely finer than a series that never moved (critical from one step).
+    values = np.full(3000, 0.1)
+    values[::37] = sum([0.1] * 7) / 7
+    values[-1] = 0.1000001
     scores = score_series(regular(values), values, DetectorConfig(FIVE_MINUTES))
     assert scores.score[:-1].max() == 0
     assert 0 < scores.score[-1] < 0.75
@@ -106,3 +141,35 @@ def test_each_row_carries_the_kind_and_direction_of_its_bucket() -> None:
     spike = len(times) - 40
     assert rows.alert[spike] and (rows.kind[spike], rows.direction[spike]) == ("spike", "up")
     assert set(rows.kind[~rows.is_anomaly].tolist()) == {""}
+
+
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_rows_of_the_largest_floats_sharing_buckets_score_without_overflow(kind: str) -> None:
+    times = regular(np.ones(60)).repeat(2)  # two rows a bucket: the first row's partial bucket is summed
+    rows = score_rows(times, np.full(120, 1.7976931348623157e308), kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+    assert np.isfinite(rows.score).all()
+
+
+def test_one_second_buckets_score_within_a_small_memory_budget() -> None:
+    # The daily-habit rule read +-15 minutes of every point's yesterday, 3,601 one-second buckets a point:
+    # gigabytes for a backtest of a day of 1 Hz data. It reads every stride-th, as many as at a minute.
+    values = np.random.default_rng(0).normal(10, 1, 3000)
+    tracemalloc.start()
+    try:
+        scores = score_series(regular(values, interval=1), values, DetectorConfig(1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(scores) == 3000
+    assert peak < 150e6
+
+
+@pytest.mark.parametrize("kind", ["count", "continuous"])
+def test_rows_sharing_buckets_after_one_huge_value_keep_their_own_sums(kind: str) -> None:
+    # Each bucket's running sum was a running total over the whole file less its value at the bucket's
+    # start: after one row of 1e17 both read 1e17, and every later row but a bucket's last read as 0.
+    times = regular(np.ones(200)).repeat(2)
+    values = np.tile([4.0, 6.0], 200)
+    values[0] = 1e17
+    rows = score_rows(times, values, kind, interval=FIVE_MINUTES)  # type: ignore[arg-type]
+    assert not rows.is_anomaly[2:].any()

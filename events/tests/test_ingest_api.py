@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from events.models import EventRollup, RollupWatermark
+from events.rollups import roll_up_events
 from events.tests.factories import stored_events
 from flux.tenants.models import Project
 
@@ -135,3 +137,20 @@ def test_future_window_is_configurable(post_json: object, keys: dict, settings: 
     assert post_json("/api/v1/events", event(timestamp=ahead), key=keys["ingest"]).status_code == 202
     settings.FLUX_MAX_FUTURE_SECONDS = 600
     assert post_json("/api/v1/events", event(timestamp=ahead), key=keys["ingest"]).status_code == 400
+
+
+def test_values_beyond_1e100_are_refused_so_that_the_rollup_sums_stay_finite(
+    post_json: object, keys: dict, project: Project
+) -> None:
+    # Two events of 1e308 in one minute overflowed the rollup's float8 sum: the whole run (every
+    # project's) failed, and again at every retry.
+    batch = [event(value=1e308), event(value=-1e308), event(value=1e100), event(value=1e100), event(value=-1e100)]
+    response = post_json("/api/v1/events/batch", batch, key=keys["ingest"])
+    assert response.json()["rejected"] == [
+        {"index": 0, "kind": "event", "errors": ["value must be between -1e100 and 1e100"]},
+        {"index": 1, "kind": "event", "errors": ["value must be between -1e100 and 1e100"]},
+    ]
+    RollupWatermark.objects.filter(stream="events").delete()
+    roll_up_events(datetime.now(UTC) + timedelta(minutes=10))
+    minutes = EventRollup.objects.filter(project=project, level="minute")
+    assert list(minutes.values_list("count", "value_sum")) == [(3, 1e100)]

@@ -27,6 +27,9 @@ NAME_RULES = (
 # A finite decimal as text (what Ruby's BigDecimal becomes in JSON): "49.99", "-3", "1e6"; not "NaN"/"inf".
 DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 DECIMAL_TEXT_MAX_LENGTH = 64
+# No measurement comes near this; a few values of 1e308 overflow a rollup's float8 sum, which fails the
+# whole rollup run (every project's) again at each retry.
+NUMBER_MAX_MAGNITUDE = 1e100
 TEXT_MAX_LENGTH = 200
 TAGS_MAX_COUNT = 50
 TAG_KEY_MAX_LENGTH = 100
@@ -151,6 +154,8 @@ def clean_number(value: object, field: str) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise FieldError(f"{field} must be a finite number (not NaN or Infinity)")
+    if abs(number) > NUMBER_MAX_MAGNITUDE:
+        raise FieldError(f"{field} must be between -1e100 and 1e100")
     return number
 
 

@@ -1,9 +1,11 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from events.models import RollupWatermark
 from flux.tenants.models import Project
-from metrics.models import Metric, MetricSeries
+from metrics.models import Metric, MetricRollup, MetricSeries
+from metrics.rollups import roll_up_metrics
 from metrics.tests.factories import stored_points
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -130,3 +132,20 @@ def test_a_rolled_back_batch_leaves_nothing_in_the_series_cache(
 
     post_json("/api/v1/metrics", point("gauge", "never.committed", 1), key=keys["ingest"])  # test transaction
     assert cache.known_type(project.pk, "never.committed") is None
+
+
+def test_values_beyond_1e100_are_refused_so_that_the_rollup_sums_stay_finite(
+    post_json: object, keys: dict, project: Project
+) -> None:
+    # Two gauge points of 1e308 in one minute overflowed the rollup's float8 sum: the whole run (every
+    # project's) failed, and again at every retry.
+    values = [1e308, 1e308, 1e100, 1e100, -1e100, 1e-300]
+    response = post_json("/api/v1/metrics/batch", [point("gauge", "g", value) for value in values], key=keys["ingest"])
+    assert [(item["index"], item["errors"]) for item in response.json()["rejected"]] == [
+        (0, ["value must be between -1e100 and 1e100"]),
+        (1, ["value must be between -1e100 and 1e100"]),
+    ]
+    RollupWatermark.objects.filter(stream="metrics").delete()
+    roll_up_metrics(datetime.now(UTC) + timedelta(minutes=10))
+    minutes = MetricRollup.objects.filter(project_id=project.pk, level="minute")
+    assert list(minutes.values_list("count", "sum", "max")) == [(4, 1e100, 1e100)]
