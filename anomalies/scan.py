@@ -343,9 +343,7 @@ def verdict_at(scores: Scores, index: int, interval_seconds: int) -> Verdict:
     first = index
     while anomalous and first > 0 and scores.is_anomaly[first - 1]:
         first -= 1
-    # The episode's strongest point so far: an episode opened at a later point (a first scan scores only
-    # the last bucket, a missing one after a spike) is as strong as its peak, not as that point.
-    score = float(scores.score[first : index + 1].max())
+    score = float(scores.score[index])
     return Verdict(
         bucket=bucket, interval_seconds=interval_seconds, is_anomaly=anomalous, score=score,
         severity=severity_of(score), kind=str(scores.kind[index]), direction=str(scores.direction[index]),

@@ -67,6 +67,7 @@ def test_extreme_gauges_are_scanned_sanely_and_a_step_below_their_resolution_is_
 def test_an_episode_opened_after_its_peak_keeps_the_peak_score(post_json: object, keys: dict, project: Project) -> None:
     # A first scan scores only the last complete bucket; here it is missing, two buckets after a spike,
     # inside the episode the spike opened. The anomaly was opened with that bucket's score: 0, "info".
+    # It opens with the verdict of the episode's strongest bucket so far (scan.opening_verdict): the spike.
     now = datetime.now(UTC)
     end = floor_step(now, timedelta(minutes=5)) - timedelta(minutes=10)
     points = gauge_points("queue.depth", [10.0 + (k % 3) for k in range(BUCKETS - 1)] + [80.0], end)
@@ -78,5 +79,5 @@ def test_an_episode_opened_after_its_peak_keeps_the_peak_score(post_json: object
     sync_watches(now)
     scan(due_watch_ids(now + timedelta(minutes=10), 100), now + timedelta(minutes=10))
     anomaly = Anomaly.objects.get(project=project)
-    assert anomaly.started_at == end - timedelta(minutes=5) and anomaly.actual is None
+    assert anomaly.started_at == end - timedelta(minutes=5) and anomaly.actual == 80.0
     assert anomaly.score > 0.5 and anomaly.severity == severity_of(anomaly.score)
