@@ -70,12 +70,15 @@ def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
     never_scanned = make_watch(project, name="queue.depth", series=make_series(project, "queue.depth", host="b"))
     insert_point(series, CACHED_UNTIL - timedelta(hours=3), 4.0, received_at=RECEIVED)
     insert_point(never_scanned.series, CACHED_UNTIL - timedelta(hours=3), 4.0, received_at=RECEIVED)
+    recent = make_watch(project, name="queue.depth", series=make_series(project, "queue.depth", host="c"))
+    insert_point(recent.series, CACHED_UNTIL - timedelta(hours=2), 4.0, received_at=RECEIVED)
     run_rollups()
-    watch.refresh_from_db()
-    never_scanned.refresh_from_db()
+    for each in (watch, never_scanned, recent):
+        each.refresh_from_db()
     # A watch not scanned yet is marked too (its first scan may be reading the rollups right now), for
-    # buckets older than the last few before the rollups' watermark.
+    # buckets more than three before the rollups' watermark (here 10:02): those its next scan re-reads do not.
     assert watch.stale_from == never_scanned.stale_from == CACHED_UNTIL - timedelta(hours=3)
+    assert recent.stale_from is None
 
 
 def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buckets_read_again(
@@ -158,8 +161,8 @@ def test_late_rows_rolled_up_while_a_watch_is_first_scanned_are_read_by_the_next
     def read_then_more_rows_rolled_up(*args: object) -> dict:
         found = read(*args)
         # A backfill's run commits while the watch's first history is being read and scored: it has no
-        # cached history yet to mark from.
-        roll_up_hour(quiet_weeks, END - 10 * HOUR, 30, received)
+        # cached history yet to mark from. The run starts from the very watermark this scan read.
+        roll_up_hour(quiet_weeks, END - 10 * HOUR, 30, END + 2 * MINUTE)
         RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + MINUTE)
         return found
 
@@ -184,9 +187,9 @@ def test_late_rows_rolled_up_while_a_scan_catches_up_several_hours_are_read_by_t
 
     def read_then_more_rows_rolled_up(*args: object) -> dict:
         found = read(*args)
-        # Rows for the hour before the cache's end commit now: inside what a one-hour scan re-reads, so
-        # not marked, but this scan stores a cache three hours longer.
-        roll_up_hour(quiet_weeks, END - HOUR, 30, received + 3 * HOUR)
+        # Rows for the hour before the cache's end commit now: inside what a one-hour scan re-reads, but
+        # this scan stores a cache three hours longer. The run starts from the very watermark this scan read.
+        roll_up_hour(quiet_weeks, END - HOUR, 30, END + 3 * HOUR + 2 * MINUTE)
         RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + 3 * HOUR + MINUTE)
         return found
 
