@@ -23,24 +23,24 @@ from metrics.tests.factories import insert_point, make_series
 
 CACHED_UNTIL = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
+RECEIVED = CACHED_UNTIL + 3 * MINUTE  # the rows of the mark tests reach the rollups minutes after the cache's end
 __all__ = ["quiet_weeks"]  # the fixture, used by name
 
 
 def add_event(project: Project, name: str, time: datetime) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO events_event (project_id, time, received_at, name, tags) VALUES (%s, %s, now(), %s, '{}')",
-            [project.pk, time, name],
+            "INSERT INTO events_event (project_id, time, received_at, name, tags) VALUES (%s, %s, %s, %s, '{}')",
+            [project.pk, time, RECEIVED, name],
         )
 
 
-def run_rollups_now() -> None:
+def run_rollups() -> None:
     """A regular run of each stream, as beat's every minute: it recomputes what was received since."""
-    now = datetime.now(UTC)
     for stream in (EVENTS, METRICS):
-        RollupWatermark.objects.update_or_create(stream=stream, defaults={"watermark": now - MINUTE})
-    roll_up_events(now + MINUTE)
-    roll_up_metrics(now + MINUTE)
+        RollupWatermark.objects.update_or_create(stream=stream, defaults={"watermark": RECEIVED - MINUTE})
+    roll_up_events(RECEIVED + MINUTE)
+    roll_up_metrics(RECEIVED + MINUTE)
 
 
 def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(project: Project) -> None:
@@ -51,14 +51,14 @@ def test_a_late_event_marks_its_watch_from_its_minute_and_recent_ones_do_not(pro
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(minutes=20))
     add_event(project, "user.signup", CACHED_UNTIL - timedelta(minutes=90))  # re-read by the next scan anyway
     add_event(project, "page.viewed", CACHED_UNTIL + timedelta(minutes=2))  # the bucket in progress: not late
-    run_rollups_now()
+    run_rollups()
     for watch in (late, recent, other):
         watch.refresh_from_db()
     assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)
     assert (recent.stale_from, other.stale_from) == (None, None)
 
     add_event(project, "order.placed", CACHED_UNTIL - timedelta(hours=2, minutes=30))  # later than the mark
-    run_rollups_now()
+    run_rollups()
     late.refresh_from_db()
     assert late.stale_from == CACHED_UNTIL - timedelta(hours=5, minutes=-7)  # the earliest stays
     assert late.stale_marks == 2  # ...but the mark counts: a scan that read the watch before it keeps it
@@ -68,12 +68,17 @@ def test_a_late_metric_point_marks_its_series_watch(project: Project) -> None:
     series = make_series(project, "queue.depth", "gauge")
     watch = make_watch(project, name="queue.depth", series=series, measure="avg", history_end=CACHED_UNTIL)
     never_scanned = make_watch(project, name="queue.depth", series=make_series(project, "queue.depth", host="b"))
-    insert_point(series, CACHED_UNTIL - timedelta(hours=3), 4.0)
-    insert_point(never_scanned.series, CACHED_UNTIL - timedelta(hours=3), 4.0)
-    run_rollups_now()
-    watch.refresh_from_db()
-    never_scanned.refresh_from_db()
-    assert (watch.stale_from, never_scanned.stale_from) == (CACHED_UNTIL - timedelta(hours=3), None)
+    insert_point(series, CACHED_UNTIL - timedelta(hours=3), 4.0, received_at=RECEIVED)
+    insert_point(never_scanned.series, CACHED_UNTIL - timedelta(hours=3), 4.0, received_at=RECEIVED)
+    recent = make_watch(project, name="queue.depth", series=make_series(project, "queue.depth", host="c"))
+    insert_point(recent.series, CACHED_UNTIL - timedelta(hours=2), 4.0, received_at=RECEIVED)
+    run_rollups()
+    for each in (watch, never_scanned, recent):
+        each.refresh_from_db()
+    # A watch not scanned yet is marked too (its first scan may be reading the rollups right now), for
+    # buckets more than three before the rollups' watermark (here 10:02): those its next scan re-reads do not.
+    assert watch.stale_from == never_scanned.stale_from == CACHED_UNTIL - timedelta(hours=3)
+    assert recent.stale_from is None
 
 
 def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buckets_read_again(
@@ -144,3 +149,54 @@ def test_late_rows_rolled_up_while_a_scan_reads_its_oldest_reread_hour_are_read_
     scan_at(NOW + 2 * HOUR)
     values = cached_values(Watch.objects.get(project=quiet_weeks))
     assert values[len(values) - 4] == daily_count(END - 2 * HOUR) + 30  # END - 2 h, four hours before END + 2 h
+
+
+def test_late_rows_rolled_up_while_a_watch_is_first_scanned_are_read_by_the_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_watches(NOW)
+    received = datetime.now(UTC) + HOUR
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        # A backfill's run commits while the watch's first history is being read and scored: it has no
+        # cached history yet to mark from. The run starts from the very watermark this scan read.
+        roll_up_hour(quiet_weeks, END - 10 * HOUR, 30, END + 2 * MINUTE)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + MINUTE)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(NOW)
+    roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)
+    scan_at(NOW + HOUR)
+    values = cached_values(Watch.objects.get(project=quiet_weeks))
+    assert values[len(values) - 11] == daily_count(END - 10 * HOUR) + 30  # END - 10 h, eleven hours before END + 1 h
+
+
+def test_late_rows_rolled_up_while_a_scan_catches_up_several_hours_are_read_by_the_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    received = datetime.now(UTC) + HOUR
+    for hours in range(3):  # the scans stopped for three hours (an outage) while the rollups went on
+        roll_up_hour(quiet_weeks, END + hours * HOUR, daily_count(END + hours * HOUR), received + hours * HOUR)
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        # Rows for the hour before the cache's end commit now: inside what a one-hour scan re-reads, but
+        # this scan stores a cache three hours longer. The run starts from the very watermark this scan read.
+        roll_up_hour(quiet_weeks, END - HOUR, 30, END + 3 * HOUR + 2 * MINUTE)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + 3 * HOUR + MINUTE)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(NOW + 3 * HOUR)
+    roll_up_hour(quiet_weeks, END + 3 * HOUR, daily_count(END + 3 * HOUR), received + 4 * HOUR)
+    scan_at(NOW + 4 * HOUR)
+    values = cached_values(Watch.objects.get(project=quiet_weeks))
+    assert values[len(values) - 5] == daily_count(END - HOUR) + 30  # END - 1 h, five hours before END + 4 h
