@@ -146,7 +146,6 @@ def test_late_rows_rolled_up_while_a_scan_reads_its_oldest_reread_hour_are_read_
     assert values[len(values) - 4] == daily_count(END - 2 * HOUR) + 30  # END - 2 h, four hours before END + 2 h
 
 
-@pytest.mark.xfail(strict=True, reason="rows committed during a catch-up scan's read, for its oldest re-read buckets")
 def test_late_rows_rolled_up_while_a_catch_up_scan_reads_are_read_by_the_next_scan(
     quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
