@@ -116,8 +116,10 @@ def save_histories(watches: list[Watch]) -> None:
     read (whatever the bucket: a later one leaves stale_from as it was, its rows still unread). A cache
     that moved on by more than a bucket (a scan catching up) is marked from its last UNMARKED_BUCKETS as
     they were: rows committed for them while the scan read and scored were not marked (rollup runs saw the
-    old end) and the next scan re-reads from REREAD_BUCKETS before the new end only. A carry and fits that
-    merge_history dropped are cleared (the others stay as stored: writing them is the scan's, once scored)."""
+    old end) and the next scan re-reads from REREAD_BUCKETS before the new end only. (Not a first scan nor
+    a rebuilt cache: they judge their last bucket only, and a mark would judge the day before again.) A
+    carry and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
+    scan's, once scored)."""
     if not watches:
         return
     histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
@@ -132,15 +134,17 @@ def save_histories(watches: list[Watch]) -> None:
                 stale_from = LEAST(
                     CASE WHEN w.stale_marks = v.stale_marks THEN NULL ELSE w.stale_from END,
                     CASE WHEN v.history_end - w.history_end > w.interval_seconds * %(covered)s * interval '1 second'
-                         THEN (w.history_end AT TIME ZONE 'UTC'
-                               - w.interval_seconds * %(unmarked)s * interval '1 second') AT TIME ZONE 'UTC' END)
+                              AND w.history_end > v.cache_start
+                         THEN GREATEST(v.cache_start, (w.history_end AT TIME ZONE 'UTC'
+                              - w.interval_seconds * %(unmarked)s * interval '1 second') AT TIME ZONE 'UTC') END)
             FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(ends)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[])
-                 AS v(id, history_from, history_length, history_end, stale_marks, dropped)
+                        %(ends)s::timestamptz[], %(starts)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[])
+                 AS v(id, history_from, history_length, history_end, cache_start, stale_marks, dropped)
             WHERE w.id = v.id
             """,
             {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
              "history_length": history_length, "ends": [w.history_end for w in watches],
+             "starts": [w.history_end - timedelta(seconds=w.interval_seconds) * len(cached_values(w)) for w in watches],
              "stale": [w.stale_marks for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches],
              "covered": REREAD_BUCKETS - UNMARKED_BUCKETS, "unmarked": UNMARKED_BUCKETS},
         )  # fmt: skip
