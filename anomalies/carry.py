@@ -173,7 +173,8 @@ def blob(values: list[bytes | None]) -> tuple[bytes, list[int | None], list[int 
 
 def save(watches: list[Watch], refitted: set[int]) -> None:
     """Store each watch's carry, early-peek threshold and minute baseline, as scan_watch left them, and
-    the model fits of those in `refitted` (the others' are unchanged: most scans reuse their block's fits)."""
+    the model fits of those in `refitted` (the others' are unchanged: most scans reuse their block's fits),
+    where the stored history is the one they were computed on (ends where the watch's does)."""
     if not watches:
         return
     carries, carry_from, carry_length = blob([bytes(w.carry or b"") for w in watches])
@@ -189,12 +190,13 @@ def save(watches: list[Watch], refitted: set[int]) -> None:
                 minute_rate_variance = v.minute_rate_variance
             FROM unnest(%(ids)s::bigint[], %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
                         %(fits_length)s::int[], %(peek_above)s::float8[], %(minute_rate)s::float8[],
-                        %(minute_dispersion)s::float8[], %(minute_rate_variance)s::float8[])
+                        %(minute_dispersion)s::float8[], %(minute_rate_variance)s::float8[], %(ends)s::timestamptz[])
                  AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above, minute_rate, minute_dispersion,
-                      minute_rate_variance)
-            WHERE w.id = v.id
+                      minute_rate_variance, history_end)
+            WHERE w.id = v.id AND w.history_end IS NOT DISTINCT FROM v.history_end
             """,
             {"ids": [w.pk for w in watches], "carries": carries, "carry_from": carry_from,
+             "ends": [w.history_end for w in watches],
              "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
              "peek_above": [w.peek_above for w in watches], "minute_rate": [w.minute_rate for w in watches],
              "minute_dispersion": [w.minute_dispersion for w in watches],

@@ -111,11 +111,17 @@ def read_histories(watches: list[Watch], end: datetime, step: timedelta) -> tupl
     return {pk: plan.new_points for pk, plan in plans.items()}, changed
 
 
-def save_histories(watches: list[Watch]) -> None:
+def save_histories(watches: list[Watch], read_ends: dict[int, datetime | None] | None = None) -> None:
     """Store the caches; a watch's stale mark is cleared unless a rollup run marked it again since it was
-    read (whatever the bucket: a later one leaves stale_from as it was, its rows still unread). A carry
-    and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
-    scan's, once scored)."""
+    read (whatever the bucket: a later one leaves stale_from as it was, its rows still unread). A cache
+    that moved on by more than a bucket (a scan catching up) is marked from its last UNMARKED_BUCKETS as
+    they were: rows committed for them while the scan read and scored were not marked (rollup runs saw the
+    old end) and the next scan re-reads from REREAD_BUCKETS before the new end only. (Not a first scan nor
+    a rebuilt cache: they judge their last bucket only, and a mark would judge the day before again.) A
+    carry and fits that merge_history dropped are cleared (the others stay as stored: writing them is the
+    scan's, once scored). With `read_ends` (each watch's history_end when it was read), a cache that another
+    scan stored since is left as it is: a batch slower than its lease (anomalies.scan.CLAIM_LEASE) must not
+    store its older one over the next scan's."""
     if not watches:
         return
     histories, history_from, history_length = carry.blob([bytes(w.history or b"") for w in watches])
@@ -127,15 +133,24 @@ def save_histories(watches: list[Watch]) -> None:
                 history_end = v.history_end,
                 carry = CASE WHEN v.dropped THEN ''::bytea ELSE w.carry END,
                 fitted = CASE WHEN v.dropped THEN ''::bytea ELSE w.fitted END,
-                stale_from = CASE WHEN w.stale_marks = v.stale_marks THEN NULL ELSE w.stale_from END
+                stale_from = LEAST(
+                    CASE WHEN w.stale_marks = v.stale_marks THEN NULL ELSE w.stale_from END,
+                    CASE WHEN v.history_end - w.history_end > w.interval_seconds * %(covered)s * interval '1 second'
+                              AND w.history_end > v.cache_start
+                         THEN GREATEST(v.cache_start, (w.history_end AT TIME ZONE 'UTC'
+                              - w.interval_seconds * %(unmarked)s * interval '1 second') AT TIME ZONE 'UTC') END)
             FROM unnest(%(ids)s::bigint[], %(history_from)s::int[], %(history_length)s::int[],
-                        %(ends)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[])
-                 AS v(id, history_from, history_length, history_end, stale_marks, dropped)
-            WHERE w.id = v.id
+                        %(ends)s::timestamptz[], %(starts)s::timestamptz[], %(stale)s::int[], %(dropped)s::boolean[],
+                        %(read_ends)s::timestamptz[])
+                 AS v(id, history_from, history_length, history_end, cache_start, stale_marks, dropped, read_end)
+            WHERE w.id = v.id AND (NOT %(checked)s OR w.history_end IS NOT DISTINCT FROM v.read_end)
             """,
             {"ids": [w.pk for w in watches], "histories": histories, "history_from": history_from,
+             "checked": read_ends is not None, "read_ends": [(read_ends or {}).get(w.pk) for w in watches],
              "history_length": history_length, "ends": [w.history_end for w in watches],
-             "stale": [w.stale_marks for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches]},
+             "starts": [w.history_end - timedelta(seconds=w.interval_seconds) * len(cached_values(w)) for w in watches],
+             "stale": [w.stale_marks for w in watches], "dropped": [not bytes(w.carry or b"") for w in watches],
+             "covered": REREAD_BUCKETS - UNMARKED_BUCKETS, "unmarked": UNMARKED_BUCKETS},
         )  # fmt: skip
     for watch in watches:
         watch.stale_from = None

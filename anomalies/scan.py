@@ -161,9 +161,11 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
                     watch, new_points[watch.pk], project_settings, unresolved, now, scanned_until[watch.pk]
                 )
                 result.record(watch.project_id, changes)
-        scored = [watch for watch in batch if watch.pk in new_points]
+        # A watch that waits for its bucket is its retry's (RETRY_AFTER later, perhaps before this batch ends):
+        # what this batch read of it must not overwrite what the retry stores.
+        scored = [watch for watch in batch if watch.pk in new_points and watch.pk not in waiting]
         with transaction.atomic():  # all or nothing: a history stored without its carry or due time loses buckets
-            save_histories(refreshed)
+            save_histories([watch for watch in refreshed if watch.pk not in waiting], scanned_until)
             carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
             release([watch.pk for watch in batch if watch.pk not in waiting], now)
     Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)

@@ -44,9 +44,10 @@ def instrument() -> None:
     from anomalies import scan as scan_module
 
     phases = {
-        scan_module: ("scan", "claim", "unresolved_watch_ids", "rollup_watermarks", "refresh_histories",
-                      "scan_watch", "score_incremental", "scan_verdicts", "minute_baseline"),
-        refresh: ("read_hours", "merge_history", "save_histories"),
+        scan_module: ("scan", "claim", "unresolved_watch_ids", "rollup_watermarks", "read_histories",
+                      "save_histories", "release", "scan_watch", "score_incremental", "scan_verdicts",
+                      "minute_baseline"),
+        refresh: ("read_hours", "merge_history"),
         carry: ("pack", "unpack", "pack_fits", "unpack_fits", "save"),
     }  # fmt: skip
     for module, names in phases.items():

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+import anomalies.scan
 from anomalies import early
-from anomalies.cadence import FAST, HOURLY, next_due
+from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, due_watch_ids, scan
@@ -164,3 +165,35 @@ def test_a_scan_that_waits_for_its_bucket_keeps_the_early_peek_and_minute_baseli
     after = Watch.objects.get(pk=before.pk)
     # Still the latest expectation: the bucket in progress can still open early while the scan waits.
     assert (after.peek_above, after.minute_rate) == (before.peek_above, before.minute_rate)
+
+
+def stored_scan_state(watch_id: int) -> tuple:
+    fields = ("history_end", "history", "carry", "fitted", "peek_above", "minute_rate", "next_scan_at")
+    row = Watch.objects.values_list(*fields).get(pk=watch_id)
+    return tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
+
+
+def test_a_waiting_watch_scanned_by_its_retry_while_its_batch_still_runs_keeps_what_the_retry_stored(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy = Watch.objects.get(name="page.viewed")
+    later = END + 6 * MINUTE  # the bucket [10:00, 10:05) has ended, its rollups are not complete yet
+    retry: dict[str, tuple] = {}
+    score = anomalies.scan.scan_watch
+
+    def retried_meanwhile(watch: Watch, *args: object) -> list:
+        if not retry:  # the batch is still scoring when its waiting watch's retry comes, RETRY_AFTER later
+            set_watermark(END + 5 * MINUTE + 20 * timedelta(seconds=1))  # the bucket's rollups are complete
+            retry["scanned"] = (scan([busy.pk], later + RETRY_AFTER).scanned,)
+            retry["stored"] = stored_scan_state(busy.pk)
+        return score(watch, *args)
+
+    monkeypatch.setattr(anomalies.scan, "scan_watch", retried_meanwhile)
+    assert scan([busy.pk], later).waiting == [busy.pk]
+    assert retry["scanned"] == (1,) and retry["stored"][0] == END + 5 * MINUTE
+    # The batch that waited scored nothing of the watch: it must not write back what it had read over what
+    # its retry stored (the carry of the bucket before, the early-peek threshold and minute rate before).
+    assert stored_scan_state(busy.pk) == retry["stored"]

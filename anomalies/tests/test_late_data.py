@@ -200,3 +200,46 @@ def test_late_rows_rolled_up_while_a_scan_catches_up_several_hours_are_read_by_t
     scan_at(NOW + 4 * HOUR)
     values = cached_values(Watch.objects.get(project=quiet_weeks))
     assert values[len(values) - 5] == daily_count(END - HOUR) + 30  # END - 1 h, five hours before END + 4 h
+
+
+def test_late_rows_rolled_up_while_a_catch_up_scan_reads_are_read_by_the_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    received = datetime.now(UTC) + HOUR
+    # The scan at NOW + HOUR did not happen (a worker killed, its lease then over; an outage): the next one
+    # catches up two hours.
+    roll_up_hour(quiet_weeks, END, daily_count(END), received)
+    roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + HOUR)
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        # Rows for its oldest re-read hour commit now: inside the last two cached buckets, so not marked.
+        roll_up_hour(quiet_weeks, END - 2 * HOUR, 30, received + 2 * HOUR)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + 2 * HOUR + MINUTE)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(NOW + 2 * HOUR)
+    assert Watch.objects.get(project=quiet_weeks).stale_from == END - 2 * HOUR  # the two it had last, as they were
+    roll_up_hour(quiet_weeks, END + 2 * HOUR, daily_count(END + 2 * HOUR), received + 3 * HOUR)
+    scan_at(NOW + 3 * HOUR)
+    watch = Watch.objects.get(project=quiet_weeks)
+    values = cached_values(watch)
+    assert watch.history_end == END + 3 * HOUR
+    assert values[len(values) - 5] == daily_count(END - 2 * HOUR) + 30  # END - 2 h, five hours before END + 3 h
+
+
+def test_a_cache_rebuilt_after_a_long_gap_is_not_marked_by_its_scan(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    # Its cache ended long before the history the detector reads: rebuilt, and only its last bucket judged
+    # (the day before stays unjudged: a mark would judge it at the next scan).
+    Watch.objects.filter(project=quiet_weeks).update(history_end=END - 60 * 24 * HOUR, next_scan_at=NOW)
+    roll_up_hour(quiet_weeks, END, daily_count(END), datetime.now(UTC) + HOUR)
+    scan_at(NOW + HOUR)
+    watch = Watch.objects.get(project=quiet_weeks)
+    assert (watch.history_end, watch.stale_from) == (END + HOUR, None)

@@ -544,3 +544,37 @@ def test_an_anomaly_whose_explanation_fails_is_still_opened_and_told_of(
     assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
     assert Anomaly.objects.get(project=quiet_weeks).explanation == {}
     assert "explaining anomaly" in caplog.text
+
+
+def stored_cache(watch_id: int) -> tuple:
+    row = Watch.objects.values_list("history_end", "history", "carry", "fitted").get(pk=watch_id)
+    return tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
+
+
+def test_a_batch_slower_than_its_lease_does_not_store_its_older_cache_over_the_next_scans(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, daily_count(END))
+    roll_up_to(quiet_weeks, END + HOUR)
+    watch = Watch.objects.get(project=quiet_weeks)
+    taken_up: dict[str, tuple] = {}
+    score = anomalies.scan.scan_watch
+
+    def slow(scanned: Watch, *args: object) -> list:
+        if not taken_up:  # still scoring past its lease: another worker scans the watch, a bucket later
+            taken_up["cache"] = ()
+            add_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR))
+            roll_up_to(quiet_weeks, END + 2 * HOUR)
+            scan_at(NOW + HOUR + CLAIM_LEASE + HOUR)
+            taken_up["cache"] = stored_cache(watch.pk)
+        return score(scanned, *args)
+
+    monkeypatch.setattr(anomalies.scan, "scan_watch", slow)
+    scan_at(NOW + HOUR)
+    assert taken_up["cache"][0] == END + 2 * HOUR
+    # The slow batch stores nothing over it: the newer cache and its carry (continued by the next scan).
+    assert stored_cache(watch.pk) == taken_up["cache"]
