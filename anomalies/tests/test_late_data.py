@@ -106,18 +106,15 @@ def test_late_rows_rolled_up_while_a_scan_reads_the_history_are_read_by_the_next
     received = datetime.now(UTC) + HOUR
     roll_up_hour(quiet_weeks, END - 10 * HOUR, 30, received)  # a backfill's first rows: the watch is marked
     roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)
-    read = anomalies.refresh.read_hours
-
-    def read_then_more_rows_rolled_up(*args: object) -> dict:
-        found = read(*args)
-        # The backfill's next run commits now, for a later hour: the mark (the earlier hour) stays as it was.
-        roll_up_hour(quiet_weeks, END - 5 * HOUR, 30, received + 2 * HOUR)
-        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + HOUR + MINUTE)
-        return found
-
-    with monkeypatch.context() as patched:
-        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
-        scan_at(NOW + HOUR)
+    # The backfill's next run commits now, for a later hour: the mark (the earlier hour) stays as it was.
+    scan_while_rows_roll_up(
+        monkeypatch,
+        quiet_weeks,
+        NOW + HOUR,
+        hour=END - 5 * HOUR,
+        received=received + 2 * HOUR,
+        watermark=END + HOUR + MINUTE,
+    )
     roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + 3 * HOUR)
     scan_at(NOW + 2 * HOUR)
     watch = Watch.objects.get(project=quiet_weeks)
@@ -132,19 +129,16 @@ def test_late_rows_rolled_up_while_a_scan_reads_its_oldest_reread_hour_are_read_
     scan_at(NOW)
     received = datetime.now(UTC) + HOUR
     roll_up_hour(quiet_weeks, END, daily_count(END), received)
-    read = anomalies.refresh.read_hours
-
-    def read_then_more_rows_rolled_up(*args: object) -> dict:
-        found = read(*args)
-        # Rows for the oldest hour this scan reads again commit now: inside what it re-reads, so not marked,
-        # but the next scan re-reads from an hour later.
-        roll_up_hour(quiet_weeks, END - 2 * HOUR, 30, received + HOUR)
-        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + HOUR + MINUTE)
-        return found
-
-    with monkeypatch.context() as patched:
-        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
-        scan_at(NOW + HOUR)
+    # Rows for the oldest hour this scan reads again commit now: inside what it re-reads, so not marked,
+    # but the next scan re-reads from an hour later.
+    scan_while_rows_roll_up(
+        monkeypatch,
+        quiet_weeks,
+        NOW + HOUR,
+        hour=END - 2 * HOUR,
+        received=received + HOUR,
+        watermark=END + HOUR + MINUTE,
+    )
     roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + 2 * HOUR)
     scan_at(NOW + 2 * HOUR)
     values = cached_values(Watch.objects.get(project=quiet_weeks))
@@ -156,19 +150,11 @@ def test_late_rows_rolled_up_while_a_watch_is_first_scanned_are_read_by_the_next
 ) -> None:
     sync_watches(NOW)
     received = datetime.now(UTC) + HOUR
-    read = anomalies.refresh.read_hours
-
-    def read_then_more_rows_rolled_up(*args: object) -> dict:
-        found = read(*args)
-        # A backfill's run commits while the watch's first history is being read and scored: it has no
-        # cached history yet to mark from. The run starts from the very watermark this scan read.
-        roll_up_hour(quiet_weeks, END - 10 * HOUR, 30, END + 2 * MINUTE)
-        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + MINUTE)
-        return found
-
-    with monkeypatch.context() as patched:
-        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
-        scan_at(NOW)
+    # A backfill's run commits while the watch's first history is being read and scored: it has no
+    # cached history yet to mark from. The run starts from the very watermark this scan read.
+    scan_while_rows_roll_up(
+        monkeypatch, quiet_weeks, NOW, hour=END - 10 * HOUR, received=END + 2 * MINUTE, watermark=END + MINUTE
+    )
     roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)
     scan_at(NOW + HOUR)
     values = cached_values(Watch.objects.get(project=quiet_weeks))
@@ -183,19 +169,16 @@ def test_late_rows_rolled_up_while_a_scan_catches_up_several_hours_are_read_by_t
     received = datetime.now(UTC) + HOUR
     for hours in range(3):  # the scans stopped for three hours (an outage) while the rollups went on
         roll_up_hour(quiet_weeks, END + hours * HOUR, daily_count(END + hours * HOUR), received + hours * HOUR)
-    read = anomalies.refresh.read_hours
-
-    def read_then_more_rows_rolled_up(*args: object) -> dict:
-        found = read(*args)
-        # Rows for the hour before the cache's end commit now: inside what a one-hour scan re-reads, but
-        # this scan stores a cache three hours longer. The run starts from the very watermark this scan read.
-        roll_up_hour(quiet_weeks, END - HOUR, 30, END + 3 * HOUR + 2 * MINUTE)
-        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + 3 * HOUR + MINUTE)
-        return found
-
-    with monkeypatch.context() as patched:
-        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
-        scan_at(NOW + 3 * HOUR)
+    # Rows for the hour before the cache's end commit now: inside what a one-hour scan re-reads, but
+    # this scan stores a cache three hours longer. The run starts from the very watermark this scan read.
+    scan_while_rows_roll_up(
+        monkeypatch,
+        quiet_weeks,
+        NOW + 3 * HOUR,
+        hour=END - HOUR,
+        received=END + 3 * HOUR + 2 * MINUTE,
+        watermark=END + 3 * HOUR + MINUTE,
+    )
     roll_up_hour(quiet_weeks, END + 3 * HOUR, daily_count(END + 3 * HOUR), received + 4 * HOUR)
     scan_at(NOW + 4 * HOUR)
     values = cached_values(Watch.objects.get(project=quiet_weeks))
@@ -212,18 +195,15 @@ def test_late_rows_rolled_up_while_a_catch_up_scan_reads_are_read_by_the_next_sc
     # catches up two hours.
     roll_up_hour(quiet_weeks, END, daily_count(END), received)
     roll_up_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR), received + HOUR)
-    read = anomalies.refresh.read_hours
-
-    def read_then_more_rows_rolled_up(*args: object) -> dict:
-        found = read(*args)
-        # Rows for its oldest re-read hour commit now: inside the last two cached buckets, so not marked.
-        roll_up_hour(quiet_weeks, END - 2 * HOUR, 30, received + 2 * HOUR)
-        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=END + 2 * HOUR + MINUTE)
-        return found
-
-    with monkeypatch.context() as patched:
-        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
-        scan_at(NOW + 2 * HOUR)
+    # Rows for its oldest re-read hour commit now: inside the last two cached buckets, so not marked.
+    scan_while_rows_roll_up(
+        monkeypatch,
+        quiet_weeks,
+        NOW + 2 * HOUR,
+        hour=END - 2 * HOUR,
+        received=received + 2 * HOUR,
+        watermark=END + 2 * HOUR + MINUTE,
+    )
     assert Watch.objects.get(project=quiet_weeks).stale_from == END - 2 * HOUR  # the two it had last, as they were
     roll_up_hour(quiet_weeks, END + 2 * HOUR, daily_count(END + 2 * HOUR), received + 3 * HOUR)
     scan_at(NOW + 3 * HOUR)
@@ -243,3 +223,26 @@ def test_a_cache_rebuilt_after_a_long_gap_is_not_marked_by_its_scan(quiet_weeks:
     scan_at(NOW + HOUR)
     watch = Watch.objects.get(project=quiet_weeks)
     assert (watch.history_end, watch.stale_from) == (END + HOUR, None)
+
+
+def scan_while_rows_roll_up(
+    monkeypatch: pytest.MonkeyPatch,
+    project: Project,
+    moment: datetime,
+    hour: datetime,
+    received: datetime,
+    watermark: datetime,
+) -> None:
+    """A scan at `moment` during which a rollup run commits 30 more events for `hour` (received at
+    `received`, the watermark moved on to `watermark`): after the scan read the histories, before it saves."""
+    read = anomalies.refresh.read_hours
+
+    def read_then_more_rows_rolled_up(*args: object) -> dict:
+        found = read(*args)
+        roll_up_hour(project, hour, 30, received)
+        RollupWatermark.objects.filter(stream=EVENTS).update(watermark=watermark)
+        return found
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
+        scan_at(moment)
