@@ -16,9 +16,9 @@ buckets at most) are judged again, so a surge whose rows reached the rollups aft
 scanned still opens an episode."""
 
 from anomalies.refresh import REREAD_BUCKETS, UNMARKED_BUCKETS
-from events.rollups import STREAM as EVENTS
+from events.queries import ROLLUP_STREAM as EVENTS
 from flux.query.rollup_job import current_watermark
-from metrics.rollups import STREAM as METRICS
+from metrics.queries import ROLLUP_STREAM as METRICS
 
 # Times are compared in UTC (timestamp, not timestamptz): `timestamptz - interval` is STABLE, and a
 # distributed table (Citus) refuses STABLE functions of its columns in an UPDATE; the UTC forms are IMMUTABLE.
