@@ -8,28 +8,46 @@ watch, both dropped when its history changes (anomalies.refresh.merge_history):
   scans within a two-hour block fit the models once, not at every five-minute bucket.
 
 Packed little-endian: a header (the time just after the last carried bucket, the interval, the
-sensitivity and time zone), then per point the score and z (float64) and the kind and direction (one
-byte each). A carry is only used by the scan that continues it: the same interval, sensitivity and
-project time zone, its first new bucket right after the carry's end, and a history unchanged since
-(anomalies.scan drops the carry when a re-read changed any cached bucket). The zone is a CRC-32 of its
-name folded into the sensitivity's (and the fits' value kind's) number, 0 for UTC: the numbers stored
-before zones reached the detector are those of UTC, and still read.
+sensitivity, time zone and detector version), then per point the score and z (float64) and the kind and
+direction (one byte each). A carry is only used by the scan that continues it: the same interval,
+sensitivity, project time zone and detector version, its first new bucket right after the carry's end,
+and a history unchanged since (anomalies.scan drops the carry when a re-read changed any cached bucket).
+Any other scan scores as if there were none, which rebuilds it from the cached history.
+
+The header is the one layout every version shares: the key that a stored carry or fit must match is
+folded into the sensitivity's (the fits': the value kind's) number, the zone's CRC-32 (0 for UTC) plus
+2**32 per detector version after the first. So the numbers stored before zones, and before versions, are
+those of UTC and version 1, and still read; and a scan of one version (any since zones, this one's
+predecessor included) reads another's state as of another zone, not continued, whatever its layout after
+the header: during a rolling upgrade old and new workers rebuild each other's state, never misread it.
 """
 
+import logging
 import zlib
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import connection
 
-from anomalies.detection import BlockFit, Carry, FitCache
+from anomalies.detection import DETECTOR_VERSION, BlockFit, Carry, DetectorConfig, FitCache
 from anomalies.detection.fitting import PROFILE_NUMBERS
 from anomalies.models import Watch
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("", "spike", "drop", "level_shift", "flatline", "trend_change")
 DIRECTIONS = ("", "up", "down")
 SENSITIVITIES = ("low", "medium", "high")
-HEADER = 3  # float64: end (epoch seconds), interval, sensitivity
+HEADER = 3  # float64: end (epoch seconds), interval, sensitivity and key
+POINT_BYTES = 18  # score and z (float64), kind and direction (one byte each)
+ZONE_KEYS = 2**32  # zone_key is a CRC-32
+# Keys stay integers a float64 holds exactly (below 2**53) with the fits' factor of 4 on top.
+assert 4 * ZONE_KEYS * DETECTOR_VERSION < 2**53
+
+
+class Unreadable(ValueError):
+    """Stored state of this detector version, zone and interval whose contents cannot be read (cut short,
+    corrupt): not a reason to fail a scan, which rebuilds it (restore)."""
 
 
 def zone_key(timezone: str) -> int:
@@ -37,8 +55,49 @@ def zone_key(timezone: str) -> int:
     return 0 if timezone == "UTC" else zlib.crc32(timezone.encode())
 
 
+def state_key(timezone: str) -> int:
+    """What stored state must match besides its interval, sensitivity or value kind: the zone and the detector
+    version it was computed in (version 1's adds nothing: state stored before versions is version 1's)."""
+    return zone_key(timezone) + ZONE_KEYS * (DETECTOR_VERSION - 1)
+
+
+def version_of(key: int) -> int:
+    """The detector version of a stored state key."""
+    return key // ZONE_KEYS + 1
+
+
+def restore(watch: Watch, first: datetime, config: DetectorConfig) -> tuple[Carry | None, FitCache]:
+    """The carry and fits a scan of the watch whose first new bucket starts at `first` can continue from.
+    State it cannot read is logged with the watch's id and left out, as is state of another detector version:
+    the scan then scores as if it had none, rebuilding both from the cached history."""
+    interval = watch.interval_seconds
+    try:
+        carried = unpack(watch.carry, first, interval, config.sensitivity, config.timezone)
+    except Unreadable as error:
+        logger.warning("watch %s: carry unreadable (%s); rebuilt from its cached history", watch.pk, error)
+        carried = None
+    try:
+        fits = unpack_fits(watch.fitted, interval, config.value_kind, config.timezone)
+    except Unreadable as error:
+        logger.warning("watch %s: model fits unreadable (%s); fitted again", watch.pk, error)
+        fits = FitCache()
+    stored = stored_version(watch.carry)
+    if stored is not None and stored != DETECTOR_VERSION:
+        logger.info("watch %s: state of detector version %s, rebuilt for %s", watch.pk, stored, DETECTOR_VERSION)
+    return carried, fits
+
+
+def stored_version(stored: bytes | None) -> int | None:
+    """The detector version that packed a carry (None: none stored, or not even a header)."""
+    data = bytes(stored or b"")
+    if len(data) < HEADER * 8:
+        return None
+    setting = np.frombuffer(data, dtype="<f8", count=HEADER)[2]
+    return version_of(int(setting) // len(SENSITIVITIES)) if np.isfinite(setting) and setting >= 0 else None
+
+
 def pack(carry: Carry, end: datetime, interval_seconds: int, sensitivity: str, timezone: str = "UTC") -> bytes:
-    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * zone_key(timezone)
+    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * state_key(timezone)
     header = np.array([end.timestamp(), interval_seconds, setting], dtype="<f8")
     kinds, directions = codes(carry.kind, KINDS), codes(carry.direction, DIRECTIONS)
     numbers = np.concatenate([header, carry.score, carry.z]).astype("<f8")
@@ -56,24 +115,30 @@ def codes(labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def unpack(
     stored: bytes, end: datetime, interval_seconds: int, sensitivity: str, timezone: str = "UTC"
 ) -> Carry | None:
-    """The carry if it continues exactly at `end` with this interval, sensitivity and zone, else None."""
+    """The carry if it continues exactly at `end` with this interval, sensitivity, zone and detector version,
+    else None; Unreadable if it would but its points cannot be read."""
     data = bytes(stored or b"")
+    if not data:
+        return None
     if len(data) < HEADER * 8:
-        return None
+        raise Unreadable(f"{len(data)} bytes, less than a header")
     header = np.frombuffer(data[: HEADER * 8], dtype="<f8")
-    points = (len(data) - HEADER * 8) // 18
-    if len(data) != HEADER * 8 + 18 * points:
-        return None
-    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * zone_key(timezone)
+    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * state_key(timezone)
     if (header[0], header[1], header[2]) != (end.timestamp(), interval_seconds, setting):
-        return None
+        return None  # (a later version may lay out its points otherwise: the header alone is compared)
+    points, left = divmod(len(data) - HEADER * 8, POINT_BYTES)
+    if left:
+        raise Unreadable(f"{len(data)} bytes, not a header and whole points")
     numbers = np.frombuffer(data[HEADER * 8 : HEADER * 8 + 16 * points], dtype="<f8")
-    codes = np.frombuffer(data[HEADER * 8 + 16 * points :], dtype="u1")
+    kinds = np.frombuffer(data[HEADER * 8 + 16 * points :], dtype="u1", count=points)
+    directions = np.frombuffer(data[HEADER * 8 + 17 * points :], dtype="u1")
+    if points and (kinds.max() >= len(KINDS) or directions.max() >= len(DIRECTIONS)):
+        raise Unreadable("a kind or direction code out of range")
     return Carry(
         score=numbers[:points].copy(),
         z=numbers[points:].copy(),
-        kind=np.array(KINDS, dtype=str)[codes[:points]],
-        direction=np.array(DIRECTIONS, dtype=str)[codes[points:]],
+        kind=np.array(KINDS, dtype=str)[kinds],
+        direction=np.array(DIRECTIONS, dtype=str)[directions],
     )
 
 
@@ -83,6 +148,7 @@ VALUE_KINDS = ("count", "continuous")
 # fits stored in layout 0 lack it, and are fitted again (once) rather than misread.
 WITH_SAME_TIME = 1
 LAYOUTS = 2
+FITS_HEADER = 5  # float64: block, interval, value kind (with layout and key), entries, trends
 
 
 def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str, timezone: str = "UTC") -> bytes:
@@ -92,7 +158,7 @@ def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str, timezone: 
     block = max(key[1] for key in fits.blocks)
     entries = [(name, item) for (name, at), item in fits.blocks.items() if at == block]
     trends = [(name, value) for (name, at), value in fits.trends.items() if at == block]
-    kind = VALUE_KINDS.index(value_kind) + len(VALUE_KINDS) * (WITH_SAME_TIME + LAYOUTS * zone_key(timezone))
+    kind = VALUE_KINDS.index(value_kind) + len(VALUE_KINDS) * (WITH_SAME_TIME + LAYOUTS * state_key(timezone))
     numbers: list[float] = [block, interval_seconds, kind, len(entries), len(trends)]
     for name, item in entries:
         numbers += [MODELS.index(name), len(item.offsets), *item.offsets, item.typical, *item.profile]
@@ -105,34 +171,70 @@ def pack_fits(fits: FitCache, interval_seconds: int, value_kind: str, timezone: 
 
 
 def unpack_fits(stored: bytes, interval_seconds: int, value_kind: str, timezone: str = "UTC") -> FitCache:
-    """The stored fits if they are of this interval, value kind and zone (else an empty cache to fill)."""
+    """The stored fits if they are of this interval, value kind, zone and detector version (else an empty
+    cache to fill); Unreadable if they are but cannot be read."""
     data = bytes(stored or b"")
-    if len(data) < 40 or len(data) % 8:
+    if not data:
         return FitCache()
-    numbers = np.frombuffer(data, dtype="<f8")
-    block, interval, kind, entries, trends = (int(value) for value in numbers[:5])
-    zone, kind = divmod(kind, len(VALUE_KINDS) * LAYOUTS)
+    if len(data) < FITS_HEADER * 8 or len(data) % 8:
+        raise Unreadable(f"{len(data)} bytes, not a header and whole numbers")
+    numbers = Numbers(np.frombuffer(data, dtype="<f8"))
+    block = numbers.integer()  # (negative before 1970)
+    interval, kind, entries, trends = (numbers.count() for _ in range(FITS_HEADER - 1))
+    key, kind = divmod(kind, len(VALUE_KINDS) * LAYOUTS)
     layout, kind = divmod(kind, len(VALUE_KINDS))  # layout 0: stored before the time-of-day profiles
-    if (interval, kind, zone) != (interval_seconds, VALUE_KINDS.index(value_kind), zone_key(timezone)):
-        return FitCache()
-    fits, at = FitCache(), 5
+    if (interval, kind, key) != (interval_seconds, VALUE_KINDS.index(value_kind), state_key(timezone)):
+        return FitCache()  # (a later version may lay out its entries otherwise: the header alone is compared)
+    fits = FitCache()
     for _ in range(entries):
-        name, lags = MODELS[int(numbers[at])], int(numbers[at + 1])
-        offsets, at = numbers[at + 2 : at + 2 + lags].copy(), at + 2 + lags
-        typical, profile = float(numbers[at]), numbers[at + 1 : at + 1 + PROFILE_NUMBERS].copy()
-        at += 1 + PROFILE_NUMBERS
-        correlation, error, width = float(numbers[at]), float(numbers[at + 1]), int(numbers[at + 2])
-        ordered, at = numbers[at + 3 : at + 3 + width].copy(), at + 3 + width
+        name, offsets = numbers.model(), numbers.take(numbers.count())
+        typical, profile = float(numbers.take(1)[0]), numbers.take(PROFILE_NUMBERS)
+        correlation, error = (float(value) for value in numbers.take(2))
+        ordered = numbers.take(numbers.count())
         same_time = None
         if layout == WITH_SAME_TIME:
-            width = int(numbers[at])
-            same_time, at = (numbers[at + 1 : at + 1 + width].copy() if width else None), at + 1 + width
+            same_time = numbers.take(numbers.count())
+            same_time = same_time if len(same_time) else None
         fits.blocks[name, block] = BlockFit(offsets, typical, profile, ordered, correlation, error, same_time)
     for _ in range(trends):
-        name = MODELS[int(numbers[at])]
-        fits.trends[name, block] = (float(numbers[at + 1]), float(numbers[at + 2]))
-        at += 3
+        name = numbers.model()
+        z, change = (float(value) for value in numbers.take(2))
+        fits.trends[name, block] = (z, change)
+    if numbers.at != len(numbers.values):
+        raise Unreadable(f"{len(numbers.values) - numbers.at} numbers after the last entry")
     return fits
+
+
+class Numbers:
+    """Packed fits read in order, each read checked: stored fits that end early or hold a count that is not
+    one raise Unreadable rather than an IndexError or a misread."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.at = values, 0
+
+    def take(self, count: int) -> np.ndarray:
+        if self.at + count > len(self.values):
+            raise Unreadable("the fits end early")
+        self.at += count
+        return self.values[self.at - count : self.at].copy()
+
+    def integer(self) -> int:
+        value = float(self.take(1)[0])
+        if not value.is_integer():
+            raise Unreadable(f"{value} where an integer was")
+        return int(value)
+
+    def count(self) -> int:
+        value = self.integer()
+        if value < 0:
+            raise Unreadable(f"{value} where a count was")
+        return value
+
+    def model(self) -> str:
+        index = self.count()
+        if index >= len(MODELS):
+            raise Unreadable(f"model {index}")
+        return MODELS[index]
 
 
 def read_entries(fits: FitCache) -> tuple[dict, dict]:

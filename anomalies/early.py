@@ -121,8 +121,7 @@ def open_watch_early(
         return None
     config = watch_config(watch, value_kind, project_settings)
     times = np.append(series_times(watch, len(values)), watch.history_end.timestamp())
-    carried = carry.unpack(watch.carry, watch.history_end, watch.interval_seconds, config.sensitivity, config.timezone)
-    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind, config.timezone)
+    carried, fits = carry.restore(watch, watch.history_end, config)
     scores, _ = score_incremental(times, np.append(values, count_so_far), config, 1, carried, fits)
     if not (scores.is_anomaly[-1] and scores.score[-1] >= config.open_score and scores.direction[-1] == "up"):
         return None

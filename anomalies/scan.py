@@ -209,8 +209,7 @@ def scan_watch(
     times = series_times(watch, len(values))
     first = datetime.fromtimestamp(float(times[max(0, len(values) - new_points)]), tz=UTC)
     zone = config.timezone
-    carried = carry.unpack(watch.carry, first, watch.interval_seconds, config.sensitivity, zone)
-    fits = carry.unpack_fits(watch.fitted, watch.interval_seconds, value_kind, zone)
+    carried, fits = carry.restore(watch, first, config)
     read = carry.read_entries(fits)
     scores, following = score_incremental(times, values, config, new_points, carried, fits)
     watch.carry = carry.pack(following, watch.history_end, watch.interval_seconds, config.sensitivity, zone)

@@ -9,8 +9,10 @@ from .fitting import BlockFit, FitCache
 from .regularize import infer_interval, regularize
 from .rows import RowScores, score_rows
 from .scoring import Carry, Scores, carried_points, score_incremental, score_latest, score_series
+from .version import DETECTOR_VERSION
 
 __all__ = [
+    "DETECTOR_VERSION",
     "BlockFit",
     "Carry",
     "DetectorConfig",
