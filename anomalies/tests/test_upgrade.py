@@ -2,14 +2,18 @@
 state cut short or corrupt, or computed by another detector version (an upgrade). It rebuilds it from the
 watch's cached history, logged with the watch's id, and never fails the watch or its batch."""
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import numpy as np
 import pytest
 
-from anomalies.carry import pack_fits, unpack
-from anomalies.detection import DetectorConfig, FitCache, score_incremental
-from anomalies.models import Watch
+from anomalies import carry
+from anomalies.carry import pack_fits, stored_version, unpack
+from anomalies.detection import Carry, DetectorConfig, FitCache, calibration, robust, score_incremental, score_latest
+from anomalies.models import Anomaly, Watch
 from anomalies.scan import cached_values, due_watch_ids, scan
 from anomalies.tests.test_scan import END, HOUR, NOW, add_hour, daily_count, quiet_weeks, roll_up_to, scan_at
 from anomalies.watches import sync_watches
@@ -20,7 +24,8 @@ __all__ = ["quiet_weeks"]  # the fixture, shared with test_scan
 
 @pytest.fixture
 def two_names(quiet_weeks: Project) -> Project:
-    """The quiet signups, and orders alike, both scanned once (each with its carry and fits stored)."""
+    """The quiet signups, and orders alike, both scanned for the hours before END and END (each with its
+    carry and fits stored: those of the two-hour block [END, END + 2 h), whose next hour the tests scan)."""
     hour = END - 35 * 24 * HOUR
     while hour < END:
         add_hour(quiet_weeks, hour, daily_count(hour), name="order.placed")
@@ -28,6 +33,8 @@ def two_names(quiet_weeks: Project) -> Project:
     roll_up_to(quiet_weeks, END)
     sync_watches(NOW)
     scan_at(NOW)
+    next_quiet_hour(quiet_weeks)
+    scan_at(NOW + HOUR)
     return quiet_weeks
 
 
@@ -41,13 +48,19 @@ def next_quiet_hour(project: Project, hour: int = 0) -> None:
     Watch.objects.filter(project=project).update(stale_from=None)
 
 
-def fresh_state(watch: Watch, config: DetectorConfig) -> tuple[np.ndarray, FitCache]:
-    """The carried scores and block fits a first scan of the watch's cached history computes."""
+def fresh_state(watch: Watch, config: DetectorConfig) -> tuple[Carry, FitCache]:
+    """The carry and block fits a first scan of the watch's cached history computes."""
     values = cached_values(watch)
     times = watch.history_end.timestamp() - 3600.0 * np.arange(len(values), 0, -1)
     fits = FitCache()
     _, carried = score_incremental(times, values, config, 1, None, fits)
-    return carried.score, fits
+    return carried, fits
+
+
+def same_carry(stored: Carry | None, fresh: Carry) -> bool:
+    return stored is not None and all(
+        np.array_equal(getattr(stored, name), getattr(fresh, name)) for name in ("score", "z", "kind", "direction")
+    )
 
 
 def test_unreadable_carry_and_fits_are_logged_and_rebuilt_without_failing_the_batch(
@@ -59,9 +72,9 @@ def test_unreadable_carry_and_fits_are_logged_and_rebuilt_without_failing_the_ba
     corrupt[-1] = 200  # a direction code no version ever wrote
     Watch.objects.filter(pk=signups.pk).update(carry=bytes(corrupt))
     Watch.objects.filter(pk=orders.pk).update(fitted=bytes(orders.fitted)[:-800])  # cut short
-    next_quiet_hour(two_names)
+    next_quiet_hour(two_names, 1)
 
-    moment = NOW + HOUR + timedelta(minutes=3)
+    moment = NOW + 2 * HOUR + timedelta(minutes=3)
     result = scan(due_watch_ids(moment, 100), moment)
 
     assert (result.scanned, result.failed) == (2, [])
@@ -69,7 +82,68 @@ def test_unreadable_carry_and_fits_are_logged_and_rebuilt_without_failing_the_ba
     assert f"watch {orders.pk}: model fits unreadable" in caplog.text
     config = DetectorConfig(3600, "count")
     for watch in Watch.objects.filter(pk__in=[signups.pk, orders.pk]):
-        scores, fits = fresh_state(watch, config)
-        stored = unpack(watch.carry, END + HOUR, 3600, "medium")
-        assert stored is not None and np.array_equal(stored.score, scores)
+        carried, fits = fresh_state(watch, config)
+        assert same_carry(unpack(watch.carry, END + 2 * HOUR, 3600, "medium"), carried)
         assert bytes(watch.fitted) == pack_fits(fits, 3600, "count")
+
+
+@contextmanager
+def upgraded() -> Iterator[None]:
+    """A release whose detector gives other results: other constants (the spread read from an interquartile
+    range, which changes every block's fits; the evidence a score of 0.5 stands for, which changes every
+    score but no decision), and the version bumped, as the rule asks."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(robust, "NORMAL_IQR", 1.2)
+        patched.setattr(calibration, "NLP_HALF", 3.5)
+        patched.setattr(carry, "DETECTOR_VERSION", 2)
+        yield
+
+
+def test_the_first_scan_after_an_upgrade_rebuilds_the_state_opens_nothing_and_scores_as_a_fresh_run(
+    two_names: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = DetectorConfig(3600, "count")
+    next_quiet_hour(two_names, 1)
+    caplog.set_level(logging.INFO, logger="anomalies.carry")
+
+    with upgraded():
+        changes = scan_at(NOW + 2 * HOUR + timedelta(minutes=3))
+        watches = list(Watch.objects.all())
+        fresh = {watch.pk: fresh_state(watch, config) for watch in watches}
+        fresh_fits = {watch.pk: pack_fits(fresh[watch.pk][1], 3600, "count") for watch in watches}
+        stored = {watch.pk: unpack(watch.carry, END + 2 * HOUR, 3600, "medium") for watch in watches}
+
+    assert changes == []
+    for watch in watches:
+        assert same_carry(stored[watch.pk], fresh[watch.pk][0])
+        assert bytes(watch.fitted) == fresh_fits[watch.pk]
+        old_fits = pack_fits(fresh_state(watch, config)[1], 3600, "count")  # the detector before the upgrade's
+        assert bytes(watch.fitted)[40:] != old_fits[40:]  # (past the header, whose version differs)
+        assert stored_version(watch.carry) == 2
+        assert f"watch {watch.pk}: state of detector version 1, rebuilt for 2" in caplog.text
+
+
+def test_an_episode_open_before_an_upgrade_is_carried_on_not_opened_again(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 200)  # ten times the usual
+    roll_up_to(quiet_weeks, END + HOUR)
+    assert scan_at(NOW + HOUR + timedelta(minutes=3)) == [("opened", "spike", "open")]
+    opened = Anomaly.objects.get()
+    add_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR))  # back to usual: the episode cools down
+    roll_up_to(quiet_weeks, END + 2 * HOUR)
+    Watch.objects.update(stale_from=None)  # (as in next_quiet_hour)
+
+    with upgraded():
+        changes = scan_at(NOW + 2 * HOUR + timedelta(minutes=3))
+        watch = Watch.objects.get()
+        values = cached_values(watch)
+        times = watch.history_end.timestamp() - 3600.0 * np.arange(len(values), 0, -1)
+        fresh = score_latest(times, values, DetectorConfig(3600, "count"))
+        carried, _ = fresh_state(watch, DetectorConfig(3600, "count"))
+        stored = unpack(watch.carry, END + 2 * HOUR, 3600, "medium")
+
+    assert fresh.is_anomaly[-1]  # a fresh run of the new detector holds the episode through its cool-down...
+    assert changes == [("updated", "spike", "open")]  # ...and so does the scan: the same episode, kept
+    assert list(Anomaly.objects.values_list("pk", "status")) == [(opened.pk, "open")]
+    assert same_carry(stored, carried)
