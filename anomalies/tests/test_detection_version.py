@@ -1,0 +1,62 @@
+"""The rule of anomalies/detection/version.py, enforced: the detector's results and stored state on a few fixed
+series, digested, are recorded per DETECTOR_VERSION; a change that moves any of them fails here until the
+version is bumped (so that upgraded scans rebuild the state the old detector stored) and its digest recorded."""
+
+import hashlib
+from dataclasses import fields
+
+import numpy as np
+
+from anomalies import carry
+from anomalies.detection import DETECTOR_VERSION, DetectorConfig, FitCache, score_incremental, score_series
+
+# One per version; a version's results never change once it is released.
+DIGESTS = {1: "66a26007c7619438205829c0769916b01b1a194f4a2ba81056820dfc5ed733f8"}
+
+DAY = 86400
+
+
+def series(days: int, interval: int, kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A daily swing with noise (Poisson counts or a gauge), a spike on the last day but one and a drop after."""
+    rng = np.random.default_rng(seed)
+    times = 1_790_000_000 // DAY * DAY + interval * np.arange(days * DAY // interval, dtype=np.float64)
+    swing = 1 + 0.5 * np.sin(2 * np.pi * (times % DAY) / DAY)
+    values = rng.poisson(40 * interval / 3600 * swing).astype(float) if kind == "count" else 50 + 10 * swing
+    values = values + (0 if kind == "count" else rng.normal(0, 1, len(times)))
+    spike, drop = len(times) - DAY // interval, len(times) - DAY // interval // 2
+    values[spike] *= 4
+    values[drop : drop + 3 * 3600 // interval] *= 0.2
+    return times, values
+
+
+def digest_of(values: np.ndarray) -> bytes:
+    if values.dtype.kind == "f":  # 12 significant digits: a result that moves moves far more than float noise
+        return ",".join(f"{value:.12g}" for value in values).encode()
+    return ",".join(str(value) for value in values).encode()
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256()
+    cases = [(300, "count", "UTC", 10), (3600, "continuous", "UTC", 40), (3600, "count", "Europe/Berlin", 40)]
+    for seed, (interval, kind, zone, days) in enumerate(cases):
+        times, values = series(days, interval, kind, seed)
+        config = DetectorConfig(interval, kind, timezone=zone)  # type: ignore[arg-type]
+        scores = score_series(times, values, config)
+        for item in fields(scores):
+            digest.update(digest_of(np.asarray(getattr(scores, item.name))))
+        fits = FitCache()
+        _, carried = score_incremental(times, values, config, 1, None, fits)
+        stored_fits = carry.pack_fits(fits, interval, kind, zone)
+        digest.update(digest_of(np.frombuffer(stored_fits, dtype="<f8")))
+        for name in ("score", "z", "kind", "direction"):
+            digest.update(digest_of(np.asarray(getattr(carried, name))))
+    return digest.hexdigest()
+
+
+def test_the_detectors_results_are_those_recorded_for_its_version() -> None:
+    found = fingerprint()
+    assert found == DIGESTS.get(DETECTOR_VERSION), (
+        f"The detector's results or stored state changed ({found}): bump DETECTOR_VERSION in "
+        "anomalies/detection/version.py and record this digest for the new version here (docs/anomaly-detection.md, "
+        "Upgrading). If nothing was meant to change, the change is a bug."
+    )
