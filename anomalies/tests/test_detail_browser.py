@@ -1,0 +1,34 @@
+"""An anomaly's page in a real browser says its numbers in the unit of the buckets it was found on."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from anomalies import services
+from anomalies.services import Verdict
+from anomalies.tests.factories import make_watch
+from flux.tenants.models import Project
+from flux.tenants.services import create_project
+from flux.tests.browser import log_in, wait_loaded
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
+
+
+@pytest.fixture
+def shop(transactional_db: None) -> Project:
+    return create_project("Shop", owner=User.objects.create_user("olivia", password="correct horse"))
+
+
+def test_a_five_minute_anomaly_is_described_per_five_minutes(page: object, live_flux: str, shop: Project) -> None:
+    bucket = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    bucket -= timedelta(minutes=bucket.minute % 5)
+    verdict = Verdict(bucket, 300, True, 0.9, "critical", "flatline", "down", 0.0, 3.0, 0.0, 14.28, episode_start=bucket)
+    _, anomaly = services.apply_verdict(make_watch(shop, "payment.ok"), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    summary = page.inner_text("#summary")
+    assert "0 events in 5 minutes where 3 were expected" in summary
+    assert "an hour" not in summary
+    assert "hour" not in page.inner_text("#facts")
