@@ -9,12 +9,21 @@
   const chart = echarts.init(document.getElementById("anomaly-chart"), dark ? "dark" : null);
   let current = null;
 
+  // The buckets an anomaly was found on: "an hour", "in 5 minutes" (five-minute scans), "a minute".
+  function perBucket(seconds) {
+    if (seconds === 3600) return "an hour";
+    if (seconds === 60) return "a minute";
+    return seconds % 3600 === 0 ? `in ${seconds / 3600} hours` : `in ${Math.round(seconds / 60)} minutes`;
+  }
+
   function describe(anomaly) {
-    const unit = anomaly.series.measure === "count" ? "events an hour" : anomaly.series.measure;
-    const percent = anomaly.deviation_percent === null ? "" : ` (${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%)`;
+    const counts = anomaly.series.measure === "count";
+    const unit = counts ? `events ${perBucket(anomaly.interval_seconds)}` : anomaly.series.measure;
+    const verb = counts && anomaly.expected !== 1 ? "were" : "was";
+    const percent = anomaly.deviation_percent === null ? "" : `; ${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%`;
     return `${anomaly.kind.replace("_", " ")} ${anomaly.direction}: ${format.number(anomaly.actual)} ${unit} where ` +
-      `${format.number(anomaly.expected)} was expected (band ${format.number(anomaly.lower)} to ` +
-      `${format.number(anomaly.upper)})${percent}, since ${format.time(anomaly.started_at)}.`;
+      `${format.number(anomaly.expected)} ${verb} expected (band ${format.number(anomaly.lower)} to ` +
+      `${format.number(anomaly.upper)}${percent}), since ${format.time(anomaly.started_at)}.`;
   }
 
   function drawChart(anomaly) {
@@ -67,7 +76,7 @@
     facts.replaceChildren();
     fact(facts, "score", anomaly.score.toFixed(2));
     fact(facts, "started", format.time(anomaly.started_at));
-    fact(facts, "last anomalous hour", format.time(anomaly.last_anomalous_at));
+    fact(facts, "last anomalous bucket", format.time(anomaly.last_anomalous_at));
     fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.time(anomaly.acknowledged_at)}`);
     fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.time(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
