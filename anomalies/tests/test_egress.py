@@ -139,7 +139,10 @@ def test_a_local_receiver_gets_nothing_by_default(project: Project, serve: Calla
     server = serve()
     delivery = send_test(stored_channel(project, server.url), NOW)
     assert (delivery.status, delivery.response_status) == ("failed", None)
-    assert delivery.last_error == "The URL's host is a loopback address, which webhooks may not reach."
+    assert delivery.last_error == (
+        "The URL's host is a loopback address, which webhooks may not reach unless the server runs with "
+        "FLUX_WEBHOOK_ALLOW_PRIVATE=1."
+    )
     assert server.hosts == []
 
 
@@ -152,7 +155,8 @@ def test_a_name_that_resolves_to_loopback_at_send_time_is_refused(
     delivery = send_test(channel, NOW)
     assert (delivery.status, delivery.last_error) == (
         "failed",
-        "The URL's host is a loopback address, which webhooks may not reach.",
+        "The URL's host is a loopback address, which webhooks may not reach unless the server runs with "
+        "FLUX_WEBHOOK_ALLOW_PRIVATE=1.",
     )
     assert server.hosts == []
 
