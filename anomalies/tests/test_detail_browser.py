@@ -23,7 +23,9 @@ def shop(transactional_db: None) -> Project:
 def test_a_five_minute_anomaly_is_described_per_five_minutes(page: object, live_flux: str, shop: Project) -> None:
     bucket = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
     bucket -= timedelta(minutes=bucket.minute % 5)
-    verdict = Verdict(bucket, 300, True, 0.9, "critical", "flatline", "down", 0.0, 3.0, 0.0, 14.28, episode_start=bucket)
+    verdict = Verdict(
+        bucket, 300, True, 0.9, "critical", "flatline", "down", 0.0, 3.0, 0.0, 14.28, episode_start=bucket
+    )
     _, anomaly = services.apply_verdict(make_watch(shop, "payment.ok"), verdict, bucket)
     log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
     page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
