@@ -34,3 +34,19 @@ def test_a_five_minute_anomaly_is_described_per_five_minutes(page: object, live_
     assert "0 events in 5 minutes where 3 were expected" in summary
     assert "an hour" not in summary
     assert "hour" not in page.inner_text("#facts")
+
+
+def test_an_anomalys_times_name_the_projects_zone(page: object, live_flux: str, shop: Project) -> None:
+    # Notifications say "since 2026-11-20 10:00 UTC"; the pages show the project's wall clock, so they say which.
+    shop.timezone = "Europe/Berlin"
+    shop.save(update_fields=["timezone"])
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    verdict = Verdict(bucket, 3600, True, 0.9, "critical", "spike", "up", 90.0, 30.0, 20.0, 40.0, episode_start=bucket)
+    _, anomaly = services.apply_verdict(make_watch(shop, "user.signup"), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    assert "since Nov 20, 2026, 11:00:00 AM GMT+1" in page.inner_text("#summary")
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/")
+    wait_loaded(page)
+    assert "11:00:00 AM GMT+1" in page.locator(f"tr[data-id='{anomaly.pk}']").inner_text()
