@@ -23,7 +23,7 @@
     const percent = anomaly.deviation_percent === null ? "" : `; ${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%`;
     return `${anomaly.kind.replace("_", " ")} ${anomaly.direction}: ${format.number(anomaly.actual)} ${unit} where ` +
       `${format.number(anomaly.expected)} ${verb} expected (band ${format.number(anomaly.lower)} to ` +
-      `${format.number(anomaly.upper)}${percent}), since ${format.time(anomaly.started_at)}.`;
+      `${format.number(anomaly.upper)}${percent}), since ${format.zonedTime(anomaly.started_at)}.`;
   }
 
   function drawChart(anomaly) {
@@ -75,12 +75,12 @@
     const facts = document.getElementById("facts");
     facts.replaceChildren();
     fact(facts, "score", anomaly.score.toFixed(2));
-    fact(facts, "started", format.time(anomaly.started_at));
-    fact(facts, "last anomalous bucket", format.time(anomaly.last_anomalous_at));
-    fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.time(anomaly.acknowledged_at)}`);
-    fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.time(anomaly.resolved_at)}`);
+    fact(facts, "started", format.zonedTime(anomaly.started_at));
+    fact(facts, "last anomalous bucket", format.zonedTime(anomaly.last_anomalous_at));
+    fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.zonedTime(anomaly.acknowledged_at)}`);
+    fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.zonedTime(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
-    fact(facts, "series muted until", anomaly.series.muted_until && format.time(anomaly.series.muted_until));
+    fact(facts, "series muted until", anomaly.series.muted_until && format.zonedTime(anomaly.series.muted_until));
     for (const button of document.querySelectorAll("#actions button[data-action]")) {
       const action = button.dataset.action;
       button.hidden = !((action === "acknowledge" && anomaly.status === "open") ||
