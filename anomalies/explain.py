@@ -48,10 +48,12 @@ def contributions(
     return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
 
 
-def sentence(found: list[dict], direction: str) -> str:
+def sentence(found: list[dict], direction: str, tagged: bool = True) -> str:
     """ "80% of the rise is plan=pro; also country=DE (62%)." Values of other tags may describe the same
     events (every surge event from one campaign is also from one country), so they follow as "also"."""
     change = "rise" if direction == "up" else "drop"
+    if not tagged:
+        return f"These events carry no tags to break the {change} down by."
     if not found:
         return f"No single tag value stands out in the {change}."
     first, *others = found
@@ -126,4 +128,5 @@ def explain(anomaly: Anomaly) -> dict:
         earlier_totals.append(total)
     total_change = actual_total - statistics.median(earlier_totals)
     found = contributions(actual, earlier, total_change)
-    return {"text": sentence(found, anomaly.direction), "contributors": found}
+    tagged = bool(actual) or any(earlier)
+    return {"text": sentence(found, anomaly.direction, tagged), "contributors": found}
