@@ -141,3 +141,19 @@ def test_a_drop_of_events_without_tags_says_they_carry_none(project: Project) ->
     anomaly = open_anomaly(make_watch(project, "payment.ok"), hour, kind="drop")
     anomaly.direction = "down"
     assert explain(anomaly) == {"text": "These events carry no tags to break the drop down by.", "contributors": []}
+
+
+def test_weeks_before_the_series_began_are_not_read_as_weeks_without_events(project: Project) -> None:
+    # Eight days of history: the median of (last week, nothing, nothing) was nothing, and the "drop" was
+    # explained by what was left of the events (country=US, the largest remaining) instead of what fell.
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    add_signups(project, hour - timedelta(weeks=1), USUAL)
+    add_signups(project, hour, {country: USUAL[country] - FELL[country] for country in USUAL})
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    anomaly = open_anomaly(make_watch(project), hour, kind="drop")
+    anomaly.direction = "down"
+    explanation = explain(anomaly)
+    assert [(item["value"], item["share"]) for item in explanation["contributors"]] == [
+        ("DE", 0.4), ("US", 0.3), ("FR", 0.15),
+    ]  # fmt: skip
