@@ -85,6 +85,14 @@ def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagVa
     return {(key, value): float(count) for key, value, count in rows}, float(total)
 
 
+def first_hour(watch: Watch) -> datetime | None:
+    """The hour of the name's first rolled-up events (the rollups' primary key answers it)."""
+    return fetch_all(
+        """SELECT min(bucket) FROM events_eventrollup WHERE project_id = %s AND level = 'hour' AND name = %s""",
+        [watch.project_id, watch.name],
+    )[0][0]
+
+
 def raw_tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:
     where = "project_id = %s AND name = %s AND time >= %s AND time < %s"
     params = [watch.project_id, watch.name, start, end]
@@ -122,10 +130,17 @@ def explain(anomaly: Anomaly) -> dict:
     actual, actual_total = tag_counts(watch, start, last + interval)
     earlier, earlier_totals = [], []
     zone = ZoneInfo(zone_or_utc(anomaly.project.timezone))
+    began = first_hour(watch)
     for weeks in range(1, WEEKS_BACK + 1):
-        counts, total = tag_counts(watch, *earlier_window(start, last, interval, weeks, zone))
+        window = earlier_window(start, last, interval, weeks, zone)
+        if began is None or window[0] < began:
+            break  # before the series began: not a week without events, and nothing to compare with
+        counts, total = tag_counts(watch, *window)
         earlier.append(counts)
         earlier_totals.append(total)
+    if not earlier:
+        return {"text": "The series is younger than a week: no earlier week to compare its tags with.",
+                "contributors": []}  # fmt: skip
     total_change = actual_total - statistics.median(earlier_totals)
     found = contributions(actual, earlier, total_change)
     tagged = bool(actual) or any(earlier)

@@ -157,3 +157,15 @@ def test_weeks_before_the_series_began_are_not_read_as_weeks_without_events(proj
     assert [(item["value"], item["share"]) for item in explanation["contributors"]] == [
         ("DE", 0.4), ("US", 0.3), ("FR", 0.15),
     ]  # fmt: skip
+
+
+def test_a_series_younger_than_a_week_says_it_has_nothing_to_compare_with(project: Project) -> None:
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    add_signups(project, hour - timedelta(days=2), USUAL)
+    add_signups(project, hour, {"DE": 40})
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    explanation = explain(open_anomaly(make_watch(project), hour))
+    assert explanation == {
+        "text": "The series is younger than a week: no earlier week to compare its tags with.", "contributors": [],
+    }  # fmt: skip
