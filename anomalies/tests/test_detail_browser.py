@@ -50,3 +50,20 @@ def test_an_anomalys_times_name_the_projects_zone(page: object, live_flux: str, 
     page.goto(f"{live_flux}/p/{shop.slug}/anomalies/")
     wait_loaded(page)
     assert "11:00:00 AM GMT+1" in page.locator(f"tr[data-id='{anomaly.pk}']").inner_text()
+
+
+def test_a_minute_checks_anomaly_is_described_over_its_minutes_without_a_band(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    # A minute check's actual and expected are the events of the whole stretch since the drop began
+    # (anomalies.minutes.minute_verdict), and it has no band.
+    started = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=60)
+    last = started + timedelta(minutes=50)
+    verdict = Verdict(last, 60, True, 0.6, "info", "drop", "down", 31.0, 77.0, episode_start=started)
+    _, anomaly = services.apply_verdict(make_watch(shop, "checkout.done"), verdict, last)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    summary = page.inner_text("#summary")
+    assert "31 events in 51 minutes where 77 were expected (-60%)" in summary
+    assert "band" not in summary and "a minute" not in summary
