@@ -9,21 +9,33 @@
   const chart = echarts.init(document.getElementById("anomaly-chart"), dark ? "dark" : null);
   let current = null;
 
-  // The buckets an anomaly was found on: "an hour", "in 5 minutes" (five-minute scans), "a minute".
+  // The buckets an anomaly was found on: "an hour", "in 5 minutes" (five-minute scans).
   function perBucket(seconds) {
     if (seconds === 3600) return "an hour";
-    if (seconds === 60) return "a minute";
     return seconds % 3600 === 0 ? `in ${seconds / 3600} hours` : `in ${Math.round(seconds / 60)} minutes`;
+  }
+
+  // A minute check's episode (interval 60) holds the events of its whole stretch, not of one minute.
+  function countUnit(anomaly) {
+    if (anomaly.interval_seconds !== 60) return `events ${perBucket(anomaly.interval_seconds)}`;
+    const minutes = Math.round((Date.parse(anomaly.last_anomalous_at) - Date.parse(anomaly.started_at)) / 60000) + 1;
+    return `events in ${minutes} minutes`;
   }
 
   function describe(anomaly) {
     const counts = anomaly.series.measure === "count";
-    const unit = counts ? `events ${perBucket(anomaly.interval_seconds)}` : anomaly.series.measure;
+    const unit = counts ? countUnit(anomaly) : anomaly.series.measure;
     const verb = counts && anomaly.expected !== 1 ? "were" : "was";
-    const percent = anomaly.deviation_percent === null ? "" : `; ${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%`;
+    const notes = [];
+    if (anomaly.lower !== null || anomaly.upper !== null) {
+      notes.push(`band ${format.number(anomaly.lower)} to ${format.number(anomaly.upper)}`);
+    }
+    if (anomaly.deviation_percent !== null) {
+      notes.push(`${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%`);
+    }
     return `${anomaly.kind.replace("_", " ")} ${anomaly.direction}: ${format.number(anomaly.actual)} ${unit} where ` +
-      `${format.number(anomaly.expected)} ${verb} expected (band ${format.number(anomaly.lower)} to ` +
-      `${format.number(anomaly.upper)}${percent}), since ${format.zonedTime(anomaly.started_at)}.`;
+      `${format.number(anomaly.expected)} ${verb} expected${notes.length ? ` (${notes.join("; ")})` : ""}, ` +
+      `since ${format.zonedTime(anomaly.started_at)}.`;
   }
 
   function drawChart(anomaly) {
