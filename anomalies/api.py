@@ -51,6 +51,8 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
             bounds[name] = parse_instant(params[name], name, now, zone) if params.get(name) else None
         except RangeError as error:
             raise InvalidParameter(error.parameter, str(error)) from None
+    if bounds["from"] and bounds["to"] and bounds["from"] > bounds["to"]:
+        raise InvalidParameter("from", "from must be before to")
     return queries.AnomalyFilter(
         statuses=comma_values(params, "status", Anomaly.Status.values),
         severities=comma_values(params, "severity", Severity.values),

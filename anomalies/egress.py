@@ -72,6 +72,10 @@ def refusal(address: IPAddress, allow_private: bool) -> str | None:
     return None if address.is_global else "a private address"
 
 
+# The refusals FLUX_WEBHOOK_ALLOW_PRIVATE lifts: their message names it, for receivers on the same host or network.
+OPERATOR_MAY_ALLOW = ("a loopback address", "a private address")
+
+
 def check_url(url: str) -> Target:
     """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
     A host that does not resolve raises OSError (socket.gaierror)."""
@@ -86,6 +90,11 @@ def check_url(url: str) -> Target:
     allow_private = settings.FLUX_WEBHOOK_ALLOW_PRIVATE
     for address in addresses:
         reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private)
+        if reason in OPERATOR_MAY_ALLOW:
+            raise RefusedTarget(
+                f"The URL's host is {reason}, which webhooks may not reach unless the server runs with "
+                "FLUX_WEBHOOK_ALLOW_PRIVATE=1."
+            )
         if reason:
             raise RefusedTarget(f"The URL's host is {reason}, which webhooks may not reach.")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -48,10 +48,12 @@ def contributions(
     return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
 
 
-def sentence(found: list[dict], direction: str) -> str:
+def sentence(found: list[dict], direction: str, tagged: bool = True) -> str:
     """ "80% of the rise is plan=pro; also country=DE (62%)." Values of other tags may describe the same
     events (every surge event from one campaign is also from one country), so they follow as "also"."""
     change = "rise" if direction == "up" else "drop"
+    if not tagged:
+        return f"These events carry no tags to break the {change} down by."
     if not found:
         return f"No single tag value stands out in the {change}."
     first, *others = found
@@ -81,6 +83,14 @@ def tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagVa
         [watch.project_id, watch.name, start, end],
     )[0][0]
     return {(key, value): float(count) for key, value, count in rows}, float(total)
+
+
+def first_hour(watch: Watch) -> datetime | None:
+    """The hour of the name's first rolled-up events (the rollups' primary key answers it)."""
+    return fetch_all(
+        """SELECT min(bucket) FROM events_eventrollup WHERE project_id = %s AND level = 'hour' AND name = %s""",
+        [watch.project_id, watch.name],
+    )[0][0]
 
 
 def raw_tag_counts(watch: Watch, start: datetime, end: datetime) -> tuple[dict[TagValue, float], float]:
@@ -120,10 +130,18 @@ def explain(anomaly: Anomaly) -> dict:
     actual, actual_total = tag_counts(watch, start, last + interval)
     earlier, earlier_totals = [], []
     zone = ZoneInfo(zone_or_utc(anomaly.project.timezone))
+    began = first_hour(watch)
     for weeks in range(1, WEEKS_BACK + 1):
-        counts, total = tag_counts(watch, *earlier_window(start, last, interval, weeks, zone))
+        window = earlier_window(start, last, interval, weeks, zone)
+        if began is None or window[0] < began:
+            break  # before the series began: not a week without events, and nothing to compare with
+        counts, total = tag_counts(watch, *window)
         earlier.append(counts)
         earlier_totals.append(total)
+    if not earlier:
+        return {"text": "The series is younger than a week: no earlier week to compare its tags with.",
+                "contributors": []}  # fmt: skip
     total_change = actual_total - statistics.median(earlier_totals)
     found = contributions(actual, earlier, total_change)
-    return {"text": sentence(found, anomaly.direction), "contributors": found}
+    tagged = bool(actual) or any(earlier)
+    return {"text": sentence(found, anomaly.direction, tagged), "contributors": found}

@@ -283,6 +283,7 @@ def scan_verdicts(
             verdict = verdict_at(scores, index, watch.interval_seconds)
         if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
             verdict = replace(verdict, severity=Severity.WARNING)
+        verdict = with_usual_level(verdict, watch.minute_rate)
         change = services.apply_verdict(watch, verdict, now)
         if change is None:
             continue
@@ -294,6 +295,18 @@ def scan_verdicts(
             explain_episode(change[1])
         changes.append(change)
     return changes
+
+
+def with_usual_level(verdict: Verdict, minute_rate: float | None) -> Verdict:
+    """A shortfall whose expected value is no more than what came is shown against the events its series
+    usually has in such a bucket (the minute baseline, kept by busy counts): after a fall, the median of
+    low five-minute counts is 0, and "0 vs 0 expected" told nobody why it was an anomaly. Only what the
+    anomaly shows changes: its score, severity and band are the detector's."""
+    if verdict.direction != "down" or minute_rate is None or verdict.actual is None or verdict.expected is None:
+        return verdict
+    if verdict.expected > verdict.actual:
+        return verdict
+    return replace(verdict, expected=minute_rate * verdict.interval_seconds / 60)
 
 
 def explain_episode(anomaly: Anomaly) -> None:

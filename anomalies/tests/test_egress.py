@@ -114,6 +114,17 @@ def test_metadata_and_link_local_stay_refused_when_private_addresses_are_allowed
     assert create_channel(api, keys, target).status_code == 400
 
 
+@pytest.mark.parametrize("target", ["http://127.0.0.1:8799/hook", "http://192.168.1.10/hook"])
+def test_a_refused_local_address_names_the_setting_that_allows_it(api: type, keys: dict, target: str) -> None:
+    message = create_channel(api, keys, target).json()["error"]["details"]["target"][0]
+    assert "FLUX_WEBHOOK_ALLOW_PRIVATE=1" in message
+
+
+def test_metadata_is_refused_without_pointing_at_a_setting(api: type, keys: dict) -> None:
+    message = create_channel(api, keys, "http://169.254.169.254/").json()["error"]["details"]["target"][0]
+    assert "FLUX_WEBHOOK_ALLOW_PRIVATE" not in message
+
+
 def test_private_addresses_are_allowed_by_the_operator_setting(api: type, keys: dict, settings: object) -> None:
     settings.FLUX_WEBHOOK_ALLOW_PRIVATE = True
     assert create_channel(api, keys, "http://127.0.0.1:8000/hook").status_code == 201
@@ -128,7 +139,10 @@ def test_a_local_receiver_gets_nothing_by_default(project: Project, serve: Calla
     server = serve()
     delivery = send_test(stored_channel(project, server.url), NOW)
     assert (delivery.status, delivery.response_status) == ("failed", None)
-    assert delivery.last_error == "The URL's host is a loopback address, which webhooks may not reach."
+    assert delivery.last_error == (
+        "The URL's host is a loopback address, which webhooks may not reach unless the server runs with "
+        "FLUX_WEBHOOK_ALLOW_PRIVATE=1."
+    )
     assert server.hosts == []
 
 
@@ -141,7 +155,8 @@ def test_a_name_that_resolves_to_loopback_at_send_time_is_refused(
     delivery = send_test(channel, NOW)
     assert (delivery.status, delivery.last_error) == (
         "failed",
-        "The URL's host is a loopback address, which webhooks may not reach.",
+        "The URL's host is a loopback address, which webhooks may not reach unless the server runs with "
+        "FLUX_WEBHOOK_ALLOW_PRIVATE=1.",
     )
     assert server.hosts == []
 

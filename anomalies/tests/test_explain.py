@@ -44,6 +44,11 @@ def test_nothing_is_named_when_no_value_stands_out_or_nothing_changed() -> None:
     assert sentence([], "up") == "No single tag value stands out in the rise."
 
 
+def test_events_without_tags_are_said_to_have_none_rather_than_no_value_standing_out() -> None:
+    # "No single tag value stands out" reads as if the tags had been looked at and found even.
+    assert sentence([], "down", tagged=False) == "These events carry no tags to break the drop down by."
+
+
 def test_a_value_behind_every_event_ranks_after_the_one_that_explains_the_change() -> None:
     actual = {("country", "DE"): 160.0, ("plan", "pro"): 100.0, ("plan", "free"): 60.0}
     earlier = [{("country", "DE"): 80.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
@@ -119,3 +124,48 @@ def test_an_hour_after_two_a_week_after_clocks_go_forward_is_set_against_an_hour
     assert window == (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 29, 2, tzinfo=UTC))  # 03:00-04:00
     ordinary = datetime(2026, 4, 5, 9, tzinfo=UTC)
     assert earlier_window(ordinary, ordinary + hour, hour, 1, berlin) == (ordinary - WEEK, ordinary + 2 * hour - WEEK)
+
+
+def test_a_drop_of_events_without_tags_says_they_carry_none(project: Project) -> None:
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    with connection.cursor() as cursor:
+        for start, count in [(hour - timedelta(weeks=weeks), 30) for weeks in (1, 2, 3)] + [(hour, 3)]:
+            cursor.execute(
+                """INSERT INTO events_event (project_id, time, received_at, name, tags)
+                   SELECT %s, %s + n * interval '30 seconds', now(), 'payment.ok', '{}'::jsonb
+                   FROM generate_series(1, %s) AS n""",
+                [project.pk, start, count],
+            )
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    anomaly = open_anomaly(make_watch(project, "payment.ok"), hour, kind="drop")
+    anomaly.direction = "down"
+    assert explain(anomaly) == {"text": "These events carry no tags to break the drop down by.", "contributors": []}
+
+
+def test_weeks_before_the_series_began_are_not_read_as_weeks_without_events(project: Project) -> None:
+    # Eight days of history: the median of (last week, nothing, nothing) was nothing, and the "drop" was
+    # explained by what was left of the events (country=US, the largest remaining) instead of what fell.
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    add_signups(project, hour - timedelta(weeks=1), USUAL)
+    add_signups(project, hour, {country: USUAL[country] - FELL[country] for country in USUAL})
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    anomaly = open_anomaly(make_watch(project), hour, kind="drop")
+    anomaly.direction = "down"
+    explanation = explain(anomaly)
+    assert [(item["value"], item["share"]) for item in explanation["contributors"]] == [
+        ("DE", 0.4), ("US", 0.3), ("FR", 0.15),
+    ]  # fmt: skip
+
+
+def test_a_series_younger_than_a_week_says_it_has_nothing_to_compare_with(project: Project) -> None:
+    hour = datetime(2026, 11, 18, 10, tzinfo=UTC)
+    add_signups(project, hour - timedelta(days=2), USUAL)
+    add_signups(project, hour, {"DE": 40})
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": datetime.now(UTC)})
+    rebuild_event_rollups(project.pk)
+    explanation = explain(open_anomaly(make_watch(project), hour))
+    assert explanation == {
+        "text": "The series is younger than a week: no earlier week to compare its tags with.", "contributors": [],
+    }  # fmt: skip

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import close_old_connections
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from rest_framework.test import APIRequestFactory, force_authenticate
 
@@ -38,7 +38,10 @@ def call(caller: Caller, method: str, path: str, params: dict | None = None, bod
     else:
         request = getattr(factory, method.lower())(path, data=json.dumps(body or {}), content_type="application/json")
     force_authenticate(request, user=KeyPrincipal(project=caller.project, kind=caller.kind), token=caller.credential)
-    match = resolve(path)
+    try:
+        match = resolve(path)
+    except Resolver404:  # an argument such as a negative id or a reference with a slash: the API's own 404
+        raise ToolError(f"No API endpoint at {path}.") from None
     response = match.func(request, *match.args, **match.kwargs)
     response.render()
     data = json.loads(response.content) if response.content else None

@@ -199,7 +199,7 @@ def test_anomalies_are_listed_shown_with_their_band_and_acknowledged(
     page.wait_for_url(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
     wait_loaded(page)
     assert page.evaluate(DRAWN, "#anomaly-chart")
-    assert "90 events an hour where 30 was expected" in page.inner_text("#summary")
+    assert "90 events an hour where 30 were expected" in page.inner_text("#summary")
     assert page.inner_text("#explanation") == "80% of the rise is plan=pro."
     page.fill("#note", "campaign went live")
     page.click("button[data-action=acknowledge]")

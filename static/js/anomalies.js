@@ -35,7 +35,7 @@
     tr.insertCell().append(badge);
     tr.insertCell().append(format.link(`/p/${page.project.slug}/anomalies/${anomaly.id}/`, seriesLabel(anomaly.series)));
     format.cell(tr, whatLabel(anomaly));
-    format.cell(tr, `${format.time(anomaly.started_at)} (${format.ago(anomaly.started_at)})`);
+    format.cell(tr, `${format.zonedTime(anomaly.started_at)} (${format.ago(anomaly.started_at)})`);
     format.cell(tr, format.number(anomaly.actual), "num");
     format.cell(tr, format.number(anomaly.expected), "num");
     format.cell(tr, anomaly.status);

@@ -9,12 +9,33 @@
   const chart = echarts.init(document.getElementById("anomaly-chart"), dark ? "dark" : null);
   let current = null;
 
+  // The buckets an anomaly was found on: "an hour", "in 5 minutes" (five-minute scans).
+  function perBucket(seconds) {
+    if (seconds === 3600) return "an hour";
+    return seconds % 3600 === 0 ? `in ${seconds / 3600} hours` : `in ${Math.round(seconds / 60)} minutes`;
+  }
+
+  // A minute check's episode (interval 60) holds the events of its whole stretch, not of one minute.
+  function countUnit(anomaly) {
+    if (anomaly.interval_seconds !== 60) return `events ${perBucket(anomaly.interval_seconds)}`;
+    const minutes = Math.round((Date.parse(anomaly.last_anomalous_at) - Date.parse(anomaly.started_at)) / 60000) + 1;
+    return `events in ${minutes} minutes`;
+  }
+
   function describe(anomaly) {
-    const unit = anomaly.series.measure === "count" ? "events an hour" : anomaly.series.measure;
-    const percent = anomaly.deviation_percent === null ? "" : ` (${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%)`;
+    const counts = anomaly.series.measure === "count";
+    const unit = counts ? countUnit(anomaly) : anomaly.series.measure;
+    const verb = counts && anomaly.expected !== 1 ? "were" : "was";
+    const notes = [];
+    if (anomaly.lower !== null || anomaly.upper !== null) {
+      notes.push(`band ${format.number(anomaly.lower)} to ${format.number(anomaly.upper)}`);
+    }
+    if (anomaly.deviation_percent !== null) {
+      notes.push(`${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%`);
+    }
     return `${anomaly.kind.replace("_", " ")} ${anomaly.direction}: ${format.number(anomaly.actual)} ${unit} where ` +
-      `${format.number(anomaly.expected)} was expected (band ${format.number(anomaly.lower)} to ` +
-      `${format.number(anomaly.upper)})${percent}, since ${format.time(anomaly.started_at)}.`;
+      `${format.number(anomaly.expected)} ${verb} expected${notes.length ? ` (${notes.join("; ")})` : ""}, ` +
+      `since ${format.zonedTime(anomaly.started_at)}.`;
   }
 
   function drawChart(anomaly) {
@@ -66,12 +87,12 @@
     const facts = document.getElementById("facts");
     facts.replaceChildren();
     fact(facts, "score", anomaly.score.toFixed(2));
-    fact(facts, "started", format.time(anomaly.started_at));
-    fact(facts, "last anomalous hour", format.time(anomaly.last_anomalous_at));
-    fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.time(anomaly.acknowledged_at)}`);
-    fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.time(anomaly.resolved_at)}`);
+    fact(facts, "started", format.zonedTime(anomaly.started_at));
+    fact(facts, "last anomalous bucket", format.zonedTime(anomaly.last_anomalous_at));
+    fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.zonedTime(anomaly.acknowledged_at)}`);
+    fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.zonedTime(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
-    fact(facts, "series muted until", anomaly.series.muted_until && format.time(anomaly.series.muted_until));
+    fact(facts, "series muted until", anomaly.series.muted_until && format.zonedTime(anomaly.series.muted_until));
     for (const button of document.querySelectorAll("#actions button[data-action]")) {
       const action = button.dataset.action;
       button.hidden = !((action === "acknowledge" && anomaly.status === "open") ||

@@ -24,6 +24,13 @@
     return new Date(iso).toLocaleString(undefined, { timeZone: zone(), dateStyle: "medium", timeStyle: "medium" });
   }
 
+  // The same, naming the zone ("11:00:00 AM GMT+1"): for times read beside notifications, which say UTC.
+  function zonedTime(iso) {
+    if (!iso) return "–";
+    return new Date(iso).toLocaleString(undefined, { timeZone: zone(), year: "numeric", month: "short", day: "numeric",
+      hour: "numeric", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
+  }
+
   // An instant as a datetime-local input's value (to the second) in the project's zone.
   function localInput(ms, timeZone = zone()) {
     const parts = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit",
@@ -66,5 +73,5 @@
     return anchor;
   }
 
-  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, ago, cell, link, globPattern, tagValue, localInput } });
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, zonedTime, ago, cell, link, globPattern, tagValue, localInput } });
 })();

@@ -1,0 +1,69 @@
+"""An anomaly's page in a real browser says its numbers in the unit of the buckets it was found on."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from anomalies import services
+from anomalies.services import Verdict
+from anomalies.tests.factories import make_watch
+from flux.tenants.models import Project
+from flux.tenants.services import create_project
+from flux.tests.browser import log_in, wait_loaded
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
+
+
+@pytest.fixture
+def shop(transactional_db: None) -> Project:
+    return create_project("Shop", owner=User.objects.create_user("olivia", password="correct horse"))
+
+
+def test_a_five_minute_anomaly_is_described_per_five_minutes(page: object, live_flux: str, shop: Project) -> None:
+    bucket = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    bucket -= timedelta(minutes=bucket.minute % 5)
+    verdict = Verdict(
+        bucket, 300, True, 0.9, "critical", "flatline", "down", 0.0, 3.0, 0.0, 14.28, episode_start=bucket
+    )
+    _, anomaly = services.apply_verdict(make_watch(shop, "payment.ok"), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    summary = page.inner_text("#summary")
+    assert "0 events in 5 minutes where 3 were expected" in summary
+    assert "an hour" not in summary
+    assert "hour" not in page.inner_text("#facts")
+
+
+def test_an_anomalys_times_name_the_projects_zone(page: object, live_flux: str, shop: Project) -> None:
+    # Notifications say "since 2026-11-20 10:00 UTC"; the pages show the project's wall clock, so they say which.
+    shop.timezone = "Europe/Berlin"
+    shop.save(update_fields=["timezone"])
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    verdict = Verdict(bucket, 3600, True, 0.9, "critical", "spike", "up", 90.0, 30.0, 20.0, 40.0, episode_start=bucket)
+    _, anomaly = services.apply_verdict(make_watch(shop, "user.signup"), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    assert "since Nov 20, 2026, 11:00:00 AM GMT+1" in page.inner_text("#summary")
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/")
+    wait_loaded(page)
+    assert "11:00:00 AM GMT+1" in page.locator(f"tr[data-id='{anomaly.pk}']").inner_text()
+
+
+def test_a_minute_checks_anomaly_is_described_over_its_minutes_without_a_band(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    # A minute check's actual and expected are the events of the whole stretch since the drop began
+    # (anomalies.minutes.minute_verdict), and it has no band.
+    started = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=60)
+    last = started + timedelta(minutes=50)
+    verdict = Verdict(last, 60, True, 0.6, "info", "drop", "down", 31.0, 77.0, episode_start=started)
+    _, anomaly = services.apply_verdict(make_watch(shop, "checkout.done"), verdict, last)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    summary = page.inner_text("#summary")
+    assert "31 events in 51 minutes where 77 were expected (-60%)" in summary
+    assert "band" not in summary and "a minute" not in summary

@@ -1,0 +1,26 @@
+"""A tool argument that makes a path no endpoint answers (a negative id, a reference with a slash) comes
+back as a tool error with the API's own 404 message, as over HTTP, not as an unexplained failure."""
+
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+
+from flux.mcp import tools
+from flux.mcp.internal_api import Caller
+from flux.tenants.queries import get_key_by_raw
+
+
+@pytest.mark.django_db(transaction=True)  # tool calls close the thread's connection, as MCP worker threads need
+@pytest.mark.parametrize(
+    ("tool", "arguments", "path"),
+    [
+        ("get_anomaly", {"anomaly_id": -1}, "/api/v1/anomalies/-1"),
+        ("acknowledge_anomaly", {"anomaly_id": -1}, "/api/v1/anomalies/-1/acknowledge"),
+        ("get_dashboard", {"dashboard": "a/b"}, "/api/v1/dashboards/a/b"),
+    ],
+)
+def test_an_argument_no_endpoint_answers_is_a_tool_error_naming_the_path(
+    keys: dict, tool: str, arguments: dict, path: str
+) -> None:
+    caller = Caller.for_key(get_key_by_raw(keys["admin"]))
+    with pytest.raises(ToolError, match=f"No API endpoint at {path}"):
+        getattr(tools, tool)(caller, **arguments)
