@@ -27,6 +27,8 @@ DELIMITERS = (",", ";", "\t", "|")
 NOTES_SHOWN = 4  # of the notes on each series' timestamps: one file of 200 KPIs must not print 200
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*")  # 1,5 and 1.234,5 where the comma is decimal
+# What databases (null, NULL), R (NA), Excel (#N/A) and pandas (None, <NA>) write for a missing value.
+MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "#n/a", "<na>"})
 
 
 @dataclass(frozen=True)
@@ -214,13 +216,13 @@ def _comma_reading(cells: list[str], delimiter: str) -> tuple[str, str | None]:
 
 
 def _value(cell: str, line: int, comma: str) -> float:
-    """A finite number; an empty cell (or nan) is a missing value; a comma reads as _comma_reading decided
+    """A finite number; an empty cell (or nan, null, NA, ...) is a missing value; a comma reads as _comma_reading decided
     (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
     number = plain_number(cell)
     if number is not None and math.isfinite(number):
         return number
     text = cell.strip()
-    if text == "" or text.lower() == "nan":
+    if text.lower() in MISSING_WORDS:
         return math.nan
     if number is None and comma == "decimal" and DECIMAL_COMMA.fullmatch(text):
         number = plain_number(text.replace(".", "").replace(",", "."))
