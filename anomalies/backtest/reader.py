@@ -216,8 +216,8 @@ def _comma_reading(cells: list[str], delimiter: str) -> tuple[str, str | None]:
 
 
 def _value(cell: str, line: int, comma: str) -> float:
-    """A finite number; an empty cell (or nan, null, NA, ...) is a missing value; a comma reads as _comma_reading decided
-    (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
+    """A finite number; an empty cell (or nan, null, NA, ...) is a missing value; a comma reads as
+    _comma_reading decided (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
     number = plain_number(cell)
     if number is not None and math.isfinite(number):
         return number

@@ -175,7 +175,7 @@ def test_rows_sharing_buckets_after_one_huge_value_keep_their_own_sums(kind: str
     assert not rows.is_anomaly[2:].any()
 
 
-def traced_peak(function) -> float:  # noqa: ANN001
+def traced_peak(function) -> float:
     tracemalloc.start()
     try:
         function()
@@ -222,17 +222,25 @@ def test_a_row_sharing_its_bucket_with_later_rows_is_scored_alone_not_with_a_day
     scored: list[int] = []
     point_results = scoring.point_results
 
-    def counting(times, raw, config, start, *rest):  # noqa: ANN001, ANN002, ANN202
+    def counting(times, raw, config, start, *rest):
         scored.append(len(raw) - start)
         return point_results(times, raw, config, start, *rest)
 
     times, values = irregular_rows(days=4)
-    whole = score_rows(times, values, "continuous", interval=FIVE_MINUTES)
+    values[-45:-35] += 80  # an episode over rows sharing buckets
     monkeypatch.setattr(scoring, "point_results", counting)
     rows = score_rows(times, values, "continuous", interval=FIVE_MINUTES)
-    for name in ROW_FIELDS:
-        np.testing.assert_array_equal(getattr(rows, name), getattr(whole, name), err_msg=name)
+    monkeypatch.undo()
+    # Each such row scores as the last row of the rows up to it (in time order) does.
+    order = np.lexsort((np.arange(len(times)), times))
     buckets = times // FIVE_MINUTES
+    shares = np.flatnonzero(buckets[order][:-1] == buckets[order][1:])
+    assert rows.is_anomaly[order[shares]].sum() >= 3
+    for position in np.concatenate([shares[-6:], shares[:: len(shares) // 3]]):
+        up_to = order[: position + 1]
+        alone = score_rows(times[up_to], values[up_to], "continuous", interval=FIVE_MINUTES)
+        for name in ROW_FIELDS:
+            np.testing.assert_array_equal(getattr(alone, name)[-1], getattr(rows, name)[order[position]], name)
     partial_rows = len(times) - len(np.unique(buckets))
     assert len(scored) >= partial_rows
     assert sum(scored) < int(buckets.max() - buckets.min()) + 1 + 2 * partial_rows
