@@ -305,3 +305,9 @@ def test_words_for_a_missing_value_are_missing_values(tmp_path: Path, missing: s
     rows, _ = run(tmp_path, "\n".join(content) + "\n")
     assert rows[100]["value"] == missing and rows[100]["score"] == "0.000000"
     assert rows[400]["alert"] == "1"
+
+
+@pytest.mark.parametrize("missing", ["NA", "null", "None"])
+def test_a_file_of_values_only_whose_first_value_is_missing_has_no_header(tmp_path: Path, missing: str) -> None:
+    rows, _ = run(tmp_path, missing + "\n" + "\n".join(str(v) for _, v in HOURLY[1:]) + "\n")
+    assert len(rows) == len(HOURLY) and rows[0]["value"] == missing and rows[400]["timestamp"] == "401"
