@@ -18,7 +18,7 @@ import numpy as np
 from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 
 from . import InputError
-from .columns import choose_columns
+from .columns import MISSING_WORDS, choose_columns
 from .local_dates import DateOrder
 from .series import check_one_series, choose_series, group_rows
 from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
@@ -27,8 +27,6 @@ DELIMITERS = (",", ";", "\t", "|")
 NOTES_SHOWN = 4  # of the notes on each series' timestamps: one file of 200 KPIs must not print 200
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*")  # 1,5 and 1.234,5 where the comma is decimal
-# What databases (null, NULL), R (NA), Excel (#N/A) and pandas (None, <NA>) write for a missing value.
-MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "#n/a", "<na>"})
 
 
 @dataclass(frozen=True)
