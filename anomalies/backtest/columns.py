@@ -21,6 +21,8 @@ VALUE_NAMES = (
 )  # fmt: skip
 # A word of a longer name: `Date (UTC)`, `event_time_ms`, `period_start`.
 TIME_WORDS = ("timestamp", "time", "date", "datetime", "ts", "period")
+# What databases (null, NULL), R (NA), Excel (#N/A) and pandas (None, <NA>) write for a missing value.
+MISSING_WORDS = frozenset({"", "nan", "null", "none", "na", "n/a", "#n/a", "<na>"})
 LABEL_NAMES = frozenset(
     {"is_anomaly", "anomaly", "anomalies", "label", "labels", "is_outlier", "outlier", "changepoint", "target"}
 )  # labelled data sets carry these beside the value: never read as the value
@@ -45,7 +47,7 @@ def choose_columns(first: list[str], line: int, time_option: str | None, value_o
 def _choose(first: list[str], time_option: str | None, value_option: str | None) -> Columns:
     names = [normal_name(cell) for cell in first]
     if len(first) == 1 and time_option is None and value_option in (None, "1"):
-        return Columns(None, 0, plain_number(first[0]) is None and first[0].strip().lower() != "nan", None)
+        return Columns(None, 0, plain_number(first[0]) is None and first[0].strip().lower() not in MISSING_WORDS, None)
     time_guess, value_guess = _number_of(time_option, 0), _number_of(value_option, 1)
     if _is_data(first, time_guess, value_guess):  # no header row would have a timestamp and a number there
         if not _is_number_option(time_option) or not _is_number_option(value_option):

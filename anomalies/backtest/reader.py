@@ -18,7 +18,7 @@ import numpy as np
 from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
 
 from . import InputError
-from .columns import choose_columns
+from .columns import MISSING_WORDS, choose_columns
 from .local_dates import DateOrder
 from .series import check_one_series, choose_series, group_rows
 from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
@@ -214,13 +214,13 @@ def _comma_reading(cells: list[str], delimiter: str) -> tuple[str, str | None]:
 
 
 def _value(cell: str, line: int, comma: str) -> float:
-    """A finite number; an empty cell (or nan) is a missing value; a comma reads as _comma_reading decided
-    (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
+    """A finite number; an empty cell (or nan, null, NA, ...) is a missing value; a comma reads as
+    _comma_reading decided (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
     number = plain_number(cell)
     if number is not None and math.isfinite(number):
         return number
     text = cell.strip()
-    if text == "" or text.lower() == "nan":
+    if text.lower() in MISSING_WORDS:
         return math.nan
     if number is None and comma == "decimal" and DECIMAL_COMMA.fullmatch(text):
         number = plain_number(text.replace(".", "").replace(",", "."))

@@ -14,8 +14,9 @@ def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
     An hour the clocks go back over is written twice: a time in it is its first pass until a row of that
     day goes back to before a time already seen in that hour, its second pass from then on (so 02:00,
     02:30, 02:00, 02:30 reads as summer, summer, winter, winter time). A time equal to the latest seen
-    starts the second pass only in a file with rows an hour or more apart (02:00 written twice, hourly);
-    closer rows at the same time are events at the same moment. A file written newest first is read
+    starts the second pass only in a file with rows as far apart as the clocks went back, or further
+    (02:00 written twice, hourly; 01:30 twice, half-hourly, where they go back half an hour); closer rows
+    at the same time are events at the same moment. A file written newest first is read
     from its end, so that its older pass is still the first. A time the clocks skipped is read at the
     offset before the change (zoneinfo's fold 0), an hour later than written.
     """
@@ -24,16 +25,17 @@ def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
     steps = np.diff(walls)
     newest_first = np.count_nonzero(steps < 0) > np.count_nonzero(steps > 0)
     gaps = np.abs(steps[steps != 0])
-    hourly = bool(gaps.size) and float(np.median(gaps)) >= 3600
+    spacing = float(np.median(gaps)) if gaps.size else 0.0
     latest: dict[date, float] = {}  # per day, the latest time seen in an hour written twice
     second_pass: set[date] = set()  # days whose hour written twice is on its second pass
     for row in range(len(walls) - 1, -1, -1) if newest_first else range(len(walls)):
         wall = float(walls[row])
         moment = datetime.fromtimestamp(wall, UTC).replace(tzinfo=zone)
         second = moment.replace(fold=1)
-        if _offset(moment) > _offset(second):  # written twice: summer time, then winter time
+        went_back = _offset(moment) - _offset(second)
+        if went_back > 0:  # written twice: summer time, then winter time
             day, seen = moment.date(), latest.get(moment.date(), -np.inf)
-            if day in second_pass or wall < seen or (wall == seen and hourly):
+            if day in second_pass or wall < seen or (wall == seen and spacing >= went_back):
                 moment = second
                 second_pass.add(day)
             latest[day] = max(seen, wall)

@@ -265,3 +265,14 @@ def test_events_at_the_same_second_in_the_hour_written_twice_stay_in_their_pass(
              "2026-10-25 02:05:00", "2026-10-25 02:20:00"]  # fmt: skip
     seconds, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
     assert np.diff(seconds).tolist() == [0, 600, 2700, 0, 900]  # summer time twice, then winter time
+
+
+def test_half_an_hour_written_twice_in_a_half_hourly_file_is_read_as_two_half_hours() -> None:
+    # Lord Howe Island sets its clocks back half an hour (02:00 to 01:30): a half-hourly file writes 01:30
+    # on two rows in a row, the second in standard time. Read as one instant, it scored two rows in a
+    # bucket and an empty one after.
+    cells = ["2024-04-07 01:00", "2024-04-07 01:30", "2024-04-07 01:30", "2024-04-07 02:00", "2024-04-07 02:30"]
+    seconds, _ = read_times(cells, list(range(2, 7)), timezone="Australia/Lord_Howe")
+    assert np.diff(seconds).tolist() == [1800, 1800, 1800, 1800]
+    newest_first, _ = read_times(cells[::-1], list(range(2, 7)), timezone="Australia/Lord_Howe")
+    assert newest_first.tolist() == seconds[::-1].tolist()

@@ -295,3 +295,19 @@ def test_degenerate_files_are_scored_without_error(tmp_path: Path, content: str)
     assert len(rows) == content.count("\n") - 1
     assert all(0 <= float(row["score"]) < 1 for row in rows)
     assert all(math.isfinite(float(row[name])) for row in rows for name in ("expected", "lower", "upper") if row[name])
+
+
+@pytest.mark.parametrize("missing", ["null", "NULL", "None", "NA", "N/A", "#N/A", "<NA>", " nan ", "NaN", ""])
+def test_words_for_a_missing_value_are_missing_values(tmp_path: Path, missing: str) -> None:
+    """Database exports write null or NULL, R writes NA, pandas reads all of these as NaN."""
+    content = hourly_file("timestamp,value").splitlines()
+    content[1 + 100] = content[1 + 100].split(",")[0] + f",{missing}"
+    rows, _ = run(tmp_path, "\n".join(content) + "\n")
+    assert rows[100]["value"] == missing and rows[100]["score"] == "0.000000"
+    assert rows[400]["alert"] == "1"
+
+
+@pytest.mark.parametrize("missing", ["NA", "null", "None"])
+def test_a_file_of_values_only_whose_first_value_is_missing_has_no_header(tmp_path: Path, missing: str) -> None:
+    rows, _ = run(tmp_path, missing + "\n" + "\n".join(str(v) for _, v in HOURLY[1:]) + "\n")
+    assert len(rows) == len(HOURLY) and rows[0]["value"] == missing and rows[400]["timestamp"] == "401"
