@@ -54,6 +54,8 @@ class Table:
 def read_table(path: Path, options: ReadOptions) -> Table:
     """Every data row of the file; InputError names the line at fault."""
     text, notes = _decode(path)
+    text, spaces_note = _split_by_spaces(text)
+    notes += spaces_note
     delimiter = _delimiter(text)
     rows = _rows(text, delimiter, blank=True)
     first = next((row for row in rows if row[0]), None)
@@ -171,6 +173,31 @@ def _delimiter(text: str) -> str:
     first = next((line for line in io.StringIO(text) if line.strip()), "")
     counts = [first.count(candidate) for candidate in DELIMITERS]
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
+
+
+def _split_by_spaces(text: str) -> tuple[str, list[str]]:
+    """A file of numbers separated by runs of spaces, and by none of the DELIMITERS, as a file split by
+    commas; numbers all on one line (as some files of the UCR archive hold them) as one a line."""
+    if any(candidate in text for candidate in DELIMITERS):
+        return text, []
+    lines = text.splitlines()
+    filled = list(itertools.islice((line.split() for line in lines if line.strip()), 2))
+    if not filled:
+        return text, []
+    sample = filled[1] if len(filled) > 1 else filled[0]  # a data row: the first may be a header
+    if len(sample) < 2 or len(filled[0]) != len(sample) or not all(map(_is_number, sample)):
+        return text, []
+    if len(filled) == 1:
+        return "\n".join(sample) + "\n", [f"{len(sample):,} values on one line, separated by spaces: one value a row"]
+    return "\n".join(",".join(line.split()) for line in lines) + "\n", ["columns separated by spaces"]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _rows(text: str, delimiter: str, blank: bool = False) -> Iterator[tuple[list[str], int]]:

@@ -311,3 +311,20 @@ def test_words_for_a_missing_value_are_missing_values(tmp_path: Path, missing: s
 def test_a_file_of_values_only_whose_first_value_is_missing_has_no_header(tmp_path: Path, missing: str) -> None:
     rows, _ = run(tmp_path, missing + "\n" + "\n".join(str(v) for _, v in HOURLY[1:]) + "\n")
     assert len(rows) == len(HOURLY) and rows[0]["value"] == missing and rows[400]["timestamp"] == "401"
+
+
+def test_values_on_one_line_separated_by_spaces_are_one_value_a_row(tmp_path: Path) -> None:
+    """Some files of the UCR anomaly archive hold every value on one line, separated by spaces."""
+    one_a_line, _ = run(tmp_path, "\n".join(str(v) for _, v in HOURLY) + "\n", "--index-interval", "3600")
+    one_line, notes = run(tmp_path, "  " + "  ".join(f"{v:.7e}" for _, v in HOURLY) + "\n", "--index-interval", "3600")
+    assert scored(one_line) == [
+        (f"{v:.7e}", s, a) for (_, s, a), (_, v) in zip(scored(one_a_line), HOURLY, strict=True)
+    ]
+    assert "480 values on one line, separated by spaces: one value a row" in notes
+
+
+def test_columns_separated_by_spaces_are_read_as_columns(tmp_path: Path, reference: list) -> None:
+    rows, notes = run(tmp_path, hourly_file("timestamp   value", sep="   "))
+    assert scored(rows) == reference and "columns separated by spaces" in notes
+    headless, _ = run(tmp_path, hourly_file(None, sep=" "))
+    assert scored(headless) == reference

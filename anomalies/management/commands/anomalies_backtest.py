@@ -28,7 +28,8 @@ Columns: named timestamp, time, date, datetime, ts, ds, period, ... and value, y
 amount, close, ... (any case; other columns such as is_anomaly are ignored), or chosen with
 --time-column / --value-column (a name or a 1-based number). A file whose first row is data has no
 header: column 1 is the time, column 2 the value. A file of values only has its rows numbered.
-Commas, semicolons, tabs or pipes separate cells.
+Commas, semicolons, tabs or pipes separate cells; so do spaces in a file of numbers (all on one line:
+one value a row).
 
 Timestamps: ISO 8601 (2024-01-31T12:00:00Z, 2024-01-31 12:00, offsets, fractions; naive is UTC,
 or local time with --timezone), dates written year last (1/31/2024 1:05 PM, 31/01/2024 13:05,
