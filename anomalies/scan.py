@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from django.db import connection, transaction
 
-from anomalies import cadence, carry, services
+from anomalies import cadence, carry, late_data, services
 from anomalies.detection import (
     DetectorConfig,
     Scores,
@@ -165,6 +165,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         # what this batch read of it must not overwrite what the retry stores.
         scored = [watch for watch in batch if watch.pk in new_points and watch.pk not in waiting]
         with transaction.atomic():  # all or nothing: a history stored without its carry or due time loses buckets
+            late_data.hold_off_marks(source)
             save_histories([watch for watch in refreshed if watch.pk not in waiting], scanned_until)
             carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
             release([watch.pk for watch in batch if watch.pk not in waiting], now)
