@@ -578,3 +578,29 @@ def test_a_batch_slower_than_its_lease_does_not_store_its_older_cache_over_the_n
     assert taken_up["cache"][0] == END + 2 * HOUR
     # The slow batch stores nothing over it: the newer cache and its carry (continued by the next scan).
     assert stored_cache(watch.pk) == taken_up["cache"]
+
+
+def test_a_catch_up_explains_its_episode_once_as_it_stands_at_the_end(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    sync_watches(NOW)
+    scan_at(NOW)
+    for hours in range(3):  # the scans stopped for three hours of a surge (an outage, workers killed)
+        add_hour(quiet_weeks, END + hours * HOUR, 80, tags='{"plan": "pro"}')
+    roll_up_to(quiet_weeks, END + 3 * HOUR)
+    explained: list[tuple[datetime, datetime]] = []
+    explain = anomalies.scan.explain
+
+    def counted(anomaly: Anomaly) -> dict:
+        explained.append((anomaly.started_at, anomaly.last_anomalous_at))
+        return explain(anomaly)
+
+    monkeypatch.setattr(anomalies.scan, "explain", counted)
+    changes = scan_at(NOW + 3 * HOUR)
+    assert changes[0] == ("opened", "spike", "open") and len(changes) == 3
+    # Each explanation reads the episode's raw tags and three earlier weeks of them: only the last one stays.
+    assert explained == [(END, END + 2 * HOUR)]
+    anomaly = Anomaly.objects.get(project=quiet_weeks)
+    assert anomaly.explanation["contributors"][0]["value"] == "pro"
