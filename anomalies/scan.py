@@ -268,6 +268,7 @@ def scan_verdicts(
 ) -> list[tuple[str, Anomaly]]:
     new_points = len(scores)
     changes = []
+    explained: dict[int, Anomaly] = {}
     for index in range(len(scores)):
         anomalous = bool(scores.is_anomaly[index])
         bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
@@ -292,9 +293,13 @@ def scan_verdicts(
             unresolved.discard(watch.pk)
         else:
             unresolved.add(watch.pk)
-        if change[0] in (services.OPENED, services.UPDATED):
-            explain_episode(change[1])
+        if change[0] in (services.OPENED, services.UPDATED) or change[1].pk in explained:
+            explained[change[1].pk] = change[1]  # its latest state, which its channels are told of
         changes.append(change)
+    # Once per episode, as it stands after the last bucket: each explanation reads the episode's tags and three
+    # earlier weeks of them, and a catch-up of many buckets explained it at each.
+    for anomaly in explained.values():
+        explain_episode(anomaly)
     return changes
 
 
