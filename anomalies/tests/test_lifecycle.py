@@ -195,3 +195,36 @@ def test_a_person_resolving_an_episode_while_a_scan_updates_it_waits_for_the_sca
     resolved = Anomaly.objects.get(pk=anomaly.pk)
     assert (resolved.status, resolved.resolved_by, resolved.score) == ("resolved", "alice", 0.9)
     assert Watch.objects.get(pk=watch.pk).quiet_until_normal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_deleted_while_a_scan_updates_its_episode_waits_for_the_scan_and_never_deadlocks(
+    project: Project, watch: Watch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flux.celery import app as celery_app
+    from flux.tenants.services import delete_project
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the raw data's purge, after commit
+    services.apply_verdict(watch, anomalous(T0), T0)
+    scan_holds_the_watch, scan_goes_on, scan_session = threading.Event(), threading.Event(), []
+    read_episode = services.unresolved
+
+    def scan_pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
+        if threading.current_thread() is scan:
+            scan_session.append(backend_pid())
+            scan_holds_the_watch.set()
+            scan_goes_on.wait(30)
+        return read_episode(locked)
+
+    monkeypatch.setattr(services, "unresolved", scan_pausing_after_locking_the_watch)
+    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
+    scan.start()
+    assert scan_holds_the_watch.wait(30)
+    deletion = Worker(lambda: delete_project(project))
+    deletion.start()
+    wait_until_blocked_by(scan_session[0])  # the deletion now waits for the scan
+    scan_goes_on.set()
+    assert scan.outcome()[0] == "updated"
+    deletion.outcome()
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Anomaly.objects.filter(project_id=project.pk).exists()
