@@ -186,6 +186,13 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
     return watch
 
 
+def lock_watches_of_deleted_project(sender: type, instance: Project, **kwargs: object) -> None:
+    """Before a project's rows are deleted (its anomalies, then its watches), lock its watches: a verdict
+    locks a watch, then its episode, and the deletion's order deadlocked with a scan (and failed)."""
+    watches = Watch.objects.select_for_update().filter(project_id=instance.pk).order_by("pk")
+    list(watches.values_list("pk", flat=True))
+
+
 def set_explanation(anomaly: Anomaly, explanation: dict) -> None:
     """Store why the anomaly happened (anomalies.explain)."""
     anomaly.explanation = explanation
