@@ -228,3 +228,14 @@ def test_a_project_deleted_while_a_scan_updates_its_episode_waits_for_the_scan_a
     deletion.outcome()
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Anomaly.objects.filter(project_id=project.pk).exists()
+
+
+def test_a_change_of_nothing_to_a_watch_writes_nothing_over_what_scans_and_rollup_runs_stored(
+    watch: Watch,
+) -> None:
+    requested = Watch.objects.get(pk=watch.pk)  # as a PATCH of {} (or of unknown fields only) reads it
+    # Meanwhile a rollup run marks late rows and a scan stores its cache.
+    Watch.objects.filter(pk=watch.pk).update(stale_from=T0 - HOUR, stale_marks=1, history=b"\0" * 8, history_end=T0)
+    services.update_watch(requested, {})
+    stored = Watch.objects.values_list("stale_from", "stale_marks", "history_end").get(pk=watch.pk)
+    assert stored == (T0 - HOUR, 1, T0)
