@@ -182,7 +182,8 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
     """A series' own sensitivity ("" for the project's), exclusion, or mute until a time (None unmutes)."""
     for field, value in changes.items():
         setattr(watch, field, value)
-    watch.save(update_fields=list(changes) or None)
+    if changes:  # (no update_fields would save every field as read: the scans' cache and marks stored since too)
+        watch.save(update_fields=list(changes))
     return watch
 
 
