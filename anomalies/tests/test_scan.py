@@ -604,3 +604,32 @@ def test_a_catch_up_explains_its_episode_once_as_it_stands_at_the_end(
     assert explained == [(END, END + 2 * HOUR)]
     anomaly = Anomaly.objects.get(project=quiet_weeks)
     assert anomaly.explanation["contributors"][0]["value"] == "pro"
+
+
+def test_a_batch_slower_than_its_lease_leaves_the_next_workers_lease_as_it_is(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    five_minutes = timedelta(minutes=5)
+    started = END + five_minutes + timedelta(seconds=18)  # the scan of [10:00, 10:05)
+    watch = make_watch(
+        project, history=np.zeros(10).tobytes(), history_end=END, interval_seconds=300, next_scan_at=started,
+        last_scanned_at=END,  # (its interval was chosen this hour)
+    )  # fmt: skip
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": started})
+    taken_up_at = started + CLAIM_LEASE + timedelta(minutes=1)  # 10:11:18
+    taken_up: list[list[int]] = []
+    score = anomalies.scan.scan_watch
+
+    def slow(scanned: Watch, *args: object) -> list:
+        if not taken_up:  # still scoring past its lease: another worker claims the watch and scans it
+            taken_up.append(claim([watch.pk], taken_up_at))
+        return score(scanned, *args)
+
+    monkeypatch.setattr(anomalies.scan, "scan_watch", slow)
+    scan([watch.pk], started)
+    assert taken_up == [[watch.pk]]
+    # Released by the slow batch, it was due at 10:10:18, already past: a third worker took it while the
+    # second still scanned it.
+    assert Watch.objects.get(pk=watch.pk).next_scan_at == taken_up_at + CLAIM_LEASE
