@@ -98,16 +98,19 @@ def claim(watch_ids: list[int], now: datetime) -> list[int]:
 
 
 def release(watch_ids: list[int], now: datetime) -> None:
-    """The claimed watches are done: due again after their next bucket."""
+    """The watches claimed at `now` are done: due again after their next bucket. Only while the lease is still
+    this batch's: one slower than its lease leaves the next worker's claim as it is (its due time, from `now`,
+    may be past already, and a third worker would take the watch while the second still scans it)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch
             SET next_scan_at = CASE WHEN interval_seconds = %(fast)s THEN %(fast_due)s ELSE %(hourly_due)s END
-            WHERE id = ANY(%(ids)s)
+            WHERE id = ANY(%(ids)s) AND next_scan_at = %(lease_end)s
             """,
             {"fast": cadence.FAST, "fast_due": cadence.next_due(now, timedelta(seconds=cadence.FAST)),
-             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids},
+             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids,
+             "lease_end": now + CLAIM_LEASE},
         )  # fmt: skip
 
 
