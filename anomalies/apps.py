@@ -23,5 +23,5 @@ class AnomaliesConfig(AppConfig):
         on_touched(METRICS, rollup_trigger.after_metric_rollup)
         # The navigation's badge of open anomalies (flux.web.pages knows no app).
         register_nav_count("open_anomalies", count_open_anomalies)
-        # A project's deletion locks its watches first, in a verdict's order (the watch, then its episode).
-        pre_delete.connect(services.lock_watches_of_deleted_project, sender=Project, dispatch_uid="anomalies-watches")
+        # A project's deletion locks its channels and watches first, in the order notices and verdicts lock them.
+        pre_delete.connect(services.lock_before_project_deletion, sender=Project, dispatch_uid="anomalies-deletion")

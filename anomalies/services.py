@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from anomalies.models import SEVERITY_RANK, Anomaly, DetectionSettings, Watch
+from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, Watch
 from anomalies.serializers import anomaly_json
 from flux.tenants.models import Project
 from flux.web import realtime
@@ -187,11 +187,13 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
     return watch
 
 
-def lock_watches_of_deleted_project(sender: type, instance: Project, **kwargs: object) -> None:
-    """Before a project's rows are deleted (its anomalies, then its watches), lock its watches: a verdict
-    locks a watch, then its episode, and the deletion's order deadlocked with a scan (and failed)."""
-    watches = Watch.objects.select_for_update().filter(project_id=instance.pk).order_by("pk")
-    list(watches.values_list("pk", flat=True))
+def lock_before_project_deletion(sender: type, instance: Project, **kwargs: object) -> None:
+    """Before a project's rows are deleted (its anomalies before its channels and watches), lock its channels,
+    then its watches: a notice locks the channels, then stamps its anomalies, and a verdict locks a watch, then
+    its episode; the deletion's own order deadlocked with both (and failed)."""
+    for model in (Channel, Watch):
+        rows = model.objects.select_for_update().filter(project_id=instance.pk).order_by("pk")
+        list(rows.values_list("pk", flat=True))
 
 
 def set_explanation(anomaly: Anomaly, explanation: dict) -> None:
