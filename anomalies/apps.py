@@ -7,10 +7,13 @@ class AnomaliesConfig(AppConfig):
     def ready(self) -> None:
         # Rollup runs mark the watches whose cached history they changed (late data, backfills), and
         # queue the minute checks of the minute they completed.
-        from anomalies import late_data, rollup_trigger
+        from django.db.models.signals import pre_delete
+
+        from anomalies import late_data, rollup_trigger, services
         from anomalies.queries import count_open_anomalies
         from events.queries import ROLLUP_STREAM as EVENTS
         from flux.query.rollup_job import on_touched
+        from flux.tenants.models import Project
         from flux.web.pages import register_nav_count
         from metrics.queries import ROLLUP_STREAM as METRICS
 
@@ -20,3 +23,5 @@ class AnomaliesConfig(AppConfig):
         on_touched(METRICS, rollup_trigger.after_metric_rollup)
         # The navigation's badge of open anomalies (flux.web.pages knows no app).
         register_nav_count("open_anomalies", count_open_anomalies)
+        # A project's deletion locks its channels and watches first, in the order notices and verdicts lock them.
+        pre_delete.connect(services.lock_before_project_deletion, sender=Project, dispatch_uid="anomalies-deletion")

@@ -126,8 +126,9 @@ def chosen_interval(watch: Watch, volume: float) -> int:
 def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int]) -> list[Watch]:
     """Set each watch's interval from its recent volume; returns those that changed. A watch in the
     middle of an episode keeps its interval until the episode resolves (its buckets are the episode's).
-    A changed watch drops its cached history (the next scan reads it at the new interval) and is due
-    at the new interval's next due time."""
+    A changed watch drops its cached history (the next scan reads it at the new interval). Its next due time
+    stays its batch's lease: the batch's release sets it by the new interval (setting it here, minutes away
+    at five minutes, let another worker scan the watch again while its batch still read its first history)."""
     candidates = [w for w in watches if w.pk not in unresolved and due_revisit(w, now)]
     if not candidates:
         return []
@@ -144,12 +145,11 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
             cursor.execute(
                 """
                 UPDATE anomalies_watch w SET interval_seconds = v.interval, history = ''::bytea,
-                       history_end = NULL, stale_from = NULL, next_scan_at = v.due, carry = ''::bytea,
+                       history_end = NULL, stale_from = NULL, carry = ''::bytea,
                        fitted = ''::bytea, peek_above = NULL, minute_rate = NULL
-                FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, interval, due)
+                FROM unnest(%s::bigint[], %s::int[]) AS v(id, interval)
                 WHERE w.id = v.id
                 """,
-                [[w.pk for w in changed], [w.interval_seconds for w in changed],
-                 [next_due(now, step_of(w)) for w in changed]],
+                [[w.pk for w in changed], [w.interval_seconds for w in changed]],
             )  # fmt: skip
     return changed

@@ -15,6 +15,11 @@ history still read zeros is then seen as stopped), and the changed buckets of th
 buckets at most) are judged again, so a surge whose rows reached the rollups after its bucket was
 scanned still opens an episode."""
 
+import zlib
+
+from django.db import connection
+
+from anomalies.models import Watch
 from anomalies.refresh import REREAD_BUCKETS, UNMARKED_BUCKETS
 from events.queries import ROLLUP_STREAM as EVENTS
 from flux.query.rollup_job import current_watermark
@@ -42,11 +47,33 @@ MARK_METRIC_WATCHES = """
 
 
 def mark_event_watches(cursor: object) -> None:
+    cursor.execute(EXCLUSIVE_WRITES, [writes_key(Watch.Source.EVENTS)])
     cursor.execute(MARK_EVENT_WATCHES, mark_params(EVENTS))
 
 
 def mark_metric_watches(cursor: object) -> None:
+    cursor.execute(EXCLUSIVE_WRITES, [writes_key(Watch.Source.METRIC)])
     cursor.execute(MARK_METRIC_WATCHES, mark_params(METRICS))
+
+
+# One lock taken before any watch row, by a run's mark (alone) and by each scan batch that stores its watches
+# (together), per source. A mark locks its rows in its join's order and a batch in three statements (histories,
+# carries, due times): without it each could hold rows the other waited for, a deadlock that failed the batch
+# (nothing stored) or the whole rollup run (redone at the next). A mark now waits for the batches storing, and
+# they for the end of its run. (Row locks in id order would do on one server; a distributed table (Citus)
+# refuses locking reads across shards.)
+EXCLUSIVE_WRITES = "SELECT pg_advisory_xact_lock(%s)"
+SHARED_WRITES = "SELECT pg_advisory_xact_lock_shared(%s)"
+
+
+def writes_key(source: str) -> int:
+    return zlib.crc32(f"anomalies_watch marks {source}".encode())
+
+
+def hold_off_marks(source: str) -> None:
+    """In a scan batch's transaction, before it stores its watches of `source`: no mark meanwhile."""
+    with connection.cursor() as cursor:
+        cursor.execute(SHARED_WRITES, [writes_key(source)])
 
 
 def mark_params(stream: str) -> dict:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from django.db import connection, transaction
 
-from anomalies import cadence, carry, services
+from anomalies import cadence, carry, late_data, services
 from anomalies.detection import (
     DetectorConfig,
     Scores,
@@ -98,16 +98,19 @@ def claim(watch_ids: list[int], now: datetime) -> list[int]:
 
 
 def release(watch_ids: list[int], now: datetime) -> None:
-    """The claimed watches are done: due again after their next bucket."""
+    """The watches claimed at `now` are done: due again after their next bucket. Only while the lease is still
+    this batch's: one slower than its lease leaves the next worker's claim as it is (its due time, from `now`,
+    may be past already, and a third worker would take the watch while the second still scans it)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch
             SET next_scan_at = CASE WHEN interval_seconds = %(fast)s THEN %(fast_due)s ELSE %(hourly_due)s END
-            WHERE id = ANY(%(ids)s)
+            WHERE id = ANY(%(ids)s) AND next_scan_at = %(lease_end)s
             """,
             {"fast": cadence.FAST, "fast_due": cadence.next_due(now, timedelta(seconds=cadence.FAST)),
-             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids},
+             "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids,
+             "lease_end": now + CLAIM_LEASE},
         )  # fmt: skip
 
 
@@ -165,6 +168,7 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         # what this batch read of it must not overwrite what the retry stores.
         scored = [watch for watch in batch if watch.pk in new_points and watch.pk not in waiting]
         with transaction.atomic():  # all or nothing: a history stored without its carry or due time loses buckets
+            late_data.hold_off_marks(source)
             save_histories([watch for watch in refreshed if watch.pk not in waiting], scanned_until)
             carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
             release([watch.pk for watch in batch if watch.pk not in waiting], now)
@@ -266,6 +270,7 @@ def scan_verdicts(
 ) -> list[tuple[str, Anomaly]]:
     new_points = len(scores)
     changes = []
+    explained: dict[int, Anomaly] = {}
     for index in range(len(scores)):
         anomalous = bool(scores.is_anomaly[index])
         bucket = datetime.fromtimestamp(float(scores.times[index]), tz=UTC)
@@ -291,9 +296,13 @@ def scan_verdicts(
             unresolved.discard(watch.pk)
         else:
             unresolved.add(watch.pk)
-        if change[0] in (services.OPENED, services.UPDATED):
-            explain_episode(change[1])
+        if change[0] in (services.OPENED, services.UPDATED) or change[1].pk in explained:
+            explained[change[1].pk] = change[1]  # its latest state, which its channels are told of
         changes.append(change)
+    # Once per episode, as it stands after the last bucket: each explanation reads the episode's tags and three
+    # earlier weeks of them, and a catch-up of many buckets explained it at each.
+    for anomaly in explained.values():
+        explain_episode(anomaly)
     return changes
 
 

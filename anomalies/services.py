@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from anomalies.models import SEVERITY_RANK, Anomaly, DetectionSettings, Watch
+from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, Watch
 from anomalies.serializers import anomaly_json
 from flux.tenants.models import Project
 from flux.web import realtime
@@ -118,7 +118,7 @@ def acknowledge(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
 def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
     """Resolved by a person; nothing reopens for this series until the detector sees it normal again."""
     with transaction.atomic():
-        anomaly = Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
+        anomaly = locked_with_its_watch(anomaly)
         if anomaly.status == Anomaly.Status.RESOLVED:
             raise AnomalyStateError("This anomaly is already resolved.")
         anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
@@ -133,7 +133,7 @@ def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
 def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
     """Back to open (a resolution was premature); refused if the series has a newer open episode."""
     with transaction.atomic():
-        anomaly = Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
+        anomaly = locked_with_its_watch(anomaly)
         if anomaly.status != Anomaly.Status.RESOLVED:
             raise AnomalyStateError("Only a resolved anomaly can be reopened.")
         anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.OPEN, None, ""
@@ -146,6 +146,14 @@ def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
         Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=False)
         announce(anomaly, "reopened")
     return anomaly
+
+
+def locked_with_its_watch(anomaly: Anomaly) -> Anomaly:
+    """The anomaly, locked with its watch for a change that writes both: the watch first, as apply_verdict
+    locks them (the other order deadlocked with a scan updating the episode, and failed the person's request)."""
+    watches = Watch.objects.select_for_update().filter(project_id=anomaly.project_id, pk=anomaly.watch_id)
+    list(watches.values_list("pk", flat=True))
+    return Anomaly.objects.select_for_update().get(project_id=anomaly.project_id, pk=anomaly.pk)
 
 
 def acknowledge_all(anomalies: QuerySet[Anomaly], actor: str, note: str = "") -> int:
@@ -174,8 +182,18 @@ def update_watch(watch: Watch, changes: dict) -> Watch:
     """A series' own sensitivity ("" for the project's), exclusion, or mute until a time (None unmutes)."""
     for field, value in changes.items():
         setattr(watch, field, value)
-    watch.save(update_fields=list(changes) or None)
+    if changes:  # (no update_fields would save every field as read: the scans' cache and marks stored since too)
+        watch.save(update_fields=list(changes))
     return watch
+
+
+def lock_before_project_deletion(sender: type, instance: Project, **kwargs: object) -> None:
+    """Before a project's rows are deleted (its anomalies before its channels and watches), lock its channels,
+    then its watches: a notice locks the channels, then stamps its anomalies, and a verdict locks a watch, then
+    its episode; the deletion's own order deadlocked with both (and failed)."""
+    for model in (Channel, Watch):
+        rows = model.objects.select_for_update().filter(project_id=instance.pk).order_by("pk")
+        list(rows.values_list("pk", flat=True))
 
 
 def set_explanation(anomaly: Anomaly, explanation: dict) -> None:

@@ -12,7 +12,7 @@ from anomalies import early
 from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
-from anomalies.scan import cached_values, due_watch_ids, scan
+from anomalies.scan import cached_values, claim, due_watch_ids, scan
 from anomalies.tests.factories import make_watch
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
@@ -197,3 +197,25 @@ def test_a_waiting_watch_scanned_by_its_retry_while_its_batch_still_runs_keeps_w
     # The batch that waited scored nothing of the watch: it must not write back what it had read over what
     # its retry stored (the carry of the bucket before, the early-peek threshold and minute rate before).
     assert stored_scan_state(busy.pk) == retry["stored"]
+
+
+def test_a_watch_switched_to_five_minutes_stays_its_batchs_until_the_batch_ends(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    busy = Watch.objects.get(name="page.viewed")
+    first_due = next_due(NOW, timedelta(seconds=FAST))  # 10:05:18, under three minutes after this scan starts
+    taken_meanwhile: list[list[int]] = []
+    score = anomalies.scan.scan_watch
+
+    def another_worker_at_the_first_due_time(watch: Watch, *args: object) -> list:
+        if watch.pk == busy.pk and not taken_meanwhile:  # the batch reads eight days of minutes: it may be slow
+            taken_meanwhile.append(claim([busy.pk], first_due))
+        return score(watch, *args)
+
+    monkeypatch.setattr(anomalies.scan, "scan_watch", another_worker_at_the_first_due_time)
+    scan(due_watch_ids(NOW, 100), NOW)
+    assert Watch.objects.get(pk=busy.pk).interval_seconds == FAST
+    assert taken_meanwhile == [[]]  # still under its batch's lease: no second first scan
+    assert Watch.objects.get(pk=busy.pk).next_scan_at == first_due  # due at its new interval once released

@@ -2,14 +2,19 @@
 run's own touched minutes: exactly from the earliest changed minute, and not for buckets a scan re-reads
 anyway. Regular (incremental) rollup runs over rows received now, for buckets of the past."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.db import connection
 
 import anomalies.refresh
+from anomalies import carry
 from anomalies.models import Anomaly, Watch
 from anomalies.refresh import cached_values
+from anomalies.scan import scan
+from anomalies.tests.concurrency import Worker, backend_pid, wait_until_blocked_by
 from anomalies.tests.factories import make_watch
 from anomalies.tests.test_scan import END, HOUR, NOW, daily_count, quiet_weeks, roll_up_hour, scan_at
 from anomalies.watches import sync_watches
@@ -246,3 +251,43 @@ def scan_while_rows_roll_up(
     with monkeypatch.context() as patched:
         patched.setattr(anomalies.refresh, "read_hours", read_then_more_rows_rolled_up)
         scan_at(moment)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rollup_run_marking_watches_while_a_scan_stores_them_never_deadlocks(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rollups stalled past the retry window: one watch has nothing new (scored, its history unchanged),
+    # one catches up an hour (its history stored first). The run that resumes brings rows for an hour
+    # both cached.
+    quiet = np.zeros(10).tobytes()
+    caught_up = make_watch(project, name="order.placed", history=quiet, history_end=CACHED_UNTIL)
+    behind = make_watch(project, name="user.signup", history=quiet, history_end=CACHED_UNTIL - HOUR)
+    RollupWatermark.objects.update_or_create(stream=EVENTS, defaults={"watermark": CACHED_UNTIL + 2 * MINUTE})
+    for name in ("order.placed", "user.signup"):
+        add_event(project, name, CACHED_UNTIL - 5 * HOUR)
+    batch_stores, batch_goes_on, batch_session = threading.Event(), threading.Event(), []
+    store_carries = carry.save
+
+    def histories_stored_then_pause(*args: object) -> None:
+        if threading.current_thread() is batch:
+            batch_session.append(backend_pid())
+            batch_stores.set()
+            batch_goes_on.wait(30)
+        store_carries(*args)
+
+    monkeypatch.setattr(carry, "save", histories_stored_then_pause)
+    batch = Worker(lambda: scan([caught_up.pk, behind.pk], CACHED_UNTIL + HOUR + 10 * MINUTE))
+    batch.start()
+    assert batch_stores.wait(30)
+    run = Worker(lambda: roll_up_events(RECEIVED + MINUTE))
+    run.start()
+    wait_until_blocked_by(batch_session[0])  # the run's mark waits for the batch
+    batch_goes_on.set()
+    assert batch.outcome().scanned == 2
+    run.outcome()
+    marked = Watch.objects.filter(pk__in=[caught_up.pk, behind.pk]).order_by("pk")
+    assert [(w.history_end, w.stale_from) for w in marked] == [
+        (CACHED_UNTIL, CACHED_UNTIL - 5 * HOUR),
+        (CACHED_UNTIL, CACHED_UNTIL - 5 * HOUR),
+    ]

@@ -1,6 +1,7 @@
 """An anomaly's life: opened by a scan, updated while it lasts, resolved when the series is back, and what
 people do to it (acknowledge, resolve, reopen, mute). Pushed live to the project's pages on commit."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from channels.layers import get_channel_layer
 from anomalies import services
 from anomalies.models import Anomaly, Watch
 from anomalies.services import AnomalyStateError, Verdict
+from anomalies.tests.concurrency import Worker, backend_pid, wait_until_blocked_by
 from anomalies.tests.factories import make_watch
 from flux.tenants.models import Project
 from flux.web import realtime
@@ -163,3 +165,77 @@ def test_a_scan_of_a_coarser_bucket_never_moves_an_episode_back_in_time(watch: W
     bucket = Verdict(T0 + timedelta(minutes=15), 300, True, 0.7, "warning", "flatline", "down", 0.0, 10.0)
     _, anomaly = services.apply_verdict(watch, bucket, T0 + timedelta(minutes=20, seconds=18))
     assert Anomaly.objects.get(pk=anomaly.pk).last_anomalous_at == T0 + timedelta(minutes=19)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_resolving_an_episode_while_a_scan_updates_it_waits_for_the_scan_and_never_deadlocks(
+    watch: Watch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anomaly = services.apply_verdict(watch, anomalous(T0), T0)[1]
+    scan_holds_the_watch, scan_goes_on, scan_session = threading.Event(), threading.Event(), []
+    read_episode = services.unresolved
+
+    def scan_pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
+        if threading.current_thread() is scan:
+            scan_session.append(backend_pid())
+            scan_holds_the_watch.set()
+            scan_goes_on.wait(30)
+        return read_episode(locked)
+
+    monkeypatch.setattr(services, "unresolved", scan_pausing_after_locking_the_watch)
+    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
+    scan.start()
+    assert scan_holds_the_watch.wait(30)
+    person = Worker(lambda: services.resolve(anomaly, "alice"))
+    person.start()
+    wait_until_blocked_by(scan_session[0])  # the person's request now waits for the scan
+    scan_goes_on.set()
+    assert scan.outcome()[0] == "updated"
+    person.outcome()
+    resolved = Anomaly.objects.get(pk=anomaly.pk)
+    assert (resolved.status, resolved.resolved_by, resolved.score) == ("resolved", "alice", 0.9)
+    assert Watch.objects.get(pk=watch.pk).quiet_until_normal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_deleted_while_a_scan_updates_its_episode_waits_for_the_scan_and_never_deadlocks(
+    project: Project, watch: Watch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flux.celery import app as celery_app
+    from flux.tenants.services import delete_project
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the raw data's purge, after commit
+    services.apply_verdict(watch, anomalous(T0), T0)
+    scan_holds_the_watch, scan_goes_on, scan_session = threading.Event(), threading.Event(), []
+    read_episode = services.unresolved
+
+    def scan_pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
+        if threading.current_thread() is scan:
+            scan_session.append(backend_pid())
+            scan_holds_the_watch.set()
+            scan_goes_on.wait(30)
+        return read_episode(locked)
+
+    monkeypatch.setattr(services, "unresolved", scan_pausing_after_locking_the_watch)
+    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
+    scan.start()
+    assert scan_holds_the_watch.wait(30)
+    deletion = Worker(lambda: delete_project(project))
+    deletion.start()
+    wait_until_blocked_by(scan_session[0])  # the deletion now waits for the scan
+    scan_goes_on.set()
+    assert scan.outcome()[0] == "updated"
+    deletion.outcome()
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Anomaly.objects.filter(project_id=project.pk).exists()
+
+
+def test_a_change_of_nothing_to_a_watch_writes_nothing_over_what_scans_and_rollup_runs_stored(
+    watch: Watch,
+) -> None:
+    requested = Watch.objects.get(pk=watch.pk)  # as a PATCH of {} (or of unknown fields only) reads it
+    # Meanwhile a rollup run marks late rows and a scan stores its cache.
+    Watch.objects.filter(pk=watch.pk).update(stale_from=T0 - HOUR, stale_marks=1, history=b"\0" * 8, history_end=T0)
+    services.update_watch(requested, {})
+    stored = Watch.objects.values_list("stale_from", "stale_marks", "history_end").get(pk=watch.pk)
+    assert stored == (T0 - HOUR, 1, T0)

@@ -578,3 +578,58 @@ def test_a_batch_slower_than_its_lease_does_not_store_its_older_cache_over_the_n
     assert taken_up["cache"][0] == END + 2 * HOUR
     # The slow batch stores nothing over it: the newer cache and its carry (continued by the next scan).
     assert stored_cache(watch.pk) == taken_up["cache"]
+
+
+def test_a_catch_up_explains_its_episode_once_as_it_stands_at_the_end(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    sync_watches(NOW)
+    scan_at(NOW)
+    for hours in range(3):  # the scans stopped for three hours of a surge (an outage, workers killed)
+        add_hour(quiet_weeks, END + hours * HOUR, 80, tags='{"plan": "pro"}')
+    roll_up_to(quiet_weeks, END + 3 * HOUR)
+    explained: list[tuple[datetime, datetime]] = []
+    explain = anomalies.scan.explain
+
+    def counted(anomaly: Anomaly) -> dict:
+        explained.append((anomaly.started_at, anomaly.last_anomalous_at))
+        return explain(anomaly)
+
+    monkeypatch.setattr(anomalies.scan, "explain", counted)
+    changes = scan_at(NOW + 3 * HOUR)
+    assert changes[0] == ("opened", "spike", "open") and len(changes) == 3
+    # Each explanation reads the episode's raw tags and three earlier weeks of them: only the last one stays.
+    assert explained == [(END, END + 2 * HOUR)]
+    anomaly = Anomaly.objects.get(project=quiet_weeks)
+    assert anomaly.explanation["contributors"][0]["value"] == "pro"
+
+
+def test_a_batch_slower_than_its_lease_leaves_the_next_workers_lease_as_it_is(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anomalies.scan
+
+    five_minutes = timedelta(minutes=5)
+    started = END + five_minutes + timedelta(seconds=18)  # the scan of [10:00, 10:05)
+    watch = make_watch(
+        project, history=np.zeros(10).tobytes(), history_end=END, interval_seconds=300, next_scan_at=started,
+        last_scanned_at=END,  # (its interval was chosen this hour)
+    )  # fmt: skip
+    RollupWatermark.objects.update_or_create(stream=STREAM, defaults={"watermark": started})
+    taken_up_at = started + CLAIM_LEASE + timedelta(minutes=1)  # 10:11:18
+    taken_up: list[list[int]] = []
+    score = anomalies.scan.scan_watch
+
+    def slow(scanned: Watch, *args: object) -> list:
+        if not taken_up:  # still scoring past its lease: another worker claims the watch and scans it
+            taken_up.append(claim([watch.pk], taken_up_at))
+        return score(scanned, *args)
+
+    monkeypatch.setattr(anomalies.scan, "scan_watch", slow)
+    scan([watch.pk], started)
+    assert taken_up == [[watch.pk]]
+    # Released by the slow batch, it was due at 10:10:18, already past: a third worker took it while the
+    # second still scanned it.
+    assert Watch.objects.get(pk=watch.pk).next_scan_at == taken_up_at + CLAIM_LEASE

@@ -1,12 +1,17 @@
 """Which channels hear of which anomalies: grouping one scan's changes, severities, escalations, resolutions,
 opt-outs, disabled channels and other projects."""
 
+import threading
 from datetime import UTC, datetime
 
+import pytest
+
+import anomalies.notifications
 from anomalies import services
 from anomalies.delivery import deliver_due
 from anomalies.models import Anomaly, Channel, Delivery
 from anomalies.notifications import MISSED_AFTER, announce_missed, notify_changes, queue_reminders
+from anomalies.tests.concurrency import Worker, backend_pid, wait_until_blocked_by
 from anomalies.tests.factories import make_watch
 from anomalies.tests.notifications.support import (
     HOUR,
@@ -176,3 +181,36 @@ def test_an_opening_whose_notice_was_lost_is_announced_later_once(project: Proje
     [delivery] = announce_missed(later)
     assert (delivery.channel_id, delivery.event, delivery.anomaly_ids) == (warning.pk, "opened", [lost.pk])
     assert announce_missed(later) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_deleted_while_its_channels_are_told_of_an_opening_waits_and_never_deadlocks(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flux.celery import app as celery_app
+    from flux.tenants.services import delete_project
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the raw data's purge, after commit
+    make_channel(project)
+    opened = open_anomaly(project)
+    channels_locked, notice_goes_on, notice_session = threading.Event(), threading.Event(), []
+    read_log = anomalies.notifications.told_pairs
+
+    def pausing_with_the_channels_locked(*args: object) -> set:
+        if threading.current_thread() is notice:
+            notice_session.append(backend_pid())
+            channels_locked.set()
+            notice_goes_on.wait(30)
+        return read_log(*args)
+
+    monkeypatch.setattr(anomalies.notifications, "told_pairs", pausing_with_the_channels_locked)
+    notice = Worker(lambda: notify_changes(project.pk, [opened], T0))
+    notice.start()
+    assert channels_locked.wait(30)
+    deletion = Worker(lambda: delete_project(project))
+    deletion.start()
+    wait_until_blocked_by(notice_session[0])  # the deletion now waits for the notice
+    notice_goes_on.set()
+    assert len(notice.outcome()) == 1
+    deletion.outcome()
+    assert not Project.objects.filter(pk=project.pk).exists()
