@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from anomalies import scan as anomalies_scan
 from anomalies import services
 from anomalies.carry import fits_changed, pack_fits, read_entries, unpack, unpack_fits
 from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
@@ -234,6 +235,28 @@ def test_one_bad_series_is_logged_and_skipped_and_the_rest_of_its_batch_is_scann
     assert [(change, anomaly.kind) for change, anomaly in result.changes[quiet_weeks.pk]] == [("opened", "spike")]
     assert f"watch {bad.pk}" in caplog.text
     assert Watch.objects.get(pk=bad.pk).next_scan_at > later  # its due time advanced: no retry storm
+
+
+def test_a_watch_whose_scan_failed_judges_its_buckets_at_its_next_scan(
+    quiet_weeks: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that passes (a lost connection) after the scoring must not cost the bucket it hit: the
+    history and carry moved on, but the next scan re-reads the last buckets and opens what missed them."""
+    sync_watches(NOW)
+    scan_at(NOW)
+    add_hour(quiet_weeks, END, 200)
+    roll_up_to(quiet_weeks, END + HOUR)
+
+    def fail(*args: object, **kwargs: object) -> list:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(anomalies_scan, "scan_verdicts", fail)  # after scoring: the carry has moved on
+        later = NOW + HOUR + timedelta(minutes=3)
+        assert len(scan(due_watch_ids(later, 100), later).failed) == 1
+    add_hour(quiet_weeks, END + HOUR, daily_count(END + HOUR))
+    roll_up_to(quiet_weeks, END + 2 * HOUR)
+    assert ("opened", "spike", "open") in scan_at(NOW + 2 * HOUR + timedelta(minutes=3))
 
 
 def test_a_series_with_a_handful_of_points_opens_nothing(project: Project) -> None:
