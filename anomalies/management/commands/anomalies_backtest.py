@@ -94,6 +94,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         path = Path(str(options["csv"]))
+        if path.is_dir():
+            raise CommandError(f"{path} is a directory, not a file: give one CSV file (--csv FILE)")
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
         table = read(path, options)
