@@ -267,7 +267,7 @@ def test_bad_options_are_clear_errors(tmp_path: Path, args: tuple[str, ...], mes
 
 
 def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="no such file"):
+    with pytest.raises(CommandError, match="is a directory, not a file: give one CSV file"):
         call_command("anomalies_backtest", "--csv", str(tmp_path), stdout=io.StringIO(), stderr=io.StringIO())
 
 
