@@ -178,8 +178,10 @@ def _profile_of(numbers: Floats, ordered: Floats) -> Profile:
 def _clipped_rms(window: Floats, centre: Floats, spread: Floats) -> Floats:
     """Root mean square residual, each clipped at 5 sd: a model that is wrong every weekend for a few
     hours must lose against one that is not, although both are right most of the time; the clip
-    keeps a past anomaly from deciding."""
-    clipped = np.fmin(np.abs(window - centre[:, None]), 5 * spread[:, None])
+    keeps a past anomaly from deciding. A missing residual (before the series began, or before a
+    seasonal model had its lags) stays missing: np.fmin would count it as a 5 sd error, so a seasonal
+    model lost to the local one for as long as its first days without lags were in the window."""
+    clipped = np.minimum(np.abs(window - centre[:, None]), 5 * spread[:, None])
     valid = np.count_nonzero(~np.isnan(clipped), axis=1)
     return np.sqrt(np.nansum(clipped**2, axis=1) / np.maximum(valid, 1))
 

@@ -153,3 +153,17 @@ def test_an_irregular_grid_is_scored_per_bucket() -> None:
     gapped = score_series(np.delete(times, 10), np.delete(values, 10), GAUGE)
     assert gapped.times.tolist() == times.tolist()
     assert np.isnan(gapped.values[10]) and gapped.values[11] == values[11]
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_a_drop_after_two_weeks_of_daily_counts_is_judged_by_the_daily_model(seed: int) -> None:
+    # Two weeks is when the scale window first holds no time before the series: the daily model's
+    # missing first days must not count against it as errors, or the local model (whose band is
+    # twice as wide on a daily cycle) wins and a 70% drop falls inside its band.
+    times, values = daily_counts(days=14 + 20 / 24, per_hour=40.0, seed=seed, swing=0.5)
+    clean = score_series(times, values, COUNTS)
+    assert not clean.is_anomaly.any()
+    values[-1] = np.round(0.3 * values[-1])  # a 70% drop in the last hour
+    scores = score_series(times, values, COUNTS)
+    assert (scores.is_anomaly[-1], scores.kind[-1]) == (True, "drop")
+    assert scores.lower[-1] > values[-1]

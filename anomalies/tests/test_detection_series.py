@@ -20,12 +20,12 @@ def daily_gauge(days: float = 35, interval: int = 3600, level: float = 100.0, no
     return times, values + rng.normal(0, noise, len(times))
 
 
-def daily_counts(days: float = 35, interval: int = 3600, per_hour: float = 200.0, seed: int = 1):
-    """Event counts per bucket: Poisson around a daily cycle that is busy by day and quiet at night."""
+def daily_counts(days: float = 35, interval: int = 3600, per_hour: float = 200.0, seed: int = 1, swing: float = 0.8):
+    """Event counts per bucket: Poisson around a daily cycle (+-swing) that is busy by day and quiet at night."""
     times = grid(days, interval)
     rng = np.random.default_rng(seed)
     hours = (times % DAY) / 3600
-    rate = per_hour * interval / 3600 * (1 + 0.8 * np.sin(2 * np.pi * (hours - 8) / 24))
+    rate = per_hour * interval / 3600 * (1 + swing * np.sin(2 * np.pi * (hours - 8) / 24))
     return times, rng.poisson(rate).astype(np.float64)
 
 
