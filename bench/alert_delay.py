@@ -310,8 +310,16 @@ def swing_opens(counts: np.ndarray, buckets: np.ndarray, start: int, source: str
         variances = np.array([estimates[b][1] for b in latest])
     dispersions = np.array([dispersion_of(buckets[: b + 1]) for b in latest])
     windows = sliding_window_view(counts, 60)[judged - 60]
-    evidence = minute_evidence(windows, rates, dispersions, variances) if source != "detector" else (
-        minute_evidence(windows, rates, dispersions))  # fmt: skip
+    if source == "detector":
+        evidence = minute_evidence(windows, rates, dispersions)
+    else:  # the minutes the estimate has not read: from SKIP_MINUTES before its history's end (anomalies.minutes)
+        from anomalies.detection.minute_rate import SKIP_MINUTES
+
+        unseen = judged - (latest + 1) * 5 + SKIP_MINUTES
+        try:
+            evidence = minute_evidence(windows, rates, dispersions, variances, unseen)
+        except TypeError:  # a checkout from before the silence read them
+            evidence = minute_evidence(windows, rates, dispersions, variances)
     found = {}
     for check in ("flatline", "drop", "spike"):
         found[check] = []
