@@ -23,7 +23,7 @@ from anomalies.detection.silence import (
     upper_nats,
 )
 from anomalies.early import complete_minutes
-from anomalies.minutes import check_minutes
+from anomalies.minutes import check_minutes, unseen_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import due_watch_ids, scan
 from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
@@ -151,6 +151,14 @@ def test_clean_series_open_silences_no_more_than_the_checks_share(per_hour: int,
     drawn = rng.poisson(rate * rng.gamma(spread**-2, spread**2, size=(series, 1)), size=(series, minutes))
     for threshold in (1.0, 2.0):
         assert silence_opens(drawn, rate, spread**2, threshold) <= MINOR_WEIGHT
+
+
+def test_the_rate_has_not_read_the_minutes_from_half_an_hour_before_its_history_ends() -> None:
+    # (anomalies.detection.minute_rate: today's level stops SKIP_MINUTES before the latest bucket's end.)
+    assert unseen_minutes(END, END + 3 * MINUTE) == 33
+    assert unseen_minutes(END, END) == 30
+    assert unseen_minutes(END - timedelta(hours=2), END) == 60  # a scan far behind: every minute read is new
+    assert unseen_minutes(None, END) == 0
 
 
 def test_the_dispersion_of_even_counts_is_one_and_of_bursty_ones_more() -> None:
