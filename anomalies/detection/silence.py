@@ -14,7 +14,9 @@ by its square as well (trailing_evidence).
 - Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
   by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
   reaches length t about once per gap between events, so the chance of a false opening per five
-  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor.
+  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor. The rate is
+  first updated by the events of the minutes before the silence that its estimate has not read
+  (`unseen`: a gamma update, updated_rate), so the silence's p is the predictive one given them.
 - Drop: a CUSUM of the rate falling. For each trailing stretch (every length up to the minutes given,
   the drop's possible starts), the likelihood ratio of its count under a fall of the rate to each of
   DROP_RATIOS (a half, a third, a fifth), averaged over them, against no fall (drop_log_ratio); the
