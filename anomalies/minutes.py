@@ -25,6 +25,7 @@ from anomalies import services
 from anomalies.cadence import FAST
 from anomalies.detection import DetectorConfig, severity_of
 from anomalies.detection.config import COLD_SHARE
+from anomalies.detection.minute_rate import SKIP_MINUTES
 from anomalies.detection.silence import minute_evidence
 from anomalies.early import MINUTE, complete_minutes
 from anomalies.models import Anomaly, DetectionSettings, Watch
@@ -34,7 +35,8 @@ from flux.query.db import fetch_all
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
 MINUTE_EVENT_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
-           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+           w.history_end, array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL),
+           array_remove(array_agg(r.count), NULL)
     FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
@@ -43,7 +45,8 @@ MINUTE_EVENT_COUNTS = """
 """
 MINUTE_METRIC_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
-           array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL), array_remove(array_agg(r.count), NULL)
+           w.history_end, array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL),
+           array_remove(array_agg(r.count), NULL)
     FROM anomalies_watch w JOIN tenants_project p ON p.id = w.project_id AND NOT p.archived
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
@@ -64,6 +67,7 @@ class MinuteRow:
     rate_variance: float  # the rate's relative variance (anomalies.detection.minute_rate)
     counts: np.ndarray  # oldest minute first, the last one ending at `complete`
     complete: datetime
+    unseen: int  # the last minutes the rate's estimate has not read (it stops SKIP_MINUTES before the history)
 
 
 def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
@@ -73,18 +77,28 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
         if source not in complete:
             continue
         since = complete[source] - LOOKBACK * MINUTE
-        for watch_id, project_id, sensitivity, rate, dispersion, variance, starts, counts in fetch_all(
+        for watch_id, project_id, sensitivity, rate, dispersion, variance, history_end, starts, counts in fetch_all(
             sql, {"since": since, "complete": complete[source]}
         ):
             row = np.zeros(LOOKBACK)
             offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60
             np.add.at(row, offsets, np.array(counts, dtype=np.float64))
+            unseen = unseen_minutes(history_end, complete[source])
             found.append(
                 MinuteRow(
-                    watch_id, project_id, sensitivity, rate, dispersion or 1.0, variance or 0.0, row, complete[source]
+                    watch_id, project_id, sensitivity, rate, dispersion or 1.0, variance or 0.0, row, complete[source],
+                    unseen,
                 )
-            )
+            )  # fmt: skip
     return found
+
+
+def unseen_minutes(history_end: datetime | None, complete: datetime) -> int:
+    """How many of the minutes up to `complete` the rate's estimate (made by the scan of the bucket ending at
+    `history_end`) has not read: it reads today's counts up to SKIP_MINUTES before the history's end."""
+    if history_end is None:
+        return 0
+    return min(max(int((complete - history_end) / MINUTE) + SKIP_MINUTES, 0), LOOKBACK)
 
 
 def check_minutes(now: datetime, sources: Collection[str] | None = None) -> ScanResult:
@@ -99,6 +113,7 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
         [row.rate for row in rows],
         [row.dispersion for row in rows],
         [row.rate_variance for row in rows],
+        [row.unseen for row in rows],
     )
     scores = evidence.score()
     projects = {row.project_id for row in rows}

@@ -124,6 +124,18 @@ def simulate(project_id: int, t0: datetime, mode: str) -> tuple[dict[str, dateti
     return opened, notified
 
 
+def injected_anomalies(series: int, t0: datetime) -> dict[int, tuple[str, datetime]]:
+    """{series index: (kind, first anomalous minute)}: every third series stays clean; the others take the
+    kinds in turn, each starting 15 to 70 minutes after t0."""
+    rng = np.random.default_rng(11)
+    kinds = list(ANOMALIES)
+    return {
+        index: (kinds[(index // 3) % len(kinds)], t0 + MINUTE * int(rng.integers(15, 70)))
+        for index in range(series)
+        if index % 3
+    }
+
+
 def minutes_to_alert(series: int, modes: str, end: datetime, hour: int = 23) -> None:
     """Simulate the pipeline minute by minute (see the module docstring) in each mode, and print the
     delays per kind and per volume beside their bounds."""
@@ -137,13 +149,7 @@ def minutes_to_alert(series: int, modes: str, end: datetime, hour: int = 23) -> 
     # volume and the bands below mean what they say, whenever the bench is run. Another `hour` puts them
     # elsewhere on the swing (11: falling, from 1.13 to 0.98 of the volume).
     t0 = end.replace(hour=hour) + 2 * MINUTE
-    rng = np.random.default_rng(11)
-    kinds = list(ANOMALIES)
-    injected = {  # every third series stays clean; the others take the kinds in turn
-        index: (kinds[(index // 3) % len(kinds)], t0 + MINUTE * int(rng.integers(15, 70)))
-        for index in range(series)
-        if index % 3
-    }
+    injected = injected_anomalies(series, t0)
     # Seeded over a fixed span before t0: the same series and anomalies whatever the hour the bench runs at
     # (the random draws per series follow the number of minutes).
     realized: dict[int, np.ndarray] = {}
@@ -310,8 +316,16 @@ def swing_opens(counts: np.ndarray, buckets: np.ndarray, start: int, source: str
         variances = np.array([estimates[b][1] for b in latest])
     dispersions = np.array([dispersion_of(buckets[: b + 1]) for b in latest])
     windows = sliding_window_view(counts, 60)[judged - 60]
-    evidence = minute_evidence(windows, rates, dispersions, variances) if source != "detector" else (
-        minute_evidence(windows, rates, dispersions))  # fmt: skip
+    if source == "detector":
+        evidence = minute_evidence(windows, rates, dispersions)
+    else:  # the minutes the estimate has not read: from SKIP_MINUTES before its history's end (anomalies.minutes)
+        from anomalies.detection.minute_rate import SKIP_MINUTES
+
+        unseen = judged - (latest + 1) * 5 + SKIP_MINUTES
+        try:
+            evidence = minute_evidence(windows, rates, dispersions, variances, unseen)
+        except TypeError:  # a checkout from before the silence read them
+            evidence = minute_evidence(windows, rates, dispersions, variances)
     found = {}
     for check in ("flatline", "drop", "spike"):
         found[check] = []

@@ -7,6 +7,7 @@ The database is FLUX_SCANBENCH_DB (default flux_scanbench), rebuilt each run.
 import io
 import os
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +115,30 @@ def minute_counts(rng: np.random.Generator, per_hour: float, start: datetime, mi
     return rng.poisson(minute_rates(per_hour, start, minutes))
 
 
+def busy_series(
+    count: int,
+    start: datetime,
+    end: datetime,
+    anomalies: dict[int, tuple] | None = None,
+    realized: dict[int, np.ndarray] | None = None,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """The events an hour and minute counts over [start, end) of seed_busy's series, without a database
+    (bench/stop_delay.py reads them so)."""
+    rng = np.random.default_rng(7)
+    minutes = int((end - start) / MINUTE)
+    for index in range(count):
+        volume = float(np.exp(rng.uniform(np.log(30), np.log(150))))
+        counts = minute_counts(rng, volume, start, minutes)
+        if anomalies and index in anomalies:
+            kind, first = anomalies[index]
+            factor, length = ANOMALIES[kind]
+            at = int((first - start) / MINUTE)
+            counts[at : at + length] = rng.poisson(counts[at : at + length] * factor) if factor else 0
+            if realized is not None:
+                realized[index] = counts[at : at + length].copy()
+        yield volume, counts
+
+
 def seed_busy(
     name: str,
     count: int,
@@ -130,20 +155,10 @@ def seed_busy(
     from flux.tenants.services import create_project
 
     project = create_project(name)
-    rng = np.random.default_rng(7)
-    minutes = int((end - start) / MINUTE)
     buffer = io.StringIO()
     volumes = []
-    for index in range(count):
-        volumes.append(float(np.exp(rng.uniform(np.log(30), np.log(150)))))
-        counts = minute_counts(rng, volumes[-1], start, minutes)
-        if anomalies and index in anomalies:
-            kind, first = anomalies[index]
-            factor, length = ANOMALIES[kind]
-            at = int((first - start) / MINUTE)
-            counts[at : at + length] = rng.poisson(counts[at : at + length] * factor) if factor else 0
-            if realized is not None:
-                realized[index] = counts[at : at + length].copy()
+    for index, (volume, counts) in enumerate(busy_series(count, start, end, anomalies, realized)):
+        volumes.append(volume)
         for offset in np.flatnonzero(counts):
             bucket = start + MINUTE * int(offset)
             buffer.write(f"{project.pk}\tminute\tbusy.{index}\t{bucket.isoformat()}\t{counts[offset]}\t0\n")

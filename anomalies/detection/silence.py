@@ -14,7 +14,9 @@ by its square as well (trailing_evidence).
 - Silence: P(no event in t minutes) = exp(-rate * t), a calibrated tail probability (its -ln divided
   by the dispersion, as the bucket flatline detector does). Tested every minute, a run of silence
   reaches length t about once per gap between events, so the chance of a false opening per five
-  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor.
+  minutes is 5 * (1 - exp(-rate)) times that p: the threshold is raised by that factor. The rate is
+  first updated by the events of the minutes before the silence that its estimate has not read
+  (`unseen`: a gamma update, updated_rate), so the silence's p is the predictive one given them.
 - Drop: a CUSUM of the rate falling. For each trailing stretch (every length up to the minutes given,
   the drop's possible starts), the likelihood ratio of its count under a fall of the rate to each of
   DROP_RATIOS (a half, a third, a fifth), averaged over them, against no fall (drop_log_ratio); the
@@ -263,6 +265,19 @@ def drop_evidence(
     return np.where(held, ratios.max(axis=1) / LN10, -np.inf), np.argmax(ratios, axis=1) + 1
 
 
+def updated_rate(
+    rate: Floats, variance: Floats, events: Floats, minutes: Floats, dispersion: Floats
+) -> tuple[Floats, Floats]:
+    """(rate, relative variance) of a rate known to a relative `variance` (a gamma of shape N = 1 / variance
+    around it) once `events` are seen in `minutes` it was not estimated from: the gamma's update, shape
+    N + events and rate N / rate + minutes, counts and minutes over the dispersion (a wider spread, less
+    to learn from them). An exact rate (variance 0) stays as it is."""
+    support = 1.0 / np.maximum(variance, 1e-12)
+    shape = support + events / dispersion
+    updated = rate * shape / np.maximum(support + rate * minutes / dispersion, 1e-300)
+    return np.where(variance > 0, updated, rate), np.where(variance > 0, 1.0 / shape, 0.0)
+
+
 def silence_nats(rate: Floats, quiet: np.ndarray, variance: Floats) -> Floats:
     """-ln P(no event in `quiet` minutes) when the rate is known to a relative `variance` (a gamma of that
     spread around it): N ln(1 + rate x quiet / N), N = 1 / variance; rate x quiet when it is exact."""
@@ -272,18 +287,23 @@ def silence_nats(rate: Floats, quiet: np.ndarray, variance: Floats) -> Floats:
 
 
 def minute_evidence(
-    counts: np.ndarray, rate: Floats, dispersion: Floats, rate_variance: Floats | None = None
+    counts: np.ndarray,
+    rate: Floats,
+    dispersion: Floats,
+    rate_variance: Floats | None = None,
+    unseen: Floats | None = None,
 ) -> MinuteEvidence:
     """Silence, drop and spike evidence at the last column of each row (see the module docstring), the
-    rates known to their relative `rate_variance` (anomalies.detection.minute_rate; 0: exact)."""
+    rates known to their relative `rate_variance` (anomalies.detection.minute_rate; 0: exact) from data
+    that ends `unseen` minutes before the last column's end (None: at it)."""
     counts = np.nan_to_num(np.asarray(counts, dtype=np.float64)).round().astype(np.int64)
     rows = counts.shape[0]
     rate = np.maximum(np.asarray(rate, dtype=np.float64), 0.0)
     dispersion = np.maximum(np.asarray(dispersion, dtype=np.float64), 1.0)
     variance = np.zeros(rows) if rate_variance is None else np.maximum(np.asarray(rate_variance, dtype=float), 0.0)
-    quiet = trailing_zeros(counts)
-    silence = silence_nats(rate, quiet, variance) / dispersion / LN10 - silence_cost(rate)
     cumulative = np.concatenate([np.zeros((rows, 1), dtype=np.int64), np.cumsum(counts[:, ::-1], axis=1)], axis=1)
+    quiet = trailing_zeros(counts)
+    silence = silence_evidence(cumulative, quiet, rate, dispersion, variance, unseen)
     drop, drop_minutes = drop_evidence(cumulative, rate, dispersion, variance)
     drop -= DROP_COST
     spike, spike_minutes = trailing_evidence(
@@ -305,6 +325,24 @@ def minute_evidence(
     kind = np.where(found, np.where(is_spike, "spike", np.where(is_silence, "flatline", "drop")), "")
     minutes = np.where(is_spike, spike_minutes, np.where(is_silence, quiet, drop_minutes))
     return MinuteEvidence(nlp, kind, minutes, np.where(found, np.where(is_spike, "up", "down"), ""))
+
+
+def silence_evidence(
+    cumulative: np.ndarray,
+    quiet: np.ndarray,
+    rate: Floats,
+    dispersion: Floats,
+    variance: Floats,
+    unseen: Floats | None,
+) -> Floats:
+    """Per row, the silence's evidence in decades, less its cost: judged with the rate updated by the
+    events of the minutes before the silence that the rate's estimate has not read (the silence itself
+    never moves it)."""
+    width = cumulative.shape[1] - 1
+    read_from = quiet if unseen is None else np.clip(np.asarray(unseen, dtype=np.int64), quiet, width)
+    events = np.take_along_axis(cumulative, read_from[:, None], axis=1)[:, 0]  # the silence's columns hold 0
+    rate, variance = updated_rate(rate, variance, events, read_from - quiet, dispersion)
+    return silence_nats(rate, quiet, variance) / dispersion / LN10 - silence_cost(rate)
 
 
 def dispersion_of(counts: Floats, points: int = 288) -> float:

@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+from anomalies.detection import DetectorConfig
 from anomalies.detection.minute_rate import SKIP_MINUTES, minute_rate
-from anomalies.detection.silence import MINOR_WEIGHT, minute_baseline, minute_evidence, silence_nats
+from anomalies.detection.silence import (
+    MINOR_WEIGHT,
+    minute_baseline,
+    minute_evidence,
+    silence_nats,
+    updated_rate,
+)
 
 DAY_MINUTES = 1440
+OPEN_NLP = DetectorConfig(300, "count").open_nlp
 
 
 def swinging(rng: np.random.Generator, per_hour: float, minutes: int, phase: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,11 +85,68 @@ def test_an_uncertain_rate_needs_a_longer_silence() -> None:
     assert uncertain == pytest.approx(100 * math.log(1.1)) and uncertain < 10.0
 
 
+# A rate known to 17% (as the estimate is for a quiet series whose previous days happened to differ), one
+# event a minute: a silence opens at 5.5 decades (the tenth share, and 5(1 - 1/e) tests per five minutes).
+SURE_TO_17 = 0.17**2
+SILENCE_NATS = (OPEN_NLP + 1 + math.log10(5 * (1 - math.exp(-1.0)))) * math.log(10)
+
+
+def silent_minutes_to_open(shape: float) -> int:
+    """Whole silent minutes until shape x ln(1 + t / shape) reaches SILENCE_NATS (one event a minute)."""
+    return math.ceil(shape * math.expm1(SILENCE_NATS / shape))
+
+
+def stop_after(events_before: int, silent: int) -> np.ndarray:
+    counts = np.zeros((1, 60))
+    counts[0, -silent - events_before : -silent] = 1  # one event a minute, then nothing
+    return counts
+
+
+def test_a_stop_opens_after_the_silence_its_rate_and_the_events_before_it_call_for() -> None:
+    # The estimate has not read the last 40 minutes (its level ends half an hour before the history, which
+    # ends ten minutes ago): the 25 events of the 25 minutes before the silence are 25 more events' worth of
+    # knowing the rate (a gamma of shape 1 / 0.17^2 = 34.6, updated by them, the rate still one a minute).
+    after = silent_minutes_to_open(1 / SURE_TO_17 + 25)
+    alone = silent_minutes_to_open(1 / SURE_TO_17)
+    assert (after, alone) == (15, 16)
+    opening, waiting = stop_after(25, after), stop_after(26, after - 1)
+    evidence = minute_evidence(np.vstack([opening, waiting]), [1.0, 1.0], [1.0, 1.0], [SURE_TO_17] * 2, [40, 40])
+    assert list(evidence.kind) == ["flatline", "flatline"]
+    assert evidence.nlp[0] >= OPEN_NLP > evidence.nlp[1]
+    # Without minutes the estimate has not read, the silence waits for what the estimate alone allows.
+    assert minute_evidence(opening, [1.0], [1.0], [SURE_TO_17], [0]).nlp[0] < OPEN_NLP
+    assert minute_evidence(stop_after(24, alone), [1.0], [1.0], [SURE_TO_17], [0]).nlp[0] >= OPEN_NLP
+
+
+def test_events_the_estimate_has_read_are_not_counted_twice() -> None:
+    # The same stop, the estimate having read every minute before the silence.
+    counts = stop_after(25, 15)
+    assert minute_evidence(counts, [1.0], [1.0], [SURE_TO_17], [15]).nlp[0] < OPEN_NLP
+
+
+def test_the_events_before_a_silence_move_its_rate_as_a_gamma_update() -> None:
+    # Shape 1 / 0.17^2 = 34.6 and rate 34.6 per (event a minute), then 5 or 50 events in 25 minutes.
+    shape = 1 / SURE_TO_17
+    rates, variances = updated_rate(np.full(3, 1.0), np.full(3, SURE_TO_17), np.array([5, 50, 50]),
+                                    np.full(3, 25.0), np.array([1.0, 1.0, 2.0]))  # fmt: skip
+    assert rates[0] == pytest.approx((shape + 5) / (shape + 25)) and rates[0] < 1.0
+    assert rates[1] == pytest.approx((shape + 50) / (shape + 25)) and rates[1] > 1.0
+    assert variances[:2] == pytest.approx([1 / (shape + 5), 1 / (shape + 50)])
+    # Twice as dispersed, the same events are half as much to learn from.
+    assert rates[2] == pytest.approx((shape + 25) / (shape + 12.5)) and variances[2] == pytest.approx(1 / (shape + 25))
+
+
+def test_an_exact_rate_is_not_moved_by_the_events_before_the_silence() -> None:
+    counts = stop_after(25, 13)
+    assert minute_evidence(counts, [1.0], [1.0], [0.0], [40]).nlp[0] == minute_evidence(counts, [1.0], [1.0]).nlp[0]
+
+
 @pytest.mark.parametrize("per_hour", [30, 150])
 def test_clean_swinging_series_open_no_more_than_the_checks_share(per_hour: int) -> None:
     """False opens per five minutes at p = 0.1, each minute judged with the rate the scan of the latest
-    complete bucket would give: at most the tenth of it each check is given (bench/alert_delay.py
-    --calibrate measures the same, with more series, at smaller p)."""
+    complete bucket would give (the silence updating it with the events the estimate has not read): at
+    most the tenth of it each check is given (bench/alert_delay.py --calibrate measures the same, with
+    more series, at smaller p)."""
     rng = np.random.default_rng(23)
     history, minutes, series = 8 * DAY_MINUTES, 1500, 12
     opens, periods = {"flatline": 0, "drop": 0, "spike": 0}, 0
@@ -92,7 +157,8 @@ def test_clean_swinging_series_open_no_more_than_the_checks_share(per_hour: int)
         latest = (ends - 1) // 5 - 1  # the last complete bucket then
         baselines = {b: minute_baseline(1.0, 300, buckets[: b + 1]) for b in set(latest)}
         rate, dispersion, variance = (np.array([baselines[b][i] for b in latest]) for i in range(3))
-        evidence = minute_evidence(sliding_window_view(counts, 60)[ends - 60], rate, dispersion, variance)
+        unseen = ends - (latest + 1) * 5 + SKIP_MINUTES  # the estimate stops half an hour before its history
+        evidence = minute_evidence(sliding_window_view(counts, 60)[ends - 60], rate, dispersion, variance, unseen)
         for check in opens:
             above = (evidence.nlp >= 1.0) & (evidence.kind == check)
             opens[check] += int(np.count_nonzero(above[1:] & ~above[:-1]))

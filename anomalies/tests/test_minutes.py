@@ -23,7 +23,7 @@ from anomalies.detection.silence import (
     upper_nats,
 )
 from anomalies.early import complete_minutes
-from anomalies.minutes import check_minutes
+from anomalies.minutes import check_minutes, unseen_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import due_watch_ids, scan
 from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
@@ -124,6 +124,41 @@ def test_clean_series_open_drops_no_more_than_the_checks_share(per_hour: int) ->
         assert drop_opens(poisson, rate, 1.0, 0.0, threshold) <= MINOR_WEIGHT
         assert drop_opens(drawn, rate, 1.0, 0.01, threshold) <= MINOR_WEIGHT
         assert drop_opens(bursty, rate, 3.0, 0.0, threshold) <= MINOR_WEIGHT
+
+
+def silence_opens(counts: np.ndarray, rate: float, variance: float, threshold: float) -> float:
+    """False silence opens per five minutes over the threshold's p, each minute judged on the 60 before it
+    with a rate estimated from data that ended 30 to 34 minutes before (as the scan's, read each minute)."""
+    windows = sliding_window_view(counts, 60, axis=1)
+    rows, steps, _ = windows.shape
+    cells = rows * steps
+    unseen = 30 + np.arange(cells) % 5
+    evidence = minute_evidence(
+        windows.reshape(cells, 60), np.full(cells, rate), np.ones(cells), np.full(cells, variance), unseen
+    )
+    above = ((evidence.nlp >= threshold) & (evidence.kind == "flatline")).reshape(rows, steps)
+    opens = np.count_nonzero(above[:, 1:] & ~above[:, :-1])
+    return opens / (rows * (steps - 1) / 5) / 10.0**-threshold
+
+
+@pytest.mark.parametrize(("per_hour", "spread"), [(30, 0.13), (60, 0.09), (60, 0.2), (150, 0.065)])
+def test_clean_series_open_silences_no_more_than_the_checks_share(per_hour: int, spread: float) -> None:
+    """Seeded clean Poisson series whose rate is drawn around the one the check is given, with the spread
+    it is told of (the estimate's at that volume, and a wide one), the silence updating the rate with the
+    events before it that the estimate has not read: at p = 0.1 and 0.01, at most MINOR_WEIGHT."""
+    rng = np.random.default_rng(per_hour)
+    rate, series, minutes = per_hour / 60, 60, 2000
+    drawn = rng.poisson(rate * rng.gamma(spread**-2, spread**2, size=(series, 1)), size=(series, minutes))
+    for threshold in (1.0, 2.0):
+        assert silence_opens(drawn, rate, spread**2, threshold) <= MINOR_WEIGHT
+
+
+def test_the_rate_has_not_read_the_minutes_from_half_an_hour_before_its_history_ends() -> None:
+    # (anomalies.detection.minute_rate: today's level stops SKIP_MINUTES before the latest bucket's end.)
+    assert unseen_minutes(END, END + 3 * MINUTE) == 33
+    assert unseen_minutes(END, END) == 30
+    assert unseen_minutes(END - timedelta(hours=2), END) == 60  # a scan far behind: every minute read is new
+    assert unseen_minutes(None, END) == 0
 
 
 def test_the_dispersion_of_even_counts_is_one_and_of_bursty_ones_more() -> None:
