@@ -9,7 +9,7 @@ import pytest
 
 from anomalies import carry
 from anomalies.carry import Unreadable, pack, pack_fits, stored_version, unpack, unpack_fits, zone_key
-from anomalies.detection import Carry, DetectorConfig, FitCache, score_incremental
+from anomalies.detection import DETECTOR_VERSION, Carry, DetectorConfig, FitCache, score_incremental
 from anomalies.tests.test_detection_series import daily_counts
 
 ZONE = "Europe/Berlin"
@@ -63,12 +63,12 @@ def test_state_of_another_version_laid_out_otherwise_is_left_out_not_misread(
     is compared, so such state is not continued, where the same bytes of this version are unreadable."""
     _, fits, end = state
     wider = {key: replace(item, profile=np.append(item.profile, [0.5, 0.5])) for key, item in fits.blocks.items()}
-    stored_carry, wider_fits = packed((state[0], FitCache(wider, fits.trends), end), 2, monkeypatch)
+    stored_carry, wider_fits = packed((state[0], FitCache(wider, fits.trends), end), DETECTOR_VERSION + 1, monkeypatch)
     points = (len(stored_carry) - 24) // 18
     wider_carry = stored_carry[: 24 + 16 * points] + bytes(8 * points) + stored_carry[24 + 16 * points :]
     assert unpack(wider_carry, end, 300, "medium", ZONE) is None
     assert unpack_fits(wider_fits, 300, "count", ZONE).blocks == {}
-    monkeypatch.setattr(carry, "DETECTOR_VERSION", 2)
+    monkeypatch.setattr(carry, "DETECTOR_VERSION", DETECTOR_VERSION + 1)
     with pytest.raises(Unreadable):
         unpack(wider_carry, end, 300, "medium", ZONE)
     with pytest.raises(Unreadable):
@@ -91,7 +91,7 @@ CORRUPT_CARRIES = {
 
 @pytest.mark.parametrize("damage", CORRUPT_CARRIES.values(), ids=CORRUPT_CARRIES.keys())
 def test_a_carry_cut_short_or_corrupt_is_unreadable(state: tuple, damage, monkeypatch: pytest.MonkeyPatch) -> None:
-    stored_carry, _ = packed(state, 1, monkeypatch)
+    stored_carry, _ = packed(state, DETECTOR_VERSION, monkeypatch)
     with pytest.raises(Unreadable):
         unpack(damage(stored_carry), state[2], 300, "medium", ZONE)
 
@@ -107,14 +107,14 @@ CORRUPT_FITS = {
 
 @pytest.mark.parametrize("damage", CORRUPT_FITS.values(), ids=CORRUPT_FITS.keys())
 def test_fits_cut_short_or_corrupt_are_unreadable(state: tuple, damage, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, stored_fits = packed(state, 1, monkeypatch)
+    _, stored_fits = packed(state, DETECTOR_VERSION, monkeypatch)
     with pytest.raises(Unreadable):
         unpack_fits(damage(stored_fits), 300, "count", ZONE)
 
 
 def test_fits_cut_anywhere_are_unreadable(state: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every cut of whole numbers: none reads as fits, none raises anything but Unreadable."""
-    _, stored_fits = packed(state, 1, monkeypatch)
+    _, stored_fits = packed(state, DETECTOR_VERSION, monkeypatch)
     for end in range(8, len(stored_fits), 8 * 7):
         with pytest.raises(Unreadable):
             unpack_fits(stored_fits[:end], 300, "count", ZONE)

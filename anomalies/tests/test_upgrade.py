@@ -12,7 +12,16 @@ import pytest
 
 from anomalies import carry
 from anomalies.carry import pack_fits, stored_version, unpack
-from anomalies.detection import Carry, DetectorConfig, FitCache, calibration, robust, score_incremental, score_latest
+from anomalies.detection import (
+    DETECTOR_VERSION,
+    Carry,
+    DetectorConfig,
+    FitCache,
+    calibration,
+    robust,
+    score_incremental,
+    score_latest,
+)
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import cached_values, due_watch_ids, scan
 from anomalies.tests.test_scan import END, HOUR, NOW, add_hour, daily_count, quiet_weeks, roll_up_to, scan_at
@@ -95,7 +104,7 @@ def upgraded() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(robust, "NORMAL_IQR", 1.2)
         patched.setattr(calibration, "NLP_HALF", 3.5)
-        patched.setattr(carry, "DETECTOR_VERSION", 2)
+        patched.setattr(carry, "DETECTOR_VERSION", DETECTOR_VERSION + 1)
         yield
 
 
@@ -119,8 +128,9 @@ def test_the_first_scan_after_an_upgrade_rebuilds_the_state_opens_nothing_and_sc
         assert bytes(watch.fitted) == fresh_fits[watch.pk]
         old_fits = pack_fits(fresh_state(watch, config)[1], 3600, "count")  # the detector before the upgrade's
         assert bytes(watch.fitted)[40:] != old_fits[40:]  # (past the header, whose version differs)
-        assert stored_version(watch.carry) == 2
-        assert f"watch {watch.pk}: state of detector version 1, rebuilt for 2" in caplog.text
+        assert stored_version(watch.carry) == DETECTOR_VERSION + 1
+        upgrade = f"state of detector version {DETECTOR_VERSION}, rebuilt for {DETECTOR_VERSION + 1}"
+        assert f"watch {watch.pk}: {upgrade}" in caplog.text
 
 
 def test_an_episode_open_before_an_upgrade_is_carried_on_not_opened_again(quiet_weeks: Project) -> None:
