@@ -167,28 +167,37 @@ def test_a_scan_of_a_coarser_bucket_never_moves_an_episode_back_in_time(watch: W
     assert Anomaly.objects.get(pk=anomaly.pk).last_anomalous_at == T0 + timedelta(minutes=19)
 
 
+def start_a_scan_paused_holding_the_watch(
+    watch: Watch, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Worker, int, threading.Event]:
+    """A scan updating the watch's episode, paused once it holds the watch's lock: its thread, its session's
+    backend pid, and the event that lets it go on."""
+    holds_the_watch, goes_on, session = threading.Event(), threading.Event(), []
+    read_episode = services.unresolved
+
+    def pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
+        if threading.current_thread() is scan:
+            session.append(backend_pid())
+            holds_the_watch.set()
+            goes_on.wait(30)
+        return read_episode(locked)
+
+    monkeypatch.setattr(services, "unresolved", pausing_after_locking_the_watch)
+    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
+    scan.start()
+    assert holds_the_watch.wait(30)
+    return scan, session[0], goes_on
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_person_resolving_an_episode_while_a_scan_updates_it_waits_for_the_scan_and_never_deadlocks(
     watch: Watch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     anomaly = services.apply_verdict(watch, anomalous(T0), T0)[1]
-    scan_holds_the_watch, scan_goes_on, scan_session = threading.Event(), threading.Event(), []
-    read_episode = services.unresolved
-
-    def scan_pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
-        if threading.current_thread() is scan:
-            scan_session.append(backend_pid())
-            scan_holds_the_watch.set()
-            scan_goes_on.wait(30)
-        return read_episode(locked)
-
-    monkeypatch.setattr(services, "unresolved", scan_pausing_after_locking_the_watch)
-    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
-    scan.start()
-    assert scan_holds_the_watch.wait(30)
+    scan, scan_session, scan_goes_on = start_a_scan_paused_holding_the_watch(watch, monkeypatch)
     person = Worker(lambda: services.resolve(anomaly, "alice"))
     person.start()
-    wait_until_blocked_by(scan_session[0])  # the person's request now waits for the scan
+    wait_until_blocked_by(scan_session)  # the person's request now waits for the scan
     scan_goes_on.set()
     assert scan.outcome()[0] == "updated"
     person.outcome()
@@ -206,23 +215,10 @@ def test_a_project_deleted_while_a_scan_updates_its_episode_waits_for_the_scan_a
 
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the raw data's purge, after commit
     services.apply_verdict(watch, anomalous(T0), T0)
-    scan_holds_the_watch, scan_goes_on, scan_session = threading.Event(), threading.Event(), []
-    read_episode = services.unresolved
-
-    def scan_pausing_after_locking_the_watch(locked: Watch) -> Anomaly | None:
-        if threading.current_thread() is scan:
-            scan_session.append(backend_pid())
-            scan_holds_the_watch.set()
-            scan_goes_on.wait(30)
-        return read_episode(locked)
-
-    monkeypatch.setattr(services, "unresolved", scan_pausing_after_locking_the_watch)
-    scan = Worker(lambda: services.apply_verdict(watch, anomalous(T0 + HOUR, score=0.9), T0 + HOUR))
-    scan.start()
-    assert scan_holds_the_watch.wait(30)
+    scan, scan_session, scan_goes_on = start_a_scan_paused_holding_the_watch(watch, monkeypatch)
     deletion = Worker(lambda: delete_project(project))
     deletion.start()
-    wait_until_blocked_by(scan_session[0])  # the deletion now waits for the scan
+    wait_until_blocked_by(scan_session)  # the deletion now waits for the scan
     scan_goes_on.set()
     assert scan.outcome()[0] == "updated"
     deletion.outcome()
