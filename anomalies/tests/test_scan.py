@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from anomalies import carry, services
 from anomalies import scan as anomalies_scan
-from anomalies import services
 from anomalies.carry import fits_changed, pack_fits, read_entries, unpack, unpack_fits
 from anomalies.detection import DetectorConfig, FitCache, carried_points, score_incremental, score_latest
 from anomalies.detection.fitting import PROFILE_NUMBERS
@@ -405,7 +405,10 @@ def test_stored_model_fits_score_exactly_as_fitting_again() -> None:
     assert_same(reused, score_latest(times, values, config))
 
 
-def test_model_fits_stored_before_the_time_of_day_profiles_are_fitted_again_not_misread() -> None:
+def test_model_fits_stored_before_the_time_of_day_profiles_are_fitted_again_not_misread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(carry, "DETECTOR_VERSION", 1)  # that layout was version 1's (a later one rebuilds it)
     times, values = daily_counts(days=10, interval=300, per_hour=120)
     config = DetectorConfig(300, "count")
     fits = FitCache()
