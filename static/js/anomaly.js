@@ -9,8 +9,20 @@
   const chart = echarts.init(document.getElementById("anomaly-chart"), dark ? "dark" : null);
   let current = null;
 
+  // The stretch one value covers: an hour, or five minutes for a busy series (a minute-checked episode's
+  // count covers the minutes it has lasted).
+  function bucketName(seconds) {
+    if (seconds === 3600) return "hour";
+    return seconds % 60 === 0 && seconds > 60 ? `${seconds / 60}-minute bucket` : "minute";
+  }
+
+  function countUnit(seconds) {
+    if (seconds === 3600) return "events an hour";
+    return seconds % 60 === 0 && seconds > 60 ? `events in ${seconds / 60} minutes` : "events";
+  }
+
   function describe(anomaly) {
-    const unit = anomaly.series.measure === "count" ? "events an hour" : anomaly.series.measure;
+    const unit = anomaly.series.measure === "count" ? countUnit(anomaly.interval_seconds) : anomaly.series.measure;
     const percent = anomaly.deviation_percent === null ? "" : ` (${anomaly.deviation_percent > 0 ? "+" : ""}${anomaly.deviation_percent.toFixed(0)}%)`;
     return `${anomaly.kind.replace("_", " ")} ${anomaly.direction}: ${format.number(anomaly.actual)} ${unit} where ` +
       `${format.number(anomaly.expected)} was expected (band ${format.number(anomaly.lower)} to ` +
@@ -19,7 +31,11 @@
 
   function drawChart(anomaly) {
     const points = anomaly.context;
-    const hourEnd = new Date(new Date(anomaly.last_anomalous_at).getTime() + anomaly.interval_seconds * 1000).toISOString();
+    // Points are an hour or five minutes apart (the interval the series is scanned at): shade to the end of
+    // the point holding the last anomalous moment.
+    const step = points.length > 1 ? Date.parse(points[1].time) - Date.parse(points[0].time) : anomaly.interval_seconds * 1000;
+    const last = Date.parse(anomaly.last_anomalous_at);
+    const shadeEnd = new Date(Math.max(last + anomaly.interval_seconds * 1000, last - (last % step) + step)).toISOString();
     chart.setOption({ backgroundColor: "transparent", animation: false, tooltip: { trigger: "axis" },
       legend: { top: 0, data: ["value", "expected", "band"] }, grid: { left: 56, right: 16, top: 32, bottom: 28 },
       xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
@@ -30,7 +46,7 @@
           areaStyle: { opacity: 0.18 }, data: points.map((p) => [p.time, p.upper === null || p.lower === null ? null : p.upper - p.lower]) },
         { name: "expected", type: "line", symbol: "none", lineStyle: { type: "dashed" }, data: points.map((p) => [p.time, p.expected]) },
         { name: "value", type: "line", showSymbol: false, connectNulls: false, data: points.map((p) => [p.time, p.value]),
-          markArea: { itemStyle: { color: "rgba(201, 42, 42, 0.15)" }, data: [[{ xAxis: anomaly.started_at }, { xAxis: hourEnd }]] } },
+          markArea: { itemStyle: { color: "rgba(201, 42, 42, 0.15)" }, data: [[{ xAxis: anomaly.started_at }, { xAxis: shadeEnd }]] } },
       ] }, true);
   }
 
@@ -67,7 +83,7 @@
     facts.replaceChildren();
     fact(facts, "score", anomaly.score.toFixed(2));
     fact(facts, "started", format.time(anomaly.started_at));
-    fact(facts, "last anomalous hour", format.time(anomaly.last_anomalous_at));
+    fact(facts, `last anomalous ${bucketName(anomaly.interval_seconds)}`, format.time(anomaly.last_anomalous_at));
     fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.time(anomaly.acknowledged_at)}`);
     fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.time(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
