@@ -82,14 +82,20 @@ def replay_buckets(watch: Watch, start: datetime, end: datetime, config: Detecto
         history_start = max(history_start, buckets.first() or end)
     series = buckets.on_grid(history_start, end, missing, step)
     times = history_start.timestamp() + step.total_seconds() * np.arange(len(series))
+    scores = score_on_windows(times, series, config, window, max(0, int((scored_from - history_start) / step)))
+    return scores.tail(int(np.count_nonzero(scores.times >= start.timestamp())))
+
+
+def score_on_windows(times: np.ndarray, series: np.ndarray, config: DetectorConfig, window: int, first: int) -> Scores:
+    """Each point from `first` on scored as a scan with a cache of `window` points scores it: on the
+    `window` points ending with it, the detector's carry and block fits passed on from point to point."""
     fits, carried, scored = FitCache(), None, []
-    for last in range(max(0, int((scored_from - history_start) / step)), len(series)):
-        first = max(0, last + 1 - window)
-        point, carried = score_incremental(times[first : last + 1], series[first : last + 1], config, 1, carried, fits)
-        if times[last] >= start.timestamp():
-            scored.append(point)
+    for last in range(first, len(series)):
+        start = max(0, last + 1 - window)
+        point, carried = score_incremental(times[start : last + 1], series[start : last + 1], config, 1, carried, fits)
+        scored.append(point)
     if not scored:
-        return score_latest(np.array([start.timestamp()]), np.array([missing]), config).tail(0)
+        return score_latest(np.empty(0), np.empty(0), config)
     return Scores(**{f.name: np.concatenate([getattr(point, f.name) for point in scored]) for f in fields(Scores)})
 
 
