@@ -14,13 +14,13 @@ from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, due_watch_ids, scan
-from anomalies.tests.factories import make_watch
+from anomalies.tests.factories import make_watch, open_anomaly
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
 from flux.tenants.models import Project
 
-MINUTE = timedelta(minutes=1)
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 END = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 NOW = END + 2 * MINUTE
 
@@ -244,3 +244,14 @@ def test_a_five_minute_anomaly_is_shown_on_five_minute_buckets_scored_as_the_sca
         point["score"] for time, point in context.items() if anomaly.started_at <= time <= anomaly.last_anomalous_at
     ]
     assert max(episode) == pytest.approx(anomaly.score, abs=1e-4)
+
+
+def test_an_hourly_anomaly_keeps_its_hourly_context_once_its_series_is_scanned_every_five_minutes(
+    busy_and_sparse: Project, api: type, keys: dict
+) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    anomaly = open_anomaly(make_watch(busy_and_sparse, "page.viewed", interval_seconds=FAST), END - 5 * HOUR)
+    detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
+    times = [datetime.fromisoformat(point["time"]) for point in detail["context"]]
+    assert {later - earlier for earlier, later in itertools.pairwise(times)} == {HOUR}
+    assert times[0] == anomaly.started_at - timedelta(days=2)
