@@ -62,11 +62,13 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
 
 
 def anomaly_context(anomaly: Anomaly) -> replay.Replay:
-    """At the resolution the watch is scanned at: by the hour, two days before the episode to a day after
+    """At the resolution the anomaly was found at: by the hour, two days before the episode to a day after
     it (or now); five-minute buckets, three hours before it to an hour after (at most
     replay.MAX_FAST_POINTS, ending after its start)."""
     watch = anomaly.watch
-    if watch.interval_seconds >= HOUR.total_seconds():
+    # An anomaly found by the hour (the series was quieter then) stays hourly; one found on five-minute
+    # buckets or by the minute checks is shown on five-minute buckets while its series is scanned on them.
+    if max(anomaly.interval_seconds, watch.interval_seconds) >= HOUR.total_seconds():
         end = min(anomaly.last_anomalous_at + CONTEXT_AFTER, timezone.now())
         return replay.replay(watch, anomaly.started_at - CONTEXT_BEFORE, end + HOUR)
     step = timedelta(seconds=watch.interval_seconds)
