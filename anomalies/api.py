@@ -33,6 +33,8 @@ from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 
 CONTEXT_BEFORE, CONTEXT_AFTER, HOUR = timedelta(days=2), timedelta(days=1), timedelta(hours=1)
+# Five-minute anomalies are shown on their own buckets: hours around them, not days.
+FAST_CONTEXT_BEFORE, FAST_CONTEXT_AFTER = timedelta(hours=3), timedelta(hours=1)
 
 
 def comma_values(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
@@ -62,9 +64,20 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
 
 
 def anomaly_context(anomaly: Anomaly) -> replay.Replay:
-    """Two days before the episode to a day after it (or now)."""
-    end = min(anomaly.last_anomalous_at + CONTEXT_AFTER, timezone.now())
-    return replay.replay(anomaly.watch, anomaly.started_at - CONTEXT_BEFORE, end + HOUR)
+    """At the resolution the anomaly was found at: by the hour, two days before the episode to a day after
+    it (or now); five-minute buckets, three hours before it to an hour after (at most
+    replay.MAX_FAST_POINTS, ending after its start)."""
+    watch = anomaly.watch
+    # An anomaly found by the hour (the series was quieter then) stays hourly; one found on five-minute
+    # buckets or by the minute checks is shown on five-minute buckets while its series is scanned on them.
+    if max(anomaly.interval_seconds, watch.interval_seconds) >= HOUR.total_seconds():
+        end = min(anomaly.last_anomalous_at + CONTEXT_AFTER, timezone.now())
+        return replay.replay(watch, anomaly.started_at - CONTEXT_BEFORE, end + HOUR)
+    step = timedelta(seconds=watch.interval_seconds)
+    start = anomaly.started_at - FAST_CONTEXT_BEFORE
+    longest = start + step * (replay.MAX_FAST_POINTS - 1)
+    last = min(anomaly.last_anomalous_at + FAST_CONTEXT_AFTER, timezone.now(), longest)
+    return replay.replay(watch, start, last + step, own_interval=True)
 
 
 class AnomalyAPIView(ProjectAPIView):

@@ -169,8 +169,10 @@ class DeliveryList(serializers.Serializer):
 
 
 class ReplayPoint(serializers.Serializer):
-    time = serializers.DateTimeField(help_text="The hour's start.")
-    value = serializers.FloatField(allow_null=True, help_text="null: no data that hour.")
+    time = serializers.DateTimeField(
+        help_text="The bucket's start (an hour, or five minutes in a busy series' anomaly context)."
+    )
+    value = serializers.FloatField(allow_null=True, help_text="null: no data in that bucket.")
     expected = serializers.FloatField(allow_null=True)
     lower = serializers.FloatField(allow_null=True)
     upper = serializers.FloatField(allow_null=True)
@@ -180,7 +182,10 @@ class ReplayPoint(serializers.Serializer):
 
 class AnomalyDetail(AnomalyShape):
     context = ReplayPoint(
-        many=True, help_text="The series hour by hour from two days before to a day after, with the band."
+        many=True,
+        help_text="The series with the band, at the interval it is scanned at: hour by hour from two days before "
+        "to a day after, or five minutes by five minutes from three hours before to an hour after (at most eight "
+        "hours).",
     )
 
 

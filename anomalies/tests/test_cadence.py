@@ -2,6 +2,7 @@
 minutes after it starts; sparse ones stay hourly. Time here is the test's own clock (the scan takes
 `now`), rollups are real."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,13 +14,13 @@ from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, claim, due_watch_ids, scan
-from anomalies.tests.factories import make_watch
+from anomalies.tests.factories import make_watch, open_anomaly
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
 from flux.tenants.models import Project
 
-MINUTE = timedelta(minutes=1)
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 END = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 NOW = END + 2 * MINUTE
 
@@ -219,3 +220,60 @@ def test_a_watch_switched_to_five_minutes_stays_its_batchs_until_the_batch_ends(
     assert Watch.objects.get(pk=busy.pk).interval_seconds == FAST
     assert taken_meanwhile == [[]]  # still under its batch's lease: no second first scan
     assert Watch.objects.get(pk=busy.pk).next_scan_at == first_due  # due at its new interval once released
+
+
+def add_uneven_events(project: Project, name: str, start: datetime, end: datetime) -> None:
+    """An event every 20 seconds, about a third of them left out by a fixed hash of their time: counts that
+    vary from bucket to bucket, the same on every run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO events_event (project_id, time, received_at, name, tags)
+               SELECT %s, t, now(), %s, '{}'::jsonb FROM generate_series(%s, %s, interval '20 seconds') AS t
+               WHERE t < %s AND (extract(epoch FROM t)::bigint / 20 * 2654435761) %% 97 < 64""",
+            [project.pk, name, start, end, end],
+        )
+
+
+def test_a_five_minute_anomaly_is_shown_on_five_minute_buckets_scored_as_the_scan_scored_them(
+    project: Project, api: type, keys: dict
+) -> None:
+    # Sixteen days of uneven counts: more than the five-minute scans keep (eight days), so a bucket scored on
+    # all of them, rather than on the scan's window, would differ.
+    add_uneven_events(project, "page.viewed", END - timedelta(days=16), END + timedelta(hours=1))
+    spike_start = END + 12 * MINUTE
+    add_events(project, "page.viewed", spike_start, spike_start + 10 * MINUTE, timedelta(seconds=3))
+    roll_up(project, END + MINUTE)
+    sync_watches(NOW)
+    now = NOW
+    while now < END + timedelta(minutes=45):
+        now += MINUTE
+        set_watermark(now - timedelta(seconds=5))
+        scan(due_watch_ids(now, 100), now)
+    anomaly = Anomaly.objects.get(watch__name="page.viewed")
+    assert anomaly.interval_seconds == FAST and anomaly.last_anomalous_at > anomaly.started_at
+
+    detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
+    times = [datetime.fromisoformat(point["time"]) for point in detail["context"]]
+    assert {later - earlier for earlier, later in itertools.pairwise(times)} == {5 * MINUTE}
+    assert times[0] == anomaly.started_at - timedelta(hours=3) and anomaly.started_at in times
+    context = {time: point for time, point in zip(times, detail["context"], strict=True)}
+    last = context[anomaly.last_anomalous_at]  # the stored values are those of the episode's last bucket
+    assert last["is_anomaly"] and context[anomaly.started_at]["is_anomaly"]
+    assert (last["value"], last["expected"], last["lower"], last["upper"]) == pytest.approx(
+        (anomaly.actual, anomaly.expected, anomaly.lower, anomaly.upper), rel=1e-6
+    )
+    episode = [
+        point["score"] for time, point in context.items() if anomaly.started_at <= time <= anomaly.last_anomalous_at
+    ]
+    assert max(episode) == pytest.approx(anomaly.score, abs=1e-4)
+
+
+def test_an_hourly_anomaly_keeps_its_hourly_context_once_its_series_is_scanned_every_five_minutes(
+    busy_and_sparse: Project, api: type, keys: dict
+) -> None:
+    roll_up(busy_and_sparse, END + MINUTE)
+    anomaly = open_anomaly(make_watch(busy_and_sparse, "page.viewed", interval_seconds=FAST), END - 5 * HOUR)
+    detail = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
+    times = [datetime.fromisoformat(point["time"]) for point in detail["context"]]
+    assert {later - earlier for earlier, later in itertools.pairwise(times)} == {HOUR}
+    assert times[0] == anomaly.started_at - timedelta(days=2)

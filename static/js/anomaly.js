@@ -9,6 +9,13 @@
   const chart = echarts.init(document.getElementById("anomaly-chart"), dark ? "dark" : null);
   let current = null;
 
+  // The stretch one value covers: an hour, or five minutes for a busy series (a minute-checked episode's
+  // count covers the minutes it has lasted).
+  function bucketName(seconds) {
+    if (seconds === 3600) return "hour";
+    return seconds % 60 === 0 && seconds > 60 ? `${seconds / 60}-minute bucket` : "minute";
+  }
+
   // The buckets an anomaly was found on: "an hour", "in 5 minutes" (five-minute scans).
   function perBucket(seconds) {
     if (seconds === 3600) return "an hour";
@@ -40,7 +47,11 @@
 
   function drawChart(anomaly) {
     const points = anomaly.context;
-    const hourEnd = new Date(new Date(anomaly.last_anomalous_at).getTime() + anomaly.interval_seconds * 1000).toISOString();
+    // Points are an hour or five minutes apart (the interval the series is scanned at): shade to the end of
+    // the point holding the last anomalous moment.
+    const step = points.length > 1 ? Date.parse(points[1].time) - Date.parse(points[0].time) : anomaly.interval_seconds * 1000;
+    const last = Date.parse(anomaly.last_anomalous_at);
+    const shadeEnd = new Date(Math.max(last + anomaly.interval_seconds * 1000, last - (last % step) + step)).toISOString();
     chart.setOption({ backgroundColor: "transparent", animation: false, tooltip: { trigger: "axis" },
       legend: { top: 0, data: ["value", "expected", "band"] }, grid: { left: 56, right: 16, top: 32, bottom: 28 },
       xAxis: { type: "time" }, yAxis: { type: "value", scale: true },
@@ -51,7 +62,7 @@
           areaStyle: { opacity: 0.18 }, data: points.map((p) => [p.time, p.upper === null || p.lower === null ? null : p.upper - p.lower]) },
         { name: "expected", type: "line", symbol: "none", lineStyle: { type: "dashed" }, data: points.map((p) => [p.time, p.expected]) },
         { name: "value", type: "line", showSymbol: false, connectNulls: false, data: points.map((p) => [p.time, p.value]),
-          markArea: { itemStyle: { color: "rgba(201, 42, 42, 0.15)" }, data: [[{ xAxis: anomaly.started_at }, { xAxis: hourEnd }]] } },
+          markArea: { itemStyle: { color: "rgba(201, 42, 42, 0.15)" }, data: [[{ xAxis: anomaly.started_at }, { xAxis: shadeEnd }]] } },
       ] }, true);
   }
 
@@ -88,7 +99,7 @@
     facts.replaceChildren();
     fact(facts, "score", anomaly.score.toFixed(2));
     fact(facts, "started", format.zonedTime(anomaly.started_at));
-    fact(facts, "last anomalous bucket", format.zonedTime(anomaly.last_anomalous_at));
+    fact(facts, `last anomalous ${bucketName(anomaly.interval_seconds)}`, format.zonedTime(anomaly.last_anomalous_at));
     fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.zonedTime(anomaly.acknowledged_at)}`);
     fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.zonedTime(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
