@@ -215,7 +215,7 @@ def test_a_five_minute_anomaly_is_described_in_its_own_buckets(page: object, liv
     page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
     wait_loaded(page)
     assert page.evaluate(DRAWN, "#anomaly-chart")
-    assert "90 events in 5 minutes where 30 was expected" in page.inner_text("#summary")
+    assert "90 events in 5 minutes where 30 were expected" in page.inner_text("#summary")
     assert "last anomalous 5-minute bucket" in page.inner_text("#facts")
 
 
