@@ -55,7 +55,7 @@ PARTIAL_EVENT_COUNTS = """
 PARTIAL_METRIC_COUNTS = """
     SELECT w.id, sum(r.count)::float8
     FROM anomalies_watch w
-    JOIN metrics_metricrollup r ON r.series_id = w.series_id AND r.level = 'minute'
+    JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id AND r.level = 'minute'
          AND r.bucket >= w.history_end AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND {where}
     GROUP BY w.id, w.peek_above {having}

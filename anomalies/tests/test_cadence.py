@@ -277,3 +277,22 @@ def test_an_hourly_anomaly_keeps_its_hourly_context_once_its_series_is_scanned_e
     times = [datetime.fromisoformat(point["time"]) for point in detail["context"]]
     assert {later - earlier for earlier, later in itertools.pairwise(times)} == {HOUR}
     assert times[0] == anomaly.started_at - timedelta(days=2)
+
+
+def test_a_counters_bucket_in_progress_is_counted_from_its_projects_minute_rollups(project: Project) -> None:
+    """The metric side of the early peek: the complete minutes of the watch's bucket in progress, summed from
+    the series' minute rollups (joined on the project too, so a distributed database keeps the join local)."""
+    from metrics.models import MetricRollup
+    from metrics.tests.factories import make_series
+
+    series = make_series(project, "jobs.done", "counter")
+    bucket = END + 10 * MINUTE
+    watch = make_watch(project, "jobs.done", series=series, interval_seconds=FAST, history_end=bucket, peek_above=1.0)
+    for minute, count in enumerate([4, 6, 5]):  # two complete minutes, and one after the last complete one
+        at = bucket + minute * MINUTE
+        MetricRollup.objects.create(
+            project_id=project.pk, series_id=series.pk, level="minute", bucket=at, count=count, sum=count,
+            min=1, max=1, last=1, last_time=at,
+        )  # fmt: skip
+    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}) == {watch.pk: 10.0}
+    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}, [watch.pk]) == {watch.pk: 10.0}
