@@ -9,7 +9,7 @@ detector could use, so each bucket is scored here on the same sliding window, wi
 block at its first bucket as the scans make them."""
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -96,7 +96,7 @@ def score_on_windows(times: np.ndarray, series: np.ndarray, config: DetectorConf
         scored.append(point)
     if not scored:
         return score_latest(np.empty(0), np.empty(0), config)
-    return Scores(**{f.name: np.concatenate([getattr(point, f.name) for point in scored]) for f in fields(Scores)})
+    return Scores.joined(scored)
 
 
 def number(value: float) -> float | None:

@@ -9,7 +9,7 @@ for those rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -94,8 +94,7 @@ def score_in_stretches(times: Floats, values: Floats, config: DetectorConfig) ->
         end, low = min(start + CHUNK_POINTS, len(times)), max(0, start - history)
         part, carry = score_incremental(times[low:end], values[low:end], config, end - start, carry)
         parts.append(part)
-    names = [item.name for item in fields(Scores)]
-    return Scores(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names})
+    return Scores.joined(parts)
 
 
 def _carry_before(scores: Scores, bucket: int, points: int) -> Carry:

@@ -51,6 +51,11 @@ class Scores:
         start = max(0, len(self) - points)
         return Scores(**{f.name: getattr(self, f.name)[start:] for f in fields(self)})
 
+    @staticmethod
+    def joined(parts: list[Scores]) -> Scores:
+        """Consecutive stretches' scores as one (at least one part)."""
+        return Scores(**{f.name: np.concatenate([getattr(part, f.name) for part in parts]) for f in fields(Scores)})
+
     def episodes(self) -> list[Episode]:
         """Runs of anomalous points as findings (indices relative to these scores)."""
         return find_episodes(self.is_anomaly, self.score, self.kind, self.direction)
