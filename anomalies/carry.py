@@ -87,6 +87,11 @@ def restore(watch: Watch, first: datetime, config: DetectorConfig) -> tuple[Carr
     return carried, fits
 
 
+def carry_setting(sensitivity: str, timezone: str) -> int:
+    """A carry header's third number: its sensitivity, with the zone and detector version's key above it."""
+    return SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * state_key(timezone)
+
+
 def stored_version(stored: bytes | None) -> int | None:
     """The detector version that packed a carry (None: none stored, or not even a header)."""
     data = bytes(stored or b"")
@@ -97,7 +102,7 @@ def stored_version(stored: bytes | None) -> int | None:
 
 
 def pack(carry: Carry, end: datetime, interval_seconds: int, sensitivity: str, timezone: str = "UTC") -> bytes:
-    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * state_key(timezone)
+    setting = carry_setting(sensitivity, timezone)
     header = np.array([end.timestamp(), interval_seconds, setting], dtype="<f8")
     kinds, directions = codes(carry.kind, KINDS), codes(carry.direction, DIRECTIONS)
     numbers = np.concatenate([header, carry.score, carry.z]).astype("<f8")
@@ -123,7 +128,7 @@ def unpack(
     if len(data) < HEADER * 8:
         raise Unreadable(f"{len(data)} bytes, less than a header")
     header = np.frombuffer(data[: HEADER * 8], dtype="<f8")
-    setting = SENSITIVITIES.index(sensitivity) + len(SENSITIVITIES) * state_key(timezone)
+    setting = carry_setting(sensitivity, timezone)
     if (header[0], header[1], header[2]) != (end.timestamp(), interval_seconds, setting):
         return None  # (a later version may lay out its points otherwise: the header alone is compared)
     points, left = divmod(len(data) - HEADER * 8, POINT_BYTES)
