@@ -84,9 +84,11 @@ class MinuteEvidence:
 
 
 def silence_cost(rate: Floats) -> Floats:
-    """Decades the silence threshold is raised: the weight, and one test per gap between events."""
+    """Decades the silence threshold is raised: the weight, and one test per gap between events. Never
+    lowered: under 1.2 events an hour expected (a tenth of a gap per five minutes) the count of gaps made
+    the cost negative, so a silence that was no evidence at all (nothing expected: p = 1) opened a flatline."""
     gaps_per_five_minutes = TESTS_PER_FIVE_MINUTES * -np.expm1(-np.maximum(rate, 0.0))
-    return -math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12))
+    return np.maximum(-math.log10(MINOR_WEIGHT) + np.log10(np.maximum(gaps_per_five_minutes, 1e-12)), 0.0)
 
 
 DROP_TESTS = 2.5  # false crossings per five minutes at p, paid for (measured: at most 1.5; module docstring)

@@ -51,6 +51,15 @@ def test_a_silence_is_judged_by_the_events_it_was_expected_to_hold() -> None:
     assert evidence.nlp[0] >= OPEN_NLP > evidence.nlp[1]
 
 
+def test_a_silence_where_next_to_nothing_is_expected_is_no_evidence() -> None:
+    """A busy series in the trough of its day: the scan's expectation of its latest bucket can be 0, and the
+    estimate of the minutes ahead a few events a day. An hour without events there is no stop (p near 1)."""
+    counts = np.zeros((3, 60))
+    counts[1, :20] = 1.0
+    evidence = minute_evidence(counts, [0.0, 0.0, 1e-6], [1.0] * 3, [0.0] * 3, [30] * 3)
+    assert (evidence.nlp <= 0.01).all()  # was 11 decades (a critical flatline) at rate 0, 4.3 at 1e-6 a minute
+
+
 def test_a_dispersed_series_needs_a_longer_silence() -> None:
     counts = np.full((1, 60), 2.0)
     counts[0, -7:] = 0
