@@ -61,6 +61,12 @@ def state_key(timezone: str) -> int:
     return zone_key(timezone) + ZONE_KEYS * (DETECTOR_VERSION - 1)
 
 
+def baseline_is_current(version: int | None) -> bool:
+    """Whether a watch's early-peek threshold and minute baseline were set by this detector version (those of
+    another are not used: the watch's next scan sets them again)."""
+    return version == DETECTOR_VERSION
+
+
 def version_of(key: int) -> int:
     """The detector version of a stored state key."""
     return key // ZONE_KEYS + 1
@@ -279,9 +285,10 @@ def blob(values: list[bytes | None]) -> tuple[bytes, list[int | None], list[int 
 
 
 def save(watches: list[Watch], refitted: set[int]) -> None:
-    """Store each watch's carry, early-peek threshold and minute baseline, as scan_watch left them, and
-    the model fits of those in `refitted` (the others' are unchanged: most scans reuse their block's fits),
-    where the stored history is the one they were computed on (ends where the watch's does)."""
+    """Store each watch's carry, early-peek threshold and minute baseline (with the detector version that set
+    them), as scan_watch left them, and the model fits of those in `refitted` (the others' are unchanged: most
+    scans reuse their block's fits), where the stored history is the one they were computed on (ends where the
+    watch's does)."""
     if not watches:
         return
     carries, carry_from, carry_length = blob([bytes(w.carry or b"") for w in watches])
@@ -294,12 +301,13 @@ def save(watches: list[Watch], refitted: set[int]) -> None:
             SET carry = substring(%(carries)s::bytea FROM v.carry_from FOR v.carry_length),
                 fitted = coalesce(substring(%(fits)s::bytea FROM v.fits_from FOR v.fits_length), w.fitted),
                 peek_above = v.peek_above, minute_rate = v.minute_rate, minute_dispersion = v.minute_dispersion,
-                minute_rate_variance = v.minute_rate_variance
+                minute_rate_variance = v.minute_rate_variance, baseline_version = v.baseline_version
             FROM unnest(%(ids)s::bigint[], %(carry_from)s::int[], %(carry_length)s::int[], %(fits_from)s::int[],
                         %(fits_length)s::int[], %(peek_above)s::float8[], %(minute_rate)s::float8[],
-                        %(minute_dispersion)s::float8[], %(minute_rate_variance)s::float8[], %(ends)s::timestamptz[])
+                        %(minute_dispersion)s::float8[], %(minute_rate_variance)s::float8[], %(ends)s::timestamptz[],
+                        %(baseline_version)s::smallint[])
                  AS v(id, carry_from, carry_length, fits_from, fits_length, peek_above, minute_rate, minute_dispersion,
-                      minute_rate_variance, history_end)
+                      minute_rate_variance, history_end, baseline_version)
             WHERE w.id = v.id AND w.history_end IS NOT DISTINCT FROM v.history_end
             """,
             {"ids": [w.pk for w in watches], "carries": carries, "carry_from": carry_from,
@@ -307,7 +315,8 @@ def save(watches: list[Watch], refitted: set[int]) -> None:
              "carry_length": carry_length, "fits": fits, "fits_from": fits_from, "fits_length": fits_length,
              "peek_above": [w.peek_above for w in watches], "minute_rate": [w.minute_rate for w in watches],
              "minute_dispersion": [w.minute_dispersion for w in watches],
-             "minute_rate_variance": [w.minute_rate_variance for w in watches]},
+             "minute_rate_variance": [w.minute_rate_variance for w in watches],
+             "baseline_version": [w.baseline_version for w in watches]},
         )  # fmt: skip
 
 

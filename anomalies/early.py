@@ -61,7 +61,7 @@ PARTIAL_METRIC_COUNTS = """
     GROUP BY w.id, w.peek_above {having}
 """
 PEEKED = """
-    w.peek_above IS NOT NULL AND NOT w.excluded AND w.history_end < %(complete)s
+    w.peek_above IS NOT NULL AND w.baseline_version = %(version)s AND NOT w.excluded AND w.history_end < %(complete)s
     AND w.history_end + w.interval_seconds * interval '1 second' > %(complete)s
 """
 
@@ -83,7 +83,8 @@ def partial_counts(complete: dict[str, datetime], ids: list[int] | None = None) 
     counts: dict[int, float] = {}
     for source, sql in ((Watch.Source.EVENTS, PARTIAL_EVENT_COUNTS), (Watch.Source.METRIC, PARTIAL_METRIC_COUNTS)):
         if source in complete:
-            rows = fetch_all(sql.format(where=where, having=having), {"complete": complete[source], "ids": ids})
+            parameters = {"complete": complete[source], "ids": ids, "version": carry.DETECTOR_VERSION}
+            rows = fetch_all(sql.format(where=where, having=having), parameters)
             counts |= {watch_id: total for watch_id, total in rows}
     return counts
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from anomalies import services
+from anomalies import carry, services
 from anomalies.cadence import FAST
 from anomalies.detection import DetectorConfig, severity_of
 from anomalies.detection.config import COLD_SHARE
@@ -41,6 +41,7 @@ MINUTE_EVENT_COUNTS = """
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
+          AND w.baseline_version = %(version)s
     GROUP BY w.project_id, w.id
 """
 MINUTE_METRIC_COUNTS = """
@@ -51,6 +52,7 @@ MINUTE_METRIC_COUNTS = """
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
+          AND w.baseline_version = %(version)s
     GROUP BY w.project_id, w.id
 """
 
@@ -78,7 +80,7 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
             continue
         since = complete[source] - LOOKBACK * MINUTE
         for watch_id, project_id, sensitivity, rate, dispersion, variance, history_end, starts, counts in fetch_all(
-            sql, {"since": since, "complete": complete[source]}
+            sql, {"since": since, "complete": complete[source], "version": carry.DETECTOR_VERSION}
         ):
             row = np.zeros(LOOKBACK)
             offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60

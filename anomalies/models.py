@@ -95,6 +95,9 @@ class Watch(ProjectKeyedModel):
     # ...and how uncertain that rate is (its relative variance, anomalies.detection.minute_rate), which the
     # checks pay for; 0 for a rate taken from the detector's expectation.
     minute_rate_variance = models.FloatField(null=True, blank=True)
+    # The detector version (anomalies.detection.version) of the scan that set peek_above and the minute
+    # baseline: the early opens and minute checks ignore those of another version (null: set before versions).
+    baseline_version = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

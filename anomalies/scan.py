@@ -223,6 +223,7 @@ def scan_watch(
     if watch.pk not in unresolved and not watch.quiet_until_normal:
         watch.peek_above = peek_threshold(watch, scores, value_kind)
     watch.minute_rate, watch.minute_dispersion, watch.minute_rate_variance = None, 1.0, 0.0
+    watch.baseline_version = carry.DETECTOR_VERSION
     # Busy counts are checked by the minute (anomalies.minutes) once their expectation rests on enough
     # buckets to open anything above a warning.
     if watch.interval_seconds < cadence.HOURLY and value_kind == "count" and observed >= MIN_OBSERVED_FOR_CRITICAL:
@@ -269,6 +270,7 @@ def scan_verdicts(
     scanned_until: datetime | None,
 ) -> list[tuple[str, Anomaly]]:
     new_points = len(scores)
+    usual_rate = watch.minute_rate if carry.baseline_is_current(watch.baseline_version) else None
     changes = []
     explained: dict[int, Anomaly] = {}
     for index in range(len(scores)):
@@ -288,7 +290,7 @@ def scan_verdicts(
             verdict = verdict_at(scores, index, watch.interval_seconds)
         if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
             verdict = replace(verdict, severity=Severity.WARNING)
-        verdict = with_usual_level(verdict, watch.minute_rate)
+        verdict = with_usual_level(verdict, usual_rate)
         change = services.apply_verdict(watch, verdict, now)
         if change is None:
             continue

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from anomalies import services
+from anomalies.detection import DETECTOR_VERSION
 from anomalies.models import Anomaly, Watch
 from anomalies.services import Verdict
 from flux.tenants.models import Project
@@ -12,6 +13,8 @@ def make_watch(
 ) -> Watch:
     source = Watch.Source.METRIC if series else Watch.Source.EVENTS
     measure = fields.pop("measure", "count")
+    if "peek_above" in fields or "minute_rate" in fields:  # as a scan of this detector version sets them
+        fields.setdefault("baseline_version", DETECTOR_VERSION)
     return Watch.objects.create(
         project=project, source=source, name=name, series=series, measure=measure,
         next_scan_at=fields.pop("next_scan_at", datetime(2026, 11, 1).astimezone()), **fields,

@@ -22,13 +22,18 @@ from anomalies.detection import (
     score_incremental,
     score_latest,
 )
+from anomalies.early import peek_candidates
+from anomalies.minutes import check_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import cached_values, due_watch_ids, scan
+from anomalies.tests.test_cadence import END as BUSY_END
+from anomalies.tests.test_cadence import MINUTE, add_events, busy_and_sparse, roll_up, set_watermark
+from anomalies.tests.test_cadence import NOW as BUSY_NOW
 from anomalies.tests.test_scan import END, HOUR, NOW, add_hour, daily_count, quiet_weeks, roll_up_to, scan_at
 from anomalies.watches import sync_watches
 from flux.tenants.models import Project
 
-__all__ = ["quiet_weeks"]  # the fixture, shared with test_scan
+__all__ = ["busy_and_sparse", "quiet_weeks"]  # the fixtures, shared with test_cadence and test_scan
 
 
 @pytest.fixture
@@ -157,3 +162,28 @@ def test_an_episode_open_before_an_upgrade_is_carried_on_not_opened_again(quiet_
     assert changes == [("updated", "spike", "open")]  # ...and so does the scan: the same episode, kept
     assert list(Anomaly.objects.values_list("pk", "status")) == [(opened.pk, "open")]
     assert same_carry(stored, carried)
+
+
+def test_minute_baselines_and_early_peeks_of_the_version_before_an_upgrade_are_not_used(
+    busy_and_sparse: Project,
+) -> None:
+    """The minute checks and early opens judge by what each scan stores on the watch (the expected events a
+    minute, the early-peek threshold): after an upgrade, those of the old detector wait for the watch's first
+    scan of a new bucket by the new one, as its carry and fits do."""
+    surge = BUSY_END + 14 * MINUTE  # six more page views a minute on top of the usual two, from 10:14
+    add_events(busy_and_sparse, "page.viewed", surge, surge + 10 * MINUTE, timedelta(seconds=10))
+    roll_up(busy_and_sparse, BUSY_END + MINUTE)
+    sync_watches(BUSY_NOW)
+    for moment in (BUSY_NOW, BUSY_END + 16 * MINUTE):  # the buckets until 10:15 (one minute of the surge)
+        set_watermark(moment - timedelta(seconds=5))
+        scan(due_watch_ids(moment, 100), moment)
+    later = BUSY_END + 19 * MINUTE  # 10:14-10:18 complete: three minutes of the surge in the bucket in progress
+    set_watermark(later - timedelta(seconds=5))
+    busy = Watch.objects.get(name="page.viewed")
+
+    with upgraded():
+        assert peek_candidates(later) == []
+        assert not any(check_minutes(later).changes.values())
+    # The same minutes judged by the version that set the baselines: an early peek, and a surge by the minute.
+    assert peek_candidates(later) == [busy.pk]
+    assert [change for change, _ in check_minutes(later).changes[busy_and_sparse.pk]] == ["opened"]
