@@ -129,7 +129,8 @@ def open_watch_early(
     verdict = verdict_at(scores, len(scores) - 1, watch.interval_seconds)
     if observed < MIN_OBSERVED_FOR_CRITICAL and verdict.severity == Severity.CRITICAL:
         verdict = replace(verdict, severity=Severity.WARNING)
-    change = services.apply_verdict(watch, verdict, now)
+    # Opens only: an episode a scan or the minute checks opened since `open_early` looked is theirs to carry on.
+    change = services.apply_verdict(watch, verdict, now, carries_on=lambda _episode: False)
     if change is not None:
         explain_episode(change[1])
     return change

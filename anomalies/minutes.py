@@ -18,6 +18,7 @@ in progress: anomalies.early) is left to the scans.
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 
@@ -148,11 +149,19 @@ def check_minutes(now: datetime, sources: Collection[str] | None = None) -> Scan
         with result.isolated("minute check", row.watch_id):
             kind, direction = str(evidence.kind[index]), str(evidence.direction[index])
             verdict = minute_verdict(row, kind, direction, int(evidence.minutes[index]), float(scores[index]))
-            change = services.apply_verdict(watches[row.watch_id], verdict, now)
+            change = services.apply_verdict(
+                watches[row.watch_id], verdict, now, may_open=bool(evidence.nlp[index] >= config.open_nlp),
+                carries_on=partial(is_minute_episode, direction=direction),
+            )  # fmt: skip
             if change is not None and change[0] == services.OPENED:
                 explain_episode(change[1])
             result.record(row.project_id, [change])
     return result
+
+
+def is_minute_episode(episode: Anomaly, direction: str) -> bool:
+    """Whether the minute checks carry on the episode: one they opened, going the same way."""
+    return (episode.interval_seconds, episode.direction) == (MINUTE_SECONDS, direction)
 
 
 def minute_verdict(row: MinuteRow, kind: str, direction: str, minutes: int, score: float) -> services.Verdict:

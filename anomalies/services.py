@@ -1,6 +1,7 @@
 """Anomaly lifecycle: what a scan's verdict does to a watch's episode, and what people do to anomalies.
 Every change is atomic and, on commit, pushed to the project's live views (flux.web.realtime)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,12 +50,22 @@ def unresolved(watch: Watch) -> Anomaly | None:
     return episodes.exclude(status=Anomaly.Status.RESOLVED).first()
 
 
-def apply_verdict(watch: Watch, verdict: Verdict, now: datetime) -> tuple[str, Anomaly] | None:
-    """Open, update or resolve the watch's episode; returns what changed, or None."""
+def apply_verdict(
+    watch: Watch,
+    verdict: Verdict,
+    now: datetime,
+    may_open: bool = True,
+    carries_on: Callable[[Anomaly], bool] | None = None,
+) -> tuple[str, Anomaly] | None:
+    """Open, update or resolve the watch's episode; returns what changed, or None. A verdict that may not
+    open one (`may_open`), or may only carry on some (`carries_on`), is judged against the episode as it is
+    once the watch is locked: what its caller read before may have been opened or resolved since."""
     with transaction.atomic():
         # Locking the watch serializes overlapping scans of it and reads its current mute and quiet flags.
         watch = Watch.objects.select_for_update().get(project_id=watch.project_id, pk=watch.pk)
         current = unresolved(watch)
+        if verdict.is_anomaly and not (may_open if current is None else carries_on is None or carries_on(current)):
+            return None
         if not verdict.is_anomaly:
             if watch.quiet_until_normal:
                 Watch.objects.filter(project_id=watch.project_id, pk=watch.pk).update(quiet_until_normal=False)

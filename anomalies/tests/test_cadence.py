@@ -3,17 +3,20 @@ minutes after it starts; sparse ones stay hourly. Time here is the test's own cl
 `now`), rollups are real."""
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 
 import anomalies.scan
-from anomalies import early
+from anomalies import early, services
 from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, claim, due_watch_ids, scan
+from anomalies.services import Verdict
+from anomalies.tests.concurrency import Worker
 from anomalies.tests.factories import make_watch, open_anomaly
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
@@ -153,6 +156,41 @@ def test_one_bad_series_never_stops_the_early_scan_of_the_others(
     result = early.open_early([bad.pk, busy.pk], END + 9 * MINUTE)
     assert result.failed == [bad.pk] and f"watch {bad.pk}" in caplog.text
     assert [change for change, _ in result.changes[busy_and_sparse.pk]] == ["opened"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_early_open_leaves_an_episode_the_minute_checks_opened_meanwhile_as_it_is(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An early open reads which watches have an episode, then scores the others: the minute checks (run
+    at the same time after each rollup run) may open one in between, which is theirs to carry on."""
+    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    set_watermark(END + 6 * MINUTE)
+    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    later = END + 9 * MINUTE
+    set_watermark(later)
+    scored, goes_on, verdict_of = threading.Event(), threading.Event(), early.verdict_at
+
+    def pausing_once_scored(*args: object) -> Verdict:
+        scored.set()
+        goes_on.wait(30)
+        return verdict_of(*args)
+
+    monkeypatch.setattr(early, "verdict_at", pausing_once_scored)
+    opens = Worker(lambda: early.open_early(early.peek_candidates(later), later))
+    opens.start()
+    assert scored.wait(30)
+    by_minutes = Verdict(
+        END + 8 * MINUTE, 60, True, 0.8, "warning", "spike", "up", 44.0, 8.0, None, None, END + 5 * MINUTE
+    )
+    _, opened = services.apply_verdict(Watch.objects.get(name="page.viewed"), by_minutes, later)
+    goes_on.set()
+    assert not any(opens.outcome().changes.values())
+    kept = Anomaly.objects.get()
+    assert (kept.pk, kept.interval_seconds, kept.actual, kept.expected) == (opened.pk, 60, 44.0, 8.0)
 
 
 def test_a_scan_that_waits_for_its_bucket_keeps_the_early_peek_and_minute_baseline(busy_and_sparse: Project) -> None:

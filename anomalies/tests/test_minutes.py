@@ -3,6 +3,7 @@ rollups the rollups have completed, and the scan's detector does not resolve tha
 series stays quiet. The evidence itself (anomalies.detection.silence) is pure arithmetic, tested alone."""
 
 import math
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from django.db import connection
 from numpy.lib.stride_tricks import sliding_window_view
 
+from anomalies import minutes, services
 from anomalies.detection import DetectorConfig
 from anomalies.detection.silence import (
     DROP_RATIOS,
@@ -26,6 +28,7 @@ from anomalies.early import complete_minutes
 from anomalies.minutes import check_minutes, unseen_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import due_watch_ids, scan
+from anomalies.tests.concurrency import Worker
 from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
 from anomalies.watches import sync_watches
 from flux.tenants.models import Project
@@ -334,3 +337,37 @@ def test_a_stop_whose_explanation_fails_is_still_told_of(
 
     monkeypatch.setattr("anomalies.explain.tag_counts", broken)
     assert run_minutes(until=timedelta(minutes=21), scans=False)[0] == (8 * MINUTE, "opened", "flatline")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_seen_while_a_scan_opens_a_surge_leaves_the_scans_episode_as_it_is(
+    busy_and_sparse: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The minute checks read which episodes are open, then judge each watch: a scan that opens one in
+    between (they run at once after each rollup run) must not have it carried on by a stop by the minute."""
+    stop_events(busy_and_sparse, "page.viewed", STOP - END)
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    later = STOP + 8 * MINUTE  # seven silent minutes complete: a stop
+    set_watermark(later - timedelta(seconds=5))
+    judged, goes_on, judge = threading.Event(), threading.Event(), minutes.minute_verdict
+
+    def pausing_once_judged(*args: object) -> services.Verdict:
+        judged.set()
+        goes_on.wait(30)
+        return judge(*args)
+
+    monkeypatch.setattr(minutes, "minute_verdict", pausing_once_judged)
+    checks = Worker(lambda: check_minutes(later))
+    checks.start()
+    assert judged.wait(30)
+    busy = Watch.objects.get(name="page.viewed")
+    surge = services.Verdict(STOP, 300, True, 0.9, "critical", "spike", "up", 90.0, 10.0, 5.0, 20.0)
+    _, opened = services.apply_verdict(busy, surge, later)  # the scan, on its own connection
+    goes_on.set()
+    assert not any(checks.outcome().changes.values())
+    kept = Anomaly.objects.get()
+    assert (kept.pk, kept.kind, kept.direction, kept.actual, kept.last_anomalous_at) == (
+        opened.pk, "spike", "up", 90.0, STOP,
+    )  # fmt: skip
