@@ -15,7 +15,7 @@ on with it.
 """
 
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -45,20 +45,20 @@ MINUTE = timedelta(minutes=1)
 # bucket's end, up to the bucket's end or the last complete minute (the bucket itself is not complete:
 # the scan takes complete ones).
 PARTIAL_EVENT_COUNTS = """
-    SELECT w.id, sum(r.count)::float8
+    SELECT w.id, w.project_id, sum(r.count)::float8
     FROM anomalies_watch w
     JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= w.history_end AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND {where}
-    GROUP BY w.id, w.peek_above {having}
+    GROUP BY w.id, w.project_id, w.peek_above {having}
 """
 PARTIAL_METRIC_COUNTS = """
-    SELECT w.id, sum(r.count)::float8
+    SELECT w.id, w.project_id, sum(r.count)::float8
     FROM anomalies_watch w
     JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id AND r.level = 'minute'
          AND r.bucket >= w.history_end AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND {where}
-    GROUP BY w.id, w.peek_above {having}
+    GROUP BY w.id, w.project_id, w.peek_above {having}
 """
 PEEKED = """
     w.peek_above IS NOT NULL AND w.baseline_version = %(version)s AND NOT w.excluded AND w.history_end < %(complete)s
@@ -75,17 +75,26 @@ def complete_minutes(now: datetime, sources: Collection[str] | None = None) -> d
     }
 
 
-def partial_counts(complete: dict[str, datetime], ids: list[int] | None = None) -> dict[int, float]:
-    """{watch id: the count so far of its bucket in progress}: of the given watches, or, without ids, of
-    every peeked watch whose count so far passed its peek_above."""
+@dataclass(frozen=True)
+class PartialCount:
+    """A peeked watch's bucket in progress: its project (every later read of the watch is scoped by it) and its
+    count so far."""
+
+    project_id: int
+    count: float
+
+
+def partial_counts(complete: dict[str, datetime], ids: list[int] | None = None) -> dict[int, PartialCount]:
+    """{watch id: its bucket in progress}: of the given watches, or, without ids, of every peeked watch whose
+    count so far passed its peek_above."""
     where = PEEKED + (" AND w.id = ANY(%(ids)s)" if ids is not None else "")
     having = "" if ids is not None else "HAVING sum(r.count) > w.peek_above"
-    counts: dict[int, float] = {}
+    counts: dict[int, PartialCount] = {}
     for source, sql in ((Watch.Source.EVENTS, PARTIAL_EVENT_COUNTS), (Watch.Source.METRIC, PARTIAL_METRIC_COUNTS)):
         if source in complete:
             parameters = {"complete": complete[source], "ids": ids, "version": carry.DETECTOR_VERSION}
             rows = fetch_all(sql.format(where=where, having=having), parameters)
-            counts |= {watch_id: total for watch_id, total in rows}
+            counts |= {watch_id: PartialCount(project_id, total) for watch_id, project_id, total in rows}
     return counts
 
 
@@ -99,16 +108,17 @@ def open_early(watch_ids: list[int], now: datetime) -> ScanResult:
     result = ScanResult()
     complete = complete_minutes(now)
     counts = partial_counts(complete, watch_ids)
-    watches = list(Watch.objects.filter(pk__in=list(counts)).select_related("series__metric", "project"))
+    projects = {found.project_id for found in counts.values()}
+    peeked = Watch.objects.filter(project_id__in=projects, pk__in=list(counts))
+    watches = list(peeked.select_related("series__metric", "project"))
     unresolved = set(unresolved_watch_ids(watches))
-    projects = {watch.project_id for watch in watches}
     configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=projects)}
     for watch in watches:
         if watch.pk in unresolved:
             continue
         project_settings = configured.get(watch.project_id) or DetectionSettings(project_id=watch.project_id)
         with result.isolated("early anomaly scan", watch.pk):
-            result.record(watch.project_id, [open_watch_early(watch, counts[watch.pk], project_settings, now)])
+            result.record(watch.project_id, [open_watch_early(watch, counts[watch.pk].count, project_settings, now)])
     return result
 
 

@@ -85,16 +85,21 @@ class ScanResult:
 
 def claim(watch_ids: list[int], now: datetime) -> list[int]:
     """The ids among `watch_ids` that were due and are now this caller's to scan, for CLAIM_LEASE."""
+    return list(claim_in_projects(watch_ids, now))
+
+
+def claim_in_projects(watch_ids: list[int], now: datetime) -> dict[int, int]:
+    """{id: project id} of the watches claim() claims (their projects scope every later read of them)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch SET next_scan_at = %(lease_end)s
             WHERE id = ANY(%(ids)s) AND next_scan_at <= %(now)s AND NOT excluded
-            RETURNING id
+            RETURNING id, project_id
             """,
             {"lease_end": now + CLAIM_LEASE, "ids": watch_ids, "now": now},
         )
-        return [row[0] for row in cursor.fetchall()]
+        return dict(cursor.fetchall())
 
 
 def release(watch_ids: list[int], now: datetime) -> None:
@@ -130,8 +135,9 @@ def rollup_watermarks() -> dict[str, datetime | None]:
 def scan(watch_ids: list[int], now: datetime) -> ScanResult:
     """Scan the watches among `watch_ids` that this caller claims."""
     result = ScanResult()
-    claimed = claim(watch_ids, now)
-    watches = list(Watch.objects.filter(pk__in=claimed).select_related("series__metric", "project"))
+    claimed = claim_in_projects(watch_ids, now)
+    watches = Watch.objects.filter(project_id__in=set(claimed.values()), pk__in=list(claimed))
+    watches = list(watches.select_related("series__metric", "project"))
     project_ids = {watch.project_id for watch in watches}
     configured = {item.project_id: item for item in DetectionSettings.objects.filter(project_id__in=project_ids)}
     unresolved = set(unresolved_watch_ids(watches))
@@ -177,8 +183,9 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
 
 
 def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
-    episodes = Anomaly.objects.filter(watch__in=watches).exclude(status=Anomaly.Status.RESOLVED)
-    return list(episodes.values_list("watch_id", flat=True))
+    projects = {watch.project_id for watch in watches}
+    episodes = Anomaly.objects.filter(project_id__in=projects, watch__in=watches)
+    return list(episodes.exclude(status=Anomaly.Status.RESOLVED).values_list("watch_id", flat=True))
 
 
 def observed_buckets(values: np.ndarray, missing: float) -> int:
@@ -344,7 +351,7 @@ def opens_late(watch: Watch, anomalous: bool, unresolved: set[int], bucket: date
     and no earlier episode of the series already covered it."""
     if not anomalous or watch.pk in unresolved:
         return False
-    episodes = Anomaly.objects.filter(watch=watch).order_by("-last_anomalous_at")
+    episodes = Anomaly.objects.filter(project_id=watch.project_id, watch=watch).order_by("-last_anomalous_at")
     last = episodes.values_list("last_anomalous_at", flat=True).first()
     return last is None or bucket > last
 

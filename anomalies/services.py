@@ -47,7 +47,10 @@ def announce(anomaly: Anomaly, event: str) -> None:
 
 def unresolved(watch: Watch) -> Anomaly | None:
     episodes = Anomaly.objects.select_for_update().filter(project_id=watch.project_id, watch=watch)
-    return episodes.exclude(status=Anomaly.Status.RESOLVED).first()
+    episode = episodes.exclude(status=Anomaly.Status.RESOLVED).first()
+    if episode is not None:
+        episode.watch = watch  # (read again by its id alone, without its project, by whatever explains it)
+    return episode
 
 
 def apply_verdict(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 import anomalies.scan
 from anomalies import early, services
@@ -18,6 +19,7 @@ from anomalies.scan import cached_values, claim, due_watch_ids, scan
 from anomalies.services import Verdict
 from anomalies.tests.concurrency import Worker
 from anomalies.tests.factories import make_watch, open_anomaly
+from anomalies.tests.scoping import unscoped_reads
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -156,6 +158,20 @@ def test_one_bad_series_never_stops_the_early_scan_of_the_others(
     result = early.open_early([bad.pk, busy.pk], END + 9 * MINUTE)
     assert result.failed == [bad.pk] and f"watch {bad.pk}" in caplog.text
     assert [change for change, _ in result.changes[busy_and_sparse.pk]] == ["opened"]
+
+
+def test_an_early_open_reads_its_projects_watches_and_anomalies_only(busy_and_sparse: Project) -> None:
+    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    set_watermark(END + 6 * MINUTE)
+    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    set_watermark(END + 9 * MINUTE)
+    with CaptureQueriesContext(connection) as queries:
+        result = early.open_early(early.peek_candidates(END + 9 * MINUTE), END + 9 * MINUTE)
+    assert [change for change, _ in result.changes[busy_and_sparse.pk]] == ["opened"]
+    assert unscoped_reads(queries) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -332,5 +348,6 @@ def test_a_counters_bucket_in_progress_is_counted_from_its_projects_minute_rollu
             project_id=project.pk, series_id=series.pk, level="minute", bucket=at, count=count, sum=count,
             min=1, max=1, last=1, last_time=at,
         )  # fmt: skip
-    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}) == {watch.pk: 10.0}
-    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}, [watch.pk]) == {watch.pk: 10.0}
+    counted = {watch.pk: early.PartialCount(project.pk, 10.0)}
+    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}) == counted
+    assert early.partial_counts({Watch.Source.METRIC: bucket + 2 * MINUTE}, [watch.pk]) == counted

@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 import anomalies.refresh
 from anomalies import carry
 from anomalies.models import Anomaly, Watch
 from anomalies.refresh import cached_values
-from anomalies.scan import scan
+from anomalies.scan import due_watch_ids, scan
 from anomalies.tests.concurrency import Worker, backend_pid, wait_until_blocked_by
 from anomalies.tests.factories import make_watch
+from anomalies.tests.scoping import unscoped_reads
 from anomalies.tests.test_scan import END, HOUR, NOW, daily_count, quiet_weeks, roll_up_hour, scan_at
 from anomalies.watches import sync_watches
 from events.models import RollupWatermark
@@ -101,6 +103,19 @@ def test_a_surge_rolled_up_after_its_hour_was_scanned_opens_even_inside_the_buck
     # The hour re-read is not judged again: the episode opens on its tail in the next hour (14 signups, as
     # expected, score 0), with the verdict of its strongest hour (anomalies.scan.opening_verdict).
     assert (anomaly.started_at, anomaly.severity) == (END - HOUR, "critical") and anomaly.score >= 0.9
+
+
+def test_a_bucket_judged_again_after_late_data_reads_its_projects_anomalies_only(quiet_weeks: Project) -> None:
+    sync_watches(NOW)
+    scan_at(NOW)
+    received = datetime.now(UTC) + HOUR
+    roll_up_hour(quiet_weeks, END - HOUR, 200, received)  # a surge rolled up after its hour was scanned
+    roll_up_hour(quiet_weeks, END, daily_count(END), received + HOUR)
+    due = due_watch_ids(NOW + HOUR, 100)  # (the dispatch reads the due watches of every project)
+    with CaptureQueriesContext(connection) as queries:
+        result = scan(due, NOW + HOUR)
+    assert [change for change, _ in result.changes[quiet_weeks.pk]] == ["opened", "updated"]
+    assert unscoped_reads(queries) == []
 
 
 def test_late_rows_rolled_up_while_a_scan_reads_the_history_are_read_by_the_next_scan(
