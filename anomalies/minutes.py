@@ -34,6 +34,9 @@ from anomalies.scan import MINUTE_SECONDS, ScanResult, explain_episode
 from flux.query.db import fetch_all
 
 LOOKBACK = 60  # minutes read per series: the longest drop window (longer silences are the detector's)
+# A baseline is the rate of the minutes just after its scan's last bucket: one whose scan is further behind
+# than the minutes read can hold unseen (LOOKBACK - SKIP_MINUTES: the rollups resuming after a stall, a watch
+# whose scans fail) is of another time of day, and waits for the scan catching up.
 MINUTE_EVENT_COUNTS = """
     SELECT w.id, w.project_id, w.sensitivity, w.minute_rate, w.minute_dispersion, w.minute_rate_variance,
            w.history_end, array_remove(array_agg(extract(epoch FROM r.bucket)::bigint), NULL),
@@ -42,7 +45,7 @@ MINUTE_EVENT_COUNTS = """
     LEFT JOIN events_eventrollup r ON r.project_id = w.project_id AND r.level = 'minute' AND r.name = w.name
          AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'events' AND w.series_id IS NULL AND w.minute_rate IS NOT NULL AND NOT w.excluded
-          AND w.baseline_version = %(version)s
+          AND w.baseline_version = %(version)s AND w.history_end >= %(fresh_from)s
     GROUP BY w.project_id, w.id
 """
 MINUTE_METRIC_COUNTS = """
@@ -53,7 +56,7 @@ MINUTE_METRIC_COUNTS = """
     LEFT JOIN metrics_metricrollup r ON r.project_id = w.project_id AND r.series_id = w.series_id
          AND r.level = 'minute' AND r.bucket >= %(since)s AND r.bucket < %(complete)s
     WHERE w.source = 'metric' AND w.measure = 'count' AND w.minute_rate IS NOT NULL AND NOT w.excluded
-          AND w.baseline_version = %(version)s
+          AND w.baseline_version = %(version)s AND w.history_end >= %(fresh_from)s
     GROUP BY w.project_id, w.id
 """
 
@@ -80,8 +83,10 @@ def minute_rows(complete: dict[str, datetime]) -> list[MinuteRow]:
         if source not in complete:
             continue
         since = complete[source] - LOOKBACK * MINUTE
+        parameters = {"since": since, "complete": complete[source], "version": carry.DETECTOR_VERSION,
+                      "fresh_from": complete[source] - (LOOKBACK - SKIP_MINUTES) * MINUTE}  # fmt: skip
         for watch_id, project_id, sensitivity, rate, dispersion, variance, history_end, starts, counts in fetch_all(
-            sql, {"since": since, "complete": complete[source], "version": carry.DETECTOR_VERSION}
+            sql, parameters
         ):
             row = np.zeros(LOOKBACK)
             offsets = (np.array(starts, dtype=np.int64) - int(since.timestamp())) // 60

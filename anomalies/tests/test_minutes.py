@@ -29,7 +29,7 @@ from anomalies.minutes import check_minutes, unseen_minutes
 from anomalies.models import Anomaly, Watch
 from anomalies.scan import due_watch_ids, scan
 from anomalies.tests.concurrency import Worker
-from anomalies.tests.test_cadence import END, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
+from anomalies.tests.test_cadence import END, HOUR, MINUTE, NOW, add_events, busy_and_sparse, roll_up, set_watermark
 from anomalies.watches import sync_watches
 from flux.tenants.models import Project
 from flux.tenants.services import set_archived
@@ -371,3 +371,19 @@ def test_a_stop_seen_while_a_scan_opens_a_surge_leaves_the_scans_episode_as_it_i
     assert (kept.pk, kept.kind, kept.direction, kept.actual, kept.last_anomalous_at) == (
         opened.pk, "spike", "up", 90.0, STOP,
     )  # fmt: skip
+
+
+def test_a_baseline_scanned_hours_before_the_minutes_read_waits_for_the_scan_catching_up(
+    busy_and_sparse: Project,
+) -> None:
+    """The rollups resume after a stall of three hours: the minutes they complete are judged against the rate
+    the watch's last scan stored, that of 07:00 (when the series ran three times as busy, say), until the
+    scans catch up. Three times fewer events than then is the day's own course, no drop."""
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy = Watch.objects.filter(name="page.viewed")
+    busy.update(minute_rate=3 * busy.get().minute_rate, history_end=END - 3 * HOUR)
+    later = END + 20 * MINUTE
+    set_watermark(later - timedelta(seconds=5))
+    assert not any(check_minutes(later).changes.values())
