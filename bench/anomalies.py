@@ -21,8 +21,16 @@ Scoring:
   0.11; the first 15% of each series is probation (NAB caps it at 750 rows; the generator keeps labels
   out of the first 15%, so it is kept whole here). Normalised so that never alarming scores 0 and a
   perfect detector 100, summed over every series (clean ones included), one threshold for all.
-  Flux is scored on its alert rows at the default threshold and over a range of thresholds; a plain
+  Flux is scored on its alert rows at the default threshold and over a range of thresholds, on its
+  is_anomaly rows (episode membership) and on its score column thresholded row by row; a plain
   rolling z-score (mean and sd of the last day) on each row beyond its threshold.
+- UCR-style ranking accuracy (bench/score_rank.py): does the highest score after the probation fall on
+  the (first) label, widened by its grace period? For Flux's score column and the rolling z-score.
+
+Flags that add to the report (the default stays fast): --sweep (finer thresholds for the score column
+and the z-score), --diagnose CUT (where the score column's rows >= CUT outside NAB windows lie: runs,
+kinds, young series; where the highest score lies when it misses; the share of clean rows beyond each
+tail probability), --what-if (signals derived from the score column, compared on the same run).
 """
 
 from __future__ import annotations
@@ -41,11 +49,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 
 from anomaly_shapes import DAY, PROBATION, SHAPES, Series, generate
 from nab_score import nab, rolling_z
+from score_rank import (
+    TAIL_NLPS,
+    above_record,
+    new_highs,
+    print_misses,
+    print_ranking,
+    print_tail,
+    print_where,
+    rank_hits,
+    rank_miss,
+    tail_counts,
+    where_rows_are,
+)
 
 from anomalies.detection import DetectorConfig, history_needed, score_latest, score_series
 
 try:  # the alert state machine (absent before issue 12: then an alert is an episode's first point)
-    from anomalies.detection.calibration import score_of
+    from anomalies.detection.calibration import nlps_of, score_of
     from anomalies.detection.episodes import alert_points, hysteresis
     from anomalies.detection.scoring import SUSTAINED_COOL_DOWNS
 except ImportError:  # pragma: no cover - only for measuring the earlier detector
@@ -55,6 +76,9 @@ KINDS = ("spike", "drop", "level_shift", "flatline", "trend_change")
 FLUX_NLPS = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)  # alert thresholds (-log10 p) swept for the NAB table
 SCORE_CUTS = (0.3, 0.5, 0.7, 0.9)  # thresholds on the score column (rows above it count)
 Z_CUTS = (3.0, 4.0, 5.0, 6.0, 8.0)
+# --sweep: finer thresholds for the score column and the z-score (the best one is read in hindsight)
+FINE_SCORE_CUTS = (0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97)
+FINE_Z_CUTS = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0, 24.0)
 MONTH = 30.4 * DAY
 
 
@@ -89,8 +113,8 @@ def flux_alerts(scores, config: DetectorConfig, nlp: float | None) -> np.ndarray
     return alert_points(active, scores.score, w.episode_memory, scores.direction, sustained, values)
 
 
-def evaluate(job: tuple[int, str, bool, str]) -> dict:
-    seed, shape, clean, sensitivity = job
+def evaluate(job: tuple[int, str, bool, str, bool, float | None, bool]) -> dict:
+    seed, shape, clean, sensitivity, sweep, diagnose, what_if = job
     series = generate(seed, shape, clean)
     config = DetectorConfig(series.interval, series.kind, sensitivity)  # type: ignore[arg-type]
     started = time.perf_counter()
@@ -119,13 +143,45 @@ def evaluate(job: tuple[int, str, bool, str]) -> dict:
             result["nab"][("flux alerts", f"p<1e-{nlp:g}")] = nab(
                 flux_alerts(scores, config, nlp), windows, settled_rows
             )
-    for cut in SCORE_CUTS:
+    result["nab"][("flux is_anomaly rows", "as scored")] = nab(scores.is_anomaly, windows, settled_rows)
+    for cut in FINE_SCORE_CUTS if sweep else SCORE_CUTS:
         result["nab"][("flux score rows", f"score>={cut}")] = nab(scores.score >= cut, windows, settled_rows)
     z = rolling_z(series.values, max(30, min(DAY // series.interval, 1440)))
-    for cut in Z_CUTS:
+    for cut in FINE_Z_CUTS if sweep else Z_CUTS:
         result["nab"][("rolling z-score", f"|z|>{cut:g}")] = nab(z > cut, windows, settled_rows)
     result["nab"][("never alarm", "-")] = nab(np.zeros(n, dtype=bool), windows, settled_rows)
+    spans = [(lab.start, lab.end) for lab in series.labels]
+    result["rank"] = {
+        "flux score": rank_hits(scores.score, spans, settled_rows),
+        "rolling z-score": rank_hits(z, spans, settled_rows),
+    }
+    if what_if:
+        what_ifs(result, scores, config, windows, spans, settled_rows)
+    if diagnose is not None:
+        per_day, first = DAY // series.interval, _first_data(series)
+        result["where"] = where_rows_are(scores.score, kinds, first, per_day, spans, windows, settled_rows, diagnose)
+        result["miss"] = rank_miss(scores.score, kinds, first, per_day, spans, settled_rows)
+        result["tail"] = tail_counts(scores.score, settled_rows, score_of(np.array(TAIL_NLPS)))
     return result
+
+
+def what_ifs(result: dict, scores, config: DetectorConfig, windows: list, spans: list, settled: int) -> None:
+    """Signals derived from the score column (not what Flux writes): a row counts only where it sets a
+    new high over the day before it (episode_memory rows), by its score or by its decades beyond it."""
+    memory = config.windows.episode_memory
+    highs = new_highs(scores.score, memory)
+    decades = above_record(nlps_of(scores.score), memory)
+    for cut in (0.5, 0.6, 0.7, 0.8, 0.9):
+        result["nab"][("what-if: new daily highs", f"score>={cut}")] = nab(highs >= cut, windows, settled)
+    for cut in (1.0, 2.0, 3.0, 4.0, 6.0):
+        result["nab"][("what-if: decades over record", f">={cut:g}")] = nab(decades >= cut, windows, settled)
+    result["rank"]["what-if: decades over record"] = rank_hits(decades, spans, settled)
+
+
+def _first_data(series: Series) -> int:
+    """The first row with data (a count's first event): a series that starts mid-benchmark is young there."""
+    has = series.values > 0 if series.kind == "count" else ~np.isnan(series.values)
+    return int(np.argmax(has)) if has.any() else 0
 
 
 def per_kind(results: list[dict]) -> None:
@@ -208,10 +264,23 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=360, help="series generated (a third clean)")
     parser.add_argument("--sensitivity", default="medium", choices=["low", "medium", "high"])
     parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
+    parser.add_argument("--sweep", action="store_true", help="finer thresholds for the score column and z-score")
+    parser.add_argument(
+        "--diagnose", type=float, metavar="CUT", help="where the score column's rows >= CUT outside NAB windows lie"
+    )
+    parser.add_argument("--what-if", action="store_true", help="signals derived from the score column, compared")
     args = parser.parse_args()
     shapes = list(SHAPES)
     jobs = [
-        (args.seed * 1_000_003 + k, shapes[k % len(shapes)], (k // len(shapes)) % 3 == 0, args.sensitivity)
+        (
+            args.seed * 1_000_003 + k,
+            shapes[k % len(shapes)],
+            (k // len(shapes)) % 3 == 0,
+            args.sensitivity,
+            args.sweep,
+            args.diagnose,
+            args.what_if,
+        )
         for k in range(args.series)
     ]
     started = time.perf_counter()
@@ -222,6 +291,11 @@ def main() -> None:
     per_kind(results)
     per_shape(results)
     windowed(results)
+    print_ranking(results)
+    if args.diagnose is not None:
+        print_where(results, args.diagnose)
+        print_misses(results)
+        print_tail(results)
     costs(results)
     for interval in (300, 3600):
         scan_cost(interval, 20)

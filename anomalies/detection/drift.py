@@ -11,6 +11,9 @@ Student t with one degree of freedom per six hours of yardstick (its spread is i
 reading counts only while the last hour still stands at least half as far out the same way (a series
 back at its level is no longer drifting, though the six-hour median lags for three hours).
 
+A point equal to the same time on every day before (a count stream before its first event) gives no
+reading: weeks of such zeros are no yardstick.
+
 Per point: seven lagged values and two medians (six hours, one hour); per block one profile of the
 yardstick's readings. Only for 5-minute to hourly buckets: finer ones would need medians of hundreds of
 points per row. It depends on the data alone (no carry for score_incremental).
@@ -21,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .calibration import normal_nlp, rank_p, small_sample_z
 from .localtime import UTC_CLOCK, Clock
@@ -76,7 +80,7 @@ def drift_nlp(
     points = np.arange(low, len(y))
     lagged = gather(y, np.stack([clock.back(points, day * period) for day in range(1, LAGS + 1)], 1))
     change = np.full(len(y), np.nan)
-    change[low:] = y[low:] - median_rows(lagged, min_count=MIN_LAGS)
+    change[low:] = np.where(_idle(y[low:], lagged), np.nan, y[low:] - median_rows(lagged, min_count=MIN_LAGS))
     # Its median over the last six hours: at every block start (the yardstick: the readings of the
     # three weeks before the day before each block), and at each point.
     starts = block_starts[0] + per_block * np.arange(-first, len(block_starts))
@@ -113,6 +117,14 @@ def drift_nlp(
     holding = (np.sign(standing) == side) & (np.abs(standing) >= HOLD_SHARE * np.abs(distance))
     usable = holding & enough[position] & np.isfinite(distance)
     return np.where(usable, np.nan_to_num(nlp), 0.0), np.where(usable, side, 0.0)
+
+
+def _idle(values: Floats, lagged: Floats) -> NDArray[np.bool_]:
+    """Points equal to every known value at the same time on the days before (a count stream before its
+    first event, a gauge that has not moved): their change of 0 is no reading of how the series drifts.
+    Counted, weeks of them made a yardstick of exact zeros, and any move after a drift of p = 1e-50."""
+    with np.errstate(invalid="ignore"):
+        return (np.fmin.reduce(lagged, axis=1) == values) & (np.fmax.reduce(lagged, axis=1) == values)
 
 
 def _levels(y: Floats, points: Ints, width: int) -> Floats:

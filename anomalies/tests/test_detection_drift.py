@@ -90,6 +90,19 @@ def test_a_climb_stands_out_though_every_weekend_reads_low() -> None:
     assert nlp[end] > 8.0
 
 
+def test_the_weeks_before_a_count_streams_first_event_are_no_yardstick() -> None:
+    """Four weeks without events, then 200 an hour (100 at weekends): the silent weeks' readings (each
+    point equal to the same time on every day before) say nothing of how the stream drifts."""
+    rng = np.random.default_rng(3)
+    times = MONDAY + 3600 * np.arange(8 * 7 * 24, dtype=np.float64)
+    weekend = (times - MONDAY) // 86400 % 7 >= 5
+    counts = rng.poisson(np.where(weekend, 100.0, 200.0)).astype(float)
+    start = 4 * 7 * 24
+    counts[:start] = 0.0
+    nlp = drift_of(times, anscombe(counts), 3600, 0.5)
+    assert nlp[start:].max() < 4.0  # 54 (p = 1e-54) when the silent weeks made the yardstick
+
+
 def test_an_hour_long_tenfold_spike_is_not_a_drift() -> None:
     times, values = daily_gauge(days=24, interval=300)
     spike = index_at(times, 22, 3)
