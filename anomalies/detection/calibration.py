@@ -20,6 +20,10 @@ EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may car
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
 BROADCAST_CELLS = 1_000_000  # rank by comparing every pair up to this many (points x window) at once
 FULL_REACH_POINTS = 200  # residuals a tail is fitted on before it may extrapolate that far
+# tanh reaches its bound exactly in floating point from 19 caps on, so evidence far beyond the cap tied
+# there (a gauge's 500-sd jump and a 50,000-sd one scored the same). A thousandth of a decade per
+# natural log of the raw evidence keeps them ordered, visibly at the score's six decimals.
+BEYOND_CAP_DECADES = 1e-3
 LN10 = math.log(10.0)
 GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 # Numerical Recipes' Chebyshev fit of erfc: fractional error under 1.2e-7 for every z >= 0, in log form
@@ -100,7 +104,8 @@ def cap_evidence(nlp: Floats, valid: Floats, moved: Floats) -> Floats:
     )
     reach = np.where(moved, grown, UNMOVED_DECADES)
     cap = np.log10(n + 1.0) + reach
-    return cap * np.tanh(np.maximum(nlp, 0.0) / cap)
+    raw = np.maximum(nlp, 0.0)
+    return cap * np.tanh(raw / cap) + BEYOND_CAP_DECADES * np.log1p(raw)
 
 
 def score_of(nlp: Floats) -> Floats:

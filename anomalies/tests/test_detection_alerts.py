@@ -197,3 +197,13 @@ def test_a_spike_far_beyond_a_recent_drop_notifies_in_the_full_detector() -> Non
     scores = score_series(times, values, DetectorConfig(300))
     assert scores.alert[drop] and scores.direction[drop] == "down"
     assert scores.alert[spike] and scores.direction[spike] == "up"
+
+
+def test_jumps_far_beyond_the_evidence_cap_still_rank_by_size() -> None:
+    times, values = daily_gauge(days=21, interval=300, noise=2.0)
+    jumps = {index_at(times, day=15, hour=10): 1_000.0, index_at(times, day=18, hour=10): 100_000.0}
+    for at, jump in jumps.items():
+        values[at] += jump
+    scores = score_series(times, values, DetectorConfig(300, "continuous")).score
+    smaller, larger = (round(float(scores[at]), 6) for at in jumps)
+    assert smaller < larger < 1.0
