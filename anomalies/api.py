@@ -215,5 +215,5 @@ class DetectionSettingsView(AnomalyAPIView):
     def patch(self, request: Request) -> Response:
         body = SettingsShape(data=request.data if isinstance(request.data, dict) else None)
         body.is_valid(raise_exception=True)
-        current = services.update_detection_settings(self.project, body.validated_data)
+        current = services.update_detection_settings(self.project, body.validated_data, actor_of(request))
         return Response({"enabled": current.enabled, "sensitivity": current.sensitivity})

@@ -186,19 +186,46 @@ def mute(watch: Watch, until: datetime | None) -> Watch:
     return watch
 
 
-def update_detection_settings(project: Project, changes: dict) -> DetectionSettings:
-    """Turn detection on or off for the project, or change its default sensitivity."""
+def update_detection_settings(project: Project, changes: dict, actor: str = "") -> DetectionSettings:
+    """Turn detection on or off for the project, or change its default sensitivity. Turning it off resolves
+    the detector's open episodes: no scan would ever see them end."""
     current, _ = DetectionSettings.objects.update_or_create(project=project, defaults=changes)
+    if changes.get("enabled") is False:
+        stopped = Anomaly.objects.filter(project_id=project.pk)
+        resolve_unwatched(stopped, actor, "Resolved when anomaly detection was turned off for this project.")
     return current
 
 
-def update_watch(watch: Watch, changes: dict) -> Watch:
-    """A series' own sensitivity ("" for the project's), exclusion, or mute until a time (None unmutes)."""
+def update_watch(watch: Watch, changes: dict, actor: str = "") -> Watch:
+    """A series' own sensitivity ("" for the project's), exclusion, or mute until a time (None unmutes).
+    Excluding it resolves its open episode: no scan would ever see it end."""
     for field, value in changes.items():
         setattr(watch, field, value)
     if changes:  # (no update_fields would save every field as read: the scans' cache and marks stored since too)
         watch.save(update_fields=list(changes))
+    if changes.get("excluded") is True:
+        episodes = Anomaly.objects.filter(project_id=watch.project_id, watch_id=watch.pk)
+        resolve_unwatched(episodes, actor, "Resolved when this series was excluded from anomaly detection.")
     return watch
+
+
+def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int:
+    """Resolve the detector's unresolved episodes among `anomalies` (threshold rules go on being judged)."""
+    unresolved_episodes = (
+        anomalies.exclude(status=Anomaly.Status.RESOLVED).exclude(kind=Anomaly.Kind.THRESHOLD).order_by("pk")
+    )
+    count = 0
+    for anomaly in unresolved_episodes:
+        with transaction.atomic():
+            anomaly = locked_with_its_watch(anomaly)
+            if anomaly.status == Anomaly.Status.RESOLVED:
+                continue
+            anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
+            anomaly.note = anomaly.note or why
+            anomaly.save()
+            announce(anomaly, RESOLVED)
+            count += 1
+    return count
 
 
 def lock_before_project_deletion(sender: type, instance: Project, **kwargs: object) -> None:

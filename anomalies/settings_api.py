@@ -24,7 +24,7 @@ from anomalies.serializers import watch_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import NotFound, ProjectAPIView
-from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.parameters import TIME_RANGE, choice
@@ -75,7 +75,7 @@ class WatchDetailView(ProjectAPIView):
             raise NotFound(f"No watched series {watch_id} in this project.")
         body = WatchInput(data=request.data if isinstance(request.data, dict) else None)
         body.is_valid(raise_exception=True)
-        return Response(watch_json(services.update_watch(watch, body.validated_data)))
+        return Response(watch_json(services.update_watch(watch, body.validated_data, actor_of(request))))
 
 
 class BacktestView(ProjectAPIView):

@@ -107,6 +107,31 @@ def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Projec
     assert [item["id"] for item in api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]] == [watch.pk]
 
 
+def test_excluding_a_series_resolves_its_open_episode_only(api: type, keys: dict, anomalies: list) -> None:
+    signups = anomalies[0]
+    url = f"/api/v1/anomalies/series/{signups.watch_id}"
+    response = api(keys["admin"]).patch(url, {"excluded": True}, format="json")
+    assert response.status_code == 200 and response.json()["excluded"] is True
+    signups.refresh_from_db()
+    assert signups.status == Anomaly.Status.RESOLVED and signups.resolved_by.startswith("API key ")
+    assert signups.note == "Resolved when this series was excluded from anomaly detection."
+    assert listed(api, keys["read"], status="open") == ["user.login"]
+
+
+def test_turning_detection_off_resolves_the_detectors_episodes_not_threshold_rules(
+    api: type, keys: dict, project: Project, anomalies: list
+) -> None:
+    rule = open_anomaly(make_watch(project, "queue.depth", excluded=True), T0, "critical", "threshold")
+    services.acknowledge(anomalies[1], "bob", "looking")
+    response = api(keys["admin"]).patch("/api/v1/anomalies/settings", {"enabled": False}, format="json")
+    assert response.json() == {"enabled": False, "sensitivity": "medium"}
+    statuses = dict(Anomaly.objects.filter(project=project).values_list("watch__name", "status"))
+    assert statuses == {"user.signup": "resolved", "user.login": "resolved", "order.completed": "resolved",
+                        "queue.depth": "open"}  # fmt: skip
+    logins = Anomaly.objects.get(pk=anomalies[1].pk)
+    assert logins.note == "looking" and rule.kind == "threshold"
+
+
 def test_channels_validate_their_target_and_never_show_the_secret(api: type, keys: dict, project: Project) -> None:
     admin = api(keys["admin"])
     created = admin.post(
