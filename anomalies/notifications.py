@@ -7,10 +7,11 @@ channel exactly when it first qualifies, a resolution reaches only channels that
 changing a channel's settings mid-episode never double-sends or loses an anomaly.
 """
 
+import logging
 import math
 import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import reduce
 
@@ -22,6 +23,8 @@ from anomalies.serializers import anomaly_json
 from anomalies.services import OPENED, RESOLVED, UPDATED
 from flux.tenants.models import Project
 from flux.web.serializers import iso
+
+logger = logging.getLogger(__name__)
 
 REMINDER, TEST = "reminder", "test"
 TOLD_EVENTS = (OPENED, REMINDER)
@@ -76,6 +79,18 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
     return deliveries
 
 
+def notify_each(changes: Mapping[int, list[tuple[str, Anomaly]]], now: datetime) -> list[Delivery]:
+    """notify_changes for each project on its own: one project's failure is logged with its id and never
+    stops the other projects' notices (its openings stay unnotified, for announce_missed to retry)."""
+    queued: list[Delivery] = []
+    for project_id, project_changes in changes.items():
+        try:
+            queued += notify_changes(project_id, project_changes, now)
+        except Exception:
+            logger.exception("notifying the changes of project %s failed; skipped", project_id)
+    return queued
+
+
 def start_reminder_clock(project_id: int, groups: list[list[Anomaly]], now: datetime) -> None:
     """Set notified_at on anomalies that just got their first notice."""
     # Only a first notice sets notified_at; moving it on at later notices could skip a channel's reminder.
@@ -127,7 +142,7 @@ def announce_missed(now: datetime) -> list[Delivery]:
         if SEVERITY_RANK[anomaly.severity] >= lowest[anomaly.project_id]:
             by_project[anomaly.project_id].append((OPENED, anomaly))
     # notify_changes reads the delivery log under the channels' lock: an opening told of meanwhile is not sent again.
-    return [queued for project_id, changes in by_project.items() for queued in notify_changes(project_id, changes, now)]
+    return notify_each(by_project, now)
 
 
 # Anomalies something still judges, so that they resolve by themselves: a threshold rule's while the rule is

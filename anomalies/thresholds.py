@@ -102,8 +102,7 @@ def evaluate_rules(now: datetime, project_id: int | None = None) -> dict[int, li
         change = apply_verdict(rule.watch, verdict_of(rule, window_value(rule, now), now), now)
         if change is not None:
             changes.setdefault(rule.project_id, []).append(change)
-    for changed_project, project_changes in changes.items():
-        notifications.notify_changes(changed_project, project_changes, now)
+    notifications.notify_each(changes, now)
     return changes
 
 
