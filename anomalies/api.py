@@ -1,8 +1,8 @@
 """The anomalies API: list and inspect anomalies, act on them, and tune detection and notifications."""
 
-from collections.abc import Mapping
 from datetime import timedelta
 
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -37,15 +37,16 @@ CONTEXT_BEFORE, CONTEXT_AFTER, HOUR = timedelta(days=2), timedelta(days=1), time
 FAST_CONTEXT_BEFORE, FAST_CONTEXT_AFTER = timedelta(hours=3), timedelta(hours=1)
 
 
-def comma_values(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
-    values = tuple(value.strip() for value in params.get(name, "").split(",") if value.strip())
+def comma_values(params: QueryDict, name: str, allowed: list[str]) -> tuple[str, ...]:
+    """`severity=critical,warning`, `severity=critical&severity=warning`, or both (as acknowledge_all's body)."""
+    values = query_params.comma_separated(params.getlist(name))
     unknown = [value for value in values if value not in allowed]
     if unknown:
         raise InvalidParameter(name, f"{name} must be among {', '.join(allowed)}; got {', '.join(unknown)}")
     return values
 
 
-def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> queries.AnomalyFilter:
+def anomaly_filter_from(params: QueryDict, project_timezone: str) -> queries.AnomalyFilter:
     now, zone = timezone.now(), resolve_zone(None, project_timezone)
     bounds = {}
     for name in ("from", "to"):

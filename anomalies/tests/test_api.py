@@ -42,6 +42,17 @@ def test_the_list_is_newest_first_and_filters(api: type, keys: dict, anomalies: 
     assert listed(api, read, **{"from": "2030-01-01T00:00:00Z"}) == ["user.login", "user.signup"]  # still going
 
 
+def test_the_list_takes_a_repeated_filter_as_it_takes_comma_separated_values(
+    api: type, keys: dict, anomalies: list
+) -> None:
+    # Until the review of the notifications, the last of the repeated parameters was the whole filter.
+    response = api(keys["read"]).get("/api/v1/anomalies", {"status": ["open", "resolved"], "severity": ["info"]})
+    assert [item["series"]["name"] for item in response.json()["anomalies"]] == ["order.completed"]
+    assert listed(api, keys["read"], status=["open", "resolved,acknowledged"]) == [
+        "user.login", "user.signup", "order.completed",
+    ]  # fmt: skip
+
+
 def test_the_list_pages_with_a_cursor(api: type, keys: dict, anomalies: list) -> None:
     first = api(keys["read"]).get("/api/v1/anomalies", {"limit": 2}).json()
     second = api(keys["read"]).get("/api/v1/anomalies", {"limit": 2, "cursor": first["next_cursor"]}).json()
@@ -88,6 +99,26 @@ def test_acknowledge_all_takes_filters(api: type, keys: dict, anomalies: list) -
     assert response.json() == {"acknowledged": 1}
     assert api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", {}, format="json").json() == {"acknowledged": 1}
     assert listed(api, keys["read"], status="open") == []
+
+
+@pytest.mark.parametrize(
+    "severity", ["critical,warning", " critical , warning ", ["critical", "warning"], ["critical,warning"]]
+)
+def test_acknowledge_all_takes_a_list_or_comma_separated_values_as_the_list_does(
+    api: type, keys: dict, anomalies: list, severity: object
+) -> None:
+    body = {"severity": severity, "kind": "spike,drop"}
+    response = api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", body, format="json")
+    assert response.json() == {"acknowledged": 2}
+
+
+@pytest.mark.parametrize("severity", ["critical,huge", ["critical", "huge"], "critical,,huge", 7, {"a": 1}])
+def test_acknowledge_all_refuses_unknown_values_with_a_400_naming_the_field(
+    api: type, keys: dict, anomalies: list, severity: object
+) -> None:
+    response = api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", {"severity": severity}, format="json")
+    assert response.status_code == 400 and "severity" in response.json()["error"]["details"]
+    assert listed(api, keys["read"], status="open") == ["user.login", "user.signup"]
 
 
 def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Project) -> None:
