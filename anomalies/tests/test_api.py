@@ -2,11 +2,12 @@
 which key may do what, and that another project's key reaches none of it."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from anomalies import services
-from anomalies.models import Anomaly, Channel
+from anomalies.models import Anomaly, Channel, Watch
 from anomalies.tests.factories import make_watch, open_anomaly
 from flux.tenants.models import Project
 from flux.tenants.services import issue_key
@@ -136,6 +137,19 @@ def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Projec
     ).json()  # fmt: skip
     assert (changed["sensitivity"], changed["muted_until"]) == ("low", "2026-12-01T00:00:00Z")
     assert [item["id"] for item in api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]] == [watch.pk]
+
+
+def test_a_mute_for_good_reads_back_as_an_instant_every_zone_can_hold(api: type, keys: dict, project: Project) -> None:
+    watch = make_watch(project, "user.signup")
+    admin = api(keys["admin"])
+    changed = admin.patch(
+        f"/api/v1/anomalies/series/{watch.pk}", {"muted_until": "9999-12-31T23:59:59Z"}, format="json"
+    )
+    assert changed.json()["muted_until"] == "9999-01-01T00:00:00Z"
+    [series] = admin.get("/api/v1/anomalies/series").json()["series"]
+    until = datetime.fromisoformat(series["muted_until"])
+    assert until.astimezone(ZoneInfo("Pacific/Kiritimati")).year == 9999  # UTC+14: not year 10000
+    assert Watch.objects.get(pk=watch.pk).muted_until.year == 9999  # still muted: the series opens nothing
 
 
 def test_channels_validate_their_target_and_never_show_the_secret(api: type, keys: dict, project: Project) -> None:

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from anomalies import services
+from anomalies.models import Watch
 from anomalies.services import Verdict
 from anomalies.tests.factories import make_watch
 from flux.tenants.models import Project
@@ -69,3 +70,25 @@ def test_a_minute_checks_anomaly_is_described_over_its_minutes_without_a_band(
     summary = page.inner_text("#summary")
     assert "31 events in 51 minutes where 77 were expected (-60%)" in summary
     assert "band" not in summary and "a minute" not in summary
+
+
+def test_a_series_muted_for_good_says_until_further_notice(page: object, live_flux: str, shop: Project) -> None:
+    # 9999-12-31 in UTC is in year 10000 east of UTC, as the pages used to show it.
+    shop.timezone = "Europe/Berlin"
+    shop.save(update_fields=["timezone"])
+    watch = make_watch(shop, "user.signup")
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    verdict = Verdict(bucket, 3600, True, 0.9, "critical", "spike", "up", 90.0, 30.0, 20.0, 40.0, episode_start=bucket)
+    _, anomaly = services.apply_verdict(watch, verdict, bucket)
+    Watch.objects.filter(pk=watch.pk).update(
+        muted_until=datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    )  # by SQL, as stored
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    facts = page.inner_text("#facts")
+    assert "series muted until" in facts and "further notice" in facts and "10000" not in facts
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/settings/")
+    wait_loaded(page)
+    row = page.locator(f"#series tr[data-id='{watch.pk}']").inner_text()
+    assert "further notice" in row and "10000" not in row
