@@ -142,6 +142,12 @@ def test_send_test_sends_a_sample_at_once_and_logs_the_outcome(project: Project,
     assert body["anomalies"][0]["series"]["name"] == "checkout.completed"
 
 
+def test_a_test_send_is_delivered_after_it_was_created(project: Project, receiver: Receiver) -> None:
+    # The view passes the request's start; the row's created_at is taken later, when it is saved.
+    delivery = send_test(make_channel(project, target=receiver.url), T0)
+    assert delivery.status == "delivered" and delivery.delivered_at >= delivery.created_at
+
+
 def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver) -> None:
     receiver.statuses = [500]
     delivery = send_test(make_channel(project, target=receiver.url), T0)
