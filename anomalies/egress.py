@@ -79,14 +79,20 @@ OPERATOR_MAY_ALLOW = ("a loopback address", "a private address")
 def check_url(url: str) -> Target:
     """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
     A host that does not resolve raises OSError (socket.gaierror)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed IPv6 bracket
+        raise RefusedTarget("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("The URL must be an http:// or https:// URL with a host.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise RefusedTarget("The URL's port is not valid.") from None
-    addresses = resolve(parts.hostname, port)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except ValueError:  # UnicodeError: a label IDNA cannot encode (empty, or over 63 characters)
+        raise RefusedTarget("The URL's host is not a valid host name.") from None
     allow_private = settings.FLUX_WEBHOOK_ALLOW_PRIVATE
     for address in addresses:
         reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private)

@@ -223,3 +223,19 @@ def test_an_open_port_that_is_not_http_and_a_closed_port_fail_alike(project: Pro
         thread.join(5)
     assert open_port.last_error == closed_port.last_error == egress.CONNECTION_FAILED
     assert open_port.response_status is None and closed_port.response_status is None
+
+
+UNREADABLE_TARGETS = ["http://[::1/hook", f"http://{'a' * 64}.example.com/", f"https://{'é' * 70}.example/"]
+
+
+@pytest.mark.parametrize("target", UNREADABLE_TARGETS)
+def test_a_url_that_cannot_be_parsed_or_looked_up_is_a_400_at_creation(api: type, keys: dict, target: str) -> None:
+    response = create_channel(api, keys, target)  # an unclosed IPv6 bracket, a DNS label over 63 characters
+    assert response.status_code == 400 and "target" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("target", UNREADABLE_TARGETS)
+def test_a_stored_url_that_cannot_be_parsed_or_looked_up_fails_for_good_at_send(project: Project, target: str) -> None:
+    delivery = send_test(stored_channel(project, target), NOW)
+    assert (delivery.status, delivery.response_status) == ("failed", None)
+    assert delivery.last_error.startswith("The URL")  # said so, not an internal error retried six times
