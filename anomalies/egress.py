@@ -10,10 +10,12 @@ addresses always are. Callers only ever see a status code or a fixed message, ne
 one message for every way a connection can fail, so that errors cannot be used to map open ports.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -138,8 +140,8 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.address = target.address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)  # cut_off reaches it
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
@@ -151,10 +153,26 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Repl
         return Reply(None)
     connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    # The socket's timeout bounds each read: a receiver trickling its answer a byte at a time would hold the
+    # worker as long as it liked. The whole request gets `timeout` seconds.
+    cut = threading.Event()
+    deadline = threading.Timer(timeout, cut_off, (connection, cut))
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
-        return Reply(connection.getresponse().status)
+        status = connection.getresponse().status
     except (OSError, http.client.HTTPException):  # refused, reset, timed out, TLS, not HTTP: all alike
         return Reply(None)
     finally:
+        deadline.cancel()
         connection.close()
+    return Reply(None if cut.is_set() else status)  # cut off mid-headers, the reply reads as complete
+
+
+def cut_off(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """End a request past its deadline: a shutdown wakes the read it is blocked in (a close would not)."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)

@@ -239,3 +239,31 @@ def test_a_stored_url_that_cannot_be_parsed_or_looked_up_fails_for_good_at_send(
     delivery = send_test(stored_channel(project, target), NOW)
     assert (delivery.status, delivery.response_status) == ("failed", None)
     assert delivery.last_error.startswith("The URL")  # said so, not an internal error retried six times
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(settings: object) -> None:
+    # Each byte comes well within the socket timeout, so only a deadline for the whole request ends it;
+    # without one the worker (or the test endpoint's request) was held for as long as the receiver liked.
+    settings.FLUX_WEBHOOK_ALLOW_PRIVATE = True
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+
+        def trickle() -> None:
+            connection, _ = listening.accept()
+            with connection:
+                connection.recv(65536)
+                try:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(300):  # 30 seconds, a byte every 0.1 s
+                        connection.sendall(b"a")
+                        threading.Event().wait(0.1)
+                    connection.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass  # cut off
+
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
+        reply = egress.post(f"http://127.0.0.1:{listening.getsockname()[1]}/", b"{}", {}, timeout=1)
+        thread.join(35)
+    assert reply.status is None
