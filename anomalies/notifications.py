@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, Delivery, Watch
 from anomalies.serializers import anomaly_json
@@ -53,6 +53,9 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         [latest[pk] for pk in dict.fromkeys(by_change[change])] for change in (OPENED, UPDATED, RESOLVED)
     )
     updated = [a for a in updated if a.pk not in by_change[OPENED]]  # told of as opened
+    if updated:  # a series muted while its anomaly is open is not told of it again (until the mute ends)
+        muted = set(muted_watches(project_id, {a.watch_id for a in updated}, now))
+        updated = [a for a in updated if a.watch_id not in muted]
     if not (opened or updated or resolved):
         return []
     with transaction.atomic():
@@ -77,6 +80,12 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         Delivery.objects.bulk_create(deliveries)
         start_reminder_clock(project_id, [group for _, event, group in groups if event == OPENED], now)
     return deliveries
+
+
+def muted_watches(project_id: int, watch_ids: set[int], now: datetime) -> QuerySet[Watch]:
+    """The ids of those watches that are muted at `now`."""
+    muted = Watch.objects.filter(project_id=project_id, pk__in=watch_ids, muted_until__gt=now)
+    return muted.values_list("pk", flat=True)
 
 
 def notify_each(changes: Mapping[int, list[tuple[str, Anomaly]]], now: datetime) -> list[Delivery]:
@@ -163,9 +172,13 @@ def queue_reminders(now: datetime) -> list[Delivery]:
         by_project: dict[int, list[Channel]] = defaultdict(list)
         for channel in channels:
             by_project[channel.project_id].append(channel)
-        candidates = Anomaly.objects.filter(
-            WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
-        ).values_list("pk", "project_id", "severity", "started_at", "notified_at")
+        candidates = (
+            Anomaly.objects.filter(
+                WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
+            )
+            .exclude(watch__muted_until__gt=now)  # muted: reminders resume when the mute ends
+            .values_list("pk", "project_id", "severity", "started_at", "notified_at")
+        )
         due: dict[Channel, list[int]] = defaultdict(list)
         for pk, project_id, severity, started_at, notified_at in candidates:
             for channel in by_project[project_id]:
