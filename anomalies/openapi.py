@@ -9,6 +9,7 @@ from flux.query.query_params import comma_separated
 from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
+MAX_EMAIL_ADDRESSES = 20  # each notice (and each test send) mails them all at once
 
 
 def comma_list(name: str, values: list[str], what: str) -> OpenApiParameter:
@@ -161,6 +162,8 @@ class ChannelSerializer(serializers.ModelSerializer):
                 email.run_validation(address)
             if not addresses:
                 raise serializers.ValidationError({"target": "give at least one email address"})
+            if len(addresses) > MAX_EMAIL_ADDRESSES:
+                raise serializers.ValidationError({"target": f"at most {MAX_EMAIL_ADDRESSES} email addresses"})
         elif not target.startswith(("http://", "https://")):
             raise serializers.ValidationError({"target": "must be an http:// or https:// URL"})
         elif refused := refusal_for_url(target):

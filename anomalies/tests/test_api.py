@@ -181,6 +181,16 @@ def test_channels_validate_their_target_and_never_show_the_secret(api: type, key
     assert not Channel.objects.filter(project=project).exists()
 
 
+def test_an_email_channel_has_at_most_twenty_addresses(api: type, keys: dict) -> None:
+    # Each test send mails every address at once: a key must not make Flux a bulk mailer.
+    addresses = [f"ops{n}@example.com" for n in range(21)]
+    for count, status in ((20, 201), (21, 400)):
+        body = {"name": "Mail", "kind": "email", "target": ", ".join(addresses[:count])}
+        response = api(keys["admin"]).post("/api/v1/anomalies/channels", body, format="json")
+        assert response.status_code == status
+    assert "at most 20" in response.json()["error"]["details"]["target"][0]
+
+
 READS = ["/api/v1/anomalies", "/api/v1/anomalies/settings", "/api/v1/anomalies/series"]
 
 
