@@ -103,7 +103,8 @@ def get_channel(project: Project, channel_id: int) -> Channel | None:
 
 def list_deliveries(channel: Channel, limit: int) -> list[Delivery]:
     """The channel's delivery log, newest first."""
-    return list(channel.deliveries.order_by("-created_at", "-pk")[:limit])
+    deliveries = Delivery.objects.filter(project_id=channel.project_id, channel=channel)
+    return list(deliveries.order_by("-created_at", "-pk")[:limit])
 
 
 def anomaly_marks(project: Project, source: str, name: str | None, start: datetime, end: datetime) -> list[dict]:

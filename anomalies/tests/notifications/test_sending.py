@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from anomalies.delivery import BACKOFF, CHANNEL_DISABLED, claim_next, deliver_due, send_test, sign, verify_signature
 from anomalies.egress import CONNECTION_FAILED
 from anomalies.models import Channel, Delivery
+from anomalies.queries import list_deliveries
 from anomalies.tests.notifications.support import (
     HOUR,
     HTTP_500,
@@ -183,3 +185,14 @@ def test_a_channel_disabled_while_a_delivery_waits_for_its_retry_gets_nothing_mo
     assert deliver_due(T0 + HOUR) == 0
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error, len(receiver.requests)) == ("failed", CHANNEL_DISABLED, 1)
+
+
+def test_a_channels_delivery_log_is_read_within_its_project(project: Project) -> None:
+    # Deliveries are distributed by project: a read without it would ask every shard.
+    channel = make_channel(project)
+    send_test(channel, T0)
+    with CaptureQueriesContext(connections["default"]) as queries:
+        [logged] = list_deliveries(channel, 10)
+    assert logged.event == "test"
+    [read] = [query["sql"] for query in queries.captured_queries if "anomalies_delivery" in query["sql"]]
+    assert '"anomalies_delivery"."project_id" =' in read
