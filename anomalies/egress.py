@@ -55,8 +55,9 @@ def resolve(host: str, port: int) -> list[str]:
 
 def refusal(address: IPAddress, allow_private: bool) -> str | None:
     """Why a connection to `address` is not allowed, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one (mapped, or 6to4's 2002::/16) is judged as that IPv4 address.
+        address = address.ipv4_mapped or address.sixtofour or address
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     for kind, refused in (

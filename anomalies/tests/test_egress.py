@@ -98,6 +98,7 @@ def stored_channel(project: Project, target: str, kind: str = "webhook") -> Chan
         "http://192.168.1.10/hook",
         "http://[fd12:3456::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
     ],
 )
 def test_a_channel_pointing_at_an_internal_address_is_refused_at_creation(api: type, keys: dict, target: str) -> None:
@@ -106,7 +107,9 @@ def test_a_channel_pointing_at_an_internal_address_is_refused_at_creation(api: t
     assert "webhooks may not reach" in response.json()["error"]["details"]["target"][0]
 
 
-@pytest.mark.parametrize("target", ["http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://[fe80::1]/"])
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://[fe80::1]/", "http://[2002:a9fe:a9fe::1]/"]
+)
 def test_metadata_and_link_local_stay_refused_when_private_addresses_are_allowed(
     api: type, keys: dict, settings: object, target: str
 ) -> None:
