@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from anomalies import services
-from anomalies.models import Watch
+from anomalies.models import Anomaly, Watch
 from anomalies.services import Verdict
 from anomalies.tests.factories import make_watch
 from flux.tenants.models import Project
@@ -92,3 +92,19 @@ def test_a_series_muted_for_good_says_until_further_notice(page: object, live_fl
     wait_loaded(page)
     row = page.locator(f"#series tr[data-id='{watch.pk}']").inner_text()
     assert "further notice" in row and "10000" not in row
+
+
+def test_acknowledge_all_on_the_list_acknowledges_the_open_ones_its_filters_match(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    for name, severity in (("user.signup", "critical"), ("user.login", "info")):
+        verdict = Verdict(bucket, 3600, True, 0.9, severity, "spike", "up", 90.0, 30.0, 20.0, 40.0)
+        services.apply_verdict(make_watch(shop, name), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/?status=open&severity=critical")
+    wait_loaded(page)
+    page.click("#acknowledge-all")
+    page.wait_for_function("document.getElementById('acknowledge-all').textContent === 'Acknowledged 1'")
+    statuses = dict(Anomaly.objects.filter(project=shop).values_list("watch__name", "status"))
+    assert statuses == {"user.signup": "acknowledged", "user.login": "open"}  # the info one was not shown
