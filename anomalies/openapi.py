@@ -103,6 +103,8 @@ def choices_input(values: list[str], what: str) -> serializers.MultipleChoiceFie
     @extend_schema_field({"oneOf": [listed, {"type": "string", "example": ",".join(values[:2])}]})
     class ChoicesInput(serializers.MultipleChoiceField):
         def to_internal_value(self, data: object) -> set[str]:
+            if not isinstance(data, str | list):  # an object would be read as its keys
+                self.fail("not_a_list", input_type=type(data).__name__)
             if isinstance(data, str):
                 data = [data]
             if isinstance(data, list) and all(isinstance(item, str) for item in data):

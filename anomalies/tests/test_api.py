@@ -121,7 +121,9 @@ def test_acknowledge_all_takes_a_list_or_comma_separated_values_as_the_list_does
     assert response.json() == {"acknowledged": 2}
 
 
-@pytest.mark.parametrize("severity", ["critical,huge", ["critical", "huge"], "critical,,huge", 7, {"a": 1}])
+@pytest.mark.parametrize(
+    "severity", ["critical,huge", ["critical", "huge"], "critical,,huge", 7, {"a": 1}, {"critical": False}]
+)
 def test_acknowledge_all_refuses_unknown_values_with_a_400_naming_the_field(
     api: type, keys: dict, anomalies: list, severity: object
 ) -> None:
