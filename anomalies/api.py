@@ -1,15 +1,15 @@
 """The anomalies API: list and inspect anomalies, act on them, and tune detection and notifications."""
 
-from collections.abc import Mapping
 from datetime import timedelta
 
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from anomalies import notifications, queries, replay, services
-from anomalies.models import Anomaly, Severity
+from anomalies.models import Anomaly, Severity, Watch
 from anomalies.openapi import (
     ANOMALY_ID,
     LIST_LIMIT_DEFAULT,
@@ -35,17 +35,19 @@ from flux.web.openapi.keys import needs_key
 CONTEXT_BEFORE, CONTEXT_AFTER, HOUR = timedelta(days=2), timedelta(days=1), timedelta(hours=1)
 # Five-minute anomalies are shown on their own buckets: hours around them, not days.
 FAST_CONTEXT_BEFORE, FAST_CONTEXT_AFTER = timedelta(hours=3), timedelta(hours=1)
+MAX_NAME_LENGTH = Watch._meta.get_field("name").max_length
 
 
-def comma_values(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
-    values = tuple(value.strip() for value in params.get(name, "").split(",") if value.strip())
+def comma_values(params: QueryDict, name: str, allowed: list[str]) -> tuple[str, ...]:
+    """`severity=critical,warning`, `severity=critical&severity=warning`, or both (as acknowledge_all's body)."""
+    values = query_params.comma_separated(params.getlist(name))
     unknown = [value for value in values if value not in allowed]
     if unknown:
         raise InvalidParameter(name, f"{name} must be among {', '.join(allowed)}; got {', '.join(unknown)}")
     return values
 
 
-def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> queries.AnomalyFilter:
+def anomaly_filter_from(params: QueryDict, project_timezone: str) -> queries.AnomalyFilter:
     now, zone = timezone.now(), resolve_zone(None, project_timezone)
     bounds = {}
     for name in ("from", "to"):
@@ -55,6 +57,8 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
             raise InvalidParameter(error.parameter, str(error)) from None
     if bounds["from"] and bounds["to"] and bounds["from"] > bounds["to"]:
         raise InvalidParameter("from", "from must be before to")
+    if len(params.get("name", "")) > MAX_NAME_LENGTH:
+        raise InvalidParameter("name", f"name must be at most {MAX_NAME_LENGTH} characters (the longest a name is)")
     return queries.AnomalyFilter(
         statuses=comma_values(params, "status", Anomaly.Status.values),
         severities=comma_values(params, "severity", Severity.values),

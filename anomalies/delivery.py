@@ -183,7 +183,9 @@ def send_test(channel: Channel, now: datetime) -> Delivery:
     delivery = Delivery.objects.create(
         project_id=channel.project_id, channel=channel, event=TEST, payload=payload, next_attempt_at=now + CLAIM_LEASE
     )
-    attempt(delivery, now, retry=False)
+    # Timed from the row's created_at, not `now`: that was read before the row was saved, and a delivery
+    # must not read as delivered before it was created.
+    attempt(delivery, delivery.created_at, retry=False)
     delivery.refresh_from_db()
     return delivery
 

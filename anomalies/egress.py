@@ -10,10 +10,12 @@ addresses always are. Callers only ever see a status code or a fixed message, ne
 one message for every way a connection can fail, so that errors cannot be used to map open ports.
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -53,8 +55,9 @@ def resolve(host: str, port: int) -> list[str]:
 
 def refusal(address: IPAddress, allow_private: bool) -> str | None:
     """Why a connection to `address` is not allowed, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one (mapped, or 6to4's 2002::/16) is judged as that IPv4 address.
+        address = address.ipv4_mapped or address.sixtofour or address
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     for kind, refused in (
@@ -79,14 +82,20 @@ OPERATOR_MAY_ALLOW = ("a loopback address", "a private address")
 def check_url(url: str) -> Target:
     """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
     A host that does not resolve raises OSError (socket.gaierror)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed IPv6 bracket
+        raise RefusedTarget("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("The URL must be an http:// or https:// URL with a host.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise RefusedTarget("The URL's port is not valid.") from None
-    addresses = resolve(parts.hostname, port)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except ValueError:  # UnicodeError: a label IDNA cannot encode (empty, or over 63 characters)
+        raise RefusedTarget("The URL's host is not a valid host name.") from None
     allow_private = settings.FLUX_WEBHOOK_ALLOW_PRIVATE
     for address in addresses:
         reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private)
@@ -132,8 +141,8 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.address = target.address
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)  # cut_off reaches it
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Reply:
@@ -145,10 +154,26 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Repl
         return Reply(None)
     connection_class = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    # The socket's timeout bounds each read: a receiver trickling its answer a byte at a time would hold the
+    # worker as long as it liked. The whole request gets `timeout` seconds.
+    cut = threading.Event()
+    deadline = threading.Timer(timeout, cut_off, (connection, cut))
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers=headers)
-        return Reply(connection.getresponse().status)
+        status = connection.getresponse().status
     except (OSError, http.client.HTTPException):  # refused, reset, timed out, TLS, not HTTP: all alike
         return Reply(None)
     finally:
+        deadline.cancel()
         connection.close()
+    return Reply(None if cut.is_set() else status)  # cut off mid-headers, the reply reads as complete
+
+
+def cut_off(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """End a request past its deadline: a shutdown wakes the read it is blocked in (a close would not)."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)

@@ -7,21 +7,24 @@ channel exactly when it first qualifies, a resolution reaches only channels that
 changing a channel's settings mid-episode never double-sends or loses an anomaly.
 """
 
+import logging
 import math
 import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import reduce
 
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, Delivery, Watch
 from anomalies.serializers import anomaly_json
 from anomalies.services import OPENED, RESOLVED, UPDATED
 from flux.tenants.models import Project
 from flux.web.serializers import iso
+
+logger = logging.getLogger(__name__)
 
 REMINDER, TEST = "reminder", "test"
 TOLD_EVENTS = (OPENED, REMINDER)
@@ -50,6 +53,9 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         [latest[pk] for pk in dict.fromkeys(by_change[change])] for change in (OPENED, UPDATED, RESOLVED)
     )
     updated = [a for a in updated if a.pk not in by_change[OPENED]]  # told of as opened
+    if updated:  # a series muted while its anomaly is open is not told of it again (until the mute ends)
+        muted = set(muted_watches(project_id, {a.watch_id for a in updated}, now))
+        updated = [a for a in updated if a.watch_id not in muted]
     if not (opened or updated or resolved):
         return []
     with transaction.atomic():
@@ -74,6 +80,24 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         Delivery.objects.bulk_create(deliveries)
         start_reminder_clock(project_id, [group for _, event, group in groups if event == OPENED], now)
     return deliveries
+
+
+def muted_watches(project_id: int, watch_ids: set[int], now: datetime) -> QuerySet[Watch]:
+    """The ids of those watches that are muted at `now`."""
+    muted = Watch.objects.filter(project_id=project_id, pk__in=watch_ids, muted_until__gt=now)
+    return muted.values_list("pk", flat=True)
+
+
+def notify_each(changes: Mapping[int, list[tuple[str, Anomaly]]], now: datetime) -> list[Delivery]:
+    """notify_changes for each project on its own: one project's failure is logged with its id and never
+    stops the other projects' notices (its openings stay unnotified, for announce_missed to retry)."""
+    queued: list[Delivery] = []
+    for project_id, project_changes in changes.items():
+        try:
+            queued += notify_changes(project_id, project_changes, now)
+        except Exception:
+            logger.exception("notifying the changes of project %s failed; skipped", project_id)
+    return queued
 
 
 def start_reminder_clock(project_id: int, groups: list[list[Anomaly]], now: datetime) -> None:
@@ -127,7 +151,7 @@ def announce_missed(now: datetime) -> list[Delivery]:
         if SEVERITY_RANK[anomaly.severity] >= lowest[anomaly.project_id]:
             by_project[anomaly.project_id].append((OPENED, anomaly))
     # notify_changes reads the delivery log under the channels' lock: an opening told of meanwhile is not sent again.
-    return [queued for project_id, changes in by_project.items() for queued in notify_changes(project_id, changes, now)]
+    return notify_each(by_project, now)
 
 
 # Anomalies something still judges, so that they resolve by themselves: a threshold rule's while the rule is
@@ -148,9 +172,13 @@ def queue_reminders(now: datetime) -> list[Delivery]:
         by_project: dict[int, list[Channel]] = defaultdict(list)
         for channel in channels:
             by_project[channel.project_id].append(channel)
-        candidates = Anomaly.objects.filter(
-            WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
-        ).values_list("pk", "project_id", "severity", "started_at", "notified_at")
+        candidates = (
+            Anomaly.objects.filter(
+                WATCHED, project_id__in=by_project, status=Anomaly.Status.OPEN, notified_at__isnull=False
+            )
+            .exclude(watch__muted_until__gt=now)  # muted: reminders resume when the mute ends
+            .values_list("pk", "project_id", "severity", "started_at", "notified_at")
+        )
         due: dict[Channel, list[int]] = defaultdict(list)
         for pk, project_id, severity, started_at, notified_at in candidates:
             for channel in by_project[project_id]:

@@ -1,18 +1,23 @@
 """OpenAPI shapes and parameters of the anomalies API (shared pieces: flux/web/openapi/)."""
 
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
+from flux.query.query_params import comma_separated
 from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
+MAX_EMAIL_ADDRESSES = 20  # each notice (and each test send) mails them all at once
 
 
 def comma_list(name: str, values: list[str], what: str) -> OpenApiParameter:
     return OpenApiParameter(
-        name, str, description=f"{what}: one or more of {', '.join(f'`{v}`' for v in values)}, comma-separated."
+        name,
+        str,
+        description=f"{what}: one or more of {', '.join(f'`{v}`' for v in values)}, comma-separated "
+        "or the parameter repeated.",
     )
 
 
@@ -90,9 +95,28 @@ class NoteInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+def choices_input(values: list[str], what: str) -> serializers.MultipleChoiceField:
+    """A body field of some of `values`, as a list or as one comma-separated string: as the list endpoint's
+    query parameters take them."""
+    listed = {"type": "array", "items": {"type": "string", "enum": values}}
+
+    @extend_schema_field({"oneOf": [listed, {"type": "string", "example": ",".join(values[:2])}]})
+    class ChoicesInput(serializers.MultipleChoiceField):
+        def to_internal_value(self, data: object) -> set[str]:
+            if not isinstance(data, str | list):  # an object would be read as its keys
+                self.fail("not_a_list", input_type=type(data).__name__)
+            if isinstance(data, str):
+                data = [data]
+            if isinstance(data, list) and all(isinstance(item, str) for item in data):
+                data = comma_separated(data)
+            return super().to_internal_value(data)
+
+    return ChoicesInput(choices=values, required=False, help_text=f"{what}: a list, or comma-separated.")
+
+
 class AcknowledgeAllInput(NoteInput):
-    severity = serializers.MultipleChoiceField(choices=Severity.values, required=False)
-    kind = serializers.MultipleChoiceField(choices=Anomaly.Kind.values, required=False)
+    severity = choices_input(Severity.values, "Only these severities")
+    kind = choices_input(Anomaly.Kind.values, "Only these kinds")
     name = serializers.CharField(required=False, max_length=200, help_text="Exact, or a glob.")
 
 
@@ -140,6 +164,8 @@ class ChannelSerializer(serializers.ModelSerializer):
                 email.run_validation(address)
             if not addresses:
                 raise serializers.ValidationError({"target": "give at least one email address"})
+            if len(addresses) > MAX_EMAIL_ADDRESSES:
+                raise serializers.ValidationError({"target": f"at most {MAX_EMAIL_ADDRESSES} email addresses"})
         elif not target.startswith(("http://", "https://")):
             raise serializers.ValidationError({"target": "must be an http:// or https:// URL"})
         elif refused := refusal_for_url(target):

@@ -1,7 +1,13 @@
 """JSON shapes of anomalies and watches: the REST API and the live pushes use the same ones."""
 
+from datetime import UTC, datetime
+
 from anomalies.models import Anomaly, Watch
 from flux.web.serializers import iso
+
+# A mute ending later reads as ending then ("until further notice" on the pages): 9999-12-31 in UTC is year
+# 10000 east of UTC, which browsers show as such and Python cannot hold (OverflowError).
+MUTED_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def watch_json(watch: Watch) -> dict:
@@ -9,7 +15,7 @@ def watch_json(watch: Watch) -> dict:
         "id": watch.pk, "source": watch.source, "name": watch.name,
         "tags": watch.series.tags if watch.series_id else {}, "measure": watch.measure,
         "sensitivity": watch.sensitivity or None, "excluded": watch.excluded,
-        "muted_until": iso(watch.muted_until) if watch.muted_until else None,
+        "muted_until": iso(min(watch.muted_until, MUTED_FOREVER)) if watch.muted_until else None,
     }  # fmt: skip
 
 

@@ -60,10 +60,8 @@ def open_early(watch_ids: list[int]) -> int:
 
 
 def queue_notifications(result: scan.ScanResult, now: datetime) -> None:
-    queued = False
-    for project_id, changes in result.changes.items():
-        queued |= bool(notifications.notify_changes(project_id, changes, now))
-    if queued:
+    """Queue each project's notices of what the scan changed (one project's failure never stops the others')."""
+    if notifications.notify_each(result.changes, now):
         transaction.on_commit(lambda: deliver_notifications.delay())
 
 

@@ -2,6 +2,7 @@
 its threshold; the verdict goes through the anomaly lifecycle (anomalies.services.apply_verdict) on the
 rule's own watch, so an alert opens, updates, resolves, is acknowledged and notified like any anomaly."""
 
+import logging
 import operator
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,8 @@ from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange, resolve_zone
 from flux.tenants.models import Project
 from metrics.queries import AGGREGATIONS, get_metric, metric_value
+
+logger = logging.getLogger(__name__)
 
 COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 EVENT_AGGREGATIONS = ("count",)
@@ -99,11 +102,14 @@ def evaluate_rules(now: datetime, project_id: int | None = None) -> dict[int, li
         rules = rules.filter(project_id=project_id)
     changes: dict[int, list[tuple[str, Anomaly]]] = {}
     for rule in rules.exclude(project__archived=True):
-        change = apply_verdict(rule.watch, verdict_of(rule, window_value(rule, now), now), now)
+        try:  # one rule on its own: a failure is logged with its id and never stops the others
+            change = apply_verdict(rule.watch, verdict_of(rule, window_value(rule, now), now), now)
+        except Exception:
+            logger.exception("evaluating threshold rule %s failed; skipped", rule.pk)
+            continue
         if change is not None:
             changes.setdefault(rule.project_id, []).append(change)
-    for changed_project, project_changes in changes.items():
-        notifications.notify_changes(changed_project, project_changes, now)
+    notifications.notify_each(changes, now)
     return changes
 
 

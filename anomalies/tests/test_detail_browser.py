@@ -6,11 +6,12 @@ import pytest
 from django.contrib.auth.models import User
 
 from anomalies import services
+from anomalies.models import Anomaly, Watch
 from anomalies.services import Verdict
 from anomalies.tests.factories import make_watch
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
-from flux.tests.browser import log_in, wait_loaded
+from flux.tests.browser import DRAWN, log_in, wait_loaded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
@@ -21,19 +22,21 @@ def shop(transactional_db: None) -> Project:
 
 
 def test_a_five_minute_anomaly_is_described_per_five_minutes(page: object, live_flux: str, shop: Project) -> None:
+    # (The one test of this, merged from two branches' copies: this module's and test_browser_pages.py's.)
     bucket = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
     bucket -= timedelta(minutes=bucket.minute % 5)
     verdict = Verdict(
         bucket, 300, True, 0.9, "critical", "flatline", "down", 0.0, 3.0, 0.0, 14.28, episode_start=bucket
     )
-    _, anomaly = services.apply_verdict(make_watch(shop, "payment.ok"), verdict, bucket)
+    _, anomaly = services.apply_verdict(make_watch(shop, "payment.ok", interval_seconds=300), verdict, bucket)
     log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
     page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
     wait_loaded(page)
-    summary = page.inner_text("#summary")
+    assert page.evaluate(DRAWN, "#anomaly-chart")  # its five-minute context
+    summary, facts = page.inner_text("#summary"), page.inner_text("#facts")
     assert "0 events in 5 minutes where 3 were expected" in summary
     assert "an hour" not in summary
-    assert "hour" not in page.inner_text("#facts")
+    assert "last anomalous 5-minute bucket" in facts and "hour" not in facts
 
 
 def test_an_anomalys_times_name_the_projects_zone(page: object, live_flux: str, shop: Project) -> None:
@@ -67,3 +70,41 @@ def test_a_minute_checks_anomaly_is_described_over_its_minutes_without_a_band(
     summary = page.inner_text("#summary")
     assert "31 events in 51 minutes where 77 were expected (-60%)" in summary
     assert "band" not in summary and "a minute" not in summary
+
+
+def test_a_series_muted_for_good_says_until_further_notice(page: object, live_flux: str, shop: Project) -> None:
+    # 9999-12-31 in UTC is in year 10000 east of UTC, as the pages used to show it.
+    shop.timezone = "Europe/Berlin"
+    shop.save(update_fields=["timezone"])
+    watch = make_watch(shop, "user.signup")
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    verdict = Verdict(bucket, 3600, True, 0.9, "critical", "spike", "up", 90.0, 30.0, 20.0, 40.0, episode_start=bucket)
+    _, anomaly = services.apply_verdict(watch, verdict, bucket)
+    Watch.objects.filter(pk=watch.pk).update(
+        muted_until=datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    )  # by SQL, as stored
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    facts = page.inner_text("#facts")
+    assert "series muted until" in facts and "further notice" in facts and "10000" not in facts
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/settings/")
+    wait_loaded(page)
+    row = page.locator(f"#series tr[data-id='{watch.pk}']").inner_text()
+    assert "further notice" in row and "10000" not in row
+
+
+def test_acknowledge_all_on_the_list_acknowledges_the_open_ones_its_filters_match(
+    page: object, live_flux: str, shop: Project
+) -> None:
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    for name, severity in (("user.signup", "critical"), ("user.login", "info")):
+        verdict = Verdict(bucket, 3600, True, 0.9, severity, "spike", "up", 90.0, 30.0, 20.0, 40.0)
+        services.apply_verdict(make_watch(shop, name), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/?status=open&severity=critical")
+    wait_loaded(page)
+    page.click("#acknowledge-all")
+    page.wait_for_function("document.getElementById('acknowledge-all').textContent === 'Acknowledged 1'")
+    statuses = dict(Anomaly.objects.filter(project=shop).values_list("watch__name", "status"))
+    assert statuses == {"user.signup": "acknowledged", "user.login": "open"}  # the info one was not shown

@@ -98,6 +98,7 @@ def stored_channel(project: Project, target: str, kind: str = "webhook") -> Chan
         "http://192.168.1.10/hook",
         "http://[fd12:3456::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
+        "http://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
     ],
 )
 def test_a_channel_pointing_at_an_internal_address_is_refused_at_creation(api: type, keys: dict, target: str) -> None:
@@ -106,7 +107,9 @@ def test_a_channel_pointing_at_an_internal_address_is_refused_at_creation(api: t
     assert "webhooks may not reach" in response.json()["error"]["details"]["target"][0]
 
 
-@pytest.mark.parametrize("target", ["http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://[fe80::1]/"])
+@pytest.mark.parametrize(
+    "target", ["http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://[fe80::1]/", "http://[2002:a9fe:a9fe::1]/"]
+)
 def test_metadata_and_link_local_stay_refused_when_private_addresses_are_allowed(
     api: type, keys: dict, settings: object, target: str
 ) -> None:
@@ -223,3 +226,47 @@ def test_an_open_port_that_is_not_http_and_a_closed_port_fail_alike(project: Pro
         thread.join(5)
     assert open_port.last_error == closed_port.last_error == egress.CONNECTION_FAILED
     assert open_port.response_status is None and closed_port.response_status is None
+
+
+UNREADABLE_TARGETS = ["http://[::1/hook", f"http://{'a' * 64}.example.com/", f"https://{'é' * 70}.example/"]
+
+
+@pytest.mark.parametrize("target", UNREADABLE_TARGETS)
+def test_a_url_that_cannot_be_parsed_or_looked_up_is_a_400_at_creation(api: type, keys: dict, target: str) -> None:
+    response = create_channel(api, keys, target)  # an unclosed IPv6 bracket, a DNS label over 63 characters
+    assert response.status_code == 400 and "target" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("target", UNREADABLE_TARGETS)
+def test_a_stored_url_that_cannot_be_parsed_or_looked_up_fails_for_good_at_send(project: Project, target: str) -> None:
+    delivery = send_test(stored_channel(project, target), NOW)
+    assert (delivery.status, delivery.response_status) == ("failed", None)
+    assert delivery.last_error.startswith("The URL")  # said so, not an internal error retried six times
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout(settings: object) -> None:
+    # Each byte comes well within the socket timeout, so only a deadline for the whole request ends it;
+    # without one the worker (or the test endpoint's request) was held for as long as the receiver liked.
+    settings.FLUX_WEBHOOK_ALLOW_PRIVATE = True
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+
+        def trickle() -> None:
+            connection, _ = listening.accept()
+            with connection:
+                connection.recv(65536)
+                try:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(300):  # 30 seconds, a byte every 0.1 s
+                        connection.sendall(b"a")
+                        threading.Event().wait(0.1)
+                    connection.sendall(b"\r\nContent-Length: 0\r\n\r\n")
+                except OSError:
+                    pass  # cut off
+
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
+        reply = egress.post(f"http://127.0.0.1:{listening.getsockname()[1]}/", b"{}", {}, timeout=1)
+        thread.join(35)
+    assert reply.status is None

@@ -57,6 +57,25 @@ def test_an_event_count_below_a_threshold_alerts_when_events_stop(project: Proje
     assert alert.watch.threshold_rules.get() == rule
 
 
+def test_one_failing_rule_is_logged_and_the_other_rules_are_still_evaluated(
+    project: Project, other_project: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stopped = {"source": "events", "name": "order.completed", "aggregation": "count", "comparator": "<",
+               "threshold": 1, "duration_minutes": 15}  # fmt: skip
+    bad, good = (thresholds.create_rule(each, dict(stopped)) for each in (project, other_project))
+    window_value = thresholds.window_value
+
+    def broken_for_one(rule: ThresholdRule, now: datetime) -> float | None:
+        if rule.pk == bad.pk:
+            raise RuntimeError("a bug in one rule")
+        return window_value(rule, now)
+
+    monkeypatch.setattr(thresholds, "window_value", broken_for_one)
+    changes = thresholds.evaluate_rules(NOW)
+    assert list(changes) == [other_project.pk] and changes[other_project.pk][0][1].watch_id == good.watch_id
+    assert f"rule {bad.pk}" in caplog.text
+
+
 def test_a_rule_watch_is_not_listed_among_detected_series(api: type, keys: dict, project: Project) -> None:
     thresholds.create_rule(project, dict(ERROR_RATE))
     assert api(keys["read"]).get("/api/v1/anomalies/series").json()["series"] == []

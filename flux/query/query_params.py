@@ -2,7 +2,7 @@
 
 import base64
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -63,6 +63,12 @@ def optional_number(params: Mapping[str, str], name: str) -> float | None:
     if not math.isfinite(number):
         raise InvalidParameter(name, f"{name} must be a finite number")
     return number
+
+
+def comma_separated(items: Iterable[str]) -> tuple[str, ...]:
+    """`["open,acknowledged", " resolved"]` → ("open", "acknowledged", "resolved"): values given as a list,
+    as one comma-separated string, or both; blanks dropped."""
+    return tuple(part.strip() for item in items for part in item.split(",") if part.strip())
 
 
 def bracketed(params: Mapping[str, str], prefix: str) -> dict[str, str]:

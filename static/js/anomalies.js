@@ -96,7 +96,10 @@
   if (all) {
     all.addEventListener("click", async () => {
       try {
-        const body = await api("/api/v1/anomalies/acknowledge_all", { method: "POST", body: {} });
+        // The open ones of the filters shown (the status filter aside), not every open one of the project.
+        const filters = params();
+        delete filters.status;
+        const body = await api("/api/v1/anomalies/acknowledge_all", { method: "POST", body: filters });
         all.textContent = `Acknowledged ${body.acknowledged}`;
         load(true);
       } catch (error) {

@@ -51,7 +51,7 @@
       excluded.disabled = !page.can_edit;
       excluded.setAttribute("aria-label", `Exclude ${label}`);
       tr.insertCell().append(excluded);
-      format.cell(tr, watch.muted_until ? format.time(watch.muted_until) : "");
+      format.cell(tr, watch.muted_until ? format.muteEnd(watch.muted_until) : "");
       const actions = tr.insertCell();
       if (page.can_edit && watch.muted_until) {
         const unmute = document.createElement("button");

@@ -103,7 +103,7 @@
     fact(facts, "acknowledged", anomaly.acknowledged_by && `${anomaly.acknowledged_by}, ${format.zonedTime(anomaly.acknowledged_at)}`);
     fact(facts, "resolved", anomaly.resolved_at && `${anomaly.resolved_by || "by itself"}, ${format.zonedTime(anomaly.resolved_at)}`);
     fact(facts, "note", anomaly.note);
-    fact(facts, "series muted until", anomaly.series.muted_until && format.zonedTime(anomaly.series.muted_until));
+    fact(facts, "series muted until", anomaly.series.muted_until && format.muteEnd(anomaly.series.muted_until, format.zonedTime));
     for (const button of document.querySelectorAll("#actions button[data-action]")) {
       const action = button.dataset.action;
       button.hidden = !((action === "acknowledge" && anomaly.status === "open") ||

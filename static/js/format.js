@@ -31,6 +31,12 @@
       hour: "numeric", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
   }
 
+  // When a series' mute ends: the API gives one far-off instant for every mute "for good" (MUTED_FOREVER).
+  const MUTED_FOREVER = Date.UTC(9999, 0, 1);
+  function muteEnd(iso, show = time) {
+    return new Date(iso).getTime() >= MUTED_FOREVER ? "further notice" : show(iso);
+  }
+
   // An instant as a datetime-local input's value (to the second) in the project's zone.
   function localInput(ms, timeZone = zone()) {
     const parts = new Intl.DateTimeFormat("en-CA", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit",
@@ -73,5 +79,5 @@
     return anchor;
   }
 
-  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, zonedTime, ago, cell, link, globPattern, tagValue, localInput } });
+  window.Flux = Object.assign(window.Flux || {}, { format: { number, change, time, zonedTime, muteEnd, ago, cell, link, globPattern, tagValue, localInput } });
 })();

@@ -6,6 +6,7 @@ from anomalies.tests.notifications.support import (
     HOUR,
     MINUTE,
     T0,
+    anomalous,
     make_channel,
     open_anomaly,
 )
@@ -64,3 +65,27 @@ def test_no_reminders_once_nothing_watches_the_anomaly_any_more(project: Project
     assert reminder.anomaly_ids == [changes[1][1].pk]
     services.update_detection_settings(project, {"enabled": False})
     assert queue_reminders(T0 + 3 * HOUR) == []
+
+
+def test_a_muted_series_open_anomaly_gets_no_reminders_until_the_mute_ends(project: Project) -> None:
+    make_channel(project, renotify_minutes=60)
+    _, anomaly = change = open_anomaly(project)
+    notify_changes(project.pk, [change], T0)
+    services.mute(anomaly.watch, T0 + 3 * HOUR)  # "Mute series… 3 hours" on the anomaly's page
+    assert queue_reminders(T0 + 61 * MINUTE) == []
+    assert queue_reminders(T0 + 121 * MINUTE) == []
+    [reminder] = queue_reminders(T0 + 181 * MINUTE)
+    assert reminder.anomaly_ids == [anomaly.pk]
+
+
+def test_a_muted_series_escalation_is_told_once_the_mute_ends(project: Project) -> None:
+    make_channel(project, min_severity="info")
+    critical = make_channel(project, min_severity="critical")
+    _, anomaly = change = open_anomaly(project, severity="info")
+    notify_changes(project.pk, [change], T0)
+    services.mute(anomaly.watch, T0 + 2 * HOUR)
+    escalated = services.apply_verdict(anomaly.watch, anomalous(T0 + HOUR, "critical"), T0 + HOUR)
+    assert notify_changes(project.pk, [escalated], T0 + HOUR) == []
+    again = services.apply_verdict(anomaly.watch, anomalous(T0 + 3 * HOUR, "critical"), T0 + 3 * HOUR)
+    [told] = notify_changes(project.pk, [again], T0 + 3 * HOUR)
+    assert (told.channel_id, told.event, told.anomaly_ids) == (critical.pk, "opened", [anomaly.pk])

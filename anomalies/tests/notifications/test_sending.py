@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from anomalies.delivery import BACKOFF, CHANNEL_DISABLED, claim_next, deliver_due, send_test, sign, verify_signature
 from anomalies.egress import CONNECTION_FAILED
 from anomalies.models import Channel, Delivery
+from anomalies.queries import list_deliveries
 from anomalies.tests.notifications.support import (
     HOUR,
     HTTP_500,
@@ -142,6 +144,12 @@ def test_send_test_sends_a_sample_at_once_and_logs_the_outcome(project: Project,
     assert body["anomalies"][0]["series"]["name"] == "checkout.completed"
 
 
+def test_a_test_send_is_delivered_after_it_was_created(project: Project, receiver: Receiver) -> None:
+    # The view passes the request's start; the row's created_at is taken later, when it is saved.
+    delivery = send_test(make_channel(project, target=receiver.url), T0)
+    assert delivery.status == "delivered" and delivery.delivered_at >= delivery.created_at
+
+
 def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver) -> None:
     receiver.statuses = [500]
     delivery = send_test(make_channel(project, target=receiver.url), T0)
@@ -177,3 +185,14 @@ def test_a_channel_disabled_while_a_delivery_waits_for_its_retry_gets_nothing_mo
     assert deliver_due(T0 + HOUR) == 0
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error, len(receiver.requests)) == ("failed", CHANNEL_DISABLED, 1)
+
+
+def test_a_channels_delivery_log_is_read_within_its_project(project: Project) -> None:
+    # Deliveries are distributed by project: a read without it would ask every shard.
+    channel = make_channel(project)
+    send_test(channel, T0)
+    with CaptureQueriesContext(connections["default"]) as queries:
+        [logged] = list_deliveries(channel, 10)
+    assert logged.event == "test"
+    [read] = [query["sql"] for query in queries.captured_queries if "anomalies_delivery" in query["sql"]]
+    assert '"anomalies_delivery"."project_id" =' in read
