@@ -27,7 +27,7 @@ from anomalies.serializers import anomaly_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import RangeError, parse_instant, resolve_zone
-from flux.web.api import NotFound, ProjectAPIView
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -145,8 +145,7 @@ def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
             tags=["Anomalies"],
         )
         def post(self, request: Request, anomaly_id: int) -> Response:
-            body = NoteInput(data=request.data if isinstance(request.data, dict) else {})
-            body.is_valid(raise_exception=True)
+            body = validated_body(NoteInput, request)
             anomaly, actor = self.anomaly(anomaly_id), actor_of(request)
             if action == "reopen":
                 changed = services.reopen(anomaly, actor)
@@ -179,9 +178,7 @@ class AcknowledgeAllView(AnomalyAPIView):
         tags=["Anomalies"],
     )
     def post(self, request: Request) -> Response:
-        body = AcknowledgeAllInput(data=request.data if isinstance(request.data, dict) else {})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated_body(AcknowledgeAllInput, request).validated_data
         anomaly_filter = queries.AnomalyFilter(
             severities=tuple(data.get("severity", ())), kinds=tuple(data.get("kind", ())), name=data.get("name")
         )
@@ -213,7 +210,6 @@ class DetectionSettingsView(AnomalyAPIView):
         tags=["Anomaly settings"],
     )
     def patch(self, request: Request) -> Response:
-        body = SettingsShape(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        current = services.update_detection_settings(self.project, body.validated_data)
+        changes = validated_body(SettingsShape, request).validated_data
+        current = services.update_detection_settings(self.project, changes)
         return Response({"enabled": current.enabled, "sensitivity": current.sensitivity})

@@ -23,7 +23,7 @@ from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, repla
 from anomalies.serializers import watch_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
-from flux.web.api import NotFound, ProjectAPIView
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -73,9 +73,8 @@ class WatchDetailView(ProjectAPIView):
         watch = queries.get_watch(self.project, watch_id)
         if watch is None:
             raise NotFound(f"No watched series {watch_id} in this project.")
-        body = WatchInput(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        return Response(watch_json(services.update_watch(watch, body.validated_data)))
+        changes = validated_body(WatchInput, request).validated_data
+        return Response(watch_json(services.update_watch(watch, changes)))
 
 
 class BacktestView(ProjectAPIView):
@@ -150,9 +149,7 @@ class ChannelListView(ChannelAPIView):
         tags=["Anomaly settings"],
     )
     def post(self, request: Request) -> Response:
-        body = ChannelSerializer(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        channel = body.save(project=self.project)
+        channel = validated_body(ChannelSerializer, request).save(project=self.project)
         return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
 
@@ -180,8 +177,7 @@ class ChannelDetailView(ChannelAPIView):
         tags=["Anomaly settings"],
     )
     def patch(self, request: Request, channel_id: int) -> Response:
-        body = ChannelSerializer(self.channel(channel_id), data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
+        body = validated_body(ChannelSerializer, request, instance=self.channel(channel_id), partial=True)
         return Response(ChannelSerializer(body.save()).data)
 
     @extend_schema(

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from anomalies import thresholds
 from anomalies.models import Severity, ThresholdRule, Watch
-from flux.web.api import FluxError, NotFound, ProjectAPIView
+from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey
 from flux.web.openapi.errors import errors
 from flux.web.openapi.ingestion import name_field
@@ -55,9 +55,7 @@ class ThresholdAPIView(ProjectAPIView):
 
 
 def validated(shape: type[serializers.Serializer], request: Request, partial: bool = False) -> dict:
-    body = shape(data=request.data if isinstance(request.data, dict) else {}, partial=partial)
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
+    return dict(validated_body(shape, request, partial=partial).validated_data)
 
 
 class ThresholdListView(ThresholdAPIView):
