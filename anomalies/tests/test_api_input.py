@@ -54,3 +54,15 @@ def test_writes_refuse_unknown_fields_and_bodies_that_are_not_objects(
     response = getattr(api(keys["admin"]), method)(url, body, format="json")
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["code"] == "invalid"
+
+
+def test_a_threshold_rules_own_watch_is_not_a_watched_series(api: type, keys: dict) -> None:
+    rule = api(keys["admin"]).post(
+        "/api/v1/anomalies/thresholds",
+        {"source": "events", "name": "checkout", "aggregation": "count", "comparator": ">", "threshold": 1,
+         "duration_minutes": 5},
+        format="json",
+    ).json()  # fmt: skip
+    series = f"/api/v1/anomalies/series/{rule['watch_id']}"
+    assert api(keys["read"]).get(f"{series}/backtest", {"from": "-7d"}).status_code == 404
+    assert api(keys["admin"]).patch(series, {"excluded": False}, format="json").status_code == 404
