@@ -24,6 +24,7 @@ from anomalies.openapi import (
     SettingsShape,
 )
 from anomalies.serializers import anomaly_json
+from flux.payloads.fields import NAME_MAX_LENGTH
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import RangeError, parse_instant, resolve_zone
@@ -55,6 +56,8 @@ def anomaly_filter_from(params: Mapping[str, str], project_timezone: str) -> que
             raise InvalidParameter(error.parameter, str(error)) from None
     if bounds["from"] and bounds["to"] and bounds["from"] > bounds["to"]:
         raise InvalidParameter("from", "from must be before to")
+    if len(params.get("name", "")) > NAME_MAX_LENGTH:  # no series has a longer name; PostgreSQL refuses huge globs
+        raise InvalidParameter("name", f"name must be at most {NAME_MAX_LENGTH} characters")
     return queries.AnomalyFilter(
         statuses=comma_values(params, "status", Anomaly.Status.values),
         severities=comma_values(params, "severity", Severity.values),

@@ -20,7 +20,9 @@ ANOMALY_FILTERS = [
     comma_list("status", Anomaly.Status.values, "Only these statuses"),
     comma_list("severity", Severity.values, "Only these severities"),
     comma_list("kind", Anomaly.Kind.values, "Only these kinds"),
-    OpenApiParameter("name", str, description="Series name: exact, or a glob with `*` and `?`."),
+    OpenApiParameter(
+        "name", str, description="Series name: exact, or a glob with `*` and `?` (at most 200 characters)."
+    ),
     OpenApiParameter("from", str, description="Episodes still going at or after this instant (ISO 8601, -7d)."),
     OpenApiParameter("to", str, description="Episodes that started before this instant."),
 ]
