@@ -1,6 +1,7 @@
 """The anomalies API: listing and filtering, acting on anomalies, settings, watched series, channels;
 which key may do what, and that another project's key reaches none of it."""
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -51,10 +52,16 @@ def test_the_list_pages_with_a_cursor(api: type, keys: dict, anomalies: list) ->
     assert second["next_cursor"] is None
 
 
+def cursor(moment: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{moment}|{row_id}".encode()).decode()
+
+
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [({"status": "opened"}, "status"), ({"severity": "huge"}, "severity"), ({"from": "yesterday-ish"}, "from"),
-     ({"cursor": "nope"}, "cursor"), ({"limit": "0"}, "limit"),
+     ({"cursor": "nope"}, "cursor"), ({"limit": "0"}, "limit"), ({"limit": "²"}, "limit"),
+     ({"cursor": cursor("2026-11-20T10:00:00", 1)}, "cursor"),  # no offset
+     ({"cursor": cursor("2026-11-20T10:00:00Z", 10**30)}, "cursor"),
      ({"from": "2026-11-21T00:00:00Z", "to": "2026-11-20T00:00:00Z"}, "from"), ({"name": "x" * 100_000}, "name")],
 )  # fmt: skip
 def test_bad_filters_are_a_400_naming_the_parameter(api: type, keys: dict, params: dict, parameter: str) -> None:
