@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from anomalies import thresholds
 from anomalies.models import Severity, ThresholdRule, Watch
+from flux.payloads.fields import TAG_KEY_MAX_LENGTH, TAGS_MAX_COUNT, FieldError, clean_tags
 from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey
 from flux.web.openapi.errors import errors
@@ -31,7 +32,16 @@ class RuleChange(serializers.Serializer):
 class NewRule(RuleChange):
     source = serializers.ChoiceField(Watch.Source.values)
     name = name_field()
-    tags = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=200), required=False, default=dict,
+        help_text=f"At most {TAGS_MAX_COUNT}, keys up to {TAG_KEY_MAX_LENGTH} characters (as ingestion takes them).",
+    )  # fmt: skip
+
+    def validate_tags(self, tags: dict[str, str]) -> dict[str, str]:
+        try:  # the keys too: a tag no ingested point can carry (a NUL, 10,000 characters) is refused as ingestion does
+            return clean_tags(tags)
+        except FieldError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class RuleShape(NewRule):
