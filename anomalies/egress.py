@@ -86,7 +86,10 @@ def check_url(url: str) -> Target:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise RefusedTarget("The URL's port is not valid.") from None
-    addresses = resolve(parts.hostname, port)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except UnicodeError:  # a label longer than 63 characters, or empty: no name IDNA can encode, so none to look up
+        raise RefusedTarget("The URL's host name is not valid.") from None
     allow_private = settings.FLUX_WEBHOOK_ALLOW_PRIVATE
     for address in addresses:
         reason = refusal(ipaddress.ip_address(address.split("%")[0]), allow_private)

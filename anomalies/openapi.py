@@ -8,6 +8,7 @@ from anomalies.models import Anomaly, Channel, Sensitivity, Severity
 from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
+TARGET_MAX_LENGTH = 2000  # a channel's URL or its email addresses
 
 
 def comma_list(name: str, values: list[str], what: str) -> OpenApiParameter:
@@ -127,7 +128,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "target", "secret", "has_secret", "min_severity", "notify_resolved",
                   "renotify_minutes", "enabled", "created_at"]  # fmt: skip
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"secret": {"write_only": True, "required": False}}
+        extra_kwargs = {"secret": {"write_only": True, "required": False}, "target": {"max_length": TARGET_MAX_LENGTH}}
 
     def get_has_secret(self, channel: Channel) -> bool:
         return bool(channel.secret)
