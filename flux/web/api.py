@@ -107,13 +107,18 @@ class ProjectAPIView(APIView):
 
 
 def refuse_unknown_parameters(request: Request) -> None:
-    """Reads declare their query parameters in the OpenAPI schema; any other one is a 400 naming it."""
+    """Reads declare their query parameters in the OpenAPI schema; any other one, or one given twice, is a 400."""
     # Calls from inside the process (the MCP tools) have not been through the URL resolver.
     match = request._request.resolver_match or resolve(request.path_info)
     unknown = unknown_parameter(match.route, request.method, list(request.query_params))
     if unknown:
         name, message = unknown
         raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
+    # No read takes a parameter twice: `limit=1&limit=500` would silently be the last one.
+    for name, values in request.query_params.lists():
+        if len(values) > 1:
+            message = f"{name} is given {len(values)} times; give it once"
+            raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
 
 
 class CurrentProjectView(ProjectAPIView):
