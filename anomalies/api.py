@@ -126,7 +126,7 @@ class AnomalyDetailView(AnomalyAPIView):
             "read", "An anomaly with its explanation, and its series hour by hour around it with the expected band."
         ),
         parameters=[ANOMALY_ID],
-        responses={200: AnomalyDetail, **errors(401, 403, 404)},
+        responses={200: AnomalyDetail, **errors(400, 401, 403, 404)},
         tags=["Anomalies"],
     )
     def get(self, request: Request, anomaly_id: int) -> Response:
@@ -197,7 +197,7 @@ class DetectionSettingsView(AnomalyAPIView):
         operation_id="anomalies_settings_retrieve",
         summary="Detection settings",
         description=needs_key("read", "Whether detection runs for the project, and its default sensitivity."),
-        responses={200: SettingsShape, **errors(401, 403)},
+        responses={200: SettingsShape, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:

@@ -90,10 +90,14 @@ class AnomalyPage(serializers.Serializer):
 
 
 class NoteInput(serializers.Serializer):
+    """An optional note. Unknown fields are refused."""
+
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class AcknowledgeAllInput(NoteInput):
+    """Filters (without any: every open anomaly). Unknown fields are refused: a typo must not widen it."""
+
     severity = serializers.MultipleChoiceField(choices=Severity.values, required=False)
     kind = serializers.MultipleChoiceField(choices=Anomaly.Kind.values, required=False)
     name = serializers.CharField(required=False, max_length=200, help_text="Exact, or a glob.")
@@ -104,11 +108,15 @@ class AcknowledgedCount(serializers.Serializer):
 
 
 class SettingsShape(serializers.Serializer):
+    """Unknown fields are refused."""
+
     enabled = serializers.BooleanField(required=False)
     sensitivity = serializers.ChoiceField(Sensitivity.values, required=False)
 
 
 class WatchInput(serializers.Serializer):
+    """Unknown fields are refused."""
+
     sensitivity = serializers.ChoiceField(["", *Sensitivity.values], required=False, help_text='"": the project\'s.')
     excluded = serializers.BooleanField(required=False)
     muted_until = serializers.DateTimeField(required=False, allow_null=True, help_text="null unmutes.")
@@ -119,7 +127,8 @@ class WatchList(serializers.Serializer):
 
 
 class ChannelSerializer(serializers.ModelSerializer):
-    """A notification channel; `secret` is write-only (the answer says whether one is set)."""
+    """A notification channel; `secret` is write-only (the answer says whether one is set). Unknown fields
+    are refused."""
 
     has_secret = serializers.SerializerMethodField()
 

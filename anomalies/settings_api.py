@@ -45,7 +45,7 @@ class WatchListView(ProjectAPIView):
         summary="Watched series",
         description=needs_key("read", "Every series watched for anomalies (or those of `name`), with its settings."),
         parameters=[OpenApiParameter("name", str, description="Only series of this event or metric name.")],
-        responses={200: WatchList, **errors(401, 403)},
+        responses={200: WatchList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
@@ -130,7 +130,7 @@ class ChannelListView(ChannelAPIView):
         operation_id="anomalies_channels_list",
         summary="Notification channels",
         description=needs_key("admin", "The project's webhook, Slack and email channels."),
-        responses={200: ChannelList, **errors(401, 403)},
+        responses={200: ChannelList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
@@ -161,7 +161,7 @@ class ChannelDetailView(ChannelAPIView):
         summary="One channel",
         description=needs_key("admin", "A channel (its secret is never shown)."),
         parameters=[CHANNEL_ID],
-        responses={200: ChannelSerializer, **errors(401, 403, 404)},
+        responses={200: ChannelSerializer, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request, channel_id: int) -> Response:
@@ -211,7 +211,7 @@ class ChannelDeliveriesView(ChannelAPIView):
         summary="A channel's delivery log",
         description=needs_key("admin", f"The last {DELIVERY_LOG_LIMIT} notifications, newest first, with outcomes."),
         parameters=[CHANNEL_ID],
-        responses={200: DeliveryList, **errors(401, 403, 404)},
+        responses={200: DeliveryList, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request, channel_id: int) -> Response:

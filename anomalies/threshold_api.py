@@ -19,6 +19,8 @@ MAX_DURATION_MINUTES = 7 * 24 * 60
 
 
 class RuleChange(serializers.Serializer):
+    """Unknown fields are refused (a rule's `source`, `name` and `tags` do not change)."""
+
     aggregation = serializers.CharField(max_length=12, help_text="`count` for events; for a metric e.g. avg, p95.")
     comparator = serializers.ChoiceField(ThresholdRule.Comparator.values)
     threshold = serializers.FloatField()
@@ -75,7 +77,7 @@ class ThresholdListView(ThresholdAPIView):
         operation_id="anomalies_thresholds_list",
         summary="List threshold alert rules",
         description=needs_key("read", "Rules checked every minute beside automatic detection."),
-        responses={200: RuleList, **errors(401, 403)},
+        responses={200: RuleList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
