@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
+from flux.web.openapi.closed import closed
 from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
@@ -89,12 +90,14 @@ class AnomalyPage(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
+@closed
 class NoteInput(serializers.Serializer):
     """An optional note. Unknown fields are refused."""
 
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+@closed
 class AcknowledgeAllInput(NoteInput):
     """Filters (without any: every open anomaly). Unknown fields are refused: a typo must not widen it."""
 
@@ -107,6 +110,7 @@ class AcknowledgedCount(serializers.Serializer):
     acknowledged = serializers.IntegerField()
 
 
+@closed
 class SettingsShape(serializers.Serializer):
     """Unknown fields are refused."""
 
@@ -114,6 +118,7 @@ class SettingsShape(serializers.Serializer):
     sensitivity = serializers.ChoiceField(Sensitivity.values, required=False)
 
 
+@closed
 class WatchInput(serializers.Serializer):
     """Unknown fields are refused."""
 
@@ -126,6 +131,7 @@ class WatchList(serializers.Serializer):
     series = SeriesShape(many=True)
 
 
+@closed
 class ChannelSerializer(serializers.ModelSerializer):
     """A notification channel; `secret` is write-only (the answer says whether one is set). Unknown fields
     are refused."""

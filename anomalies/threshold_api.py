@@ -10,6 +10,7 @@ from anomalies.models import Severity, ThresholdRule, Watch
 from flux.payloads.fields import TAG_KEY_MAX_LENGTH, TAGS_MAX_COUNT, FieldError, clean_tags
 from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.closed import closed
 from flux.web.openapi.errors import errors
 from flux.web.openapi.ingestion import name_field
 from flux.web.openapi.keys import needs_key
@@ -18,6 +19,7 @@ RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="T
 MAX_DURATION_MINUTES = 7 * 24 * 60
 
 
+@closed
 class RuleChange(serializers.Serializer):
     """Unknown fields are refused (a rule's `source`, `name` and `tags` do not change)."""
 
@@ -31,6 +33,7 @@ class RuleChange(serializers.Serializer):
     enabled = serializers.BooleanField(default=True)
 
 
+@closed
 class NewRule(RuleChange):
     source = serializers.ChoiceField(Watch.Source.values)
     name = name_field()

@@ -43,6 +43,10 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
         "DeliveryStatusEnum": ["pending", "delivered", "failed"],
         "KeyKindEnum": ["ingest", "read", "admin"],
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flux.web.openapi.closed.close_objects",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Flux's own pages also call the API with the session (flux.web.auth); that is not for programs.
