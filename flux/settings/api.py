@@ -6,7 +6,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["flux.web.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["flux.web.auth.HasReadKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["flux.web.parsers.JSONBodyParser"],
     "EXCEPTION_HANDLER": "flux.web.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["flux.web.ratelimit.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
