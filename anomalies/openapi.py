@@ -101,8 +101,9 @@ class NoteInput(serializers.Serializer):
 class AcknowledgeAllInput(NoteInput):
     """Filters (without any: every open anomaly). Unknown fields are refused: a typo must not widen it."""
 
-    severity = serializers.MultipleChoiceField(choices=Severity.values, required=False)
-    kind = serializers.MultipleChoiceField(choices=Anomaly.Kind.values, required=False)
+    # Lists: a MultipleChoiceField takes an object too (its keys), so {"critical": false} meant critical.
+    severity = serializers.ListField(child=serializers.ChoiceField(Severity.values), required=False)
+    kind = serializers.ListField(child=serializers.ChoiceField(Anomaly.Kind.values), required=False)
     name = serializers.CharField(required=False, max_length=200, help_text="Exact, or a glob.")
 
 

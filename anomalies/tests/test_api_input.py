@@ -17,7 +17,10 @@ def anomaly(project: Project) -> Anomaly:
     return open_anomaly(make_watch(project, "user.signup"), T0, "critical")
 
 
-@pytest.mark.parametrize("body", [["critical"], "critical", 5, {"severities": ["info"]}, {"nmae": "user.*"}])
+@pytest.mark.parametrize(
+    "body",
+    [["critical"], "critical", 5, {"severities": ["info"]}, {"nmae": "user.*"}, {"severity": {"critical": False}}],
+)
 def test_acknowledge_all_refuses_a_body_it_cannot_read_and_acknowledges_nothing(
     api: type, keys: dict, anomaly: Anomaly, body: object
 ) -> None:
