@@ -27,7 +27,7 @@ from anomalies.serializers import anomaly_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.query.timerange import RangeError, parse_instant, resolve_zone
-from flux.web.api import NotFound, ProjectAPIView
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -39,8 +39,8 @@ MAX_NAME_LENGTH = Watch._meta.get_field("name").max_length
 
 
 def comma_values(params: QueryDict, name: str, allowed: list[str]) -> tuple[str, ...]:
-    """`severity=critical,warning`, `severity=critical&severity=warning`, or both (as acknowledge_all's body)."""
-    values = query_params.comma_separated(params.getlist(name))
+    """`severity=critical,warning`: comma-separated values, each among `allowed` (repeats are refused before)."""
+    values = query_params.comma_separated([params.get(name, "")])
     unknown = [value for value in values if value not in allowed]
     if unknown:
         raise InvalidParameter(name, f"{name} must be among {', '.join(allowed)}; got {', '.join(unknown)}")
@@ -127,7 +127,7 @@ class AnomalyDetailView(AnomalyAPIView):
             "read", "An anomaly with its explanation, and its series hour by hour around it with the expected band."
         ),
         parameters=[ANOMALY_ID],
-        responses={200: AnomalyDetail, **errors(401, 403, 404)},
+        responses={200: AnomalyDetail, **errors(400, 401, 403, 404)},
         tags=["Anomalies"],
     )
     def get(self, request: Request, anomaly_id: int) -> Response:
@@ -149,8 +149,7 @@ def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
             tags=["Anomalies"],
         )
         def post(self, request: Request, anomaly_id: int) -> Response:
-            body = NoteInput(data=request.data if isinstance(request.data, dict) else {})
-            body.is_valid(raise_exception=True)
+            body = validated_body(NoteInput, request)
             anomaly, actor = self.anomaly(anomaly_id), actor_of(request)
             if action == "reopen":
                 changed = services.reopen(anomaly, actor)
@@ -183,9 +182,7 @@ class AcknowledgeAllView(AnomalyAPIView):
         tags=["Anomalies"],
     )
     def post(self, request: Request) -> Response:
-        body = AcknowledgeAllInput(data=request.data if isinstance(request.data, dict) else {})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated_body(AcknowledgeAllInput, request).validated_data
         anomaly_filter = queries.AnomalyFilter(
             severities=tuple(data.get("severity", ())), kinds=tuple(data.get("kind", ())), name=data.get("name")
         )
@@ -201,7 +198,7 @@ class DetectionSettingsView(AnomalyAPIView):
         operation_id="anomalies_settings_retrieve",
         summary="Detection settings",
         description=needs_key("read", "Whether detection runs for the project, and its default sensitivity."),
-        responses={200: SettingsShape, **errors(401, 403)},
+        responses={200: SettingsShape, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
@@ -217,7 +214,6 @@ class DetectionSettingsView(AnomalyAPIView):
         tags=["Anomaly settings"],
     )
     def patch(self, request: Request) -> Response:
-        body = SettingsShape(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        current = services.update_detection_settings(self.project, body.validated_data, actor_of(request))
+        changes = validated_body(SettingsShape, request).validated_data
+        current = services.update_detection_settings(self.project, changes, actor_of(request))
         return Response({"enabled": current.enabled, "sensitivity": current.sensitivity})

@@ -6,10 +6,12 @@ from rest_framework import serializers
 from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
 from flux.query.query_params import comma_separated
+from flux.web.openapi.closed import closed
 from flux.web.openapi.parameters import limit_parameter
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 50, 500
 MAX_EMAIL_ADDRESSES = 20  # each notice (and each test send) mails them all at once
+TARGET_MAX_LENGTH = 2000  # a channel's URL or its email addresses
 
 
 def comma_list(name: str, values: list[str], what: str) -> OpenApiParameter:
@@ -25,7 +27,9 @@ ANOMALY_FILTERS = [
     comma_list("status", Anomaly.Status.values, "Only these statuses"),
     comma_list("severity", Severity.values, "Only these severities"),
     comma_list("kind", Anomaly.Kind.values, "Only these kinds"),
-    OpenApiParameter("name", str, description="Series name: exact, or a glob with `*` and `?`."),
+    OpenApiParameter(
+        "name", str, description="Series name: exact, or a glob with `*` and `?` (at most 200 characters)."
+    ),
     OpenApiParameter("from", str, description="Episodes still going at or after this instant (ISO 8601, -7d)."),
     OpenApiParameter("to", str, description="Episodes that started before this instant."),
 ]
@@ -91,7 +95,10 @@ class AnomalyPage(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
+@closed
 class NoteInput(serializers.Serializer):
+    """An optional note. Unknown fields are refused."""
+
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
@@ -114,7 +121,10 @@ def choices_input(values: list[str], what: str) -> serializers.MultipleChoiceFie
     return ChoicesInput(choices=values, required=False, help_text=f"{what}: a list, or comma-separated.")
 
 
+@closed
 class AcknowledgeAllInput(NoteInput):
+    """Filters (without any: every open anomaly). Unknown fields are refused: a typo must not widen it."""
+
     severity = choices_input(Severity.values, "Only these severities")
     kind = choices_input(Anomaly.Kind.values, "Only these kinds")
     name = serializers.CharField(required=False, max_length=200, help_text="Exact, or a glob.")
@@ -124,12 +134,18 @@ class AcknowledgedCount(serializers.Serializer):
     acknowledged = serializers.IntegerField()
 
 
+@closed
 class SettingsShape(serializers.Serializer):
+    """Unknown fields are refused."""
+
     enabled = serializers.BooleanField(required=False)
     sensitivity = serializers.ChoiceField(Sensitivity.values, required=False)
 
 
+@closed
 class WatchInput(serializers.Serializer):
+    """Unknown fields are refused."""
+
     sensitivity = serializers.ChoiceField(["", *Sensitivity.values], required=False, help_text='"": the project\'s.')
     excluded = serializers.BooleanField(required=False)
     muted_until = serializers.DateTimeField(required=False, allow_null=True, help_text="null unmutes.")
@@ -139,8 +155,10 @@ class WatchList(serializers.Serializer):
     series = SeriesShape(many=True)
 
 
+@closed
 class ChannelSerializer(serializers.ModelSerializer):
-    """A notification channel; `secret` is write-only (the answer says whether one is set)."""
+    """A notification channel; `secret` is write-only (the answer says whether one is set). Unknown fields
+    are refused."""
 
     has_secret = serializers.SerializerMethodField()
 
@@ -149,7 +167,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "target", "secret", "has_secret", "min_severity", "notify_resolved",
                   "renotify_minutes", "enabled", "created_at"]  # fmt: skip
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"secret": {"write_only": True, "required": False}}
+        extra_kwargs = {"secret": {"write_only": True, "required": False}, "target": {"max_length": TARGET_MAX_LENGTH}}
 
     def get_has_secret(self, channel: Channel) -> bool:
         return bool(channel.secret)

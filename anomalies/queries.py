@@ -85,7 +85,9 @@ def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:
 
 
 def get_watch(project: Project, watch_id: int) -> Watch | None:
-    return Watch.objects.filter(project=project, pk=watch_id).select_related("series").first()
+    """A watched series as list_watches shows them: a threshold rule's watch is the rule's, not one of them."""
+    watches = Watch.objects.filter(project=project, pk=watch_id, threshold_rule__isnull=True)
+    return watches.select_related("series").first()
 
 
 def detection_settings(project: Project) -> DetectionSettings:

@@ -23,7 +23,7 @@ from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, repla
 from anomalies.serializers import watch_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
-from flux.web.api import NotFound, ProjectAPIView
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -45,7 +45,7 @@ class WatchListView(ProjectAPIView):
         summary="Watched series",
         description=needs_key("read", "Every series watched for anomalies (or those of `name`), with its settings."),
         parameters=[OpenApiParameter("name", str, description="Only series of this event or metric name.")],
-        responses={200: WatchList, **errors(401, 403)},
+        responses={200: WatchList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
@@ -73,9 +73,8 @@ class WatchDetailView(ProjectAPIView):
         watch = queries.get_watch(self.project, watch_id)
         if watch is None:
             raise NotFound(f"No watched series {watch_id} in this project.")
-        body = WatchInput(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        return Response(watch_json(services.update_watch(watch, body.validated_data, actor_of(request))))
+        changes = validated_body(WatchInput, request).validated_data
+        return Response(watch_json(services.update_watch(watch, changes, actor_of(request))))
 
 
 class BacktestView(ProjectAPIView):
@@ -131,7 +130,7 @@ class ChannelListView(ChannelAPIView):
         operation_id="anomalies_channels_list",
         summary="Notification channels",
         description=needs_key("admin", "The project's webhook, Slack and email channels."),
-        responses={200: ChannelList, **errors(401, 403)},
+        responses={200: ChannelList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:
@@ -150,9 +149,7 @@ class ChannelListView(ChannelAPIView):
         tags=["Anomaly settings"],
     )
     def post(self, request: Request) -> Response:
-        body = ChannelSerializer(data=request.data if isinstance(request.data, dict) else None)
-        body.is_valid(raise_exception=True)
-        channel = body.save(project=self.project)
+        channel = validated_body(ChannelSerializer, request).save(project=self.project)
         return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
 
@@ -164,7 +161,7 @@ class ChannelDetailView(ChannelAPIView):
         summary="One channel",
         description=needs_key("admin", "A channel (its secret is never shown)."),
         parameters=[CHANNEL_ID],
-        responses={200: ChannelSerializer, **errors(401, 403, 404)},
+        responses={200: ChannelSerializer, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request, channel_id: int) -> Response:
@@ -180,8 +177,7 @@ class ChannelDetailView(ChannelAPIView):
         tags=["Anomaly settings"],
     )
     def patch(self, request: Request, channel_id: int) -> Response:
-        body = ChannelSerializer(self.channel(channel_id), data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
+        body = validated_body(ChannelSerializer, request, instance=self.channel(channel_id), partial=True)
         return Response(ChannelSerializer(body.save()).data)
 
     @extend_schema(
@@ -215,7 +211,7 @@ class ChannelDeliveriesView(ChannelAPIView):
         summary="A channel's delivery log",
         description=needs_key("admin", f"The last {DELIVERY_LOG_LIMIT} notifications, newest first, with outcomes."),
         parameters=[CHANNEL_ID],
-        responses={200: DeliveryList, **errors(401, 403, 404)},
+        responses={200: DeliveryList, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request, channel_id: int) -> Response:

@@ -7,8 +7,10 @@ from rest_framework.response import Response
 
 from anomalies import thresholds
 from anomalies.models import Severity, ThresholdRule, Watch
-from flux.web.api import FluxError, NotFound, ProjectAPIView
+from flux.payloads.fields import TAG_KEY_MAX_LENGTH, TAGS_MAX_COUNT, FieldError, clean_tags
+from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.openapi.closed import closed
 from flux.web.openapi.errors import errors
 from flux.web.openapi.ingestion import name_field
 from flux.web.openapi.keys import needs_key
@@ -17,7 +19,10 @@ RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="T
 MAX_DURATION_MINUTES = 7 * 24 * 60
 
 
+@closed
 class RuleChange(serializers.Serializer):
+    """Unknown fields are refused (a rule's `source`, `name` and `tags` do not change)."""
+
     aggregation = serializers.CharField(max_length=12, help_text="`count` for events; for a metric e.g. avg, p95.")
     comparator = serializers.ChoiceField(ThresholdRule.Comparator.values)
     threshold = serializers.FloatField()
@@ -28,10 +33,20 @@ class RuleChange(serializers.Serializer):
     enabled = serializers.BooleanField(default=True)
 
 
+@closed
 class NewRule(RuleChange):
     source = serializers.ChoiceField(Watch.Source.values)
     name = name_field()
-    tags = serializers.DictField(child=serializers.CharField(max_length=200), required=False, default=dict)
+    tags = serializers.DictField(
+        child=serializers.CharField(max_length=200), required=False, default=dict,
+        help_text=f"At most {TAGS_MAX_COUNT}, keys up to {TAG_KEY_MAX_LENGTH} characters (as ingestion takes them).",
+    )  # fmt: skip
+
+    def validate_tags(self, tags: dict[str, str]) -> dict[str, str]:
+        try:  # the keys too: a tag no ingested point can carry (a NUL, 10,000 characters) is refused as ingestion does
+            return clean_tags(tags)
+        except FieldError as error:
+            raise serializers.ValidationError(str(error)) from None
 
 
 class RuleShape(NewRule):
@@ -55,9 +70,7 @@ class ThresholdAPIView(ProjectAPIView):
 
 
 def validated(shape: type[serializers.Serializer], request: Request, partial: bool = False) -> dict:
-    body = shape(data=request.data if isinstance(request.data, dict) else {}, partial=partial)
-    body.is_valid(raise_exception=True)
-    return dict(body.validated_data)
+    return dict(validated_body(shape, request, partial=partial).validated_data)
 
 
 class ThresholdListView(ThresholdAPIView):
@@ -67,7 +80,7 @@ class ThresholdListView(ThresholdAPIView):
         operation_id="anomalies_thresholds_list",
         summary="List threshold alert rules",
         description=needs_key("read", "Rules checked every minute beside automatic detection."),
-        responses={200: RuleList, **errors(401, 403)},
+        responses={200: RuleList, **errors(400, 401, 403)},
         tags=["Anomaly settings"],
     )
     def get(self, request: Request) -> Response:

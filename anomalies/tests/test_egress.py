@@ -133,6 +133,16 @@ def test_private_addresses_are_allowed_by_the_operator_setting(api: type, keys: 
     assert create_channel(api, keys, "http://127.0.0.1:8000/hook").status_code == 201
 
 
+@pytest.mark.parametrize("target", ["https://" + "a" * 64 + ".example.com/h", "https://a..example.com/h"])
+def test_a_host_name_that_cannot_be_looked_up_is_a_400(api: type, keys: dict, target: str) -> None:
+    response = create_channel(api, keys, target)
+    assert response.status_code == 400 and "not valid" in response.json()["error"]["details"]["target"][0]
+
+
+def test_a_target_longer_than_2000_characters_is_refused(api: type, keys: dict) -> None:
+    assert create_channel(api, keys, "https://hooks.example.com/" + "x" * 2000).status_code == 400
+
+
 def test_a_name_resolving_to_a_private_address_is_refused(api: type, keys: dict, monkeypatch: object) -> None:
     monkeypatch.setattr(egress, "resolve", lambda host, port: ["10.20.30.40"])
     assert create_channel(api, keys, "https://hooks.example.com/x").status_code == 400

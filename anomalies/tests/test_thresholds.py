@@ -106,7 +106,9 @@ def test_rules_are_created_listed_changed_and_deleted_over_the_api(api: type, ke
 @pytest.mark.parametrize(
     ("change", "field"),
     [({"aggregation": "p95", "source": "events", "name": "x"}, "aggregation"), ({"comparator": "!="}, "comparator"),
-     ({"duration_minutes": 0}, "duration_minutes"), ({"threshold": "high"}, "threshold"), ({"name": ""}, "name")],
+     ({"duration_minutes": 0}, "duration_minutes"), ({"threshold": "high"}, "threshold"), ({"name": ""}, "name"),
+     ({"tags": {"\x00": "x"}}, "tags"), ({"tags": {"k" * 101: "v"}}, "tags"),
+     ({"tags": {f"k{i}": "v" for i in range(51)}}, "tags")],
 )  # fmt: skip
 def test_a_bad_rule_is_a_400_naming_the_field(api: type, keys: dict, change: dict, field: str) -> None:
     response = api(keys["admin"]).post(RULES, {**ERROR_RATE, **change}, format="json")

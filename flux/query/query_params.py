@@ -42,7 +42,7 @@ def bounded_int(params: Mapping[str, str], name: str, default: int, maximum: int
     raw = params.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:  # "²".isdigit(), yet int() refuses it
         raise InvalidParameter(name, f"{name} must be a whole number from 1 to {maximum}")
     return int(raw)
 
@@ -105,8 +105,13 @@ def cursor_after(params: Mapping[str, str]) -> tuple[datetime, int] | None:
     """The `cursor` parameter read back as (time, id), None without one; a cursor not given out is a 400."""
     if not params.get("cursor"):
         return None
+    refused = InvalidParameter("cursor", "cursor is not one this API gave out")
     try:
         moment, _, row_id = base64.urlsafe_b64decode(params["cursor"].encode()).decode().partition("|")
-        return datetime.fromisoformat(moment), int(row_id)
+        after = datetime.fromisoformat(moment), int(row_id)
     except (ValueError, UnicodeDecodeError):
-        raise InvalidParameter("cursor", "cursor is not one this API gave out") from None
+        raise refused from None
+    # Those given out have an offset and a row id; a naive time or an id past bigint would be a 500 in the query.
+    if after[0].tzinfo is None or not 0 < after[1] < 2**63:
+        raise refused
+    return after

@@ -6,7 +6,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["flux.web.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["flux.web.auth.HasReadKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["flux.web.parsers.JSONBodyParser"],
     "EXCEPTION_HANDLER": "flux.web.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["flux.web.ratelimit.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
@@ -26,8 +26,8 @@ unknown or revoked key is a `401`; a key of the wrong kind, or of an archived pr
 
 **Errors** all have one shape: `{"error": {"code": "…", "message": "…", "details": …}}` (`details` only when
 there is more to say). A bad query parameter is a `400` `invalid_parameter` whose `details.parameter` names it, and
-so is one a read does not list (`tags.plan` for `tags[plan]`). With the database unreachable every request
-answers `503` with `Retry-After`; retrying ingestion with the same item `id`s is always safe.
+so is one a read does not list (`tags.plan` for `tags[plan]`) or one given twice. With the database unreachable
+every request answers `503` with `Retry-After`; retrying ingestion with the same item `id`s is always safe.
 
 **Time ranges** (every read): `from`/`to` or `period`, in the project's time zone unless `timezone` says
 otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 and 2200-01-01 UTC.""",
@@ -43,6 +43,10 @@ otherwise; the default is the last 24 hours. Times must lie between 1970-01-01 a
         "DeliveryStatusEnum": ["pending", "delivered", "failed"],
         "KeyKindEnum": ["ingest", "read", "admin"],
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flux.web.openapi.closed.close_objects",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # Flux's own pages also call the API with the session (flux.web.auth); that is not for programs.

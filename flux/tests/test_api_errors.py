@@ -75,6 +75,17 @@ def test_anomaly_list_bounds_are_checked_too(api: type, keys: dict) -> None:
     assert response.json()["error"]["details"] == {"parameter": "from"}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/anomalies/acknowledge_all"), ("patch", "/api/v1/anomalies/settings"),
+     ("post", "/api/v1/dashboards"), ("post", "/api/v1/annotations")],
+)  # fmt: skip
+def test_json_nested_thousands_deep_is_a_400(api: type, keys: dict, method: str, path: str) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = getattr(api(keys["admin"]), method)(path, data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
+
+
 def test_more_than_a_thousand_query_parameters_is_a_400(api: type, keys: dict) -> None:
     query = "&".join(f"p{index}=1" for index in range(1001))
     response = api(keys["read"]).get(f"/api/v1/events/count?{query}")

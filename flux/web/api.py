@@ -7,7 +7,7 @@ from typing import Any
 from django.http import Http404
 from django.urls import resolve
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -75,6 +75,22 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response(error_body("server_error", "Internal error; it has been logged."), status=500)
 
 
+def validated_body(shape: type[serializers.Serializer], request: Request, **options: Any) -> serializers.Serializer:
+    """`shape` bound to the request's JSON object and validated. Anything but an object, or a field the shape
+    does not have, is a 400: a typo must not silently do nothing (nor widen what a request acts on)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise FluxError("The body must be a JSON object.", details={"body": ["must be a JSON object"]})
+    body = shape(data=data, **options)
+    unknown = sorted(name for name in data if name not in body.fields)
+    if unknown:
+        accepted = ", ".join(name for name, field in body.fields.items() if not field.read_only)
+        message = f"Unknown field {unknown[0]}; accepted: {accepted}."
+        raise FluxError(message, details={name: ["unknown field"] for name in unknown})
+    body.is_valid(raise_exception=True)
+    return body
+
+
 class ProjectAPIView(APIView):
     """Base for every API view: authenticated by key, and `self.project` is the only project in reach."""
 
@@ -91,13 +107,18 @@ class ProjectAPIView(APIView):
 
 
 def refuse_unknown_parameters(request: Request) -> None:
-    """Reads declare their query parameters in the OpenAPI schema; any other one is a 400 naming it."""
+    """Reads declare their query parameters in the OpenAPI schema; any other one, or one given twice, is a 400."""
     # Calls from inside the process (the MCP tools) have not been through the URL resolver.
     match = request._request.resolver_match or resolve(request.path_info)
     unknown = unknown_parameter(match.route, request.method, list(request.query_params))
     if unknown:
         name, message = unknown
         raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
+    # No read takes a parameter twice: `limit=1&limit=500` would silently be the last one.
+    for name, values in request.query_params.lists():
+        if len(values) > 1:
+            message = f"{name} is given {len(values)} times; give it once (several values go comma-separated)"
+            raise FluxError(message, details={"parameter": name}, code="invalid_parameter")
 
 
 class CurrentProjectView(ProjectAPIView):

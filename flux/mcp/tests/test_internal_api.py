@@ -1,5 +1,6 @@
 """A tool argument that makes a path no endpoint answers (a negative id, a reference with a slash) comes
-back as a tool error with the API's own 404 message, as over HTTP, not as an unexplained failure."""
+back as a tool error with the API's own 404 message, as over HTTP, not as an unexplained failure; one the
+API refuses over HTTP before any view (a NUL character) is refused the same way."""
 
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
@@ -23,4 +24,17 @@ def test_an_argument_no_endpoint_answers_is_a_tool_error_naming_the_path(
 ) -> None:
     caller = Caller.for_key(get_key_by_raw(keys["admin"]))
     with pytest.raises(ToolError, match=f"No API endpoint at {path}"):
+        getattr(tools, tool)(caller, **arguments)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [("list_anomalies", {"name": "user.\x00"}), ("query_events", {"name": "a\x00", "period": "last_7d"})],
+)
+def test_a_nul_character_in_an_argument_is_the_apis_400_not_an_internal_error(
+    keys: dict, tool: str, arguments: dict
+) -> None:
+    caller = Caller.for_key(get_key_by_raw(keys["read"]))
+    with pytest.raises(ToolError, match="contains a NUL character"):
         getattr(tools, tool)(caller, **arguments)

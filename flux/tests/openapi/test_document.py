@@ -155,6 +155,25 @@ def test_every_error_is_the_one_envelope_and_every_key_endpoint_documents_401_an
     assert error["required"] == ["code", "message"]
 
 
+def test_every_anomalies_read_and_write_documents_a_400(document: dict) -> None:
+    """Every read answers an unknown or repeated query parameter with a 400, every write a bad body."""
+    for path, method, operation in operations(document):
+        if path.startswith("/api/v1/anomalies") and method != "delete" and not path.endswith("/test"):
+            assert "400" in operation["responses"], (method, path)
+
+
+def test_anomalies_request_bodies_say_they_refuse_unknown_fields(document: dict) -> None:
+    components = document["components"]["schemas"]
+    bodies = [
+        (path, operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1])
+        for path, method, operation in operations(document)
+        if path.startswith("/api/v1/anomalies") and "requestBody" in operation
+    ]
+    assert len(bodies) >= 9
+    for path, component in bodies:
+        assert components[component]["additionalProperties"] is False, (path, component)
+
+
 def test_event_count_documents_its_parameters_and_a_400(document: dict) -> None:
     operation = document["paths"]["/api/v1/events/count"]["get"]
     parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}

@@ -1,0 +1,71 @@
+"""The anomalies API against malformed input: a 400 naming what is wrong, never a 500, and never a request
+that does more than it says (a typo in a filter must not acknowledge everything)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from anomalies.models import Anomaly, Channel
+from anomalies.tests.factories import make_watch, open_anomaly
+from flux.tenants.models import Project
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def anomaly(project: Project) -> Anomaly:
+    return open_anomaly(make_watch(project, "user.signup"), T0, "critical")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [["critical"], "critical", 5, {"severities": ["info"]}, {"nmae": "user.*"}, {"severity": {"critical": False}}],
+)
+def test_acknowledge_all_refuses_a_body_it_cannot_read_and_acknowledges_nothing(
+    api: type, keys: dict, anomaly: Anomaly, body: object
+) -> None:
+    response = api(keys["admin"]).post("/api/v1/anomalies/acknowledge_all", body, format="json")
+    assert response.status_code == 400, response.json()
+    assert Anomaly.objects.get(pk=anomaly.pk).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("post", "/api/v1/anomalies/{anomaly}/acknowledge", {"nte": "typo"}),
+     ("post", "/api/v1/anomalies/{anomaly}/resolve", ["x"]),
+     ("patch", "/api/v1/anomalies/settings", {"sensitivty": "high"}),
+     ("patch", "/api/v1/anomalies/series/{watch}", {"mute_until": None}),
+     ("patch", "/api/v1/anomalies/series/{watch}", ["excluded"]),
+     ("post", "/api/v1/anomalies/channels", {"name": "n", "kind": "slack", "target": "https://x.example/h", "to": 1}),
+     ("patch", "/api/v1/anomalies/channels/{channel}", {"enabeld": False}),
+     ("patch", "/api/v1/anomalies/channels/{channel}", "x"),
+     ("patch", "/api/v1/anomalies/thresholds/{rule}", {"name": "renamed"}),
+     ("post", "/api/v1/anomalies/thresholds", {"source": "events", "name": "a", "aggregation": "count",
+                                               "comparator": ">", "threshold": 1, "duration_minutes": 5, "tag": {}})],
+)  # fmt: skip
+def test_writes_refuse_unknown_fields_and_bodies_that_are_not_objects(
+    api: type, keys: dict, project: Project, anomaly: Anomaly, method: str, path: str, body: object
+) -> None:
+    channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://x.example/h")
+    rule = api(keys["admin"]).post(
+        "/api/v1/anomalies/thresholds",
+        {"source": "events", "name": "a", "aggregation": "count", "comparator": ">", "threshold": 1,
+         "duration_minutes": 5},
+        format="json",
+    ).json()  # fmt: skip
+    url = path.format(anomaly=anomaly.pk, watch=anomaly.watch_id, channel=channel.pk, rule=rule["id"])
+    response = getattr(api(keys["admin"]), method)(url, body, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_a_threshold_rules_own_watch_is_not_a_watched_series(api: type, keys: dict) -> None:
+    rule = api(keys["admin"]).post(
+        "/api/v1/anomalies/thresholds",
+        {"source": "events", "name": "checkout", "aggregation": "count", "comparator": ">", "threshold": 1,
+         "duration_minutes": 5},
+        format="json",
+    ).json()  # fmt: skip
+    series = f"/api/v1/anomalies/series/{rule['watch_id']}"
+    assert api(keys["read"]).get(f"{series}/backtest", {"from": "-7d"}).status_code == 404
+    assert api(keys["admin"]).patch(series, {"excluded": False}, format="json").status_code == 404
