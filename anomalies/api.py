@@ -208,7 +208,11 @@ class DetectionSettingsView(AnomalyAPIView):
     @extend_schema(
         operation_id="anomalies_settings_update",
         summary="Change detection settings",
-        description=needs_key("admin", "`enabled` and/or `sensitivity` (low, medium, high)."),
+        description=needs_key(
+            "admin",
+            "`enabled` and/or `sensitivity` (low, medium, high). Turning detection off resolves the detector's "
+            "open anomalies (threshold rules go on).",
+        ),
         request=SettingsShape,
         responses={200: SettingsShape, **errors(400, 401, 403)},
         tags=["Anomaly settings"],

@@ -62,7 +62,9 @@ class WatchDetailView(ProjectAPIView):
         operation_id="anomalies_series_update",
         summary="Tune one series",
         description=needs_key(
-            "admin", "Its own `sensitivity` (empty for the project's), `excluded` from scans, or `muted_until`."
+            "admin",
+            "Its own `sensitivity` (empty for the project's), `excluded` from scans (which resolves its open "
+            "anomaly), or `muted_until`.",
         ),
         parameters=[WATCH_ID],
         request=WatchInput,
