@@ -165,3 +165,33 @@ def test_clean_swinging_series_open_no_more_than_the_checks_share(per_hour: int)
         periods += (len(ends) - 1) / 5
     for check, count in opens.items():
         assert count / periods / 0.1 <= MINOR_WEIGHT, check
+
+
+def counting_variance(buckets: np.ndarray) -> float:
+    """The rate's relative variance from counting noise alone (dispersion 1) for five-minute buckets in UTC:
+    the reciprocals of today's three hours that ended half an hour ago, the same three hours on the seven
+    days before, and the hour around now on those days."""
+    today = buckets[-42:-6].sum()
+    befores = sum(buckets[-42 - 288 * day : -6 - 288 * day].sum() for day in range(1, 8))
+    profiles = sum(buckets[-6 - 288 * day : 6 - 288 * day].sum() for day in range(1, 8))
+    return 1 / today + 1 / befores + 1 / profiles
+
+
+def charged(buckets: np.ndarray) -> bool:
+    """Whether the rate's variance carries a part for days that differ, beyond counting noise."""
+    return minute_rate(buckets, 300, 1.0)[1] > counting_variance(buckets) * (1 + 1e-9)  # type: ignore[index]
+
+
+def test_a_steady_series_pays_nothing_for_days_that_differ_and_one_whose_days_move_does() -> None:
+    # Poisson days that do not differ: their ratios' spread passes counting noise for about half of them
+    # by chance, which the rate's variance used to charge; days whose swing comes up to 40 minutes early or
+    # late (as above) are charged for it.
+    rng = np.random.default_rng(41)
+    steady = [charged(five_minute(swinging(rng, 60, 8 * DAY_MINUTES, index / 100)[0])) for index in range(100)]
+    moving = []
+    for phase in np.linspace(0, 2 * np.pi, 40, endpoint=False):
+        minute = np.arange(8 * DAY_MINUTES) + np.repeat(rng.uniform(-40, 40, 9), DAY_MINUTES)[: 8 * DAY_MINUTES]
+        rate = 3000 / 60 * (1 + 0.5 * np.sin(minute / DAY_MINUTES * 2 * np.pi + phase))
+        moving.append(charged(five_minute(rng.poisson(rate))))
+    assert sum(steady) <= 3
+    assert sum(moving) >= 30
