@@ -12,6 +12,7 @@ import json
 import logging
 import smtplib
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
@@ -19,6 +20,8 @@ from time import monotonic
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 
 from anomalies import egress
 from anomalies.models import Channel, Delivery
@@ -58,11 +61,13 @@ def deliver_due(now: datetime, limit: int = 100) -> int:
     # how long the run has taken: a lease taken at `now` could be over before its row is sent (and another
     # worker send it too), and a retry due `now` plus its backoff would be due at once.
     started, claimed, attempted = monotonic(), 0, 0
+    sent_per_project: Counter[int] = Counter()
     while claimed < limit:
-        delivery = claim_next(now + seconds_since(started))
+        delivery = claim_next(now + seconds_since(started), sent_per_project)
         if delivery is None:
             break
         claimed += 1
+        sent_per_project[delivery.project_id] += 1
         if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
             record(delivery, Outcome(False, error=CHANNEL_DISABLED, permanent=True), now + seconds_since(started))
             continue
@@ -76,13 +81,21 @@ def seconds_since(start: float) -> timedelta:
     return timedelta(seconds=int(monotonic() - start))
 
 
-def claim_next(now: datetime) -> Delivery | None:
-    """Take the oldest due delivery for this worker: other workers skip the locked row and, once committed,
-    see it pushed CLAIM_LEASE into the future, so no two workers send it at once."""
+def claim_next(now: datetime, sent_per_project: Counter[int] | None = None) -> Delivery | None:
+    """Take a due delivery for this worker, round robin over projects (the project this run has sent least
+    for first, then the oldest), so that one project's many slow receivers do not hold back every other
+    project's notices. Other workers skip the locked row and, once committed, see it pushed CLAIM_LEASE
+    into the future, so no two workers send it at once."""
+    sent = sent_per_project or Counter()
     due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-    # The oldest due few first, then each locked by project and id: on a distributed database a locking
-    # read must name its project (a FOR UPDATE across every shard is refused).
-    for project_id, pk in due.order_by("next_attempt_at", "pk").values_list("project_id", "pk")[:CLAIM_CANDIDATES]:
+    in_its_project = Window(RowNumber(), partition_by=F("project_id"), order_by=[F("next_attempt_at"), F("pk")])
+    oldest = due.annotate(place=in_its_project).filter(place__lte=CLAIM_CANDIDATES)
+    rows = oldest.values_list("project_id", "pk", "next_attempt_at", "place")
+    # Round robin: a project's n-th oldest goes after every project's (n - 1)-th, counting what this run sent.
+    candidates = sorted(rows, key=lambda row: (sent[row[0]] + row[3], row[2], row[1]))[:CLAIM_CANDIDATES]
+    # Each locked by project and id: on a distributed database a locking read must name its project (a FOR
+    # UPDATE across every shard is refused).
+    for project_id, pk, _, _ in candidates:
         with transaction.atomic():
             delivery = (
                 due.select_for_update(skip_locked=True, of=("self",))

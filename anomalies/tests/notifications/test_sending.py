@@ -132,6 +132,22 @@ def test_two_concurrent_workers_never_send_one_delivery_twice(project: Project, 
     assert Delivery.objects.filter(status="delivered", attempts=1).count() == 20
 
 
+def test_one_projects_backlog_does_not_hold_back_another_projects_notices(
+    project: Project, other_project: Project, receiver: Receiver
+) -> None:
+    busy, quiet = make_channel(project, target=receiver.url), make_channel(other_project, target=receiver.url)
+    backlog = Delivery.objects.bulk_create(
+        Delivery(project=project, channel=busy, event="opened", payload={"n": n}, next_attempt_at=T0 - HOUR)
+        for n in range(5)
+    )
+    waiting = Delivery.objects.create(
+        project=other_project, channel=quiet, event="opened", payload={}, next_attempt_at=T0
+    )
+    assert deliver_due(T0, limit=2) == 2
+    sent = [int(headers["X-Flux-Delivery"]) for headers, _ in receiver.requests]
+    assert sent == [backlog[0].pk, waiting.pk]  # before: the busy project's two oldest
+
+
 def test_send_test_sends_a_sample_at_once_and_logs_the_outcome(project: Project, receiver: Receiver) -> None:
     channel = make_channel(project, target=receiver.url, secret=SECRET)
     receiver.secret = SECRET
