@@ -136,7 +136,7 @@ def test_private_addresses_are_allowed_by_the_operator_setting(api: type, keys: 
 @pytest.mark.parametrize("target", ["https://" + "a" * 64 + ".example.com/h", "https://a..example.com/h"])
 def test_a_host_name_that_cannot_be_looked_up_is_a_400(api: type, keys: dict, target: str) -> None:
     response = create_channel(api, keys, target)
-    assert response.status_code == 400 and "not valid" in response.json()["error"]["details"]["target"][0]
+    assert response.status_code == 400 and "not a valid host name" in response.json()["error"]["details"]["target"][0]
 
 
 def test_a_target_longer_than_2000_characters_is_refused(api: type, keys: dict) -> None:
