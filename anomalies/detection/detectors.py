@@ -7,6 +7,8 @@ standard deviation of about 0.5 whatever the volume).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -15,6 +17,7 @@ from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, 
 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
 TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
+TREND_OVER_STEP = 0.5  # a bent line must leave at most half what the best single step leaves
 POISSON_SD = 0.5  # standard deviation of Poisson counts after the Anscombe transform
 CONTINUATION_PRIOR = 2.0  # pseudo-points of independence behind a run's estimated chance to go on
 
@@ -104,7 +107,10 @@ def trend_scores(levels: Floats, segment: int, scale_blocks: int, floor: Floats)
     quarter = max(segment // 4, 1)
     moves = np.abs(levels - np.concatenate([np.full(quarter, np.nan), levels[:-quarter]]))
     largest_step = np.max(gather(moves, windows_before(k + 1, segment - quarter + 1)), axis=1)
-    gradual = largest_step <= TREND_GRADUAL * np.abs(recent)
+    # And over the two segments (and a quarter before them, where a step still moves the first level)
+    # a bent line beats a step clearly: days after a step, the levels move gradually again.
+    bent = ramp_beats_step(levels, k, 2 * segment + 1 + quarter, quarter)
+    gradual = (largest_step <= TREND_GRADUAL * np.abs(recent)) & bent
     change_full = np.full(count, np.nan)
     change_full[k] = change
     out = np.arange(4 * segment + scale_blocks, count)
@@ -115,6 +121,38 @@ def trend_scores(levels: Floats, segment: int, scale_blocks: int, floor: Floats)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(valid >= scale_blocks // 2, np.nan_to_num(change_full[out] / spread), 0.0)
     return np.where(gradual[out - 2 * segment], z, 0.0), change_full[out]
+
+
+@cache
+def _bent_lines(width: int, margin: int) -> Floats:
+    """Orthonormal bases (width x 3 each, side by side) of the lines bent once, `margin` or more points
+    from either end."""
+    t = np.arange(width, dtype=np.float64)
+    bends = t[margin : width - margin]
+    bases = [np.linalg.qr(np.stack([np.ones(width), t, np.fmax(t - bend, 0.0)], axis=1))[0] for bend in bends]
+    return np.concatenate(bases, axis=1)
+
+
+def ramp_beats_step(levels: Floats, k: Ints, width: int, margin: int) -> NDArray[np.bool_]:
+    """Per k: the `width` levels up to k are clearly better told by a line bent once than by one step.
+
+    Day-long medians turn a step into a short slope, which can pass for gradual; after it the levels
+    stand still, which reads as a change of slope. Either way a single step (two flat stretches) leaves
+    less unexplained than the best bent line; a trend change does the opposite. Both have three
+    parameters and one breakpoint, chosen `margin` or more points from either end (a line bent next to
+    an end fits a step there). A window with a missing level is not judged here.
+    """
+    window = gather(levels, windows_before(k + 1, width))
+    centred = window - np.mean(window, axis=1, keepdims=True)
+    total = np.sum(centred**2, axis=1)
+    # Best step: the split whose two means are furthest apart, weighted by their sizes.
+    first = np.arange(margin, width - margin + 1)
+    sums = np.cumsum(centred, axis=1)[:, first - 1]
+    between = sums**2 * width / (first * (width - first))
+    step_left = total - np.max(between, axis=1)
+    explained = (centred @ _bent_lines(width, margin)) ** 2
+    bent_left = total - np.max(explained.reshape(len(k), -1, 3).sum(axis=2), axis=1)
+    return np.isnan(total) | (bent_left < TREND_OVER_STEP * step_left)
 
 
 def burst_nlp(z_full: Floats, y: Floats, idx: Ints, window: int) -> tuple[Floats, Floats]:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from anomalies.detection import DetectorConfig, score_series, severity_of
+from anomalies.detection.detectors import trend_scores
 from anomalies.tests.test_detection_series import daily_counts, daily_gauge, index_at
 
 GAUGE = DetectorConfig(3600, "continuous")
@@ -167,3 +168,23 @@ def test_a_drop_after_two_weeks_of_daily_counts_is_judged_by_the_daily_model(see
     scores = score_series(times, values, COUNTS)
     assert (scores.is_anomaly[-1], scores.kind[-1]) == (True, "drop")
     assert scores.lower[-1] > values[-1]
+
+
+def block_levels(after_start) -> np.ndarray:
+    """Day-long median levels, one per block: flat up to block 100, then `after_start(blocks since)`."""
+    blocks = np.arange(200, dtype=np.float64)
+    return np.where(blocks < 100, 0.0, after_start(blocks - 100))
+
+
+def test_a_step_gives_no_trend_evidence_in_the_days_after_it() -> None:
+    # A step, then a slight drift: a day on, the last day changed gradually and the day before by the
+    # whole step, which read as a change of slope although nothing but the step happened.
+    levels = block_levels(lambda since: 10.0 + 0.05 * since)
+    z, _ = trend_scores(levels, 12, 12, np.full(len(levels), 0.5))
+    assert np.abs(z).max() < 1.0  # the drift itself changes no slope
+
+
+def test_a_ramp_still_gives_trend_evidence() -> None:
+    levels = block_levels(lambda since: 0.5 * since)
+    z, _ = trend_scores(levels, 12, 12, np.full(len(levels), 0.5))
+    assert np.abs(z).max() >= 10.0
