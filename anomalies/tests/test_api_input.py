@@ -29,6 +29,13 @@ def test_acknowledge_all_refuses_a_body_it_cannot_read_and_acknowledges_nothing(
     assert Anomaly.objects.get(pk=anomaly.pk).status == "open"
 
 
+def create_rule(api: type, keys: dict, name: str) -> dict:
+    """A threshold rule on the count of events `name` (with the watch of its own), as the API answers it."""
+    body = {"source": "events", "name": name, "aggregation": "count", "comparator": ">", "threshold": 1,
+            "duration_minutes": 5}  # fmt: skip
+    return api(keys["admin"]).post("/api/v1/anomalies/thresholds", body, format="json").json()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [("post", "/api/v1/anomalies/{anomaly}/acknowledge", {"nte": "typo"}),
@@ -47,12 +54,7 @@ def test_writes_refuse_unknown_fields_and_bodies_that_are_not_objects(
     api: type, keys: dict, project: Project, anomaly: Anomaly, method: str, path: str, body: object
 ) -> None:
     channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://x.example/h")
-    rule = api(keys["admin"]).post(
-        "/api/v1/anomalies/thresholds",
-        {"source": "events", "name": "a", "aggregation": "count", "comparator": ">", "threshold": 1,
-         "duration_minutes": 5},
-        format="json",
-    ).json()  # fmt: skip
+    rule = create_rule(api, keys, "a")
     url = path.format(anomaly=anomaly.pk, watch=anomaly.watch_id, channel=channel.pk, rule=rule["id"])
     response = getattr(api(keys["admin"]), method)(url, body, format="json")
     assert response.status_code == 400, response.json()
@@ -60,12 +62,7 @@ def test_writes_refuse_unknown_fields_and_bodies_that_are_not_objects(
 
 
 def test_a_threshold_rules_own_watch_is_not_a_watched_series(api: type, keys: dict) -> None:
-    rule = api(keys["admin"]).post(
-        "/api/v1/anomalies/thresholds",
-        {"source": "events", "name": "checkout", "aggregation": "count", "comparator": ">", "threshold": 1,
-         "duration_minutes": 5},
-        format="json",
-    ).json()  # fmt: skip
+    rule = create_rule(api, keys, "checkout")
     series = f"/api/v1/anomalies/series/{rule['watch_id']}"
     assert api(keys["read"]).get(f"{series}/backtest", {"from": "-7d"}).status_code == 404
     assert api(keys["admin"]).patch(series, {"excluded": False}, format="json").status_code == 404

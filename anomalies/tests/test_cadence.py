@@ -142,15 +142,20 @@ def test_a_bucket_in_progress_below_its_peek_threshold_is_not_scored(busy_and_sp
     assert early.peek_candidates(END + 4 * MINUTE) == []  # two page views a minute, as always
 
 
-def test_one_bad_series_never_stops_the_early_scan_of_the_others(
-    busy_and_sparse: Project, caplog: pytest.LogCaptureFixture
-) -> None:
-    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
-    roll_up(busy_and_sparse, END + MINUTE)
+def scanned_before_a_surge(project: Project) -> None:
+    """Page views every 3 s from 10:05 on, scanned up to the bucket [10:00, 10:05): the surge is not yet scanned."""
+    add_events(project, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
+    roll_up(project, END + MINUTE)
     sync_watches(NOW)
     scan(due_watch_ids(NOW, 100), NOW)
     set_watermark(END + 6 * MINUTE)
-    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)
+
+
+def test_one_bad_series_never_stops_the_early_scan_of_the_others(
+    busy_and_sparse: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    scanned_before_a_surge(busy_and_sparse)
     busy = Watch.objects.get(name="page.viewed")
     bad = make_watch(busy_and_sparse, name="page.viewed", measure="p99", interval_seconds=FAST,
                      history_end=busy.history_end, peek_above=0.0)  # fmt: skip
@@ -161,12 +166,7 @@ def test_one_bad_series_never_stops_the_early_scan_of_the_others(
 
 
 def test_an_early_open_reads_its_projects_watches_and_anomalies_only(busy_and_sparse: Project) -> None:
-    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
-    roll_up(busy_and_sparse, END + MINUTE)
-    sync_watches(NOW)
-    scan(due_watch_ids(NOW, 100), NOW)
-    set_watermark(END + 6 * MINUTE)
-    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    scanned_before_a_surge(busy_and_sparse)
     set_watermark(END + 9 * MINUTE)
     with CaptureQueriesContext(connection) as queries:
         result = early.open_early(early.peek_candidates(END + 9 * MINUTE), END + 9 * MINUTE)
@@ -180,12 +180,7 @@ def test_an_early_open_leaves_an_episode_the_minute_checks_opened_meanwhile_as_i
 ) -> None:
     """An early open reads which watches have an episode, then scores the others: the minute checks (run
     at the same time after each rollup run) may open one in between, which is theirs to carry on."""
-    add_events(busy_and_sparse, "page.viewed", END + 5 * MINUTE, END + 9 * MINUTE, timedelta(seconds=3))
-    roll_up(busy_and_sparse, END + MINUTE)
-    sync_watches(NOW)
-    scan(due_watch_ids(NOW, 100), NOW)
-    set_watermark(END + 6 * MINUTE)
-    scan(due_watch_ids(END + 6 * MINUTE, 100), END + 6 * MINUTE)  # the bucket [10:00, 10:05)
+    scanned_before_a_surge(busy_and_sparse)
     later = END + 9 * MINUTE
     set_watermark(later)
     scored, goes_on, verdict_of = threading.Event(), threading.Event(), early.verdict_at
