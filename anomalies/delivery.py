@@ -45,6 +45,8 @@ CLAIM_CANDIDATES = 20
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 USER_AGENT = "Flux-Webhook/1"
 CHANNEL_DISABLED = "The channel was disabled; not sent."
+# Test sends are never retried: one the worker finds pending was cut off mid-send (its web request died).
+TEST_INTERRUPTED = "The test send was interrupted; test sends are never sent again."
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,21 @@ def deliver_due(now: datetime, limit: int = 100) -> int:
             break
         claimed += 1
         sent_per_project[delivery.project_id] += 1
-        if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
-            record(delivery, Outcome(False, error=CHANNEL_DISABLED, permanent=True), now + seconds_since(started))
+        if refused := not_to_send(delivery):
+            record(delivery, Outcome(False, error=refused, permanent=True), now + seconds_since(started))
             continue
         attempt(delivery, now + seconds_since(started))
         attempted += 1
     return attempted
+
+
+def not_to_send(delivery: Delivery) -> str:
+    """Why a claimed delivery fails for good without being sent, or ""."""
+    if delivery.event == TEST:  # send_test records its one attempt; pending here, its request died mid-send
+        return TEST_INTERRUPTED
+    if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
+        return CHANNEL_DISABLED
+    return ""
 
 
 def seconds_since(start: float) -> timedelta:

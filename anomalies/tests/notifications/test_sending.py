@@ -9,7 +9,17 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
-from anomalies.delivery import BACKOFF, CHANNEL_DISABLED, claim_next, deliver_due, send_test, sign, verify_signature
+from anomalies.delivery import (
+    BACKOFF,
+    CHANNEL_DISABLED,
+    CLAIM_LEASE,
+    TEST_INTERRUPTED,
+    claim_next,
+    deliver_due,
+    send_test,
+    sign,
+    verify_signature,
+)
 from anomalies.egress import CONNECTION_FAILED
 from anomalies.models import Channel, Delivery
 from anomalies.queries import list_deliveries
@@ -171,6 +181,22 @@ def test_a_failing_test_send_is_not_retried(project: Project, receiver: Receiver
     delivery = send_test(make_channel(project, target=receiver.url), T0)
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, HTTP_500)
     assert deliver_due(T0 + 3 * HOUR) == 0
+
+
+def test_a_test_send_whose_request_died_mid_send_is_never_sent_again(
+    project: Project, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*args: object) -> None:
+        raise SystemExit(1)  # a web server's worker timeout ends the request with SystemExit
+
+    channel = make_channel(project, target=receiver.url)
+    with monkeypatch.context() as patch:
+        patch.setattr("anomalies.delivery.send", killed)
+        with pytest.raises(SystemExit):
+            send_test(channel, T0)
+    assert deliver_due(T0 + CLAIM_LEASE + HOUR) == 0  # before: claimed once its lease ended, and sent
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.last_error, receiver.requests) == ("failed", TEST_INTERRUPTED, [])
 
 
 def test_a_slow_run_times_each_retry_from_its_own_failure(
