@@ -30,6 +30,9 @@ REMINDER, TEST = "reminder", "test"
 TOLD_EVENTS = (OPENED, REMINDER)
 SLACK_LINES = 10  # a Slack message lists this many anomalies, then "and N more"
 EMAIL_LINES = 50
+# A webhook lists this many (the worst) and counts the rest in "more": a scan opening thousands would otherwise
+# store and send a body of megabytes per channel. The delivery's anomaly_ids still hold every one.
+WEBHOOK_ANOMALIES = 100
 # App servers' clocks may differ a little: look this far before an anomaly's creation for its deliveries.
 CLOCK_SKEW = timedelta(hours=1)
 # An opening no channel heard of this long after it was committed lost its notice (the worker that opened it
@@ -231,7 +234,8 @@ def build_payload(kind: str, event: str, project: Project, anomalies: list[dict]
     if kind == Channel.Kind.EMAIL:
         return email_payload(event, project, anomalies, now)
     return {
-        "event": event, "project": {"slug": project.slug, "name": project.name}, "anomalies": anomalies,
+        "event": event, "project": {"slug": project.slug, "name": project.name},
+        "anomalies": anomalies[:WEBHOOK_ANOMALIES], "more": max(len(anomalies) - WEBHOOK_ANOMALIES, 0),
         "summary": summary(event, project, anomalies), "sent_at": iso(now),
     }  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 from anomalies.delivery import deliver_due
 from anomalies.models import Anomaly, Delivery
-from anomalies.notifications import human_number, human_percent, notify_changes
+from anomalies.notifications import WEBHOOK_ANOMALIES, human_number, human_percent, notify_changes
 from anomalies.serializers import anomaly_json
 from anomalies.tests.notifications.support import (
     T0,
@@ -23,9 +23,22 @@ def test_the_webhook_body_has_the_event_project_summary_and_anomalies(project: P
         "event": "opened",
         "project": {"slug": project.slug, "name": "Alice's shop"},
         "anomalies": [anomaly_json(Anomaly.objects.get(pk=anomaly.pk))],
+        "more": 0,
         "summary": "1 anomaly opened in Alice's shop: checkout.completed",
         "sent_at": "2026-11-20T10:00:00Z",
     }
+
+
+def test_a_webhook_lists_the_worst_anomalies_up_to_its_cap_and_counts_the_rest(project: Project) -> None:
+    make_channel(project)
+    changes = [open_anomaly(project, f"page.{n:03}") for n in range(WEBHOOK_ANOMALIES + 2)]
+    changes.append(open_anomaly(project, "checkout.completed", severity="critical"))
+    [delivery] = notify_changes(project.pk, changes, T0)
+    listed = delivery.payload["anomalies"]
+    assert (len(listed), delivery.payload["more"]) == (WEBHOOK_ANOMALIES, 3)
+    assert listed[0]["series"]["name"] == "checkout.completed"  # worst first, so the cap drops the mildest
+    assert delivery.payload["summary"].startswith(f"{WEBHOOK_ANOMALIES + 3} anomalies opened in Alice's shop: ")
+    assert len(delivery.anomaly_ids) == WEBHOOK_ANOMALIES + 3  # every one counts as told
 
 
 def test_slack_gets_the_summary_and_at_most_ten_lines(project: Project, receiver: Receiver) -> None:
