@@ -10,6 +10,7 @@ changing a channel's settings mid-episode never double-sends or loses an anomaly
 import logging
 import math
 import operator
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ EMAIL_LINES = 50
 # A webhook lists this many (the worst) and counts the rest in "more": a scan opening thousands would otherwise
 # store and send a body of megabytes per channel. The delivery's anomaly_ids still hold every one.
 WEBHOOK_ANOMALIES = 100
+# Control characters and line breaks: a header holding one is refused (BadHeaderError) or could add headers.
+HEADER_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # App servers' clocks may differ a little: look this far before an anomaly's creation for its deliveries.
 CLOCK_SKEW = timedelta(hours=1)
 # An opening no channel heard of this long after it was committed lost its notice (the worker that opened it
@@ -327,7 +330,12 @@ def email_payload(event: str, project: Project, anomalies: list[dict], now: date
             f"Sent by Flux at {readable_time(iso(now))}.",
         ]
     )
-    return {"subject": f"[Flux] {headline(event, project, anomalies)}", "body": body}
+    return {"subject": header_text(f"[Flux] {headline(event, project, anomalies)}"), "body": body}
+
+
+def header_text(text: str) -> str:
+    """The text with each run of control characters or line breaks (from names people typed) as one space."""
+    return HEADER_BREAKERS.sub(" ", text)
 
 
 def readable_time(iso_text: str) -> str:

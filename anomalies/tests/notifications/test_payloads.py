@@ -72,6 +72,17 @@ def test_email_goes_to_every_address_through_djangos_backend(
     assert Delivery.objects.get().status == "delivered"
 
 
+def test_an_email_subject_holds_no_control_characters_of_the_project_name(project: Project, mailoutbox: list) -> None:
+    project.name = "Alice's\r\nshop\t\u2028EU"  # names come from admin or provisioning, unchecked
+    project.save(update_fields=["name"])
+    make_channel(project, kind="email", target="ops@example.com")
+    notify_changes(project.pk, [open_anomaly(project)], T0)
+    deliver_due(T0)
+    [message] = mailoutbox  # before: BadHeaderError, logged as an internal error and retried
+    assert message.subject == "[Flux] 1 anomaly opened in Alice's shop EU"
+    assert Delivery.objects.get().status == "delivered"
+
+
 def test_numbers_are_human_friendly() -> None:
     assert [human_number(v) for v in (1234.4, 2_500_000, 12.345, 0.5, 7.0)] == [
         "1,234",
