@@ -9,7 +9,9 @@ ending a day before the point's block (a drift under way does not widen its own 
 among them while any lies beyond it; past all of them a normal with that side's own spread, read as a
 Student t with one degree of freedom per six hours of yardstick (its spread is itself an estimate). The
 reading counts only while the last hour still stands at least half as far out the same way (a series
-back at its level is no longer drifting, though the six-hour median lags for three hours).
+back at its level is no longer drifting, though the six-hour median lags for three hours), and only when it
+did not arrive as a step (from under a quarter to three quarters of it within two blocks, in the four days
+before): the level shift detector tells a step at once, and read as a drift it stayed one for days.
 
 A point equal to the same time on every day before (a count stream before its first event) gives no
 reading: weeks of such zeros are no yardstick.
@@ -41,6 +43,8 @@ GAP_DAYS = 1  # ...ending a day before the block
 MIN_YARDSTICK_DAYS = 7  # fewer readings than a week's: no drift evidence yet
 QUARTILE_Z = 0.6745  # the standard normal's 75% quantile
 HOLD_SHARE = 0.5  # the last hour must stand at least this share of the drift out, the same way
+STEP_BLOCKS = 2  # a drift reached from under a quarter to three quarters within this many blocks...
+STEPPED_DAYS = 4  # ...in the days a step displaces the change for (most of the seven days before): a step
 FINEST, COARSEST = 300, HOUR  # bucket widths the drift is read at
 # A yardstick of MIN_YARDSTICK_DAYS needs readings that far back, each with MIN_LAGS days before it, and
 # ends GAP_DAYS before the block: a shorter history has no drift evidence (the scan's eight days at
@@ -115,8 +119,31 @@ def drift_nlp(
     standing = _levels(change, idx, max(round(NOW_SECONDS / interval), 1)) - profile.centre[position]
     side = np.sign(distance)
     holding = (np.sign(standing) == side) & (np.abs(standing) >= HOLD_SHARE * np.abs(distance))
-    usable = holding & enough[position] & np.isfinite(distance)
+    stepped = _stepped(readings, first + position, STEPPED_DAYS * blocks_a_day, profile.centre[position], distance)
+    usable = holding & enough[position] & np.isfinite(distance) & ~stepped
     return np.where(usable, np.nan_to_num(nlp), 0.0), np.where(usable, side, 0.0)
+
+
+def _stepped(readings: Floats, current: Ints, blocks: int, centre: Floats, distance: Floats) -> NDArray[np.bool_]:
+    """Per point: its drift arrived as a step. Over the `blocks` block-start readings up to the point's block
+    (`current`) and its own, the last one below a quarter of the drift was followed within STEP_BLOCKS
+    blocks by one at three quarters of it or more. A drift that builds up over hours takes longer; a
+    weekend ending (every Monday reads higher than Sunday) rises to where the series always is, not to the
+    drift.
+
+    A step leaves the change displaced until most of the seven days before are past it (three to four
+    days), so read alone it was a drift all that time, though the level shift told it at once.
+    """
+    window = gather(readings, windows_before(current + 1, blocks))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.sign(distance)[:, None] * (window - centre[:, None]) / np.abs(distance)[:, None]
+    share = np.concatenate([share, np.ones((len(share), 1))], axis=1)  # and the point's own reading, the drift
+    below = share < 0.25
+    last_below = blocks - np.argmax(below[:, ::-1], axis=1)
+    after = np.arange(blocks + 1)[None, :] > last_below[:, None]
+    first_high = np.argmax((share >= 0.75) & after, axis=1)
+    reached = np.any((share >= 0.75) & after, axis=1)
+    return np.any(below, axis=1) & reached & (first_high - last_below <= STEP_BLOCKS)
 
 
 def _idle(values: Floats, lagged: Floats) -> NDArray[np.bool_]:

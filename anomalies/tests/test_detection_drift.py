@@ -112,6 +112,16 @@ def test_an_hour_long_tenfold_spike_is_not_a_drift() -> None:
     assert nlp[spike : spike + 12 * 8].max() < 3.0
 
 
+def test_a_step_that_stays_is_no_drift_in_the_days_after_it() -> None:
+    """The same rise as a step: the level shift tells it at once. The drift read it for three days after
+    (the seven days before stay mostly below it that long), keeping a score over 0.8 on every row."""
+    times, values = daily_gauge(days=26, interval=300)
+    step = index_at(times, 22, 2)
+    values[step:] += 12.0
+    nlp = drift_of(times, values, 300, 1e-6)
+    assert nlp[step:].max() < 3.0  # 40 (p = 1e-40) from three hours after the step on, before
+
+
 def test_a_drift_scored_bucket_by_bucket_with_the_carry_equals_score_series() -> None:
     times, values, start, _ = slow_rise(days=24)
     config = DetectorConfig(300, "continuous")
