@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -82,6 +83,9 @@ OPERATOR_MAY_ALLOW = ("a loopback address", "a private address")
 def check_url(url: str) -> Target:
     """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
     A host that does not resolve raises OSError (socket.gaierror)."""
+    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url.strip()):
+        # http.client refuses them at every send (a connection error, retried); refused here, when saved
+        raise RefusedTarget("The URL may not contain spaces or control characters.")
     try:
         parts = urlsplit(url.strip())
     except ValueError:  # an unclosed IPv6 bracket

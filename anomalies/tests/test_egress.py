@@ -139,6 +139,12 @@ def test_a_host_name_that_cannot_be_looked_up_is_a_400(api: type, keys: dict, ta
     assert response.status_code == 400 and "not a valid host name" in response.json()["error"]["details"]["target"][0]
 
 
+@pytest.mark.parametrize("target", ["https://hooks.example.com/a\x01b", "https://hooks.example.com/a b\n"])
+def test_a_url_with_spaces_or_control_characters_is_refused_when_saved(api: type, keys: dict, target: str) -> None:
+    response = create_channel(api, keys, target)
+    assert response.status_code == 400 and "control characters" in response.json()["error"]["details"]["target"][0]
+
+
 def test_a_target_longer_than_2000_characters_is_refused(api: type, keys: dict) -> None:
     assert create_channel(api, keys, "https://hooks.example.com/" + "x" * 2000).status_code == 400
 
