@@ -83,11 +83,12 @@ OPERATOR_MAY_ALLOW = ("a loopback address", "a private address")
 def check_url(url: str) -> Target:
     """The URL's parts and the one address to connect to; RefusedTarget when it may not be sent to.
     A host that does not resolve raises OSError (socket.gaierror)."""
-    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url.strip()):
+    url = url.strip()
+    if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url):
         # http.client refuses them at every send (a connection error, retried); refused here, when saved
         raise RefusedTarget("The URL may not contain spaces or control characters.")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:  # an unclosed IPv6 bracket
         raise RefusedTarget("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:

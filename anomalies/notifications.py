@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import reduce
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, Delivery, Watch
 from anomalies.serializers import anomaly_json
@@ -88,10 +88,10 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
     return deliveries
 
 
-def muted_watches(project_id: int, watch_ids: set[int], now: datetime) -> QuerySet[Watch]:
+def muted_watches(project_id: int, watch_ids: set[int], now: datetime) -> list[int]:
     """The ids of those watches that are muted at `now`."""
     muted = Watch.objects.filter(project_id=project_id, pk__in=watch_ids, muted_until__gt=now)
-    return muted.values_list("pk", flat=True)
+    return list(muted.values_list("pk", flat=True))
 
 
 def notify_each(changes: Mapping[int, list[tuple[str, Anomaly]]], now: datetime) -> list[Delivery]:

@@ -74,9 +74,7 @@ def apply_verdict(
                 Watch.objects.filter(project_id=watch.project_id, pk=watch.pk).update(quiet_until_normal=False)
             if current is None:
                 return None
-            current.status, current.resolved_at, current.resolved_by = Anomaly.Status.RESOLVED, now, ""
-            current.save()
-            announce(current, RESOLVED)
+            close_episode(current, now, "")
             return RESOLVED, current
         if current is not None:
             update_episode(current, verdict)
@@ -135,13 +133,18 @@ def resolve(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
         anomaly = locked_with_its_watch(anomaly)
         if anomaly.status == Anomaly.Status.RESOLVED:
             raise AnomalyStateError("This anomaly is already resolved.")
-        anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
         if note:
             anomaly.note = note
-        anomaly.save()
+        close_episode(anomaly, timezone.now(), actor)
         Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=True)
-        announce(anomaly, RESOLVED)
     return anomaly
+
+
+def close_episode(anomaly: Anomaly, at: datetime, actor: str) -> None:
+    """Mark the (locked) anomaly resolved at `at` by `actor` ("": by itself), save it and push the change."""
+    anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, at, actor
+    anomaly.save()
+    announce(anomaly, RESOLVED)
 
 
 def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
@@ -220,10 +223,8 @@ def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int
             anomaly = locked_with_its_watch(anomaly)
             if anomaly.status == Anomaly.Status.RESOLVED:
                 continue
-            anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.RESOLVED, timezone.now(), actor
             anomaly.note = anomaly.note or why
-            anomaly.save()
-            announce(anomaly, RESOLVED)
+            close_episode(anomaly, timezone.now(), actor)
             count += 1
     return count
 
