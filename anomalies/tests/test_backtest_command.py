@@ -132,6 +132,7 @@ def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "timestamp,value,score,is_anomaly,alert,expected,lower,upper" and len(lines) == 51
+    assert done.stderr == ""  # a plain file needs no note, and nothing else writes there (axes' banner did)
 
 
 def test_weekly_buckets_are_scored(tmp_path: Path) -> None:

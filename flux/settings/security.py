@@ -18,6 +18,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Not verbose: its startup banner went to stderr in every manage.py command, between the backtest's
+# notes; lockouts are still logged with their username and address.
+AXES_VERBOSE = False
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
