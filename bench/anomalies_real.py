@@ -47,6 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, before bench/ itself
 
 from nab_explain import Flagged, Loss, costliest, explain
+from nab_peers import load_peers, peer_rows
 from nab_score import nab, normalised, rolling_z
 
 from anomalies.detection.rows import score_rows
@@ -193,6 +194,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
     parser.add_argument("--explain", action="store_true", help="per window and false alert, at medium")
     parser.add_argument("--groups", default="", help="only NAB groups starting with this (e.g. real)")
+    parser.add_argument("--peers", type=Path, help="NAB's per-file scores of published detectors (nab_peers.py)")
     args = parser.parse_args()
     sets = SETS if args.set == "all" else (args.set,)
     series, missing = load(args.data, sets)
@@ -206,8 +208,21 @@ def main() -> None:
     print(f"{len(series)} series ({counts}; {missing} labelled files of these sets absent)", end="")
     print(f", {rows:,} rows, {windows} windows\n")
     report(series, results, sets)
+    if args.peers:
+        print_peers(series, results, load_peers(args.peers))
     if args.explain:
         print_explanations(series, results)
+
+
+def print_peers(series: list[Labelled], results: list[tuple[dict, float, tuple]], peers: dict) -> None:
+    """Published detectors (NAB's per-file raw scores, each at its hindsight threshold over the corpus)
+    and Flux over exactly the files each of them scored."""
+    files = [f"{s.category}/{s.name}.csv" for s in series]
+    flux = {f"flux {level}": [found[("flux alerts", level)] for found, _, _ in results] for level in SENSITIVITIES}
+    print("\npublished detectors on these files (NAB's per-file scores at each one's hindsight threshold)")
+    print(f"{'detector':<22}{'files':>6}{'score':>8}" + "".join(f"{label:>14}" for label in flux))
+    for name, covered, theirs, ours in peer_rows(peers, files, flux):
+        print(f"{name:<22}{covered:>6}{theirs:>8.1f}" + "".join(f"{ours[label]:>14.1f}" for label in flux))
 
 
 def print_explanations(series: list[Labelled], results: list[tuple[dict, float, tuple]]) -> None:
