@@ -22,7 +22,7 @@ DAY = 86400
 WEEK = 7 * DAY
 
 # -log10 p at which an episode opens (the alert threshold, in probability terms, per point).
-OPEN_NLP = {"low": 5.0, "medium": 4.0, "high": 3.0}
+OPEN_NLP = {"low": 5.0, "medium": 4.0, "high": 3.5}
 FINEST_THRESHOLD_SECONDS = 300  # thresholds are per point down to 5-minute buckets, per 5 minutes below
 COLD_SHARE = 0.5  # a point under this share of the opening -log10 p is "back" (closing an episode)
 MIN_RESIDUALS = 6  # a series is scored once its local model has this many residuals behind a block

@@ -15,6 +15,7 @@ DIGESTS = {
     1: "66a26007c7619438205829c0769916b01b1a194f4a2ba81056820dfc5ed733f8",
     2: "31bddd03c7fdbf37bdb3f5afa9133f5f034905ed9977baf01bf56bb01ccd5f8d",  # model errors ignore missing residuals
     3: "9273b97e55274f01dad261bca2ea46ea3370921024dd5a9a09627d332fa7e9f5",  # a step is no trend, nor a drift
+    4: "99fe23c207d140048bdde1a7cb86069c419c1a1bc9ebe4706f15009160aa1143",  # high opens at p = 10^-3.5, not 10^-3
 }
 
 DAY = 86400
@@ -41,10 +42,17 @@ def digest_of(values: np.ndarray) -> bytes:
 
 def fingerprint() -> str:
     digest = hashlib.sha256()
-    cases = [(300, "count", "UTC", 10), (3600, "continuous", "UTC", 40), (3600, "count", "Europe/Berlin", 40)]
-    for seed, (interval, kind, zone, days) in enumerate(cases):
+    cases = [
+        (300, "count", "UTC", 10, "medium"),
+        (3600, "continuous", "UTC", 40, "medium"),
+        (3600, "count", "Europe/Berlin", 40, "medium"),
+        (300, "continuous", "UTC", 10, "high"),  # from version 4: the sensitivities' thresholds are results too
+    ]
+    for seed, (interval, kind, zone, days, sensitivity) in enumerate(cases):
+        if DETECTOR_VERSION < 4 and sensitivity != "medium":
+            continue
         times, values = series(days, interval, kind, seed)
-        config = DetectorConfig(interval, kind, timezone=zone)  # type: ignore[arg-type]
+        config = DetectorConfig(interval, kind, sensitivity, zone)  # type: ignore[arg-type]
         scores = score_series(times, values, config)
         for item in fields(scores):
             digest.update(digest_of(np.asarray(getattr(scores, item.name))))
