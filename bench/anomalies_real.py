@@ -24,6 +24,8 @@ Detectors, each with one threshold for every series:
 - rolling z-score: |x - mean| / sd of the last day of rows before each row, every row beyond a cut; the best
   cut is chosen in hindsight on the very data it is scored on (an upper bound for that baseline).
 - never alarm: the null (0 by construction).
+--peers DIR ranks NAB's published detectors and Flux on the same files, from each detector's per-file scores
+in NAB's repository (bench/nab_peers.py says how to lay them out).
 NAB's published scoreboard (v1.0, standard profile, the whole corpus of 58 files, each detector's threshold
 chosen in hindsight) is printed beside: a subset of the corpus scores differently, so read it as context.
 """
@@ -47,7 +49,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, before bench/ itself
 
 from nab_explain import Flagged, Loss, costliest, explain
-from nab_peers import load_peers, peer_rows
+from nab_peers import load_peers, ranking
 from nab_score import nab, normalised, rolling_z
 
 from anomalies.detection.rows import score_rows
@@ -216,13 +218,14 @@ def main() -> None:
 
 def print_peers(series: list[Labelled], results: list[tuple[dict, float, tuple]], peers: dict) -> None:
     """Published detectors (NAB's per-file raw scores, each at its hindsight threshold over the corpus)
-    and Flux over exactly the files each of them scored."""
+    and Flux's alerts at each sensitivity, ranked over the same files."""
     files = [f"{s.category}/{s.name}.csv" for s in series]
-    flux = {f"flux {level}": [found[("flux alerts", level)] for found, _, _ in results] for level in SENSITIVITIES}
-    print("\npublished detectors on these files (NAB's per-file scores at each one's hindsight threshold)")
-    print(f"{'detector':<22}{'files':>6}{'score':>8}" + "".join(f"{label:>14}" for label in flux))
-    for name, covered, theirs, ours in peer_rows(peers, files, flux):
-        print(f"{name:<22}{covered:>6}{theirs:>8.1f}" + "".join(f"{ours[label]:>14.1f}" for label in flux))
+    flux = {f"flux alerts, {level}": [r[0][("flux alerts", level)] for r in results] for level in SENSITIVITIES}
+    count, rows = ranking(peers, files, flux)
+    print(f"\non the {count} of these files that every published detector here scored (NAB's per-file scores,")
+    print("each detector at its own threshold chosen in hindsight over NAB's corpus; Flux at its sensitivities)")
+    for name, score in rows:
+        print(f"{name:<28}{score:>8.1f}")
 
 
 def print_explanations(series: list[Labelled], results: list[tuple[dict, float, tuple]]) -> None:

@@ -29,20 +29,18 @@ def load_peers(folder: Path) -> dict[str, dict[str, float]]:
     return peers
 
 
-def peer_rows(
+def ranking(
     peers: dict[str, dict[str, float]], files: list[str], flux: dict[str, list[tuple]]
-) -> list[tuple[str, int, float, dict[str, float]]]:
-    """Per detector: how many of `files` it scored, its normalised score over them, and each of Flux's
-    detectors in `flux` (nab() parts per file, in `files` order) over the same files."""
+) -> tuple[int, list[tuple[str, float]]]:
+    """Every detector, published and Flux's (nab() parts per file, in `files` order), scored over the files
+    that every published one scored, best first; and how many files those are."""
+    common = [i for i, f in enumerate(files) if all(f in scores for scores in peers.values())]
+    if not common:
+        return 0, []
     reference = next(iter(flux.values()))  # every detector's parts share a file's null and perfect
-    rows = []
+    null, perfect = (sum(reference[i][k] for i in common) for k in (1, 2))
+    rows = [(label, normalised([parts[i] for i in common])) for label, parts in flux.items()]
     for name, scores in peers.items():
-        covered = [i for i, f in enumerate(files) if f in scores]
-        if not covered:
-            continue
-        raw = sum(scores[files[i]] for i in covered)
-        null, perfect = (sum(reference[i][k] for i in covered) for k in (1, 2))
-        theirs = 100 * (raw - null) / (perfect - null) if perfect != null else 0.0
-        ours = {label: normalised([parts[i] for i in covered]) for label, parts in flux.items()}
-        rows.append((name, len(covered), theirs, ours))
-    return sorted(rows, key=lambda row: -row[2])
+        raw = sum(scores[files[i]] for i in common)
+        rows.append((name, 100 * (raw - null) / (perfect - null) if perfect != null else 0.0))
+    return len(common), sorted(rows, key=lambda row: -row[1])
