@@ -65,6 +65,25 @@ def run_nats(
     return np.where(run > 0, nats, 0.0), run
 
 
+def precedent_nats(lengths: Ints, run: Ints, ends: Ints, width: int, shortest: int) -> Floats:
+    """-ln of the share of the `width` points before each `end` at which a run reached the length `run`
+    (`lengths`: the run lengths of the whole array; a run at least that long counts once): where the
+    week before holds runs as long, a run is the series' habit however far the Markov chain would put it
+    (a chain's tail is geometric, idling's often is not). +inf where none was as long, or the run is
+    shorter than `shortest`: the chain then judges alone."""
+    high = np.clip(ends, 0, len(lengths))
+    low = np.clip(ends - width, 0, len(lengths))
+    out = np.full(len(run), np.inf)
+    for length in np.unique(run[run >= max(shortest, 1)]):
+        reached = np.flatnonzero(lengths == length)
+        mine = run == length
+        count = np.searchsorted(reached, high[mine]) - np.searchsorted(reached, low[mine])
+        share = count / np.maximum(high[mine] - low[mine], 1)
+        with np.errstate(divide="ignore"):
+            out[mine] = np.where(count > 0, -np.log(share), np.inf)
+    return out
+
+
 def window_continuation(
     flags: NDArray[np.bool_], valid: NDArray[np.bool_], starts: Ints, width: int, start_rate: Floats
 ) -> Floats:

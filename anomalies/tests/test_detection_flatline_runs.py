@@ -56,3 +56,21 @@ def test_a_run_that_ends_in_a_gap_has_ended_so_a_night_of_repeats_is_a_flatline(
     assert flatline[at : at + 12 * 12].any()
     flatline[at : at + 12 * 12 + 12 * 24] = False  # the night and the day after it
     assert not flatline[index_at(times, 8, 0) :].any()
+
+
+def quiet_nights(days: int = 28, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A low-volume count sent as a metric (mentions per 5 minutes): 0.3 an interval by day, 0.01 from
+    01:00 to 06:00. Its runs of 0 are short by day and hours long each night: a long tail, where a chain
+    that goes on with one probability has a geometric one and calls most nights' run a flatline."""
+    times = grid(days, 300)
+    hour = (times % 86400) / 3600
+    rate = np.where((hour >= 1) & (hour < 6), 0.01, 0.3)
+    return times, np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def test_a_quiet_night_as_long_as_the_nights_before_is_no_flatline() -> None:
+    times, values = quiet_nights()
+    scores = score_series(times, values, DetectorConfig(300))
+    settled = index_at(times, 8, 0)
+    flatline_alerts = ((scores.kind == "flatline") & scores.alert)[settled:].sum()
+    assert flatline_alerts <= 4  # of 20 nights: those longer than every night of the week before (the chain: 16)
