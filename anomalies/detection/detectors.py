@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calibration import normal_nlp
-from .robust import Floats, Ints, gather, row_scales, run_lengths, sorted_rows, windows_before
+from .robust import Floats, Ints, gather, row_scales, sorted_rows, windows_before
 
 MAX_SHIFT_GAIN = 2.0  # however many points a level shift holds, it needs half the z of a spike
 TREND_GRADUAL = 0.5  # no quarter of a trend segment may carry more than half of the change
@@ -54,13 +54,12 @@ def shift_scores(z_full: Floats, idx: Ints, window: int, correlation: Floats) ->
     return np.where(holding, np.nan_to_num(held * gain), 0.0), held
 
 
-def run_nats(
-    flags: NDArray[np.bool_], start_rate: Floats, continue_rate: Floats, idx: Ints, cap: int
-) -> tuple[Floats, Ints]:
+def run_nats(lengths: Ints, start_rate: Floats, continue_rate: Floats, idx: Ints) -> tuple[Floats, Ints]:
     """-log P(a run this long) when the flags follow a two-state Markov chain: a run starts with
     `start_rate` and goes on from one point to the next with `continue_rate` (for independent flags
-    the two are the same; a series whose gaps or repeats come in long runs goes on far more often)."""
-    run = run_lengths(flags, cap)[idx]
+    the two are the same; a series whose gaps or repeats come in long runs goes on far more often).
+    `lengths`: the flags' run lengths (robust.run_lengths)."""
+    run = lengths[idx]
     nats = -np.log(start_rate) - np.maximum(run - 1, 0) * np.log(continue_rate)
     return np.where(run > 0, nats, 0.0), run
 

@@ -170,8 +170,9 @@ def _flatline(
         # length judged, so it must end one in the continuation too (else a series that idles, then
         # goes missing, seems to repeat for ever).
         goes_on = window_continuation(flags, every, span.out_starts - cap, w.scale_window, rate)
-        nats, run = run_nats(flags, rate[span.position], goes_on[span.position], idx, cap)
+        lengths = run_lengths(flags, cap)
+        nats, run = run_nats(lengths, rate[span.position], goes_on[span.position], idx)
         ends = idx - run + 1  # the run under way never vouches for itself; the runs just before it do
-        nats = np.fmin(nats, precedent_nats(run_lengths(flags, cap), run, ends, w.scale_window, w.flat_min))
+        nats = np.fmin(nats, precedent_nats(lengths, run, ends, w.scale_window, w.flat_min))
         scores.append(np.where(run >= w.flat_min, nats, 0.0))
     return np.fmax(scores[0], scores[1]), np.zeros(len(idx))
