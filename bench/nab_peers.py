@@ -42,5 +42,5 @@ def ranking(
     rows = [(label, normalised([parts[i] for i in common])) for label, parts in flux.items()]
     for name, scores in peers.items():
         raw = sum(scores[files[i]] for i in common)
-        rows.append((name, 100 * (raw - null) / (perfect - null) if perfect != null else 0.0))
+        rows.append((name, normalised([(raw, null, perfect, 0, 0)])))
     return len(common), sorted(rows, key=lambda row: -row[1])

@@ -53,8 +53,6 @@ def fingerprint() -> str:
         (300, "idle", "UTC", 10, "medium"),  # and the flatline's runs
     ]
     for seed, (interval, kind, zone, days, sensitivity) in enumerate(cases):
-        if DETECTOR_VERSION < 4 and sensitivity != "medium":
-            continue
         times, values = series(days, interval, kind, seed)
         kind = "continuous" if kind == "idle" else kind
         config = DetectorConfig(interval, kind, sensitivity, zone)  # type: ignore[arg-type]
