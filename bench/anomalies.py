@@ -40,7 +40,7 @@ import multiprocessing
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -209,7 +209,10 @@ def per_kind(results: list[dict]) -> None:
 
 
 def per_shape(results: list[dict]) -> None:
-    print(f"\n{'shape':<20}{'labels':>7}{'recall':>8}{'clean series':>14}{'false alerts / series / month':>31}")
+    """Recall per shape, and on its clean series the false alerts: their rate, the most on any one series
+    (a rate carried by one series is a pathology, not noise) and the kinds they were named."""
+    print(f"\n{'shape':<20}{'labels':>7}{'recall':>8}{'clean series':>14}{'false alerts / series / month':>31}", end="")
+    print(f"{'most on one':>13}  named")
     for shape in SHAPES:
         mine = [r for r in results if r["shape"] == shape]
         labels = [delay for r in mine for _, delay in r["labels"]]
@@ -218,7 +221,10 @@ def per_shape(results: list[dict]) -> None:
         alarms = sum(len(r["false"]) for r in clean)
         recall = sum(d is not None for d in labels) / len(labels) if labels else 0.0
         rate = f"{alarms / months:.2f}" if months else "-"
-        print(f"{shape:<20}{len(labels):>7}{recall:>8.2f}{len(clean):>14}{rate:>31}")
+        worst = max((len(r["false"]) for r in clean), default=0)
+        named = Counter(kind for r in clean for kind in r["false"]).most_common(3)
+        print(f"{shape:<20}{len(labels):>7}{recall:>8.2f}{len(clean):>14}{rate:>31}{worst:>13}  ", end="")
+        print(", ".join(f"{kind} {count}" for kind, count in named) or "-")
     clean = [r for r in results if r["clean"]]
     months, alarms = sum(r["months"] for r in clean), sum(len(r["false"]) for r in clean)
     print(f"{'all clean':<20}{'':>7}{'':>8}{len(clean):>14}{alarms / max(months, 1e-9):>31.2f}")
