@@ -6,8 +6,9 @@ to it), scored as NAB scores (bench/nab_score.py, the standard profile) against 
     .venv/bin/python bench/anomalies_real.py --data /work/nab --set held-out   # to judge a decided change
 
 --data is a folder laid out like the NAB repository: data/<group>/<name>.csv (timestamp,value) and
-labels/combined_windows.json. The data are not in this repository (licence). Any subset of the labelled
-files may be present: the others are skipped (and counted).
+labels/combined_windows.json. The data are not in this repository (licence; bench/nab_transcribe.py rebuilds
+and checks them from copies made through a search tool). Any subset of the labelled files may be present:
+the others are skipped (and counted).
 
 Protocol against overfitting (fixed before the larger set was looked at, issue #12):
 - The split is by name, deterministic: the first 8 hex digits of sha256(<file name without .csv>), read
