@@ -33,6 +33,10 @@ KINDS = np.array(["flatline", "level_shift", "trend_change", "point", "burst", "
 DETECTOR_WEIGHTS = np.array([0.1, 0.1, 0.025, 0.7, 0.05, 0.025])
 POINT = 3  # the point detector's row
 SPECIFIC_FIRST = np.array([0, 1, 2, 5, 3, 4])  # which detector names a point anomalous on several counts
+# The weekly model is consulted while its error over the week is within WEEKLY_REACH of the chosen model's,
+# where the two expect values at least WEEKLY_APART spreads apart (_weekly_opinion; issue #12, ninth pass).
+WEEKLY_REACH = 1.25
+WEEKLY_APART = 2.0
 SAME_TIME_WEIGHT = 0.2  # the time-of-day reading's share of the point detector's (weighted Bonferroni)
 
 
@@ -61,7 +65,9 @@ def point_results(
     residual = unresolved(y[idx], point.expected)
     rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
     fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
-    point_nlp = _point_nlp(fits, choice, span, y, fitted, tie_breaks(times[idx], config.interval_seconds))
+    ties = tie_breaks(times[idx], config.interval_seconds)
+    point_nlp = _point_nlp(fits, choice, span, y, fitted, ties)
+    point_nlp = _weekly_opinion(point_nlp, point, fits, choice, span, y, w, counts, ties)
     point_nlp = beyond_yesterday(point_nlp, y, idx, residual, point, config.interval_seconds, clock)
     # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
     # that the level-shift detector's median of it means the same on a square wave as on white noise.
@@ -79,7 +85,6 @@ def point_results(
         mine = choice == number
         trend[mine], change[mine] = block_trend[span.position[mine]], block_change[span.position[mine]]
     burst, burst_side = burst_nlp(z_full, y, idx, w.shift_window)
-    ties = tie_breaks(times[idx], config.interval_seconds)
     drift, drift_side = drift_nlp(
         y, idx, span.out_starts, span.position, config.interval_seconds, w.block_seconds, point.spread, ties, clock
     )
@@ -98,6 +103,60 @@ def point_results(
     kind = np.where((winner == POINT) | (winner == POINT + 1), np.where(signs > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return point, z, score, kind, direction, warm
+
+
+def _weekly_opinion(
+    point_nlp: Floats,
+    chosen: Point,
+    fits: list[Fit],
+    choice: Ints,
+    span: Span,
+    y: Floats,
+    w: Windows,
+    counts: bool,
+    ties: Floats,
+) -> Floats:
+    """The point's evidence, where the weekly model is about as accurate as the chosen one (its error over
+    the week within WEEKLY_REACH of it) but expects a value WEEKLY_APART spreads or more away from the chosen
+    one's: the smaller of the two models' evidence. Where the two agree on what to expect, the chosen one
+    judges alone (so the score's calibration on clean series stays as it was).
+
+    The choice goes by accuracy over the whole week, which a daily model often wins (a median of seven
+    days is steadier than one week's lag) on a series whose week has a shape: a weekday business is quiet
+    at weekends. The daily model then expects a weekday on Saturday morning: a new series' first weekend
+    is news, but its second began with a critical drop too. A point is unusual only if the model that
+    knows the week finds it unusual too.
+    """
+    weekly = [number for number, fit in enumerate(fits) if fit.model.name == "weekly"]
+    if not weekly:
+        return point_nlp
+    number, position = weekly[0], span.position
+    fit = fits[number]
+    chosen_error = pick([f.error[position] for f in fits], choice)
+    consulted = (
+        (choice >= 0)
+        & (choice != number)
+        & (fit.profile.valid[position] >= w.scale_min)
+        & np.isfinite(fit.expected)
+        & (fit.error[position] <= WEEKLY_REACH * chosen_error)
+    )
+    # Where even the weekly model's own spread, unfloored, puts the two expectations close, they agree
+    # (the floored test below implies this one): most points, so the weekly point is built for few series.
+    expected = fit.expected + fit.profile.centre[position]
+    consulted &= np.abs(expected - chosen.expected) >= WEEKLY_APART * np.fmax(
+        fit.profile.spread[position], chosen.spread
+    )
+    if not consulted.any():
+        return point_nlp
+    other = np.where(consulted, number, choice)
+    point = Point.build(fits, other, span, y, w, counts)
+    consulted &= np.abs(point.expected - chosen.expected) >= WEEKLY_APART * np.fmax(point.spread, chosen.spread)
+    if not consulted.any():
+        return point_nlp
+    residual = unresolved(y[span.idx], point.expected)
+    rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
+    fitted = small_sample_z(np.sign(residual) * rarity, point.valid)
+    return np.where(consulted, np.fmin(point_nlp, _point_nlp(fits, other, span, y, fitted, ties)), point_nlp)
 
 
 def _point_nlp(fits: list[Fit], choice: Ints, span: Span, y: Floats, z: Floats, ties: Floats) -> Floats:

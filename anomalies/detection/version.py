@@ -10,4 +10,4 @@ buckets (docs/anomaly-detection.md, "Upgrading"). anomalies/tests/test_detection
 bumped.
 """
 
-DETECTOR_VERSION = 4
+DETECTOR_VERSION = 5

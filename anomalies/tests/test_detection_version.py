@@ -16,6 +16,7 @@ DIGESTS = {
     2: "31bddd03c7fdbf37bdb3f5afa9133f5f034905ed9977baf01bf56bb01ccd5f8d",  # model errors ignore missing residuals
     3: "9273b97e55274f01dad261bca2ea46ea3370921024dd5a9a09627d332fa7e9f5",  # a step is no trend, nor a drift
     4: "1e0016a51f7f0144ee261095dd064235b23b0d6815e65fc665f068cddce3429c",  # high at 10^-3.5; week-long habits of runs
+    5: "3f9d11bd173239c07b97b2b00efd2473637df061b63ed4f988accc27dab5d77b",  # the weekly model's opinion
 }
 
 DAY = 86400
