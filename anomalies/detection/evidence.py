@@ -62,9 +62,8 @@ def point_results(
     choice = np.where(np.isnan(pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
     point = Point.build(fits, choice, span, y, w, counts)
     warm = (choice >= 0) & ~np.isnan(point.expected)
-    residual = unresolved(y[idx], point.expected)
-    rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
-    fitted = np.where(warm, small_sample_z(np.sign(residual) * rarity, point.valid), np.nan)
+    residual, fitted = _fitted_z(point, y, idx)
+    fitted = np.where(warm, fitted, np.nan)
     ties = tie_breaks(times[idx], config.interval_seconds)
     point_nlp = _point_nlp(fits, choice, span, y, fitted, ties)
     point_nlp = _weekly_opinion(point_nlp, point, fits, choice, span, y, w, counts, ties)
@@ -103,6 +102,13 @@ def point_results(
     kind = np.where((winner == POINT) | (winner == POINT + 1), np.where(signs > 0, "spike", "drop"), KINDS[winner])
     direction = np.where(signs > 0, "up", np.where(signs < 0, "down", ""))
     return point, z, score, kind, direction, warm
+
+
+def _fitted_z(point: Point, y: Floats, idx: Ints) -> tuple[Floats, Floats]:
+    """Each point's residual from the model's expectation, and its fitted tail's z (read as a Student t)."""
+    residual = unresolved(y[idx], point.expected)
+    rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
+    return residual, small_sample_z(np.sign(residual) * rarity, point.valid)
 
 
 def _weekly_opinion(
@@ -153,9 +159,7 @@ def _weekly_opinion(
     consulted &= np.abs(point.expected - chosen.expected) >= WEEKLY_APART * np.fmax(point.spread, chosen.spread)
     if not consulted.any():
         return point_nlp
-    residual = unresolved(y[span.idx], point.expected)
-    rarity = np.where(residual >= 0, point.upper.z(residual, point.spread), point.lower.z(-residual, point.spread))
-    fitted = small_sample_z(np.sign(residual) * rarity, point.valid)
+    _, fitted = _fitted_z(point, y, span.idx)
     return np.where(consulted, np.fmin(point_nlp, _point_nlp(fits, other, span, y, fitted, ties)), point_nlp)
 
 
