@@ -133,11 +133,10 @@ def _weekly_opinion(
     is news, but its second began with a critical drop too. A point is unusual only if the model that
     knows the week finds it unusual too.
     """
-    weekly = [number for number, fit in enumerate(fits) if fit.model.name == "weekly"]
-    if not weekly:
+    number = next((k for k, fit in enumerate(fits) if fit.model.name == "weekly"), None)
+    if number is None:
         return point_nlp
-    number, position = weekly[0], span.position
-    fit = fits[number]
+    fit, position = fits[number], span.position
     chosen_error = pick([f.error[position] for f in fits], choice)
     consulted = (
         (choice >= 0)
