@@ -36,6 +36,7 @@ STAMP = "%Y-%m-%d %H:%M:%S"
 @dataclass
 class Rebuilt:
     source: str
+    header: str
     rows: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -44,9 +45,8 @@ def rebuild(text: str) -> Rebuilt:
     """The rows a compact transcription stands for, and every check it fails."""
     lines = text.splitlines()
     head = lines[0].split()
-    out = Rebuilt(head[1])
+    out = Rebuilt(head[1], lines[1].split(maxsplit=1)[1].strip())
     total, step = int(head[3]), timedelta(seconds=int(head[5]))
-    header = lines[1].split(maxsplit=1)[1].strip()
     clock: datetime | None = None
     pending: datetime | None = None
     for number, raw in enumerate(lines[2:], start=3):
@@ -68,11 +68,10 @@ def rebuild(text: str) -> Rebuilt:
             clock = pending if pending is not None else clock + step  # type: ignore[operator]
             pending = None
             out.rows.append(f"{clock.strftime(STAMP)},{line}")
-    body = [header, *out.rows]
+    body = [out.header, *out.rows]
     lengths = {sum(len(row) + ends for row in body) - cut for ends in (1, 2) for cut in (0, ends)}
     if total not in lengths:
         out.problems.append(f"length {sorted(lengths)} against total_chars {total} ({len(out.rows)} rows)")
-    out.rows = body
     return out
 
 
@@ -91,9 +90,9 @@ def main() -> None:
             continue
         target = args.root / rebuilt.source
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("\n".join(rebuilt.rows) + "\n")
+        target.write_text("\n".join([rebuilt.header, *rebuilt.rows]) + "\n")
         good += 1
-        print(f"{path.name}: ok, {len(rebuilt.rows) - 1} rows -> {target}")
+        print(f"{path.name}: ok, {len(rebuilt.rows)} rows -> {target}")
     print(f"{good}/{len(paths)} ok")
 
 
