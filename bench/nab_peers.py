@@ -5,6 +5,16 @@ standard-profile score at the detector's one threshold, chosen in hindsight over
 as `<folder>/<detector>_standard_raw.txt`, one `<group>/<file>.csv <raw score>` per line, they give each
 detector's normalised score over exactly the files of this run (the same null and perfect as Flux's),
 which the scoreboard's whole-corpus figures are not.
+
+The repository holds several versions of each scores file (older ones scored against older labels). The
+right one is the version whose Totals row T gives the standard score that results/final_results.json (or
+the scoreboard) publishes: 100 * (T + 116) / 232 for the 116 windows of NAB v1.1 (Numenta HTM 70.1, CAD
+OSE 69.9, NumentaTM 64.6, HTM Java 65.5, Windowed Gaussian 39.6, Etsy Skyline 35.7, Bayes changepoint
+17.7, ...). Versions checked that way: numenta 4b89bafeb45bbfdc8a393521cf70f2e0a3af8cc5 (T 46.634),
+numentaTM 98003f8b424dd0a532df59505700c9cb8e119666, htmjava 8b5f0d4bd906eede46bf971b159b009626940d12,
+contextOSE 08d093545d801517e0e6f89c5b396319a93c0a1b, windowedGaussian
+de8e91a479f0c8dde58811bfd9c851a6e982f523, skyline bf2de21c7dc3f0d2ff6754bbe0efedcc3162eb94,
+bayesChangePt 56dfaca349feac582bb151aee55167aea70ae24b; the stored version of each other one matches.
 """
 
 from __future__ import annotations
