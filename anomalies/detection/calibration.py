@@ -80,7 +80,8 @@ def small_sample_z(z: Floats, valid: Floats) -> Floats:
     the result is the normal z of that rarity, so that all later steps stay normal.
     """
     v = np.maximum(np.nan_to_num(valid, nan=1.0) - 1.0, 1.0)
-    nats = (v + 1.0) / 2.0 * np.log1p(np.square(np.nan_to_num(z)) / v)
+    with np.errstate(over="ignore"):  # an infinite z stays infinite
+        nats = (v + 1.0) / 2.0 * np.log1p(np.square(np.nan_to_num(z)) / v)
     return np.sign(z) * np.sqrt(2.0 * nats)
 
 

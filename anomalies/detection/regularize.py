@@ -64,7 +64,8 @@ def regularize(
     present = ~np.isnan(v)
     sums = np.bincount(bucket[present], weights=v[present], minlength=size)
     if kind == "count":
-        grid = sums
+        # A bucket's sum of values each read as at most MAX_MAGNITUDE is read as at most that too.
+        grid = np.clip(sums, -MAX_MAGNITUDE, MAX_MAGNITUDE)
     else:
         seen = np.bincount(bucket[present], minlength=size)
         grid = np.full(size, np.nan)

@@ -120,7 +120,8 @@ class Tail:
     def z(self, distance: Floats, spread: Floats) -> Floats:
         """How rare a residual this far out is, as the normal z of the same one-sided tail probability."""
         heavy, sd, tail = self._shape(spread)
-        normal, pareto = np.broadcast_arrays(np.maximum(distance, 0.0) / sd, tail.z(distance))
+        with np.errstate(over="ignore"):  # a residual 1e100 beyond a spread of 1e-300: z is infinite
+            normal, pareto = np.broadcast_arrays(np.maximum(distance, 0.0) / sd, tail.z(distance))
         blended = (heavy > 0.0) & (heavy < 1.0)
         plain = np.where(heavy >= 1.0, pareto, normal)
         if not blended.any():
@@ -187,7 +188,7 @@ class _Pareto:
 
     def z(self, distance: Floats) -> Floats:
         start, scale, shape, nats_at_start = self.start, self.scale, self.shape, self.nats_at_start
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             beyond = nats_at_start + np.log1p(shape * (distance - start) / scale) / shape
             within = nats_at_start * (np.maximum(distance, 0.0) / start) ** 2
         return np.sqrt(2.0 * np.nan_to_num(np.where(distance > start, beyond, within), posinf=1e12))

@@ -22,9 +22,6 @@ from .scoring import Carry, Scores, carried_points, score_incremental, score_ser
 
 ROW_FIELDS = ("score", "is_anomaly", "alert", "expected", "lower", "upper", "kind", "direction")
 KIND_WIDTH = "<U12"  # the longest kind, trend_change: a row filled later must not be cut short
-# Buckets scored per pass. Each block keeps a sorted window of residuals per model (84 floats a point
-# at one-minute buckets, 168 at hourly ones): a whole file at once peaked at 5.6 GB for a million rows.
-CHUNK_POINTS = 25_000
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,7 @@ def score_rows(
     v = clean_values(values)
     grid_times, grid_values, step, bucket = regularize(t, v, value_kind, interval)
     config = DetectorConfig(step, value_kind, sensitivity, timezone)
-    scores = score_in_stretches(grid_times, grid_values, config)
+    scores = score_series(grid_times, grid_values, config)  # a stretch at a time: bounded memory
     out = {name: getattr(scores, name)[bucket].copy() for name in ROW_FIELDS}
     out["kind"], out["direction"] = out["kind"].astype(KIND_WIDTH), out["direction"].astype(KIND_WIDTH)
     order = np.lexsort((np.arange(len(t)), t))
@@ -80,21 +77,6 @@ def score_rows(
     seen_before = _earlier_in_bucket(alerted, ordered_buckets)
     out["alert"][order] = alerted & ~seen_before
     return RowScores(config=config, **out)
-
-
-def score_in_stretches(times: Floats, values: Floats, config: DetectorConfig) -> Scores:
-    """score_series of a regular grid, CHUNK_POINTS at a time: each stretch given the history it reads
-    and the carry of the one before (score_incremental), so the same results with memory bounded by a
-    stretch, not the whole series."""
-    if len(times) <= CHUNK_POINTS:
-        return score_series(times, values, config)
-    history = history_needed(config) // config.interval_seconds + 1
-    parts, carry = [], None
-    for start in range(0, len(times), CHUNK_POINTS):
-        end, low = min(start + CHUNK_POINTS, len(times)), max(0, start - history)
-        part, carry = score_incremental(times[low:end], values[low:end], config, end - start, carry)
-        parts.append(part)
-    return Scores.joined(parts)
 
 
 def _carry_before(scores: Scores, bucket: int, points: int) -> Carry:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .calibration import open_z, small_sample_z_inverse
-from .config import DetectorConfig, Windows
+from .config import DetectorConfig, Windows, history_needed
 from .detectors import counts_of
 from .episodes import Episode, alert_points, find_episodes, hysteresis
 from .evidence import DETECTOR_WEIGHTS, point_results
@@ -25,6 +25,9 @@ from .regularize import MAX_BUCKETS, clean_values, real_times, regularize
 from .robust import Floats
 
 SUSTAINED_COOL_DOWNS = 1  # an episode this many cool-downs long was a change the baseline came to accept
+# Buckets scored per pass. Each block keeps a sorted window of residuals per model (84 floats a point
+# at one-minute buckets, 168 at hourly ones): a whole file at once peaked at 5.6 GB for a million rows.
+CHUNK_POINTS = 25_000
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,22 @@ def score_series(times: ArrayLike, values: ArrayLike, config: DetectorConfig) ->
     are per bucket of that grid. Empty input gives empty scores; nothing here raises on data.
     """
     t, v = _validated(times, values, config)
-    return _score(t, v, config, first=0) if len(t) else _empty()
+    if len(t) <= CHUNK_POINTS:
+        return _score(t, v, config, first=0) if len(t) else _empty()
+    return _in_stretches(t, v, config)
+
+
+def _in_stretches(times: Floats, values: Floats, config: DetectorConfig) -> Scores:
+    """A long grid scored CHUNK_POINTS at a time, each stretch given the history it reads and the carry
+    of the one before (score_incremental): the same results, with memory bounded by a stretch, not the
+    whole series (two rows a century apart make a grid of millions of buckets)."""
+    history = history_needed(config) // config.interval_seconds + 1
+    parts, carry = [], None
+    for start in range(0, len(times), CHUNK_POINTS):
+        end, low = min(start + CHUNK_POINTS, len(times)), max(0, start - history)
+        part, carry = score_incremental(times[low:end], values[low:end], config, end - start, carry)
+        parts.append(part)
+    return Scores.joined(parts)
 
 
 def score_latest(times: ArrayLike, values: ArrayLike, config: DetectorConfig, points: int = 1) -> Scores:

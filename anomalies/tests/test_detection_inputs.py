@@ -188,7 +188,7 @@ def test_the_memory_of_scoring_rows_does_not_grow_with_the_files_length(monkeypa
     # Each block keeps its sorted window of residuals per model (168 floats a point at hourly buckets):
     # the backtest of a million one-minute rows peaked at 5.6 GB. Scored a stretch at a time, a file of
     # four times the rows needs about the memory of one stretch and its history.
-    monkeypatch.setattr("anomalies.detection.rows.CHUNK_POINTS", 3000, raising=False)
+    monkeypatch.setattr("anomalies.detection.scoring.CHUNK_POINTS", 3000, raising=False)
     times, values = daily_gauge(days=1000, interval=3600)
     short = traced_peak(lambda: score_rows(times[:6000], values[:6000], "continuous"))
     long = traced_peak(lambda: score_rows(times, values, "continuous"))
@@ -199,11 +199,11 @@ def test_the_memory_of_scoring_rows_does_not_grow_with_the_files_length(monkeypa
 def test_rows_scored_a_stretch_at_a_time_equal_the_whole_series_scored_at_once(
     monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    monkeypatch.setattr("anomalies.detection.rows.CHUNK_POINTS", 500, raising=False)
+    monkeypatch.setattr("anomalies.detection.scoring.CHUNK_POINTS", 500, raising=False)
     times, values = daily_gauge(days=120, interval=3600)
     values[1490:1530] *= 2  # an episode across the stretch starting at 1500
     values[2990:3010] = 0
-    whole = score_series(times, values, DetectorConfig(3600, kind))  # type: ignore[arg-type]
+    whole = score_latest(times, values, DetectorConfig(3600, kind), len(times))  # type: ignore[arg-type]  # at once
     rows = score_rows(times, values, kind, interval=3600)  # type: ignore[arg-type]
     assert rows.alert[1490:1530].any() and rows.is_anomaly[1499:1501].all()
     for name in ROW_FIELDS:
@@ -244,3 +244,28 @@ def test_a_row_sharing_its_bucket_with_later_rows_is_scored_alone_not_with_a_day
     partial_rows = len(times) - len(np.unique(buckets))
     assert len(scored) >= partial_rows
     assert sum(scored) < int(buckets.max() - buckets.min()) + 1 + 2 * partial_rows
+
+
+def test_a_long_grid_is_scored_a_stretch_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two rows a decade apart at one-minute buckets make a grid of five million: scored at once, it ran
+    # out of memory. A stretch at a time, the memory is a stretch's, whatever the grid's length.
+    monkeypatch.setattr("anomalies.detection.scoring.CHUNK_POINTS", 3000)
+    times, values = daily_gauge(days=1000, interval=3600)
+    config = DetectorConfig(3600, "continuous")
+    short = traced_peak(lambda: score_series(times[:6000], values[:6000], config))
+    long = traced_peak(lambda: score_series(times, values, config))
+    assert long < 1.5 * short
+
+
+def test_a_bucket_of_counts_summing_beyond_the_largest_magnitude_is_read_as_it() -> None:
+    # Two counts of 1e300 in one bucket are each read as 1e100; their sum was 2e100, beyond the bound
+    # every other value is held to (a grid given directly held it).
+    scores = score_series([0.0, 0.0, 3600.0], [1e300, 1e300, 1.0], DetectorConfig(3600, "count"))
+    assert scores.values.tolist() == [1e100, 1.0]
+
+
+def test_a_huge_residual_on_a_tiny_spread_raises_no_overflow_warning() -> None:
+    # 1e100 beyond a spread of about 1e-301 overflowed to infinity with RuntimeWarnings (pytest makes
+    # them errors), depending on where the two-hour blocks fell.
+    scores = score_series(6420.0 + 60 * np.arange(14), [4e-300] * 12 + [3.8e-300, -1e100], DetectorConfig(60))
+    assert np.all(np.isfinite(scores.score))
