@@ -78,6 +78,7 @@ def read_table(path: Path, options: ReadOptions) -> Table:
     rows = list(_blank_as_missing(rows) if width == 1 else (row for row in rows if row[0]))
     comma, comma_note = _comma_reading([cells[columns.value] for cells, _ in rows if len(cells) >= width], delimiter)
     notes += [comma_note] if comma_note else []
+    notes += _longer_rows_note(rows, len(first[0])) if columns.has_header else []
     try:
         for cells, line in rows:
             if len(cells) < width:
@@ -139,6 +140,19 @@ def _read_series(
         )
     _check_span(times, lines, options.interval)
     return times, notes
+
+
+def _longer_rows_note(rows: list[tuple[list[str], int]], header: int) -> list[str]:
+    """Rows with more cells than the header: their extra cells are ignored, which must not pass unsaid (an
+    unquoted decimal comma, 1,5 in a comma file, reads as the value 1)."""
+    longer = [line for cells, line in rows if len(cells) > header]
+    if not longer:
+        return []
+    return [
+        f"{len(longer):,} {'row has' if len(longer) == 1 else 'rows have'} more cells than the header's {header} "
+        f"(the first on line {longer[0]}): "
+        "the cells beyond were ignored (a decimal comma must be quoted in a comma-separated file)"
+    ]
 
 
 def _column_name(header: list[str], column: int, has_header: bool) -> str:

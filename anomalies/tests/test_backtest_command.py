@@ -58,6 +58,49 @@ def test_out_writes_the_same_csv_to_a_file(tmp_path: Path) -> None:
     assert list(csv.DictReader(target.open(encoding="utf-8"))) == printed
 
 
+def test_out_naming_the_input_itself_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", gauge_rows()[:50])
+    link = tmp_path / "link.csv"
+    link.symlink_to(source)
+    before = source.read_bytes()
+    for out in (source, link):
+        with pytest.raises(CommandError, match="is the input file itself"):
+            call_command("anomalies_backtest", "--csv", str(source), "--out", str(out), stdout=io.StringIO())
+    assert source.read_bytes() == before
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_scoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_csv(tmp_path / "in.csv", gauge_rows()[:50])
+    monkeypatch.setattr("anomalies.management.commands.anomalies_backtest.score_table", pytest.fail)
+    with pytest.raises(CommandError, match="no such directory"):
+        call_command("anomalies_backtest", "--csv", str(source), "--out", str(tmp_path / "nowhere" / "out.csv"))
+    with pytest.raises(CommandError, match="is a directory"):
+        call_command("anomalies_backtest", "--csv", str(source), "--out", str(tmp_path))
+
+
+def test_an_interrupted_run_ends_with_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("anomalies.management.commands.anomalies_backtest.score_table", interrupted)
+    with pytest.raises(CommandError, match="interrupted") as error:
+        call_command("anomalies_backtest", "--csv", str(write_csv(tmp_path / "in.csv", gauge_rows()[:50])))
+    assert error.value.returncode == 130
+
+
+def test_rows_longer_than_the_header_are_noted(tmp_path: Path) -> None:
+    # An unquoted decimal comma in a comma file: "1,5" is the value 1 and a cell "5" beyond the header.
+    rows = gauge_rows()[:50]
+    rows[20] = (rows[20][0], "1,5")
+    out, notes = backtest_with_notes("--csv", str(write_csv(tmp_path / "in.csv", rows)))
+    assert len(out) == 50
+    assert "1 row has more cells than the header's 2 (the first on line 22)" in notes
+
+
 def test_irregular_timestamps_in_any_format_map_to_their_buckets(tmp_path: Path) -> None:
     base = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
     rng = np.random.default_rng(3)

@@ -1,6 +1,7 @@
 import argparse
 import csv
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -93,11 +94,19 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args: object, **options: object) -> None:
+        try:
+            self.backtest(options)
+        except KeyboardInterrupt:
+            raise CommandError("interrupted: nothing more was written", returncode=130) from None
+
+    def backtest(self, options: dict[str, object]) -> None:
         path = Path(str(options["csv"]))
         if path.is_dir():
             raise CommandError(f"{path} is a directory, not a file: give one CSV file (--csv FILE)")
         if not path.is_file():
             raise CommandError(f"no such file: {path}")
+        if options["out"]:
+            check_output(path, Path(str(options["out"])))
         table = read(path, options)
         for note in table.notes:
             self.stderr.write(f"note: {note}", style_func=str)
@@ -127,6 +136,19 @@ class Command(BaseCommand):
             raise CommandError(f"cannot write {options['out'] or 'stdout'}: {error.strerror or error}") from error
         if progress:
             progress.done()
+
+
+def check_output(source: Path, out: Path) -> None:
+    """Refuse an --out that would overwrite the input or cannot be written, before any scoring."""
+    if out.is_dir():
+        raise CommandError(f"cannot write {out}: it is a directory (--out FILE)")
+    if out.exists() and out.samefile(source):
+        raise CommandError(f"--out {out} is the input file itself: writing the scores there would overwrite it")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {out}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CommandError(f"cannot write {out}: permission denied")
 
 
 def score_notes(table: Table, scores: RowScores) -> list[str]:
