@@ -92,6 +92,12 @@ def test_an_interrupted_run_ends_with_a_message_not_a_traceback(
     assert error.value.returncode == 130
 
 
+def test_a_file_of_one_row_says_why_it_has_no_score(tmp_path: Path) -> None:
+    out, notes = backtest_with_notes("--csv", str(write_csv(tmp_path / "in.csv", gauge_rows()[:1])))
+    assert len(out) == 1 and out[0]["score"] == "0.000000"
+    assert "no row could be scored: one row has no history before it" in notes
+
+
 def test_rows_longer_than_the_header_are_noted(tmp_path: Path) -> None:
     # An unquoted decimal comma in a comma file: "1,5" is the value 1 and a cell "5" beyond the header.
     rows = gauge_rows()[:50]

@@ -155,7 +155,7 @@ def score_notes(table: Table, scores: RowScores) -> list[str]:
     """How many series were scored; and where no row got an expected value, e.g. row numbers read as seconds."""
     unscored = unscored_series(table, scores)
     if table.series is None:
-        return [unscored_note(table, scores)] if unscored and len(table.texts) > 1 else []
+        return [unscored_note(table, scores)] if unscored else []
     count = len(table.series)
     notes = [f"{count:,} series scored on their own, by {table.series_column} (--series-column)"]
     if unscored:
@@ -170,6 +170,8 @@ def score_notes(table: Table, scores: RowScores) -> list[str]:
 def unscored_note(table: Table, scores: RowScores) -> str:
     span = float(table.times.max() - table.times.min())
     known = int(np.isfinite(table.values).sum())
+    if len(table.texts) == 1:
+        return "no row could be scored: one row has no history before it"
     if known == 0:
         return f"no row could be scored: none of the {len(table.texts):,} rows has a value"
     if span == 0:
