@@ -121,7 +121,8 @@ class Tail:
         """How rare a residual this far out is, as the normal z of the same one-sided tail probability."""
         heavy, sd, tail = self._shape(spread)
         with np.errstate(over="ignore"):  # a residual 1e100 beyond a spread of 1e-300: z is infinite
-            normal, pareto = np.broadcast_arrays(np.maximum(distance, 0.0) / sd, tail.z(distance))
+            normal = np.maximum(distance, 0.0) / sd
+        normal, pareto = np.broadcast_arrays(normal, tail.z(distance))
         blended = (heavy > 0.0) & (heavy < 1.0)
         plain = np.where(heavy >= 1.0, pareto, normal)
         if not blended.any():
