@@ -18,7 +18,8 @@ from .robust import Floats, Ints, Profile
 NLP_HALF = 4.0  # -log10 p that scores 0.5 (the default alert threshold)
 EXTRAPOLATION_DECADES = 15.0  # how far beyond 1 / (n + 1) a fitted tail may carry the evidence...
 UNMOVED_DECADES = 3.0  # ...and how far when the series never moved (there is no scale to extrapolate)
-BROADCAST_CELLS = 1_000_000  # rank by comparing every pair up to this many (points x window) at once
+BROADCAST_CELLS = 1_000_000  # rank by comparing every pair up to this many (points x window) at once...
+SEARCH_CELLS = 4_000  # ...and while that is cheaper than a binary search per block (about this many pairs)
 FULL_REACH_POINTS = 200  # residuals a tail is fitted on before it may extrapolate that far
 # tanh reaches its bound exactly in floating point from 19 caps on, so evidence far beyond the cap tied
 # there (a gauge's 500-sd jump and a 50,000-sd one scored the same). A thousandth of a decade per
@@ -143,7 +144,8 @@ def rank_p(profile: Profile, rows: Ints, values: Floats, spread: Floats) -> tupl
     are split by `spread`, a fixed number in [0, 1) per point: a randomised p-value, deterministic here.
     """
     counts = profile.kept[rows]
-    if len(values) * profile.ordered.shape[1] <= BROADCAST_CELLS:
+    cells = len(values) * profile.ordered.shape[1]
+    if cells <= min(BROADCAST_CELLS, SEARCH_CELLS * len(np.unique(rows))):
         below, above = _ranks_at_once(profile, rows, values)
     else:
         below, above = _ranks_by_block(profile, rows, values)
@@ -176,4 +178,6 @@ def _ranks_by_block(profile: Profile, rows: Ints, values: Floats) -> tuple[Ints,
         window = profile.ordered[row, first : first + count]
         below[group] = np.searchsorted(window, values[group], side="left")
         above[group] = count - np.searchsorted(window, values[group], side="right")
+    missing = np.isnan(values)  # (searchsorted puts NaN above everything; no comparison holds for it)
+    below[missing], above[missing] = 0, 0
     return below, above

@@ -60,13 +60,13 @@ def point_results(
     choice = choose_models(fits, w.scale_min)[span.position]
     # Where the chosen model has no expectation (its lags are missing), fall back to the local one.
     choice = np.where(np.isnan(pick([f.expected for f in fits], choice)) & (choice > 0), 0, choice)
-    point = Point.build(fits, choice, span, y, w, counts)
+    point = Point.build(fits, choice, span, y, w, counts, fits_cache)
     warm = (choice >= 0) & ~np.isnan(point.expected)
     residual, fitted = _fitted_z(point, y, idx)
     fitted = np.where(warm, fitted, np.nan)
     ties = tie_breaks(times[idx], config.interval_seconds)
     point_nlp = _point_nlp(fits, choice, span, y, fitted, ties)
-    point_nlp = _weekly_opinion(point_nlp, point, fits, choice, span, y, w, counts, ties)
+    point_nlp = _weekly_opinion(point_nlp, point, fits, choice, span, y, w, counts, ties, fits_cache)
     point_nlp = beyond_yesterday(point_nlp, y, idx, residual, point, config.interval_seconds, clock)
     # z from here on is the point's own evidence (rank or fitted tail) as a normal z of equal rarity, so
     # that the level-shift detector's median of it means the same on a square wave as on white noise.
@@ -121,6 +121,7 @@ def _weekly_opinion(
     w: Windows,
     counts: bool,
     ties: Floats,
+    fits_cache: FitCache | None,
 ) -> Floats:
     """The point's evidence, where the weekly model is about as accurate as the chosen one (its error over
     the week within WEEKLY_REACH of it) but expects a value WEEKLY_APART spreads or more away from the chosen
@@ -154,7 +155,7 @@ def _weekly_opinion(
     if not consulted.any():
         return point_nlp
     other = np.where(consulted, number, choice)
-    point = Point.build(fits, other, span, y, w, counts)
+    point = Point.build(fits, other, span, y, w, counts, fits_cache)
     consulted &= np.abs(point.expected - chosen.expected) >= WEEKLY_APART * np.fmax(point.spread, chosen.spread)
     if not consulted.any():
         return point_nlp

@@ -74,6 +74,9 @@ class FitCache:
 
     blocks: dict[tuple[str, int], BlockFit] = field(default_factory=dict)
     trends: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+    # Per block id, the data's quantum and typical change (point.resolution): model-free, and cheap
+    # enough next to the fits that it is not stored with a watch (anomalies.carry).
+    resolutions: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 def fit_model(model: Model, y: Floats, span: Span, w: Windows, cache: FitCache | None = None) -> Fit:
@@ -147,20 +150,30 @@ def _cached_fit(model: Model, y: Floats, span: Span, w: Windows, cached: list[Bl
     """fit_model from the blocks' cached results: only the points' expectations are computed."""
     position = span.position
     if model.seasonal:
-        offsets = np.stack([item.offsets for item in cached], axis=1)
+        offsets = _rows([item.offsets for item in cached]).T
         expected = seasonal_expectation(model, y, span.idx, offsets[:, position], span.clock)
         typical = np.full(len(span.idx), np.nan)
     else:
         expected = local_expectation(y, span.idx, w.local_window)
         typical = np.array([item.typical for item in cached])[position]
-    profile = _profile_of(np.stack([item.profile for item in cached]), np.stack([item.ordered for item in cached]))
+    profile = _profile_of(_rows([item.profile for item in cached]), _rows([item.ordered for item in cached]))
     same_time = None
     if cached[0].same_time is not None:
-        both = np.stack([item.same_time for item in cached])  # type: ignore[misc]
+        both = _rows([item.same_time for item in cached])  # type: ignore[misc]
         same_time = _profile_of(both[:, :PROFILE_NUMBERS], both[:, PROFILE_NUMBERS:])
     correlation = np.array([item.correlation for item in cached])
     error = np.array([item.error for item in cached])
     return Fit(model, expected, typical, profile, correlation, error, same_time)
+
+
+def _rows(arrays: list[Floats]) -> Floats:
+    """The arrays as the rows of one matrix. One block (a bucket scored within its block, the usual call)
+    is a read-only view: a stack copied a week of sorted residuals per model at every call."""
+    if len(arrays) > 1:
+        return np.stack(arrays)
+    view = arrays[0][None]
+    view.flags.writeable = False
+    return view
 
 
 def _profile_of(numbers: Floats, ordered: Floats) -> Profile:

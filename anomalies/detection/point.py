@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from .config import Windows
 from .detectors import POISSON_SD
-from .fitting import Fit, Span
+from .fitting import Fit, FitCache, Span
 from .robust import Floats, Ints, Tail, gather, quantile_sorted, sorted_rows, unresolved, windows_before
 
 
@@ -31,7 +31,9 @@ class Point:
     moved: NDArray[np.bool_]  # whether the series changed at all over that window
 
     @classmethod
-    def build(cls, fits: list[Fit], choice: Ints, span: Span, y: Floats, w: Windows, counts: bool) -> Point:
+    def build(
+        cls, fits: list[Fit], choice: Ints, span: Span, y: Floats, w: Windows, counts: bool, cache: FitCache | None
+    ) -> Point:
         position = span.position
         expected = pick([f.expected + f.profile.centre[position] for f in fits], choice)
         spread = pick([f.profile.spread[position] for f in fits], choice)
@@ -39,7 +41,7 @@ class Point:
         if counts:
             floor, moved = np.full(len(expected), POISSON_SD), np.ones(len(expected), dtype=bool)
         else:
-            quantum, typical_change = resolution(y, span.out_starts, w.scale_window)
+            quantum, typical_change = block_resolution(y, span, w.scale_window, cache)
             moved = np.isfinite(quantum[position])
             # A series that moves in steps (integers, a rounded gauge) or by a typical amount is never
             # judged finer than that; one that never moved gets a relative floor, and capped evidence.
@@ -53,6 +55,19 @@ class Point:
             per_model = [getattr(f.profile, side) for f in fits]
             tails.append(Tail(*(pick([getattr(t, name)[position] for t in per_model], choice) for name in Tail.FIELDS)))
         return cls(expected, np.fmax(spread, floor), tails[0], tails[1], valid, moved)
+
+
+def block_resolution(y: Floats, span: Span, window: int, cache: FitCache | None) -> tuple[Floats, Floats]:
+    """resolution() per block of the span, from the cache when it holds every block (into it otherwise)."""
+    blocks = [int(block) for block in span.out_ids]
+    if cache is not None and all(block in cache.resolutions for block in blocks):
+        quantum, typical_change = np.array([cache.resolutions[block] for block in blocks]).T
+        return quantum, typical_change
+    quantum, typical_change = resolution(y, span.out_starts, window)
+    if cache is not None:
+        for row, block in enumerate(blocks):
+            cache.resolutions[block] = (float(quantum[row]), float(typical_change[row]))
+    return quantum, typical_change
 
 
 def resolution(y: Floats, starts: Ints, window: int) -> tuple[Floats, Floats]:

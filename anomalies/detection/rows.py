@@ -64,6 +64,8 @@ def score_rows(
     fits = FitCache()
     for position in np.flatnonzero(~last):
         row, k = order[position], int(ordered_buckets[position])
+        if np.isnan(scores.expected[k]):
+            continue  # not warm yet: nothing reads the bucket's value, so the row's results are the bucket's
         low = max(0, k + 1 - history)
         window = grid_values[low : k + 1].copy()
         window[-1] = partial[position]
@@ -94,6 +96,7 @@ def _newest_block(fits: FitCache) -> FitCache:
     return FitCache(
         {key: item for key, item in fits.blocks.items() if key[1] == newest},
         {key: item for key, item in fits.trends.items() if key[1] == newest},
+        {block: item for block, item in fits.resolutions.items() if block == newest},
     )
 
 

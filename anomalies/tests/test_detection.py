@@ -188,3 +188,27 @@ def test_a_ramp_still_gives_trend_evidence() -> None:
     levels = block_levels(lambda since: 0.5 * since)
     z, _ = trend_scores(levels, 12, 12, np.full(len(levels), 0.5))
     assert np.abs(z).max() >= 10.0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ranks_by_binary_search_equal_ranks_by_comparing_every_pair(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """rank_p picks its method by cost alone (one point against a week of one-second residuals is a binary
+    search): both must give the same p-values, ties, infinities and missing values included."""
+    from anomalies.detection import calibration
+    from anomalies.detection.robust import row_profile
+
+    rng = np.random.default_rng(seed)
+    window = np.round(rng.standard_t(3, size=(6, 400)), 1)  # rounded: ties
+    window[rng.random(window.shape) < 0.2] = np.nan
+    profile = row_profile(window)
+    rows = rng.integers(0, 6, 300)
+    values = np.round(rng.standard_t(3, 300) * 2, 1)
+    values[:4] = [np.nan, np.inf, -np.inf, 0.0]
+    spread = rng.random(300)
+    results = []
+    for broadcast, search in ((10**9, 10**9), (0, 0)):  # every pair at once; a binary search per block
+        monkeypatch.setattr(calibration, "BROADCAST_CELLS", broadcast)
+        monkeypatch.setattr(calibration, "SEARCH_CELLS", search)
+        results.append(calibration.rank_p(profile, rows, values, spread))
+    for at_once, searched in zip(*results, strict=True):
+        np.testing.assert_array_equal(at_once, searched)

@@ -242,7 +242,8 @@ def test_a_row_sharing_its_bucket_with_later_rows_is_scored_alone_not_with_a_day
         for name in ROW_FIELDS:
             np.testing.assert_array_equal(getattr(alone, name)[-1], getattr(rows, name)[order[position]], name)
     partial_rows = len(times) - len(np.unique(buckets))
-    assert len(scored) >= partial_rows
+    # (A row whose bucket is still in the warm-up needs no scoring of its own: no value is read there.)
+    assert len(scored) >= np.count_nonzero(np.isfinite(rows.expected[order[shares]])) > 0
     assert sum(scored) < int(buckets.max() - buckets.min()) + 1 + 2 * partial_rows
 
 
