@@ -70,9 +70,21 @@ def read_times(
     # midnights they would land an hour off across a change, two days in one bucket where the offset
     # crosses 0 (London's summer midnight is 23:00 UTC the day before).
     if timezone != "UTC" and naive.any() and np.any(seconds[naive] % 86400):
-        seconds[naive] = local_instants(seconds[naive], timezone)
+        seconds[naive], skipped = local_instants(seconds[naive], timezone)
         notes.append(f"timestamps without an offset read as local time in {timezone} (--timezone)")
+        notes += _skipped_note(cells, lines, np.flatnonzero(naive)[skipped], timezone)
     return seconds, notes + ([note] if note else [])
+
+
+def _skipped_note(cells: list[str], lines: list[int], rows: np.ndarray, timezone: str) -> list[str]:
+    if not len(rows):
+        return []
+    first = int(rows[0])
+    return [
+        f"{len(rows):,} {'timestamp falls' if len(rows) == 1 else 'timestamps fall'} in a time the clocks skipped "
+        f"in {timezone} (the first on line {lines[first]}, {cells[first].strip()!r}): such a time exists in no "
+        "reading, and is read with the offset before the change, as if the clocks had not moved yet"
+    ]
 
 
 def _out_of_range(cells: list[str], lines: list[int], row: int) -> InputError:

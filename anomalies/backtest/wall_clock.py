@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 
-def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
-    """Epoch seconds of wall-clock times in `timezone`, given as if they were UTC, in file order.
+def local_instants(walls: np.ndarray, timezone: str) -> tuple[np.ndarray, list[int]]:
+    """Epoch seconds of wall-clock times in `timezone`, given as if they were UTC, in file order; and the
+    rows whose time the clocks skipped (they exist in no reading: said, not silently moved).
 
     An hour the clocks go back over is written twice: a time in it is its first pass until a row of that
     day goes back to before a time already seen in that hour, its second pass from then on (so 02:00,
@@ -28,6 +29,7 @@ def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
     spacing = float(np.median(gaps)) if gaps.size else 0.0
     latest: dict[date, float] = {}  # per day, the latest time seen in an hour written twice
     second_pass: set[date] = set()  # days whose hour written twice is on its second pass
+    skipped = []
     for row in range(len(walls) - 1, -1, -1) if newest_first else range(len(walls)):
         wall = float(walls[row])
         moment = datetime.fromtimestamp(wall, UTC).replace(tzinfo=zone)
@@ -39,8 +41,10 @@ def local_instants(walls: np.ndarray, timezone: str) -> np.ndarray:
                 moment = second
                 second_pass.add(day)
             latest[day] = max(seen, wall)
+        elif went_back < 0:
+            skipped.append(row)
         out[row] = moment.timestamp()
-    return out
+    return out, sorted(skipped)
 
 
 def _offset(moment: datetime) -> float:

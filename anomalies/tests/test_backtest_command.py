@@ -158,12 +158,36 @@ def test_empty_values_are_missing_points(tmp_path: Path) -> None:
     assert out[3000]["value"] == "" and out[3000]["expected"] != ""
 
 
-def test_long_files_show_progress_on_stderr_only(tmp_path: Path) -> None:
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_long_files_show_progress_on_stderr_only(tmp_path: Path, terminal: bool) -> None:
+    """A bar redrawn with carriage returns on a terminal; in a log file or a pipe, a line per step only."""
     rows = [(str(1_704_067_200 + 60 * k), "1") for k in range(50_001)]
-    out, err = io.StringIO(), io.StringIO()
+    out, err = io.StringIO(), Terminal() if terminal else io.StringIO()
     call_command("anomalies_backtest", "--csv", str(write_csv(tmp_path / "in.csv", rows)), stdout=out, stderr=err)
-    assert "100% of 50,001 rows" in err.getvalue()
+    if terminal:
+        assert "100% of 50,001 rows" in err.getvalue() and err.getvalue().count("\r") > 50
+    else:
+        assert err.getvalue() == "scoring\nwrote 50,001 rows\n"
     assert len(out.getvalue().splitlines()) == 50_002
+
+
+def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    text = "timestamp,value\n" + "".join(f"{t},{v}\n" for t, v in gauge_rows())
+    writer = threading.Thread(target=pipe.write_text, args=(text,))
+    writer.start()
+    out = backtest("--csv", str(pipe))
+    writer.join()
+    assert [(r["timestamp"], r["value"]) for r in out] == gauge_rows()
 
 
 def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path: Path) -> None:
@@ -173,13 +197,13 @@ def test_it_runs_from_a_bare_shell_without_secret_key_debug_or_database(tmp_path
     source = tmp_path / "in.csv"
     source.write_text("timestamp,value\n" + "".join(f"{1_700_000_000 + 3600 * i},{10 + i % 3}\n" for i in range(50)))
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "anomalies_backtest", "--csv", str(source)], cwd=root, capture_output=True,
+    done = subprocess.run(
+        [sys.executable, "manage.py", "anomalies_backtest", "--csv", "-"], cwd=root, capture_output=True,
         text=True, env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"},
-        timeout=120,
+        timeout=120, input=source.read_text(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = done.stdout.splitlines()  # (--csv - read the file from stdin)
     assert lines[0] == "timestamp,value,score,is_anomaly,alert,expected,lower,upper" and len(lines) == 51
     assert done.stderr == ""  # a plain file needs no note, and nothing else writes there (axes' banner did)
 
@@ -283,6 +307,18 @@ def test_an_hour_written_twice_when_clocks_go_back_is_read_as_two_hours(tmp_path
              "2026-10-25 03:00"]  # fmt: skip
     seconds, _ = read_times(cells, list(range(2, 8)), timezone="Europe/Berlin")
     assert np.diff(seconds).tolist() == [3600, 1800, 1800, 1800, 1800]
+
+
+def test_a_time_the_clocks_skipped_is_noted() -> None:
+    """Berlin has no 02:00-02:59 on the spring day: such a row is read an hour later, and said so."""
+    cells = ["2026-03-29 01:30", "2026-03-29 02:15", "2026-03-29 02:45", "2026-03-29 03:15"]
+    seconds, notes = read_times(cells, list(range(2, 6)), timezone="Europe/Berlin")
+    # 02:15 reads as 03:15 CEST and 02:45 as 03:45, so the real 03:15 after them comes half an hour earlier
+    assert np.diff(seconds).tolist() == [2700, 1800, -1800]
+    assert any("2 timestamps fall in a time the clocks skipped in Europe/Berlin (the first on line 3, "
+               "'2026-03-29 02:15')" in note for note in notes)  # fmt: skip
+    _, autumn = read_times(["2026-10-25 01:30", "2026-10-25 02:15"], [2, 3], timezone="Europe/Berlin")
+    assert not any("skipped" in note for note in autumn)
 
 
 def test_an_unknown_timezone_is_refused(tmp_path: Path) -> None:

@@ -2,13 +2,12 @@ import argparse
 import csv
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from anomalies.backtest import InputError
 from anomalies.backtest.grouped import SeriesFailure, score_table, unscored_series
@@ -18,6 +17,7 @@ from anomalies.backtest.times import DEFAULT_INDEX_INTERVAL, TIME_UNITS
 from anomalies.detection.rows import RowScores
 
 OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
+STDIN = Path("/dev/stdin")  # --csv -
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
 DESCRIPTION = """\
 Score a CSV of time,value rows with the production detector, strictly causally, and write
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--csv", required=True, help="input CSV file")
+        parser.add_argument("--csv", required=True, help="input CSV file (- reads stdin)")
         parser.add_argument("--out", help="output CSV (default: stdout)")
         parser.add_argument(
             "--kind", choices=["metric", "events"], default="metric",
@@ -100,10 +100,10 @@ class Command(BaseCommand):
             raise CommandError("interrupted: nothing more was written", returncode=130) from None
 
     def backtest(self, options: dict[str, object]) -> None:
-        path = Path(str(options["csv"]))
+        path = STDIN if options["csv"] == "-" else Path(str(options["csv"]))
         if path.is_dir():
             raise CommandError(f"{path} is a directory, not a file: give one CSV file (--csv FILE)")
-        if not path.is_file():
+        if not path.exists():  # a pipe or /dev/stdin is read like a file
             raise CommandError(f"no such file: {path}")
         if options["out"]:
             check_output(path, Path(str(options["out"])))
@@ -112,7 +112,7 @@ class Command(BaseCommand):
             self.stderr.write(f"note: {note}", style_func=str)
         progress = None
         if len(table.texts) > PROGRESS_FROM_ROWS:
-            progress = Progress(lambda text: self.stderr.write(text, ending="", style_func=str), len(table.texts))
+            progress = Progress(self.stderr, len(table.texts))
             progress.note("scoring")
         kind = "count" if options["kind"] == "events" else "continuous"
         try:
@@ -242,18 +242,26 @@ def _number(value: float) -> str:
 
 
 class Progress:
-    """A one-line progress bar on stderr (stdout may be the CSV itself)."""
+    """A one-line progress bar on stderr (stdout may be the CSV itself); where stderr is not a terminal (a
+    log file, a pipe), no redrawn bar: only the steps, one line each."""
 
-    def __init__(self, write: Callable[[str], None], total: int) -> None:
-        self.write, self.total = write, total
+    def __init__(self, stream: OutputWrapper, total: int) -> None:
+        self.stream, self.total, self.live = stream, total, stream.isatty()
+
+    def write(self, text: str) -> None:
+        self.stream.write(text, ending="", style_func=str)
 
     def note(self, text: str) -> None:
         self.write(f"{text}\n")
 
     def update(self, row: int) -> None:
-        share = row / self.total
-        self.write(f"\rwriting [{'#' * int(share * 30):<30}] {share:4.0%} of {self.total:,} rows")
+        if self.live:
+            share = row / self.total
+            self.write(f"\rwriting [{'#' * int(share * 30):<30}] {share:4.0%} of {self.total:,} rows")
 
     def done(self) -> None:
-        self.update(self.total)
-        self.write("\n")
+        if self.live:
+            self.update(self.total)
+            self.write("\n")
+        else:
+            self.note(f"wrote {self.total:,} rows")
