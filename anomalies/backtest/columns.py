@@ -54,6 +54,8 @@ def _choose(first: list[str], time_option: str | None, value_option: str | None)
             raise InputError("this row is data, not a header: name the columns by number (1 is the first)")
         note = None if (time_option or value_option) else "no header: time from column 1, values from column 2"
         return Columns(time_guess, value_guess, False, note)
+    if time_option is None and value_option is None and plain_number(first[-1]) is None and _is_data(first, 1, 0):
+        return Columns(1, 0, False, "no header: values from column 1, time from column 2")
     time = _pick(first, names, time_option, "time", lambda: _time_by_name(first, names))
     value = _pick(first, names, value_option, "value", lambda: _value_by_name(first, names, time))
     if time == value:

@@ -261,6 +261,11 @@ def _value(cell: str, line: int, comma: str) -> float:
     if number is not None and math.isfinite(number):
         return number
     text = cell.strip()
+    if "\n" in text:  # the csv module reads on to the next quote, to the end of the file if there is none
+        raise InputError(
+            f"line {line}: the value {text.splitlines()[0]!r} runs on over {text.count(chr(10)) + 1:,} lines: "
+            'a quote (") opened there is not closed'
+        )
     if text.lower() in MISSING_WORDS:
         return math.nan
     if number is None and comma == "decimal" and DECIMAL_COMMA.fullmatch(text):

@@ -137,6 +137,10 @@ def test_irregular_timestamps_in_any_format_map_to_their_buckets(tmp_path: Path)
         ("timestamp,value\n1704067200,inf\n", "line 2: the value 'inf' is not finite"),
         ("timestamp,value\n1704067200\n", "line 2: expected at least 2 columns, got 1"),
         ("timestamp,value\n", "no rows after the header"),
+        (
+            'timestamp,value\n1704067200,"2\n1704067500,3\n1704067800,4\n',
+            "line 2: the value '2' runs on over 3 lines: a quote .* opened there is not closed",
+        ),
     ],
 )
 def test_bad_input_names_the_line(tmp_path: Path, content: str, message: str) -> None:

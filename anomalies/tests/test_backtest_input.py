@@ -78,6 +78,12 @@ def test_a_file_without_header_is_time_then_value(tmp_path: Path, reference: lis
     assert scored(run(tmp_path, iso)[0]) == reference
 
 
+def test_a_file_without_header_may_put_the_value_first(tmp_path: Path, reference: list) -> None:
+    swapped = "\n".join(f"{v},{m:%Y-%m-%d %H:%M:%S}" for m, v in HOURLY) + "\n"
+    rows, notes = run(tmp_path, swapped)
+    assert scored(rows) == reference and "no header: values from column 1, time from column 2" in notes
+
+
 def test_an_unnamed_first_column_is_the_time_as_pandas_writes_it(tmp_path: Path, reference: list) -> None:
     rows, notes = run(tmp_path, hourly_file(",value", lambda moment: f"{moment:%Y-%m-%d %H:%M:%S}"))
     assert scored(rows) == reference and "time from column 1" in notes

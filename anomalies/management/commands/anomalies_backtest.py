@@ -28,7 +28,8 @@ where Flux would notify (an episode opens or escalates). Needs no database.
 Columns: named timestamp, time, date, datetime, ts, ds, period, ... and value, y, count, metric,
 amount, close, ... (any case; other columns such as is_anomaly are ignored), or chosen with
 --time-column / --value-column (a name or a 1-based number). A file whose first row is data has no
-header: column 1 is the time, column 2 the value. A file of values only has its rows numbered.
+header: column 1 is the time, column 2 the value (or the value first, then a written time). A file
+of values only has its rows numbered.
 Commas, semicolons, tabs or pipes separate cells; so do spaces in a file of numbers (all on one line:
 one value a row).
 
