@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import InputError
+from .local_dates import local_date
 from .times import iso_seconds, plain_number
 
 # In order of preference: a file with both `timestamp` and `index` is timed by `timestamp`.
@@ -46,6 +47,9 @@ def choose_columns(first: list[str], line: int, time_option: str | None, value_o
 
 def _choose(first: list[str], time_option: str | None, value_option: str | None) -> Columns:
     names = [normal_name(cell) for cell in first]
+    for option, role in ((time_option, "time"), (value_option, "value")):
+        if is_column_number(option) and not 1 <= int(option) <= len(first):  # type: ignore[arg-type]
+            raise InputError(f"there is no column {int(option)} for the {role} (the first row has {len(first)})")  # type: ignore[arg-type]
     if len(first) == 1 and time_option is None and value_option in (None, "1"):
         return Columns(None, 0, plain_number(first[0]) is None and first[0].strip().lower() not in MISSING_WORDS, None)
     time_guess, value_guess = _number_of(time_option, 0), _number_of(value_option, 1)
@@ -72,18 +76,24 @@ def normal_name(cell: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", cell.strip().lower()).strip("_")
 
 
+def is_column_number(option: str | None) -> bool:
+    """Whether an option names a column by its number (ASCII digits: int() refuses a superscript two)."""
+    return option is not None and option.strip().isascii() and option.strip().isdigit()
+
+
 def _is_number_option(option: str | None) -> bool:
-    return option is None or option.strip().isdigit()
+    return option is None or is_column_number(option)
 
 
 def _number_of(option: str | None, default: int) -> int:
-    return int(option) - 1 if option and option.strip().isdigit() else default
+    return int(option) - 1 if is_column_number(option) else default  # type: ignore[arg-type]
 
 
 def _is_data(row: list[str], time: int, value: int) -> bool:
     if max(time, value) >= len(row):
         return False
-    if row[value].strip() and plain_number(row[value]) is None:
+    cell = row[value].strip()
+    if cell and plain_number(cell) is None and cell.lower() not in MISSING_WORDS:
         return False
     time_number = plain_number(row[time])
     if time_number is not None:
@@ -91,7 +101,10 @@ def _is_data(row: list[str], time: int, value: int) -> bool:
     try:
         iso_seconds(row[time].strip(), 1)
     except InputError:
-        return False
+        try:  # a date written year last (1/31/2024 13:05) is data too
+            return local_date(row[time].strip(), 1) is not None
+        except InputError:
+            return False
     return True
 
 
@@ -100,7 +113,7 @@ def _pick(
 ) -> int | None:
     if option is None:
         return default()
-    if option.strip().isdigit():
+    if is_column_number(option):
         number = int(option)
         if not 1 <= number <= len(header):
             raise InputError(f"there is no column {number} for the {role} (the header has {len(header)})")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalies.detection.regularize import MAX_BUCKETS, infer_interval
+from anomalies.detection.regularize import MAX_BUCKETS, infer_interval, real_times
 
 from . import InputError
 from .columns import MISSING_WORDS, choose_columns
@@ -25,7 +25,8 @@ from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number
 
 DELIMITERS = (",", ";", "\t", "|")
 NOTES_SHOWN = 4  # of the notes on each series' timestamps: one file of 200 KPIs must not print 200
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
+THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
+DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")  # 1.234 where a comma is the decimal mark
 DECIMAL_COMMA = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d*),\d*")  # 1,5 and 1.234,5 where the comma is decimal
 
 
@@ -83,6 +84,7 @@ def read_table(path: Path, options: ReadOptions) -> Table:
         for cells, line in rows:
             if len(cells) < width:
                 raise InputError(f"line {line}: expected at least {width} columns, got {len(cells)}")
+            _check_open_quote(cells, line, delimiter)
             value = _value(cells[columns.value], line, comma)
             texts.append((cells[time_column], cells[columns.value]))
             values.append(value)
@@ -155,6 +157,17 @@ def _longer_rows_note(rows: list[tuple[list[str], int]], header: int) -> list[st
     ]
 
 
+def _check_open_quote(cells: list[str], line: int, delimiter: str) -> None:
+    """A cell that runs on over lines that read as rows: a quote left open swallowed them (in a column not
+    read, they vanished from the output without a word)."""
+    for column, cell in enumerate(cells):
+        if "\n" in cell and delimiter in cell.split("\n", 1)[1]:
+            raise InputError(
+                f"line {line}: the cell of column {column + 1} runs on over {len(cell.splitlines()):,} lines that "
+                f'read as rows ({cell.splitlines()[1]!r}): a quote (") opened there is not closed'
+            )
+
+
 def _column_name(header: list[str], column: int, has_header: bool) -> str:
     return f"column {column + 1} {header[column].strip()!r}" if has_header else f"column {column + 1}"
 
@@ -166,13 +179,21 @@ def _numbered(texts: list[tuple[str, str]], interval: int) -> tuple[list[tuple[s
         f"{duration_text(interval)} (--index-interval SECONDS changes it)"
     )
     numbered = [(str(number), value) for number, (_, value) in enumerate(texts, start=1)]
-    return numbered, np.arange(1, len(texts) + 1, dtype=np.float64) * interval, note
+    times = np.arange(1, len(texts) + 1, dtype=np.float64) * interval
+    if not real_times(times[-1:]).all():
+        raise InputError(
+            f"{len(texts):,} rows one every {duration_text(interval)} reach past the year 9999: "
+            "pass a shorter --index-interval"
+        )
+    return numbered, times, note
 
 
 def _decode(path: Path) -> tuple[str, list[str]]:
     data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # (UTF-32 LE's begins as UTF-16 LE's does)
+        return _decoded(data, "utf-32"), []
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), []
+        return _decoded(data, "utf-16"), []
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InputError(f"line {line}: a NUL byte: this is not a text CSV file")
@@ -180,6 +201,13 @@ def _decode(path: Path) -> tuple[str, list[str]]:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError:
         return data.decode("latin-1"), ["not UTF-8: read as Latin-1"]
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise InputError(f"not readable as {encoding.upper()}, as its byte order mark says ({error.reason})") from None
 
 
 def _delimiter(text: str) -> str:
@@ -226,6 +254,11 @@ def _rows(text: str, delimiter: str, blank: bool = False) -> Iterator[tuple[list
                 yield [], start
             start = reader.line_num + 1
     except csv.Error as error:
+        if "field limit" in str(error):
+            raise InputError(
+                f'line {start}: a cell runs on past {csv.field_size_limit():,} characters: a quote (") opened on '
+                "this line is probably not closed"
+            ) from None
         raise InputError(f"line {start}: not readable as CSV ({error})") from None
 
 
@@ -242,13 +275,14 @@ def _blank_as_missing(rows: Iterator[tuple[list[str], int]]) -> Iterator[tuple[l
 
 
 def _comma_reading(cells: list[str], delimiter: str) -> tuple[str, str | None]:
-    """How a comma inside a value reads, decided once for the file: "decimal" (1,5 is 1.5), "thousands"
-    (1,234 is 1234) or "none" (a file split by commas: only a quoted 1,234.5 has one)."""
+    """How a comma inside a value reads, decided once for the file: "decimal" (1,5 is 1.5, and dots group
+    thousands: 1.234,5), "thousands" (1,234 is 1234; in a file split by commas only a quoted 1,234.5 has
+    one) or "none" (no value has one)."""
     if delimiter == ",":
         return "thousands", None
     with_comma = [cell.strip() for cell in cells if "," in cell]
     if not with_comma:
-        return "decimal", None
+        return "none", None
     if all(THOUSANDS.fullmatch(cell) for cell in with_comma):
         return "thousands", f"values such as {with_comma[0]!r} read with ',' as a thousands separator"
     return "decimal", None
@@ -258,12 +292,14 @@ def _value(cell: str, line: int, comma: str) -> float:
     """A finite number; an empty cell (or nan, null, NA, ...) is a missing value; a comma reads as
     _comma_reading decided (with a decimal comma, dots group thousands: 1.234,5 is 1234.5)."""
     number = plain_number(cell)
+    text = cell.strip()
+    if comma == "decimal" and DOT_THOUSANDS.fullmatch(text):  # with a decimal comma, 1.234 is 1234
+        number = plain_number(text.replace(".", ""))
     if number is not None and math.isfinite(number):
         return number
-    text = cell.strip()
     if "\n" in text:  # the csv module reads on to the next quote, to the end of the file if there is none
         raise InputError(
-            f"line {line}: the value {text.splitlines()[0]!r} runs on over {text.count(chr(10)) + 1:,} lines: "
+            f"line {line}: the value {text.splitlines()[0]!r} runs on over {len(text.splitlines()):,} lines: "
             'a quote (") opened there is not closed'
         )
     if text.lower() in MISSING_WORDS:

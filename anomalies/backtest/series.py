@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from . import InputError
-from .columns import LABEL_NAMES, Columns, normal_name
+from .columns import LABEL_NAMES, Columns, is_column_number, normal_name
 
 ONE_SERIES = "none"  # --series-column none: read the whole file as one series, whatever its columns say
 # A word of a header name that says "which series this row belongs to": `KPI ID`, `host`, `metric_name`.
@@ -46,7 +46,7 @@ def choose_series(header: list[str], columns: Columns, option: str | None) -> Se
 
 
 def _column_of(header: list[str], has_header: bool, option: str) -> int:
-    if option.strip().isdigit():
+    if is_column_number(option):
         number = int(option)
         if not 1 <= number <= len(header):
             raise InputError(f"there is no column {number} for the series (the first row has {len(header)})")

@@ -139,7 +139,7 @@ def test_irregular_timestamps_in_any_format_map_to_their_buckets(tmp_path: Path)
         ("timestamp,value\n", "no rows after the header"),
         (
             'timestamp,value\n1704067200,"2\n1704067500,3\n1704067800,4\n',
-            "line 2: the value '2' runs on over 3 lines: a quote .* opened there is not closed",
+            "line 2: the cell of column 2 runs on over 3 lines that read as rows",
         ),
     ],
 )
@@ -178,6 +178,33 @@ def test_long_files_show_progress_on_stderr_only(tmp_path: Path, terminal: bool)
     else:
         assert err.getvalue() == "scoring\nwrote 50,001 rows\n"
     assert len(out.getvalue().splitlines()) == 50_002
+
+
+def test_out_dash_is_stdout_and_bands_keep_ten_significant_digits(tmp_path: Path) -> None:
+    """Around 1.7e9 six digits printed 1.7e+09 for the value's expected, lower and upper alike."""
+    rows = [(str(1_704_067_200 + 300 * k), str(1_700_000_000 + 50 * np.sin(k / 40) + k % 7)) for k in range(2000)]
+    out = backtest("--csv", str(write_csv(tmp_path / "in.csv", rows)), "--out", "-")
+    assert len(out) == 2000 and not (tmp_path / "-").exists()
+    band = [float(out[-1][name]) for name in ("lower", "expected", "upper")]
+    assert band[0] < band[1] < band[2] and 1_699_999_000 < band[1] < 1_700_001_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--interval", "10000000000000000000"), "argument --interval: .* must be from 1 to 31,622,400"),
+        (("--index-interval", "99999999999"), "argument --index-interval: .* must be from 1 to 31,622,400"),
+    ],
+)
+def test_intervals_beyond_a_year_are_refused(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        backtest("--csv", str(write_csv(tmp_path / "in.csv", gauge_rows())), *args)
+
+
+def test_numbered_rows_past_the_year_9999_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "values.csv").write_text("value\n" + "1\n" * 9000)
+    with pytest.raises(CommandError, match=r"9,000 rows one every .* reach past the year 9999"):
+        backtest("--csv", str(tmp_path / "values.csv"), "--index-interval", str(366 * 86400))
 
 
 def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:

@@ -78,6 +78,28 @@ def test_a_file_without_header_is_time_then_value(tmp_path: Path, reference: lis
     assert scored(run(tmp_path, iso)[0]) == reference
 
 
+@pytest.mark.parametrize(
+    "first_row",
+    ["01/01/2024 00:00,100", "2024-01-01T00:00:00Z,NA"],  # a date written year last; a missing first value
+)
+def test_a_headerless_first_row_is_data_whatever_its_format(tmp_path: Path, first_row: str) -> None:
+    later = (
+        "".join(f"{m:%m/%d/%Y %H:%M},{v}\n" for m, v in HOURLY[1:])
+        if "/" in first_row
+        else "".join(f"{m:%Y-%m-%dT%H:%M:%SZ},{v}\n" for m, v in HOURLY[1:])
+    )
+    rows, notes = run(tmp_path, first_row + "\n" + later)
+    assert len(rows) == len(HOURLY) and rows[0]["timestamp"] == first_row.split(",")[0]
+    assert "no header: time from column 1, values from column 2" in notes
+
+
+def test_column_zero_is_refused_with_or_without_a_header(tmp_path: Path) -> None:
+    for content in (hourly_file(None), hourly_file("timestamp,value")):
+        for option in ("--value-column", "--time-column"):
+            with pytest.raises(CommandError, match="there is no column 0 for the"):
+                run(tmp_path, content, option, "0")
+
+
 def test_a_file_without_header_may_put_the_value_first(tmp_path: Path, reference: list) -> None:
     swapped = "\n".join(f"{v},{m:%Y-%m-%d %H:%M:%S}" for m, v in HOURLY) + "\n"
     rows, notes = run(tmp_path, swapped)
@@ -179,6 +201,14 @@ def test_a_comma_in_values_is_read_once_for_the_file(tmp_path: Path) -> None:
     assert "thousands" not in notes and 1.0 < float(decimal[-1]) < 1.4
     european, _ = values_read(["1.234,5", "1.240,5", "1.228,5"])
     assert 1200 < float(european[-1]) < 1260
+    # With a decimal comma, dots group thousands with or without a comma after them; a group that starts
+    # with 0 is no thousands group (0,125 is an eighth).
+    dotted, _ = values_read(["1.234", "1.240,5", "1.228"])
+    assert 1200 < float(dotted[-1]) < 1260
+    eighths, notes = values_read(["0,125", "0,250", "1,500"])
+    assert "thousands" not in notes and 0.1 < float(eighths[-1]) < 1.6
+    plain_dots, _ = values_read(["1.234", "1.240", "1.228"])  # no comma anywhere: dots are decimal points
+    assert 1.2 < float(plain_dots[-1]) < 1.26
 
 
 def test_blank_lines_in_a_file_of_values_only_are_missing_values(tmp_path: Path) -> None:
@@ -203,6 +233,22 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
     assert "not UTF-8: read as Latin-1" in notes and "values from column 2 'température'" in notes
     rows, notes = run(tmp_path, hourly_file("timestamp,value").encode("utf-16"))
     assert scored(rows) == reference and notes == ""
+    rows, notes = run(tmp_path, hourly_file("timestamp,value").encode("utf-32"))
+    assert scored(rows) == reference and notes == ""
+
+
+def test_a_quote_left_open_in_any_column_is_an_error_not_lost_rows(tmp_path: Path) -> None:
+    """In a column not read, the rows it swallowed vanished from the output, which no longer lined up."""
+    notes = ['"oops' if k == 2 else "ok" for k in range(len(HOURLY))]
+    rows = [f"{epoch_seconds(m)},{v},{note}\n" for (m, v), note in zip(HOURLY, notes, strict=True)]
+    content = "timestamp,value,note\n" + "".join(rows)
+    with pytest.raises(CommandError, match="line 4: the cell of column 3 runs on over 478 lines that read as rows"):
+        run(tmp_path, content)
+    quoted_note = content.replace('"oops', '"two\nlines"')  # a closed quote over lines is a cell like any
+    assert len(run(tmp_path, quoted_note)[0]) == len(HOURLY)
+    past_the_limit = 'timestamp,value\n1704067200,1\n1704067500,"2\n' + "1704067800,3\n" * 12_000
+    with pytest.raises(CommandError, match="line 3: a cell runs on past 131,072 characters: a quote"):
+        run(tmp_path, past_the_limit)
 
 
 @pytest.mark.parametrize(
@@ -234,8 +280,8 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
          r"line 2: the timestamp '1e300' is out of range: it reads as a time outside the years 1 to 9999"),
         ("timestamp,value\n253402300800,1\n", ("--time-unit", "s"), "line 2: the timestamp '253402300800' is out of"),
         ("timestamp,value\n1704067200,1\n1704067300,2\n1e300,3\n", (), "line 4: the timestamp '1e300' is out of range"),
-        ("timestamp,value\n1,1\n2,2\n", ("--time-unit", "index", "--index-interval", "10000000000000"),
-         "line 2: the timestamp '1' is out of range"),
+        ("timestamp,value\n9000,1\n9001,2\n", ("--time-unit", "index", "--index-interval", "31622400"),
+         "line 2: the timestamp '9000' is out of range"),
         ("timestamp,value\n1704067200,1\n1704067300,1e999\n", (), "line 3: the value '1e999' is not finite"),
         ("timestamp,value\n1704067200,1\n1704067300,-inf\n", (), "line 3: the value '-inf' is not finite"),
         ("timestamp,value\n1704067200,1\n1704067300,12%\n", (), "line 3: cannot read the value '12%'"),
@@ -249,7 +295,8 @@ def test_latin_1_and_utf_16_files_are_read(tmp_path: Path, reference: list) -> N
          r"line 2 \(2024-01-01T00:00:00Z\) and line 5 \(5138-11-16T09:46:39Z\) are .* buckets of 60 s apart"),
         ("timestamp,value\n1,1\n2,2\n2024-01-01,3\n", ("--time-unit", "index"),
          "line 4: row numbers .* must all be numbers"),
-        ('timestamp,value\n1704067200,"1\n' + "x" * 200_000 + "\n", (), "line 2: not readable as CSV"),
+        ('timestamp,value\n1704067200,"1\n' + "x" * 200_000 + "\n", (),
+         "line 2: a cell runs on past 131,072 characters"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_clear_error_naming_file_and_line(
@@ -262,7 +309,7 @@ def test_bad_input_is_a_clear_error_naming_file_and_line(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--interval", "0"), "argument --interval: '0' must be at least 1"),
+        (("--interval", "0"), "argument --interval: '0' must be from 1 to 31,622,400"),
         (("--index-interval", "hourly"), "argument --index-interval: 'hourly' is not a whole number of seconds"),
         (("--out", "/nonexistent-folder/out.csv"), "cannot write /nonexistent-folder/out.csv"),
     ],

@@ -19,6 +19,7 @@ from anomalies.detection.rows import RowScores
 OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
 STDIN = Path("/dev/stdin")  # --csv -
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
+MAX_SECONDS = 366 * 86400  # --interval, --index-interval: beyond a year no series has a pattern to learn
 DESCRIPTION = """\
 Score a CSV of time,value rows with the production detector, strictly causally, and write
 timestamp,value,score,is_anomaly,alert,expected,lower,upper for every row, in input order, the
@@ -62,7 +63,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--csv", required=True, help="input CSV file (- reads stdin)")
-        parser.add_argument("--out", help="output CSV (default: stdout)")
+        parser.add_argument("--out", help="output CSV (default, or -: stdout)")
         parser.add_argument(
             "--kind", choices=["metric", "events"], default="metric",
             help="metric: values are measurements (bucket mean); events: values are counts (bucket sum)",
@@ -106,6 +107,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path} is a directory, not a file: give one CSV file (--csv FILE)")
         if not path.exists():  # a pipe or /dev/stdin is read like a file
             raise CommandError(f"no such file: {path}")
+        if options["out"] == "-":
+            options["out"] = None  # stdout, as --csv - is stdin
         if options["out"]:
             check_output(path, Path(str(options["out"])))
         table = read(path, options)
@@ -148,7 +151,8 @@ def check_output(source: Path, out: Path) -> None:
     folder = out.parent
     if not folder.is_dir():
         raise CommandError(f"cannot write {out}: no such directory {folder}")
-    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+    # An existing file is written in place (its folder need not be writable: /dev/null, a file of one's own).
+    if not os.access(out, os.W_OK) if out.exists() else not os.access(folder, os.W_OK):
         raise CommandError(f"cannot write {out}: permission denied")
 
 
@@ -197,8 +201,8 @@ def positive_int(text: str) -> int:
         number = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    if not 1 <= number <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text!r} must be from 1 to {MAX_SECONDS:,} (a year)")
     return number
 
 
@@ -239,7 +243,7 @@ def write_rows(out: TextIO, texts: list[tuple[str, str]], scores: RowScores, pro
 
 
 def _number(value: float) -> str:
-    return "" if math.isnan(value) else f"{value:.6g}"
+    return "" if math.isnan(value) else f"{value:.10g}"  # a band around 1.7e9 must still tell 1700000365
 
 
 class Progress:
