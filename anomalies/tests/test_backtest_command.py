@@ -207,6 +207,23 @@ def test_numbered_rows_past_the_year_9999_are_refused(tmp_path: Path) -> None:
         backtest("--csv", str(tmp_path / "values.csv"), "--index-interval", str(366 * 86400))
 
 
+def test_rows_past_the_warm_up_left_unscored_are_noted(tmp_path: Path) -> None:
+    """A day of one-minute rows, then five-minute ones: in one-minute buckets those never fill the detector's
+    windows again. Said, with what to do."""
+    start, day = 1_704_067_200, 86_400
+    rows = [(str(start + 60 * k), str(100 + k % 12)) for k in range(1440)]
+    rows += [(str(start + day + 300 * k), str(100 + k % 12)) for k in range(5 * 288)]
+    out, notes = backtest_with_notes("--csv", str(write_csv(tmp_path / "in.csv", rows)), "--interval", "60")
+    late = sum(1 for r in out if int(r["timestamp"]) >= start + 3 * day and r["expected"] == "")
+    expected_note = (
+        f"{late:,} of the 2,880 rows got no expected value although more than 3 days into their series: in buckets "
+        "of 60 s the data around them is too sparse"
+    )
+    assert late == 3 * 288 and expected_note in notes  # every five-minute row from day 3 on
+    regular = [(str(start + 300 * k), str(100 + k % 12)) for k in range(6 * 288)]
+    assert "no expected value" not in backtest_with_notes("--csv", str(write_csv(tmp_path / "r.csv", regular)))[1]
+
+
 def test_a_pipe_is_read_like_a_file(tmp_path: Path) -> None:
     import os
     import threading

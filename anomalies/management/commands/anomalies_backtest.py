@@ -10,7 +10,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from anomalies.backtest import InputError
-from anomalies.backtest.grouped import SeriesFailure, score_table, unscored_series
+from anomalies.backtest.grouped import SeriesFailure, late_unscored_rows, score_table, unscored_series
 from anomalies.backtest.local_dates import DATE_ORDERS
 from anomalies.backtest.reader import ReadOptions, Table, read_table
 from anomalies.backtest.times import DEFAULT_INDEX_INTERVAL, TIME_UNITS
@@ -19,6 +19,7 @@ from anomalies.detection.rows import RowScores
 OUTPUT_HEADER = ["timestamp", "value", "score", "is_anomaly", "alert", "expected", "lower", "upper"]
 STDIN = Path("/dev/stdin")  # --csv -
 PROGRESS_FROM_ROWS = 50_000  # shorter files finish before a progress bar would be read
+LATE_UNSCORED_SHARE = 0.01  # rows past the warm-up with no expected value, noted from this share of the file
 MAX_SECONDS = 366 * 86400  # --interval, --index-interval: beyond a year no series has a pattern to learn
 DESCRIPTION = """\
 Score a CSV of time,value rows with the production detector, strictly causally, and write
@@ -157,10 +158,12 @@ def check_output(source: Path, out: Path) -> None:
 
 
 def score_notes(table: Table, scores: RowScores) -> list[str]:
-    """How many series were scored; and where no row got an expected value, e.g. row numbers read as seconds."""
+    """How many series were scored; where no row got an expected value, e.g. row numbers read as seconds; and
+    how many rows past the warm-up got none."""
     unscored = unscored_series(table, scores)
+    late = [] if unscored else late_note(table, scores)
     if table.series is None:
-        return [unscored_note(table, scores)] if unscored else []
+        return [unscored_note(table, scores)] if unscored else late
     count = len(table.series)
     notes = [f"{count:,} series scored on their own, by {table.series_column} (--series-column)"]
     if unscored:
@@ -169,7 +172,19 @@ def score_notes(table: Table, scores: RowScores) -> list[str]:
             f"{len(unscored):,} of the {count:,} series had no row scored, too little history for the detector: "
             f"{shown} (check --time-unit, --index-interval and --interval)"
         )
-    return notes
+    return notes + late
+
+
+def late_note(table: Table, scores: RowScores) -> list[str]:
+    late = late_unscored_rows(table, scores)
+    if late < max(LATE_UNSCORED_SHARE * len(table.texts), 1):
+        return []
+    warmup = scores.config.windows.warmup_seconds / 86400
+    return [
+        f"{late:,} of the {len(table.texts):,} rows got no expected value although more than {warmup:g} days "
+        f"into their series: in buckets of {scores.config.interval_seconds} s the data around them is too sparse "
+        "(or broken by a long gap) for the detector; a wider --interval may score them"
+    ]
 
 
 def unscored_note(table: Table, scores: RowScores) -> str:
