@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomalies.detection.regularize import MAX_BUCKETS, infer_interval, real_times
+from anomalies.detection.regularize import MAX_BUCKETS, SENSIBLE_INTERVALS, infer_interval, real_times
 
 from . import InputError
 from .columns import MISSING_WORDS, choose_columns
@@ -24,6 +24,8 @@ from .series import check_one_series, choose_series, group_rows
 from .times import DEFAULT_INDEX_INTERVAL, TimeUnit, duration_text, plain_number, read_times
 
 DELIMITERS = (",", ";", "\t", "|")
+# An inferred interval is refused (with a wider one suggested) past this many buckets, and this many a row.
+SPARSE_BUCKETS, SPARSE_RATIO = 1_000_000, 1_000
 NOTES_SHOWN = 4  # of the notes on each series' timestamps: one file of 200 KPIs must not print 200
 THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?")  # a quoted "1,234.5" in a file split by commas
 DOT_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")  # 1.234 where a comma is the decimal mark
@@ -316,15 +318,24 @@ def _value(cell: str, line: int, comma: str) -> float:
 
 
 def _check_span(times: np.ndarray, lines: list[int], interval: int | None) -> None:
-    """The detector's grid has a bucket per interval from first to last: a stray timestamp must not ask billions."""
+    """The detector's grid has a bucket per interval from first to last: a stray timestamp must not ask billions,
+    nor a few rows far apart, at the fine interval their spacing suggests, millions of empty ones."""
     step = interval or infer_interval(times)
     first, last = int(np.argmin(times)), int(np.argmax(times))
     buckets = (times[last] - times[first]) / step
+    where = f"line {lines[first]} ({_when(times[first])}) and line {lines[last]} ({_when(times[last])})"
     if buckets >= MAX_BUCKETS:
         raise InputError(
-            f"line {lines[first]} ({_when(times[first])}) and line {lines[last]} ({_when(times[last])}) are "
-            f"{buckets:,.0f} buckets of {step} s apart, more than {MAX_BUCKETS:,}: check those timestamps "
-            "(--time-unit, --index-interval) or pass a wider --interval"
+            f"{where} are {buckets:,.0f} buckets of {step} s apart, more than {MAX_BUCKETS:,}: check those "
+            "timestamps (--time-unit, --index-interval) or pass a wider --interval"
+        )
+    if interval is None and buckets > SPARSE_BUCKETS and buckets > SPARSE_RATIO * len(times):
+        fits = [int(width) for width in SENSIBLE_INTERVALS if buckets * step / width <= SPARSE_RATIO * len(times)]
+        wide = fits[0] if fits else int(SENSIBLE_INTERVALS[-1])
+        raise InputError(
+            f"{where} are {buckets:,.0f} buckets of {step} s apart (the interval their spacing suggests) for "
+            f"{len(times):,} rows: scoring so many empty buckets would take minutes and gigabytes for nothing. "
+            f"Check those timestamps, or pass --interval (--interval {wide} for at most {SPARSE_RATIO:,} buckets a row)"
         )
 
 
