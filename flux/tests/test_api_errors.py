@@ -86,6 +86,26 @@ def test_json_nested_thousands_deep_is_a_400(api: type, keys: dict, method: str,
     assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("patch", "/api/v1/anomalies/settings", '{"sensitivity": "\\ud800"}'),
+     ("post", "/api/v1/anomalies/acknowledge_all", '{"severity": "\\ud800"}'),
+     ("post", "/api/v1/anomalies/acknowledge_all", '{"kind": ["\\udfff"]}'),
+     ("post", "/api/v1/anomalies/acknowledge_all", '{"\\ud800": 1}')],
+)  # fmt: skip
+def test_a_lone_surrogate_in_json_is_a_400(api: type, keys: dict, method: str, path: str, body: str) -> None:
+    """A choice field quoted the value back in its message, which could not be written: a 500."""
+    response = getattr(api(keys["admin"]), method)(path, data=body, content_type="application/json")
+    assert response.status_code == 400 and "lone surrogate" in response.json()["error"]["message"]
+    paired = '{"note": "\\ud83d\\ude00"}'  # a pair is one character (an emoji): no error of this kind
+    assert (
+        "surrogate"
+        not in api(keys["admin"])
+        .post("/api/v1/anomalies/acknowledge_all", data=paired, content_type="application/json")
+        .content.decode()
+    )
+
+
 def test_more_than_a_thousand_query_parameters_is_a_400(api: type, keys: dict) -> None:
     query = "&".join(f"p{index}=1" for index in range(1001))
     response = api(keys["read"]).get(f"/api/v1/events/count?{query}")

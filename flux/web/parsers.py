@@ -8,10 +8,31 @@ from rest_framework.parsers import JSONParser
 
 class JSONBodyParser(JSONParser):
     """DRF's, except that arrays or objects nested thousands deep (Python's parser then recurses past its
-    limit) are a 400 like any other unreadable JSON, not a 500."""
+    limit) and strings holding a lone surrogate (`"\\ud800"`: no Unicode text, and an error message quoting
+    one back could not be written) are a 400 like any other unreadable JSON, not a 500."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - arrays or objects are nested too deeply.") from None
+        if _holds_lone_surrogate(data):
+            raise ParseError("JSON parse error - a string holds a lone surrogate (such as \\ud800): not Unicode text.")
+        return data
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
