@@ -87,13 +87,16 @@ def apply_verdict(
 
 
 def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
+    # Its numbers are the bucket's it peaked on, in its own bucket width: a weaker bucket after it (cooling
+    # down, nearly back) or a five-minute one confirming a minute check's episode must not replace them.
+    if verdict.score >= anomaly.score and verdict.interval_seconds == anomaly.interval_seconds:
+        anomaly.actual, anomaly.expected = verdict.actual, verdict.expected
+        anomaly.lower, anomaly.upper = verdict.lower, verdict.upper
     anomaly.score = max(anomaly.score, verdict.score)
     if SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[anomaly.severity]:
         anomaly.severity = verdict.severity
     # A five-minute bucket that confirms an episode the minute checks saw later must not move it back.
     anomaly.last_anomalous_at = max(anomaly.last_anomalous_at, verdict.bucket)
-    anomaly.actual, anomaly.expected = verdict.actual, verdict.expected
-    anomaly.lower, anomaly.upper = verdict.lower, verdict.upper
 
 
 def open_episode(watch: Watch, verdict: Verdict) -> tuple[str, Anomaly] | None:

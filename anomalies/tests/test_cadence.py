@@ -306,15 +306,15 @@ def test_a_five_minute_anomaly_is_shown_on_five_minute_buckets_scored_as_the_sca
     assert {later - earlier for earlier, later in itertools.pairwise(times)} == {5 * MINUTE}
     assert times[0] == anomaly.started_at - timedelta(hours=3) and anomaly.started_at in times
     context = {time: point for time, point in zip(times, detail["context"], strict=True)}
-    last = context[anomaly.last_anomalous_at]  # the stored values are those of the episode's last bucket
+    last = context[anomaly.last_anomalous_at]
     assert last["is_anomaly"] and context[anomaly.started_at]["is_anomaly"]
-    assert (last["value"], last["expected"], last["lower"], last["upper"]) == pytest.approx(
+    episode = [point for time, point in context.items() if anomaly.started_at <= time <= anomaly.last_anomalous_at]
+    peak = max(reversed(episode), key=lambda point: point["score"])  # the stored values are its peak bucket's
+    assert peak["score"] == pytest.approx(anomaly.score, abs=1e-4)
+    assert (peak["value"], peak["expected"], peak["lower"], peak["upper"]) == pytest.approx(
         (anomaly.actual, anomaly.expected, anomaly.lower, anomaly.upper), rel=1e-6
     )
-    episode = [
-        point["score"] for time, point in context.items() if anomaly.started_at <= time <= anomaly.last_anomalous_at
-    ]
-    assert max(episode) == pytest.approx(anomaly.score, abs=1e-4)
+    assert (last["value"], last["expected"]) != (peak["value"], peak["expected"])  # (a later, weaker bucket)
 
 
 def test_an_hourly_anomaly_keeps_its_hourly_context_once_its_series_is_scanned_every_five_minutes(

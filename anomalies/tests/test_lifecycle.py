@@ -48,8 +48,13 @@ def test_an_episode_opens_updates_and_resolves_by_itself(watch: Watch) -> None:
     )
     assert change == "updated" and same.pk == anomaly.pk
     assert (same.score, same.severity, same.actual, same.last_anomalous_at) == (0.97, "critical", 120.0, T0 + HOUR)
-    services.apply_verdict(watch, anomalous(T0 + 2 * HOUR, score=0.5, severity="info"), T0)
-    assert Anomaly.objects.get(pk=anomaly.pk).severity == "critical"  # an episode never de-escalates
+    services.apply_verdict(watch, anomalous(T0 + 2 * HOUR, score=0.5, severity="info", actual=35.0), T0)
+    cooling = Anomaly.objects.get(pk=anomaly.pk)
+    assert cooling.severity == "critical"  # an episode never de-escalates...
+    assert (cooling.actual, cooling.last_anomalous_at) == (120.0, T0 + 2 * HOUR)  # ...nor shows a weaker bucket
+    minutes = Verdict(T0 + 2 * HOUR, 60, True, 0.99, "critical", "spike", "up", 4.0, 0.5, 0.0, 2.0)
+    services.apply_verdict(watch, minutes, T0)  # another bucket width: its numbers would read as this one's
+    assert (Anomaly.objects.get(pk=anomaly.pk).actual, Anomaly.objects.get(pk=anomaly.pk).score) == (120.0, 0.99)
     change, resolved = services.apply_verdict(watch, normal(T0 + 3 * HOUR), T0 + 3 * HOUR)
     assert change == "resolved"
     assert (resolved.status, resolved.resolved_at, resolved.resolved_by) == ("resolved", T0 + 3 * HOUR, "")
