@@ -220,7 +220,7 @@ def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int
     unresolved_episodes = (
         anomalies.exclude(status=Anomaly.Status.RESOLVED).exclude(kind=Anomaly.Kind.THRESHOLD).order_by("pk")
     )
-    count = 0
+    resolved: dict[int, list[tuple[str, Anomaly]]] = {}
     for anomaly in unresolved_episodes:
         with transaction.atomic():
             anomaly = locked_with_its_watch(anomaly)
@@ -228,8 +228,13 @@ def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int
                 continue
             anomaly.note = anomaly.note or why
             close_episode(anomaly, timezone.now(), actor)
-            count += 1
-    return count
+            resolved.setdefault(anomaly.project_id, []).append((RESOLVED, anomaly))
+    # Channels told of an opening hear of its end, as when it ends by itself or by hand (a receiver tracking
+    # incidents kept these open for good). Imported here: the notifications module reads this one's events.
+    from anomalies.notifications import notify_each
+
+    notify_each(resolved, timezone.now())
+    return sum(len(changes) for changes in resolved.values())
 
 
 def lock_before_project_deletion(sender: type, instance: Project, **kwargs: object) -> None:

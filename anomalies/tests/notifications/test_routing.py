@@ -91,6 +91,20 @@ def test_a_channel_added_mid_episode_hears_of_the_ongoing_anomaly_once(project: 
     assert notify_changes(project.pk, [services.apply_verdict(watch, anomalous(T0 + 2 * HOUR), T0)], T0) == []
 
 
+@pytest.mark.parametrize("how", ["excluded", "detection off"])
+def test_an_anomaly_resolved_because_nothing_watches_it_any_more_is_told_of(project: Project, how: str) -> None:
+    told = make_channel(project)
+    watch = make_watch(project, "checkout.completed")
+    notify_changes(project.pk, [services.apply_verdict(watch, anomalous(T0), T0)], T0)
+    if how == "excluded":
+        services.update_watch(watch, {"excluded": True})
+    else:
+        services.update_detection_settings(project, {"enabled": False})
+    [anomaly] = Anomaly.objects.filter(watch=watch)
+    [delivery] = Delivery.objects.filter(project=project, event="resolved")
+    assert (delivery.channel_id, delivery.anomaly_ids, anomaly.status) == (told.pk, [anomaly.pk], "resolved")
+
+
 def test_a_resolution_reaches_only_channels_told_of_the_opening(project: Project) -> None:
     told = make_channel(project, min_severity="warning")
     make_channel(project, min_severity="critical")
