@@ -84,6 +84,16 @@ def test_a_busy_series_is_scanned_every_five_minutes_and_a_sparse_one_hourly(bus
     assert (busy.history_end, busy.next_scan_at) == (END + 5 * MINUTE, END + 10 * MINUTE + offset)
 
 
+def test_a_new_series_busy_since_it_began_is_scanned_every_five_minutes(project: Project) -> None:
+    """Three hours old at 120 an hour: its day's count over 24 hours read as 15 an hour, a sparse series
+    scanned hourly, so nothing saw it stop for up to an hour."""
+    add_events(project, "api.request", END - 3 * HOUR, END + HOUR, 30 * timedelta(seconds=1))
+    roll_up(project, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    assert Watch.objects.get(name="api.request").interval_seconds == FAST
+
+
 def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_and_sparse: Project) -> None:
     spike_start = END + 12 * MINUTE
     add_events(busy_and_sparse, "page.viewed", spike_start, spike_start + 10 * MINUTE, timedelta(seconds=3),
