@@ -24,8 +24,9 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from anomalies import egress
-from anomalies.models import Channel, Delivery
+from anomalies.models import Anomaly, Channel, Delivery
 from anomalies.notifications import TEST, build_payload, sample_anomalies
+from anomalies.services import RESOLVED
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ CLAIM_CANDIDATES = 20
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 USER_AGENT = "Flux-Webhook/1"
 CHANNEL_DISABLED = "The channel was disabled; not sent."
+REOPENED = "Its anomalies were reopened before it was sent; not sent."
 # Test sends are never retried: one the worker finds pending was cut off mid-send (its web request died).
 TEST_INTERRUPTED = "The test send was interrupted; test sends are never sent again."
 
@@ -84,7 +86,15 @@ def not_to_send(delivery: Delivery) -> str:
         return TEST_INTERRUPTED
     if not delivery.channel.enabled:  # disabled while this waited for a retry: it gets nothing more
         return CHANNEL_DISABLED
+    if delivery.event == RESOLVED and not resolved_still(delivery):
+        return REOPENED  # sent, it would close on the receiver an incident that is open again
     return ""
+
+
+def resolved_still(delivery: Delivery) -> bool:
+    """Whether any anomaly a resolved notice lists is still resolved."""
+    anomalies = Anomaly.objects.filter(project_id=delivery.project_id, pk__in=delivery.anomaly_ids)
+    return anomalies.filter(status=Anomaly.Status.RESOLVED).exists()
 
 
 def seconds_since(start: float) -> timedelta:

@@ -9,10 +9,12 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
+from anomalies import services
 from anomalies.delivery import (
     BACKOFF,
     CHANNEL_DISABLED,
     CLAIM_LEASE,
+    REOPENED,
     TEST_INTERRUPTED,
     claim_next,
     deliver_due,
@@ -21,7 +23,8 @@ from anomalies.delivery import (
     verify_signature,
 )
 from anomalies.egress import CONNECTION_FAILED
-from anomalies.models import Channel, Delivery
+from anomalies.models import Anomaly, Channel, Delivery
+from anomalies.notifications import notify_changes
 from anomalies.queries import list_deliveries
 from anomalies.tests.notifications.support import (
     HOUR,
@@ -227,6 +230,21 @@ def test_a_channel_disabled_while_a_delivery_waits_for_its_retry_gets_nothing_mo
     assert deliver_due(T0 + HOUR) == 0
     delivery.refresh_from_db()
     assert (delivery.status, delivery.last_error, len(receiver.requests)) == ("failed", CHANNEL_DISABLED, 1)
+
+
+def test_a_resolved_notice_still_queued_when_its_anomaly_is_reopened_is_not_sent(
+    project: Project, receiver: Receiver
+) -> None:
+    """Resolved by hand, reopened a second later: the notice then went out, and the receiver closed an open
+    incident."""
+    opened = queue_one_webhook(project, receiver.url)
+    deliver_due(T0)
+    anomaly = Anomaly.objects.get(pk=opened.anomaly_ids[0])
+    [resolved] = notify_changes(project.pk, [("resolved", services.resolve(anomaly, "alice"))], T0 + MINUTE)
+    services.reopen(anomaly, "alice")
+    assert deliver_due(T0 + 2 * MINUTE) == 0
+    resolved.refresh_from_db()
+    assert (resolved.status, resolved.last_error, len(receiver.requests)) == ("failed", REOPENED, 1)
 
 
 def test_a_channels_delivery_log_is_read_within_its_project(project: Project) -> None:
