@@ -347,7 +347,7 @@ def sample_anomalies(project: Project, now: datetime) -> list[dict]:
     """One made-up anomaly in the real shape, for test deliveries."""
     watch = Watch(project=project, source=Watch.Source.EVENTS, name="checkout.completed", measure="count")
     anomaly = Anomaly(
-        project=project, watch=watch, kind=Anomaly.Kind.SPIKE, direction="up", severity="warning", score=0.9,
+        project=project, watch=watch, kind=Anomaly.Kind.SPIKE, direction="up", severity="warning", score=0.85,
         started_at=now - timedelta(hours=1), last_anomalous_at=now, actual=1234.0, expected=310.0, lower=250.0,
         upper=380.0, interval_seconds=3600,
     )  # fmt: skip

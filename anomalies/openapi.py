@@ -146,9 +146,14 @@ class SettingsShape(serializers.Serializer):
 class WatchInput(serializers.Serializer):
     """Unknown fields are refused."""
 
-    sensitivity = serializers.ChoiceField(["", *Sensitivity.values], required=False, help_text='"": the project\'s.')
+    sensitivity = serializers.ChoiceField(
+        ["", *Sensitivity.values], required=False, allow_null=True, help_text='"" or null: the project\'s.'
+    )
     excluded = serializers.BooleanField(required=False)
     muted_until = serializers.DateTimeField(required=False, allow_null=True, help_text="null unmutes.")
+
+    def validate_sensitivity(self, value: str | None) -> str:
+        return value or ""  # null, as the series list shows a series without its own, is the project's too
 
 
 class WatchList(serializers.Serializer):

@@ -143,6 +143,9 @@ def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Projec
         format="json",
     ).json()  # fmt: skip
     assert (changed["sensitivity"], changed["muted_until"]) == ("low", "2026-12-01T00:00:00Z")
+    # null, as the list shows a series without its own sensitivity, writes back as the project's
+    reset = admin.patch(f"/api/v1/anomalies/series/{watch.pk}", {"sensitivity": None}, format="json")
+    assert reset.status_code == 200 and reset.json()["sensitivity"] is None
     assert [item["id"] for item in api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]] == [watch.pk]
 
 
