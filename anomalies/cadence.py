@@ -82,25 +82,26 @@ def due_revisit(watch: Watch, now: datetime) -> bool:
 
 
 def hourly_volumes(watches: list[Watch], now: datetime) -> dict[int, float]:
-    """{watch id: events (or metric points) an hour over the last day, or over the hours since its first data
-    in it: a series three hours old at 120 an hour is busy, not 15 an hour}; watches without data are absent."""
+    """{watch id: events (or metric points) an hour over the last day, or, for a series younger than that (no
+    data in the day before), over the hours since its first data: three hours old at 120 an hour, it is busy,
+    not 15 an hour}; watches without data are absent."""
     since = now - VOLUME_WINDOW
 
-    def per_hour(total: float, first: datetime) -> float:
-        return float(total) / max((now - max(first, since)) / HOUR, 1.0)
+    def per_hour(total: float | None, first: datetime) -> float:
+        return float(total or 0) / max((now - max(first, since)) / HOUR, 1.0)
 
     volumes: dict[int, float] = {}
     events = {(w.project_id, w.name): w.pk for w in watches if w.source == Watch.Source.EVENTS}
     if events:
         rows = fetch_all(
             """
-            SELECT r.project_id, r.name, sum(r.count), min(r.bucket)
+            SELECT r.project_id, r.name, sum(r.count) FILTER (WHERE r.bucket >= %s), min(r.bucket)
             FROM unnest(%s::bigint[], %s::text[]) AS w(project_id, name)
             JOIN events_eventrollup r ON r.project_id = w.project_id AND r.name = w.name
             WHERE r.level = 'hour' AND r.bucket >= %s AND r.bucket < %s
             GROUP BY 1, 2
             """,
-            [[key[0] for key in events], [key[1] for key in events], since, now],
+            [since, [key[0] for key in events], [key[1] for key in events], since - VOLUME_WINDOW, now],
         )
         volumes |= {events[project_id, name]: per_hour(total, first) for project_id, name, total, first in rows}
     series: dict[int, list[int]] = {}
@@ -109,10 +110,10 @@ def hourly_volumes(watches: list[Watch], now: datetime) -> dict[int, float]:
             series.setdefault(watch.series_id, []).append(watch.pk)
     if series:
         rows = fetch_all(
-            """SELECT series_id, sum(count), min(bucket) FROM metrics_metricrollup
+            """SELECT series_id, sum(count) FILTER (WHERE bucket >= %s), min(bucket) FROM metrics_metricrollup
                WHERE level = 'hour' AND project_id = ANY(%s) AND series_id = ANY(%s) AND bucket >= %s AND bucket < %s
                GROUP BY 1""",
-            [sorted({w.project_id for w in watches}), list(series), since, now],
+            [since, sorted({w.project_id for w in watches}), list(series), since - VOLUME_WINDOW, now],
         )
         volumes |= {pk: per_hour(total, first) for series_id, total, first in rows for pk in series[series_id]}
     return volumes

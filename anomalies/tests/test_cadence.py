@@ -88,10 +88,14 @@ def test_a_new_series_busy_since_it_began_is_scanned_every_five_minutes(project:
     """Three hours old at 120 an hour: its day's count over 24 hours read as 15 an hour, a sparse series
     scanned hourly, so nothing saw it stop for up to an hour."""
     add_events(project, "api.request", END - 3 * HOUR, END + HOUR, 30 * timedelta(seconds=1))
+    # A nightly job's two busy hours a day is no new series: its day, over 24 hours, is 5 an hour.
+    add_events(project, "job.step", END - 26 * HOUR, END - 24 * HOUR, MINUTE)
+    add_events(project, "job.step", END - 2 * HOUR, END, MINUTE)
     roll_up(project, END + MINUTE)
     sync_watches(NOW)
     scan(due_watch_ids(NOW, 100), NOW)
     assert Watch.objects.get(name="api.request").interval_seconds == FAST
+    assert Watch.objects.get(name="job.step").interval_seconds == HOURLY
 
 
 def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_and_sparse: Project) -> None:
