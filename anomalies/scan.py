@@ -15,7 +15,7 @@ is logged with its id and skipped until its next due time, never its batch.
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -102,20 +102,23 @@ def claim_in_projects(watch_ids: list[int], now: datetime) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def release(watch_ids: list[int], now: datetime) -> None:
-    """The watches claimed at `now` are done: due again after their next bucket. Only while the lease is still
-    this batch's: one slower than its lease leaves the next worker's claim as it is (its due time, from `now`,
-    may be past already, and a third worker would take the watch while the second still scans it)."""
+def release(watch_ids: list[int], now: datetime, waiting_for_data: Collection[int] = ()) -> None:
+    """The watches claimed at `now` are done: due again after their next bucket, or at the next five-minute
+    one while they have no data yet (`waiting_for_data`: a watch made from raw rows before their first rollup
+    found nothing, and its next look came an hour later). Only while the lease is still this batch's: one
+    slower than its lease leaves the next worker's claim as it is (its due time, from `now`, may be past
+    already, and a third worker would take the watch while the second still scans it)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE anomalies_watch
-            SET next_scan_at = CASE WHEN interval_seconds = %(fast)s THEN %(fast_due)s ELSE %(hourly_due)s END
+            SET next_scan_at = CASE WHEN interval_seconds = %(fast)s OR id = ANY(%(waiting)s) THEN %(fast_due)s
+                                    ELSE %(hourly_due)s END
             WHERE id = ANY(%(ids)s) AND next_scan_at = %(lease_end)s
             """,
             {"fast": cadence.FAST, "fast_due": cadence.next_due(now, timedelta(seconds=cadence.FAST)),
              "hourly_due": cadence.next_due(now, timedelta(seconds=cadence.HOURLY)), "ids": watch_ids,
-             "lease_end": now + CLAIM_LEASE},
+             "waiting": list(waiting_for_data), "lease_end": now + CLAIM_LEASE},
         )  # fmt: skip
 
 
@@ -146,10 +149,13 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
     groups: dict[tuple[str, int], list[Watch]] = defaultdict(list)
     for watch in watches:
         groups[watch.source, watch.interval_seconds].append(watch)
+    without_data: set[int] = set()
     for (source, interval), batch in groups.items():
         watermark = watermarks[source]
-        if watermark is None:
-            release([watch.pk for watch in batch], now)
+        if watermark is None:  # no rollup has run yet
+            new = {watch.pk for watch in batch if watch.last_scanned_at is None}
+            without_data |= new
+            release([watch.pk for watch in batch], now, new)
             continue
         step = timedelta(seconds=interval)
         scanned_until = {watch.pk: watch.history_end for watch in batch}
@@ -173,12 +179,16 @@ def scan(watch_ids: list[int], now: datetime) -> ScanResult:
         # A watch that waits for its bucket is its retry's (RETRY_AFTER later, perhaps before this batch ends):
         # what this batch read of it must not overwrite what the retry stores.
         scored = [watch for watch in batch if watch.pk in new_points and watch.pk not in waiting]
+        # (A new watch only: one that had data once and has none now is a series that stopped, scanned hourly.)
+        without_data |= {watch.pk for watch in scored if watch.last_scanned_at is None and not has_data(watch)}
         with transaction.atomic():  # all or nothing: a history stored without its carry or due time loses buckets
             late_data.hold_off_marks(source)
             save_histories([watch for watch in refreshed if watch.pk not in waiting], scanned_until)
             carry.save(scored, {watch.pk for watch in scored if bytes(watch.fitted or b"") != fitted_before[watch.pk]})
-            release([watch.pk for watch in batch if watch.pk not in waiting], now)
-    Watch.objects.filter(pk__in=[watch.pk for watch in watches]).update(last_scanned_at=now)
+            release([watch.pk for watch in batch if watch.pk not in waiting], now, without_data)
+    # One still without data is not stamped: its interval is chosen again at its next scan, once data came.
+    stamped = [watch.pk for watch in watches if watch.pk not in without_data]
+    Watch.objects.filter(pk__in=stamped).update(last_scanned_at=now)
     return result
 
 
@@ -186,6 +196,11 @@ def unresolved_watch_ids(watches: list[Watch]) -> list[int]:
     projects = {watch.project_id for watch in watches}
     episodes = Anomaly.objects.filter(project_id__in=projects, watch__in=watches)
     return list(episodes.exclude(status=Anomaly.Status.RESOLVED).values_list("watch_id", flat=True))
+
+
+def has_data(watch: Watch) -> bool:
+    """Whether the watch's cached history holds any bucket with data."""
+    return observed_buckets(cached_values(watch), measure_of(watch)[1]) > 0
 
 
 def observed_buckets(values: np.ndarray, missing: float) -> int:

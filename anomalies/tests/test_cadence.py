@@ -24,6 +24,7 @@ from anomalies.watches import sync_watches
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
 from flux.tenants.models import Project
+from metrics.tests.factories import make_series
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 END = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
@@ -96,6 +97,21 @@ def test_a_new_series_busy_since_it_began_is_scanned_every_five_minutes(project:
     scan(due_watch_ids(NOW, 100), NOW)
     assert Watch.objects.get(name="api.request").interval_seconds == FAST
     assert Watch.objects.get(name="job.step").interval_seconds == HOURLY
+
+
+def test_a_watch_made_before_its_first_rollup_is_looked_at_again_within_minutes(busy_and_sparse: Project) -> None:
+    """A metric's watch is made from its raw points; scanned before their first rollup it found nothing, and
+    its next look came an hour later. A watch that had data once and stopped stays hourly."""
+    roll_up(busy_and_sparse, END + MINUTE)
+    fresh = make_watch(busy_and_sparse, name="queue.depth", series=make_series(busy_and_sparse), measure="avg")
+    stopped = make_watch(busy_and_sparse, name="queue.depth", series=make_series(busy_and_sparse, host="b"),
+                         measure="avg", last_scanned_at=END - HOUR)  # fmt: skip
+    scan([fresh.pk, stopped.pk], NOW)
+    fresh.refresh_from_db()
+    stopped.refresh_from_db()
+    slot = END + 5 * MINUTE + timedelta(seconds=ROLLUP_OFFSET)
+    assert (fresh.next_scan_at, fresh.last_scanned_at, fresh.interval_seconds) == (slot, None, HOURLY)
+    assert (stopped.next_scan_at, stopped.last_scanned_at) == (END + timedelta(hours=1, minutes=2), NOW)
 
 
 def test_a_spike_in_a_busy_series_opens_an_anomaly_minutes_after_it_starts(busy_and_sparse: Project) -> None:
