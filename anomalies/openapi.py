@@ -156,8 +156,14 @@ class WatchInput(serializers.Serializer):
         return value or ""  # null, as the series list shows a series without its own, is the project's too
 
 
+class WatchedShape(SeriesShape):
+    interval_seconds = serializers.IntegerField(help_text="The buckets its scans score: 300 when busy, else 3600.")
+    last_scanned_at = serializers.DateTimeField(allow_null=True, help_text="null: not scanned yet, or no data yet.")
+    next_scan_at = serializers.DateTimeField()
+
+
 class WatchList(serializers.Serializer):
-    series = SeriesShape(many=True)
+    series = WatchedShape(many=True)
 
 
 @closed

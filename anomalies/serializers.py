@@ -19,6 +19,15 @@ def watch_json(watch: Watch) -> dict:
     }  # fmt: skip
 
 
+def watched_json(watch: Watch) -> dict:
+    """watch_json, and how its scans go: what the series settings show (an anomaly's series need not)."""
+    scanned = watch.last_scanned_at
+    return watch_json(watch) | {
+        "interval_seconds": watch.interval_seconds, "last_scanned_at": iso(scanned) if scanned else None,
+        "next_scan_at": iso(watch.next_scan_at),
+    }  # fmt: skip
+
+
 def anomaly_json(anomaly: Anomaly) -> dict:
     return {
         "id": anomaly.pk, "series": watch_json(anomaly.watch), "kind": anomaly.kind, "direction": anomaly.direction,

@@ -15,12 +15,12 @@ from anomalies.openapi import (
     ChannelSerializer,
     DeliveryList,
     DeliveryShape,
+    WatchedShape,
     WatchInput,
     WatchList,
 )
-from anomalies.openapi import SeriesShape as WatchShape
 from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, replay
-from anomalies.serializers import watch_json
+from anomalies.serializers import watch_json, watched_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
 from flux.web.api import NotFound, ProjectAPIView, validated_body
@@ -50,7 +50,7 @@ class WatchListView(ProjectAPIView):
     )
     def get(self, request: Request) -> Response:
         watches = queries.list_watches(self.project, request.query_params.get("name") or None)
-        return Response({"series": [watch_json(watch) for watch in watches]})
+        return Response({"series": [watched_json(watch) for watch in watches]})
 
 
 class WatchDetailView(ProjectAPIView):
@@ -68,7 +68,7 @@ class WatchDetailView(ProjectAPIView):
         ),
         parameters=[WATCH_ID],
         request=WatchInput,
-        responses={200: WatchShape, **errors(400, 401, 403, 404)},
+        responses={200: WatchedShape, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def patch(self, request: Request, watch_id: int) -> Response:
@@ -76,7 +76,7 @@ class WatchDetailView(ProjectAPIView):
         if watch is None:
             raise NotFound(f"No watched series {watch_id} in this project.")
         changes = validated_body(WatchInput, request).validated_data
-        return Response(watch_json(services.update_watch(watch, changes, actor_of(request))))
+        return Response(watched_json(services.update_watch(watch, changes, actor_of(request))))
 
 
 class BacktestView(ProjectAPIView):

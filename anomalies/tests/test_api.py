@@ -146,7 +146,11 @@ def test_settings_and_series_can_be_tuned(api: type, keys: dict, project: Projec
     # null, as the list shows a series without its own sensitivity, writes back as the project's
     reset = admin.patch(f"/api/v1/anomalies/series/{watch.pk}", {"sensitivity": None}, format="json")
     assert reset.status_code == 200 and reset.json()["sensitivity"] is None
-    assert [item["id"] for item in api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]] == [watch.pk]
+    [listed_watch] = api(keys["read"]).get("/api/v1/anomalies/series").json()["series"]
+    assert listed_watch["id"] == watch.pk
+    # How its scans go: a user could not see that a new busy series was scanned hourly, nor when it was last.
+    assert (listed_watch["interval_seconds"], listed_watch["last_scanned_at"]) == (3600, None)
+    assert datetime.fromisoformat(listed_watch["next_scan_at"]) == Watch.objects.get(pk=watch.pk).next_scan_at
 
 
 def test_excluding_a_series_resolves_its_open_episode_only(api: type, keys: dict, anomalies: list) -> None:
