@@ -37,20 +37,23 @@ def score_table(
 
 def unscored_series(table: Table, scores: RowScores) -> list[str]:
     """The series none of whose rows got an expected value (too little history), in order of appearance."""
-    groups = table.series or {"": list(range(len(table.texts)))}
-    return [key for key, rows in groups.items() if np.isnan(scores.expected[rows]).all()]
+    return [key for key, rows in _groups(table).items() if np.isnan(scores.expected[rows]).all()]
 
 
 def late_unscored_rows(table: Table, scores: RowScores) -> int:
     """Rows past their series' warm-up (warmup_seconds after its first row) that still got no expected value:
     data sparser there than the buckets (rows 300 s apart in 60-s buckets), or history broken by a gap."""
-    groups = table.series or {"": list(range(len(table.texts)))}
     late = 0
-    for rows in groups.values():
+    for rows in _groups(table).values():
         times, expected = table.times[rows], scores.expected[rows]
         past = times >= times.min() + scores.config.windows.warmup_seconds
         late += int(np.count_nonzero(past & np.isnan(expected)))
     return late
+
+
+def _groups(table: Table) -> dict[str, list[int]]:
+    """The rows of each series (one series, keyed "", without --series-column)."""
+    return table.series or {"": list(range(len(table.texts)))}
 
 
 def _score(

@@ -145,7 +145,8 @@ def rank_p(profile: Profile, rows: Ints, values: Floats, spread: Floats) -> tupl
     """
     counts = profile.kept[rows]
     cells = len(values) * profile.ordered.shape[1]
-    if cells <= min(BROADCAST_CELLS, SEARCH_CELLS * len(np.unique(rows))):
+    # (the blocks are counted only where comparing every pair is possible at all: a long stretch skips it)
+    if cells <= BROADCAST_CELLS and cells <= SEARCH_CELLS * len(np.unique(rows)):
         below, above = _ranks_at_once(profile, rows, values)
     else:
         below, above = _ranks_by_block(profile, rows, values)

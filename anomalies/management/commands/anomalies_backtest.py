@@ -153,7 +153,8 @@ def check_output(source: Path, out: Path) -> None:
     if not folder.is_dir():
         raise CommandError(f"cannot write {out}: no such directory {folder}")
     # An existing file is written in place (its folder need not be writable: /dev/null, a file of one's own).
-    if not os.access(out, os.W_OK) if out.exists() else not os.access(folder, os.W_OK):
+    writable = os.access(out, os.W_OK) if out.exists() else os.access(folder, os.W_OK)
+    if not writable:
         raise CommandError(f"cannot write {out}: permission denied")
 
 
