@@ -66,3 +66,37 @@ def test_a_threshold_rules_own_watch_is_not_a_watched_series(api: type, keys: di
     series = f"/api/v1/anomalies/series/{rule['watch_id']}"
     assert api(keys["read"]).get(f"{series}/backtest", {"from": "-7d"}).status_code == 404
     assert api(keys["admin"]).patch(series, {"excluded": False}, format="json").status_code == 404
+
+
+READS = ["/api/v1/anomalies?status=all", "/api/v1/anomalies/settings", "/api/v1/anomalies/channels",
+         "/api/v1/anomalies/thresholds"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [("post", "/api/v1/anomalies/{anomaly}/acknowledge", {"note": 5}, "note"),
+     ("patch", "/api/v1/anomalies/settings", {"enabled": "no"}, "enabled"),
+     ("patch", "/api/v1/anomalies/settings", {"enabled": 0}, "enabled"),
+     ("patch", "/api/v1/anomalies/series/{watch}", {"excluded": "yes"}, "excluded"),
+     ("patch", "/api/v1/anomalies/channels/{channel}", {"notify_resolved": "false"}, "notify_resolved"),
+     ("patch", "/api/v1/anomalies/channels/{channel}", {"renotify_minutes": "60"}, "renotify_minutes"),
+     ("patch", "/api/v1/anomalies/channels/{channel}", {"name": ["Ops"]}, "name"),
+     ("patch", "/api/v1/anomalies/thresholds/{rule}", {"threshold": "5"}, "threshold"),
+     ("patch", "/api/v1/anomalies/thresholds/{rule}", {"duration_minutes": True}, "duration_minutes"),
+     ("post", "/api/v1/anomalies/thresholds", {"source": "events", "name": "b", "aggregation": "count",
+                                               "comparator": ">", "threshold": 1, "duration_minutes": 5,
+                                               "tags": {"plan": 1}}, "tags")],
+)  # fmt: skip
+def test_writes_refuse_values_of_the_wrong_json_type_and_change_nothing(
+    api: type, keys: dict, project: Project, anomaly: Anomaly, method: str, path: str, body: dict, field: str
+) -> None:
+    """DRF would read "no" as false and 5 as "5": a client sending them has a bug the API must show."""
+    channel = Channel.objects.create(project=project, name="Ops", kind="slack", target="https://x.example/h")
+    rule = create_rule(api, keys, "a")
+    url = path.format(anomaly=anomaly.pk, watch=anomaly.watch_id, channel=channel.pk, rule=rule["id"])
+    admin = api(keys["admin"])
+    before = [admin.get(read).json() for read in READS]
+    response = getattr(admin, method)(url, body, format="json")
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["error"]["details"]) == [field]
+    assert [admin.get(read).json() for read in READS] == before

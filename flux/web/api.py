@@ -87,8 +87,42 @@ def validated_body(shape: type[serializers.Serializer], request: Request, **opti
         accepted = ", ".join(name for name, field in body.fields.items() if not field.read_only)
         message = f"Unknown field {unknown[0]}; accepted: {accepted}."
         raise FluxError(message, details={name: ["unknown field"] for name in unknown})
+    wrong = json_type_errors(body.fields, data)
+    if wrong:
+        name = next(iter(wrong))
+        raise FluxError(f"{name} {wrong[name][0]}.", details=wrong)
     body.is_valid(raise_exception=True)
     return body
+
+
+def json_type_errors(fields: dict[str, serializers.Field], data: dict) -> dict[str, list[str]]:
+    """Values of the wrong JSON type, which DRF would coerce: `{"enabled": "no"}` read as false, `{"note": 5}`
+    as "5", `{"threshold": "5"}` as 5. A client that sends them has a bug that silence would hide."""
+    wrong = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        if value is None or field is None or field.read_only:
+            continue  # null is the field's allow_null to judge
+        if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+            wrong[name] = ["must be true or false"]
+        elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+            wrong[name] = ["must be a string"]
+        elif isinstance(field, serializers.IntegerField | serializers.FloatField) and not is_json_number(value):
+            wrong[name] = ["must be a number"]
+        elif isinstance(field, serializers.DictField) and not all_strings(field, value):
+            wrong[name] = ["values must be strings"]
+    return wrong
+
+
+def all_strings(field: serializers.DictField, value: object) -> bool:
+    """Whether an object for a field of string values holds only strings (the field reports anything else)."""
+    if not isinstance(field.child, serializers.CharField) or not isinstance(value, dict):
+        return True
+    return all(isinstance(item, str) for item in value.values())
+
+
+def is_json_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class ProjectAPIView(APIView):
