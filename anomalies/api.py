@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from anomalies import notifications, queries, replay, services
+from anomalies import notifications, queries, replay, services, thresholds
 from anomalies.models import Anomaly, Severity, Watch
 from anomalies.openapi import (
     ANOMALY_ID,
@@ -132,6 +132,8 @@ class AnomalyDetailView(AnomalyAPIView):
     )
     def get(self, request: Request, anomaly_id: int) -> Response:
         anomaly = self.anomaly(anomaly_id)
+        if anomaly.kind == Anomaly.Kind.THRESHOLD:  # a rule's alert: its aggregate against the threshold
+            return Response({**anomaly_json(anomaly), "context": thresholds.context_json(anomaly, timezone.now())})
         return Response({**anomaly_json(anomaly), "context": replay.points_json(anomaly_context(anomaly).scores)})
 
 

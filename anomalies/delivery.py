@@ -92,9 +92,9 @@ def not_to_send(delivery: Delivery) -> str:
 
 
 def resolved_still(delivery: Delivery) -> bool:
-    """Whether any anomaly a resolved notice lists is still resolved."""
+    """Whether any anomaly a resolved notice lists is still resolved, or gone (its threshold rule deleted)."""
     anomalies = Anomaly.objects.filter(project_id=delivery.project_id, pk__in=delivery.anomaly_ids)
-    return anomalies.filter(status=Anomaly.Status.RESOLVED).exists()
+    return anomalies.filter(status=Anomaly.Status.RESOLVED).exists() or anomalies.count() < len(delivery.anomaly_ids)
 
 
 def seconds_since(start: float) -> timedelta:

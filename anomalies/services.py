@@ -197,7 +197,7 @@ def update_detection_settings(project: Project, changes: dict, actor: str = "") 
     the detector's open episodes: no scan would ever see them end."""
     current, _ = DetectionSettings.objects.update_or_create(project=project, defaults=changes)
     if changes.get("enabled") is False:
-        stopped = Anomaly.objects.filter(project_id=project.pk)
+        stopped = Anomaly.objects.filter(project_id=project.pk).exclude(kind=Anomaly.Kind.THRESHOLD)  # rules go on
         resolve_unwatched(stopped, actor, "Resolved when anomaly detection was turned off for this project.")
     return current
 
@@ -216,10 +216,8 @@ def update_watch(watch: Watch, changes: dict, actor: str = "") -> Watch:
 
 
 def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int:
-    """Resolve the detector's unresolved episodes among `anomalies` (threshold rules go on being judged)."""
-    unresolved_episodes = (
-        anomalies.exclude(status=Anomaly.Status.RESOLVED).exclude(kind=Anomaly.Kind.THRESHOLD).order_by("pk")
-    )
+    """Resolve the unresolved ones among `anomalies`, which nothing will judge any more, and notify it."""
+    unresolved_episodes = anomalies.exclude(status=Anomaly.Status.RESOLVED).order_by("pk")
     resolved: dict[int, list[tuple[str, Anomaly]]] = {}
     for anomaly in unresolved_episodes:
         with transaction.atomic():

@@ -9,7 +9,7 @@ from anomalies import thresholds
 from anomalies.models import Severity, ThresholdRule, Watch
 from flux.payloads.fields import TAG_KEY_MAX_LENGTH, TAGS_MAX_COUNT, FieldError, clean_tags
 from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
-from flux.web.auth import HasAdminKey, HasReadKey
+from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.closed import closed
 from flux.web.openapi.errors import errors
 from flux.web.openapi.ingestion import name_field
@@ -123,7 +123,7 @@ class ThresholdDetailView(ThresholdAPIView):
     def patch(self, request: Request, rule_id: int) -> Response:
         rule = self.rule(rule_id)
         try:
-            rule = thresholds.update_rule(rule, validated(RuleChange, request, partial=True))
+            rule = thresholds.update_rule(rule, validated(RuleChange, request, partial=True), actor_of(request))
         except thresholds.RuleError as error:
             raise FluxError(str(error), details={"aggregation": [str(error)]}) from None
         return Response(thresholds.rule_json(rule))
@@ -137,5 +137,5 @@ class ThresholdDetailView(ThresholdAPIView):
         tags=["Anomaly settings"],
     )
     def delete(self, request: Request, rule_id: int) -> Response:
-        thresholds.delete_rule(self.rule(rule_id))
+        thresholds.delete_rule(self.rule(rule_id), actor_of(request))
         return Response(status=204)

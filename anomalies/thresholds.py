@@ -8,14 +8,16 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from anomalies import notifications
 from anomalies.models import Anomaly, Severity, ThresholdRule, Watch
-from anomalies.services import Verdict, apply_verdict
+from anomalies.services import Verdict, apply_verdict, resolve_unwatched
 from events.queries import count_events
 from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange, resolve_zone
 from flux.tenants.models import Project
+from flux.web.serializers import iso
 from metrics.queries import AGGREGATIONS, get_metric, metric_value
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ logger = logging.getLogger(__name__)
 COMPARE = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 EVENT_AGGREGATIONS = ("count",)
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # a rule's watch is never due for the detector (it is excluded too)
+CONTEXT_BEFORE, CONTEXT_AFTER = timedelta(hours=3), timedelta(hours=1)
+CONTEXT_POINTS = 48  # each is one aggregate query over the rule's window
 
 
 class RuleError(ValueError):
@@ -58,18 +62,26 @@ def create_rule(project: Project, fields: dict) -> ThresholdRule:
     return rule
 
 
-def update_rule(rule: ThresholdRule, changes: dict) -> ThresholdRule:
-    """Change a rule's condition, severity or enabled flag (its name and source stay)."""
+def update_rule(rule: ThresholdRule, changes: dict, actor: str = "") -> ThresholdRule:
+    """Change a rule's condition, severity or enabled flag (its name and source stay). Switching it off
+    resolves its alert: nothing would judge it again."""
     check_aggregation(rule.project, rule.source, rule.name, changes.get("aggregation", rule.aggregation))
     for field, value in changes.items():
         setattr(rule, field, value)
     rule.save()
+    if changes.get("enabled") is False:
+        resolve_unwatched(alerts_of(rule), actor, "Resolved when its threshold rule was switched off.")
     return rule
 
 
-def delete_rule(rule: ThresholdRule) -> None:
-    """Delete a rule, its watch and its alerts."""
+def delete_rule(rule: ThresholdRule, actor: str = "") -> None:
+    """Delete a rule, its watch and its alerts; the channels told of an open one hear it resolved first."""
+    resolve_unwatched(alerts_of(rule), actor, "Resolved when its threshold rule was deleted.")
     rule.watch.delete()  # cascades to the rule and its anomalies
+
+
+def alerts_of(rule: ThresholdRule) -> QuerySet[Anomaly]:
+    return Anomaly.objects.filter(project_id=rule.project_id, watch_id=rule.watch_id)
 
 
 def window_value(rule: ThresholdRule, now: datetime) -> float | None:
@@ -111,6 +123,27 @@ def evaluate_rules(now: datetime, project_id: int | None = None) -> dict[int, li
             changes.setdefault(rule.project_id, []).append(change)
     notifications.notify_each(changes, now)
     return changes
+
+
+def context_json(anomaly: Anomaly, now: datetime) -> list[dict]:
+    """A threshold alert's page: its rule's trailing aggregate at evenly spaced minutes from three hours
+    before the alert to an hour after it (or now), against the threshold, in the shape of a detector
+    anomaly's context (the threshold as the band's edge; no expectation)."""
+    rule = anomaly.watch.threshold_rules.get()
+    start = anomaly.started_at - CONTEXT_BEFORE
+    end = max(min(anomaly.last_anomalous_at + CONTEXT_AFTER, now), start)
+    step = max(timedelta(minutes=1), (end - start) / (CONTEXT_POINTS - 1))
+    step = timedelta(minutes=-(-step // timedelta(minutes=1)))  # whole minutes, rounded up
+    times = [start.replace(second=0, microsecond=0) + step * index for index in range(CONTEXT_POINTS)]
+    return [point_json(rule, moment, window_value(rule, moment)) for moment in times if moment <= end]
+
+
+def point_json(rule: ThresholdRule, moment: datetime, value: float | None) -> dict:
+    verdict = verdict_of(rule, value, moment)
+    return {
+        "time": iso(moment), "value": value, "expected": None, "lower": verdict.lower, "upper": verdict.upper,
+        "score": verdict.score, "is_anomaly": verdict.is_anomaly,
+    }  # fmt: skip
 
 
 def rule_json(rule: ThresholdRule) -> dict:

@@ -2,12 +2,13 @@
 notifies through the project's channels, and is managed over the API with the usual keys and isolation."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from anomalies import thresholds
+from anomalies import delivery, thresholds
 from anomalies.models import Anomaly, Channel, Delivery, ThresholdRule
 from events.tests.factories import insert_event
 from flux.tenants.models import Project
@@ -76,6 +77,29 @@ def test_one_failing_rule_is_logged_and_the_other_rules_are_still_evaluated(
     assert f"rule {bad.pk}" in caplog.text
 
 
+def test_an_alerts_page_shows_the_rules_aggregate_against_its_threshold(
+    api: type, keys: dict, project: Project
+) -> None:
+    """The detail API (and so the alert's page and MCP's get_anomaly) of a threshold alert: the rule's
+    trailing aggregate around it, the threshold as the band's edge, the breaching minutes marked."""
+    thresholds.create_rule(project, dict(ERROR_RATE))
+    error_rate_points(project, NOW - timedelta(hours=4), 240, 0.01)
+    error_rate_points(project, NOW - timedelta(minutes=10), 10, 0.05)
+    [(_, alert)] = thresholds.evaluate_rules(NOW)[project.pk]
+
+    response = api(keys["read"]).get(f"/api/v1/anomalies/{alert.pk}")
+    assert response.status_code == 200, response.json()
+    context = response.json()["context"]
+    times = [datetime.fromisoformat(point["time"]) for point in context]
+    assert times[0] == NOW - timedelta(minutes=10) - thresholds.CONTEXT_BEFORE and times[-1] <= NOW + timedelta(hours=1)
+    assert len(context) <= thresholds.CONTEXT_POINTS and len({b - a for a, b in pairwise(times)}) == 1
+    assert {(point["upper"], point["lower"], point["expected"]) for point in context} == {(0.02, None, None)}
+    calm = [point for point, moment in zip(context, times, strict=True) if moment <= NOW - timedelta(minutes=20)]
+    assert calm and all(point["value"] == pytest.approx(0.01) and not point["is_anomaly"] for point in calm)
+    breaching = [point for point in context if point["is_anomaly"]]
+    assert breaching and all(point["value"] > 0.02 for point in breaching)
+
+
 def test_a_rule_watch_is_not_listed_among_detected_series(api: type, keys: dict, project: Project) -> None:
     thresholds.create_rule(project, dict(ERROR_RATE))
     assert api(keys["read"]).get("/api/v1/anomalies/series").json()["series"] == []
@@ -136,3 +160,25 @@ def test_every_endpoint_walked_as_each_persona(
     patched = client.patch(f"{RULES}/{existing.pk}", {"threshold": 1}, content_type="application/json")
     assert patched.status_code == (200 if write == 201 else write)
     assert client.delete(f"{RULES}/{existing.pk}").status_code == (204 if write == 201 else write)
+
+
+@pytest.mark.parametrize("change", ["delete", "switch off"])
+def test_a_rule_deleted_or_switched_off_resolves_its_alert_and_tells_the_channels(
+    api: type, keys: dict, project: Project, change: str
+) -> None:
+    """Nothing would judge the alert again: a receiver tracking incidents would keep it open for good."""
+    rule = thresholds.create_rule(project, dict(ERROR_RATE))
+    Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    error_rate_points(project, NOW - timedelta(minutes=10), 10, 0.05)
+    [(_, alert)] = thresholds.evaluate_rules(NOW)[project.pk]
+
+    admin = api(keys["admin"])
+    if change == "delete":
+        assert admin.delete(f"{RULES}/{rule.pk}").status_code == 204
+        assert not Anomaly.objects.filter(pk=alert.pk).exists()
+    else:
+        assert admin.patch(f"{RULES}/{rule.pk}", {"enabled": False}, format="json").status_code == 200
+        assert Anomaly.objects.get(pk=alert.pk).status == "resolved"
+    opened, resolved = Delivery.objects.order_by("pk")
+    assert (opened.event, resolved.event, resolved.anomaly_ids) == ("opened", "resolved", [alert.pk])
+    assert delivery.not_to_send(resolved) == ""  # sent, though the alert itself is gone with its rule

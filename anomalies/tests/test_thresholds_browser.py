@@ -41,6 +41,10 @@ def test_a_threshold_alert_is_added_opens_and_resolves(page: object, live_flux: 
     row = page.locator(f"tr[data-id='{alert.pk}']")
     row.wait_for()
     assert "checkout.error_rate" in row.inner_text() and "threshold" in row.inner_text()
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{alert.pk}/")
+    page.wait_for_function("document.body.dataset.loadedAt")
+    assert page.inner_text("#summary").startswith("Threshold alert: 0.05, above the threshold 0.02, since ")
+    assert page.locator("#mute").is_hidden()  # a rule's alerts stop by disabling the rule, not by a mute
 
     later = now + timedelta(minutes=30)
     for minute in range(10):

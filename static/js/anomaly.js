@@ -30,6 +30,11 @@
   }
 
   function describe(anomaly) {
+    if (anomaly.kind === "threshold") {
+      const limit = anomaly.direction === "up" ? anomaly.upper : anomaly.lower;
+      return `Threshold alert: ${format.number(anomaly.actual)}, ${anomaly.direction === "up" ? "above" : "below"} ` +
+        `the threshold ${format.number(limit)}, since ${format.zonedTime(anomaly.started_at)}.`;
+    }
     const counts = anomaly.series.measure === "count";
     const unit = counts ? countUnit(anomaly) : anomaly.series.measure;
     const verb = counts && anomaly.expected !== 1 ? "were" : "was";
@@ -109,6 +114,9 @@
       button.hidden = !((action === "acknowledge" && anomaly.status === "open") ||
         (action === "resolve" && anomaly.status !== "resolved") || (action === "reopen" && anomaly.status === "resolved"));
     }
+    // A threshold rule's own series is not a watched series: its alerts stop by disabling the rule.
+    const muteBox = document.getElementById("mute");
+    if (muteBox) muteBox.hidden = anomaly.kind === "threshold";
     drawChart(anomaly);
     document.body.dataset.loadedAt = String(Date.now());
   }
