@@ -118,7 +118,12 @@ def choices_input(values: list[str], what: str) -> serializers.MultipleChoiceFie
                 data = comma_separated(data)
             return super().to_internal_value(data)
 
-    return ChoicesInput(choices=values, required=False, help_text=f"{what}: a list, or comma-separated.")
+    # Empty ([], "", ",") is refused, not read as no filter: acknowledge_all would act on every open anomaly.
+    empty = "give at least one value, or leave the field out"
+    return ChoicesInput(
+        choices=values, required=False, allow_empty=False, error_messages={"empty": empty},
+        help_text=f"{what}: a list, or comma-separated; not empty.",
+    )  # fmt: skip
 
 
 @closed

@@ -19,7 +19,20 @@ def anomaly(project: Project) -> Anomaly:
 
 @pytest.mark.parametrize(
     "body",
-    [["critical"], "critical", 5, {"severities": ["info"]}, {"nmae": "user.*"}, {"severity": {"critical": False}}],
+    [
+        ["critical"],
+        "critical",
+        5,
+        {"severities": ["info"]},
+        {"nmae": "user.*"},
+        {"severity": {"critical": False}},
+        {"severity": ","},
+        {"severity": []},
+        {"severity": ""},
+        {"kind": [""]},
+        {"kind": []},
+        {"name": ""},
+    ],
 )
 def test_acknowledge_all_refuses_a_body_it_cannot_read_and_acknowledges_nothing(
     api: type, keys: dict, anomaly: Anomaly, body: object
