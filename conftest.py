@@ -173,6 +173,12 @@ def uvicorn_flux(env: dict[str, str], log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def socket_rechecks_every_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For the live server started after it: an open socket checks its access before every message."""
+    monkeypatch.setenv("FLUX_SOCKET_RECHECK_MS", "0")
+
+
+@pytest.fixture
 def live_flux(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """Flux served by uvicorn (websockets included) on the test database; yields its base URL.
 

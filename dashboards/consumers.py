@@ -15,6 +15,7 @@ from dashboards.widget_data import data_window, widget_data
 from flux.query.query_params import InvalidParameter
 from flux.tenants.queries import get_project_for_user
 from flux.web import realtime
+from flux.web.consumers import AccessRechecked
 
 PUSH_EVERY_SECONDS = 1.0  # at most one push per widget per second, however fast data arrives
 VIEW_PARAMETERS = ("from", "to", "period", "timezone")
@@ -52,7 +53,7 @@ def data_of(dashboard: Dashboard, widget: Widget, params: dict[str, str]) -> dic
     return widget_data(dashboard.project, widget, time_range, filters, chosen_values(dashboard, params))
 
 
-class DashboardConsumer(AsyncJsonWebsocketConsumer):
+class DashboardConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
     """ws/p/<project>/dashboards/<id or slug>/ for a signed-in member. The page sends `{"type": "view",
     "params": {from/to/period/timezone, tags[k]}}` whenever its range changes; the server sends
     `{"type": "widget", "id", "data"}` for widgets new data touched, and `{"type": "message", "payload"}`
@@ -62,11 +63,15 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         route = self.scope["url_route"]["kwargs"]
         return await find_dashboard(self.scope["user"], route["slug"], route["reference"])
 
+    async def has_access(self) -> bool:
+        return await self.find_dashboard() is not None
+
     async def connect(self) -> None:
         self.dashboard = await self.find_dashboard()
         if self.dashboard is None:
             await self.close(code=4404)  # the same whether it does not exist or is not yours
             return
+        self.checked_at = time.monotonic()
         self.params: dict[str, str] = {}
         self.pending: set[int] = set()
         self.last_push: dict[int, float] = {}
@@ -91,6 +96,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             }  # fmt: skip
 
     async def flux_message(self, message: dict) -> None:
+        if not await self.still_allowed():
+            await self.close(code=4404)  # the page does not retry a 4404
+            return
         payload = message["payload"]
         if payload.get("kind") != "data":
             await self.send_json({"type": "message", "payload": payload})

@@ -88,3 +88,7 @@ FLUX_STATSD_HOST = env_str("FLUX_STATSD_HOST", "127.0.0.1")
 FLUX_STATSD_PORT = env_int("FLUX_STATSD_PORT", 8125)
 FLUX_STATSD_KEY = env_str("FLUX_STATSD_KEY", "")
 FLUX_STATSD_FLUSH_SECONDS = env_int("FLUX_STATSD_FLUSH_SECONDS", 2)
+
+# An open websocket checks again that its viewer may still see what it streams (a member removed, a share
+# link revoked, a dashboard deleted) before passing a message on, at most this often: one query per socket.
+FLUX_SOCKET_RECHECK_MS = env_int("FLUX_SOCKET_RECHECK_MS", 1000)

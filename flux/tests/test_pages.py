@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from anomalies.tests.factories import make_watch, open_anomaly
-from flux.tenants.models import Project, Role
+from dashboards.models import Dashboard
+from flux.tenants.models import Membership, Project, Role
 from flux.tenants.services import add_member
 from flux.web import realtime
 from metrics.tests.factories import make_series
@@ -69,6 +70,32 @@ def open_feed(base_url: str, slug: str, client: Client | None) -> object:
     cookie = f"sessionid={client.cookies['sessionid'].value}" if client else ""
     url = base_url.replace("http://", "ws://") + f"/ws/p/{slug}/live/"
     return connect(url, additional_headers={"Cookie": cookie, "Origin": base_url}, open_timeout=10)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("socket", ["live feed", "dashboard"])
+def test_a_member_removed_is_cut_off_at_the_next_message(
+    socket_rechecks_every_message: None, live_flux: str, project: Project, socket: str
+) -> None:
+    """Access is not only checked at connect: a removed member's open page must not go on receiving the
+    project's anomalies and data."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    member = Client()
+    member.force_login(User.objects.get(username="bob"))
+    dashboard = Dashboard.objects.get(project=project, is_default=True)
+    path = "live" if socket == "live feed" else f"dashboards/{dashboard.pk}"
+    url = live_flux.replace("http://", "ws://") + f"/ws/p/{project.slug}/{path}/"
+    cookie = f"sessionid={member.cookies['sessionid'].value}"
+    with connect(url, additional_headers={"Cookie": cookie, "Origin": live_flux}, open_timeout=10) as feed:
+        realtime.publish(project.pk, {"kind": "anomaly", "event": "opened", "anomaly": {"id": 1}})
+        assert json.loads(feed.recv(timeout=5))["payload"]["event"] == "opened"
+        Membership.objects.filter(project=project, user__username="bob").delete()
+        realtime.publish(project.pk, {"kind": "anomaly", "event": "acknowledged", "anomaly": {"id": 1}})
+        with pytest.raises(ConnectionClosed) as closed:
+            feed.recv(timeout=10)
+    assert closed.value.rcvd.code == 4404
 
 
 @pytest.mark.e2e

@@ -1,8 +1,11 @@
 """The project's live feed: one websocket per open page that wants to know what just happened in a
 project (data arriving, and later anomalies), without a dashboard's widget pushes."""
 
+import time
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from flux.tenants.queries import get_project_for_user
 from flux.web import realtime
@@ -14,16 +17,37 @@ def project_id_for(user: object, slug: str) -> int | None:
     return project.pk if project else None
 
 
-class ProjectFeedConsumer(AsyncJsonWebsocketConsumer):
+class AccessRechecked:
+    """A socket whose access is checked again before it passes a message on (at most every
+    FLUX_SOCKET_RECHECK_MS): access checked only at connect would keep streaming a project's anomalies and
+    data to a member removed since, or a shared dashboard to a revoked link."""
+
+    checked_at = float("-inf")
+
+    async def has_access(self) -> bool:
+        raise NotImplementedError
+
+    async def still_allowed(self) -> bool:
+        if (time.monotonic() - self.checked_at) * 1000 < settings.FLUX_SOCKET_RECHECK_MS:
+            return True
+        self.checked_at = time.monotonic()
+        return await self.has_access()
+
+
+class ProjectFeedConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
     """ws/p/<project>/live/ for a signed-in member: every project message as `{"type": "message", "payload"}`."""
 
     group: str | None = None
+
+    async def has_access(self) -> bool:
+        return await project_id_for(self.scope["user"], self.scope["url_route"]["kwargs"]["slug"]) is not None
 
     async def connect(self) -> None:
         project_id = await project_id_for(self.scope["user"], self.scope["url_route"]["kwargs"]["slug"])
         if project_id is None:
             await self.close(code=4404)  # the same whether the project does not exist or is not yours
             return
+        self.checked_at = time.monotonic()
         self.group = realtime.project_group(project_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -33,4 +57,7 @@ class ProjectFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def flux_message(self, message: dict) -> None:
+        if not await self.still_allowed():
+            await self.close(code=4404)  # the page does not retry a 4404
+            return
         await self.send_json({"type": "message", "payload": message["payload"]})

@@ -119,7 +119,7 @@ def test_the_token_opens_no_other_endpoint_or_page(client: Client, issued: dict,
 
 @pytest.mark.e2e
 def test_the_shared_socket_pushes_this_dashboards_data_only(
-    live_flux: str, project: Project, api: type, keys: dict
+    socket_rechecks_every_message: None, live_flux: str, project: Project, api: type, keys: dict
 ) -> None:
     from websockets.exceptions import ConnectionClosed, InvalidStatus
     from websockets.sync.client import connect
@@ -135,8 +135,7 @@ def test_the_shared_socket_pushes_this_dashboards_data_only(
         realtime.data_arrived(project.pk, ["user.signup"], [])
         message = json.loads(feed.recv(timeout=10))
         assert message["type"] == "widget"  # the anomaly was not passed on; the widget data was
-        ShareLink.objects.update(revoked_at=datetime.now(UTC))
-        time.sleep(1.1)  # past the consumer's RECHECK_SECONDS: the next data re-reads the link
+        ShareLink.objects.update(revoked_at=datetime.now(UTC))  # the next data re-reads the link
         realtime.data_arrived(project.pk, ["user.signup"], [])
         with pytest.raises(ConnectionClosed) as closed:
             while True:
