@@ -153,10 +153,7 @@ def action_view(action: str, summary: str, text: str) -> type[AnomalyAPIView]:
         def post(self, request: Request, anomaly_id: int) -> Response:
             body = validated_body(NoteInput, request)
             anomaly, actor = self.anomaly(anomaly_id), actor_of(request)
-            if action == "reopen":
-                changed = services.reopen(anomaly, actor)
-            else:
-                changed = getattr(services, action)(anomaly, actor, body.validated_data.get("note", ""))
+            changed = getattr(services, action)(anomaly, actor, body.validated_data.get("note", ""))
             if action == "resolve":  # channels told of the opening hear of the end, as when it ends by itself
                 notifications.notify_changes(self.project.pk, [(services.RESOLVED, changed)], timezone.now())
             return Response(anomaly_json(queries.get_anomaly(self.project, changed.pk)))

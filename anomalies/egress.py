@@ -28,6 +28,9 @@ METADATA_ADDRESSES = {
     ipaddress.ip_address(address)
     for address in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "fd00:ec2::23")
 }
+# Not public, though Python 3.11's is_global says they are: IPv6 site-local (deprecated, RFC 3879) and the
+# IPv6 documentation prefix of RFC 9637.
+NOT_GLOBAL = (ipaddress.ip_network("fec0::/10"), ipaddress.ip_network("3fff::/20"))
 CONNECTION_FAILED = "Could not connect to the receiver, or it did not answer in time."
 
 
@@ -65,7 +68,7 @@ def refusal(address: IPAddress, allow_private: bool) -> str | None:
         ("an unspecified address", address.is_unspecified),
         ("a link-local address", address.is_link_local),
         ("a multicast address", address.is_multicast),
-        ("a reserved address", address.is_reserved),
+        ("a reserved address", address.is_reserved or any(address in network for network in NOT_GLOBAL)),
     ):
         if refused:
             return kind
@@ -87,12 +90,22 @@ def check_url(url: str) -> Target:
     if any(character.isspace() or unicodedata.category(character) == "Cc" for character in url):
         # http.client refuses them at every send (a connection error, retried); refused here, when saved
         raise RefusedTarget("The URL may not contain spaces or control characters.")
+    if not url.isascii():  # http.client cannot send them (UnicodeEncodeError at every attempt)
+        raise RefusedTarget(
+            "The URL may contain only ASCII characters: percent-encode the others (ü is %C3%BC) and write an "
+            "international host name in its xn-- form."
+        )
     try:
         parts = urlsplit(url)
     except ValueError:  # an unclosed IPv6 bracket
         raise RefusedTarget("The URL is not valid.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("The URL must be an http:// or https:// URL with a host.")
+    if parts.username is not None or parts.password is not None:  # never sent, and shown back to members
+        raise RefusedTarget(
+            "The URL may not contain a user name or password: put the receiver's token in its path or query, "
+            "or give the channel a secret to sign requests with."
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:

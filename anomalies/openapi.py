@@ -96,6 +96,11 @@ class AnomalyPage(serializers.Serializer):
 
 
 @closed
+class NoFields(serializers.Serializer):
+    """No body, or an empty object."""
+
+
+@closed
 class NoteInput(serializers.Serializer):
     """An optional note. Unknown fields are refused."""
 
@@ -189,13 +194,19 @@ class ChannelSerializer(serializers.ModelSerializer):
         return bool(channel.secret)
 
     def validate(self, attrs: dict) -> dict:
+        if self.instance is not None and attrs.get("kind", self.instance.kind) != self.instance.kind:
+            # Its queued deliveries hold the old kind's payload (an email's subject, a webhook's JSON).
+            raise serializers.ValidationError({"kind": "a channel's kind cannot change; add a new channel"})
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         target = attrs.get("target", getattr(self.instance, "target", ""))
         if kind == Channel.Kind.EMAIL:
             addresses = [address.strip() for address in target.split(",") if address.strip()]
             email = serializers.EmailField()
             for address in addresses:
-                email.run_validation(address)
+                try:
+                    email.run_validation(address)
+                except serializers.ValidationError:
+                    raise serializers.ValidationError({"target": f"{address} is not an email address"}) from None
             if not addresses:
                 raise serializers.ValidationError({"target": "give at least one email address"})
             if len(addresses) > MAX_EMAIL_ADDRESSES:

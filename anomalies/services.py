@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, Watch
+from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, ThresholdRule, Watch
 from anomalies.serializers import anomaly_json
 from flux.tenants.models import Project
 from flux.web import realtime
@@ -150,14 +150,19 @@ def close_episode(anomaly: Anomaly, at: datetime, actor: str) -> None:
     announce(anomaly, RESOLVED)
 
 
-def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
-    """Back to open (a resolution was premature); refused if the series has a newer open episode."""
+def reopen(anomaly: Anomaly, actor: str, note: str = "") -> Anomaly:
+    """Back to open (a resolution was premature); refused if the series has a newer open episode, or if
+    nothing would judge it again (it could never resolve by itself)."""
     with transaction.atomic():
         anomaly = locked_with_its_watch(anomaly)
         if anomaly.status != Anomaly.Status.RESOLVED:
             raise AnomalyStateError("Only a resolved anomaly can be reopened.")
+        if unjudged := why_unjudged(anomaly):
+            raise AnomalyStateError(f"{unjudged}: nothing would resolve it again.")
         anomaly.status, anomaly.resolved_at, anomaly.resolved_by = Anomaly.Status.OPEN, None, ""
         anomaly.acknowledged_by, anomaly.acknowledged_at = "", None
+        if note:
+            anomaly.note = note
         try:
             with transaction.atomic():
                 anomaly.save()
@@ -166,6 +171,18 @@ def reopen(anomaly: Anomaly, actor: str) -> Anomaly:
         Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=False)
         announce(anomaly, "reopened")
     return anomaly
+
+
+def why_unjudged(anomaly: Anomaly) -> str:
+    """Why no scan or rule would judge this anomaly's series any more, or ""."""
+    if anomaly.kind == Anomaly.Kind.THRESHOLD:
+        enabled = ThresholdRule.objects.filter(project_id=anomaly.project_id, watch_id=anomaly.watch_id, enabled=True)
+        return "" if enabled.exists() else "Its threshold rule is switched off"
+    if Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id, excluded=True).exists():
+        return "Its series is excluded from anomaly detection"
+    if DetectionSettings.objects.filter(project_id=anomaly.project_id, enabled=False).exists():
+        return "Anomaly detection is turned off for this project"
+    return ""
 
 
 def locked_with_its_watch(anomaly: Anomaly) -> Anomaly:

@@ -15,6 +15,7 @@ from anomalies.openapi import (
     ChannelSerializer,
     DeliveryList,
     DeliveryShape,
+    NoFields,
     WatchedShape,
     WatchInput,
     WatchList,
@@ -230,7 +231,7 @@ class ChannelTestView(ChannelAPIView):
         description=needs_key("admin", "Sends a sample notification now and answers with the delivery's outcome."),
         parameters=[CHANNEL_ID],
         request=None,
-        responses={200: DeliveryShape, **errors(401, 403, 404)},
+        responses={200: DeliveryShape, **errors(400, 401, 403, 404)},
         tags=["Anomaly settings"],
     )
     def post(self, request: Request, channel_id: int) -> Response:
@@ -238,4 +239,5 @@ class ChannelTestView(ChannelAPIView):
 
         from anomalies.delivery import send_test
 
+        validated_body(NoFields, request)  # nothing, or {}: a body meant for another endpoint is a mistake
         return Response(delivery_json(send_test(self.channel(channel_id), timezone.now())))

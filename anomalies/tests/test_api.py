@@ -97,7 +97,8 @@ def test_acknowledge_resolve_and_reopen_record_who_did_it(api: type, keys: dict,
     resolved = admin.post(f"{path}/resolve", format="json").json()
     assert resolved["status"] == "resolved" and resolved["resolved_by"].startswith("API key")
     assert admin.post(f"{path}/resolve", format="json").json()["error"]["code"] == "invalid_state"
-    assert admin.post(f"{path}/reopen", format="json").json()["status"] == "open"
+    reopened = admin.post(f"{path}/reopen", {"note": "still failing"}, format="json").json()
+    assert (reopened["status"], reopened["note"]) == ("open", "still failing")
 
 
 def test_acknowledge_all_takes_filters(api: type, keys: dict, anomalies: list) -> None:
@@ -205,6 +206,7 @@ def test_channels_validate_their_target_and_never_show_the_secret(api: type, key
         "/api/v1/anomalies/channels", {"name": "Mail", "kind": "email", "target": "ops@, x"}, format="json"
     )
     assert bad_email.status_code == 400
+    assert bad_email.json()["error"]["details"] == {"target": ["ops@ is not an email address"]}
     bad_url = admin.patch(f"/api/v1/anomalies/channels/{body['id']}", {"target": "ftp://x"}, format="json")
     assert bad_url.status_code == 400 and "target" in bad_url.json()["error"]["details"]
     assert admin.get(f"/api/v1/anomalies/channels/{body['id']}/deliveries").json() == {"deliveries": []}
@@ -269,3 +271,28 @@ def test_another_projects_key_cannot_replay_resolve_or_test_this_ones(
     assert other.patch(f"/api/v1/anomalies/channels/{channel.pk}", {"enabled": False}, format="json").status_code == 404
     assert Anomaly.objects.get(pk=anomaly.pk).status == "open" and Channel.objects.get(pk=channel.pk).enabled
     assert not channel.deliveries.exists()
+
+
+def test_a_channels_kind_cannot_change(api: type, keys: dict, project: Project) -> None:
+    """Its queued deliveries hold the old kind's payload: an email's subject, a webhook's JSON."""
+    channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="https://example.com/h")
+    change = {"kind": "email", "target": "ops@example.com"}
+    response = api(keys["admin"]).patch(f"/api/v1/anomalies/channels/{channel.pk}", change, format="json")
+    assert response.status_code == 400 and list(response.json()["error"]["details"]) == ["kind"]
+    assert Channel.objects.get(pk=channel.pk).kind == "webhook"
+    same = api(keys["admin"]).patch(f"/api/v1/anomalies/channels/{channel.pk}", {"kind": "webhook"}, format="json")
+    assert same.status_code == 200
+
+
+@pytest.mark.parametrize("field", ["id", "created_at", "has_secret"])
+def test_a_channels_read_only_fields_cannot_be_written(api: type, keys: dict, field: str) -> None:
+    body = {"name": "Ops", "kind": "webhook", "target": "https://example.com/h", field: 7}
+    response = api(keys["admin"]).post("/api/v1/anomalies/channels", body, format="json")
+    assert response.status_code == 400 and response.json()["error"]["details"] == {field: ["read-only field"]}
+
+
+@pytest.mark.parametrize("body", [["x"], {"to": "ops@example.com"}])
+def test_a_test_send_takes_no_body(api: type, keys: dict, project: Project, body: object) -> None:
+    channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="https://example.com/h")
+    response = api(keys["admin"]).post(f"/api/v1/anomalies/channels/{channel.pk}/test", body, format="json")
+    assert response.status_code == 400 and not channel.deliveries.exists()

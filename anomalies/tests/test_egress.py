@@ -99,6 +99,8 @@ def stored_channel(project: Project, target: str, kind: str = "webhook") -> Chan
         "http://[fd12:3456::1]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
+        "http://[fec0::1]/hook",  # IPv6 site-local, which Python 3.11 calls global
+        "http://[3fff::1]/hook",  # IPv6 documentation (RFC 9637), likewise
     ],
 )
 def test_a_channel_pointing_at_an_internal_address_is_refused_at_creation(api: type, keys: dict, target: str) -> None:
@@ -143,6 +145,27 @@ def test_a_host_name_that_cannot_be_looked_up_is_a_400(api: type, keys: dict, ta
 def test_a_url_with_spaces_or_control_characters_is_refused_when_saved(api: type, keys: dict, target: str) -> None:
     response = create_channel(api, keys, target)
     assert response.status_code == 400 and "control characters" in response.json()["error"]["details"]["target"][0]
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [("https://hooks.example.com/ü", "only ASCII"), ("https://hooks.example.com/h?q=ü", "only ASCII"),
+     ("https://bücher.example/h", "xn--"), ("https://user:pass@hooks.example.com/h", "user name or password"),
+     ("https://token@hooks.example.com/h", "user name or password")],
+)  # fmt: skip
+def test_a_url_that_could_never_be_sent_as_written_is_refused_when_saved(
+    api: type, keys: dict, target: str, says: str
+) -> None:
+    """Non-ASCII characters failed every send inside http.client; credentials in the URL were dropped at
+    send (no Authorization header) while the URL, with them, was shown back to every member."""
+    response = create_channel(api, keys, target)
+    assert response.status_code == 400 and says in response.json()["error"]["details"]["target"][0]
+
+
+def test_a_stored_url_with_non_ascii_characters_fails_for_good_with_a_message(project: Project) -> None:
+    delivery = send_test(stored_channel(project, "http://8.8.8.8/ü"), NOW)
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.last_error.startswith("The URL may contain only ASCII characters")
 
 
 def test_a_target_longer_than_2000_characters_is_refused(api: type, keys: dict) -> None:

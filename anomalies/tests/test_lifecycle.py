@@ -111,6 +111,20 @@ def test_reopening_works_once_and_not_over_a_newer_episode(watch: Watch) -> None
         services.reopen(reopened, "bob")
 
 
+@pytest.mark.parametrize("unjudged", ["excluded", "detection off"])
+def test_an_anomaly_nothing_would_judge_again_is_not_reopened(watch: Watch, unjudged: str) -> None:
+    """It could never resolve by itself, and gets no reminders: open for good."""
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    if unjudged == "excluded":
+        services.update_watch(watch, {"excluded": True})
+    else:
+        services.update_detection_settings(watch.project, {"enabled": False})
+    assert Anomaly.objects.get(pk=anomaly.pk).status == "resolved"
+    with pytest.raises(AnomalyStateError, match="nothing would resolve it again"):
+        services.reopen(anomaly, "bob")
+    assert Anomaly.objects.get(pk=anomaly.pk).status == "resolved"
+
+
 def test_acknowledge_all_touches_only_open_ones(project: Project) -> None:
     first, second, third = (make_watch(project, name) for name in ("a", "b", "c"))
     for watch in (first, second, third):

@@ -179,6 +179,10 @@ def test_a_rule_deleted_or_switched_off_resolves_its_alert_and_tells_the_channel
     else:
         assert admin.patch(f"{RULES}/{rule.pk}", {"enabled": False}, format="json").status_code == 200
         assert Anomaly.objects.get(pk=alert.pk).status == "resolved"
+        reopened = admin.post(f"/api/v1/anomalies/{alert.pk}/reopen", {}, format="json")
+        assert (
+            reopened.json()["error"]["message"] == "Its threshold rule is switched off: nothing would resolve it again."
+        )
     opened, resolved = Delivery.objects.order_by("pk")
     assert (opened.event, resolved.event, resolved.anomaly_ids) == ("opened", "resolved", [alert.pk])
     assert delivery.not_to_send(resolved) == ""  # sent, though the alert itself is gone with its rule

@@ -87,6 +87,9 @@ def validated_body(shape: type[serializers.Serializer], request: Request, **opti
         accepted = ", ".join(name for name, field in body.fields.items() if not field.read_only)
         message = f"Unknown field {unknown[0]}; accepted: {accepted}."
         raise FluxError(message, details={name: ["unknown field"] for name in unknown})
+    read_only = sorted(name for name in data if body.fields[name].read_only)
+    if read_only:  # DRF would drop them unsaid: a client setting `id` believes it did
+        raise FluxError(f"{read_only[0]} cannot be set.", details={name: ["read-only field"] for name in read_only})
     wrong = json_type_errors(body.fields, data)
     if wrong:
         name = next(iter(wrong))
