@@ -202,6 +202,22 @@ def acknowledge_all(anomalies: QuerySet[Anomaly], actor: str, note: str = "") ->
     return count
 
 
+# Each notice is queued for every enabled channel of the project: more than this is a misuse, not a team.
+MAX_CHANNELS_PER_PROJECT = 50
+
+
+class TooManyChannels(ValueError):
+    """The project has MAX_CHANNELS_PER_PROJECT channels already."""
+
+
+@transaction.atomic
+def add_channel(project: Project, fields: dict) -> Channel:
+    Project.objects.select_for_update().filter(pk=project.pk).first()  # one count at a time per project
+    if Channel.objects.filter(project=project).count() >= MAX_CHANNELS_PER_PROJECT:
+        raise TooManyChannels(f"A project has at most {MAX_CHANNELS_PER_PROJECT} channels; delete some first.")
+    return Channel.objects.create(project=project, **fields)
+
+
 def mute(watch: Watch, until: datetime | None) -> Watch:
     """Open nothing for this series until `until` (None unmutes); scans go on, so the baseline keeps learning."""
     watch.muted_until = until

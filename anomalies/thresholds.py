@@ -29,8 +29,17 @@ CONTEXT_BEFORE, CONTEXT_AFTER = timedelta(hours=3), timedelta(hours=1)
 CONTEXT_POINTS = 48  # each is one aggregate query over the rule's window
 
 
+# Every rule is one aggregate query a minute on the alerts worker, which also sends the notifications: a
+# project with thousands would delay every project's alerts (2,249 rules took 13-16 s of each minute).
+MAX_RULES_PER_PROJECT = 200
+
+
 class RuleError(ValueError):
     """A rule that cannot be evaluated as given (an unknown aggregation for the metric's type)."""
+
+
+class TooManyRules(ValueError):
+    """The project has MAX_RULES_PER_PROJECT rules already."""
 
 
 def check_aggregation(project: Project, source: str, name: str, aggregation: str) -> None:
@@ -51,6 +60,9 @@ def check_aggregation(project: Project, source: str, name: str, aggregation: str
 def create_rule(project: Project, fields: dict) -> ThresholdRule:
     """A new threshold rule with its own watch (excluded from the detector's scans)."""
     check_aggregation(project, fields["source"], fields["name"], fields["aggregation"])
+    Project.objects.select_for_update().filter(pk=project.pk).first()  # one count at a time per project
+    if ThresholdRule.objects.filter(project=project).count() >= MAX_RULES_PER_PROJECT:
+        raise TooManyRules(f"A project has at most {MAX_RULES_PER_PROJECT} threshold rules; delete some first.")
     # The watch's measure names the rule ("rule 12"), which keeps it apart from the detector's watches
     # and from other rules on the same series; a random one holds the place until the rule has its id.
     watch = Watch.objects.create(

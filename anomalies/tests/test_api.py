@@ -296,3 +296,16 @@ def test_a_test_send_takes_no_body(api: type, keys: dict, project: Project, body
     channel = Channel.objects.create(project=project, name="Ops", kind="webhook", target="https://example.com/h")
     response = api(keys["admin"]).post(f"/api/v1/anomalies/channels/{channel.pk}/test", body, format="json")
     assert response.status_code == 400 and not channel.deliveries.exists()
+
+
+def test_a_project_has_a_bounded_number_of_channels(
+    api: type, keys: dict, other_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "MAX_CHANNELS_PER_PROJECT", 2)
+    Channel.objects.create(project=other_project, name="Theirs", kind="webhook", target="https://example.com/t")
+    body = {"name": "Ops", "kind": "webhook", "target": "https://example.com/h"}
+    answers = [api(keys["admin"]).post("/api/v1/anomalies/channels", body, format="json") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [201, 201, 400]
+    assert answers[2].json()["error"] == {
+        "code": "limit_reached", "message": "A project has at most 2 channels; delete some first."
+    }  # fmt: skip

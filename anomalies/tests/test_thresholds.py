@@ -186,3 +186,15 @@ def test_a_rule_deleted_or_switched_off_resolves_its_alert_and_tells_the_channel
     opened, resolved = Delivery.objects.order_by("pk")
     assert (opened.event, resolved.event, resolved.anomaly_ids) == ("opened", "resolved", [alert.pk])
     assert delivery.not_to_send(resolved) == ""  # sent, though the alert itself is gone with its rule
+
+
+def test_a_project_has_a_bounded_number_of_rules(
+    api: type, keys: dict, other_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rule is a query a minute on the worker that also sends every project's notifications."""
+    monkeypatch.setattr(thresholds, "MAX_RULES_PER_PROJECT", 2)
+    thresholds.create_rule(other_project, dict(ERROR_RATE))
+    answers = [api(keys["admin"]).post(RULES, ERROR_RATE, format="json") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [201, 201, 400]
+    assert answers[2].json()["error"]["code"] == "limit_reached"
+    assert ThresholdRule.objects.filter(project=other_project).count() == 1
