@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
@@ -249,11 +249,14 @@ def register_resources_and_prompts(server: MCPServer, caller: Callable[[Context]
     @server.resource("flux://projects/{project}/catalogue", name="catalogue", mime_type="application/json")
     def catalogue(project: str, ctx: Context) -> dict:
         """The project's event names (last 30 days) and metrics: what there is to ask about."""
-        found = caller(ctx)
-        if project != found.project.slug:
-            raise ToolError(f"This key is for project {found.project.slug!r}, not {project!r}.")
-        return {"project": found.project.slug, "events": tools.list_events(found)["names"],
-                "metrics": tools.list_metrics(found)["metrics"]}  # fmt: skip
+        try:  # a resource's own errors reach the client only as ResourceError ("Error creating resource" else)
+            found = caller(ctx)
+            if project != found.project.slug:
+                raise ToolError(f"This key is for project {found.project.slug!r}, not {project!r}.")
+            return {"project": found.project.slug, "events": tools.list_events(found)["names"],
+                    "metrics": tools.list_metrics(found)["metrics"]}  # fmt: skip
+        except ToolError as error:
+            raise ResourceError(str(error)) from None
 
     @server.prompt(name="weekly_summary", title="Weekly summary")
     def weekly_summary() -> str:

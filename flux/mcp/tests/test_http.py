@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from anomalies.tests.factories import make_watch, open_anomaly
 from events.tests.factories import insert_event
@@ -255,3 +256,15 @@ def test_the_catalogue_resource_and_the_prompts(live_flux: str, shop: Project) -
     assert [item["name"] for item in content["metrics"]] == ["api.latency"]
     assert {prompt.name for prompt in prompts.prompts} == {"weekly_summary", "investigate_anomaly"}
     assert "anomaly 7" in investigate.messages[0].content.text
+
+
+def test_another_projects_catalogue_is_refused_with_a_message_that_says_why(live_flux: str, shop: Project) -> None:
+    async def scenario(client: Client) -> str:
+        try:
+            await client.read_resource("flux://projects/someone-else/catalogue")
+        except MCPError as error:  # the server's JSON-RPC error
+            return error.error.message
+        return "read"
+
+    refused = run(live_flux, issue_key(shop, "read").raw_key, scenario)
+    assert refused == f"This key is for project '{shop.slug}', not 'someone-else'."
