@@ -2,13 +2,14 @@
 Every change is atomic and, on commit, pushed to the project's live views (flux.web.realtime)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from anomalies.detection.episodes import RETURN_REACH
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, ThresholdRule, Watch
 from anomalies.serializers import anomaly_json
 from flux.tenants.models import Project
@@ -76,17 +77,60 @@ def apply_verdict(
                 return None
             close_episode(current, now, "")
             return RESOLVED, current
+        if current is not None and is_new_incident(current, verdict):
+            # The series came back and went far past where it stood (a surge after a flatline): the episode
+            # ends, and the new incident opens from this bucket (the detector's run goes on through both).
+            close_episode(current, now, "")
+            notify_ended(current, now)
+            current, verdict = None, replace(verdict, episode_start=verdict.bucket)
         if current is not None:
             update_episode(current, verdict)
             current.save()
             announce(current, UPDATED)
             return UPDATED, current
-        if watch.quiet_until_normal or (watch.muted_until and watch.muted_until > now):
+        if watch.muted_until and watch.muted_until > now:
             return None
+        if watch.quiet_until_normal:  # resolved by hand: only a new incident opens before it is normal again
+            if not is_new_incident(last_resolved(watch), verdict):
+                return None
+            Watch.objects.filter(project_id=watch.project_id, pk=watch.pk).update(quiet_until_normal=False)
         return open_episode(watch, verdict)
 
 
+def is_new_incident(episode: Anomaly | None, verdict: Verdict) -> bool:
+    """Whether an anomalous verdict going the other way from `episode` is a new incident rather than the
+    series coming back: it lies further from where the series should have stood than RETURN_REACH times
+    the episode's own move (as the detector's alert_points tells a return from a new incident)."""
+    if episode is None or {episode.direction, verdict.direction} != {"up", "down"}:
+        return False
+    if episode.interval_seconds != verdict.interval_seconds:  # a minute check's numbers span its whole stretch
+        return False
+    numbers = (episode.actual, episode.expected, verdict.actual)
+    if any(number is None for number in numbers):
+        return False
+    move = abs(episode.actual - episode.expected)
+    return abs(verdict.actual - episode.expected) > RETURN_REACH * move
+
+
+def last_resolved(watch: Watch) -> Anomaly | None:
+    episodes = Anomaly.objects.filter(project_id=watch.project_id, watch=watch, status=Anomaly.Status.RESOLVED)
+    return episodes.order_by("-resolved_at", "-pk").first()
+
+
+def notify_ended(anomaly: Anomaly, now: datetime) -> None:
+    """Channels told of an episode that a new incident ended hear it resolved (the scan's own changes name
+    only the new one). Imported here: the notifications module reads this one's events."""
+    from anomalies.notifications import notify_changes
+
+    notify_changes(anomaly.project_id, [(RESOLVED, anomaly)], now)
+
+
 def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
+    # A bucket going the other way is the series coming back: it keeps the episode open, and changes
+    # neither its numbers nor its severity ("flatline down: 528 where 12 were expected" said nothing true).
+    anomaly.last_anomalous_at = max(anomaly.last_anomalous_at, verdict.bucket)
+    if {anomaly.direction, verdict.direction} == {"up", "down"}:
+        return
     # Its numbers are the bucket's it peaked on, in its own bucket width: a weaker bucket after it (cooling
     # down, nearly back) or a five-minute one confirming a minute check's episode must not replace them.
     if verdict.score >= anomaly.score and verdict.interval_seconds == anomaly.interval_seconds:
@@ -95,8 +139,6 @@ def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
     anomaly.score = max(anomaly.score, verdict.score)
     if SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[anomaly.severity]:
         anomaly.severity = verdict.severity
-    # A five-minute bucket that confirms an episode the minute checks saw later must not move it back.
-    anomaly.last_anomalous_at = max(anomaly.last_anomalous_at, verdict.bucket)
 
 
 def open_episode(watch: Watch, verdict: Verdict) -> tuple[str, Anomaly] | None:

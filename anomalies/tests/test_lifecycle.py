@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from anomalies import services
-from anomalies.models import Anomaly, Watch
+from anomalies import notifications, services
+from anomalies.models import Anomaly, Channel, Delivery, Watch
 from anomalies.services import AnomalyStateError, Verdict
 from anomalies.tests.concurrency import Worker, backend_pid, wait_until_blocked_by
 from anomalies.tests.factories import make_watch
@@ -254,3 +254,39 @@ def test_a_change_of_nothing_to_a_watch_writes_nothing_over_what_scans_and_rollu
     services.update_watch(requested, {})
     stored = Watch.objects.values_list("stale_from", "stale_marks", "history_end").get(pk=watch.pk)
     assert stored == (T0 - HOUR, 1, T0)
+
+
+def flatline(bucket: datetime) -> Verdict:
+    return anomalous(bucket, 0.95, "critical", kind="flatline", direction="down", actual=0.0, expected=12.0,
+                     lower=5.0, upper=20.0)  # fmt: skip
+
+
+def test_a_surge_far_past_where_a_flatline_stood_ends_it_and_opens_a_spike(project: Project, watch: Watch) -> None:
+    """The detector's run goes on from the flatline through the surge; the lifecycle must not call 528
+    events where 12 were expected a "flatline down", nor keep the surge from every channel."""
+    Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    _, stopped = services.apply_verdict(watch, flatline(T0), T0)
+    notifications.notify_changes(project.pk, [("opened", stopped)], T0)
+    coming_back = anomalous(T0 + HOUR, 0.9, "critical", actual=14.0, expected=0.0, episode_start=T0)
+    assert services.apply_verdict(watch, coming_back, T0)[0] == "updated"  # back near 12: the same incident
+    assert Anomaly.objects.get(pk=stopped.pk).actual == 0.0  # a return changes none of its numbers
+
+    surge = anomalous(T0 + 2 * HOUR, 0.99, "critical", actual=528.0, expected=12.0, upper=20.0, episode_start=T0)
+    change, spike = services.apply_verdict(watch, surge, T0 + 2 * HOUR)
+    assert (change, spike.kind, spike.direction, spike.started_at) == ("opened", "spike", "up", T0 + 2 * HOUR)
+    ended = Anomaly.objects.get(pk=stopped.pk)
+    assert (ended.status, ended.kind, ended.actual, ended.resolved_by) == ("resolved", "flatline", 0.0, "")
+    assert [(d.event, d.anomaly_ids) for d in Delivery.objects.order_by("pk")] == [
+        ("opened", [stopped.pk]), ("resolved", [stopped.pk])
+    ]  # fmt: skip
+
+
+def test_resolved_by_hand_a_new_incident_the_other_way_still_opens(watch: Watch) -> None:
+    _, stopped = services.apply_verdict(watch, flatline(T0), T0)
+    services.resolve(stopped, "bob")
+    assert services.apply_verdict(watch, flatline(T0 + HOUR), T0) is None  # the same incident stays quiet
+    back = anomalous(T0 + 2 * HOUR, actual=20.0, expected=0.0)
+    assert services.apply_verdict(watch, back, T0) is None  # coming back is not news either
+    change, spike = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR, actual=260.0, expected=4.0), T0)
+    assert (change, spike.kind) == ("opened", "spike")
+    assert not Watch.objects.get(pk=watch.pk).quiet_until_normal
