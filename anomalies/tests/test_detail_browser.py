@@ -104,6 +104,7 @@ def test_acknowledge_all_on_the_list_acknowledges_the_open_ones_its_filters_matc
     log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
     page.goto(f"{live_flux}/p/{shop.slug}/anomalies/?status=open&severity=critical")
     wait_loaded(page)
+    page.once("dialog", lambda dialog: dialog.accept())  # asked first: it acts on every anomaly matching
     page.click("#acknowledge-all")
     page.wait_for_function("document.getElementById('acknowledge-all').textContent === 'Acknowledged 1'")
     statuses = dict(Anomaly.objects.filter(project=shop).values_list("watch__name", "status"))

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.auth.models import User
 
+from anomalies import thresholds
 from anomalies.tests.factories import make_watch, open_anomaly
 from conftest import watched_page
 from dashboards.models import Dashboard
@@ -30,9 +31,9 @@ RUN_AXE = """async () => {
     return result.violations.filter((item) => ["serious", "critical"].includes(item.impact))
         .map((item) => `${item.id}: ${item.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(" | ")}`);
 }"""
-# What sticks out at the right: the innermost elements past the edge, to name in a failure.
+# What sticks out at the right: the innermost elements past the edge (not those a scroll box holds), to name.
 WIDEST = """() => [...document.querySelectorAll('body *')]
-    .filter((element) => element.getBoundingClientRect().right > 391
+    .filter((element) => !element.parentElement.closest('.table-scroll') && element.getBoundingClientRect().right > 391
         && ![...element.children].some((child) => child.getBoundingClientRect().right > 391))
     .slice(0, 4).map((element) => `${element.tagName}.${element.className}#${element.id}`)"""
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -57,7 +58,12 @@ def shop(transactional_db: None) -> tuple[Project, int]:
     update_dashboard(dashboard, {"settings": {"variables": variables}})
     add_widget(dashboard, {"title": "Countries", "type": "table", "query": {"group_by": "tags.country"},
                            "position": {"x": 0, "y": 10, "w": 6, "h": 3}})  # fmt: skip
-    anomaly = open_anomaly(make_watch(project), now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1))
+    # Critical: its badge is the page's strongest colour (white on the dark scheme's red was 2.77:1).
+    hour_ago = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    anomaly = open_anomaly(make_watch(project), hour_ago, severity="critical")
+    thresholds.create_rule(project, {"source": "metric", "name": "checkout.payment_provider.error_rate",
+                                     "aggregation": "avg", "comparator": ">", "threshold": 0.02,
+                                     "duration_minutes": 10})  # fmt: skip
     return project, anomaly.pk
 
 

@@ -206,6 +206,8 @@ def test_anomalies_are_listed_shown_with_their_band_and_acknowledged(
     page.wait_for_function("document.getElementById('status').textContent === 'acknowledged'")
     assert "olivia" in page.inner_text("#facts") and "campaign went live" in page.inner_text("#facts")
     page.select_option("#mute", "24")
+    assert "series muted until" not in page.inner_text("#facts")  # choosing is not muting: Apply mutes
+    page.click("#mute-apply")
     page.wait_for_function("document.getElementById('facts').textContent.includes('series muted until')")
 
 

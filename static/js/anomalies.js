@@ -95,6 +95,7 @@
   const all = document.getElementById("acknowledge-all");
   if (all) {
     all.addEventListener("click", async () => {
+      if (!window.confirm("Acknowledge every open anomaly these filters match?")) return;
       try {
         // The open ones of the filters shown (the status filter aside), not every open one of the project.
         const filters = params();

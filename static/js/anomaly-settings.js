@@ -8,8 +8,8 @@
   const seriesBody = document.querySelector("#series tbody");
   let watches = [];
 
-  async function guarded(work) {
-    try { await work(); showError(errorBox, null); } catch (error) { showError(errorBox, error); }
+  async function guarded(work, box = errorBox) {
+    try { await work(); showError(box, null); } catch (error) { showError(box, error); }
   }
 
   async function loadSettings() {
@@ -17,7 +17,12 @@
     settingsForm.elements.enabled.checked = settings.enabled;
     settingsForm.elements.sensitivity.value = settings.sensitivity;
   }
-  settingsForm.addEventListener("change", () => guarded(async () => {
+  settingsForm.addEventListener("change", (event) => guarded(async () => {
+    if (event.target.name === "enabled" && !event.target.checked &&
+        !window.confirm("Stop watching every series? Every open anomaly the detector found is resolved.")) {
+      event.target.checked = true;
+      return;
+    }
     await api("/api/v1/anomalies/settings", { method: "PATCH",
       body: { enabled: settingsForm.elements.enabled.checked, sensitivity: settingsForm.elements.sensitivity.value } });
     document.getElementById("settings-saved").textContent = "Saved.";
@@ -161,7 +166,7 @@
         await api("/api/v1/anomalies/channels", { method: "POST", body });
         form.reset();
         await loadChannels();
-      });
+      }, document.getElementById("channel-error"));
     });
   }
 

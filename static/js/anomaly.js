@@ -116,7 +116,7 @@
     }
     // A threshold rule's own series is not a watched series: its alerts stop by disabling the rule.
     const muteBox = document.getElementById("mute");
-    if (muteBox) muteBox.hidden = anomaly.kind === "threshold";
+    if (muteBox) muteBox.hidden = document.getElementById("mute-apply").hidden = anomaly.kind === "threshold";
     drawChart(anomaly);
     document.body.dataset.loadedAt = String(Date.now());
   }
@@ -138,7 +138,8 @@
   });
   const mute = document.getElementById("mute");
   if (mute) {
-    mute.addEventListener("change", async () => {
+    // On a button, not on the select's change: a keyboard's arrow key through the choices changes it.
+    document.getElementById("mute-apply").addEventListener("click", async () => {
       const choice = mute.value;
       if (!choice || !current) return;
       const until = choice === "unmute" ? null : new Date(Date.now() + Number(choice) * 3600 * 1000).toISOString();

@@ -34,8 +34,17 @@
     return body;
   }
 
+  // The API's message, and what it says of each field ("target: must be an http:// or https:// URL"):
+  // "The request is not valid." alone did not say what to change.
+  function describeError(error) {
+    const details = error.details && typeof error.details === "object" && !Array.isArray(error.details)
+      ? Object.entries(error.details).map(([field, problems]) => `${field}: ${[].concat(problems).join(" ")}`) : [];
+    if (!details.length) return error.message;
+    return error.message === "The request is not valid." ? details.join("; ") : `${error.message} (${details.join("; ")})`;
+  }
+
   function showError(element, error) {
-    element.textContent = error ? error.message : "";
+    element.textContent = error ? describeError(error) : "";
     element.hidden = !error;
   }
 
