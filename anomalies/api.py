@@ -69,19 +69,20 @@ def anomaly_filter_from(params: QueryDict, project_timezone: str) -> queries.Ano
 
 def anomaly_context(anomaly: Anomaly) -> replay.Replay:
     """At the resolution the anomaly was found at: by the hour, two days before the episode to a day after
-    it (or now); five-minute buckets, three hours before it to an hour after (at most
-    replay.MAX_FAST_POINTS, ending after its start)."""
+    it; five-minute buckets, three hours before it to an hour after (at most replay.MAX_FAST_POINTS, ending
+    after its start). Either ends sooner at the last complete bucket."""
     watch = anomaly.watch
     # An anomaly found by the hour (the series was quieter then) stays hourly; one found on five-minute
     # buckets or by the minute checks is shown on five-minute buckets while its series is scanned on them.
     if max(anomaly.interval_seconds, watch.interval_seconds) >= HOUR.total_seconds():
-        end = min(anomaly.last_anomalous_at + CONTEXT_AFTER, timezone.now())
-        return replay.replay(watch, anomaly.started_at - CONTEXT_BEFORE, end + HOUR)
+        # Up to the hour in progress, not into it: its count so far drew as a fall to nearly nothing.
+        end = min(anomaly.last_anomalous_at + CONTEXT_AFTER + HOUR, timezone.now())
+        return replay.replay(watch, anomaly.started_at - CONTEXT_BEFORE, end)
     step = timedelta(seconds=watch.interval_seconds)
     start = anomaly.started_at - FAST_CONTEXT_BEFORE
     longest = start + step * (replay.MAX_FAST_POINTS - 1)
-    last = min(anomaly.last_anomalous_at + FAST_CONTEXT_AFTER, timezone.now(), longest)
-    return replay.replay(watch, start, last + step, own_interval=True)
+    end = min(anomaly.last_anomalous_at + FAST_CONTEXT_AFTER + step, timezone.now(), longest + step)
+    return replay.replay(watch, start, end, own_interval=True)  # complete buckets only, as above
 
 
 class AnomalyAPIView(ProjectAPIView):

@@ -194,6 +194,15 @@ def test_an_anomaly_shows_its_band_and_a_backtest_replays_the_detector(
     too_long = api(keys["read"]).get(f"/api/v1/anomalies/series/{anomaly.watch_id}/backtest", {"from": "-200d"})
     assert too_long.status_code == 400 and too_long.json()["error"]["details"]["parameter"] == "from"
 
+    # Read while the next hour is in progress, with events in it so far: it is not drawn (its count so far
+    # showed as a fall to nearly nothing).
+    add_hour(quiet_weeks, END + HOUR, 1)
+    roll_up_to(quiet_weeks, END + HOUR + timedelta(minutes=30))
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr("django.utils.timezone.now", lambda: END + HOUR + timedelta(minutes=30))
+        early = api(keys["read"]).get(f"/api/v1/anomalies/{anomaly.pk}").json()
+    assert early["context"][-1]["time"] == stamp(END) and len(early["context"]) == 48 + 1
+
 
 def test_a_new_event_stream_starts_its_history_at_its_first_hour(project: Project) -> None:
     for hours_ago in (3, 2, 1):
