@@ -33,13 +33,19 @@ class SeedReport:
 
 
 def random_moments(rng: random.Random, end: datetime, days: int, count: int) -> Iterator[datetime]:
-    """`count` instants in the `days` before `end`, following the hourly and weekday profiles."""
+    """`count` instants in the `days` before `end`, following the hourly and weekday profiles, up to `end`
+    itself: traffic that stopped at the top of the hour read as a stop of every series to the detector."""
     start = (end - timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
-    cells = [start + timedelta(hours=hour) for hour in range(days * 24) if start + timedelta(hours=hour) < end]
-    weights = [HOURLY[cell.hour] * WEEKDAY[cell.weekday()] for cell in cells]
-    for cell in rng.choices(cells, weights=weights, k=count):
-        moment = cell + timedelta(seconds=rng.random() * 3600)
-        yield moment if moment < end else end - timedelta(seconds=1)
+    cells = [start + timedelta(hours=hour) for hour in range(days * 24 + 1) if start + timedelta(hours=hour) < end]
+    seconds = [min(3600.0, (end - cell).total_seconds()) for cell in cells]  # the hour in progress, so far
+    weights = [hour_weight(cell) * width / 3600 for cell, width in zip(cells, seconds, strict=True)]
+    for index in rng.choices(range(len(cells)), weights=weights, k=count):
+        yield cells[index] + timedelta(seconds=rng.random() * seconds[index])
+
+
+def hour_weight(moment: datetime) -> float:
+    """Relative traffic in the hour of `moment` (the profiles are in UTC)."""
+    return HOURLY[moment.hour] * WEEKDAY[moment.weekday()]
 
 
 def skewed_user(rng: random.Random, users: int) -> str:
@@ -141,6 +147,53 @@ def seed(project: Project, events: int, points: int, days: int, end: datetime, s
             point_rows(project.pk, rng, random_moments(rng, end, days, points), series, users),
         )
     return SeedReport(written_events, written_points, sum(len(group) for group in series.values()))
+
+
+MEAN_WEIGHT = sum(HOURLY) / 24 * sum(WEEKDAY) / 7
+
+
+def live_moments(rng: random.Random, start: datetime, end: datetime, per_day: float) -> list[datetime]:
+    """Instants in [start, end) for traffic of `per_day` on an average day, as the profiles shape it at
+    `start`: a Poisson count, so short windows (a few seconds) carry the right rate on average."""
+    seconds = (end - start).total_seconds()
+    expected = per_day / 86_400 * seconds * hour_weight(start) / MEAN_WEIGHT
+    return sorted(start + timedelta(seconds=rng.random() * seconds) for _ in range(poisson(rng, expected)))
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    if mean > 50:  # the normal approximation: Knuth's product below would take as many draws as events
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    count, product, floor = 0, rng.random(), math.exp(-mean)
+    while product > floor:
+        count, product = count + 1, product * rng.random()
+    return count
+
+
+@dataclass(frozen=True)
+class LiveTick:
+    events: int
+    points: int
+    names: list[str]
+    metrics: list[str]
+
+
+def send_live(
+    project: Project, rng: random.Random, start: datetime, end: datetime, events_per_day: float,
+    points_per_day: float,
+) -> LiveTick:  # fmt: skip
+    """The demo's traffic from `start` to `end`, stored as seed() stores it (the worker's rollups take it)."""
+    users = max(100, int(events_per_day * 30) // 50)  # as seed() picks them for a month of this traffic
+    with transaction.atomic():
+        series = ensure_series(project)
+        moments = live_moments(rng, start, end, events_per_day)
+        event_list = list(event_rows(project.pk, rng, iter(moments), users))
+        moments = live_moments(rng, start, end, points_per_day)
+        point_list = list(point_rows(project.pk, rng, iter(moments), series, users))
+        copy_event_rows(project.pk, event_list)
+        copy_rows("COPY metrics_point (project_id, series_id, time, value, member) FROM STDIN", iter(point_list))
+    ids = {row[1] for row in point_list}
+    metrics = MetricSeries.objects.filter(project=project, pk__in=ids).values_list("metric__name", flat=True)
+    return LiveTick(len(event_list), len(point_list), sorted({row[2] for row in event_list}), sorted(set(metrics)))
 
 
 def seed_incident(project: Project, end: datetime, seed_value: int = 1) -> int:

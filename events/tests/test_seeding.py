@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -8,7 +9,7 @@ from django.db import connection
 
 from events import queries
 from events.rollups import roll_up_events
-from events.seeding import seed
+from events.seeding import MEAN_WEIGHT, hour_weight, seed
 from flux.ingestion import outcomes
 from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
@@ -90,3 +91,19 @@ def test_the_demo_ends_with_a_campaign_surge_for_the_detector_to_find(project: P
         [project.pk, last_hour, last_hour + timedelta(hours=1)],
     )
     assert surge >= 60
+
+
+def test_live_traffic_goes_on_from_where_the_seed_ended_at_its_rate(project: Project) -> None:
+    """`seed_demo --live`: without it the seeded series stop, and the detector sees every one of them stop."""
+    from flux.ingestion.management.commands.seed_demo import stream_live
+
+    seed(project, events=300, points=100, days=1, end=END)
+    ticks = [END + timedelta(minutes=minutes) for minutes in range(10, 6 * 60 + 1, 10)]
+    sent = stream_live(project, random.Random(3), END, ticks, events_per_day=24_000, points_per_day=2_400)  # noqa: S311
+    after = scalar("SELECT count(*) FROM events_event WHERE project_id = %s AND time >= %s", [project.pk, END])
+    points = scalar("SELECT count(*) FROM metrics_point WHERE project_id = %s AND time >= %s", [project.pk, END])
+    assert sent == after + points and max(ticks) > END
+    expected = 24_000 / 4 * sum(hour_weight(END + timedelta(hours=h)) for h in range(6)) / 6 / MEAN_WEIGHT
+    assert 0.8 * expected < after < 1.2 * expected  # six hours of the profile at 24,000 a day
+    last = scalar("SELECT max(time) FROM events_event WHERE project_id = %s", [project.pk])
+    assert last < max(ticks) and last > max(ticks) - timedelta(minutes=10)

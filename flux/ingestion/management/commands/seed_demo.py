@@ -1,17 +1,22 @@
 """`manage.py seed_demo`: demo data for both apps, rolled up and counted as received, like ingested data."""
 
+import contextlib
+import random
 import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
 from events.rollups import roll_up_events
-from events.seeding import seed, seed_incident
+from events.seeding import seed, seed_incident, send_live
 from flux.ingestion import outcomes
 from flux.query.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
 from flux.tenants.models import Project
+from flux.web import realtime
 from metrics.rollups import roll_up_metrics
 
 
@@ -27,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-incident", action="store_true", help="leave out the signup surge of the last hour (an anomaly)"
         )
+        parser.add_argument(
+            "--live", action="store_true",
+            help="then keep sending the same traffic, as it happens, until stopped (Ctrl-C): without it the "
+                 "seeded series stop now, and the anomaly detector sees them stop within the hour",
+        )  # fmt: skip
 
     def handle(self, *args: object, **options: object) -> None:
         project = Project.objects.filter(slug=options["project"]).first()
@@ -58,3 +68,38 @@ class Command(BaseCommand):
         )
         if surge:
             self.stdout.write(f"Added a signup surge of {surge:,} events in the last complete hour (an anomaly).")
+        if not options["live"]:
+            self.stdout.write(
+                "The seeded traffic ends now: within the hour the anomaly detector sees its series stop (flatlines "
+                "and drops). Run with --live to keep it flowing."
+            )
+            return
+        per_day = (options["events"] / options["days"], options["points"] / options["days"])
+        self.stdout.write(f"Sending live traffic into {project.slug} every {LIVE_TICK_SECONDS} s; Ctrl-C stops.")
+        with contextlib.suppress(KeyboardInterrupt):
+            stream_live(project, random.Random(options["seed"]), now, live_clock(), *per_day)  # noqa: S311 (demo data)
+
+
+LIVE_TICK_SECONDS = 5
+
+
+def live_clock() -> Iterator[datetime]:
+    """The time at each tick, LIVE_TICK_SECONDS apart, for ever."""
+    while True:
+        time.sleep(LIVE_TICK_SECONDS)
+        yield timezone.now()
+
+
+def stream_live(
+    project: Project, rng: random.Random, start: datetime, ticks: Iterable[datetime], events_per_day: float,
+    points_per_day: float,
+) -> int:  # fmt: skip
+    """The demo's traffic from `start` to each tick in turn, announced to open pages as ingestion does;
+    returns the rows sent."""
+    sent = 0
+    for tick in ticks:
+        batch = send_live(project, rng, start, tick, events_per_day, points_per_day)
+        outcomes.mark_received(project.pk)
+        realtime.data_arrived(project.pk, batch.names, batch.metrics)
+        sent, start = sent + batch.events + batch.points, tick
+    return sent
