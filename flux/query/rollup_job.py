@@ -128,6 +128,9 @@ def run_rollup(stream: Stream, now: datetime | None = None, wait: bool = False) 
     `wait`. The target is taken after the lock, so a run never works toward a moment that passed while
     it waited. `now` stands in for the database clock (tests, and loaders that just committed).
     """
+    # Before the merge too: a backfill's rows in partitions never analyzed (autovacuum off or behind) were
+    # planned blind, and the run that took them held the stream for over eleven minutes (a review's figure).
+    analyze_stale(stream)
     with transaction.atomic(), connection.cursor() as cursor:
         locked, watermark = lock_watermark(cursor, stream.name, wait=wait)
         if not locked:
@@ -182,8 +185,8 @@ STALE_STATISTICS = """
 
 
 def analyze_stale(stream: Stream) -> list[str]:
-    """ANALYZE what the planner would otherwise be blind to; returns the tables analyzed. Runs after the
-    merge committed: ANALYZE does not block writers, but the watermark need not wait for it."""
+    """ANALYZE what the planner would otherwise be blind to; returns the tables analyzed. Runs before the
+    merge and after it committed: ANALYZE does not block writers, but the watermark need not wait for it."""
     with connection.cursor() as cursor:
         cursor.execute(STALE_STATISTICS, [stream.raw_table, list(stream.rollup_tables)])
         tables = [name for (name,) in cursor.fetchall()]
