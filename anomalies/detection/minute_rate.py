@@ -41,6 +41,10 @@ SKIP_MINUTES = 30  # ...up to this long before the latest bucket's end
 # p (days_differ: DIFFER_Z its normal quantile), tested at the hour around now or pooled over this many
 # hours of the same days (one at each whole hour back from now).
 DIFFER_P = 0.01
+# Each sum holds every bucket under CLIP_FACTOR times its window's median plus CLIP_Z counting sds (and one):
+# a surge, or a late batch of events for a past minute, is an anomaly of its own and not how busy a day is
+# (600 late events in one bucket doubled the rate, and a steady series then opened a critical drop).
+CLIP_FACTOR, CLIP_Z = 1.5, 4.0
 DIFFER_Z = 2.326
 DIFFER_HOURS = 24
 
@@ -68,20 +72,30 @@ def minute_rate(
     if np.count_nonzero(known) < MIN_DAYS:
         return None
     days, starts, centres = lags[known] // per_day, level_starts[known], centres[known]
-    today = float(np.nansum(counts[level_end - level_span : level_end]))
-    befores = np.array([np.nansum(counts[start : start + level_span]) for start in starts])
-    profiles = np.array([np.nansum(counts[max(centre - half_profile, 0) : centre + half_profile])
+    noise = max(dispersion, 1.0)
+    today = held_sum(counts[level_end - level_span : level_end], noise)
+    befores = np.array([held_sum(counts[start : start + level_span], noise) for start in starts])
+    profiles = np.array([held_sum(counts[max(centre - half_profile, 0) : centre + half_profile], noise)
                          for centre in centres])  # fmt: skip
     before, profile = float(befores.sum()), float(profiles.sum())
     if min(today, before, profile) <= 0:
         return None
     minutes = 2 * half_profile * interval_seconds / 60 * len(days)
     rate = profile / minutes * today / (before / len(days))
-    noise = max(dispersion, 1.0)
     variance = noise * (1 / today + 1 / before + 1 / profile)
     return rate, variance + days_differ(
         profiles, befores, noise, lambda: pooled_differ(counts, interval_seconds, noise, clock)
     )
+
+
+def held_sum(window: np.ndarray, noise: float) -> float:
+    """The window's sum (missing buckets left out), each bucket held under what its median could give."""
+    values = window[np.isfinite(window)]
+    if not len(values):
+        return 0.0
+    middle = float(np.median(values))
+    bound = CLIP_FACTOR * middle + CLIP_Z * math.sqrt(max(middle, 1.0) * noise) + 1
+    return float(np.minimum(values, bound).sum())
 
 
 def days_differ(profiles: np.ndarray, befores: np.ndarray, noise: float, pooled: Callable[[], bool]) -> float:

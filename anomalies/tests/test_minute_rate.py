@@ -70,6 +70,20 @@ def test_the_last_half_hour_does_not_move_the_rate() -> None:
     assert minute_rate(stopped, 300) == minute_rate(counts, 300)
 
 
+@pytest.mark.parametrize("back", [65, 120, 60 * 24 + 20])
+def test_a_surge_in_a_window_the_rate_reads_does_not_move_it(back: int) -> None:
+    """600 late events in one bucket of a steady series (3 a minute) doubled its rate (6.6), and a steady
+    series then opened a critical drop: today's level, and a previous day's hour, hold each bucket to what
+    the window's own median could give."""
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(15, 8 * 288).astype(float)
+    steady = minute_rate(counts, 300)
+    counts[-back // 5] += 600
+    surged = minute_rate(counts, 300)
+    assert steady is not None and surged is not None
+    assert abs(surged[0] / steady[0] - 1) < 0.05 and surged[0] < 3.3  # 3 a minute; it read 6.6
+
+
 def test_a_series_without_three_previous_days_keeps_the_detectors_expectation() -> None:
     rng = np.random.default_rng(3)
     young = five_minute(swinging(rng, 60, 3 * DAY_MINUTES, 0.1)[0])
