@@ -301,6 +301,10 @@ def resolve_unwatched(anomalies: QuerySet[Anomaly], actor: str, why: str) -> int
                 continue
             anomaly.note = anomaly.note or why
             close_episode(anomaly, timezone.now(), actor)
+            if anomaly.kind != Anomaly.Kind.THRESHOLD:
+                # As after a resolve by hand: watched again (included, detection back on) while the incident
+                # goes on, the series opened the same episode anew and told the channels of it again.
+                Watch.objects.filter(project_id=anomaly.project_id, pk=anomaly.watch_id).update(quiet_until_normal=True)
             resolved.setdefault(anomaly.project_id, []).append((RESOLVED, anomaly))
     # Channels told of an opening hear of its end, as when it ends by itself or by hand (a receiver tracking
     # incidents kept these open for good). Imported here: the notifications module reads this one's events.

@@ -290,3 +290,13 @@ def test_resolved_by_hand_a_new_incident_the_other_way_still_opens(watch: Watch)
     change, spike = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR, actual=260.0, expected=4.0), T0)
     assert (change, spike.kind) == ("opened", "spike")
     assert not Watch.objects.get(pk=watch.pk).quiet_until_normal
+
+
+def test_a_series_watched_again_while_its_incident_goes_on_opens_no_second_episode(watch: Watch) -> None:
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    services.update_watch(watch, {"excluded": True})
+    services.update_watch(watch, {"excluded": False})
+    assert services.apply_verdict(watch, anomalous(T0 + HOUR), T0 + HOUR) is None  # the same incident
+    services.apply_verdict(watch, normal(T0 + 2 * HOUR), T0 + 2 * HOUR)
+    change, fresh = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR), T0 + 3 * HOUR)
+    assert change == "opened" and fresh.pk != anomaly.pk  # once normal again, a new incident opens
