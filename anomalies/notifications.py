@@ -75,11 +75,14 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         # Openings too: an overlapping scan (or the minute checks) that updated the episode may have
         # told the channels of it already, between its opening and this notice.
         told = told_pairs(channels, opened + updated + resolved)
+        # A resolution reopened by hand and resolved again: a channel that heard the first is not told twice.
+        heard_resolved = told_pairs(channels, resolved, (RESOLVED,))
         groups: list[tuple[Channel, str, list[Anomaly]]] = []
         for channel in channels:
             fresh = [a for a in opened + updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
             told |= {(channel.pk, a.pk) for a in fresh}
-            gone = [a for a in resolved if (channel.pk, a.pk) in told] if channel.notify_resolved else []
+            gone = [a for a in resolved if (channel.pk, a.pk) in told and (channel.pk, a.pk) not in heard_resolved]
+            gone = gone if channel.notify_resolved else []
             groups += [(channel, event, group) for event, group in ((OPENED, fresh), (RESOLVED, gone)) if group]
         shapes = serialize({a.pk: a for _, _, group in groups for a in group}.values())
         deliveries = [new_delivery(channel, project, event, group, shapes, now) for channel, event, group in groups]
@@ -128,8 +131,12 @@ def qualifies(channel: Channel, anomaly: Anomaly) -> bool:
     return SEVERITY_RANK[anomaly.severity] >= SEVERITY_RANK[channel.min_severity]
 
 
-def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[int, int]]:
-    """(channel id, anomaly id) pairs for which the channel was already told of the anomaly."""
+def told_pairs(
+    channels: list[Channel], anomalies: list[Anomaly], events: tuple[str, ...] = TOLD_EVENTS
+) -> set[tuple[int, int]]:
+    """(channel id, anomaly id) pairs for which the channel was already told of the anomaly (with one of
+    `events`; a resolution that failed for good, overtaken by a reopen or refused by its receiver, told
+    nothing)."""
     if not anomalies:
         return set()
     ids = {anomaly.pk for anomaly in anomalies}
@@ -137,9 +144,12 @@ def told_pairs(channels: list[Channel], anomalies: list[Anomaly]) -> set[tuple[i
     listing_any = reduce(operator.or_, (Q(anomaly_ids__contains=[pk]) for pk in sorted(ids)))
     projects = {channel.project_id for channel in channels}
     rows = Delivery.objects.filter(
-        listing_any, project_id__in=projects, channel__in=channels, event__in=TOLD_EVENTS, created_at__gte=since
-    ).values_list("channel_id", "anomaly_ids")
-    return {(channel_id, pk) for channel_id, listed in rows for pk in listed if pk in ids}
+        listing_any, project_id__in=projects, channel__in=channels, event__in=events, created_at__gte=since
+    )
+    if events == (RESOLVED,):
+        rows = rows.exclude(status=Delivery.Status.FAILED)
+    return {(channel_id, pk) for channel_id, listed in rows.values_list("channel_id", "anomaly_ids") for pk in listed
+            if pk in ids}  # fmt: skip
 
 
 def announce_missed(now: datetime) -> list[Delivery]:

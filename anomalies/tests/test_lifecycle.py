@@ -300,3 +300,16 @@ def test_a_series_watched_again_while_its_incident_goes_on_opens_no_second_episo
     services.apply_verdict(watch, normal(T0 + 2 * HOUR), T0 + 2 * HOUR)
     change, fresh = services.apply_verdict(watch, anomalous(T0 + 3 * HOUR), T0 + 3 * HOUR)
     assert change == "opened" and fresh.pk != anomaly.pk  # once normal again, a new incident opens
+
+
+def test_a_channel_that_heard_a_resolution_is_not_told_it_again_after_a_reopen(project: Project, watch: Watch) -> None:
+    Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
+    _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
+    notifications.notify_changes(project.pk, [("opened", anomaly)], T0)
+    change = services.apply_verdict(watch, normal(T0 + HOUR), T0 + HOUR)
+    notifications.notify_changes(project.pk, [change], T0 + HOUR)
+    Delivery.objects.update(status="delivered")
+    services.reopen(anomaly, "bob")
+    again = services.apply_verdict(watch, normal(T0 + 2 * HOUR), T0 + 2 * HOUR)
+    assert again is not None and notifications.notify_changes(project.pk, [again], T0 + 2 * HOUR) == []
+    assert list(Delivery.objects.order_by("pk").values_list("event", flat=True)) == ["opened", "resolved"]
