@@ -123,6 +123,9 @@ class _KeyKindPermission(BasePermission):
         if not isinstance(request.auth, (ApiKey, SessionGrant)):
             return False
         if request.auth.kind not in KINDS_ALLOWED[self.capability]:
+            if isinstance(request.auth, SessionGrant):  # a person signed in: their role, not a key, decides
+                self.message = f"Your role in this project ({request.auth.role or 'none'}) cannot do this."
+                return False
             article = "An" if request.auth.kind[0] in "aeiou" else "A"
             self.message = f"{article} {request.auth.kind} key cannot do this; it needs one of: " + ", ".join(
                 sorted(KINDS_ALLOWED[self.capability])

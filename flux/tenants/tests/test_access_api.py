@@ -144,3 +144,11 @@ def test_every_endpoint_walked_as_each_persona(
             assert response.status_code in (200, 201, 204), (persona, method, path, response.content)
         else:
             assert response.status_code == writes, (persona, method, path)
+
+
+def test_a_viewer_refused_a_write_is_told_their_role_not_a_keys_kind(viewer: User, project: Project) -> None:
+    response = as_user(viewer, project).patch(
+        "/api/v1/anomalies/settings", {"enabled": False}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Your role in this project (viewer) cannot do this."
