@@ -46,6 +46,8 @@ CLAIM_CANDIDATES = 20
 RETRYABLE_CLIENT_ERRORS = {408, 425, 429}
 USER_AGENT = "Flux-Webhook/1"
 CHANNEL_DISABLED = "The channel was disabled; not sent."
+CONSOLE_BACKEND = "django.core.mail.backends.console.EmailBackend"
+PRINTED_NOT_SENT = "Printed to the worker's log, not sent: the server has no EMAIL_HOST."
 REOPENED = "Its anomalies were reopened before it was sent; not sent."
 # Test sends are never retried: one the worker finds pending was cut off mid-send (its web request died).
 TEST_INTERRUPTED = "The test send was interrupted; test sends are never sent again."
@@ -148,10 +150,10 @@ def record(delivery: Delivery, outcome: Outcome, now: datetime, retry: bool = Tr
     claimed_until = delivery.next_attempt_at
     delivery.attempts += 1
     delivery.response_status = outcome.status
+    delivery.last_error = outcome.error[:1000]  # on success, a note (an email printed rather than sent)
     if outcome.ok:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = Delivery.Status.DELIVERED, now, now
     else:
-        delivery.last_error = outcome.error[:1000]
         if outcome.permanent or not retry or delivery.attempts >= MAX_ATTEMPTS:
             delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, now
         else:
@@ -206,6 +208,8 @@ def send_email(channel: Channel, payload: dict) -> Outcome:
         send_mail(payload["subject"], payload["body"], settings.DEFAULT_FROM_EMAIL, recipients, connection=connection)
     except (smtplib.SMTPException, OSError) as error:
         return Outcome(False, error=f"{type(error).__name__}: {error}")
+    if settings.EMAIL_BACKEND == CONSOLE_BACKEND:  # "Sent" would be a lie: nobody got it
+        return Outcome(True, error=PRINTED_NOT_SENT)
     return Outcome(True)
 
 

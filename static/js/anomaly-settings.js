@@ -145,7 +145,8 @@
       guarded(async () => {
         if (button.dataset.action === "test") {
           const delivery = await api(`/api/v1/anomalies/channels/${id}/test`, { method: "POST" });
-          button.textContent = delivery.status === "delivered" ? "Sent ✓" : `Failed: ${delivery.last_error || delivery.response_status}`;
+          button.textContent = delivery.status !== "delivered" ? `Failed: ${delivery.last_error || delivery.response_status}`
+            : delivery.last_error ? `Not sent: ${delivery.last_error}` : "Sent ✓";
           await showDeliveries(id, name);
         } else if (button.dataset.action === "log") {
           await showDeliveries(id, name);

@@ -92,3 +92,11 @@ def test_numbers_are_human_friendly() -> None:
         "7",
     ]
     assert [human_percent(v) for v in (23.4, -4.56, 1234.0)] == ["+23%", "-4.6%", "+1,234%"]
+
+
+def test_an_email_test_without_a_mail_server_says_it_was_printed_not_sent(project: Project, settings: object) -> None:
+    from anomalies.delivery import CONSOLE_BACKEND, PRINTED_NOT_SENT, send_test
+
+    settings.EMAIL_BACKEND = CONSOLE_BACKEND  # as without EMAIL_HOST
+    delivery = send_test(make_channel(project, kind="email", target="ops@example.com"), T0)
+    assert (delivery.status, delivery.last_error) == ("delivered", PRINTED_NOT_SENT)
