@@ -16,7 +16,8 @@ def anomaly_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = project_or_404(request, slug)
     context = page_context(request, project, "anomalies")
     context["page"]["choices"] = {
-        "statuses": Anomaly.Status.values, "severities": Severity.values, "kinds": Anomaly.Kind.values,
+        "statuses": Anomaly.Status.values, "severities": Severity.values,
+        "kinds": [(kind, kind.replace("_", " ")) for kind in Anomaly.Kind.values],  # "level shift", as rows say
     }  # fmt: skip
     return render(request, "anomalies/list.html", context)
 

@@ -126,7 +126,7 @@
     body.replaceChildren();
     for (const delivery of deliveries) {
       const tr = body.insertRow();
-      format.cell(tr, format.time(delivery.created_at));
+      format.cell(tr, format.zonedTime(delivery.created_at));  // read beside the notices, which say UTC
       format.cell(tr, delivery.event);
       format.cell(tr, String(delivery.anomaly_ids.length));
       format.cell(tr, delivery.status);
