@@ -119,10 +119,12 @@ def last_resolved(watch: Watch) -> Anomaly | None:
 
 def notify_ended(anomaly: Anomaly, now: datetime) -> None:
     """Channels told of an episode that a new incident ended hear it resolved (the scan's own changes name
-    only the new one). Imported here: the notifications module reads this one's events."""
-    from anomalies.notifications import notify_changes
+    only the new one), once the verdict has committed: a notice locks the channels and then stamps the
+    anomalies it tells of, so queuing it under the watch's and the episode's locks could deadlock with one
+    under way. Imported here: the notifications module reads this one's events."""
+    from anomalies.notifications import notify_each
 
-    notify_changes(anomaly.project_id, [(RESOLVED, anomaly)], now)
+    transaction.on_commit(lambda: notify_each({anomaly.project_id: [(RESOLVED, anomaly)]}, now))
 
 
 def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:

@@ -2,6 +2,7 @@
 people do to it (acknowledge, resolve, reopen, mute). Pushed live to the project's pages on commit."""
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -261,7 +262,9 @@ def flatline(bucket: datetime) -> Verdict:
                      lower=5.0, upper=20.0)  # fmt: skip
 
 
-def test_a_surge_far_past_where_a_flatline_stood_ends_it_and_opens_a_spike(project: Project, watch: Watch) -> None:
+def test_a_surge_far_past_where_a_flatline_stood_ends_it_and_opens_a_spike(
+    project: Project, watch: Watch, django_capture_on_commit_callbacks: Callable
+) -> None:
     """The detector's run goes on from the flatline through the surge; the lifecycle must not call 528
     events where 12 were expected a "flatline down", nor keep the surge from every channel."""
     Channel.objects.create(project=project, name="Ops", kind="slack", target="https://hooks.example/x")
@@ -272,7 +275,8 @@ def test_a_surge_far_past_where_a_flatline_stood_ends_it_and_opens_a_spike(proje
     assert Anomaly.objects.get(pk=stopped.pk).actual == 0.0  # a return changes none of its numbers
 
     surge = anomalous(T0 + 2 * HOUR, 0.99, "critical", actual=528.0, expected=12.0, upper=20.0, episode_start=T0)
-    change, spike = services.apply_verdict(watch, surge, T0 + 2 * HOUR)
+    with django_capture_on_commit_callbacks(execute=True):  # the resolution is told once committed
+        change, spike = services.apply_verdict(watch, surge, T0 + 2 * HOUR)
     assert (change, spike.kind, spike.direction, spike.started_at) == ("opened", "spike", "up", T0 + 2 * HOUR)
     ended = Anomaly.objects.get(pk=stopped.pk)
     assert (ended.status, ended.kind, ended.actual, ended.resolved_by) == ("resolved", "flatline", 0.0, "")
