@@ -15,7 +15,7 @@ from annotations.serializers import annotation_json
 from flux.payloads.fields import FieldError, clean_tags
 from flux.query import query_params
 from flux.query.timerange import EARLIEST, LATEST
-from flux.web.api import NotFound, ProjectAPIView
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasIngestKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -112,9 +112,7 @@ class AnnotationListView(AnnotationAPIView):
         tags=["Annotations"],
     )
     def post(self, request: Request) -> Response:
-        body = NewAnnotation(data=request.data if isinstance(request.data, dict) else {})
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = validated_body(NewAnnotation, request).validated_data  # a misspelled `tim` became now, unsaid
         annotation = services.create_annotation(
             self.project, starts_at=data["time"], ends_at=data.get("time_end"), text=data["text"].strip(),
             tags=clean_tags(data.get("tags")), actor=actor_of(request),

@@ -115,3 +115,9 @@ def test_every_endpoint_walked_as_each_persona(
     assert client.get(URL, RANGE).status_code == read
     assert client.post(URL, DEPLOY, content_type="application/json").status_code == create
     assert client.delete(f"{URL}/{existing['id']}").status_code == delete
+
+
+def test_a_misspelled_time_is_refused_not_read_as_now(api: type, keys: dict) -> None:
+    body = {"text": "Deploy v2", "tim": "2026-11-20T10:00:00Z"}
+    assert api(keys["ingest"]).post(URL, body, format="json").status_code == 400
+    assert api(keys["read"]).get(URL, {"from": "-30d"}).json()["annotations"] == []

@@ -17,7 +17,7 @@ from dashboards.openapi.fields import DASHBOARD_REFERENCE
 from dashboards.openapi.responses import DASHBOARD_NOT_FOUND
 from dashboards.widget_data import data_window, widget_data
 from flux.sharing import services
-from flux.web.api import NotFound
+from flux.web.api import NotFound, validated_body
 from flux.web.auth import actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -85,8 +85,7 @@ class ShareLinkListView(DashboardAPIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         dashboard = self.dashboard(reference)
-        body = NewShareLink(data=request.data if isinstance(request.data, dict) else {})
-        body.is_valid(raise_exception=True)
+        body = validated_body(NewShareLink, request)  # {"expires_in_day": 1} made a link that never expires
         days = body.validated_data.get("expires_in_days")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         issued = services.create_share_link(dashboard, expires_at, actor_of(request))

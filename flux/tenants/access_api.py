@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from flux.tenants import queries, services
 from flux.tenants.models import ApiKey, KeyKind, Membership, Role
-from flux.web.api import FluxError, NotFound, ProjectAPIView
+from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
 from flux.web.auth import CanManageProject, HasReadKey
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -82,9 +82,8 @@ def member_json(membership: Membership) -> dict:
 
 
 def body_of(shape: type[serializers.Serializer], request: Request) -> dict:
-    body = shape(data=request.data if isinstance(request.data, dict) else {})
-    body.is_valid(raise_exception=True)
-    return body.validated_data
+    # Closed: {"user": "dave", "rol": "viewer"} made dave a member, the default role, not a viewer.
+    return validated_body(shape, request).validated_data
 
 
 class AccessAPIView(ProjectAPIView):

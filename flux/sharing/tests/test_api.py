@@ -141,3 +141,9 @@ def test_the_shared_socket_pushes_this_dashboards_data_only(
             while True:
                 feed.recv(timeout=10)
     assert closed.value.rcvd.code == 4404
+
+
+@pytest.mark.parametrize("body", [{"expires_in_day": 1}, [{"expires_in_days": 1}], {"expires_in_days": "7"}])
+def test_a_misspelled_expiry_is_refused_not_a_link_that_never_expires(api: type, keys: dict, body: object) -> None:
+    response = api(keys["admin"]).post(SHARES, body, format="json")
+    assert response.status_code == 400 and not ShareLink.objects.exists()

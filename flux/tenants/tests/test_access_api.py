@@ -152,3 +152,16 @@ def test_a_viewer_refused_a_write_is_told_their_role_not_a_keys_kind(viewer: Use
     )
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "Your role in this project (viewer) cannot do this."
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [(MEMBERS, {"user": "bob", "rol": "viewer"}), (KEYS, {"name": 12345, "kind": "read"}), (KEYS, ["x"])],
+)
+def test_a_misspelled_or_mistyped_field_is_refused_not_dropped(
+    alice: User, project: Project, path: str, body: object
+) -> None:
+    """{"rol": "viewer"} made the user a member, the default, with more rights than asked for."""
+    before = as_user(alice, project).get(path).json()
+    response = as_user(alice, project).post(path, body, content_type="application/json")
+    assert response.status_code == 400 and as_user(alice, project).get(path).json() == before
