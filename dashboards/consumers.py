@@ -15,7 +15,7 @@ from dashboards.widget_data import data_window, widget_data
 from flux.query.query_params import InvalidParameter
 from flux.tenants.queries import get_project_for_user
 from flux.web import realtime
-from flux.web.consumers import AccessRechecked
+from flux.web.consumers import AccessRechecked, current_user
 
 PUSH_EVERY_SECONDS = 1.0  # at most one push per widget per second, however fast data arrives
 VIEW_PARAMETERS = ("from", "to", "period", "timezone")
@@ -64,7 +64,9 @@ class DashboardConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
         return await find_dashboard(self.scope["user"], route["slug"], route["reference"])
 
     async def has_access(self) -> bool:
-        return await self.find_dashboard() is not None
+        user = await database_sync_to_async(current_user)(self.scope)
+        route = self.scope["url_route"]["kwargs"]
+        return user is not None and await find_dashboard(user, route["slug"], route["reference"]) is not None
 
     async def connect(self) -> None:
         self.dashboard = await self.find_dashboard()

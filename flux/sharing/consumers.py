@@ -14,6 +14,9 @@ class SharedDashboardConsumer(DashboardConsumer):
     async def find_dashboard(self) -> Dashboard | None:
         return await database_sync_to_async(dashboard_for_token)(self.scope["url_route"]["kwargs"]["token"])
 
+    async def has_access(self) -> bool:
+        return await self.find_dashboard() is not None  # the link decides, not a person
+
     async def receive_json(self, content: object, **kwargs: object) -> None:
         return  # a public viewer cannot choose other ranges or filters
 

@@ -73,9 +73,10 @@ def open_feed(base_url: str, slug: str, client: Client | None) -> object:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("socket", ["live feed", "dashboard"])
+@pytest.mark.parametrize(("socket", "cut"), [("live feed", "removed"), ("dashboard", "removed"),
+                                            ("live feed", "deactivated"), ("dashboard", "signed out")])  # fmt: skip
 def test_a_member_removed_is_cut_off_at_the_next_message(
-    socket_rechecks_every_message: None, live_flux: str, project: Project, socket: str
+    socket_rechecks_every_message: None, live_flux: str, project: Project, socket: str, cut: str
 ) -> None:
     """Access is not only checked at connect: a removed member's open page must not go on receiving the
     project's anomalies and data."""
@@ -91,7 +92,12 @@ def test_a_member_removed_is_cut_off_at_the_next_message(
     with connect(url, additional_headers={"Cookie": cookie, "Origin": live_flux}, open_timeout=10) as feed:
         realtime.publish(project.pk, {"kind": "anomaly", "event": "opened", "anomaly": {"id": 1}})
         assert json.loads(feed.recv(timeout=5))["payload"]["event"] == "opened"
-        Membership.objects.filter(project=project, user__username="bob").delete()
+        if cut == "removed":
+            Membership.objects.filter(project=project, user__username="bob").delete()
+        elif cut == "deactivated":
+            User.objects.filter(username="bob").update(is_active=False)
+        else:
+            member.logout()  # the session is gone: its cookie opens nothing any more
         realtime.publish(project.pk, {"kind": "anomaly", "event": "acknowledged", "anomaly": {"id": 1}})
         with pytest.raises(ConnectionClosed) as closed:
             feed.recv(timeout=10)

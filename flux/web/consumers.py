@@ -6,6 +6,7 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from flux.tenants.queries import get_project_for_user
 from flux.web import realtime
@@ -15,6 +16,17 @@ from flux.web import realtime
 def project_id_for(user: object, slug: str) -> int | None:
     project = get_project_for_user(user, slug)
     return project.pk if project else None
+
+
+def current_user(scope: dict) -> object | None:
+    """The socket's user as the database has it now, while the session it connected with still exists:
+    None once signed out, deactivated or deleted (the scope's user is a copy taken at connect)."""
+    user, session = scope.get("user"), scope.get("session")
+    if user is None or not user.is_authenticated:
+        return None
+    if session is not None and not (session.session_key and session.exists(session.session_key)):
+        return None
+    return get_user_model().objects.filter(pk=user.pk, is_active=True).first()
 
 
 class AccessRechecked:
@@ -40,7 +52,8 @@ class ProjectFeedConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
     group: str | None = None
 
     async def has_access(self) -> bool:
-        return await project_id_for(self.scope["user"], self.scope["url_route"]["kwargs"]["slug"]) is not None
+        user = await database_sync_to_async(current_user)(self.scope)
+        return user is not None and await project_id_for(user, self.scope["url_route"]["kwargs"]["slug"]) is not None
 
     async def connect(self) -> None:
         project_id = await project_id_for(self.scope["user"], self.scope["url_route"]["kwargs"]["slug"])
