@@ -64,6 +64,8 @@ def refusal(address: IPAddress, allow_private: bool) -> str | None:
         address = address.ipv4_mapped or address.sixtofour or address
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if address.is_loopback:  # before "reserved": Python counts ::1 in the reserved ::/8
+        return None if allow_private else "a loopback address"
     for kind, refused in (
         ("an unspecified address", address.is_unspecified),
         ("a link-local address", address.is_link_local),

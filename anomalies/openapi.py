@@ -188,7 +188,11 @@ class ChannelSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "kind", "target", "secret", "has_secret", "min_severity", "notify_resolved",
                   "renotify_minutes", "enabled", "created_at"]  # fmt: skip
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"secret": {"write_only": True, "required": False}, "target": {"max_length": TARGET_MAX_LENGTH}}
+        extra_kwargs = {
+            # Kept exactly: a receiver checks signatures with the secret it was given, spaces and all.
+            "secret": {"write_only": True, "required": False, "trim_whitespace": False},
+            "target": {"max_length": TARGET_MAX_LENGTH},
+        }
 
     def get_has_secret(self, channel: Channel) -> bool:
         return bool(channel.secret)

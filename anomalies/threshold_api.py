@@ -38,7 +38,7 @@ class NewRule(RuleChange):
     source = serializers.ChoiceField(Watch.Source.values)
     name = name_field()
     tags = serializers.DictField(
-        child=serializers.CharField(max_length=200), required=False, default=dict,
+        child=serializers.CharField(max_length=200, trim_whitespace=False), required=False, default=dict,
         help_text=f"At most {TAGS_MAX_COUNT}, keys up to {TAG_KEY_MAX_LENGTH} characters (as ingestion takes them).",
     )  # fmt: skip
 

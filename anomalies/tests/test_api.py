@@ -309,3 +309,15 @@ def test_a_project_has_a_bounded_number_of_channels(
     assert answers[2].json()["error"] == {
         "code": "limit_reached", "message": "A project has at most 2 channels; delete some first."
     }  # fmt: skip
+
+
+def test_a_secret_and_a_rules_tags_are_kept_exactly_as_given(api: type, keys: dict, project: Project) -> None:
+    """Trimmed, a signature made with " s3cret\\t" failed at the receiver, and a rule on "  web-1  " (as
+    ingestion keeps it) matched no series."""
+    admin = api(keys["admin"])
+    body = {"name": "Ops", "kind": "webhook", "target": "https://example.com/h", "secret": " s3cret\t"}
+    created = admin.post("/api/v1/anomalies/channels", body, format="json").json()
+    assert Channel.objects.get(pk=created["id"]).secret == " s3cret\t"
+    rule = {"source": "events", "name": "a", "aggregation": "count", "comparator": ">", "threshold": 1,
+            "duration_minutes": 5, "tags": {"host": "  web-1  "}}  # fmt: skip
+    assert admin.post("/api/v1/anomalies/thresholds", rule, format="json").json()["tags"] == {"host": "  web-1  "}

@@ -119,7 +119,7 @@ def test_metadata_and_link_local_stay_refused_when_private_addresses_are_allowed
     assert create_channel(api, keys, target).status_code == 400
 
 
-@pytest.mark.parametrize("target", ["http://127.0.0.1:8799/hook", "http://192.168.1.10/hook"])
+@pytest.mark.parametrize("target", ["http://127.0.0.1:8799/hook", "http://192.168.1.10/hook", "http://[::1]:8799/h"])
 def test_a_refused_local_address_names_the_setting_that_allows_it(api: type, keys: dict, target: str) -> None:
     message = create_channel(api, keys, target).json()["error"]["details"]["target"][0]
     assert "FLUX_WEBHOOK_ALLOW_PRIVATE=1" in message
@@ -130,9 +130,12 @@ def test_metadata_is_refused_without_pointing_at_a_setting(api: type, keys: dict
     assert "FLUX_WEBHOOK_ALLOW_PRIVATE" not in message
 
 
-def test_private_addresses_are_allowed_by_the_operator_setting(api: type, keys: dict, settings: object) -> None:
-    settings.FLUX_WEBHOOK_ALLOW_PRIVATE = True
-    assert create_channel(api, keys, "http://127.0.0.1:8000/hook").status_code == 201
+@pytest.mark.parametrize("target", ["http://127.0.0.1:8000/hook", "http://[::1]:8000/hook"])
+def test_private_addresses_are_allowed_by_the_operator_setting(
+    api: type, keys: dict, settings: object, target: str
+) -> None:
+    settings.FLUX_WEBHOOK_ALLOW_PRIVATE = True  # ::1 too, which Python also counts as reserved
+    assert create_channel(api, keys, target).status_code == 201
 
 
 @pytest.mark.parametrize("target", ["https://" + "a" * 64 + ".example.com/h", "https://a..example.com/h"])
