@@ -76,7 +76,7 @@ def notify_changes(project_id: int, changes: list[tuple[str, Anomaly]], now: dat
         # told the channels of it already, between its opening and this notice.
         told = told_pairs(channels, opened + updated + resolved)
         # A resolution reopened by hand and resolved again: a channel that heard the first is not told twice.
-        heard_resolved = told_pairs(channels, resolved, (RESOLVED,))
+        heard_resolved = told_pairs(channels, resolved, (RESOLVED,), sent_only=True)
         groups: list[tuple[Channel, str, list[Anomaly]]] = []
         for channel in channels:
             fresh = [a for a in opened + updated if qualifies(channel, a) and (channel.pk, a.pk) not in told]
@@ -132,11 +132,11 @@ def qualifies(channel: Channel, anomaly: Anomaly) -> bool:
 
 
 def told_pairs(
-    channels: list[Channel], anomalies: list[Anomaly], events: tuple[str, ...] = TOLD_EVENTS
+    channels: list[Channel], anomalies: list[Anomaly], events: tuple[str, ...] = TOLD_EVENTS, sent_only: bool = False
 ) -> set[tuple[int, int]]:
     """(channel id, anomaly id) pairs for which the channel was already told of the anomaly (with one of
-    `events`; a resolution that failed for good, overtaken by a reopen or refused by its receiver, told
-    nothing)."""
+    `events`; with `sent_only`, not by a notice that failed for good, as a resolution overtaken by a reopen
+    or refused by its receiver, which told nothing)."""
     if not anomalies:
         return set()
     ids = {anomaly.pk for anomaly in anomalies}
@@ -146,7 +146,7 @@ def told_pairs(
     rows = Delivery.objects.filter(
         listing_any, project_id__in=projects, channel__in=channels, event__in=events, created_at__gte=since
     )
-    if events == (RESOLVED,):
+    if sent_only:
         rows = rows.exclude(status=Delivery.Status.FAILED)
     return {(channel_id, pk) for channel_id, listed in rows.values_list("channel_id", "anomaly_ids") for pk in listed
             if pk in ids}  # fmt: skip

@@ -177,23 +177,37 @@ class LiveTick:
     metrics: list[str]
 
 
-def send_live(
-    project: Project, rng: random.Random, start: datetime, end: datetime, events_per_day: float,
-    points_per_day: float,
-) -> LiveTick:  # fmt: skip
-    """The demo's traffic from `start` to `end`, stored as seed() stores it (the worker's rollups take it)."""
-    users = max(100, int(events_per_day * 30) // 50)  # as seed() picks them for a month of this traffic
-    with transaction.atomic():
+@dataclass(frozen=True)
+class LiveDemo:
+    """What every tick of the live demo reuses: its project's series (and their metrics' names) and users."""
+
+    project: Project
+    series: dict[str, list[MetricSeries]]
+    metric_names: dict[int, str]
+    users: int
+
+    @classmethod
+    def of(cls, project: Project, events_per_day: float) -> "LiveDemo":
         series = ensure_series(project)
+        ids = [item.pk for group in series.values() for item in group]
+        names = dict(MetricSeries.objects.filter(project=project, pk__in=ids).values_list("pk", "metric__name"))
+        return cls(project, series, names, max(100, int(events_per_day * 30) // 50))  # as seed() picks them
+
+
+def send_live(
+    demo: LiveDemo, rng: random.Random, start: datetime, end: datetime, events_per_day: float, points_per_day: float
+) -> LiveTick:
+    """The demo's traffic from `start` to `end`, stored as seed() stores it (the worker's rollups take it)."""
+    project_id = demo.project.pk
+    with transaction.atomic():
         moments = live_moments(rng, start, end, events_per_day)
-        event_list = list(event_rows(project.pk, rng, iter(moments), users))
+        event_list = list(event_rows(project_id, rng, iter(moments), demo.users))
         moments = live_moments(rng, start, end, points_per_day)
-        point_list = list(point_rows(project.pk, rng, iter(moments), series, users))
-        copy_event_rows(project.pk, event_list)
+        point_list = list(point_rows(project_id, rng, iter(moments), demo.series, demo.users))
+        copy_event_rows(project_id, event_list)
         copy_rows("COPY metrics_point (project_id, series_id, time, value, member) FROM STDIN", iter(point_list))
-    ids = {row[1] for row in point_list}
-    metrics = MetricSeries.objects.filter(project=project, pk__in=ids).values_list("metric__name", flat=True)
-    return LiveTick(len(event_list), len(point_list), sorted({row[2] for row in event_list}), sorted(set(metrics)))
+    names, metrics = {row[2] for row in event_list}, {demo.metric_names[row[1]] for row in point_list}
+    return LiveTick(len(event_list), len(point_list), sorted(names), sorted(metrics))
 
 
 def seed_incident(project: Project, end: datetime, seed_value: int = 1) -> int:

@@ -210,12 +210,12 @@ def test_a_project_deleted_while_its_channels_are_told_of_an_opening_waits_and_n
     channels_locked, notice_goes_on, notice_session = threading.Event(), threading.Event(), []
     read_log = anomalies.notifications.told_pairs
 
-    def pausing_with_the_channels_locked(*args: object) -> set:
+    def pausing_with_the_channels_locked(*args: object, **kwargs: object) -> set:
         if threading.current_thread() is notice:
             notice_session.append(backend_pid())
             channels_locked.set()
             notice_goes_on.wait(30)
-        return read_log(*args)
+        return read_log(*args, **kwargs)
 
     monkeypatch.setattr(anomalies.notifications, "told_pairs", pausing_with_the_channels_locked)
     notice = Worker(lambda: notify_changes(project.pk, [opened], T0))

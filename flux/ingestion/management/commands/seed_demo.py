@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events.rollups import roll_up_events
-from events.seeding import seed, seed_incident, send_live
+from events.seeding import LiveDemo, seed, seed_incident, send_live
 from flux.ingestion import outcomes
 from flux.query.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
@@ -96,9 +96,9 @@ def stream_live(
 ) -> int:  # fmt: skip
     """The demo's traffic from `start` to each tick in turn, announced to open pages as ingestion does;
     returns the rows sent."""
-    sent = 0
+    sent, demo = 0, LiveDemo.of(project, events_per_day)
     for tick in ticks:
-        batch = send_live(project, rng, start, tick, events_per_day, points_per_day)
+        batch = send_live(demo, rng, start, tick, events_per_day, points_per_day)
         outcomes.mark_received(project.pk)
         realtime.data_arrived(project.pk, batch.names, batch.metrics)
         sent, start = sent + batch.events + batch.points, tick
