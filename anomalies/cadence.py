@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from anomalies.history import FIVE_MINUTES, HOUR, SIMPLE_MEASURES
-from anomalies.models import Watch
+from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from flux.query.db import fetch_all
 
@@ -39,6 +39,10 @@ MIN_FAST_HISTORY_DAYS = 2  # minute rollups kept shorter than this: every series
 # for its next bucket, catching up on the missed ones).
 SCAN_DELAY = {FAST: timedelta(seconds=ROLLUP_OFFSET), HOURLY: timedelta(minutes=2)}
 RETRY_AFTER = timedelta(seconds=15)
+# How long a watch claimed by a scan batch (anomalies.scan.claim) is its worker's: far more than a batch takes
+# (seconds), so no other worker scans it meanwhile; after it, a watch whose batch never finished (its worker
+# killed) is due again.
+CLAIM_LEASE = timedelta(minutes=5)
 RETRY_WINDOW = timedelta(minutes=5)
 
 
@@ -158,3 +162,42 @@ def revisit_intervals(watches: list[Watch], now: datetime, unresolved: set[int])
                 [[w.pk for w in changed], [w.interval_seconds for w in changed]],
             )  # fmt: skip
     return changed
+
+
+def promote_young(now: datetime) -> list[int]:
+    """Watches made within the last day and scanned hourly, whose volume now makes them busy, switch to five
+    minutes at once and are due now, instead of at their next hourly scan: a series first scanned a few minutes
+    into its life, or while its backfill had not reached the last day yet, read as sparse and left up to an
+    hour unwatched by the minute checks. Returns their ids.
+
+    Only watches not due within a claim's lease are touched (a claimed watch's due time is its lease's end, at
+    most CLAIM_LEASE away): their batch would store an hourly history over the switch. Each update also
+    checks the due time it read, so a watch claimed meanwhile keeps its batch's."""
+    young = Watch.objects.filter(
+        interval_seconds=HOURLY, excluded=False, last_scanned_at__isnull=False,
+        created_at__gte=now - VOLUME_WINDOW, next_scan_at__gt=now + CLAIM_LEASE,
+    )  # fmt: skip
+    fields = ("id", "project_id", "source", "name", "series_id", "measure", "interval_seconds", "next_scan_at")
+    young = [watch for watch in young.only(*fields) if can_be_fast(watch)]
+    if not young:
+        return []
+    unresolved = Anomaly.objects.filter(watch__in=young).exclude(status=Anomaly.Status.RESOLVED)
+    in_episode = set(unresolved.values_list("watch_id", flat=True))
+    young = [watch for watch in young if watch.pk not in in_episode]
+    volumes = hourly_volumes(young, now)
+    busy = [watch for watch in young if chosen_interval(watch, volumes.get(watch.pk, 0.0)) == FAST]
+    if not busy:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE anomalies_watch w SET interval_seconds = %s, history = ''::bytea, history_end = NULL,
+                   stale_from = NULL, carry = ''::bytea, fitted = ''::bytea, peek_above = NULL,
+                   minute_rate = NULL, next_scan_at = %s
+            FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, seen)
+            WHERE w.id = v.id AND w.interval_seconds = %s AND w.next_scan_at = v.seen
+            RETURNING w.id
+            """,
+            [FAST, now, [w.pk for w in busy], [w.next_scan_at for w in busy], HOURLY],
+        )
+        return sorted(row[0] for row in cursor.fetchall())

@@ -55,9 +55,7 @@ PEEK_SHARE = 0.5
 # An episode the minute checks opened (its interval is a minute) stays open while they saw it within this.
 MINUTE_SECONDS = 60
 MINUTE_HOLD = timedelta(minutes=15)
-# How long a claimed watch is its worker's: far more than a batch takes (seconds), so no other worker scans
-# it meanwhile; after it, a watch whose batch never finished (its worker killed) is due again.
-CLAIM_LEASE = timedelta(minutes=5)
+CLAIM_LEASE = cadence.CLAIM_LEASE
 
 
 @dataclass

@@ -14,9 +14,11 @@ DISPATCH_LIMIT = 20_000
 
 @shared_task
 def dispatch_scans() -> int:
-    """Watch new series, then hand due watches to scan tasks in batches; returns how many are due."""
+    """Watch new series, switch young ones that turned out busy to five minutes, then hand due watches to scan
+    tasks in batches; returns how many are due."""
     now = timezone.now()
     watches.sync_watches(now)
+    cadence.promote_young(now)
     due = scan.due_watch_ids(now, DISPATCH_LIMIT)
     for start in range(0, len(due), SCAN_BATCH):
         scan_watches.delay(due[start : start + SCAN_BATCH])

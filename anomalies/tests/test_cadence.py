@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 import anomalies.scan
 from anomalies import early, services
-from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due
+from anomalies.cadence import FAST, HOURLY, RETRY_AFTER, next_due, promote_young
 from anomalies.models import Anomaly, Watch
 from anomalies.rollup_trigger import ROLLUP_OFFSET
 from anomalies.scan import cached_values, claim, due_watch_ids, scan
@@ -97,6 +97,65 @@ def test_a_new_series_busy_since_it_began_is_scanned_every_five_minutes(project:
     scan(due_watch_ids(NOW, 100), NOW)
     assert Watch.objects.get(name="api.request").interval_seconds == FAST
     assert Watch.objects.get(name="job.step").interval_seconds == HOURLY
+
+
+def test_a_new_series_first_scanned_minutes_into_its_life_switches_to_five_minutes_once_busy(project: Project) -> None:
+    """Nine minutes old at its first scan, 18 events read as 17 an hour: hourly, and its minute checks and
+    five-minute scans waited for the next hour. Once its volume says busy it is due at once, on five-minute
+    buckets; a sparse young series stays hourly."""
+    start = END - 8 * MINUTE
+    add_events(project, "api.request", start, END + MINUTE, 30 * timedelta(seconds=1))
+    add_events(project, "user.signup", start, END + MINUTE, 5 * MINUTE)
+    roll_up(project, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy, sparse = Watch.objects.get(name="api.request"), Watch.objects.get(name="user.signup")
+    assert (busy.interval_seconds, sparse.interval_seconds) == (HOURLY, HOURLY)
+    assert promote_young(NOW + MINUTE) == []
+
+    later = END + 20 * MINUTE
+    add_events(project, "api.request", END + MINUTE, later, 30 * timedelta(seconds=1))
+    add_events(project, "user.signup", END + MINUTE, later, 5 * MINUTE)
+    roll_up(project, later)
+    assert promote_young(later) == [busy.pk]
+    busy.refresh_from_db()
+    assert (busy.interval_seconds, busy.next_scan_at, busy.history_end) == (FAST, later, None)
+    assert Watch.objects.get(pk=sparse.pk).interval_seconds == HOURLY
+    assert due_watch_ids(later, 100) == [busy.pk]
+    scan([busy.pk], later)
+    busy.refresh_from_db()
+    assert busy.interval_seconds == FAST and busy.history_end is not None and busy.next_scan_at > later
+
+
+def test_a_watch_first_scanned_before_its_backfill_reached_the_last_day_switches_once_it_has(project: Project) -> None:
+    """A client backfills a week, oldest first, at 120 an hour; the first scan saw two hours of the last day."""
+    add_events(project, "order.placed", END - timedelta(days=7), END - 22 * HOUR, 30 * timedelta(seconds=1))
+    roll_up(project, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    watch = Watch.objects.get(name="order.placed")
+    assert watch.interval_seconds == HOURLY
+    add_events(project, "order.placed", END - 22 * HOUR, END + MINUTE, 30 * timedelta(seconds=1))
+    roll_up(project, END + MINUTE)
+    assert promote_young(NOW + 5 * MINUTE) == [watch.pk]
+
+
+def test_a_young_watch_in_an_episode_or_claimed_by_a_scan_keeps_its_interval(project: Project) -> None:
+    add_events(project, "api.request", END - 8 * MINUTE, END + MINUTE, 30 * timedelta(seconds=1))
+    add_events(project, "api.error", END - 8 * MINUTE, END + MINUTE, 30 * timedelta(seconds=1))
+    roll_up(project, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    in_episode, claimed = Watch.objects.get(name="api.request"), Watch.objects.get(name="api.error")
+    open_anomaly(in_episode, END - HOUR)
+    later = END + 20 * MINUTE
+    add_events(project, "api.request", END + MINUTE, later, 30 * timedelta(seconds=1))
+    add_events(project, "api.error", END + MINUTE, later, 30 * timedelta(seconds=1))
+    roll_up(project, later)
+    Watch.objects.filter(pk=claimed.pk).update(next_scan_at=later)
+    assert claim([claimed.pk], later) == [claimed.pk]
+    assert promote_young(later) == []
+    assert set(Watch.objects.values_list("interval_seconds", flat=True)) == {HOURLY}
 
 
 def test_a_watch_made_before_its_first_rollup_is_looked_at_again_within_minutes(busy_and_sparse: Project) -> None:
