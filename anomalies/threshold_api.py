@@ -52,6 +52,11 @@ class NewRule(RuleChange):
 class RuleShape(NewRule):
     id = serializers.IntegerField()
     watch_id = serializers.IntegerField(help_text="The rule's alerts are anomalies of this series (`kind` threshold).")
+    problem = serializers.CharField(
+        allow_null=True,
+        help_text="Why the rule is not evaluated now (no metric of that name yet, or the metric's type has no such "
+        "aggregation), or null.",
+    )
 
 
 class RuleList(serializers.Serializer):

@@ -158,9 +158,23 @@ def point_json(rule: ThresholdRule, moment: datetime, value: float | None) -> di
     }  # fmt: skip
 
 
+def problem_of(rule: ThresholdRule) -> str | None:
+    """Why `window_value` gives the rule nothing to compare, said rather than left silent: a rule made before
+    its metric existed allows any aggregation, and the metric may arrive of a type without this one."""
+    if rule.source == Watch.Source.EVENTS:
+        return None
+    metric = get_metric(rule.project_id, rule.name)
+    if metric is None:
+        return f"No metric named {rule.name} yet: the rule is checked once one arrives."
+    if rule.aggregation not in AGGREGATIONS[metric.type]:
+        allowed = ", ".join(sorted(AGGREGATIONS[metric.type]))
+        return f"{rule.name} is a {metric.type}, which has no {rule.aggregation}: change the aggregation to one of {allowed}."
+    return None
+
+
 def rule_json(rule: ThresholdRule) -> dict:
     return {
         "id": rule.pk, "source": rule.source, "name": rule.name, "tags": rule.tags, "aggregation": rule.aggregation,
         "comparator": rule.comparator, "threshold": rule.threshold, "duration_minutes": rule.duration_minutes,
-        "severity": rule.severity, "enabled": rule.enabled, "watch_id": rule.watch_id,
+        "severity": rule.severity, "enabled": rule.enabled, "watch_id": rule.watch_id, "problem": problem_of(rule),
     }  # fmt: skip

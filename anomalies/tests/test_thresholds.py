@@ -127,6 +127,19 @@ def test_rules_are_created_listed_changed_and_deleted_over_the_api(api: type, ke
     assert not ThresholdRule.objects.exists()
 
 
+def test_a_rule_made_before_its_metric_says_why_it_is_not_checked(api: type, keys: dict, project: Project) -> None:
+    """Made before the metric existed, `p95` was allowed; the metric then came as a gauge, which has none: the
+    rule was never evaluated, and nothing said so."""
+    created = api(keys["admin"]).post(RULES, {**ERROR_RATE, "aggregation": "p95"}, format="json").json()
+    assert created["problem"] == "No metric named checkout.error_rate yet: the rule is checked once one arrives."
+    error_rate_points(project, NOW - timedelta(minutes=10), 10, 0.05)
+    [listed] = api(keys["read"]).get(RULES).json()["rules"]
+    assert listed["problem"].startswith("checkout.error_rate is a gauge, which has no p95: change the aggregation")
+    changed = api(keys["admin"]).patch(f"{RULES}/{created['id']}", {"aggregation": "max"}, format="json").json()
+    assert changed["problem"] is None
+    assert thresholds.evaluate_rules(NOW)[project.pk][0][0] == "opened"
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [({"aggregation": "p95", "source": "events", "name": "x"}, "aggregation"), ({"comparator": "!="}, "comparator"),

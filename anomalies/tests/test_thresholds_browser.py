@@ -30,6 +30,8 @@ def test_a_threshold_alert_is_added_opens_and_resolves(page: object, live_flux: 
     page.select_option("#new-threshold [name=severity]", "critical")
     page.click("#new-threshold button[type=submit]")
     page.wait_for_selector("#thresholds >> text=avg > 0.02 over 10 min")
+    # Made before its metric: the row says it waits for it.
+    assert "No metric named checkout.error_rate yet" in page.inner_text("#thresholds tbody")
     rule = ThresholdRule.objects.get(project=shop)
 
     series, now = make_series(shop, "checkout.error_rate", "gauge"), datetime.now(UTC).replace(microsecond=0)

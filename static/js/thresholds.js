@@ -19,7 +19,14 @@
       row.dataset.id = rule.id;
       const tags = Object.entries(rule.tags).map(([key, value]) => `${key}=${value}`).join(", ");
       row.insertCell().textContent = `${rule.name}${tags ? ` {${tags}}` : ""} (${rule.source})`;
-      row.insertCell().textContent = `${rule.aggregation} ${rule.comparator} ${rule.threshold} over ${rule.duration_minutes} min`;
+      const condition = row.insertCell();
+      condition.textContent = `${rule.aggregation} ${rule.comparator} ${rule.threshold} over ${rule.duration_minutes} min`;
+      if (rule.problem) {
+        const problem = document.createElement("p");
+        problem.className = "error";
+        problem.textContent = rule.problem;
+        condition.append(problem);
+      }
       row.insertCell().textContent = rule.severity;
       const enabled = document.createElement("input");
       enabled.type = "checkbox";
