@@ -168,7 +168,8 @@ def problem_of(rule: ThresholdRule) -> str | None:
         return f"No metric named {rule.name} yet: the rule is checked once one arrives."
     if rule.aggregation not in AGGREGATIONS[metric.type]:
         allowed = ", ".join(sorted(AGGREGATIONS[metric.type]))
-        return f"{rule.name} is a {metric.type}, which has no {rule.aggregation}: change the aggregation to one of {allowed}."
+        kind = f"{rule.name} is a {metric.type}, which has no {rule.aggregation}"
+        return f"{kind}: change the aggregation to one of {allowed}."
     return None
 
 
