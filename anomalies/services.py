@@ -12,6 +12,7 @@ from django.utils import timezone
 from anomalies.detection.episodes import RETURN_REACH
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, ThresholdRule, Watch
 from anomalies.serializers import anomaly_json
+from flux.tenants.limits import ensure_room
 from flux.tenants.models import Project
 from flux.web import realtime
 from flux.web.api import FluxError
@@ -250,15 +251,9 @@ def acknowledge_all(anomalies: QuerySet[Anomaly], actor: str, note: str = "") ->
 MAX_CHANNELS_PER_PROJECT = 50
 
 
-class TooManyChannels(ValueError):
-    """The project has MAX_CHANNELS_PER_PROJECT channels already."""
-
-
 @transaction.atomic
 def add_channel(project: Project, fields: dict) -> Channel:
-    Project.objects.select_for_update().filter(pk=project.pk).first()  # one count at a time per project
-    if Channel.objects.filter(project=project).count() >= MAX_CHANNELS_PER_PROJECT:
-        raise TooManyChannels(f"A project has at most {MAX_CHANNELS_PER_PROJECT} channels; delete some first.")
+    ensure_room(project, Channel.objects.filter(project=project), MAX_CHANNELS_PER_PROJECT, "channels")
     return Channel.objects.create(project=project, **fields)
 
 

@@ -24,7 +24,7 @@ from anomalies.replay import MAX_REPLAY_HOURS, episodes_json, points_json, repla
 from anomalies.serializers import watch_json, watched_json
 from flux.query import query_params
 from flux.query.query_params import InvalidParameter
-from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
+from flux.web.api import NotFound, ProjectAPIView, validated_body
 from flux.web.auth import HasAdminKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
@@ -153,10 +153,7 @@ class ChannelListView(ChannelAPIView):
     )
     def post(self, request: Request) -> Response:
         body = validated_body(ChannelSerializer, request)
-        try:
-            channel = services.add_channel(self.project, body.validated_data)
-        except services.TooManyChannels as error:
-            raise FluxError(str(error), code="limit_reached") from None
+        channel = services.add_channel(self.project, body.validated_data)
         return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
 

@@ -110,8 +110,6 @@ class ThresholdListView(ThresholdAPIView):
             rule = thresholds.create_rule(self.project, validated(NewRule, request))
         except thresholds.RuleError as error:
             raise FluxError(str(error), details={"aggregation": [str(error)]}) from None
-        except thresholds.TooManyRules as error:
-            raise FluxError(str(error), code="limit_reached") from None
         return Response(thresholds.rule_json(rule), status=201)
 
 

@@ -16,6 +16,7 @@ from anomalies.services import Verdict, apply_verdict, resolve_unwatched
 from events.queries import count_events
 from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange, resolve_zone
+from flux.tenants.limits import ensure_room
 from flux.tenants.models import Project
 from flux.web.serializers import iso
 from metrics.queries import AGGREGATIONS, get_metric, metric_value
@@ -38,10 +39,6 @@ class RuleError(ValueError):
     """A rule that cannot be evaluated as given (an unknown aggregation for the metric's type)."""
 
 
-class TooManyRules(ValueError):
-    """The project has MAX_RULES_PER_PROJECT rules already."""
-
-
 def check_aggregation(project: Project, source: str, name: str, aggregation: str) -> None:
     """Refuse an aggregation the source cannot compute (a metric not seen yet allows any of its kind)."""
     if source == Watch.Source.EVENTS:
@@ -60,9 +57,7 @@ def check_aggregation(project: Project, source: str, name: str, aggregation: str
 def create_rule(project: Project, fields: dict) -> ThresholdRule:
     """A new threshold rule with its own watch (excluded from the detector's scans)."""
     check_aggregation(project, fields["source"], fields["name"], fields["aggregation"])
-    Project.objects.select_for_update().filter(pk=project.pk).first()  # one count at a time per project
-    if ThresholdRule.objects.filter(project=project).count() >= MAX_RULES_PER_PROJECT:
-        raise TooManyRules(f"A project has at most {MAX_RULES_PER_PROJECT} threshold rules; delete some first.")
+    ensure_room(project, ThresholdRule.objects.filter(project=project), MAX_RULES_PER_PROJECT, "threshold rules")
     # The watch's measure names the rule ("rule 12"), which keeps it apart from the detector's watches
     # and from other rules on the same series; a random one holds the place until the rule has its id.
     watch = Watch.objects.create(

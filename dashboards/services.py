@@ -9,6 +9,7 @@ from django.utils.text import slugify
 
 from dashboards.models import Dashboard, Widget
 from dashboards.validation import MAX_NAME, MAX_WIDGETS, InvalidConfig, clean_settings, clean_widget, text
+from flux.tenants.limits import ensure_room
 from flux.tenants.models import Project
 from flux.web.api import FluxError
 from metrics.models import Metric
@@ -62,6 +63,10 @@ def checked_settings(settings: object) -> dict:
         raise config_error(error) from None
 
 
+# Far more than a team browses; each is listed on the dashboards page and in MCP's catalogue.
+MAX_DASHBOARDS_PER_PROJECT = 500
+
+
 @transaction.atomic
 def create_dashboard(
     project: Project, name: object, *, description: str = "", settings: object = None,
@@ -72,6 +77,7 @@ def create_dashboard(
     if len(widgets) > MAX_WIDGETS:
         raise DashboardConfigError(f"a dashboard has at most {MAX_WIDGETS} widgets", details={"field": "widgets"})
     name = checked_name(name)
+    ensure_room(project, Dashboard.objects.filter(project=project), MAX_DASHBOARDS_PER_PROJECT, "dashboards")
     cleaned_widgets = [validated_widget(project, config, prefix=f"widgets[{i}].") for i, config in enumerate(widgets)]
     if is_default:
         Dashboard.objects.filter(project=project, is_default=True).update(is_default=False)

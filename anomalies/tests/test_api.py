@@ -307,7 +307,8 @@ def test_a_project_has_a_bounded_number_of_channels(
     answers = [api(keys["admin"]).post("/api/v1/anomalies/channels", body, format="json") for _ in range(3)]
     assert [answer.status_code for answer in answers] == [201, 201, 400]
     assert answers[2].json()["error"] == {
-        "code": "limit_reached", "message": "A project has at most 2 channels; delete some first."
+        "code": "limit_reached", "message": "A project has at most 2 channels; delete some first.",
+        "details": {"limit": 2},
     }  # fmt: skip
 
 

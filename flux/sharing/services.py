@@ -5,14 +5,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dashboards.models import Dashboard
 from flux.sharing.models import ShareLink
+from flux.tenants.limits import ensure_room
 
 TOKEN_PREFIX = "fxs_"  # noqa: S105 - a recognisable prefix, not a secret
 TOKEN_BYTES = 32  # 256 random bits: not guessable, so a link is as strong as an API key
+MAX_LIVE_LINKS_PER_PROJECT = 500
 
 
 @dataclass(frozen=True)
@@ -25,8 +28,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transaction.atomic
 def create_share_link(dashboard: Dashboard, expires_at: datetime | None, actor: str) -> IssuedLink:
-    """A new share link of `dashboard`; the returned token is the only copy there will ever be."""
+    """A new share link of `dashboard`; the returned token is the only copy there will ever be. Refused past
+    MAX_LIVE_LINKS_PER_PROJECT live links (revoked and expired ones do not count)."""
+    live = ShareLink.objects.filter(dashboard__project_id=dashboard.project_id, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+    ensure_room(dashboard.project, live, MAX_LIVE_LINKS_PER_PROJECT, "live share links", "revoke unused ones first")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     link = ShareLink.objects.create(
         dashboard=dashboard, hashed_token=hash_token(token), prefix=token[:10], expires_at=expires_at, created_by=actor

@@ -114,7 +114,7 @@ class KeyListView(AccessAPIView):
     )
     def post(self, request: Request) -> Response:
         data = body_of(NewKey, request)
-        issued = services.issue_key(self.project, data["kind"], name=data["name"])
+        issued = services.issue_another_key(self.project, data["kind"], name=data["name"])
         return Response({**key_json(issued.api_key), "key": issued.raw_key}, status=201)
 
 

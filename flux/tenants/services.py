@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from flux.storage.citus import sequential_shard_writes
 from flux.tenants.keys import derived_key, generate_key, hash_key, visible_prefix
+from flux.tenants.limits import ensure_room
 from flux.tenants.models import ApiKey, Environment, KeyKind, Membership, Project, Role
 from flux.tenants.queries import key_cache
 
@@ -66,6 +67,18 @@ def issue_key(project: Project, kind: str, name: str = "") -> IssuedKey:
         project=project, kind=kind, name=name, prefix=visible_prefix(raw_key), hashed_key=hash_key(raw_key)
     )
     return IssuedKey(api_key=api_key, raw_key=raw_key)
+
+
+# Live keys per project: enough for one per service and environment, not a key per request.
+MAX_LIVE_KEYS_PER_PROJECT = 100
+
+
+@transaction.atomic
+def issue_another_key(project: Project, kind: str, name: str = "") -> IssuedKey:
+    """A key asked for by a project's admin (API or app): refused past MAX_LIVE_KEYS_PER_PROJECT live keys."""
+    live = ApiKey.objects.filter(project=project, revoked_at__isnull=True)
+    ensure_room(project, live, MAX_LIVE_KEYS_PER_PROJECT, "live API keys", "revoke unused ones first")
+    return issue_key(project, kind, name)
 
 
 def provisioned_key(project: Project, kind: str, name: str) -> str:

@@ -15,26 +15,12 @@ from rest_framework.views import APIView
 from flux.tenants.models import Project
 from flux.web.accepted_params import unknown_parameter
 from flux.web.auth import ApiKeyAuthentication, HasAnyKey, KeyPrincipal, SessionProjectAuthentication
-from flux.web.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, is_database_outage
+from flux.web.errors import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, FluxError, is_database_outage
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.projects import CurrentProject
 
 logger = logging.getLogger(__name__)
-
-
-class FluxError(Exception):
-    """A domain error raised by services and queries, turned into HTTP once, in `exception_handler`."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
-
-    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-        if code:
-            self.code = code
 
 
 class NotFound(FluxError):

@@ -3,10 +3,12 @@
 
 import sys
 from http import HTTPStatus
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework import status
 
 API_PREFIX = "/api/"
 # Seconds a client should wait before retrying when the database cannot be reached.
@@ -69,3 +71,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return envelope(500, "server_error", "Internal error; it has been logged.")
     return defaults.server_error(request)
+
+
+class FluxError(Exception):
+    """A domain error raised by services and queries, turned into HTTP once, in
+    `flux.web.api.exception_handler` (defined here, with no DRF views to import, so services of any app can
+    raise it)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
