@@ -73,9 +73,10 @@ def count_open(project: Project) -> dict[str, int]:
     return {severity: counted.get(severity, 0) for severity in ("info", "warning", "critical")}
 
 
-def count_open_anomalies(project: Project) -> int:
+def count_open_anomalies(project: Project | int) -> int:
     """Anomalies still open (neither acknowledged nor resolved): the navigation's badge."""
-    return Anomaly.objects.filter(project=project, status=Anomaly.Status.OPEN).count()
+    project_id = project if isinstance(project, int) else project.pk
+    return Anomaly.objects.filter(project_id=project_id, status=Anomaly.Status.OPEN).count()
 
 
 def list_watches(project: Project, name: str | None = None) -> QuerySet[Watch]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from anomalies.detection.episodes import RETURN_REACH
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, ThresholdRule, Watch
+from anomalies.queries import count_open_anomalies
 from anomalies.serializers import anomaly_json
 from flux.tenants.limits import ensure_room
 from flux.tenants.models import Project
@@ -43,8 +44,13 @@ class Verdict:
 
 
 def announce(anomaly: Anomaly, event: str) -> None:
+    """Tell the project's live pages, once committed, with the open count their navigation badge shows."""
     payload = {"kind": "anomaly", "event": event, "anomaly": anomaly_json(anomaly)}
-    transaction.on_commit(lambda: realtime.publish(anomaly.project_id, payload))
+
+    def publish() -> None:
+        realtime.publish(anomaly.project_id, {**payload, "open_count": count_open_anomalies(anomaly.project_id)})
+
+    transaction.on_commit(publish)
 
 
 def unresolved(watch: Watch) -> Anomaly | None:

@@ -153,6 +153,7 @@ def test_changes_are_pushed_to_the_projects_live_views_after_commit(
     assert (payload["kind"], payload["event"], payload["anomaly"]["id"]) == ("anomaly", "opened", anomaly.pk)
     assert payload["anomaly"]["series"]["name"] == "user.signup"
     assert payload["anomaly"]["deviation"] == 60.0 and payload["anomaly"]["deviation_percent"] == 200.0
+    assert payload["open_count"] == 1  # counted once committed: the navigation's badge
 
 
 def test_old_deliveries_are_purged_unless_they_record_an_unresolved_anomaly(project: Project) -> None:

@@ -217,9 +217,11 @@ def test_an_open_dashboard_toasts_a_new_anomaly_and_marks_it_on_graphs(
     log_in(page, live_flux, "olivia", "correct horse")
     wait_loaded(page)
     page.wait_for_function("document.body.dataset.live === 'true'")
+    assert page.locator("#open-anomalies").count() == 0
     anomaly = in_own_thread(open_spike, shop)  # publishing needs a thread without Playwright's event loop
     toast = page.wait_for_selector(".toast", timeout=10_000)
     assert "critical spike in user.signup (+200%)" in toast.inner_text()
+    assert page.inner_text("#open-anomalies") == "1"  # the navigation's badge, without a reload
     assert toast.get_attribute("href") == f"/p/{shop.slug}/anomalies/{anomaly.pk}/"
     page.reload()
     wait_loaded(page)

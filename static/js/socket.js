@@ -2,6 +2,23 @@
 (function () {
   "use strict";
 
+  // The navigation's badge of open anomalies, kept current by every live page's anomaly messages.
+  function showOpenAnomalies(count) {
+    const link = document.querySelector("nav a[href$='/anomalies/']");
+    if (!link) return;
+    let badge = document.getElementById("open-anomalies");
+    if (!badge && count > 0) {
+      badge = document.createElement("span");
+      badge.id = "open-anomalies";
+      badge.className = "badge severity-warning";
+      link.append(" ", badge);
+    }
+    if (badge) {
+      badge.textContent = String(count);
+      badge.hidden = count === 0;
+    }
+  }
+
   // `path` like /ws/p/<slug>/live/; handlers: onOpen(socket), onMessage(message), onClose().
   function connectSocket(path, handlers) {
     let retryDelay = 1000;
@@ -16,7 +33,11 @@
         document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
         if (handlers.onOpen) handlers.onOpen(socket);
       });
-      socket.addEventListener("message", (event) => handlers.onMessage(JSON.parse(event.data)));
+      socket.addEventListener("message", (event) => {
+        const message = JSON.parse(event.data);
+        if (message.payload && message.payload.open_count !== undefined) showOpenAnomalies(message.payload.open_count);
+        handlers.onMessage(message);
+      });
       socket.addEventListener("close", (event) => {
         delete document.body.dataset.live;
         if (handlers.onClose) handlers.onClose();
