@@ -1,10 +1,13 @@
 """OpenAPI shapes and parameters of the anomalies API (shared pieces: flux/web/openapi/)."""
 
+from datetime import datetime
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from anomalies.egress import refusal_for_url
 from anomalies.models import Anomaly, Channel, Sensitivity, Severity
+from flux.payloads.fields import FieldError, parse_iso_timestamp
 from flux.query.query_params import comma_separated
 from flux.web.openapi.closed import closed
 from flux.web.openapi.parameters import limit_parameter
@@ -152,6 +155,19 @@ class SettingsShape(serializers.Serializer):
     sensitivity = serializers.ChoiceField(Sensitivity.values, required=False)
 
 
+class InstantField(serializers.DateTimeField):
+    """ISO 8601 with a UTC offset, as ingestion takes timestamps: "2026-12-08" or a time without its offset
+    would be read in some zone the client never said."""
+
+    def to_internal_value(self, value: object) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601 with a UTC offset, e.g. 2026-12-08T09:00:00Z")
+        try:
+            return parse_iso_timestamp(value)
+        except FieldError as error:
+            raise serializers.ValidationError(str(error).replace("timestamp", "the time", 1)) from None
+
+
 @closed
 class WatchInput(serializers.Serializer):
     """Unknown fields are refused."""
@@ -160,7 +176,9 @@ class WatchInput(serializers.Serializer):
         ["", *Sensitivity.values], required=False, allow_null=True, help_text='"" or null: the project\'s.'
     )
     excluded = serializers.BooleanField(required=False)
-    muted_until = serializers.DateTimeField(required=False, allow_null=True, help_text="null unmutes.")
+    muted_until = InstantField(
+        required=False, allow_null=True, help_text="ISO 8601 with a UTC offset (`Z`); null unmutes."
+    )
 
     def validate_sensitivity(self, value: str | None) -> str:
         return value or ""  # null, as the series list shows a series without its own, is the project's too

@@ -179,6 +179,19 @@ def test_turning_detection_off_resolves_the_detectors_episodes_not_threshold_rul
     assert logins.note == "looking" and rule.kind == "threshold"
 
 
+@pytest.mark.parametrize("until", ["2026-12-08", "2026-12-08 09:00", "2026-12-08T09:00:00", "tomorrow", 1765184400000])
+def test_a_mute_needs_an_instant_with_its_offset(api: type, keys: dict, project: Project, until: object) -> None:
+    """A date, or a time without its offset, was read in UTC: a mute "until 9:00" in Berlin ended an hour late."""
+    watch = make_watch(project, "user.signup")
+    response = api(keys["admin"]).patch(f"/api/v1/anomalies/series/{watch.pk}", {"muted_until": until}, format="json")
+    assert response.status_code == 400 and "muted_until" in response.json()["error"]["details"]
+    assert Watch.objects.get(pk=watch.pk).muted_until is None
+    fine = api(keys["admin"]).patch(
+        f"/api/v1/anomalies/series/{watch.pk}", {"muted_until": "2026-12-08T09:00:00+01:00"}, format="json"
+    )
+    assert fine.json()["muted_until"] == "2026-12-08T08:00:00Z"
+
+
 def test_a_mute_for_good_reads_back_as_an_instant_every_zone_can_hold(api: type, keys: dict, project: Project) -> None:
     watch = make_watch(project, "user.signup")
     admin = api(keys["admin"])
