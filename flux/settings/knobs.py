@@ -58,6 +58,9 @@ FLUX_INGEST_ITEMS_PER_SECOND = env_int("FLUX_INGEST_ITEMS_PER_SECOND", 5000)
 FLUX_INGEST_BURST_ITEMS = env_int("FLUX_INGEST_BURST_ITEMS", 50000)
 FLUX_READ_REQUESTS_PER_SECOND = env_int("FLUX_READ_REQUESTS_PER_SECOND", 50)
 FLUX_READ_BURST_REQUESTS = env_int("FLUX_READ_BURST_REQUESTS", 300)
+# A shared dashboard's data (public links) is kept this long and computed once at a time per project
+# (flux.sharing.cache); 0 computes every request.
+FLUX_SHARED_DATA_SECONDS = env_int("FLUX_SHARED_DATA_SECONDS", 30)
 # The per-process Redis pool for rate limits and ingestion health: 0 sizes it from the worker threads
 # (ASGI_THREADS); a request waits up to the timeout for a free connection before failing open.
 FLUX_REDIS_MAX_CONNECTIONS = env_int("FLUX_REDIS_MAX_CONNECTIONS", 0)

@@ -17,6 +17,7 @@ from dashboards.openapi.fields import DASHBOARD_REFERENCE
 from dashboards.openapi.responses import DASHBOARD_NOT_FOUND
 from dashboards.widget_data import data_window, widget_data
 from flux.sharing import services
+from flux.sharing.cache import cached_shared_data
 from flux.web.api import NotFound, validated_body
 from flux.web.auth import actor_of
 from flux.web.openapi.errors import errors
@@ -126,7 +127,11 @@ class SharedDataView(APIView):
         dashboard = services.dashboard_for_token(request.headers.get(SHARE_HEADER, ""))
         if dashboard is None:
             raise NotFound("This link does not exist, has expired or was revoked.")
-        time_range, filters = data_window(dashboard, {}, dashboard.project)
-        data = {str(widget.pk): widget_data(dashboard.project, widget, time_range, filters)
-                for widget in dashboard.widgets.all()}  # fmt: skip
-        return Response({"dashboard": dashboard.pk, **range_json(time_range), "widgets": data})
+
+        def compute() -> dict:
+            time_range, filters = data_window(dashboard, {}, dashboard.project)
+            data = {str(widget.pk): widget_data(dashboard.project, widget, time_range, filters)
+                    for widget in dashboard.widgets.all()}  # fmt: skip
+            return {"dashboard": dashboard.pk, **range_json(time_range), "widgets": data}
+
+        return Response(cached_shared_data(dashboard, compute))

@@ -38,7 +38,10 @@ def error_body(code: str, message: str, details: Any = None) -> dict:
 def exception_handler(exc: Exception, context: dict) -> Response:
     """Every API error, whatever raised it, leaves as `{"error": {"code", "message", "details"?}}`."""
     if isinstance(exc, FluxError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if is_database_outage(exc):
         response = Response(error_body("database_unavailable", DATABASE_UNAVAILABLE), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)

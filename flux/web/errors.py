@@ -80,6 +80,7 @@ class FluxError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)

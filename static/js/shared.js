@@ -35,6 +35,10 @@
   async function load() {
     try {
       const response = await fetch("/api/v1/shared/data", { headers: { "X-Flux-Share": page.token, Accept: "application/json" } });
+      if (response.status === 429) { // another viewer's request is computing it: ask again as told
+        setTimeout(load, 1000 * Number(response.headers.get("Retry-After") || 2));
+        return;
+      }
       const body = await response.json();
       if (!response.ok) throw new Error((body.error && body.error.message) || `HTTP ${response.status}`);
       for (const [id, data] of Object.entries(body.widgets)) draw(id, data);

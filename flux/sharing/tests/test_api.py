@@ -12,6 +12,7 @@ from django.test import Client
 
 from dashboards.models import Dashboard
 from events.tests.factories import insert_event
+from flux.sharing import services as sharing_services
 from flux.sharing.models import ShareLink
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member, issue_key
@@ -147,3 +148,40 @@ def test_the_shared_socket_pushes_this_dashboards_data_only(
 def test_a_misspelled_expiry_is_refused_not_a_link_that_never_expires(api: type, keys: dict, body: object) -> None:
     response = api(keys["admin"]).post(SHARES, body, format="json")
     assert response.status_code == 400 and not ShareLink.objects.exists()
+
+
+def test_shared_data_is_computed_once_at_a_time_per_project_and_kept_a_while(
+    client: Client, issued: dict, project: Project
+) -> None:
+    """Sixteen anonymous requests at once on a heavy shared dashboard held every database connection of a
+    web process for over a minute: other projects' reads and ingestion answered 503."""
+    from flux.sharing import cache
+    from flux.web.redis_store import redis_client, redis_key
+
+    insert_event(project, datetime.now(UTC) - timedelta(minutes=5), "user.signup")
+    first = shared_data(client, issued["token"])
+    insert_event(project, datetime.now(UTC) - timedelta(minutes=4), "user.signup")
+    assert shared_data(client, issued["token"]).json() == first.json()  # kept, not computed again
+
+    other = Dashboard.objects.create(project=project, name="Ops", slug="ops")
+    lock = redis_key("shared-data-lock", project.pk)
+    redis_client().set(lock, "another request", ex=60)  # another viewer's computation of this project runs
+    try:
+        token = sharing_services.create_share_link(other, None, "test").token
+        busy = shared_data(client, token)
+        assert (busy.status_code, busy["Retry-After"]) == (429, str(cache.RETRY_SECONDS))
+        assert busy.json()["error"]["code"] == "busy"
+        assert shared_data(client, issued["token"]).status_code == 200  # a cached answer needs no lock
+    finally:
+        redis_client().delete(lock)
+    assert shared_data(client, token).status_code == 200
+    assert redis_client().get(lock) is None  # released once computed
+
+
+def test_a_shared_dashboard_is_computed_every_time_when_its_cache_is_off(
+    client: Client, issued: dict, project: Project, settings: object
+) -> None:
+    settings.FLUX_SHARED_DATA_SECONDS = 0
+    before = shared_data(client, issued["token"]).json()
+    insert_event(project, datetime.now(UTC) - timedelta(minutes=5), "user.signup")
+    assert shared_data(client, issued["token"]).json() != before
