@@ -7,7 +7,7 @@ from datetime import datetime
 from dashboards.models import Widget
 from flux.query.compare import compare, shown_percent_change
 from flux.query.formula import evaluate, parse
-from flux.query.timerange import TimeRange, choose_interval
+from flux.query.timerange import TimeRange, widget_interval
 from flux.web.serializers import points_json
 
 QUERY_NAMES = "abcde"
@@ -30,7 +30,7 @@ def combined_data(widget: Widget, time_range: TimeRange, source_of: Callable[[di
     formula = parse(widget.query["formula"]) if widget.query.get("formula") else None
     if widget.type == "number":
         return number_data(sources, formula, time_range)
-    interval = choose_interval(time_range, None if widget.query["interval"] == "auto" else widget.query["interval"])
+    interval = widget_interval(time_range, widget.query["interval"])
     per_query = {name: series_of(source, time_range, interval) for name, source in sources.items()}
     if formula is None:
         series = [

@@ -25,7 +25,7 @@ from flux.query.compare import compare, earlier, shown_percent_change
 from flux.query.event_filter import EventFilter
 from flux.query.sketches import key_value
 from flux.query.tag_match import TagFilter
-from flux.query.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval
+from flux.query.timerange import INTERVAL_LADDER, TimeRange, approximate_seconds, choose_interval, widget_interval
 from flux.tenants.models import Project
 from flux.web.serializers import iso, points_json
 from metrics import queries as metrics
@@ -85,7 +85,7 @@ def shaped_data(project: Project, widget: Widget, time_range: TimeRange, tag_fil
     if widget.type == "number":
         return number_data(source, time_range)
     if widget.type == "graph":
-        interval = choose_interval(time_range, None if query["interval"] == "auto" else query["interval"])
+        interval = widget_interval(time_range, query["interval"])
         series = [
             {"key": key, "points": points_json(points)} for key, points in source.series(time_range, interval, limit)
         ]

@@ -43,6 +43,22 @@ def test_number_shows_the_value_its_change_and_a_sparkline(shop: Project) -> Non
     assert filtered["value"] == 6  # the dashboard-wide filter applies
 
 
+def test_a_saved_interval_is_the_finest_shown_and_coarsened_where_it_would_give_too_many_points(
+    shop: Project,
+) -> None:
+    """Saved at 1m and viewed over a week (10,080 points), the widget made the whole dashboard's answer a 500."""
+    fine = {"name": "user.signup", "interval": "1m"}
+    graph = widget_data(shop, widget(shop, {"type": "graph", "query": fine}), WEEK, {})
+    assert graph["interval"] == "15m"  # 5m would give 2,016 points: the next of the ladder
+    assert sum(value for series in graph["series"] for _, value in series["points"]) == 7
+    combined = {**fine, "more": [{"source": "events", "name": "user.signup", "alias": "b"}]}
+    assert (
+        widget_data(shop, widget(shop, {"type": "graph", "query": combined}), WEEK, {})["interval"] == graph["interval"]
+    )
+    hour = TimeRange(MONDAY, MONDAY + timedelta(hours=1), ZoneInfo("UTC"))
+    assert widget_data(shop, widget(shop, {"type": "graph", "query": fine}), hour, {})["interval"] == "1m"
+
+
 def test_graph_bar_pie_and_table_group_by_a_tag(shop: Project) -> None:
     query = {"name": "user.signup", "group_by": "tags.plan", "interval": "1d"}
     graph = widget_data(shop, widget(shop, {"type": "graph", "query": query}), WEEK, {})

@@ -174,6 +174,19 @@ def approximate_seconds(interval: str) -> int:
     return FIXED_INTERVALS.get(interval) or {"1d": 86400, "1w": 604800, "1mo": 2_592_000}[interval]
 
 
+def widget_interval(time_range: TimeRange, saved: str) -> str:
+    """A saved widget's interval over the range it is viewed at: `auto` chooses; a saved one is the finest
+    shown, coarsened where it would give more than MAX_POINTS (a widget saved at 1m, viewed over 30 days,
+    made the whole dashboard's answer a 500)."""
+    if saved == "auto":
+        return choose_interval(time_range, None)
+    seconds = time_range.duration.total_seconds()
+    for candidate in INTERVAL_LADDER[INTERVAL_LADDER.index(saved) :]:
+        if seconds / approximate_seconds(candidate) <= MAX_POINTS:
+            return candidate
+    return INTERVAL_LADDER[-1]
+
+
 def choose_interval(time_range: TimeRange, requested: str | None) -> str:
     """The requested interval (checked), or the finest one giving at most ~300 points."""
     seconds = time_range.duration.total_seconds()
