@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from flux.web.errors import FluxError
+
 
 class JSONBodyParser(JSONParser):
     """DRF's, except that arrays or objects nested thousands deep (Python's parser then recurses past its
@@ -18,7 +20,28 @@ class JSONBodyParser(JSONParser):
             raise ParseError("JSON parse error - arrays or objects are nested too deeply.") from None
         if _holds_lone_surrogate(data):
             raise ParseError("JSON parse error - a string holds a lone surrogate (such as \\ud800): not Unicode text.")
+        if (path := _path_to_nul(data)) is not None:
+            # PostgreSQL's text cannot hold one: every write storing it answered a 500.
+            raise FluxError(f"{path} holds a NUL character (\\u0000).", details={path: ["holds a NUL character"]})
         return data
+
+
+def _path_to_nul(data: Any) -> str | None:
+    """Where the first string (a value or a key) holding a NUL is, as `widgets[0].query.name`; None if none."""
+    pending: list[tuple[str, Any]] = [("body", data)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return path.removeprefix("body.")
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                if "\x00" in key:
+                    return path.removeprefix("body.")
+                pending.append((f"{path}.{key}", value))
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{index}]", value) for index, value in enumerate(item))
+    return None
 
 
 def _holds_lone_surrogate(data: Any) -> bool:
