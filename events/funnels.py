@@ -41,7 +41,8 @@ def funnel(
     """Users (by user_id) who did step 1 in the range, then each later step in order within `window`.
 
     A user enters at their first step-1 event in the range; each next step is their first matching
-    event after the previous step and no later than entry + window (it may fall after the range's end).
+    event after the previous step (strictly after it when both steps have the same name, so one event
+    never counts twice) and no later than entry + window (it may fall after the range's end).
     `group_by` (SQL and parameters of a field of the entering event) splits users into groups: the
     `limit` largest by entering users, then `__other__`. Without it there is one group, key None.
     """
@@ -70,11 +71,14 @@ def funnel(
             params += [limit, OTHER]
         else:
             previous = f"s{index - 1}"
+            # A step of the same name as the one before could be matched by that step's own event (a repeat
+            # purchase funnel showed 100% in 0 s): it must come strictly later.
+            after = ">" if step.name == steps[index - 2].name else ">="
             # The constant bounds let the planner skip the partitions/chunks no user can reach.
             ctes.append(
                 f"s{index} AS (SELECT p.user_id, p.entered, p.g, min(e.time) AS t, min(e.time) - p.t AS took "
                 f"FROM {previous} p JOIN events_event e ON e.user_id = p.user_id AND {condition} "
-                f"AND e.time >= p.t AND e.time <= p.entered + %s::interval AND e.time >= %s AND e.time <= %s "
+                f"AND e.time {after} p.t AND e.time <= p.entered + %s::interval AND e.time >= %s AND e.time <= %s "
                 f"GROUP BY p.user_id, p.entered, p.g, p.t)"
             )
             params += [*step_params, window, time_range.start, time_range.end + window]

@@ -257,6 +257,17 @@ def test_funnel_counts_users_through_ordered_steps_within_the_window(api: type, 
     assert with_tags[1]["users"] == 1
 
 
+def test_a_repeated_step_needs_a_later_event_of_its_own(api: type, keys: dict, project: Project) -> None:
+    """A repeat-purchase funnel (order, then order again) counted the first order twice: 100% in 0 s."""
+    insert_event(project, T0, "order.completed", user_id="once")
+    insert_event(project, T0, "order.completed", user_id="twice")
+    insert_event(project, T0 + timedelta(hours=1), "order.completed", user_id="twice")
+    body = {"steps": ["order.completed", "order.completed", "order.completed"], **RANGE}
+    steps = api(keys["read"]).post("/api/v1/events/funnel", body, format="json").json()["steps"]
+    assert [step["users"] for step in steps] == [2, 1, 0]
+    assert (steps[1]["conversion_from_previous"], steps[1]["median_seconds_to_convert"]) == (0.5, 3600)
+
+
 def test_funnel_grouped_by_a_tag_of_the_entering_event(api: type, keys: dict, project: Project) -> None:
     plans = {"a": "pro", "b": "pro", "c": "free", "d": "team", "e": None}
     for user, plan in plans.items():
