@@ -4,6 +4,7 @@ series get an interval giving at most MAX_POINTS buckets, lists are capped, and 
 MAX_ANSWER_BYTES is cut down (with `"truncated": true`)."""
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from django.utils import timezone
@@ -38,18 +39,35 @@ def coarse_interval(caller: Caller, window: dict[str, str | None], requested: st
 
 
 def bounded(answer: Any) -> Any:
-    """The answer, cut to MAX_ANSWER_BYTES of JSON by shortening its longest lists."""
+    """The answer, cut to MAX_ANSWER_BYTES of JSON by halving its biggest list of two items or more, wherever
+    it lies (a metric's one series is kept and its points halved: halving the list of series emptied it)."""
     if len(json.dumps(answer, default=str)) <= MAX_ANSWER_BYTES:
         return answer
     if isinstance(answer, dict):
-        answer = {**answer, "truncated": True}
-        while len(json.dumps(answer, default=str)) > MAX_ANSWER_BYTES:
-            longest = max((key for key, value in answer.items() if isinstance(value, list)),
-                          key=lambda key: len(json.dumps(answer[key], default=str)), default=None)  # fmt: skip
-            if longest is None or not answer[longest]:
+        answer = {**json.loads(json.dumps(answer, default=str)), "truncated": True}
+        while len(json.dumps(answer)) > MAX_ANSWER_BYTES:
+            lists = [item for item in nested_lists(answer) if len(item) >= 2 and not is_pair(item)]
+            if not lists:
                 break
-            answer[longest] = answer[longest][: len(answer[longest]) // 2]
+            biggest = max(lists, key=lambda item: len(json.dumps(item)))
+            del biggest[len(biggest) // 2 :]
     return answer
+
+
+def is_pair(item: list) -> bool:
+    """A point, `[time, value]`: never cut in half."""
+    return len(item) == 2 and not any(isinstance(part, (list, dict)) for part in item)
+
+
+def nested_lists(value: Any) -> Iterator[list]:
+    """Every list inside `value`, itself included."""
+    if isinstance(value, list):
+        yield value
+        for item in value:
+            yield from nested_lists(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from nested_lists(item)
 
 
 def tags_params(filters: dict[str, str] | None) -> dict[str, str]:
