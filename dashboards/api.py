@@ -93,9 +93,10 @@ class DashboardListView(DashboardAPIView):
     )
     def post(self, request: Request) -> Response:
         body = body_of(request)
+        services.refuse_unknown(body, ("name", "description", "settings", "widgets", "is_default"))
         dashboard = services.create_dashboard(
-            self.project, body.get("name"), description=body.get("description", ""), settings=body.get("settings"),
-            widgets=body.get("widgets") or [], is_default=body.get("is_default") is True,
+            self.project, body.get("name"), description=body.get("description"), settings=body.get("settings"),
+            widgets=body.get("widgets", []), is_default=body.get("is_default", False),
         )  # fmt: skip
         return Response(dashboard_json(dashboard), status=status.HTTP_201_CREATED)
 
@@ -171,8 +172,9 @@ class DashboardDuplicateView(DashboardAPIView):
         tags=["Dashboards"],
     )
     def post(self, request: Request, reference: str) -> Response:
-        name = request.data.get("name") if isinstance(request.data, dict) else None
-        copy = services.duplicate_dashboard(self.dashboard(reference), name)
+        body = body_of(request) if request.data else {}
+        services.refuse_unknown(body, ("name",))
+        copy = services.duplicate_dashboard(self.dashboard(reference), body.get("name"))
         return Response(dashboard_json(copy), status=status.HTTP_201_CREATED)
 
 

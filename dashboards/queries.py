@@ -13,7 +13,7 @@ def list_dashboards(project: Project) -> QuerySet[Dashboard]:
 def get_dashboard(project: Project, reference: str) -> Dashboard | None:
     """By id (digits) or slug, within the project only."""
     dashboards = Dashboard.objects.filter(project=project).prefetch_related("widgets")
-    if reference.isdigit():
+    if reference.isascii() and reference.isdigit():  # "²" is a digit to isdigit(), not an id
         return dashboards.filter(pk=int(reference)).first()
     return dashboards.filter(slug=reference).first()
 

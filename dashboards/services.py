@@ -8,7 +8,15 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from dashboards.models import Dashboard, Widget
-from dashboards.validation import MAX_NAME, MAX_WIDGETS, InvalidConfig, clean_settings, clean_widget, text
+from dashboards.validation import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_WIDGETS,
+    InvalidConfig,
+    clean_settings,
+    clean_widget,
+    text,
+)
 from flux.tenants.limits import ensure_room
 from flux.tenants.models import Project
 from flux.web.api import FluxError
@@ -56,6 +64,22 @@ def checked_name(name: object) -> str:
         raise config_error(error) from None
 
 
+def checked_description(description: object) -> str:
+    try:
+        return text(description, "description", MAX_DESCRIPTION, required=False) or ""
+    except InvalidConfig as error:
+        raise config_error(error) from None
+
+
+def refuse_unknown(body: Mapping, accepted: tuple[str, ...]) -> None:
+    """A field a dashboard body does not have is refused, not dropped: a typo (`widgetz`) must not pass."""
+    unknown = sorted(set(body) - set(accepted))
+    if unknown:
+        raise DashboardConfigError(
+            f"unknown field {unknown[0]}; accepted: {', '.join(accepted)}", details={"field": unknown[0]}
+        )
+
+
 def checked_settings(settings: object) -> dict:
     try:
         return clean_settings(settings)
@@ -70,9 +94,13 @@ MAX_DASHBOARDS_PER_PROJECT = 500
 @transaction.atomic
 def create_dashboard(
     project: Project, name: object, *, description: str = "", settings: object = None,
-    widgets: Iterable[object] = (), created_by: AbstractBaseUser | None = None, is_default: bool = False,
+    widgets: Iterable[object] = (), created_by: AbstractBaseUser | None = None, is_default: object = False,
 ) -> Dashboard:  # fmt: skip
     """A new dashboard, with `widgets` (configs, validated; errors name `widgets[i].field`)."""
+    if not isinstance(widgets, (list, tuple)):
+        raise DashboardConfigError("widgets must be a list of widget configs", details={"field": "widgets"})
+    if not isinstance(is_default, bool):
+        raise DashboardConfigError("is_default must be true or false", details={"field": "is_default"})
     widgets = list(widgets)
     if len(widgets) > MAX_WIDGETS:
         raise DashboardConfigError(f"a dashboard has at most {MAX_WIDGETS} widgets", details={"field": "widgets"})
@@ -82,7 +110,7 @@ def create_dashboard(
     if is_default:
         Dashboard.objects.filter(project=project, is_default=True).update(is_default=False)
     dashboard = Dashboard.objects.create(
-        project=project, name=name, slug=unique_slug(project, name), description=str(description or ""),
+        project=project, name=name, slug=unique_slug(project, name), description=checked_description(description),
         settings=checked_settings(settings), created_by=created_by, is_default=is_default,
     )  # fmt: skip
     Widget.objects.bulk_create(Widget(dashboard=dashboard, **config) for config in cleaned_widgets)
@@ -100,7 +128,7 @@ def update_dashboard(dashboard: Dashboard, changes: Mapping[str, Any]) -> Dashbo
         dashboard.name = checked_name(changes["name"])
         dashboard.slug = unique_slug(dashboard.project, dashboard.name, exclude=dashboard.pk)
     if "description" in changes:
-        dashboard.description = str(changes["description"] or "")
+        dashboard.description = checked_description(changes["description"])
     if "settings" in changes:
         dashboard.settings = checked_settings(changes["settings"])
     if changes.get("is_default") is True:
@@ -131,6 +159,9 @@ def delete_dashboard(dashboard: Dashboard) -> None:
             set_default(successor)
 
 
+EXPORT_FIELDS = ("flux_dashboard", "name", "description", "settings", "widgets")
+
+
 def export_dashboard(dashboard: Dashboard) -> dict:
     """The dashboard as JSON that `import_dashboard` takes back (into this or another project)."""
     return {
@@ -145,12 +176,10 @@ def import_dashboard(project: Project, data: object, created_by: AbstractBaseUse
             f"not a Flux dashboard export (expected flux_dashboard: {EXPORT_FORMAT})",
             details={"field": "flux_dashboard"},
         )
-    widgets = data.get("widgets", [])
-    if not isinstance(widgets, list):
-        raise DashboardConfigError("widgets must be a list", details={"field": "widgets"})
+    refuse_unknown(data, EXPORT_FIELDS)
     return create_dashboard(
-        project, data.get("name"), description=str(data.get("description") or ""), settings=data.get("settings"),
-        widgets=widgets, created_by=created_by,
+        project, data.get("name"), description=data.get("description"), settings=data.get("settings"),
+        widgets=data.get("widgets", []), created_by=created_by,
     )  # fmt: skip
 
 
@@ -188,7 +217,9 @@ def save_layout(dashboard: Dashboard, positions: object) -> list[Widget]:
     widgets = {widget.pk: widget for widget in dashboard.widgets.all()}
     changed = []
     for index, entry in enumerate(positions):
-        widget = widgets.get(entry.get("id")) if isinstance(entry, Mapping) else None
+        widget_id = entry.get("id") if isinstance(entry, Mapping) else None
+        # An id must be an int: a list or object ([1], {"a": 1}) cannot even be looked up.
+        widget = widgets.get(widget_id) if isinstance(widget_id, int) and not isinstance(widget_id, bool) else None
         if widget is None:
             raise DashboardConfigError("no such widget on this dashboard", details={"field": f"widgets[{index}].id"})
         position = {**widget.position, **{key: value for key, value in entry.items() if key != "id"}}

@@ -84,6 +84,16 @@ def test_widgets_can_be_added_changed_moved_and_removed(admin: object) -> None:
          "query.aggregation"),
         ("/api/v1/dashboards/growth/layout", "put", [{"id": 999999, "x": 0}], "widgets[0].id"),
         ("/api/v1/dashboards/import", "post", {"name": "X", "widgets": []}, "flux_dashboard"),
+        # Typos and wrong types were dropped or stored as text ({"a": [1]} became "{'a': [1]}").
+        ("/api/v1/dashboards", "post", {"name": "X", "widgetz": [GRAPH]}, "widgetz"),
+        ("/api/v1/dashboards", "post", {"name": "X", "description": {"a": [1]}}, "description"),
+        ("/api/v1/dashboards", "post", {"name": "X", "description": "d" * 2001}, "description"),
+        ("/api/v1/dashboards", "post", {"name": "X", "is_default": "yes"}, "is_default"),
+        ("/api/v1/dashboards", "post", {"name": "X", "widgets": "abc"}, "widgets"),
+        ("/api/v1/dashboards/growth", "patch", {"description": 12345}, "description"),
+        ("/api/v1/dashboards/growth/duplicate", "post", {"nme": "Copy"}, "nme"),
+        ("/api/v1/dashboards/import", "post", {"flux_dashboard": 1, "name": "X", "extra": 1}, "extra"),
+        ("/api/v1/dashboards/growth/layout", "put", [{"id": [1], "x": 0}], "widgets[0].id"),
     ],
 )  # fmt: skip
 def test_bad_configs_are_refused_naming_the_field(
@@ -183,3 +193,10 @@ def test_a_dashboard_can_open_on_a_calendar_period(admin: object, api: type, key
     assert start.astimezone(ZoneInfo("Europe/Berlin")).hour == 0
     refused = admin.patch("/api/v1/dashboards/growth", {"settings": {"range": "last_year"}}, format="json")
     assert refused.status_code == 400 and refused.json()["error"]["details"]["field"] == "settings.range"
+
+
+def test_a_reference_of_non_ascii_digits_is_no_dashboard(admin: object) -> None:
+    """"²" passed isdigit() and then failed int(): every dashboard route, its page and its socket answered 500."""
+    create(admin)
+    assert admin.get("/api/v1/dashboards/%C2%B2").status_code == 404
+    assert admin.get("/api/v1/dashboards/%D9%A1").status_code == 404  # an Arabic-Indic 1 is no id either

@@ -36,7 +36,7 @@ def too_large(limit: int) -> PayloadTooLarge:
 
 def read_raw_body(request: Request, limit: int) -> bytes:
     declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     body = request._request.read(limit + 1)
     if len(body) > limit:

@@ -58,7 +58,7 @@ class Parser:
             node = self.expression()
             if self.take() != ")":
                 raise FormulaError("a parenthesis is not closed")
-        elif symbol[0].isdigit():
+        elif symbol[0].isascii() and symbol[0].isdigit():
             node = float(symbol)
         elif symbol.isalpha():
             node = symbol
