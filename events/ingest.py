@@ -27,6 +27,7 @@ from flux.payloads.fields import (
     Errors,
     FieldError,
     TimeWindow,
+    clean_item_id,
     clean_name,
     clean_number,
     clean_optional_text,
@@ -81,7 +82,7 @@ def clean_event(item: object, window: TimeWindow) -> tuple[EventRow | None, list
     tags = errors.attempt(clean_tags, item.get("tags"))
     properties = errors.attempt(clean_properties, item.get("properties"))
     texts = tuple(errors.attempt(clean_optional_text, item.get(field), field) for field in TEXT_FIELDS)
-    client_id = errors.attempt(clean_optional_text, item.get("id"), "id")
+    client_id = errors.attempt(clean_item_id, item.get("id"))
     if errors.messages:
         return None, errors.messages
     line = event_line(time.isoformat(), value, properties, texts, client_id)
@@ -123,7 +124,7 @@ def plain_tags(raw: msgspec.Raw) -> str | None:
         tags = TAGS_DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
-    if "" in tags:
+    if "" in tags or not all(key.isprintable() and not key.isspace() for key in tags):
         return None
     text = bytes(raw).decode()
     if "\\u0000" in text:  # a NUL, which PostgreSQL cannot store (or an escaped backslash before "u0000")
@@ -141,6 +142,8 @@ def plain_event_row(item: WireEvent, window: TimeWindow) -> EventRow | None:
     """The row of a well-formed event, or None if any field needs the long path's checks or messages."""
     name, value, client_id = item.name, item.value, item.id
     if not name or not is_plain_name(name) or (value is not None and abs(value) > NUMBER_MAX_MAGNITUDE):
+        return None
+    if client_id == "":
         return None
     time = plain_time(item.timestamp, window)
     tags = plain_tags(item.tags)

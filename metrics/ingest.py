@@ -24,9 +24,9 @@ from flux.payloads.fields import (
     FieldError,
     TimeWindow,
     check_storable,
+    clean_item_id,
     clean_name,
     clean_number,
-    clean_optional_text,
     clean_tags,
     clean_timestamp,
     is_plain_short_text,
@@ -95,7 +95,7 @@ def clean_point(index: int, item: object, window: TimeWindow) -> tuple[PointItem
     time = errors.attempt(clean_timestamp, item.get("timestamp"), window)
     # What a valid value is depends on the type, so it is only checked once the type is known.
     cleaned_value = errors.attempt(clean_value, metric_type, item.get("value")) if type_is_known else None
-    client_id = errors.attempt(clean_optional_text, item.get("id"), "id")
+    client_id = errors.attempt(clean_item_id, item.get("id"))
     if errors.messages:
         return None, errors.messages
     value, member = cleaned_value
@@ -126,7 +126,7 @@ def plain_tags(raw: bytes) -> tuple[dict[str, str], str, str] | None:
     if len(tags) > TAGS_MAX_COUNT:
         return None
     for key, value in tags.items():
-        if not key or not is_plain_short_text(key, TAG_KEY_MAX_LENGTH):
+        if not key or not is_plain_short_text(key, TAG_KEY_MAX_LENGTH) or not key.isprintable() or key.isspace():
             return None
         if not is_plain_short_text(value, TAG_VALUE_MAX_LENGTH):
             return None
@@ -144,7 +144,7 @@ def plain_point(index: int, item: WirePoint, window: TimeWindow) -> PointItem | 
     try:
         moment = clean_timestamp(item.timestamp, window)
         value, member = clean_value(item.type, item.value)
-        client_id = clean_optional_text(item.id, "id")
+        client_id = clean_item_id(item.id)
     except FieldError:
         return None
     tags, canonical, fingerprint = tagged

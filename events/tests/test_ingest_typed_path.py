@@ -70,6 +70,11 @@ def test_tags_are_stored_from_the_json_text_as_sent_whitespace_and_all(
         ({"name": "empty key", "tags": {"": "v"}}, "tag keys must not be empty"),
         ({"name": ""}, "name is required"),
         ({"name": "future", "timestamp": "2999-01-01T00:00:00Z"}, "timestamp is too far in the future"),
+        ({"name": "empty id", "id": ""}, "id must not be empty"),
+        ({"name": "control key", "tags": {"k\u0001": "v"}}, "unprintable character (U+0001)"),
+        ({"name": "reversed key", "tags": {"\u202eyek": "v"}}, "bidirectional control character (U+202E)"),
+        ({"name": "\u202e evil"}, "bidirectional control character (U+202E)"),
+        ({"name": "full-width", "value": "\uff11\uff12"}, "value must be a number"),
     ],
 )
 def test_what_the_typed_path_cannot_take_gets_the_per_field_message(

@@ -20,12 +20,16 @@ NAME_MAX_LENGTH = 200
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/ #-]+")
 # Control characters, surrogates and line/paragraph separators cannot be shown or typed back in a filter.
 UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Embeddings, overrides and isolates: a name holding U+202E shows reversed in pages and CSV files.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs"})  # a name of only U+200B, or spaces, shows as nothing
 NAME_RULES = (
     f"Any printable Unicode text up to {NAME_MAX_LENGTH} characters (letters in any script, digits, spaces, "
     "punctuation, emoji), without control characters or line breaks; spaces around it are removed."
 )
 # A finite decimal as text (what Ruby's BigDecimal becomes in JSON): "49.99", "-3", "1e6"; not "NaN"/"inf".
-DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: float() also reads full-width or Arabic-Indic digits, which no client means.
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 DECIMAL_TEXT_MAX_LENGTH = 64
 # No measurement comes near this; a few values of 1e308 overflow a rollup's float8 sum, which fails the
 # whole rollup run (every project's) again at each retry.
@@ -111,15 +115,33 @@ def clean_name(value: object) -> str:
         raise FieldError("name must not be empty or only spaces")
     if len(name) > NAME_MAX_LENGTH:
         raise FieldError(f"name is longer than {NAME_MAX_LENGTH} characters")
-    for char in name:
+    return check_shown_characters(name, "name")
+
+
+def check_shown_characters(text: str, label: str) -> str:
+    """A name or tag key as pages, CSV files and queries show it: no control character, no bidirectional
+    control, and at least one visible character."""
+    for char in text:
         if unicodedata.category(char) in UNPRINTABLE_CATEGORIES:
-            raise FieldError(f"name contains an unprintable character (U+{ord(char):04X})")
-    return name
+            raise FieldError(f"{label} contains an unprintable character (U+{ord(char):04X})")
+        if char in BIDI_CONTROLS:
+            raise FieldError(f"{label} contains a bidirectional control character (U+{ord(char):04X})")
+    if all(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in text):
+        raise FieldError(f"{label} has no visible character")
+    return text
 
 
 def is_plain_short_text(value: object, max_length: int) -> bool:
     """The common case, checked cheaply: a short ASCII string without NUL needs no further work."""
     return type(value) is str and len(value) <= max_length and value.isascii() and "\x00" not in value
+
+
+def clean_item_id(value: object) -> str | None:
+    """An item's id (its idempotency key): absent, or a non-empty text; `""` would make every later item
+    sent with it a duplicate."""
+    if value == "":
+        raise FieldError("id must not be empty: leave it out for an item without one")
+    return clean_optional_text(value, "id")
 
 
 def clean_optional_text(value: object, field: str) -> str | None:
@@ -207,7 +229,13 @@ def clean_tags(value: object) -> dict[str, str]:
         raise FieldError(f"more than {TAGS_MAX_COUNT} tags ({len(value)})")
     tags = {}
     for key, raw in value.items():
-        if is_plain_short_text(raw, TAG_VALUE_MAX_LENGTH) and key and is_plain_short_text(key, TAG_KEY_MAX_LENGTH):
+        if (
+            is_plain_short_text(raw, TAG_VALUE_MAX_LENGTH)
+            and key
+            and is_plain_short_text(key, TAG_KEY_MAX_LENGTH)
+            and key.isprintable()
+            and not key.isspace()
+        ):
             tags[key] = raw
             continue
         if raw is None:
@@ -218,7 +246,8 @@ def clean_tags(value: object) -> dict[str, str]:
             raise FieldError("tag keys must not be empty")
         if isinstance(raw, (dict, list)):
             raise FieldError(f"tag {key!r} must be a string, number or boolean, not an object or array")
-        tags[check_storable(key, "a tag key")] = bounded_text(raw, f"tag {key!r}", TAG_VALUE_MAX_LENGTH)
+        key = check_shown_characters(check_storable(key, "a tag key"), f"tag key {key!r}")
+        tags[key] = bounded_text(raw, f"tag {key!r}", TAG_VALUE_MAX_LENGTH)
     return tags
 
 

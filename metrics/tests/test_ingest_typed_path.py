@@ -81,6 +81,9 @@ def test_a_bare_array_of_points_takes_the_typed_path_too(client: object, keys: d
         ({"type": "timer", "name": "t", "value": 1}, "type must be one of"),
         ({"type": "set", "name": "s", "value": "x\u0000"}, "set member contains a NUL character"),
         ({"type": "gauge", "name": "future", "value": 1, "timestamp": "2999-01-01T00:00:00Z"}, "too far in the future"),
+        ({"type": "gauge", "name": "empty id", "value": 1, "id": ""}, "id must not be empty"),
+        ({"type": "gauge", "name": "key", "value": 1, "tags": {"k\u0001": "v"}}, "unprintable character (U+0001)"),
+        ({"type": "gauge", "name": "full-width", "value": "\uff11\uff12"}, "value must be a number"),
     ],
 )
 def test_what_the_typed_path_cannot_take_gets_the_per_field_message(

@@ -8,6 +8,7 @@ import pytest
 from flux.payloads.fields import (
     FieldError,
     TimeWindow,
+    clean_item_id,
     clean_name,
     clean_number,
     clean_optional_text,
@@ -48,6 +49,9 @@ def test_spaces_around_a_name_are_dropped() -> None:
         ("bell\x07", "unprintable"),
         ("para\u2029graph", "unprintable"),
         ("nul\x00", "unprintable"),
+        ("\u202e evil", "bidirectional control character \\(U\\+202E\\)"),  # shows reversed
+        ("\u200b", "no visible character"),
+        ("\u200b\u2060", "no visible character"),
     ],
 )
 def test_invalid_names_say_why(name: object, message: str) -> None:
@@ -123,11 +127,28 @@ def test_tags_become_strings_and_null_tags_are_dropped() -> None:
         ({"k": "v" * 201}, "longer than 200"),
         ({"k": "a\x00b"}, "NUL"),
         ({"": "v"}, "must not be empty"),
+        ({"k\x01": "v"}, "unprintable character \\(U\\+0001\\)"),
+        ({"\u202ek": "v"}, "bidirectional control"),
+        ({"  ": "v"}, "no visible character"),
     ],
 )
 def test_bad_tags_are_rejected(tags: object, message: str) -> None:
     with pytest.raises(FieldError, match=message):
         clean_tags(tags)
+
+
+def test_an_item_id_is_absent_or_not_empty() -> None:
+    """`"id": ""` was kept: every later item sent with it was a duplicate of the first, and dropped."""
+    assert clean_item_id(None) is None and clean_item_id("a1") == "a1" and clean_item_id(7) == "7"
+    with pytest.raises(FieldError, match="id must not be empty"):
+        clean_item_id("")
+
+
+def test_decimal_strings_take_ascii_digits_only() -> None:
+    """float() reads full-width "１２" as 12."""
+    for text in ("\uff11\uff12", "\u0661\u0662", "1\uff12.5"):
+        with pytest.raises(FieldError, match="must be a number"):
+            clean_number(text, "value")
 
 
 def test_ids_accept_numbers_and_booleans_as_text() -> None:
