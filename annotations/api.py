@@ -20,6 +20,7 @@ from flux.web.auth import HasAdminKey, HasIngestKey, HasReadKey, actor_of
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 from flux.web.openapi.parameters import TIME_RANGE, limit_parameter, tags_parameter
+from flux.web.ratelimit import check_annotation_rate
 
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 200, 1000
 
@@ -113,6 +114,7 @@ class AnnotationListView(AnnotationAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated_body(NewAnnotation, request).validated_data  # a misspelled `tim` became now, unsaid
+        check_annotation_rate(self.project.pk)
         annotation = services.create_annotation(
             self.project, starts_at=data["time"], ends_at=data.get("time_end"), text=data["text"].strip(),
             tags=clean_tags(data.get("tags")), actor=actor_of(request),

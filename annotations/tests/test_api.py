@@ -121,3 +121,16 @@ def test_a_misspelled_time_is_refused_not_read_as_now(api: type, keys: dict) -> 
     body = {"text": "Deploy v2", "tim": "2026-11-20T10:00:00Z"}
     assert api(keys["ingest"]).post(URL, body, format="json").status_code == 400
     assert api(keys["read"]).get(URL, {"from": "-30d"}).json()["annotations"] == []
+
+
+def test_new_annotations_are_limited_per_project_and_hour(
+    api: type, keys: dict, other_project: Project, settings: object
+) -> None:
+    """An ingest key may annotate, and one in a page's snippet is public: 400 in a row were all drawn."""
+    settings.FLUX_ANNOTATIONS_PER_HOUR = 3
+    answers = [api(keys["ingest"]).post(URL, DEPLOY, format="json") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    assert answers[3].json()["error"]["code"] == "throttled" and int(answers[3]["Retry-After"]) > 0
+    assert Annotation.objects.count() == 3
+    theirs = api(issue_key(other_project, "ingest").raw_key).post(URL, DEPLOY, format="json")
+    assert theirs.status_code == 201  # each project has its own allowance

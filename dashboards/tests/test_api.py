@@ -196,7 +196,7 @@ def test_a_dashboard_can_open_on_a_calendar_period(admin: object, api: type, key
 
 
 def test_a_reference_of_non_ascii_digits_is_no_dashboard(admin: object) -> None:
-    """"²" passed isdigit() and then failed int(): every dashboard route, its page and its socket answered 500."""
+    """ "²" passed isdigit() and then failed int(): every dashboard route, its page and its socket answered 500."""
     create(admin)
     assert admin.get("/api/v1/dashboards/%C2%B2").status_code == 404
     assert admin.get("/api/v1/dashboards/%D9%A1").status_code == 404  # an Arabic-Indic 1 is no id either

@@ -58,6 +58,8 @@ FLUX_INGEST_ITEMS_PER_SECOND = env_int("FLUX_INGEST_ITEMS_PER_SECOND", 5000)
 FLUX_INGEST_BURST_ITEMS = env_int("FLUX_INGEST_BURST_ITEMS", 50000)
 FLUX_READ_REQUESTS_PER_SECOND = env_int("FLUX_READ_REQUESTS_PER_SECOND", 50)
 FLUX_READ_BURST_REQUESTS = env_int("FLUX_READ_BURST_REQUESTS", 300)
+# New annotations per project and hour (a burst of that many): an ingest key, public in a page, may create them.
+FLUX_ANNOTATIONS_PER_HOUR = env_int("FLUX_ANNOTATIONS_PER_HOUR", 120)
 # A shared dashboard's data (public links) is kept this long and computed once at a time per project
 # (flux.sharing.cache); 0 computes every request.
 FLUX_SHARED_DATA_SECONDS = env_int("FLUX_SHARED_DATA_SECONDS", 30)

@@ -60,6 +60,19 @@ def check_ingest_rate(project_id: int, items: int) -> None:
         )
 
 
+def check_annotation_rate(project_id: int) -> None:
+    """Raise Throttled past FLUX_ANNOTATIONS_PER_HOUR new annotations per project (a burst of that many). An
+    ingest key may create them, and one used in a web page's snippet is public: every graph of the project
+    draws them, so a stranger could flood them. CI marks a deploy now and then, never hundreds an hour."""
+    per_hour = settings.FLUX_ANNOTATIONS_PER_HOUR
+    if per_hour <= 0:
+        return
+    wait = take_tokens(f"annotations:{project_id}", per_hour / 3600, per_hour, 1)
+    if wait:
+        message = f"This project created {per_hour:,} annotations within the last hour; wait Retry-After seconds."
+        raise Throttled(wait, message)
+
+
 class ReadRateThrottle(BaseThrottle):
     """FLUX_READ_REQUESTS_PER_SECOND API calls per key, bursts up to FLUX_READ_BURST_REQUESTS; 0 disables.
 

@@ -145,7 +145,7 @@ def test_an_item_id_is_absent_or_not_empty() -> None:
 
 
 def test_decimal_strings_take_ascii_digits_only() -> None:
-    """float() reads full-width "１２" as 12."""
+    """float() reads full-width digits ("\\uff11\\uff12") as 12."""
     for text in ("\uff11\uff12", "\u0661\u0662", "1\uff12.5"):
         with pytest.raises(FieldError, match="must be a number"):
             clean_number(text, "value")
