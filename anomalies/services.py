@@ -98,7 +98,8 @@ def apply_verdict(
         if watch.muted_until and watch.muted_until > now:
             return None
         if watch.quiet_until_normal:  # resolved by hand: only a new incident opens before it is normal again
-            if not is_new_incident(last_resolved(watch), verdict):
+            resolved = last_resolved(watch)
+            if not (is_new_incident(resolved, verdict) or leaves_band_the_other_way(resolved, verdict)):
                 return None
             Watch.objects.filter(project_id=watch.project_id, pk=watch.pk).update(quiet_until_normal=False)
         return open_episode(watch, verdict)
@@ -117,6 +118,18 @@ def is_new_incident(episode: Anomaly | None, verdict: Verdict) -> bool:
         return False
     move = abs(episode.actual - episode.expected)
     return abs(verdict.actual - episode.expected) > RETURN_REACH * move
+
+
+def leaves_band_the_other_way(episode: Anomaly | None, verdict: Verdict) -> bool:
+    """Whether a verdict going the other way from an episode resolved by hand lies outside its own band: a
+    drop below it after a spike is news however small the spike's expectation was (a false 16-where-0 spike
+    resolved as a false alarm kept a real drop to a fifth silent: 8 times a move from 0 is never reached).
+    A bucket inside its band (the series coming back, still in the detector's episode) stays quiet."""
+    if episode is None or {episode.direction, verdict.direction} != {"up", "down"}:
+        return False
+    if verdict.direction == "down":
+        return verdict.actual is not None and verdict.lower is not None and verdict.actual < verdict.lower
+    return verdict.actual is not None and verdict.upper is not None and verdict.actual > verdict.upper
 
 
 def last_resolved(watch: Watch) -> Anomaly | None:

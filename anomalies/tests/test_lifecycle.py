@@ -297,6 +297,18 @@ def test_resolved_by_hand_a_new_incident_the_other_way_still_opens(watch: Watch)
     assert not Watch.objects.get(pk=watch.pk).quiet_until_normal
 
 
+def test_a_drop_below_its_band_opens_after_a_spike_resolved_by_hand_as_a_false_alarm(watch: Watch) -> None:
+    """A spike of 16 where 0 was expected, resolved as a false alarm; then the series fell to a fifth (9 where
+    49.5 was expected, band 23 to 85): 8 times the spike's move from 0 was never reached, so nothing opened."""
+    _, false_alarm = services.apply_verdict(watch, anomalous(T0, actual=16.0, expected=0.0, lower=0.0, upper=6.4), T0)
+    services.resolve(false_alarm, "bob", "false alarm")
+    drop = {"kind": "drop", "direction": "down", "expected": 49.5, "lower": 23.3, "upper": 85.3}
+    inside = anomalous(T0 + HOUR, actual=30.0, **drop)
+    assert services.apply_verdict(watch, inside, T0) is None  # within its band: the series coming back
+    change, opened = services.apply_verdict(watch, anomalous(T0 + 2 * HOUR, actual=9.0, **drop), T0)
+    assert (change, opened.kind, opened.direction, opened.actual) == ("opened", "drop", "down", 9.0)
+
+
 def test_a_series_watched_again_while_its_incident_goes_on_opens_no_second_episode(watch: Watch) -> None:
     _, anomaly = services.apply_verdict(watch, anomalous(T0), T0)
     services.update_watch(watch, {"excluded": True})
