@@ -223,6 +223,25 @@ def test_a_surge_opens_from_the_bucket_in_progress_before_the_bucket_is_complete
     assert anomaly.actual == 70  # the complete bucket's count (10 as usual, 60 more), from its scan
 
 
+def test_a_bucket_in_progress_is_not_peeked_at_while_late_rows_make_the_history_stale(busy_and_sparse: Project) -> None:
+    """A backfill still being rolled up when the first scan read the history: scored on it, a normal
+    bucket in progress opened a spike where 0 were expected."""
+    spike_start = END + 12 * MINUTE
+    add_events(busy_and_sparse, "page.viewed", spike_start, spike_start + 10 * MINUTE, timedelta(seconds=3))
+    roll_up(busy_and_sparse, END + MINUTE)
+    sync_watches(NOW)
+    scan(due_watch_ids(NOW, 100), NOW)
+    busy, now = Watch.objects.get(name="page.viewed"), NOW
+    while now < END + 15 * MINUTE:
+        now += MINUTE
+        set_watermark(now - timedelta(seconds=5))
+        scan(due_watch_ids(now, 100), now)
+    Watch.objects.filter(pk=busy.pk).update(stale_from=END - timedelta(days=1))  # late rows marked it
+    assert early.peek_candidates(now) == []
+    Watch.objects.filter(pk=busy.pk).update(stale_from=None)
+    assert early.peek_candidates(now) == [busy.pk]
+
+
 def test_a_bucket_in_progress_below_its_peek_threshold_is_not_scored(busy_and_sparse: Project) -> None:
     roll_up(busy_and_sparse, END + MINUTE)
     sync_watches(NOW)
