@@ -177,6 +177,26 @@ class LiveTick:
     metrics: list[str]
 
 
+RATE_WINDOW = timedelta(days=7)
+
+
+def recent_rates(project: Project, now: datetime) -> tuple[float, float] | None:
+    """(events, metric points) a day over the project's last week of rollups (or the part of it it has data
+    for), or None when it has no events in it: the rate a live demo continues at."""
+    rates = []
+    for table in ("events_eventrollup", "metrics_metricrollup"):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT sum(count), min(bucket) FROM {table} WHERE project_id = %s AND level = 'hour' "
+                "AND bucket >= %s AND bucket < %s",
+                [project.pk, now - RATE_WINDOW, now],
+            )
+            total, first = cursor.fetchone()
+        days = (now - first) / timedelta(days=1) if first else 1.0
+        rates.append(float(total or 0) / max(days, 1 / 24))
+    return None if rates[0] == 0 else (rates[0], rates[1])
+
+
 @dataclass(frozen=True)
 class LiveDemo:
     """What every tick of the live demo reuses: its project's series (and their metrics' names) and users."""

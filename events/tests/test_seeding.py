@@ -9,7 +9,7 @@ from django.db import connection
 
 from events import queries
 from events.rollups import roll_up_events
-from events.seeding import MEAN_WEIGHT, hour_weight, seed
+from events.seeding import MEAN_WEIGHT, hour_weight, recent_rates, seed
 from flux.ingestion import outcomes
 from flux.query.event_filter import EventFilter
 from flux.query.timerange import TimeRange
@@ -107,3 +107,17 @@ def test_live_traffic_goes_on_from_where_the_seed_ended_at_its_rate(project: Pro
     assert 0.8 * expected < after < 1.2 * expected  # six hours of the profile at 24,000 a day
     last = scalar("SELECT max(time) FROM events_event WHERE project_id = %s", [project.pk])
     assert last < max(ticks) and last > max(ticks) - timedelta(minutes=10)
+
+
+def test_a_live_demo_on_a_seeded_project_goes_on_at_the_seeded_rate(project: Project, other_project: Project) -> None:
+    """Run after the README's first command, `seed_demo --live` seeded the month again and then streamed at
+    its own defaults, a third of the rate seeded: the detector opened drops on the demo's own series."""
+    from metrics.rollups import roll_up_metrics
+
+    now = datetime.now(UTC)
+    seed(project, events=2_000, points=400, days=2, end=now)
+    roll_up_events(now + timedelta(minutes=1))
+    roll_up_metrics(now + timedelta(minutes=1))
+    events_per_day, points_per_day = recent_rates(project, now)
+    assert 900 < events_per_day < 1_100 and 180 < points_per_day < 220
+    assert recent_rates(other_project, now) is None  # nothing seeded: the command seeds first

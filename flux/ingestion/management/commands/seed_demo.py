@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events.rollups import roll_up_events
-from events.seeding import LiveDemo, seed, seed_incident, send_live
+from events.seeding import LiveDemo, recent_rates, seed, seed_incident, send_live
 from flux.ingestion import outcomes
 from flux.query.rollup_job import SAFETY_LAG
 from flux.storage import maintenance
@@ -35,7 +35,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--live", action="store_true",
             help="then keep sending the same traffic, as it happens, until stopped (Ctrl-C): without it the "
-                 "seeded series stop now, and the anomaly detector sees them stop within the hour",
+                 "seeded series stop now, and the anomaly detector sees them stop within the hour; on a project "
+                 "with data in the last week, nothing is seeded and its traffic goes on at that week's rate",
         )  # fmt: skip
 
     def handle(self, *args: object, **options: object) -> None:
@@ -45,6 +46,15 @@ class Command(BaseCommand):
         if options["days"] < 1 or options["days"] > project.retention_days:
             raise CommandError(f"--days must be between 1 and the project's retention ({project.retention_days})")
         now = timezone.now()
+        existing = recent_rates(project, now) if options["live"] else None
+        if existing is not None:  # seeded before (the README's first command): continue it, do not seed again
+            self.stdout.write(
+                f"{project.slug} has data already: continuing its last week's traffic ({existing[0]:,.0f} events "
+                f"and {existing[1]:,.0f} points a day) every {LIVE_TICK_SECONDS} s; Ctrl-C stops."
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                stream_live(project, random.Random(options["seed"]), now, live_clock(), *existing)  # noqa: S311
+            return
         # The old days get their partitions first, so the rows go straight there.
         maintenance.ensure_all_partitions(now, days_back=options["days"] + 1)
         started = time.monotonic()
