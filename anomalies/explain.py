@@ -1,6 +1,6 @@
 """Why an anomaly happened, in the terms of its data: which tag values carry the deviation. For an event
 count, each tag value's count over the episode is set against the same local hours (or five-minute
-buckets) of the previous weeks in the project's time zone (the median of three), and the values whose
+buckets) of the previous weeks in the project's time zone (the week of the median total of three), and the values whose
 change makes up most of the whole change are named, largest share first: "80% of the rise is plan=pro"."""
 
 import statistics
@@ -46,6 +46,18 @@ def contributions(
     found.sort(key=lambda item: (item["everywhere"], -item["share"], -item["lift"], item["tag"], item["value"]))
     internal = ("lift", "everywhere")
     return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
+
+
+def median_window(earlier: list[dict[TagValue, float]], totals: list[float]) -> tuple[dict[TagValue, float], float]:
+    """The earlier window whose total is the median (the mean of the middle two of an even number), its counts
+    per tag value and its total. One window for both: the median of the totals against each value's own
+    median, taken from different weeks, gave shares that did not add up ("50% of the drop is plan=free;
+    also plan=pro (33%)" when both fell to 0 from 6 and 4)."""
+    order = sorted(range(len(totals)), key=lambda index: totals[index])
+    middle = order[(len(order) - 1) // 2 : len(order) // 2 + 1]
+    keys = set().union(*(earlier[index] for index in middle))
+    counts = {key: sum(earlier[index].get(key, 0.0) for index in middle) / len(middle) for key in keys}
+    return counts, sum(totals[index] for index in middle) / len(middle)
 
 
 def sentence(found: list[dict], direction: str, tagged: bool = True) -> str:
@@ -141,7 +153,7 @@ def explain(anomaly: Anomaly) -> dict:
     if not earlier:
         return {"text": "The series is younger than a week: no earlier week to compare its tags with.",
                 "contributors": []}  # fmt: skip
-    total_change = actual_total - statistics.median(earlier_totals)
-    found = contributions(actual, earlier, total_change)
+    usual, usual_total = median_window(earlier, earlier_totals)
+    found = contributions(actual, [usual], actual_total - usual_total)
     tagged = bool(actual) or any(earlier)
     return {"text": sentence(found, anomaly.direction, tagged), "contributors": found}

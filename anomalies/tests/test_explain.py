@@ -4,9 +4,10 @@ anomaly's explanation read from real tag rollups."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.db import connection
 
-from anomalies.explain import contributions, earlier_window, explain, sentence, weeks_back
+from anomalies.explain import contributions, earlier_window, explain, median_window, sentence, weeks_back
 from anomalies.tests.factories import make_watch, open_anomaly
 from events.models import RollupWatermark
 from events.rollups import STREAM, rebuild_event_rollups
@@ -169,3 +170,15 @@ def test_a_series_younger_than_a_week_says_it_has_nothing_to_compare_with(projec
     assert explanation == {
         "text": "The series is younger than a week: no earlier week to compare its tags with.", "contributors": [],
     }  # fmt: skip
+
+
+def test_the_shares_of_a_tag_on_every_event_add_up_to_the_whole_change() -> None:
+    """Both plans fell to 0. Against each plan's own median (6 and 4) and the median of the totals (12) the
+    shares read 50% and 33%; against one usual week they are the whole drop between them."""
+    earlier = [{("plan", "free"): 6.0, ("plan", "pro"): 4.0}, {("plan", "free"): 4.0, ("plan", "pro"): 8.0},
+               {("plan", "free"): 9.0, ("plan", "pro"): 3.0}]  # fmt: skip
+    usual, usual_total = median_window(earlier, [10.0, 12.0, 12.0])
+    actual = {("plan", "free"): 0.0, ("plan", "pro"): 0.0}
+    found = contributions(actual, [usual], 0.0 - usual_total)
+    assert sum(item["share"] for item in found) == pytest.approx(1.0)
+    assert median_window(earlier[:2], [10.0, 12.0]) == ({("plan", "free"): 5.0, ("plan", "pro"): 6.0}, 11.0)
