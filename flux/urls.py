@@ -8,7 +8,7 @@ from anomalies import views as anomaly_views
 from dashboards import views as dashboard_views
 from events import views as event_views
 from flux.insights.comparison_api import CompareView
-from flux.otlp.api import OtlpLogsView, OtlpMetricsView
+from flux.otlp.api import OtlpLogsView, OtlpMetricsView, traces_not_taken
 from flux.overview import views
 from flux.overview.api import OverviewView
 from flux.sharing import views as sharing_views
@@ -52,6 +52,7 @@ urlpatterns = [
     path("api/v1/", include("flux.ingestion.urls")),
     path("v1/metrics", OtlpMetricsView.as_view(), name="otlp-metrics"),  # OTLP/HTTP's standard paths
     path("v1/logs", OtlpLogsView.as_view(), name="otlp-logs"),
+    path("v1/traces", traces_not_taken, name="otlp-traces"),
     path("api/v1/compare", CompareView.as_view(), name="api-compare"),
     path("api/v1/", include("flux.sharing.urls")),
     path("api/v1/", include("events.urls")),

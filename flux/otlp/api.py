@@ -2,7 +2,8 @@
 
 from collections.abc import Callable
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
@@ -19,6 +20,7 @@ from flux.otlp.logs import export_logs
 from flux.otlp.wire import PROTOBUF, encode_response, error_status, is_protobuf, read_export, request_encoding
 from flux.web.api import FluxError, ProjectAPIView
 from flux.web.auth import HasIngestKey
+from flux.web.errors import envelope
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 
@@ -110,3 +112,14 @@ class OtlpLogsView(OtlpExportView):
     )
     def post(self, request: Request) -> HttpResponse:
         return super().post(request)
+
+
+@csrf_exempt  # an SDK posts without a session or CSRF token; nothing is read or written
+def traces_not_taken(request: HttpRequest) -> HttpResponse:
+    """POST /v1/traces, where an OpenTelemetry SDK with its traces exporter left on sends: a JSON 404 that says
+    what to do (it was Django's HTML page, which under DEBUG listed every URL)."""
+    return envelope(
+        404, "not_supported",
+        "Flux takes OTLP metrics (/v1/metrics) and logs (/v1/logs), not traces: turn the SDK's traces exporter "
+        "off (OTEL_TRACES_EXPORTER=none).",
+    )  # fmt: skip

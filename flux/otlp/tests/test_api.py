@@ -172,3 +172,11 @@ def test_a_protobuf_request_over_the_rate_limit_keeps_retry_after(keys: dict, se
 
     assert (response.status_code, Status.FromString(response.content).code) == (429, 8)
     assert int(response["Retry-After"]) >= 1
+
+
+def test_traces_get_a_json_404_saying_what_to_do(keys: dict) -> None:
+    """An SDK's traces exporter left on got Django's HTML 404 page."""
+    response = client(keys).post("/v1/traces", b"\x0a\x00", content_type="application/x-protobuf")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["error"]["code"] == "not_supported"
+    assert "OTEL_TRACES_EXPORTER=none" in response.json()["error"]["message"]
