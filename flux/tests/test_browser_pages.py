@@ -205,10 +205,13 @@ def test_anomalies_are_listed_shown_with_their_band_and_acknowledged(
     page.click("button[data-action=acknowledge]")
     page.wait_for_function("document.getElementById('status').textContent === 'acknowledged'")
     assert "olivia" in page.inner_text("#facts") and "campaign went live" in page.inner_text("#facts")
+    unmute_hidden = "document.querySelector('#mute option[value=unmute]').hidden"
+    assert page.evaluate(unmute_hidden)  # nothing to unmute yet
     page.select_option("#mute", "24")
     assert "series muted until" not in page.inner_text("#facts")  # choosing is not muting: Apply mutes
     page.click("#mute-apply")
     page.wait_for_function("document.getElementById('facts').textContent.includes('series muted until')")
+    assert not page.evaluate(unmute_hidden)
 
 
 def test_an_open_dashboard_toasts_a_new_anomaly_and_marks_it_on_graphs(

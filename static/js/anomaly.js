@@ -116,7 +116,12 @@
     }
     // A threshold rule's own series is not a watched series: its alerts stop by disabling the rule.
     const muteBox = document.getElementById("mute");
-    if (muteBox) muteBox.hidden = document.getElementById("mute-apply").hidden = anomaly.kind === "threshold";
+    if (muteBox) {
+      muteBox.hidden = document.getElementById("mute-apply").hidden = anomaly.kind === "threshold";
+      // Unmuting is offered only while the series is muted.
+      const muted = Boolean(anomaly.series.muted_until) && new Date(anomaly.series.muted_until) > new Date();
+      muteBox.querySelector("option[value=unmute]").hidden = !muted;
+    }
     drawChart(anomaly);
     document.body.dataset.loadedAt = String(Date.now());
   }
