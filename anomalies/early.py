@@ -60,12 +60,13 @@ PARTIAL_METRIC_COUNTS = """
     WHERE w.source = 'metric' AND w.measure = 'count' AND {where}
     GROUP BY w.id, w.project_id, w.peek_above {having}
 """
-# A watch whose cached history late rows have made stale (a backfill still being rolled up) is not peeked
-# at: scored on the history its first scan read (mostly empty), 16 events read as a spike where 0 were
-# expected, while the complete bucket, scanned on its refreshed history, was normal.
+# A watch whose cached history late rows have made stale more than an hour back (a backfill still being
+# rolled up) is not peeked at: scored on the history its first scan read (mostly empty), 16 events read as
+# a spike where 0 were expected, while the complete bucket, scanned on its refreshed history, was normal.
+# Rows a client's buffer sends a little late mark only the last bucket or so: those keep their peeks.
 PEEKED = """
     w.peek_above IS NOT NULL AND w.baseline_version = %(version)s AND NOT w.excluded AND w.history_end < %(complete)s
-    AND w.stale_from IS NULL
+    AND (w.stale_from IS NULL OR w.stale_from >= w.history_end - interval '1 hour')
     AND w.history_end + w.interval_seconds * interval '1 second' > %(complete)s
 """
 

@@ -238,6 +238,9 @@ def test_a_bucket_in_progress_is_not_peeked_at_while_late_rows_make_the_history_
         scan(due_watch_ids(now, 100), now)
     Watch.objects.filter(pk=busy.pk).update(stale_from=END - timedelta(days=1))  # late rows marked it
     assert early.peek_candidates(now) == []
+    last_bucket = Watch.objects.get(pk=busy.pk).history_end - 5 * MINUTE  # a client's buffer a little late
+    Watch.objects.filter(pk=busy.pk).update(stale_from=last_bucket)
+    assert early.peek_candidates(now) == [busy.pk]
     Watch.objects.filter(pk=busy.pk).update(stale_from=None)
     assert early.peek_candidates(now) == [busy.pk]
 
