@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from anomalies.detection.episodes import RETURN_REACH
+from anomalies.detection.episodes import KIND_PRECEDENCE, RETURN_REACH
 from anomalies.models import SEVERITY_RANK, Anomaly, Channel, DetectionSettings, ThresholdRule, Watch
 from anomalies.queries import count_open_anomalies
 from anomalies.serializers import anomaly_json
@@ -161,6 +161,16 @@ def update_episode(anomaly: Anomaly, verdict: Verdict) -> None:
     anomaly.score = max(anomaly.score, verdict.score)
     if SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[anomaly.severity]:
         anomaly.severity = verdict.severity
+    # Named as the detector names an episode of several kinds, the most specific: a stop opens as a drop on
+    # its first empty bucket and is a flatline once the run of them shows it (it stayed a "drop" for good,
+    # so `kind=flatline` never listed a service that had stopped).
+    if more_specific(verdict.kind, anomaly.kind):
+        anomaly.kind = verdict.kind
+
+
+def more_specific(kind: str, than: str) -> bool:
+    ranked = kind in KIND_PRECEDENCE and than in KIND_PRECEDENCE
+    return ranked and KIND_PRECEDENCE.index(kind) < KIND_PRECEDENCE.index(than)
 
 
 def open_episode(watch: Watch, verdict: Verdict) -> tuple[str, Anomaly] | None:

@@ -297,6 +297,18 @@ def test_resolved_by_hand_a_new_incident_the_other_way_still_opens(watch: Watch)
     assert not Watch.objects.get(pk=watch.pk).quiet_until_normal
 
 
+def test_a_stop_that_opened_as_a_drop_is_a_flatline_once_its_run_shows_it(watch: Watch) -> None:
+    """A stream that stopped opened as a drop on its first empty bucket and stayed one: `kind=flatline` never
+    listed it. A later bucket of a less specific kind (or the other way) leaves the name as it is."""
+    drop = {"kind": "drop", "direction": "down", "actual": 0.0, "expected": 10.0, "lower": 4.0, "upper": 16.0}
+    _, stop = services.apply_verdict(watch, anomalous(T0, **drop), T0)
+    assert stop.kind == "drop"
+    services.apply_verdict(watch, anomalous(T0 + HOUR, **{**drop, "kind": "flatline"}), T0)
+    assert Anomaly.objects.get(pk=stop.pk).kind == "flatline"
+    services.apply_verdict(watch, anomalous(T0 + 2 * HOUR, **drop), T0)
+    assert Anomaly.objects.get(pk=stop.pk).kind == "flatline"
+
+
 def test_a_drop_below_its_band_opens_after_a_spike_resolved_by_hand_as_a_false_alarm(watch: Watch) -> None:
     """A spike of 16 where 0 was expected, resolved as a false alarm; then the series fell to a fifth (9 where
     49.5 was expected, band 23 to 85): 8 times the spike's move from 0 was never reached, so nothing opened."""
