@@ -70,6 +70,9 @@ class Event(serializers.Serializer):
     service = serializers.CharField(allow_null=True)
     host = serializers.CharField(allow_null=True)
     request_id = serializers.CharField(allow_null=True)
+    client_id = serializers.CharField(
+        allow_null=True, help_text="The `id` it was sent with (its idempotency key), or null; `id` is Flux's own."
+    )
 
 
 class EventPage(serializers.Serializer):

@@ -14,7 +14,7 @@ def event(**fields: object) -> dict:
     return {"name": "user.signup", "timestamp": NOW.isoformat(), **fields}
 
 
-def test_single_event_is_stored_with_every_field(post_json: object, keys: dict, project: Project) -> None:
+def test_single_event_is_stored_with_every_field(post_json: object, keys: dict, project: Project, api: type) -> None:
     body = event(
         properties={"plan": "pro", "items": [{"sku": "A1"}]}, tags={"channel": "web", "seats": 3},
         user_id=42, session_id="s1", value=49.99, environment="production", service="shop",
@@ -31,6 +31,10 @@ def test_single_event_is_stored_with_every_field(post_json: object, keys: dict, 
             "client_id": "evt-1",
         }
     ]  # fmt: skip
+    # The id it was sent with reads back: a client checking whether its event arrived had no way to.
+    since = (NOW - timedelta(minutes=1)).isoformat()
+    [listed] = api(keys["read"]).get("/api/v1/events", {"from": since}).json()["events"]
+    assert listed["client_id"] == "evt-1" and isinstance(listed["id"], int)
 
 
 def test_event_without_timestamp_gets_the_server_time(post_json: object, keys: dict, project: Project) -> None:
