@@ -22,11 +22,14 @@ class Counts:
     ignored_lines: int = 0  # DogStatsD events and service checks
     dropped_values: int = 0  # distribution values or set members past the per-series cap
     points_stored: int = 0  # filled in by the flushes
-    warned_at: float = -1e9  # monotonic time of the last "lines dropped" warning (at most one a minute)
+    # Monotonic time of the last "lines dropped" warning (at most one a minute): not a count, so neither added
+    # up (summed, it fell by 1e9 a flush, and the warning came every flush) nor logged with the counts.
+    warned_at: float = field(default=-1e9, repr=False)
 
     def add(self, other: "Counts") -> None:
         for name in vars(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if name != "warned_at":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass

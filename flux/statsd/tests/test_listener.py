@@ -220,3 +220,13 @@ def test_each_flush_checks_the_key_again(project: Project) -> None:
     aggregator.add_packet(b"dropped:1|c")
     assert flush_safely(revoked.raw_key, aggregator.take(), Counts()).accepted == 0
     assert stored_points(project) == {("kept", ()): [1.0]}
+
+
+def test_the_totals_add_up_counts_and_keep_their_last_warning_time() -> None:
+    """Added up with the counts, the last warning's time fell by 1e9 a flush: the "at most one a minute" warning
+    came every flush, and the minute's log line carried `warned_at=-451000000000.0`."""
+    totals = Counts(warned_at=100.0)
+    totals.add(Counts(packets=2, lines=3))
+    totals.add(Counts(packets=1, lines=1))
+    assert (totals.packets, totals.lines, totals.warned_at) == (3, 4, 100.0)
+    assert "warned_at" not in repr(totals)
