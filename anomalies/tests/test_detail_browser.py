@@ -12,6 +12,7 @@ from anomalies.tests.factories import make_watch
 from flux.tenants.models import Project
 from flux.tenants.services import create_project
 from flux.tests.browser import DRAWN, log_in, wait_loaded
+from metrics.tests.factories import make_series
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 
@@ -70,6 +71,18 @@ def test_a_minute_checks_anomaly_is_described_over_its_minutes_without_a_band(
     summary = page.inner_text("#summary")
     assert "31 events in 51 minutes where 77 were expected (-60%)" in summary
     assert "band" not in summary and "a minute" not in summary
+
+
+def test_a_counters_anomaly_says_its_rate_is_a_second(page: object, live_flux: str, shop: Project) -> None:
+    """ "spike up: 866 rate where 1.01 was expected" gave no unit."""
+    series = make_series(shop, "jobs.done", "counter")
+    bucket = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    verdict = Verdict(bucket, 3600, True, 0.9, "critical", "spike", "up", 866.0, 1.01, 0.5, 2.0, episode_start=bucket)
+    _, anomaly = services.apply_verdict(make_watch(shop, "jobs.done", series=series, measure="rate"), verdict, bucket)
+    log_in(page, live_flux, "olivia", "correct horse", to_dashboard=False)
+    page.goto(f"{live_flux}/p/{shop.slug}/anomalies/{anomaly.pk}/")
+    wait_loaded(page)
+    assert "spike up: 866 a second (rate) where 1.01 was expected" in page.inner_text("#summary")
 
 
 def test_a_series_muted_for_good_says_until_further_notice(page: object, live_flux: str, shop: Project) -> None:

@@ -36,7 +36,9 @@
         `the threshold ${format.number(limit)}, since ${format.zonedTime(anomaly.started_at)}.`;
     }
     const counts = anomaly.series.measure === "count";
-    const unit = counts ? countUnit(anomaly) : anomaly.series.measure;
+    // What each measure is, said plainly: "866 rate" read as no unit at all.
+    const measures = { rate: "a second (rate)", avg: "on average", p95: "(p95)", unique: "unique members" };
+    const unit = counts ? countUnit(anomaly) : measures[anomaly.series.measure] || anomaly.series.measure;
     const verb = counts && anomaly.expected !== 1 ? "were" : "was";
     const notes = [];
     if (anomaly.lower !== null || anomaly.upper !== null) {
