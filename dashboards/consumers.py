@@ -110,6 +110,9 @@ class DashboardConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
         if self.pending and (self.flusher is None or self.flusher.done()):
             self.flusher = asyncio.create_task(self.flush())
 
+    async def widget_data(self, widget: Widget) -> dict:
+        return await data_of(self.dashboard, widget, self.params)
+
     async def widgets(self) -> list[Widget]:
         """The dashboard's widgets, re-read at most every few seconds (they change only in the editor)."""
         if time.monotonic() - self.widgets_read_at > WIDGETS_FRESH_SECONDS:
@@ -132,7 +135,7 @@ class DashboardConsumer(AccessRechecked, AsyncJsonWebsocketConsumer):
                     continue
                 self.last_push[pk] = time.monotonic()
                 try:
-                    data = await data_of(self.dashboard, widgets[pk], self.params)
+                    data = await self.widget_data(widgets[pk])
                 except InvalidParameter as error:
                     await self.send_json({"type": "error", "message": str(error)})
                     return

@@ -9,6 +9,7 @@ computes it under the project's lock; any other meanwhile is told to retry in a 
 connection while it waits. Redis down: computed directly (fail open, as every Redis use).
 """
 
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -21,9 +22,21 @@ from dashboards.models import Dashboard
 from flux.web.errors import FluxError
 from flux.web.redis_store import redis_client, redis_key, report_unavailable
 
-LOCK_SECONDS = 300  # longer than any computation; a crashed one frees the project after it
+LOCK_SECONDS = 120  # longer than any computation (16 s for 60 heavy widgets); a killed one frees it after this
 RETRY_SECONDS = 2
 RELEASE_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+def version_of(dashboard: Dashboard) -> str:
+    """What the cached answer was computed from: a widget deleted or changed, or the dashboard's settings,
+    make another key (a deleted widget's data was still answered for up to 30 s)."""
+    widgets = sorted((pk, stamp.timestamp()) for pk, stamp in dashboard.widgets.values_list("pk", "updated_at"))
+    seen = repr((dashboard.updated_at.timestamp(), widgets)).encode()
+    return hashlib.sha256(seen).hexdigest()[:16]
+
+
+def as_json(data: dict) -> bytes:
+    return json.dumps(data, cls=JSONEncoder, separators=(",", ":")).encode()
 
 
 class SharedDataBusy(FluxError):
@@ -32,26 +45,29 @@ class SharedDataBusy(FluxError):
     retry_after = RETRY_SECONDS
 
 
-def cached_shared_data(dashboard: Dashboard, compute: Callable[[], dict]) -> dict:
-    """The dashboard's shared data: cached, or computed now if no other computation of its project runs."""
+def cached_shared_data(dashboard: Dashboard, compute: Callable[[], dict]) -> bytes:
+    """The dashboard's shared data as JSON: cached, or computed now if no other computation of its project runs.
+    Kept and answered as the JSON text itself: decoding and encoding a heavy dashboard's 3 MB at every request
+    slowed other projects to seconds under a burst of cached answers."""
     seconds = settings.FLUX_SHARED_DATA_SECONDS
     if seconds <= 0:
-        return compute()
-    answer_key, lock_key = redis_key("shared-data", dashboard.pk), redis_key("shared-data-lock", dashboard.project_id)
+        return as_json(compute())
+    answer_key = redis_key("shared-data", dashboard.pk, version_of(dashboard))
+    lock_key = redis_key("shared-data-lock", dashboard.project_id)
     token = secrets.token_hex(8)
     try:
         client = redis_client()
         if (cached := client.get(answer_key)) is not None:
-            return json.loads(cached)
+            return cached
         if not client.set(lock_key, token, nx=True, ex=LOCK_SECONDS):
             raise SharedDataBusy("This project's shared data is being prepared; retry in a moment.")
     except redis.RedisError as error:
         report_unavailable(error)
-        return compute()
+        return as_json(compute())
     try:
-        data = json.loads(json.dumps(compute(), cls=JSONEncoder))
-        client.set(answer_key, json.dumps(data), ex=seconds)
-        return data
+        body = as_json(compute())
+        client.set(answer_key, body, ex=seconds)
+        return body
     finally:
         try:
             client.eval(RELEASE_LUA, 1, lock_key, token)
