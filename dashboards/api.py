@@ -172,7 +172,7 @@ class DashboardDuplicateView(DashboardAPIView):
         tags=["Dashboards"],
     )
     def post(self, request: Request, reference: str) -> Response:
-        body = body_of(request) if request.data else {}
+        body = body_of(request) if request.data != {} else {}  # no body, or {}; [] or null is refused
         services.refuse_unknown(body, ("name",))
         copy = services.duplicate_dashboard(self.dashboard(reference), body.get("name"))
         return Response(dashboard_json(copy), status=status.HTTP_201_CREATED)

@@ -124,7 +124,8 @@ def plain_tags(raw: msgspec.Raw) -> str | None:
         tags = TAGS_DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
-    if "" in tags or not all(key.isprintable() and not key.isspace() for key in tags):
+    # Keys the generic path checks closely (control, bidirectional and invisible characters) go there.
+    if "" in tags or not all(key.isascii() and key.isprintable() and not key.isspace() for key in tags):
         return None
     text = bytes(raw).decode()
     if "\\u0000" in text:  # a NUL, which PostgreSQL cannot store (or an escaped backslash before "u0000")

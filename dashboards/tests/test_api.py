@@ -92,6 +92,7 @@ def test_widgets_can_be_added_changed_moved_and_removed(admin: object) -> None:
         ("/api/v1/dashboards", "post", {"name": "X", "widgets": "abc"}, "widgets"),
         ("/api/v1/dashboards/growth", "patch", {"description": 12345}, "description"),
         ("/api/v1/dashboards/growth/duplicate", "post", {"nme": "Copy"}, "nme"),
+        ("/api/v1/dashboards/growth/duplicate", "post", [], "body"),
         ("/api/v1/dashboards/import", "post", {"flux_dashboard": 1, "name": "X", "extra": 1}, "extra"),
         ("/api/v1/dashboards/growth/layout", "put", [{"id": [1], "x": 0}], "widgets[0].id"),
     ],

@@ -73,6 +73,7 @@ def test_tags_are_stored_from_the_json_text_as_sent_whitespace_and_all(
         ({"name": "empty id", "id": ""}, "id must not be empty"),
         ({"name": "control key", "tags": {"k\u0001": "v"}}, "unprintable character (U+0001)"),
         ({"name": "reversed key", "tags": {"\u202eyek": "v"}}, "bidirectional control character (U+202E)"),
+        ({"name": "blank key", "tags": {"\u3164": "v"}}, "has no visible character"),
         ({"name": "\u202e evil"}, "bidirectional control character (U+202E)"),
         ({"name": "full-width", "value": "\uff11\uff12"}, "value must be a number"),
     ],

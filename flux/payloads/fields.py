@@ -22,7 +22,8 @@ PLAIN_NAME = re.compile(r"[A-Za-z0-9_.:/ #-]+")
 UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Embeddings, overrides and isolates: a name holding U+202E shows reversed in pages and CSV files.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs"})  # a name of only U+200B, or spaces, shows as nothing
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Mn", "Me"})  # only U+200B, spaces or a lone accent show as nothing
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers and a blank braille cell
 NAME_RULES = (
     f"Any printable Unicode text up to {NAME_MAX_LENGTH} characters (letters in any script, digits, spaces, "
     "punctuation, emoji), without control characters or line breaks; spaces around it are removed."
@@ -126,7 +127,7 @@ def check_shown_characters(text: str, label: str) -> str:
             raise FieldError(f"{label} contains an unprintable character (U+{ord(char):04X})")
         if char in BIDI_CONTROLS:
             raise FieldError(f"{label} contains a bidirectional control character (U+{ord(char):04X})")
-    if all(unicodedata.category(char) in INVISIBLE_CATEGORIES for char in text):
+    if all(char in BLANK_LETTERS or unicodedata.category(char) in INVISIBLE_CATEGORIES for char in text):
         raise FieldError(f"{label} has no visible character")
     return text
 

@@ -52,6 +52,9 @@ def test_spaces_around_a_name_are_dropped() -> None:
         ("\u202e evil", "bidirectional control character \\(U\\+202E\\)"),  # shows reversed
         ("\u200b", "no visible character"),
         ("\u200b\u2060", "no visible character"),
+        ("\u3164", "no visible character"),  # a Hangul filler is a letter that shows as nothing
+        ("\u2800", "no visible character"),
+        ("\u0300", "no visible character"),  # a lone combining accent
     ],
 )
 def test_invalid_names_say_why(name: object, message: str) -> None:
