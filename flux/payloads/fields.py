@@ -23,6 +23,7 @@ UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 # Embeddings, overrides and isolates: a name holding U+202E shows reversed in pages and CSV files.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Mn", "Me"})  # only U+200B, spaces or a lone accent show as nothing
+EDGE_INVISIBLES = "\ufeff\u200b\u200c\u200d\u200e\u200f\u2060\u00ad"
 BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers and a blank braille cell
 NAME_RULES = (
     f"Any printable Unicode text up to {NAME_MAX_LENGTH} characters (letters in any script, digits, spaces, "
@@ -111,9 +112,11 @@ def clean_name(value: object) -> str:
         raise FieldError("name must be a string")
     if PLAIN_NAME.fullmatch(value) and len(value) <= NAME_MAX_LENGTH and value[0] != " " and value[-1] != " ":
         return value
-    name = value.strip()
+    # Spaces and invisible format characters (a BOM, U+200B, U+200F) around a name are dropped: "\ufeffx"
+    # and "x" looked the same and were two names.
+    name = value.strip().strip(EDGE_INVISIBLES).strip()
     if not name:
-        raise FieldError("name must not be empty or only spaces")
+        raise FieldError("name must not be empty or only spaces (or invisible characters)")
     if len(name) > NAME_MAX_LENGTH:
         raise FieldError(f"name is longer than {NAME_MAX_LENGTH} characters")
     return check_shown_characters(name, "name")

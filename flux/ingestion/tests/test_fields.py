@@ -33,6 +33,9 @@ def test_ordinary_names_in_any_script_pass(name: str) -> None:
 def test_spaces_around_a_name_are_dropped() -> None:
     assert clean_name("  Signed Up ") == "Signed Up"
     assert clean_name("\u00a0café\t") == "café"
+    # Invisible around a name too: "\ufeffx" and "x" looked the same and were two names.
+    assert clean_name("\ufeffx") == clean_name("x\u200f") == clean_name("\u200b x \u200d") == "x"
+    assert clean_name("a\u200db") == "a\u200db"  # inside a name (an emoji sequence, a script's joiner) it stays
 
 
 @pytest.mark.parametrize(
@@ -50,8 +53,9 @@ def test_spaces_around_a_name_are_dropped() -> None:
         ("para\u2029graph", "unprintable"),
         ("nul\x00", "unprintable"),
         ("\u202e evil", "bidirectional control character \\(U\\+202E\\)"),  # shows reversed
-        ("\u200b", "no visible character"),
-        ("\u200b\u2060", "no visible character"),
+        ("\u200b", "empty or only spaces"),
+        ("\u200b\u2060", "empty or only spaces"),
+        ("\u2061", "no visible character"),  # an invisible operator, not among those dropped around a name
         ("\u3164", "no visible character"),  # a Hangul filler is a letter that shows as nothing
         ("\u2800", "no visible character"),
         ("\u0300", "no visible character"),  # a lone combining accent
