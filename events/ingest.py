@@ -35,6 +35,7 @@ from flux.payloads.fields import (
     clean_tags,
     clean_timestamp,
     is_plain_short_text,
+    is_plain_tag_key,
     parse_iso_timestamp,
     tags_json,
 )
@@ -124,8 +125,7 @@ def plain_tags(raw: msgspec.Raw) -> str | None:
         tags = TAGS_DECODER.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None
-    # Keys the generic path checks closely (control, bidirectional and invisible characters) go there.
-    if "" in tags or not all(key.isascii() and key.isprintable() and not key.isspace() for key in tags):
+    if not all(is_plain_tag_key(key) for key in tags):
         return None
     text = bytes(raw).decode()
     if "\\u0000" in text:  # a NUL, which PostgreSQL cannot store (or an escaped backslash before "u0000")

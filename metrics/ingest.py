@@ -17,7 +17,6 @@ from django.db.backends.utils import CursorWrapper
 
 from flux.payloads.body import parse_json
 from flux.payloads.fields import (
-    TAG_KEY_MAX_LENGTH,
     TAG_VALUE_MAX_LENGTH,
     TAGS_MAX_COUNT,
     Errors,
@@ -30,6 +29,7 @@ from flux.payloads.fields import (
     clean_tags,
     clean_timestamp,
     is_plain_short_text,
+    is_plain_tag_key,
     scalar_to_text,
     tags_json,
 )
@@ -126,7 +126,7 @@ def plain_tags(raw: bytes) -> tuple[dict[str, str], str, str] | None:
     if len(tags) > TAGS_MAX_COUNT:
         return None
     for key, value in tags.items():
-        if not key or not is_plain_short_text(key, TAG_KEY_MAX_LENGTH) or not key.isprintable() or key.isspace():
+        if not is_plain_tag_key(key):
             return None
         if not is_plain_short_text(value, TAG_VALUE_MAX_LENGTH):
             return None

@@ -140,6 +140,12 @@ def is_plain_short_text(value: object, max_length: int) -> bool:
     return type(value) is str and len(value) <= max_length and value.isascii() and "\x00" not in value
 
 
+def is_plain_tag_key(key: str) -> bool:
+    """A tag key the fast paths may keep as sent: short printable ASCII with something besides spaces. Any
+    other goes to clean_tags, which checks it closely (control, bidirectional and invisible characters)."""
+    return bool(key) and is_plain_short_text(key, TAG_KEY_MAX_LENGTH) and key.isprintable() and not key.isspace()
+
+
 def clean_item_id(value: object) -> str | None:
     """An item's id (its idempotency key): absent, or a non-empty text; `""` would make every later item
     sent with it a duplicate."""
@@ -233,13 +239,7 @@ def clean_tags(value: object) -> dict[str, str]:
         raise FieldError(f"more than {TAGS_MAX_COUNT} tags ({len(value)})")
     tags = {}
     for key, raw in value.items():
-        if (
-            is_plain_short_text(raw, TAG_VALUE_MAX_LENGTH)
-            and key
-            and is_plain_short_text(key, TAG_KEY_MAX_LENGTH)
-            and key.isprintable()
-            and not key.isspace()
-        ):
+        if is_plain_short_text(raw, TAG_VALUE_MAX_LENGTH) and is_plain_tag_key(key):
             tags[key] = raw
             continue
         if raw is None:
