@@ -1,5 +1,6 @@
 """The JSON parser of the API's writes other than ingestion (which reads its own bodies: flux.payloads.body)."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -18,44 +19,33 @@ class JSONBodyParser(JSONParser):
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - arrays or objects are nested too deeply.") from None
-        if _holds_lone_surrogate(data):
-            raise ParseError("JSON parse error - a string holds a lone surrogate (such as \\ud800): not Unicode text.")
-        if (path := _path_to_nul(data)) is not None:
+        nul_at = None
+        for path, text in strings_in(data):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParseError(
+                    "JSON parse error - a string holds a lone surrogate (such as \\ud800): not Unicode text."
+                ) from None
+            if nul_at is None and "\x00" in text:
+                nul_at = path.removeprefix("body.")
+        if nul_at is not None:
             # PostgreSQL's text cannot hold one: every write storing it answered a 500.
-            raise FluxError(f"{path} holds a NUL character (\\u0000).", details={path: ["holds a NUL character"]})
+            raise FluxError(f"{nul_at} holds a NUL character (\\u0000).", details={nul_at: ["holds a NUL character"]})
         return data
 
 
-def _path_to_nul(data: Any) -> str | None:
-    """Where the first string (a value or a key) holding a NUL is, as `widgets[0].query.name`; None if none."""
+def strings_in(data: Any) -> Iterator[tuple[str, str]]:
+    """Every string of a parsed body, keys included, with where it lies (`body.widgets[0].query.name`; a key
+    lies in its object)."""
     pending: list[tuple[str, Any]] = [("body", data)]
     while pending:
         path, item = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return path.removeprefix("body.")
+            yield path, item
         elif isinstance(item, dict):
             for key, value in item.items():
-                if "\x00" in key:
-                    return path.removeprefix("body.")
+                yield path, key
                 pending.append((f"{path}.{key}", value))
         elif isinstance(item, list):
             pending.extend((f"{path}[{index}]", value) for index, value in enumerate(item))
-    return None
-
-
-def _holds_lone_surrogate(data: Any) -> bool:
-    pending = [data]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
