@@ -44,11 +44,13 @@ class Verdict:
 
 
 def announce(anomaly: Anomaly, event: str) -> None:
-    """Tell the project's live pages, once committed, with the open count their navigation badge shows."""
+    """Tell the project's live pages, once committed; a change of status carries the open count their
+    navigation badge shows (an update, every scan of every open episode, changes no count: none is read)."""
     payload = {"kind": "anomaly", "event": event, "anomaly": anomaly_json(anomaly)}
 
     def publish() -> None:
-        realtime.publish(anomaly.project_id, {**payload, "open_count": count_open_anomalies(anomaly.project_id)})
+        counted = {} if event == UPDATED else {"open_count": count_open_anomalies(anomaly.project_id)}
+        realtime.publish(anomaly.project_id, {**payload, **counted})
 
     transaction.on_commit(publish)
 
