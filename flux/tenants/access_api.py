@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from flux.tenants import queries, services
 from flux.tenants.models import ApiKey, KeyKind, Membership, Role
 from flux.web.api import FluxError, NotFound, ProjectAPIView, validated_body
-from flux.web.auth import CanManageProject, HasReadKey
+from flux.web.auth import CanManageProject, HasReadKey, SessionGrant
 from flux.web.openapi.errors import errors
 from flux.web.openapi.keys import needs_key
 
@@ -43,7 +43,10 @@ class NewKey(serializers.Serializer):
 class MemberShape(serializers.Serializer):
     id = serializers.IntegerField(help_text="The membership's id.")
     username = serializers.CharField()
-    email = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(
+        allow_blank=True, allow_null=True,
+        help_text="Shown to the project's signed-in people and to admin keys; null for a read key.",
+    )  # fmt: skip
     role = serializers.ChoiceField(Role.values)
     created_at = serializers.DateTimeField()
 
@@ -73,12 +76,17 @@ def key_json(api_key: ApiKey) -> dict:
     }  # fmt: skip
 
 
-def member_json(membership: Membership) -> dict:
+def member_json(membership: Membership, request: Request) -> dict:
     user = membership.user
     return {
-        "id": membership.pk, "username": user.get_username(), "email": user.email, "role": membership.role,
-        "created_at": membership.created_at,
+        "id": membership.pk, "username": user.get_username(), "email": user.email if sees_emails(request) else None,
+        "role": membership.role, "created_at": membership.created_at,
     }  # fmt: skip
+
+
+def sees_emails(request: Request) -> bool:
+    # A read key sits in scripts and BI tools: the team's addresses are not what it was issued for.
+    return isinstance(request.auth, SessionGrant) or request.auth.kind == KeyKind.ADMIN
 
 
 def body_of(shape: type[serializers.Serializer], request: Request) -> dict:
@@ -148,7 +156,7 @@ class MemberListView(AccessAPIView):
         tags=["Projects"],
     )
     def get(self, request: Request) -> Response:
-        return Response({"members": [member_json(item) for item in queries.list_members(self.project)]})
+        return Response({"members": [member_json(item, request) for item in queries.list_members(self.project)]})
 
     @extend_schema(
         operation_id="project_members_create",
@@ -166,7 +174,7 @@ class MemberListView(AccessAPIView):
             membership = services.invite_member(self.project, data["user"], data["role"])
         except services.MembershipRefused as refusal:
             raise FluxError(str(refusal), code="membership_refused") from None
-        return Response(member_json(membership), status=201)
+        return Response(member_json(membership, request), status=201)
 
 
 class MemberDetailView(AccessAPIView):
@@ -193,7 +201,7 @@ class MemberDetailView(AccessAPIView):
             services.change_role(membership, data["role"])
         except services.MembershipRefused as refusal:
             raise FluxError(str(refusal), code="membership_refused") from None
-        return Response(member_json(membership))
+        return Response(member_json(membership, request))
 
     @extend_schema(
         operation_id="project_members_delete",

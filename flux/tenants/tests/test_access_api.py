@@ -80,6 +80,15 @@ def test_an_owner_adds_a_user_by_email_or_username(alice: User, charlie: User, p
     assert (again.status_code, again.json()["error"]["code"]) == (400, "membership_refused")
 
 
+def test_a_read_key_lists_members_without_their_emails(api: type, keys: dict, alice: User, project: Project) -> None:
+    """A read key sits in scripts and BI tools: it listed every member's email address."""
+    by_read_key = api(keys["read"]).get(MEMBERS).json()["members"]
+    assert [item["email"] for item in by_read_key if item["username"] == "alice"] == [None]
+    by_admin_key = api(keys["admin"]).get(MEMBERS).json()["members"]
+    by_owner = as_user(alice, project).get(MEMBERS).json()["members"]
+    assert [item["email"] for item in by_admin_key + by_owner if item["username"] == "alice"] == [alice.email] * 2
+
+
 def test_adding_an_unknown_user_says_so(alice: User, project: Project) -> None:
     response = as_user(alice, project).post(MEMBERS, {"user": "nobody@example.com"}, content_type="application/json")
     assert response.status_code == 400
