@@ -15,10 +15,16 @@ from pathlib import Path
 import pytest
 import redis
 from django.contrib.auth.models import User
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from flux.tenants.models import Project, Role
 from flux.tenants.services import add_member, create_project, issue_key
+
+# Property tests draw the same examples on every run and have no per-example deadline: a stall on a loaded
+# machine is not a failure, and a failure is reproduced by running the test again.
+hypothesis_settings.register_profile("flux", deadline=None, derandomize=True, database=None)
+hypothesis_settings.load_profile("flux")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -24,10 +24,13 @@ def backend_pid() -> int:
 def wait_until_blocked_by(pid: int) -> None:
     """Until another session waits for a lock that session `pid` holds."""
     with psycopg.connect(**session_params()) as watcher:
-        while not watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
-        ).fetchone()[0]:
+        for _ in range(6000):  # at most a minute: a lock never waited for fails the test, not hangs it
+            if watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid]
+            ).fetchone()[0]:
+                return
             watcher.execute("SELECT pg_sleep(0.01)")
+    raise AssertionError(f"no session waited for a lock of session {pid} within a minute")
 
 
 class Worker(threading.Thread):

@@ -1,6 +1,8 @@
 """Helpers of the browser tests (the fixtures live in the root conftest)."""
 
 import re
+import time
+from collections.abc import Callable
 
 DRAWN = """(selector) => [...document.querySelectorAll(selector + ' canvas')].some((canvas) => {
     const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -22,3 +24,12 @@ def log_in(page: object, base_url: str, username: str, password: str, to_dashboa
 
 def wait_loaded(page: object) -> None:
     page.wait_for_function("document.body.dataset.loadedAt && !document.body.dataset.loading")
+
+
+def eventually(check: Callable[[], bool], what: str, seconds: float = 20) -> None:
+    """Wait for what a page does out of sight (a debounced save) to show in the database, or fail saying what."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not seen within {seconds:.0f} s")
+        time.sleep(0.05)

@@ -128,10 +128,13 @@ def _run_and_close(wait: bool) -> object:
 
 def _wait_until_blocked(session: psycopg.Connection) -> None:
     """Until another session waits for a lock this one holds (no sleeping on a guess)."""
-    while not session.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [session.info.backend_pid]
-    ).fetchone()[0]:
+    for _ in range(6000):  # at most a minute: a lock never waited for fails the test, not hangs it
+        if session.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [session.info.backend_pid]
+        ).fetchone()[0]:
+            return
         session.execute("SELECT pg_sleep(0.01)")
+    raise AssertionError("no session waited for this one's lock within a minute")
 
 
 @pytest.mark.django_db(transaction=True)

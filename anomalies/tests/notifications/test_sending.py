@@ -39,6 +39,13 @@ from anomalies.tests.notifications.support import (
 from flux.tenants.models import Project
 
 
+@pytest.fixture(autouse=True)
+def sending_takes_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times are stored as the run's `now` plus the whole seconds it took: a send that stalled a second on a
+    loaded machine booked its retry a second late. Tests that time a slow run pin the clock themselves."""
+    monkeypatch.setattr("anomalies.delivery.monotonic", lambda: 0.0)
+
+
 def test_the_receiver_verifies_the_webhook_signature_with_the_channel_secret(
     project: Project, receiver: Receiver
 ) -> None:

@@ -18,9 +18,11 @@ SUMMARY, COMPARE = "/api/v1/insights/summary", "/api/v1/insights/compare"
 
 
 @pytest.fixture
-def shop(project: Project) -> Project:
-    """Two weeks of signups ending this hour, a third more from 45 hours ago, and one anomaly."""
+def shop(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """Two weeks of signups ending this hour, a third more from 45 hours ago, and one anomaly; the clock stays
+    in this hour (a request just after it would see an empty hour more)."""
     this_hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: this_hour + timedelta(minutes=30))
     insert_hourly_events(project, "user.signup", this_hour - timedelta(days=14), steady(291, 40) + steady(45, 52))
     open_anomaly(make_watch(project, "user.signup"), this_hour - timedelta(hours=45), "critical", "spike")
     return project
