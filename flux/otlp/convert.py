@@ -82,6 +82,13 @@ def stream_digest(*parts: object) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
+def run_digest(data_point: object, *identity: object) -> str:
+    """A cumulative stream's run: its identity and its start time. Replicas of one service that export the
+    same resource and attributes (the JS, Java and Go SDKs add no instance id by default) interleave their
+    reports; told apart by their start times, neither reads as the other's restart."""
+    return stream_digest(*identity, data_point.start_time_unix_nano)
+
+
 def flatten(request: ExportMetricsServiceRequest, allowed_attributes: frozenset[str]) -> list[OtlpPoint]:
     """Every data point of the request with its tags: the point's attributes over the allowed resource and
     scope ones; at most TAGS_MAX_COUNT tags (the point's own first)."""
@@ -140,7 +147,7 @@ def number_points(
         if data_point.flags & NO_RECORDED_VALUE:
             continue
         cumulative = kind == "cumulative_counter"
-        stream = stream_digest(name, identity, attribute_tags(data_point.attributes)) if cumulative else ""
+        stream = run_digest(data_point, name, identity, attribute_tags(data_point.attributes)) if cumulative else ""
         points.append(
             OtlpPoint(
                 number, name, kind, point_tags(shared, data_point.attributes), data_point.time_unix_nano,
@@ -160,15 +167,34 @@ def histogram_points(metric: metrics_pb2.Metric, shared: dict, identity: tuple, 
         if data_point.flags & NO_RECORDED_VALUE:
             continue
         buckets = exponential_buckets(data_point) if exponential else explicit_buckets(data_point)
+        tags, own = point_tags(shared, data_point.attributes), attribute_tags(data_point.attributes)
         points.append(
             OtlpPoint(
-                number, metric.name, "histogram", point_tags(shared, data_point.attributes),
-                data_point.time_unix_nano, stream=stream_digest(metric.name, identity,
-                attribute_tags(data_point.attributes), exponential) if cumulative else "",
+                number, metric.name, "histogram", tags, data_point.time_unix_nano,
+                stream=run_digest(data_point, metric.name, identity, own, exponential) if cumulative else "",
                 start_unix_nano=data_point.start_time_unix_nano, histogram=buckets, cumulative=cumulative,
             )
         )  # fmt: skip
+        has_sum = data_point.HasField("sum")  # optional for histograms (absent with negative observations)
+        points += totals(data_point, metric.name, tags, identity if cumulative else None, number, has_sum)
     return points
+
+
+def totals(
+    data_point: object, name: str, tags: dict, identity: tuple | None, number: int, has_sum: bool = True
+) -> list[OtlpPoint]:
+    """`<name>.count` and `<name>.sum` counters from a histogram or summary point's exact totals (the values
+    stored for a histogram spread its buckets and may be a sample: their count and sum are not these).
+    `identity` is the exporter's for a cumulative point, None for a delta one."""
+    pairs = [(".count", float(data_point.count))] + ([(".sum", data_point.sum)] if has_sum else [])
+    own = attribute_tags(data_point.attributes)
+    return [
+        OtlpPoint(number, name + suffix, "cumulative_counter", tags, data_point.time_unix_nano, total,
+                  run_digest(data_point, name + suffix, identity, own), data_point.start_time_unix_nano)
+        if identity is not None
+        else OtlpPoint(number, name + suffix, "counter", tags, data_point.time_unix_nano, total)
+        for suffix, total in pairs
+    ]  # fmt: skip
 
 
 def explicit_buckets(point: metrics_pb2.HistogramDataPoint) -> dict:
@@ -198,12 +224,9 @@ def summary_points(metric: metrics_pb2.Metric, shared: dict, identity: tuple, co
         if data_point.flags & NO_RECORDED_VALUE:
             continue
         tags = point_tags(shared, data_point.attributes)
-        own = attribute_tags(data_point.attributes)
-        at, start = data_point.time_unix_nano, data_point.start_time_unix_nano
         for quantile in data_point.quantile_values:
             quantile_tags = {**tags, "quantile": scalar_or_json(quantile.quantile)}
-            points.append(OtlpPoint(number, metric.name, "gauge", quantile_tags, at, quantile.value))
-        for suffix, total in ((".count", float(data_point.count)), (".sum", data_point.sum)):
-            stream = stream_digest(metric.name + suffix, identity, own)
-            points.append(OtlpPoint(number, metric.name + suffix, "cumulative_counter", tags, at, total, stream, start))
+            points.append(OtlpPoint(number, metric.name, "gauge", quantile_tags, data_point.time_unix_nano,
+                                    quantile.value))  # fmt: skip
+        points += totals(data_point, metric.name, tags, identity, number)
     return points

@@ -1,8 +1,12 @@
 """Cumulative OTLP streams to increments: the last report of each stream is kept in CumulativeState.
 
 Set-based: one locking read of the batch's streams and one upsert of their new states per request.
-A report counts as a restart (its whole value is the increment) when the stream is new, its start time
-changed, or its value went down; a repeated report (an exporter's retry) adds nothing.
+A stream is one run of one exporter: its start time is part of its identity (flux.otlp.convert.run_digest),
+so a restart is a new stream. A new stream's first report is its whole value when the run began within
+FIRST_REPORT_REACH of it (a process just started or restarted), and only its baseline otherwise (an app up
+for days pointed at Flux, or silent past the states' purge: its lifetime's total is no increase); a value
+that went down is a restart without a new start time (its whole value); a repeated report (an exporter's
+retry) adds nothing.
 """
 
 import json
@@ -13,6 +17,8 @@ from django.db.backends.utils import CursorWrapper
 
 from flux.otlp.convert import OtlpPoint
 from flux.otlp.histograms import increment
+
+FIRST_REPORT_REACH = 3600 * 10**9  # nanoseconds: longer than any exporter's interval and retries
 
 LOAD_STATES = """
     SELECT stream, start_unix_nano, state FROM otlp_cumulativestate
@@ -37,22 +43,27 @@ def advance_streams(cursor: CursorWrapper, project_id: int, points: list[OtlpPoi
     cursor.execute(LOAD_STATES, [project_id, streams])
     last = {stream: (start, json.loads(state) if isinstance(state, str) else state) for stream, start, state in cursor}
     for point in cumulative:
-        start, state = last.get(point.stream, (None, None))
-        same_run = start == point.start_unix_nano
+        _, state = last.get(point.stream, (None, None))
+        if state is None and not started_recently(point):
+            state = {"value": point.value} if point.kind == "cumulative_counter" else point.histogram
         if point.kind == "cumulative_counter":
             reported = point.value
-            if same_run and state is not None and reported >= state["value"]:
+            if state is not None and reported >= state["value"]:
                 point.value = reported - state["value"]
             last[point.stream] = (point.start_unix_nano, {"value": reported})
         else:
             reported_histogram = point.histogram
-            point.histogram = increment(state if same_run else None, reported_histogram)
+            point.histogram = increment(state, reported_histogram)
             last[point.stream] = (point.start_unix_nano, reported_histogram)
         point.cumulative = False
     cursor.execute(
         STORE_STATES,
         [project_id, streams, [last[s][0] for s in streams], [json.dumps(last[s][1]) for s in streams]],
     )
+
+
+def started_recently(point: OtlpPoint) -> bool:
+    return point.start_unix_nano > 0 and point.time_unix_nano - point.start_unix_nano <= FIRST_REPORT_REACH
 
 
 def purge_stale_streams(older_than: datetime) -> int:

@@ -60,7 +60,10 @@ def metric_items(points: list[OtlpPoint], limit: int) -> tuple[list[dict], list[
         if point.kind == "histogram":
             values, sampled = histograms.values(point.histogram, limit)
             if sampled:
-                notes.append(f"{point.name}: a histogram point had more than {limit:,} observations; a sample was kept")
+                notes.append(
+                    f"{point.name}: a histogram point had more than {limit:,} observations; a sample was kept "
+                    f"(its exact count and sum are in {point.name}.count and {point.name}.sum)"
+                )
             metric_type = "distribution"
         else:
             values, metric_type = [point.value], ("gauge" if point.kind == "gauge" else "counter")

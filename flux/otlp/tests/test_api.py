@@ -152,6 +152,21 @@ def test_histograms_share_the_request_budget_by_sampling(keys: dict, project: Pr
     assert len(stored_points(project)) == 10
 
 
+def test_a_histograms_exact_count_and_sum_are_counters_beside_its_sampled_values(keys: dict, project: Project) -> None:
+    """20,000 observations in one point were stored as a 1,000-value sample: `count` read 1,000, `avg` 0.575
+    where the point said 2005.7 / 20,000."""
+    point = {"timeUnixNano": now_nanos(), "count": "20000", "sum": 2005.7, "explicitBounds": [0.1, 0.5],
+             "bucketCounts": ["12000", "7500", "500"]}  # fmt: skip
+    metric = {"name": "http.duration", "histogram": {"aggregationTemporality": 1, "dataPoints": [point]}}
+    client(keys).post("/v1/metrics", json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]}),
+                      content_type="application/json")  # fmt: skip
+
+    stored = stored_points(project)
+    totals = {row["name"]: row["value"] for row in stored if row["type"] == "counter"}
+    assert totals == {"http.duration.count": 20000.0, "http.duration.sum": 2005.7}
+    assert len([row for row in stored if row["type"] == "distribution"]) == 1000  # the quantiles' sample
+
+
 def test_a_protobuf_request_gets_its_failure_as_a_google_rpc_status(keys: dict) -> None:
     response = client(keys).post("/v1/metrics", b"\xff\xff not protobuf", content_type="application/x-protobuf")
 

@@ -65,6 +65,25 @@ def test_processes_with_equal_tags_are_separate_streams(keys: dict, project: Pro
     ]
 
 
+def test_replicas_exporting_one_resource_are_told_apart_by_their_start_times(keys: dict, project: Project) -> None:
+    """Two replicas of a service whose SDK adds no instance id interleave their reports: each read as the
+    other's restart, its whole total was added every time (297 orders stored as 1,037)."""
+    for total, start in ((10, T0), (100, T0 + 5), (12, T0), (103, T0 + 5)):
+        send(keys, counter_export(total, start=start))
+
+    assert values(project) == [10, 100, 2, 3]
+
+
+def test_the_first_report_of_a_run_begun_long_ago_is_only_its_baseline(keys: dict, project: Project) -> None:
+    """An app up for three days, first pointed at Flux: its lifetime's total is no increase (a rate of 83,333
+    a second where 2 were true)."""
+    three_days_ago = time.time_ns() - 3 * 86_400 * 10**9
+    send(keys, counter_export(5_000_000, start=three_days_ago, at=time.time_ns() - 60 * 10**9))
+    send(keys, counter_export(5_000_120, start=three_days_ago))
+
+    assert values(project) == [0, 120]
+
+
 def test_a_summary_becomes_quantile_gauges_and_count_and_sum_counters(keys: dict, project: Project) -> None:
     point = {"startTimeUnixNano": str(T0), "timeUnixNano": str(time.time_ns()), "count": "4", "sum": 10.0,
              "quantileValues": [{"quantile": 0.5, "value": 2.0}, {"quantile": 0.99, "value": 4.0}]}  # fmt: skip

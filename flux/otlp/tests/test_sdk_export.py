@@ -116,6 +116,8 @@ def test_a_histogram_becomes_a_distribution_of_its_observations(sdk: Sdk, live_f
 
     stored = summary(live_flux, otel_keys["read"], "checkout.latency")
     assert (stored["type"], stored["points"], stored["min"], stored["max"]) == ("distribution", 101, 12.0, 300.0)
+    count, total = (summary(live_flux, otel_keys["read"], f"checkout.latency.{part}") for part in ("count", "sum"))
+    assert (count["sum"], total["sum"]) == (101, 50 * 12 + 40 * 40 + 10 * 300 + 12)  # exact, as increments
     # The SDK's default buckets are (10, 25], (25, 50], (250, 500]: p50 lies in the first, p99 in the last.
     assert 10 < stored["p50"] <= 25 and 25 < stored["p95"] <= 300
 
