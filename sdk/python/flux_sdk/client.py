@@ -44,7 +44,8 @@ class Client:
     Items are queued in memory and sent by a daemon thread in batches of `batch_size`, or every
     `flush_interval` seconds, whichever comes first. Every item gets an id when it is created; a batch that
     fails with a network error, 408/425/429 or 5xx is sent again with the same ids after Retry-After (or an
-    exponential backoff), so Flux stores each item once however often it is retried. At most `max_buffer`
+    exponential backoff), so Flux stores each item once however often it is retried; past `max_retries` it
+    waits at the head of the buffer while Flux is away, and a 413 is sent in halves. At most `max_buffer`
     items wait; when full, adding one drops the OLDEST waiting item (recent data matters most for
     monitoring) and counts it in `stats.dropped_buffer_full`. Pending items are sent at exit (up to
     `shutdown_timeout` seconds). After a fork, the child starts with an empty buffer and its own thread.
@@ -239,8 +240,16 @@ class Client:
             if answer.body is not None:
                 self._count_answer(len(batch), answer.body)
                 return
+            if answer.status == 413 and len(batch) > 1:  # too large as a whole: each half may pass
+                middle = len(batch) // 2
+                self._send(batch[:middle])
+                self._send(batch[middle:])
+                return
             delay = self._retry_delay(attempt, answer.retry_after)
             out_of_time = give_up_at is not None and time.monotonic() + delay > give_up_at
+            if answer.retry and attempt == self.max_retries and give_up_at is None:
+                self._requeue(batch, answer.error)
+                return
             if not answer.retry or attempt == self.max_retries or out_of_time:
                 logger.warning(
                     "flux_sdk: %d items dropped after %d attempt(s): %s", len(batch), attempt + 1, answer.error
@@ -249,6 +258,24 @@ class Client:
                 return
             self.stats.retries += 1
             self._sleep(delay)
+
+    def _requeue(self, batch: list[tuple[str, dict]], error: str) -> None:
+        """Flux is unreachable for longer than the retries: the batch goes back to the head of the buffer (its
+        ids kept), to be sent again behind the backoff, and only what the buffer has no room for is dropped,
+        as the oldest items are when it is full."""
+        with self._wake:
+            room = max(0, self.max_buffer - len(self._buffer))
+            kept = batch[len(batch) - room :] if room < len(batch) else batch
+            self._buffer.extendleft(reversed(kept))
+            self.stats.dropped_buffer_full += len(batch) - len(kept)
+        logger.warning("flux_sdk: Flux unreachable (%s); %d items kept to send again", error, len(kept))
+        self.stats.retries += 1
+        self._pause(self.max_backoff)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before sending a requeued batch again; close() ends the wait (and sends what it can)."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._closing, timeout=seconds)
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -39,7 +39,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def post_batch(url: str, key: str, payload: dict, timeout: float, compress: bool = True) -> Answer:
     """POST `payload` as JSON (gzip-compressed unless `compress` is false); never raises for HTTP or network errors."""
-    body = json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8")
+    # Not escaped to ASCII: "\u6ce8" is six bytes where UTF-8 needs three, and Flux's limits count UTF-8 bytes.
+    body = json.dumps(payload, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}", "User-Agent": USER_AGENT}
     if compress:
         body = gzip.compress(body, compresslevel=6)
