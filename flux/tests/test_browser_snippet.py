@@ -93,3 +93,33 @@ def test_a_full_batch_is_sent_while_the_page_stays_open(
     page.goto(f"{site}/index.html")
     events = wait_for_events(project, 20)
     assert sorted(event.properties["depth"] for event in events) == list(range(-1, 19))
+
+
+def test_a_batch_that_failed_to_leave_is_sent_again(
+    page: object, live_flux: str, shop: tuple[Project, str], other_origin: tuple[Path, str]
+) -> None:
+    """A failed request was never retried: one network error lost its whole batch."""
+    project, key = shop
+    folder, site = other_origin
+    (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
+    (folder / "early.js").write_text("")
+    (folder / "shop.js").write_text(SHOP_JS)
+    attempts: list[str] = []
+
+    def first_fails(route: object) -> None:
+        attempts.append(route.request.post_data)
+        if len(attempts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/events/batch*", first_fails)
+    page.goto(f"{site}/index.html")
+    page.wait_for_function("window.flux && typeof window.flux.track === 'function'")
+    page.evaluate("flux.flush()")
+    for _ in range(300):  # the route's handler runs only while Playwright is called: wait through it
+        if Event.objects.filter(project_id=project.pk).count() == 2:
+            break
+        page.wait_for_timeout(100)
+    assert [event.name for event in wait_for_events(project, 2)] == ["Viewed Product", "Added To Cart"]
+    assert len(attempts) == 2 and attempts[0] == attempts[1]  # the same events, with their ids

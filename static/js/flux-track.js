@@ -8,7 +8,8 @@
 // Events are queued and sent in batches (every 5 s or 20 events) with fetch(keepalive); when the page is
 // hidden or left, what is queued goes out with navigator.sendBeacon. Both send text/plain (no CORS preflight)
 // with the key in the URL, which Flux accepts for ingest keys only. Every event carries an id, so a batch sent
-// twice is stored once. Calls made before the file loaded are kept: `window.flux = window.flux || [];
+// twice is stored once; a batch that fails to leave is sent again (retryLater). Calls made before the file
+// loaded are kept: `window.flux = window.flux || [];
 // flux.push(["track", "Page Viewed"])`.
 (function () {
   "use strict";
@@ -20,6 +21,7 @@
     flushMs: 5000,
   };
   const queue = [];
+  const retries = new Map(); // event id -> attempts made, for events waiting to be sent again
   let timer = null;
   let userId = null;
 
@@ -42,12 +44,25 @@
     return `${config.url}/api/v1/events/batch?key=${encodeURIComponent(config.key)}`;
   }
 
+  // A batch that fails (no network, Flux restarting, 429, 5xx) goes back to the queue and is sent again
+  // after 2, 4, 8 then 16 s, with its ids: Flux stores each event once. The page being left sends it by beacon.
+  const RETRIES = 4;
+  function retryLater(events, attempt) {
+    if (attempt >= RETRIES) return;
+    events.forEach((event) => { retries.set(event.id, attempt + 1); });
+    setTimeout(() => { queue.unshift(...events); flush(false); }, 2000 * 2 ** attempt);
+  }
+
   function send(events, beacon) {
     if (!events.length || !config.key) return;
     const body = JSON.stringify({ events });
     if (beacon && navigator.sendBeacon && navigator.sendBeacon(endpoint(), body)) return;
+    const attempt = Math.max(...events.map((event) => retries.get(event.id) || 0));
+    events.forEach((event) => retries.delete(event.id));
     fetch(endpoint(), { method: "POST", body, keepalive: true, credentials: "omit",
-      headers: { "Content-Type": "text/plain" } }).catch(() => {});
+      headers: { "Content-Type": "text/plain" } })
+      .then((response) => { if (response.status === 429 || response.status >= 500) retryLater(events, attempt); })
+      .catch(() => retryLater(events, attempt)); // a network error (or an origin Flux does not answer for)
   }
 
   function flush(beacon) {
