@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import connection
 from django.urls import Resolver404, resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from rest_framework.test import APIRequestFactory, force_authenticate
@@ -32,7 +32,15 @@ class Caller:
 
 def call(caller: Caller, method: str, path: str, params: dict | None = None, body: Any = None) -> Any:
     """The API's JSON answer; an error answer becomes a ToolError with the API's own message."""
-    close_old_connections()  # tool calls run in worker threads that outlive any one request
+    try:
+        return answer_of(caller, method, path, params, body)
+    finally:
+        # Back to the pool: tool calls run in worker threads that outlive any one request, and each kept its
+        # connection; seven calls at once took a pool of eight for good (every request of the process 503).
+        connection.close()
+
+
+def answer_of(caller: Caller, method: str, path: str, params: dict | None, body: Any) -> Any:
     params = {key: value for key, value in (params or {}).items() if value is not None and value != ""}
     if method == "GET":
         request = factory.get(path, params)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Annotated, Any
 
+from django.db import connection
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import ToolAnnotations
@@ -59,10 +60,13 @@ Statuses = Annotated[str, Field(description="open, acknowledged, resolved (comma
 def caller_from_headers(headers: Any) -> Caller | None:
     """The caller a request's `Authorization: Bearer <key>` (or `X-API-Key`) names; None if no usable key."""
     raw_key = raw_key_from_headers(SimpleNamespace(headers=headers)) if headers is not None else None
-    api_key = get_key_by_raw(raw_key) if raw_key else None
-    if api_key is None or api_key.is_revoked or api_key.project.archived:
-        return None
-    return Caller.for_key(api_key)
+    try:
+        api_key = get_key_by_raw(raw_key) if raw_key else None
+        if api_key is None or api_key.is_revoked or api_key.project.archived:
+            return None
+        return Caller.for_key(api_key)
+    finally:
+        connection.close()  # looked up from threads that outlive the request (flux.mcp.internal_api.call)
 
 
 def build_server(kind: str, resolve: Callable[[Context], Caller | None]) -> MCPServer:

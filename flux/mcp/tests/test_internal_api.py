@@ -38,3 +38,28 @@ def test_a_nul_character_in_an_argument_is_the_apis_400_not_an_internal_error(
     caller = Caller.for_key(get_key_by_raw(keys["read"]))
     with pytest.raises(ToolError, match="contains a NUL character"):
         getattr(tools, tool)(caller, **arguments)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tool_call_from_a_worker_thread_gives_its_database_connection_back(keys: dict) -> None:
+    """The MCP server runs tools in worker threads that outlive the request: each kept its pooled connection,
+    and seven calls at once left every request of the web process answering 503."""
+    import threading
+
+    from django.db import connection
+    from starlette.datastructures import Headers
+
+    from flux.mcp.server import caller_from_headers
+
+    still_open: list[bool] = []
+
+    def one_call() -> None:
+        caller = caller_from_headers(Headers({"authorization": f"Bearer {keys['read']}"}))
+        still_open.append(connection.connection is not None)
+        tools.list_metrics(caller)
+        still_open.append(connection.connection is not None)
+
+    worker = threading.Thread(target=one_call)
+    worker.start()
+    worker.join(timeout=60)
+    assert still_open == [False, False]
