@@ -4,6 +4,7 @@ write, so that an assistant gets exactly what the API gives (validation and erro
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.db import connection
 from django.urls import Resolver404, resolve
@@ -42,10 +43,13 @@ def call(caller: Caller, method: str, path: str, params: dict | None = None, bod
 
 def answer_of(caller: Caller, method: str, path: str, params: dict | None, body: Any) -> Any:
     params = {key: value for key, value in (params or {}).items() if value is not None and value != ""}
+    address = quote(path)  # a name with "#", "?" or "%" (valid in names) stays in the path
     if method == "GET":
-        request = factory.get(path, params)
+        request = factory.get(address, params)
     else:
-        request = getattr(factory, method.lower())(path, data=json.dumps(body or {}), content_type="application/json")
+        request = getattr(factory, method.lower())(
+            address, data=json.dumps(body or {}), content_type="application/json"
+        )
     force_authenticate(request, user=KeyPrincipal(project=caller.project, kind=caller.kind), token=caller.credential)
     try:
         match = resolve(path)

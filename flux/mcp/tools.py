@@ -3,8 +3,6 @@ comes from Flux's REST API (flux.mcp.internal_api) and is kept small enough for 
 series get an interval giving at most MAX_POINTS buckets, lists are capped, and an answer larger than
 MAX_ANSWER_BYTES is cut down (with `"truncated": true`)."""
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.utils import timezone
@@ -12,13 +10,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from flux.insights.facts import tag_params
 from flux.insights.stats import count_change, welch
+from flux.mcp.bounding import bounded
 from flux.mcp.internal_api import Caller, call
 from flux.query.timerange import INTERVAL_LADDER, RangeError, approximate_seconds, parse_range
 from metrics.queries import get_metric
 
 MAX_POINTS = 120
 MAX_ITEMS = 50
-MAX_ANSWER_BYTES = 24_000
 EVENT_MEASURES = ("count", "unique", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99")
 
 
@@ -36,38 +34,6 @@ def coarse_interval(caller: Caller, window: dict[str, str | None], requested: st
         return None  # the API says what is wrong with the range
     seconds = time_range.duration.total_seconds()
     return next((step for step in INTERVAL_LADDER if seconds / approximate_seconds(step) <= MAX_POINTS), "1mo")
-
-
-def bounded(answer: Any) -> Any:
-    """The answer, cut to MAX_ANSWER_BYTES of JSON by halving its biggest list of two items or more, wherever
-    it lies (a metric's one series is kept and its points halved: halving the list of series emptied it)."""
-    if len(json.dumps(answer, default=str)) <= MAX_ANSWER_BYTES:
-        return answer
-    if isinstance(answer, dict):
-        answer = {**json.loads(json.dumps(answer, default=str)), "truncated": True}
-        while len(json.dumps(answer)) > MAX_ANSWER_BYTES:
-            lists = [item for item in nested_lists(answer) if len(item) >= 2 and not is_pair(item)]
-            if not lists:
-                break
-            biggest = max(lists, key=lambda item: len(json.dumps(item)))
-            del biggest[len(biggest) // 2 :]
-    return answer
-
-
-def is_pair(item: list) -> bool:
-    """A point, `[time, value]`: never cut in half."""
-    return len(item) == 2 and not any(isinstance(part, (list, dict)) for part in item)
-
-
-def nested_lists(value: Any) -> Iterator[list]:
-    """Every list inside `value`, itself included."""
-    if isinstance(value, list):
-        yield value
-        for item in value:
-            yield from nested_lists(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from nested_lists(item)
 
 
 def tags_params(filters: dict[str, str] | None) -> dict[str, str]:
@@ -125,8 +91,10 @@ def query_metric(
         "limit": min(limit, 20), **tags_params(filters),
     }  # fmt: skip
     series = call(caller, "GET", f"/api/v1/metrics/{name}/query", params)
-    summary = call(caller, "GET", f"/api/v1/metrics/{name}", window)  # the whole metric: it takes no tag filters
-    return bounded({**series, "summary": summary})
+    summary = call(caller, "GET", f"/api/v1/metrics/{name}", window)  # it takes no tag filters
+    # With filters the summary would read as the filtered series' (an avg of 51 where the series' was 2).
+    scope = "the whole metric, all tags: the filters apply to the series only" if filters else "the whole metric"
+    return bounded({**series, "summary": {**summary, "covers": scope}})
 
 
 PERIODS = ("last_24h", "last_7d", "last_30d")  # rolling, ending now: the API's names for them

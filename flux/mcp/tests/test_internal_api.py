@@ -63,3 +63,17 @@ def test_a_tool_call_from_a_worker_thread_gives_its_database_connection_back(key
     worker.start()
     worker.join(timeout=60)
     assert still_open == [False, False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metric_whose_name_holds_a_hash_or_a_question_mark_is_queried(keys: dict, project: object) -> None:
+    """The name went into the path as it is: "checkout #1" was cut at the "#" ("Unknown parameter interval")."""
+    from datetime import UTC, datetime, timedelta
+
+    from metrics.tests.factories import insert_point, make_series
+
+    for name in ("checkout #1", "why?"):
+        insert_point(make_series(project, name), datetime.now(UTC) - timedelta(hours=1), 4.0)
+        answer = tools.query_metric(Caller.for_key(get_key_by_raw(keys["read"])), name, period="last_24h")
+        assert answer["name"] == name and answer["summary"]["last"] == 4.0
+        assert answer["summary"]["covers"] == "the whole metric"
