@@ -5,7 +5,7 @@ from datetime import timedelta
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from flux.settings.base import DEBUG
-from flux.settings.env import env_int
+from flux.settings.env import env_bool, env_int
 
 # Login lockout (django-axes), for the app's login and the admin's alike: FLUX_LOGIN_FAILURE_LIMIT failed
 # logins for one username from one IP address lock that pair out for FLUX_LOGIN_LOCKOUT_MINUTES (429), so
@@ -25,6 +25,12 @@ AXES_VERBOSE = False
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Served over HTTPS (a TLS proxy in front, README "Behind an HTTPS proxy"): the session and CSRF cookies are
+# then sent over HTTPS only, and HSTS is sent when asked for (a promise browsers keep: opt in knowingly).
+FLUX_HTTPS = env_bool("FLUX_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FLUX_HTTPS
+SECURE_HSTS_SECONDS = env_int("FLUX_HSTS_SECONDS", 0)
 
 # Security headers of the pages (README, "Security"). Django's SecurityMiddleware sends nosniff,
 # Referrer-Policy: same-origin and Cross-Origin-Opener-Policy: same-origin; the clickjacking middleware

@@ -2,6 +2,7 @@
 
 from celery.schedules import crontab
 
+from flux.beat import minute_at
 from flux.settings.base import REDIS_URL
 
 CELERY_BROKER_URL = REDIS_URL
@@ -24,18 +25,19 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     # Every minute: queries read rollups up to the watermark and raw rows after it, so a slow or
-    # skipped run costs query speed, never correctness. A run finding another under way skips. Started
+    # skipped run costs query speed, never correctness. A run finding another under way skips. Sent
     # 18 seconds into the minute, so that each run completes the minute just ended and the anomaly minute
-    # checks it queues read it at once (anomalies.rollup_trigger.ROLLUP_OFFSET).
+    # checks it queues read it at once (anomalies.rollup_trigger.ROLLUP_OFFSET); sent then, not held by a
+    # worker with a countdown (flux.beat).
     "roll-up-events": {
         "task": "events.tasks.roll_up",
-        "schedule": crontab(),
-        "options": {"expires": 55, "countdown": 18},
+        "schedule": minute_at(18),
+        "options": {"expires": 40},
     },
     "roll-up-metrics": {
         "task": "metrics.tasks.roll_up",
-        "schedule": crontab(),
-        "options": {"expires": 55, "countdown": 18},
+        "schedule": minute_at(18),
+        "options": {"expires": 40},
     },
     # Every minute: new series get watched and due ones (busy series every five minutes, sparse ones once
     # an hour, each a minute or two after its bucket's rollups) are scanned in batches by the workers;

@@ -30,3 +30,19 @@ def test_compose_requires_a_secret_key_instead_of_a_default() -> None:
     assert "change-me" not in compose
     instructions = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")  # continuation lines joined
     assert not re.search(r"^(ENV|ARG)\b.*SECRET_KEY", instructions, re.MULTILINE)
+
+
+def test_every_flux_service_reads_the_env_file_which_stays_out_of_git_and_the_image() -> None:
+    """Only eight variables reached the containers: mail, retention, CSRF origins and the proxy's address could
+    not be set without editing docker-compose.yml, and logging in behind an HTTPS proxy was refused."""
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    flux_services = [name for name, service in compose["services"].items() if service.get("image") == "flux:local"]
+    assert len(flux_services) >= 6
+    assert all(compose["services"][name].get("env_file") == ".env" for name in flux_services)
+    assert all(
+        compose["services"][name]["environment"]["ALLOWED_HOSTS"] == "${ALLOWED_HOSTS:-*}" for name in flux_services
+    )
+    for ignore_file in (".gitignore", ".dockerignore"):
+        assert ".env" in (ROOT / ignore_file).read_text().split()
