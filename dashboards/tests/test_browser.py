@@ -250,3 +250,29 @@ def test_the_chosen_aggregation_survives_names_arriving_late(page: object, live_
         page.wait_for_function("document.getElementById('editor').dataset.names === 'loaded'")
         assert page.input_value("#editor [name=aggregation]") == "p95"
         page.keyboard.press("Escape")
+
+
+def test_graphs_read_time_in_the_dashboards_zone_not_the_browsers(
+    chromium: object, live_flux: str, shop: tuple
+) -> None:
+    """A Tokyo dashboard opened in New York drew today's 00:10 as yesterday's 10:10 (ECharts writes local time)."""
+    from conftest import watched_page
+
+    project, _ = shop
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, timezone_id="America/New_York")
+    try:
+        page = watched_page(context)
+        log_in(page, live_flux, "olivia", "correct horse")
+        page.goto(f"{live_flux}/p/{project.slug}/dashboards/key-metrics/?timezone=Asia/Tokyo")
+        wait_loaded(page)
+        label, tooltip = page.evaluate("""() => {
+            const chart = echarts.getInstanceByDom(document.querySelector('[data-type=graph] .chart'));
+            const option = chart.getOption();
+            const noon = Date.UTC(2026, 11, 8, 3, 30);  // 12:30 in Tokyo, 22:30 the day before in New York
+            return [option.xAxis[0].axisLabel.formatter(noon),
+                    option.tooltip[0].formatter([{ value: [noon, 4], marker: '', seriesName: '<b>x</b>' }])];
+        }""")
+        assert label == "12:30"
+        assert tooltip == "2026-12-08 12:30<br>&#60;b&#62;x&#60;/b&#62;: 4"  # a tag value is text, not markup
+    finally:
+        context.close()

@@ -345,6 +345,7 @@
     const part = Object.fromEntries(format.formatToParts(new Date(ms)).map((item) => [item.type, item.value]));
     return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}:${part.second}`;
   }
+  window.FluxWidgets.hooks.zone = () => controls.timezone.value.trim() || page.project.timezone;
   window.FluxWidgets.hooks.zoom = (fromMs, toMs) => {
     zoomHistory.push({ range: controls.range.value, from: controls.from.value, to: controls.to.value });
     const zone = controls.timezone.value.trim() || page.project.timezone;

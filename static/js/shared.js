@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   const page = JSON.parse(document.getElementById("page-data").textContent);
+  window.FluxWidgets.hooks.zone = () => (page.dashboard.settings || {}).timezone || page.project.timezone;
   const grid = document.getElementById("shared-grid");
   const errorBox = document.getElementById("dashboard-error");
   const widgets = new Map(page.widgets.map((widget) => [String(widget.id), widget]));

@@ -6,7 +6,7 @@
   const charts = new Map(); // widget id -> ECharts instance
   // Set by the dashboard page: zoom(fromMs, toMs) after a drag across a graph; drill(widget, {key, from,
   // interval}) after a click on a graph's point or a bar.
-  const hooks = { zoom: null, drill: null };
+  const hooks = { zoom: null, drill: null, zone: null };
   const zrHandlers = new WeakMap(); // chart -> its drill-down handlers, replaced on each draw
   const drawnData = new WeakMap(); // chart -> the data it draws, to tell a click on a point from one beside
   const POINT_HIT_PIXELS = 24;
@@ -44,6 +44,38 @@
       charts.set(widget.id, chart);
     }
     return chart;
+  }
+
+  // Graphs read time in the dashboard's zone (hooks.zone: its Timezone control), else the project's: ECharts
+  // would write the browser's, so a Tokyo dashboard opened in New York showed yesterday's 10:00 for today's 00:00.
+  function zone() {
+    const page = window.Flux && window.Flux.page;
+    return (hooks.zone && hooks.zone()) || (page && page.project && page.project.timezone) || undefined;
+  }
+
+  function zonedParts(ms) {
+    const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone(), hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit" }).formatToParts(new Date(ms));
+    return Object.fromEntries(parts.map((item) => [item.type, item.value]));
+  }
+
+  function axisTime(ms) {
+    const part = zonedParts(ms);
+    return part.hour === "00" && part.minute === "00" ? `${part.month}-${part.day}` : `${part.hour}:${part.minute}`;
+  }
+
+  function escaped(text) {
+    return String(text).replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+  }
+
+  function timeTooltip(display) {
+    return (items) => {
+      const list = Array.isArray(items) ? items : [items];
+      if (!list.length) return "";
+      const part = zonedParts(list[0].value[0]);
+      const lines = list.map((item) => `${item.marker}${escaped(item.seriesName)}: ${escaped(formatValue(item.value[1], display))}`);
+      return [`${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`, ...lines].join("<br>");
+    };
   }
 
   function baseOption(widget) {
@@ -112,7 +144,9 @@
     const chart = chartFor(widget, body.firstChild);
     chart.setOption({ ...baseOption(widget),
       legend: series.length > 1 ? { type: "scroll", top: 0 } : undefined,
-      xAxis: { type: "time" }, yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
+      tooltip: { trigger: "axis", formatter: timeTooltip(display) },
+      xAxis: { type: "time", axisLabel: { formatter: axisTime, hideOverlap: true } },
+      yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, { ...display, unit: "" }) } },
       series }, true);
     if (window.FluxAnnotations) window.FluxAnnotations.decorate(chart); // static/js/annotations.js
     if (body.closest("#grid")) zoomAndDrill(widget, data, chart);
