@@ -14,7 +14,7 @@ from dashboards.models import Dashboard
 from dashboards.services import add_widget, update_dashboard
 from events.tests.factories import insert_event
 from flux.tenants.models import Project
-from flux.tenants.services import create_project
+from flux.tenants.services import create_project, issue_key
 from flux.tests.browser import log_in
 from metrics.tests.factories import insert_point, make_series
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.live_login]
 PAGES = [
     "/p/{slug}/", "/p/{slug}/dashboards/", "/p/{slug}/dashboards/key-metrics/", "/p/{slug}/events/",
     "/p/{slug}/metrics/", "/p/{slug}/metrics/api.latency/", "/p/{slug}/anomalies/", "/p/{slug}/anomalies/settings/",
-    "/p/{slug}/anomalies/{anomaly}/", "/p/{slug}/setup/",
+    "/p/{slug}/anomalies/{anomaly}/", "/p/{slug}/setup/", "/p/{slug}/settings/",
 ]  # fmt: skip
 # axe-core is vendored (static/vendor/README.md) and loaded from Flux's own origin, which the policy allows.
 RUN_AXE = """async () => {
@@ -46,6 +46,7 @@ OFF_SCREEN_LINKS = """() => [...document.querySelectorAll('.topbar a, .topbar bu
 def shop(transactional_db: None) -> tuple[Project, int]:
     owner = User.objects.create_user("olivia", password="correct horse")
     project = create_project("Shop", owner=owner)
+    issue_key(project, "ingest", name="checkout service, web front end")  # the settings page lists it
     now = datetime.now(UTC)
     for index in range(6):
         insert_event(project, now - timedelta(hours=index + 1), "user.signup", user_id=f"u{index}",
