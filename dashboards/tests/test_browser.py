@@ -276,3 +276,28 @@ def test_graphs_read_time_in_the_dashboards_zone_not_the_browsers(
         assert tooltip == "2026-12-08 12:30<br>&#60;b&#62;x&#60;/b&#62;: 4"  # a tag value is text, not markup
     finally:
         context.close()
+
+
+def test_a_number_widget_fits_its_default_size_on_a_laptop(chromium: object, live_flux: str, shop: tuple) -> None:
+    """At 1024-1280 px its change line wrapped and pushed the sparkline out: the body scrolled (axe: serious)."""
+    from conftest import watched_page
+
+    project, _ = shop
+    overview = Dashboard.objects.get(project=project, is_default=True)
+    latency = make_series(project, "api.latency", "distribution", route="/")
+    insert_point(latency, datetime.now(UTC) - timedelta(days=1, hours=2), 1234.5)
+    add_widget(overview, {"title": "p95 latency", "type": "number", "display": {"unit": "ms", "decimals": 1},
+                          "query": {"source": "metric", "name": "api.latency", "aggregation": "p95"},
+                          "position": {"x": 0, "y": 10, "w": 3, "h": 2}})  # fmt: skip
+    context = chromium.new_context(viewport={"width": 1024, "height": 800})
+    try:
+        page = watched_page(context)
+        log_in(page, live_flux, "olivia", "correct horse")
+        wait_loaded(page)
+        change = page.locator("[data-type=number] .change").last.inner_text()
+        assert change.endswith("% vs previous")  # the long form, which wrapped
+        overflowing = page.evaluate("""() => [...document.querySelectorAll('[data-type=number] .widget-body')]
+            .filter((body) => body.scrollHeight > body.clientHeight + 1).length""")
+        assert overflowing == 0
+    finally:
+        context.close()
