@@ -21,14 +21,19 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """Every number Flux reads is a count, a size or a duration: a negative one is a mistake, refused at start
+    (FLUX_ROLLUP_DAY_DAYS=-1 deleted every day rollup)."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more, got {value}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -42,7 +47,7 @@ def pool_options() -> dict:
     # A short wait for a connection: with PostgreSQL down a request answers 503 (Retry-After) within
     # seconds instead of holding the client; connect_timeout bounds a connection attempt that hangs.
     connect = {"connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 3)}
-    max_size = env_int("DATABASE_POOL_MAX_SIZE", 8)
+    max_size = env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)
     if max_size <= 0:
         return connect
     return {"pool": {"min_size": 1, "max_size": max_size, "timeout": env_int("DATABASE_POOL_TIMEOUT", 3)}, **connect}

@@ -19,7 +19,7 @@ if FLUX_STORAGE not in {"auto", "timescaledb", "postgres", "citus"}:
 FLUX_CITUS_WORKERS = env_list("FLUX_CITUS_WORKERS", [])
 # The raw time-series tables (declared by their apps) that storage partitions, trims and compresses.
 FLUX_TIME_SERIES_TABLES = ["events.sql.EVENTS_TABLE", "metrics.sql.POINTS_TABLE"]
-FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30)
+FLUX_DEFAULT_RETENTION_DAYS = env_int("FLUX_DEFAULT_RETENTION_DAYS", 30, minimum=1)
 FLUX_PARTITION_DAYS_AHEAD = env_int("FLUX_PARTITION_DAYS_AHEAD", 3)
 FLUX_COMPRESS_AFTER_DAYS = env_int("FLUX_COMPRESS_AFTER_DAYS", 7)
 # How long rollups live, per level; 0 keeps them forever, except minutes, which 0 keeps as long as raw
@@ -41,8 +41,8 @@ FLUX_PROVISIONED_KEY_UNUSED_DAYS = env_int("FLUX_PROVISIONED_KEY_UNUSED_DAYS", 7
 FLUX_KEY_CACHE_SECONDS = env_int("FLUX_KEY_CACHE_SECONDS", 10)
 
 # Ingestion limits (README, "Sending data").
-FLUX_MAX_BODY_BYTES = env_int("FLUX_MAX_BODY_BYTES", 5 * 1024 * 1024)
-FLUX_MAX_BATCH_ITEMS = env_int("FLUX_MAX_BATCH_ITEMS", 1000)
+FLUX_MAX_BODY_BYTES = env_int("FLUX_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1)
+FLUX_MAX_BATCH_ITEMS = env_int("FLUX_MAX_BATCH_ITEMS", 1000, minimum=1)
 FLUX_MAX_FUTURE_SECONDS = env_int("FLUX_MAX_FUTURE_SECONDS", 600)
 FLUX_IDEMPOTENCY_DAYS = env_int("FLUX_IDEMPOTENCY_DAYS", 7)
 # Ingestion is limited in items per project (all of an app's processes share the bucket), with a burst large
@@ -75,10 +75,10 @@ FLUX_OTLP_RESOURCE_ATTRIBUTES = env_list(
     ["service.name", "service.namespace", "service.version", "deployment.environment",
      "deployment.environment.name", "host.name", "k8s.namespace.name", "cloud.region"],
 )  # fmt: skip
-FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM = env_int("FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM", 1000)
+FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM = env_int("FLUX_OTLP_MAX_VALUES_PER_HISTOGRAM", 1000, minimum=1)
 # Bounds the work (and memory) of one OTLP metrics request: more data points are refused (413); histograms'
 # values are sampled further when their share of this budget is smaller than the limit above.
-FLUX_OTLP_MAX_VALUES_PER_REQUEST = env_int("FLUX_OTLP_MAX_VALUES_PER_REQUEST", 100_000)
+FLUX_OTLP_MAX_VALUES_PER_REQUEST = env_int("FLUX_OTLP_MAX_VALUES_PER_REQUEST", 100_000, minimum=1)
 # Cardinality guardrails (README, "Cardinality limits"): within one metric, new series beyond the first
 # limit, and new values of one tag key beyond the second, are folded into the value "__other__".
 FLUX_MAX_SERIES_PER_METRIC = env_int("FLUX_MAX_SERIES_PER_METRIC", 1000)
