@@ -15,6 +15,7 @@ import importlib.util
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -38,6 +39,19 @@ PG_SYSTEM_DIR = Path(os.environ.get("FLUX_EMBEDDED_PG_SYSTEM_DIR", "/var/lib/flu
 
 def log(message: str) -> None:
     print(f"[flux] {message}", file=sys.stderr, flush=True)
+
+
+def own_secret_key() -> str:
+    """This checkout's secret key, made once and kept in FLUX_DATA_DIR: the public development key signed
+    sessions and derived SDK-provisioned keys that anyone could recompute from this repository."""
+    path = DATA_DIR / "secret-key"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_urlsafe(50))
+    except FileExistsError:
+        pass  # made by an earlier run
+    return path.read_text().strip()
 
 
 def port_answers(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -67,6 +81,8 @@ class Services:
         env["DATABASE_URL"] = self.database_url()
         env["REDIS_URL"] = self.redis_url()
         env.setdefault("DEBUG", "1")
+        if not env.get("SECRET_KEY"):
+            env["SECRET_KEY"] = own_secret_key()
         # The Procfile's `python` must be this virtualenv's.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         return env

@@ -144,3 +144,16 @@ def test_run_command_serves_flux_with_a_demo_project_and_stops_on_ctrl_c(tmp_pat
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     assert not devservices.port_answers(port)
     assert exit_code == 0, log_path.read_text()[-3000:]
+
+
+def test_make_run_signs_with_a_secret_key_of_its_own_not_the_public_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without SECRET_KEY, make run signed with the development key in this repository: SDK-provisioned keys
+    could be recomputed offline by anyone."""
+    from flux import devservices
+
+    monkeypatch.setattr(devservices, "DATA_DIR", tmp_path / "var")
+    first, again = devservices.own_secret_key(), devservices.own_secret_key()
+    assert first == again and len(first) >= 50 and first != "flux-insecure-development-key"
+    assert (tmp_path / "var" / "secret-key").stat().st_mode & 0o777 == 0o600
