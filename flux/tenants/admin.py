@@ -39,6 +39,13 @@ class ProjectAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Project) -> None:
         services.delete_project(obj)
 
+    def get_deleted_objects(self, objs: object, request: HttpRequest) -> tuple:
+        # Keys are never deleted one by one (revoked, so that their history stays), but they go with their
+        # project: without this the admin refused every project deletion for want of that permission.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(ApiKey._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
         for project in queryset:
             services.delete_project(project)

@@ -77,6 +77,11 @@ def test_admin_creates_a_project_with_an_owner(admin_client_logged_in: Client, a
 def test_deleting_a_project_in_the_admin_goes_through_the_service(
     admin_client_logged_in: Client, project: Project, django_capture_on_commit_callbacks: object
 ) -> None:
+    from flux.tenants.services import issue_key
+
+    issue_key(project, "ingest")  # a project with keys could not be deleted (keys are never deleted alone)
+    confirm = admin_client_logged_in.get(f"/admin/tenants/project/{project.pk}/delete/").content.decode()
+    assert "permission to delete" not in confirm
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client_logged_in.post(f"/admin/tenants/project/{project.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
