@@ -19,9 +19,27 @@
     }
   }
 
+  // Says when a page's live updates stop: after a few seconds without its socket, and for good when the server
+  // refused it (a link revoked, access lost). A wall screen showed frozen numbers as if they were live.
+  function showLiveStatus(text) {
+    let status = document.getElementById("live-status");
+    if (!status && text) {
+      status = document.createElement("div");
+      status.id = "live-status";
+      status.className = "live-status";
+      status.setAttribute("role", "status");
+      document.body.append(status);
+    }
+    if (status) {
+      status.textContent = text;
+      status.hidden = !text;
+    }
+  }
+
   // `path` like /ws/p/<slug>/live/; handlers: onOpen(socket), onMessage(message), onClose().
   function connectSocket(path, handlers) {
     let retryDelay = 1000;
+    let pausedTimer = null;
     const state = { socket: null };
     function connect() {
       const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -29,6 +47,8 @@
       state.socket = socket;
       socket.addEventListener("open", () => {
         retryDelay = 1000;
+        clearTimeout(pausedTimer);
+        showLiveStatus("");
         document.body.dataset.live = "true";
         document.body.dataset.connections = String(Number(document.body.dataset.connections || 0) + 1);
         if (handlers.onOpen) handlers.onOpen(socket);
@@ -41,7 +61,12 @@
       socket.addEventListener("close", (event) => {
         delete document.body.dataset.live;
         if (handlers.onClose) handlers.onClose();
-        if (event.code === 4404) return; // not ours (any more): no point retrying
+        clearTimeout(pausedTimer);
+        if (event.code === 4404) { // not ours (any more): no point retrying
+          showLiveStatus("Live updates ended: this link was revoked or has expired, or your access changed. Reload to check.");
+          return;
+        }
+        pausedTimer = setTimeout(() => showLiveStatus("Live updates paused: reconnecting…"), 3000);
         setTimeout(connect, retryDelay);
         retryDelay = Math.min(retryDelay * 2, 30000); // back off while the server is away
       });

@@ -32,7 +32,7 @@ def shop(transactional_db: None) -> Project:
 
 
 def test_a_link_made_on_the_dashboard_opens_it_live_for_a_stranger(
-    page: object, chromium: object, live_flux: str, shop: Project
+    socket_rechecks_every_message: None, page: object, chromium: object, live_flux: str, shop: Project
 ) -> None:
     from conftest import watched_page
 
@@ -63,17 +63,21 @@ def test_a_link_made_on_the_dashboard_opens_it_live_for_a_stranger(
         shared.wait_for_function("document.querySelector('[data-type=number] .value').textContent === '4'")
 
         shared.goto(f"{url}?kiosk=1")
-        shared.wait_for_function("document.body.dataset.loadedAt")
+        shared.wait_for_function("document.body.dataset.loadedAt && document.body.dataset.live")
         assert "kiosk" in shared.evaluate("document.body.className")
         assert not shared.is_visible(".shared-head .muted")
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#share-links button[data-action=revoke-share]")
+        page.wait_for_selector("#share-links >> text=revoked")
+        assert page.request.get(url).status == 404
+        shared.request.post(f"{live_flux}/api/v1/events", headers={"Authorization": f"Bearer {ingest_key}"},
+                            data={"name": "order.completed"})  # the next push finds the link revoked  # fmt: skip
+        # The screen still open says its numbers stopped (they stayed on it, as if live).
+        shared.wait_for_selector("#live-status:not([hidden]) >> text=Live updates ended")
         assert shared.csp_violations == []
     finally:
         stranger.close()
-
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#share-links button[data-action=revoke-share]")
-    page.wait_for_selector("#share-links >> text=revoked")
-    assert page.request.get(url).status == 404
 
 
 def test_the_dashboard_page_in_kiosk_mode_has_no_chrome(page: object, live_flux: str, shop: Project) -> None:
