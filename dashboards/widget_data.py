@@ -175,7 +175,7 @@ class EventSource:
             return [(group.key, group.count) for group in found]
         if self.aggregation == "unique":
             return events.unique_groups(self.project, time_range, self.filter, "user_id", group_by, limit)
-        found = events.value_stats_groups(self.project, time_range, self.filter, group_by, limit)
+        found = events.value_stats_groups(self.project, time_range, self.filter, group_by, limit, self.aggregation)
         return [(key, stats[self.aggregation]) for key, stats in found]
 
 

@@ -191,7 +191,7 @@ class EventStatsView(ProjectAPIView):
         description=needs_key(
             "read",
             "count, sum, avg, min, max and percentiles of `value` over the range; with `interval`, per bucket; "
-            f"with `group_by`, for the groups with the most values. {PROPERTIES_FILTER}",
+            f"with `group_by`, for the groups highest in `rank_by` (the most values by default). {PROPERTIES_FILTER}",
         ),
         parameters=[
             *TIME_RANGE,
@@ -202,6 +202,12 @@ class EventStatsView(ProjectAPIView):
             *event_filters(),
             field_parameter("group_by", "Statistics per value of this field"),
             GROUP_LIMIT,
+            OpenApiParameter(
+                "rank_by",
+                choice(list(queries.RANK_COLUMNS), default="count"),
+                description="With `group_by`: the statistic whose highest groups are listed (e.g. `sum` for top "
+                "countries by revenue).",
+            ),
         ],
         responses={200: EventStats, **errors(400, 401, 403)},
         tags=["Events"],
@@ -224,7 +230,10 @@ class EventStatsView(ProjectAPIView):
             body |= {"interval": interval, "points": [[iso(start), stats] for start, stats in series]}
         if group_by:
             limit = query_params.group_limit(params)
-            groups = queries.value_stats_groups(self.project, time_range, event_filter, group_by, limit)
+            rank_by = params.get("rank_by", "count")
+            if rank_by not in queries.RANK_COLUMNS:
+                raise InvalidParameter("rank_by", f"rank_by must be one of {', '.join(queries.RANK_COLUMNS)}")
+            groups = queries.value_stats_groups(self.project, time_range, event_filter, group_by, limit, rank_by)
             body |= {"group_by": group_by, "groups": [{"key": key, **stats} for key, stats in groups]}
         return Response(body)
 

@@ -223,15 +223,24 @@ def value_stats_series(
     return [(start, by_bucket.get(start, empty)) for start in bucket_starts(time_range, interval)]
 
 
+# What groups can be ranked by: a statistic's column of the groups' query below (percentiles by position).
+RANK_COLUMNS = {"count": "n", "sum": "total", "avg": "average", "min": "minimum", "max": "maximum"} | {
+    f"p{round(fraction * 100)}": f"percentiles[{position}]" for position, fraction in enumerate(PERCENTILES, start=1)
+}
+
+
 def value_stats_groups(
-    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int
-) -> list[tuple[str | None, dict]]:
-    """The same statistics for the `limit` groups with the most values."""
+    project: Project, time_range: TimeRange, event_filter: EventFilter, group_by: str, limit: int,
+    rank_by: str = "count",
+) -> list[tuple[str | None, dict]]:  # fmt: skip
+    """The same statistics for the `limit` groups highest in `rank_by` (a key of RANK_COLUMNS): ranked by
+    count, "revenue by country" left out the country of the two largest orders."""
     key_sql, key_params = field_expression(group_by)
     where, params = where_clause(project.pk, time_range, event_filter)
     rows = fetch_all(
-        f"""SELECT {key_sql}, {STATS_SQL} FROM events_event WHERE {where} AND value IS NOT NULL
-            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s""",
+        f"""SELECT * FROM (SELECT {key_sql}, {STATS_SQL} FROM events_event WHERE {where} AND value IS NOT NULL
+            GROUP BY 1) AS groups (key, n, total, average, minimum, maximum, percentiles)
+            ORDER BY {RANK_COLUMNS[rank_by]} DESC NULLS LAST, key LIMIT %s""",
         [*key_params, list(PERCENTILES), *params, limit],
     )
     return [(row[0], stats_dict(*row[1:])) for row in rows]

@@ -332,3 +332,17 @@ def test_names_list_tag_keys_once_rolled_up(api: type, keys: dict, shop: Project
 def test_names_of_another_project_are_not_listed(api: type, shop: Project, other_project: Project) -> None:
     other_key = issue_key(other_project, "read").raw_key
     assert get(api, other_key, "/api/v1/events/names").json()["names"] == []
+
+
+def test_groups_are_the_highest_in_the_statistic_asked_for(api: type, keys: dict, shop: Project) -> None:
+    """Ranked by count only: "revenue by country" left out the country of the two largest orders."""
+
+    def top(**rank: str) -> list:
+        body = get(api, keys["read"], "/api/v1/events/stats", group_by="tags.plan", limit=1, **rank).json()
+        return [group["key"] for group in body["groups"]]
+
+    assert top() == ["pro"]  # three values
+    assert top(rank_by="min") == ["team"]  # its one value, 80, against pro's least, 10
+    assert top(rank_by="p50") == ["team"]
+    refused = get(api, keys["read"], "/api/v1/events/stats", group_by="tags.plan", rank_by="median")
+    assert refused.status_code == 400 and "rank_by must be one of" in refused.json()["error"]["message"]

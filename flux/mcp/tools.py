@@ -74,7 +74,8 @@ def query_events(
     if measure == "unique":  # no groups there: `limit` (this tool's own default) does not apply
         unique_params = {key: value for key, value in params.items() if key != "limit"}
         return bounded(call(caller, "GET", "/api/v1/events/unique", {**unique_params, "field": field}))
-    answer = call(caller, "GET", "/api/v1/events/stats", params)
+    ranked = {"rank_by": measure} if group_by else {}  # the groups highest in what was asked, not in count
+    answer = call(caller, "GET", "/api/v1/events/stats", {**params, **ranked})
     return bounded({"measure": measure, **answer})
 
 
