@@ -1,8 +1,9 @@
 """What each MCP tool does, as plain functions of the caller and the tool's arguments. Every answer
 comes from Flux's REST API (flux.mcp.internal_api) and is kept small enough for a model's context:
 series get an interval giving at most MAX_POINTS buckets, lists are capped, and an answer larger than
-MAX_ANSWER_BYTES is cut down (with `"truncated": true`)."""
+MAX_ANSWER_BYTES is cut down (with `"truncated": true`, flux.mcp.bounding)."""
 
+import difflib
 from typing import Any
 
 from django.utils import timezone
@@ -50,6 +51,22 @@ def list_events(caller: Caller, period: str = "last_30d", limit: int = MAX_ITEMS
     return bounded(call(caller, "GET", "/api/v1/events/names", {"period": period, "limit": min(limit, 200)}))
 
 
+def unknown_name_note(caller: Caller, name: str | None, count: object) -> dict:
+    """For no events of a name never seen (a guess such as `user.signup` where the project sends `signup`):
+    a note saying so, with the names it may have meant, rather than a plain zero."""
+    if count != 0 or not name or any(character in name for character in "*?["):
+        return {}
+    known = [item["name"] for item in call(caller, "GET", "/api/v1/events/names", {"period": "last_90d", "limit": 1000})
+             ["names"]]  # fmt: skip
+    if name in known:
+        return {}
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.4)
+    return {
+        "note": f"No event named {name!r} in the last 90 days"
+        + (f"; did you mean {', '.join(close)}?" if close else "; list_events gives the names.")
+    }
+
+
 def list_metrics(caller: Caller) -> dict:
     """Every metric with its type, series count, tag keys (with common values) and last seen time."""
     answer = call(caller, "GET", "/api/v1/metrics")
@@ -70,7 +87,8 @@ def query_events(
     if interval is not None or group_by is None:
         params["interval"] = coarse_interval(caller, window, interval)
     if measure == "count":
-        return bounded(call(caller, "GET", "/api/v1/events/count", params))
+        answer = call(caller, "GET", "/api/v1/events/count", params)
+        return bounded(answer | unknown_name_note(caller, name, answer.get("count")))
     if measure == "unique":  # no groups there: `limit` (this tool's own default) does not apply
         unique_params = {key: value for key, value in params.items() if key != "limit"}
         return bounded(call(caller, "GET", "/api/v1/events/unique", {**unique_params, "field": field}))

@@ -77,3 +77,20 @@ def test_a_metric_whose_name_holds_a_hash_or_a_question_mark_is_queried(keys: di
         answer = tools.query_metric(Caller.for_key(get_key_by_raw(keys["read"])), name, period="last_24h")
         assert answer["name"] == name and answer["summary"]["last"] == 4.0
         assert answer["summary"]["covers"] == "the whole metric"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_events_of_a_name_never_seen_says_so_and_offers_the_close_ones(keys: dict, project: object) -> None:
+    """Asked for `user.signup` where the project sends `signup`, the answer read as zero signups."""
+    from datetime import UTC, datetime, timedelta
+
+    from events.tests.factories import insert_event
+
+    insert_event(project, datetime.now(UTC) - timedelta(hours=1), "signup")
+    caller = Caller.for_key(get_key_by_raw(keys["read"]))
+    guessed = tools.query_events(caller, name="user.signup", period="last_24h")
+    assert (
+        guessed["count"] == 0
+        and guessed["note"] == "No event named 'user.signup' in the last 90 days; did you mean signup?"
+    )
+    assert "note" not in tools.query_events(caller, name="signup", period="last_24h")
