@@ -93,6 +93,10 @@ FLUX_STATSD_HOST = env_str("FLUX_STATSD_HOST", "127.0.0.1")
 FLUX_STATSD_PORT = env_int("FLUX_STATSD_PORT", 8125)
 FLUX_STATSD_KEY = env_str("FLUX_STATSD_KEY", "")
 FLUX_STATSD_FLUSH_SECONDS = env_int("FLUX_STATSD_FLUSH_SECONDS", 2)
+# `-3|g`: a change (StatsD, the `statsd` package) or a value (DogStatsD: the `datadog` client sends -3 so).
+FLUX_STATSD_SIGNED_GAUGES = env_str("FLUX_STATSD_SIGNED_GAUGES", "delta")
+if FLUX_STATSD_SIGNED_GAUGES not in ("delta", "absolute"):
+    raise ImproperlyConfigured(f"FLUX_STATSD_SIGNED_GAUGES is delta or absolute, not {FLUX_STATSD_SIGNED_GAUGES!r}")
 
 # An open websocket checks again that its viewer may still see what it streams (a member removed, a share
 # link revoked, a dashboard deleted) before passing a message on, at most this often: one query per socket.

@@ -67,7 +67,9 @@ class Aggregator:
     MAX_VALUES_PER_SERIES = 10_000  # per window: distribution values, set members
     MAX_GAUGES_REMEMBERED = 100_000
 
-    def __init__(self) -> None:
+    def __init__(self, signed_gauges: str = "delta") -> None:
+        # StatsD's `-3|g` lowers a gauge by 3; DogStatsD has no changes, and its clients send a gauge of -3 so.
+        self.signed_gauges_change = signed_gauges == "delta"
         self.lock = threading.Lock()
         self.window = Window()
         self.last_gauges: dict[SeriesKey, float] = {}
@@ -99,7 +101,8 @@ class Aggregator:
         if sample.kind == "counter":
             window.counters[key] = window.counters.get(key, 0.0) + sample.values[0]
         elif sample.kind == "gauge":
-            value = self.last_gauges.get(key, 0.0) + sample.values[0] if sample.gauge_delta else sample.values[0]
+            change = sample.gauge_delta and self.signed_gauges_change
+            value = self.last_gauges.get(key, 0.0) + sample.values[0] if change else sample.values[0]
             if key not in self.last_gauges and len(self.last_gauges) >= self.MAX_GAUGES_REMEMBERED:
                 self.last_gauges.clear()  # a runaway tag; deltas then restart from 0, as after a restart
             self.last_gauges[key] = window.gauges[key] = value

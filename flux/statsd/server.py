@@ -171,7 +171,7 @@ async def serve(
     Raises NoProject, before listening, when `raw_key` is not a live ingest key.
     """
     project = await asyncio.to_thread(project_for_key, raw_key)
-    aggregator, totals = aggregator or Aggregator(), Counts()
+    aggregator, totals = aggregator or Aggregator(settings.FLUX_STATSD_SIGNED_GAUGES), Counts()
     transport, sock = await open_listener(aggregator, host, port)
     logger.info("StatsD listening on udp://%s:%s for project %r", host, sock.getsockname()[1], project.slug)
     loop = asyncio.get_running_loop()

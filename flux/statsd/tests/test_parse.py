@@ -115,6 +115,15 @@ def test_a_change_to_an_unknown_gauge_starts_from_zero() -> None:
     assert aggregator.take().metric_items()[0]["value"] == -2.0
 
 
+def test_with_absolute_signed_gauges_a_dogstatsd_negative_gauge_is_its_value() -> None:
+    """The `datadog` client sends a balance of -20 as `-20|g`: read as a change, 100 then -20 stored 80."""
+    aggregator = Aggregator("absolute")
+    aggregator.add_packet(b"balance:100|g|#acct:1")
+    aggregator.take()
+    aggregator.add_packet(b"balance:-20|g|#acct:1\nrate:+5|g")
+    assert [item["value"] for item in aggregator.take().metric_items()] == [-20.0, 5.0]
+
+
 def test_sets_keep_each_member_once_per_window() -> None:
     aggregator = Aggregator()
     aggregator.add_packet(b"v:a|s\nv:b|s\nv:a|s")
