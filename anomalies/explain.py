@@ -14,6 +14,9 @@ from flux.query.db import fetch_all
 WEEKS_BACK = 3
 MAX_CONTRIBUTORS = 3
 MIN_SHARE = 0.1  # a value carrying less than this of the change is not worth naming
+# A value not among the largest shares but carrying this much more of the change than of the usual volume (a
+# campaign new today: 27% of a surge, 0% before) is named too: the largest shares may only be proportional.
+UNUSUAL_LIFT = 0.25
 EVERYWHERE_SHARE = 0.9  # a value usually behind this much of its tag's events tells nothing of the change
 
 TagValue = tuple[str, str]
@@ -44,8 +47,15 @@ def contributions(
                           "share": round(min(share, 1.0), 3), "lift": share - usual_share,
                           "everywhere": usual_share >= EVERYWHERE_SHARE})  # fmt: skip
     found.sort(key=lambda item: (item["everywhere"], -item["share"], -item["lift"], item["tag"], item["value"]))
+    unusual = sorted(
+        (item for item in found[MAX_CONTRIBUTORS:] if item["lift"] >= UNUSUAL_LIFT and not item["everywhere"]),
+        key=lambda item: -item["lift"],
+    )[:1]
+    for item in unusual:
+        item["unusual"], item["usual_share"] = True, round(item["share"] - item["lift"], 3)
     internal = ("lift", "everywhere")
-    return [{key: value for key, value in item.items() if key not in internal} for item in found[:MAX_CONTRIBUTORS]]
+    named = found[:MAX_CONTRIBUTORS] + unusual
+    return [{key: value for key, value in item.items() if key not in internal} for item in named]
 
 
 def median_window(earlier: list[dict[TagValue, float]], totals: list[float]) -> tuple[dict[TagValue, float], float]:
@@ -68,11 +78,15 @@ def sentence(found: list[dict], direction: str, tagged: bool = True) -> str:
         return f"These events carry no tags to break the {change} down by."
     if not found:
         return f"No single tag value stands out in the {change}."
-    first, *others = found
+    first, *others = [item for item in found if not item.get("unusual")]
     text = f"{round(first['share'] * 100)}% of the {change} is {first['tag']}={first['value']}"
     if others:
         also = [f"{item['tag']}={item['value']} ({round(item['share'] * 100)}%)" for item in others]
         text += "; also " + ", ".join(also)
+    for item in found:
+        if item.get("unusual"):
+            text += (f"; out of the ordinary: {item['tag']}={item['value']} ({round(item['share'] * 100)}% of the "
+                     f"{change}, usually {round(item['usual_share'] * 100)}% of the events)")  # fmt: skip
     return text + "."
 
 

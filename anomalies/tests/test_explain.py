@@ -70,6 +70,21 @@ def test_a_drop_spread_over_several_values_names_the_largest_shares_first() -> N
     assert sentence(found, "down") == "40% of the drop is country=DE; also country=US (30%), country=FR (15%)."
 
 
+def test_a_value_new_to_the_change_is_named_out_of_the_ordinary_beyond_the_largest_shares() -> None:
+    """The demo's surge: "81% of the rise is plan=free; also channel=web (48%), country=DE (37%)", and not a word
+    of the campaign that was new that day (60 of the 218 more signups, none before)."""
+    before = {("plan", "free"): 66.0, ("plan", "pro"): 35.0, ("channel", "web"): 50.0, ("channel", "app"): 51.0,
+              ("country", "DE"): 40.0, ("country", "US"): 61.0}  # fmt: skip
+    after = {("plan", "free"): 243.0, ("plan", "pro"): 76.0, ("channel", "web"): 155.0, ("channel", "app"): 164.0,
+             ("country", "DE"): 121.0, ("country", "US"): 198.0, ("campaign", "black-friday"): 60.0}  # fmt: skip
+    found = contributions(after, [before], total_change=218.0)
+    assert [item["value"] for item in found] == ["free", "US", "app", "black-friday"]
+    assert sentence(found, "up") == (
+        "81% of the rise is plan=free; also country=US (63%), channel=app (52%); out of the ordinary: "
+        "campaign=black-friday (28% of the rise, usually 0% of the events)."
+    )
+
+
 def test_a_value_behind_nearly_every_event_comes_after_one_that_carries_a_little_less() -> None:
     actual = {("country", "DE"): 158.0, ("country", "AT"): 2.0, ("plan", "pro"): 97.0, ("plan", "free"): 63.0}
     earlier = [{("country", "DE"): 78.0, ("country", "AT"): 2.0, ("plan", "pro"): 20.0, ("plan", "free"): 60.0}] * 3
