@@ -27,9 +27,17 @@ READ = {"readOnlyHint": True, "openWorldHint": False}
 WRITE = {"readOnlyHint": False, "destructiveHint": False, "openWorldHint": False}
 
 Name = Annotated[str, Field(description="An event name (exact, or a glob like user.*) or a metric name.")]
+EventName = Annotated[str, Field(description="An event name, exact or a glob like user.* (metrics: query_metric).")]
 Start = Annotated[str | None, Field(description="Range start: ISO 8601, epoch ms, or relative like -7d.")]
 End = Annotated[str | None, Field(description="Range end (default now).")]
-Period = Annotated[str | None, Field(description="A named range instead of start/end: today, week, last_7d, …")]
+Period = Annotated[
+    str | None,
+    Field(
+        description="A named range instead of start/end: today, yesterday, week, last_week, month, last_month, "
+        "year (calendar, in the project's time zone), last_24h, last_7d, last_30d, last_90d (rolling). Without "
+        "start, end or period: the last 24 hours."
+    ),
+]
 Interval = Annotated[
     str | None, Field(description="Bucket length (1m … 1mo); default: the finest giving at most 120 points.")
 ]
@@ -137,7 +145,7 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
     @tool(READ)
     def query_events(
         ctx: Context,
-        name: Name | None = None,
+        name: EventName | None = None,
         measure: Measure = "count",
         start: Start = None,
         end: End = None,
@@ -145,7 +153,7 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
         interval: Interval = None,
         filters: Filters = None,
         group_by: EventGroupBy = None,
-        limit: int = 10,
+        limit: Annotated[int, Field(description="With group_by: how many groups (at most 50)")] = 10,
         field: UniqueField = "user_id",
     ) -> dict:
         """Count events, count unique users (or another field), or take statistics of their value, over a
@@ -165,7 +173,7 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
         interval: Interval = None,
         filters: Filters = None,
         group_by: Annotated[str | None, Field(description="A tag key")] = None,
-        limit: int = 10,
+        limit: Annotated[int, Field(description="With group_by: how many series (at most 20)")] = 10,
     ) -> dict:
         """A metric aggregated per interval (one series, or one per tag value), with its summary."""
         return tools.query_metric(
@@ -218,10 +226,12 @@ def register_read_tools(server: MCPServer, caller: Callable[[Context], Caller], 
     def list_anomalies(
         ctx: Context,
         status: Statuses = "open,acknowledged",
-        severity: str | None = None,
-        kind: str | None = None,
+        severity: Annotated[str | None, Field(description="info, warning or critical (comma-separated)")] = None,
+        kind: Annotated[
+            str | None, Field(description="spike, drop, level_shift, flatline, trend_change or threshold")
+        ] = None,
         name: Name | None = None,
-        limit: int = 20,
+        limit: Annotated[int, Field(description="At most 50")] = 20,
     ) -> dict:
         """Anomalies Flux found (spikes, drops, level shifts, flatlines, trend changes), newest first."""
         return tools.list_anomalies(caller(ctx), status, severity, kind, name, limit)
