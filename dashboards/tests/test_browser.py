@@ -301,3 +301,24 @@ def test_a_number_widget_fits_its_default_size_on_a_laptop(chromium: object, liv
         assert overflowing == 0
     finally:
         context.close()
+
+
+def test_a_move_saves_only_the_widgets_it_moved(page: object, live_flux: str, shop: tuple) -> None:
+    """Two editors: a page not reloaded saved every position as it last knew them, undoing the other's move."""
+    project, _ = shop
+    overview = Dashboard.objects.get(project=project, is_default=True)
+    widgets = list(Widget.objects.filter(dashboard=overview).order_by("pk"))
+    log_in(page, live_flux, "olivia", "correct horse")
+    wait_loaded(page)
+    far = widgets[-1]  # moved meanwhile by another editor, to a place this page never shows
+    Widget.objects.filter(pk=far.pk).update(position={**far.position, "y": far.position["y"] + 40})
+    elsewhere = Widget.objects.get(pk=far.pk).position
+
+    first = widgets[0]
+    title = page.locator(f'[gs-id="{first.pk}"] .widget-handle').bounding_box()
+    page.mouse.move(title["x"] + 20, title["y"] + title["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(title["x"] + 20 + 640, title["y"] + title["height"] / 2, steps=12)
+    page.mouse.up()
+    eventually(lambda: Widget.objects.get(pk=first.pk).position["x"] >= 4, "the move saved")
+    assert Widget.objects.get(pk=far.pk).position == elsewhere

@@ -128,16 +128,23 @@
     }
   });
 
+  // Only the widgets this page moved (dragged, resized, or pushed aside by those) are saved: saving every
+  // position as this page last knew it undid another editor's moves of other widgets.
   let saveTimer = null;
-  grid.on("change", () => {
+  const moved = new Set();
+  grid.on("change", (event, items) => {
     if (!page.can_edit || grid.getColumn() !== 12) return; // a phone's one column is a view, not a layout
+    for (const item of items || []) moved.add(String(item.id));
     clearTimeout(saveTimer);
     saveTimer = setTimeout(saveLayout, 300);
   });
   grid.on("resizestop", (event, element) => window.FluxWidgets.resize(Number(element.gridstackNode.id)));
 
   async function saveLayout() {
-    const layout = grid.save(false).map((node) => ({ id: Number(node.id), x: node.x, y: node.y, w: node.w, h: node.h }));
+    const layout = grid.save(false).filter((node) => moved.has(String(node.id)))
+      .map((node) => ({ id: Number(node.id), x: node.x, y: node.y, w: node.w, h: node.h }));
+    moved.clear();
+    if (!layout.length) return;
     try {
       await api(`/api/v1/dashboards/${dashboard.id}/layout`, { method: "PUT", body: layout });
       document.body.dataset.layoutSaved = String(Date.now());
@@ -327,7 +334,10 @@
   // After the editor saved a widget: place it (new ones go where there is room) and draw its data.
   async function showWidget(widget, isNew) {
     const body = mountWidget(widget, !isNew);
-    if (isNew) await saveLayout(); // the grid chose its place
+    if (isNew) { // the grid chose its place
+      moved.add(String(widget.id));
+      await saveLayout();
+    }
     try {
       const data = await api(`/api/v1/dashboards/${dashboard.id}/widgets/${widget.id}/data`, { params: rangeParams() });
       draw(String(widget.id), data);
