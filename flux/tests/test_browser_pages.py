@@ -82,6 +82,10 @@ def test_the_events_explorer_filters_tails_and_shows_an_event(page: object, live
     page.wait_for_selector("#detail:not([hidden])")
     assert '"referrer": "site-1"' in page.inner_text("#detail-properties")
     assert "u1" in page.inner_text("#detail-fields")
+    page.click("#close-detail")
+    page.locator("#events tbody tr").first.focus()  # with the keyboard: a row is reached and opened too
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#detail:not([hidden])")
     page.wait_for_function("document.body.dataset.live === 'true'")
     # The free-plan event first: the fetch that brings the matching one reads past it.
     assert (

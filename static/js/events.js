@@ -51,6 +51,8 @@
   function row(event, where) {
     const tr = document.createElement("tr");
     tr.dataset.id = event.id;
+    tr.tabIndex = 0; // reached with Tab and opened with Enter, as with a click
+    tr.setAttribute("aria-label", `${event.name} at ${format.time(event.timestamp)}: show the event`);
     format.cell(tr, format.time(event.timestamp));
     format.cell(tr, event.name);
     format.cell(tr, event.user_id ?? "");
@@ -212,6 +214,10 @@
   });
   moreButton.addEventListener("click", () => load(false));
   tbody.addEventListener("click", (event) => { const tr = event.target.closest("tr"); if (tr) showDetail(tr.dataset.id); });
+  tbody.addEventListener("keydown", (event) => {
+    const tr = event.target.closest("tr");
+    if (tr && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); showDetail(tr.dataset.id); }
+  });
   document.getElementById("close-detail").addEventListener("click", closeDetail);
   api("/api/v1/events/names", { params: { period: "last_30d" } }).then((body) => {
     const list = document.getElementById("event-names");

@@ -114,6 +114,11 @@
       series: [{ type: "line", data: data.sparkline, showSymbol: false, areaStyle: { opacity: 0.15 } }] }, true);
   }
 
+  function alone(points, index) {
+    const known = (at) => at >= 0 && at < points.length && points[at][1] !== null && points[at][1] !== undefined;
+    return known(index) && !known(index - 1) && !known(index + 1);
+  }
+
   function renderGraph(widget, data, body) {
     const display = widget.display || {};
     const style = display.style || "line";
@@ -122,8 +127,11 @@
       type: style === "bars" ? "bar" : "line",
       stack: display.stacked ? "total" : undefined,
       areaStyle: style === "area" ? { opacity: 0.25 } : undefined,
-      showSymbol: false,
-      connectNulls: false, // a gap stays a gap
+      // A gap stays a gap; a value alone between gaps (a gauge reported now and then) is drawn as a dot,
+      // where a line without symbols drew nothing at all.
+      connectNulls: false,
+      showSymbol: true,
+      symbolSize: (value, params) => (alone(item.points, params.dataIndex) ? 5 : 0),
       data: item.points,
     }));
     // Anomalies of the series this graph reads, shaded over their stretch (red critical, amber otherwise).
