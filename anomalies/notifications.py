@@ -15,7 +15,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import reduce
+from urllib.parse import quote
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 
@@ -242,6 +244,7 @@ def new_delivery(
 
 def build_payload(kind: str, event: str, project: Project, anomalies: list[dict], now: datetime) -> dict:
     """The stored payload for a channel kind: webhook JSON, Slack message or email subject and body."""
+    anomalies = [{**anomaly, "url": anomaly_url(project, anomaly)} for anomaly in anomalies]
     if kind == Channel.Kind.SLACK:
         return slack_payload(event, project, anomalies)
     if kind == Channel.Kind.EMAIL:
@@ -251,6 +254,13 @@ def build_payload(kind: str, event: str, project: Project, anomalies: list[dict]
         "anomalies": anomalies[:WEBHOOK_ANOMALIES], "more": max(len(anomalies) - WEBHOOK_ANOMALIES, 0),
         "summary": summary(event, project, anomalies), "sent_at": iso(now),
     }  # fmt: skip
+
+
+def anomaly_url(project: Project, anomaly: dict) -> str | None:
+    """The anomaly's page, for the one told to open it from a page or a mail (FLUX_PUBLIC_URL); None unset."""
+    if not settings.FLUX_PUBLIC_URL or anomaly.get("id") is None:
+        return None
+    return f"{settings.FLUX_PUBLIC_URL}/p/{quote(project.slug)}/anomalies/{anomaly['id']}/"
 
 
 def headline(event: str, project: Project, anomalies: list[dict]) -> str:
@@ -310,7 +320,8 @@ def slack_escape(text: str) -> str:
 def slack_payload(event: str, project: Project, anomalies: list[dict]) -> dict:
     """Slack incoming-webhook message: the summary as text, one mrkdwn line per anomaly (capped)."""
     # Capped per line too: a section's text may hold 3,000 characters at most.
-    lines = [f"• *{slack_escape(series_label(a)[:200])}* {slack_escape(describe(a))}" for a in anomalies[:SLACK_LINES]]
+    lines = [f"• *{slack_link(a, slack_escape(series_label(a)[:200]))}* {slack_escape(describe(a))}"
+             for a in anomalies[:SLACK_LINES]]  # fmt: skip
     if len(anomalies) > SLACK_LINES:
         lines.append(f"…and {len(anomalies) - SLACK_LINES} more")
     text = slack_escape(summary(event, project, anomalies))
@@ -326,9 +337,17 @@ def slack_payload(event: str, project: Project, anomalies: list[dict]) -> dict:
     return {"text": text, "blocks": blocks}
 
 
+def slack_link(anomaly: dict, text: str) -> str:
+    return f"<{anomaly['url']}|{text}>" if anomaly.get("url") else text
+
+
 def email_payload(event: str, project: Project, anomalies: list[dict], now: datetime) -> dict:
     """Subject '[Flux] 3 anomalies opened in Shop' and a plain-text body listing them."""
-    lines = [f"- {series_label(a)}: {describe(a)}, since {readable_time(a['started_at'])}" for a in anomalies]
+    lines = [
+        f"- {series_label(a)}: {describe(a)}, since {readable_time(a['started_at'])}"
+        + (f"\n  {a['url']}" if a.get("url") else "")
+        for a in anomalies
+    ]
     if len(lines) > EMAIL_LINES:
         lines[EMAIL_LINES:] = [f"- and {len(anomalies) - EMAIL_LINES} more"]
     body = "\n".join(

@@ -264,7 +264,7 @@ def run_flux(env: dict[str, str]) -> int:
         env = {**env, "FLUX_STATSD_KEY": demo_ingest_key.group(1)}
     port = env.get("FLUX_PORT", "8000")
     log(f"Flux is starting on http://127.0.0.1:{port}/ (admin: /admin/, health: /health/ready). Ctrl-C stops.")
-    env = {**env, "FLUX_PORT": port}
+    env = {"FLUX_PUBLIC_URL": f"http://127.0.0.1:{port}", **env, "FLUX_PORT": port}  # notifications link here
     # Ctrl-C is how a user stops Flux, so it is a normal exit, not a failure.
     return run_foreground(
         [python, "-m", "honcho", "start", "-f", str(ROOT / "Procfile")], env, stopping_is_success=True

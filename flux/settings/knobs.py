@@ -89,6 +89,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = None
 # The StatsD/DogStatsD UDP listener (`python manage.py statsd`, in the Procfile): everything it receives is
 # stored in the project of FLUX_STATSD_KEY (an ingest key), aggregated every FLUX_STATSD_FLUSH_SECONDS.
 # Bind 0.0.0.0 in a container so other containers can reach it; 127.0.0.1 keeps it local.
+# Where people open Flux (https://flux.example.com): notifications link each anomaly there; none without it.
+FLUX_PUBLIC_URL = env_str("FLUX_PUBLIC_URL", "").rstrip("/")
 FLUX_STATSD_HOST = env_str("FLUX_STATSD_HOST", "127.0.0.1")
 FLUX_STATSD_PORT = env_int("FLUX_STATSD_PORT", 8125)
 FLUX_STATSD_KEY = env_str("FLUX_STATSD_KEY", "")

@@ -22,7 +22,7 @@ def test_the_webhook_body_has_the_event_project_summary_and_anomalies(project: P
     assert body == {
         "event": "opened",
         "project": {"slug": project.slug, "name": "Alice's shop"},
-        "anomalies": [anomaly_json(Anomaly.objects.get(pk=anomaly.pk))],
+        "anomalies": [{**anomaly_json(Anomaly.objects.get(pk=anomaly.pk)), "url": None}],  # no FLUX_PUBLIC_URL
         "more": 0,
         "summary": "1 anomaly opened in Alice's shop: checkout.completed",
         "sent_at": "2026-11-20T10:00:00Z",
@@ -55,6 +55,23 @@ def test_slack_gets_the_summary_and_at_most_ten_lines(project: Project, receiver
     assert lines[0] == "• *page.00* spike up: 1,234 vs 310 expected (+298%), warning"
     assert lines[-1] == "…and 2 more"
     assert "X-Flux-Signature" not in headers
+
+
+def test_with_a_public_url_every_notice_links_each_anomaly(
+    project: Project, receiver: Receiver, mailoutbox: list, settings: object
+) -> None:
+    """An on-call engineer paged by Slack or mail had no way back to the anomaly but to look for it."""
+    settings.FLUX_PUBLIC_URL = "https://flux.example.com"
+    for kind, target in (("webhook", receiver.url), ("slack", receiver.url), ("email", "ops@example.com")):
+        make_channel(project, kind=kind, target=target)
+    _, anomaly = change = open_anomaly(project)
+    notify_changes(project.pk, [change], T0)
+    deliver_due(T0)
+    url = f"https://flux.example.com/p/{project.slug}/anomalies/{anomaly.pk}/"
+    webhook, slack = sorted(receiver.bodies(), key=lambda body: "blocks" in body)
+    assert webhook["anomalies"][0]["url"] == url
+    assert slack["blocks"][1]["text"]["text"].startswith(f"• *<{url}|checkout.completed>* spike up")
+    assert f"  {url}" in mailoutbox[0].body.splitlines()
 
 
 def test_email_goes_to_every_address_through_djangos_backend(
