@@ -48,6 +48,13 @@ def other_origin(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     server.server_close()
 
 
+def write_shop(folder: Path, flux: str, key: str, early_js: str = "", shop_js: str = SHOP_JS) -> None:
+    """The other site's page, loading the snippet from Flux between its own two scripts."""
+    (folder / "index.html").write_text(PAGE.format(flux=flux, key=key))
+    (folder / "early.js").write_text(early_js)
+    (folder / "shop.js").write_text(shop_js)
+
+
 def wait_for_events(project: Project, count: int) -> list[Event]:
     deadline = time.monotonic() + 20
     while Event.objects.filter(project_id=project.pk).count() < count and time.monotonic() < deadline:
@@ -60,9 +67,7 @@ def test_events_tracked_on_another_site_are_sent_when_the_page_is_left(
 ) -> None:
     project, key = shop
     folder, site = other_origin
-    (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
-    (folder / "early.js").write_text("")
-    (folder / "shop.js").write_text(SHOP_JS)
+    write_shop(folder, live_flux, key)
     page.goto(f"{site}/index.html")
     page.wait_for_function("window.flux && typeof window.flux.track === 'function'")
     assert Event.objects.filter(project_id=project.pk).count() == 0  # queued, not sent yet
@@ -85,11 +90,9 @@ def test_a_full_batch_is_sent_while_the_page_stays_open(
 ) -> None:
     project, key = shop
     folder, site = other_origin
-    (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
     # A call made before the snippet loaded is queued, then tracked with the others.
     early_call = "window.flux = window.flux || []; flux.push(['track', 'Scrolled', { depth: -1 }]);"
-    (folder / "early.js").write_text(early_call)
-    (folder / "shop.js").write_text("for (let i = 0; i < 19; i++) flux.track('Scrolled', { depth: i });")
+    write_shop(folder, live_flux, key, early_call, "for (let i = 0; i < 19; i++) flux.track('Scrolled', { depth: i });")
     page.goto(f"{site}/index.html")
     events = wait_for_events(project, 20)
     assert sorted(event.properties["depth"] for event in events) == list(range(-1, 19))
@@ -101,9 +104,7 @@ def test_a_batch_that_failed_to_leave_is_sent_again(
     """A failed request was never retried: one network error lost its whole batch."""
     project, key = shop
     folder, site = other_origin
-    (folder / "index.html").write_text(PAGE.format(flux=live_flux, key=key))
-    (folder / "early.js").write_text("")
-    (folder / "shop.js").write_text(SHOP_JS)
+    write_shop(folder, live_flux, key)
     attempts: list[str] = []
 
     def first_fails(route: object) -> None:
