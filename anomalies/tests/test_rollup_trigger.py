@@ -13,8 +13,8 @@ from anomalies.tests.factories import make_watch
 from events.models import RollupWatermark
 from events.rollups import STREAM as EVENTS
 from events.rollups import roll_up_events
-from flux.beat import minute_at
 from flux.query.rollup_job import SAFETY_LAG
+from flux.settings.beat import minute_at
 from flux.tenants.models import Project
 from metrics.rollups import STREAM as METRICS
 from metrics.rollups import roll_up_metrics

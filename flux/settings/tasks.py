@@ -2,8 +2,8 @@
 
 from celery.schedules import crontab
 
-from flux.beat import minute_at
 from flux.settings.base import REDIS_URL
+from flux.settings.beat import minute_at
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True
@@ -28,7 +28,7 @@ CELERY_BEAT_SCHEDULE = {
     # skipped run costs query speed, never correctness. A run finding another under way skips. Sent
     # 18 seconds into the minute, so that each run completes the minute just ended and the anomaly minute
     # checks it queues read it at once (anomalies.rollup_trigger.ROLLUP_OFFSET); sent then, not held by a
-    # worker with a countdown (flux.beat).
+    # worker with a countdown (flux.settings.beat).
     "roll-up-events": {
         "task": "events.tasks.roll_up",
         "schedule": minute_at(18),
